@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * Serves the built kiosk (dist/) on loopback with the security headers (CSP, COOP/COEP) the app depends on.
+ *
+ * Deliberately tiny: static files only, no directory listing, no path outside dist/, index.html for navigations.
+ * Used by `npm start` and by the e2e tests (which stop it mid-run to prove the kiosk works offline).
+ * Usage: node scripts/serve.mjs [--host 127.0.0.1] [--port 4173] [--dir dist]
+ */
+import { createServer } from 'node:http';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { extname, join, resolve, sep } from 'node:path';
+import { parseArgs } from 'node:util';
+import { securityHeaders } from './security-headers.mjs';
+
+const MIME = /** @type {Record<string, string>} */ ({
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json',
+});
+
+/**
+ * @param {{ host?: string, port?: number, dir?: string }} opts
+ * @returns {Promise<{ url: string, close: () => Promise<void> }>}
+ */
+export function serve({ host = '127.0.0.1', port = 4173, dir = 'dist' } = {}) {
+  const root = resolve(dir);
+  if (!existsSync(join(root, 'index.html'))) throw new Error(`${root}/index.html missing: run npm run build first`);
+  const headers = securityHeaders();
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+      return;
+    }
+    let path;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    let file = resolve(root, '.' + path);
+    if (file !== root && !file.startsWith(root + sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    if (!existsSync(file) || statSync(file).isDirectory()) {
+      // Navigations get the app shell; anything else that is missing is a real 404.
+      if (extname(path) === '' || path.endsWith('/')) file = join(root, 'index.html');
+      else {
+        res.writeHead(404, headers).end('not found');
+        return;
+      }
+    }
+    const type = MIME[extname(file)] ?? 'application/octet-stream';
+    const cache = file.endsWith('sw.js') || file.endsWith('.html') ? 'no-cache' : 'public, max-age=0, must-revalidate';
+    res.writeHead(200, { ...headers, 'Content-Type': type, 'Cache-Control': cache, 'Content-Length': statSync(file).size });
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(file).pipe(res);
+  });
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      const addr = server.address();
+      const p = typeof addr === 'object' && addr ? addr.port : port;
+      ok({
+        url: `http://${host}:${p}/`,
+        close: () =>
+          new Promise((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({
+    options: { host: { type: 'string' }, port: { type: 'string' }, dir: { type: 'string' } },
+  });
+  const s = await serve({
+    host: values.host ?? '127.0.0.1',
+    port: values.port ? Number(values.port) : 4173,
+    dir: values.dir ?? 'dist',
+  });
+  console.log(`kiosk: ${s.url}`);
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * The one test command (README and .ci/run call `npm test`, which runs this).
+ *
+ * Installs the system packages the tests need when they are missing (Debian's chromium, ffmpeg for fake-camera
+ * feeds, mosquitto for the MQTT path), provisions the models from node_modules, type-checks, lints, then runs the
+ * unit, browser and e2e projects in that order and prints one closing line `N passed, N failed`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const only = process.argv.slice(2); // e.g. `npm test -- unit` runs one project
+
+/** @param {string} cmd @param {string[]} args @param {{ allowFail?: boolean, env?: NodeJS.ProcessEnv }} [o] */
+function run(cmd, args, o = {}) {
+  console.log(`\n$ ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env: { ...process.env, ...o.env } });
+  if (r.status !== 0 && !o.allowFail) {
+    console.error(`\n${cmd} ${args.join(' ')} failed (exit ${r.status})`);
+    console.log('0 passed, 1 failed');
+    process.exit(r.status ?? 1);
+  }
+  return r.status ?? 1;
+}
+
+function ensureSystemPackages() {
+  /** @type {[string, string][]} binary → Debian package */
+  const needed = [
+    ['/usr/bin/chromium', 'chromium'],
+    ['/usr/bin/ffmpeg', 'ffmpeg'],
+    ['/usr/sbin/mosquitto', 'mosquitto'],
+  ];
+  const missing = needed.filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`Missing system packages: ${missing.join(' ')}. Install them: sudo apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+ensureSystemPackages();
+run('node', ['scripts/provision.mjs']);
+if (only.length === 0) {
+  run('npx', ['tsc', '-b']);
+  run('npx', ['eslint', '.', '--max-warnings', '0']);
+}
+
+const projects = only.length ? only : ['unit', 'browser', 'e2e'];
+const reportDir = join(root, 'test/.cache/reports');
+rmSync(reportDir, { recursive: true, force: true });
+mkdirSync(reportDir, { recursive: true });
+let passed = 0;
+let failed = 0;
+let status = 0;
+for (const project of projects) {
+  if (project === 'e2e') run('npx', ['vite', 'build', '--logLevel', 'warn']);
+  const out = join(reportDir, `${project}.json`);
+  const code = run(
+    'npx',
+    ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
+    { allowFail: true },
+  );
+  if (existsSync(out)) {
+    const r = JSON.parse(readFileSync(out, 'utf8'));
+    passed += r.numPassedTests ?? 0;
+    failed += r.numFailedTests ?? 0;
+    if (code !== 0 && (r.numFailedTests ?? 0) === 0) failed += 1; // a suite that failed to load
+  } else if (code !== 0) failed += 1;
+  if (code !== 0) status = code;
+}
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(status === 0 && failed === 0 && passed > 0 ? 0 : 1);

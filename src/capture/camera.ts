@@ -1,0 +1,157 @@
+/**
+ * Camera access: getUserMedia, the failure modes a kiosk meets (denied, absent, busy, unplugged mid-run), and
+ * frame pacing.
+ *
+ * Owns the MediaStream and nothing else: frames leave this module as ImageBitmaps that the caller transfers to a
+ * worker, and nothing here keeps, encodes or sends a frame. Pacing is pull-based (the next frame is grabbed only
+ * after the consumer finished the previous one), so a slow detector drops frames instead of queueing them.
+ */
+import { KioskError } from '../shared/errors';
+
+export interface CameraOptions {
+  deviceId?: string;
+  /** 'user' for the visitor-facing camera, 'environment' for a rear/gate camera. */
+  facingMode?: 'user' | 'environment';
+  width: number;
+  height: number;
+  frameRate: number;
+}
+
+export interface CameraInfo {
+  deviceId: string;
+  label: string;
+}
+
+/** Maps getUserMedia's DOMException names to the kiosk's stable codes. */
+export function cameraErrorFrom(e: unknown): KioskError {
+  const name = e instanceof DOMException || e instanceof Error ? e.name : '';
+  switch (name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+    case 'PermissionDeniedError':
+      return new KioskError('CAMERA_DENIED', {}, { cause: e });
+    case 'NotFoundError':
+    case 'DevicesNotFoundError':
+    case 'OverconstrainedError':
+      return new KioskError('CAMERA_ABSENT', {}, { cause: e });
+    case 'NotReadableError':
+    case 'TrackStartError':
+    case 'AbortError':
+      return new KioskError('CAMERA_BUSY', {}, { cause: e });
+    default:
+      return new KioskError('CAMERA_ABSENT', { reason: name || 'unknown' }, { cause: e });
+  }
+}
+
+export class Camera {
+  readonly video: HTMLVideoElement;
+  private stream: MediaStream | null = null;
+  private lostListeners = new Set<(e: KioskError) => void>();
+
+  constructor(video?: HTMLVideoElement) {
+    this.video = video ?? document.createElement('video');
+    this.video.muted = true;
+    this.video.playsInline = true;
+    this.video.autoplay = true;
+  }
+
+  static async list(): Promise<CameraInfo[]> {
+    if (!navigator.mediaDevices?.enumerateDevices) return [];
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    return devices
+      .filter((d) => d.kind === 'videoinput')
+      .map((d, i) => ({ deviceId: d.deviceId, label: d.label || `Camera ${i + 1}` }));
+  }
+
+  /** Opens the camera and starts the preview; throws a KioskError with a CAMERA_* code. */
+  async start(opts: CameraOptions): Promise<void> {
+    if (!window.isSecureContext || !navigator.mediaDevices?.getUserMedia) throw new KioskError('CAMERA_UNSUPPORTED');
+    this.stop();
+    const video: MediaTrackConstraints = {
+      width: { ideal: opts.width },
+      height: { ideal: opts.height },
+      frameRate: { ideal: opts.frameRate },
+    };
+    if (opts.deviceId) video.deviceId = { exact: opts.deviceId };
+    else if (opts.facingMode) video.facingMode = { ideal: opts.facingMode };
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video, audio: false });
+    } catch (e) {
+      throw cameraErrorFrom(e);
+    }
+    this.stream = stream;
+    for (const track of stream.getVideoTracks()) {
+      // 'ended' fires when the device is unplugged or the permission is revoked mid-run.
+      track.addEventListener('ended', () => {
+        if (this.stream !== stream) return;
+        this.stream = null;
+        const err = new KioskError('CAMERA_LOST');
+        for (const l of this.lostListeners) l(err);
+      });
+    }
+    this.video.srcObject = stream;
+    await this.video.play().catch(() => undefined);
+    if (this.video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA) {
+      await new Promise<void>((resolve) => this.video.addEventListener('loadeddata', () => resolve(), { once: true }));
+    }
+  }
+
+  get running(): boolean {
+    return this.stream !== null;
+  }
+
+  onLost(listener: (e: KioskError) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
+  /** The current frame as an ImageBitmap (the caller transfers or closes it), or null if there is none yet. */
+  async grab(): Promise<ImageBitmap | null> {
+    if (!this.stream || this.video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || this.video.videoWidth === 0) {
+      return null;
+    }
+    return createImageBitmap(this.video);
+  }
+
+  /** Resolves at the next presented video frame (or after one animation frame where rVFC is missing). */
+  nextFrame(): Promise<void> {
+    return new Promise((resolve) => {
+      if ('requestVideoFrameCallback' in this.video) this.video.requestVideoFrameCallback(() => resolve());
+      else requestAnimationFrame(() => resolve());
+    });
+  }
+
+  stop(): void {
+    for (const t of this.stream?.getTracks() ?? []) t.stop();
+    this.stream = null;
+    this.video.srcObject = null;
+  }
+}
+
+/**
+ * Runs `consume` on successive frames until the signal aborts. One frame in flight at a time; errors from
+ * `consume` go to `onError` and the loop keeps going (a worker restart must not stop the kiosk).
+ */
+export async function runFrameLoop(
+  signal: AbortSignal,
+  camera: Camera,
+  consume: (frame: ImageBitmap, at: number) => Promise<void>,
+  onError: (e: unknown) => void,
+): Promise<void> {
+  while (!signal.aborted) {
+    await camera.nextFrame();
+    if (signal.aborted || !camera.running) break;
+    const frame = await camera.grab().catch(() => null);
+    if (!frame) continue;
+    try {
+      await consume(frame, performance.now());
+    } catch (e) {
+      onError(e);
+      // Back off briefly so a persistently failing worker does not spin the CPU.
+      await new Promise((r) => setTimeout(r, 250));
+    } finally {
+      frame.close();
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Service-worker registration (workbox-window) and the kiosk's update policy.
+ *
+ * First run: reports precache progress until every file the kiosk needs offline is cached. Later: a new version is
+ * installed in the background and activated only when the caller says the kiosk is idle (nobody at the door,
+ * no admin session), then the page reloads into it. Never registers in dev (Vite serves modules on the fly).
+ */
+import { Workbox } from 'workbox-window';
+
+export interface OfflineStatus {
+  /** 0..1 fraction of the precache that is in place. */
+  progress: number;
+  /** True once the kiosk can start with no network. */
+  ready: boolean;
+  /** A new version is installed and waiting for an idle moment. */
+  updateWaiting: boolean;
+  error?: string;
+}
+
+export interface OfflineOptions {
+  onStatus: (s: OfflineStatus) => void;
+  /** Polled while an update waits; return true when nobody is using the kiosk. */
+  isIdle: () => boolean;
+  idlePollMs?: number;
+}
+
+export async function registerOffline(opts: OfflineOptions): Promise<void> {
+  const status: OfflineStatus = { progress: 0, ready: false, updateWaiting: false };
+  const emit = () => opts.onStatus({ ...status });
+  if (!('serviceWorker' in navigator) || import.meta.env.DEV) {
+    status.error = 'offline mode unavailable (no service worker)';
+    emit();
+    return;
+  }
+  navigator.serviceWorker.addEventListener('message', (ev: MessageEvent<{ type?: string; done: number; total: number }>) => {
+    if (ev.data?.type !== 'PRECACHE_PROGRESS' || ev.data.total <= 0) return;
+    status.progress = Math.max(status.progress, ev.data.done / ev.data.total);
+    if (status.progress >= 1) status.ready = true;
+    emit();
+  });
+
+  const wb = new Workbox('/sw.js');
+  wb.addEventListener('activated', (ev) => {
+    if (!ev.isUpdate) {
+      status.progress = 1;
+      status.ready = true;
+      emit();
+    }
+  });
+  wb.addEventListener('waiting', () => {
+    status.updateWaiting = true;
+    emit();
+    const poll = setInterval(() => {
+      if (!opts.isIdle()) return;
+      clearInterval(poll);
+      wb.addEventListener('controlling', () => window.location.reload());
+      wb.messageSkipWaiting();
+    }, opts.idlePollMs ?? 5_000);
+  });
+  try {
+    const reg = await wb.register();
+    if (reg?.active && !reg.installing && !reg.waiting) {
+      status.progress = 1;
+      status.ready = true;
+      emit();
+    }
+  } catch (e) {
+    status.error = e instanceof Error ? e.message : String(e);
+    emit();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Typed errors with stable codes, one message table (the workbox model).
+ *
+ * Every module throws KioskError with a code from ERROR_MESSAGES; the UI maps codes to what a guard or visitor
+ * reads, tests assert codes, never message text. Adding a failure mode means adding a row here. Messages must
+ * never carry a name, template, plate or image bytes: they end up on screens and in logs.
+ */
+
+export const ERROR_MESSAGES = {
+  // models and provisioning
+  MODEL_MISSING: 'A model file is missing from the app. Re-install the kiosk.',
+  MODEL_INTEGRITY: 'A model file failed its integrity check twice and was refused. Re-install the kiosk.',
+  MODEL_MANIFEST_INVALID: 'The model manifest is missing or unreadable.',
+  MODEL_LOAD_FAILED: 'A model could not be loaded.',
+  // camera
+  CAMERA_DENIED: 'Camera access was denied. Allow the camera for this site in the browser settings.',
+  CAMERA_ABSENT: 'No camera was found. Connect a camera.',
+  CAMERA_BUSY: 'The camera is in use by another program.',
+  CAMERA_LOST: 'The camera was disconnected.',
+  CAMERA_UNSUPPORTED: 'This browser cannot use a camera here (a secure origin is needed).',
+  // workers
+  WORKER_ABORTED: 'The operation was cancelled.',
+  WORKER_TIMEOUT: 'The operation took too long and was stopped.',
+  WORKER_CRASHED: 'A background worker stopped unexpectedly.',
+  // input
+  INPUT_NOT_IMAGE: 'The file is not an image this kiosk can read.',
+  INPUT_NO_FACE: 'No face was found.',
+  INPUT_MULTIPLE_FACES: 'More than one face was found; enrolment needs exactly one.',
+  INPUT_LOW_QUALITY: 'The face image is not good enough.',
+  INPUT_INVALID: 'The input is not valid.',
+  // matching
+  MATCH_VECTOR_LENGTH: 'Template lengths differ.',
+  MATCH_VECTOR_INVALID: 'A template is not a finite, non-zero vector.',
+  // storage and vault
+  STORE_LOCKED: 'The watchlist is locked.',
+  STORE_WRONG_PASSPHRASE: 'Wrong passphrase.',
+  STORE_LOCKED_OUT: 'Too many wrong passphrases. Wait before trying again.',
+  STORE_WEAK_PASSPHRASE: 'The passphrase is too weak.',
+  STORE_QUOTA: 'Storage is full. Nothing was changed.',
+  STORE_CORRUPT_RECORD: 'A stored record failed its integrity check and was quarantined.',
+  STORE_BLOCKED: 'Another tab of the kiosk is holding the database open. Close it.',
+  STORE_VERSION_CHANGED: 'The kiosk was updated in another tab. Reload this one.',
+  STORE_NOT_INITIALISED: 'The vault has not been set up yet.',
+  STORE_WIPED: 'The vault was wiped.',
+  // sync
+  BUNDLE_INVALID: 'The watchlist file is damaged or not a watchlist file.',
+  BUNDLE_SIGNATURE: 'The watchlist file is not signed by this site’s admin key.',
+  BUNDLE_ROLLBACK: 'The watchlist file is older than the one installed.',
+  BUNDLE_NOT_FOR_KIOSK: 'The watchlist file was not made for this kiosk.',
+  // upstream
+  UPSTREAM_UNREACHABLE: 'The door controller cannot be reached. Decisions are queued.',
+  UPSTREAM_REJECTED: 'The door controller rejected a decision.',
+  UPSTREAM_NOT_PAIRED: 'This kiosk is not paired with a door controller.',
+  UPSTREAM_BUSY: 'The door controller asked the kiosk to slow down. Decisions are queued.',
+  UPSTREAM_SERVER_ERROR: 'The door controller reported an internal error. Decisions are queued.',
+  UPSTREAM_STALE: 'A decision reached the door controller too late to open the door; it was recorded only.',
+  UPSTREAM_EXPIRED: 'Queued decisions were older than the retention limit and were dropped.',
+  UPSTREAM_PAIRING_FAILED: 'Pairing with the door controller failed. Check the code and try again.',
+  CONFIG_INVALID: 'A setting is not valid.',
+  INTERNAL: 'An unexpected error occurred.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_MESSAGES;
+
+export class KioskError extends Error {
+  override readonly name = 'KioskError';
+  readonly code: ErrorCode;
+  /** Extra context safe to show and log (never biometric data or names). */
+  readonly details: Readonly<Record<string, string | number | boolean>> | undefined;
+
+  constructor(code: ErrorCode, details?: Record<string, string | number | boolean>, options?: { cause?: unknown }) {
+    super(ERROR_MESSAGES[code], options);
+    this.code = code;
+    this.details = details;
+  }
+
+  /** Plain object that survives postMessage (Error subclasses lose their fields in structured clone). */
+  toJSON(): SerializedKioskError {
+    return { code: this.code, message: this.message, details: this.details ?? {} };
+  }
+
+  static fromJSON(e: SerializedKioskError): KioskError {
+    return new KioskError(e.code, { ...e.details });
+  }
+}
+
+export interface SerializedKioskError {
+  code: ErrorCode;
+  message: string;
+  details: Readonly<Record<string, string | number | boolean>>;
+}
+
+export function isKioskError(e: unknown, code?: ErrorCode): e is KioskError {
+  return e instanceof KioskError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,56 @@
+/**
+ * Domain types shared across modules. Kept small and data-only: no behaviour here, so any module may import it
+ * without pulling in a capability it must not touch.
+ */
+
+/** What the kiosk decided, with the reason a guard sees. Only `grant`/`deny` ever leaves the device. */
+export type Outcome = 'grant' | 'deny-unknown' | 'deny-listed' | 'no-face' | 'low-quality' | 'uncertain';
+
+export interface DecisionResult {
+  outcome: Outcome;
+  /** Human-readable reason for the guard screen (never shown to visitors with a name unless configured). */
+  reason: string;
+  /** Subject id when a watchlisted identity was matched (stays on the device). */
+  subjectId?: string;
+  /** Best similarity or plate distance behind the outcome (stays on the device). */
+  score?: number;
+  /** Which modality produced it. */
+  mode: 'face' | 'plate';
+}
+
+export type ListKind = 'allow' | 'deny';
+
+/** A watchlist entry as held in memory after the vault decrypted it. */
+export interface Subject {
+  id: string;
+  label: string;
+  list: ListKind;
+  validFrom?: number;
+  validUntil?: number;
+  /** L2-normalised face templates, keyed by embedder name (templates of two embedders never mix). */
+  templates: Record<string, Float32Array[]>;
+  plates: string[];
+  createdAt: number;
+  updatedAt: number;
+  version: number;
+}
+
+/** An entry of the encrypted audit log (never an image). */
+export interface AuditEntry {
+  id?: number;
+  at: number;
+  outcome: Outcome | 'override-grant' | 'override-deny';
+  subjectId: string | 'unknown';
+  score?: number;
+  kiosk: string;
+  mode: 'face' | 'plate' | 'manual';
+  reason?: string;
+}
+
+/** Face box and keypoints in source-image pixels. Keypoints: right eye, left eye, nose tip, mouth, right ear, left ear
+ * (BlazeFace order, "right" = the subject's right, which is on the image's left). */
+export interface FaceDetection {
+  box: { x: number; y: number; width: number; height: number };
+  score: number;
+  keypoints: { x: number; y: number }[];
+}

@@ -1,0 +1,30 @@
+/**
+ * e2e global setup: makes the fake-camera feeds from npm-shipped photos and checks the built app exists
+ * (`npm test` builds it right before this project runs).
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { makeFeed } from '../helpers/make-feed.mjs';
+import { FEEDS } from '../fixtures/feeds.mjs';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    feeds: Record<keyof typeof FEEDS, string>;
+    distDir: string;
+  }
+}
+
+export default function setup(project: TestProject): void {
+  const root = resolve(import.meta.dirname, '../..');
+  const distDir = resolve(root, 'dist');
+  if (!existsSync(resolve(distDir, 'index.html'))) {
+    throw new Error('dist/ is missing: run `npx vite build` (npm test does it before the e2e project)');
+  }
+  const feeds = {} as Record<keyof typeof FEEDS, string>;
+  for (const [name, f] of Object.entries(FEEDS) as [keyof typeof FEEDS, (typeof FEEDS)[keyof typeof FEEDS]][]) {
+    feeds[name] = makeFeed(resolve(root, f.source), resolve(root, 'test/.cache/feeds', `${name}.y4m`), { crop: f.crop });
+  }
+  project.provide('feeds', feeds);
+  project.provide('distDir', distDir);
+}
