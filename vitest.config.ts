@@ -8,6 +8,11 @@ import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { securityHeaders } from './scripts/security-headers.mjs';
 import { chromiumArgs, CHROMIUM_PATH } from './test/helpers/chromium.mjs';
+import { modelsPlugin } from './vite.config.ts';
+
+function withoutCsp(h: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'Content-Security-Policy'));
+}
 
 export default defineConfig({
   test: {
@@ -20,7 +25,11 @@ export default defineConfig({
         },
       },
       {
-        server: { headers: securityHeaders() },
+        // COOP/COEP as in the app (crossOriginIsolated), but no CSP: its frame-ancestors 'none' and script-src 'self'
+        // block vitest's tester iframe and inline scripts, and every browser test then hangs. CSP is proven in e2e.
+        server: { headers: withoutCsp(securityHeaders()) },
+        // /models/ must be served as in the app (raw bytes, right MIME, no Vite transform of the wasm loaders).
+        plugins: [modelsPlugin()],
         optimizeDeps: { exclude: ['onnxruntime-web'] },
         test: {
           name: 'browser',
@@ -35,6 +44,17 @@ export default defineConfig({
             }),
             instances: [{ browser: 'chromium' }],
           },
+        },
+      },
+      {
+        // The reference receiver and the kiosk↔receiver path: real receiver processes, Mosquitto and Chromium.
+        test: {
+          name: 'receiver',
+          include: ['test/receiver/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
         },
       },
       {

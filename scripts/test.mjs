@@ -52,7 +52,7 @@ if (only.length === 0) {
   run('npx', ['eslint', '.', '--max-warnings', '0']);
 }
 
-const projects = only.length ? only : ['unit', 'browser', 'e2e'];
+const projects = only.length ? only : ['unit', 'browser', 'receiver', 'e2e'];
 const reportDir = join(root, 'test/.cache/reports');
 rmSync(reportDir, { recursive: true, force: true });
 mkdirSync(reportDir, { recursive: true });

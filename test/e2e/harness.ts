@@ -23,6 +23,8 @@ export interface Browser {
   context: BrowserContext;
   page: Page;
   pageErrors: string[];
+  /** Console lines about CSP refusals (from pages, workers and the service worker). */
+  cspConsole: string[];
   netLogPath: string;
   close: () => Promise<void>;
 }
@@ -60,11 +62,17 @@ export async function launch(opts: LaunchOptions = {}): Promise<Browser> {
   await context.addInitScript(CSP_RECORDER);
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
+  const cspConsole: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // Workers and the service worker report CSP refusals only on the console.
+  context.on('console', (m) => {
+    if (/Content Security Policy|Refused to (connect|load)/i.test(m.text())) cspConsole.push(m.text());
+  });
   return {
     context,
     page,
     pageErrors,
+    cspConsole,
     netLogPath,
     close: async () => {
       // Playwright's close sometimes hangs after Chromium exited: bound it.
@@ -74,39 +82,55 @@ export async function launch(opts: LaunchOptions = {}): Promise<Browser> {
   };
 }
 
-/** Every URL Chromium's network stack was asked to fetch, from its net-log (written when the browser exits). */
-export function netLogUrls(path: string): string[] {
+export interface NetRequest {
+  url: string;
+  /** The origin that asked for it, or 'not an origin' for the browser's own requests and typed navigations. */
+  initiator: string;
+}
+
+/** Every request Chromium's network stack started, from its net-log (complete once the browser has exited). */
+export function netLogRequests(path: string): NetRequest[] {
   if (!existsSync(path)) throw new Error(`no net-log at ${path}`);
   let text = readFileSync(path, 'utf8').trim();
   // A log cut short at exit lacks the closing brackets; the events array is still readable.
   if (!text.endsWith('}')) text = text.replace(/,?\s*$/, '') + ']}';
-  const log = JSON.parse(text) as { events: { params?: { url?: string; host?: string } }[] };
-  const urls = new Set<string>();
+  const log = JSON.parse(text) as {
+    constants: { logEventTypes: Record<string, number> };
+    events: { type: number; params?: { url?: string; initiator?: string } }[];
+  };
+  const startJob = log.constants.logEventTypes['URL_REQUEST_START_JOB'];
+  const seen = new Map<string, NetRequest>();
   for (const ev of log.events) {
-    const u = ev.params?.url;
-    if (typeof u === 'string') urls.add(u);
-    const host = ev.params?.host;
-    if (typeof host === 'string') urls.add(`host:${host}`);
+    if (ev.type !== startJob || typeof ev.params?.url !== 'string') continue;
+    const r = { url: ev.params.url, initiator: ev.params.initiator ?? 'not an origin' };
+    seen.set(`${r.initiator} ${r.url}`, r);
   }
-  return [...urls];
+  return [...seen.values()];
 }
 
-/** Hosts contacted, from net-log URLs (data:, blob: and chrome internals excluded). */
-export function contactedHosts(urls: string[]): string[] {
-  const hosts = new Set<string>();
-  for (const u of urls) {
-    if (u.startsWith('host:')) {
-      hosts.add(u.slice(5).replace(/:\d+$/, ''));
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/**
+ * Splits requests to non-loopback hosts into those the kiosk (its page, workers or service worker) started and
+ * those Chromium started for itself (component updater, account checks: initiator 'not an origin'). The kiosk's
+ * list must be empty; the browser's is reported by name because no command-line switch stops it here.
+ */
+export function foreignRequests(reqs: NetRequest[]): { kiosk: string[]; browser: string[] } {
+  const kiosk = new Set<string>();
+  const browser = new Set<string>();
+  for (const r of reqs) {
+    let host: string;
+    try {
+      const u = new URL(r.url);
+      if (!/^(https?|wss?):$/.test(u.protocol)) continue;
+      host = u.hostname;
+    } catch {
       continue;
     }
-    if (/^(data|blob|chrome|chrome-extension|about|devtools):/.test(u)) continue;
-    try {
-      hosts.add(new URL(u).hostname);
-    } catch {
-      hosts.add(u);
-    }
+    if (LOOPBACK.test(host)) continue;
+    (r.initiator === 'not an origin' ? browser : kiosk).add(`${host} (${r.url.split('?')[0]})`);
   }
-  return [...hosts].sort();
+  return { kiosk: [...kiosk].sort(), browser: [...browser].sort() };
 }
 
 export async function cspViolations(page: Page): Promise<{ blockedURI: string; directive: string }[]> {

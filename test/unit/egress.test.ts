@@ -27,7 +27,7 @@ function walk(dir: string): string[] {
 
 describe('content security policy', () => {
   it('connects only to self and the configured upstream', () => {
-    const csp = directives(securityHeaders({ upstream: 'https://door.example.org:8443/decisions' })['Content-Security-Policy']);
+    const csp = directives(securityHeaders({ upstream: 'https://door.example.org:8443/decisions' })['Content-Security-Policy']!);
     expect(csp.get('connect-src')).toEqual(["'self'", 'https://door.example.org:8443']);
     expect(csp.get('default-src')).toEqual(["'self'"]);
     expect(csp.get('script-src')).toEqual(["'self'", "'wasm-unsafe-eval'"]);
