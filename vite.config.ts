@@ -34,7 +34,7 @@ function manifestFiles(): string[] {
 }
 
 /** Serves models/ at /models/ in dev and preview, and copies the manifest's files into dist/models on build. */
-function modelsPlugin(): Plugin {
+export function modelsPlugin(): Plugin {
   let outDir = 'dist';
   const serve = (req: { url?: string }, res: import('node:http').ServerResponse, next: () => void) => {
     const url = req.url?.split('?')[0] ?? '';
@@ -110,7 +110,9 @@ export default defineConfig({
         rollupFormat: 'iife',
         maximumFileSizeToCacheInBytes: 64 * 1024 * 1024,
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}', 'models/**/*'],
-        globIgnores: ['**/*.map'],
+        // ORT's bundle makes Vite emit its own copy of the wasm into assets/; the app loads the verified copy
+        // under /models/ort/ (wasmPaths), so that duplicate is never fetched and must not be precached.
+        globIgnores: ['**/*.map', 'assets/*.wasm'],
       },
       devOptions: { enabled: false },
     }),

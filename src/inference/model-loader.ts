@@ -1,0 +1,273 @@
+/**
+ * Loads model files by manifest id from the app's own origin and proves them against the SHA-256 pinned in
+ * /models/manifest.json before anyone uses a byte (window and worker alike: fetch, Cache Storage, WebCrypto only).
+ *
+ * Owns the app-side integrity rule of issue 2: a copy that fails its hash (typically a corrupt Cache Storage entry
+ * left by an interrupted precache) is evicted from every cache and re-fetched once from the origin with
+ * `cache: 'reload'`; if that copy is wrong too, the load fails closed with MODEL_INTEGRITY. It must never fetch
+ * from another origin, never hand out unverified bytes, and never remember a failure (a rejected load is dropped
+ * from the memo so a later retry really retries).
+ *
+ * Cache Storage is read directly, not only through the service worker: a hard reload bypasses the service worker,
+ * and the kiosk must still start from its precache when the network is gone.
+ */
+import { KioskError } from '../shared/errors';
+
+export interface ModelManifestEntry {
+  id: string;
+  /** Path under the models base URL. */
+  out: string;
+  sha256: string;
+  size: number;
+  package: string;
+  version: string;
+  path: string;
+  license: string;
+  provenance: string;
+}
+
+export interface ModelManifest {
+  schemaVersion: 1;
+  files: ModelManifestEntry[];
+}
+
+export interface ModelLoaderOptions {
+  /** Base URL of the models folder, resolved against this origin. Default `/models/`. */
+  base?: string;
+  /** The manifest itself, or its URL (resolved against this origin). Default `<base>manifest.json`. */
+  manifest?: ModelManifest | string;
+  /** Reports evictions and re-fetches (for the log; never carries model bytes). */
+  onEvent?: (e: ModelLoaderEvent) => void;
+}
+
+export type ModelLoaderEvent =
+  | { type: 'evicted'; id: string; url: string; cache: string; from: 'cache' | 'network' }
+  | { type: 'refetched'; id: string; url: string; ok: boolean };
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+
+function origin(): string {
+  return self.location.origin;
+}
+
+/** Resolves `url` against this origin and refuses anything that lands on another origin. */
+function sameOriginUrl(url: string, what: string): URL {
+  const u = new URL(url, origin());
+  if (u.origin !== origin()) {
+    throw new KioskError('CONFIG_INVALID', { reason: `${what} must be on the app's own origin`, url: u.href });
+  }
+  return u;
+}
+
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function validManifest(m: unknown): m is ModelManifest {
+  if (typeof m !== 'object' || m === null) return false;
+  const files = (m as { files?: unknown }).files;
+  return (
+    (m as { schemaVersion?: unknown }).schemaVersion === 1 &&
+    Array.isArray(files) &&
+    files.every(
+      (f: Partial<ModelManifestEntry>) =>
+        typeof f.id === 'string' &&
+        typeof f.out === 'string' &&
+        typeof f.sha256 === 'string' &&
+        HEX_SHA256.test(f.sha256) &&
+        typeof f.size === 'number' &&
+        Number.isInteger(f.size) &&
+        f.size >= 0,
+    )
+  );
+}
+
+export class ModelLoader {
+  private readonly base: URL;
+  private readonly manifestSource: ModelManifest | URL;
+  private readonly onEvent: (e: ModelLoaderEvent) => void;
+  private manifestPromise: Promise<ModelManifest> | null = null;
+  private readonly loads = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
+
+  constructor(opts: ModelLoaderOptions = {}) {
+    const base = sameOriginUrl(opts.base ?? '/models/', 'models base');
+    // A base without its trailing slash would resolve "face/x" next to it, not inside it.
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    this.base = base;
+    const m = opts.manifest ?? new URL('manifest.json', base).href;
+    this.manifestSource = typeof m === 'string' ? sameOriginUrl(m, 'model manifest') : m;
+    this.onEvent = opts.onEvent ?? (() => {});
+  }
+
+  /** The parsed manifest (memoised; a failed read is not remembered). */
+  manifest(): Promise<ModelManifest> {
+    this.manifestPromise ??= this.readManifest().catch((e: unknown) => {
+      this.manifestPromise = null;
+      throw e;
+    });
+    return this.manifestPromise;
+  }
+
+  /** The manifest entry of `id`, or MODEL_MISSING if the manifest has none. */
+  async entry(id: string): Promise<ModelManifestEntry> {
+    const entry = (await this.manifest()).files.find((f) => f.id === id);
+    if (!entry) throw new KioskError('MODEL_MISSING', { id, reason: 'not in the manifest' });
+    return entry;
+  }
+
+  /** Absolute same-origin URL of `id` (for runtimes that load by URL; they get no hash check from here). */
+  async url(id: string): Promise<string> {
+    return this.fileUrl(await this.entry(id)).href;
+  }
+
+  /**
+   * Verified bytes of `id`. Each call returns its own copy, so a caller may transfer or mutate it freely.
+   * Throws KioskError MODEL_MISSING, MODEL_INTEGRITY, MODEL_LOAD_FAILED or MODEL_MANIFEST_INVALID.
+   */
+  async load(id: string): Promise<Uint8Array<ArrayBuffer>> {
+    let p = this.loads.get(id);
+    if (!p) {
+      p = this.loadVerified(id);
+      this.loads.set(id, p);
+      p.catch(() => {
+        if (this.loads.get(id) === p) this.loads.delete(id);
+      });
+    }
+    return (await p).slice();
+  }
+
+  private async readManifest(): Promise<ModelManifest> {
+    let m: unknown = this.manifestSource;
+    if (this.manifestSource instanceof URL) {
+      let res: Response;
+      try {
+        res = await fetch(this.manifestSource, { mode: 'same-origin', credentials: 'same-origin', redirect: 'error' });
+      } catch (e) {
+        throw new KioskError('MODEL_MANIFEST_INVALID', { reason: 'unreachable' }, { cause: e });
+      }
+      if (!res.ok) throw new KioskError('MODEL_MANIFEST_INVALID', { status: res.status });
+      try {
+        m = await res.json();
+      } catch (e) {
+        throw new KioskError('MODEL_MANIFEST_INVALID', { reason: 'not JSON' }, { cause: e });
+      }
+    }
+    if (!validManifest(m)) throw new KioskError('MODEL_MANIFEST_INVALID', { reason: 'unexpected shape' });
+    return m;
+  }
+
+  private fileUrl(entry: ModelManifestEntry): URL {
+    const u = new URL(entry.out, this.base);
+    // "../" in a manifest entry must not reach files outside the models folder.
+    if (u.origin !== this.base.origin || !u.pathname.startsWith(this.base.pathname)) {
+      throw new KioskError('MODEL_MANIFEST_INVALID', { id: entry.id, reason: 'path escapes the models folder' });
+    }
+    return u;
+  }
+
+  private async loadVerified(id: string): Promise<Uint8Array<ArrayBuffer>> {
+    const entry = await this.entry(id);
+    const url = this.fileUrl(entry);
+
+    const cached = await matchInCaches(url);
+    const first = cached ? await readBody(cached, entry) : await this.fetchBytes(entry, url, 'default');
+    if (await matches(first, entry)) return first;
+
+    // Wrong bytes: whichever copy they came from, no cache may serve them again.
+    for (const cache of await evictFromCaches(url)) {
+      this.onEvent({ type: 'evicted', id, url: url.href, cache, from: cached ? 'cache' : 'network' });
+    }
+    const second = await this.fetchBytes(entry, url, 'reload');
+    const ok = await matches(second, entry);
+    this.onEvent({ type: 'refetched', id, url: url.href, ok });
+    if (ok) return second;
+    // A service worker may have re-cached the bad response on the way: do not leave it for the next start.
+    await evictFromCaches(url);
+    throw new KioskError('MODEL_INTEGRITY', {
+      id,
+      file: entry.out,
+      expected: entry.sha256,
+      actual: await sha256Hex(second),
+      size: second.byteLength,
+    });
+  }
+
+  private async fetchBytes(entry: ModelManifestEntry, url: URL, cache: RequestCache): Promise<Uint8Array<ArrayBuffer>> {
+    let res: Response;
+    try {
+      res = await fetch(url, { mode: 'same-origin', credentials: 'same-origin', redirect: 'error', cache });
+    } catch (e) {
+      throw new KioskError('MODEL_LOAD_FAILED', { id: entry.id, file: entry.out, reason: 'network' }, { cause: e });
+    }
+    if (res.status === 404) throw new KioskError('MODEL_MISSING', { id: entry.id, file: entry.out });
+    if (!res.ok) throw new KioskError('MODEL_LOAD_FAILED', { id: entry.id, file: entry.out, status: res.status });
+    return readBody(res, entry);
+  }
+}
+
+async function readBody(res: Response, entry: ModelManifestEntry): Promise<Uint8Array<ArrayBuffer>> {
+  try {
+    return new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    throw new KioskError('MODEL_LOAD_FAILED', { id: entry.id, file: entry.out, reason: 'body' }, { cause: e });
+  }
+}
+
+async function matches(bytes: Uint8Array<ArrayBuffer>, entry: ModelManifestEntry): Promise<boolean> {
+  // Size first: cheap, and a truncated copy is the common corruption.
+  return bytes.byteLength === entry.size && (await sha256Hex(bytes)) === entry.sha256;
+}
+
+function cacheStorage(): CacheStorage | null {
+  // Cache Storage is absent on insecure origins; then only the network path exists.
+  return typeof caches === 'undefined' ? null : caches;
+}
+
+/** First cached response for `url` in any cache, ignoring the query (workbox keys carry `__WB_REVISION__`). */
+async function matchInCaches(url: URL): Promise<Response | null> {
+  const storage = cacheStorage();
+  if (!storage) return null;
+  for (const name of await storage.keys()) {
+    const cache = await storage.open(name);
+    for (const req of await cache.keys()) {
+      if (samePath(req.url, url)) {
+        const res = await cache.match(req);
+        if (res?.ok) return res;
+      }
+    }
+  }
+  return null;
+}
+
+/** Deletes every cached entry whose URL path equals `url`'s, in every cache; returns the caches touched. */
+async function evictFromCaches(url: URL): Promise<string[]> {
+  const storage = cacheStorage();
+  if (!storage) return [];
+  const touched: string[] = [];
+  for (const name of await storage.keys()) {
+    const cache = await storage.open(name);
+    for (const req of await cache.keys()) {
+      if (samePath(req.url, url) && (await cache.delete(req))) touched.push(name);
+    }
+  }
+  return touched;
+}
+
+function samePath(a: string, b: URL): boolean {
+  const u = new URL(a);
+  return u.origin === b.origin && u.pathname === b.pathname;
+}
+
+let shared: ModelLoader | null = null;
+
+/** The loader for the app's own /models/ (one per realm: window or worker). */
+export function modelLoader(): ModelLoader {
+  shared ??= new ModelLoader();
+  return shared;
+}
+
+/** Verified bytes of manifest entry `id` from /models/. */
+export function loadModel(id: string): Promise<Uint8Array<ArrayBuffer>> {
+  return modelLoader().load(id);
+}
