@@ -1,0 +1,391 @@
+// @ts-check
+/**
+ * The reference receiver as a library: a fastify app that pairs kiosks, verifies their signed decisions and hands
+ * the verified ones to pluggable outputs. receiver/server.mjs is the command line around it; tests use it directly.
+ *
+ * A decision is accepted only if, in this order: the body is at most 1 KiB and JSON; the envelope and payload
+ * match the schema exactly (no unknown field, canonical spelling); the kiosk is paired; the ECDSA P-256 signature
+ * verifies with the paired key; the kiosk is within its rate; the timestamp is not in the future beyond the skew
+ * tolerance; and the sequence number is strictly greater than the last one accepted from that kiosk. The new
+ * sequence number is saved before any output sees the decision. A decision older than the freshness window (or
+ * marked stale by the kiosk) is accepted for the record with `actuate: false`: this receiver never lets a door act
+ * on a late or unverifiable message. Every rejection is logged with a reason code and answered with a status the
+ * kiosk maps to "rejected for good" (400/401/409/413/415/422) or "try again later" (403 not_paired, 429, 5xx).
+ * It never stores or forwards anything a kiosk did not sign, and it has nothing to store beyond the schema's fields.
+ */
+import Fastify, { LogController } from 'fastify';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  MAX_BODY_BYTES,
+  checkDecisionBody,
+  checkPairBody,
+  fingerprint,
+  importPublicKey,
+  thumbprint,
+  verifySignature,
+} from './protocol.mjs';
+import { PairingCodes } from './pairing.mjs';
+import { RateLimiter } from './ratelimit.mjs';
+import { RECENT, StateFile } from './state.mjs';
+import { logOutput, mqttOutput, webhookOutput } from './outputs.mjs';
+
+/** Kiosk origins allowed by default: the kiosk's own dev and preview servers on loopback. */
+export const DEFAULT_ORIGINS = [
+  'http://127.0.0.1:4173',
+  'http://127.0.0.1:5173',
+  'http://localhost:4173',
+  'http://localhost:5173',
+];
+
+/**
+ * @typedef {import('./outputs.mjs').VerifiedDecision} VerifiedDecision
+ * @typedef {import('./outputs.mjs').Output} Output
+ * @typedef {{ burst: number, perSecond: number }} Rate
+ * @typedef {{
+ *   host?: string, port?: number, dataDir: string, origins?: string[],
+ *   freshnessMs?: number, skewMs?: number, pairTtlMs?: number,
+ *   mqtt?: string, mqttTopic?: string, webhook?: string,
+ *   logFile?: string, capture?: string,
+ *   kioskRate?: Rate, clientRate?: Rate, pairRate?: Rate,
+ *   journalSize?: number,
+ *   logger?: boolean | { level?: string, stream?: { write: (line: string) => void } },
+ *   now?: () => number,
+ *   onEvent?: (event: ReceiverEvent) => void,
+ * }} ReceiverOptions
+ * @typedef {{ type: 'pairing_code', code: string, expiresAt: number }
+ *   | { type: 'paired', kiosk: string, kid: string, fingerprint: string }
+ *   | { type: 'decision', decision: VerifiedDecision }
+ *   | { type: 'rejected', entry: JournalEntry }} ReceiverEvent
+ * @typedef {{ id: number, at: number, route: string, status: number, result: 'accepted' | 'rejected',
+ *   reason?: string, field?: string, kiosk?: string, seq?: number, stale?: boolean, actuate?: boolean,
+ *   ip: string, bytes: number, body?: string }} JournalEntry
+ */
+
+/** @param {string | undefined} a */
+function isLoopback(a) {
+  return a === '::1' || a?.startsWith('127.') === true || a?.startsWith('::ffff:127.') === true;
+}
+
+/** Routes a kiosk page may call cross-origin. Admin routes are never on this list. */
+const CORS_ROUTES = new Set(['/decisions', '/pair', '/health']);
+
+/**
+ * @param {ReceiverOptions} opts
+ */
+export async function createReceiver(opts) {
+  const now = opts.now ?? Date.now;
+  const freshnessMs = opts.freshnessMs ?? 5000;
+  const skewMs = opts.skewMs ?? 1000;
+  const origins = new Set((opts.origins ?? DEFAULT_ORIGINS).map((o) => new URL(o).origin));
+  const journalSize = opts.journalSize ?? 1000;
+  const emit = opts.onEvent ?? (() => {});
+
+  const stateFile = new StateFile(opts.dataDir);
+  const state = stateFile.load();
+  const pairing = new PairingCodes({ ttlMs: opts.pairTtlMs ?? 10 * 60_000, now });
+  const kioskLimiter = new RateLimiter({ ...(opts.kioskRate ?? { burst: 30, perSecond: 5 }), now });
+  const clientLimiter = new RateLimiter({ ...(opts.clientRate ?? { burst: 120, perSecond: 40 }), now });
+  const pairLimiter = new RateLimiter({ ...(opts.pairRate ?? { burst: 5, perSecond: 0.1 }), now });
+  /** @type {Map<string, { kid: string, key: CryptoKey }>} */
+  const keys = new Map();
+  /** @type {JournalEntry[]} */
+  const journal = [];
+  let journalId = 0;
+
+  const app = Fastify({
+    logger: opts.logger ?? { level: 'info' },
+    // One line per outcome is logged by the handlers (with a reason code) instead of fastify's per-request pair.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MAX_BODY_BYTES,
+    trustProxy: false,
+  });
+
+  /** @type {Output[]} */
+  const outputs = [logOutput(opts.logFile ?? join(opts.dataDir, 'decisions.jsonl'))];
+  if (opts.webhook) outputs.push(webhookOutput(opts.webhook));
+  /** @type {ReturnType<typeof mqttOutput> | undefined} */
+  let mqtt;
+  if (opts.mqtt) {
+    mqtt = mqttOutput(opts.mqtt, { topicPrefix: opts.mqttTopic, logger: app.log });
+    outputs.push(mqtt);
+  }
+  if (opts.capture) mkdirSync(dirname(opts.capture), { recursive: true, mode: 0o700 });
+
+  /**
+   * @param {Omit<JournalEntry, 'id' | 'at'>} e
+   * @returns {JournalEntry}
+   */
+  function record(e) {
+    const entry = { id: ++journalId, at: now(), ...e };
+    journal.push(entry);
+    if (journal.length > journalSize) journal.shift();
+    if (opts.capture) appendFileSync(opts.capture, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+    return entry;
+  }
+
+  /**
+   * Logs, journals and answers a rejection.
+   * @param {import('fastify').FastifyRequest} req
+   * @param {import('fastify').FastifyReply} reply
+   * @param {number} status
+   * @param {string} reason
+   * @param {{ field?: string, kiosk?: string, seq?: number, retryAfterMs?: number }} [extra]
+   */
+  function reject(req, reply, status, reason, extra = {}) {
+    const body = typeof req.body === 'string' ? req.body : undefined;
+    const { retryAfterMs, ...fields } = extra;
+    const entry = record({
+      route: req.routeOptions.url ?? req.url,
+      status,
+      result: 'rejected',
+      reason,
+      ...fields,
+      ip: req.ip,
+      bytes: body === undefined ? Number(req.headers['content-length'] ?? 0) : Buffer.byteLength(body),
+      ...(body === undefined ? {} : { body }),
+    });
+    req.log.warn(
+      { event: 'rejected', route: entry.route, status, reason, ...fields, ip: req.ip },
+      `rejected: ${reason}`,
+    );
+    emit({ type: 'rejected', entry });
+    if (retryAfterMs !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+    return reply.code(status).send({ ok: false, reason, ...fields });
+  }
+
+  /** Admin routes: loopback only, and never from a web page (no Origin, no cross-site fetch, no rebound host). */
+  /** @param {import('fastify').FastifyRequest} req */
+  function isAdminRequest(req) {
+    const site = req.headers['sec-fetch-site'];
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    return (
+      isLoopback(req.socket.remoteAddress) &&
+      req.headers.origin === undefined &&
+      (site === undefined || site === 'none') &&
+      (host === '127.0.0.1' || host === 'localhost' || host === '[::1]')
+    );
+  }
+
+  /** @param {string} kiosk @param {import('./state.mjs').KioskRecord} rec */
+  async function keyFor(kiosk, rec) {
+    const cached = keys.get(kiosk);
+    if (cached && cached.kid === rec.kid) return cached.key;
+    const key = await importPublicKey(rec.jwk);
+    keys.set(kiosk, { kid: rec.kid, key });
+    return key;
+  }
+
+  app.removeAllContentTypeParsers();
+  // Bodies stay text: the signature covers exact bytes, and the capture must show exactly what arrived.
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => {
+    done(null, body);
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    const limit = clientLimiter.take(req.ip);
+    if (!limit.ok) return reject(req, reply, 429, 'rate_limited', { retryAfterMs: limit.retryAfterMs });
+    const origin = req.headers.origin;
+    const path = req.url.split('?')[0] ?? '';
+    if (origin === undefined || !CORS_ROUTES.has(path)) return;
+    if (!origins.has(origin)) {
+      // No CORS headers: the browser refuses the response, and a non-browser client learns why.
+      return reject(req, reply, 403, 'origin_not_allowed');
+    }
+    reply.header('access-control-allow-origin', origin);
+    reply.header('vary', 'Origin');
+    reply.header('access-control-expose-headers', 'Retry-After');
+    if (req.method === 'OPTIONS') {
+      reply.header('access-control-allow-methods', 'GET, POST');
+      reply.header('access-control-allow-headers', 'content-type');
+      reply.header('access-control-max-age', '600');
+      // Chromium's Private Network Access preflight, for a kiosk served from a public origin.
+      if (req.headers['access-control-request-private-network'] === 'true') {
+        reply.header('access-control-allow-private-network', 'true');
+      }
+      return reply.code(204).send();
+    }
+  });
+
+  for (const path of CORS_ROUTES) app.options(path, async (_req, reply) => reply.code(204).send());
+
+  app.get('/health', async () => ({ ok: true, v: 1 }));
+
+  app.post('/decisions', async (req, reply) => {
+    const text = req.body;
+    if (typeof text !== 'string') return reject(req, reply, 400, 'bad_json');
+    const checked = checkDecisionBody(text);
+    if (!checked.ok) {
+      const field = checked.field === undefined ? {} : { field: checked.field };
+      return reject(req, reply, checked.reason === 'too_large' ? 413 : 400, checked.reason, field);
+    }
+    const { envelope, payload: p } = checked.value;
+    const ids = { kiosk: p.kiosk, seq: p.seq };
+    const paired = state.kiosks[p.kiosk];
+    if (!paired) return reject(req, reply, 403, 'not_paired', ids);
+    const key = await keyFor(p.kiosk, paired);
+    if (!(await verifySignature(key, envelope.payload, envelope.sig)))
+      return reject(req, reply, 401, 'bad_signature', ids);
+    // From here to the save there is no await: the sequence check and its update are one step.
+    const rec = state.kiosks[p.kiosk];
+    if (rec !== paired) return reject(req, reply, 401, 'bad_signature', ids); // re-paired with another key meanwhile
+    const limit = kioskLimiter.take(p.kiosk);
+    if (!limit.ok) return reject(req, reply, 429, 'rate_limited', { ...ids, retryAfterMs: limit.retryAfterMs });
+    const receivedAt = now();
+    const ageMs = receivedAt - p.ts;
+    if (ageMs < -skewMs) return reject(req, reply, 422, 'future_timestamp', ids);
+    if (p.seq <= rec.lastSeq) {
+      const retry = rec.recent.some(([s, n]) => s === p.seq && n === p.nonce);
+      return reject(req, reply, 409, retry ? 'duplicate' : 'replay', ids);
+    }
+    const stale = p.stale === true || ageMs > freshnessMs;
+    const actuate = !stale && p.decision === 'grant';
+    rec.lastSeq = p.seq;
+    rec.lastAcceptedAt = receivedAt;
+    rec.recent = [...rec.recent, /** @type {[number, string]} */ ([p.seq, p.nonce])].slice(-RECENT);
+    stateFile.save(state);
+
+    /** @type {VerifiedDecision} */
+    const decision = {
+      kiosk: p.kiosk,
+      seq: p.seq,
+      ts: p.ts,
+      decision: p.decision,
+      stale,
+      actuate,
+      kid: rec.kid,
+      receivedAt,
+      ageMs,
+    };
+    if (p.door !== undefined) decision.door = p.door;
+    if (p.sub !== undefined) decision.sub = p.sub;
+    const late = stale ? { reason: 'stale' } : {};
+    record({
+      route: '/decisions',
+      status: 200,
+      result: 'accepted',
+      ...late,
+      ...ids,
+      stale,
+      actuate,
+      ip: req.ip,
+      bytes: Buffer.byteLength(text),
+      body: text,
+    });
+    if (stale)
+      req.log.warn(
+        { event: 'accepted', reason: 'stale', ...ids, decision: p.decision, actuate, ageMs },
+        'stale decision recorded, not actuated',
+      );
+    else req.log.info({ event: 'accepted', ...ids, decision: p.decision, actuate, ageMs }, 'decision accepted');
+    emit({ type: 'decision', decision });
+    for (const out of outputs) {
+      out.publish(decision).catch((/** @type {unknown} */ e) => {
+        app.log.error(
+          { event: 'output_failed', output: out.name, ...ids, reason: e instanceof Error ? e.message : String(e) },
+          'output failed',
+        );
+      });
+    }
+    return { ok: true, seq: p.seq, stale, actuate };
+  });
+
+  app.post('/pair', async (req, reply) => {
+    const limit = pairLimiter.take(req.ip);
+    if (!limit.ok) return reject(req, reply, 429, 'rate_limited', { retryAfterMs: limit.retryAfterMs });
+    const text = req.body;
+    if (typeof text !== 'string') return reject(req, reply, 400, 'bad_json');
+    const checked = checkPairBody(text);
+    if (!checked.ok) {
+      const field = checked.field === undefined ? {} : { field: checked.field };
+      return reject(req, reply, checked.reason === 'too_large' ? 413 : 400, checked.reason, field);
+    }
+    const { envelope, payload: p } = checked.value;
+    if (Math.abs(now() - p.ts) > 5 * 60_000) return reject(req, reply, 422, 'bad_timestamp', { kiosk: p.kiosk });
+    /** @type {CryptoKey} */
+    let key;
+    try {
+      key = await importPublicKey(p.key);
+    } catch {
+      return reject(req, reply, 400, 'bad_key', { kiosk: p.kiosk });
+    }
+    if (!(await verifySignature(key, envelope.payload, envelope.sig)))
+      return reject(req, reply, 401, 'bad_signature', { kiosk: p.kiosk });
+    const kid = await thumbprint(p.key);
+    const verdict = await pairing.verify(p.proof, p.kiosk, kid);
+    if (verdict !== 'ok') return reject(req, reply, 403, verdict, { kiosk: p.kiosk });
+    const prev = state.kiosks[p.kiosk];
+    // The same key keeps its sequence (resetting it would re-open every old message to replay); a new key starts a
+    // new sequence space, and old messages cannot verify under it.
+    state.kiosks[p.kiosk] =
+      prev && prev.kid === kid
+        ? { ...prev, pairedAt: now() }
+        : { jwk: p.key, kid, pairedAt: now(), lastSeq: 0, recent: [] };
+    stateFile.save(state);
+    keys.delete(p.kiosk);
+    record({
+      route: '/pair',
+      status: 200,
+      result: 'accepted',
+      kiosk: p.kiosk,
+      ip: req.ip,
+      bytes: Buffer.byteLength(text),
+      body: text,
+    });
+    req.log.info({ event: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) }, 'kiosk paired');
+    emit({ type: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) });
+    return { ok: true, kiosk: p.kiosk, kid };
+  });
+
+  app.post('/admin/pairing-code', async (req, reply) => {
+    if (!isAdminRequest(req)) return reject(req, reply, 403, 'admin_only');
+    return issuePairingCode();
+  });
+
+  app.get('/decisions/log', async (req, reply) => {
+    if (!isAdminRequest(req)) return reject(req, reply, 403, 'admin_only');
+    const since = Number(/** @type {{ since?: string }} */ (req.query).since ?? 0);
+    return { entries: journal.filter((e) => e.id > (Number.isFinite(since) ? since : 0)), last: journalId };
+  });
+
+  app.setNotFoundHandler((req, reply) => reject(req, reply, 404, 'not_found'));
+
+  app.setErrorHandler((err, req, reply) => {
+    const e = /** @type {{ code?: string, statusCode?: number, message?: string }} */ (err);
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reject(req, reply, 413, 'too_large');
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reject(req, reply, 415, 'unsupported_media_type');
+    const status = e.statusCode ?? 500;
+    if (status < 500) return reject(req, reply, status, 'bad_request');
+    req.log.error({ event: 'internal_error', reason: e.message }, 'internal error');
+    return reject(req, reply, 500, 'internal');
+  });
+
+  function issuePairingCode() {
+    const issued = pairing.issue();
+    app.log.info({ event: 'pairing_code', expiresAt: issued.expiresAt }, 'pairing code issued');
+    emit({ type: 'pairing_code', code: issued.display, expiresAt: issued.expiresAt });
+    return { code: issued.display, expiresAt: issued.expiresAt };
+  }
+
+  return {
+    app,
+    issuePairingCode,
+    /** Read-only view for tests and admin tooling. */
+    journal: () => [...journal],
+    kiosks: () => structuredClone(state.kiosks),
+    /** Resolves once the MQTT output (if any) has connected. */
+    mqttReady: () => mqtt?.ready ?? Promise.resolve(),
+    /** @returns {Promise<string>} the base URL */
+    async listen() {
+      await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8787 });
+      const addr = app.server.address();
+      if (addr === null || typeof addr === 'string') throw new Error('unexpected listen address');
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      return `http://${host}:${addr.port}`;
+    },
+    async close() {
+      await app.close();
+      await Promise.all(outputs.map((o) => o.close()));
+    },
+  };
+}

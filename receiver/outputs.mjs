@@ -1,0 +1,105 @@
+// @ts-check
+/**
+ * Where verified decisions go: pluggable outputs (JSON-lines log, webhook POST, MQTT publish).
+ *
+ * Every output receives the same small record: what the kiosk decided, whether it arrived in time, and whether a
+ * door may act on it (`actuate` is true only for a fresh, verified grant). Stale decisions are delivered too, for
+ * the record, with `actuate: false`; anything that failed verification never reaches an output. Outputs run after
+ * the sequence number is saved and never block the kiosk's answer: a slow webhook or a missing broker is logged,
+ * it does not make the kiosk retry (the kiosk's part is done once the receiver has verified and recorded it).
+ */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { connect } from 'mqtt';
+
+/**
+ * @typedef {{ kiosk: string, seq: number, ts: number, decision: 'grant' | 'deny', door?: string, sub?: string,
+ *   stale: boolean, actuate: boolean, kid: string, receivedAt: number, ageMs: number }} VerifiedDecision
+ * @typedef {{ name: string, publish: (d: VerifiedDecision) => Promise<void>, close: () => Promise<void> }} Output
+ * @typedef {{ info: (obj: object, msg?: string) => void, warn: (obj: object, msg?: string) => void,
+ *   error: (obj: object, msg?: string) => void }} Logger
+ */
+
+/**
+ * Appends one JSON line per decision to `path` ('-' = stdout).
+ * @param {string} path
+ * @returns {Output}
+ */
+export function logOutput(path) {
+  if (path === '-') {
+    return {
+      name: 'log',
+      publish: async (d) => {
+        process.stdout.write(`${JSON.stringify({ event: 'decision', ...d })}\n`);
+      },
+      close: async () => {},
+    };
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+  return {
+    name: 'log',
+    publish: (d) =>
+      new Promise((resolve, reject) => {
+        stream.write(`${JSON.stringify(d)}\n`, (e) => (e ? reject(e) : resolve()));
+      }),
+    close: () => new Promise((resolve) => stream.end(resolve)),
+  };
+}
+
+/**
+ * POSTs each decision as JSON to `url`.
+ * @param {string} url
+ * @param {{ timeoutMs?: number }} [opts]
+ * @returns {Output}
+ */
+export function webhookOutput(url, opts = {}) {
+  const target = new URL(url);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`--webhook must be http(s): ${url}`);
+  return {
+    name: 'webhook',
+    publish: async (d) => {
+      const res = await fetch(target, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(d),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (!res.ok) throw new Error(`webhook answered ${res.status}`);
+    },
+    close: async () => {},
+  };
+}
+
+/**
+ * Publishes each decision (QoS 1, not retained) to `<prefix>/<kiosk>/decision`. Connects in the background and
+ * keeps reconnecting; messages published while the broker is away wait in the client's queue.
+ * @param {string} url
+ * @param {{ topicPrefix?: string, logger: Logger, clientId?: string }} opts
+ * @returns {Output & { connected: () => boolean, ready: Promise<void> }}
+ */
+export function mqttOutput(url, opts) {
+  const prefix = opts.topicPrefix ?? 'entrance-kiosk';
+  const client = connect(url, {
+    clientId: opts.clientId ?? `kiosk-receiver-${process.pid}`,
+    reconnectPeriod: 2000,
+    connectTimeout: 5000,
+    clean: true,
+  });
+  /** @type {Promise<void>} */
+  const ready = new Promise((resolve) => client.once('connect', () => resolve()));
+  client.on('connect', () => opts.logger.info({ event: 'mqtt_connected', url }, 'mqtt connected'));
+  client.on('error', (e) => opts.logger.warn({ event: 'mqtt_error', reason: e.message }, 'mqtt error'));
+  return {
+    name: 'mqtt',
+    ready,
+    connected: () => client.connected,
+    publish: async (d) => {
+      await client.publishAsync(`${prefix}/${d.kiosk}/decision`, JSON.stringify(d), { qos: 1, retain: false });
+    },
+    close: async () => {
+      await client.endAsync(false).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+// @ts-check
+/**
+ * One-time pairing codes: the receiver's side of "who may register a kiosk key".
+ *
+ * Trust starts here, on the receiver: a code is drawn from the OS CSPRNG (10 Crockford base32 characters, 50 bits),
+ * shown only where the receiver's admin can see it (its log, or the loopback-only admin endpoint), valid for a few
+ * minutes, consumed by the first successful pairing and burnt after a few wrong proofs. The code never arrives in
+ * a request: a kiosk proves it knows the code with an HMAC over its kiosk id and key id, so the code cannot be
+ * lifted off the wire and used for another key. One code is live at a time; issuing a new one retires the old.
+ */
+import { randomInt, timingSafeEqual } from 'node:crypto';
+import { pairingProof } from './protocol.mjs';
+
+export const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+export const CODE_LENGTH = 10;
+
+/** @typedef {'ok' | 'no_pairing_code' | 'code_expired' | 'bad_code' | 'code_burnt'} PairingVerdict */
+
+/** @returns {string} */
+export function newCode() {
+  let code = '';
+  for (let i = 0; i < CODE_LENGTH; i++) code += CROCKFORD[randomInt(CROCKFORD.length)];
+  return code;
+}
+
+/** "ABCDE-FGHJK": easier to read out and type. @param {string} code */
+export function displayCode(code) {
+  return `${code.slice(0, 5)}-${code.slice(5)}`;
+}
+
+export class PairingCodes {
+  /** @type {{ code: string, expiresAt: number, attemptsLeft: number } | undefined} */
+  #live;
+  #ttlMs;
+  #maxAttempts;
+  #now;
+
+  /** @param {{ ttlMs?: number, maxAttempts?: number, now?: () => number }} [opts] */
+  constructor(opts = {}) {
+    this.#ttlMs = opts.ttlMs ?? 10 * 60_000;
+    this.#maxAttempts = opts.maxAttempts ?? 5;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Issues a fresh code, retiring any live one. */
+  issue() {
+    const code = newCode();
+    this.#live = { code, expiresAt: this.#now() + this.#ttlMs, attemptsLeft: this.#maxAttempts };
+    return { code, display: displayCode(code), expiresAt: this.#live.expiresAt };
+  }
+
+  /** True while a code can still be used. */
+  get active() {
+    return this.#live !== undefined && this.#now() <= this.#live.expiresAt;
+  }
+
+  /**
+   * Checks a kiosk's proof; consumes the code on success, counts a wrong proof against it otherwise.
+   * @param {string} proof @param {string} kiosk @param {string} kid
+   * @returns {Promise<PairingVerdict>}
+   */
+  async verify(proof, kiosk, kid) {
+    const live = this.#live;
+    if (!live) return 'no_pairing_code';
+    if (this.#now() > live.expiresAt) {
+      this.#live = undefined;
+      return 'code_expired';
+    }
+    const expected = Buffer.from(await pairingProof(live.code, kiosk, kid));
+    const given = Buffer.from(proof);
+    // The code may have been retired while we hashed.
+    if (this.#live !== live) return 'no_pairing_code';
+    if (expected.length === given.length && timingSafeEqual(expected, given)) {
+      this.#live = undefined;
+      return 'ok';
+    }
+    live.attemptsLeft--;
+    if (live.attemptsLeft <= 0) {
+      this.#live = undefined;
+      return 'code_burnt';
+    }
+    return 'bad_code';
+  }
+}

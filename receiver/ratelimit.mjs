@@ -1,0 +1,52 @@
+// @ts-check
+/**
+ * Token buckets keyed by a string (client address, kiosk id). Memory is bounded: idle buckets that have refilled
+ * are forgotten, and past `maxKeys` the least recently used key is evicted (a flood of fresh keys then only ever
+ * finds full buckets, which is the same as having no history: it cannot lock anyone out).
+ */
+
+export class RateLimiter {
+  /** @type {Map<string, { tokens: number, at: number }>} */
+  #buckets = new Map();
+  #burst;
+  #perSecond;
+  #maxKeys;
+  #now;
+
+  /** @param {{ burst: number, perSecond: number, maxKeys?: number, now?: () => number }} opts */
+  constructor(opts) {
+    this.#burst = opts.burst;
+    this.#perSecond = opts.perSecond;
+    this.#maxKeys = opts.maxKeys ?? 10_000;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Takes one token for `key`.
+   * @param {string} key
+   * @returns {{ ok: true } | { ok: false, retryAfterMs: number }}
+   */
+  take(key) {
+    const now = this.#now();
+    const b = this.#buckets.get(key) ?? { tokens: this.#burst, at: now };
+    this.#buckets.delete(key); // re-insert below: Map order is our LRU order
+    b.tokens = Math.min(this.#burst, b.tokens + ((now - b.at) / 1000) * this.#perSecond);
+    b.at = now;
+    let verdict;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      verdict = /** @type {const} */ ({ ok: true });
+    } else {
+      verdict = {
+        ok: /** @type {const} */ (false),
+        retryAfterMs: Math.ceil(((1 - b.tokens) / this.#perSecond) * 1000),
+      };
+    }
+    this.#buckets.set(key, b);
+    if (this.#buckets.size > this.#maxKeys) {
+      const oldest = this.#buckets.keys().next().value;
+      if (oldest !== undefined) this.#buckets.delete(oldest);
+    }
+    return verdict;
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * Test helpers for the receiver project: start the real receiver CLI and a real Mosquitto as child processes on
+ * free loopback ports, and act as a kiosk from Node (keys made with Node's WebCrypto, messages spelled out here,
+ * the pairing proof computed with node:crypto) so the receiver is checked against an implementation that is not
+ * its own. Every process started here is stopped by the returned handle; tests call it in afterAll/afterEach.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+const subtle = globalThis.crypto.subtle;
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export function tempDir(prefix: string): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+async function waitForPort(port: number, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = createConnection({ host: '127.0.0.1', port }, () => {
+        s.end();
+        res(true);
+      });
+      s.once('error', () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`nothing listening on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface ReceiverProcess {
+  url: string;
+  port: number;
+  pairingCode: string;
+  /** Everything the process printed so far (stdout and stderr, interleaved by arrival). */
+  output: () => string;
+  /** Lines of JSON logging, parsed. */
+  logLines: () => Record<string, unknown>[];
+  waitForOutput: (re: RegExp, ms?: number) => Promise<RegExpExecArray>;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+  child: ChildProcess;
+}
+
+/** Spawns `node receiver/server.mjs` with the given arguments and waits for its banner. */
+export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
+  const child = spawn(process.execPath, ['receiver/server.mjs', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const onData = (d: Buffer) => {
+    out += d.toString('utf8');
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const waitForOutput = async (re: RegExp, ms = 15_000): Promise<RegExpExecArray> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = re.exec(out);
+      if (m) return m;
+      if (child.exitCode !== null)
+        throw new Error(`receiver exited (${child.exitCode}) before printing ${re}:\n${out}`);
+      if (Date.now() > end) throw new Error(`receiver did not print ${re} within ${ms} ms:\n${out}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const url = (await waitForOutput(/^receiver: listening on (\S+)/m))[1]!;
+  const pairingCode = (await waitForOutput(/^receiver: pairing code: (\S+)/m))[1]!;
+  return {
+    url,
+    port: Number(new URL(url).port),
+    pairingCode,
+    output: () => out,
+    logLines: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    waitForOutput,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+    child,
+  };
+}
+
+export interface Mosquitto {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+/** Starts Debian's Mosquitto on a free loopback port with a throwaway config (anonymous, no persistence). */
+export async function startMosquitto(): Promise<Mosquitto> {
+  const port = await freePort();
+  const dir = tempDir('mosquitto-');
+  const conf = join(dir.path, 'mosquitto.conf');
+  writeFileSync(
+    conf,
+    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', ''].join('\n'),
+  );
+  const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  try {
+    await waitForPort(port);
+  } catch (e) {
+    child.kill('SIGTERM');
+    dir.remove();
+    throw new Error(`mosquitto did not start: ${err}`, { cause: e });
+  }
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      dir.remove();
+    },
+  };
+}
+
+export interface NodeKiosk {
+  id: string;
+  keys: CryptoKeyPair;
+  jwk: { kty: 'EC'; crv: 'P-256'; x: string; y: string };
+  kid: string;
+}
+
+export async function makeKiosk(id: string): Promise<NodeKiosk> {
+  const keys = (await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
+  const full = await subtle.exportKey('jwk', keys.publicKey);
+  const jwk = { kty: 'EC' as const, crv: 'P-256' as const, x: full.x!, y: full.y! };
+  // Node's own hash, not the receiver's helper: the key id must agree across implementations.
+  const kid = createHash('sha256')
+    .update(`{"crv":"P-256","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`, 'utf8')
+    .digest('base64url');
+  return { id, keys, jwk, kid };
+}
+
+export async function sign(key: CryptoKey, text: string): Promise<string> {
+  return Buffer.from(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(text, 'utf8'))).toString(
+    'base64url',
+  );
+}
+
+export const NONCE = 'AAECAwQFBgcICQoLDA0ODw';
+
+/** A canonical payload text, spelled out key by key (the order the schema fixes). */
+export function payloadText(p: {
+  kiosk: string;
+  seq: number;
+  ts: number;
+  decision: 'grant' | 'deny';
+  door?: string;
+  nonce?: string;
+  stale?: true;
+  sub?: string;
+}): string {
+  let t = `{"v":1,"kiosk":"${p.kiosk}","seq":${p.seq},"ts":${p.ts},"decision":"${p.decision}"`;
+  if (p.door !== undefined) t += `,"door":"${p.door}"`;
+  t += `,"nonce":"${p.nonce ?? NONCE}"`;
+  if (p.stale) t += ',"stale":true';
+  if (p.sub !== undefined) t += `,"sub":"${p.sub}"`;
+  return `${t}}`;
+}
+
+export async function decisionBody(
+  kiosk: NodeKiosk,
+  p: Omit<Parameters<typeof payloadText>[0], 'kiosk'>,
+): Promise<string> {
+  const payload = payloadText({ kiosk: kiosk.id, ...p });
+  return JSON.stringify({ payload, sig: await sign(kiosk.keys.privateKey, payload) });
+}
+
+export async function pairBody(kiosk: NodeKiosk, code: string, ts = Date.now()): Promise<string> {
+  const normalised = code.replace(/-/g, '').toUpperCase();
+  const proof = createHmac('sha256', normalised)
+    .update(`entrance-kiosk/pair/v1\n${kiosk.id}\n${kiosk.kid}`)
+    .digest('base64url');
+  const payload = `{"v":1,"kiosk":"${kiosk.id}","key":{"kty":"EC","crv":"P-256","x":"${kiosk.jwk.x}","y":"${kiosk.jwk.y}"},"ts":${ts},"proof":"${proof}"}`;
+  return JSON.stringify({ payload, sig: await sign(kiosk.keys.privateKey, payload) });
+}
+
+export async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    /* non-JSON answer */
+  }
+  return { status: res.status, json, headers: res.headers };
+}
+
+export interface JournalEntry {
+  id: number;
+  route: string;
+  status: number;
+  result: 'accepted' | 'rejected';
+  reason?: string;
+  field?: string;
+  kiosk?: string;
+  seq?: number;
+  stale?: boolean;
+  actuate?: boolean;
+  body?: string;
+}
+
+/** The receiver's decision log (loopback admin endpoint). */
+export async function journal(url: string, since = 0): Promise<JournalEntry[]> {
+  const res = await fetch(`${url}/decisions/log?since=${since}`);
+  if (!res.ok) throw new Error(`log endpoint answered ${res.status}`);
+  return ((await res.json()) as { entries: JournalEntry[] }).entries;
+}
+
+export async function until<T>(fn: () => T | Promise<T>, ms = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  body: string | null;
+}
+
+/**
+ * Records every request a Playwright page makes (service worker and workers included, via the context), so a test
+ * can prove where the page sent what: e.g. every body sent to the receiver passes `checkDecisionBody`.
+ */
+export function recordRequests(context: import('playwright-core').BrowserContext): RecordedRequest[] {
+  const seen: RecordedRequest[] = [];
+  context.on('request', (req) => seen.push({ method: req.method(), url: req.url(), body: req.postData() }));
+  return seen;
+}

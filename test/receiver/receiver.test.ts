@@ -1,0 +1,552 @@
+/**
+ * The reference receiver over real loopback HTTP: pairing, verification (signature, sequence, freshness, exact
+ * schema, size, rate), CORS for the kiosk origin only, loopback-only admin routes, persisted state, and the log,
+ * webhook and MQTT outputs (MQTT through a real Mosquitto). Kiosk messages are made with Node's WebCrypto.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, request, type IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import { connectAsync } from 'mqtt';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createReceiver } from '../../receiver/app.mjs';
+import { checkDecisionBody } from '../../receiver/protocol.mjs';
+import {
+  type NodeKiosk,
+  NONCE,
+  decisionBody,
+  journal,
+  makeKiosk,
+  pairBody,
+  post,
+  startMosquitto,
+  startReceiver,
+  tempDir,
+  until,
+} from './helpers';
+
+const KIOSK_ORIGIN = 'http://127.0.0.1:4173';
+
+interface Harness {
+  url: string;
+  dataDir: string;
+  logs: Record<string, unknown>[];
+  receiver: Awaited<ReturnType<typeof createReceiver>>;
+  close: () => Promise<void>;
+}
+
+async function start(opts: Partial<Parameters<typeof createReceiver>[0]> = {}, dataDir?: string): Promise<Harness> {
+  const dir = dataDir ? { path: dataDir, remove: () => {} } : tempDir('receiver-');
+  const logs: Record<string, unknown>[] = [];
+  const receiver = await createReceiver({
+    port: 0,
+    dataDir: dir.path,
+    origins: [KIOSK_ORIGIN],
+    logger: {
+      level: 'info',
+      stream: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
+    },
+    ...opts,
+  });
+  const url = await receiver.listen();
+  return {
+    url,
+    dataDir: dir.path,
+    logs,
+    receiver,
+    close: async () => {
+      await receiver.close();
+      dir.remove();
+    },
+  };
+}
+
+async function pair(h: Harness, kiosk: NodeKiosk): Promise<void> {
+  const { code } = h.receiver.issuePairingCode();
+  const res = await post(`${h.url}/pair`, await pairBody(kiosk, code));
+  expect(res).toMatchObject({ status: 200, json: { ok: true, kiosk: kiosk.id, kid: kiosk.kid } });
+}
+
+let h: Harness;
+let kiosk: NodeKiosk;
+beforeEach(async () => {
+  h = await start();
+  kiosk = await makeKiosk('lobby-1');
+});
+afterEach(async () => {
+  await h.close();
+});
+
+function outputLines(dataDir: string): Record<string, unknown>[] {
+  try {
+    return readFileSync(join(dataDir, 'decisions.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  } catch {
+    return [];
+  }
+}
+
+describe('pairing', () => {
+  it('registers a kiosk key with the one-time code, once', async () => {
+    const { code } = h.receiver.issuePairingCode();
+    const res = await post(`${h.url}/pair`, await pairBody(kiosk, code));
+    expect(res.status).toBe(200);
+    expect(res.json.kid).toBe(kiosk.kid);
+    expect(h.receiver.kiosks()['lobby-1']).toMatchObject({ kid: kiosk.kid, lastSeq: 0 });
+    expect(JSON.parse(readFileSync(join(h.dataDir, 'receiver-state.json'), 'utf8')).kiosks['lobby-1'].kid).toBe(
+      kiosk.kid,
+    );
+    const again = await post(`${h.url}/pair`, await pairBody(await makeKiosk('intruder'), code));
+    expect(again).toMatchObject({ status: 403, json: { reason: 'no_pairing_code' } });
+    expect(h.logs.some((l) => l.event === 'paired' && l.kiosk === 'lobby-1')).toBe(true);
+  });
+
+  it('refuses a wrong code, and a body signed by another key than it registers', async () => {
+    h.receiver.issuePairingCode();
+    expect(await post(`${h.url}/pair`, await pairBody(kiosk, 'AAAAA-AAAAA'))).toMatchObject({
+      status: 403,
+      json: { reason: 'bad_code' },
+    });
+    const { code } = h.receiver.issuePairingCode();
+    const other = await makeKiosk('lobby-1');
+    const env = JSON.parse(await pairBody(kiosk, code)) as { payload: string };
+    const swapped = JSON.stringify({
+      payload: env.payload,
+      sig: (JSON.parse(await pairBody(other, code)) as { sig: string }).sig,
+    });
+    expect(await post(`${h.url}/pair`, swapped)).toMatchObject({ status: 401, json: { reason: 'bad_signature' } });
+    expect(h.receiver.kiosks()).toEqual({});
+  });
+
+  it('keeps the sequence when the same key re-pairs, resets it for a new key', async () => {
+    await pair(h, kiosk);
+    expect(
+      (await post(`${h.url}/decisions`, await decisionBody(kiosk, { seq: 5, ts: Date.now(), decision: 'grant' })))
+        .status,
+    ).toBe(200);
+    await pair(h, kiosk);
+    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(5);
+    const replacement = await makeKiosk('lobby-1');
+    await pair(h, replacement);
+    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(0);
+    expect(
+      await post(`${h.url}/decisions`, await decisionBody(kiosk, { seq: 6, ts: Date.now(), decision: 'grant' })),
+    ).toMatchObject({
+      status: 401,
+      json: { reason: 'bad_signature' },
+    });
+    expect(
+      (await post(`${h.url}/decisions`, await decisionBody(replacement, { seq: 1, ts: Date.now(), decision: 'grant' })))
+        .status,
+    ).toBe(200);
+  });
+});
+
+describe('decisions', () => {
+  beforeEach(async () => {
+    await pair(h, kiosk);
+  });
+
+  it('accepts a verified grant and deny, records them, and lets only the fresh grant actuate', async () => {
+    const grant = await post(
+      `${h.url}/decisions`,
+      await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant', door: 'main' }),
+    );
+    expect(grant).toMatchObject({ status: 200, json: { ok: true, seq: 1, stale: false, actuate: true } });
+    const deny = await post(
+      `${h.url}/decisions`,
+      await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'deny' }),
+    );
+    expect(deny).toMatchObject({ status: 200, json: { ok: true, seq: 2, stale: false, actuate: false } });
+    const out = await until(() => (outputLines(h.dataDir).length === 2 ? outputLines(h.dataDir) : undefined));
+    expect(out.map((d) => [d.seq, d.decision, d.door, d.actuate])).toEqual([
+      [1, 'grant', 'main', true],
+      [2, 'deny', undefined, false],
+    ]);
+    expect(Object.keys(out[0]!).sort()).toEqual([
+      'actuate',
+      'ageMs',
+      'decision',
+      'door',
+      'kid',
+      'kiosk',
+      'receivedAt',
+      'seq',
+      'stale',
+      'ts',
+    ]);
+    const log = await journal(h.url);
+    expect(log.filter((e) => e.route === '/decisions').map((e) => [e.result, e.seq])).toEqual([
+      ['accepted', 1],
+      ['accepted', 2],
+    ]);
+  });
+
+  it('rejects a forged signature and logs why', async () => {
+    const body = await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'deny' });
+    const forged = body.replace('"decision\\":\\"deny', '"decision\\":\\"grant');
+    expect(forged).not.toBe(body);
+    expect(await post(`${h.url}/decisions`, forged)).toMatchObject({
+      status: 401,
+      json: { ok: false, reason: 'bad_signature' },
+    });
+    const other = await makeKiosk('lobby-1'); // right id, wrong key
+    expect(
+      await post(`${h.url}/decisions`, await decisionBody(other, { seq: 1, ts: Date.now(), decision: 'grant' })),
+    ).toMatchObject({ status: 401 });
+    expect(h.logs.filter((l) => l.event === 'rejected' && l.reason === 'bad_signature')).toHaveLength(2);
+    expect((await journal(h.url)).filter((e) => e.reason === 'bad_signature')).toHaveLength(2);
+    expect(outputLines(h.dataDir)).toEqual([]);
+    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(0);
+  });
+
+  it('rejects a replayed sequence; the identical retry is told "duplicate"; neither reaches an output', async () => {
+    const first = await decisionBody(kiosk, { seq: 3, ts: Date.now(), decision: 'grant' });
+    expect((await post(`${h.url}/decisions`, first)).status).toBe(200);
+    expect(await post(`${h.url}/decisions`, first)).toMatchObject({
+      status: 409,
+      json: { reason: 'duplicate', seq: 3 },
+    });
+    const sameSeqNewNonce = await decisionBody(kiosk, {
+      seq: 3,
+      ts: Date.now(),
+      decision: 'grant',
+      nonce: 'BBECAwQFBgcICQoLDA0ODw',
+    });
+    expect(await post(`${h.url}/decisions`, sameSeqNewNonce)).toMatchObject({
+      status: 409,
+      json: { reason: 'replay' },
+    });
+    const older = await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'grant' });
+    expect(await post(`${h.url}/decisions`, older)).toMatchObject({ status: 409, json: { reason: 'replay' } });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(outputLines(h.dataDir).map((d) => d.seq)).toEqual([3]);
+    expect(h.logs.filter((l) => l.event === 'rejected').map((l) => l.reason)).toEqual([
+      'duplicate',
+      'replay',
+      'replay',
+    ]);
+  });
+
+  it('records a stale decision without letting it actuate, whether the kiosk or the clock says so', async () => {
+    const late = await post(
+      `${h.url}/decisions`,
+      await decisionBody(kiosk, { seq: 1, ts: Date.now() - 10_000, decision: 'grant' }),
+    );
+    expect(late).toMatchObject({ status: 200, json: { ok: true, stale: true, actuate: false } });
+    const flagged = await post(
+      `${h.url}/decisions`,
+      await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'grant', stale: true }),
+    );
+    expect(flagged).toMatchObject({ status: 200, json: { stale: true, actuate: false } });
+    const out = await until(() => (outputLines(h.dataDir).length === 2 ? outputLines(h.dataDir) : undefined));
+    expect(out.every((d) => d.stale === true && d.actuate === false)).toBe(true);
+    expect((await journal(h.url)).filter((e) => e.reason === 'stale')).toHaveLength(2);
+    expect(h.logs.filter((l) => l.reason === 'stale' && l.level === 40)).toHaveLength(2);
+  });
+
+  it('tolerates clock skew up to the limit and rejects timestamps from further in the future', async () => {
+    expect(
+      (await post(`${h.url}/decisions`, await decisionBody(kiosk, { seq: 1, ts: Date.now() + 500, decision: 'grant' })))
+        .json,
+    ).toMatchObject({ actuate: true });
+    expect(
+      await post(
+        `${h.url}/decisions`,
+        await decisionBody(kiosk, { seq: 2, ts: Date.now() + 60_000, decision: 'grant' }),
+      ),
+    ).toMatchObject({
+      status: 422,
+      json: { reason: 'future_timestamp' },
+    });
+    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(1);
+  });
+
+  it('rejects an extra field even when correctly signed, and an unpaired kiosk', async () => {
+    const payload = `{"v":1,"kiosk":"lobby-1","seq":1,"ts":${Date.now()},"decision":"grant","nonce":"${NONCE}","name":"Alice"}`;
+    const { sign } = await import('./helpers');
+    const body = JSON.stringify({ payload, sig: await sign(kiosk.keys.privateKey, payload) });
+    expect(await post(`${h.url}/decisions`, body)).toMatchObject({
+      status: 400,
+      json: { reason: 'extra_field', field: 'name' },
+    });
+    const stranger = await makeKiosk('garage');
+    expect(
+      await post(`${h.url}/decisions`, await decisionBody(stranger, { seq: 1, ts: Date.now(), decision: 'grant' })),
+    ).toMatchObject({
+      status: 403,
+      json: { reason: 'not_paired' },
+    });
+    const log = await journal(h.url);
+    expect(log.find((e) => e.reason === 'extra_field')?.body).toBe(body);
+  });
+
+  it('refuses oversized bodies (413) and non-JSON content types (415)', async () => {
+    const big = JSON.stringify({ payload: 'x'.repeat(2000), sig: 'A'.repeat(86) });
+    expect(await post(`${h.url}/decisions`, big)).toMatchObject({ status: 413, json: { reason: 'too_large' } });
+    const between = JSON.stringify({ payload: 'x'.repeat(600), sig: 'A'.repeat(86) });
+    expect(await post(`${h.url}/decisions`, between)).toMatchObject({ status: 413, json: { reason: 'too_large' } });
+    const body = await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant' });
+    expect(await post(`${h.url}/decisions`, body, { 'content-type': 'text/plain' })).toMatchObject({
+      status: 415,
+      json: { reason: 'unsupported_media_type' },
+    });
+    expect(h.logs.filter((l) => l.event === 'rejected').map((l) => l.reason)).toEqual([
+      'too_large',
+      'too_large',
+      'unsupported_media_type',
+    ]);
+  });
+});
+
+describe('rate limits', () => {
+  it('answers 429 with Retry-After once a kiosk exceeds its rate', async () => {
+    await h.close();
+    h = await start({ kioskRate: { burst: 3, perSecond: 1 } });
+    await pair(h, kiosk);
+    const statuses = [];
+    let last;
+    for (let seq = 1; seq <= 4; seq++) {
+      last = await post(`${h.url}/decisions`, await decisionBody(kiosk, { seq, ts: Date.now(), decision: 'grant' }));
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(last!.json.reason).toBe('rate_limited');
+    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(3);
+  });
+});
+
+describe('CORS and admin routes', () => {
+  it('answers the preflight for the kiosk origin only', async () => {
+    const ok = await fetch(`${h.url}/decisions`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: KIOSK_ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe(KIOSK_ORIGIN);
+    expect(ok.headers.get('access-control-allow-headers')).toBe('content-type');
+    expect(ok.headers.get('access-control-allow-private-network')).toBeNull();
+    const pna = await fetch(`${h.url}/decisions`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: KIOSK_ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-private-network': 'true',
+      },
+    });
+    expect(pna.headers.get('access-control-allow-private-network')).toBe('true');
+    const evil = await fetch(`${h.url}/decisions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://127.0.0.1:6666', 'access-control-request-method': 'POST' },
+    });
+    expect(evil.status).toBe(403);
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+    const post_ = await post(`${h.url}/decisions`, '{}', { origin: 'https://evil.example' });
+    expect(post_).toMatchObject({ status: 403, json: { reason: 'origin_not_allowed' } });
+  });
+
+  it('puts CORS headers on error answers too, so the kiosk can read why', async () => {
+    const big = await fetch(`${h.url}/decisions`, {
+      method: 'POST',
+      headers: { origin: KIOSK_ORIGIN, 'content-type': 'application/json' },
+      body: 'x'.repeat(3000),
+    });
+    expect(big.status).toBe(413);
+    expect(big.headers.get('access-control-allow-origin')).toBe(KIOSK_ORIGIN);
+    expect(big.headers.get('access-control-expose-headers')).toMatch(/retry-after/i);
+  });
+
+  it('serves the log and pairing codes only to loopback callers that are not web pages', async () => {
+    expect((await fetch(`${h.url}/decisions/log`)).status).toBe(200);
+    expect((await fetch(`${h.url}/decisions/log`, { headers: { origin: KIOSK_ORIGIN } })).status).toBe(403);
+    expect((await fetch(`${h.url}/decisions/log`, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    // fetch() may not set Host; a DNS-rebinding page's requests carry its own host name, so send one raw.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = request(`${h.url}/decisions/log`, { headers: { host: 'rebound.example' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(rebound).toBe(403);
+    const code = await fetch(`${h.url}/admin/pairing-code`, { method: 'POST' });
+    expect(code.status).toBe(200);
+    expect(((await code.json()) as { code: string }).code).toMatch(/^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/);
+    expect(
+      (await fetch(`${h.url}/admin/pairing-code`, { method: 'POST', headers: { origin: KIOSK_ORIGIN } })).status,
+    ).toBe(403);
+  });
+});
+
+describe('persistence', () => {
+  it('remembers pairings and sequence numbers across a restart', async () => {
+    const dir = tempDir('receiver-persist-');
+    const a = await start({}, dir.path);
+    await pair(a, kiosk);
+    const body = await decisionBody(kiosk, { seq: 7, ts: Date.now(), decision: 'grant' });
+    expect((await post(`${a.url}/decisions`, body)).status).toBe(200);
+    await a.close();
+    const b = await start({}, dir.path);
+    try {
+      expect(await post(`${b.url}/decisions`, body)).toMatchObject({ status: 409, json: { reason: 'duplicate' } });
+      expect(
+        await post(`${b.url}/decisions`, await decisionBody(kiosk, { seq: 6, ts: Date.now(), decision: 'grant' })),
+      ).toMatchObject({
+        status: 409,
+        json: { reason: 'replay' },
+      });
+      expect(
+        (await post(`${b.url}/decisions`, await decisionBody(kiosk, { seq: 8, ts: Date.now(), decision: 'grant' })))
+          .status,
+      ).toBe(200);
+    } finally {
+      await b.close();
+      dir.remove();
+    }
+  });
+
+  it('refuses to start on a damaged state file instead of forgetting sequence numbers', async () => {
+    const dir = tempDir('receiver-corrupt-');
+    writeFileSync(join(dir.path, 'receiver-state.json'), '{"v":1,"kiosks":{"lobby-1":{"kid":3}}}');
+    await expect(createReceiver({ port: 0, dataDir: dir.path, logger: false })).rejects.toThrow(/malformed/);
+    writeFileSync(join(dir.path, 'receiver-state.json'), '{"v":1,"kios');
+    await expect(createReceiver({ port: 0, dataDir: dir.path, logger: false })).rejects.toThrow(/not valid JSON/);
+    dir.remove();
+  });
+});
+
+describe('outputs', () => {
+  it('POSTs each verified decision to the webhook, and nothing for rejected ones', async () => {
+    const got: { body: string; type: string | undefined }[] = [];
+    const hook = createServer((req: IncomingMessage, res) => {
+      let b = '';
+      req.on('data', (c: Buffer) => (b += c.toString()));
+      req.on('end', () => {
+        got.push({ body: b, type: req.headers['content-type'] });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    const addr = hook.address() as { port: number };
+    await h.close();
+    h = await start({ webhook: `http://127.0.0.1:${addr.port}/hook` });
+    try {
+      await pair(h, kiosk);
+      await post(
+        `${h.url}/decisions`,
+        await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant', door: 'main' }),
+      );
+      await post(
+        `${h.url}/decisions`,
+        (await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'grant' })).replace('grant', 'deny'),
+      );
+      await until(() => got.length >= 1);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(got).toHaveLength(1);
+      expect(got[0]!.type).toBe('application/json');
+      expect(JSON.parse(got[0]!.body)).toMatchObject({
+        kiosk: 'lobby-1',
+        seq: 1,
+        decision: 'grant',
+        door: 'main',
+        actuate: true,
+        stale: false,
+      });
+    } finally {
+      await new Promise((r) => hook.close(r));
+    }
+  });
+
+  describe('MQTT (real Mosquitto)', () => {
+    let broker: Awaited<ReturnType<typeof startMosquitto>>;
+    afterAll(async () => {
+      await broker?.stop();
+    });
+
+    it('publishes the verified decision to <prefix>/<kiosk>/decision', async () => {
+      broker = await startMosquitto();
+      const sub = await connectAsync(broker.url, { clientId: 'test-subscriber' });
+      const messages: { topic: string; payload: Record<string, unknown> }[] = [];
+      sub.on('message', (topic, payload) =>
+        messages.push({ topic, payload: JSON.parse(payload.toString()) as Record<string, unknown> }),
+      );
+      await sub.subscribeAsync('entrance-kiosk/#', { qos: 1 });
+      await h.close();
+      h = await start({ mqtt: broker.url });
+      try {
+        await h.receiver.mqttReady();
+        await pair(h, kiosk);
+        await post(`${h.url}/decisions`, await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant' }));
+        await post(
+          `${h.url}/decisions`,
+          await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'deny', nonce: 'CCECAwQFBgcICQoLDA0ODw' }),
+        );
+        await post(
+          `${h.url}/decisions`,
+          await decisionBody(kiosk, { seq: 2, ts: Date.now() - 30_000, decision: 'deny' }),
+        );
+        await until(() => messages.length >= 2, 10_000, 'two MQTT messages');
+        await new Promise((r) => setTimeout(r, 200));
+        expect(
+          messages.map((m) => [m.topic, m.payload.seq, m.payload.decision, m.payload.actuate, m.payload.stale]),
+        ).toEqual([
+          ['entrance-kiosk/lobby-1/decision', 1, 'grant', true, false],
+          ['entrance-kiosk/lobby-1/decision', 2, 'deny', false, true],
+        ]);
+      } finally {
+        await sub.endAsync();
+      }
+    });
+  });
+});
+
+describe('command line', () => {
+  it('prints its URL and a pairing code, logs JSON lines with reasons, survives a restart, stops on SIGTERM', async () => {
+    const dir = tempDir('receiver-cli-');
+    const capture = join(dir.path, 'capture.jsonl');
+    const args = ['--port', '0', '--data', dir.path, '--origin', KIOSK_ORIGIN, '--capture', capture];
+    const r1 = await startReceiver(args);
+    try {
+      expect(r1.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(r1.pairingCode).toMatch(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+      expect((await post(`${r1.url}/pair`, await pairBody(kiosk, r1.pairingCode))).status).toBe(200);
+      await r1.waitForOutput(/^receiver: paired kiosk lobby-1, key fingerprint \S+/m);
+      const good = await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant' });
+      expect((await post(`${r1.url}/decisions`, good)).status).toBe(200);
+      expect((await post(`${r1.url}/decisions`, good.replace('grant', 'deny'))).status).toBe(401);
+      await until(() => r1.logLines().some((l) => l.event === 'rejected' && l.reason === 'bad_signature'));
+      expect(await r1.stop()).toBe(0);
+
+      const r2 = await startReceiver(args.map((a) => (a === '0' ? String(r1.port) : a)));
+      try {
+        expect(r2.url).toBe(r1.url);
+        expect(r2.pairingCode).not.toBe(r1.pairingCode);
+        expect(await post(`${r2.url}/decisions`, good)).toMatchObject({ status: 409, json: { reason: 'duplicate' } });
+        expect(
+          (await post(`${r2.url}/decisions`, await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'deny' })))
+            .status,
+        ).toBe(200);
+      } finally {
+        expect(await r2.stop()).toBe(0);
+      }
+      // The capture file holds every body either process received, with its verdict: what a test checks against the schema.
+      const captured = readFileSync(capture, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { route: string; status: number; body: string });
+      const decisions = captured.filter((c) => c.route === '/decisions');
+      expect(decisions.map((c) => c.status)).toEqual([200, 401, 409, 200]);
+      for (const c of decisions) expect(checkDecisionBody(c.body).ok).toBe(true);
+    } finally {
+      dir.remove();
+    }
+  });
+});
