@@ -1,0 +1,150 @@
+/**
+ * Pure planning of a watchlist change: from the installed watchlist and a verified bundle, the complete new
+ * subject set and the puts/deletes that produce it; and, on the admin side, the delta between two versions.
+ *
+ * No I/O, no crypto, no clock: the store calls applyPlan with what it read inside the transaction that will
+ * write the result, so the version check and the write happen against the same state (docs/sync.md lists what
+ * the store must guarantee). applyPlan refuses anything that is not a forward step from exactly what is
+ * installed, and never mutates its inputs.
+ */
+import { KioskError } from '../shared/errors';
+import type { Subject } from '../shared/types';
+import type { BundleContents, DeltaChanges, InstalledWatchlist, WatchlistPlan } from './types';
+
+function byId(a: Subject, b: Subject): number {
+  // Code-unit order, not localeCompare: the same set sorts the same on every device and locale.
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function indexById(subjects: readonly Subject[], onDuplicate: () => KioskError): Map<string, Subject> {
+  const map = new Map<string, Subject>();
+  for (const s of subjects) {
+    if (map.has(s.id)) throw onDuplicate();
+    map.set(s.id, s);
+  }
+  return map;
+}
+
+/**
+ * The complete change a verified bundle makes to the installed watchlist. Throws BUNDLE_ROLLBACK when the bundle
+ * is not newer than what is installed or is a delta from another base, BUNDLE_INVALID when its contents
+ * contradict themselves (duplicate ids, an id both upserted and deleted), INPUT_INVALID for a bad installed state.
+ */
+export function applyPlan(current: InstalledWatchlist, contents: BundleContents): WatchlistPlan {
+  const installed = current.version;
+  if (!Number.isSafeInteger(installed) || installed < 0)
+    throw new KioskError('INPUT_INVALID', { reason: 'installed-version' });
+  if (!(contents.version > installed)) {
+    throw new KioskError('BUNDLE_ROLLBACK', { reason: 'not-newer', installed, bundle: contents.version });
+  }
+  const installedById = indexById(
+    current.subjects,
+    () => new KioskError('INPUT_INVALID', { reason: 'installed-duplicate-id' }),
+  );
+  const dup = () => new KioskError('BUNDLE_INVALID', { reason: 'payload', field: 'duplicate-id' });
+
+  if (contents.kind === 'full') {
+    const next = indexById(contents.subjects, dup);
+    return {
+      kind: 'full',
+      fromVersion: installed,
+      toVersion: contents.version,
+      subjects: [...contents.subjects].sort(byId),
+      puts: [...contents.subjects],
+      deletes: [...installedById.keys()].filter((id) => !next.has(id)).sort(),
+    };
+  }
+
+  if (contents.baseVersion !== installed) {
+    throw new KioskError('BUNDLE_ROLLBACK', { reason: 'base-mismatch', installed, base: contents.baseVersion });
+  }
+  const upserts = indexById(contents.upserts, dup);
+  const deletions = new Set<string>();
+  for (const id of contents.deletions) {
+    if (deletions.has(id)) throw dup();
+    if (upserts.has(id)) throw new KioskError('BUNDLE_INVALID', { reason: 'payload', field: 'upsert-and-delete' });
+    deletions.add(id);
+  }
+  const next = new Map(installedById);
+  // Deleting an id that is not installed is already the wanted end state, so it is not an error.
+  const deletes = [...deletions].filter((id) => next.delete(id)).sort();
+  for (const [id, s] of upserts) next.set(id, s);
+  return {
+    kind: 'delta',
+    fromVersion: installed,
+    toVersion: contents.version,
+    subjects: [...next.values()].sort(byId),
+    puts: [...contents.upserts],
+    deletes,
+  };
+}
+
+/** A deleted subject remembered by the admin's store, with the watchlist version that deleted it. */
+export interface Tombstone {
+  id: string;
+  version: number;
+}
+
+/**
+ * Delta since `baseVersion` when each Subject.version holds the watchlist version of its last change and the
+ * admin's store keeps tombstones for deletions: what changed after the base, and what was deleted after it.
+ */
+export function changesSince(
+  subjects: readonly Subject[],
+  tombstones: readonly Tombstone[],
+  baseVersion: number,
+): DeltaChanges {
+  const upserts = subjects.filter((s) => s.version > baseVersion);
+  const live = new Set(subjects.map((s) => s.id));
+  const deletions = [
+    ...new Set(tombstones.filter((t) => t.version > baseVersion && !live.has(t.id)).map((t) => t.id)),
+  ].sort();
+  return { upserts, deletions };
+}
+
+function sameFloats(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  // Bit patterns, not values: -0 vs 0 or two NaNs must count as a change if the bytes differ.
+  const x = new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+  const y = new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  return x.every((v, i) => v === y[i]);
+}
+
+/** True when two subjects would encode to the same bundle bytes. */
+export function sameSubject(a: Subject, b: Subject): boolean {
+  if (
+    a.id !== b.id ||
+    a.label !== b.label ||
+    a.list !== b.list ||
+    !Object.is(a.validFrom, b.validFrom) ||
+    !Object.is(a.validUntil, b.validUntil) ||
+    !Object.is(a.createdAt, b.createdAt) ||
+    !Object.is(a.updatedAt, b.updatedAt) ||
+    !Object.is(a.version, b.version) ||
+    a.plates.length !== b.plates.length ||
+    a.plates.some((p, i) => p !== b.plates[i])
+  ) {
+    return false;
+  }
+  const ka = Object.keys(a.templates).sort();
+  const kb = Object.keys(b.templates).sort();
+  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
+  for (const k of ka) {
+    const ta = a.templates[k]!;
+    const tb = b.templates[k]!;
+    if (ta.length !== tb.length || ta.some((t, i) => !sameFloats(t, tb[i]!))) return false;
+  }
+  return true;
+}
+
+/** Delta between two snapshots of the watchlist (for an admin store that keeps the exported snapshot). */
+export function diffWatchlists(base: readonly Subject[], next: readonly Subject[]): DeltaChanges {
+  const before = new Map(base.map((s) => [s.id, s]));
+  const after = new Set(next.map((s) => s.id));
+  const upserts = next.filter((s) => {
+    const old = before.get(s.id);
+    return !old || !sameSubject(old, s);
+  });
+  const deletions = [...before.keys()].filter((id) => !after.has(id)).sort();
+  return { upserts, deletions };
+}

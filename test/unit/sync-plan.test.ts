@@ -1,0 +1,173 @@
+/**
+ * The pure plan function of the watchlist sync (src/sync/plan.ts): what the store is told to write for a full or
+ * delta bundle, and the refusals (older version, delta from another base, self-contradicting contents).
+ */
+import { describe, expect, test } from 'vitest';
+import { applyPlan, changesSince, diffWatchlists, sameSubject } from '../../src/sync/plan';
+import type { BundleContents, DeltaContents, FullContents } from '../../src/sync/types';
+import type { Subject } from '../../src/shared/types';
+import { isKioskError } from '../../src/shared/errors';
+
+function subject(id: string, version = 1, seed = 1): Subject {
+  const t = new Float32Array(8).map((_, i) => Math.sin(seed * 7 + i));
+  return {
+    id,
+    label: `Person ${id}`,
+    list: 'allow',
+    templates: { fr_feature: [t] },
+    plates: [],
+    createdAt: 1_700_000_000_000,
+    updatedAt: 1_700_000_000_000 + version,
+    version,
+  };
+}
+
+function full(version: number, subjects: Subject[]): FullContents {
+  return { kind: 'full', version, baseVersion: 0, createdAt: 1, issuerKeyId: 'ab', subjects };
+}
+
+function delta(baseVersion: number, version: number, upserts: Subject[], deletions: string[]): DeltaContents {
+  return { kind: 'delta', version, baseVersion, createdAt: 1, issuerKeyId: 'ab', upserts, deletions };
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (isKioskError(e)) return `${e.code}:${String(e.details?.reason ?? '')}`;
+    throw e;
+  }
+  return undefined;
+}
+
+const ids = (s: readonly Subject[]) => s.map((x) => x.id);
+
+describe('applyPlan: full bundles', () => {
+  test('replaces the whole set; deletes what is no longer listed; puts every listed subject', () => {
+    const current = { version: 3, subjects: [subject('a'), subject('b'), subject('c')] };
+    const plan = applyPlan(current, full(4, [subject('d'), subject('b', 4, 9)]));
+    expect(plan).toMatchObject({ kind: 'full', fromVersion: 3, toVersion: 4 });
+    expect(ids(plan.subjects)).toEqual(['b', 'd']);
+    expect(plan.subjects.find((s) => s.id === 'b')!.version).toBe(4);
+    expect(plan.deletes).toEqual(['a', 'c']);
+    expect(ids(plan.puts).sort()).toEqual(['b', 'd']);
+  });
+
+  test('a fresh kiosk (version 0) takes a full bundle; an empty full bundle clears the list', () => {
+    expect(ids(applyPlan({ version: 0, subjects: [] }, full(1, [subject('x')])).subjects)).toEqual(['x']);
+    const cleared = applyPlan({ version: 1, subjects: [subject('x')] }, full(2, []));
+    expect(cleared.subjects).toEqual([]);
+    expect(cleared.deletes).toEqual(['x']);
+  });
+
+  test('refuses the same or an older version', () => {
+    const current = { version: 5, subjects: [subject('a')] };
+    expect(codeOf(() => applyPlan(current, full(5, [])))).toBe('BUNDLE_ROLLBACK:not-newer');
+    expect(codeOf(() => applyPlan(current, full(4, [subject('z')])))).toBe('BUNDLE_ROLLBACK:not-newer');
+    expect(codeOf(() => applyPlan(current, full(Number.NaN, [])))).toBe('BUNDLE_ROLLBACK:not-newer');
+  });
+
+  test('refuses duplicate ids', () => {
+    expect(codeOf(() => applyPlan({ version: 0, subjects: [] }, full(1, [subject('a'), subject('a', 2)])))).toBe(
+      'BUNDLE_INVALID:payload',
+    );
+  });
+});
+
+describe('applyPlan: delta bundles', () => {
+  test('upserts replace or insert, deletions remove, the rest is untouched', () => {
+    const a = subject('a');
+    const current = { version: 7, subjects: [a, subject('b'), subject('c')] };
+    const plan = applyPlan(current, delta(7, 8, [subject('b', 8, 5), subject('e', 8)], ['c']));
+    expect(plan).toMatchObject({ kind: 'delta', fromVersion: 7, toVersion: 8, deletes: ['c'] });
+    expect(ids(plan.subjects)).toEqual(['a', 'b', 'e']);
+    expect(plan.subjects[0]).toBe(a);
+    expect(plan.subjects[1]!.version).toBe(8);
+    expect(ids(plan.puts)).toEqual(['b', 'e']);
+  });
+
+  test('deleting an id that is not installed is a no-op, not a write', () => {
+    const plan = applyPlan({ version: 1, subjects: [subject('a')] }, delta(1, 2, [], ['ghost', 'a']));
+    expect(plan.deletes).toEqual(['a']);
+    expect(plan.subjects).toEqual([]);
+  });
+
+  test('refuses a delta whose base is not the installed version, in both directions', () => {
+    const current = { version: 7, subjects: [] };
+    expect(codeOf(() => applyPlan(current, delta(6, 8, [], [])))).toBe('BUNDLE_ROLLBACK:base-mismatch');
+    expect(codeOf(() => applyPlan(current, delta(8, 9, [], [])))).toBe('BUNDLE_ROLLBACK:base-mismatch');
+    expect(codeOf(() => applyPlan(current, delta(7, 8, [], [])))).toBeUndefined();
+  });
+
+  test('refuses a delta that is not newer, even from the installed base', () => {
+    expect(codeOf(() => applyPlan({ version: 7, subjects: [] }, delta(7, 7, [], [])))).toBe(
+      'BUNDLE_ROLLBACK:not-newer',
+    );
+  });
+
+  test('refuses an id both upserted and deleted, and duplicate upserts or deletions', () => {
+    const current = { version: 1, subjects: [subject('a')] };
+    expect(codeOf(() => applyPlan(current, delta(1, 2, [subject('a')], ['a'])))).toBe('BUNDLE_INVALID:payload');
+    expect(codeOf(() => applyPlan(current, delta(1, 2, [subject('b'), subject('b')], [])))).toBe(
+      'BUNDLE_INVALID:payload',
+    );
+    expect(codeOf(() => applyPlan(current, delta(1, 2, [], ['a', 'a'])))).toBe('BUNDLE_INVALID:payload');
+  });
+
+  test('never mutates its inputs', () => {
+    const subjects = [subject('a'), subject('b')];
+    const current = { version: 1, subjects };
+    const contents = delta(1, 2, [subject('c', 2)], ['a']);
+    const before = JSON.stringify({ current, contents });
+    applyPlan(current, contents);
+    expect(JSON.stringify({ current, contents })).toBe(before);
+    expect(ids(subjects)).toEqual(['a', 'b']);
+  });
+
+  test('refuses a corrupt installed state instead of planning on it', () => {
+    expect(codeOf(() => applyPlan({ version: -1, subjects: [] }, full(1, [])))).toBe('INPUT_INVALID:installed-version');
+    expect(codeOf(() => applyPlan({ version: 1, subjects: [subject('a'), subject('a')] }, full(2, [])))).toBe(
+      'INPUT_INVALID:installed-duplicate-id',
+    );
+  });
+});
+
+describe('admin side: deltas', () => {
+  test('diffWatchlists + applyPlan reproduce the next snapshot exactly', () => {
+    const base = [subject('a'), subject('b'), subject('c')];
+    const changedB = { ...subject('b'), label: 'renamed' };
+    const next = [subject('a'), changedB, subject('d', 2)];
+    const changes = diffWatchlists(base, next);
+    expect(ids(changes.upserts)).toEqual(['b', 'd']);
+    expect(changes.deletions).toEqual(['c']);
+    const plan = applyPlan({ version: 1, subjects: base }, delta(1, 2, changes.upserts, changes.deletions));
+    expect(plan.subjects).toEqual([...next].sort((x, y) => (x.id < y.id ? -1 : 1)));
+  });
+
+  test('a template that differs only in bit pattern (-0 vs 0) counts as a change', () => {
+    const a = subject('a');
+    const b = subject('a');
+    b.templates['fr_feature']![0]![3] = 0;
+    a.templates['fr_feature']![0]![3] = -0;
+    expect(sameSubject(a, b)).toBe(false);
+    b.templates['fr_feature']![0]![3] = -0;
+    expect(sameSubject(a, b)).toBe(true);
+  });
+
+  test('changesSince picks subjects changed after the base and tombstones after it, not re-created ids', () => {
+    const subjects = [subject('a', 1), subject('b', 3), subject('c', 5)];
+    const tombstones = [
+      { id: 'x', version: 2 },
+      { id: 'y', version: 4 },
+      { id: 'c', version: 4 },
+    ];
+    const d = changesSince(subjects, tombstones, 3);
+    expect(ids(d.upserts)).toEqual(['c']);
+    expect(d.deletions).toEqual(['y']);
+  });
+});
+
+test('a plan for every kind of contents is total (type check of the union)', () => {
+  const contents: BundleContents[] = [full(1, []), delta(0, 1, [], [])];
+  for (const c of contents) expect(applyPlan({ version: 0, subjects: [] }, c).toVersion).toBe(1);
+});
