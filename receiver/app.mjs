@@ -12,9 +12,11 @@
  * on a late or unverifiable message. Every rejection is logged with a reason code and answered with a status the
  * kiosk maps to "rejected for good" (400/401/409/413/415/422) or "try again later" (403 not_paired, 429, 5xx).
  * It never stores or forwards anything a kiosk did not sign, and it has nothing to store beyond the schema's fields.
+ * It also serves the admin's watchlist bundles to kiosks on the LAN (GET /watchlist/bundle, published by a
+ * loopback-only PUT or the `publish` command; receiver/bundles.mjs), as opaque files the kiosk verifies itself.
  */
 import Fastify, { LogController } from 'fastify';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, closeSync, createReadStream, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   MAX_BODY_BYTES,
@@ -29,6 +31,7 @@ import { PairingCodes } from './pairing.mjs';
 import { RateLimiter } from './ratelimit.mjs';
 import { RECENT, StateFile } from './state.mjs';
 import { logOutput, mqttOutput, webhookOutput } from './outputs.mjs';
+import { BUNDLE_MIME, BundleStore, bundleSummary, loadAdminKey, selectBundle } from './bundles.mjs';
 
 /** Kiosk origins allowed by default: the kiosk's own dev and preview servers on loopback. */
 export const DEFAULT_ORIGINS = [
@@ -49,6 +52,7 @@ export const DEFAULT_ORIGINS = [
  *   logFile?: string, capture?: string,
  *   kioskRate?: Rate, clientRate?: Rate, pairRate?: Rate,
  *   journalSize?: number,
+ *   bundleMaxBytes?: number, adminKeyFiles?: string[],
  *   logger?: boolean | { level?: string, stream?: { write: (line: string) => void } },
  *   now?: () => number,
  *   onEvent?: (event: ReceiverEvent) => void,
@@ -56,19 +60,42 @@ export const DEFAULT_ORIGINS = [
  * @typedef {{ type: 'pairing_code', code: string, expiresAt: number }
  *   | { type: 'paired', kiosk: string, kid: string, fingerprint: string }
  *   | { type: 'decision', decision: VerifiedDecision }
- *   | { type: 'rejected', entry: JournalEntry }} ReceiverEvent
+ *   | { type: 'rejected', entry: JournalEntry }
+ *   | { type: 'bundle_published', bundle: import('./bundles.mjs').PublishedBundle }} ReceiverEvent
  * @typedef {{ id: number, at: number, route: string, status: number, result: 'accepted' | 'rejected',
- *   reason?: string, field?: string, kiosk?: string, seq?: number, stale?: boolean, actuate?: boolean,
+ *   reason?: string, field?: string, kiosk?: string, seq?: number, latest?: number, stale?: boolean, actuate?: boolean,
  *   ip: string, bytes: number, body?: string }} JournalEntry
  */
 
 /** @param {string | undefined} a */
-function isLoopback(a) {
+export function isLoopback(a) {
   return a === '::1' || a?.startsWith('127.') === true || a?.startsWith('::ffff:127.') === true;
 }
 
-/** Routes a kiosk page may call cross-origin. Admin routes are never on this list. */
-const CORS_ROUTES = new Set(['/decisions', '/pair', '/health']);
+/**
+ * The admin guard: a loopback peer that is not a web page (no Origin, no cross-site Sec-Fetch-Site) and that named
+ * a loopback Host (so a DNS-rebinding page cannot pass as one). Exported to be tested without a second machine.
+ * @param {string | undefined} remoteAddress the socket's peer, never a forwarded header
+ * @param {Record<string, string | string[] | undefined>} headers
+ */
+export function isAdminCaller(remoteAddress, headers) {
+  const site = headers['sec-fetch-site'];
+  const host = String(headers.host ?? '').replace(/:\d+$/, '');
+  return (
+    isLoopback(remoteAddress) &&
+    headers.origin === undefined &&
+    (site === undefined || site === 'none') &&
+    (host === '127.0.0.1' || host === 'localhost' || host === '[::1]')
+  );
+}
+
+/** Routes a kiosk page may call cross-origin, with the methods it may use. Admin routes are never on this list. */
+const CORS_ROUTES = new Map([
+  ['/decisions', 'GET, POST'],
+  ['/pair', 'GET, POST'],
+  ['/health', 'GET, POST'],
+  ['/watchlist/bundle', 'GET'],
+]);
 
 /**
  * @param {ReceiverOptions} opts
@@ -80,6 +107,13 @@ export async function createReceiver(opts) {
   const origins = new Set((opts.origins ?? DEFAULT_ORIGINS).map((o) => new URL(o).origin));
   const journalSize = opts.journalSize ?? 1000;
   const emit = opts.onEvent ?? (() => {});
+  const adminKeys = await Promise.all(
+    (opts.adminKeyFiles ?? []).map((f) =>
+      loadAdminKey(readFileSync(f)).catch((/** @type {unknown} */ e) => {
+        throw new Error(`${f}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }),
+    ),
+  );
 
   const stateFile = new StateFile(opts.dataDir);
   const state = stateFile.load();
@@ -130,7 +164,7 @@ export async function createReceiver(opts) {
    * @param {import('fastify').FastifyReply} reply
    * @param {number} status
    * @param {string} reason
-   * @param {{ field?: string, kiosk?: string, seq?: number, retryAfterMs?: number }} [extra]
+   * @param {{ field?: string, kiosk?: string, seq?: number, latest?: number, retryAfterMs?: number }} [extra]
    */
   function reject(req, reply, status, reason, extra = {}) {
     const body = typeof req.body === 'string' ? req.body : undefined;
@@ -157,15 +191,14 @@ export async function createReceiver(opts) {
   /** Admin routes: loopback only, and never from a web page (no Origin, no cross-site fetch, no rebound host). */
   /** @param {import('fastify').FastifyRequest} req */
   function isAdminRequest(req) {
-    const site = req.headers['sec-fetch-site'];
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-    return (
-      isLoopback(req.socket.remoteAddress) &&
-      req.headers.origin === undefined &&
-      (site === undefined || site === 'none') &&
-      (host === '127.0.0.1' || host === 'localhost' || host === '[::1]')
-    );
+    return isAdminCaller(req.socket.remoteAddress, req.headers);
   }
+
+  const bundles = new BundleStore(opts.dataDir, {
+    maxBytes: opts.bundleMaxBytes,
+    adminKeys,
+    warn: (msg, fields) => app.log.warn({ event: 'bundle_skipped', ...fields }, msg),
+  });
 
   /** @param {string} kiosk @param {import('./state.mjs').KioskRecord} rec */
   async function keyFor(kiosk, rec) {
@@ -187,7 +220,8 @@ export async function createReceiver(opts) {
     if (!limit.ok) return reject(req, reply, 429, 'rate_limited', { retryAfterMs: limit.retryAfterMs });
     const origin = req.headers.origin;
     const path = req.url.split('?')[0] ?? '';
-    if (origin === undefined || !CORS_ROUTES.has(path)) return;
+    const methods = CORS_ROUTES.get(path);
+    if (origin === undefined || methods === undefined) return;
     if (!origins.has(origin)) {
       // No CORS headers: the browser refuses the response, and a non-browser client learns why.
       return reject(req, reply, 403, 'origin_not_allowed');
@@ -196,7 +230,7 @@ export async function createReceiver(opts) {
     reply.header('vary', 'Origin');
     reply.header('access-control-expose-headers', 'Retry-After');
     if (req.method === 'OPTIONS') {
-      reply.header('access-control-allow-methods', 'GET, POST');
+      reply.header('access-control-allow-methods', methods);
       reply.header('access-control-allow-headers', 'content-type');
       reply.header('access-control-max-age', '600');
       // Chromium's Private Network Access preflight, for a kiosk served from a public origin.
@@ -207,7 +241,7 @@ export async function createReceiver(opts) {
     }
   });
 
-  for (const path of CORS_ROUTES) app.options(path, async (_req, reply) => reply.code(204).send());
+  for (const path of CORS_ROUTES.keys()) app.options(path, async (_req, reply) => reply.code(204).send());
 
   app.get('/health', async () => ({ ok: true, v: 1 }));
 
@@ -348,6 +382,51 @@ export async function createReceiver(opts) {
     return { entries: journal.filter((e) => e.id > (Number.isFinite(since) ? since : 0)), last: journalId };
   });
 
+  app.get('/watchlist/bundle', { exposeHeadRoute: false }, async (req, reply) => {
+    // Every answer, including errors: a kiosk must never be handed yesterday's bundle by a cache.
+    reply.header('cache-control', 'no-store');
+    const q = /** @type {Record<string, unknown>} */ (req.query);
+    const sinceText = q.since;
+    if (typeof sinceText !== 'string' || !/^(0|[1-9]\d{0,15})$/.test(sinceText) || !Number.isSafeInteger(+sinceText))
+      return reject(req, reply, 400, 'bad_query', { field: 'since' });
+    const kiosk = q.kiosk;
+    if (kiosk !== undefined && (typeof kiosk !== 'string' || !/^[0-9a-fA-F]{64}$/.test(kiosk)))
+      return reject(req, reply, 400, 'bad_query', { field: 'kiosk' });
+    const since = Number(sinceText);
+    const kioskId = kiosk?.toLowerCase();
+    const choice = selectBundle(bundles.list(), since, kioskId);
+    const pull = { event: 'bundle_pull', since, ...(kioskId ? { kioskKey: kioskId.slice(0, 16) } : {}) };
+    if (choice.status !== 200) {
+      req.log.info({ ...pull, status: choice.status }, choice.status === 204 ? 'kiosk is up to date' : 'no bundle');
+      if (choice.status === 204) return reply.code(204).send();
+      return reply.code(404).send({ ok: false, reason: 'no_bundle' });
+    }
+    const b = choice.bundle;
+    /** @type {number} */
+    let fd;
+    try {
+      fd = openSync(b.path, 'r');
+    } catch {
+      // Removed by the admin between listing and opening: the kiosk's next pull sees the folder as it is now.
+      reply.header('retry-after', '1');
+      return reply.code(503).send({ ok: false, reason: 'bundle_changed' });
+    }
+    if (fstatSync(fd).size !== b.size) {
+      closeSync(fd);
+      reply.header('retry-after', '1');
+      return reply.code(503).send({ ok: false, reason: 'bundle_changed' });
+    }
+    req.log.info({ ...pull, status: 200, kind: b.kind, version: b.version, base: b.baseVersion }, 'bundle served');
+    const name =
+      b.kind === 'full' ? `watchlist-v${b.version}.kwb` : `watchlist-v${b.version}-from-v${b.baseVersion}.kwb`;
+    return reply
+      .header('content-type', BUNDLE_MIME)
+      .header('content-length', String(b.size))
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .header('x-content-type-options', 'nosniff')
+      .send(createReadStream('', { fd, autoClose: true }));
+  });
+
   app.setNotFoundHandler((req, reply) => reject(req, reply, 404, 'not_found'));
 
   app.setErrorHandler((err, req, reply) => {
@@ -358,6 +437,42 @@ export async function createReceiver(opts) {
     if (status < 500) return reject(req, reply, status, 'bad_request');
     req.log.error({ event: 'internal_error', reason: e.message }, 'internal error');
     return reject(req, reply, 500, 'internal');
+  });
+
+  // Publishing, in its own encapsulated scope so the large binary body parser exists for this route only: every
+  // other route keeps refusing anything but small JSON before reading it. Registered after the error and not-found
+  // handlers so the scope inherits them (a 413 must be journaled and answered like every other refusal).
+  await app.register(async (scope) => {
+    scope.addContentTypeParser(
+      [BUNDLE_MIME, 'application/octet-stream'],
+      { parseAs: 'buffer', bodyLimit: bundles.maxBytes },
+      (_req, body, done) => done(null, body),
+    );
+    scope.put(
+      '/watchlist/bundle',
+      {
+        bodyLimit: bundles.maxBytes,
+        // Refused before the body is read: a stranger cannot make the receiver buffer 256 MiB.
+        onRequest: async (req, reply) => {
+          if (!isAdminRequest(req)) return reject(req, reply, 403, 'admin_only');
+        },
+      },
+      async (req, reply) => {
+        reply.header('cache-control', 'no-store');
+        const body = req.body;
+        if (!Buffer.isBuffer(body)) return reject(req, reply, 415, 'unsupported_media_type');
+        const result = await bundles.publish(body);
+        if (!result.ok) {
+          const { status, reason, ok: _ok, ...extra } = result;
+          return reject(req, reply, status, reason, extra);
+        }
+        const b = result.bundle;
+        const summary = bundleSummary(b);
+        req.log.info({ event: 'bundle_published', already: result.already, ...summary }, 'watchlist bundle published');
+        if (!result.already) emit({ type: 'bundle_published', bundle: b });
+        return reply.code(result.status).send({ ok: true, already: result.already, ...summary });
+      },
+    );
   });
 
   function issuePairingCode() {
@@ -372,6 +487,9 @@ export async function createReceiver(opts) {
     issuePairingCode,
     /** Read-only view for tests and admin tooling. */
     journal: () => [...journal],
+    bundles: () => bundles.list().map(bundleSummary),
+    adminKeys: () => adminKeys.map((k) => ({ id: k.id, fingerprint: k.fingerprint })),
+    bundlesDir: bundles.dir,
     kiosks: () => structuredClone(state.kiosks),
     /** Resolves once the MQTT output (if any) has connected. */
     mqttReady: () => mqtt?.ready ?? Promise.resolve(),

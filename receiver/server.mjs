@@ -5,20 +5,79 @@
  *
  *   node receiver/server.mjs [--host 127.0.0.1] [--port 8787] [--data DIR] [--origin URL]...
  *     [--mqtt mqtt://127.0.0.1:1883 [--mqtt-topic entrance-kiosk]] [--webhook URL] [--log-file FILE|-]
- *     [--capture FILE] [--freshness MS] [--skew MS] [--rate PER_SECOND/BURST] [--pair-ttl MS] [--quiet]
+ *     [--capture FILE] [--freshness MS] [--skew MS] [--rate PER_SECOND/BURST] [--pair-ttl MS]
+ *     [--admin-key FILE]... [--bundle-max BYTES] [--quiet]
+ *   node receiver/server.mjs publish FILE [--data DIR] [--admin-key FILE]...
  *
  * Prints its URL and a one-time pairing code on start (human lines prefixed "receiver:"; everything else is
- * JSON-lines logging). It listens on loopback unless told otherwise: exposing it is a deliberate act.
+ * JSON-lines logging). It listens on loopback unless told otherwise: exposing it is a deliberate act. `publish`
+ * puts a watchlist bundle into the data directory (same checks as the loopback PUT) and exits; a running
+ * receiver serves it from its next pull on.
  */
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ORIGINS, createReceiver } from './app.mjs';
+import { BundleStore, MAX_BUNDLE_BYTES, loadAdminKey } from './bundles.mjs';
 
 const USAGE =
   'usage: node receiver/server.mjs [--host H] [--port P] [--data DIR] [--origin URL]... [--mqtt URL] ' +
   '[--mqtt-topic T] [--webhook URL] [--log-file FILE|-] [--capture FILE] [--freshness MS] [--skew MS] ' +
-  '[--rate PER_SECOND/BURST] [--pair-ttl MS] [--quiet]';
+  '[--rate PER_SECOND/BURST] [--pair-ttl MS] [--admin-key FILE]... [--bundle-max BYTES] [--quiet]\n' +
+  '       node receiver/server.mjs publish FILE [--data DIR] [--admin-key FILE]...';
+
+/** @param {string | undefined} data */
+const dataDirOf = (data) =>
+  resolve(data ?? process.env.RECEIVER_DATA ?? join(homedir(), '.local/state/entrance-kiosk-receiver'));
+
+/**
+ * `publish FILE`: the admin's way to hand a bundle to the receiver without HTTP. It needs write access to the data
+ * directory (0700, the receiver's user), which is the whole authorisation; --admin-key adds the signature check.
+ * Exit 0 published (or already was), 1 refused, 2 usage.
+ * @param {string[]} argv
+ * @returns {Promise<number>}
+ */
+async function publishCommand(argv) {
+  /** @type {{ values: { data?: string, 'admin-key'?: string[] }, positionals: string[] }} */
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { data: { type: 'string' }, 'admin-key': { type: 'string', multiple: true } },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    console.error(`receiver: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.positionals.length !== 1) {
+    console.error(`receiver: publish takes exactly one bundle file\n${USAGE}`);
+    return 2;
+  }
+  const file = resolve(parsed.positionals[0] ?? '');
+  try {
+    const adminKeys = await Promise.all((parsed.values['admin-key'] ?? []).map((f) => loadAdminKey(readFileSync(f))));
+    const store = new BundleStore(dataDirOf(parsed.values.data), { adminKeys });
+    const r = await store.publish(readFileSync(file));
+    if (!r.ok) {
+      const why = [r.field && `(${r.field})`, r.latest !== undefined && `(latest full bundle: v${r.latest})`];
+      console.error(`receiver: refused ${file}: ${[r.reason, ...why].filter(Boolean).join(' ')}`);
+      return 1;
+    }
+    const b = r.bundle;
+    const what = b.kind === 'full' ? `v${b.version} (full)` : `v${b.version} (delta from v${b.baseVersion})`;
+    const to = `${b.kioskKeyIds.length} kiosk key(s)${b.siteEntries > 0 ? ' + site passphrase' : ''}`;
+    console.log(`receiver: ${r.already ? 'already published' : 'published'} watchlist ${what} for ${to} as ${b.path}`);
+    return 0;
+  } catch (e) {
+    console.error(`receiver: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+if (process.argv[2] === 'publish') process.exit(await publishCommand(process.argv.slice(3)));
 
 /** @param {string[]} argv */
 function parse(argv) {
@@ -44,6 +103,8 @@ const OPTIONS = /** @type {const} */ ({
   skew: { type: 'string', default: '1000' },
   rate: { type: 'string', default: '5/30' },
   'pair-ttl': { type: 'string', default: '600000' },
+  'admin-key': { type: 'string', multiple: true },
+  'bundle-max': { type: 'string', default: String(MAX_BUNDLE_BYTES) },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 });
@@ -70,9 +131,12 @@ if (!rateMatch) {
   console.error('receiver: --rate must look like PER_SECOND/BURST, e.g. 5/30');
   process.exit(2);
 }
-const dataDir = resolve(
-  values.data ?? process.env.RECEIVER_DATA ?? join(homedir(), '.local/state/entrance-kiosk-receiver'),
-);
+const dataDir = dataDirOf(values.data);
+const bundleMax = nonNegative('bundle-max', values['bundle-max']);
+if (!Number.isInteger(bundleMax) || bundleMax < 1 || bundleMax > MAX_BUNDLE_BYTES) {
+  console.error(`receiver: --bundle-max must be an integer from 1 to ${MAX_BUNDLE_BYTES}`);
+  process.exit(2);
+}
 
 /** @param {string} line */
 const say = (line) => process.stdout.write(`receiver: ${line}\n`);
@@ -90,11 +154,15 @@ const receiver = await createReceiver({
   ...(values.webhook ? { webhook: values.webhook } : {}),
   ...(values['log-file'] ? { logFile: values['log-file'] } : {}),
   ...(values.capture ? { capture: resolve(values.capture) } : {}),
+  adminKeyFiles: values['admin-key'] ?? [],
+  bundleMaxBytes: bundleMax,
   logger: values.quiet ? { level: 'warn' } : { level: 'info' },
   onEvent: (e) => {
     if (e.type === 'pairing_code')
       say(`pairing code: ${e.code} (single use, valid until ${new Date(e.expiresAt).toISOString()})`);
     if (e.type === 'paired') say(`paired kiosk ${e.kiosk}, key fingerprint ${e.fingerprint}`);
+    if (e.type === 'bundle_published')
+      say(`published watchlist v${e.bundle.version} (${e.bundle.kind}) as ${e.bundle.file}`);
   },
 }).catch((/** @type {unknown} */ e) => {
   console.error(`receiver: ${e instanceof Error ? e.message : String(e)}`);
@@ -111,6 +179,18 @@ try {
   process.exit(1);
 }
 say(`listening on ${url} (decisions: ${url}/decisions, data: ${dataDir})`);
+{
+  const published = receiver.bundles();
+  const latest = Math.max(0, ...published.filter((b) => b.kind === 'full').map((b) => b.version));
+  const keys = receiver.adminKeys();
+  say(
+    `watchlist bundles: ${url}/watchlist/bundle, ${published.length} published` +
+      (latest ? ` (latest full v${latest})` : '') +
+      (keys.length
+        ? `, publishing requires the admin key ${keys.map((k) => k.fingerprint).join(' or ')}`
+        : ', publishing does not check signatures (no --admin-key)'),
+  );
+}
 receiver.issuePairingCode();
 
 let closing = false;
