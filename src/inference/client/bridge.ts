@@ -23,8 +23,8 @@ export class WorkerBridge<M extends CommandMap> {
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly timeoutMs: number;
   private readonly idleMs: number;
-  /** Called after the worker was (re)started; lets a client re-send its init state. */
-  onStart: ((bridge: this) => Promise<void>) | null = null;
+  /** Called after the worker was (re)started; lets a client re-send its init state (via `send(worker, …)`). */
+  onStart: ((bridge: this, worker: Worker) => Promise<void>) | null = null;
 
   constructor(
     private readonly factory: () => Worker,
@@ -45,7 +45,7 @@ export class WorkerBridge<M extends CommandMap> {
       if (signal?.aborted) throw new KioskError('WORKER_ABORTED');
       const fresh = this.worker === null;
       const worker = this.ensureWorker();
-      if (fresh && this.onStart) await this.onStart(this);
+      if (fresh && this.onStart) await this.onStart(this, worker);
       return this.send(worker, signal, cmd, payload, transfer);
     };
     const p = this.queue.then(run, run);

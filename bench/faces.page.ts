@@ -1,0 +1,195 @@
+/**
+ * Page side of bench/faces.mjs: runs the kiosk's real face pipeline (FaceClient → face worker: MediaPipe
+ * detection, alignment, ORT embedding) on the benchmark's images, and 1:N search with the real FaceGallery.
+ *
+ * Owns only the measurement loop and the kiosk-like degradation, done here in a canvas as a camera would deliver
+ * it: a 640×480 frame, face shrunk to ~60 px between the eyes, blur, darkening, JPEG at quality 40. Images come
+ * from the loopback bench server; templates and numbers go back to Node for scoring. Nothing is stored.
+ */
+import { FaceClient } from '../src/inference/client/face-client';
+import { FaceGallery } from '../src/matching/face/gallery';
+import { DEFAULT_FACE_CONFIG, type EmbedderName, type FaceConfig } from '../src/config/face';
+import type { FaceWorkerInfo } from '../src/shared/face-protocol';
+
+export interface BenchImage {
+  /** URL on the bench server. */
+  url: string;
+  /** Identity label (folder name), or '' in pairs mode. */
+  label: string;
+}
+
+export interface BenchOptions {
+  images: BenchImage[];
+  embedders: EmbedderName[];
+  degrade: boolean;
+  detector: 'short' | 'full';
+  backend: 'auto' | 'wasm' | 'webgpu';
+  /** Target inter-eye distance of degraded images (px). */
+  degradeEyePx: number;
+}
+
+export interface ImageResult {
+  faces: number;
+  template: number[] | null;
+  eyeDistancePx: number | null;
+  qualityOk: boolean | null;
+  issues: string[];
+  sharpness: number | null;
+  brightness: number | null;
+  yawDeg: number | null;
+  pitchDeg: number | null;
+  detectMs: number;
+  alignMs: number | null;
+  embedMs: number | null;
+  matchMs: number | null;
+  /** Size of the image the pipeline saw. */
+  width: number;
+  height: number;
+  error?: string;
+}
+
+export interface EmbedderRun {
+  info: FaceWorkerInfo;
+  images: ImageResult[];
+}
+
+export interface BenchResult {
+  defaults: FaceConfig;
+  crossOriginIsolated: boolean;
+  userAgent: string;
+  runs: Record<string, EmbedderRun>;
+}
+
+async function fetchBlob(url: string): Promise<Blob> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r.blob();
+}
+
+/** The kiosk camera's frame size (src/config/defaults.ts). */
+const FRAME = { width: 640, height: 480 };
+
+/**
+ * Kiosk-like version of a photo, as the door camera would deliver it: a 640×480 frame with the largest face
+ * centred and shrunk to ~eyePx between the eyes, Gaussian blur σ = 1 px (focus, motion), 55% brightness (a dim
+ * entrance), JPEG at quality 40 (a cheap camera's stream).
+ */
+async function degrade(client: FaceClient, blob: Blob, eyePx: number): Promise<Blob> {
+  const bitmap = await createImageBitmap(blob);
+  const probe = await createImageBitmap(bitmap);
+  const faces = await client.detect(undefined, probe);
+  const main = faces
+    .map((f) => ({ f, eye: Math.hypot(f.keypoints[1]!.x - f.keypoints[0]!.x, f.keypoints[1]!.y - f.keypoints[0]!.y) }))
+    .sort((a, b) => b.eye - a.eye)[0];
+  // No face found: the whole photo shrunk into the frame, degraded all the same.
+  const scale = main ? eyePx / main.eye : Math.min(FRAME.width / bitmap.width, FRAME.height / bitmap.height);
+  const cx = main ? main.f.box.x + main.f.box.width / 2 : bitmap.width / 2;
+  const cy = main ? main.f.box.y + main.f.box.height / 2 : bitmap.height / 2;
+  const canvas = new OffscreenCanvas(FRAME.width, FRAME.height);
+  const ctx = canvas.getContext('2d')!;
+  ctx.fillStyle = '#000';
+  ctx.fillRect(0, 0, FRAME.width, FRAME.height);
+  ctx.imageSmoothingQuality = 'high';
+  ctx.filter = 'blur(1px) brightness(0.55)';
+  ctx.drawImage(
+    bitmap,
+    FRAME.width / 2 - cx * scale,
+    FRAME.height / 2 - cy * scale,
+    bitmap.width * scale,
+    bitmap.height * scale,
+  );
+  bitmap.close();
+  return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.4 });
+}
+
+async function run(opts: BenchOptions): Promise<BenchResult> {
+  const runs: Record<string, EmbedderRun> = {};
+  let degraded: Blob[] | null = null;
+  for (const embedder of opts.embedders) {
+    const client = new FaceClient({
+      config: { embedder, detector: opts.detector },
+      backend: opts.backend,
+      timeoutMs: 120_000,
+    });
+    const info = await client.init();
+    console.log(
+      `[bench] ${embedder}: ${info.backend.backend} (${info.backend.reason}), load ${info.loadMs.toFixed(0)} ms`,
+    );
+    if (opts.degrade && !degraded) {
+      degraded = [];
+      for (const im of opts.images) degraded.push(await degrade(client, await fetchBlob(im.url), opts.degradeEyePx));
+    }
+    const images: ImageResult[] = [];
+    for (let i = 0; i < opts.images.length; i++) {
+      const blob = degraded ? degraded[i]! : await fetchBlob(opts.images[i]!.url);
+      let bitmap: ImageBitmap;
+      try {
+        bitmap = await createImageBitmap(blob);
+      } catch (e) {
+        images.push({
+          faces: 0,
+          template: null,
+          eyeDistancePx: null,
+          qualityOk: null,
+          issues: [],
+          sharpness: null,
+          brightness: null,
+          yawDeg: null,
+          pitchDeg: null,
+          detectMs: 0,
+          alignMs: null,
+          embedMs: null,
+          matchMs: null,
+          width: 0,
+          height: 0,
+          error: `not an image: ${String(e)}`,
+        });
+        continue;
+      }
+      const a = await client.analyse(undefined, bitmap, { embed: 'all', maxFaces: 1 });
+      const f = a.faces[0];
+      images.push({
+        faces: a.faces.length,
+        template: f?.template ? Array.from(f.template) : null,
+        eyeDistancePx: f?.quality.metrics.eyeDistancePx ?? null,
+        qualityOk: f?.quality.ok ?? null,
+        issues: f?.quality.issues ?? [],
+        sharpness: f?.quality.metrics.sharpness ?? null,
+        brightness: f?.quality.metrics.brightness ?? null,
+        yawDeg: f?.quality.metrics.yawDeg ?? null,
+        pitchDeg: f?.quality.metrics.pitchDeg ?? null,
+        detectMs: a.timings.detect,
+        alignMs: f ? a.timings.align : null,
+        embedMs: f ? a.timings.embed : null,
+        matchMs: null,
+        width: a.width,
+        height: a.height,
+      });
+      if ((i + 1) % 25 === 0) console.log(`[bench] ${embedder}: ${i + 1}/${opts.images.length}`);
+    }
+    // 1:N search timing with the kiosk's gallery code over this run's templates (identities = labels or images).
+    const entries = images.flatMap((r, i) =>
+      r.template ? [{ subjectId: opts.images[i]!.label || String(i), template: new Float32Array(r.template) }] : [],
+    );
+    if (entries.length > 0) {
+      const gallery = FaceGallery.build(entries);
+      for (const r of images) {
+        if (!r.template) continue;
+        const t0 = performance.now();
+        gallery.search(r.template);
+        r.matchMs = performance.now() - t0;
+      }
+    }
+    client.terminate();
+    runs[embedder] = { info, images };
+  }
+  return {
+    defaults: DEFAULT_FACE_CONFIG,
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    userAgent: navigator.userAgent,
+    runs,
+  };
+}
+
+(globalThis as unknown as { faceBench: { run: typeof run } }).faceBench = { run };
+document.body.dataset['ready'] = '1';

@@ -1,0 +1,107 @@
+// @ts-check
+/**
+ * Browser side of the plate benchmark (bench/plates.mjs drives it through window.__plates).
+ *
+ * Runs the real pipeline: the app's PlateClient → plate worker → onnxruntime-web / tesseract.js, and the app's
+ * pure matching (voteConsensus, decidePlate) for the access decisions. Photos come from the benchmark's own
+ * loopback route and stay in memory; nothing is stored. The app modules are imported by URL from the Vite dev
+ * server (this page is not part of the app build), so this file carries only loose JSDoc types.
+ */
+
+/** @type {string} */
+const CLIENT = '/src/inference/client/plate-client.ts';
+/** @type {string} */
+const MATCHING = '/src/matching/plates/index.ts';
+
+const { PlateClient } = await import(/* @vite-ignore */ CLIENT);
+const M = await import(/* @vite-ignore */ MATCHING);
+
+/** @type {Map<string, any>} */
+const clients = new Map();
+/** @type {Map<string, string[]>} */
+const regionPlates = new Map();
+
+/** Deterministic 32-bit hash (FNV-1a) so impostors are the same on every run. @param {string} s */
+function hash(s) {
+  let h = 0x811c9dc5;
+  for (const c of s) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * The same plate with one character replaced by a character of the same class (letter/digit) that is *not*
+ * a look-alike (substitution cost 1): a different, real-looking plate one clear character away.
+ * @param {string} plate
+ */
+function impostorOf(plate) {
+  const chars = [...plate];
+  const h = hash(plate);
+  const pos = h % chars.length;
+  const c = /** @type {string} */ (chars[pos]);
+  const pool = M.isDigit(c) ? M.DIGITS : M.LATIN_LETTERS;
+  const options = [...pool].filter((x) => x !== c && M.substitutionCost(c, x) === 1);
+  chars[pos] = options[(h >>> 8) % options.length];
+  return chars.join('');
+}
+
+/** @param {string} url @returns {Promise<Blob>} */
+async function photo(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.blob();
+}
+
+// @ts-ignore -- the benchmark's hook on window
+window.__plates = {
+  /** @param {{ reader: string, region: string, threads?: number }} o */
+  async init(o) {
+    const key = o.reader;
+    if (!clients.has(key)) clients.set(key, new PlateClient({ reader: o.reader, region: o.region, threads: o.threads }));
+    const t0 = performance.now();
+    const info = await clients.get(key).init();
+    return { ...info, initMs: performance.now() - t0 };
+  },
+  /** @param {string} region @param {string[]} plates */
+  setRegion(region, plates) {
+    regionPlates.set(region, [...new Set(plates.map((p) => M.normalisePlate(p)))]);
+  },
+  /** @param {string} reader */
+  close(reader) {
+    clients.get(reader)?.terminate();
+    clients.delete(reader);
+  },
+  /**
+   * @param {{ reader: string, region: string, url: string, plate: string,
+   *   box: { x: number, y: number, width: number, height: number } }} o
+   */
+  async evaluate(o) {
+    const client = clients.get(o.reader);
+    const blob = await photo(o.url);
+    // imageOrientation 'none': label boxes are in the file's stored pixel grid.
+    const e2e = await client.read(undefined, await createImageBitmap(blob, { imageOrientation: 'none' }), { region: o.region });
+    const crop = await client.read(undefined, await createImageBitmap(blob, { imageOrientation: 'none' }), {
+      region: o.region,
+      plateBox: o.box,
+    });
+    const plate = M.normalisePlate(o.plate);
+    const listed = regionPlates.get(o.region) ?? [];
+    const impostor = impostorOf(plate);
+    const subjects = (/** @type {string[]} */ plates) =>
+      plates.map((p, i) => ({ id: `s${i}`, list: 'allow', plates: [p] }));
+    // One photo per car here, so one frame of support is all there is (the kiosk requires more by default).
+    const cfg = { region: o.region, minSupport: 1 };
+    const consensus = M.voteConsensus([{ text: e2e.text, confidence: e2e.confidence }]);
+    const enrolled = M.decidePlate(consensus, subjects(listed), cfg, { now: 0 });
+    const notListed = M.decidePlate(consensus, subjects([...listed.filter((p) => p !== plate), impostor]), cfg, {
+      now: 0,
+    });
+    return {
+      e2e: { text: e2e.text, confidence: e2e.confidence, times: e2e.times, top: e2e.candidates.slice(0, 3).map((/** @type {{ text: string }} */ c) => c.text) },
+      crop: { text: crop.text, confidence: crop.confidence, times: crop.times },
+      enrolled: { outcome: enrolled.outcome, reason: enrolled.reason },
+      notListed: { outcome: notListed.outcome, reason: notListed.reason, impostor },
+    };
+  },
+};
+// @ts-ignore
+window.__platesReady = true;

@@ -1,0 +1,244 @@
+/**
+ * Face embedders: an aligned face crop in, an L2-normalised template out, run by onnxruntime-web.
+ *
+ * Owns this worker's ONNX Runtime: where its wasm comes from (our origin, never the CDN default), which execution
+ * provider runs (WebGPU when the browser gives an adapter, else WASM SIMD — multi-threaded only when the page is
+ * crossOriginIsolated), and one serialised session per embedder (a session must not run twice at once). Both
+ * embedders sit behind one `Embedder` interface; they differ only in crop geometry, input scaling and output size:
+ *   fr_feature  — faceplugin's model: ArcFace 112×112 crop, RGB (x − 127) / 128, NCHW → 512-D;
+ *   dlib_resnet — dlib's ResNet descriptor (public-domain weights) converted to ONNX: dlib's 150×150 chip,
+ *                 RGB 0..255 as is (the graph normalises), NCHW → 128-D.
+ * It never sees identities and never keeps a crop or a template after returning it.
+ */
+import type * as Ort from 'onnxruntime-web';
+import { KioskError } from '../../shared/errors';
+import type { EmbedderName } from '../../config/face';
+import type { BackendInfo, BackendName } from '../../shared/face-protocol';
+import { ARCFACE_112, DLIB_150, type AlignTemplate } from './face-align';
+
+export type { EmbedderName };
+
+export interface EmbedderSpec {
+  name: EmbedderName;
+  /** models/manifest.json id of the ONNX file. */
+  modelId: string;
+  template: AlignTemplate;
+  dim: number;
+  /** Writes the crop's RGBA pixels into a planar NCHW float tensor. */
+  toTensor(rgba: Uint8ClampedArray, size: number, out: Float32Array): void;
+}
+
+function planarRgb(rgba: Uint8ClampedArray, size: number, out: Float32Array, scale: number, offset: number): void {
+  const plane = size * size;
+  for (let i = 0, p = 0; i < plane; i++, p += 4) {
+    out[i] = (rgba[p]! + offset) * scale;
+    out[plane + i] = (rgba[p + 1]! + offset) * scale;
+    out[2 * plane + i] = (rgba[p + 2]! + offset) * scale;
+  }
+}
+
+export const EMBEDDERS: Record<EmbedderName, EmbedderSpec> = {
+  fr_feature: {
+    name: 'fr_feature',
+    modelId: 'face-embed-fr-feature',
+    template: ARCFACE_112,
+    dim: 512,
+    // The package's own preprocessing (lib/fr_feature.js): (x − 127) / 128 per RGB channel.
+    toTensor: (rgba, size, out) => planarRgb(rgba, size, out, 1 / 128, -127),
+  },
+  dlib_resnet: {
+    name: 'dlib_resnet',
+    modelId: 'face-embed-dlib',
+    template: DLIB_150,
+    dim: 128,
+    // scripts/convert-dlib.mjs put face-api's normalisation inside the graph: feed raw 0..255 RGB.
+    toTensor: (rgba, size, out) => planarRgb(rgba, size, out, 1, 0),
+  },
+};
+
+export interface Embedder {
+  readonly name: EmbedderName;
+  readonly dim: number;
+  readonly template: AlignTemplate;
+  readonly backend: BackendName;
+  /** Set when a fallback build runs (shown instead of the backend's usual reason). */
+  readonly note: string | null;
+  /** Template of one aligned crop (RGBA, template.size²): L2-normalised Float32Array of length `dim`. */
+  embed(crop: ImageData): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** URL prefix the ORT wasm files are served from (the manifest's ort/ folder). */
+  wasmBase: string;
+  /** 'auto' = WebGPU when an adapter exists, else WASM. Tests force one to compare them. */
+  backend?: 'auto' | BackendName;
+  /** Override the WASM thread count (default: half the cores up to 4 when crossOriginIsolated, else 1). */
+  threads?: number;
+}
+
+type OrtModule = typeof Ort;
+
+let runtime: { opts: RuntimeOptions; info: Promise<BackendInfo> } | null = null;
+const ortModules = new Map<BackendName, Promise<OrtModule>>();
+
+/**
+ * The ORT build for a backend, configured. Two builds because one does not fit both: the WebGPU entry point
+ * (asyncify build) ran fr_feature 4-5x slower on its WASM EP than the plain SIMD build (154 vs 32 ms here), so
+ * WebGPU kiosks load `onnxruntime-web/webgpu` and all others `onnxruntime-web/wasm`. A worker normally loads one;
+ * the other only when a WebGPU session cannot be created and the worker falls back.
+ */
+function ortFor(backend: BackendName, threads: number, wasmBase: string): Promise<OrtModule> {
+  let p = ortModules.get(backend);
+  if (!p) {
+    p = (backend === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm')).then((ort) => {
+      // Never leave wasmPaths unset: ORT's default is a CDN, and the kiosk fetches nothing from outside.
+      ort.env.wasm.wasmPaths = wasmBase.endsWith('/') ? wasmBase : `${wasmBase}/`;
+      ort.env.wasm.numThreads = threads;
+      ort.env.wasm.proxy = false;
+      ort.env.logLevel = 'error';
+      return ort as unknown as OrtModule;
+    });
+    ortModules.set(backend, p);
+    p.catch(() => ortModules.delete(backend));
+  }
+  return p;
+}
+
+async function webgpuAdapterAvailable(): Promise<boolean> {
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (!gpu) return false;
+  try {
+    return (await gpu.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Choose the backend for this worker. `env.wasm` is read when a build's first session is created and cannot
+ * change afterwards, so a second call with different wasm options is refused rather than silently ignored.
+ */
+export function configureRuntime(opts: RuntimeOptions): Promise<BackendInfo> {
+  if (runtime) {
+    if (runtime.opts.wasmBase !== opts.wasmBase || (runtime.opts.threads ?? 0) !== (opts.threads ?? 0)) {
+      throw new KioskError('CONFIG_INVALID', { reason: 'ORT runtime already configured differently in this worker' });
+    }
+    if ((runtime.opts.backend ?? 'auto') === (opts.backend ?? 'auto')) return runtime.info;
+  }
+  const info = (async (): Promise<BackendInfo> => {
+    const isolated = globalThis.crossOriginIsolated === true;
+    const cores = navigator.hardwareConcurrency || 1;
+    // On the 2-core target 2 threads measured slower than 1 (43 vs 60 ms per embedding): ORT's own default,
+    // half the cores up to 4, is kept; without isolation there is no SharedArrayBuffer and only 1 thread works.
+    const threads = isolated ? Math.max(1, opts.threads ?? Math.min(4, Math.floor(cores / 2))) : 1;
+    const want = opts.backend ?? 'auto';
+    if (want === 'wasm') return { backend: 'wasm', threads, reason: 'WASM forced by configuration' };
+    const gpu = await webgpuAdapterAvailable();
+    if (gpu) return { backend: 'webgpu', threads, reason: 'navigator.gpu gave an adapter' };
+    if (want === 'webgpu') throw new KioskError('MODEL_LOAD_FAILED', { reason: 'WebGPU requested but no adapter' });
+    return {
+      backend: 'wasm',
+      threads,
+      reason: isolated
+        ? `no WebGPU adapter; WASM SIMD, ${threads} thread(s) (crossOriginIsolated)`
+        : 'no WebGPU adapter; WASM SIMD, 1 thread (page not crossOriginIsolated)',
+    };
+  })();
+  runtime = { opts, info };
+  return info;
+}
+
+class OrtEmbedder implements Embedder {
+  readonly name: EmbedderName;
+  readonly dim: number;
+  readonly template: AlignTemplate;
+  private readonly input: Float32Array;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly spec: EmbedderSpec,
+    private readonly ort: OrtModule,
+    private readonly session: Ort.InferenceSession,
+    readonly backend: BackendName,
+    readonly note: string | null = null,
+  ) {
+    this.name = spec.name;
+    this.dim = spec.dim;
+    this.template = spec.template;
+    this.input = new Float32Array(3 * spec.template.size * spec.template.size);
+  }
+
+  embed(crop: ImageData): Promise<Float32Array> {
+    const run = async () => {
+      const size = this.template.size;
+      if (crop.width !== size || crop.height !== size) {
+        throw new KioskError('INPUT_INVALID', { reason: `crop must be ${size}x${size}` });
+      }
+      this.spec.toTensor(crop.data, size, this.input);
+      const feeds = { [this.session.inputNames[0]!]: new this.ort.Tensor('float32', this.input, [1, 3, size, size]) };
+      const out = await this.session.run(feeds);
+      const t = out[this.session.outputNames[0]!];
+      if (!t || t.type !== 'float32' || t.data.length !== this.dim) {
+        throw new KioskError('MODEL_LOAD_FAILED', { reason: `unexpected output from ${this.name}` });
+      }
+      const v = t.data as Float32Array;
+      let n = 0;
+      for (let i = 0; i < v.length; i++) n += v[i]! * v[i]!;
+      n = Math.sqrt(n);
+      if (!Number.isFinite(n) || n === 0) throw new KioskError('MATCH_VECTOR_INVALID', { reason: 'embedder output' });
+      const out2 = new Float32Array(this.dim);
+      for (let i = 0; i < v.length; i++) out2[i] = v[i]! / n;
+      t.dispose();
+      return out2;
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  async release(): Promise<void> {
+    await this.queue;
+    await this.session.release();
+  }
+}
+
+/** Create an embedder from verified model bytes on the configured backend (WebGPU falls back to WASM). */
+export async function createEmbedder(name: EmbedderName, modelBytes: Uint8Array): Promise<Embedder> {
+  if (!runtime) throw new KioskError('INTERNAL', { reason: 'configureRuntime() first' });
+  const { wasmBase } = runtime.opts;
+  const info = await runtime.info;
+  const spec = EMBEDDERS[name];
+  const make = async (ep: BackendName, build: BackendName = ep, note: string | null = null) => {
+    const ort = await ortFor(build, info.threads, wasmBase);
+    const session = await ort.InferenceSession.create(modelBytes, {
+      executionProviders: [ep],
+      graphOptimizationLevel: 'all',
+    });
+    return new OrtEmbedder(spec, ort, session, ep, note);
+  };
+  const fail = (e: unknown) =>
+    new KioskError(
+      'MODEL_LOAD_FAILED',
+      { model: spec.modelId, reason: e instanceof Error ? e.message : String(e) },
+      { cause: e },
+    );
+  try {
+    return await make(info.backend);
+  } catch (e) {
+    // WebGPU adapter that cannot run the graph (old driver, lost device): WASM. Plain WASM build not provisioned
+    // (an older models/ folder): the WebGPU build's WASM provider — slower, but the kiosk keeps working.
+    const why = e instanceof Error ? e.message : String(e);
+    const [ep, build, note] =
+      info.backend === 'webgpu'
+        ? (['wasm', 'wasm', 'WebGPU session failed; WASM SIMD'] as const)
+        : (['wasm', 'webgpu', 'plain WASM build unavailable; WASM via the WebGPU build (slower)'] as const);
+    try {
+      const emb = await make(ep, build, note);
+      console.warn(`face embedder: ${note} (${why})`);
+      return emb;
+    } catch {
+      throw fail(e);
+    }
+  }
+}

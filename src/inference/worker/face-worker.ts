@@ -1,0 +1,305 @@
+/**
+ * The face worker: detect → align → quality → embed → 1:N match, behind the WorkerBridge.
+ *
+ * Owns the face models of this worker (detector, one embedder) and, optionally, a search gallery of templates the
+ * main thread sent it. Frames and photos arrive as ImageBitmap/Blob, are processed in memory and closed before the
+ * reply; no pixel, crop or template is stored, logged or sent anywhere — the reply carries templates and numbers.
+ * It never decides grant/deny: that is src/matching/face/decision-policy.ts on the main thread.
+ *
+ * Commands (types in src/shared/face-protocol.ts): init(config) → backend info; detect(frame); analyse(frame) → per face
+ * detection + quality + template (+ best/second identity if a gallery is set); enrolFromImage(blob|bitmap) →
+ * exactly one good face's template, else INPUT_NOT_IMAGE / INPUT_NO_FACE / INPUT_MULTIPLE_FACES /
+ * INPUT_LOW_QUALITY; setGallery(templates).
+ */
+import type { FaceConfig } from '../../config/face';
+import { KioskError } from '../../shared/errors';
+import type { FaceDetection } from '../../shared/types';
+import { FaceGallery } from '../../matching/face/gallery';
+import type {
+  AnalysedFace,
+  FaceCommands,
+  FaceWorkerInfo,
+  FrameAnalysis,
+  EnrolResult,
+} from '../../shared/face-protocol';
+import { expose } from './expose';
+import { ARCFACE_112, AlignCanvas, alignmentFor } from './face-align';
+import { configureRuntime, createEmbedder, EMBEDDERS, type Embedder } from './face-embedder';
+import { assessQuality, estimatePose, imageStats } from './face-quality';
+import { createFaceDetector, FACE_DETECTOR_MODEL_IDS, type FaceDetectorHandle } from './face-detector';
+import { ModelLoader } from '../model-loader';
+
+interface State {
+  config: FaceConfig;
+  detector: FaceDetectorHandle;
+  embedder: Embedder;
+  /** ArcFace-geometry crop: quality is measured here, and fr_feature embeds it too. */
+  qualityCanvas: AlignCanvas;
+  /** The embedder's own crop when its geometry differs (dlib's 150×150 chip). */
+  embedCanvas: AlignCanvas | null;
+  /** Scratch canvas for keypoint refinement crops. */
+  refineCanvas: OffscreenCanvas;
+  info: FaceWorkerInfo;
+}
+
+let state: State | null = null;
+let initialising: Promise<FaceWorkerInfo> | null = null;
+let gallery: FaceGallery | null = null;
+/** Templates of two embedders never mix: the gallery belongs to the embedder that was loaded when it was set. */
+let galleryEmbedder: string | null = null;
+
+function ready(): State {
+  if (!state) throw new KioskError('INTERNAL', { reason: 'face worker not initialised' });
+  return state;
+}
+
+const now = () => performance.now();
+
+async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
+  const t0 = now();
+  const base = (req.modelBase ?? '/models/').replace(/\/?$/, '/');
+  const cfg = req.config;
+  const backend = await configureRuntime({
+    wasmBase: `${base}ort/`,
+    backend: req.backend ?? 'auto',
+    threads: req.threads,
+  });
+  const spec = EMBEDDERS[cfg.embedder];
+  const loader = new ModelLoader({ base });
+  const detector = await createFaceDetector({
+    range: cfg.detector,
+    wasmBase: `${base}mediapipe`,
+    modelBytes: await loader.load(FACE_DETECTOR_MODEL_IDS[cfg.detector]),
+    minScore: cfg.minDetectionScore,
+  });
+  const embedder = await createEmbedder(cfg.embedder, await loader.load(spec.modelId));
+  // The first run of a session compiles kernels (~0.2 s); pay it now, not on the first visitor.
+  const warm = new AlignCanvas(embedder.template.size);
+  await embedder.embed(warm.warp(new OffscreenCanvas(1, 1), { a: 1, b: 0, tx: 0, ty: 0 }));
+  if (state) {
+    state.detector.close();
+    await state.embedder.release();
+  }
+  const info: FaceWorkerInfo = {
+    backend: { ...backend, backend: embedder.backend, reason: embedder.note ?? backend.reason },
+    embedder: cfg.embedder,
+    dim: embedder.dim,
+    detector: cfg.detector,
+    matchSimd: FaceGallery.build([], {}, embedder.dim).simd,
+    loadMs: now() - t0,
+  };
+  state = {
+    config: cfg,
+    detector,
+    embedder,
+    qualityCanvas: new AlignCanvas(ARCFACE_112.size),
+    refineCanvas: new OffscreenCanvas(32, 32),
+    embedCanvas: embedder.template === ARCFACE_112 ? null : new AlignCanvas(embedder.template.size),
+    info,
+  };
+  if (galleryEmbedder !== cfg.embedder) gallery = null;
+  return info;
+}
+
+/** Largest faces first: the person nearest the kiosk is the one being served. */
+function bySize(faces: FaceDetection[]): FaceDetection[] {
+  return faces
+    .filter((f) => f.keypoints.length >= 4)
+    .map((f) => ({ f, d: estimatePose(f).eyeDistancePx }))
+    .sort((a, b) => b.d - a.d)
+    .map((x) => x.f);
+}
+
+/**
+ * Full-range BlazeFace sees the frame at 192×192: a face 160 px wide in a 1920-px photo is 16 px there, and its
+ * keypoints are off by several source pixels — enough to cost a genuine pair 0.13 of similarity on the npm samples
+ * (0.48 → 0.60). When the detector saw the face smaller than this, it is detected again in a crop around it.
+ */
+const REFINE_BELOW_INPUT_PX = 40;
+const DETECTOR_INPUT: Record<'short' | 'full', number> = { short: 128, full: 192 };
+
+function iou(a: FaceDetection['box'], b: FaceDetection['box']): number {
+  const x0 = Math.max(a.x, b.x);
+  const y0 = Math.max(a.y, b.y);
+  const x1 = Math.min(a.x + a.width, b.x + b.width);
+  const y1 = Math.min(a.y + a.height, b.y + b.height);
+  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+  return inter / (a.width * a.height + b.width * b.height - inter);
+}
+
+/** Re-detect `det` in a square crop twice its size (≤ 384 px) for precise keypoints; the original if not found. */
+async function refine(s: State, frame: ImageBitmap, det: FaceDetection): Promise<FaceDetection> {
+  const seenAt =
+    (Math.max(det.box.width, det.box.height) * DETECTOR_INPUT[s.config.detector]) / Math.max(frame.width, frame.height);
+  if (seenAt >= REFINE_BELOW_INPUT_PX) return det;
+  const side = 2 * Math.max(det.box.width, det.box.height);
+  const x0 = det.box.x + det.box.width / 2 - side / 2;
+  const y0 = det.box.y + det.box.height / 2 - side / 2;
+  const size = Math.max(32, Math.min(384, Math.round(side)));
+  const k = size / side;
+  s.refineCanvas.width = size;
+  s.refineCanvas.height = size;
+  const ctx = s.refineCanvas.getContext('2d')!;
+  ctx.fillStyle = '#000';
+  ctx.fillRect(0, 0, size, size);
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(frame, x0, y0, side, side, 0, 0, size, size);
+  const back = (d: FaceDetection): FaceDetection => ({
+    box: { x: d.box.x / k + x0, y: d.box.y / k + y0, width: d.box.width / k, height: d.box.height / k },
+    score: d.score,
+    keypoints: d.keypoints.map((p) => ({ x: p.x / k + x0, y: p.y / k + y0 })),
+  });
+  const found = (await s.detector.detect(s.refineCanvas)).map(back);
+  let best: FaceDetection | null = null;
+  let bestIou = 0.3;
+  for (const d of found) {
+    const o = iou(d.box, det.box);
+    if (o > bestIou && d.keypoints.length >= 4) {
+      best = d;
+      bestIou = o;
+    }
+  }
+  return best ?? det;
+}
+
+async function analyseOne(
+  s: State,
+  frame: ImageBitmap,
+  det: FaceDetection,
+  gates: 'door' | 'enrol',
+  embed: 'good' | 'all' | 'none',
+  timings: FrameAnalysis['timings'],
+): Promise<AnalysedFace> {
+  let t = now();
+  det = await refine(s, frame, det);
+  timings.detect += now() - t;
+  t = now();
+  const qCrop = s.qualityCanvas.warp(frame, alignmentFor(det, ARCFACE_112));
+  const stats = imageStats(qCrop.data, ARCFACE_112.size);
+  const q = assessQuality(det, stats, frame, gates === 'enrol' ? s.config.enrolQuality : s.config.quality);
+  const wantTemplate = embed === 'all' || (embed === 'good' && q.ok);
+  let crop = qCrop;
+  if (wantTemplate && s.embedCanvas) crop = s.embedCanvas.warp(frame, alignmentFor(det, s.embedder.template));
+  timings.align += now() - t;
+  const out: AnalysedFace = { detection: det, quality: q };
+  if (!wantTemplate) return out;
+  t = now();
+  out.template = await s.embedder.embed(crop);
+  timings.embed += now() - t;
+  if (gallery && gallery.size > 0) {
+    t = now();
+    out.match = gallery.search(out.template);
+    timings.match += now() - t;
+  }
+  return out;
+}
+
+async function analyse(req: FaceCommands['analyse']['req']): Promise<FrameAnalysis> {
+  const s = ready();
+  const frame = req.frame;
+  try {
+    const timings = { detect: 0, align: 0, embed: 0, match: 0 };
+    const t = now();
+    const all = bySize(await s.detector.detect(frame));
+    timings.detect = now() - t;
+    const faces: AnalysedFace[] = [];
+    for (const det of all.slice(0, Math.max(0, req.maxFaces ?? 1))) {
+      faces.push(await analyseOne(s, frame, det, req.gates ?? 'door', req.embed ?? 'good', timings));
+    }
+    return { width: frame.width, height: frame.height, detections: all, faces, timings };
+  } finally {
+    frame.close();
+  }
+}
+
+/** Photos larger than this (long side) are decoded downscaled: detection needs no more, memory does. */
+const MAX_PHOTO_SIDE = 4096;
+
+async function decode(image: Blob | ImageBitmap): Promise<ImageBitmap> {
+  if (image instanceof ImageBitmap) return image;
+  let probe: ImageBitmap;
+  try {
+    probe = await createImageBitmap(image);
+  } catch (e) {
+    throw new KioskError('INPUT_NOT_IMAGE', { type: image.type || 'unknown', bytes: image.size }, { cause: e });
+  }
+  const side = Math.max(probe.width, probe.height);
+  if (side <= MAX_PHOTO_SIDE) return probe;
+  const k = MAX_PHOTO_SIDE / side;
+  probe.close();
+  return createImageBitmap(image, {
+    resizeWidth: Math.round(probe.width * k) || 1,
+    resizeHeight: Math.round(probe.height * k) || 1,
+    resizeQuality: 'high',
+  });
+}
+
+async function enrolFromImage(req: FaceCommands['enrolFromImage']['req']): Promise<EnrolResult> {
+  const s = ready();
+  const bitmap = await decode(req.image);
+  try {
+    const faces = bySize(await s.detector.detect(bitmap));
+    if (faces.length === 0) throw new KioskError('INPUT_NO_FACE');
+    // A face far smaller than the main one (a passer-by in the background) does not make the photo ambiguous;
+    // a second face of comparable size does, and then we refuse rather than guess who is meant.
+    const main = estimatePose(faces[0]!).eyeDistancePx;
+    const significant = faces.filter(
+      (f) => estimatePose(f).eyeDistancePx >= Math.max(0.4 * main, 0.5 * s.config.enrolQuality.minEyeDistancePx),
+    );
+    if (significant.length > 1) throw new KioskError('INPUT_MULTIPLE_FACES', { faces: significant.length });
+    const timings = { detect: 0, align: 0, embed: 0, match: 0 };
+    const face = await analyseOne(s, bitmap, faces[0]!, 'enrol', 'good', timings);
+    if (!face.template) {
+      throw new KioskError('INPUT_LOW_QUALITY', {
+        reason: face.quality.reason ?? 'quality',
+        issues: face.quality.issues.join(','),
+      });
+    }
+    return { template: face.template, embedder: s.embedder.name, quality: face.quality, detection: face.detection };
+  } finally {
+    bitmap.close();
+  }
+}
+
+expose<FaceCommands>({
+  init: (req) => {
+    // Concurrent inits (a restart racing a settings change) share one load.
+    const p = (initialising ?? Promise.resolve()).catch(() => undefined).then(() => init(req));
+    initialising = p;
+    return p;
+  },
+  info: async () => ready().info,
+  detect: async ({ frame }) => {
+    const s = ready();
+    try {
+      const t = now();
+      const faces = await s.detector.detect(frame);
+      return { width: frame.width, height: frame.height, faces, ms: now() - t };
+    } finally {
+      frame.close();
+    }
+  },
+  analyse: async (req) => {
+    const r = await analyse(req);
+    const transfer = r.faces.flatMap((f) => (f.template ? [f.template.buffer as ArrayBuffer] : []));
+    return { value: r, transfer };
+  },
+  enrolFromImage: async (req) => {
+    const r = await enrolFromImage(req);
+    return { value: r, transfer: [r.template.buffer as ArrayBuffer] };
+  },
+  setGallery: async ({ entries }) => {
+    const s = ready();
+    const t = now();
+    const g = FaceGallery.build(entries, {}, s.embedder.dim);
+    gallery = g;
+    galleryEmbedder = s.embedder.name;
+    return {
+      size: g.size,
+      identities: g.identities,
+      precision: g.precision,
+      matrixBytes: g.matrixBytes,
+      buildMs: now() - t,
+    };
+  },
+});

@@ -1,0 +1,223 @@
+/**
+ * The face decision: many frames in, one explicit outcome out (grant, deny-unknown, deny-listed, no-face,
+ * low-quality, uncertain) with the reason a guard reads.
+ *
+ * Owns the rules that turn per-frame evidence into a door decision; thresholds and counts come from config
+ * (src/config/face.ts), never from here. Pure: the caller keeps the frames and the clock, nothing is stored.
+ *
+ * Per frame (the largest face only — the kiosk serves the person in front of it):
+ *   no face → "no-face"; quality gate failed → "low-quality" (with the visitor's reason);
+ *   best ≥ accept and best − runner-up ≥ margin → a vote for that identity;
+ *   best < reject (or an empty gallery) → a vote for "unknown"; anything else → "ambiguous" (abstains).
+ * Over the window (frames newer than windowMs, at most the last n):
+ *   1. any deny-listed identity with k votes → deny-listed (a deny list outranks everything);
+ *   2. votes for two different identities → uncertain (a stranger must never be averaged into someone);
+ *   3. one identity with k votes holding ≥ minWeightShare of the weight of all good frames → grant
+ *      (or deny-unknown when that subject is outside its validity period);
+ *   4. k "unknown" votes holding ≥ minWeightShare → deny-unknown;
+ *   5. otherwise: not enough good frames yet → low-quality / no-face (not final, the prompt tells what to fix);
+ *      enough good frames but no consensus → uncertain, final once n frames were seen.
+ * A frame's weight grows with face size and sharpness (bigger, sharper faces give more trustworthy templates),
+ * each factor clamped to [0.25, 1] so no single frame can outvote k others.
+ */
+import type { EmbedderThresholds, FacePolicyConfig, FaceQualityConfig } from '../../config/face';
+import type { FrameAnalysis } from '../../shared/face-protocol';
+import type { DecisionResult, ListKind } from '../../shared/types';
+import type { IdentityScore } from './gallery';
+
+/** What the policy needs from one analysed frame (see observationFromAnalysis). */
+export interface FaceObservation {
+  /** ms, same clock as `now`. */
+  at: number;
+  faces: number;
+  /** Quality of the largest face, absent when there is no face. */
+  quality?: { ok: boolean; reason: string | null; eyeDistancePx: number; sharpness: number };
+  /** 1:N result of the largest face, absent when it was not embedded (bad quality) or not searched. */
+  match?: { best: IdentityScore | null; second: IdentityScore | null };
+}
+
+export interface SubjectInfo {
+  list: ListKind;
+  validFrom?: number;
+  validUntil?: number;
+}
+
+export interface PolicyContext {
+  thresholds: EmbedderThresholds;
+  policy: FacePolicyConfig;
+  /** Door quality gates (for the size/sharpness weights). */
+  quality: FaceQualityConfig;
+  /** Subject facts by id; undefined = no longer enrolled (the gallery was stale). */
+  subject: (id: string) => SubjectInfo | undefined;
+  now: number;
+}
+
+export type FrameVote =
+  | { kind: 'no-face' }
+  | { kind: 'low-quality'; reason: string }
+  | { kind: 'identity'; subjectId: string; score: number; weight: number }
+  | { kind: 'unknown'; score: number; weight: number }
+  | { kind: 'ambiguous'; score: number; weight: number; why: 'between-thresholds' | 'margin' };
+
+export interface VoteSummary {
+  frames: number;
+  noFace: number;
+  lowQuality: number;
+  unknown: number;
+  ambiguous: number;
+  /** Votes per identity. */
+  identities: Record<string, number>;
+}
+
+export interface FaceDecision extends DecisionResult {
+  /** True when the kiosk should act on it (and start a new window); false while still collecting frames. */
+  final: boolean;
+  votes: VoteSummary;
+}
+
+const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
+
+/** Weight of a good frame: face size and sharpness relative to twice the gate, each clamped to [0.25, 1]. */
+export function frameWeight(q: { eyeDistancePx: number; sharpness: number }, gates: FaceQualityConfig): number {
+  const size = clamp(q.eyeDistancePx / (2 * gates.minEyeDistancePx), 0.25, 1);
+  const sharp = clamp(q.sharpness / (2 * Math.max(gates.minSharpness, 1e-9)), 0.25, 1);
+  return size * sharp;
+}
+
+/** Classify one frame. */
+export function frameVote(o: FaceObservation, t: EmbedderThresholds, gates: FaceQualityConfig): FrameVote {
+  if (o.faces === 0 || !o.quality) return { kind: 'no-face' };
+  if (!o.quality.ok) return { kind: 'low-quality', reason: o.quality.reason ?? 'low quality' };
+  const weight = frameWeight(o.quality, gates);
+  const best = o.match?.best ?? null;
+  if (!best) return { kind: 'unknown', score: -1, weight };
+  const second = o.match?.second?.score ?? -1;
+  if (best.score >= t.accept) {
+    return best.score - second >= t.margin
+      ? { kind: 'identity', subjectId: best.subjectId, score: best.score, weight }
+      : { kind: 'ambiguous', score: best.score, weight, why: 'margin' };
+  }
+  if (best.score < t.reject) return { kind: 'unknown', score: best.score, weight };
+  return { kind: 'ambiguous', score: best.score, weight, why: 'between-thresholds' };
+}
+
+/** Frames that count now: inside the window, at most the last n, oldest first. */
+export function framesInWindow(obs: readonly FaceObservation[], p: FacePolicyConfig, now: number): FaceObservation[] {
+  return obs
+    .filter((o) => o.at <= now && o.at > now - p.windowMs)
+    .sort((a, b) => a.at - b.at)
+    .slice(-p.n);
+}
+
+export function decideFace(observations: readonly FaceObservation[], ctx: PolicyContext): FaceDecision {
+  const { thresholds: t, policy: p, quality: gates, now } = ctx;
+  const frames = framesInWindow(observations, p, now);
+  const votes = frames.map((o) => frameVote(o, t, gates));
+  const summary: VoteSummary = {
+    frames: frames.length,
+    noFace: 0,
+    lowQuality: 0,
+    unknown: 0,
+    ambiguous: 0,
+    identities: {},
+  };
+  const idWeight = new Map<string, number>();
+  const idBest = new Map<string, number>();
+  let unknownWeight = 0;
+  let goodWeight = 0;
+  let lastLowQuality: string | null = null;
+  let bestUnknown = -Infinity;
+  let bestAmbiguous: { score: number; why: string } | null = null;
+  for (const v of votes) {
+    switch (v.kind) {
+      case 'no-face':
+        summary.noFace++;
+        break;
+      case 'low-quality':
+        summary.lowQuality++;
+        lastLowQuality = v.reason;
+        break;
+      case 'identity':
+        summary.identities[v.subjectId] = (summary.identities[v.subjectId] ?? 0) + 1;
+        idWeight.set(v.subjectId, (idWeight.get(v.subjectId) ?? 0) + v.weight);
+        idBest.set(v.subjectId, Math.max(idBest.get(v.subjectId) ?? -1, v.score));
+        goodWeight += v.weight;
+        break;
+      case 'unknown':
+        summary.unknown++;
+        unknownWeight += v.weight;
+        bestUnknown = Math.max(bestUnknown, v.score);
+        goodWeight += v.weight;
+        break;
+      case 'ambiguous':
+        summary.ambiguous++;
+        goodWeight += v.weight;
+        if (!bestAmbiguous || v.score > bestAmbiguous.score) bestAmbiguous = { score: v.score, why: v.why };
+        break;
+    }
+  }
+  const out = (
+    outcome: DecisionResult['outcome'],
+    reason: string,
+    final: boolean,
+    extra: Partial<DecisionResult> = {},
+  ) => ({ outcome, reason, final, mode: 'face', votes: summary, ...extra }) satisfies FaceDecision;
+
+  const ids = Object.keys(summary.identities);
+  // 1. Deny list first: a listed person is refused even if another identity also collected votes.
+  for (const id of ids) {
+    if (summary.identities[id]! >= p.k && ctx.subject(id)?.list === 'deny') {
+      return out('deny-listed', 'on the deny list', true, { subjectId: id, score: idBest.get(id)! });
+    }
+  }
+  // 2. Two identities within one window: never pick one.
+  if (ids.length > 1) return out('uncertain', 'frames matched different people', true);
+  // 3. One identity with enough support.
+  const id = ids[0];
+  if (id !== undefined && summary.identities[id]! >= p.k && idWeight.get(id)! / goodWeight >= p.minWeightShare) {
+    const s = ctx.subject(id);
+    const score = idBest.get(id)!;
+    if (!s) return out('uncertain', 'matched a person who is no longer enrolled', true);
+    if ((s.validFrom !== undefined && now < s.validFrom) || (s.validUntil !== undefined && now > s.validUntil)) {
+      return out('deny-unknown', 'enrolled but not valid at this time', true, { subjectId: id, score });
+    }
+    return out('grant', `matched ${summary.identities[id]} of ${frames.length} frames`, true, { subjectId: id, score });
+  }
+  // 4. Consistently nobody we know.
+  if (summary.unknown >= p.k && unknownWeight / goodWeight >= p.minWeightShare) {
+    return out('deny-unknown', 'not enrolled', true, { score: bestUnknown });
+  }
+  // 5. No decision from the evidence.
+  const good = summary.unknown + summary.ambiguous + ids.reduce((s, i) => s + summary.identities[i]!, 0);
+  if (good < p.k) {
+    if (summary.lowQuality > 0 && summary.lowQuality >= summary.noFace) {
+      return out('low-quality', lastLowQuality ?? 'low quality', false);
+    }
+    return out('no-face', 'no face', false);
+  }
+  const why =
+    bestAmbiguous?.why === 'margin'
+      ? 'too close to another enrolled person'
+      : bestAmbiguous
+        ? 'similarity between thresholds'
+        : 'frames disagree';
+  return out('uncertain', why, frames.length >= p.n, bestAmbiguous ? { score: bestAmbiguous.score } : {});
+}
+
+/** The policy's view of an analysed frame (largest face = faces[0]). */
+export function observationFromAnalysis(a: FrameAnalysis, at: number): FaceObservation {
+  const f = a.faces[0];
+  if (!f) return { at, faces: 0 };
+  const o: FaceObservation = {
+    at,
+    faces: Math.max(a.detections.length, a.faces.length),
+    quality: {
+      ok: f.quality.ok,
+      reason: f.quality.reason,
+      eyeDistancePx: f.quality.metrics.eyeDistancePx,
+      sharpness: f.quality.metrics.sharpness,
+    },
+  };
+  if (f.template) o.match = f.match ? { best: f.match.best, second: f.match.second } : { best: null, second: null };
+  return o;
+}

@@ -1,0 +1,169 @@
+/**
+ * What the face worker and its client say to each other: the command map and every payload type.
+ *
+ * Shared by src/inference/client/face-client.ts and src/inference/worker/face-worker.ts (the excalidraw/squoosh
+ * three-file pattern), so a renamed command or a changed field fails to compile on both sides. Data only: no
+ * runtime imports, nothing that touches a model. Templates are Float32Arrays; frames and images cross as
+ * ImageBitmap/Blob and are dropped by the worker after use.
+ */
+import type { DetectorName, EmbedderName, FaceConfig } from '../config/face';
+import type { FaceDetection } from './types';
+import type { SearchResult } from '../matching/face/gallery';
+
+export type BackendName = 'webgpu' | 'wasm';
+
+export interface BackendInfo {
+  backend: BackendName;
+  /** WASM threads in use (1 unless the page is crossOriginIsolated). */
+  threads: number;
+  /** Why this backend: shown in the admin screen and recorded by the benchmark. */
+  reason: string;
+}
+
+export type QualityIssue = 'partial' | 'too-small' | 'turned' | 'too-dark' | 'too-bright' | 'too-blurry';
+
+/** What the visitor is told for each issue. Only the first issue (in this order) is shown. */
+export const QUALITY_REASONS: Readonly<Record<QualityIssue, string>> = {
+  partial: 'step into the frame',
+  'too-small': 'come closer',
+  turned: 'look at the camera',
+  'too-dark': 'too dark',
+  'too-bright': 'too bright',
+  'too-blurry': 'too blurry',
+};
+export const QUALITY_ORDER: readonly QualityIssue[] = [
+  'partial',
+  'too-small',
+  'turned',
+  'too-dark',
+  'too-bright',
+  'too-blurry',
+];
+
+export interface PoseEstimate {
+  /** Inter-eye distance in source pixels. */
+  eyeDistancePx: number;
+  /** In-plane rotation of the eye line (alignment removes it; reported only). */
+  rollDeg: number;
+  /** Left/right head turn estimated from keypoints; positive = nose towards the image's right. */
+  yawDeg: number;
+  /** Up/down estimated from keypoints; positive = looking down. */
+  pitchDeg: number;
+}
+
+export interface ImageStats {
+  /** Mean luma (0..255) over the face region of the 112×112 crop. */
+  brightness: number;
+  /** Luma standard deviation over the face region. */
+  contrast: number;
+  /** Variance of the 4-neighbour Laplacian of luma over the face region (higher = sharper). */
+  sharpness: number;
+}
+
+export type FaceQualityMetrics = PoseEstimate & ImageStats & { detectionScore: number };
+
+export interface FaceQuality {
+  ok: boolean;
+  /** Every failed gate, in QUALITY_ORDER. */
+  issues: QualityIssue[];
+  /** QUALITY_REASONS of the first issue, or null when ok. */
+  reason: string | null;
+  metrics: FaceQualityMetrics;
+}
+
+export interface FaceWorkerInit {
+  /** Resolved, validated settings (resolveFaceConfig()). */
+  config: FaceConfig;
+  /** URL prefix of the provisioned models folder. Default '/models/'. */
+  modelBase?: string;
+  /** 'auto' (default): WebGPU when an adapter exists, else WASM. */
+  backend?: 'auto' | BackendName;
+  /** WASM threads override (tests/benchmarks). */
+  threads?: number;
+}
+
+export interface FaceWorkerInfo {
+  backend: BackendInfo;
+  embedder: EmbedderName;
+  dim: number;
+  detector: DetectorName;
+  /** Whether 1:N matching runs the WebAssembly SIMD kernel. */
+  matchSimd: boolean;
+  /** ms spent loading and verifying models and creating sessions. */
+  loadMs: number;
+}
+
+export interface StageTimings {
+  /** Whole-frame detection. */
+  detect: number;
+  /** Per-frame totals over all faces: */
+  align: number;
+  embed: number;
+  match: number;
+}
+
+export interface AnalysedFace {
+  detection: FaceDetection;
+  quality: FaceQuality;
+  /** L2-normalised template; present when embedded (see AnalyseRequest.embed). */
+  template?: Float32Array;
+  /** Best and runner-up identity in the worker's gallery; present when a template was made and a gallery is set. */
+  match?: SearchResult;
+}
+
+export interface FrameAnalysis {
+  width: number;
+  height: number;
+  /** Every face found, largest first (for drawing boxes and "one person at a time" prompts). */
+  detections: FaceDetection[];
+  /** The analysed faces (at most AnalyseRequest.maxFaces), largest first. */
+  faces: AnalysedFace[];
+  timings: StageTimings;
+}
+
+export interface AnalyseRequest {
+  /** Transferred; the worker closes it. */
+  frame: ImageBitmap;
+  /** Which faces get a template: only those passing the quality gates (default), all, or none. */
+  embed?: 'good' | 'all' | 'none';
+  /** Analyse at most this many faces, largest first (default 1: the kiosk serves one person at a time). */
+  maxFaces?: number;
+  /** Quality gates to apply: the door's (default) or the stricter enrolment ones (live-camera enrolment). */
+  gates?: 'door' | 'enrol';
+}
+
+export interface EnrolRequest {
+  /** A photo file (any format the browser decodes) or an already decoded bitmap (transferred, closed). */
+  image: Blob | ImageBitmap;
+}
+
+export interface EnrolResult {
+  template: Float32Array;
+  embedder: EmbedderName;
+  quality: FaceQuality;
+  /** Where the face was (for a preview rectangle), in image pixels. */
+  detection: FaceDetection;
+}
+
+export interface GalleryTemplate {
+  subjectId: string;
+  template: Float32Array;
+}
+
+export interface GalleryInfo {
+  size: number;
+  identities: number;
+  precision: 'f32' | 'int8';
+  matrixBytes: number;
+  buildMs: number;
+}
+
+export type FaceCommands = {
+  init: { req: FaceWorkerInit; res: FaceWorkerInfo };
+  /** What the running worker loaded (cheap; also starts a stopped worker). */
+  info: { req: null; res: FaceWorkerInfo };
+  detect: { req: { frame: ImageBitmap }; res: { width: number; height: number; faces: FaceDetection[]; ms: number } };
+  analyse: { req: AnalyseRequest; res: FrameAnalysis };
+  enrolFromImage: { req: EnrolRequest; res: EnrolResult };
+  setGallery: { req: { entries: GalleryTemplate[] }; res: GalleryInfo };
+};
