@@ -47,7 +47,11 @@ const TEMPLATES = 3;
 const DIM = 512;
 
 /** @param {number[]} xs */
-const median = (xs) => quantile([...xs].sort((a, b) => a - b), 0.5);
+const median = (xs) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
 /** @param {number} x */
 const r1 = (x) => Math.round(x * 10) / 10;
 /** @param {number} bytes */
@@ -114,14 +118,20 @@ try {
       await cdp.send('HeapProfiler.collectGarbage');
       memory.push(await page.evaluate(() => /** @type {any} */ (globalThis).vaultHarness.memory()));
       await freshPage();
-      pass.push(await page.evaluate((a) => /** @type {any} */ (globalThis).vaultHarness.unlockLoad(a, 'passphrase'), name));
+      pass.push(
+        await page.evaluate((a) => /** @type {any} */ (globalThis).vaultHarness.unlockLoad(a, 'passphrase'), name),
+      );
     }
     if (n === sizes[0]) {
       // enrol into the smallest watchlist, in a session already unlocked as admin (passphrase path above)
-      enrolTimes = await page.evaluate((a) => /** @type {any} */ (globalThis).vaultHarness.enrolTimes(a, 10_000_000), enrols);
+      enrolTimes = await page.evaluate(
+        (a) => /** @type {any} */ (globalThis).vaultHarness.enrolTimes(a, 10_000_000),
+        enrols,
+      );
     }
     await page.evaluate(() => /** @type {any} */ (globalThis).vaultHarness.close());
-    const pick = (/** @type {Record<string, number>[]} */ rs, /** @type {string} */ k) => r1(median(rs.map((r) => r[k] ?? NaN)));
+    const pick = (/** @type {Record<string, number>[]} */ rs, /** @type {string} */ k) =>
+      r1(median(rs.map((r) => r[k] ?? NaN)));
     unlockLoadMs[n] = pick(device, 'totalMs');
     unlockLoadPassphraseMs[n] = pick(pass, 'totalMs');
     const memBytes = median(memory.map((m) => m.bytes));
@@ -129,8 +139,20 @@ try {
     details[n] = {
       seedMs: r1(seeded.ms),
       seedWallMs: Date.now() - tSeed,
-      device: { openMs: pick(device, 'openMs'), unlockMs: pick(device, 'unlockMs'), loadMs: pick(device, 'loadMs'), totalMs: unlockLoadMs[n], runs: device.map((d) => r1(d.totalMs ?? NaN)) },
-      passphrase: { openMs: pick(pass, 'openMs'), unlockMs: pick(pass, 'unlockMs'), loadMs: pick(pass, 'loadMs'), totalMs: unlockLoadPassphraseMs[n], runs: pass.map((d) => r1(d.totalMs ?? NaN)) },
+      device: {
+        openMs: pick(device, 'openMs'),
+        unlockMs: pick(device, 'unlockMs'),
+        loadMs: pick(device, 'loadMs'),
+        totalMs: unlockLoadMs[n],
+        runs: device.map((d) => r1(d.totalMs ?? NaN)),
+      },
+      passphrase: {
+        openMs: pick(pass, 'openMs'),
+        unlockMs: pick(pass, 'unlockMs'),
+        loadMs: pick(pass, 'loadMs'),
+        totalMs: unlockLoadPassphraseMs[n],
+        runs: pass.map((d) => r1(d.totalMs ?? NaN)),
+      },
       memory: {
         method: memory[0]?.method,
         totalMB: heapMB[n],
@@ -139,14 +161,26 @@ try {
       },
     };
     await freshPage(); // drop the loaded watchlist before the next size
-    await page.evaluate((dbName) => new Promise((res) => { const r = indexedDB.deleteDatabase(dbName); r.onsuccess = r.onerror = r.onblocked = () => res(null); }), name);
+    await page.evaluate(
+      (dbName) =>
+        new Promise((res) => {
+          const r = indexedDB.deleteDatabase(dbName);
+          r.onsuccess = r.onerror = r.onblocked = () => res(null);
+        }),
+      name,
+    );
   }
 } finally {
   await bench.close();
 }
 
 const sorted = [...enrolTimes].sort((a, b) => a - b);
-const enrolWriteMs = { p50: r1(quantile(sorted, 0.5)), p95: r1(quantile(sorted, 0.95)), n: sorted.length, intoSubjects: sizes[0] };
+const enrolWriteMs = {
+  p50: r1(quantile(sorted, 0.5)),
+  p95: r1(quantile(sorted, 0.95)),
+  n: sorted.length,
+  intoSubjects: sizes[0],
+};
 const result = {
   unlockLoadMs,
   heapMB,
@@ -180,14 +214,30 @@ const rows = sizes.map((n) => {
     `${(d.seedMs / 1000).toFixed(1)}`,
   ];
 });
-const head = ['subjects', 'restart ms (device)', 'unlock + load', 'restart ms (passphrase)', 'pbkdf2 unlock', 'memory MB', 'JS heap MB', 'templates MB', 'seed s'];
+const head = [
+  'subjects',
+  'restart ms (device)',
+  'unlock + load',
+  'restart ms (passphrase)',
+  'pbkdf2 unlock',
+  'memory MB',
+  'JS heap MB',
+  'templates MB',
+  'seed s',
+];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
 const line = (/** @type {string[]} */ cells) => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
-console.log(`\nVault benchmark — ${result.data}\nChromium ${bench.chromiumVersion}; ${result.machine.cpu} x${result.machine.cores}, ${result.machine.memGiB} GiB\n`);
+console.log(
+  `\nVault benchmark — ${result.data}\nChromium ${bench.chromiumVersion}; ${result.machine.cpu} x${result.machine.cores}, ${result.machine.memGiB} GiB\n`,
+);
 console.log(line(head));
 for (const r of rows) console.log(line(r));
-console.log(`\nenrol write (${enrolWriteMs.n} single-subject enrols into ${sizes[0]}): p50 ${enrolWriteMs.p50} ms, p95 ${enrolWriteMs.p95} ms`);
-console.log(`targets: restart 10k <= 1500 ms: ${result.met.unlockLoad10k}, 100k <= 10000 ms: ${result.met.unlockLoad100k}, enrol p50 <= 20 ms: ${result.met.enrolP50}`);
+console.log(
+  `\nenrol write (${enrolWriteMs.n} single-subject enrols into ${sizes[0]}): p50 ${enrolWriteMs.p50} ms, p95 ${enrolWriteMs.p95} ms`,
+);
+console.log(
+  `targets: restart 10k <= 1500 ms: ${result.met.unlockLoad10k}, 100k <= 10000 ms: ${result.met.unlockLoad100k}, enrol p50 <= 20 ms: ${result.met.enrolP50}`,
+);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
 console.log(`\nwrote ${out}`);
