@@ -5,12 +5,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { makeFeed } from '../helpers/make-feed.mjs';
-import { FEEDS } from '../fixtures/feeds.mjs';
+import { makeFeed, makePhoto } from '../helpers/make-feed.mjs';
+import { FEEDS, PHOTOS } from '../fixtures/feeds.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     feeds: Record<keyof typeof FEEDS, string>;
+    photos: Record<keyof typeof PHOTOS, string>;
     distDir: string;
   }
 }
@@ -25,6 +26,11 @@ export default function setup(project: TestProject): void {
   for (const [name, f] of Object.entries(FEEDS) as [keyof typeof FEEDS, (typeof FEEDS)[keyof typeof FEEDS]][]) {
     feeds[name] = makeFeed(resolve(root, f.source), resolve(root, 'test/.cache/feeds', `${name}.y4m`), { crop: f.crop });
   }
+  const photos = {} as Record<keyof typeof PHOTOS, string>;
+  for (const [name, p] of Object.entries(PHOTOS) as [keyof typeof PHOTOS, (typeof PHOTOS)[keyof typeof PHOTOS]][]) {
+    photos[name] = makePhoto(resolve(root, p.source), resolve(root, 'test/.cache/photos', `${name}.jpg`), p.crop);
+  }
   project.provide('feeds', feeds);
+  project.provide('photos', photos);
   project.provide('distDir', distDir);
 }

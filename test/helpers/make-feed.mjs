@@ -67,6 +67,24 @@ export function fitTransform(box, { srcW, srcH, width = 640, height = 480 }) {
   return { x: box.x * s + ox, y: box.y * s + oy, w: box.w * s, h: box.h * s };
 }
 
+/**
+ * Writes a cropped still photo (JPEG) for enrolment tests, unless it is already newer than its source.
+ * @param {string} input
+ * @param {string} out
+ * @param {string} crop  ffmpeg crop w:h:x:y
+ * @returns {string} out
+ */
+export function makePhoto(input, out, crop) {
+  if (existsSync(out) && statSync(out).mtimeMs > statSync(input).mtimeMs) return out;
+  mkdirSync(dirname(out), { recursive: true });
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', input, '-vf', `crop=${crop}`, '-q:v', '3', out], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.error) throw new Error(`ffmpeg not runnable (${r.error.message}); install Debian's ffmpeg`);
+  if (r.status !== 0) throw new Error(`ffmpeg failed on ${input} (exit ${r.status})`);
+  return out;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,

@@ -1,0 +1,473 @@
+/**
+ * What an admin can do, behind the passphrase: set up and unlock the vault, enrol people (photo files, live
+ * camera, bulk import with a CSV), edit, expire and delete them, change settings, pair with the receiver, move the
+ * watchlist between tablets as signed encrypted bundles, export the audit log, and wipe.
+ *
+ * Photos are decoded and embedded in the face worker and dropped there; only templates reach the vault. Every
+ * operation either completes or leaves the stored watchlist exactly as it was (the vault writes one transaction per
+ * logical change; a bundle is applied in one transaction with a version compare-and-set). The vault enforces the
+ * admin gate; these functions add the orchestration and the per-file reports an admin needs.
+ */
+import { resolveFaceConfig } from '../config/face';
+import { normalisePlate } from '../matching/plates';
+import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
+import type { ListKind, Subject } from '../shared/types';
+import type { SubjectInput } from '../store';
+import {
+  applyPlan,
+  createSiteKey,
+  exportBundle,
+  exportPublicKey,
+  generateAdminKeyPair,
+  generateKioskKeyPair,
+  importAdminPublicKey,
+  importKioskPublicKey,
+  keyFingerprint,
+  openBundle,
+  readBundleFile,
+} from '../sync';
+import type { KioskController } from './controller';
+import { defaultSettings, resolveKioskSettings, validateSettingsPatch, type KioskSettings } from './kiosk-settings';
+
+export interface EnrolItem {
+  file: File;
+  label: string;
+  list: ListKind;
+  validUntil?: number;
+  plates?: string[];
+}
+
+export interface EnrolReport {
+  file: string;
+  label: string;
+  ok: boolean;
+  code?: ErrorCode;
+  message?: string;
+}
+
+/** Key records the admin screens keep in the vault (CryptoKeys by structured clone, private halves non-extractable). */
+interface SyncKeys {
+  /** This tablet's admin signing key (made on first export). */
+  admin?: CryptoKeyPair;
+  /** This kiosk's ECDH key pair for receiving bundles. */
+  kiosk?: CryptoKeyPair;
+  /** Admin public keys this kiosk trusts (pinned at provisioning). */
+  pinnedAdmins?: CryptoKey[];
+  /** Kiosks this admin exports to. */
+  recipients?: { fingerprint: string; key: CryptoKey }[];
+  /** Highest bundle version this admin has exported. */
+  exportedVersion?: number;
+}
+
+const CSV_HEADER = ['file', 'label', 'list'];
+
+/** Minimal RFC 4180 CSV reader (quotes, escaped quotes, CRLF); enough for an admin's export from a spreadsheet. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      field = '';
+      if (row.some((f) => f.trim() !== '')) rows.push(row);
+      row = [];
+    } else field += c;
+  }
+  row.push(field);
+  if (row.some((f) => f.trim() !== '')) rows.push(row);
+  return rows;
+}
+
+export interface CsvEntry {
+  file: string;
+  label: string;
+  list: ListKind;
+  validUntil?: number;
+  plates: string[];
+}
+
+/** Reads the bulk-import CSV: header `file,label,list[,valid_until][,plates]`; plates separated by spaces or `;`. */
+export function parseImportCsv(text: string): CsvEntry[] {
+  const rows = parseCsv(text.replace(/^\uFEFF/, ''));
+  const header = rows.shift()?.map((h) => h.trim().toLowerCase());
+  if (!header || CSV_HEADER.some((h, i) => header[i] !== h)) {
+    throw new KioskError('INPUT_INVALID', { reason: 'csv-header', expected: 'file,label,list[,valid_until][,plates]' });
+  }
+  const vu = header.indexOf('valid_until');
+  const pl = header.indexOf('plates');
+  return rows.map((r, i) => {
+    const list = r[2]?.trim().toLowerCase();
+    if (list !== 'allow' && list !== 'deny') throw new KioskError('INPUT_INVALID', { reason: 'csv-list', line: i + 2 });
+    const label = r[1]?.trim() ?? '';
+    if (!label) throw new KioskError('INPUT_INVALID', { reason: 'csv-label', line: i + 2 });
+    const e: CsvEntry = { file: (r[0] ?? '').trim(), label, list, plates: [] };
+    if (vu >= 0 && r[vu]?.trim()) {
+      const t = Date.parse(r[vu]!.trim());
+      if (Number.isNaN(t)) throw new KioskError('INPUT_INVALID', { reason: 'csv-valid-until', line: i + 2 });
+      e.validUntil = t;
+    }
+    if (pl >= 0 && r[pl]?.trim()) e.plates = r[pl]!.split(/[;\s]+/).map(normalisePlate).filter(Boolean);
+    return e;
+  });
+}
+
+function report(item: { file: string; label: string }, e?: unknown): EnrolReport {
+  if (e === undefined) return { ...item, ok: true };
+  const k = isKioskError(e) ? e : new KioskError('INTERNAL');
+  return { ...item, ok: false, code: k.code, message: k.message };
+}
+
+export class AdminOps {
+  constructor(private readonly app: KioskController) {}
+
+  private get vault() {
+    return this.app.vault;
+  }
+
+  private embedder(): string {
+    return resolveFaceConfig(this.app.snapshot.settings.face).embedder;
+  }
+
+  // ---- vault life ----
+
+  /** First run: set the admin passphrase, create the kiosk's identity and settings, start recognising. */
+  async setup(passphrase: string, opts: { unattended?: boolean } = {}): Promise<void> {
+    await this.vault.setup(passphrase, { unattended: opts.unattended ?? true });
+    await this.vault.settings.put({ ...defaultSettings(), lang: this.app.snapshot.settings.lang });
+    await this.app.afterUnlock();
+  }
+
+  async unlock(passphrase: string): Promise<void> {
+    await this.vault.unlockAdmin(passphrase);
+    if (this.app.snapshot.phase !== 'running') await this.app.afterUnlock();
+  }
+
+  lock(): void {
+    this.vault.lockAdmin();
+  }
+
+  changePassphrase(current: string, next: string): Promise<void> {
+    return this.vault.changePassphrase(current, next);
+  }
+
+  // ---- enrolment ----
+
+  /** Enrol from photo files; several files with the same label become one person with several templates. */
+  async enrolPhotos(items: EnrolItem[], onProgress?: (done: number, total: number) => void): Promise<EnrolReport[]> {
+    const embedder = this.embedder();
+    const reports: EnrolReport[] = [];
+    const people = new Map<string, { item: EnrolItem; templates: Float32Array[] }>();
+    let done = 0;
+    for (const item of items) {
+      const key = `${item.list}\u0000${item.label}`;
+      try {
+        if (!item.label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
+        const r = await this.app.faces.enrolFromImage(undefined, item.file);
+        const p = people.get(key) ?? { item, templates: [] };
+        p.templates.push(r.template);
+        people.set(key, p);
+        reports.push(report({ file: item.file.name, label: item.label }));
+      } catch (e) {
+        reports.push(report({ file: item.file.name, label: item.label }, e));
+      }
+      onProgress?.(++done, items.length);
+    }
+    for (const { item, templates } of people.values()) {
+      const input: SubjectInput = {
+        label: item.label.trim(),
+        list: item.list,
+        templates: { [embedder]: templates },
+        plates: (item.plates ?? []).map(normalisePlate).filter(Boolean),
+        ...(item.validUntil ? { validUntil: item.validUntil } : {}),
+      };
+      try {
+        await this.vault.enrol(input);
+      } catch (e) {
+        // Nothing was stored for this person: mark every file of theirs as failed.
+        for (const r of reports) if (r.label === item.label && r.ok) Object.assign(r, report(r, e));
+      }
+    }
+    await this.app.reloadWatchlist();
+    return reports;
+  }
+
+  /** Bulk import: photo files plus a CSV mapping file names to labels and lists. */
+  async bulkImport(photos: File[], csvText: string, onProgress?: (done: number, total: number) => void): Promise<EnrolReport[]> {
+    const rows = parseImportCsv(csvText);
+    const byName = new Map(photos.map((f) => [f.name, f]));
+    const items: EnrolItem[] = [];
+    const missing: EnrolReport[] = [];
+    for (const r of rows) {
+      const file = byName.get(r.file);
+      if (!file) {
+        missing.push({ file: r.file, label: r.label, ok: false, code: 'INPUT_INVALID', message: 'photo not among the selected files' });
+        continue;
+      }
+      items.push({ file, label: r.label, list: r.list, plates: r.plates, ...(r.validUntil ? { validUntil: r.validUntil } : {}) });
+    }
+    return [...(await this.enrolPhotos(items, onProgress)), ...missing];
+  }
+
+  /**
+   * Enrol from the live camera: collects `frames` good frames showing exactly one face (quality gates as for
+   * enrolment) within `timeoutMs`, then stores their templates as one person.
+   */
+  async enrolFromCamera(
+    label: string,
+    list: ListKind,
+    opts: { frames?: number; timeoutMs?: number; onProgress?: (got: number, need: number, hint: string | null) => void } = {},
+  ): Promise<Subject> {
+    if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
+    const need = opts.frames ?? 5;
+    const embedder = this.embedder();
+    const templates: Float32Array[] = [];
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), opts.timeoutMs ?? 20_000);
+    let lastIssue: KioskError | null = null;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ctl.signal.addEventListener('abort', () => reject(lastIssue ?? new KioskError('INPUT_NO_FACE')), { once: true });
+        this.app.frameTap = async (frame) => {
+          const a = await this.app.faces.analyse(ctl.signal, frame, { embed: 'good', gates: 'enrol' });
+          if (a.detections.length === 0) {
+            lastIssue = new KioskError('INPUT_NO_FACE');
+            opts.onProgress?.(templates.length, need, 'no face');
+          } else if (a.detections.length > 1) {
+            lastIssue = new KioskError('INPUT_MULTIPLE_FACES');
+            opts.onProgress?.(templates.length, need, 'one person only');
+          } else if (!a.faces[0]!.quality.ok || !a.faces[0]!.template) {
+            lastIssue = new KioskError('INPUT_LOW_QUALITY', { reason: a.faces[0]!.quality.reason ?? 'quality' });
+            opts.onProgress?.(templates.length, need, a.faces[0]!.quality.reason);
+          } else {
+            templates.push(a.faces[0]!.template);
+            opts.onProgress?.(templates.length, need, null);
+            if (templates.length >= need) resolve();
+          }
+        };
+      });
+    } finally {
+      clearTimeout(timer);
+      this.app.frameTap = null;
+    }
+    const s = await this.vault.enrol({ label: label.trim(), list, templates: { [embedder]: templates }, plates: [] });
+    await this.app.reloadWatchlist();
+    return s;
+  }
+
+  /** A vehicle-only entry (plates, no face). */
+  async addPlates(label: string, plates: string[], list: ListKind): Promise<Subject> {
+    const norm = plates.map(normalisePlate).filter(Boolean);
+    if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
+    if (norm.length === 0) throw new KioskError('INPUT_INVALID', { field: 'plates' });
+    const s = await this.vault.enrol({ label: label.trim(), list, templates: {}, plates: norm });
+    await this.app.reloadWatchlist();
+    return s;
+  }
+
+  async updateSubject(
+    id: string,
+    patch: Partial<Pick<Subject, 'label' | 'list' | 'validFrom' | 'validUntil' | 'plates'>>,
+  ): Promise<void> {
+    const cur = this.app.listSubjects().find((s) => s.id === id);
+    if (!cur) throw new KioskError('INPUT_INVALID', { field: 'id' });
+    const next: SubjectInput = {
+      id,
+      label: (patch.label ?? cur.label).trim(),
+      list: patch.list ?? cur.list,
+      templates: cur.templates,
+      plates: (patch.plates ?? cur.plates).map(normalisePlate).filter(Boolean),
+    };
+    const vf = 'validFrom' in patch ? patch.validFrom : cur.validFrom;
+    const vu = 'validUntil' in patch ? patch.validUntil : cur.validUntil;
+    if (vf !== undefined) next.validFrom = vf;
+    if (vu !== undefined) next.validUntil = vu;
+    await this.vault.subjects.put(next);
+    await this.app.reloadWatchlist();
+  }
+
+  /** Expire now: the person stays listed (for the audit trail) but no longer matches. */
+  expireSubject(id: string): Promise<void> {
+    return this.updateSubject(id, { validUntil: Date.now() });
+  }
+
+  async deleteSubject(id: string): Promise<void> {
+    await this.vault.subjects.delete(id);
+    await this.app.reloadWatchlist();
+  }
+
+  // ---- settings ----
+
+  async saveSettings(patch: Partial<KioskSettings>): Promise<KioskSettings> {
+    const cur = this.app.snapshot.settings;
+    const next = validateSettingsPatch(cur, patch);
+    await this.vault.settings.put({ ...next });
+    if (patch.retentionHours !== undefined) await this.vault.audit.setRetention(next.retentionHours * 3_600_000);
+    const stored = resolveKioskSettings(await this.vault.settings.get());
+    this.app.update({ settings: stored });
+    if (patch.face !== undefined) await this.app.reloadWatchlist();
+    if (patch.kioskId !== undefined || patch.upstreamPath !== undefined || patch.door !== undefined || patch.subjectRefs !== undefined) {
+      await this.app.afterUnlock();
+    }
+    if (patch.mode !== undefined && patch.mode !== cur.mode) await this.app.setMode(patch.mode);
+    else if (patch.cameraDeviceId !== undefined && patch.cameraDeviceId !== cur.cameraDeviceId) await this.app.startCamera();
+    return stored;
+  }
+
+  /** Pair with the receiver using the one-time code it printed. */
+  async pair(code: string): Promise<{ fingerprint: string }> {
+    if (!this.app.decisions) throw new KioskError('UPSTREAM_NOT_PAIRED');
+    if (!this.vault.state.admin) throw new KioskError('STORE_LOCKED');
+    const r = await this.app.decisions.pair(code);
+    return { fingerprint: r.fingerprint };
+  }
+
+  // ---- sync ----
+
+  private async keys(): Promise<SyncKeys> {
+    return ((await this.vault.keys.get('sync')) as SyncKeys | undefined) ?? {};
+  }
+
+  private async saveKeys(k: SyncKeys): Promise<void> {
+    await this.vault.keys.put('sync', k);
+  }
+
+  /** This tablet's admin public key (created on first use) as JSON text for kiosks to pin, with its fingerprint. */
+  async adminPublicKey(): Promise<{ json: string; fingerprint: string }> {
+    this.requireAdmin();
+    const k = await this.keys();
+    if (!k.admin) {
+      k.admin = await generateAdminKeyPair();
+      await this.saveKeys(k);
+    }
+    const jwk = await exportPublicKey(k.admin.publicKey, 'jwk');
+    return { json: JSON.stringify({ kind: 'entrance-kiosk-admin-key', jwk }), fingerprint: await keyFingerprint(k.admin.publicKey) };
+  }
+
+  /** This kiosk's public key (created on first use) for the admin to encrypt bundles to. */
+  async kioskPublicKey(): Promise<{ json: string; fingerprint: string }> {
+    this.requireAdmin();
+    const k = await this.keys();
+    if (!k.kiosk) {
+      k.kiosk = await generateKioskKeyPair();
+      await this.saveKeys(k);
+    }
+    const jwk = await exportPublicKey(k.kiosk.publicKey, 'jwk');
+    return { json: JSON.stringify({ kind: 'entrance-kiosk-kiosk-key', jwk }), fingerprint: await keyFingerprint(k.kiosk.publicKey) };
+  }
+
+  private static parseKey(json: string, kind: string): JsonWebKey {
+    let v: unknown;
+    try {
+      v = JSON.parse(json);
+    } catch {
+      throw new KioskError('INPUT_INVALID', { reason: 'key-json' });
+    }
+    const o = v as { kind?: string; jwk?: JsonWebKey };
+    if (o?.kind !== kind || typeof o.jwk !== 'object') throw new KioskError('INPUT_INVALID', { reason: 'key-kind' });
+    return o.jwk;
+  }
+
+  /** Pin an admin public key on this kiosk; returns its fingerprint for the admin to compare by eye. */
+  async pinAdminKey(json: string): Promise<string> {
+    this.requireAdmin();
+    const key = await importAdminPublicKey(AdminOps.parseKey(json, 'entrance-kiosk-admin-key'));
+    const fp = await keyFingerprint(key);
+    const k = await this.keys();
+    const existing = await Promise.all((k.pinnedAdmins ?? []).map((p) => keyFingerprint(p)));
+    if (!existing.includes(fp)) k.pinnedAdmins = [...(k.pinnedAdmins ?? []), key];
+    await this.saveKeys(k);
+    return fp;
+  }
+
+  async pinnedAdminFingerprints(): Promise<string[]> {
+    const k = await this.keys();
+    return Promise.all((k.pinnedAdmins ?? []).map((p) => keyFingerprint(p)));
+  }
+
+  /** Add a kiosk to export to; returns its fingerprint. */
+  async addRecipient(json: string): Promise<string> {
+    this.requireAdmin();
+    const key = await importKioskPublicKey(AdminOps.parseKey(json, 'entrance-kiosk-kiosk-key'));
+    const fingerprint = await keyFingerprint(key);
+    const k = await this.keys();
+    k.recipients = [...(k.recipients ?? []).filter((r) => r.fingerprint !== fingerprint), { fingerprint, key }];
+    await this.saveKeys(k);
+    return fingerprint;
+  }
+
+  /**
+   * Export the whole watchlist as a signed, encrypted bundle, to a site passphrase and/or every added kiosk.
+   * Versions increase with every export from this tablet, so kiosks refuse anything older than what they have.
+   */
+  async exportWatchlist(opts: { sitePassphrase?: string }): Promise<{ bytes: Uint8Array<ArrayBuffer>; version: number }> {
+    this.requireAdmin();
+    const k = await this.keys();
+    if (!k.admin) await this.adminPublicKey();
+    const keys = await this.keys();
+    const recipients = (keys.recipients ?? []).map((r) => r.key);
+    if (!opts.sitePassphrase && recipients.length === 0) throw new KioskError('INPUT_INVALID', { reason: 'no-recipients' });
+    const installed = await this.vault.watchlistVersion();
+    const version = Math.max(installed, keys.exportedVersion ?? 0) + 1;
+    const bytes = await exportBundle({
+      subjects: this.app.listSubjects(),
+      version,
+      adminSigningKey: keys.admin!.privateKey,
+      adminPublicKey: keys.admin!.publicKey,
+      recipients,
+      ...(opts.sitePassphrase ? { siteKey: await createSiteKey(opts.sitePassphrase) } : {}),
+    });
+    await this.saveKeys({ ...keys, exportedVersion: version });
+    return { bytes, version };
+  }
+
+  /**
+   * Import a bundle file: verify the signature against the pinned admin key(s), refuse rollbacks, decrypt with the
+   * site passphrase or this kiosk's key, then replace the watchlist in one transaction. On any failure the
+   * installed watchlist is untouched.
+   */
+  async importWatchlist(file: Blob, opts: { sitePassphrase?: string } = {}): Promise<{ version: number; subjects: number }> {
+    this.requireAdmin();
+    const bytes = await readBundleFile(file);
+    const k = await this.keys();
+    if (!k.pinnedAdmins?.length) throw new KioskError('BUNDLE_SIGNATURE', { reason: 'no-pinned-admin-key' });
+    const installedVersion = await this.vault.watchlistVersion();
+    const contents = await openBundle(bytes, {
+      pinnedAdminKeys: k.pinnedAdmins,
+      installedVersion,
+      ...(k.kiosk ? { kioskPrivateKey: k.kiosk.privateKey, kioskPublicKey: k.kiosk.publicKey } : {}),
+      ...(opts.sitePassphrase ? { siteKey: { passphrase: opts.sitePassphrase } } : {}),
+    });
+    const plan = applyPlan({ version: installedVersion, subjects: this.app.listSubjects() }, contents);
+    await this.vault.applyWatchlistPlan(plan);
+    await this.app.reloadWatchlist();
+    return { version: plan.toVersion, subjects: plan.subjects.length };
+  }
+
+  // ---- audit, wipe ----
+
+  exportAudit(exportPassphrase: string): Promise<Blob> {
+    return this.vault.audit.exportEncrypted(exportPassphrase);
+  }
+
+  async wipe(confirmation: string): Promise<void> {
+    await this.vault.wipe(confirmation);
+  }
+
+  private requireAdmin(): void {
+    if (!this.vault.state.admin) throw new KioskError('STORE_LOCKED');
+  }
+}

@@ -1,0 +1,449 @@
+/**
+ * The kiosk application: owns the running pieces (camera, face and plate workers, vault, decision service) and the
+ * recognition loop, and publishes one immutable snapshot that every screen renders.
+ *
+ * Flow per frame: camera → worker (detect, quality, embed, 1:N match) → pure decision policy over a window of
+ * frames → when final: audit entry (encrypted) + signed yes/no upstream + the visitor's result. Frames are
+ * transferred to the worker and dropped there; nothing here keeps an image. Labels stay in memory and reach a
+ * screen only where the role allows (guard always, visitor only when an admin turned names on).
+ * Admin operations live in ./admin-ops.ts and go through the same vault, so the live gallery is rebuilt after
+ * every change.
+ */
+import { Camera, runFrameLoop } from '../capture/camera';
+import { resolveFaceConfig } from '../config/face';
+import { DecisionService, upstreamDecisionFor, type UpstreamStatus } from '../decisions';
+import { FaceClient } from '../inference/client/face-client';
+import { PlateClient } from '../inference/client/plate-client';
+import { decideFace, observationFromAnalysis, type FaceObservation } from '../matching/face/decision-policy';
+import { decidePlate, voteConsensus, type FrameRead } from '../matching/plates';
+import { KioskError, isKioskError } from '../shared/errors';
+import type { PlateDebugCrop } from '../shared/plate-protocol';
+import type { AuditEntry, DecisionResult, FaceDetection, Outcome, Subject } from '../shared/types';
+import type { Vault, VaultState } from '../store';
+import { resolveKioskSettings, upstreamUrl, type KioskSettings } from './kiosk-settings';
+
+export type Phase = 'starting' | 'setup-needed' | 'locked' | 'running' | 'wiped' | 'error';
+
+export interface DecisionLogEntry {
+  at: number;
+  outcome: Outcome | 'override-grant' | 'override-deny';
+  reason: string;
+  mode: 'face' | 'plate' | 'manual';
+  subjectId?: string;
+  /** In memory only, for the guard screen. */
+  label?: string;
+  score?: number;
+  /** Whether a signed decision was queued for upstream. */
+  sent: boolean;
+}
+
+export interface PlateDebugEntry {
+  at: number;
+  text: string;
+  confidence: number;
+  candidates: string[];
+  /** Crop pixels for the admin debug view: memory only, never stored or sent. */
+  crops: PlateDebugCrop[];
+}
+
+export interface AppSnapshot {
+  phase: Phase;
+  settings: KioskSettings;
+  camera: { status: 'off' | 'starting' | 'live' | 'error'; error?: KioskError };
+  /** Current visitor prompt and its tone. */
+  prompt: { key: PromptKey; detail?: string; label?: string };
+  detections: { faces: FaceDetection[]; frameW: number; frameH: number; plateBox?: { x: number; y: number; width: number; height: number } | null };
+  backend: string | null;
+  modelError: KioskError | null;
+  watchlist: { subjects: number; templates: number; plates: number; version: number; loadedAt: number | null };
+  vault: Readonly<VaultState> | null;
+  upstream: UpstreamStatus | null;
+  decisions: readonly DecisionLogEntry[];
+  lastResult: DecisionLogEntry | null;
+  plateDebug: readonly PlateDebugEntry[];
+  error: KioskError | null;
+}
+
+export type PromptKey =
+  | 'starting'
+  | 'notSetUp'
+  | 'locked'
+  | 'lookAtCamera'
+  | 'quality'
+  | 'checking'
+  | 'granted'
+  | 'denied'
+  | 'uncertain'
+  | 'showPlate'
+  | 'multipleFaces';
+
+/** How long a result stays on the visitor screen before the next person (ms). */
+const RESULT_HOLD_MS = 3_000;
+const DECISION_LOG_MAX = 100;
+
+export interface ControllerDeps {
+  vault: Vault;
+  video: HTMLVideoElement;
+  faces?: FaceClient;
+  plates?: PlateClient;
+}
+
+export class KioskController {
+  readonly vault: Vault;
+  readonly camera: Camera;
+  readonly faces: FaceClient;
+  readonly plates: PlateClient;
+  decisions: DecisionService | null = null;
+  private snap: AppSnapshot;
+  private listeners = new Set<(s: AppSnapshot) => void>();
+  private loop: AbortController | null = null;
+  private observations: FaceObservation[] = [];
+  private plateReads: { at: number; read: FrameRead }[] = [];
+  private holdUntil = 0;
+  /** Subjects decrypted into memory (never written anywhere else). */
+  private subjects = new Map<string, Subject>();
+  private lastActivity = 0;
+  /** The admin console sets this while enrolling from the live camera: frames go there instead. */
+  frameTap: ((frame: ImageBitmap) => Promise<void>) | null = null;
+
+  constructor(deps: ControllerDeps) {
+    this.vault = deps.vault;
+    this.camera = new Camera(deps.video);
+    this.faces = deps.faces ?? new FaceClient();
+    this.plates = deps.plates ?? new PlateClient();
+    this.snap = {
+      phase: 'starting',
+      settings: resolveKioskSettings(null),
+      camera: { status: 'off' },
+      prompt: { key: 'starting' },
+      detections: { faces: [], frameW: 640, frameH: 480 },
+      backend: null,
+      modelError: null,
+      watchlist: { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null },
+      vault: deps.vault.state,
+      upstream: null,
+      decisions: [],
+      lastResult: null,
+      plateDebug: [],
+      error: null,
+    };
+    this.vault.subscribe((e) => {
+      if (e.type === 'state') this.update({ vault: e.state });
+      if (e.type === 'state' && e.state.status === 'wiped') void this.onWiped();
+    });
+    this.camera.onLost((err) => {
+      this.loop?.abort();
+      this.update({ camera: { status: 'error', error: err } });
+      // An unplugged USB camera often comes back: retry quietly.
+      setTimeout(() => void (this.camera.running ? undefined : this.startCamera()), 3_000);
+    });
+  }
+
+  get snapshot(): AppSnapshot {
+    return this.snap;
+  }
+
+  subscribe(fn: (s: AppSnapshot) => void): () => void {
+    this.listeners.add(fn);
+    fn(this.snap);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Someone was in front of the camera or used a screen recently (the SW update waits for idle). */
+  isIdle(idleMs = 30_000): boolean {
+    return performance.now() - this.lastActivity > idleMs && !this.vault.state.admin;
+  }
+
+  touch(): void {
+    this.lastActivity = performance.now();
+  }
+
+  update(patch: Partial<AppSnapshot>): void {
+    this.snap = { ...this.snap, ...patch };
+    for (const l of this.listeners) l(this.snap);
+  }
+
+  /** Start-up: open the watchlist unattended if allowed, then the camera loop (which runs in every phase). */
+  async start(): Promise<void> {
+    await this.resumeVault();
+    await this.startCamera();
+  }
+
+  /** Unlock with the device key (unattended restart) and load settings + watchlist. */
+  async resumeVault(): Promise<void> {
+    const st = this.vault.state.status;
+    if (st === 'uninitialised') {
+      this.update({ phase: 'setup-needed', prompt: { key: 'notSetUp' } });
+      return;
+    }
+    if (st === 'locked') {
+      try {
+        await this.vault.unlockDevice();
+      } catch (e) {
+        // Unattended mode off (or device key gone): an admin must unlock with the passphrase.
+        this.update({ phase: 'locked', prompt: { key: 'locked' }, error: isKioskError(e) ? e : null });
+        return;
+      }
+    }
+    await this.afterUnlock();
+  }
+
+  /** Called once the vault is unlocked (device key or passphrase). */
+  async afterUnlock(): Promise<void> {
+    const settings = resolveKioskSettings(await this.vault.settings.get());
+    this.update({ settings });
+    await this.reloadWatchlist();
+    await this.openDecisions(settings);
+    this.update({ phase: 'running', prompt: { key: settings.mode === 'plate' ? 'showPlate' : 'lookAtCamera' } });
+  }
+
+  private async openDecisions(settings: KioskSettings): Promise<void> {
+    if (this.decisions) await this.decisions.stop();
+    this.decisions = await DecisionService.open({
+      kioskId: settings.kioskId,
+      url: upstreamUrl(settings),
+      outbox: this.vault.outbox,
+      keys: this.vault.decisionKeys,
+      ...(settings.door ? { door: settings.door } : {}),
+      subjectRefs: settings.subjectRefs,
+    });
+    this.decisions.subscribe((s) => this.update({ upstream: s }));
+    this.update({ upstream: this.decisions.status });
+  }
+
+  /** Decrypt the watchlist into memory and hand the templates of the active embedder to the face worker. */
+  async reloadWatchlist(): Promise<void> {
+    const load = await this.vault.loadWatchlist();
+    this.subjects = new Map(load.subjects.map((s) => [s.id, s]));
+    const embedder = resolveFaceConfig(this.snap.settings.face).embedder;
+    let templates = 0;
+    let plates = 0;
+    for (const s of load.subjects) {
+      templates += s.templates[embedder]?.length ?? 0;
+      plates += s.plates.length;
+    }
+    await this.faces.configure(undefined, this.snap.settings.face);
+    await this.faces.setGallery(undefined, load.subjects);
+    this.update({
+      watchlist: {
+        subjects: load.subjects.length,
+        templates,
+        plates,
+        version: load.version ?? 0,
+        loadedAt: Date.now(),
+      },
+    });
+  }
+
+  /** The in-memory watchlist (admin and guard screens). */
+  listSubjects(): Subject[] {
+    return [...this.subjects.values()].sort((a, b) => a.label.localeCompare(b.label));
+  }
+
+  labelOf(id: string | undefined): string | undefined {
+    return id ? this.subjects.get(id)?.label : undefined;
+  }
+
+  async startCamera(deviceId?: string): Promise<void> {
+    this.loop?.abort();
+    this.update({ camera: { status: 'starting' } });
+    const settings = this.snap.settings;
+    const id = deviceId ?? settings.cameraDeviceId;
+    try {
+      await this.camera.start({
+        width: 640,
+        height: 480,
+        frameRate: 15,
+        ...(id ? { deviceId: id } : { facingMode: settings.mode === 'plate' ? 'environment' : 'user' }),
+      });
+    } catch (e) {
+      this.update({ camera: { status: 'error', error: isKioskError(e) ? e : new KioskError('CAMERA_ABSENT') } });
+      return;
+    }
+    this.update({ camera: { status: 'live' } });
+    const ctl = new AbortController();
+    this.loop = ctl;
+    void runFrameLoop(
+      ctl.signal,
+      this.camera,
+      (frame, at) => this.onFrame(ctl.signal, frame, at),
+      (e) => this.onLoopError(ctl, e),
+    );
+  }
+
+  private onLoopError(ctl: AbortController, e: unknown): void {
+    if (isKioskError(e) && ['MODEL_INTEGRITY', 'MODEL_MISSING', 'MODEL_MANIFEST_INVALID'].includes(e.code)) {
+      ctl.abort();
+      this.update({ modelError: e });
+    } else if (isKioskError(e) && e.code !== 'WORKER_ABORTED') {
+      this.update({ error: e });
+    }
+  }
+
+  private async onFrame(signal: AbortSignal, frame: ImageBitmap, at: number): Promise<void> {
+    if (this.frameTap) return this.frameTap(frame);
+    if (this.snap.settings.mode === 'plate') return this.onPlateFrame(signal, frame, at);
+    const running = this.snap.phase === 'running';
+    const w = frame.width;
+    const h = frame.height;
+    const a = await this.faces.analyse(signal, frame, { embed: running && at >= this.holdUntil ? 'good' : 'none' });
+    if (!this.snap.backend && this.faces.info) {
+      const b = this.faces.info.backend;
+      this.update({ backend: `${b.backend}${b.backend === 'wasm' ? ` (${b.threads} thread${b.threads > 1 ? 's' : ''})` : ''}` });
+    }
+    const faces = a.detections;
+    if (faces.length > 0) this.touch();
+    this.update({ detections: { faces, frameW: w, frameH: h } });
+    if (!running || at < this.holdUntil) return;
+    this.observations.push(observationFromAnalysis(a, at));
+    const cfg = this.faces.settings;
+    const d = decideFace(this.observations, {
+      thresholds: cfg.thresholds[cfg.embedder],
+      policy: cfg.policy,
+      quality: cfg.quality,
+      subject: (id) => this.subjects.get(id),
+      now: at,
+    });
+    this.observations = this.observations.filter((o) => at - o.at <= cfg.policy.windowMs);
+    if (d.final && d.outcome !== 'no-face') {
+      this.observations = [];
+      await this.act(d, at);
+      return;
+    }
+    if (faces.length === 0) this.setPrompt({ key: 'lookAtCamera' });
+    else if (faces.length > 1) this.setPrompt({ key: 'multipleFaces' });
+    else if (a.faces[0] && !a.faces[0].quality.ok) this.setPrompt({ key: 'quality', detail: a.faces[0].quality.reason ?? '' });
+    else this.setPrompt({ key: 'checking' });
+  }
+
+  private async onPlateFrame(signal: AbortSignal, frame: ImageBitmap, at: number): Promise<void> {
+    const w = frame.width;
+    const h = frame.height;
+    const debug = this.vault.state.admin;
+    const r = await this.plates.read(signal, frame, { region: this.snap.settings.plate.region ?? 'us', debug });
+    if (!this.snap.backend && this.plates.info) this.update({ backend: `${this.plates.info.backend} (${this.plates.info.reader})` });
+    this.update({ detections: { faces: [], frameW: w, frameH: h, plateBox: r.box } });
+    if (debug) {
+      const entry: PlateDebugEntry = {
+        at: Date.now(),
+        text: r.text,
+        confidence: r.confidence,
+        candidates: r.candidates.map((c) => c.text),
+        crops: r.crops ?? [],
+      };
+      this.update({ plateDebug: [entry, ...this.snap.plateDebug].slice(0, 12) });
+    }
+    if (this.snap.phase !== 'running' || at < this.holdUntil) return;
+    if (r.text) {
+      this.touch();
+      this.plateReads.push({ at, read: { text: r.text, confidence: r.confidence } });
+    }
+    this.plateReads = this.plateReads.filter((p) => at - p.at <= 4_000).slice(-8);
+    const consensus = voteConsensus(this.plateReads.map((p) => p.read));
+    const entries = [...this.subjects.values()].filter((s) => s.plates.length > 0);
+    const d = decidePlate(consensus, entries, this.snap.settings.plate);
+    const enough = consensus.support >= (this.snap.settings.plate.minSupport ?? 2);
+    if (enough && d.outcome !== 'no-face') {
+      this.plateReads = [];
+      await this.act(d, at);
+    } else {
+      this.setPrompt({ key: r.text ? 'checking' : 'showPlate' });
+    }
+  }
+
+  private setPrompt(p: AppSnapshot['prompt']): void {
+    const cur = this.snap.prompt;
+    if (cur.key === p.key && cur.detail === p.detail) return;
+    this.update({ prompt: p });
+  }
+
+  /** A final decision: log (memory + encrypted audit), send the signed yes/no, show the result. */
+  private async act(d: DecisionResult, at: number): Promise<void> {
+    this.holdUntil = at + RESULT_HOLD_MS;
+    const label = this.labelOf(d.subjectId);
+    const up = upstreamDecisionFor(d.outcome);
+    const entry: DecisionLogEntry = {
+      at: Date.now(),
+      outcome: d.outcome,
+      reason: d.reason,
+      mode: d.mode,
+      ...(d.subjectId ? { subjectId: d.subjectId } : {}),
+      ...(label ? { label } : {}),
+      ...(d.score !== undefined ? { score: d.score } : {}),
+      sent: up !== null,
+    };
+    this.pushDecision(entry);
+    const key: PromptKey = d.outcome === 'grant' ? 'granted' : d.outcome === 'uncertain' || d.outcome === 'low-quality' ? 'uncertain' : 'denied';
+    this.update({ prompt: { key, ...(label && this.snap.settings.showNames && d.outcome === 'grant' ? { label } : {}) } });
+    await this.record(entry, up);
+  }
+
+  /** Guard override: needs a reason, is logged, and sends the overriding decision. */
+  async override(decision: 'grant' | 'deny', reason: string): Promise<void> {
+    const why = reason.trim();
+    if (why.length < 3) throw new KioskError('INPUT_INVALID', { field: 'reason' });
+    const outcome = decision === 'grant' ? 'override-grant' : 'override-deny';
+    const entry: DecisionLogEntry = { at: Date.now(), outcome, reason: why, mode: 'manual', sent: true };
+    this.pushDecision(entry);
+    this.update({ prompt: { key: decision === 'grant' ? 'granted' : 'denied' } });
+    this.holdUntil = performance.now() + RESULT_HOLD_MS;
+    await this.record(entry, upstreamDecisionFor(outcome));
+  }
+
+  private pushDecision(entry: DecisionLogEntry): void {
+    this.update({ decisions: [entry, ...this.snap.decisions].slice(0, DECISION_LOG_MAX), lastResult: entry });
+  }
+
+  private async record(entry: DecisionLogEntry, up: ReturnType<typeof upstreamDecisionFor>): Promise<void> {
+    const audit: Omit<AuditEntry, 'id'> = {
+      at: entry.at,
+      outcome: entry.outcome,
+      subjectId: entry.subjectId ?? 'unknown',
+      kiosk: this.snap.settings.kioskId,
+      mode: entry.mode,
+      ...(entry.score !== undefined ? { score: entry.score } : {}),
+      ...(entry.mode === 'manual' ? { reason: entry.reason } : {}),
+    };
+    try {
+      await this.vault.audit.append(audit);
+    } catch (e) {
+      this.update({ error: isKioskError(e) ? e : new KioskError('INTERNAL') });
+    }
+    if (up && this.decisions) {
+      try {
+        await this.decisions.decide(up, entry.subjectId ? { subjectId: entry.subjectId } : {});
+      } catch (e) {
+        this.update({ error: isKioskError(e) ? e : new KioskError('INTERNAL') });
+      }
+    }
+  }
+
+  /** Switch between face and plate mode (the camera restarts with the mode's facing). */
+  async setMode(mode: KioskSettings['mode']): Promise<void> {
+    this.observations = [];
+    this.plateReads = [];
+    this.update({ settings: { ...this.snap.settings, mode }, detections: { faces: [], frameW: 640, frameH: 480 }, backend: null });
+    await this.startCamera();
+  }
+
+  private async onWiped(): Promise<void> {
+    this.subjects.clear();
+    this.observations = [];
+    await this.decisions?.stop();
+    this.decisions = null;
+    await this.faces.setGallery(undefined, []).catch(() => undefined);
+    this.update({
+      phase: 'wiped',
+      prompt: { key: 'notSetUp' },
+      decisions: [],
+      lastResult: null,
+      plateDebug: [],
+      watchlist: { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null },
+    });
+  }
+
+  stop(): void {
+    this.loop?.abort();
+    this.camera.stop();
+  }
+}

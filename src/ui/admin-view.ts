@@ -1,0 +1,559 @@
+/**
+ * The admin console (behind the passphrase): first-run set-up, unlock with the lock-out wait shown, enrolment
+ * (photo files, live camera, bulk CSV import, plates), the people list (edit, expire, delete), settings and
+ * thresholds, model licences, receiver pairing, watchlist sync by file, audit export and panic wipe.
+ *
+ * Renders snapshots and calls AdminActions; it never touches the vault, crypto or a worker directly. Every action
+ * reports success or a clear error in the section it came from; file reports list each photo's outcome.
+ */
+import type { AppSnapshot } from '../app/controller';
+import type { EnrolReport } from '../app/admin-ops';
+import type { KioskSettings } from '../app/kiosk-settings';
+import { isKioskError } from '../shared/errors';
+import type { ListKind, Subject } from '../shared/types';
+import { h } from './dom';
+import { errorText, lang, setLang, t } from './i18n';
+
+export interface AdminActions {
+  setup(passphrase: string, opts: { unattended?: boolean }): Promise<void>;
+  unlock(passphrase: string): Promise<void>;
+  lock(): void;
+  enrolPhotos(items: { file: File; label: string; list: ListKind }[], onProgress?: (d: number, n: number) => void): Promise<EnrolReport[]>;
+  bulkImport(photos: File[], csv: string, onProgress?: (d: number, n: number) => void): Promise<EnrolReport[]>;
+  enrolFromCamera(label: string, list: ListKind, opts: { onProgress?: (got: number, need: number, hint: string | null) => void }): Promise<Subject>;
+  addPlates(label: string, plates: string[], list: ListKind): Promise<Subject>;
+  updateSubject(id: string, patch: Partial<Pick<Subject, 'label' | 'list' | 'validUntil'>>): Promise<void>;
+  expireSubject(id: string): Promise<void>;
+  deleteSubject(id: string): Promise<void>;
+  saveSettings(patch: Partial<KioskSettings>): Promise<KioskSettings>;
+  pair(code: string): Promise<{ fingerprint: string }>;
+  adminPublicKey(): Promise<{ json: string; fingerprint: string }>;
+  kioskPublicKey(): Promise<{ json: string; fingerprint: string }>;
+  pinAdminKey(json: string): Promise<string>;
+  addRecipient(json: string): Promise<string>;
+  exportWatchlist(opts: { sitePassphrase?: string }): Promise<{ bytes: Uint8Array<ArrayBuffer>; version: number }>;
+  importWatchlist(file: Blob, opts: { sitePassphrase?: string }): Promise<{ version: number; subjects: number }>;
+  exportAudit(passphrase: string): Promise<Blob>;
+  wipe(confirmation: string): Promise<void>;
+  listSubjects(): Subject[];
+  cameras(): Promise<{ deviceId: string; label: string }[]>;
+}
+
+function message(el: HTMLElement, e: unknown): void {
+  el.dataset['tone'] = 'bad';
+  el.textContent = isKioskError(e) ? `${errorText(e.code, e.message)} [${e.code}]` : e instanceof Error ? e.message : String(e);
+  const code = isKioskError(e) ? e.code : (e as { code?: unknown })?.code;
+  if (typeof code === 'string') el.dataset['code'] = code;
+  else delete el.dataset['code'];
+}
+
+function ok(el: HTMLElement, text: string): void {
+  el.dataset['tone'] = 'ok';
+  delete el.dataset['code'];
+  el.textContent = text;
+}
+
+function field(label: string, input: HTMLElement, id: string): HTMLElement {
+  input.id = id;
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input);
+}
+
+function listSelect(id: string): HTMLSelectElement {
+  const s = h('select', { 'data-testid': id }, h('option', { value: 'allow' }, 'allow'), h('option', { value: 'deny' }, 'deny'));
+  return s;
+}
+
+function save(bytes: BlobPart, name: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([bytes], { type }));
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Runs an action with the button disabled and the outcome in `out`. */
+async function run(button: HTMLButtonElement, out: HTMLElement, fn: () => Promise<string | void>): Promise<void> {
+  button.disabled = true;
+  out.dataset['tone'] = 'busy';
+  out.textContent = '…';
+  try {
+    const text = await fn();
+    ok(out, text ?? 'OK');
+  } catch (e) {
+    message(out, e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function reportList(reports: EnrolReport[]): HTMLElement {
+  return h(
+    'ul',
+    { class: 'reports', 'data-testid': 'enrol-reports' },
+    ...reports.map((r) =>
+      h('li', { 'data-ok': String(r.ok), 'data-code': r.code ?? '' }, `${r.file} → ${r.label}: ${r.ok ? 'enrolled' : `${r.message} [${r.code}]`}`),
+    ),
+  );
+}
+
+export class AdminView {
+  readonly root: HTMLElement;
+  private readonly gate: HTMLElement;
+  private readonly console: HTMLElement;
+  private readonly people: HTMLElement;
+  private readonly plateDebug: HTMLElement;
+  private lastSubjectsKey = '';
+  private lastPhase = '';
+  private modelsLoaded = false;
+  private readonly models: HTMLElement;
+  private settingsForm: HTMLElement | null = null;
+
+  constructor(private readonly actions: AdminActions) {
+    this.gate = h('div', { class: 'gate', 'data-testid': 'admin-gate' });
+    this.people = h('div', { 'data-testid': 'people' });
+    this.plateDebug = h('div', { class: 'plate-debug', 'data-testid': 'plate-debug' });
+    this.models = h('div', { 'data-testid': 'model-licences' });
+    this.console = h('div', { class: 'admin-console', 'data-testid': 'admin-console', hidden: true });
+    this.root = h('section', { class: 'admin', 'data-testid': 'admin' }, h('h1', {}, t('adminTitle')), this.gate, this.console);
+  }
+
+  render(s: AppSnapshot): void {
+    const v = s.vault;
+    // Re-render a screen only when the gate changes: re-rendering the console would drop what an admin typed.
+    const gate = !v || v.status === 'uninitialised' || s.phase === 'wiped' ? 'setup' : !v.admin ? `unlock:${v.lockedUntil}` : 'console';
+    const phaseKey = gate;
+    if (phaseKey !== this.lastPhase) {
+      this.lastPhase = phaseKey;
+      if (!v || v.status === 'uninitialised' || s.phase === 'wiped') this.renderSetup();
+      else if (!v.admin) this.renderUnlock(v.lockedUntil);
+      else this.renderConsole(s);
+      this.gate.hidden = !!v?.admin && s.phase !== 'wiped';
+      this.console.hidden = !this.gate.hidden;
+    }
+    if (v?.admin) {
+      const key = `${s.watchlist.loadedAt}|${s.watchlist.subjects}`;
+      if (key !== this.lastSubjectsKey) {
+        this.lastSubjectsKey = key;
+        this.renderPeople();
+      }
+      this.renderPlateDebug(s);
+    }
+  }
+
+  // ---- gate ----
+
+  private renderSetup(): void {
+    const pass = h('input', { type: 'password', autocomplete: 'new-password', 'data-testid': 'setup-passphrase' });
+    const again = h('input', { type: 'password', autocomplete: 'new-password', 'data-testid': 'setup-passphrase-again' });
+    const unattended = h('input', { type: 'checkbox', checked: true, 'data-testid': 'setup-unattended' });
+    const out = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'setup-message' });
+    const btn = h('button', { type: 'submit', 'data-testid': 'setup-submit' }, t('setupSubmit'));
+    const form = h(
+      'form',
+      { 'aria-label': t('setupTitle') },
+      h('h2', {}, t('setupTitle')),
+      h('p', {}, t('setupHelp')),
+      field(t('passphrase'), pass, 'setup-pass'),
+      field(t('passphraseAgain'), again, 'setup-pass-2'),
+      h('label', { class: 'check' }, unattended, ` ${t('unattended')}`),
+      btn,
+      out,
+    );
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (pass.value !== again.value) {
+        out.dataset['tone'] = 'bad';
+        out.textContent = t('passphraseMismatch');
+        return;
+      }
+      void run(btn, out, async () => {
+        await this.actions.setup(pass.value, { unattended: unattended.checked });
+        pass.value = again.value = '';
+      });
+    });
+    this.gate.replaceChildren(form);
+  }
+
+  private renderUnlock(lockedUntil: number): void {
+    const pass = h('input', { type: 'password', autocomplete: 'current-password', 'data-testid': 'unlock-passphrase' });
+    const out = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'unlock-message' });
+    const btn = h('button', { type: 'submit', 'data-testid': 'unlock-submit' }, t('unlock'));
+    if (lockedUntil > Date.now()) {
+      out.dataset['tone'] = 'bad';
+      out.textContent = `${t('lockedOutFor')} ${Math.ceil((lockedUntil - Date.now()) / 1000)} s`;
+    }
+    const form = h('form', { 'aria-label': t('unlock') }, h('h2', {}, t('unlock')), field(t('passphrase'), pass, 'unlock-pass'), btn, out);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void run(btn, out, async () => {
+        await this.actions.unlock(pass.value);
+        pass.value = '';
+      });
+    });
+    this.gate.replaceChildren(form);
+  }
+
+  // ---- console ----
+
+  private section(title: string, testid: string, ...children: (Node | null)[]): HTMLElement {
+    return h('section', { class: 'card', 'data-testid': testid }, h('h2', {}, title), ...children);
+  }
+
+  private renderConsole(s: AppSnapshot): void {
+    const lockBtn = h('button', { type: 'button', 'data-testid': 'admin-lock' }, t('lock'));
+    lockBtn.addEventListener('click', () => this.actions.lock());
+    this.console.replaceChildren(
+      h('div', { class: 'toolbar' }, lockBtn),
+      this.section(t('people'), 'section-people', this.people),
+      this.enrolPhotosCard(),
+      this.enrolCameraCard(),
+      this.bulkCard(),
+      this.platesCard(),
+      this.settingsCard(s.settings),
+      this.pairingCard(),
+      this.syncCard(),
+      this.auditCard(),
+      this.section(t('plateDebug'), 'section-plate-debug', h('p', { class: 'help' }, t('plateDebugHelp')), this.plateDebug),
+      this.section(t('modelsTitle'), 'section-models', this.models),
+      this.wipeCard(),
+    );
+    void this.loadModels();
+  }
+
+  private renderPeople(): void {
+    const subjects = this.actions.listSubjects();
+    if (subjects.length === 0) {
+      this.people.replaceChildren(h('p', { 'data-testid': 'people-empty' }, t('noPeople')));
+      return;
+    }
+    const out = h('p', { class: 'form-message', role: 'alert' });
+    const rows = subjects.map((s) => {
+      const expired = s.validUntil !== undefined && s.validUntil <= Date.now();
+      const expire = h('button', { type: 'button', 'data-testid': 'expire' }, t('expire'));
+      const del = h('button', { type: 'button', class: 'danger', 'data-testid': 'delete' }, t('delete'));
+      const label = h('input', { type: 'text', value: s.label, 'aria-label': t('label'), 'data-testid': 'edit-label' });
+      const list = listSelect('edit-list');
+      list.value = s.list;
+      const saveBtn = h('button', { type: 'button', 'data-testid': 'save-subject' }, t('save'));
+      expire.addEventListener('click', () => void run(expire, out, () => this.actions.expireSubject(s.id)));
+      del.addEventListener('click', () => {
+        if (confirm(t('confirmDelete'))) void run(del, out, () => this.actions.deleteSubject(s.id));
+      });
+      saveBtn.addEventListener('click', () =>
+        void run(saveBtn, out, () => this.actions.updateSubject(s.id, { label: label.value, list: list.value as ListKind })),
+      );
+      const templates = Object.values(s.templates).reduce((n, a) => n + a.length, 0);
+      return h(
+        'tr',
+        { 'data-subject': s.id, 'data-label': s.label },
+        h('td', {}, label),
+        h('td', {}, list),
+        h('td', {}, String(templates)),
+        h('td', {}, s.plates.join(' ')),
+        h('td', {}, expired ? t('expired') : s.validUntil ? new Date(s.validUntil).toLocaleDateString() : '—'),
+        h('td', {}, saveBtn, expire, del),
+      );
+    });
+    this.people.replaceChildren(
+      h(
+        'table',
+        { 'data-testid': 'people-table' },
+        h('thead', {}, h('tr', {}, ...[t('label'), t('list'), t('templates'), t('plates'), t('validUntil'), ''].map((c) => h('th', {}, c)))),
+        h('tbody', {}, ...rows),
+      ),
+      out,
+    );
+  }
+
+  private enrolPhotosCard(): HTMLElement {
+    const files = h('input', { type: 'file', accept: 'image/*', multiple: true, 'data-testid': 'enrol-files' });
+    const label = h('input', { type: 'text', 'data-testid': 'enrol-label', maxlength: 200 });
+    const list = listSelect('enrol-list');
+    const btn = h('button', { type: 'button', 'data-testid': 'enrol-submit' }, t('enrol'));
+    const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'enrol-message' });
+    const reports = h('div', { 'data-testid': 'enrol-report' });
+    btn.addEventListener('click', () =>
+      void run(btn, out, async () => {
+        const chosen = [...(files.files ?? [])];
+        if (chosen.length === 0) throw new Error(t('chooseFiles'));
+        reports.replaceChildren();
+        const r = await this.actions.enrolPhotos(
+          chosen.map((file) => ({ file, label: label.value, list: list.value as ListKind })),
+          (d, n) => (out.textContent = `${d}/${n}`),
+        );
+        reports.replaceChildren(reportList(r));
+        files.value = '';
+        const good = r.filter((x) => x.ok);
+        if (good.length === 0) {
+          const first = r.find((x) => x.code);
+          throw Object.assign(new Error(`${t('enrolledNone')}: ${first?.message ?? ''}`), first?.code ? { code: first.code } : {});
+        }
+        return `${good.length}/${r.length} ${t('photosEnrolled')}`;
+      }),
+    );
+    return this.section(
+      t('enrolPhotos'),
+      'section-enrol-photos',
+      h('p', { class: 'help' }, t('enrolPhotosHelp')),
+      field(t('label'), label, 'enrol-label-in'),
+      field(t('list'), list, 'enrol-list-in'),
+      field(t('photos'), files, 'enrol-files-in'),
+      btn,
+      out,
+      reports,
+    );
+  }
+
+  private enrolCameraCard(): HTMLElement {
+    const label = h('input', { type: 'text', 'data-testid': 'camera-enrol-label', maxlength: 200 });
+    const list = listSelect('camera-enrol-list');
+    const btn = h('button', { type: 'button', 'data-testid': 'camera-enrol-submit' }, t('enrolFromCamera'));
+    const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'camera-enrol-message' });
+    btn.addEventListener('click', () =>
+      void run(btn, out, async () => {
+        await this.actions.enrolFromCamera(label.value, list.value as ListKind, {
+          onProgress: (got, need, hint) => (out.textContent = `${got}/${need}${hint ? ` — ${hint}` : ''}`),
+        });
+        return t('enrolledOne');
+      }),
+    );
+    return this.section(t('enrolFromCamera'), 'section-enrol-camera', h('p', { class: 'help' }, t('enrolCameraHelp')), field(t('label'), label, 'cam-label'), field(t('list'), list, 'cam-list'), btn, out);
+  }
+
+  private bulkCard(): HTMLElement {
+    const photos = h('input', { type: 'file', accept: 'image/*', multiple: true, 'data-testid': 'bulk-photos' });
+    const csv = h('input', { type: 'file', accept: '.csv,text/csv', 'data-testid': 'bulk-csv' });
+    const btn = h('button', { type: 'button', 'data-testid': 'bulk-submit' }, t('import'));
+    const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'bulk-message' });
+    const reports = h('div', { 'data-testid': 'bulk-report' });
+    btn.addEventListener('click', () =>
+      void run(btn, out, async () => {
+        const csvFile = csv.files?.[0];
+        if (!csvFile) throw new Error(t('chooseCsv'));
+        reports.replaceChildren();
+        const r = await this.actions.bulkImport([...(photos.files ?? [])], await csvFile.text(), (d, n) => (out.textContent = `${d}/${n}`));
+        reports.replaceChildren(reportList(r));
+        return `${r.filter((x) => x.ok).length}/${r.length} ${t('photosEnrolled')}`;
+      }),
+    );
+    return this.section(t('bulkImport'), 'section-bulk', h('p', { class: 'help' }, t('bulkHelp')), field(t('photos'), photos, 'bulk-photos-in'), field('CSV', csv, 'bulk-csv-in'), btn, out, reports);
+  }
+
+  private platesCard(): HTMLElement {
+    const label = h('input', { type: 'text', 'data-testid': 'plate-label', maxlength: 200 });
+    const plates = h('input', { type: 'text', 'data-testid': 'plate-numbers', placeholder: 'ABC1234' });
+    const list = listSelect('plate-list');
+    const btn = h('button', { type: 'button', 'data-testid': 'plate-submit' }, t('addPlates'));
+    const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'plate-message' });
+    btn.addEventListener('click', () =>
+      void run(btn, out, async () => {
+        await this.actions.addPlates(label.value, plates.value.split(/[\s,;]+/), list.value as ListKind);
+        plates.value = '';
+        return t('enrolledOne');
+      }),
+    );
+    return this.section(t('addPlates'), 'section-plates', field(t('label'), label, 'plate-label-in'), field(t('plates'), plates, 'plate-numbers-in'), field(t('list'), list, 'plate-list-in'), btn, out);
+  }
+
+  private settingsCard(s: KioskSettings): HTMLElement {
+    const mode = h('select', { 'data-testid': 'setting-mode' }, h('option', { value: 'face' }, t('modeFace')), h('option', { value: 'plate' }, t('modePlate')));
+    mode.value = s.mode;
+    const language = h('select', { 'data-testid': 'setting-lang' }, h('option', { value: 'en' }, 'English'), h('option', { value: 'zh' }, '中文'));
+    language.value = lang();
+    const names = h('input', { type: 'checkbox', checked: s.showNames, 'data-testid': 'setting-show-names' });
+    const refs = h('input', { type: 'checkbox', checked: s.subjectRefs, 'data-testid': 'setting-subject-refs' });
+    const embedder = h('select', { 'data-testid': 'setting-embedder' }, h('option', { value: 'fr_feature' }, 'fr_feature (512-D)'), h('option', { value: 'dlib_resnet' }, 'dlib ResNet (128-D, public domain)'));
+    embedder.value = s.face.embedder ?? '';
+    if (!embedder.value) embedder.selectedIndex = -1;
+    const accept = h('input', { type: 'number', step: '0.01', min: '-1', max: '1', 'data-testid': 'setting-accept', value: String(s.face.thresholds?.[s.face.embedder ?? 'fr_feature']?.accept ?? '') });
+    const retention = h('input', { type: 'number', min: '1', max: String(24 * 366), value: String(s.retentionHours), 'data-testid': 'setting-retention' });
+    const door = h('input', { type: 'text', value: s.door, 'data-testid': 'setting-door' });
+    const path = h('input', { type: 'text', value: s.upstreamPath, 'data-testid': 'setting-upstream-path' });
+    const region = h('select', { 'data-testid': 'setting-plate-region' }, ...['us', 'eu', 'br', 'cn'].map((r) => h('option', { value: r }, r.toUpperCase())));
+    region.value = s.plate.region ?? 'us';
+    const camera = h('select', { 'data-testid': 'setting-camera' }, h('option', { value: '' }, t('defaultCamera')));
+    void this.actions.cameras().then((cams) => {
+      for (const c of cams) camera.append(h('option', { value: c.deviceId }, c.label));
+      camera.value = s.cameraDeviceId;
+    });
+    const btn = h('button', { type: 'button', 'data-testid': 'settings-save' }, t('save'));
+    const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'settings-message' });
+    btn.addEventListener('click', () =>
+      void run(btn, out, async () => {
+        const emb = (embedder.value || undefined) as 'fr_feature' | 'dlib_resnet' | undefined;
+        const face = { ...s.face, ...(emb ? { embedder: emb } : {}) };
+        if (accept.value !== '') {
+          const name = emb ?? s.face.embedder ?? 'fr_feature';
+          face.thresholds = { ...(s.face.thresholds ?? {}), [name]: { ...(s.face.thresholds?.[name] ?? {}), accept: Number(accept.value) } };
+        }
+        setLang(language.value as 'en' | 'zh');
+        await this.actions.saveSettings({
+          mode: mode.value as KioskSettings['mode'],
+          lang: language.value as 'en' | 'zh',
+          showNames: names.checked,
+          subjectRefs: refs.checked,
+          retentionHours: Number(retention.value),
+          door: door.value.trim(),
+          upstreamPath: path.value.trim(),
+          cameraDeviceId: camera.value,
+          face,
+          plate: { ...s.plate, region: region.value },
+        });
+        return t('saved');
+      }),
+    );
+    this.settingsForm = this.section(
+      t('settings'),
+      'section-settings',
+      field(t('mode'), mode, 'set-mode'),
+      field(t('language'), language, 'set-lang'),
+      h('label', { class: 'check' }, names, ` ${t('showNames')}`),
+      h('label', { class: 'check' }, refs, ` ${t('subjectRefs')}`),
+      field(t('embedder'), embedder, 'set-embedder'),
+      field(t('acceptThreshold'), accept, 'set-accept'),
+      field(t('plateRegion'), region, 'set-region'),
+      field(t('camera'), camera, 'set-camera'),
+      field(t('retentionHours'), retention, 'set-retention'),
+      field(t('door'), door, 'set-door'),
+      field(t('upstreamPath'), path, 'set-path'),
+      btn,
+      out,
+    );
+    return this.settingsForm;
+  }
+
+  private pairingCard(): HTMLElement {
+    const code = h('input', { type: 'text', autocomplete: 'off', 'data-testid': 'pair-code' });
+    const btn = h('button', { type: 'button', 'data-testid': 'pair-submit' }, t('pair'));
+    const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'pair-message' });
+    btn.addEventListener('click', () =>
+      void run(btn, out, async () => {
+        const r = await this.actions.pair(code.value);
+        code.value = '';
+        return `${t('paired')} ${r.fingerprint}`;
+      }),
+    );
+    return this.section(t('pairing'), 'section-pairing', h('p', { class: 'help' }, t('pairHelp')), field(t('pairCode'), code, 'pair-code-in'), btn, out);
+  }
+
+  private syncCard(): HTMLElement {
+    const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'sync-message' });
+    const keyOut = h('textarea', { readonly: true, rows: 3, 'data-testid': 'key-json', 'aria-label': t('publicKey') });
+    const showAdmin = h('button', { type: 'button', 'data-testid': 'show-admin-key' }, t('showAdminKey'));
+    const showKiosk = h('button', { type: 'button', 'data-testid': 'show-kiosk-key' }, t('showKioskKey'));
+    const fp = h('p', { class: 'fingerprint', 'data-testid': 'key-fingerprint' });
+    showAdmin.addEventListener('click', () =>
+      void run(showAdmin, out, async () => {
+        const k = await this.actions.adminPublicKey();
+        keyOut.value = k.json;
+        fp.textContent = k.fingerprint;
+      }),
+    );
+    showKiosk.addEventListener('click', () =>
+      void run(showKiosk, out, async () => {
+        const k = await this.actions.kioskPublicKey();
+        keyOut.value = k.json;
+        fp.textContent = k.fingerprint;
+      }),
+    );
+    const pinIn = h('textarea', { rows: 3, 'data-testid': 'pin-admin-json' });
+    const pinBtn = h('button', { type: 'button', 'data-testid': 'pin-admin-submit' }, t('pinAdminKey'));
+    pinBtn.addEventListener('click', () => void run(pinBtn, out, async () => `${t('pinned')} ${await this.actions.pinAdminKey(pinIn.value)}`));
+    const recIn = h('textarea', { rows: 3, 'data-testid': 'recipient-json' });
+    const recBtn = h('button', { type: 'button', 'data-testid': 'recipient-submit' }, t('addRecipient'));
+    recBtn.addEventListener('click', () => void run(recBtn, out, async () => `${t('added')} ${await this.actions.addRecipient(recIn.value)}`));
+    const site = h('input', { type: 'password', autocomplete: 'off', 'data-testid': 'site-passphrase' });
+    const exportBtn = h('button', { type: 'button', 'data-testid': 'export-bundle' }, t('exportBundle'));
+    exportBtn.addEventListener('click', () =>
+      void run(exportBtn, out, async () => {
+        const r = await this.actions.exportWatchlist(site.value ? { sitePassphrase: site.value } : {});
+        save(r.bytes, `watchlist-v${r.version}.ekb`, 'application/vnd.entrance-kiosk.watchlist-bundle');
+        return `${t('exported')} v${r.version}`;
+      }),
+    );
+    const file = h('input', { type: 'file', 'data-testid': 'import-bundle-file' });
+    const importBtn = h('button', { type: 'button', 'data-testid': 'import-bundle' }, t('importBundle'));
+    importBtn.addEventListener('click', () =>
+      void run(importBtn, out, async () => {
+        const f = file.files?.[0];
+        if (!f) throw new Error(t('chooseFiles'));
+        const r = await this.actions.importWatchlist(f, site.value ? { sitePassphrase: site.value } : {});
+        return `${t('imported')} v${r.version}: ${r.subjects} ${t('people')}`;
+      }),
+    );
+    return this.section(
+      t('sync'),
+      'section-sync',
+      h('p', { class: 'help' }, t('syncHelp')),
+      h('div', { class: 'buttons' }, showAdmin, showKiosk),
+      keyOut,
+      fp,
+      field(t('pinAdminKey'), pinIn, 'pin-in'),
+      pinBtn,
+      field(t('addRecipient'), recIn, 'rec-in'),
+      recBtn,
+      field(t('sitePassphrase'), site, 'site-pass'),
+      h('div', { class: 'buttons' }, exportBtn),
+      field(t('bundleFile'), file, 'bundle-file'),
+      importBtn,
+      out,
+    );
+  }
+
+  private auditCard(): HTMLElement {
+    const pass = h('input', { type: 'password', autocomplete: 'off', 'data-testid': 'audit-passphrase' });
+    const btn = h('button', { type: 'button', 'data-testid': 'audit-export' }, t('exportAudit'));
+    const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'audit-message' });
+    btn.addEventListener('click', () =>
+      void run(btn, out, async () => {
+        save(await this.actions.exportAudit(pass.value), `audit-${new Date().toISOString().slice(0, 10)}.json`, 'application/json');
+        return t('exported');
+      }),
+    );
+    return this.section(t('audit'), 'section-audit', h('p', { class: 'help' }, t('auditHelp')), field(t('exportPassphrase'), pass, 'audit-pass'), btn, out);
+  }
+
+  private wipeCard(): HTMLElement {
+    const confirmIn = h('input', { type: 'text', autocomplete: 'off', 'data-testid': 'wipe-confirm' });
+    const btn = h('button', { type: 'button', class: 'danger', 'data-testid': 'wipe-submit' }, t('wipe'));
+    const out = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'wipe-message' });
+    btn.addEventListener('click', () => void run(btn, out, () => this.actions.wipe(confirmIn.value)));
+    return this.section(t('wipe'), 'section-wipe', h('p', { class: 'help' }, t('wipeHelp')), field(t('wipeConfirm'), confirmIn, 'wipe-in'), btn, out);
+  }
+
+  private renderPlateDebug(s: AppSnapshot): void {
+    const first = s.plateDebug[0];
+    if (!first || this.plateDebug.dataset['at'] === String(first.at)) return;
+    this.plateDebug.dataset['at'] = String(first.at);
+    this.plateDebug.replaceChildren(
+      ...s.plateDebug.slice(0, 6).map((d) => {
+        const crops = d.crops.map((c) => {
+          const canvas = h('canvas', { width: c.width, height: c.height, title: c.source });
+          canvas.getContext('2d')?.putImageData(new ImageData(new Uint8ClampedArray(c.data), c.width, c.height), 0, 0);
+          return canvas;
+        });
+        return h('div', { class: 'plate-read' }, h('strong', {}, d.text || '—'), ` ${d.confidence.toFixed(2)} `, h('small', {}, d.candidates.join(' · ')), ...crops);
+      }),
+    );
+  }
+
+  private async loadModels(): Promise<void> {
+    if (this.modelsLoaded) return;
+    try {
+      const r = await fetch('/models/manifest.json');
+      const m = (await r.json()) as { files: { id: string; package: string; version: string; license: string; provenance: string }[] };
+      this.models.replaceChildren(
+        h(
+          'table',
+          {},
+          h('thead', {}, h('tr', {}, ...['file', 'package', t('licence'), t('provenance')].map((c) => h('th', {}, c)))),
+          h('tbody', {}, ...m.files.map((f) => h('tr', {}, h('td', {}, f.id), h('td', {}, `${f.package}@${f.version}`), h('td', {}, f.license), h('td', {}, f.provenance)))),
+        ),
+      );
+      this.modelsLoaded = true;
+    } catch (e) {
+      message(this.models, e);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The guard's desk screen: live decisions with their reasons, a manual override that needs a reason (and is logged
+ * in the encrypted audit and sent as a signed decision like any other), and the health of every part: camera,
+ * model backend, watchlist, vault, upstream and outbox depth. Labels appear here (the guard needs them), scores
+ * too; nothing here is ever sent anywhere.
+ */
+import type { AppSnapshot, DecisionLogEntry } from '../app/controller';
+import { isKioskError } from '../shared/errors';
+import { h } from './dom';
+import { errorText, t } from './i18n';
+
+export interface GuardActions {
+  override(decision: 'grant' | 'deny', reason: string): Promise<void>;
+}
+
+function time(at: number): string {
+  return new Date(at).toLocaleTimeString();
+}
+
+function row(label: string, value: string, testid: string, tone: 'ok' | 'bad' | 'warn' | '' = ''): HTMLElement {
+  return h('div', { class: 'status-row', 'data-testid': testid, 'data-tone': tone }, h('dt', {}, label), h('dd', {}, value));
+}
+
+export class GuardView {
+  readonly root: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly list: HTMLElement;
+  private readonly reason: HTMLInputElement;
+  private readonly message: HTMLElement;
+
+  constructor(private readonly actions: GuardActions) {
+    this.status = h('dl', { class: 'status', 'data-testid': 'guard-status' });
+    this.list = h('ol', { class: 'decisions', 'data-testid': 'guard-decisions', 'aria-label': t('liveDecisions') });
+    this.reason = h('input', { type: 'text', id: 'override-reason', 'data-testid': 'override-reason', maxlength: 200, required: true });
+    this.message = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'override-message' });
+    const grant = h('button', { type: 'button', class: 'grant', 'data-testid': 'override-grant' }, t('overrideGrant'));
+    const deny = h('button', { type: 'button', class: 'deny', 'data-testid': 'override-deny' }, t('overrideDeny'));
+    grant.addEventListener('click', () => void this.submit('grant'));
+    deny.addEventListener('click', () => void this.submit('deny'));
+    this.root = h(
+      'section',
+      { class: 'guard', 'data-testid': 'guard' },
+      h('h1', {}, t('guardTitle')),
+      h('div', { class: 'guard-grid' },
+        h('div', {}, h('h2', {}, t('systemStatus')), this.status),
+        h('div', {},
+          h('h2', {}, t('liveDecisions')),
+          this.list,
+          h('form', { class: 'override', 'aria-label': t('override') },
+            h('h2', {}, t('override')),
+            h('label', { for: 'override-reason' }, t('overrideReason')),
+            this.reason,
+            h('div', { class: 'buttons' }, grant, deny),
+            this.message,
+          ),
+        ),
+      ),
+    );
+  }
+
+  private async submit(decision: 'grant' | 'deny'): Promise<void> {
+    this.message.textContent = '';
+    try {
+      await this.actions.override(decision, this.reason.value);
+      this.reason.value = '';
+      this.message.textContent = t('overrideLogged');
+    } catch (e) {
+      this.message.textContent = isKioskError(e, 'INPUT_INVALID') ? t('overrideNeedsReason') : isKioskError(e) ? errorText(e.code, e.message) : String(e);
+    }
+  }
+
+  render(s: AppSnapshot): void {
+    const up = s.upstream;
+    const upProblem = up?.problem ?? up?.lastRejection;
+    const rows = [
+      row(t('camera'), s.camera.status === 'error' && s.camera.error ? errorText(s.camera.error.code, s.camera.error.message) : t(`camera_${s.camera.status}`), 'status-camera', s.camera.status === 'live' ? 'ok' : s.camera.status === 'error' ? 'bad' : 'warn'),
+      row(t('backend'), s.modelError ? errorText(s.modelError.code, s.modelError.message) : (s.backend ?? '—'), 'status-backend', s.modelError ? 'bad' : s.backend ? 'ok' : 'warn'),
+      row(t('watchlist'), `${s.watchlist.subjects} ${t('people')} · ${s.watchlist.plates} ${t('plates')} · v${s.watchlist.version}`, 'status-watchlist', s.phase === 'running' ? 'ok' : 'warn'),
+      row(t('vault'), `${s.vault?.status ?? '—'}${s.vault?.quotaExceeded ? ` · ${t('storageFull')}` : ''}${s.vault?.quarantined ? ` · ${s.vault.quarantined} ${t('quarantined')}` : ''}`, 'status-vault', s.vault?.quotaExceeded || s.vault?.quarantined ? 'bad' : 'ok'),
+      row(t('storagePersisted'), s.vault?.persisted === null || s.vault?.persisted === undefined ? '—' : s.vault.persisted ? t('yes') : t('no'), 'status-persisted', s.vault?.persisted ? 'ok' : 'warn'),
+      row(t('upstream'), up ? `${up.state}${upProblem ? ` · ${upProblem.code} (${upProblem.reason})` : ''}` : t('notConnected'), 'status-upstream', !up ? 'warn' : upProblem ? 'bad' : 'ok'),
+      row(t('outbox'), String(up?.depth ?? 0), 'status-outbox', (up?.depth ?? 0) > 0 ? 'warn' : 'ok'),
+    ];
+    this.status.replaceChildren(...rows);
+    this.list.replaceChildren(...s.decisions.slice(0, 30).map((d) => this.item(d)));
+  }
+
+  private item(d: DecisionLogEntry): HTMLElement {
+    const tone = d.outcome === 'grant' || d.outcome === 'override-grant' ? 'grant' : d.outcome === 'uncertain' || d.outcome === 'low-quality' ? 'warn' : 'deny';
+    return h(
+      'li',
+      { 'data-tone': tone, 'data-outcome': d.outcome },
+      h('time', {}, time(d.at)),
+      h('strong', {}, d.outcome),
+      d.label ? h('span', { class: 'who' }, d.label) : null,
+      h('span', { class: 'why' }, d.reason),
+      d.score !== undefined ? h('span', { class: 'score' }, d.score.toFixed(3)) : null,
+      h('span', { class: 'mode' }, d.mode),
+    );
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Steps a person takes in the kiosk's screens, shared by the e2e tests: set up, unlock, enrol photos, read the
+ * visitor's result and the guard's list. Selectors are the screens' data-testids, so copy changes do not break tests.
+ */
+import type { Download, Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+
+export const PASS = 'Lantern orbit 7 quiet river';
+
+export async function setupKiosk(page: Page, url: string, passphrase = PASS): Promise<void> {
+  await page.goto(`${url}#/admin`);
+  await page.getByTestId('setup-passphrase').fill(passphrase);
+  await page.getByTestId('setup-passphrase-again').fill(passphrase);
+  await page.getByTestId('setup-submit').click();
+  await page.getByTestId('admin-console').waitFor({ state: 'visible', timeout: 60_000 });
+}
+
+export async function unlockAdmin(page: Page, url: string, passphrase = PASS): Promise<void> {
+  await page.goto(`${url}#/admin`);
+  const console_ = page.getByTestId('admin-console');
+  if (await console_.isVisible()) return;
+  await page.getByTestId('unlock-passphrase').fill(passphrase);
+  await page.getByTestId('unlock-submit').click();
+  await console_.waitFor({ state: 'visible', timeout: 60_000 });
+}
+
+/** Waits for the outcome of an admin action in `out` (its data-tone turns ok or bad). */
+export async function outcome(page: Page, testid: string): Promise<{ tone: string; code: string | null; text: string }> {
+  const el = page.getByTestId(testid);
+  await page.waitForFunction(
+    (id) => ['ok', 'bad'].includes(document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-tone') ?? ''),
+    testid,
+    { timeout: 120_000, polling: 100 },
+  );
+  return { tone: (await el.getAttribute('data-tone'))!, code: await el.getAttribute('data-code'), text: await el.innerText() };
+}
+
+export async function enrolPhotos(page: Page, label: string, list: 'allow' | 'deny', files: string[]) {
+  const card = page.getByTestId('section-enrol-photos');
+  await card.getByTestId('enrol-label').fill(label);
+  await card.getByTestId('enrol-list').selectOption(list);
+  await card.getByTestId('enrol-files').setInputFiles(files);
+  await page.evaluate(() => document.querySelector('[data-testid="enrol-message"]')?.removeAttribute('data-tone'));
+  await card.getByTestId('enrol-submit').click();
+  return outcome(page, 'enrol-message');
+}
+
+export async function peopleCount(page: Page): Promise<number> {
+  return page.locator('[data-testid="people-table"] tbody tr').count();
+}
+
+/** The next visitor result of the given tone (the kiosk shows each result for a few seconds). */
+export async function visitorResult(page: Page, tone: 'grant' | 'deny' | 'warn', timeout = 90_000): Promise<{ tone: string; text: string }> {
+  const h = await page.waitForFunction(
+    (want) => {
+      const el = document.querySelector<HTMLElement>('[data-testid="result"]');
+      return el && !el.hidden && el.dataset['tone'] === want ? { tone: el.dataset['tone'], text: el.innerText } : null;
+    },
+    tone,
+    { timeout, polling: 100 },
+  );
+  return (await h.jsonValue()) as { tone: string; text: string };
+}
+
+/** The guard's decision list, newest first. */
+export async function guardDecisions(page: Page): Promise<{ outcome: string; text: string }[]> {
+  return page.$$eval('[data-testid="guard-decisions"] li', (els) =>
+    els.map((e) => ({ outcome: e.getAttribute('data-outcome') ?? '', text: (e as HTMLElement).innerText })),
+  );
+}
+
+export async function waitForGuardOutcome(page: Page, want: string, timeout = 90_000): Promise<string> {
+  const h = await page.waitForFunction(
+    (w) => {
+      const li = [...document.querySelectorAll('[data-testid="guard-decisions"] li')].find((e) => e.getAttribute('data-outcome') === w);
+      return li ? (li as HTMLElement).innerText : null;
+    },
+    want,
+    { timeout, polling: 200 },
+  );
+  return (await h.jsonValue()) as string;
+}
+
+export async function savedDownload(d: Download): Promise<Uint8Array> {
+  const path = await d.path();
+  return new Uint8Array(readFileSync(path));
+}
