@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { securityHeaders } from './scripts/security-headers.mjs';
 import { chromiumArgs, CHROMIUM_PATH } from './test/helpers/chromium.mjs';
+import { E2E_UPSTREAM } from './test/helpers/e2e-env.mjs';
 import { modelsPlugin } from './vite.config.ts';
 
 function withoutCsp(h: Record<string, string>): Record<string, string> {
@@ -60,6 +61,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          env: { KIOSK_UPSTREAM: E2E_UPSTREAM },
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
           testTimeout: 180_000,

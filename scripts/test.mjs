@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { E2E_UPSTREAM } from '../test/helpers/e2e-env.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const only = process.argv.slice(2); // e.g. `npm test -- unit` runs one project
@@ -32,6 +33,8 @@ function ensureSystemPackages() {
     ['/usr/bin/chromium', 'chromium'],
     ['/usr/bin/ffmpeg', 'ffmpeg'],
     ['/usr/sbin/mosquitto', 'mosquitto'],
+    // A CJK font so the Chinese UI renders (and its screenshots show) real glyphs, not boxes.
+    ['/usr/share/fonts/truetype/wqy/wqy-microhei.ttc', 'fonts-wqy-microhei'],
   ];
   const missing = needed.filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg);
   if (missing.length === 0) return;
@@ -60,12 +63,14 @@ let passed = 0;
 let failed = 0;
 let status = 0;
 for (const project of projects) {
-  if (project === 'e2e') run('npx', ['vite', 'build', '--logLevel', 'warn']);
+  // The e2e build and servers allow the test receiver's origin (CSP connect-src), not the default 8787.
+  const env = project === 'e2e' ? { KIOSK_UPSTREAM: E2E_UPSTREAM } : {};
+  if (project === 'e2e') run('npx', ['vite', 'build', '--logLevel', 'warn'], { env });
   const out = join(reportDir, `${project}.json`);
   const code = run(
     'npx',
     ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
-    { allowFail: true },
+    { allowFail: true, env },
   );
   if (existsSync(out)) {
     const r = JSON.parse(readFileSync(out, 'utf8'));

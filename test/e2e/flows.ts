@@ -13,6 +13,9 @@ export async function setupKiosk(page: Page, url: string, passphrase = PASS): Pr
   await page.getByTestId('setup-passphrase-again').fill(passphrase);
   await page.getByTestId('setup-submit').click();
   await page.getByTestId('admin-console').waitFor({ state: 'visible', timeout: 60_000 });
+  // The console shows as soon as the vault is unlocked; set-up is finished when its message turns ok.
+  const r = await outcome(page, 'setup-message');
+  if (r.tone !== 'ok') throw new Error(`set-up failed: ${r.text}`);
 }
 
 export async function unlockAdmin(page: Page, url: string, passphrase = PASS): Promise<void> {

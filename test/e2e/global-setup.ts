@@ -2,7 +2,8 @@
  * e2e global setup: makes the fake-camera feeds from npm-shipped photos and checks the built app exists
  * (`npm test` builds it right before this project runs).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { E2E_UPSTREAM } from '../helpers/e2e-env.mjs';
 import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { makeFeed, makePhoto } from '../helpers/make-feed.mjs';
@@ -20,8 +21,14 @@ export default function setup(project: TestProject): void {
   const root = resolve(import.meta.dirname, '../..');
   const distDir = resolve(root, 'dist');
   if (!existsSync(resolve(distDir, 'index.html'))) {
-    throw new Error('dist/ is missing: run `npx vite build` (npm test does it before the e2e project)');
+    throw new Error('dist/ is missing: run `npm test -- e2e` (it builds for the e2e upstream first)');
   }
+  // The build bakes its upstream origin into the CSP; the servers started here must send the same one.
+  const built = readFileSync(resolve(distDir, 'index.html'), 'utf8');
+  if (!built.includes(E2E_UPSTREAM)) {
+    throw new Error(`dist/ was not built for ${E2E_UPSTREAM}: run \`npm test -- e2e\` (KIOSK_UPSTREAM=${E2E_UPSTREAM} vite build)`);
+  }
+  process.env['KIOSK_UPSTREAM'] = E2E_UPSTREAM;
   const feeds = {} as Record<keyof typeof FEEDS, string>;
   for (const [name, f] of Object.entries(FEEDS) as [keyof typeof FEEDS, (typeof FEEDS)[keyof typeof FEEDS]][]) {
     feeds[name] = makeFeed(resolve(root, f.source), resolve(root, 'test/.cache/feeds', `${name}.y4m`), { crop: f.crop });

@@ -1,0 +1,7 @@
+// @ts-check
+/**
+ * The upstream origin the e2e build is made for (and the e2e servers allow in their CSP): a port of its own, so a
+ * kiosk started with `npm start` (receiver on 8787) and the tests never meet.
+ */
+export const E2E_UPSTREAM = 'http://127.0.0.1:18787';
+export const E2E_RECEIVER_PORT = 18787;
