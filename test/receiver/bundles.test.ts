@@ -38,7 +38,7 @@ import {
   publicKeyId,
 } from '../../src/sync';
 import type { Subject } from '../../src/shared/types';
-import { ROOT, freePort, startReceiver, tempDir, type ReceiverProcess } from './helpers';
+import { ROOT, startReceiver, tempDir, type ReceiverProcess } from './helpers';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
