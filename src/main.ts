@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     deleteSubject: (id) => ops.deleteSubject(id),
     saveSettings: async (p) => {
       const s = await ops.saveSettings(p);
-      if (p.lang && p.lang !== localStorage.getItem(LANG_KEY)) switchLang(p.lang);
+      if (p.lang && p.lang !== lang()) switchLang(p.lang);
       return s;
     },
     pair: (c) => ops.pair(c),

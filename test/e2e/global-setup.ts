@@ -6,13 +6,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { E2E_UPSTREAM } from '../helpers/e2e-env.mjs';
 import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { makeFeed, makePhoto } from '../helpers/make-feed.mjs';
-import { FEEDS, PHOTOS } from '../fixtures/feeds.mjs';
+import { makeFeed, makePhoto, makePlateScene } from '../helpers/make-feed.mjs';
+import { FEEDS, PHOTOS, PLATE_SCENES } from '../fixtures/feeds.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     feeds: Record<keyof typeof FEEDS, string>;
     photos: Record<keyof typeof PHOTOS, string>;
+    plateFeeds: Record<keyof typeof PLATE_SCENES, string>;
     distDir: string;
   }
 }
@@ -37,6 +38,12 @@ export default function setup(project: TestProject): void {
   for (const [name, p] of Object.entries(PHOTOS) as [keyof typeof PHOTOS, (typeof PHOTOS)[keyof typeof PHOTOS]][]) {
     photos[name] = makePhoto(resolve(root, p.source), resolve(root, 'test/.cache/photos', `${name}.jpg`), p.crop);
   }
+  const plateFeeds = {} as Record<keyof typeof PLATE_SCENES, string>;
+  for (const [name, text] of Object.entries(PLATE_SCENES) as [keyof typeof PLATE_SCENES, string][]) {
+    const png = makePlateScene(text, resolve(root, 'test/.cache/plates', `${name}-${text}.png`));
+    plateFeeds[name] = makeFeed(png, resolve(root, 'test/.cache/feeds', `${name}-${text}.y4m`));
+  }
+  project.provide('plateFeeds', plateFeeds);
   project.provide('feeds', feeds);
   project.provide('photos', photos);
   project.provide('distDir', distDir);
