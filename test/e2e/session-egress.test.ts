@@ -1,6 +1,7 @@
 /**
  * Issue 6's whole-session proof with the real reference receiver over loopback: the kiosk pairs with the receiver,
- * enrols a person, grants them at the camera and denies a stranger; both decisions arrive and verify. Over the
+ * enrols a person, grants them at the camera and denies a stranger, then enrols a plate, grants that car and denies
+ * another; every decision arrives and verifies. Over the
  * whole session every request the browser made went to the kiosk's origin or the receiver, every body sent to the
  * receiver passes the receiver's exact schema check, is under 512 bytes, and holds no image, template or name.
  */
@@ -12,7 +13,8 @@ import { checkDecisionBody } from '../../receiver/protocol.mjs';
 import { E2E_RECEIVER_PORT, E2E_UPSTREAM } from '../helpers/e2e-env.mjs';
 import { journal, startReceiver, until, type ReceiverProcess } from '../receiver/helpers';
 import { foreignRequests, launch, netLogRequests, startKiosk, type Browser } from './harness';
-import { enrolPhotos, outcome, setupKiosk, waitForGuardOutcome } from './flows';
+import { enrolPhotos, outcome, setupKiosk, unlockAdmin, waitForGuardOutcome } from './flows';
+import { PLATE_SCENES } from '../fixtures/feeds.mjs';
 
 /** The decision inside a signed envelope (the payload is a JSON string inside the JSON envelope). */
 function decisionOf(body: string | undefined): string | undefined {
@@ -30,6 +32,7 @@ describe('a whole session, recorded', () => {
   it('sends only signed, minimal yes/no decisions to the receiver and nothing anywhere else', async () => {
     const feeds = inject('feeds');
     const photos = inject('photos');
+    const plateFeeds = inject('plateFeeds');
     const dir = mkdtempSync(join(tmpdir(), 'kiosk-session-'));
     const server = await startKiosk(inject('distDir'));
     const origin = new URL(server.url).origin;
@@ -63,8 +66,31 @@ describe('a whole session, recorded', () => {
       b = record(await launch({ fakeCamera: feeds.personB, userDataDir: join(dir, 'kiosk') }));
       await b.page.goto(`${server.url}#/guard`);
       await waitForGuardOutcome(b.page, 'deny-unknown');
-      const denied = await until(async () => (await journal(receiver.url)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'deny' && (e.seq ?? 0) > (granted.seq ?? 0)), 60_000, 'a verified deny');
-      expect(denied.status).toBe(200);
+      const deniedFace = await until(async () => (await journal(receiver.url)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'deny' && (e.seq ?? 0) > (granted.seq ?? 0)), 60_000, 'a verified deny');
+      expect(deniedFace.status).toBe(200);
+
+      // Plates: the same kiosk switches to plate mode, enrols a van, then sees it and another car.
+      await unlockAdmin(b.page, server.url);
+      const settings = b.page.getByTestId('section-settings');
+      await settings.getByTestId('setting-mode').selectOption('plate');
+      await settings.getByTestId('settings-save').click();
+      expect((await outcome(b.page, 'settings-message')).tone).toBe('ok');
+      const plates = b.page.getByTestId('section-plates');
+      await plates.getByTestId('plate-label').fill('Delivery van');
+      await plates.getByTestId('plate-numbers').fill(PLATE_SCENES.carA);
+      await plates.getByTestId('plate-submit').click();
+      expect((await outcome(b.page, 'plate-message')).tone).toBe('ok');
+      await b.close();
+      const lastSeq = Math.max(...(await journal(receiver.url)).map((e) => e.seq ?? 0));
+      b = record(await launch({ fakeCamera: plateFeeds.carA, userDataDir: join(dir, 'kiosk') }));
+      await b.page.goto(`${server.url}#/guard`);
+      await waitForGuardOutcome(b.page, 'grant', 120_000);
+      await until(async () => (await journal(receiver.url)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'grant' && (e.seq ?? 0) > lastSeq), 60_000, 'a verified plate grant');
+      await b.close();
+      b = record(await launch({ fakeCamera: plateFeeds.carB, userDataDir: join(dir, 'kiosk') }));
+      await b.page.goto(`${server.url}#/guard`);
+      await waitForGuardOutcome(b.page, 'deny-unknown', 120_000);
+      await until(async () => (await journal(receiver.url)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'deny' && (e.seq ?? 0) > lastSeq), 60_000, 'a verified plate deny');
       for (const x of browsers) expect(x.pageErrors).toEqual([]);
     } finally {
       for (const x of browsers) await x.close();
@@ -89,7 +115,7 @@ describe('a whole session, recorded', () => {
     }
     for (const s of toReceiver) {
       const body = s.body ?? '';
-      expect(body).not.toMatch(/Person A|data:image|\/9j\/|iVBOR|template|label/i);
+      expect(body).not.toMatch(/Person A|Delivery van|7ABC123|5XYZ987|data:image|\/9j\/|iVBOR|template|label/i);
       // No run of float-like numbers (a template would be hundreds of them).
       expect(body.match(/-?\d\.\d{3,}/g)?.length ?? 0).toBeLessThan(8);
     }
