@@ -51,7 +51,9 @@ if (!existsSync(labelsPath)) {
 
 /** @returns {Label[]} */
 function readLabels() {
-  const lines = readFileSync(labelsPath, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = readFileSync(labelsPath, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   const header = (lines.shift() ?? '').split('\t');
   const col = (/** @type {string} */ name) => {
     const i = header.indexOf(name);
@@ -100,7 +102,11 @@ function freePort() {
 
 /** Serves exactly the labelled photos at /__bench-data/<file> (nothing else from DIR). @returns {import('vite').Plugin} */
 function benchData() {
-  const mime = /** @type {Record<string, string>} */ ({ '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png' });
+  const mime = /** @type {Record<string, string>} */ ({
+    '.jpg': 'image/jpeg',
+    '.jpeg': 'image/jpeg',
+    '.png': 'image/png',
+  });
   return {
     name: 'bench-plates-data',
     configureServer(server) {
@@ -181,16 +187,21 @@ async function main() {
     page.on('pageerror', (e) => console.error('page error:', e.message));
     await page.goto(`${base}/bench/plates-page.html`);
     await page.waitForFunction(() => /** @type {any} */ (window).__platesReady === true, null, { timeout: 120_000 });
-    if (!(await page.evaluate(() => crossOriginIsolated))) console.warn('warning: page is not crossOriginIsolated (1 thread)');
+    if (!(await page.evaluate(() => crossOriginIsolated)))
+      console.warn('warning: page is not crossOriginIsolated (1 thread)');
     for (const region of regions) {
       const plates = labels.filter((l) => l.region === region).map((l) => l.plate);
-      await page.evaluate(([r, p]) => /** @type {any} */ (window).__plates.setRegion(r, p), /** @type {const} */ ([region, plates]));
+      await page.evaluate(
+        ([r, p]) => /** @type {any} */ (window).__plates.setRegion(r, p),
+        /** @type {const} */ ([region, plates]),
+      );
     }
     for (const reader of readers) {
-      const info = await page.evaluate(
-        (o) => /** @type {any} */ (window).__plates.init(o),
-        { reader, region: regions[0] ?? 'us', ...(args.threads ? { threads: Number(args.threads) } : {}) },
-      );
+      const info = await page.evaluate((o) => /** @type {any} */ (window).__plates.init(o), {
+        reader,
+        region: regions[0] ?? 'us',
+        ...(args.threads ? { threads: Number(args.threads) } : {}),
+      });
       backend = `${info.backend}, ${info.threads} thread(s)`;
       console.log(`\n${reader}: models loaded in ${Math.round(info.initMs)} ms (${backend})`);
       out.readers[reader] = { regions: {} };
@@ -247,7 +258,10 @@ async function main() {
           e2eExact: r3(e2eOk / n),
           decisionAccuracy: r3(decisionsOk / (2 * n)),
           wrongGrants,
-          latencyMs: { p50: r1(quantile(/** @type {number[]} */ (t.total), 0.5)), p95: r1(quantile(/** @type {number[]} */ (t.total), 0.95)) },
+          latencyMs: {
+            p50: r1(quantile(/** @type {number[]} */ (t.total), 0.5)),
+            p95: r1(quantile(/** @type {number[]} */ (t.total), 0.95)),
+          },
         };
         stages[reader][region] = Object.fromEntries(
           Object.entries(t).map(([k, v]) => [`${k}Ms`, { p50: r1(quantile(v, 0.5)), p95: r1(quantile(v, 0.95)) }]),
@@ -257,6 +271,10 @@ async function main() {
           e2eExactUpToO0I1: r3(e2eFold / n),
           missedGrants,
         };
+        const m = out.readers[reader].regions[region];
+        console.log(
+          `  ${region}: crop ${(m.cropExact * 100).toFixed(1)}%, e2e ${(m.e2eExact * 100).toFixed(1)}%, decisions ${(m.decisionAccuracy * 100).toFixed(1)}%, wrong grants ${wrongGrants}, p50 ${m.latencyMs.p50} ms`,
+        );
       }
       await page.evaluate((rd) => /** @type {any} */ (window).__plates.close(rd), reader);
     }

@@ -1,0 +1,257 @@
+/**
+ * PP-OCRv4 text detector (DB, "differentiable binarisation"): tensor preparation and box post-processing.
+ *
+ * Owns the maths between an RGBA image and rotated text boxes in that image's pixels: resize to a multiple of 32,
+ * PaddleOCR's ImageNet normalisation (applied to BGR channel order, as PaddleOCR reads images with OpenCV),
+ * thresholding the probability map, connected components, minimum-area rectangles and DB's "unclip" expansion.
+ * Running the model is the caller's job (an `OnnxRun`), so this module is pure and testable in Node. It never
+ * decides what is a plate; it finds text.
+ */
+import { resize, type Point, type RgbaImage } from './plate-image';
+
+export interface TextBox {
+  /** Corners tl, tr, br, bl in source-image pixels; the tl→tr edge is the one nearest horizontal. */
+  quad: [Point, Point, Point, Point];
+  /** Centre, size along/across the text direction and angle (radians, within ±π/4) in source pixels. */
+  cx: number;
+  cy: number;
+  w: number;
+  h: number;
+  angle: number;
+  /** Mean text probability inside the component (0..1). */
+  score: number;
+}
+
+export interface DetOptions {
+  /** Longest side the image is resized to before detection (rounded to a multiple of 32). */
+  maxSide: number;
+  /** Probability above which a pixel is text. PaddleOCR default 0.3. */
+  thresh: number;
+  /** Mean probability a component needs to be kept. PaddleOCR default 0.6. */
+  boxThresh: number;
+  /** DB expansion ratio (PaddleOCR 1.5; larger gives more margin). */
+  unclipRatio: number;
+  /** Components shorter than this (det-input pixels) are dropped. */
+  minSize: number;
+}
+
+export const DEFAULT_DET_OPTIONS: DetOptions = {
+  maxSide: 960,
+  thresh: 0.3,
+  boxThresh: 0.5,
+  unclipRatio: 1.5,
+  minSize: 3,
+};
+
+export interface DetInput {
+  tensor: Float32Array;
+  /** Tensor width and height (multiples of 32). */
+  width: number;
+  height: number;
+  /** Multiply tensor coordinates by these to get source pixels. */
+  scaleX: number;
+  scaleY: number;
+}
+
+const MEAN = [0.485, 0.456, 0.406];
+const STD = [0.229, 0.224, 0.225];
+
+/** Resize so the longest side is at most maxSide (and both sides multiples of 32), normalise to NCHW BGR. */
+export function detPreprocess(img: RgbaImage, maxSide: number): DetInput {
+  const ratio = Math.min(1, maxSide / Math.max(img.width, img.height));
+  // Small inputs are upscaled to the ratio-1 size but never below 32 px per side.
+  const w = Math.max(32, Math.round((img.width * ratio) / 32) * 32);
+  const h = Math.max(32, Math.round((img.height * ratio) / 32) * 32);
+  return detPreprocessTo(img, w, h);
+}
+
+/** As detPreprocess, to an exact tensor size (multiples of 32). */
+export function detPreprocessTo(img: RgbaImage, w: number, h: number): DetInput {
+  const r = w === img.width && h === img.height ? img : resize(img, w, h, w > img.width ? 'cubic' : 'linear');
+  const plane = w * h;
+  const t = new Float32Array(3 * plane);
+  const d = r.data;
+  // Channel 0 = B, 1 = G, 2 = R with PaddleOCR's (B,G,R) ← (0.485,0.456,0.406) pairing.
+  for (let i = 0; i < plane; i++) {
+    const R = d[i * 4]! / 255;
+    const G = d[i * 4 + 1]! / 255;
+    const B = d[i * 4 + 2]! / 255;
+    t[i] = (B - MEAN[0]!) / STD[0]!;
+    t[plane + i] = (G - MEAN[1]!) / STD[1]!;
+    t[2 * plane + i] = (R - MEAN[2]!) / STD[2]!;
+  }
+  return { tensor: t, width: w, height: h, scaleX: img.width / w, scaleY: img.height / h };
+}
+
+/** Andrew's monotone chain; points as flat [x0,y0,x1,y1,...]. */
+function convexHull(pts: Point[]): Point[] {
+  if (pts.length < 3) return pts.slice();
+  const p = pts.slice().sort((a, b) => a.x - b.x || a.y - b.y);
+  const cross = (o: Point, a: Point, b: Point) => (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
+  const lower: Point[] = [];
+  for (const q of p) {
+    while (lower.length >= 2 && cross(lower[lower.length - 2]!, lower[lower.length - 1]!, q) <= 0) lower.pop();
+    lower.push(q);
+  }
+  const upper: Point[] = [];
+  for (let i = p.length - 1; i >= 0; i--) {
+    const q = p[i]!;
+    while (upper.length >= 2 && cross(upper[upper.length - 2]!, upper[upper.length - 1]!, q) <= 0) upper.pop();
+    upper.push(q);
+  }
+  upper.pop();
+  lower.pop();
+  return lower.concat(upper);
+}
+
+interface MinRect {
+  cx: number;
+  cy: number;
+  w: number;
+  h: number;
+  angle: number;
+}
+
+/** Minimum-area enclosing rectangle by rotating calipers; w runs along the direction nearest horizontal. */
+export function minAreaRect(points: Point[]): MinRect {
+  const hull = convexHull(points);
+  if (hull.length === 0) return { cx: 0, cy: 0, w: 0, h: 0, angle: 0 };
+  let best: MinRect & { area: number } = { cx: hull[0]!.x, cy: hull[0]!.y, w: 0, h: 0, angle: 0, area: Infinity };
+  const n = hull.length;
+  const edges =
+    n < 2
+      ? [{ x: 1, y: 0 }]
+      : hull.map((a, i) => {
+          const b = hull[(i + 1) % n]!;
+          return { x: b.x - a.x, y: b.y - a.y };
+        });
+  edges.push({ x: 1, y: 0 });
+  for (const e of edges) {
+    const len = Math.hypot(e.x, e.y);
+    if (len < 1e-9) continue;
+    const ux = e.x / len;
+    const uy = e.y / len;
+    let minU = Infinity;
+    let maxU = -Infinity;
+    let minV = Infinity;
+    let maxV = -Infinity;
+    for (const q of hull) {
+      const u = q.x * ux + q.y * uy;
+      const v = -q.x * uy + q.y * ux;
+      if (u < minU) minU = u;
+      if (u > maxU) maxU = u;
+      if (v < minV) minV = v;
+      if (v > maxV) maxV = v;
+    }
+    const area = (maxU - minU) * (maxV - minV);
+    if (area < best.area - 1e-9) {
+      const cu = (minU + maxU) / 2;
+      const cv = (minV + maxV) / 2;
+      best = {
+        cx: cu * ux - cv * uy,
+        cy: cu * uy + cv * ux,
+        w: maxU - minU,
+        h: maxV - minV,
+        angle: Math.atan2(uy, ux),
+        area,
+      };
+    }
+  }
+  // Normalise so the angle is within ±45° and w is the extent along that direction.
+  let { w, h, angle } = best;
+  while (angle > Math.PI / 4) {
+    angle -= Math.PI / 2;
+    [w, h] = [h, w];
+  }
+  while (angle < -Math.PI / 4) {
+    angle += Math.PI / 2;
+    [w, h] = [h, w];
+  }
+  return { cx: best.cx, cy: best.cy, w, h, angle };
+}
+
+export function rectQuad(r: MinRect): [Point, Point, Point, Point] {
+  const ux = Math.cos(r.angle);
+  const uy = Math.sin(r.angle);
+  const vx = -uy;
+  const vy = ux;
+  const hw = r.w / 2;
+  const hh = r.h / 2;
+  const at = (a: number, b: number): Point => ({
+    x: r.cx + a * hw * ux + b * hh * vx,
+    y: r.cy + a * hw * uy + b * hh * vy,
+  });
+  return [at(-1, -1), at(1, -1), at(1, 1), at(-1, 1)];
+}
+
+/** Build a TextBox from a rectangle in source pixels. */
+export function makeBox(r: MinRect, score: number): TextBox {
+  return { quad: rectQuad(r), cx: r.cx, cy: r.cy, w: r.w, h: r.h, angle: r.angle, score };
+}
+
+/**
+ * Turn the detector's probability map (height x width, det-input pixels) into text boxes in source pixels.
+ * Components are 8-connected; the box score is the mean probability over the component's pixels.
+ */
+export function detPostprocess(prob: Float32Array, input: DetInput, opts: DetOptions, maxBoxes = 200): TextBox[] {
+  const { width: W, height: H } = input;
+  const label = new Int32Array(W * H);
+  const boxes: TextBox[] = [];
+  const stack: number[] = [];
+  let next = 0;
+  for (let start = 0; start < W * H; start++) {
+    if (label[start] !== 0 || prob[start]! <= opts.thresh) continue;
+    next++;
+    label[start] = next;
+    stack.length = 0;
+    stack.push(start);
+    let sum = 0;
+    let count = 0;
+    // Per-row extremes are all the hull needs.
+    const rowMin = new Map<number, number>();
+    const rowMax = new Map<number, number>();
+    while (stack.length) {
+      const i = stack.pop()!;
+      const x = i % W;
+      const y = (i - x) / W;
+      sum += prob[i]!;
+      count++;
+      const mn = rowMin.get(y);
+      if (mn === undefined || x < mn) rowMin.set(y, x);
+      const mx = rowMax.get(y);
+      if (mx === undefined || x > mx) rowMax.set(y, x);
+      for (let dy = -1; dy <= 1; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= H) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          if (xx < 0 || xx >= W || (dx === 0 && dy === 0)) continue;
+          const j = yy * W + xx;
+          if (label[j] === 0 && prob[j]! > opts.thresh) {
+            label[j] = next;
+            stack.push(j);
+          }
+        }
+      }
+    }
+    if (count < 4) continue;
+    const score = sum / count;
+    if (score < opts.boxThresh) continue;
+    const pts: Point[] = [];
+    for (const [y, x0] of rowMin) {
+      pts.push({ x: x0 + 0.5, y: y + 0.5 });
+      pts.push({ x: rowMax.get(y)! + 0.5, y: y + 0.5 });
+    }
+    const r = minAreaRect(pts);
+    if (Math.min(r.w, r.h) < opts.minSize) continue;
+    // DB's unclip: offset the polygon outward by area * ratio / perimeter (the text kernel is shrunk in training).
+    const d = (r.w * r.h * opts.unclipRatio) / (2 * (r.w + r.h));
+    const u = { ...r, w: r.w + 2 * d, h: r.h + 2 * d };
+    if (Math.min(u.w, u.h) < opts.minSize + 2) continue;
+    // To source pixels (an anisotropic scale of a rotated rect is not a rect, so map the corners and refit).
+    const q = rectQuad(u).map((p) => ({ x: p.x * input.scaleX, y: p.y * input.scaleY }));
+    boxes.push(makeBox(minAreaRect(q), score));
+    if (boxes.length >= maxBoxes) break;
+  }
+  return boxes;
+}

@@ -1,0 +1,528 @@
+/**
+ * The plate pipeline: frame → text boxes → plate lines → tight crops → plate-restricted reads → best plate.
+ *
+ * Owns the order of the stages and the choice among candidates: the detector runs on a shrunken frame, the most
+ * plate-shaped lines are re-detected at a higher scale inside their own region (a tighter, deskewed box: margins
+ * hurt the recogniser badly), each crop is read with decoding restricted to plate characters and, for regions
+ * with fixed formats, also under each format; reads are ranked by recogniser confidence times plate-likeness.
+ * Models are passed in as `OnnxRun` functions, so the same code runs in the plate worker and in Node tooling.
+ * It never keeps a frame or a crop after returning (debug crops are returned only when asked for).
+ */
+import { plateLikeness, applyPositionRules, type RegionRules } from '../../matching/plates/formats';
+import { normalisePlate } from '../../matching/plates/normalise';
+import {
+  DEFAULT_DET_OPTIONS,
+  detPostprocess,
+  detPreprocess,
+  detPreprocessTo,
+  makeBox,
+  type DetOptions,
+  type TextBox,
+} from './plate-detector';
+import { cropQuad, cropRect, sharpen, stretchContrast, toGray, type Point, type RgbaImage } from './plate-image';
+import { groupLines, DEFAULT_LINE_OPTIONS, type LineOptions } from './plate-lines';
+import {
+  REC_HEIGHT,
+  REC_MIN_WIDTH,
+  constrainedDecode,
+  foldProbs,
+  greedyDecode,
+  pathLogProb,
+  recPreprocess,
+  type PlateCharset,
+} from './plate-recogniser';
+
+export interface OnnxOutput {
+  data: Float32Array;
+  dims: readonly number[];
+}
+/** Runs one model on one float32 NCHW tensor. */
+export type OnnxRun = (input: Float32Array, dims: readonly number[]) => Promise<OnnxOutput>;
+
+/** A second recogniser (tesseract.js) that reads one crop at its own preferred scale. */
+export type LineReader = (crop: RgbaImage) => Promise<{ text: string; confidence: number }>;
+
+export interface PlateModels {
+  det: OnnxRun;
+  /** PP-OCRv4 recogniser and its plate charset; absent when only tesseract reads. */
+  rec?: { run: OnnxRun; charset: PlateCharset };
+  /** tesseract.js (or any line reader); its candidates are weighted by PipelineOptions.otherReaderWeight. */
+  other?: LineReader;
+}
+
+export interface PipelineOptions {
+  rules: RegionRules;
+  /** Detector settings on the whole frame. */
+  det: DetOptions;
+  /** Detector scales (longest side) tried in turn by readFrame until a read scores acceptScore. */
+  detSides: number[];
+  /** A read scoring at least this (confidence × likeness) ends readFrame's search for larger scales. */
+  acceptScore: number;
+  /** A line whose best read scores at least this ends the search at once (the remaining lines are not read). */
+  lineAcceptScore: number;
+  /** Detector settings inside a candidate's region (refinement). */
+  refineDet: DetOptions;
+  /** Re-detect inside each candidate region for a tighter box. */
+  refine: boolean;
+  /** Text heights (px) a candidate region is scaled to for refinement; one detector pass and one crop each
+   * (the detector's boxes shift with scale, and reading two slightly different crops then voting is steadier). */
+  refineTextHeights: number[];
+  /** Most lines read per frame (each costs a recogniser pass). */
+  maxLines: number;
+  /** Smallest line height in frame pixels worth reading. */
+  minLineHeight: number;
+  /** Extra margin added around a crop across/along the text, in line heights (DB boxes are already unclipped). */
+  padY: number;
+  padX: number;
+  /** Stretch crop contrast before reading. */
+  contrast: boolean;
+  /** Read a grey-scale crop. */
+  gray: boolean;
+  /** Unsharp-mask amount after upscaling (0 = off). */
+  sharpen: number;
+  /** Pad recogniser input to PaddleOCR's 320 px minimum width. */
+  padTo320: boolean;
+  /** Also read the unrefined detector box next to the refined one. */
+  readBoth: boolean;
+  /** readPlateBox only: read the plate's central band (registration characters fill it on most plates), the
+   * detector's lines inside the box, or both. */
+  boxMode: 'band' | 'refine' | 'both';
+  /** Also decode each crop under every format of non-exhaustive regions (always done for exhaustive ones). */
+  formatDecodes: boolean;
+  /** Score multiplier (lineHeight / tallest plausible line) ^ heightWeight: the registration is the tallest
+   * text on a plate and usually around it. 0 disables. */
+  heightWeight: number;
+  /** Weight of the second reader's candidates when both read (its confidences are on another scale). */
+  otherReaderWeight: number;
+  /** Plate-box bands read by readPlateBox (fractions of the plate box: vertical offset, width, height). */
+  bands: { dy: number; w: number; h: number }[];
+  /** How reads of the same text from several crops combine: 'max' keeps the best, 'sum' adds their scores. */
+  combine: 'max' | 'sum';
+  /** Return the crops (RGBA) with the result, for the admin debug view. */
+  debugCrops: boolean;
+  /** How detector boxes merge into lines. */
+  lines: LineOptions;
+  /** A frame whose mass on non-plate classes times this exceeds the best plate character's is read as blank
+   * (0 disables). */
+  otherWeight: number;
+}
+
+/**
+ * Defaults, each measured on the dev set (bench/plates.mjs; see docs/plates.md for the numbers): detector at 640
+ * then 1280 px; refinement at ~56 px text; 20 % of a line height added left and right (DB boxes clip the end
+ * characters); frames the model gives mostly to non-plate classes read as blank; format decodes on; taller
+ * lines preferred; when the plate box is known, both the plate's central band and the detector's lines inside
+ * it are read (band alone: US 82 % but EU 79 %, BR 93 %; both: 79 / 85 / 96.5 %).
+ */
+export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
+  det: { ...DEFAULT_DET_OPTIONS, maxSide: 640 },
+  detSides: [640, 1280],
+  acceptScore: 0.6,
+  lineAcceptScore: 0.85,
+  refineDet: { ...DEFAULT_DET_OPTIONS, maxSide: 640, boxThresh: 0.4 },
+  refine: true,
+  refineTextHeights: [56],
+  maxLines: 3,
+  minLineHeight: 6,
+  padY: 0,
+  padX: 0.2,
+  contrast: false,
+  gray: false,
+  sharpen: 0,
+  padTo320: true,
+  readBoth: false,
+  boxMode: 'both',
+  combine: 'sum',
+  formatDecodes: true,
+  heightWeight: 1,
+  bands: [{ dy: 0.03, w: 0.96, h: 0.62 }],
+  otherReaderWeight: 0.5,
+  debugCrops: false,
+  lines: DEFAULT_LINE_OPTIONS,
+  otherWeight: 2,
+};
+
+export interface PlateCandidate {
+  /** Normalised plate text. */
+  text: string;
+  /** Recogniser confidence 0..1 (geometric mean of character probabilities). */
+  confidence: number;
+  /** Plate-likeness 0..1 for the configured region. */
+  likeness: number;
+  /** Ranking score (confidence × likeness, with a penalty for format-forced decodes). */
+  score: number;
+  /** Crop corners in frame pixels (tl, tr, br, bl). */
+  quad: Point[];
+  /** Which crop and decode produced it. */
+  source: string;
+  /** Per-character probabilities (debug view). */
+  charProbs?: number[];
+  /** Height of the line it was read from (frame pixels). */
+  lineHeight: number;
+}
+
+export interface StageTimes {
+  detMs: number;
+  refineMs: number;
+  recMs: number;
+  totalMs: number;
+}
+
+export interface PipelineResult {
+  /** Best candidate's text ('' when nothing plate-like was read). */
+  text: string;
+  confidence: number;
+  /** Axis-aligned box of the best candidate in frame pixels. */
+  box: { x: number; y: number; width: number; height: number } | null;
+  candidates: PlateCandidate[];
+  times: StageTimes;
+  crops?: { source: string; image: RgbaImage }[];
+}
+
+const now = (): number => performance.now();
+
+async function detect(
+  img: RgbaImage,
+  run: OnnxRun,
+  o: DetOptions,
+  exact?: { w: number; h: number },
+): Promise<TextBox[]> {
+  const input = exact ? detPreprocessTo(img, exact.w, exact.h) : detPreprocess(img, o.maxSide);
+  const out = await run(input.tensor, [1, 3, input.height, input.width]);
+  return detPostprocess(out.data, input, o);
+}
+
+/** Geometric prior: how much a line's shape and detector score look like a plate registration line. */
+function linePrior(b: TextBox, frame: { width: number; height: number }): number {
+  const aspect = b.w / Math.max(1, b.h);
+  // Registration lines run 2..8 characters of aspect ~0.5-0.7 each, plus DB's margin.
+  const aspectFit = aspect < 1.3 ? 0.2 : aspect > 10 ? 0.3 : aspect < 2 ? 0.6 : 1;
+  const sizeFit = Math.min(1, b.h / 14);
+  const centre = 1 - 0.3 * Math.min(1, Math.abs(b.cx / frame.width - 0.5) * 2);
+  return b.score * aspectFit * sizeFit * centre;
+}
+
+function padQuad(b: TextBox, padX: number, padY: number): TextBox {
+  return makeBox({ cx: b.cx, cy: b.cy, w: b.w + 2 * padX * b.h, h: b.h * (1 + 2 * padY), angle: b.angle }, b.score);
+}
+
+/**
+ * Re-detect text inside a region around `line`, scaled so its text is about `textHeight` px high, and return
+ * the refined line box(es) in frame pixels that overlap the original line.
+ */
+async function refineLine(
+  img: RgbaImage,
+  line: TextBox,
+  models: PlateModels,
+  o: PipelineOptions,
+  textHeight: number,
+  glyph = line.h / 1.6,
+): Promise<Line[]> {
+  const mx = line.h * 1.0 + line.w * 0.15;
+  const my = line.h * 0.8;
+  const x0 = Math.max(0, Math.floor(line.cx - (Math.abs(Math.cos(line.angle)) * line.w) / 2 - mx));
+  const x1 = Math.min(img.width, Math.ceil(line.cx + (Math.abs(Math.cos(line.angle)) * line.w) / 2 + mx));
+  const hy = (Math.abs(Math.sin(line.angle)) * line.w) / 2 + line.h / 2;
+  const y0 = Math.max(0, Math.floor(line.cy - hy - my));
+  const y1 = Math.min(img.height, Math.ceil(line.cy + hy + my));
+  if (x1 - x0 < 4 || y1 - y0 < 4) return [];
+  const region = cropRect(img, x0, y0, x1 - x0, y1 - y0);
+  // DB's unclipped box is ~1.6x the glyph height (the default glyph estimate); the detector misses or halves
+  // text under ~20 px high, so small plates are upscaled until glyphs land near textHeight.
+  const scale = Math.min(4, Math.max(0.25, textHeight / Math.max(1, glyph)));
+  let w = Math.max(32, Math.round((region.width * scale) / 32) * 32);
+  let h = Math.max(32, Math.round((region.height * scale) / 32) * 32);
+  const cap = o.refineDet.maxSide;
+  if (Math.max(w, h) > cap) {
+    const k = cap / Math.max(w, h);
+    w = Math.max(32, Math.round((w * k) / 32) * 32);
+    h = Math.max(32, Math.round((h * k) / 32) * 32);
+  }
+  const boxes = await detect(region, models.det, o.refineDet, { w, h });
+  const shift = (b: TextBox) => makeBox({ cx: b.cx + x0, cy: b.cy + y0, w: b.w, h: b.h, angle: b.angle }, b.score);
+  const shifted = groupLines(boxes, o.lines).map((g) => ({ box: shift(g.box), parts: g.parts.map(shift) }));
+  // Keep lines whose centre lies within the original line's band.
+  return shifted.filter(({ box: b }) => {
+    const ux = Math.cos(line.angle);
+    const uy = Math.sin(line.angle);
+    const dx = b.cx - line.cx;
+    const dy = b.cy - line.cy;
+    return Math.abs(-dx * uy + dy * ux) < line.h * 0.6 && Math.abs(dx * ux + dy * uy) < line.w / 2 + line.h;
+  });
+}
+
+interface Line {
+  box: TextBox;
+  /** The detector boxes the line was merged from (one for a single box). */
+  parts: TextBox[];
+}
+
+interface Crop {
+  box: TextBox;
+  image: RgbaImage;
+  source: string;
+}
+
+function makeCrop(img: RgbaImage, line: Line, o: PipelineOptions, source: string): Crop {
+  const b = padQuad(line.box, o.padX, o.padY);
+  let image = cropQuad(img, b.quad, REC_HEIGHT, 1600);
+  if (o.gray) image = toGray(image);
+  if (o.contrast) image = stretchContrast(image);
+  if (o.sharpen > 0) image = sharpen(image, o.sharpen);
+  return { box: b, image, source };
+}
+
+/**
+ * One candidate from a raw read. Plate-likeness is judged on the read as the model spelled it (so "NORTHERN" is a
+ * word even in a region that folds O into 0), then the region's spelling and position rules are applied.
+ */
+function candidate(
+  raw: string,
+  confidence: number,
+  factor: number,
+  crop: Crop,
+  source: string,
+  o: PipelineOptions,
+): PlateCandidate {
+  const read = normalisePlate(raw);
+  const text = applyPositionRules(read, o.rules);
+  // Judged before position rules rewrite it: a read that needed look-alike substitutions to fit pays for them.
+  const likeness = plateLikeness(read, o.rules).score;
+  return {
+    text,
+    confidence,
+    likeness,
+    score: confidence * likeness * factor,
+    quad: crop.box.quad.map((p) => ({ x: p.x, y: p.y })),
+    source,
+    lineHeight: crop.box.h,
+  };
+}
+
+/** Read crops with every recogniser present and return every candidate read. */
+async function readCrops(
+  img: RgbaImage,
+  crops: Crop[],
+  models: PlateModels,
+  o: PipelineOptions,
+): Promise<PlateCandidate[]> {
+  const cands: PlateCandidate[] = [];
+  if (models.rec) cands.push(...(await readCropsPpocr(crops, models.rec, o)));
+  if (models.other) {
+    const w = models.rec ? o.otherReaderWeight : 1;
+    for (const crop of crops) {
+      // tesseract prefers ~100 px text: crop again from the frame rather than upscaling the 48 px crop.
+      const r = await models.other(cropQuad(img, crop.box.quad, 100, 2400));
+      cands.push(candidate(r.text, r.confidence, w, crop, `${crop.source}/tesseract`, o));
+    }
+  }
+  return cands;
+}
+
+/** Read crops in one PP-OCR recogniser batch and return every candidate read. */
+async function readCropsPpocr(
+  crops: Crop[],
+  models: { run: OnnxRun; charset: PlateCharset },
+  o: PipelineOptions,
+): Promise<PlateCandidate[]> {
+  if (crops.length === 0) return [];
+  const batch = recPreprocess(
+    crops.map((c) => c.image),
+    o.padTo320 ? REC_MIN_WIDTH : 8,
+  );
+  const out = await models.run(batch.tensor, [batch.n, 3, REC_HEIGHT, batch.width]);
+  const [n, T, C] = out.dims as [number, number, number];
+  const cands: PlateCandidate[] = [];
+  for (let b = 0; b < n; b++) {
+    const crop = crops[b]!;
+    // Time steps beyond the crop's own width are padding; keep one step of slack.
+    const Tcrop = Math.min(T, Math.ceil((batch.widths[b]! / batch.width) * T) + 1);
+    const folded = foldProbs(out.data, b * T * C, Tcrop, models.charset);
+    const g = greedyDecode(folded, models.charset, o.otherWeight);
+    const free = candidate(g.text, g.confidence, 1, crop, crop.source, o);
+    free.charProbs = g.charProbs;
+    cands.push(free);
+    if (!(o.rules.exhaustive || o.formatDecodes)) continue;
+    const base = pathLogProb(folded);
+    for (const fmt of o.rules.formats) {
+      const d = constrainedDecode(folded, models.charset, fmt.pattern);
+      if (!d || d.text === g.text) continue;
+      // A format-forced decode pays the path-probability ratio to the free decode: the format has to buy its
+      // likeness with the model's own belief, so a confident free read is never overruled by a pattern.
+      const ratio = Math.exp(Math.max(-30, d.logScore - base));
+      cands.push(candidate(d.text, g.confidence, ratio, crop, `${crop.source}/${fmt.id}`, o));
+    }
+  }
+  return cands;
+}
+
+function aabb(q: readonly Point[]): { x: number; y: number; width: number; height: number } {
+  const xs = q.map((p) => p.x);
+  const ys = q.map((p) => p.y);
+  const x = Math.min(...xs);
+  const y = Math.min(...ys);
+  return { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
+}
+
+/** Merge candidates with the same text (read from several crops or decodes) into one, per `combine`. */
+function combineCandidates(cands: PlateCandidate[], combine: 'max' | 'sum'): PlateCandidate[] {
+  const by = new Map<string, PlateCandidate>();
+  for (const c of cands) {
+    const prev = by.get(c.text);
+    if (!prev) {
+      by.set(c.text, { ...c });
+      continue;
+    }
+    const best = c.score > prev.score ? c : prev;
+    by.set(c.text, { ...best, score: combine === 'sum' ? prev.score + c.score : best.score });
+  }
+  return [...by.values()].sort((a, b) => b.score - a.score);
+}
+
+function finishResult(raw: PlateCandidate[], times: StageTimes, crops: Crop[], o: PipelineOptions): PipelineResult {
+  if (o.heightWeight > 0) {
+    const hmax = Math.max(1, ...raw.filter((c) => c.likeness >= 0.5).map((c) => c.lineHeight));
+    for (const c of raw) c.score *= Math.min(1, c.lineHeight / hmax) ** o.heightWeight;
+  }
+  const cands = combineCandidates(raw, o.combine);
+  const best = cands[0];
+  const res: PipelineResult = {
+    text: best && best.text.length > 0 ? best.text : '',
+    confidence: best ? best.confidence : 0,
+    box: best ? aabb(best.quad) : null,
+    candidates: cands,
+    times,
+  };
+  if (o.debugCrops) res.crops = crops.map((c) => ({ source: c.source, image: c.image }));
+  return res;
+}
+
+/** Lines worth reading from a set of boxes, best plate-shaped first. */
+function pickLines(boxes: TextBox[], frame: { width: number; height: number }, o: PipelineOptions): Line[] {
+  const lines = groupLines(boxes, o.lines).filter(({ box: b }) => b.h >= o.minLineHeight && b.w >= b.h);
+  return lines.sort((a, b) => linePrior(b.box, frame) - linePrior(a.box, frame)).slice(0, o.maxLines);
+}
+
+/** The crop(s) read for one line: its refined box(es), or the detector's own box. */
+async function cropsFor(
+  img: RgbaImage,
+  line: Line,
+  models: PlateModels,
+  o: PipelineOptions,
+  t: StageTimes,
+  tag: string,
+): Promise<Crop[]> {
+  if (!o.refine) return [makeCrop(img, line, o, `${tag}/det`)];
+  const crops: Crop[] = [];
+  for (const th of o.refineTextHeights) {
+    const t0 = now();
+    const refined = await refineLine(img, line.box, models, o, th);
+    t.refineMs += now() - t0;
+    const best = refined.sort((a, b) => b.box.w * b.box.h * b.box.score - a.box.w * a.box.h * a.box.score)[0];
+    if (best) crops.push(makeCrop(img, best, o, `${tag}/refined${th}`));
+  }
+  if (crops.length === 0 || o.readBoth) crops.push(makeCrop(img, line, o, `${tag}/det`));
+  return crops;
+}
+
+/** True when line `a`'s centre lies inside `b` (same text found again at another detector scale). */
+function sameLine(a: TextBox, b: TextBox): boolean {
+  const ux = Math.cos(b.angle);
+  const uy = Math.sin(b.angle);
+  const dx = a.cx - b.cx;
+  const dy = a.cy - b.cy;
+  return Math.abs(dx * ux + dy * uy) < b.w / 2 && Math.abs(-dx * uy + dy * ux) < b.h / 2;
+}
+
+/**
+ * Read the plate in a whole frame. The detector runs at each of `detSides` in turn (small first: cheap, and
+ * enough for a plate that fills a gate camera's frame); a larger scale is tried only while no read has reached
+ * `acceptScore`, so small, distant plates cost time only when they are all there is.
+ */
+export async function readFrame(img: RgbaImage, models: PlateModels, opts: PipelineOptions): Promise<PipelineResult> {
+  const t0 = now();
+  const times: StageTimes = { detMs: 0, refineMs: 0, recMs: 0, totalMs: 0 };
+  const cands: PlateCandidate[] = [];
+  const crops: Crop[] = [];
+  const seen: TextBox[] = [];
+  const sides = opts.detSides.length > 0 ? opts.detSides : [opts.det.maxSide];
+  for (const [i, side] of sides.entries()) {
+    // A larger scale only helps when the frame is larger than the last one tried.
+    if (i > 0 && Math.max(img.width, img.height) <= sides[i - 1]!) break;
+    const td = now();
+    const boxes = await detect(img, models.det, { ...opts.det, maxSide: side });
+    times.detMs += now() - td;
+    const lines = pickLines(boxes, img, opts).filter((l) => !seen.some((s) => sameLine(l.box, s)));
+    seen.push(...lines.map((l) => l.box));
+    // Lines are read best-shaped first, one at a time, so a clear plate read spares the rest their cost.
+    let done = false;
+    for (const [j, line] of lines.entries()) {
+      const found = await cropsFor(img, line, models, opts, times, `s${side}line${j}`);
+      const tr = now();
+      const read = await readCrops(img, found, models, opts);
+      times.recMs += now() - tr;
+      cands.push(...read);
+      crops.push(...found);
+      const bestHere = combineCandidates(
+        read.map((c) => ({ ...c })),
+        opts.combine,
+      )[0];
+      if (bestHere && bestHere.score >= opts.lineAcceptScore) {
+        done = true;
+        break;
+      }
+    }
+    const best = combineCandidates(
+      cands.map((c) => ({ ...c })),
+      opts.combine,
+    )[0];
+    if (done || (best && best.score >= opts.acceptScore)) break;
+  }
+  times.totalMs = now() - t0;
+  return finishResult(cands, times, crops, opts);
+}
+
+/**
+ * Read the plate inside a known plate box (frame pixels): the text lines are found inside the box and the most
+ * plate-like read wins. Used when the caller already localised the plate (and by the crop-read benchmark).
+ */
+export async function readPlateBox(
+  img: RgbaImage,
+  box: { x: number; y: number; width: number; height: number },
+  models: PlateModels,
+  opts: PipelineOptions,
+): Promise<PipelineResult> {
+  const t0 = now();
+  const times: StageTimes = { detMs: 0, refineMs: 0, recMs: 0, totalMs: 0 };
+  const plate = makeBox(
+    { cx: box.x + box.width / 2, cy: box.y + box.height / 2, w: box.width, h: box.height, angle: 0 },
+    1,
+  );
+  // The plate box is a line as tall as the plate; refineLine's band test keeps lines anywhere inside it.
+  const crops: Crop[] = [];
+  for (const th of opts.boxMode === 'band' ? [] : opts.refineTextHeights) {
+    // Registration characters are about half a plate's height.
+    const refined = await refineLine(img, plate, models, opts, th, box.height * 0.5);
+    const lines = refined
+      .filter(({ box: b }) => b.h >= 4 && b.w >= b.h)
+      .sort((a, b) => b.box.h * b.box.score - a.box.h * a.box.score)
+      .slice(0, opts.maxLines);
+    lines.forEach((l, i) => crops.push(makeCrop(img, l, opts, `box/${th}/line${i}`)));
+  }
+  times.refineMs = now() - t0;
+  if (opts.boxMode !== 'refine' || crops.length === 0) {
+    // The registration fills roughly the middle 60-70 % of a plate's height on US/EU/BR plates.
+    for (const v of opts.bands) {
+      const band = makeBox(
+        { cx: plate.cx, cy: plate.cy + box.height * v.dy, w: box.width * v.w, h: box.height * v.h, angle: 0 },
+        1,
+      );
+      crops.push(makeCrop(img, { box: band, parts: [band] }, { ...opts, padX: 0, padY: 0 }, `box/band${v.h}`));
+    }
+  }
+  const t1 = now();
+  const cands = await readCrops(img, crops, models, opts);
+  times.recMs = now() - t1;
+  times.totalMs = now() - t0;
+  return finishResult(cands, times, crops, opts);
+}

@@ -1,0 +1,321 @@
+/**
+ * PP-OCRv4 text recogniser (SVTR + CTC): tensor preparation and plate-restricted decoding.
+ *
+ * Owns the step from a tight line crop to candidate strings with log-probabilities: height-48 resize, BGR
+ * channel order and PaddleOCR's (x/255 - 0.5)/0.5 normalisation, zero padding to the batch width, and CTC
+ * decoding restricted to plate characters (the model's 6 625 classes are mostly Chinese; reading "0" as "〇" or
+ * a sticker as "品" is useless for plates, so the probabilities are folded onto A-Z, 0-9 and, for CN, the
+ * province characters). It also decodes under a format pattern (Viterbi over the CTC lattice constrained to
+ * letter/digit classes per position). Running the model is the caller's job; this module is pure.
+ */
+import { charFits, type CharClass } from '../../matching/plates/formats';
+import { CN_PROVINCES, DIGITS, LATIN_LETTERS } from '../../matching/plates/normalise';
+import { resize, type RgbaImage } from './plate-image';
+
+export const REC_HEIGHT = 48;
+/** PaddleOCR pads every line to at least 320 px wide (its rec_image_shape); the model saw that in training. */
+export const REC_MIN_WIDTH = 320;
+/** Input pixels per CTC time step (the SVTR neck downsamples width by 8). */
+export const REC_STRIDE = 8;
+
+export interface RecBatch {
+  tensor: Float32Array;
+  n: number;
+  width: number;
+  /** Resized width of each crop before padding (to map time steps back to crop x when needed). */
+  widths: number[];
+}
+
+/** Resize each crop to height 48 keeping aspect, normalise to BGR (x/255-0.5)/0.5, pad right with zeros. */
+export function recPreprocess(crops: readonly RgbaImage[], minWidth = REC_MIN_WIDTH, maxWidth = 960): RecBatch {
+  const widths = crops.map((c) =>
+    Math.min(maxWidth, Math.max(8, Math.ceil((REC_HEIGHT * c.width) / Math.max(1, c.height)))),
+  );
+  const W = Math.max(minWidth, ...widths);
+  const n = crops.length;
+  const plane = REC_HEIGHT * W;
+  const t = new Float32Array(n * 3 * plane);
+  crops.forEach((c, b) => {
+    const w = widths[b]!;
+    const r =
+      c.width === w && c.height === REC_HEIGHT
+        ? c
+        : resize(c, w, REC_HEIGHT, c.height < REC_HEIGHT ? 'cubic' : 'linear');
+    const d = r.data;
+    const base = b * 3 * plane;
+    for (let y = 0; y < REC_HEIGHT; y++) {
+      for (let x = 0; x < w; x++) {
+        const p = (y * w + x) * 4;
+        const o = y * W + x;
+        t[base + o] = d[p + 2]! / 127.5 - 1;
+        t[base + plane + o] = d[p + 1]! / 127.5 - 1;
+        t[base + 2 * plane + o] = d[p]! / 127.5 - 1;
+      }
+    }
+  });
+  return { tensor: t, n, width: W, widths };
+}
+
+/**
+ * How the model's classes fold onto plate characters. Index 0 is CTC blank, 1..N the dictionary, N+1 space.
+ * `groups[k]` lists the model indices that mean plate character `chars[k]` (e.g. "O", "o", full-width "Ｏ").
+ * `skip` lists separators that are not characters on a plate but legitimately appear between them
+ * ("-", "·", ".", space): they are treated like blank rather than forced onto a character.
+ */
+export interface PlateCharset {
+  chars: string[];
+  groups: number[][];
+  skip: number[];
+  classes: number;
+}
+
+const SEPARATORS = new Set([
+  ' ',
+  '-',
+  '·',
+  '.',
+  ':',
+  '•',
+  '・',
+  '_',
+  '—',
+  '–',
+  '─',
+  '一',
+  '—',
+  '|',
+  '/',
+  ',',
+  "'",
+  '"',
+  '`',
+  '~',
+  '=',
+  '*',
+  '+',
+]);
+
+/**
+ * Build the fold from the dictionary text (ppocr_keys_v1.txt, one character per line).
+ * `allowed`: plate characters to keep (default A-Z, 0-9; pass CN_PROVINCES too for Chinese plates).
+ */
+export function buildCharset(dictText: string, allowed: string = LATIN_LETTERS + DIGITS): PlateCharset {
+  const dict = dictText.split(/\r?\n/);
+  if (dict.length > 0 && dict[dict.length - 1] === '') dict.pop();
+  const chars = [...allowed];
+  const index = new Map(chars.map((c, i) => [c, i]));
+  const groups: number[][] = chars.map(() => []);
+  const skip: number[] = [];
+  const classes = dict.length + 2;
+  for (let i = 0; i < dict.length; i++) {
+    const ch = dict[i]!;
+    const norm = ch.normalize('NFKC').toUpperCase();
+    const k = index.get(norm);
+    if (k !== undefined) groups[k]!.push(i + 1);
+    else if (SEPARATORS.has(ch) || SEPARATORS.has(norm)) skip.push(i + 1);
+  }
+  skip.push(classes - 1); // the trailing space class
+  return { chars, groups, skip, classes };
+}
+
+export const LATIN_AND_PROVINCES = LATIN_LETTERS + DIGITS + CN_PROVINCES;
+
+/** Per-time-step probabilities folded onto [skip, char0, char1, ...]; also the mass left on other classes. */
+export interface Folded {
+  T: number;
+  K: number;
+  /** T x (K + 1): column 0 is blank+separators, column k+1 plate char k. */
+  p: Float32Array;
+  /** T: probability on classes that are neither plate characters nor separators (CJK, punctuation, …). */
+  other: Float32Array;
+}
+
+export function foldProbs(probs: Float32Array, offset: number, T: number, cs: PlateCharset): Folded {
+  const K = cs.chars.length;
+  const C = cs.classes;
+  const p = new Float32Array(T * (K + 1));
+  const other = new Float32Array(T);
+  for (let t = 0; t < T; t++) {
+    const row = offset + t * C;
+    let s = probs[row]!;
+    for (const i of cs.skip) s += probs[row + i]!;
+    p[t * (K + 1)] = s;
+    let kept = s;
+    for (let k = 0; k < K; k++) {
+      let v = 0;
+      for (const i of cs.groups[k]!) v += probs[row + i]!;
+      p[t * (K + 1) + k + 1] = v;
+      kept += v;
+    }
+    other[t] = Math.max(0, 1 - kept);
+  }
+  return { T, K, p, other };
+}
+
+export interface Decoded {
+  text: string;
+  /** Per character: the highest probability the character reached in its frames. */
+  charProbs: number[];
+  /** Geometric mean of charProbs (0 for an empty string). */
+  confidence: number;
+  /** Per character: first and last time step it occupies (greedy decode only; 8 input pixels per step). */
+  spans?: [number, number][];
+  /** Which pattern constrained the decode, if any. */
+  pattern?: string;
+}
+
+function finish(text: string, charProbs: number[], pattern?: string): Decoded {
+  const confidence =
+    charProbs.length === 0
+      ? 0
+      : Math.exp(charProbs.reduce((s, q) => s + Math.log(Math.max(q, 1e-6)), 0) / charProbs.length);
+  return pattern === undefined ? { text, charProbs, confidence } : { text, charProbs, confidence, pattern };
+}
+
+/**
+ * Greedy CTC decode over plate characters only. Mass on other classes (CJK look-alikes, stray symbols) is left
+ * out of the argmax, so a frame whose top class was "〇" still yields the best plate character or blank.
+ */
+export function greedyDecode(f: Folded, cs: PlateCharset, otherWeight = 0): Decoded {
+  const { T, K, p } = f;
+  let text = '';
+  const probs: number[] = [];
+  const spans: [number, number][] = [];
+  let prev = -1;
+  for (let t = 0; t < T; t++) {
+    let best = 0;
+    let bv = p[t * (K + 1)]!;
+    for (let k = 1; k <= K; k++) {
+      const v = p[t * (K + 1) + k]!;
+      if (v > bv) {
+        bv = v;
+        best = k;
+      }
+    }
+    // A frame the model gives mostly to non-plate classes (a sticker read as a CJK glyph) is not a character.
+    if (best !== 0 && otherWeight > 0 && f.other[t]! * otherWeight > bv) best = 0;
+    if (best !== 0 && best !== prev) {
+      text += cs.chars[best - 1];
+      probs.push(bv);
+      spans.push([t, t]);
+    } else if (best !== 0 && best === prev) {
+      probs[probs.length - 1] = Math.max(probs[probs.length - 1]!, bv);
+      spans[spans.length - 1]![1] = t;
+    }
+    prev = best;
+  }
+  return { ...finish(text, probs), spans };
+}
+
+/**
+ * Best CTC path whose characters follow `pattern` (one class per character: L, D, A, P). Viterbi over states
+ * blank, c1, blank, c2, …; each character slot's frames then vote for the single best character of its class.
+ * Returns null when the line has too few frames for the pattern. `logScore` is the path's log-probability, so
+ * callers can compare it with the unconstrained path's (`pathLogProb`).
+ */
+export function constrainedDecode(
+  f: Folded,
+  cs: PlateCharset,
+  pattern: string,
+): (Decoded & { logScore: number }) | null {
+  const { T, K, p } = f;
+  const classes = [...pattern] as CharClass[];
+  const L = classes.length;
+  if (L === 0 || T < L) return null;
+  const allowed = classes.map((cls) => {
+    const ks: number[] = [];
+    for (let k = 0; k < K; k++) if (charFits(cs.chars[k]!, cls)) ks.push(k + 1);
+    return ks;
+  });
+  const S = 2 * L + 1;
+  const NEG = -1e30;
+  const emit = (t: number, s: number): number => {
+    if (s % 2 === 0) return Math.log(Math.max(p[t * (K + 1)]!, 1e-12));
+    let m = 0;
+    for (const k of allowed[(s - 1) / 2]!) m = Math.max(m, p[t * (K + 1) + k]!);
+    return Math.log(Math.max(m, 1e-12));
+  };
+  const bestIn = (t: number, slot: number): number => {
+    let bk = -1;
+    let bv = -1;
+    for (const k of allowed[slot]!) {
+      const v = p[t * (K + 1) + k]!;
+      if (v > bv) {
+        bv = v;
+        bk = k;
+      }
+    }
+    return bk;
+  };
+  let score = new Float64Array(S).fill(NEG);
+  const back = new Int8Array(T * S); // 0 stay, 1 from s-1, 2 from s-2
+  score[0] = emit(0, 0);
+  score[1] = emit(0, 1);
+  for (let t = 1; t < T; t++) {
+    const next = new Float64Array(S).fill(NEG);
+    for (let s = 0; s < S; s++) {
+      let best = score[s]!;
+      let from = 0;
+      if (s >= 1 && score[s - 1]! > best) {
+        best = score[s - 1]!;
+        from = 1;
+      }
+      // Skip the blank between two characters, as CTC allows only when they differ: frames of one "8" must
+      // not be split into "88". The slots' best characters at t-1 and t stand in for the characters.
+      if (s >= 2 && s % 2 === 1 && score[s - 2]! > best && bestIn(t - 1, (s - 3) / 2) !== bestIn(t, (s - 1) / 2)) {
+        best = score[s - 2]!;
+        from = 2;
+      }
+      if (best <= NEG / 2) continue;
+      next[s] = best + emit(t, s);
+      back[t * S + s] = from;
+    }
+    score = next;
+  }
+  let s = score[S - 1]! >= score[S - 2]! ? S - 1 : S - 2;
+  const logScore = score[s]!;
+  if (logScore <= NEG / 2) return null;
+  // Backtrace: frames per character slot.
+  const frames: number[][] = classes.map(() => []);
+  for (let t = T - 1; t >= 0; t--) {
+    if (s % 2 === 1) frames[(s - 1) / 2]!.push(t);
+    const b = back[t * S + s]!;
+    s -= b;
+  }
+  let text = '';
+  const probs: number[] = [];
+  for (let i = 0; i < L; i++) {
+    let bestK = allowed[i]![0]!;
+    let bestSum = -1;
+    let bestMax = 0;
+    for (const k of allowed[i]!) {
+      let sum = 0;
+      let mx = 0;
+      for (const t of frames[i]!) {
+        const v = p[t * (K + 1) + k]!;
+        sum += v;
+        if (v > mx) mx = v;
+      }
+      if (sum > bestSum) {
+        bestSum = sum;
+        bestK = k;
+        bestMax = mx;
+      }
+    }
+    text += cs.chars[bestK - 1];
+    probs.push(bestMax);
+  }
+  return { ...finish(text, probs, pattern), logScore };
+}
+
+/** Log-probability of the unconstrained best path over the folded classes (upper bound for constrained paths). */
+export function pathLogProb(f: Folded): number {
+  const { T, K, p } = f;
+  let s = 0;
+  for (let t = 0; t < T; t++) {
+    let m = 0;
+    for (let k = 0; k <= K; k++) m = Math.max(m, p[t * (K + 1) + k]!);
+    s += Math.log(Math.max(m, 1e-12));
+  }
+  return s;
+}

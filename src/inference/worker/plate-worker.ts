@@ -1,0 +1,154 @@
+/**
+ * The plate worker: frame → PP-OCRv4 detector → tight crops → PP-OCRv4 and/or tesseract.js reads, behind the
+ * WorkerBridge.
+ *
+ * Owns the plate models of this worker (verified by the ModelLoader against models/manifest.json before use) and
+ * the chosen reader. Frames arrive as ImageBitmaps, are copied to RGBA once, closed, and dropped after the reply;
+ * nothing is stored, logged or sent. Replies carry text, numbers and boxes; crops only when `debug` is set (for
+ * the admin view, which keeps them in memory). It never decides access: src/matching/plates/decide.ts does.
+ *
+ * Commands (types in src/shared/plate-protocol.ts): init(reader, region, …) → backend info; read(frame[, plate
+ * box]) → best read, ranked candidates and per-stage times.
+ */
+import { KioskError } from '../../shared/errors';
+import type {
+  PlateCommands,
+  PlateReadRequest,
+  PlateReadResult,
+  PlateWorkerInfo,
+  PlateWorkerInit,
+} from '../../shared/plate-protocol';
+import { REGION_RULES, type RegionRules } from '../../matching/plates/formats';
+import { LATIN_AND_PROVINCES, buildCharset } from './plate-recogniser';
+import { ModelLoader } from '../model-loader';
+import { expose } from './expose';
+import type { RgbaImage } from './plate-image';
+import { configurePlateRuntime, createRun, pickBackend } from './plate-ort';
+import { DEFAULT_PIPELINE, readFrame, readPlateBox, type PipelineOptions, type PlateModels } from './plate-pipeline';
+import { createTesseractRecogniser, type TesseractRecogniser } from './plate-tesseract';
+import { LATIN_LETTERS, DIGITS } from '../../matching/plates/normalise';
+
+interface State {
+  init: PlateWorkerInit;
+  models: PlateModels;
+  /** Models with a CN-aware charset, built on first use of region 'cn'. */
+  cnModels: PlateModels | null;
+  dictText: string;
+  tesseract: TesseractRecogniser | null;
+  info: PlateWorkerInfo;
+  options: Omit<PipelineOptions, 'rules'>;
+}
+
+let state: State | null = null;
+
+const now = () => performance.now();
+
+function rulesFor(region: string): RegionRules {
+  const r = REGION_RULES[region];
+  if (!r) throw new KioskError('CONFIG_INVALID', { reason: 'unknown plate region', region });
+  return r;
+}
+
+async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
+  // The client's explicit init after its own start-up init must not load the models twice.
+  if (state && JSON.stringify(state.init) === JSON.stringify(req)) return state.info;
+  const t0 = now();
+  rulesFor(req.region);
+  const base = (req.modelBase ?? '/models/').replace(/\/?$/, '/');
+  const threads = configurePlateRuntime(`${base}ort/`, req.threads);
+  const backend = await pickBackend(req.backend ?? 'auto');
+  const loader = new ModelLoader({ base });
+  const det = await createRun('plate-det', await loader.load('plate-det'), backend);
+  const models: PlateModels = { det: det.run };
+  const dictText = new TextDecoder().decode(await loader.load('plate-rec-keys'));
+  if (req.reader !== 'tesseract') {
+    const rec = await createRun('plate-rec', await loader.load('plate-rec'), backend);
+    models.rec = { run: rec.run, charset: buildCharset(dictText, LATIN_LETTERS + DIGITS) };
+  }
+  let tesseract: TesseractRecogniser | null = null;
+  if (req.reader !== 'ppocr') {
+    tesseract = await createTesseractRecogniser({
+      workerPath: await loader.url('tesseract-worker'),
+      corePath: await loader.url('tesseract-core'),
+      langPath: new URL('.', await loader.url('tesseract-eng')).href.replace(/\/$/, ''),
+    });
+    models.other = (crop) => tesseract!.read(crop);
+  }
+  const options: Omit<PipelineOptions, 'rules'> = {
+    ...DEFAULT_PIPELINE,
+    det: { ...DEFAULT_PIPELINE.det, maxSide: req.tuning?.detMaxSide ?? DEFAULT_PIPELINE.det.maxSide },
+    maxLines: req.tuning?.maxLines ?? DEFAULT_PIPELINE.maxLines,
+  };
+  // The first runs compile kernels; pay that now rather than on the first car.
+  const warm: RgbaImage = { width: 64, height: 32, data: new Uint8ClampedArray(64 * 32 * 4).fill(255) };
+  await readFrame(warm, models, { ...options, rules: rulesFor(req.region) });
+  await state?.tesseract?.terminate();
+  const info: PlateWorkerInfo = { reader: req.reader, region: req.region, backend, threads, loadMs: now() - t0 };
+  state = { init: req, models, cnModels: null, dictText, tesseract, info, options };
+  return info;
+}
+
+function modelsFor(s: State, region: string): PlateModels {
+  if (region !== 'cn' || !s.models.rec) return s.models;
+  // CN plates open with a province character: keep those classes instead of folding them away.
+  s.cnModels ??= {
+    ...s.models,
+    rec: { run: s.models.rec.run, charset: buildCharset(s.dictText, LATIN_AND_PROVINCES) },
+  };
+  return s.cnModels;
+}
+
+/** Copy an ImageBitmap's pixels once and close it (the frame must not outlive the call). */
+function pixels(frame: ImageBitmap): RgbaImage {
+  try {
+    if (!(frame.width > 0 && frame.height > 0)) throw new KioskError('INPUT_NOT_IMAGE', { reason: 'empty frame' });
+    const canvas = new OffscreenCanvas(frame.width, frame.height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    if (!ctx) throw new KioskError('INTERNAL', { reason: 'no 2d context' });
+    ctx.drawImage(frame, 0, 0);
+    const data = ctx.getImageData(0, 0, frame.width, frame.height).data;
+    return { width: frame.width, height: frame.height, data };
+  } finally {
+    frame.close();
+  }
+}
+
+async function read(
+  req: PlateReadRequest,
+): Promise<PlateReadResult | { value: PlateReadResult; transfer: Transferable[] }> {
+  const s = state;
+  if (!s) {
+    req.frame.close();
+    throw new KioskError('INTERNAL', { reason: 'plate worker not initialised' });
+  }
+  const region = req.region ?? s.init.region;
+  const opts: PipelineOptions = { ...s.options, rules: rulesFor(region), debugCrops: req.debug === true };
+  const img = pixels(req.frame);
+  const models = modelsFor(s, region);
+  const r = req.plateBox ? await readPlateBox(img, req.plateBox, models, opts) : await readFrame(img, models, opts);
+  const result: PlateReadResult = {
+    text: r.text,
+    confidence: r.confidence,
+    box: r.box,
+    candidates: r.candidates.slice(0, 8).map((c) => ({
+      text: c.text,
+      confidence: c.confidence,
+      likeness: c.likeness,
+      score: c.score,
+      source: c.source,
+      quad: c.quad,
+    })),
+    times: r.times,
+    reader: s.info.reader,
+  };
+  if (!r.crops) return result;
+  result.crops = r.crops.map((c) => ({
+    source: c.source,
+    width: c.image.width,
+    height: c.image.height,
+    data: new Uint8ClampedArray(c.image.data),
+  }));
+  return { value: result, transfer: result.crops.map((c) => c.data.buffer) };
+}
+
+expose<PlateCommands>({ init, read });

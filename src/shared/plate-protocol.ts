@@ -1,0 +1,99 @@
+/**
+ * What the plate worker and its client say to each other: the command map and every payload type.
+ *
+ * Shared by src/inference/client/plate-client.ts and src/inference/worker/plate-worker.ts (the three-file
+ * pattern), so a renamed command or changed field fails to compile on both sides. Data only: no runtime imports.
+ * Frames cross as ImageBitmap (transferred, closed by the worker); replies carry text and numbers, and crops only
+ * when the admin debug view asks for them (kept in memory by the caller, never stored).
+ */
+
+/** Which recogniser reads the crops. Localisation is PP-OCRv4's detector for all three. */
+export type PlateReaderName = 'ppocr' | 'tesseract' | 'combined';
+
+export type PlateBackendName = 'wasm' | 'webgpu';
+
+export interface PlateBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Pipeline settings a deployment may change (defaults in plate-pipeline.ts DEFAULT_PIPELINE). */
+export interface PlateTuning {
+  /** Longest side of the frame given to the detector (px). */
+  detMaxSide?: number;
+  /** Text lines read per frame. */
+  maxLines?: number;
+}
+
+export interface PlateWorkerInit {
+  /** URL prefix of the provisioned models (same origin). Default '/models/'. */
+  modelBase?: string;
+  reader: PlateReaderName;
+  /** Region whose format rules rank and correct reads ('us', 'eu', 'br', 'cn'). */
+  region: string;
+  backend?: 'auto' | PlateBackendName;
+  threads?: number;
+  tuning?: PlateTuning;
+}
+
+export interface PlateWorkerInfo {
+  reader: PlateReaderName;
+  region: string;
+  backend: PlateBackendName;
+  threads: number;
+  /** Model fetch + verification + session creation + warm-up (ms). */
+  loadMs: number;
+}
+
+export interface PlateReadRequest {
+  frame: ImageBitmap;
+  /** Read inside this plate box (frame pixels) instead of searching the frame. */
+  plateBox?: PlateBox;
+  /** Return the crops that were read (admin debug view). */
+  debug?: boolean;
+  /** Override the worker's region for this read. */
+  region?: string;
+}
+
+export interface PlateReadCandidate {
+  text: string;
+  confidence: number;
+  likeness: number;
+  score: number;
+  source: string;
+  quad: { x: number; y: number }[];
+}
+
+export interface PlateStageTimes {
+  detMs: number;
+  refineMs: number;
+  recMs: number;
+  totalMs: number;
+}
+
+export interface PlateDebugCrop {
+  source: string;
+  width: number;
+  height: number;
+  /** RGBA pixels (transferred). */
+  data: Uint8ClampedArray<ArrayBuffer>;
+}
+
+export interface PlateReadResult {
+  /** Best read, normalised ('' when nothing plate-like was read). */
+  text: string;
+  confidence: number;
+  box: PlateBox | null;
+  /** Ranked alternatives (best first), at most 8. */
+  candidates: PlateReadCandidate[];
+  times: PlateStageTimes;
+  reader: PlateReaderName;
+  crops?: PlateDebugCrop[];
+}
+
+export type PlateCommands = {
+  init: { req: PlateWorkerInit; res: PlateWorkerInfo };
+  read: { req: PlateReadRequest; res: PlateReadResult };
+};
