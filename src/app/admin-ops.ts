@@ -100,7 +100,8 @@ export interface CsvEntry {
   plates: string[];
 }
 
-/** Reads the bulk-import CSV: header `file,label,list[,valid_until][,plates]`; plates separated by spaces or `;`. */
+/** Reads the bulk-import CSV: header `file,label,list[,valid_until][,plates]`; plates separated by `;` (a plate may
+ * contain spaces and dashes, which normalisation removes). */
 export function parseImportCsv(text: string): CsvEntry[] {
   const rows = parseCsv(text.replace(/^\uFEFF/, ''));
   const header = rows.shift()?.map((h) => h.trim().toLowerCase());
@@ -120,7 +121,7 @@ export function parseImportCsv(text: string): CsvEntry[] {
       if (Number.isNaN(t)) throw new KioskError('INPUT_INVALID', { reason: 'csv-valid-until', line: i + 2 });
       e.validUntil = t;
     }
-    if (pl >= 0 && r[pl]?.trim()) e.plates = r[pl]!.split(/[;\s]+/).map(normalisePlate).filter(Boolean);
+    if (pl >= 0 && r[pl]?.trim()) e.plates = r[pl]!.split(';').map(normalisePlate).filter(Boolean);
     return e;
   });
 }

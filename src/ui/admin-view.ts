@@ -348,7 +348,8 @@ export class AdminView {
     const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'plate-message' });
     btn.addEventListener('click', () =>
       void run(btn, out, async () => {
-        await this.actions.addPlates(label.value, plates.value.split(/[\s,;]+/), list.value as ListKind);
+        // Several plates are separated by commas or semicolons; spaces belong to a plate ("AB 12 CD").
+        await this.actions.addPlates(label.value, plates.value.split(/[,;]/), list.value as ListKind);
         plates.value = '';
         return t('enrolledOne');
       }),

@@ -103,7 +103,7 @@ const en = {
   import: 'Import',
   chooseCsv: 'Choose the CSV file.',
   bulkImport: 'Bulk import',
-  bulkHelp: 'CSV header: file,label,list[,valid_until][,plates] — list is allow or deny.',
+  bulkHelp: 'CSV header: file,label,list[,valid_until][,plates] — list is allow or deny; several plates separated by ;',
   addPlates: 'Add vehicle plates',
   modeFace: 'Faces',
   modePlate: 'Licence plates',
