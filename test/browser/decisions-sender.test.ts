@@ -100,7 +100,8 @@ describe('DecisionService + DecisionSender', () => {
     s.subscribe((st) => statuses.push(st));
     await s.decide('grant');
     await s.decide('deny');
-    await until(() => s.status.problem?.code === 'UPSTREAM_UNREACHABLE' && up.got.length >= 3);
+    // The status passes through 'sending' on every retry; settle on a moment between attempts.
+    await until(() => s.status.problem?.code === 'UPSTREAM_UNREACHABLE' && up.got.length >= 3 && s.status.state === 'waiting');
     expect(s.status).toMatchObject({
       state: 'waiting',
       depth: 2,
