@@ -27,6 +27,7 @@ export class GuardView {
   private readonly list: HTMLElement;
   private readonly reason: HTMLInputElement;
   private readonly message: HTMLElement;
+  private shown: unknown[] | null = null;
 
   constructor(private readonly actions: GuardActions) {
     this.status = h('dl', { class: 'status', 'data-testid': 'guard-status' });
@@ -70,6 +71,11 @@ export class GuardView {
   }
 
   render(s: AppSnapshot): void {
+    // Snapshots arrive with every camera frame; rebuild only when something this screen shows has changed
+    // (the controller replaces a part of the snapshot only when it changes, so identity is enough).
+    const parts = [s.camera, s.modelError, s.backend, s.watchlist, s.phase, s.vault, s.upstream, s.decisions];
+    if (this.shown && parts.every((p, i) => p === this.shown![i])) return;
+    this.shown = parts;
     const up = s.upstream;
     const upProblem = up?.problem ?? up?.lastRejection;
     const rows = [
