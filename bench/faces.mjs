@@ -6,6 +6,7 @@
  *
  *   npm run bench:faces -- --data DIR [--pairs FILE] [--degrade] [--json OUT]
  *                          [--embedders fr_feature,dlib_resnet] [--detector full|short] [--backend auto|wasm|webgpu]
+ *                          [--threads N]
  *                          [--limit N] [--verbose]
  *
  * Input: identity folders DIR/<person>/*.jpg|jpeg|png (every pair of images is scored; folders starting with "_"
@@ -160,6 +161,7 @@ async function main() {
       detector: { type: 'string', default: 'full' },
       backend: { type: 'string', default: 'wasm' },
       limit: { type: 'string' },
+      threads: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       'eye-px': { type: 'string', default: '60' },
     },
@@ -202,6 +204,7 @@ async function main() {
         degrade: values.degrade,
         detector,
         backend,
+        ...(values.threads ? { threads: Number(values.threads) } : {}),
         degradeEyePx: Number(values['eye-px']),
       },
     );

@@ -24,6 +24,8 @@ export interface BenchOptions {
   degrade: boolean;
   detector: 'short' | 'full';
   backend: 'auto' | 'wasm' | 'webgpu';
+  /** ORT WASM threads; undefined = the kiosk's own choice. */
+  threads?: number;
   /** Target inter-eye distance of degraded images (px). */
   degradeEyePx: number;
 }
@@ -109,6 +111,7 @@ async function run(opts: BenchOptions): Promise<BenchResult> {
     const client = new FaceClient({
       config: { embedder, detector: opts.detector },
       backend: opts.backend,
+      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       timeoutMs: 120_000,
     });
     const info = await client.init();

@@ -42,6 +42,9 @@ export interface FaceDetectorOptions {
   delegate?: 'CPU' | 'GPU';
 }
 
+/** Images larger than this (long side) are shrunk before detection (see `shrink` in createFaceDetector). */
+export const DETECT_MAX_SIDE = 640;
+
 /** What a worker can hand the detector: decoded frames, never elements. */
 export type FaceDetectorInput = ImageBitmap | ImageData | OffscreenCanvas | VideoFrame;
 
@@ -125,6 +128,30 @@ export async function createFaceDetector(opts: FaceDetectorOptions = {}): Promis
 
   let mode: 'IMAGE' | 'VIDEO' = 'IMAGE';
   let closed = false;
+  let scratch: OffscreenCanvas | null = null;
+  /**
+   * A copy no larger than DETECT_MAX_SIDE, or null when the image is small enough. BlazeFace sees a 128 or 192 px
+   * letterbox whatever it is given, so a 640 px copy loses nothing it could use, while MediaPipe's own upload and
+   * resize of a 1-2 MP photo cost ~13 ms more per call (bench:faces on the dev set's photos; docs/faces.md).
+   * ImageData cannot be drawn synchronously and is passed as is.
+   */
+  const shrink = (image: FaceDetectorInput, width: number, height: number) => {
+    const side = Math.max(width, height);
+    if (side <= DETECT_MAX_SIDE || image instanceof ImageData) return null;
+    const k = DETECT_MAX_SIDE / side;
+    const w = Math.max(1, Math.round(width * k));
+    const h = Math.max(1, Math.round(height * k));
+    scratch ??= new OffscreenCanvas(w, h);
+    if (scratch.width !== w || scratch.height !== h) {
+      scratch.width = w;
+      scratch.height = h;
+    }
+    const ctx = scratch.getContext('2d')!;
+    ctx.imageSmoothingQuality = 'low';
+    ctx.drawImage(image, 0, 0, w, h);
+    // Exact ratios per axis after rounding: keypoints are normalised, so only the box needs these.
+    return { canvas: scratch, kx: w / width, ky: h / height };
+  };
   return {
     range,
     async detect(image, timestampMs) {
@@ -137,8 +164,18 @@ export async function createFaceDetector(opts: FaceDetectorOptions = {}): Promis
         await detector.setOptions({ runningMode: wanted });
         mode = wanted;
       }
-      const result = timestampMs === undefined ? detector.detect(image) : detector.detectForVideo(image, timestampMs);
-      return result.detections.map((d) => toFaceDetection(d, width, height));
+      const small = shrink(image, width, height);
+      const input = small?.canvas ?? image;
+      const result = timestampMs === undefined ? detector.detect(input) : detector.detectForVideo(input, timestampMs);
+      return result.detections.map((d) => {
+        const f = toFaceDetection(d, width, height);
+        // The box comes in the detector input's pixels; keypoints are normalised and already scaled back.
+        if (small) {
+          const { kx, ky } = small;
+          f.box = { x: f.box.x / kx, y: f.box.y / ky, width: f.box.width / kx, height: f.box.height / ky };
+        }
+        return f;
+      });
     },
     close() {
       if (closed) return;

@@ -1,8 +1,7 @@
 /**
  * Face embedders: an aligned face crop in, an L2-normalised template out, run by onnxruntime-web.
  *
- * Owns this worker's ONNX Runtime: where its wasm comes from (our origin, never the CDN default), which execution
- * provider runs (WebGPU when the browser gives an adapter, else WASM SIMD — multi-threaded only when the page is
+ * Owns the choice of execution provider for faces (ort-runtime.ts loads the ORT build itself): which one runs (WebGPU when the browser gives an adapter, else WASM SIMD — multi-threaded only when the page is
  * crossOriginIsolated), and one serialised session per embedder (a session must not run twice at once). Both
  * embedders sit behind one `Embedder` interface; they differ only in crop geometry, input scaling and output size:
  *   fr_feature  — faceplugin's model: ArcFace 112×112 crop, RGB (x − 127) / 128, NCHW → 512-D;
@@ -15,6 +14,7 @@ import { KioskError } from '../../shared/errors';
 import type { EmbedderName } from '../../config/face';
 import type { BackendInfo, BackendName } from '../../shared/face-protocol';
 import { ARCFACE_112, DLIB_150, type AlignTemplate } from './face-align';
+import { ortFor, type OrtModule } from './ort-runtime';
 
 export type { EmbedderName };
 
@@ -77,33 +77,7 @@ export interface RuntimeOptions {
   threads?: number;
 }
 
-type OrtModule = typeof Ort;
-
 let runtime: { opts: RuntimeOptions; info: Promise<BackendInfo> } | null = null;
-const ortModules = new Map<BackendName, Promise<OrtModule>>();
-
-/**
- * The ORT build for a backend, configured. Two builds because one does not fit both: the WebGPU entry point
- * (asyncify build) ran fr_feature 4-5x slower on its WASM EP than the plain SIMD build (154 vs 32 ms here), so
- * WebGPU kiosks load `onnxruntime-web/webgpu` and all others `onnxruntime-web/wasm`. A worker normally loads one;
- * the other only when a WebGPU session cannot be created and the worker falls back.
- */
-function ortFor(backend: BackendName, threads: number, wasmBase: string): Promise<OrtModule> {
-  let p = ortModules.get(backend);
-  if (!p) {
-    p = (backend === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm')).then((ort) => {
-      // Never leave wasmPaths unset: ORT's default is a CDN, and the kiosk fetches nothing from outside.
-      ort.env.wasm.wasmPaths = wasmBase.endsWith('/') ? wasmBase : `${wasmBase}/`;
-      ort.env.wasm.numThreads = threads;
-      ort.env.wasm.proxy = false;
-      ort.env.logLevel = 'error';
-      return ort as unknown as OrtModule;
-    });
-    ortModules.set(backend, p);
-    p.catch(() => ortModules.delete(backend));
-  }
-  return p;
-}
 
 async function webgpuAdapterAvailable(): Promise<boolean> {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
@@ -129,9 +103,12 @@ export function configureRuntime(opts: RuntimeOptions): Promise<BackendInfo> {
   const info = (async (): Promise<BackendInfo> => {
     const isolated = globalThis.crossOriginIsolated === true;
     const cores = navigator.hardwareConcurrency || 1;
-    // On the 2-core target 2 threads measured slower than 1 (43 vs 60 ms per embedding): ORT's own default,
-    // half the cores up to 4, is kept; without isolation there is no SharedArrayBuffer and only 1 thread works.
-    const threads = isolated ? Math.max(1, opts.threads ?? Math.min(4, Math.floor(cores / 2))) : 1;
+    // Half the cores up to 4 (ORT's own default), but never fewer than 2 when there are 2: on the idle 2-core
+    // target fr_feature embeds in 16.8 ms with 2 threads against 39.0 ms with 1 (bench:faces --degrade). An
+    // earlier reading of "2 slower than 1" was taken with other jobs holding both cores. The camera loop awaits
+    // each frame, so the pool never competes with a second inference. Without isolation there is no
+    // SharedArrayBuffer and only 1 thread works.
+    const threads = isolated ? Math.max(1, opts.threads ?? Math.min(4, Math.max(Math.min(2, cores), Math.floor(cores / 2)))) : 1;
     const want = opts.backend ?? 'auto';
     if (want === 'wasm') return { backend: 'wasm', threads, reason: 'WASM forced by configuration' };
     const gpu = await webgpuAdapterAvailable();

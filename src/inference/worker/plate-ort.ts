@@ -1,15 +1,16 @@
 /**
  * onnxruntime-web for the plate worker: runtime settings and the two PP-OCRv4 sessions as `OnnxRun` functions.
  *
- * Owns the ORT configuration of this worker: wasm files only from our own origin (ORT's default wasmPaths is a
- * CDN; leaving it unset would be an egress), thread count, and serialised runs per session (one ORT session must
- * not run twice at once). It loads the same ORT build and wasm files as the face worker (the manifest's ort/
- * folder), so the precache holds one copy. It never fetches model bytes itself: the caller passes verified bytes.
+ * Owns this worker's thread count and backend choice, and serialises runs per session (one ORT session must not
+ * run twice at once). The ORT build itself comes from ort-runtime.ts, shared with the face worker: same builds and
+ * wasm files (the manifest's ort/ folder, our own origin only), so the precache holds one copy. It never fetches
+ * model bytes itself: the caller passes verified bytes.
  */
-import * as ort from 'onnxruntime-web/webgpu';
+import type * as Ort from 'onnxruntime-web';
 import { KioskError } from '../../shared/errors';
 import type { PlateBackendName } from '../../shared/plate-protocol';
 import type { OnnxRun } from './plate-pipeline';
+import { ortFor } from './ort-runtime';
 
 export interface PlateRuntime {
   backend: PlateBackendName;
@@ -32,11 +33,6 @@ export function configurePlateRuntime(wasmBase: string, threads?: number): numbe
       throw new KioskError('CONFIG_INVALID', { reason: 'ORT already configured differently in this worker' });
     return n;
   }
-  // Never leave wasmPaths unset: the default is a CDN, and the kiosk fetches nothing from outside.
-  ort.env.wasm.wasmPaths = base;
-  ort.env.wasm.numThreads = n;
-  ort.env.wasm.proxy = false;
-  ort.env.logLevel = 'error';
   configured = { wasmBase: base, threads: n };
   return n;
 }
@@ -66,8 +62,12 @@ export async function createRun(
   bytes: Uint8Array,
   backend: PlateBackendName,
 ): Promise<{ run: OnnxRun; release: () => Promise<void> }> {
-  let session: ort.InferenceSession;
+  if (!configured) throw new KioskError('INTERNAL', { reason: 'configurePlateRuntime() first' });
+  let ort: typeof Ort;
+  let session: Ort.InferenceSession;
   try {
+    // The plain SIMD build for WASM: the WebGPU build's WASM provider is several times slower (ort-runtime.ts).
+    ort = await ortFor(backend, configured.threads, configured.wasmBase);
     session = await ort.InferenceSession.create(bytes, {
       executionProviders: [backend],
       graphOptimizationLevel: 'all',
