@@ -88,7 +88,7 @@ export function makePhoto(input, out, crop) {
 /**
  * Draws a synthetic car front with a licence plate (a still PNG) with ffmpeg. No npm package ships a real car photo
  * with a readable plate, so plate e2e tests use this; real-car accuracy is bench/plates.mjs's job on the dataset.
- * The font is Liberation Sans Bold, which Debian's chromium pulls in (fonts-liberation).
+ * The font is Liberation Sans Bold, from Debian's fonts-liberation (scripts/test.mjs installs it).
  * @param {string} text  the plate's characters
  * @param {string} out   .png path
  * @returns {string} out
@@ -97,7 +97,7 @@ export function makePlateScene(text, out) {
   if (existsSync(out)) return out;
   mkdirSync(dirname(out), { recursive: true });
   const font = '/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf';
-  if (!existsSync(font)) throw new Error(`${font} missing: install Debian's fonts-liberation (chromium depends on it)`);
+  if (!existsSync(font)) throw new Error(`${font} missing: install Debian's fonts-liberation`);
   const filters = [
     'drawbox=x=90:y=120:w=460:h=260:color=0x30353d:t=fill', // bonnet and grille
     'drawbox=x=120:y=150:w=400:h=70:color=0x1b1e23:t=fill',
