@@ -51,13 +51,37 @@ async function photo(url) {
   return res.blob();
 }
 
+/**
+ * A debug crop as a PNG data URL (the benchmark's --dump writes them to a directory outside the repo).
+ * @param {{ source: string, width: number, height: number, data: Uint8ClampedArray }} c
+ */
+function cropPng(c) {
+  const canvas = document.createElement('canvas');
+  canvas.width = c.width;
+  canvas.height = c.height;
+  /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d')).putImageData(
+    new ImageData(new Uint8ClampedArray(c.data), c.width, c.height),
+    0,
+    0,
+  );
+  return { source: c.source, png: canvas.toDataURL('image/png') };
+}
+
 /** The benchmark's hook on window. */
 const hook = {
-  /** @param {{ reader: string, region: string, threads?: number }} o */
+  /** @param {{ reader: string, region: string, threads?: number, tuning?: object }} o */
   async init(o) {
     const key = o.reader;
     if (!clients.has(key))
-      clients.set(key, new PlateClient({ reader: o.reader, region: o.region, threads: o.threads }));
+      clients.set(
+        key,
+        new PlateClient({
+          reader: o.reader,
+          region: o.region,
+          threads: o.threads,
+          ...(o.tuning ? { tuning: o.tuning } : {}),
+        }),
+      );
     const t0 = performance.now();
     const info = await clients.get(key).init();
     return { ...info, initMs: performance.now() - t0 };
@@ -72,7 +96,7 @@ const hook = {
     clients.delete(reader);
   },
   /**
-   * @param {{ reader: string, region: string, url: string, plate: string,
+   * @param {{ reader: string, region: string, url: string, plate: string, debug?: boolean,
    *   box: { x: number, y: number, width: number, height: number } }} o
    */
   async evaluate(o) {
@@ -81,6 +105,7 @@ const hook = {
     // imageOrientation 'none': label boxes are in the file's stored pixel grid.
     const e2e = await client.read(undefined, await createImageBitmap(blob, { imageOrientation: 'none' }), {
       region: o.region,
+      ...(o.debug ? { debug: true } : {}),
     });
     const crop = await client.read(undefined, await createImageBitmap(blob, { imageOrientation: 'none' }), {
       region: o.region,
@@ -103,7 +128,13 @@ const hook = {
         text: e2e.text,
         confidence: e2e.confidence,
         times: e2e.times,
-        top: e2e.candidates.slice(0, 3).map((/** @type {{ text: string }} */ c) => c.text),
+        top: e2e.candidates
+          .slice(0, 4)
+          .map(
+            (/** @type {{ text: string, score: number, source: string }} */ c) =>
+              `${c.text}:${c.score.toFixed(2)}:${c.source}`,
+          ),
+        crops: o.debug ? (e2e.crops ?? []).map(cropPng) : [],
       },
       crop: { text: crop.text, confidence: crop.confidence, times: crop.times },
       enrolled: { outcome: enrolled.outcome, reason: enrolled.reason },

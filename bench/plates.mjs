@@ -2,7 +2,10 @@
 // @ts-check
 /**
  * Plate benchmark: `npm run bench:plates -- --data DIR [--json OUT] [--readers ppocr,tesseract,combined]
- * [--regions us,eu,br] [--limit N] [--threads N]`.
+ * [--regions us,eu,br] [--limit N] [--threads N] [--tuning JSON]`. `--tuning` overrides pipeline settings
+ * (src/shared/plate-protocol.ts PlateTuning), e.g. '{"detSides":[480,1280]}'. `--dump DIR` writes each photo's
+ * end-to-end crops (PNG) to DIR for inspection (keep DIR outside the repo: crops show real plates); with
+ * --verbose the top candidates (text:score:source) are printed too.
  *
  * DIR holds labels.tsv (tab-separated, header `file x y w h plate`, paths relative to DIR; the region is the first
  * path segment). For each reader and region it runs the real pipeline in headless Chromium (the app's PlateClient
@@ -33,6 +36,8 @@ const { values: args } = parseArgs({
     regions: { type: 'string' },
     limit: { type: 'string' },
     threads: { type: 'string' },
+    tuning: { type: 'string' },
+    dump: { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -201,6 +206,7 @@ async function main() {
         reader,
         region: regions[0] ?? 'us',
         ...(args.threads ? { threads: Number(args.threads) } : {}),
+        ...(args.tuning ? { tuning: JSON.parse(args.tuning) } : {}),
       });
       backend = `${info.backend}, ${info.threads} thread(s)`;
       console.log(`\n${reader}: models loaded in ${Math.round(info.initMs)} ms (${backend})`);
@@ -227,7 +233,15 @@ async function main() {
             url: `/__bench-data/${l.file.split('/').map(encodeURIComponent).join('/')}`,
             plate: l.plate,
             box: { x: l.x, y: l.y, width: l.w, height: l.h },
+            debug: Boolean(args.dump),
           });
+          if (args.dump) {
+            for (const [k, c] of r.e2e.crops.entries()) {
+              const name = `${l.file.replace(/[/.]/g, '_')}-${k}-${c.source.replace(/[/]/g, '_')}.png`;
+              mkdirSync(resolve(args.dump), { recursive: true });
+              writeFileSync(join(resolve(args.dump), name), Buffer.from(c.png.split(',')[1], 'base64'));
+            }
+          }
           const truth = norm(l.plate);
           if (r.crop.text === truth) cropOk++;
           if (fold(r.crop.text) === fold(truth)) cropFold++;
@@ -246,7 +260,7 @@ async function main() {
           t.crop?.push(r.crop.times.totalMs);
           if (args.verbose || r.notListed.outcome === 'grant') {
             console.log(
-              `  ${String(i + 1).padStart(3)} ${l.file.padEnd(48)} ${truth.padEnd(9)} crop ${r.crop.text.padEnd(10)} e2e ${r.e2e.text.padEnd(10)} ${r.enrolled.outcome}/${r.notListed.outcome}${r.notListed.outcome === 'grant' ? ` WRONG GRANT (listed ${r.notListed.impostor})` : ''}`,
+              `  ${String(i + 1).padStart(3)} ${l.file.padEnd(48)} ${truth.padEnd(9)} crop ${r.crop.text.padEnd(10)} e2e ${r.e2e.text.padEnd(10)} ${r.enrolled.outcome}/${r.notListed.outcome} ${r.e2e.times.totalMs.toFixed(0)} ms (det ${r.e2e.times.detMs.toFixed(0)}, refine ${r.e2e.times.refineMs.toFixed(0)}, rec ${r.e2e.times.recMs.toFixed(0)})${args.verbose ? ` [${r.e2e.top.join(' ')}]` : ''}${r.notListed.outcome === 'grant' ? ` WRONG GRANT (listed ${r.notListed.impostor})` : ''}`,
             );
           }
         }
@@ -293,7 +307,15 @@ async function main() {
     backend,
     note: 'shared machine: other jobs ran concurrently, so latencies are upper bounds and noisy',
   };
-  const report = { ...out, machine, data: dataDir, stages, extra, when: new Date().toISOString() };
+  const report = {
+    ...out,
+    machine,
+    data: dataDir,
+    tuning: args.tuning ? JSON.parse(args.tuning) : null,
+    stages,
+    extra,
+    when: new Date().toISOString(),
+  };
 
   const pct = (/** @type {number} */ x) => `${(x * 100).toFixed(1)}%`.padStart(7);
   console.log(`\nPlate benchmark — data ${dataDir}; ${machine.cpu}, ${machine.cores} cores, ${backend}`);

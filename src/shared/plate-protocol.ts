@@ -19,12 +19,27 @@ export interface PlateBox {
   height: number;
 }
 
-/** Pipeline settings a deployment may change (defaults in plate-pipeline.ts DEFAULT_PIPELINE). */
+/** Pipeline overrides for benchmarks and unusual cameras; each defaults to DEFAULT_PIPELINE's measured value. */
 export interface PlateTuning {
-  /** Longest side of the frame given to the detector (px). */
-  detMaxSide?: number;
+  /** Detector scales (longest side, px) tried in turn while no read is good enough. */
+  detSides?: number[];
   /** Text lines read per frame. */
   maxLines?: number;
+  /** Text heights (px) a line's region is scaled to for refinement. */
+  refineTextHeights?: number[];
+  /** Lines at least this tall (frame px) are read from the detector's box without refinement. */
+  refineBelowPx?: number;
+  /** Also read the detector's own box next to the refined one. */
+  readBoth?: boolean;
+  /** Score that ends the search for larger detector scales / for further lines. */
+  acceptScore?: number;
+  lineAcceptScore?: number;
+  /** Margin added left and right of refined / detector boxes, in line heights. */
+  refinedPadX?: number;
+  refinedPadY?: number;
+  padX?: number;
+  /** Pad recogniser input to PaddleOCR's 320 px minimum width. */
+  padTo320?: boolean;
 }
 
 export interface PlateWorkerInit {

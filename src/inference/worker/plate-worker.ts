@@ -74,11 +74,9 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
     });
     models.other = (crop) => tesseract!.read(crop);
   }
-  const options: Omit<PipelineOptions, 'rules'> = {
-    ...DEFAULT_PIPELINE,
-    det: { ...DEFAULT_PIPELINE.det, maxSide: req.tuning?.detMaxSide ?? DEFAULT_PIPELINE.det.maxSide },
-    maxLines: req.tuning?.maxLines ?? DEFAULT_PIPELINE.maxLines,
-  };
+  // Only the overrides actually given replace the measured defaults.
+  const tuning = Object.fromEntries(Object.entries(req.tuning ?? {}).filter(([, v]) => v !== undefined));
+  const options: Omit<PipelineOptions, 'rules'> = { ...DEFAULT_PIPELINE, ...tuning };
   // The first runs compile kernels; pay that now rather than on the first car.
   const warm: RgbaImage = { width: 64, height: 32, data: new Uint8ClampedArray(64 * 32 * 4).fill(255) };
   await readFrame(warm, models, { ...options, rules: rulesFor(req.region) });
