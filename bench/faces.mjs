@@ -6,7 +6,7 @@
  *
  *   npm run bench:faces -- --data DIR [--pairs FILE] [--degrade] [--json OUT]
  *                          [--embedders fr_feature,dlib_resnet] [--detector full|short] [--backend auto|wasm|webgpu]
- *                          [--threads N]
+ *                          [--threads N] [--precision int8|fp32]
  *                          [--limit N] [--verbose]
  *
  * Input: identity folders DIR/<person>/*.jpg|jpeg|png (every pair of images is scored; folders starting with "_"
@@ -162,6 +162,7 @@ async function main() {
       backend: { type: 'string', default: 'wasm' },
       limit: { type: 'string' },
       threads: { type: 'string' },
+      precision: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       'eye-px': { type: 'string', default: '60' },
     },
@@ -205,6 +206,7 @@ async function main() {
         detector,
         backend,
         ...(values.threads ? { threads: Number(values.threads) } : {}),
+        ...(values.precision ? { precision: values.precision === 'fp32' ? 'fp32' : 'int8' } : {}),
         degradeEyePx: Number(values['eye-px']),
       },
     );
@@ -253,6 +255,7 @@ async function main() {
         match: stage(nums((r) => r.matchMs)),
       },
       backend: run.info.backend,
+      precision: run.info.precision,
       loadMs: run.info.loadMs,
       pairs: { genuine: genuine.length, impostor: impostor.length },
       farResolution: impostor.length ? 1 / impostor.length : null,
@@ -330,6 +333,7 @@ async function main() {
       'embed',
       'match',
       'backend',
+      'precision',
     ],
     ...embedders.map((n) => {
       const r = out[n];
@@ -349,7 +353,8 @@ async function main() {
         ms(r.latencyMs.align),
         ms(r.latencyMs.embed),
         ms(r.latencyMs.match),
-        r.backend.backend,
+        `${r.backend.backend}${r.backend.backend === 'wasm' ? ` ×${r.backend.threads}` : ''}`,
+        r.precision,
       ];
     }),
   ];

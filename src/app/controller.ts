@@ -289,7 +289,10 @@ export class KioskController {
     const a = await this.faces.analyse(signal, frame, { embed: running && at >= this.holdUntil ? 'good' : 'none' });
     if (!this.snap.backend && this.faces.info) {
       const b = this.faces.info.backend;
-      this.update({ backend: `${b.backend}${b.backend === 'wasm' ? ` (${b.threads} thread${b.threads > 1 ? 's' : ''})` : ''}` });
+      const i = this.faces.info;
+      this.update({
+        backend: `${b.backend}${b.backend === 'wasm' ? ` (${b.threads} thread${b.threads > 1 ? 's' : ''})` : ''}, ${i.embedder} ${i.precision}`,
+      });
     }
     const faces = a.detections;
     if (faces.length > 0) this.touch();

@@ -13,6 +13,8 @@ import { KioskError } from '../shared/errors';
 
 export type EmbedderName = 'fr_feature' | 'dlib_resnet';
 export type DetectorName = 'short' | 'full';
+/** Numeric precision of the embedder on the WASM backend ('int8' where a calibrated int8 model exists). */
+export type EmbedderPrecision = 'int8' | 'fp32';
 
 export interface EmbedderThresholds {
   /**
@@ -54,6 +56,12 @@ export interface FacePolicyConfig {
 
 export interface FaceConfig {
   embedder: EmbedderName;
+  /**
+   * 'int8' runs the embedder's int8-quantised model on the WASM backend when it has one (fr_feature: 2x faster,
+   * templates within cosine 0.99 of the float model's, so templates enrolled with either still match); WebGPU and
+   * embedders without an int8 model always run float. 'fp32' forces the float model everywhere.
+   */
+  precision: EmbedderPrecision;
   /** BlazeFace variant: short range (faces within ~2 m, faster) or full range (~5 m, finds smaller faces). */
   detector: DetectorName;
   /** Detector confidence below which a box is not a face. */
@@ -73,6 +81,8 @@ export interface FaceConfig {
 export const DEFAULT_FACE_CONFIG: FaceConfig = {
   // fr_feature separated the dev set far better than dlib (d' 6.3 vs 4.7; degraded 6.3 vs 4.5): docs/faces.md.
   embedder: 'fr_feature',
+  // fr_feature int8: embed 28 → 14 ms on the 2-core target with the same verification results (docs/faces.md).
+  precision: 'int8',
   // Full range finds the small faces of people still approaching; short range misses faces under ~40 px.
   detector: 'full',
   minDetectionScore: 0.5,
@@ -109,6 +119,7 @@ export const DEFAULT_FACE_CONFIG: FaceConfig = {
 
 export type FaceConfigOverrides = Partial<{
   embedder: EmbedderName;
+  precision: EmbedderPrecision;
   detector: DetectorName;
   minDetectionScore: number;
   thresholds: Partial<Record<EmbedderName, Partial<EmbedderThresholds>>>;
@@ -141,6 +152,7 @@ function checkQuality(q: FaceQualityConfig, name: string): void {
 /** Throws CONFIG_INVALID naming the first bad field. */
 export function validateFaceConfig(c: FaceConfig): FaceConfig {
   check(c.embedder === 'fr_feature' || c.embedder === 'dlib_resnet', 'embedder');
+  check(c.precision === 'int8' || c.precision === 'fp32', 'precision');
   check(c.detector === 'short' || c.detector === 'full', 'detector');
   check(finite(c.minDetectionScore) && c.minDetectionScore > 0 && c.minDetectionScore < 1, 'minDetectionScore');
   for (const name of ['fr_feature', 'dlib_resnet'] as const) {
@@ -163,6 +175,7 @@ export function validateFaceConfig(c: FaceConfig): FaceConfig {
 export function resolveFaceConfig(o: FaceConfigOverrides = {}, base: FaceConfig = DEFAULT_FACE_CONFIG): FaceConfig {
   return validateFaceConfig({
     embedder: o.embedder ?? base.embedder,
+    precision: o.precision ?? base.precision,
     detector: o.detector ?? base.detector,
     minDetectionScore: o.minDetectionScore ?? base.minDetectionScore,
     thresholds: {

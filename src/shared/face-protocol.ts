@@ -6,7 +6,7 @@
  * runtime imports, nothing that touches a model. Templates are Float32Arrays; frames and images cross as
  * ImageBitmap/Blob and are dropped by the worker after use.
  */
-import type { DetectorName, EmbedderName, FaceConfig } from '../config/face';
+import type { DetectorName, EmbedderName, EmbedderPrecision, FaceConfig } from '../config/face';
 import type { FaceDetection } from './types';
 import type { SearchResult } from '../matching/face/gallery';
 
@@ -85,6 +85,8 @@ export interface FaceWorkerInit {
 export interface FaceWorkerInfo {
   backend: BackendInfo;
   embedder: EmbedderName;
+  /** The embedder model that runs: float, or its int8 twin (WASM backend with precision 'int8'). */
+  precision: EmbedderPrecision;
   dim: number;
   detector: DetectorName;
   /** Whether 1:N matching runs the WebAssembly SIMD kernel. */

@@ -11,7 +11,7 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import { KioskError } from '../../shared/errors';
-import type { EmbedderName } from '../../config/face';
+import type { EmbedderName, EmbedderPrecision } from '../../config/face';
 import type { BackendInfo, BackendName } from '../../shared/face-protocol';
 import { ARCFACE_112, DLIB_150, type AlignTemplate } from './face-align';
 import { ortFor, type OrtModule } from './ort-runtime';
@@ -22,6 +22,8 @@ export interface EmbedderSpec {
   name: EmbedderName;
   /** models/manifest.json id of the ONNX file. */
   modelId: string;
+  /** Its int8 (QDQ) twin for the WASM backend, when one is calibrated (scripts/calibrate-face-int8.mjs). */
+  int8ModelId?: string;
   template: AlignTemplate;
   dim: number;
   /** Writes the crop's RGBA pixels into a planar NCHW float tensor. */
@@ -41,6 +43,7 @@ export const EMBEDDERS: Record<EmbedderName, EmbedderSpec> = {
   fr_feature: {
     name: 'fr_feature',
     modelId: 'face-embed-fr-feature',
+    int8ModelId: 'face-embed-fr-feature-int8',
     template: ARCFACE_112,
     dim: 512,
     // The package's own preprocessing (lib/fr_feature.js): (x − 127) / 128 per RGB channel.
@@ -61,6 +64,8 @@ export interface Embedder {
   readonly dim: number;
   readonly template: AlignTemplate;
   readonly backend: BackendName;
+  /** Which model runs: the float one, or its int8 twin (WASM only). */
+  readonly precision: EmbedderPrecision;
   /** Set when a fallback build runs (shown instead of the backend's usual reason). */
   readonly note: string | null;
   /** Template of one aligned crop (RGBA, template.size²): L2-normalised Float32Array of length `dim`. */
@@ -138,6 +143,7 @@ class OrtEmbedder implements Embedder {
     private readonly ort: OrtModule,
     private readonly session: Ort.InferenceSession,
     readonly backend: BackendName,
+    readonly precision: EmbedderPrecision,
     readonly note: string | null = null,
   ) {
     this.name = spec.name;
@@ -180,19 +186,35 @@ class OrtEmbedder implements Embedder {
   }
 }
 
-/** Create an embedder from verified model bytes on the configured backend (WebGPU falls back to WASM). */
-export async function createEmbedder(name: EmbedderName, modelBytes: Uint8Array): Promise<Embedder> {
+/**
+ * Create an embedder on the configured backend (WebGPU falls back to WASM). `load` returns a model's verified
+ * bytes by manifest id; the int8 twin is asked for only when it will run on the WASM provider, where onnxruntime
+ * fuses its QDQ pairs into integer kernels (WebGPU has no such kernels and would run it slower than float).
+ */
+export async function createEmbedder(
+  name: EmbedderName,
+  load: (modelId: string) => Promise<Uint8Array>,
+  precision: EmbedderPrecision = 'fp32',
+): Promise<Embedder> {
   if (!runtime) throw new KioskError('INTERNAL', { reason: 'configureRuntime() first' });
   const { wasmBase } = runtime.opts;
   const info = await runtime.info;
   const spec = EMBEDDERS[name];
+  const precisionOn = (ep: BackendName): EmbedderPrecision =>
+    ep === 'wasm' && precision === 'int8' && spec.int8ModelId ? 'int8' : 'fp32';
+  const modelOf = (p: EmbedderPrecision) => (p === 'int8' && spec.int8ModelId ? spec.int8ModelId : spec.modelId);
+  // The primary model is loaded outside the fallback logic: an integrity failure must surface as itself.
+  const primary = precisionOn(info.backend);
+  const primaryBytes = await load(modelOf(primary));
   const make = async (ep: BackendName, build: BackendName = ep, note: string | null = null) => {
+    const p = precisionOn(ep);
+    const modelBytes = p === primary ? primaryBytes : await load(modelOf(p));
     const ort = await ortFor(build, info.threads, wasmBase);
     const session = await ort.InferenceSession.create(modelBytes, {
       executionProviders: [ep],
       graphOptimizationLevel: 'all',
     });
-    return new OrtEmbedder(spec, ort, session, ep, note);
+    return new OrtEmbedder(spec, ort, session, ep, p, note);
   };
   const fail = (e: unknown) =>
     new KioskError(

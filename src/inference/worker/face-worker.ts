@@ -24,7 +24,7 @@ import type {
 } from '../../shared/face-protocol';
 import { expose } from './expose';
 import { ARCFACE_112, AlignCanvas, alignmentFor } from './face-align';
-import { configureRuntime, createEmbedder, EMBEDDERS, type Embedder } from './face-embedder';
+import { configureRuntime, createEmbedder, type Embedder } from './face-embedder';
 import { assessQuality, estimatePose, imageStats } from './face-quality';
 import { createFaceDetector, FACE_DETECTOR_MODEL_IDS, type FaceDetectorHandle } from './face-detector';
 import { ModelLoader } from '../model-loader';
@@ -64,7 +64,6 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     backend: req.backend ?? 'auto',
     threads: req.threads,
   });
-  const spec = EMBEDDERS[cfg.embedder];
   const loader = new ModelLoader({ base });
   const detector = await createFaceDetector({
     range: cfg.detector,
@@ -72,7 +71,7 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     modelBytes: await loader.load(FACE_DETECTOR_MODEL_IDS[cfg.detector]),
     minScore: cfg.minDetectionScore,
   });
-  const embedder = await createEmbedder(cfg.embedder, await loader.load(spec.modelId));
+  const embedder = await createEmbedder(cfg.embedder, (id) => loader.load(id), cfg.precision);
   // The first run of a session compiles kernels (~0.2 s); pay it now, not on the first visitor.
   const warm = new AlignCanvas(embedder.template.size);
   await embedder.embed(warm.warp(new OffscreenCanvas(1, 1), { a: 1, b: 0, tx: 0, ty: 0 }));
@@ -83,6 +82,7 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
   const info: FaceWorkerInfo = {
     backend: { ...backend, backend: embedder.backend, reason: embedder.note ?? backend.reason },
     embedder: cfg.embedder,
+    precision: embedder.precision,
     dim: embedder.dim,
     detector: cfg.detector,
     matchSimd: FaceGallery.build([], {}, embedder.dim).simd,

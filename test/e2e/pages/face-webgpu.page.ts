@@ -23,7 +23,8 @@ async function photo(): Promise<Blob> {
 }
 
 async function enrolOn(embedder: EmbedderName, backend: 'wasm' | 'webgpu', image: Blob): Promise<BackendRun> {
-  const client = new FaceClient({ config: { embedder }, backend, timeoutMs: 170_000 });
+  // Float on both: this compares execution providers (WASM's default int8 twin is checked in face-int8-parity).
+  const client = new FaceClient({ config: { embedder, precision: 'fp32' }, backend, timeoutMs: 170_000 });
   try {
     const info = await client.init();
     const t0 = performance.now();
