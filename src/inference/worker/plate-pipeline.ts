@@ -78,7 +78,8 @@ export interface PipelineOptions {
   /** Extra margin added around a crop across/along the text, in line heights (DB boxes are already unclipped). */
   padY: number;
   padX: number;
-  /** padX and padY for crops of refined boxes. */
+  /** padX and padY for crops of refined boxes: the refined box hugs the glyphs, and a round letter cut flat at
+   * top and bottom reads as D (BR "OUN" → "DUN"); the recogniser was trained on lines with some margin. */
   refinedPadX: number;
   refinedPadY: number;
   /** Stretch crop contrast before reading. */
@@ -135,7 +136,7 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   padY: 0,
   padX: 0.2,
   refinedPadX: 0.2,
-  refinedPadY: 0,
+  refinedPadY: 0.1,
   contrast: false,
   gray: false,
   sharpen: 0,
@@ -429,7 +430,8 @@ async function cropsFor(
     const refined = await refineLine(img, line.box, models, o, th);
     t.refineMs += now() - t0;
     const best = refined.sort((a, b) => b.box.w * b.box.h * b.box.score - a.box.w * a.box.h * a.box.score)[0];
-    if (best) crops.push(makeCrop(img, best, { ...o, padX: o.refinedPadX, padY: o.refinedPadY }, `${tag}/refined${th}`));
+    if (best)
+      crops.push(makeCrop(img, best, { ...o, padX: o.refinedPadX, padY: o.refinedPadY }, `${tag}/refined${th}`));
   }
   if (crops.length === 0 || o.readBoth) crops.push(makeCrop(img, line, o, `${tag}/det`));
   return crops;
@@ -517,7 +519,9 @@ export async function readPlateBox(
       .filter(({ box: b }) => b.h >= 4 && b.w >= b.h)
       .sort((a, b) => b.box.h * b.box.score - a.box.h * a.box.score)
       .slice(0, opts.maxLines);
-    lines.forEach((l, i) => crops.push(makeCrop(img, l, opts, `box/${th}/line${i}`)));
+    lines.forEach((l, i) =>
+      crops.push(makeCrop(img, l, { ...opts, padX: opts.refinedPadX, padY: opts.refinedPadY }, `box/${th}/line${i}`)),
+    );
   }
   times.refineMs = now() - t0;
   if (opts.boxMode !== 'refine' || crops.length === 0) {
