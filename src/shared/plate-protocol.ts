@@ -40,6 +40,10 @@ export interface PlateTuning {
   padX?: number;
   /** Pad recogniser input to PaddleOCR's 320 px minimum width. */
   padTo320?: boolean;
+  /** Weight of the PP-OCRv3 English recogniser's reads next to PP-OCRv4's (0: PP-OCRv4 alone, not loaded). */
+  rec2Weight?: number;
+  /** The English recogniser reads a line only when PP-OCRv4's best read of it scores below this (Infinity: always). */
+  rec2Below?: number;
 }
 
 export interface PlateWorkerInit {

@@ -232,6 +232,14 @@ describe('recogniser decoding', () => {
     const longer = constrainedDecode(f, cs, 'LDDD')!;
     expect(longer.logScore - pathLogProb(f)).toBeLessThan(-20);
   });
+  it('never lets one character swallow its neighbour to fit a shorter pattern', () => {
+    // "ABX7" with no blank between the letters: "LLD" would have to drop a letter, which the frames forbid.
+    const p = probs(['A', 'B', 'X', '7', '_']);
+    const f = foldProbs(p, 0, 5, cs);
+    expect(constrainedDecode(f, cs, 'LLLD')!.text).toBe('ABX7');
+    expect(constrainedDecode(f, cs, 'LLLD')!.logScore - pathLogProb(f)).toBeCloseTo(0, 5);
+    expect(constrainedDecode(f, cs, 'LLD')!.logScore - pathLogProb(f)).toBeLessThan(-20);
+  });
   it('batches crops at height 48, BGR, normalised to [-1, 1], zero-padded to 320', () => {
     const red = makeImage(20, 10);
     for (let i = 0; i < red.data.length; i += 4) red.data.set([255, 0, 0, 255], i);

@@ -46,6 +46,9 @@ export interface PlateModels {
   det: OnnxRun;
   /** PP-OCRv4 recogniser and its plate charset; absent when only tesseract reads. */
   rec?: { run: OnnxRun; charset: PlateCharset };
+  /** A second PP-OCR recogniser (PP-OCRv3 English) reading the same crops; its candidates are weighted by
+   * PipelineOptions.rec2Weight and add up with the first one's when they agree. */
+  rec2?: { run: OnnxRun; charset: PlateCharset };
   /** tesseract.js (or any line reader); its candidates are weighted by PipelineOptions.otherReaderWeight. */
   other?: LineReader;
 }
@@ -102,6 +105,10 @@ export interface PipelineOptions {
   heightWeight: number;
   /** Weight of the second reader's candidates when both read (its confidences are on another scale). */
   otherReaderWeight: number;
+  /** Weight of the second PP-OCR recogniser's candidates (0: not read, and the worker does not load it). */
+  rec2Weight: number;
+  /** The second PP-OCR recogniser reads a line's crops only when the first one's best read scores below this. */
+  rec2Below: number;
   /** Plate-box bands read by readPlateBox (fractions of the plate box: vertical offset, width, height). */
   bands: { dy: number; w: number; h: number }[];
   /** How reads of the same text from several crops combine: 'max' keeps the best, 'sum' adds their scores. */
@@ -148,6 +155,8 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   heightWeight: 1,
   bands: [{ dy: 0.03, w: 0.96, h: 0.62 }],
   otherReaderWeight: 0.5,
+  rec2Weight: 1,
+  rec2Below: 0.95,
   debugCrops: false,
   lines: DEFAULT_LINE_OPTIONS,
   otherWeight: 2,
@@ -318,7 +327,11 @@ async function readCrops(
   o: PipelineOptions,
 ): Promise<PlateCandidate[]> {
   const cands: PlateCandidate[] = [];
-  if (models.rec) cands.push(...(await readCropsPpocr(crops, models.rec, o)));
+  if (models.rec) cands.push(...(await readCropsPpocr(crops, models.rec, o, 1, '')));
+  // The second recogniser is asked only when the first is unsure: a clear read does not pay for it.
+  const firstBest = Math.max(0, ...cands.map((c) => c.score));
+  if (models.rec2 && o.rec2Weight > 0 && (!models.rec || firstBest < o.rec2Below))
+    cands.push(...(await readCropsPpocr(crops, models.rec2, o, o.rec2Weight, '/en')));
   if (models.other) {
     const w = models.rec ? o.otherReaderWeight : 1;
     for (const crop of crops) {
@@ -335,6 +348,8 @@ async function readCropsPpocr(
   crops: Crop[],
   models: { run: OnnxRun; charset: PlateCharset },
   o: PipelineOptions,
+  weight: number,
+  tag: string,
 ): Promise<PlateCandidate[]> {
   if (crops.length === 0) return [];
   const batch = recPreprocess(
@@ -350,7 +365,7 @@ async function readCropsPpocr(
     const Tcrop = Math.min(T, Math.ceil((batch.widths[b]! / batch.width) * T) + 1);
     const folded = foldProbs(out.data, b * T * C, Tcrop, models.charset);
     const g = greedyDecode(folded, models.charset, o.otherWeight);
-    const free = candidate(g.text, g.confidence, 1, crop, crop.source, o);
+    const free = candidate(g.text, g.confidence, weight, crop, `${crop.source}${tag}`, o);
     free.charProbs = g.charProbs;
     cands.push(free);
     if (!(o.rules.exhaustive || o.formatDecodes)) continue;
@@ -361,7 +376,7 @@ async function readCropsPpocr(
       // A format-forced decode pays the path-probability ratio to the free decode: the format has to buy its
       // likeness with the model's own belief, so a confident free read is never overruled by a pattern.
       const ratio = Math.exp(Math.max(-30, d.logScore - base));
-      cands.push(candidate(d.text, g.confidence, ratio, crop, `${crop.source}/${fmt.id}`, o));
+      cands.push(candidate(d.text, g.confidence, ratio * weight, crop, `${crop.source}${tag}/${fmt.id}`, o));
     }
   }
   return cands;

@@ -208,10 +208,12 @@ export function greedyDecode(f: Folded, cs: PlateCharset, otherWeight = 0): Deco
 }
 
 /**
- * Best CTC path whose characters follow `pattern` (one class per character: L, D, A, P). Viterbi over states
- * blank, c1, blank, c2, …; each character slot's frames then vote for the single best character of its class.
- * Returns null when the line has too few frames for the pattern. `logScore` is the path's log-probability, so
- * callers can compare it with the unconstrained path's (`pathLogProb`).
+ * Best CTC path whose characters follow `pattern` (one class per character: L, D, A, P). Viterbi over the
+ * states blank₀, (slot 1, char), blank₁, (slot 2, char), …, where a slot keeps one character for all its frames:
+ * a slot that could change character from frame to frame would swallow a neighbour's frames for free and drop a
+ * character to fit a shorter pattern ("ASC7399" → "AS7399"). Returns null when the line has too few frames for
+ * the pattern. `logScore` is the path's log-probability, so callers can compare it with the unconstrained path's
+ * (`pathLogProb`).
  */
 export function constrainedDecode(
   f: Folded,
@@ -222,89 +224,89 @@ export function constrainedDecode(
   const classes = [...pattern] as CharClass[];
   const L = classes.length;
   if (L === 0 || T < L) return null;
-  const allowed = classes.map((cls) => {
+  // State layout: blanks 0..L (blank i follows i characters), then each slot's allowed characters.
+  const slotChars: number[][] = classes.map((cls) => {
     const ks: number[] = [];
     for (let k = 0; k < K; k++) if (charFits(cs.chars[k]!, cls)) ks.push(k + 1);
     return ks;
   });
-  const S = 2 * L + 1;
+  const slotBase: number[] = [];
+  let n = L + 1;
+  for (const ks of slotChars) {
+    slotBase.push(n);
+    n += ks.length;
+  }
   const NEG = -1e30;
-  const emit = (t: number, s: number): number => {
-    if (s % 2 === 0) return Math.log(Math.max(p[t * (K + 1)]!, 1e-12));
-    let m = 0;
-    for (const k of allowed[(s - 1) / 2]!) m = Math.max(m, p[t * (K + 1) + k]!);
-    return Math.log(Math.max(m, 1e-12));
-  };
-  const bestIn = (t: number, slot: number): number => {
-    let bk = -1;
-    let bv = -1;
-    for (const k of allowed[slot]!) {
-      const v = p[t * (K + 1) + k]!;
-      if (v > bv) {
-        bv = v;
-        bk = k;
-      }
-    }
-    return bk;
-  };
-  let score = new Float64Array(S).fill(NEG);
-  const back = new Int8Array(T * S); // 0 stay, 1 from s-1, 2 from s-2
-  score[0] = emit(0, 0);
-  score[1] = emit(0, 1);
+  const lp = (t: number, k: number): number => Math.log(Math.max(p[t * (K + 1) + k]!, 1e-12));
+  let score = new Float64Array(n).fill(NEG);
+  const back = new Int32Array(T * n).fill(-1);
+  score[0] = lp(0, 0);
+  slotChars[0]!.forEach((k, j) => (score[slotBase[0]! + j] = lp(0, k)));
   for (let t = 1; t < T; t++) {
-    const next = new Float64Array(S).fill(NEG);
-    for (let s = 0; s < S; s++) {
-      let best = score[s]!;
-      let from = 0;
-      if (s >= 1 && score[s - 1]! > best) {
-        best = score[s - 1]!;
-        from = 1;
+    const next = new Float64Array(n).fill(NEG);
+    const set = (s: number, v: number, from: number): void => {
+      if (v > next[s]!) {
+        next[s] = v;
+        back[t * n + s] = from;
       }
-      // Skip the blank between two characters, as CTC allows only when they differ: frames of one "8" must
-      // not be split into "88". The slots' best characters at t-1 and t stand in for the characters.
-      if (s >= 2 && s % 2 === 1 && score[s - 2]! > best && bestIn(t - 1, (s - 3) / 2) !== bestIn(t, (s - 1) / 2)) {
-        best = score[s - 2]!;
-        from = 2;
+    };
+    const blank = lp(t, 0);
+    for (let i = 0; i <= L; i++) {
+      // Blank i: stay, or end slot i-1's character.
+      if (score[i]! > NEG / 2) set(i, score[i]! + blank, i);
+      if (i > 0)
+        slotChars[i - 1]!.forEach((_, j) => set(i, score[slotBase[i - 1]! + j]! + blank, slotBase[i - 1]! + j));
+    }
+    for (let i = 0; i < L; i++) {
+      const ks = slotChars[i]!;
+      const base = slotBase[i]!;
+      // The previous slot's two best characters: a direct move (no blank between) needs a different character.
+      let b1 = -1;
+      let b2 = -1;
+      if (i > 0) {
+        const pb = slotBase[i - 1]!;
+        slotChars[i - 1]!.forEach((_, j) => {
+          const v = score[pb + j]!;
+          if (b1 < 0 || v > score[b1]!) {
+            b2 = b1;
+            b1 = pb + j;
+          } else if (b2 < 0 || v > score[b2]!) b2 = pb + j;
+        });
       }
-      if (best <= NEG / 2) continue;
-      next[s] = best + emit(t, s);
-      back[t * S + s] = from;
+      ks.forEach((k, j) => {
+        const s = base + j;
+        const e = lp(t, k);
+        set(s, score[s]! + e, s); // stay on the same character
+        set(s, score[i]! + e, i); // after blank i
+        if (i > 0) {
+          const prevChar = (st: number): number => slotChars[i - 1]![st - slotBase[i - 1]!]!;
+          const from = b1 >= 0 && prevChar(b1) !== k ? b1 : b2;
+          if (from >= 0 && prevChar(from) !== k) set(s, score[from]! + e, from);
+        }
+      });
     }
     score = next;
   }
-  let s = score[S - 1]! >= score[S - 2]! ? S - 1 : S - 2;
+  let s = L;
+  slotChars[L - 1]!.forEach((_, j) => {
+    if (score[slotBase[L - 1]! + j]! > score[s]!) s = slotBase[L - 1]! + j;
+  });
   const logScore = score[s]!;
   if (logScore <= NEG / 2) return null;
-  // Backtrace: frames per character slot.
-  const frames: number[][] = classes.map(() => []);
+  // Backtrace: each slot's character and the highest probability it reached in its frames.
+  const chars: number[] = new Array<number>(L).fill(0);
+  const probs: number[] = new Array<number>(L).fill(0);
   for (let t = T - 1; t >= 0; t--) {
-    if (s % 2 === 1) frames[(s - 1) / 2]!.push(t);
-    const b = back[t * S + s]!;
-    s -= b;
-  }
-  let text = '';
-  const probs: number[] = [];
-  for (let i = 0; i < L; i++) {
-    let bestK = allowed[i]![0]!;
-    let bestSum = -1;
-    let bestMax = 0;
-    for (const k of allowed[i]!) {
-      let sum = 0;
-      let mx = 0;
-      for (const t of frames[i]!) {
-        const v = p[t * (K + 1) + k]!;
-        sum += v;
-        if (v > mx) mx = v;
-      }
-      if (sum > bestSum) {
-        bestSum = sum;
-        bestK = k;
-        bestMax = mx;
-      }
+    if (s > L) {
+      let i = L - 1;
+      while (slotBase[i]! > s) i--;
+      const k = slotChars[i]![s - slotBase[i]!]!;
+      chars[i] = k;
+      probs[i] = Math.max(probs[i]!, p[t * (K + 1) + k]!);
     }
-    text += cs.chars[bestK - 1];
-    probs.push(bestMax);
+    if (t > 0) s = back[t * n + s]!;
   }
+  const text = chars.map((k) => cs.chars[k - 1]).join('');
   return { ...finish(text, probs, pattern), logScore };
 }
 

@@ -77,6 +77,11 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
   // Only the overrides actually given replace the measured defaults.
   const tuning = Object.fromEntries(Object.entries(req.tuning ?? {}).filter(([, v]) => v !== undefined));
   const options: Omit<PipelineOptions, 'rules'> = { ...DEFAULT_PIPELINE, ...tuning };
+  if (models.rec && options.rec2Weight > 0) {
+    const keys = new TextDecoder().decode(await loader.load('plate-rec-en-keys'));
+    const rec2 = await createRun('plate-rec-en', await loader.load('plate-rec-en'), backend);
+    models.rec2 = { run: rec2.run, charset: buildCharset(keys, LATIN_LETTERS + DIGITS) };
+  }
   // The first runs compile kernels; pay that now rather than on the first car.
   const warm: RgbaImage = { width: 64, height: 32, data: new Uint8ClampedArray(64 * 32 * 4).fill(255) };
   await readFrame(warm, models, { ...options, rules: rulesFor(req.region) });
@@ -89,8 +94,10 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
 function modelsFor(s: State, region: string): PlateModels {
   if (region !== 'cn' || !s.models.rec) return s.models;
   // CN plates open with a province character: keep those classes instead of folding them away.
+  // The English recogniser has no province classes, so CN plates are read by PP-OCRv4 alone.
   s.cnModels ??= {
     ...s.models,
+    rec2: undefined,
     rec: { run: s.models.rec.run, charset: buildCharset(s.dictText, LATIN_AND_PROVINCES) },
   };
   return s.cnModels;
