@@ -232,6 +232,18 @@ describe('recogniser decoding', () => {
     const longer = constrainedDecode(f, cs, 'LDDD')!;
     expect(longer.logScore - pathLogProb(f)).toBeLessThan(-20);
   });
+  it('skips a leading band (EU country code, crest) only when the region allows it, at its price', () => {
+    const p = probs(['B', '_', 'A', '8', '_', '7', '_', '_', '_', '_']);
+    const f = foldProbs(p, 0, 10, cs);
+    expect(greedyDecode(f, cs).text).toBe('BA87');
+    expect(constrainedDecode(f, cs, 'LDD')!.logScore - pathLogProb(f)).toBeLessThan(-20);
+    const skipped = constrainedDecode(f, cs, 'LDD', 0.5)!;
+    expect(skipped.text).toBe('A87');
+    expect(skipped.logScore - pathLogProb(f)).toBeCloseTo(Math.log(0.5), 5);
+    // The lead state covers only the first fifth of the frames: a character further in cannot be skipped.
+    const late = foldProbs(probs(['_', '_', '_', 'B', 'A', '8', '7', '_', '_', '_']), 0, 10, cs);
+    expect(constrainedDecode(late, cs, 'LDD', 0.5)!.logScore - pathLogProb(late)).toBeLessThan(-20);
+  });
   it('never lets one character swallow its neighbour to fit a shorter pattern', () => {
     // "ABX7" with no blank between the letters: "LLD" would have to drop a letter, which the frames forbid.
     const p = probs(['A', 'B', 'X', '7', '_']);

@@ -371,7 +371,7 @@ async function readCropsPpocr(
     if (!(o.rules.exhaustive || o.formatDecodes)) continue;
     const base = pathLogProb(folded);
     for (const fmt of o.rules.formats) {
-      const d = constrainedDecode(folded, models.charset, fmt.pattern);
+      const d = constrainedDecode(folded, models.charset, fmt.pattern, o.rules.leadingBand);
       if (!d || d.text === g.text) continue;
       // A format-forced decode pays the path-probability ratio to the free decode: the format has to buy its
       // likeness with the model's own belief, so a confident free read is never overruled by a pattern.

@@ -213,12 +213,15 @@ export function greedyDecode(f: Folded, cs: PlateCharset, otherWeight = 0): Deco
  * a slot that could change character from frame to frame would swallow a neighbour's frames for free and drop a
  * character to fit a shorter pattern ("ASC7399" → "AS7399"). Returns null when the line has too few frames for
  * the pattern. `logScore` is the path's log-probability, so callers can compare it with the unconstrained path's
- * (`pathLogProb`).
+ * (`pathLogProb`). With `leadingBand` (a probability factor), the path may open with a lead state over the first
+ * fifth of the frames that takes whatever the model saw there at no cost but that factor once: an EU plate's
+ * country band or a crest read as a character ("HRK708A1" → "RK708AI").
  */
 export function constrainedDecode(
   f: Folded,
   cs: PlateCharset,
   pattern: string,
+  leadingBand?: number,
 ): (Decoded & { logScore: number }) | null {
   const { T, K, p } = f;
   const classes = [...pattern] as CharClass[];
@@ -236,12 +239,21 @@ export function constrainedDecode(
     slotBase.push(n);
     n += ks.length;
   }
+  // The lead state, last; it exists only when a leading band may be skipped.
+  const lead = leadingBand !== undefined && leadingBand > 0 ? n++ : -1;
+  const leadUntil = Math.ceil(T / 5);
   const NEG = -1e30;
   const lp = (t: number, k: number): number => Math.log(Math.max(p[t * (K + 1) + k]!, 1e-12));
+  const maxLp = (t: number): number => {
+    let m = 0;
+    for (let k = 0; k <= K; k++) m = Math.max(m, p[t * (K + 1) + k]!);
+    return Math.log(Math.max(m, 1e-12));
+  };
   let score = new Float64Array(n).fill(NEG);
   const back = new Int32Array(T * n).fill(-1);
   score[0] = lp(0, 0);
   slotChars[0]!.forEach((k, j) => (score[slotBase[0]! + j] = lp(0, k)));
+  if (lead >= 0) score[lead] = Math.log(leadingBand!) + maxLp(0);
   for (let t = 1; t < T; t++) {
     const next = new Float64Array(n).fill(NEG);
     const set = (s: number, v: number, from: number): void => {
@@ -251,6 +263,13 @@ export function constrainedDecode(
       }
     };
     const blank = lp(t, 0);
+    if (lead >= 0 && t < leadUntil && score[lead]! > NEG / 2) set(lead, score[lead]! + maxLp(t), lead);
+    // Leaving the lead state: into blank₀ or straight into the first character.
+    const fromLead = lead >= 0 && t <= leadUntil ? score[lead]! : NEG;
+    if (fromLead > NEG / 2) {
+      set(0, fromLead + blank, lead);
+      slotChars[0]!.forEach((k, j) => set(slotBase[0]! + j, fromLead + lp(t, k), lead));
+    }
     for (let i = 0; i <= L; i++) {
       // Blank i: stay, or end slot i-1's character.
       if (score[i]! > NEG / 2) set(i, score[i]! + blank, i);
@@ -297,7 +316,7 @@ export function constrainedDecode(
   const chars: number[] = new Array<number>(L).fill(0);
   const probs: number[] = new Array<number>(L).fill(0);
   for (let t = T - 1; t >= 0; t--) {
-    if (s > L) {
+    if (s > L && s !== lead) {
       let i = L - 1;
       while (slotBase[i]! > s) i--;
       const k = slotChars[i]![s - slotBase[i]!]!;

@@ -34,6 +34,9 @@ export interface RegionRules {
   /** Pairs "xy": x is printed with the same glyph as y in this region, so reads and listed plates spell it y.
    * US states print O and 0 identically (most issue no letter O at all), so 'O0' folds O into 0 there. */
   glyphFolds?: readonly string[];
+  /** Plates carry a country band or crest at their left end (EU): format decodes may skip what the recogniser
+   * read there, for the price of this probability factor (undefined: they may not). */
+  leadingBand?: number;
 }
 
 const f = (id: string, pattern: string): PlateFormat => ({ id, pattern });
@@ -90,6 +93,7 @@ export const REGION_RULES: Readonly<Record<string, RegionRules>> = {
     positionRules: true,
     minLength: 4,
     maxLength: 8,
+    leadingBand: 0.5,
   },
   br: {
     region: 'br',
