@@ -324,7 +324,7 @@ export class KioskController {
     const h = frame.height;
     const debug = this.vault.state.admin;
     const r = await this.plates.read(signal, frame, { region: this.snap.settings.plate.region ?? 'us', debug });
-    if (!this.snap.backend && this.plates.info) this.update({ backend: `${this.plates.info.backend} (${this.plates.info.reader})` });
+    if (!this.snap.backend && this.plates.info) this.update({ backend: `${this.plates.info.backend} (${this.plates.info.recognisers.join(' + ')})` });
     this.update({ detections: { faces: [], frameW: w, frameH: h, plateBox: r.box } });
     if (debug) {
       const entry: PlateDebugEntry = {

@@ -62,6 +62,8 @@ export interface PlateWorkerInfo {
   region: string;
   backend: PlateBackendName;
   threads: number;
+  /** The recognisers loaded, in the order they read: 'ppocr-v4', 'ppocr-v3-en', 'tesseract'. */
+  recognisers: string[];
   /** Model fetch + verification + session creation + warm-up (ms). */
   loadMs: number;
 }

@@ -93,6 +93,7 @@ describe('PP-OCRv4 plate reader (synthetic plates)', () => {
     const info = await client.init();
     expect(info.backend).toBe('wasm');
     expect(info.reader).toBe('ppocr');
+    expect(info.recognisers).toEqual(['ppocr-v4', 'ppocr-v3-en']);
     const { bitmap, box } = await scene({ plate: 'ABC 1234' });
     const r = await client.read(undefined, bitmap);
     expect(r.text).toBe('ABC1234');
@@ -105,6 +106,24 @@ describe('PP-OCRv4 plate reader (synthetic plates)', () => {
     expect(r.candidates[0]!.text).toBe('ABC1234');
     expect(r.times.totalMs).toBeGreaterThan(0);
     expect(bitmap.width).toBe(0); // transferred to the worker
+  });
+
+  test('asks the English recogniser only when PP-OCRv4 is unsure, and not at all when its weight is 0', async () => {
+    // A crisp synthetic plate is a sure PP-OCRv4 read: the second recogniser is not asked.
+    const sure = await client.read(undefined, (await scene({ plate: 'ABC 1234' })).bitmap);
+    expect(sure.candidates.some((c) => c.source.includes('/en'))).toBe(false);
+    const always = new PlateClient({ region: 'us', reader: 'ppocr', tuning: { rec2Below: Infinity } });
+    const never = new PlateClient({ region: 'us', reader: 'ppocr', tuning: { rec2Weight: 0 } });
+    try {
+      const r = await always.read(undefined, (await scene({ plate: 'ABC 1234' })).bitmap);
+      expect(r.text).toBe('ABC1234');
+      // Both recognisers read it the same, so their scores add up on one candidate.
+      expect(r.candidates[0]!.score).toBeGreaterThan(1.5 * sure.candidates[0]!.score);
+      expect((await never.init()).recognisers).toEqual(['ppocr-v4']);
+    } finally {
+      always.terminate();
+      never.terminate();
+    }
   });
 
   test('reads inside a given plate box, and returns crops only when asked', async () => {
@@ -174,6 +193,7 @@ describe('tesseract.js behind the same reader interface', () => {
     try {
       const info = await tess.init();
       expect(info.reader).toBe('tesseract');
+      expect(info.recognisers).toEqual(['tesseract']);
       const { bitmap, box } = await scene({ plate: 'ABC 1234', width: 240 });
       const r = await tess.read(undefined, bitmap, { plateBox: box });
       expect(r.reader).toBe('tesseract');

@@ -86,7 +86,19 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
   const warm: RgbaImage = { width: 64, height: 32, data: new Uint8ClampedArray(64 * 32 * 4).fill(255) };
   await readFrame(warm, models, { ...options, rules: rulesFor(req.region) });
   await state?.tesseract?.terminate();
-  const info: PlateWorkerInfo = { reader: req.reader, region: req.region, backend, threads, loadMs: now() - t0 };
+  const recognisers = [
+    ...(models.rec ? ['ppocr-v4'] : []),
+    ...(models.rec2 ? ['ppocr-v3-en'] : []),
+    ...(tesseract ? ['tesseract'] : []),
+  ];
+  const info: PlateWorkerInfo = {
+    reader: req.reader,
+    region: req.region,
+    backend,
+    threads,
+    recognisers,
+    loadMs: now() - t0,
+  };
   state = { init: req, models, cnModels: null, dictText, tesseract, info, options };
   return info;
 }
