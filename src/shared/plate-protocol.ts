@@ -44,6 +44,8 @@ export interface PlateTuning {
   rec2Weight?: number;
   /** The English recogniser reads a line only when PP-OCRv4's best read of it scores below this (Infinity: always). */
   rec2Below?: number;
+  /** Read again inside a plate box grown around an unsure best read (score below `below`); null turns it off. */
+  boxRetry?: { below: number; grow: [number, number] } | null;
 }
 
 export interface PlateWorkerInit {

@@ -126,6 +126,26 @@ describe('PP-OCRv4 plate reader (synthetic plates)', () => {
     }
   });
 
+  test('an unsure whole-frame read is read again inside a plate box grown around it', async () => {
+    const retry = new PlateClient({
+      region: 'us',
+      reader: 'ppocr',
+      tuning: { boxRetry: { below: Infinity, grow: [1.15, 1.5] } },
+    });
+    const off = new PlateClient({ region: 'us', reader: 'ppocr', tuning: { boxRetry: null } });
+    try {
+      const r = await retry.read(undefined, (await scene({ plate: 'KC4 Z3X' })).bitmap, { debug: true });
+      expect(r.text).toBe('KC4Z3X');
+      expect(r.crops!.some((c) => c.source.startsWith('box/'))).toBe(true);
+      const o = await off.read(undefined, (await scene({ plate: 'KC4 Z3X' })).bitmap, { debug: true });
+      expect(o.text).toBe('KC4Z3X');
+      expect(o.crops!.some((c) => c.source.startsWith('box/'))).toBe(false);
+    } finally {
+      retry.terminate();
+      off.terminate();
+    }
+  });
+
   test('reads inside a given plate box, and returns crops only when asked', async () => {
     const { bitmap, box } = await scene({ plate: '7XKR 402', width: 240 });
     const r = await client.read(undefined, bitmap, { plateBox: box, debug: true });
