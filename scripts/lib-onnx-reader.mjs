@@ -7,7 +7,7 @@
  * sub-graphs, external data, sparse initialisers) make it throw rather than drop them silently: a transform must
  * never change a graph it did not understand.
  */
-import { DataType } from './lib-onnx-writer.mjs';
+import { DataType, ELEMENT_SIZE } from './lib-onnx-writer.mjs';
 
 /** @typedef {import('./lib-onnx-writer.mjs').ModelSpec} ModelSpec */
 /** @typedef {import('./lib-onnx-writer.mjs').GraphSpec} GraphSpec */
@@ -115,16 +115,6 @@ function byField(/** @type {Uint8Array} */ buf, /** @type {string} */ what, /** 
   const all = (/** @type {number} */ n) => m.get(n) ?? [];
   return { one, all };
 }
-
-/** @type {Map<number, number>} */
-const ELEMENT_SIZE = new Map([
-  [DataType.FLOAT, 4],
-  [DataType.UINT8, 1],
-  [DataType.INT8, 1],
-  [DataType.UINT16, 2],
-  [DataType.INT32, 4],
-  [DataType.INT64, 8],
-]);
 
 /** TensorProto: dims=1, data_type=2, float_data=4, int32_data=5, int64_data=7, name=8, raw_data=9, doc=12. */
 function tensor(/** @type {Uint8Array} */ buf) {

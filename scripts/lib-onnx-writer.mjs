@@ -124,8 +124,8 @@ class MessageWriter {
   }
 }
 
-/** Bytes per element for the data types we write. @type {Map<number, number>} */
-const ELEMENT_SIZE = new Map([
+/** Bytes per element for the data types we read and write. @type {Map<number, number>} */
+export const ELEMENT_SIZE = new Map([
   [DataType.FLOAT, 4],
   [DataType.UINT8, 1],
   [DataType.INT8, 1],

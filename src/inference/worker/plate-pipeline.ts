@@ -479,6 +479,8 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
   const crops: Crop[] = [];
   const seen: TextBox[] = [];
   const sides = opts.detSides.length > 0 ? opts.detSides : [opts.det.maxSide];
+  // The best read so far (ranked as the result will be, before the height weighting).
+  let best: PlateCandidate | undefined;
   for (const [i, side] of sides.entries()) {
     // A larger scale only helps when the frame is larger than the last one tried.
     if (i > 0 && Math.max(img.width, img.height) <= sides[i - 1]!) break;
@@ -505,16 +507,12 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
         break;
       }
     }
-    const best = combineCandidates(
+    best = combineCandidates(
       cands.map((c) => ({ ...c })),
       opts.combine,
     )[0];
     if (done || (best && best.score >= opts.acceptScore)) break;
   }
-  const best = combineCandidates(
-    cands.map((c) => ({ ...c })),
-    opts.combine,
-  )[0];
   if (opts.boxRetry && best && best.text !== '' && best.score < opts.boxRetry.below) {
     // Unsure: read again the way a known plate box is read, in a box grown around the best line.
     const q = aabb(best.quad);

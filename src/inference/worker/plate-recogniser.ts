@@ -292,16 +292,16 @@ export function constrainedDecode(
           } else if (b2 < 0 || v > score[b2]!) b2 = pb + j;
         });
       }
+      const c1 = b1 >= 0 ? slotChars[i - 1]![b1 - slotBase[i - 1]!]! : -1;
+      const c2 = b2 >= 0 ? slotChars[i - 1]![b2 - slotBase[i - 1]!]! : -1;
       ks.forEach((k, j) => {
         const s = base + j;
         const e = lp(t, k);
         set(s, score[s]! + e, s); // stay on the same character
         set(s, score[i]! + e, i); // after blank i
-        if (i > 0) {
-          const prevChar = (st: number): number => slotChars[i - 1]![st - slotBase[i - 1]!]!;
-          const from = b1 >= 0 && prevChar(b1) !== k ? b1 : b2;
-          if (from >= 0 && prevChar(from) !== k) set(s, score[from]! + e, from);
-        }
+        // Straight from the previous slot: its best character, or its second best when that is this one.
+        if (b1 >= 0 && c1 !== k) set(s, score[b1]! + e, b1);
+        else if (b2 >= 0 && c2 !== k) set(s, score[b2]! + e, b2);
       });
     }
     score = next;
