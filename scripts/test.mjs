@@ -35,8 +35,8 @@ function ensureSystemPackages() {
     ['/usr/sbin/mosquitto', 'mosquitto'],
     // A CJK font so the Chinese UI renders (and its screenshots show) real glyphs, not boxes.
     ['/usr/share/fonts/truetype/wqy/wqy-microhei.ttc', 'fonts-wqy-microhei'],
-    // The synthetic plate scenes are drawn with Liberation Sans; chromium only recommends it, and we install
-    // without recommends.
+    // The browser tests' synthetic plates are drawn with canvas `sans-serif`: Liberation Sans, which chromium only
+    // recommends, and we install without recommends.
     ['/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf', 'fonts-liberation'],
   ];
   const missing = needed.filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg);

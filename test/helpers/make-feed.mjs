@@ -85,38 +85,6 @@ export function makePhoto(input, out, crop) {
   return out;
 }
 
-/**
- * Draws a synthetic car front with a licence plate (a still PNG) with ffmpeg. No npm package ships a real car photo
- * with a readable plate, so plate e2e tests use this; real-car accuracy is bench/plates.mjs's job on the dataset.
- * The font is Liberation Sans Bold, from Debian's fonts-liberation (scripts/test.mjs installs it).
- * @param {string} text  the plate's characters
- * @param {string} out   .png path
- * @returns {string} out
- */
-export function makePlateScene(text, out) {
-  if (existsSync(out)) return out;
-  mkdirSync(dirname(out), { recursive: true });
-  const font = '/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf';
-  if (!existsSync(font)) throw new Error(`${font} missing: install Debian's fonts-liberation`);
-  const filters = [
-    'drawbox=x=90:y=120:w=460:h=260:color=0x30353d:t=fill', // bonnet and grille
-    'drawbox=x=120:y=150:w=400:h=70:color=0x1b1e23:t=fill',
-    'drawbox=x=100:y=160:w=70:h=40:color=0xd9d2b0:t=fill', // headlights
-    'drawbox=x=470:y=160:w=70:h=40:color=0xd9d2b0:t=fill',
-    'drawbox=x=205:y=262:w=230:h=66:color=0xf4f4f0:t=fill', // the plate
-    'drawbox=x=205:y=262:w=230:h=66:color=0x202020:t=3',
-    `drawtext=fontfile=${font}:text=${text}:x=(w-text_w)/2:y=276:fontsize=44:fontcolor=0x111111`,
-  ];
-  const r = spawnSync(
-    'ffmpeg',
-    ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=0x6b7380:s=640x480', '-vf', filters.join(','), '-frames:v', '1', out],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  if (r.error) throw new Error(`ffmpeg not runnable (${r.error.message}); install Debian's ffmpeg`);
-  if (r.status !== 0) throw new Error(`ffmpeg failed drawing plate ${text} (exit ${r.status})`);
-  return out;
-}
-
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
