@@ -108,6 +108,14 @@ describe('formats, position rules and plate-likeness', () => {
     // Fits the Polish LLDDDDL series as read: unchanged, although the Slovak reading would be BA302OZ.
     expect(applyPositionRules('BA3020Z', eu)).toBe('BA3020Z');
   });
+  it('leaves a read alone when fitting it would cost more than maxCost (a vanity plate is not a misread)', () => {
+    // The Slovak vanity plate KM BORAK fits the UK series only as KM80RAK (B→8 0.3 + O→0 0.2).
+    expect(applyPositionRules('KMBORAK', eu)).toBe('KM80RAK');
+    expect(applyPositionRules('KMBORAK', eu, undefined, 0.4)).toBe('KMBORAK');
+    // One glyph-identical swap is still made.
+    expect(applyPositionRules('RK340A0', eu, undefined, 0.4)).toBe('RK340AO');
+    expect(applyPositionRules('RK340A0', eu, undefined, 0.1)).toBe('RK340A0');
+  });
   it('never rewrites letters and digits in US reads, but spells O as 0 (one glyph on US plates)', () => {
     expect(applyPositionRules('SH1R7X', us)).toBe('SH1R7X');
     expect(applyPositionRules('CHOP8Y', us)).toBe('CH0P8Y');

@@ -122,6 +122,12 @@ export interface PipelineOptions {
    * US e2e 77.4 → 80.2 % (a cut first or last character is read again from the plate's band), EU/BR unchanged;
    * grow [1.1, 1.3] 79.2 %, [1.25, 1.5] 78.3 %, below 0.95 78.3 %, below 1.2 79.2 % at +50 % p50. */
   boxRetry: { below: number; grow: [number, number] } | null;
+  /** Non-exhaustive regions: the most a free (unconstrained) read's look-alike substitutions may cost in all for
+   * position rules to rewrite it (format decodes propose the rewritten spelling anyway, paying path probability).
+   * 0.4 = one look-alike or two glyph-identical ones. Measured: the Slovak vanity plate KM BORAK was rewritten to
+   * the UK series as KM80RAK (B→8 and O→0) with no limit; EU e2e 86.8 → 88.7 %, nothing else changed (0.2 the
+   * same). */
+  freeRewriteMaxCost: number;
   /** A frame whose mass on non-plate classes times this exceeds the best plate character's is read as blank
    * (0 disables). */
   otherWeight: number;
@@ -166,6 +172,7 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   lines: DEFAULT_LINE_OPTIONS,
   boxRetry: { below: 0.85, grow: [1.15, 1.5] },
   otherWeight: 2,
+  freeRewriteMaxCost: 0.4,
 };
 
 export interface PlateCandidate {
@@ -309,9 +316,11 @@ function candidate(
   crop: Crop,
   source: string,
   o: PipelineOptions,
+  free = false,
 ): PlateCandidate {
   const read = normalisePlate(raw);
-  const text = applyPositionRules(read, o.rules);
+  const maxCost = free && !o.rules.exhaustive ? o.freeRewriteMaxCost : Infinity;
+  const text = applyPositionRules(read, o.rules, undefined, maxCost);
   // Judged before position rules rewrite it: a read that needed look-alike substitutions to fit pays for them.
   const likeness = plateLikeness(read, o.rules).score;
   return {
@@ -343,7 +352,7 @@ async function readCrops(
     for (const crop of crops) {
       // tesseract prefers ~100 px text: crop again from the frame rather than upscaling the 48 px crop.
       const r = await models.other(cropQuad(img, crop.box.quad, 100, 2400));
-      cands.push(candidate(r.text, r.confidence, w, crop, `${crop.source}/tesseract`, o));
+      cands.push(candidate(r.text, r.confidence, w, crop, `${crop.source}/tesseract`, o, true));
     }
   }
   return cands;
@@ -371,7 +380,7 @@ async function readCropsPpocr(
     const Tcrop = Math.min(T, Math.ceil((batch.widths[b]! / batch.width) * T) + 1);
     const folded = foldProbs(out.data, b * T * C, Tcrop, models.charset);
     const g = greedyDecode(folded, models.charset, o.otherWeight);
-    const free = candidate(g.text, g.confidence, weight, crop, `${crop.source}${tag}`, o);
+    const free = candidate(g.text, g.confidence, weight, crop, `${crop.source}${tag}`, o, true);
     free.charProbs = g.charProbs;
     cands.push(free);
     if (!(o.rules.exhaustive || o.formatDecodes)) continue;

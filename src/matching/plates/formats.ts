@@ -188,14 +188,21 @@ export function fitRegion(text: string, rules: RegionRules, table: ConfusionTabl
 
 /**
  * Apply the region's position rules: when the cheapest fitting formats all agree on one spelling, return it.
- * Two formats that disagree (one wants O, the other 0) leave the read unchanged: no guess.
+ * Two formats that disagree (one wants O, the other 0) leave the read unchanged: no guess. A read that needs
+ * substitutions costing more than `maxCost` in all to fit is left alone too (in a non-exhaustive region it is more
+ * likely a series nobody listed, such as a vanity plate, than a misread).
  */
-export function applyPositionRules(text: string, rules: RegionRules, table: ConfusionTable = DEFAULT_TABLE): string {
+export function applyPositionRules(
+  text: string,
+  rules: RegionRules,
+  table: ConfusionTable = DEFAULT_TABLE,
+  maxCost = Infinity,
+): string {
   text = regionSpelling(text, rules);
   if (!rules.positionRules) return text;
   const fits = fitRegion(text, rules, table);
   if (fits.length === 0) return text;
-  if (fits[0]!.cost === 0) return text;
+  if (fits[0]!.cost === 0 || fits[0]!.cost > maxCost) return text;
   const best = fits.filter((x) => x.cost === fits[0]!.cost);
   const spellings = new Set(best.map((x) => x.text));
   return spellings.size === 1 ? best[0]!.text : text;
