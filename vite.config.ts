@@ -89,7 +89,11 @@ function cspMetaPlugin(): Plugin {
 }
 
 export default defineConfig({
-  define: { __KIOSK_UPSTREAM__: JSON.stringify(upstreamOrigin()) },
+  define: {
+    __KIOSK_UPSTREAM__: JSON.stringify(upstreamOrigin()),
+    // The e2e build only: a clock the tests can set (src/main.ts). Every other build compiles it out.
+    __KIOSK_TEST_HOOKS__: JSON.stringify(process.env['KIOSK_TEST_HOOKS'] === '1'),
+  },
   server: { host: '127.0.0.1', port: 5173, strictPort: true, headers: securityHeaders() },
   preview: { host: '127.0.0.1', port: 4173, strictPort: true, headers: securityHeaders() },
   worker: { format: 'es' },

@@ -67,7 +67,8 @@ let failed = 0;
 let status = 0;
 for (const project of projects) {
   // The e2e build and servers allow the test receiver's origin (CSP connect-src), not the default 8787.
-  const env = project === 'e2e' ? { KIOSK_UPSTREAM: E2E_UPSTREAM } : {};
+  // KIOSK_TEST_HOOKS: the e2e build gets a clock the tests can set (validity tests); a normal build has none.
+  const env = project === 'e2e' ? { KIOSK_UPSTREAM: E2E_UPSTREAM, KIOSK_TEST_HOOKS: '1' } : {};
   if (project === 'e2e') run('npx', ['vite', 'build', '--logLevel', 'warn'], { env });
   const out = join(reportDir, `${project}.json`);
   const code = run(

@@ -1,32 +1,65 @@
 /**
- * Composition root: opens the vault, builds the controller and the three role screens (visitor kiosk, guard desk,
- * admin console), routes between them by URL hash, and registers the offline layer. No logic lives here beyond
- * the order things start in and which module's output feeds which.
+ * Composition root: opens the vault, builds the controller and the screens (visitor kiosk, guard desk, admin
+ * console, staff login), routes between them by URL hash under what the app's authority allows, and registers the
+ * offline layer. No logic lives here beyond the order things start in, which module's output feeds which, and the
+ * routing table: what a typed hash may show is decided by the device role and the session, never by the hash.
  */
 import { AdminOps } from './app/admin-ops';
 import { Camera } from './capture/camera';
 import { KioskController } from './app/controller';
+import { sessionIdleMs, type DeviceRole } from './app/kiosk-settings';
 import { registerOffline } from './offline/register';
+import { AdjustableClock, systemClock, type Clock } from './shared/clock';
 import { KioskError, isKioskError } from './shared/errors';
 import { Vault } from './store';
 import { AdminView } from './ui/admin-view';
 import { GuardView } from './ui/guard-view';
 import { h } from './ui/dom';
 import { lang, setLang, t, type Lang } from './ui/i18n';
+import { fullscreenOnGesture, keepScreenOn, staffCorner } from './ui/kiosk-screen';
+import { LoginView } from './ui/login-view';
 import { VisitorView } from './ui/visitor-view';
 
-type Role = 'visitor' | 'guard' | 'admin';
+type Screen = 'visitor' | 'guard' | 'admin' | 'login' | 'attended';
 const LANG_KEY = 'kiosk-lang';
 
-function roleFromHash(): Role {
-  const r = location.hash.replace(/^#\/?/, '');
-  return r === 'guard' || r === 'admin' ? r : 'visitor';
+declare const __KIOSK_TEST_HOOKS__: boolean;
+
+/**
+ * The e2e build (KIOSK_TEST_HOOKS=1) gets a clock the tests can set; every other build reads the system clock and
+ * the hook is compiled out, so nothing in a deployed kiosk can move its time.
+ */
+function makeClock(): Clock {
+  if (typeof __KIOSK_TEST_HOOKS__ !== 'undefined' && __KIOSK_TEST_HOOKS__) {
+    const clock = new AdjustableClock();
+    (window as unknown as { __kioskTest: unknown }).__kioskTest = { clock };
+    return clock;
+  }
+  return systemClock;
+}
+
+function requested(): string {
+  return location.hash.replace(/^#\/?/, '');
+}
+
+/**
+ * The routing table. A hash only asks; the answer depends on the role and on what the session may do:
+ * #/guard without a guard or admin session is the login, #/admin is the admin's own passphrase gate, and home is
+ * the role's home screen.
+ */
+function screenFor(ask: string, role: DeviceRole, canGuard: boolean): Screen {
+  if (ask === 'admin') return 'admin';
+  if (ask === 'login') return 'login';
+  if (ask === 'guard') return canGuard ? 'guard' : 'login';
+  if (role === 'guard') return canGuard ? 'guard' : 'login';
+  return role === 'attended' ? 'attended' : 'visitor';
 }
 
 async function main(): Promise<void> {
   const stored = localStorage.getItem(LANG_KEY);
   setLang(stored === 'zh' || stored === 'en' ? stored : lang());
   const root = document.getElementById('app')!;
+  const clock = makeClock();
 
   let app: KioskController | null = null;
   const visitor = new VisitorView(() => void app?.startCamera());
@@ -36,18 +69,47 @@ async function main(): Promise<void> {
 
   let vault: Vault;
   try {
-    vault = await Vault.open();
+    vault = await Vault.open({ now: () => clock.wall() });
   } catch (e) {
     visitor.kiosk.showModelError(isKioskError(e) ? e : new KioskError('INTERNAL'));
     return;
   }
-  app = new KioskController({ vault, video: visitor.kiosk.video });
+  app = new KioskController({ vault, video: visitor.kiosk.video, clock });
   const ops = new AdminOps(app);
-  const guard = new GuardView({ override: (d, r) => app.override(d, r) });
+  const authority = app.authority;
+  const home = () => {
+    if (requested() !== '') location.hash = '#/';
+    else show();
+  };
+  const guard = new GuardView({
+    override: (d, r) => app.override(d, r),
+    guardLog: () => app.guardLog(),
+    overridesLeft: () => app.overridesLeft(),
+    logout: () => {
+      authority.logout();
+      home();
+    },
+  });
+  const login = new LoginView({
+    guards: () => authority.guards(),
+    loginPin: async (id, pin) => {
+      await authority.loginPin(id, pin);
+      location.hash = '#/guard';
+    },
+    loginPasskey: async () => {
+      await authority.loginPasskey();
+      location.hash = '#/guard';
+    },
+    toAdmin: () => (location.hash = '#/admin'),
+    cancel: home,
+  });
   const admin = new AdminView({
     setup: (p, o) => ops.setup(p, o),
     unlock: (p) => ops.unlock(p),
-    lock: () => ops.lock(),
+    lock: () => {
+      ops.lock();
+      home();
+    },
     enrolPhotos: (i, p) => ops.enrolPhotos(i, p),
     bulkImport: (f, c, p) => ops.bulkImport(f, c, p),
     enrolFromCamera: (l, li, o) => ops.enrolFromCamera(l, li, o),
@@ -71,6 +133,12 @@ async function main(): Promise<void> {
     wipe: (c) => ops.wipe(c),
     listSubjects: () => app.listSubjects(),
     cameras: () => Camera.list(),
+    listGuards: () => ops.listGuards(),
+    createGuard: (n, p) => ops.createGuard(n, p),
+    setGuardDisabled: (id, d) => ops.setGuardDisabled(id, d),
+    deleteGuard: (id) => ops.deleteGuard(id),
+    registerPasskey: (id) => ops.registerPasskey(id),
+    readAudit: (n) => ops.readAudit(n),
   });
 
   function switchLang(next: Lang): void {
@@ -82,27 +150,89 @@ async function main(): Promise<void> {
   const links = (['visitor', 'guard', 'admin'] as const).map((r) =>
     h('a', { href: `#/${r === 'visitor' ? '' : r}`, 'data-testid': `nav-${r}` }, t(r === 'visitor' ? 'navVisitor' : r === 'guard' ? 'navGuard' : 'navAdmin')),
   );
+  const logoutBtn = h('button', { type: 'button', 'data-testid': 'nav-logout' }, t('navLogout'));
+  logoutBtn.addEventListener('click', () => {
+    authority.logout();
+    home();
+  });
   const langBtn = h('button', { type: 'button', class: 'lang', 'data-testid': 'lang-toggle', lang: lang() === 'zh' ? 'en' : 'zh' }, lang() === 'zh' ? 'English' : '中文');
   langBtn.addEventListener('click', () => switchLang(lang() === 'zh' ? 'en' : 'zh'));
-  nav.replaceChildren(...links, langBtn);
+  const corner = staffCorner(() => (location.hash = '#/login'));
+  document.body.append(corner);
 
-  let role: Role = roleFromHash();
+  let screen: Screen = 'visitor';
+  let navKey = '';
+  /**
+   * The screens' navigation exists only where it may: before set-up (the admin must reach set-up), on a guard desk,
+   * or while staff are logged in on this screen. A visitor kiosk at rest has no link, button or focusable element
+   * that leads off it; only the corner long-press does, and that leads to a login.
+   */
+  const renderNav = () => {
+    const s = app.snapshot;
+    const firstRun = s.vault?.status === 'uninitialised' || s.phase === 'wiped';
+    const staff = s.session.kind !== 'none';
+    const showNav = firstRun || s.settings.role === 'guard' || staff;
+    const key = `${showNav}|${staff}|${screen}`;
+    if (key === navKey) return;
+    navKey = key;
+    for (const [i, r] of (['visitor', 'guard', 'admin'] as const).entries()) links[i]!.toggleAttribute('aria-current', r === screen);
+    nav.replaceChildren(...(showNav ? [...links, ...(staff ? [logoutBtn] : []), langBtn] : []));
+    nav.hidden = !showNav;
+    corner.hidden = showNav;
+  };
+
+  let shownPanel: HTMLElement | null = null;
   const show = () => {
-    role = roleFromHash();
-    document.body.dataset['role'] = role;
-    for (const [i, r] of (['visitor', 'guard', 'admin'] as const).entries()) links[i]!.toggleAttribute('aria-current', r === role);
-    panel.replaceChildren(...(role === 'guard' ? [guard.root] : role === 'admin' ? [admin.root] : []));
+    screen = screenFor(requested(), app.snapshot.settings.role, authority.can('guard-screen'));
+    document.body.dataset['role'] = screen;
+    const part =
+      screen === 'guard' ? guard.root
+      : screen === 'admin' ? admin.root
+      : screen === 'login' ? login.root
+      : screen === 'attended' ? (authority.can('guard-screen') ? guard.root : login.root)
+      : null;
+    if (part !== shownPanel) {
+      shownPanel = part;
+      panel.replaceChildren(...(part ? [part] : []));
+      // A fresh login form each time it appears (names reloaded, nothing typed left over).
+      if (part === login.root) void login.open();
+    }
+    navKey = '';
     render();
   };
   const render = () => {
     const s = app.snapshot;
+    renderNav();
     visitor.render(s);
-    if (role === 'guard') guard.render(s);
-    if (role === 'admin') admin.render(s);
+    if (screen === 'guard' || (screen === 'attended' && s.session.kind !== 'none')) guard.render(s);
+    if (screen === 'admin') admin.render(s);
   };
   app.subscribe(render);
+  // A session that starts or ends re-routes: a guard who logs in on an attended kiosk gets the panel, and one whose
+  // session idles out loses the guard screen at once.
+  let sessionKey = '';
+  authority.subscribe((s) => {
+    const key = s.kind === 'guard' ? `guard:${s.guardId}` : s.kind;
+    if (key === sessionKey) return;
+    sessionKey = key;
+    show();
+  });
   window.addEventListener('hashchange', show);
-  document.addEventListener('pointerdown', () => app.touch(), { passive: true });
+  let lastTouch = clock.monotonic();
+  const interacted = () => {
+    lastTouch = clock.monotonic();
+    app.interacted();
+  };
+  document.addEventListener('pointerdown', interacted, { passive: true });
+  document.addEventListener('keydown', interacted, { passive: true });
+  // Idle: end any session and go home. Also leave a login or admin gate someone walked away from.
+  setInterval(() => {
+    const idle = clock.monotonic() - lastTouch > sessionIdleMs(app.snapshot.settings);
+    if (authority.expireIfIdle() || (idle && requested() !== '' && app.snapshot.vault?.status !== 'uninitialised')) home();
+  }, 1000);
+  const kioskRole = () => app.snapshot.settings.role !== 'guard' && screen !== 'admin';
+  fullscreenOnGesture(kioskRole);
+  keepScreenOn((st) => (document.body.dataset['wakeLock'] = st));
   show();
 
   void registerOffline({
@@ -113,6 +243,8 @@ async function main(): Promise<void> {
     isIdle: () => app.isIdle(),
   });
   await app.start();
+  // The stored role is known only now: route again (a guard desk's home is the guard screen).
+  show();
   if (app.snapshot.settings.lang !== lang() && app.snapshot.phase === 'running' && !localStorage.getItem(LANG_KEY)) {
     switchLang(app.snapshot.settings.lang);
   }

@@ -5,8 +5,10 @@
  *
  * Photos are decoded and embedded in the face worker and dropped there; only templates reach the vault. Every
  * operation either completes or leaves the stored watchlist exactly as it was (the vault writes one transaction per
- * logical change; a bundle is applied in one transaction with a version compare-and-set). The vault enforces the
- * admin gate; these functions add the orchestration and the per-file reports an admin needs.
+ * logical change; a bundle is applied in one transaction with a version compare-and-set). Every operation first
+ * asks the app's authority (src/app/authority.ts) for its capability, so a caller that skips the UI — a script, a
+ * test, a view bug — gets the same STORE_ADMIN_REQUIRED refusal; the vault's own admin gate stays underneath.
+ * Guard accounts (create, disable, delete, passkeys) are managed here too.
  */
 import { resolveFaceConfig } from '../config/face';
 import { normalisePlate } from '../matching/plates';
@@ -26,7 +28,11 @@ import {
   openBundle,
   readBundleFile,
 } from '../sync';
+import type { Capability } from './authority';
 import type { KioskController } from './controller';
+import { createPasskey } from './passkeys';
+import type { AuditEntry } from '../shared/types';
+import type { GuardSummary } from '../store';
 import { defaultSettings, resolveKioskSettings, validateSettingsPatch, type KioskSettings } from './kiosk-settings';
 
 export interface EnrolItem {
@@ -145,30 +151,74 @@ export class AdminOps {
 
   // ---- vault life ----
 
-  /** First run: set the admin passphrase, create the kiosk's identity and settings, start recognising. */
-  async setup(passphrase: string, opts: { unattended?: boolean } = {}): Promise<void> {
+  /** First run: set the admin passphrase, choose what this tablet is, create its identity and settings. */
+  async setup(passphrase: string, opts: { unattended?: boolean; role?: KioskSettings['role'] } = {}): Promise<void> {
     await this.vault.setup(passphrase, { unattended: opts.unattended ?? true });
-    await this.vault.settings.put({ ...defaultSettings(), lang: this.app.snapshot.settings.lang });
+    this.app.authority.adminStarted();
+    const settings = validateSettingsPatch(defaultSettings(), { lang: this.app.snapshot.settings.lang, ...(opts.role ? { role: opts.role } : {}) });
+    await this.vault.settings.put({ ...settings });
     await this.app.afterUnlock();
   }
 
   async unlock(passphrase: string): Promise<void> {
     await this.vault.unlockAdmin(passphrase);
+    this.app.authority.adminStarted();
     if (this.app.snapshot.phase !== 'running') await this.app.afterUnlock();
   }
 
+  /** Ends the admin (and any guard) session on this screen. */
   lock(): void {
-    this.vault.lockAdmin();
+    this.app.authority.logout();
   }
 
   changePassphrase(current: string, next: string): Promise<void> {
+    this.require('settings');
     return this.vault.changePassphrase(current, next);
+  }
+
+  // ---- guards ----
+
+  listGuards(): Promise<GuardSummary[]> {
+    this.require('manage-guards');
+    return this.vault.guards.list();
+  }
+
+  createGuard(name: string, pin: string): Promise<GuardSummary> {
+    this.require('manage-guards');
+    return this.vault.guards.create(name, pin);
+  }
+
+  setGuardDisabled(id: string, disabled: boolean): Promise<void> {
+    this.require('manage-guards');
+    return this.vault.guards.setDisabled(id, disabled);
+  }
+
+  deleteGuard(id: string): Promise<void> {
+    this.require('manage-guards');
+    return this.vault.guards.remove(id);
+  }
+
+  /** Registers a passkey for a guard: the guard verifies on this device's authenticator (PIN or biometric). */
+  async registerPasskey(id: string): Promise<void> {
+    this.require('manage-guards');
+    const g = (await this.vault.guards.list()).find((x) => x.id === id);
+    if (!g) throw new KioskError('GUARD_NOT_FOUND');
+    const p = await createPasskey(g);
+    await this.vault.guards.addPasskey(id, p.credentialId, p.spki, p.alg);
+  }
+
+  /** The newest audit entries, decrypted (admin). */
+  async readAudit(limit = 50): Promise<AuditEntry[]> {
+    this.require('export');
+    const { entries } = await this.vault.audit.read();
+    return entries.slice(-limit).reverse();
   }
 
   // ---- enrolment ----
 
   /** Enrol from photo files; several files with the same label become one person with several templates. */
   async enrolPhotos(items: EnrolItem[], onProgress?: (done: number, total: number) => void): Promise<EnrolReport[]> {
+    this.require('enrol');
     const embedder = this.embedder();
     const reports: EnrolReport[] = [];
     const people = new Map<string, { item: EnrolItem; templates: Float32Array[] }>();
@@ -208,6 +258,7 @@ export class AdminOps {
 
   /** Bulk import: photo files plus a CSV mapping file names to labels and lists. */
   async bulkImport(photos: File[], csvText: string, onProgress?: (done: number, total: number) => void): Promise<EnrolReport[]> {
+    this.require('enrol');
     const rows = parseImportCsv(csvText);
     const byName = new Map(photos.map((f) => [f.name, f]));
     const items: EnrolItem[] = [];
@@ -232,6 +283,7 @@ export class AdminOps {
     list: ListKind,
     opts: { frames?: number; timeoutMs?: number; onProgress?: (got: number, need: number, hint: string | null) => void } = {},
   ): Promise<Subject> {
+    this.require('enrol');
     if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
     const need = opts.frames ?? 5;
     const embedder = this.embedder();
@@ -271,6 +323,7 @@ export class AdminOps {
 
   /** A vehicle-only entry (plates, no face). */
   async addPlates(label: string, plates: string[], list: ListKind): Promise<Subject> {
+    this.require('enrol');
     const norm = plates.map(normalisePlate).filter(Boolean);
     if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
     if (norm.length === 0) throw new KioskError('INPUT_INVALID', { field: 'plates' });
@@ -283,6 +336,7 @@ export class AdminOps {
     id: string,
     patch: Partial<Pick<Subject, 'label' | 'list' | 'validFrom' | 'validUntil' | 'plates'>>,
   ): Promise<void> {
+    this.require('edit');
     const cur = this.app.listSubjects().find((s) => s.id === id);
     if (!cur) throw new KioskError('INPUT_INVALID', { field: 'id' });
     const next: SubjectInput = {
@@ -302,10 +356,11 @@ export class AdminOps {
 
   /** Expire now: the person stays listed (for the audit trail) but no longer matches. */
   expireSubject(id: string): Promise<void> {
-    return this.updateSubject(id, { validUntil: Date.now() });
+    return this.updateSubject(id, { validUntil: this.app.clock.wall() });
   }
 
   async deleteSubject(id: string): Promise<void> {
+    this.require('edit');
     await this.vault.subjects.delete(id);
     await this.app.reloadWatchlist();
   }
@@ -313,6 +368,7 @@ export class AdminOps {
   // ---- settings ----
 
   async saveSettings(patch: Partial<KioskSettings>): Promise<KioskSettings> {
+    this.require('settings');
     const cur = this.app.snapshot.settings;
     const next = validateSettingsPatch(cur, patch);
     await this.vault.settings.put({ ...next });
@@ -330,8 +386,8 @@ export class AdminOps {
 
   /** Pair with the receiver using the one-time code it printed. */
   async pair(code: string): Promise<{ fingerprint: string }> {
+    this.require('pair');
     if (!this.app.decisions) throw new KioskError('UPSTREAM_NOT_PAIRED');
-    if (!this.vault.state.admin) throw new KioskError('STORE_LOCKED');
     const r = await this.app.decisions.pair(code);
     return { fingerprint: r.fingerprint };
   }
@@ -348,7 +404,7 @@ export class AdminOps {
 
   /** This tablet's admin public key (created on first use) as JSON text for kiosks to pin, with its fingerprint. */
   async adminPublicKey(): Promise<{ json: string; fingerprint: string }> {
-    this.requireAdmin();
+    this.require('export');
     const k = await this.keys();
     if (!k.admin) {
       k.admin = await generateAdminKeyPair();
@@ -360,7 +416,7 @@ export class AdminOps {
 
   /** This kiosk's public key (created on first use) for the admin to encrypt bundles to. */
   async kioskPublicKey(): Promise<{ json: string; fingerprint: string }> {
-    this.requireAdmin();
+    this.require('import');
     const k = await this.keys();
     if (!k.kiosk) {
       k.kiosk = await generateKioskKeyPair();
@@ -384,7 +440,7 @@ export class AdminOps {
 
   /** Pin an admin public key on this kiosk; returns its fingerprint for the admin to compare by eye. */
   async pinAdminKey(json: string): Promise<string> {
-    this.requireAdmin();
+    this.require('import');
     const key = await importAdminPublicKey(AdminOps.parseKey(json, 'entrance-kiosk-admin-key'));
     const fp = await keyFingerprint(key);
     const k = await this.keys();
@@ -401,7 +457,7 @@ export class AdminOps {
 
   /** Add a kiosk to export to; returns its fingerprint. */
   async addRecipient(json: string): Promise<string> {
-    this.requireAdmin();
+    this.require('export');
     const key = await importKioskPublicKey(AdminOps.parseKey(json, 'entrance-kiosk-kiosk-key'));
     const fingerprint = await keyFingerprint(key);
     const k = await this.keys();
@@ -415,7 +471,7 @@ export class AdminOps {
    * Versions increase with every export from this tablet, so kiosks refuse anything older than what they have.
    */
   async exportWatchlist(opts: { sitePassphrase?: string }): Promise<{ bytes: Uint8Array<ArrayBuffer>; version: number }> {
-    this.requireAdmin();
+    this.require('export');
     const k = await this.keys();
     if (!k.admin) await this.adminPublicKey();
     const keys = await this.keys();
@@ -441,7 +497,7 @@ export class AdminOps {
    * installed watchlist is untouched.
    */
   async importWatchlist(file: Blob, opts: { sitePassphrase?: string } = {}): Promise<{ version: number; subjects: number }> {
-    this.requireAdmin();
+    this.require('import');
     const bytes = await readBundleFile(file);
     const k = await this.keys();
     if (!k.pinnedAdmins?.length) throw new KioskError('BUNDLE_SIGNATURE', { reason: 'no-pinned-admin-key' });
@@ -461,14 +517,17 @@ export class AdminOps {
   // ---- audit, wipe ----
 
   exportAudit(exportPassphrase: string): Promise<Blob> {
+    this.require('export');
     return this.vault.audit.exportEncrypted(exportPassphrase);
   }
 
   async wipe(confirmation: string): Promise<void> {
+    this.require('wipe');
     await this.vault.wipe(confirmation);
   }
 
-  private requireAdmin(): void {
-    if (!this.vault.state.admin) throw new KioskError('STORE_LOCKED');
+  /** The one check every operation starts with (STORE_ADMIN_REQUIRED when the session lacks it). */
+  private require(cap: Capability): void {
+    this.app.authority.require(cap);
   }
 }

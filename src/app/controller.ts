@@ -10,6 +10,7 @@
  * every change.
  */
 import { Camera, runFrameLoop } from '../capture/camera';
+import { systemClock, type Clock } from '../shared/clock';
 import { resolveFaceConfig } from '../config/face';
 import { DecisionService, upstreamDecisionFor, type UpstreamStatus } from '../decisions';
 import { FaceClient } from '../inference/client/face-client';
@@ -20,21 +21,31 @@ import { KioskError, isKioskError } from '../shared/errors';
 import type { PlateDebugCrop } from '../shared/plate-protocol';
 import type { AuditEntry, DecisionResult, FaceDetection, Outcome, Subject } from '../shared/types';
 import type { Vault, VaultState } from '../store';
-import { resolveKioskSettings, upstreamUrl, type KioskSettings } from './kiosk-settings';
+import { Authority, type Session } from './authority';
+import { resolveKioskSettings, sessionIdleMs, upstreamUrl, type KioskSettings } from './kiosk-settings';
 
 export type Phase = 'starting' | 'setup-needed' | 'locked' | 'running' | 'wiped' | 'error';
 
+/** A decision as every screen may see it: no name, no score, no subject. */
 export interface DecisionLogEntry {
+  /** Running number on this page (links the entry to its identified twin). */
+  n: number;
+  /** Wall-clock time. */
   at: number;
   outcome: Outcome | 'override-grant' | 'override-deny';
   reason: string;
   mode: 'face' | 'plate' | 'manual';
-  subjectId?: string;
-  /** In memory only, for the guard screen. */
-  label?: string;
-  score?: number;
   /** Whether a signed decision was queued for upstream. */
   sent: boolean;
+}
+
+/** The same decision with who it was about and who made it: memory only, given out to 'view-identities'. */
+export interface IdentifiedDecision extends DecisionLogEntry {
+  subjectId?: string;
+  label?: string;
+  score?: number;
+  /** For overrides: the guard's display name, or 'admin'. */
+  by?: string;
 }
 
 export interface PlateDebugEntry {
@@ -62,6 +73,8 @@ export interface AppSnapshot {
   lastResult: DecisionLogEntry | null;
   plateDebug: readonly PlateDebugEntry[];
   error: KioskError | null;
+  /** Who is logged in on this screen (see src/app/authority.ts). */
+  session: Session;
 }
 
 export type PromptKey =
@@ -86,6 +99,8 @@ export interface ControllerDeps {
   video: HTMLVideoElement;
   faces?: FaceClient;
   plates?: PlateClient;
+  /** The system clock unless a test drives one. */
+  clock?: Clock;
 }
 
 export class KioskController {
@@ -93,6 +108,9 @@ export class KioskController {
   readonly camera: Camera;
   readonly faces: FaceClient;
   readonly plates: PlateClient;
+  readonly clock: Clock;
+  /** Who may do what here; every capability below asks it. */
+  readonly authority: Authority;
   decisions: DecisionService | null = null;
   private snap: AppSnapshot;
   private listeners = new Set<(s: AppSnapshot) => void>();
@@ -103,6 +121,9 @@ export class KioskController {
   /** Subjects decrypted into memory (never written anywhere else). */
   private subjects = new Map<string, Subject>();
   private lastActivity = 0;
+  /** Decisions with names and scores (memory only); the snapshot carries them stripped. */
+  private identified: IdentifiedDecision[] = [];
+  private decisionCount = 0;
   /** The admin console sets this while enrolling from the live camera: frames go there instead. */
   frameTap: ((frame: ImageBitmap) => Promise<void>) | null = null;
 
@@ -111,6 +132,8 @@ export class KioskController {
     this.camera = new Camera(deps.video);
     this.faces = deps.faces ?? new FaceClient();
     this.plates = deps.plates ?? new PlateClient();
+    this.clock = deps.clock ?? systemClock;
+    this.authority = new Authority({ vault: deps.vault, clock: this.clock, idleMs: () => sessionIdleMs(this.snap.settings) });
     this.snap = {
       phase: 'starting',
       settings: resolveKioskSettings(null),
@@ -126,7 +149,9 @@ export class KioskController {
       lastResult: null,
       plateDebug: [],
       error: null,
+      session: { kind: 'none' },
     };
+    this.authority.subscribe((session) => this.update({ session }));
     this.vault.subscribe((e) => {
       if (e.type === 'state') this.update({ vault: e.state });
       if (e.type === 'state' && e.state.status === 'wiped') void this.onWiped();
@@ -151,11 +176,18 @@ export class KioskController {
 
   /** Someone was in front of the camera or used a screen recently (the SW update waits for idle). */
   isIdle(idleMs = 30_000): boolean {
-    return performance.now() - this.lastActivity > idleMs && !this.vault.state.admin;
+    return this.clock.monotonic() - this.lastActivity > idleMs && this.authority.session.kind === 'none';
   }
 
+  /** Someone is at the kiosk (a face or plate seen). Not a session's activity: that is a touch or key, below. */
   touch(): void {
-    this.lastActivity = performance.now();
+    this.lastActivity = this.clock.monotonic();
+  }
+
+  /** A touch or key press on the screen: keeps a guard or admin session alive. */
+  interacted(): void {
+    this.touch();
+    this.authority.touch();
   }
 
   update(patch: Partial<AppSnapshot>): void {
@@ -206,6 +238,7 @@ export class KioskController {
       keys: this.vault.decisionKeys,
       ...(settings.door ? { door: settings.door } : {}),
       subjectRefs: settings.subjectRefs,
+      now: () => this.clock.wall(),
     });
     this.decisions.subscribe((s) => this.update({ upstream: s }));
     this.update({ upstream: this.decisions.status });
@@ -230,14 +263,29 @@ export class KioskController {
         templates,
         plates,
         version: load.version ?? 0,
-        loadedAt: Date.now(),
+        loadedAt: this.clock.wall(),
       },
     });
   }
 
-  /** The in-memory watchlist (admin and guard screens). */
+  /** The in-memory watchlist, names included: the admin's. */
   listSubjects(): Subject[] {
+    this.authority.require('edit');
     return [...this.subjects.values()].sort((a, b) => a.label.localeCompare(b.label));
+  }
+
+  /** The decision list with names, scores and who overrode: for a guard or the admin only. */
+  guardLog(): readonly IdentifiedDecision[] {
+    this.authority.require('view-identities');
+    return this.identified;
+  }
+
+  /** Overrides the current guard (or admin) has left in this window. */
+  async overridesLeft(): Promise<{ left: number; limit: number; windowMinutes: number }> {
+    this.authority.require('override');
+    const s = this.snap.settings;
+    const left = await this.vault.guards.overridesLeft(this.authority.actor!, s.overrideLimit, s.overrideWindowMinutes * 60_000);
+    return { left, limit: s.overrideLimit, windowMinutes: s.overrideWindowMinutes };
   }
 
   labelOf(id: string | undefined): string | undefined {
@@ -268,6 +316,7 @@ export class KioskController {
       this.camera,
       (frame, at) => this.onFrame(ctl.signal, frame, at),
       (e) => this.onLoopError(ctl, e),
+      () => this.clock.monotonic(),
     );
   }
 
@@ -305,7 +354,7 @@ export class KioskController {
       policy: cfg.policy,
       quality: cfg.quality,
       subject: (id) => this.subjects.get(id),
-      now: at,
+      clock: this.clock,
     });
     this.observations = this.observations.filter((o) => at - o.at <= cfg.policy.windowMs);
     if (d.final && d.outcome !== 'no-face') {
@@ -328,7 +377,7 @@ export class KioskController {
     this.update({ detections: { faces: [], frameW: w, frameH: h, plateBox: r.box } });
     if (debug) {
       const entry: PlateDebugEntry = {
-        at: Date.now(),
+        at: this.clock.wall(),
         text: r.text,
         confidence: r.confidence,
         candidates: r.candidates.map((c) => c.text),
@@ -344,7 +393,7 @@ export class KioskController {
     this.plateReads = this.plateReads.filter((p) => at - p.at <= 4_000).slice(-8);
     const consensus = voteConsensus(this.plateReads.map((p) => p.read));
     const entries = [...this.subjects.values()].filter((s) => s.plates.length > 0);
-    const d = decidePlate(consensus, entries, this.snap.settings.plate);
+    const d = decidePlate(consensus, entries, this.snap.settings.plate, { now: this.clock.wall() });
     const enough = consensus.support >= (this.snap.settings.plate.minSupport ?? 2);
     if (enough && d.outcome !== 'no-face') {
       this.plateReads = [];
@@ -365,8 +414,9 @@ export class KioskController {
     this.holdUntil = at + RESULT_HOLD_MS;
     const label = this.labelOf(d.subjectId);
     const up = upstreamDecisionFor(d.outcome);
-    const entry: DecisionLogEntry = {
-      at: Date.now(),
+    const entry: IdentifiedDecision = {
+      n: ++this.decisionCount,
+      at: this.clock.wall(),
       outcome: d.outcome,
       reason: d.reason,
       mode: d.mode,
@@ -381,23 +431,42 @@ export class KioskController {
     await this.record(entry, up);
   }
 
-  /** Guard override: needs a reason, is logged, and sends the overriding decision. */
+  /**
+   * Manual override by the logged-in guard (or the admin): needs the 'override' capability, a reason, and room in
+   * the actor's override window (OVERRIDE_RATE_LIMITED otherwise, persisted across reloads). Recorded in the
+   * encrypted audit with the actor's id and the reason; upstream gets only the signed yes/no.
+   */
   async override(decision: 'grant' | 'deny', reason: string): Promise<void> {
-    const why = reason.trim();
-    if (why.length < 3) throw new KioskError('INPUT_INVALID', { field: 'reason' });
+    this.authority.require('override');
+    const session = this.authority.session;
+    const actor = this.authority.actor!;
+    const why = typeof reason === 'string' ? reason.trim() : '';
+    if (why.length < 3 || why.length > 200) throw new KioskError('INPUT_INVALID', { field: 'reason', min: 3, max: 200 });
+    const s = this.snap.settings;
+    await this.vault.guards.countOverride(actor, s.overrideLimit, s.overrideWindowMinutes * 60_000);
     const outcome = decision === 'grant' ? 'override-grant' : 'override-deny';
-    const entry: DecisionLogEntry = { at: Date.now(), outcome, reason: why, mode: 'manual', sent: true };
+    const entry: IdentifiedDecision = {
+      n: ++this.decisionCount,
+      at: this.clock.wall(),
+      outcome,
+      reason: why,
+      mode: 'manual',
+      sent: true,
+      by: session.kind === 'guard' ? session.name : 'admin',
+    };
     this.pushDecision(entry);
     this.update({ prompt: { key: decision === 'grant' ? 'granted' : 'denied' } });
-    this.holdUntil = performance.now() + RESULT_HOLD_MS;
-    await this.record(entry, upstreamDecisionFor(outcome));
+    this.holdUntil = this.clock.monotonic() + RESULT_HOLD_MS;
+    await this.record(entry, upstreamDecisionFor(outcome), actor);
   }
 
-  private pushDecision(entry: DecisionLogEntry): void {
-    this.update({ decisions: [entry, ...this.snap.decisions].slice(0, DECISION_LOG_MAX), lastResult: entry });
+  private pushDecision(entry: IdentifiedDecision): void {
+    this.identified = [entry, ...this.identified].slice(0, DECISION_LOG_MAX);
+    const shown: DecisionLogEntry = { n: entry.n, at: entry.at, outcome: entry.outcome, reason: entry.reason, mode: entry.mode, sent: entry.sent };
+    this.update({ decisions: [shown, ...this.snap.decisions].slice(0, DECISION_LOG_MAX), lastResult: shown });
   }
 
-  private async record(entry: DecisionLogEntry, up: ReturnType<typeof upstreamDecisionFor>): Promise<void> {
+  private async record(entry: IdentifiedDecision, up: ReturnType<typeof upstreamDecisionFor>, actor?: string): Promise<void> {
     const audit: Omit<AuditEntry, 'id'> = {
       at: entry.at,
       outcome: entry.outcome,
@@ -406,6 +475,7 @@ export class KioskController {
       mode: entry.mode,
       ...(entry.score !== undefined ? { score: entry.score } : {}),
       ...(entry.mode === 'manual' ? { reason: entry.reason } : {}),
+      ...(actor ? { actor } : {}),
     };
     try {
       await this.vault.audit.append(audit);
@@ -431,6 +501,8 @@ export class KioskController {
 
   private async onWiped(): Promise<void> {
     this.subjects.clear();
+    this.identified = [];
+    this.authority.logout();
     this.observations = [];
     await this.decisions?.stop();
     this.decisions = null;

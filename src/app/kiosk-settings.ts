@@ -14,6 +14,20 @@ import type { Lang } from '../ui/i18n';
 
 export type KioskMode = 'face' | 'plate';
 
+/**
+ * What this tablet is. 'visitor': an unattended kiosk — the visitor screen only, no way to other screens on it;
+ * guard and admin need a long press in the top-left corner and a login. 'guard': the guard desk — its home is the
+ * guard screen (behind a guard login). 'attended': the visitor screen with the guard panel beside it (the panel
+ * behind a guard login), for a desk where a guard sits next to the camera.
+ */
+export type DeviceRole = 'visitor' | 'guard' | 'attended';
+export const DEVICE_ROLES: readonly DeviceRole[] = ['visitor', 'guard', 'attended'];
+
+/** Idle seconds after which a session ends and the tablet goes home, per role, when the admin set none. */
+export const ROLE_IDLE_SECONDS: Record<DeviceRole, number> = { visitor: 60, attended: 300, guard: 900 };
+export const IDLE_SECONDS_MIN = 10;
+export const IDLE_SECONDS_MAX = 3600;
+
 export interface KioskSettings {
   /** Identifies this kiosk to the receiver (letters, digits, . _ -; at most 32). */
   kioskId: string;
@@ -33,6 +47,20 @@ export interface KioskSettings {
   cameraDeviceId: string;
   face: FaceConfigOverrides;
   plate: Partial<PlateMatchConfig>;
+  /** What this tablet is (see DeviceRole). Default 'visitor': a fresh kiosk is locked down. */
+  role: DeviceRole;
+  /** Seconds without a touch or key before a guard/admin session ends and the tablet goes home; 0 = the role's
+   * default (ROLE_IDLE_SECONDS), else 10..3600. */
+  sessionIdleSeconds: number;
+  /** Manual overrides one guard (or the admin) may make per window. Default 6, 1..100. */
+  overrideLimit: number;
+  /** The override window in minutes. Default 10, 1..1440. */
+  overrideWindowMinutes: number;
+}
+
+/** The idle timeout in force for these settings, in ms. */
+export function sessionIdleMs(s: Pick<KioskSettings, 'role' | 'sessionIdleSeconds'>): number {
+  return (s.sessionIdleSeconds > 0 ? s.sessionIdleSeconds : ROLE_IDLE_SECONDS[s.role]) * 1000;
 }
 
 export function newKioskId(): string {
@@ -53,8 +81,15 @@ export function defaultSettings(kioskId = newKioskId()): KioskSettings {
     cameraDeviceId: '',
     face: {},
     plate: {},
+    role: 'visitor',
+    sessionIdleSeconds: 0,
+    overrideLimit: 6,
+    overrideWindowMinutes: 10,
   };
 }
+
+const intIn = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+const idleOk = (v: unknown): v is number => v === 0 || intIn(v, IDLE_SECONDS_MIN, IDLE_SECONDS_MAX);
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
 const PATH = /^\/[A-Za-z0-9._~\-/]{0,200}$/;
@@ -81,6 +116,11 @@ export function resolveKioskSettings(stored: Record<string, unknown> | null | un
     cameraDeviceId: str('cameraDeviceId', (v) => v.length < 512, ''),
     face: {},
     plate: {},
+    // A damaged role falls back to the locked-down visitor kiosk, never to a role that shows more.
+    role: DEVICE_ROLES.includes(s['role'] as DeviceRole) ? (s['role'] as DeviceRole) : d.role,
+    sessionIdleSeconds: idleOk(s['sessionIdleSeconds']) ? s['sessionIdleSeconds'] : d.sessionIdleSeconds,
+    overrideLimit: intIn(s['overrideLimit'], 1, 100) ? s['overrideLimit'] : d.overrideLimit,
+    overrideWindowMinutes: intIn(s['overrideWindowMinutes'], 1, 1440) ? s['overrideWindowMinutes'] : d.overrideWindowMinutes,
   };
   if (s['face'] && typeof s['face'] === 'object') {
     try {
@@ -109,6 +149,10 @@ export function validateSettingsPatch(current: KioskSettings, patch: Partial<Kio
   if (next.door !== '' && !ID.test(next.door)) throw bad('door');
   if (!PATH.test(next.upstreamPath)) throw bad('upstreamPath');
   if (!(next.retentionHours >= 1 && next.retentionHours <= 24 * 366)) throw bad('retentionHours');
+  if (!DEVICE_ROLES.includes(next.role)) throw bad('role');
+  if (!idleOk(next.sessionIdleSeconds)) throw bad('sessionIdleSeconds');
+  if (!intIn(next.overrideLimit, 1, 100)) throw bad('overrideLimit');
+  if (!intIn(next.overrideWindowMinutes, 1, 1440)) throw bad('overrideWindowMinutes');
   try {
     resolveFaceConfig(next.face);
   } catch {

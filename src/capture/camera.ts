@@ -138,6 +138,8 @@ export async function runFrameLoop(
   camera: Camera,
   consume: (frame: ImageBitmap, at: number) => Promise<void>,
   onError: (e: unknown) => void,
+  /** The frame time: the kiosk's monotonic clock. */
+  now: () => number = () => performance.now(),
 ): Promise<void> {
   while (!signal.aborted) {
     await camera.nextFrame();
@@ -145,7 +147,7 @@ export async function runFrameLoop(
     const frame = await camera.grab().catch(() => null);
     if (!frame) continue;
     try {
-      await consume(frame, performance.now());
+      await consume(frame, now());
     } catch (e) {
       onError(e);
       // Back off briefly so a persistently failing worker does not spin the CPU.

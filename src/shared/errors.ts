@@ -65,6 +65,16 @@ export const ERROR_MESSAGES = {
   UPSTREAM_EXPIRED: 'Queued decisions were older than the retention limit and were dropped.',
   UPSTREAM_PAIRING_FAILED: 'Pairing with the door controller failed. Check the code and try again.',
   CONFIG_INVALID: 'A setting is not valid.',
+
+  GUARD_REQUIRED: 'This needs a guard to log in first.',
+  GUARD_WRONG_PIN: 'Wrong guard or PIN.',
+  GUARD_LOCKED_OUT: 'Too many wrong PINs. Wait before trying again.',
+  GUARD_DISABLED: 'This guard account is disabled.',
+  GUARD_NOT_FOUND: 'No such guard account.',
+  GUARD_PIN_RULE: 'A guard PIN is 6 to 12 digits.',
+  GUARD_PASSKEY_FAILED: 'The passkey could not be verified.',
+  GUARD_PASSKEY_UNAVAILABLE: 'This device has no passkey authenticator.',
+  OVERRIDE_RATE_LIMITED: 'Too many overrides in a short time. Ask an admin, or wait.',
   INTERNAL: 'An unexpected error occurred.',
 } as const;
 

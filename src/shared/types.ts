@@ -45,6 +45,8 @@ export interface AuditEntry {
   kiosk: string;
   mode: 'face' | 'plate' | 'manual';
   reason?: string;
+  /** Who made a manual override: a guard account id or 'admin' (never a name). */
+  actor?: string;
 }
 
 /** Face box and keypoints in source-image pixels. Keypoints: right eye, left eye, nose tip, mouth, right ear, left ear

@@ -80,8 +80,10 @@ function cleanEntry(e: Omit<AuditEntry, 'id'>): Omit<AuditEntry, 'id'> {
     kiosk: e.kiosk,
     mode: e.mode,
   };
+  if (e.actor !== undefined && (typeof e.actor !== 'string' || !/^(admin|g-[0-9a-f]{16})$/.test(e.actor))) throw bad('actor');
   if (e.score !== undefined) out.score = e.score;
   if (e.reason !== undefined) out.reason = e.reason;
+  if (e.actor !== undefined) out.actor = e.actor;
   return out;
 }
 

@@ -9,6 +9,9 @@
  */
 import type { LockoutRecord } from './schema';
 
+/** What the rule reads of a lock-out record (the admin passphrase's and the guard PINs' share it). */
+export type LockoutState = Pick<LockoutRecord, 'failures' | 'lockedUntil' | 'lastAttemptAt'>;
+
 export interface LockoutPolicy {
   /** Wrong attempts allowed with no wait. */
   freeAttempts: number;
@@ -29,14 +32,14 @@ export function delayAfter(failures: number, policy: LockoutPolicy): number {
 }
 
 /** If the clock went backwards since the last attempt, the whole lock restarts from now (never shortened). */
-export function rebase(rec: LockoutRecord, now: number): LockoutRecord {
+export function rebase<R extends LockoutState>(rec: R, now: number): R {
   if (now >= rec.lastAttemptAt) return rec;
   const lockedUntil = rec.lockedUntil > 0 ? now + Math.max(0, rec.lockedUntil - rec.lastAttemptAt) : 0;
   return { ...rec, lockedUntil, lastAttemptAt: now };
 }
 
 /** Milliseconds until another attempt is allowed (0 = allowed now). */
-export function waitMs(rec: LockoutRecord, now: number): number {
+export function waitMs(rec: LockoutState, now: number): number {
   const r = rebase(rec, now);
   return r.lockedUntil > 0 ? Math.max(0, r.lockedUntil - now) : 0;
 }
@@ -45,8 +48,8 @@ export function waitMs(rec: LockoutRecord, now: number): number {
  * The record to write *before* trying a passphrase: the attempt is counted as failed until it succeeds, so a tab
  * closed mid-derivation or attempts fired in parallel cannot dodge the count.
  */
-export function beforeAttempt(rec: LockoutRecord, now: number, policy: LockoutPolicy): LockoutRecord {
+export function beforeAttempt<R extends LockoutState>(rec: R, now: number, policy: LockoutPolicy): R {
   const failures = rebase(rec, now).failures + 1;
   const delay = delayAfter(failures, policy);
-  return { kind: 'lockout', failures, lockedUntil: delay > 0 ? now + delay : 0, lastAttemptAt: now };
+  return { ...rec, failures, lockedUntil: delay > 0 ? now + delay : 0, lastAttemptAt: now };
 }

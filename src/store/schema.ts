@@ -71,7 +71,24 @@ export interface LockoutRecord {
   lastAttemptAt: number;
 }
 
-export type MetaRecord = VaultMetaRecord | LockoutRecord;
+/** The guard-PIN lock-out: one counter for every guard account on this device (a guesser needs any PIN). */
+export interface GuardLockoutRecord {
+  kind: 'guard-lockout';
+  failures: number;
+  lockedUntil: number;
+  lastAttemptAt: number;
+}
+
+/**
+ * Recent manual overrides per actor (guard id or 'admin'), wall-clock times only, for the override rate limit. In
+ * clear like the lock-out counters: times and random ids, no reason, name or decision (those are in the audit).
+ */
+export interface OverrideLogRecord {
+  kind: 'override-log';
+  byActor: Record<string, number[]>;
+}
+
+export type MetaRecord = VaultMetaRecord | LockoutRecord | GuardLockoutRecord | OverrideLogRecord;
 
 /**
  * Subjects are stored and sealed in pages of about PAGE_TARGET_BYTES (the page is one AES-GCM box bound to

@@ -64,6 +64,7 @@ import {
 } from './schema';
 import { SettingsApi } from './settings';
 import { SecretsApi } from './secrets';
+import { GuardsApi } from './guards';
 import { SubjectsApi, type WatchlistLoad, type WatchlistPlanLike } from './subjects';
 import type { DecisionKeyStore } from '../shared/decision-keys';
 import { wrap } from 'idb';
@@ -103,6 +104,8 @@ export class Vault {
   readonly keys: SecretsApi;
   /** The decision module's signing record (src/shared/decision-keys.ts), device unlock. */
   readonly decisionKeys: DecisionKeyStore;
+  /** Guard accounts, PIN lock-out and the override window (src/store/guards.ts). */
+  readonly guards: GuardsApi;
 
   private constructor(private readonly core: VaultCore) {
     this.subjects = new SubjectsApi(core);
@@ -111,6 +114,7 @@ export class Vault {
     this.outbox = new VaultOutbox(core);
     this.keys = new SecretsApi(core);
     this.decisionKeys = this.keys.decisionKeys;
+    this.guards = new GuardsApi(core, this.keys);
   }
 
   /**
@@ -252,6 +256,14 @@ export class Vault {
     const { dataKey, auditKey } = await this.tryPassphrase(passphrase, false);
     this.core.beginAdmin(dataKey, auditKey);
     this.core.setState({ lastError: null });
+  }
+
+  /**
+   * Throws STORE_ADMIN_REQUIRED unless an admin session is open and has not idled out (and counts as activity).
+   * The app's authority asks here, so the vault's idle rule is the only admin rule.
+   */
+  requireAdmin(): void {
+    this.core.requireAdmin();
   }
 
   /** Ends the admin session; the kiosk keeps matching with the data key. */

@@ -8,21 +8,30 @@
  */
 import type { AppSnapshot } from '../app/controller';
 import type { EnrolReport } from '../app/admin-ops';
-import type { KioskSettings } from '../app/kiosk-settings';
+import type { DeviceRole, KioskSettings } from '../app/kiosk-settings';
+import type { AuditEntry } from '../shared/types';
 import { isKioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import { h } from './dom';
 import { errorText, lang, setLang, t } from './i18n';
 
+export interface GuardRow {
+  id: string;
+  name: string;
+  disabled: boolean;
+  hasPin: boolean;
+  passkeys: number;
+}
+
 export interface AdminActions {
-  setup(passphrase: string, opts: { unattended?: boolean }): Promise<void>;
+  setup(passphrase: string, opts: { unattended?: boolean; role?: DeviceRole }): Promise<void>;
   unlock(passphrase: string): Promise<void>;
   lock(): void;
   enrolPhotos(items: { file: File; label: string; list: ListKind }[], onProgress?: (d: number, n: number) => void): Promise<EnrolReport[]>;
   bulkImport(photos: File[], csv: string, onProgress?: (d: number, n: number) => void): Promise<EnrolReport[]>;
   enrolFromCamera(label: string, list: ListKind, opts: { onProgress?: (got: number, need: number, hint: string | null) => void }): Promise<Subject>;
   addPlates(label: string, plates: string[], list: ListKind): Promise<Subject>;
-  updateSubject(id: string, patch: Partial<Pick<Subject, 'label' | 'list' | 'validUntil'>>): Promise<void>;
+  updateSubject(id: string, patch: Partial<Pick<Subject, 'label' | 'list' | 'validFrom' | 'validUntil'>>): Promise<void>;
   expireSubject(id: string): Promise<void>;
   deleteSubject(id: string): Promise<void>;
   saveSettings(patch: Partial<KioskSettings>): Promise<KioskSettings>;
@@ -37,6 +46,40 @@ export interface AdminActions {
   wipe(confirmation: string): Promise<void>;
   listSubjects(): Subject[];
   cameras(): Promise<{ deviceId: string; label: string }[]>;
+  listGuards(): Promise<GuardRow[]>;
+  createGuard(name: string, pin: string): Promise<unknown>;
+  setGuardDisabled(id: string, disabled: boolean): Promise<void>;
+  deleteGuard(id: string): Promise<void>;
+  registerPasskey(id: string): Promise<void>;
+  readAudit(limit: number): Promise<AuditEntry[]>;
+}
+
+/** A wall time as the value of a datetime-local input (the browser's local time zone), '' for none. */
+function toLocalInput(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** A datetime-local value back to a wall time (undefined when empty); invalid text is refused by the caller. */
+function fromLocalInput(v: string): number | undefined {
+  if (!v) return undefined;
+  const ms = new Date(v).getTime();
+  if (Number.isNaN(ms)) throw new Error('date');
+  return ms;
+}
+
+function roleSelect(testid: string, value: DeviceRole): HTMLSelectElement {
+  const s = h(
+    'select',
+    { 'data-testid': testid },
+    h('option', { value: 'visitor' }, t('roleVisitor')),
+    h('option', { value: 'guard' }, t('roleGuard')),
+    h('option', { value: 'attended' }, t('roleAttended')),
+  );
+  s.value = value;
+  return s;
 }
 
 function message(el: HTMLElement, e: unknown): void {
@@ -125,6 +168,14 @@ export class AdminView {
     const phaseKey = gate;
     if (phaseKey !== this.lastPhase) {
       this.lastPhase = phaseKey;
+      if (gate !== 'console') {
+        // A locked console keeps nothing: no name, list or key stays in the DOM behind the gate.
+        this.console.replaceChildren();
+        this.people.replaceChildren();
+        this.plateDebug.replaceChildren();
+        this.lastSubjectsKey = '';
+        this.modelsLoaded = false;
+      }
       if (!v || v.status === 'uninitialised' || s.phase === 'wiped') this.renderSetup();
       else if (!v.admin) this.renderUnlock(v.lockedUntil);
       else this.renderConsole(s);
@@ -147,6 +198,7 @@ export class AdminView {
     const pass = h('input', { type: 'password', autocomplete: 'new-password', 'data-testid': 'setup-passphrase' });
     const again = h('input', { type: 'password', autocomplete: 'new-password', 'data-testid': 'setup-passphrase-again' });
     const unattended = h('input', { type: 'checkbox', checked: true, 'data-testid': 'setup-unattended' });
+    const role = roleSelect('setup-role', 'visitor');
     const out = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'setup-message' });
     const btn = h('button', { type: 'submit', 'data-testid': 'setup-submit' }, t('setupSubmit'));
     const form = h(
@@ -157,6 +209,8 @@ export class AdminView {
       field(t('passphrase'), pass, 'setup-pass'),
       field(t('passphraseAgain'), again, 'setup-pass-2'),
       h('label', { class: 'check' }, unattended, ` ${t('unattended')}`),
+      field(t('deviceRole'), role, 'setup-role-in'),
+      h('p', { class: 'help' }, t('deviceRoleHelp')),
       btn,
       out,
     );
@@ -168,7 +222,7 @@ export class AdminView {
         return;
       }
       void run(btn, out, async () => {
-        await this.actions.setup(pass.value, { unattended: unattended.checked });
+        await this.actions.setup(pass.value, { unattended: unattended.checked, role: role.value as DeviceRole });
         pass.value = again.value = '';
       });
     });
@@ -206,6 +260,7 @@ export class AdminView {
     this.console.replaceChildren(
       h('div', { class: 'toolbar' }, lockBtn),
       this.section(t('people'), 'section-people', this.people),
+      this.guardsCard(),
       this.enrolPhotosCard(),
       this.enrolCameraCard(),
       this.bulkCard(),
@@ -236,12 +291,25 @@ export class AdminView {
       const list = listSelect('edit-list');
       list.value = s.list;
       const saveBtn = h('button', { type: 'button', 'data-testid': 'save-subject' }, t('save'));
+      const from = h('input', { type: 'datetime-local', value: toLocalInput(s.validFrom), 'aria-label': t('validFrom'), 'data-testid': 'edit-valid-from' });
+      const until = h('input', { type: 'datetime-local', value: toLocalInput(s.validUntil), 'aria-label': t('validUntil'), 'data-testid': 'edit-valid-until' });
       expire.addEventListener('click', () => void run(expire, out, () => this.actions.expireSubject(s.id)));
       del.addEventListener('click', () => {
         if (confirm(t('confirmDelete'))) void run(del, out, () => this.actions.deleteSubject(s.id));
       });
       saveBtn.addEventListener('click', () =>
-        void run(saveBtn, out, () => this.actions.updateSubject(s.id, { label: label.value, list: list.value as ListKind })),
+        void run(saveBtn, out, async () => {
+          let validFrom: number | undefined;
+          let validUntil: number | undefined;
+          try {
+            validFrom = fromLocalInput(from.value);
+            validUntil = fromLocalInput(until.value);
+          } catch {
+            throw new Error(t('badDate'));
+          }
+          if (validFrom !== undefined && validUntil !== undefined && validUntil <= validFrom) throw new Error(t('badPeriod'));
+          await this.actions.updateSubject(s.id, { label: label.value, list: list.value as ListKind, validFrom, validUntil });
+        }),
       );
       const templates = Object.values(s.templates).reduce((n, a) => n + a.length, 0);
       return h(
@@ -251,7 +319,7 @@ export class AdminView {
         h('td', {}, list),
         h('td', {}, String(templates)),
         h('td', {}, s.plates.join(' ')),
-        h('td', {}, expired ? t('expired') : s.validUntil ? new Date(s.validUntil).toLocaleDateString() : '—'),
+        h('td', { 'data-testid': 'validity' }, expired ? t('expired') : '', from, until),
         h('td', {}, saveBtn, expire, del),
       );
     });
@@ -369,6 +437,10 @@ export class AdminView {
     if (!embedder.value) embedder.selectedIndex = -1;
     const accept = h('input', { type: 'number', step: '0.01', min: '-1', max: '1', 'data-testid': 'setting-accept', value: String(s.face.thresholds?.[s.face.embedder ?? 'fr_feature']?.accept ?? '') });
     const retention = h('input', { type: 'number', min: '1', max: String(24 * 366), value: String(s.retentionHours), 'data-testid': 'setting-retention' });
+    const role = roleSelect('setting-role', s.role);
+    const idle = h('input', { type: 'number', min: '0', max: '3600', value: String(s.sessionIdleSeconds), 'data-testid': 'setting-idle' });
+    const overrideLimit = h('input', { type: 'number', min: '1', max: '100', value: String(s.overrideLimit), 'data-testid': 'setting-override-limit' });
+    const overrideWindow = h('input', { type: 'number', min: '1', max: '1440', value: String(s.overrideWindowMinutes), 'data-testid': 'setting-override-window' });
     const door = h('input', { type: 'text', value: s.door, 'data-testid': 'setting-door' });
     const path = h('input', { type: 'text', value: s.upstreamPath, 'data-testid': 'setting-upstream-path' });
     const region = h('select', { 'data-testid': 'setting-plate-region' }, ...['us', 'eu', 'br', 'cn'].map((r) => h('option', { value: r }, r.toUpperCase())));
@@ -400,6 +472,10 @@ export class AdminView {
           cameraDeviceId: camera.value,
           face,
           plate: { ...s.plate, region: region.value },
+          role: role.value as DeviceRole,
+          sessionIdleSeconds: Number(idle.value),
+          overrideLimit: Number(overrideLimit.value),
+          overrideWindowMinutes: Number(overrideWindow.value),
         });
         return t('saved');
       }),
@@ -407,6 +483,10 @@ export class AdminView {
     this.settingsForm = this.section(
       t('settings'),
       'section-settings',
+      field(t('deviceRole'), role, 'set-role'),
+      field(t('sessionIdle'), idle, 'set-idle'),
+      field(t('overrideLimit'), overrideLimit, 'set-override-limit'),
+      field(t('overrideWindow'), overrideWindow, 'set-override-window'),
       field(t('mode'), mode, 'set-mode'),
       field(t('language'), language, 'set-lang'),
       h('label', { class: 'check' }, names, ` ${t('showNames')}`),
@@ -512,7 +592,97 @@ export class AdminView {
         return t('exported');
       }),
     );
-    return this.section(t('audit'), 'section-audit', h('p', { class: 'help' }, t('auditHelp')), field(t('exportPassphrase'), pass, 'audit-pass'), btn, out);
+    const show = h('button', { type: 'button', 'data-testid': 'audit-show' }, t('auditShow'));
+    const table = h('div', { 'data-testid': 'audit-entries' });
+    show.addEventListener('click', () =>
+      void run(show, out, async () => {
+        const [entries, guards] = await Promise.all([this.actions.readAudit(50), this.actions.listGuards()]);
+        const names = new Map(guards.map((g) => [g.id, g.name]));
+        table.replaceChildren(
+          h(
+            'table',
+            {},
+            h('thead', {}, h('tr', {}, ...[t('time'), t('outcome'), t('modeCol'), t('by'), t('reason')].map((c) => h('th', {}, c)))),
+            h(
+              'tbody',
+              {},
+              ...entries.map((e) =>
+                h(
+                  'tr',
+                  { 'data-outcome': e.outcome, 'data-actor': e.actor ?? '' },
+                  h('td', {}, new Date(e.at).toLocaleString()),
+                  h('td', {}, e.outcome),
+                  h('td', {}, e.mode),
+                  h('td', {}, e.actor ? (names.get(e.actor) ?? e.actor) : ''),
+                  h('td', {}, e.reason ?? ''),
+                ),
+              ),
+            ),
+          ),
+        );
+        return `${entries.length}`;
+      }),
+    );
+    return this.section(t('audit'), 'section-audit', h('p', { class: 'help' }, t('auditHelp')), field(t('exportPassphrase'), pass, 'audit-pass'), btn, show, out, table);
+  }
+
+  private guardsCard(): HTMLElement {
+    const name = h('input', { type: 'text', maxlength: 64, 'data-testid': 'guard-name' });
+    const pin = h('input', { type: 'password', inputmode: 'numeric', autocomplete: 'new-password', maxlength: 12, 'data-testid': 'guard-pin' });
+    const add = h('button', { type: 'button', 'data-testid': 'guard-add' }, t('addGuard'));
+    const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'guards-message' });
+    const list = h('div', { 'data-testid': 'guards-list' });
+    const refresh = async (): Promise<void> => {
+      const guards = await this.actions.listGuards();
+      list.replaceChildren(
+        guards.length === 0
+          ? h('p', {}, t('noGuards'))
+          : h(
+              'table',
+              { 'data-testid': 'guards-table' },
+              h('tbody', {}, ...guards.map((g) => this.guardRow(g, out, refresh))),
+            ),
+      );
+    };
+    add.addEventListener('click', () =>
+      void run(add, out, async () => {
+        await this.actions.createGuard(name.value, pin.value);
+        name.value = pin.value = '';
+        await refresh();
+        return t('guardAdded');
+      }),
+    );
+    void refresh().catch((e: unknown) => message(out, e));
+    return this.section(
+      t('guards'),
+      'section-guards',
+      h('p', { class: 'help' }, t('guardsHelp')),
+      field(t('guardName'), name, 'guard-name-in'),
+      field(t('pin'), pin, 'guard-pin-in'),
+      add,
+      out,
+      list,
+    );
+  }
+
+  private guardRow(g: GuardRow, out: HTMLElement, refresh: () => Promise<void>): HTMLElement {
+    const toggle = h('button', { type: 'button', 'data-testid': 'guard-toggle' }, g.disabled ? t('enable') : t('disable'));
+    const passkey = h('button', { type: 'button', 'data-testid': 'guard-passkey' }, t('registerPasskey'));
+    const del = h('button', { type: 'button', class: 'danger', 'data-testid': 'guard-delete' }, t('delete'));
+    toggle.addEventListener('click', () => void run(toggle, out, async () => { await this.actions.setGuardDisabled(g.id, !g.disabled); await refresh(); }));
+    passkey.addEventListener('click', () => void run(passkey, out, async () => { await this.actions.registerPasskey(g.id); await refresh(); return t('passkeyAdded'); }));
+    del.addEventListener('click', () => {
+      if (confirm(t('confirmDelete'))) void run(del, out, async () => { await this.actions.deleteGuard(g.id); await refresh(); });
+    });
+    return h(
+      'tr',
+      { 'data-guard': g.id, 'data-name': g.name, 'data-disabled': String(g.disabled) },
+      h('td', {}, g.name),
+      h('td', {}, g.hasPin ? t('pin') : ''),
+      h('td', {}, `${t('passkeys')}: ${g.passkeys}`),
+      h('td', {}, g.disabled ? t('disabled') : t('active')),
+      h('td', {}, toggle, passkey, del),
+    );
   }
 
   private wipeCard(): HTMLElement {

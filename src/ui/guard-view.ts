@@ -1,16 +1,21 @@
 /**
  * The guard's desk screen: live decisions with their reasons, a manual override that needs a reason (and is logged
- * in the encrypted audit and sent as a signed decision like any other), and the health of every part: camera,
- * model backend, watchlist, vault, upstream and outbox depth. Labels appear here (the guard needs them), scores
- * too; nothing here is ever sent anywhere.
+ * in the encrypted audit with the guard's id and sent as a signed decision like any other), and the health of every
+ * part: camera, model backend, watchlist, vault, upstream and outbox depth. It is shown only to a logged-in guard
+ * or the admin, and it takes names and scores from the app layer's guardLog(), which refuses anyone else: the view
+ * hides nothing on its own. Nothing here is ever sent anywhere.
  */
-import type { AppSnapshot, DecisionLogEntry } from '../app/controller';
+import type { AppSnapshot, IdentifiedDecision } from '../app/controller';
 import { isKioskError } from '../shared/errors';
 import { h } from './dom';
 import { errorText, t } from './i18n';
 
 export interface GuardActions {
   override(decision: 'grant' | 'deny', reason: string): Promise<void>;
+  /** Decisions with names and scores (throws GUARD_REQUIRED when nobody may see them). */
+  guardLog(): readonly IdentifiedDecision[];
+  overridesLeft(): Promise<{ left: number; limit: number; windowMinutes: number }>;
+  logout(): void;
 }
 
 function time(at: number): string {
@@ -27,6 +32,8 @@ export class GuardView {
   private readonly list: HTMLElement;
   private readonly reason: HTMLInputElement;
   private readonly message: HTMLElement;
+  private readonly who: HTMLElement;
+  private readonly quota: HTMLElement;
   private shown: unknown[] | null = null;
 
   constructor(private readonly actions: GuardActions) {
@@ -38,10 +45,15 @@ export class GuardView {
     const deny = h('button', { type: 'button', class: 'deny', 'data-testid': 'override-deny' }, t('overrideDeny'));
     grant.addEventListener('click', () => void this.submit('grant'));
     deny.addEventListener('click', () => void this.submit('deny'));
+    this.who = h('span', { 'data-testid': 'guard-who' });
+    this.quota = h('p', { class: 'help', 'data-testid': 'override-quota' });
+    const logout = h('button', { type: 'button', 'data-testid': 'guard-logout' }, t('logOut'));
+    logout.addEventListener('click', () => this.actions.logout());
     this.root = h(
       'section',
       { class: 'guard', 'data-testid': 'guard' },
       h('h1', {}, t('guardTitle')),
+      h('div', { class: 'toolbar' }, this.who, logout),
       h('div', { class: 'guard-grid' },
         h('div', {}, h('h2', {}, t('systemStatus')), this.status),
         h('div', {},
@@ -52,6 +64,7 @@ export class GuardView {
             h('label', { for: 'override-reason' }, t('overrideReason')),
             this.reason,
             h('div', { class: 'buttons' }, grant, deny),
+            this.quota,
             this.message,
           ),
         ),
@@ -61,21 +74,39 @@ export class GuardView {
 
   private async submit(decision: 'grant' | 'deny'): Promise<void> {
     this.message.textContent = '';
+    delete this.message.dataset['code'];
     try {
       await this.actions.override(decision, this.reason.value);
       this.reason.value = '';
       this.message.textContent = t('overrideLogged');
     } catch (e) {
-      this.message.textContent = isKioskError(e, 'INPUT_INVALID') ? t('overrideNeedsReason') : isKioskError(e) ? errorText(e.code, e.message) : String(e);
+      if (isKioskError(e)) this.message.dataset['code'] = e.code;
+      const wait = isKioskError(e, 'OVERRIDE_RATE_LIMITED') && typeof e.details?.['retryInMs'] === 'number' ? ` (${Math.ceil(e.details['retryInMs'] / 60_000)} min)` : '';
+      this.message.textContent = isKioskError(e, 'INPUT_INVALID') ? t('overrideNeedsReason') : isKioskError(e) ? `${errorText(e.code, e.message)}${wait}` : String(e);
+    }
+    void this.refreshQuota();
+  }
+
+  private async refreshQuota(): Promise<void> {
+    try {
+      const q = await this.actions.overridesLeft();
+      this.quota.dataset['left'] = String(q.left);
+      this.quota.dataset['tone'] = q.left === 0 ? 'bad' : '';
+      this.quota.textContent = q.left === 0 ? t('overrideLimitHit') : `${t('overridesLeft')}: ${q.left} / ${q.limit} (${q.windowMinutes} min)`;
+    } catch {
+      this.quota.textContent = '';
     }
   }
 
   render(s: AppSnapshot): void {
     // Snapshots arrive with every camera frame; rebuild only when something this screen shows has changed
     // (the controller replaces a part of the snapshot only when it changes, so identity is enough).
-    const parts = [s.camera, s.modelError, s.backend, s.watchlist, s.phase, s.vault, s.upstream, s.decisions];
+    const parts = [s.camera, s.modelError, s.backend, s.watchlist, s.phase, s.vault, s.upstream, s.decisions, s.session];
     if (this.shown && parts.every((p, i) => p === this.shown![i])) return;
+    const sessionChanged = this.shown?.[8] !== s.session;
     this.shown = parts;
+    this.who.textContent = s.session.kind === 'guard' ? `${t('loggedInAs')} ${s.session.name}` : s.session.kind === 'admin' ? `${t('loggedInAs')} admin` : '';
+    if (sessionChanged) void this.refreshQuota();
     const up = s.upstream;
     const upProblem = up?.problem ?? up?.lastRejection;
     const rows = [
@@ -88,19 +119,26 @@ export class GuardView {
       row(t('outbox'), String(up?.depth ?? 0), 'status-outbox', (up?.depth ?? 0) > 0 ? 'warn' : 'ok'),
     ];
     this.status.replaceChildren(...rows);
-    this.list.replaceChildren(...s.decisions.slice(0, 30).map((d) => this.item(d)));
+    let log: readonly IdentifiedDecision[] = [];
+    try {
+      log = this.actions.guardLog();
+    } catch {
+      // Nobody logged in (or the session just ended): the screen is about to be replaced; show nobody.
+    }
+    this.list.replaceChildren(...log.slice(0, 30).map((d) => this.item(d)));
   }
 
-  private item(d: DecisionLogEntry): HTMLElement {
+  private item(d: IdentifiedDecision): HTMLElement {
     const tone = d.outcome === 'grant' || d.outcome === 'override-grant' ? 'grant' : d.outcome === 'uncertain' || d.outcome === 'low-quality' ? 'warn' : 'deny';
     return h(
       'li',
-      { 'data-tone': tone, 'data-outcome': d.outcome },
+      { 'data-tone': tone, 'data-outcome': d.outcome, 'data-n': d.n },
       h('time', {}, time(d.at)),
       h('strong', {}, d.outcome),
       d.label ? h('span', { class: 'who' }, d.label) : null,
       h('span', { class: 'why' }, d.reason),
       d.score !== undefined ? h('span', { class: 'score' }, d.score.toFixed(3)) : null,
+      d.by ? h('span', { class: 'by', 'data-testid': 'override-by' }, `${t('by')} ${d.by}`) : null,
       h('span', { class: 'mode' }, d.mode),
     );
   }

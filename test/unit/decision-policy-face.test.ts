@@ -23,13 +23,19 @@ const thresholds = { accept: 0.5, reject: 0.35, margin: 0.1 };
 const policy = { windowMs: 3000, n: 6, k: 3, minWeightShare: 0.75 };
 const quality = DEFAULT_FACE_CONFIG.quality;
 const DAY = 86_400_000;
+/** The wall clock of these cases (a real date), and the monotonic reading at that moment (ms since page load):
+ * the two are nothing alike, as on a kiosk, so a policy that compared a frame time with a date would fail here. */
+const WALL = Date.UTC(2026, 11, 4, 9, 0, 0);
 const subjects: Record<string, SubjectInfo> = {
   A: { list: 'allow' },
   B: { list: 'allow' },
   D: { list: 'deny' },
-  E: { list: 'allow', validUntil: 1_000 }, // expired long before `now`
-  F: { list: 'allow', validFrom: 10 * DAY }, // not yet valid
+  E: { list: 'allow', validUntil: WALL - DAY }, // expired yesterday
+  F: { list: 'allow', validFrom: WALL + DAY }, // valid from tomorrow
 };
+
+/** A clock standing still at the given readings. */
+const clockAt = (monotonic: number, wall = WALL) => ({ monotonic: () => monotonic, wall: () => wall });
 
 function frame(spec: string, at: number): FaceObservation {
   if (spec === '-') return { at, faces: 0 };
@@ -55,7 +61,7 @@ function frame(spec: string, at: number): FaceObservation {
 function run(specs: readonly string[], now = 2 * DAY, stepMs = 200) {
   const start = now - stepMs * (specs.length - 1);
   const obs = specs.map((s, i) => frame(s, start + i * stepMs));
-  return decideFace(obs, { thresholds, policy, quality, subject: (id) => subjects[id], now });
+  return decideFace(obs, { thresholds, policy, quality, subject: (id) => subjects[id], clock: clockAt(now) });
 }
 
 describe('decideFace', () => {
@@ -135,7 +141,7 @@ describe('decideFace', () => {
 
   it('ignores frames outside the window and beyond the last n', () => {
     const now = 2 * DAY;
-    const ctx = { thresholds, policy, quality, subject: (id: string) => subjects[id], now };
+    const ctx = { thresholds, policy, quality, subject: (id: string) => subjects[id], clock: clockAt(now) };
     // Three A votes, but 4 s ago: outside the 3 s window.
     const old = ['A.62', 'A.70', 'A.66'].map((s, i) => frame(s, now - 4000 + i * 10));
     expect(decideFace([...old, frame('-', now - 100), frame('-', now)], ctx).outcome).toBe('no-face');

@@ -3,7 +3,9 @@
  * low-quality, uncertain) with the reason a guard reads.
  *
  * Owns the rules that turn per-frame evidence into a door decision; thresholds and counts come from config
- * (src/config/face.ts), never from here. Pure: the caller keeps the frames and the clock, nothing is stored.
+ * (src/config/face.ts), never from here. Pure: the caller keeps the frames and passes the clock, nothing is stored.
+ * Two clocks, never mixed: frame times and the window are monotonic; validity periods (validFrom/validUntil, set
+ * by an admin as dates) are compared with the wall clock.
  *
  * Per frame (the largest face only — the kiosk serves the person in front of it):
  *   no face → "no-face"; quality gate failed → "low-quality" (with the visitor's reason);
@@ -21,13 +23,15 @@
  * each factor clamped to [0.25, 1] so no single frame can outvote k others.
  */
 import type { EmbedderThresholds, FacePolicyConfig, FaceQualityConfig } from '../../config/face';
+import type { Clock } from '../../shared/clock';
+import { validAt } from '../validity';
 import type { FrameAnalysis } from '../../shared/face-protocol';
 import type { DecisionResult, ListKind } from '../../shared/types';
 import type { IdentityScore } from './gallery';
 
 /** What the policy needs from one analysed frame (see observationFromAnalysis). */
 export interface FaceObservation {
-  /** ms, same clock as `now`. */
+  /** When the frame was grabbed: the clock's monotonic() reading. */
   at: number;
   faces: number;
   /** Quality of the largest face, absent when there is no face. */
@@ -49,7 +53,8 @@ export interface PolicyContext {
   quality: FaceQualityConfig;
   /** Subject facts by id; undefined = no longer enrolled (the gallery was stale). */
   subject: (id: string) => SubjectInfo | undefined;
-  now: number;
+  /** monotonic() bounds the window of frames; wall() judges validity periods. */
+  clock: Clock;
 }
 
 export type FrameVote =
@@ -110,8 +115,8 @@ export function framesInWindow(obs: readonly FaceObservation[], p: FacePolicyCon
 }
 
 export function decideFace(observations: readonly FaceObservation[], ctx: PolicyContext): FaceDecision {
-  const { thresholds: t, policy: p, quality: gates, now } = ctx;
-  const frames = framesInWindow(observations, p, now);
+  const { thresholds: t, policy: p, quality: gates } = ctx;
+  const frames = framesInWindow(observations, p, ctx.clock.monotonic());
   const votes = frames.map((o) => frameVote(o, t, gates));
   const summary: VoteSummary = {
     frames: frames.length,
@@ -178,7 +183,7 @@ export function decideFace(observations: readonly FaceObservation[], ctx: Policy
     const s = ctx.subject(id);
     const score = idBest.get(id)!;
     if (!s) return out('uncertain', 'matched a person who is no longer enrolled', true);
-    if ((s.validFrom !== undefined && now < s.validFrom) || (s.validUntil !== undefined && now > s.validUntil)) {
+    if (!validAt(s, ctx.clock.wall())) {
       return out('deny-unknown', 'enrolled but not valid at this time', true, { subjectId: id, score });
     }
     return out('grant', `matched ${summary.identities[id]} of ${frames.length} frames`, true, { subjectId: id, score });

@@ -4,14 +4,15 @@
  * Guard clauses in order, each ending in an outcome with one reason (the immich model): nothing read, too few
  * agreeing frames, not plate-like, no listed plate within the bound, two different subjects within the bound
  * (uncertain: refuse, never guess), a deny-listed plate, else grant. Thresholds come from `PlateMatchConfig`,
- * never constants. No storage, no logging side effects; the clock is read only when the caller passes no `now`
- * (validity windows of listed subjects).
+ * never constants. No storage, no logging side effects, no clock of its own: the caller passes the wall time
+ * (`now`, from its Clock's wall()) that judges listed subjects' validity periods.
  */
 import type { DecisionResult, ListKind, Subject } from '../../shared/types';
 import { DEFAULT_TABLE, plateDistance, type ConfusionTable } from './confusion';
 import { REGION_RULES, plateLikeness, type RegionRules } from './formats';
 import { normalisePlate } from './normalise';
 import type { Consensus } from './voting';
+import { validAt } from '../validity';
 
 /** What decidePlate needs of a subject (a full Subject fits). */
 export type PlateWatchEntry = Pick<Subject, 'id' | 'list' | 'plates'> &
@@ -72,10 +73,10 @@ export function decidePlate(
   consensus: Consensus,
   watchlist: readonly PlateWatchEntry[],
   config: Partial<PlateMatchConfig> = {},
-  opts: { now?: number; rules?: RegionRules; table?: ConfusionTable } = {},
+  opts: { now: number; rules?: RegionRules; table?: ConfusionTable },
 ): PlateDecision {
   const c = { ...DEFAULT_PLATE_MATCH, ...config };
-  const now = opts.now ?? Date.now();
+  const now = opts.now;
   checkPlateMatchConfig(c);
   const table = opts.table ?? DEFAULT_TABLE;
   const plate = normalisePlate(consensus.text);
@@ -99,20 +100,26 @@ export function decidePlate(
     return out('low-quality', 'read does not look like a plate');
 
   // Best distance per subject among its currently valid plates.
+  // A subject outside its validity period is not listed now; the closest such match only names the reason.
   const near: { id: string; list: ListKind; d: number }[] = [];
+  let lapsed: { id: string; d: number } | null = null;
   for (const s of watchlist) {
-    if (s.validFrom !== undefined && now < s.validFrom) continue;
-    if (s.validUntil !== undefined && now > s.validUntil) continue;
     let best = Infinity;
     for (const p of s.plates) {
       const listed = normalisePlate(p);
       if (listed.length === 0) continue;
       best = Math.min(best, plateDistance(plate, listed, table));
     }
+    if (!validAt(s, now)) {
+      if (best <= c.maxDistance && (!lapsed || best < lapsed.d)) lapsed = { id: s.id, d: best };
+      continue;
+    }
     if (best <= c.maxDistance + c.ambiguityMargin) near.push({ id: s.id, list: s.list, d: best });
   }
   near.sort((a, b) => a.d - b.d);
   const within = near.filter((n) => n.d <= c.maxDistance);
+  if (within.length === 0 && lapsed)
+    return out('deny-unknown', 'enrolled but not valid at this time', { subjectId: lapsed.id, score: lapsed.d });
   if (within.length === 0) return out('deny-unknown', 'plate not on the list', near[0] ? { score: near[0].d } : {});
   if (near.length > 1) {
     return out('uncertain', `${near.length} listed plates are this close to the read`, { score: within[0]!.d });

@@ -1,0 +1,197 @@
+/**
+ * Who may do what on this tablet: the one place that holds the current session (nobody, a guard, or the admin)
+ * and answers every capability check. The controller and the admin operations ask here before they override,
+ * show a name or a score, enrol, edit, export, import, wipe or change a setting; views only reflect the answers,
+ * so hiding a button is never what protects a capability. Refusals are typed (GUARD_REQUIRED for what a guard may
+ * do, STORE_ADMIN_REQUIRED for the rest) and the UI translates them.
+ *
+ * Sessions: the admin session is the vault's (passphrase unlock; its idle rule is the vault's), a guard session
+ * is held here after a PIN or passkey check by the vault (src/store/guards.ts). Both end after the role's idle
+ * timeout without a touch or key (monotonic clock), on logout, and on reload (memory only). It never stores a
+ * PIN and never decides a door: it only says who is asking.
+ */
+import type { Clock } from '../shared/clock';
+import { KioskError, type ErrorCode } from '../shared/errors';
+import type { GuardSummary, Vault } from '../store';
+import { getPasskeyAssertion } from './passkeys';
+
+export type Capability =
+  /** A manual grant or deny, signed and sent like any decision. */
+  | 'override'
+  /** Names and match scores of people at the door (the guard's decision list). */
+  | 'view-identities'
+  /** The guard screen itself. */
+  | 'guard-screen'
+  /** Enrol people (photos, camera, CSV, plates). */
+  | 'enrol'
+  /** Edit, expire, delete people; read the people list. */
+  | 'edit'
+  /** Export the watchlist bundle or the audit log; read the audit log. */
+  | 'export'
+  /** Import a watchlist bundle, pin admin keys, add recipients. */
+  | 'import'
+  | 'wipe'
+  | 'settings'
+  /** Create, disable, delete guard accounts, register passkeys. */
+  | 'manage-guards'
+  /** Pair with the receiver. */
+  | 'pair';
+
+export const CAPABILITIES: readonly Capability[] = [
+  'override',
+  'view-identities',
+  'guard-screen',
+  'enrol',
+  'edit',
+  'export',
+  'import',
+  'wipe',
+  'settings',
+  'manage-guards',
+  'pair',
+];
+
+/** What a guard may do; the admin may do everything. */
+const GUARD_CAPS: ReadonlySet<Capability> = new Set(['override', 'view-identities', 'guard-screen']);
+
+export type Session =
+  | { kind: 'none' }
+  | { kind: 'guard'; guardId: string; name: string; via: 'pin' | 'passkey' }
+  | { kind: 'admin' };
+
+/** The capability table, as a pure function (unit-tested cell by cell). */
+export function allowed(session: Session['kind'], cap: Capability): boolean {
+  return session === 'admin' || (session === 'guard' && GUARD_CAPS.has(cap));
+}
+
+/** The refusal a capability gets from a session that lacks it. */
+export function refusalFor(cap: Capability): ErrorCode {
+  return GUARD_CAPS.has(cap) ? 'GUARD_REQUIRED' : 'STORE_ADMIN_REQUIRED';
+}
+
+export interface AuthorityOptions {
+  vault: Vault;
+  clock: Clock;
+  /** The idle timeout in force (it follows the settings). */
+  idleMs: () => number;
+}
+
+export class Authority {
+  private guard: Extract<Session, { kind: 'guard' }> | null = null;
+  private lastActive = 0;
+  private readonly listeners = new Set<(s: Session) => void>();
+
+  constructor(private readonly opts: AuthorityOptions) {
+    opts.vault.subscribe((e) => {
+      if (e.type === 'state') this.emit();
+    });
+  }
+
+  /** The current session (an idle one has already ended). */
+  get session(): Session {
+    this.expireIfIdle();
+    if (this.opts.vault.state.admin) return { kind: 'admin' };
+    return this.guard ?? { kind: 'none' };
+  }
+
+  /** Who an override or audit entry is attributed to: a guard id, 'admin', or null when nobody is logged in. */
+  get actor(): string | null {
+    const s = this.session;
+    return s.kind === 'guard' ? s.guardId : s.kind === 'admin' ? 'admin' : null;
+  }
+
+  subscribe(fn: (s: Session) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private emit(): void {
+    const s = this.session;
+    for (const l of this.listeners) l(s);
+  }
+
+  /** Whether the current session has `cap` (no side effects; views use it to choose what to draw). */
+  can(cap: Capability): boolean {
+    return allowed(this.session.kind, cap);
+  }
+
+  /**
+   * Throws the typed refusal unless the current session has `cap`. The admin's session is checked by the vault
+   * (its idle rule included), so a stale `admin` flag never passes.
+   */
+  require(cap: Capability): void {
+    this.expireIfIdle();
+    if (this.opts.vault.state.admin) {
+      try {
+        this.opts.vault.requireAdmin();
+        this.lastActive = this.opts.clock.monotonic();
+        return;
+      } catch {
+        // fell idle in the vault: continue as whoever else is logged in
+      }
+    }
+    if (this.guard && allowed('guard', cap)) {
+      this.lastActive = this.opts.clock.monotonic();
+      return;
+    }
+    throw new KioskError(refusalFor(cap), { capability: cap });
+  }
+
+  /** A touch or key press: keeps a session alive. */
+  touch(): void {
+    if (this.guard || this.opts.vault.state.admin) this.lastActive = this.opts.clock.monotonic();
+  }
+
+  /** Ends both sessions when the idle timeout has passed; returns whether it did. Called on a timer too. */
+  expireIfIdle(): boolean {
+    const active = this.guard !== null || this.opts.vault.state.admin;
+    if (!active || this.opts.clock.monotonic() - this.lastActive <= this.opts.idleMs()) return false;
+    this.logout();
+    return true;
+  }
+
+  /** Ends any guard and admin session. */
+  logout(): void {
+    const had = this.guard !== null;
+    this.guard = null;
+    if (this.opts.vault.state.admin) this.opts.vault.lockAdmin();
+    else if (had) this.emit();
+  }
+
+  /** The admin unlocked the vault (the vault already checked the passphrase): start the idle clock. */
+  adminStarted(): void {
+    this.guard = null;
+    this.lastActive = this.opts.clock.monotonic();
+    this.emit();
+  }
+
+  /** Enabled guard accounts for the login screen (names only). */
+  async guards(): Promise<GuardSummary[]> {
+    return (await this.opts.vault.guards.list()).filter((g) => !g.disabled);
+  }
+
+  /** PIN login. Wrong PIN, lock-out and disabled account come back as typed errors from the vault. */
+  async loginPin(guardId: string, pin: string): Promise<GuardSummary> {
+    const g = await this.opts.vault.guards.verifyPin(guardId, pin);
+    this.begin(g, 'pin');
+    return g;
+  }
+
+  /** Passkey login: asks the platform authenticator (user verification required) and verifies the assertion. */
+  async loginPasskey(signal?: AbortSignal): Promise<GuardSummary> {
+    const ids = await this.opts.vault.guards.passkeyIds();
+    if (ids.length === 0) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'none-registered' });
+    const { assertion, expected } = await getPasskeyAssertion(ids, signal);
+    const g = await this.opts.vault.guards.verifyPasskey(assertion, expected);
+    this.begin(g, 'passkey');
+    return g;
+  }
+
+  private begin(g: GuardSummary, via: 'pin' | 'passkey'): void {
+    // A guard login ends an admin session on this screen: one person at a time holds the tablet.
+    if (this.opts.vault.state.admin) this.opts.vault.lockAdmin();
+    this.guard = { kind: 'guard', guardId: g.id, name: g.name, via };
+    this.lastActive = this.opts.clock.monotonic();
+    this.emit();
+  }
+}

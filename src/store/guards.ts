@@ -1,0 +1,262 @@
+/**
+ * Guard accounts and the records that keep guard authority honest: the accounts themselves (display name, PIN
+ * verifier, registered passkeys, disabled flag), the device-wide PIN lock-out and the override rate window.
+ * Owns the sealed 'guards' secret and the 'guard-lockout' and 'override-log' meta records. Creating, changing and
+ * deleting accounts needs the admin session; checking a PIN or a passkey needs only the device unlock (a guard logs
+ * in on a running kiosk). It never keeps a PIN, never returns a verifier, and decides nothing about sessions: the
+ * app's authority (src/app/authority.ts) does that with what this module verifies.
+ *
+ * Stored: the PIN only as a PBKDF2 verifier and each passkey only as its credential id and public key, all inside
+ * the vault's sealed secrets (AES-GCM under the data key). The lock-out counter and override times are in clear
+ * meta records like the admin lock-out: they hold times and random ids, nothing about who came to the door.
+ */
+import { KioskError } from '../shared/errors';
+import { checkPin, makePinVerifier, type PinVerifier } from '../crypto/pin';
+import { COSE_ES256, verifyAssertion, type AssertionInput, type Expected } from '../crypto/webauthn';
+import type { VaultCore } from './core';
+import { beforeAttempt, rebase, waitMs, type LockoutPolicy } from './lockout';
+import type { GuardLockoutRecord, OverrideLogRecord } from './schema';
+import type { SecretsApi } from './secrets';
+
+/** Five wrong PINs lock every guard login on this tablet; the wait doubles from 60 s up to an hour. */
+export const GUARD_LOCKOUT_POLICY: LockoutPolicy = { freeAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60 * 60_000 };
+export const PIN_RULE = /^[0-9]{6,12}$/;
+const NAME_MAX = 64;
+const MAX_GUARDS = 200;
+const MAX_PASSKEYS = 8;
+const SECRET = 'guards';
+const NO_GUARD_LOCKOUT: GuardLockoutRecord = { kind: 'guard-lockout', failures: 0, lockedUntil: 0, lastAttemptAt: 0 };
+
+export interface PasskeyRecord {
+  /** base64url credential id. */
+  id: string;
+  /** base64 SubjectPublicKeyInfo of the ES256 key. */
+  spki: string;
+  createdAt: number;
+}
+
+interface GuardRecord {
+  id: string;
+  name: string;
+  disabled: boolean;
+  createdAt: number;
+  pin?: PinVerifier;
+  passkeys: PasskeyRecord[];
+}
+
+/** What the rest of the app may know of a guard. */
+export interface GuardSummary {
+  id: string;
+  name: string;
+  disabled: boolean;
+  hasPin: boolean;
+  passkeys: number;
+  createdAt: number;
+}
+
+const summary = (g: GuardRecord): GuardSummary => ({
+  id: g.id,
+  name: g.name,
+  disabled: g.disabled,
+  hasPin: !!g.pin,
+  passkeys: g.passkeys.length,
+  createdAt: g.createdAt,
+});
+
+function checkName(name: string): string {
+  const n = typeof name === 'string' ? name.trim() : '';
+  if (!n || n.length > NAME_MAX) throw new KioskError('INPUT_INVALID', { field: 'guardName', max: NAME_MAX });
+  return n;
+}
+
+function checkPinRule(pin: string): void {
+  if (typeof pin !== 'string' || !PIN_RULE.test(pin)) throw new KioskError('GUARD_PIN_RULE', { field: 'pin' });
+}
+
+export class GuardsApi {
+  constructor(
+    private readonly core: VaultCore,
+    private readonly secrets: SecretsApi,
+  ) {}
+
+  private async all(): Promise<GuardRecord[]> {
+    const v = (await this.secrets.get(SECRET)) as { guards?: GuardRecord[] } | undefined;
+    return Array.isArray(v?.guards) ? v.guards : [];
+  }
+
+  private async save(guards: GuardRecord[]): Promise<void> {
+    await this.secrets.put(SECRET, { guards });
+  }
+
+  /** Every account, without secrets (device unlock: the login screen lists enabled names). */
+  async list(): Promise<GuardSummary[]> {
+    return (await this.all()).map(summary);
+  }
+
+  /** A new guard (admin). The PIN may be left out when a passkey will be registered instead. */
+  async create(name: string, pin?: string): Promise<GuardSummary> {
+    this.core.requireAdmin();
+    const clean = checkName(name);
+    if (pin !== undefined && pin !== '') checkPinRule(pin);
+    const guards = await this.all();
+    if (guards.length >= MAX_GUARDS) throw new KioskError('INPUT_INVALID', { field: 'guards', max: MAX_GUARDS });
+    if (guards.some((g) => g.name.toLowerCase() === clean.toLowerCase()))
+      throw new KioskError('INPUT_INVALID', { field: 'guardName', reason: 'taken' });
+    const g: GuardRecord = {
+      id: `g-${[...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('')}`,
+      name: clean,
+      disabled: false,
+      createdAt: this.core.now(),
+      passkeys: [],
+      ...(pin ? { pin: await makePinVerifier(pin) } : {}),
+    };
+    await this.save([...guards, g]);
+    return summary(g);
+  }
+
+  private async edit(id: string, fn: (g: GuardRecord) => GuardRecord | null): Promise<void> {
+    this.core.requireAdmin();
+    const guards = await this.all();
+    const i = guards.findIndex((g) => g.id === id);
+    if (i < 0) throw new KioskError('GUARD_NOT_FOUND');
+    const next = fn(guards[i]!);
+    await this.save(next ? guards.map((g, j) => (j === i ? next : g)) : guards.filter((_, j) => j !== i));
+  }
+
+  setDisabled(id: string, disabled: boolean): Promise<void> {
+    return this.edit(id, (g) => ({ ...g, disabled }));
+  }
+
+  remove(id: string): Promise<void> {
+    return this.edit(id, () => null);
+  }
+
+  async setPin(id: string, pin: string): Promise<void> {
+    checkPinRule(pin);
+    const v = await makePinVerifier(pin);
+    await this.edit(id, (g) => ({ ...g, pin: v }));
+  }
+
+  /** Registers a passkey for a guard (admin, with the guard at the authenticator). ES256 keys only. */
+  async addPasskey(id: string, credentialId: string, spki: string, alg: number): Promise<void> {
+    if (alg !== COSE_ES256) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'algorithm' });
+    try {
+      await crypto.subtle.importKey('spki', Uint8Array.from(atob(spki), (c) => c.charCodeAt(0)), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    } catch {
+      throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'public-key' });
+    }
+    const all = await this.all();
+    if (all.some((g) => g.passkeys.some((p) => p.id === credentialId)))
+      throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'already-registered' });
+    await this.edit(id, (g) => {
+      if (g.passkeys.length >= MAX_PASSKEYS) throw new KioskError('INPUT_INVALID', { field: 'passkeys', max: MAX_PASSKEYS });
+      return { ...g, passkeys: [...g.passkeys, { id: credentialId, spki, createdAt: this.core.now() }] };
+    });
+  }
+
+  /** The credential ids a login may offer to the authenticator (enabled guards only). */
+  async passkeyIds(): Promise<string[]> {
+    return (await this.all()).filter((g) => !g.disabled).flatMap((g) => g.passkeys.map((p) => p.id));
+  }
+
+  /** Current PIN lock-out, read from storage (survives reloads). */
+  async lockout(): Promise<{ failures: number; waitMs: number; lockedUntil: number }> {
+    const rec = await this.readLockout();
+    const now = this.core.now();
+    return { failures: rec.failures, waitMs: waitMs(rec, now), lockedUntil: rebase(rec, now).lockedUntil };
+  }
+
+  private async readLockout(): Promise<GuardLockoutRecord> {
+    const rec = await this.core.read((db) => db.get('meta', 'guard-lockout'));
+    return rec && rec.kind === 'guard-lockout' ? rec : NO_GUARD_LOCKOUT;
+  }
+
+  /**
+   * Checks a guard's PIN. The attempt is counted (persisted) before the PBKDF2 runs and cleared on success, as
+   * for the admin passphrase, so neither a reload nor parallel attempts dodge the count. Unknown guard, disabled
+   * guard and wrong PIN all count as a failure; a disabled guard is told so only with the right PIN.
+   */
+  async verifyPin(id: string, pin: string): Promise<GuardSummary> {
+    this.core.requireUnlocked();
+    if (typeof pin !== 'string' || pin.length > 64) throw new KioskError('INPUT_INVALID', { field: 'pin' });
+    return this.core.withAuthLock(async () => {
+      const now = this.core.now();
+      const gate = await this.core.writeTx(
+        ['meta'],
+        async (tx) => {
+          const stored = await tx.store.get('guard-lockout');
+          const rec = rebase(stored && stored.kind === 'guard-lockout' ? stored : NO_GUARD_LOCKOUT, now);
+          const wait = waitMs(rec, now);
+          if (wait > 0) return { rec, wait };
+          const counted = beforeAttempt(rec, now, GUARD_LOCKOUT_POLICY);
+          await tx.store.put(counted, 'guard-lockout');
+          return { rec: counted, wait: 0 };
+        },
+        'strict',
+      );
+      if (gate.wait > 0)
+        throw new KioskError('GUARD_LOCKED_OUT', { waitMs: gate.wait, lockedUntil: gate.rec.lockedUntil, failures: gate.rec.failures });
+      const g = (await this.all()).find((x) => x.id === id);
+      const ok = !!g?.pin && (await checkPin(pin, g.pin));
+      if (!ok || !g) {
+        throw new KioskError('GUARD_WRONG_PIN', { failures: gate.rec.failures, waitMs: waitMs(gate.rec, this.core.now()) });
+      }
+      await this.core.writeTx(['meta'], (tx) => tx.store.put(NO_GUARD_LOCKOUT, 'guard-lockout'), 'strict');
+      if (g.disabled) throw new KioskError('GUARD_DISABLED');
+      return summary(g);
+    });
+  }
+
+  /** Checks a passkey assertion against the registered credential; returns the guard it belongs to. */
+  async verifyPasskey(a: AssertionInput, want: Expected): Promise<GuardSummary> {
+    this.core.requireUnlocked();
+    const g = (await this.all()).find((x) => x.passkeys.some((p) => p.id === a.credentialId));
+    const key = g?.passkeys.find((p) => p.id === a.credentialId);
+    if (!g || !key) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'unknown-credential' });
+    const problem = await verifyAssertion(a, Uint8Array.from(atob(key.spki), (c) => c.charCodeAt(0)), want);
+    if (problem) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: problem });
+    if (g.disabled) throw new KioskError('GUARD_DISABLED');
+    return summary(g);
+  }
+
+  /**
+   * Counts one manual override by `actor` against a sliding window; refuses (OVERRIDE_RATE_LIMITED, with the wait)
+   * once `limit` overrides fall inside `windowMs`. Persisted, so a reload does not reset it.
+   */
+  async countOverride(actor: string, limit: number, windowMs: number): Promise<{ used: number; limit: number }> {
+    this.core.requireUnlocked();
+    const now = this.core.now();
+    return this.core.writeTx(
+      ['meta'],
+      async (tx) => {
+        const stored = await tx.store.get('override-log');
+        const log: OverrideLogRecord = stored && stored.kind === 'override-log' ? stored : { kind: 'override-log', byActor: {} };
+        const byActor: Record<string, number[]> = {};
+        // Drop everything outside the window (and anything from the future: a clock set back must not jam it).
+        for (const [k, times] of Object.entries(log.byActor))
+          if (Array.isArray(times)) {
+            const kept = times.filter((t) => typeof t === 'number' && t > now - windowMs && t <= now);
+            if (kept.length) byActor[k] = kept;
+          }
+        const mine = Object.hasOwn(byActor, actor) ? byActor[actor]! : [];
+        if (mine.length >= limit) {
+          const retry = Math.max(0, mine[0]! + windowMs - now);
+          await tx.store.put({ kind: 'override-log', byActor }, 'override-log');
+          throw new KioskError('OVERRIDE_RATE_LIMITED', { limit, windowMs, retryInMs: retry });
+        }
+        byActor[actor] = [...mine, now];
+        await tx.store.put({ kind: 'override-log', byActor }, 'override-log');
+        return { used: mine.length + 1, limit };
+      },
+      'strict',
+    );
+  }
+
+  /** How many overrides `actor` has left in the current window (for the guard screen). */
+  async overridesLeft(actor: string, limit: number, windowMs: number): Promise<number> {
+    const now = this.core.now();
+    const stored = await this.core.read((db) => db.get('meta', 'override-log'));
+    const times = stored && stored.kind === 'override-log' && Object.hasOwn(stored.byActor, actor) ? stored.byActor[actor]! : [];
+    return Math.max(0, limit - times.filter((t) => t > now - windowMs && t <= now).length);
+  }
+}

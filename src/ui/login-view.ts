@@ -1,0 +1,98 @@
+/**
+ * The staff login a visitor kiosk shows after the corner long-press (or when someone types #/guard): a guard picks
+ * their name and types their PIN, or uses their passkey; an admin goes on to the passphrase. Renders what the app
+ * layer answers (lock-out wait, wrong PIN, passkey refusal) and never decides anything itself: the vault checks the
+ * PIN, the authority opens the session.
+ */
+import { isKioskError } from '../shared/errors';
+import { h } from './dom';
+import { errorText, t } from './i18n';
+
+export interface LoginActions {
+  guards(): Promise<{ id: string; name: string; hasPin: boolean; passkeys: number }[]>;
+  loginPin(guardId: string, pin: string): Promise<void>;
+  loginPasskey(): Promise<void>;
+  /** Go on to the admin passphrase. */
+  toAdmin(): void;
+  /** Back to this tablet's home screen. */
+  cancel(): void;
+}
+
+export class LoginView {
+  readonly root: HTMLElement;
+  private readonly who: HTMLSelectElement;
+  private readonly pin: HTMLInputElement;
+  private readonly message: HTMLElement;
+  private readonly submit: HTMLButtonElement;
+
+  constructor(private readonly actions: LoginActions) {
+    this.who = h('select', { id: 'login-guard', 'data-testid': 'login-guard' });
+    this.pin = h('input', { id: 'login-pin', type: 'password', inputmode: 'numeric', autocomplete: 'off', maxlength: 12, 'data-testid': 'login-pin' });
+    this.message = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'login-message' });
+    this.submit = h('button', { type: 'submit', 'data-testid': 'login-submit' }, t('logIn'));
+    const passkey = h('button', { type: 'button', 'data-testid': 'login-passkey' }, t('usePasskey'));
+    const admin = h('button', { type: 'button', 'data-testid': 'login-admin' }, t('adminLogin'));
+    const cancel = h('button', { type: 'button', 'data-testid': 'login-cancel' }, t('cancel'));
+    passkey.addEventListener('click', () => void this.run(passkey, () => this.actions.loginPasskey()));
+    admin.addEventListener('click', () => this.actions.toAdmin());
+    cancel.addEventListener('click', () => this.actions.cancel());
+    const form = h(
+      'form',
+      { 'aria-label': t('staffLogin') },
+      h('h2', {}, t('guardLogin')),
+      h('div', { class: 'field' }, h('label', { for: 'login-guard' }, t('guard')), this.who),
+      h('div', { class: 'field' }, h('label', { for: 'login-pin' }, t('pin')), this.pin),
+      h('div', { class: 'buttons' }, this.submit, passkey),
+      this.message,
+    );
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.run(this.submit, () => this.actions.loginPin(this.who.value, this.pin.value));
+    });
+    this.root = h('section', { class: 'login', 'data-testid': 'login' }, h('h1', {}, t('staffLogin')), form, h('div', { class: 'buttons' }, admin, cancel));
+  }
+
+  /** Fresh form each time it is shown: names reloaded, PIN and message cleared. */
+  async open(): Promise<void> {
+    this.pin.value = '';
+    this.message.textContent = '';
+    delete this.message.dataset['tone'];
+    delete this.message.dataset['code'];
+    try {
+      const guards = (await this.actions.guards()).filter((g) => g.hasPin || g.passkeys > 0);
+      this.who.replaceChildren(...guards.map((g) => h('option', { value: g.id }, g.name)));
+      if (guards.length === 0) this.show(t('noGuards'), 'bad');
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private show(text: string, tone: 'ok' | 'bad', code?: string): void {
+    this.message.dataset['tone'] = tone;
+    if (code) this.message.dataset['code'] = code;
+    else delete this.message.dataset['code'];
+    this.message.textContent = text;
+  }
+
+  private fail(e: unknown): void {
+    if (isKioskError(e)) {
+      const wait = typeof e.details?.['waitMs'] === 'number' && e.details['waitMs'] > 0 ? ` (${Math.ceil(e.details['waitMs'] / 1000)} s)` : '';
+      this.show(`${errorText(e.code, e.message)}${wait}`, 'bad', e.code);
+    } else this.show(String(e), 'bad');
+  }
+
+  private async run(button: HTMLButtonElement, fn: () => Promise<void>): Promise<void> {
+    button.disabled = true;
+    this.message.dataset['tone'] = 'busy';
+    try {
+      await fn();
+      this.pin.value = '';
+      this.show(t('loggedIn'), 'ok');
+    } catch (e) {
+      this.pin.value = '';
+      this.fail(e);
+    } finally {
+      button.disabled = false;
+    }
+  }
+}

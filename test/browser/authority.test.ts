@@ -1,0 +1,189 @@
+/**
+ * Authority below the views, in real Chromium: the app layer (controller + admin operations + authority, with the
+ * real vault in IndexedDB, real WebCrypto and the real face worker) is called directly, with no screen at all, and
+ * refuses what the session lacks with typed errors: nobody may override, see names or scores, enrol, edit, export,
+ * import, wipe or change settings; a guard may override and see the decision list but nothing an admin does.
+ * Overrides are audited with the guard's id and rate-limited per guard (the window survives a reload, as does the
+ * PIN lock-out); a guard session and an admin session end after the idle timeout on a test-driven clock.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AdminOps } from '../../src/app/admin-ops';
+import { KioskController } from '../../src/app/controller';
+import { AdjustableClock } from '../../src/shared/clock';
+import type { ErrorCode } from '../../src/shared/errors';
+import type { Vault } from '../../src/store';
+import { PASS, expectCode, openVault, uniqueName } from './vault-helpers';
+
+const opened: { vault: Vault; app: KioskController }[] = [];
+afterEach(() => {
+  for (const o of opened.splice(0)) {
+    o.app.stop();
+    o.vault.close();
+  }
+});
+
+async function kiosk(name: string, clock: AdjustableClock) {
+  const vault = await openVault(name, { now: () => clock.wall() });
+  const video = document.createElement('video');
+  const app = new KioskController({ vault, video, clock });
+  const ops = new AdminOps(app);
+  opened.push({ vault, app });
+  return { vault, app, ops };
+}
+
+const PIN_1 = '135790';
+const PIN_2 = '246802';
+
+describe('authority in the app layer (no UI)', () => {
+  it('refuses every capability to nobody, gives a guard only the guard capabilities, audits overrides', async () => {
+    const clock = new AdjustableClock();
+    const name = uniqueName('authority');
+    const { vault, app, ops } = await kiosk(name, clock);
+    await ops.setup(PASS, { role: 'visitor' });
+    expect(app.authority.session.kind).toBe('admin');
+    await ops.saveSettings({ sessionIdleSeconds: 600 });
+    await expectCode(ops.createGuard('Night desk', '12345'), 'GUARD_PIN_RULE');
+    await expectCode(ops.createGuard('Night desk', 'abcdef'), 'GUARD_PIN_RULE');
+    const g1 = await ops.createGuard('Night desk', PIN_1);
+    const g2 = await ops.createGuard('Day desk', PIN_2);
+    expect((await ops.listGuards()).map((g) => g.name)).toEqual(['Night desk', 'Day desk']);
+    const photo = new File([new Uint8Array([1, 2, 3])], 'x.jpg', { type: 'image/jpeg' });
+    const blob = new Blob([new Uint8Array(8)]);
+
+    // What an admin does, attempted by nobody and then by a guard: all refused before anything runs.
+    const adminOnly: [string, () => Promise<unknown>][] = [
+      ['enrol photos', () => ops.enrolPhotos([{ file: photo, label: 'X', list: 'allow' }])],
+      ['bulk import', () => ops.bulkImport([photo], 'file,label,list\nx.jpg,X,allow\n')],
+      ['enrol from camera', () => ops.enrolFromCamera('X', 'allow', { timeoutMs: 10 })],
+      ['add plates', () => ops.addPlates('Van', ['AB123CD'], 'allow')],
+      ['edit', () => ops.updateSubject('s', { label: 'Y' })],
+      ['expire', () => ops.expireSubject('s')],
+      ['delete', () => ops.deleteSubject('s')],
+      ['settings', () => ops.saveSettings({ showNames: true })],
+      ['pair', () => ops.pair('123456')],
+      ['export watchlist', () => ops.exportWatchlist({ sitePassphrase: 'x' })],
+      ['import watchlist', () => ops.importWatchlist(blob)],
+      ['pin admin key', () => ops.pinAdminKey('{}')],
+      ['export audit', () => ops.exportAudit('Some export passphrase 9')],
+      ['read audit', () => ops.readAudit(10)],
+      ['wipe', () => ops.wipe('WIPE')],
+      ['list guards', () => ops.listGuards()],
+      ['create guard', () => ops.createGuard('Mallory', '999999')],
+      ['disable guard', () => ops.setGuardDisabled(g1.id, true)],
+      ['delete guard', () => ops.deleteGuard(g1.id)],
+      ['list people', async () => app.listSubjects()],
+    ];
+    const guardOnly: [string, () => Promise<unknown>][] = [
+      ['override grant', () => app.override('grant', 'let them in')],
+      ['override deny', () => app.override('deny', 'keep it shut')],
+      ['names and scores', async () => app.guardLog()],
+      ['override quota', () => app.overridesLeft()],
+    ];
+    const expectAll = async (cases: [string, () => Promise<unknown>][], code: ErrorCode) => {
+      for (const [what, fn] of cases) {
+        let got: unknown = 'no error';
+        try {
+          await fn();
+        } catch (e) {
+          got = (e as { code?: unknown }).code ?? e;
+        }
+        expect(got, what).toBe(code);
+      }
+    };
+
+    ops.lock();
+    expect(app.authority.session.kind).toBe('none');
+    await expectAll(adminOnly, 'STORE_ADMIN_REQUIRED');
+    await expectAll(guardOnly, 'GUARD_REQUIRED');
+    expect(await vault.guards.list()).toHaveLength(2); // nothing was created, disabled or deleted
+
+    // A guard: override and the decision list, nothing of the admin's.
+    await expectCode(app.authority.loginPin(g1.id, PIN_2), 'GUARD_WRONG_PIN');
+    await app.authority.loginPin(g1.id, PIN_1);
+    expect(app.authority.session).toMatchObject({ kind: 'guard', guardId: g1.id, name: 'Night desk' });
+    await expectAll(adminOnly, 'STORE_ADMIN_REQUIRED');
+    await expectCode(app.override('grant', 'ok'), 'INPUT_INVALID'); // a reason of 3+ characters
+    await app.override('grant', 'courier expected at the gate');
+    await app.override('deny', 'tailgating');
+    const log = app.guardLog();
+    expect(log[0]).toMatchObject({ outcome: 'override-deny', reason: 'tailgating', by: 'Night desk' });
+    expect(log[1]).toMatchObject({ outcome: 'override-grant', by: 'Night desk' });
+    // What every screen gets carries no name and no score.
+    for (const d of app.snapshot.decisions) expect(Object.keys(d).sort()).toEqual(['at', 'mode', 'n', 'outcome', 'reason', 'sent']);
+    expect(await app.overridesLeft()).toEqual({ left: 4, limit: 6, windowMinutes: 10 });
+
+    // Rate limit: 6 per 10 minutes per guard; the 7th is refused, and a reload does not reset it.
+    for (let i = 0; i < 4; i++) await app.override('grant', `visitor ${i}`);
+    await expectCode(app.override('grant', 'one too many'), 'OVERRIDE_RATE_LIMITED');
+    expect(app.guardLog().filter((d) => d.mode === 'manual')).toHaveLength(6);
+    const again = await kiosk(name, clock);
+    await again.app.resumeVault();
+    await again.app.authority.loginPin(g1.id, PIN_1);
+    await expectCode(again.app.override('grant', 'after a reload'), 'OVERRIDE_RATE_LIMITED');
+    // Another guard has a window of their own.
+    await again.app.authority.loginPin(g2.id, PIN_2);
+    await again.app.override('grant', 'day shift, known driver');
+    // Ten minutes later the first guard may override again.
+    clock.advance(10 * 60_000 + 1);
+    await again.app.authority.loginPin(g1.id, PIN_1);
+    await again.app.override('deny', 'window has passed');
+
+    // The audit (admin only) names the guard by id for every override, with the reason and the time.
+    await again.ops.unlock(PASS);
+    const audit = (await again.ops.readAudit(50)).filter((e) => e.mode === 'manual');
+    expect(audit).toHaveLength(8);
+    expect(audit.filter((e) => e.actor === g1.id)).toHaveLength(7);
+    expect(audit.filter((e) => e.actor === g2.id).map((e) => e.reason)).toEqual(['day shift, known driver']);
+    expect(audit.every((e) => typeof e.at === 'number' && e.subjectId === 'unknown')).toBe(true);
+  });
+
+  it('ends guard and admin sessions after the idle timeout; a disabled guard cannot log in', async () => {
+    const clock = new AdjustableClock();
+    const { app, ops } = await kiosk(uniqueName('idle'), clock);
+    await ops.setup(PASS, { role: 'attended' });
+    await ops.saveSettings({ sessionIdleSeconds: 30 });
+    const g = await ops.createGuard('Lobby', PIN_1);
+    const off = await ops.createGuard('Former guard', PIN_2);
+    await ops.setGuardDisabled(off.id, true);
+
+    // The admin idles out: the next admin operation is refused.
+    clock.advance(31_000);
+    await expectCode(ops.saveSettings({ showNames: true }), 'STORE_ADMIN_REQUIRED');
+    expect(app.authority.session.kind).toBe('none');
+
+    await expectCode(app.authority.loginPin(off.id, PIN_2), 'GUARD_DISABLED');
+    await app.authority.loginPin(g.id, PIN_1);
+    await app.override('grant', 'before the timeout');
+    clock.advance(20_000);
+    app.interacted(); // a touch keeps the session
+    clock.advance(20_000);
+    await app.override('deny', 'still here');
+    clock.advance(31_000);
+    await expectCode(app.override('grant', 'after walking away'), 'GUARD_REQUIRED');
+    expect(app.authority.session.kind).toBe('none');
+    expect(() => app.guardLog()).toThrow(expect.objectContaining({ code: 'GUARD_REQUIRED' }));
+  });
+
+  it('locks every guard login after five wrong PINs, and the lock survives a reload', async () => {
+    const clock = new AdjustableClock();
+    const name = uniqueName('pin-lockout');
+    const { ops, app } = await kiosk(name, clock);
+    await ops.setup(PASS);
+    const g = await ops.createGuard('Gate', PIN_1);
+    ops.lock();
+    for (let i = 1; i <= 4; i++) expect(await expectCode(app.authority.loginPin(g.id, '000000'), 'GUARD_WRONG_PIN')).toMatchObject({ failures: i, waitMs: 0 });
+    const fifth = await expectCode(app.authority.loginPin(g.id, '000000'), 'GUARD_WRONG_PIN');
+    expect(fifth['waitMs']).toBeGreaterThan(0);
+    // Locked: even the right PIN is refused, unchecked.
+    await expectCode(app.authority.loginPin(g.id, PIN_1), 'GUARD_LOCKED_OUT');
+    const again = await kiosk(name, clock);
+    await again.app.resumeVault();
+    const d = await expectCode(again.app.authority.loginPin(g.id, PIN_1), 'GUARD_LOCKED_OUT');
+    expect(d['waitMs']).toBeGreaterThan(50_000);
+    expect(again.app.authority.session.kind).toBe('none');
+    // After the wait the right PIN works and clears the count.
+    clock.advance(61_000);
+    await again.app.authority.loginPin(g.id, PIN_1);
+    expect((await again.vault.guards.lockout()).failures).toBe(0);
+  });
+});
