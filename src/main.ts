@@ -69,7 +69,7 @@ async function main(): Promise<void> {
 
   let vault: Vault;
   try {
-    vault = await Vault.open({ now: () => clock.wall() });
+    vault = await Vault.open({ now: () => clock.wall(), monotonic: () => clock.monotonic() });
   } catch (e) {
     visitor.kiosk.showModelError(isKioskError(e) ? e : new KioskError('INTERNAL'));
     return;
@@ -81,6 +81,8 @@ async function main(): Promise<void> {
     if (requested() !== '') location.hash = '#/';
     else show();
   };
+  // After a guard login: an attended kiosk keeps the visitor view with the guard panel beside it.
+  const toGuard = () => (app.snapshot.settings.role === 'attended' ? home() : (location.hash = '#/guard'));
   const guard = new GuardView({
     override: (d, r) => app.override(d, r),
     guardLog: () => app.guardLog(),
@@ -94,11 +96,11 @@ async function main(): Promise<void> {
     guards: () => authority.guards(),
     loginPin: async (id, pin) => {
       await authority.loginPin(id, pin);
-      location.hash = '#/guard';
+      toGuard();
     },
     loginPasskey: async () => {
       await authority.loginPasskey();
-      location.hash = '#/guard';
+      toGuard();
     },
     toAdmin: () => (location.hash = '#/admin'),
     cancel: home,
@@ -217,12 +219,16 @@ async function main(): Promise<void> {
     sessionKey = key;
     show();
   });
-  window.addEventListener('hashchange', show);
   let lastTouch = clock.monotonic();
   const interacted = () => {
     lastTouch = clock.monotonic();
     app.interacted();
   };
+  // Going somewhere (a link, a typed address) is activity too: the idle rule must not bounce it straight home.
+  window.addEventListener('hashchange', () => {
+    lastTouch = clock.monotonic();
+    show();
+  });
   document.addEventListener('pointerdown', interacted, { passive: true });
   document.addEventListener('keydown', interacted, { passive: true });
   // Idle: end any session and go home. Also leave a login or admin gate someone walked away from.
@@ -243,7 +249,9 @@ async function main(): Promise<void> {
     isIdle: () => app.isIdle(),
   });
   await app.start();
-  // The stored role is known only now: route again (a guard desk's home is the guard screen).
+  // The stored role is known only now, and the vault is open: route again (a guard desk's home is the guard
+  // screen) and rebuild the panel (a login shown before the vault opened could not list the guards).
+  shownPanel = null;
   show();
   if (app.snapshot.settings.lang !== lang() && app.snapshot.phase === 'running' && !localStorage.getItem(LANG_KEY)) {
     switchLang(app.snapshot.settings.lang);

@@ -82,8 +82,13 @@ export class Authority {
   private readonly listeners = new Set<(s: Session) => void>();
 
   constructor(private readonly opts: AuthorityOptions) {
+    let admin = opts.vault.state.admin;
     opts.vault.subscribe((e) => {
-      if (e.type === 'state') this.emit();
+      if (e.type !== 'state') return;
+      // An admin session that just began is fresh: its idle time counts from now, not from the last touch.
+      if (e.state.admin && !admin) this.lastActive = opts.clock.monotonic();
+      admin = e.state.admin;
+      this.emit();
     });
   }
 
@@ -121,25 +126,23 @@ export class Authority {
    */
   require(cap: Capability): void {
     this.expireIfIdle();
+    // A check is not activity: a screen that re-renders by itself must not keep a session alive. Only a touch
+    // or a key does (touch()).
     if (this.opts.vault.state.admin) {
       try {
         this.opts.vault.requireAdmin();
-        this.lastActive = this.opts.clock.monotonic();
         return;
       } catch {
         // fell idle in the vault: continue as whoever else is logged in
       }
     }
-    if (this.guard && allowed('guard', cap)) {
-      this.lastActive = this.opts.clock.monotonic();
-      return;
-    }
+    if (this.guard && allowed('guard', cap)) return;
     throw new KioskError(refusalFor(cap), { capability: cap });
   }
 
   /** A touch or key press: keeps a session alive. */
   touch(): void {
-    if (this.guard || this.opts.vault.state.admin) this.lastActive = this.opts.clock.monotonic();
+    this.lastActive = this.opts.clock.monotonic();
   }
 
   /** Ends both sessions when the idle timeout has passed; returns whether it did. Called on a timer too. */

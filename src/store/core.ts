@@ -21,8 +21,10 @@ export const DEFAULT_AUDIT_RETENTION_MS = 24 * 60 * 60_000;
 export interface VaultOptions {
   /** IndexedDB database name (tests and benchmarks use their own). */
   name?: string;
-  /** Clock for lock-out, retention and admin idle time (tests pass their own; never a browser API mock). */
+  /** Wall clock for lock-out, retention and record times (tests pass their own; never a browser API mock). */
   now?: () => number;
+  /** Monotonic clock for the admin idle timeout (a wall clock that jumps must not end or extend a session). */
+  monotonic?: () => number;
   lockoutPolicy?: LockoutPolicy;
   /** Admin unlock expires after this much time without an admin action. Default 5 min. */
   adminIdleMs?: number;
@@ -122,6 +124,7 @@ const sameBytes = (a: ArrayBuffer, b: ArrayBuffer): boolean => {
 export class VaultCore {
   readonly name: string;
   readonly now: () => number;
+  readonly monotonic: () => number;
   readonly lockoutPolicy: LockoutPolicy;
   readonly adminIdleMs: number;
   readonly openTimeoutMs: number;
@@ -161,6 +164,7 @@ export class VaultCore {
   constructor(opts: VaultOptions = {}) {
     this.name = opts.name ?? DEFAULT_DB_NAME;
     this.now = opts.now ?? Date.now;
+    this.monotonic = opts.monotonic ?? (() => performance.now());
     this.lockoutPolicy = opts.lockoutPolicy ?? DEFAULT_LOCKOUT_POLICY;
     this.adminIdleMs = opts.adminIdleMs ?? 5 * 60_000;
     this.openTimeoutMs = opts.openTimeoutMs ?? 10_000;
@@ -282,7 +286,7 @@ export class VaultCore {
   requireAdmin(): { db: IDBPDatabase<VaultDB>; dataKey: CryptoKey; auditPrivate: CryptoKey } {
     const { db, dataKey } = this.requireUnlocked();
     if (!this.auditPrivate || !this.state.admin) throw new KioskError('STORE_ADMIN_REQUIRED');
-    const now = this.now();
+    const now = this.monotonic();
     if (now > this.adminUntil) {
       this.endAdmin();
       throw new KioskError('STORE_ADMIN_REQUIRED', { reason: 'idle' });
@@ -294,7 +298,7 @@ export class VaultCore {
   beginAdmin(dataKey: CryptoKey, auditPrivate: CryptoKey): void {
     this.dataKey = dataKey;
     this.auditPrivate = auditPrivate;
-    this.adminUntil = this.now() + this.adminIdleMs;
+    this.adminUntil = this.monotonic() + this.adminIdleMs;
     this.setState({ status: 'unlocked', admin: true });
   }
 

@@ -151,10 +151,16 @@ export class AdminView {
   private modelsLoaded = false;
   private readonly models: HTMLElement;
   private settingsForm: HTMLElement | null = null;
+  private shownSettings: KioskSettings | null = null;
+  /** The people list's outcome line: kept across re-renders of the table, so a result is not lost with it. */
+  private readonly peopleOut: HTMLElement;
+  private readonly settingsOut: HTMLElement;
 
   constructor(private readonly actions: AdminActions) {
     this.gate = h('div', { class: 'gate', 'data-testid': 'admin-gate' });
     this.people = h('div', { 'data-testid': 'people' });
+    this.peopleOut = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'people-message' });
+    this.settingsOut = h('p', { class: 'form-message', role: 'status', 'data-testid': 'settings-message' });
     this.plateDebug = h('div', { class: 'plate-debug', 'data-testid': 'plate-debug' });
     this.models = h('div', { 'data-testid': 'model-licences' });
     this.console = h('div', { class: 'admin-console', 'data-testid': 'admin-console', hidden: true });
@@ -189,6 +195,11 @@ export class AdminView {
         this.renderPeople();
       }
       this.renderPlateDebug(s);
+      // Settings changed under the form (set-up finished, another save): show the values in force.
+      if (this.settingsForm && s.settings !== this.shownSettings) {
+        const old = this.settingsForm;
+        old.replaceWith(this.settingsCard(s.settings));
+      }
     }
   }
 
@@ -282,7 +293,7 @@ export class AdminView {
       this.people.replaceChildren(h('p', { 'data-testid': 'people-empty' }, t('noPeople')));
       return;
     }
-    const out = h('p', { class: 'form-message', role: 'alert' });
+    const out = this.peopleOut;
     const rows = subjects.map((s) => {
       const expired = s.validUntil !== undefined && s.validUntil <= Date.now();
       const expire = h('button', { type: 'button', 'data-testid': 'expire' }, t('expire'));
@@ -426,6 +437,7 @@ export class AdminView {
   }
 
   private settingsCard(s: KioskSettings): HTMLElement {
+    this.shownSettings = s;
     const mode = h('select', { 'data-testid': 'setting-mode' }, h('option', { value: 'face' }, t('modeFace')), h('option', { value: 'plate' }, t('modePlate')));
     mode.value = s.mode;
     const language = h('select', { 'data-testid': 'setting-lang' }, h('option', { value: 'en' }, 'English'), h('option', { value: 'zh' }, '中文'));
@@ -451,7 +463,8 @@ export class AdminView {
       camera.value = s.cameraDeviceId;
     });
     const btn = h('button', { type: 'button', 'data-testid': 'settings-save' }, t('save'));
-    const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'settings-message' });
+    // One outcome line for every rendering of this card: a save re-renders it with the stored values.
+    const out = this.settingsOut;
     btn.addEventListener('click', () =>
       void run(btn, out, async () => {
         const emb = (embedder.value || undefined) as 'fr_feature' | 'dlib_resnet' | undefined;

@@ -23,7 +23,7 @@ afterEach(() => {
 });
 
 async function kiosk(name: string, clock: AdjustableClock) {
-  const vault = await openVault(name, { now: () => clock.wall() });
+  const vault = await openVault(name, { now: () => clock.wall(), monotonic: () => clock.monotonic() });
   const video = document.createElement('video');
   const app = new KioskController({ vault, video, clock });
   const ops = new AdminOps(app);

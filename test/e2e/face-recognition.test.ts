@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, startKiosk } from './harness';
-import { enrolPhotos, guardDecisions, peopleCount, setupKiosk, visitorResult, waitForGuardOutcome } from './flows';
+import { enrolPhotos, guardDecisions, openGuardScreen, peopleCount, setupKiosk, visitorResult, waitForGuardOutcome } from './flows';
 
 describe('face recognition end to end', () => {
   it('grants enrolled A from another photo, denies unknown B, refuses bad enrolment photos', async () => {
@@ -51,7 +51,8 @@ describe('face recognition end to end', () => {
 
       // Same kiosk, the camera now shows B (not enrolled); it restarts unattended.
       b = await launch({ fakeCamera: feeds.personB, userDataDir: profile });
-      await b.page.goto(`${server.url}#/guard`);
+      // A restarted visitor kiosk shows the guard screen only to staff: the admin logs in.
+      await openGuardScreen(b.page, server.url);
       const denied = await waitForGuardOutcome(b.page, 'deny-unknown');
       expect(denied).not.toContain('Person A');
       expect((await guardDecisions(b.page)).some((d) => d.outcome === 'grant')).toBe(false);

@@ -7,15 +7,51 @@ import { readFileSync } from 'node:fs';
 
 export const PASS = 'Lantern orbit 7 quiet river';
 
-export async function setupKiosk(page: Page, url: string, passphrase = PASS): Promise<void> {
+export interface SetupOptions {
+  passphrase?: string;
+  /** What the tablet is; a fresh kiosk is a visitor kiosk. */
+  role?: 'visitor' | 'guard' | 'attended';
+  /**
+   * Staff session idle timeout in seconds. Tests that wait on the guard screen for minutes under load set an hour
+   * (the default); the authority test sets a short one to see it end.
+   */
+  idleSeconds?: number;
+}
+
+export async function setupKiosk(page: Page, url: string, opts: SetupOptions = {}): Promise<void> {
+  const passphrase = opts.passphrase ?? PASS;
   await page.goto(`${url}#/admin`);
   await page.getByTestId('setup-passphrase').fill(passphrase);
   await page.getByTestId('setup-passphrase-again').fill(passphrase);
+  await page.getByTestId('setup-role').selectOption(opts.role ?? 'visitor');
   await page.getByTestId('setup-submit').click();
   await page.getByTestId('admin-console').waitFor({ state: 'visible', timeout: 60_000 });
   // The console shows as soon as the vault is unlocked; set-up is finished when its message turns ok.
   const r = await outcome(page, 'setup-message');
   if (r.tone !== 'ok') throw new Error(`set-up failed: ${r.text}`);
+  await saveSetting(page, 'setting-idle', String(opts.idleSeconds ?? 3600));
+}
+
+/** Changes one field of the settings card and saves (the outcome must be ok). */
+export async function saveSetting(page: Page, testid: string, value: string): Promise<void> {
+  const settings = page.getByTestId('section-settings');
+  const input = settings.getByTestId(testid);
+  if ((await input.evaluate((e) => e.tagName)) === 'SELECT') await input.selectOption(value);
+  else await input.fill(value);
+  await page.evaluate(() => document.querySelector('[data-testid="settings-message"]')?.removeAttribute('data-tone'));
+  await settings.getByTestId('settings-save').click();
+  const r = await outcome(page, 'settings-message');
+  if (r.tone !== 'ok') throw new Error(`saving ${testid} failed: ${r.text}`);
+}
+
+/** The guard screen as staff see it: the admin unlocks first when no session is open on this page. */
+export async function openGuardScreen(page: Page, url: string, passphrase = PASS): Promise<void> {
+  await page.goto(`${url}#/guard`);
+  await page.waitForFunction(() => !!document.querySelector('[data-testid="guard"], [data-testid="login"]'), undefined, { timeout: 60_000 });
+  if (await page.getByTestId('guard').isVisible()) return;
+  await unlockAdmin(page, url, passphrase);
+  await page.goto(`${url}#/guard`);
+  await page.getByTestId('guard').waitFor({ state: 'visible', timeout: 30_000 });
 }
 
 export async function unlockAdmin(page: Page, url: string, passphrase = PASS): Promise<void> {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PLATE_FEEDS } from '../fixtures/feeds.mjs';
 import { launch, startKiosk } from './harness';
-import { outcome, setupKiosk, waitForGuardOutcome } from './flows';
+import { openGuardScreen, outcome, setupKiosk, waitForGuardOutcome } from './flows';
 
 describe('licence plates end to end', () => {
   it('grants an enrolled plate and denies another car', async () => {
@@ -38,7 +38,7 @@ describe('licence plates end to end', () => {
       await b.close();
 
       b = await launch({ fakeCamera: feeds.carB, userDataDir: profile });
-      await b.page.goto(`${server.url}#/guard`);
+      await openGuardScreen(b.page, server.url);
       await waitForGuardOutcome(b.page, 'deny-unknown', 120_000);
       const list = await b.page.getByTestId('guard-decisions').innerText();
       expect(list).not.toContain('Delivery van');

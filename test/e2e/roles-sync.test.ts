@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launch, startKiosk, type Browser } from './harness';
-import { enrolPhotos, outcome, peopleCount, savedDownload, setupKiosk, visitorResult, waitForGuardOutcome } from './flows';
+import { enrolPhotos, outcome, peopleCount, savedDownload, setupKiosk, unlockAdmin, visitorResult, waitForGuardOutcome } from './flows';
 
 const SITE = 'site passphrase for the bundle 7';
 // The README's screenshots: refreshed with UPDATE_SCREENSHOTS=1 (otherwise written under test/.cache, so a test
@@ -136,12 +136,15 @@ describe('two tablets, offline watchlist sync, guard and visitor screens', () =>
       // Chinese UI on every screen.
       await b.page.getByTestId('lang-toggle').click();
       await b.page.waitForLoadState('load');
+      // The reload ended the admin session (sessions live in memory): staff log in again.
+      await unlockAdmin(b.page, server.url);
       for (const [hash, title] of [
         ['#/', '终端'],
         ['#/guard', '保安台'],
         ['#/admin', '管理'],
       ] as const) {
         await b.page.goto(`${server.url}${hash}`);
+        await b.page.getByTestId(hash === '#/' ? 'visitor' : hash === '#/guard' ? 'guard' : 'admin').waitFor();
         await b.page.getByTestId('nav-visitor').waitFor();
         expect(await b.page.locator('body').innerText()).toContain(title);
         expect(await b.page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');

@@ -13,7 +13,7 @@ import { checkDecisionBody } from '../../receiver/protocol.mjs';
 import { E2E_RECEIVER_PORT, E2E_UPSTREAM } from '../helpers/e2e-env.mjs';
 import { journal, startReceiver, until, type ReceiverProcess } from '../receiver/helpers';
 import { foreignRequests, launch, netLogRequests, startKiosk, type Browser } from './harness';
-import { enrolPhotos, outcome, setupKiosk, unlockAdmin, waitForGuardOutcome } from './flows';
+import { enrolPhotos, openGuardScreen, outcome, setupKiosk, unlockAdmin, waitForGuardOutcome } from './flows';
 import { PLATE_FEEDS } from '../fixtures/feeds.mjs';
 
 /** The decision inside a signed envelope (the payload is a JSON string inside the JSON envelope). */
@@ -64,7 +64,7 @@ describe('a whole session, recorded', () => {
       await b.close();
 
       b = record(await launch({ fakeCamera: feeds.personB, userDataDir: join(dir, 'kiosk') }));
-      await b.page.goto(`${server.url}#/guard`);
+      await openGuardScreen(b.page, server.url);
       await waitForGuardOutcome(b.page, 'deny-unknown');
       const deniedFace = await until(async () => (await journal(receiver.url)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'deny' && (e.seq ?? 0) > (granted.seq ?? 0)), 60_000, 'a verified deny');
       expect(deniedFace.status).toBe(200);
@@ -83,12 +83,12 @@ describe('a whole session, recorded', () => {
       await b.close();
       const lastSeq = Math.max(...(await journal(receiver.url)).map((e) => e.seq ?? 0));
       b = record(await launch({ fakeCamera: plateFeeds.carA, userDataDir: join(dir, 'kiosk') }));
-      await b.page.goto(`${server.url}#/guard`);
+      await openGuardScreen(b.page, server.url);
       await waitForGuardOutcome(b.page, 'grant', 120_000);
       await until(async () => (await journal(receiver.url)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'grant' && (e.seq ?? 0) > lastSeq), 60_000, 'a verified plate grant');
       await b.close();
       b = record(await launch({ fakeCamera: plateFeeds.carB, userDataDir: join(dir, 'kiosk') }));
-      await b.page.goto(`${server.url}#/guard`);
+      await openGuardScreen(b.page, server.url);
       await waitForGuardOutcome(b.page, 'deny-unknown', 120_000);
       await until(async () => (await journal(receiver.url)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'deny' && (e.seq ?? 0) > lastSeq), 60_000, 'a verified plate deny');
       for (const x of browsers) expect(x.pageErrors).toEqual([]);
