@@ -150,6 +150,8 @@ describe('who may make the kiosk say yes', () => {
       await b.page.waitForTimeout(1_800);
       await b.page.mouse.up();
       await b.page.waitForFunction(() => location.hash === '#/login');
+      // The kiosk screen keeps itself on (Screen Wake Lock) and went full screen on the first touch.
+      expect(await b.page.evaluate(() => [document.body.dataset['wakeLock'], !!document.fullscreenElement])).toEqual(['held', true]);
 
       // Five wrong PINs lock every guard login; the right PIN is then refused, also after a reload.
       for (let i = 1; i <= 5; i++) {
