@@ -16,6 +16,7 @@
  * loopback-only PUT or the `publish` command; receiver/bundles.mjs), as opaque files the kiosk verifies itself.
  */
 import Fastify, { LogController } from 'fastify';
+import { createServer } from 'node:http';
 import { appendFileSync, closeSync, createReadStream, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
@@ -30,6 +31,7 @@ import {
 import { PairingCodes } from './pairing.mjs';
 import { RateLimiter } from './ratelimit.mjs';
 import { RECENT, StateFile } from './state.mjs';
+import { lockDataDir } from './lock.mjs';
 import { logOutput, mqttOutput, webhookOutput } from './outputs.mjs';
 import { BUNDLE_MIME, BundleStore, bundleSummary, loadAdminKey, selectBundle } from './bundles.mjs';
 
@@ -52,6 +54,7 @@ export const DEFAULT_ORIGINS = [
  *   logFile?: string, capture?: string,
  *   kioskRate?: Rate, clientRate?: Rate, pairRate?: Rate,
  *   journalSize?: number,
+ *   requestTimeoutMs?: number, headersTimeoutMs?: number, rejectLogRate?: Rate,
  *   bundleMaxBytes?: number, adminKeyFiles?: string[],
  *   logger?: boolean | { level?: string, stream?: { write: (line: string) => void } },
  *   now?: () => number,
@@ -101,6 +104,21 @@ const CORS_ROUTES = new Map([
  * @param {ReceiverOptions} opts
  */
 export async function createReceiver(opts) {
+  const stateFile = new StateFile(opts.dataDir);
+  // Before reading any state: a second receiver on this folder must not even start (see receiver/lock.mjs).
+  const unlock = lockDataDir(opts.dataDir);
+  try {
+    return await build(opts, stateFile, unlock);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+}
+
+/**
+ * @param {ReceiverOptions} opts @param {StateFile} stateFile @param {() => void} unlock
+ */
+async function build(opts, stateFile, unlock) {
   const now = opts.now ?? Date.now;
   const freshnessMs = opts.freshnessMs ?? 5000;
   const skewMs = opts.skewMs ?? 1000;
@@ -114,13 +132,17 @@ export async function createReceiver(opts) {
       }),
     ),
   );
-
-  const stateFile = new StateFile(opts.dataDir);
   const state = stateFile.load();
   const pairing = new PairingCodes({ ttlMs: opts.pairTtlMs ?? 10 * 60_000, now });
   const kioskLimiter = new RateLimiter({ ...(opts.kioskRate ?? { burst: 30, perSecond: 5 }), now });
   const clientLimiter = new RateLimiter({ ...(opts.clientRate ?? { burst: 120, perSecond: 40 }), now });
   const pairLimiter = new RateLimiter({ ...(opts.pairRate ?? { burst: 5, perSecond: 0.1 }), now });
+  // One bucket for all rejection log lines: a flood of junk (from any number of addresses) cannot fill the disk
+  // through the log. What is not logged is counted and reported on the next line that is.
+  const rejectLog = new RateLimiter({ ...(opts.rejectLogRate ?? { burst: 50, perSecond: 5 }), now });
+  let unloggedRejections = 0;
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  const headersTimeout = Math.min(opts.headersTimeoutMs ?? 10_000, requestTimeout);
   /** @type {Map<string, { kid: string, key: CryptoKey }>} */
   const keys = new Map();
   /** @type {JournalEntry[]} */
@@ -133,6 +155,16 @@ export async function createReceiver(opts) {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_BODY_BYTES,
     trustProxy: false,
+    // Node's own deadlines, checked every second: a client that trickles its headers or body (slow-loris) is
+    // answered 408 and cut off instead of holding a socket forever.
+    serverFactory: (handler) => {
+      const server = createServer(
+        { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) },
+        handler,
+      );
+      server.keepAliveTimeout = 5000;
+      return server;
+    },
   });
 
   /** @type {Output[]} */
@@ -179,10 +211,14 @@ export async function createReceiver(opts) {
       bytes: body === undefined ? Number(req.headers['content-length'] ?? 0) : Buffer.byteLength(body),
       ...(body === undefined ? {} : { body }),
     });
-    req.log.warn(
-      { event: 'rejected', route: entry.route, status, reason, ...fields, ip: req.ip },
-      `rejected: ${reason}`,
-    );
+    if (rejectLog.take('all').ok) {
+      const skipped = unloggedRejections > 0 ? { unlogged: unloggedRejections } : {};
+      unloggedRejections = 0;
+      req.log.warn(
+        { event: 'rejected', route: entry.route, status, reason, ...fields, ip: req.ip, ...skipped },
+        `rejected: ${reason}`,
+      );
+    } else unloggedRejections++;
     emit({ type: 'rejected', entry });
     if (retryAfterMs !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
     return reply.code(status).send({ ok: false, reason, ...fields });
@@ -255,13 +291,13 @@ export async function createReceiver(opts) {
     }
     const { envelope, payload: p } = checked.value;
     const ids = { kiosk: p.kiosk, seq: p.seq };
-    const paired = state.kiosks[p.kiosk];
+    const paired = state.kiosks.get(p.kiosk);
     if (!paired) return reject(req, reply, 403, 'not_paired', ids);
     const key = await keyFor(p.kiosk, paired);
     if (!(await verifySignature(key, envelope.payload, envelope.sig)))
       return reject(req, reply, 401, 'bad_signature', ids);
     // From here to the save there is no await: the sequence check and its update are one step.
-    const rec = state.kiosks[p.kiosk];
+    const rec = state.kiosks.get(p.kiosk);
     if (rec !== paired) return reject(req, reply, 401, 'bad_signature', ids); // re-paired with another key meanwhile
     const limit = kioskLimiter.take(p.kiosk);
     if (!limit.ok) return reject(req, reply, 429, 'rate_limited', { ...ids, retryAfterMs: limit.retryAfterMs });
@@ -348,13 +384,15 @@ export async function createReceiver(opts) {
     const kid = await thumbprint(p.key);
     const verdict = await pairing.verify(p.proof, p.kiosk, kid);
     if (verdict !== 'ok') return reject(req, reply, 403, verdict, { kiosk: p.kiosk });
-    const prev = state.kiosks[p.kiosk];
+    const prev = state.kiosks.get(p.kiosk);
     // The same key keeps its sequence (resetting it would re-open every old message to replay); a new key starts a
     // new sequence space, and old messages cannot verify under it.
-    state.kiosks[p.kiosk] =
+    state.kiosks.set(
+      p.kiosk,
       prev && prev.kid === kid
         ? { ...prev, pairedAt: now() }
-        : { jwk: p.key, kid, pairedAt: now(), lastSeq: 0, recent: [] };
+        : { jwk: p.key, kid, pairedAt: now(), lastSeq: 0, recent: [] },
+    );
     stateFile.save(state);
     keys.delete(p.kiosk);
     record({
@@ -490,7 +528,7 @@ export async function createReceiver(opts) {
     bundles: () => bundles.list().map(bundleSummary),
     adminKeys: () => adminKeys.map((k) => ({ id: k.id, fingerprint: k.fingerprint })),
     bundlesDir: bundles.dir,
-    kiosks: () => structuredClone(state.kiosks),
+    kiosks: () => Object.fromEntries(structuredClone(state.kiosks)),
     /** Resolves once the MQTT output (if any) has connected. */
     mqttReady: () => mqtt?.ready ?? Promise.resolve(),
     /** @returns {Promise<string>} the base URL */
@@ -502,8 +540,12 @@ export async function createReceiver(opts) {
       return `http://${host}:${addr.port}`;
     },
     async close() {
-      await app.close();
-      await Promise.all(outputs.map((o) => o.close()));
+      try {
+        await app.close();
+        await Promise.all(outputs.map((o) => o.close()));
+      } finally {
+        unlock();
+      }
     },
   };
 }

@@ -31,6 +31,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDir } from './state.mjs';
 
 const subtle = globalThis.crypto.subtle;
 
@@ -499,12 +500,7 @@ export class BundleStore {
     } finally {
       unlinkSync(tmp);
     }
-    const dirFd = openSync(this.#dir, 'r');
-    try {
-      fsyncSync(dirFd); // the new name survives a power cut
-    } finally {
-      closeSync(dirFd);
-    }
+    fsyncDir(this.#dir); // the new name survives a power cut
     const bundle = this.list().find((b) => b.file === file);
     if (!bundle) throw new Error(`published ${file} but cannot read it back`);
     return { ok: true, status: 201, already: false, bundle };

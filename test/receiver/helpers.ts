@@ -161,10 +161,20 @@ export async function makeKiosk(id: string): Promise<NodeKiosk> {
   return { id, keys, jwk, kid };
 }
 
-export async function sign(key: CryptoKey, text: string): Promise<string> {
-  return Buffer.from(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(text, 'utf8'))).toString(
-    'base64url',
-  );
+/** P-256 group order: (r, s) and (r, n - s) both verify; the receiver accepts only s <= n/2. */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/** Raw r||s with s in the half asked for (spelled out here, independent of the kiosk's and receiver's code). */
+function sForm(raw: Buffer, high: boolean): Buffer {
+  const s = BigInt(`0x${raw.subarray(32).toString('hex')}`);
+  if (s > P256_N >> 1n === high) return raw;
+  return Buffer.concat([raw.subarray(0, 32), Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex')]);
+}
+
+/** A kiosk's signature (low-s, as the kiosk sends it); `high: true` gives its valid-but-refused twin. */
+export async function sign(key: CryptoKey, text: string, high = false): Promise<string> {
+  const raw = Buffer.from(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(text, 'utf8')));
+  return sForm(raw, high).toString('base64url');
 }
 
 export const NONCE = 'AAECAwQFBgcICQoLDA0ODw';

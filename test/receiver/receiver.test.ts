@@ -3,8 +3,10 @@
  * schema, size, rate), CORS for the kiosk origin only, loopback-only admin routes, persisted state, and the log,
  * webhook and MQTT outputs (MQTT through a real Mosquitto). Kiosk messages are made with Node's WebCrypto.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +15,7 @@ import { checkDecisionBody } from '../../receiver/protocol.mjs';
 import {
   type NodeKiosk,
   NONCE,
+  ROOT,
   decisionBody,
   journal,
   makeKiosk,
@@ -298,6 +301,121 @@ describe('decisions', () => {
       'too_large',
       'unsupported_media_type',
     ]);
+  });
+});
+
+describe('hostile input that once got past (issue 18)', () => {
+  it('answers 403 not_paired for kiosk ids that name Object.prototype members, and pairs them as plain ids', async () => {
+    await pair(h, kiosk);
+    for (const id of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'.replace(/_/g, 'x')]) {
+      const stranger = await makeKiosk(id);
+      expect(
+        await post(`${h.url}/decisions`, await decisionBody(stranger, { seq: 1, ts: Date.now(), decision: 'grant' })),
+      ).toMatchObject({ status: 403, json: { reason: 'not_paired', kiosk: id } });
+    }
+    // "__proto__" itself is not a valid kiosk id (the schema allows no leading "_"), so the schema refuses it first.
+    const proto = await makeKiosk('__proto__');
+    expect(
+      (await post(`${h.url}/decisions`, await decisionBody(proto, { seq: 1, ts: Date.now(), decision: 'grant' })))
+        .status,
+    ).toBe(400);
+    // A kiosk really called "constructor" pairs, decides and survives a restart like any other.
+    const ctor = await makeKiosk('constructor');
+    await pair(h, ctor);
+    expect(
+      (await post(`${h.url}/decisions`, await decisionBody(ctor, { seq: 1, ts: Date.now(), decision: 'grant' }))).json,
+    ).toMatchObject({ ok: true, actuate: true });
+    const dir = h.dataDir;
+    await h.receiver.close();
+    const again = await start({}, dir);
+    try {
+      expect(Object.keys(again.receiver.kiosks()).sort()).toEqual(['constructor', 'lobby-1']);
+      expect(
+        await post(`${again.url}/decisions`, await decisionBody(ctor, { seq: 1, ts: Date.now(), decision: 'grant' })),
+      ).toMatchObject({ status: 409, json: { reason: 'duplicate' } });
+    } finally {
+      await again.receiver.close();
+    }
+    h = await start();
+  });
+
+  it('refuses the high-s twin of a valid signature (401), for decisions and for pairing', async () => {
+    await pair(h, kiosk);
+    const { sign } = await import('./helpers');
+    const payload = `{"v":1,"kiosk":"lobby-1","seq":1,"ts":${Date.now()},"decision":"grant","nonce":"${NONCE}"}`;
+    const high = JSON.stringify({ payload, sig: await sign(kiosk.keys.privateKey, payload, true) });
+    expect(await post(`${h.url}/decisions`, high)).toMatchObject({ status: 401, json: { reason: 'bad_signature' } });
+    const low = JSON.stringify({ payload, sig: await sign(kiosk.keys.privateKey, payload) });
+    expect((await post(`${h.url}/decisions`, low)).status).toBe(200);
+    const other = await makeKiosk('garage');
+    const { code } = h.receiver.issuePairingCode();
+    const env = JSON.parse(await pairBody(other, code)) as { payload: string };
+    const highPair = JSON.stringify({ payload: env.payload, sig: await sign(other.keys.privateKey, env.payload, true) });
+    expect(await post(`${h.url}/pair`, highPair)).toMatchObject({ status: 401, json: { reason: 'bad_signature' } });
+  });
+
+  it('cuts off a slow-loris body: 408 and a closed socket after the request deadline, state untouched', async () => {
+    await h.close();
+    h = await start({ requestTimeoutMs: 1000 });
+    await pair(h, kiosk);
+    const { port } = new URL(h.url);
+    const started = Date.now();
+    const { answer, closedAfterMs } = await new Promise<{ answer: string; closedAfterMs: number }>((resolve) => {
+      const sock = connect(Number(port), '127.0.0.1');
+      let answer = '';
+      sock.on('data', (d: Buffer) => (answer += d.toString()));
+      sock.on('error', () => {});
+      sock.write(
+        'POST /decisions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n{',
+      );
+      const drip = setInterval(() => sock.write(' '), 100);
+      sock.on('close', () => {
+        clearInterval(drip);
+        resolve({ answer, closedAfterMs: Date.now() - started });
+      });
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    // Closed by the deadline (1 s, checked every second), long before the 400 bytes would have arrived (40 s).
+    expect(closedAfterMs).toBeGreaterThanOrEqual(900);
+    expect(closedAfterMs).toBeLessThan(5000);
+    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(0);
+    expect((await fetch(`${h.url}/health`)).status).toBe(200);
+  });
+
+  it('logs rejections at a bounded rate and says how many went unlogged', async () => {
+    let clock = Date.now();
+    await h.close();
+    h = await start({ rejectLogRate: { burst: 3, perSecond: 1 }, now: () => clock });
+    for (let i = 0; i < 20; i++) await post(`${h.url}/decisions`, '{"junk":1}');
+    const rejected = () => h.logs.filter((l) => l.event === 'rejected');
+    expect(rejected()).toHaveLength(3);
+    expect((await journal(h.url)).filter((e) => e.result === 'rejected')).toHaveLength(20);
+    clock += 1000;
+    await post(`${h.url}/decisions`, '{"junk":2}');
+    expect(rejected()).toHaveLength(4);
+    expect(rejected()[3]).toMatchObject({ reason: 'extra_field', unlogged: 17 });
+  });
+
+  it('lets one receiver hold a data folder: a second one refuses to start, a stale lock is taken over', async () => {
+    await expect(start({}, h.dataDir)).rejects.toThrow(/held by another receiver \(pid \d+\)/);
+    const cli = spawnSync(process.execPath, ['receiver/server.mjs', '--port', '0', '--data', h.dataDir], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(cli.status).toBe(1);
+    expect(cli.stderr).toMatch(/receiver: .*receiver\.lock is held by another receiver \(pid \d+\)/);
+    // The first receiver is unharmed and still answers.
+    expect((await fetch(`${h.url}/health`)).status).toBe(200);
+    // A crashed receiver's lock (its pid no longer runs) does not keep the folder locked forever.
+    const dir = tempDir('receiver-stale-lock-');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(join(dir.path, 'receiver.lock'), `${dead.stdout}\n`);
+    const after = await start({}, dir.path);
+    expect(readFileSync(join(dir.path, 'receiver.lock'), 'utf8').trim()).toBe(String(process.pid));
+    await after.close();
+    expect(existsSync(join(dir.path, 'receiver.lock'))).toBe(false);
+    dir.remove();
   });
 });
 
