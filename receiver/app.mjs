@@ -12,8 +12,9 @@
  * on a late or unverifiable message. Every rejection is logged with a reason code and answered with a status the
  * kiosk maps to "rejected for good" (400/401/409/413/415/422) or "try again later" (403 not_paired, 429, 5xx).
  * It never stores or forwards anything a kiosk did not sign, and it has nothing to store beyond the schema's fields.
- * It also serves the admin's watchlist bundles to kiosks on the LAN (GET /watchlist/bundle, published by a
- * loopback-only PUT or the `publish` command; receiver/bundles.mjs), as opaque files the kiosk verifies itself.
+ * It also serves the admin's watchlist bundles to kiosks on the LAN (GET /watchlist/bundle, published by a PUT that
+ * needs the admin token, receiver/admin.mjs, or the `publish` command; receiver/bundles.mjs), as opaque files the
+ * kiosk verifies itself.
  */
 import Fastify, { LogController } from 'fastify';
 import { createServer } from 'node:http';
@@ -32,6 +33,7 @@ import { PairingCodes } from './pairing.mjs';
 import { RateLimiter } from './ratelimit.mjs';
 import { RECENT, StateFile } from './state.mjs';
 import { lockDataDir } from './lock.mjs';
+import { adminVerdict, loadAdminToken } from './admin.mjs';
 import { logOutput, mqttOutput, webhookOutput } from './outputs.mjs';
 import { BUNDLE_MIME, BundleStore, bundleSummary, loadAdminKey, selectBundle } from './bundles.mjs';
 
@@ -55,13 +57,14 @@ export const DEFAULT_ORIGINS = [
  *   kioskRate?: Rate, clientRate?: Rate, pairRate?: Rate,
  *   journalSize?: number,
  *   requestTimeoutMs?: number, headersTimeoutMs?: number, rejectLogRate?: Rate,
- *   bundleMaxBytes?: number, adminKeyFiles?: string[],
+ *   bundleMaxBytes?: number, adminKeyFiles?: string[], allowUnsignedBundles?: boolean,
  *   logger?: boolean | { level?: string, stream?: { write: (line: string) => void } },
  *   now?: () => number,
  *   onEvent?: (event: ReceiverEvent) => void,
  * }} ReceiverOptions
- * @typedef {{ type: 'pairing_code', code: string, expiresAt: number }
+ * @typedef {{ type: 'pairing_code', code: string, expiresAt: number, repair?: string }
  *   | { type: 'paired', kiosk: string, kid: string, fingerprint: string }
+ *   | { type: 'repaired', kiosk: string, kid: string, fingerprint: string, previous: string }
  *   | { type: 'decision', decision: VerifiedDecision }
  *   | { type: 'rejected', entry: JournalEntry }
  *   | { type: 'bundle_published', bundle: import('./bundles.mjs').PublishedBundle }} ReceiverEvent
@@ -70,27 +73,7 @@ export const DEFAULT_ORIGINS = [
  *   ip: string, bytes: number, body?: string }} JournalEntry
  */
 
-/** @param {string | undefined} a */
-export function isLoopback(a) {
-  return a === '::1' || a?.startsWith('127.') === true || a?.startsWith('::ffff:127.') === true;
-}
-
-/**
- * The admin guard: a loopback peer that is not a web page (no Origin, no cross-site Sec-Fetch-Site) and that named
- * a loopback Host (so a DNS-rebinding page cannot pass as one). Exported to be tested without a second machine.
- * @param {string | undefined} remoteAddress the socket's peer, never a forwarded header
- * @param {Record<string, string | string[] | undefined>} headers
- */
-export function isAdminCaller(remoteAddress, headers) {
-  const site = headers['sec-fetch-site'];
-  const host = String(headers.host ?? '').replace(/:\d+$/, '');
-  return (
-    isLoopback(remoteAddress) &&
-    headers.origin === undefined &&
-    (site === undefined || site === 'none') &&
-    (host === '127.0.0.1' || host === 'localhost' || host === '[::1]')
-  );
-}
+export { isLoopback } from './admin.mjs';
 
 /** Routes a kiosk page may call cross-origin, with the methods it may use. Admin routes are never on this list. */
 const CORS_ROUTES = new Map([
@@ -133,6 +116,7 @@ async function build(opts, stateFile, unlock) {
     ),
   );
   const state = stateFile.load();
+  const adminToken = loadAdminToken(opts.dataDir);
   const pairing = new PairingCodes({ ttlMs: opts.pairTtlMs ?? 10 * 60_000, now });
   const kioskLimiter = new RateLimiter({ ...(opts.kioskRate ?? { burst: 30, perSecond: 5 }), now });
   const clientLimiter = new RateLimiter({ ...(opts.clientRate ?? { burst: 120, perSecond: 40 }), now });
@@ -224,15 +208,28 @@ async function build(opts, stateFile, unlock) {
     return reply.code(status).send({ ok: false, reason, ...fields });
   }
 
-  /** Admin routes: loopback only, and never from a web page (no Origin, no cross-site fetch, no rebound host). */
-  /** @param {import('fastify').FastifyRequest} req */
-  function isAdminRequest(req) {
-    return isAdminCaller(req.socket.remoteAddress, req.headers);
+  /**
+   * Admin routes: the admin token (receiver/admin.mjs), never from a web page, never in clear off the host. Answers
+   * the refusal itself and returns false, or returns true.
+   * @param {import('fastify').FastifyRequest} req @param {import('fastify').FastifyReply} reply
+   */
+  function admitAdmin(req, reply) {
+    const v = adminVerdict({
+      remoteAddress: req.socket.remoteAddress,
+      encrypted: 'encrypted' in req.socket && req.socket.encrypted === true,
+      headers: req.headers,
+      tokenHash: adminToken.hash,
+    });
+    if (v.ok) return true;
+    if (v.status === 401) reply.header('www-authenticate', 'Bearer realm="entrance-kiosk-receiver"');
+    reject(req, reply, v.status, v.reason);
+    return false;
   }
 
   const bundles = new BundleStore(opts.dataDir, {
     maxBytes: opts.bundleMaxBytes,
     adminKeys,
+    allowUnsigned: opts.allowUnsignedBundles === true,
     warn: (msg, fields) => app.log.warn({ event: 'bundle_skipped', ...fields }, msg),
   });
 
@@ -382,9 +379,13 @@ async function build(opts, stateFile, unlock) {
     if (!(await verifySignature(key, envelope.payload, envelope.sig)))
       return reject(req, reply, 401, 'bad_signature', { kiosk: p.kiosk });
     const kid = await thumbprint(p.key);
-    const verdict = await pairing.verify(p.proof, p.kiosk, kid);
+    const before = state.kiosks.get(p.kiosk);
+    const verdict = await pairing.verify(p.proof, p.kiosk, kid, before !== undefined && before.kid !== kid);
+    if (verdict === 'repair_not_allowed') return reject(req, reply, 409, verdict, { kiosk: p.kiosk });
     if (verdict !== 'ok') return reject(req, reply, 403, verdict, { kiosk: p.kiosk });
     const prev = state.kiosks.get(p.kiosk);
+    // Checked again after the await: a concurrent pairing may have given this id a key meanwhile.
+    if (prev !== before) return reject(req, reply, 409, 'repair_not_allowed', { kiosk: p.kiosk });
     // The same key keeps its sequence (resetting it would re-open every old message to replay); a new key starts a
     // new sequence space, and old messages cannot verify under it.
     state.kiosks.set(
@@ -404,18 +405,45 @@ async function build(opts, stateFile, unlock) {
       bytes: Buffer.byteLength(text),
       body: text,
     });
-    req.log.info({ event: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) }, 'kiosk paired');
-    emit({ type: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) });
+    if (prev && prev.kid !== kid) {
+      const was = fingerprint(prev.kid);
+      req.log.warn(
+        { event: 'repaired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid), previous: was },
+        'kiosk RE-PAIRED with a new key: its old key is no longer accepted and its sequence starts over',
+      );
+      emit({ type: 'repaired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid), previous: was });
+    } else {
+      req.log.info({ event: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) }, 'kiosk paired');
+      emit({ type: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) });
+    }
     return { ok: true, kiosk: p.kiosk, kid };
   });
 
   app.post('/admin/pairing-code', async (req, reply) => {
-    if (!isAdminRequest(req)) return reject(req, reply, 403, 'admin_only');
-    return issuePairingCode();
+    if (!admitAdmin(req, reply)) return reply;
+    // Optional body {"repair":"<kiosk id>"}: the explicit admin act that lets this code give a paired id a new key.
+    /** @type {string | undefined} */
+    let repair;
+    if (typeof req.body === 'string' && req.body !== '') {
+      /** @type {unknown} */
+      let b;
+      try {
+        b = JSON.parse(req.body);
+      } catch {
+        return reject(req, reply, 400, 'bad_json');
+      }
+      const o = /** @type {Record<string, unknown>} */ (b);
+      if (typeof b !== 'object' || b === null || Object.keys(o).some((k) => k !== 'repair'))
+        return reject(req, reply, 400, 'extra_field');
+      if (typeof o.repair !== 'string' || !state.kiosks.has(o.repair))
+        return reject(req, reply, 404, 'not_paired', { field: 'repair' });
+      repair = o.repair;
+    }
+    return issuePairingCode(repair === undefined ? {} : { repair });
   });
 
   app.get('/decisions/log', async (req, reply) => {
-    if (!isAdminRequest(req)) return reject(req, reply, 403, 'admin_only');
+    if (!admitAdmin(req, reply)) return reply;
     const since = Number(/** @type {{ since?: string }} */ (req.query).since ?? 0);
     return { entries: journal.filter((e) => e.id > (Number.isFinite(since) ? since : 0)), last: journalId };
   });
@@ -492,7 +520,7 @@ async function build(opts, stateFile, unlock) {
         bodyLimit: bundles.maxBytes,
         // Refused before the body is read: a stranger cannot make the receiver buffer 256 MiB.
         onRequest: async (req, reply) => {
-          if (!isAdminRequest(req)) return reject(req, reply, 403, 'admin_only');
+          if (!admitAdmin(req, reply)) return reply;
         },
       },
       async (req, reply) => {
@@ -513,11 +541,19 @@ async function build(opts, stateFile, unlock) {
     );
   });
 
-  function issuePairingCode() {
-    const issued = pairing.issue();
-    app.log.info({ event: 'pairing_code', expiresAt: issued.expiresAt }, 'pairing code issued');
-    emit({ type: 'pairing_code', code: issued.display, expiresAt: issued.expiresAt });
-    return { code: issued.display, expiresAt: issued.expiresAt };
+  /** @param {{ repair?: string }} [how] */
+  function issuePairingCode(how = {}) {
+    const issued = pairing.issue(how);
+    const repair = how.repair === undefined ? {} : { repair: how.repair };
+    if (how.repair === undefined)
+      app.log.info({ event: 'pairing_code', expiresAt: issued.expiresAt }, 'pairing code issued');
+    else
+      app.log.warn(
+        { event: 'pairing_code', expiresAt: issued.expiresAt, ...repair },
+        `pairing code issued that may RE-PAIR kiosk ${how.repair} with a new key`,
+      );
+    emit({ type: 'pairing_code', code: issued.display, expiresAt: issued.expiresAt, ...repair });
+    return { code: issued.display, expiresAt: issued.expiresAt, ...repair };
   }
 
   return {
@@ -529,6 +565,8 @@ async function build(opts, stateFile, unlock) {
     adminKeys: () => adminKeys.map((k) => ({ id: k.id, fingerprint: k.fingerprint })),
     bundlesDir: bundles.dir,
     kiosks: () => Object.fromEntries(structuredClone(state.kiosks)),
+    /** The admin token if it was created by this start (shown once), else undefined. */
+    newAdminToken: adminToken.created,
     /** Resolves once the MQTT output (if any) has connected. */
     mqttReady: () => mqtt?.ready ?? Promise.resolve(),
     /** @returns {Promise<string>} the base URL */

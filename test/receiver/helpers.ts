@@ -51,6 +51,8 @@ export interface ReceiverProcess {
   url: string;
   port: number;
   pairingCode: string;
+  /** The admin token, if this start created it (first start on a data folder); later starts print none. */
+  adminToken: string | undefined;
   /** Everything the process printed so far (stdout and stderr, interleaved by arrival). */
   output: () => string;
   /** Lines of JSON logging, parsed. */
@@ -90,6 +92,7 @@ export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
     url,
     port: Number(new URL(url).port),
     pairingCode,
+    adminToken: /^receiver: admin token \(shown once.*: (ekr_\S+)$/m.exec(out)?.[1],
     output: () => out,
     logLines: () =>
       out
@@ -245,9 +248,15 @@ export interface JournalEntry {
   body?: string;
 }
 
-/** The receiver's decision log (loopback admin endpoint). */
-export async function journal(url: string, since = 0): Promise<JournalEntry[]> {
-  const res = await fetch(`${url}/decisions/log?since=${since}`);
+/** `Authorization` header for the receiver's admin routes. */
+export function bearer(token: string | undefined): Record<string, string> {
+  if (token === undefined) throw new Error('no admin token (printed only at the first start on a data folder)');
+  return { authorization: `Bearer ${token}` };
+}
+
+/** The receiver's decision log (admin endpoint, needs the admin token). */
+export async function journal(url: string, token: string | undefined, since = 0): Promise<JournalEntry[]> {
+  const res = await fetch(`${url}/decisions/log?since=${since}`, { headers: bearer(token) });
   if (!res.ok) throw new Error(`log endpoint answered ${res.status}`);
   return ((await res.json()) as { entries: JournalEntry[] }).entries;
 }

@@ -21,6 +21,7 @@ import {
   ROOT,
   type Mosquitto,
   type ReceiverProcess,
+  bearer,
   freePort,
   recordRequests,
   startMosquitto,
@@ -96,9 +97,10 @@ let kioskOrigin: string;
 let receiverUrl: string;
 let dataDir: ReturnType<typeof tempDir>;
 let capturePath: string;
+let adminToken: string | undefined;
 
 async function adminCode(): Promise<string> {
-  const res = await fetch(`${receiverUrl}/admin/pairing-code`, { method: 'POST' });
+  const res = await fetch(`${receiverUrl}/admin/pairing-code`, { method: 'POST', headers: bearer(adminToken) });
   return ((await res.json()) as { code: string }).code;
 }
 
@@ -181,6 +183,7 @@ beforeAll(async () => {
   ];
   receiver = await startReceiver(receiverArgs);
   receiverUrl = receiver.url;
+  adminToken = receiver.adminToken; // printed at this first start only; restarts below reuse it
 
   const cacheDir = join(dataDir.path, 'vite-cache');
   mkdirSync(cacheDir);

@@ -4,6 +4,7 @@
  * webhook and MQTT outputs (MQTT through a real Mosquitto). Kiosk messages are made with Node's WebCrypto.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
@@ -16,6 +17,7 @@ import {
   type NodeKiosk,
   NONCE,
   ROOT,
+  bearer,
   decisionBody,
   journal,
   makeKiosk,
@@ -31,13 +33,19 @@ const KIOSK_ORIGIN = 'http://127.0.0.1:4173';
 
 interface Harness {
   url: string;
+  /** The admin token: new on a fresh folder, or the one passed in when restarting on an old folder. */
+  token: string | undefined;
   dataDir: string;
   logs: Record<string, unknown>[];
   receiver: Awaited<ReturnType<typeof createReceiver>>;
   close: () => Promise<void>;
 }
 
-async function start(opts: Partial<Parameters<typeof createReceiver>[0]> = {}, dataDir?: string): Promise<Harness> {
+async function start(
+  opts: Partial<Parameters<typeof createReceiver>[0]> = {},
+  dataDir?: string,
+  token?: string,
+): Promise<Harness> {
   const dir = dataDir ? { path: dataDir, remove: () => {} } : tempDir('receiver-');
   const logs: Record<string, unknown>[] = [];
   const receiver = await createReceiver({
@@ -53,6 +61,7 @@ async function start(opts: Partial<Parameters<typeof createReceiver>[0]> = {}, d
   const url = await receiver.listen();
   return {
     url,
+    token: receiver.newAdminToken ?? token,
     dataDir: dir.path,
     logs,
     receiver,
@@ -123,7 +132,9 @@ describe('pairing', () => {
     expect(h.receiver.kiosks()).toEqual({});
   });
 
-  it('keeps the sequence when the same key re-pairs, resets it for a new key', async () => {
+  it('keeps the sequence when the same key re-pairs; a new key for a paired id needs a re-pair code', async () => {
+    await h.close();
+    h = await start({ pairRate: { burst: 20, perSecond: 1 } });
     await pair(h, kiosk);
     expect(
       (await post(`${h.url}/decisions`, await decisionBody(kiosk, { seq: 5, ts: Date.now(), decision: 'grant' })))
@@ -131,9 +142,42 @@ describe('pairing', () => {
     ).toBe(200);
     await pair(h, kiosk);
     expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(5);
+    expect(h.logs.filter((l) => l.event === 'repaired')).toEqual([]);
     const replacement = await makeKiosk('lobby-1');
-    await pair(h, replacement);
+    // A plain code cannot swap the key of a paired id: 409, and the code stays usable for a new kiosk.
+    const { code } = h.receiver.issuePairingCode();
+    expect(await post(`${h.url}/pair`, await pairBody(replacement, code))).toMatchObject({
+      status: 409,
+      json: { reason: 'repair_not_allowed' },
+    });
+    expect(h.receiver.kiosks()['lobby-1']!.kid).toBe(kiosk.kid);
+    expect((await post(`${h.url}/pair`, await pairBody(await makeKiosk('garage'), code))).status).toBe(200);
+    // The explicit admin act: a code issued over the admin route for exactly this id.
+    const other = await fetch(`${h.url}/admin/pairing-code`, {
+      method: 'POST',
+      headers: { ...bearer(h.token), 'content-type': 'application/json' },
+      body: '{"repair":"garage"}',
+    });
+    expect(other.status).toBe(200);
+    const forGarage = ((await other.json()) as { code: string }).code;
+    expect(await post(`${h.url}/pair`, await pairBody(replacement, forGarage))).toMatchObject({
+      status: 409,
+      json: { reason: 'repair_not_allowed' },
+    });
+    const issued = await fetch(`${h.url}/admin/pairing-code`, {
+      method: 'POST',
+      headers: { ...bearer(h.token), 'content-type': 'application/json' },
+      body: '{"repair":"lobby-1"}',
+    });
+    const repairCode = ((await issued.json()) as { code: string; repair: string }).code;
+    expect(h.logs.some((l) => l.event === 'pairing_code' && l.repair === 'lobby-1' && l.level === 40)).toBe(true);
+    expect((await post(`${h.url}/pair`, await pairBody(replacement, repairCode))).status).toBe(200);
     expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(0);
+    // A distinct warning, naming both keys, unlike an ordinary pairing's info line.
+    const warned = h.logs.filter((l) => l.event === 'repaired');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ level: 40, kiosk: 'lobby-1', kid: replacement.kid });
+    expect(warned[0]!.previous).toBe(kiosk.kid.slice(0, 16).match(/.{4}/g)!.join('-'));
     expect(
       await post(`${h.url}/decisions`, await decisionBody(kiosk, { seq: 6, ts: Date.now(), decision: 'grant' })),
     ).toMatchObject({
@@ -180,7 +224,7 @@ describe('decisions', () => {
       'stale',
       'ts',
     ]);
-    const log = await journal(h.url);
+    const log = await journal(h.url, h.token);
     expect(log.filter((e) => e.route === '/decisions').map((e) => [e.result, e.seq])).toEqual([
       ['accepted', 1],
       ['accepted', 2],
@@ -200,7 +244,7 @@ describe('decisions', () => {
       await post(`${h.url}/decisions`, await decisionBody(other, { seq: 1, ts: Date.now(), decision: 'grant' })),
     ).toMatchObject({ status: 401 });
     expect(h.logs.filter((l) => l.event === 'rejected' && l.reason === 'bad_signature')).toHaveLength(2);
-    expect((await journal(h.url)).filter((e) => e.reason === 'bad_signature')).toHaveLength(2);
+    expect((await journal(h.url, h.token)).filter((e) => e.reason === 'bad_signature')).toHaveLength(2);
     expect(outputLines(h.dataDir)).toEqual([]);
     expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(0);
   });
@@ -246,7 +290,7 @@ describe('decisions', () => {
     expect(flagged).toMatchObject({ status: 200, json: { stale: true, actuate: false } });
     const out = await until(() => (outputLines(h.dataDir).length === 2 ? outputLines(h.dataDir) : undefined));
     expect(out.every((d) => d.stale === true && d.actuate === false)).toBe(true);
-    expect((await journal(h.url)).filter((e) => e.reason === 'stale')).toHaveLength(2);
+    expect((await journal(h.url, h.token)).filter((e) => e.reason === 'stale')).toHaveLength(2);
     expect(h.logs.filter((l) => l.reason === 'stale' && l.level === 40)).toHaveLength(2);
   });
 
@@ -282,7 +326,7 @@ describe('decisions', () => {
       status: 403,
       json: { reason: 'not_paired' },
     });
-    const log = await journal(h.url);
+    const log = await journal(h.url, h.token);
     expect(log.find((e) => e.reason === 'extra_field')?.body).toBe(body);
   });
 
@@ -350,7 +394,10 @@ describe('hostile input that once got past (issue 18)', () => {
     const other = await makeKiosk('garage');
     const { code } = h.receiver.issuePairingCode();
     const env = JSON.parse(await pairBody(other, code)) as { payload: string };
-    const highPair = JSON.stringify({ payload: env.payload, sig: await sign(other.keys.privateKey, env.payload, true) });
+    const highPair = JSON.stringify({
+      payload: env.payload,
+      sig: await sign(other.keys.privateKey, env.payload, true),
+    });
     expect(await post(`${h.url}/pair`, highPair)).toMatchObject({ status: 401, json: { reason: 'bad_signature' } });
   });
 
@@ -389,7 +436,7 @@ describe('hostile input that once got past (issue 18)', () => {
     for (let i = 0; i < 20; i++) await post(`${h.url}/decisions`, '{"junk":1}');
     const rejected = () => h.logs.filter((l) => l.event === 'rejected');
     expect(rejected()).toHaveLength(3);
-    expect((await journal(h.url)).filter((e) => e.result === 'rejected')).toHaveLength(20);
+    expect((await journal(h.url, h.token)).filter((e) => e.result === 'rejected')).toHaveLength(20);
     clock += 1000;
     await post(`${h.url}/decisions`, '{"junk":2}');
     expect(rejected()).toHaveLength(4);
@@ -481,26 +528,63 @@ describe('CORS and admin routes', () => {
     expect(big.headers.get('access-control-expose-headers')).toMatch(/retry-after/i);
   });
 
-  it('serves the log and pairing codes only to loopback callers that are not web pages', async () => {
-    expect((await fetch(`${h.url}/decisions/log`)).status).toBe(200);
-    expect((await fetch(`${h.url}/decisions/log`, { headers: { origin: KIOSK_ORIGIN } })).status).toBe(403);
-    expect((await fetch(`${h.url}/decisions/log`, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
-    // fetch() may not set Host; a DNS-rebinding page's requests carry its own host name, so send one raw.
-    const rebound = await new Promise<number>((resolve, reject) => {
-      const req = request(`${h.url}/decisions/log`, { headers: { host: 'rebound.example' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-    expect(rebound).toBe(403);
-    const code = await fetch(`${h.url}/admin/pairing-code`, { method: 'POST' });
+  it('serves the log and pairing codes only with the admin token: loopback alone grants nothing', async () => {
+    const log = `${h.url}/decisions/log`;
+    const auth = bearer(h.token);
+    expect(h.token).toMatch(/^ekr_[A-Za-z0-9_-]{43}$/);
+    // The folder keeps only the hash: the token itself is nowhere on disk.
+    const stored = readFileSync(join(h.dataDir, 'admin-token.sha256'), 'utf8');
+    expect(stored).toBe(`sha256:${createHash('sha256').update(h.token!).digest('hex')}\n`);
+    expect(stored).not.toContain(h.token!);
+    const noToken = await fetch(log);
+    expect(noToken.status).toBe(401);
+    expect(noToken.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    expect((await fetch(log, { headers: { authorization: `Bearer ekr_${'A'.repeat(43)}` } })).status).toBe(401);
+    expect((await fetch(log, { headers: { authorization: h.token! } })).status).toBe(401);
+    expect((await fetch(`${h.url}/admin/pairing-code`, { method: 'POST' })).status).toBe(401);
+    expect((await fetch(log, { headers: auth })).status).toBe(200);
+    // A web page never gets in, even holding the token.
+    expect((await fetch(log, { headers: { ...auth, origin: KIOSK_ORIGIN } })).status).toBe(403);
+    expect((await fetch(log, { headers: { ...auth, 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    const code = await fetch(`${h.url}/admin/pairing-code`, { method: 'POST', headers: auth });
     expect(code.status).toBe(200);
     expect(((await code.json()) as { code: string }).code).toMatch(/^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/);
-    expect(
-      (await fetch(`${h.url}/admin/pairing-code`, { method: 'POST', headers: { origin: KIOSK_ORIGIN } })).status,
-    ).toBe(403);
+    // The refusals are journaled without the token they carried.
+    expect(JSON.stringify(await journal(h.url, h.token))).not.toContain(h.token!.slice(4));
+    expect(JSON.stringify(h.logs)).not.toContain(h.token!.slice(4));
+  });
+
+  it('grants nothing through a same-host reverse proxy that rewrites Host (nginx default) without the token', async () => {
+    const target = new URL(h.url);
+    // A tiny proxy as nginx does it by default: the receiver sees a loopback peer and Host = its own address.
+    const proxy = createServer((req, res) => {
+      const up = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: target.host },
+        },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      up.on('error', () => res.writeHead(502).end());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const via = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    try {
+      expect((await fetch(`${via}/decisions/log`)).status).toBe(401);
+      expect((await fetch(`${via}/admin/pairing-code`, { method: 'POST' })).status).toBe(401);
+      expect((await fetch(`${via}/decisions/log`, { headers: { host: 'receiver.lan' } })).status).toBe(401);
+      expect((await fetch(`${via}/decisions/log`, { headers: bearer(h.token) })).status).toBe(200);
+      expect((await journal(h.url, h.token)).filter((e) => e.reason === 'admin_token_required')).toHaveLength(3);
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
   });
 });
 
@@ -512,8 +596,10 @@ describe('persistence', () => {
     const body = await decisionBody(kiosk, { seq: 7, ts: Date.now(), decision: 'grant' });
     expect((await post(`${a.url}/decisions`, body)).status).toBe(200);
     await a.close();
-    const b = await start({}, dir.path);
+    const b = await start({}, dir.path, a.token);
     try {
+      expect(b.receiver.newAdminToken).toBeUndefined(); // shown once: a restart keeps the token it had
+      expect((await fetch(`${b.url}/decisions/log`, { headers: bearer(a.token) })).status).toBe(200);
       expect(await post(`${b.url}/decisions`, body)).toMatchObject({ status: 409, json: { reason: 'duplicate' } });
       expect(
         await post(`${b.url}/decisions`, await decisionBody(kiosk, { seq: 6, ts: Date.now(), decision: 'grant' })),
@@ -635,6 +721,7 @@ describe('command line', () => {
     try {
       expect(r1.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(r1.pairingCode).toMatch(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+      expect(r1.adminToken).toMatch(/^ekr_[A-Za-z0-9_-]{43}$/);
       expect((await post(`${r1.url}/pair`, await pairBody(kiosk, r1.pairingCode))).status).toBe(200);
       await r1.waitForOutput(/^receiver: paired kiosk lobby-1, key fingerprint \S+/m);
       const good = await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant' });
@@ -647,6 +734,17 @@ describe('command line', () => {
       try {
         expect(r2.url).toBe(r1.url);
         expect(r2.pairingCode).not.toBe(r1.pairingCode);
+        // The token is shown once; the restart says where to get a new one instead.
+        expect(r2.adminToken).toBeUndefined();
+        expect(r2.output()).toMatch(/^receiver: admin routes need the admin token printed at first start/m);
+        expect(r2.output()).not.toContain(r1.adminToken!);
+        expect((await fetch(`${r2.url}/decisions/log`, { headers: bearer(r1.adminToken) })).status).toBe(200);
+        // A new token cannot be made under a running receiver (it holds the folder).
+        const busy = spawnSync(process.execPath, ['receiver/server.mjs', 'admin-token', '--data', dir.path], {
+          cwd: ROOT,
+          encoding: 'utf8',
+        });
+        expect([busy.status, busy.stderr]).toEqual([1, expect.stringMatching(/held by another receiver/)]);
         expect(await post(`${r2.url}/decisions`, good)).toMatchObject({ status: 409, json: { reason: 'duplicate' } });
         expect(
           (await post(`${r2.url}/decisions`, await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'deny' })))
@@ -655,6 +753,15 @@ describe('command line', () => {
       } finally {
         expect(await r2.stop()).toBe(0);
       }
+      const rotated = spawnSync(process.execPath, ['receiver/server.mjs', 'admin-token', '--data', dir.path], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+      expect(rotated.status).toBe(0);
+      const fresh = /new admin token .*: (ekr_\S+)$/m.exec(rotated.stdout)![1]!;
+      expect(readFileSync(join(dir.path, 'admin-token.sha256'), 'utf8')).toBe(
+        `sha256:${createHash('sha256').update(fresh).digest('hex')}\n`,
+      );
       // The capture file holds every body either process received, with its verdict: what a test checks against the schema.
       const captured = readFileSync(capture, 'utf8')
         .trim()
