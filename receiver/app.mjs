@@ -34,6 +34,7 @@ import { RateLimiter } from './ratelimit.mjs';
 import { RECENT, StateFile } from './state.mjs';
 import { lockDataDir } from './lock.mjs';
 import { adminVerdict, loadAdminToken } from './admin.mjs';
+import { loadReceiverKey, loadWebhookSecret, signOrder } from './orders.mjs';
 import { logOutput, mqttOutput, webhookOutput } from './outputs.mjs';
 import { BUNDLE_MIME, BundleStore, bundleSummary, loadAdminKey, selectBundle } from './bundles.mjs';
 
@@ -52,7 +53,8 @@ export const DEFAULT_ORIGINS = [
  * @typedef {{
  *   host?: string, port?: number, dataDir: string, origins?: string[],
  *   freshnessMs?: number, skewMs?: number, pairTtlMs?: number,
- *   mqtt?: string, mqttTopic?: string, webhook?: string,
+ *   mqtt?: string, mqttTopic?: string, mqttUser?: string, mqttPassword?: string, mqttCa?: Buffer,
+ *   webhook?: string, webhookSecretFile?: string,
  *   logFile?: string, capture?: string,
  *   kioskRate?: Rate, clientRate?: Rate, pairRate?: Rate,
  *   journalSize?: number,
@@ -117,6 +119,8 @@ async function build(opts, stateFile, unlock) {
   );
   const state = stateFile.load();
   const adminToken = loadAdminToken(opts.dataDir);
+  const receiverKey = await loadReceiverKey(opts.dataDir);
+  const webhookSecret = opts.webhook ? loadWebhookSecret(opts.dataDir, opts.webhookSecretFile) : undefined;
   const pairing = new PairingCodes({ ttlMs: opts.pairTtlMs ?? 10 * 60_000, now });
   const kioskLimiter = new RateLimiter({ ...(opts.kioskRate ?? { burst: 30, perSecond: 5 }), now });
   const clientLimiter = new RateLimiter({ ...(opts.clientRate ?? { burst: 120, perSecond: 40 }), now });
@@ -153,11 +157,17 @@ async function build(opts, stateFile, unlock) {
 
   /** @type {Output[]} */
   const outputs = [logOutput(opts.logFile ?? join(opts.dataDir, 'decisions.jsonl'))];
-  if (opts.webhook) outputs.push(webhookOutput(opts.webhook));
+  if (opts.webhook && webhookSecret) outputs.push(webhookOutput(opts.webhook, { secret: webhookSecret.secret, now }));
   /** @type {ReturnType<typeof mqttOutput> | undefined} */
   let mqtt;
   if (opts.mqtt) {
-    mqtt = mqttOutput(opts.mqtt, { topicPrefix: opts.mqttTopic, logger: app.log });
+    mqtt = mqttOutput(opts.mqtt, {
+      topicPrefix: opts.mqttTopic,
+      logger: app.log,
+      ...(opts.mqttUser === undefined ? {} : { username: opts.mqttUser }),
+      ...(opts.mqttPassword === undefined ? {} : { password: opts.mqttPassword }),
+      ...(opts.mqttCa === undefined ? {} : { ca: opts.mqttCa }),
+    });
     outputs.push(mqtt);
   }
   if (opts.capture) mkdirSync(dirname(opts.capture), { recursive: true, mode: 0o700 });
@@ -346,8 +356,9 @@ async function build(opts, stateFile, unlock) {
       );
     else req.log.info({ event: 'accepted', ...ids, decision: p.decision, actuate, ageMs }, 'decision accepted');
     emit({ type: 'decision', decision });
+    const signed = await signOrder(receiverKey.privateKey, receiverKey.kid, decision, envelope, now());
     for (const out of outputs) {
-      out.publish(decision).catch((/** @type {unknown} */ e) => {
+      out.publish(signed).catch((/** @type {unknown} */ e) => {
         app.log.error(
           { event: 'output_failed', output: out.name, ...ids, reason: e instanceof Error ? e.message : String(e) },
           'output failed',
@@ -565,6 +576,10 @@ async function build(opts, stateFile, unlock) {
     adminKeys: () => adminKeys.map((k) => ({ id: k.id, fingerprint: k.fingerprint })),
     bundlesDir: bundles.dir,
     kiosks: () => Object.fromEntries(structuredClone(state.kiosks)),
+    /** The receiver's order-signing key: public JWK (also in <data>/receiver-public.jwk), key id, fingerprint. */
+    receiverKey: { jwk: receiverKey.jwk, kid: receiverKey.kid, fingerprint: receiverKey.fingerprint },
+    /** Where the webhook's HMAC secret is, and whether this start made it. */
+    webhookSecret: webhookSecret && { path: webhookSecret.path, created: webhookSecret.created },
     /** The admin token if it was created by this start (shown once), else undefined. */
     newAdminToken: adminToken.created,
     /** Resolves once the MQTT output (if any) has connected. */

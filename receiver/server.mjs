@@ -4,7 +4,8 @@
  * Command line of the reference receiver (see docs/receiver.md):
  *
  *   node receiver/server.mjs [--host 127.0.0.1] [--port 8787] [--data DIR] [--origin URL]...
- *     [--mqtt mqtt://127.0.0.1:1883 [--mqtt-topic entrance-kiosk]] [--webhook URL] [--log-file FILE|-]
+ *     [--mqtt mqtt(s)://HOST:PORT [--mqtt-topic entrance-kiosk] [--mqtt-user U --mqtt-password-file F]
+ *       [--mqtt-ca FILE]] [--webhook URL [--webhook-secret FILE]] [--log-file FILE|-]
  *     [--capture FILE] [--freshness MS] [--skew MS] [--rate PER_SECOND/BURST] [--pair-ttl MS]
  *     [--admin-key FILE]... [--allow-unsigned-bundles] [--bundle-max BYTES] [--request-timeout MS] [--quiet]
  *   node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)
@@ -24,10 +25,11 @@ import { DEFAULT_ORIGINS, createReceiver } from './app.mjs';
 import { BundleStore, MAX_BUNDLE_BYTES, loadAdminKey } from './bundles.mjs';
 import { ADMIN_TOKEN_FILE, rotateAdminToken } from './admin.mjs';
 import { lockDataDir } from './lock.mjs';
+import { RECEIVER_PUBLIC_FILE } from './orders.mjs';
 
 const USAGE =
   'usage: node receiver/server.mjs [--host H] [--port P] [--data DIR] [--origin URL]... [--mqtt URL] ' +
-  '[--mqtt-topic T] [--webhook URL] [--log-file FILE|-] [--capture FILE] [--freshness MS] [--skew MS] ' +
+  '[--mqtt-topic T] [--mqtt-user U] [--mqtt-password-file F] [--mqtt-ca F] [--webhook URL] [--webhook-secret F] [--log-file FILE|-] [--capture FILE] [--freshness MS] [--skew MS] ' +
   '[--rate PER_SECOND/BURST] [--pair-ttl MS] [--admin-key FILE]... [--allow-unsigned-bundles] ' +
   '[--bundle-max BYTES] [--request-timeout MS] [--quiet]\n' +
   '       node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)\n' +
@@ -136,7 +138,11 @@ const OPTIONS = /** @type {const} */ ({
   origin: { type: 'string', multiple: true },
   mqtt: { type: 'string' },
   'mqtt-topic': { type: 'string', default: 'entrance-kiosk' },
+  'mqtt-user': { type: 'string' },
+  'mqtt-password-file': { type: 'string' },
+  'mqtt-ca': { type: 'string' },
   webhook: { type: 'string' },
+  'webhook-secret': { type: 'string' },
   'log-file': { type: 'string' },
   capture: { type: 'string' },
   freshness: { type: 'string', default: '5000' },
@@ -194,7 +200,11 @@ const receiver = await createReceiver({
   requestTimeoutMs: Math.max(1000, nonNegative('request-timeout', values['request-timeout'])),
   kioskRate: { perSecond: Number(rateMatch[1]), burst: Number(rateMatch[2]) },
   ...(values.mqtt ? { mqtt: values.mqtt, mqttTopic: values['mqtt-topic'] } : {}),
+  ...(values['mqtt-user'] ? { mqttUser: values['mqtt-user'] } : {}),
+  ...(values['mqtt-password-file'] ? { mqttPassword: readFileSync(values['mqtt-password-file'], 'utf8').trim() } : {}),
+  ...(values['mqtt-ca'] ? { mqttCa: readFileSync(values['mqtt-ca']) } : {}),
   ...(values.webhook ? { webhook: values.webhook } : {}),
+  ...(values['webhook-secret'] ? { webhookSecretFile: resolve(values['webhook-secret']) } : {}),
   ...(values['log-file'] ? { logFile: values['log-file'] } : {}),
   ...(values.capture ? { capture: resolve(values.capture) } : {}),
   adminKeyFiles: values['admin-key'] ?? [],
@@ -228,6 +238,15 @@ try {
   process.exit(1);
 }
 say(`listening on ${url} (decisions: ${url}/decisions, data: ${dataDir})`);
+say(
+  `orders to doors are signed by receiver key ${receiver.receiverKey.fingerprint} ` +
+    `(public key for door controllers: ${join(dataDir, RECEIVER_PUBLIC_FILE)})`,
+);
+if (receiver.webhookSecret)
+  say(
+    `webhook HMAC secret ${receiver.webhookSecret.created ? 'created' : 'read'}: ${receiver.webhookSecret.path} ` +
+      '(the webhook endpoint needs the same secret)',
+  );
 if (receiver.newAdminToken)
   say(
     `admin token (shown once, stored hashed in ${join(dataDir, ADMIN_TOKEN_FILE)}; send as ` +

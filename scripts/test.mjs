@@ -33,6 +33,8 @@ function ensureSystemPackages() {
     ['/usr/bin/chromium', 'chromium'],
     ['/usr/bin/ffmpeg', 'ffmpeg'],
     ['/usr/sbin/mosquitto', 'mosquitto'],
+    // The receiver's door tests make a throwaway CA for Mosquitto's TLS listener with it.
+    ['/usr/bin/openssl', 'openssl'],
     // A CJK font so the Chinese UI renders (and its screenshots show) real glyphs, not boxes.
     ['/usr/share/fonts/truetype/wqy/wqy-microhei.ttc', 'fonts-wqy-microhei'],
     // The browser tests' synthetic plates are drawn with canvas `sans-serif`: Liberation Sans, which chromium only

@@ -4,9 +4,9 @@
  * the pairing proof computed with node:crypto) so the receiver is checked against an implementation that is not
  * its own. Every process started here is stopped by the returned handle; tests call it in afterAll/afterEach.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -62,12 +62,17 @@ export interface ReceiverProcess {
   child: ChildProcess;
 }
 
-/** Spawns `node receiver/server.mjs` with the given arguments and waits for its banner. */
-export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
-  const child = spawn(process.execPath, ['receiver/server.mjs', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export interface NodeProcess {
+  /** Everything the process printed so far (stdout and stderr, interleaved by arrival). */
+  output: () => string;
+  waitForOutput: (re: RegExp, ms?: number) => Promise<RegExpExecArray>;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+  child: ChildProcess;
+}
+
+/** Spawns `node <script> ...args` from the repository root, collecting what it prints. */
+export function startNode(script: string, args: string[]): NodeProcess {
+  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const onData = (d: Buffer) => {
     out += d.toString('utf8');
@@ -81,24 +86,13 @@ export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
       const m = re.exec(out);
       if (m) return m;
       if (child.exitCode !== null)
-        throw new Error(`receiver exited (${child.exitCode}) before printing ${re}:\n${out}`);
-      if (Date.now() > end) throw new Error(`receiver did not print ${re} within ${ms} ms:\n${out}`);
+        throw new Error(`${script} exited (${child.exitCode}) before printing ${re}:\n${out}`);
+      if (Date.now() > end) throw new Error(`${script} did not print ${re} within ${ms} ms:\n${out}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  const url = (await waitForOutput(/^receiver: listening on (\S+)/m))[1]!;
-  const pairingCode = (await waitForOutput(/^receiver: pairing code: (\S+)/m))[1]!;
   return {
-    url,
-    port: Number(new URL(url).port),
-    pairingCode,
-    adminToken: /^receiver: admin token \(shown once.*: (ekr_\S+)$/m.exec(out)?.[1],
     output: () => out,
-    logLines: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
     waitForOutput,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);
@@ -108,20 +102,107 @@ export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
   };
 }
 
+/** Spawns `node receiver/server.mjs` with the given arguments and waits for its banner. */
+export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
+  const p = startNode('receiver/server.mjs', args);
+  const url = (await p.waitForOutput(/^receiver: listening on (\S+)/m))[1]!;
+  const pairingCode = (await p.waitForOutput(/^receiver: pairing code: (\S+)/m))[1]!;
+  return {
+    ...p,
+    url,
+    port: Number(new URL(url).port),
+    pairingCode,
+    adminToken: /^receiver: admin token \(shown once.*: (ekr_\S+)$/m.exec(p.output())?.[1],
+    logLines: () =>
+      p
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
 export interface Mosquitto {
   url: string;
+  /** The CA that issued the broker's certificate (secure brokers only). */
+  caFile?: string;
   stop: () => Promise<void>;
 }
 
-/** Starts Debian's Mosquitto on a free loopback port with a throwaway config (anonymous, no persistence). */
-export async function startMosquitto(): Promise<Mosquitto> {
+/** Runs a command, throwing with its stderr when it fails. */
+function must(cmd: string, args: string[], cwd?: string): void {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+}
+
+/**
+ * A throwaway CA and a server certificate for 127.0.0.1/localhost it issued, made with Debian's openssl (test
+ * fixtures only; the receiver makes its own site CA in Node). Files: ca.pem, server.pem, server.key.
+ */
+export function makeTestCa(dir: string): { ca: string; cert: string; key: string } {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  must(
+    'openssl',
+    ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=test-ca', '-days', '2'],
+    dir,
+  );
+  must('openssl', ['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir);
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n');
+  must(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'ext.cnf',
+      '-out',
+      'server.pem',
+    ],
+    dir,
+  );
+  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
+}
+
+/**
+ * Starts Debian's Mosquitto on a free loopback port with a throwaway config (no persistence). Without `secure`:
+ * anonymous, plain MQTT. With it: TLS only (a CA made here), no anonymous clients, these users (hashed with
+ * mosquitto_passwd) and this ACL file text.
+ */
+export async function startMosquitto(secure?: { users: Record<string, string>; acl: string }): Promise<Mosquitto> {
   const port = await freePort();
   const dir = tempDir('mosquitto-');
   const conf = join(dir.path, 'mosquitto.conf');
-  writeFileSync(
-    conf,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', ''].join('\n'),
-  );
+  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr'];
+  let caFile: string | undefined;
+  if (secure) {
+    // Mosquitto started as root drops to its own user: the throwaway files must be readable by it.
+    chmodSync(dir.path, 0o755);
+    const tls = makeTestCa(dir.path);
+    caFile = tls.ca;
+    const passwd = join(dir.path, 'passwd');
+    for (const [i, [user, password]] of Object.entries(secure.users).entries())
+      must('mosquitto_passwd', [...(i === 0 ? ['-c'] : []), '-b', passwd, user, password]);
+    writeFileSync(join(dir.path, 'acl'), secure.acl);
+    for (const f of ['passwd', 'acl', 'server.key', 'server.pem', 'ca.pem']) chmodSync(join(dir.path, f), 0o644);
+    lines.push(
+      'allow_anonymous false',
+      `password_file ${passwd}`,
+      `acl_file ${join(dir.path, 'acl')}`,
+      `cafile ${tls.ca}`,
+      `certfile ${tls.cert}`,
+      `keyfile ${tls.key}`,
+    );
+  } else lines.push('allow_anonymous true');
+  writeFileSync(conf, `${lines.join('\n')}\n`);
   const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -134,7 +215,8 @@ export async function startMosquitto(): Promise<Mosquitto> {
     throw new Error(`mosquitto did not start: ${err}`, { cause: e });
   }
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${secure ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
+    ...(caFile === undefined ? {} : { caFile }),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

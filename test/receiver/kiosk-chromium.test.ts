@@ -159,8 +159,12 @@ async function waitStatus(
 beforeAll(async () => {
   broker = await startMosquitto();
   mqttSub = await connectAsync(broker.url, { clientId: 'chromium-test-subscriber' });
+  // Each message is the receiver's signed order envelope; the order text inside carries the decision.
   mqttSub.on('message', (topic, payload) =>
-    mqttMessages.push({ topic, d: JSON.parse(payload.toString()) as Record<string, unknown> }),
+    mqttMessages.push({
+      topic,
+      d: JSON.parse((JSON.parse(payload.toString()) as { order: string }).order) as Record<string, unknown>,
+    }),
   );
   await mqttSub.subscribeAsync('entrance-kiosk/#', { qos: 1 });
 

@@ -4,7 +4,7 @@
  * webhook and MQTT outputs (MQTT through a real Mosquitto). Kiosk messages are made with Node's WebCrypto.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
@@ -88,13 +88,14 @@ afterEach(async () => {
   await h.close();
 });
 
+/** The signed orders in the log output, unwrapped: each line is {"order":"<text>","sig":…,"kid":…}. */
 function outputLines(dataDir: string): Record<string, unknown>[] {
   try {
     return readFileSync(join(dataDir, 'decisions.jsonl'), 'utf8')
       .trim()
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+      .map((l) => JSON.parse((JSON.parse(l) as { order: string }).order) as Record<string, unknown>);
   } catch {
     return [];
   }
@@ -197,10 +198,8 @@ describe('decisions', () => {
   });
 
   it('accepts a verified grant and deny, records them, and lets only the fresh grant actuate', async () => {
-    const grant = await post(
-      `${h.url}/decisions`,
-      await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant', door: 'main' }),
-    );
+    const grantBody = await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant', door: 'main' });
+    const grant = await post(`${h.url}/decisions`, grantBody);
     expect(grant).toMatchObject({ status: 200, json: { ok: true, seq: 1, stale: false, actuate: true } });
     const deny = await post(
       `${h.url}/decisions`,
@@ -210,20 +209,41 @@ describe('decisions', () => {
     const out = await until(() => (outputLines(h.dataDir).length === 2 ? outputLines(h.dataDir) : undefined));
     expect(out.map((d) => [d.seq, d.decision, d.door, d.actuate])).toEqual([
       [1, 'grant', 'main', true],
-      [2, 'deny', undefined, false],
+      [2, 'deny', 'lobby-1', false],
     ]);
-    expect(Object.keys(out[0]!).sort()).toEqual([
-      'actuate',
-      'ageMs',
-      'decision',
+    expect(Object.keys(out[0]!)).toEqual([
+      'v',
+      'id',
+      'at',
       'door',
-      'kid',
       'kiosk',
-      'receivedAt',
       'seq',
+      'decision',
+      'actuate',
       'stale',
-      'ts',
+      'ageMs',
+      'source',
     ]);
+    // The kiosk's own signed decision rides along, byte for byte, with its key id; a deny without a door is
+    // addressed to the kiosk's own entrance.
+    expect(out[0]!.source).toEqual({ ...JSON.parse(grantBody), kid: kiosk.kid });
+    expect(out[1]!.door).toBe('lobby-1');
+    // Signed by the receiver's key, whose public half is in the data folder for door controllers.
+    const line = JSON.parse(readFileSync(join(h.dataDir, 'decisions.jsonl'), 'utf8').split('\n')[0]!) as {
+      order: string;
+      sig: string;
+      kid: string;
+    };
+    const pub = JSON.parse(readFileSync(join(h.dataDir, 'receiver-public.jwk'), 'utf8')) as JsonWebKey;
+    expect(line.kid).toBe(h.receiver.receiverKey.kid);
+    const key = await crypto.subtle.importKey('jwk', pub, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    const ok = await crypto.subtle.verify(
+      { name: 'ECDSA', hash: 'SHA-256' },
+      key,
+      Buffer.from(line.sig, 'base64url'),
+      Buffer.from(line.order, 'utf8'),
+    );
+    expect(ok).toBe(true);
     const log = await journal(h.url, h.token);
     expect(log.filter((e) => e.route === '/decisions').map((e) => [e.result, e.seq])).toEqual([
       ['accepted', 1],
@@ -629,12 +649,13 @@ describe('persistence', () => {
 
 describe('outputs', () => {
   it('POSTs each verified decision to the webhook, and nothing for rejected ones', async () => {
-    const got: { body: string; type: string | undefined }[] = [];
+    const got: { body: string; type: string | undefined; mac: string | undefined }[] = [];
     const hook = createServer((req: IncomingMessage, res) => {
       let b = '';
       req.on('data', (c: Buffer) => (b += c.toString()));
       req.on('end', () => {
-        got.push({ body: b, type: req.headers['content-type'] });
+        const mac = req.headers['x-entrance-kiosk-signature'];
+        got.push({ body: b, type: req.headers['content-type'], mac: typeof mac === 'string' ? mac : undefined });
         res.writeHead(204).end();
       });
     });
@@ -656,7 +677,12 @@ describe('outputs', () => {
       await new Promise((r) => setTimeout(r, 100));
       expect(got).toHaveLength(1);
       expect(got[0]!.type).toBe('application/json');
-      expect(JSON.parse(got[0]!.body)).toMatchObject({
+      // Stripe-style HMAC over "<t>.<body>" with the secret the receiver made in its data folder.
+      const secret = readFileSync(join(h.dataDir, 'webhook-secret'), 'utf8').trim();
+      const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(got[0]!.mac ?? '')!;
+      expect(Math.abs(Number(t) * 1000 - Date.now())).toBeLessThan(10_000);
+      expect(v1).toBe(createHmac('sha256', secret).update(`${t}.${got[0]!.body}`).digest('hex'));
+      expect(JSON.parse((JSON.parse(got[0]!.body) as { order: string }).order)).toMatchObject({
         kiosk: 'lobby-1',
         seq: 1,
         decision: 'grant',
@@ -680,7 +706,10 @@ describe('outputs', () => {
       const sub = await connectAsync(broker.url, { clientId: 'test-subscriber' });
       const messages: { topic: string; payload: Record<string, unknown> }[] = [];
       sub.on('message', (topic, payload) =>
-        messages.push({ topic, payload: JSON.parse(payload.toString()) as Record<string, unknown> }),
+        messages.push({
+          topic,
+          payload: JSON.parse((JSON.parse(payload.toString()) as { order: string }).order) as Record<string, unknown>,
+        }),
       );
       await sub.subscribeAsync('entrance-kiosk/#', { qos: 1 });
       await h.close();
