@@ -31,7 +31,7 @@ import {
 } from './protocol.mjs';
 import { PairingCodes } from './pairing.mjs';
 import { RateLimiter } from './ratelimit.mjs';
-import { RECENT, StateFile } from './state.mjs';
+import { openStore } from './store.mjs';
 import { lockDataDir } from './lock.mjs';
 import { adminVerdict, loadAdminToken } from './admin.mjs';
 import { loadReceiverKey, loadWebhookSecret, signOrder } from './orders.mjs';
@@ -57,7 +57,7 @@ export const DEFAULT_ORIGINS = [
  *   webhook?: string, webhookSecretFile?: string,
  *   logFile?: string, capture?: string,
  *   kioskRate?: Rate, clientRate?: Rate, pairRate?: Rate,
- *   journalSize?: number,
+ *   journalSize?: number, db?: string,
  *   requestTimeoutMs?: number, headersTimeoutMs?: number, rejectLogRate?: Rate,
  *   bundleMaxBytes?: number, adminKeyFiles?: string[], allowUnsignedBundles?: boolean,
  *   logger?: boolean | { level?: string, stream?: { write: (line: string) => void } },
@@ -89,26 +89,30 @@ const CORS_ROUTES = new Map([
  * @param {ReceiverOptions} opts
  */
 export async function createReceiver(opts) {
-  const stateFile = new StateFile(opts.dataDir);
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   // Before reading any state: a second receiver on this folder must not even start (see receiver/lock.mjs).
   const unlock = lockDataDir(opts.dataDir);
+  /** @type {Awaited<ReturnType<typeof openStore>> | undefined} */
+  let store;
   try {
-    return await build(opts, stateFile, unlock);
+    store = await openStore({ dataDir: opts.dataDir, db: opts.db, journalSize: opts.journalSize });
+    return await build(opts, store, unlock);
   } catch (e) {
+    await store?.close().catch(() => {});
     unlock();
     throw e;
   }
 }
 
 /**
- * @param {ReceiverOptions} opts @param {StateFile} stateFile @param {() => void} unlock
+ * @param {ReceiverOptions} opts @param {import('./store.mjs').Store & { imported: number, where: string }} store
+ * @param {() => void} unlock
  */
-async function build(opts, stateFile, unlock) {
+async function build(opts, store, unlock) {
   const now = opts.now ?? Date.now;
   const freshnessMs = opts.freshnessMs ?? 5000;
   const skewMs = opts.skewMs ?? 1000;
   const origins = new Set((opts.origins ?? DEFAULT_ORIGINS).map((o) => new URL(o).origin));
-  const journalSize = opts.journalSize ?? 1000;
   const emit = opts.onEvent ?? (() => {});
   const adminKeys = await Promise.all(
     (opts.adminKeyFiles ?? []).map((f) =>
@@ -117,7 +121,6 @@ async function build(opts, stateFile, unlock) {
       }),
     ),
   );
-  const state = stateFile.load();
   const adminToken = loadAdminToken(opts.dataDir);
   const receiverKey = await loadReceiverKey(opts.dataDir);
   const webhookSecret = opts.webhook ? loadWebhookSecret(opts.dataDir, opts.webhookSecretFile) : undefined;
@@ -133,9 +136,9 @@ async function build(opts, stateFile, unlock) {
   const headersTimeout = Math.min(opts.headersTimeoutMs ?? 10_000, requestTimeout);
   /** @type {Map<string, { kid: string, key: CryptoKey }>} */
   const keys = new Map();
-  /** @type {JournalEntry[]} */
-  const journal = [];
   let journalId = 0;
+  /** Journal writes, in order; /decisions/log waits for them so it shows every answer already given. */
+  let journalWrites = Promise.resolve();
 
   const app = Fastify({
     logger: opts.logger ?? { level: 'info' },
@@ -178,8 +181,17 @@ async function build(opts, stateFile, unlock) {
    */
   function record(e) {
     const entry = { id: ++journalId, at: now(), ...e };
-    journal.push(entry);
-    if (journal.length > journalSize) journal.shift();
+    const { id: _local, ...row } = entry;
+    journalWrites = journalWrites
+      .then(() => store.journal(row))
+      .then(
+        () => {},
+        (/** @type {unknown} */ err) =>
+          app.log.error(
+            { event: 'journal_failed', reason: err instanceof Error ? err.message : String(err) },
+            'journal write failed',
+          ),
+      );
     if (opts.capture) appendFileSync(opts.capture, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
     return entry;
   }
@@ -243,7 +255,7 @@ async function build(opts, stateFile, unlock) {
     warn: (msg, fields) => app.log.warn({ event: 'bundle_skipped', ...fields }, msg),
   });
 
-  /** @param {string} kiosk @param {import('./state.mjs').KioskRecord} rec */
+  /** @param {string} kiosk @param {import('./store.mjs').KioskRecord} rec */
   async function keyFor(kiosk, rec) {
     const cached = keys.get(kiosk);
     if (cached && cached.kid === rec.kid) return cached.key;
@@ -298,29 +310,23 @@ async function build(opts, stateFile, unlock) {
     }
     const { envelope, payload: p } = checked.value;
     const ids = { kiosk: p.kiosk, seq: p.seq };
-    const paired = state.kiosks.get(p.kiosk);
-    if (!paired) return reject(req, reply, 403, 'not_paired', ids);
-    const key = await keyFor(p.kiosk, paired);
+    const rec = await store.kiosk(p.kiosk);
+    if (!rec) return reject(req, reply, 403, 'not_paired', ids);
+    const key = await keyFor(p.kiosk, rec);
     if (!(await verifySignature(key, envelope.payload, envelope.sig)))
       return reject(req, reply, 401, 'bad_signature', ids);
-    // From here to the save there is no await: the sequence check and its update are one step.
-    const rec = state.kiosks.get(p.kiosk);
-    if (rec !== paired) return reject(req, reply, 401, 'bad_signature', ids); // re-paired with another key meanwhile
     const limit = kioskLimiter.take(p.kiosk);
     if (!limit.ok) return reject(req, reply, 429, 'rate_limited', { ...ids, retryAfterMs: limit.retryAfterMs });
     const receivedAt = now();
     const ageMs = receivedAt - p.ts;
     if (ageMs < -skewMs) return reject(req, reply, 422, 'future_timestamp', ids);
-    if (p.seq <= rec.lastSeq) {
-      const retry = rec.recent.some(([s, n]) => s === p.seq && n === p.nonce);
-      return reject(req, reply, 409, retry ? 'duplicate' : 'replay', ids);
-    }
+    // The sequence check and its update are one conditional statement in the database (receiver/store.mjs): of two
+    // receivers given this decision at once, exactly one gets 'ok'. Saved before any output sees the decision.
+    const verdict = await store.accept(p.kiosk, rec.kid, p.seq, p.nonce, receivedAt);
+    if (verdict === 'rekeyed') return reject(req, reply, 401, 'bad_signature', ids); // re-paired with another key
+    if (verdict !== 'ok') return reject(req, reply, 409, verdict, ids);
     const stale = p.stale === true || ageMs > freshnessMs;
     const actuate = !stale && p.decision === 'grant';
-    rec.lastSeq = p.seq;
-    rec.lastAcceptedAt = receivedAt;
-    rec.recent = [...rec.recent, /** @type {[number, string]} */ ([p.seq, p.nonce])].slice(-RECENT);
-    stateFile.save(state);
 
     /** @type {VerifiedDecision} */
     const decision = {
@@ -390,22 +396,15 @@ async function build(opts, stateFile, unlock) {
     if (!(await verifySignature(key, envelope.payload, envelope.sig)))
       return reject(req, reply, 401, 'bad_signature', { kiosk: p.kiosk });
     const kid = await thumbprint(p.key);
-    const before = state.kiosks.get(p.kiosk);
-    const verdict = await pairing.verify(p.proof, p.kiosk, kid, before !== undefined && before.kid !== kid);
+    const prev = await store.kiosk(p.kiosk);
+    const verdict = await pairing.verify(p.proof, p.kiosk, kid, prev !== undefined && prev.kid !== kid);
     if (verdict === 'repair_not_allowed') return reject(req, reply, 409, verdict, { kiosk: p.kiosk });
     if (verdict !== 'ok') return reject(req, reply, 403, verdict, { kiosk: p.kiosk });
-    const prev = state.kiosks.get(p.kiosk);
-    // Checked again after the await: a concurrent pairing may have given this id a key meanwhile.
-    if (prev !== before) return reject(req, reply, 409, 'repair_not_allowed', { kiosk: p.kiosk });
     // The same key keeps its sequence (resetting it would re-open every old message to replay); a new key starts a
-    // new sequence space, and old messages cannot verify under it.
-    state.kiosks.set(
-      p.kiosk,
-      prev && prev.kid === kid
-        ? { ...prev, pairedAt: now() }
-        : { jwk: p.key, kid, pairedAt: now(), lastSeq: 0, recent: [] },
-    );
-    stateFile.save(state);
+    // new sequence space, and old messages cannot verify under it. Conditional on what we read above: if another
+    // pairing (here or on another receiver) changed this id meanwhile, nothing is written.
+    if (!(await store.pair(p.kiosk, { jwk: p.key, kid, at: now() }, prev?.kid)))
+      return reject(req, reply, 409, 'repair_not_allowed', { kiosk: p.kiosk });
     keys.delete(p.kiosk);
     record({
       route: '/pair',
@@ -446,7 +445,7 @@ async function build(opts, stateFile, unlock) {
       const o = /** @type {Record<string, unknown>} */ (b);
       if (typeof b !== 'object' || b === null || Object.keys(o).some((k) => k !== 'repair'))
         return reject(req, reply, 400, 'extra_field');
-      if (typeof o.repair !== 'string' || !state.kiosks.has(o.repair))
+      if (typeof o.repair !== 'string' || (await store.kiosk(o.repair)) === undefined)
         return reject(req, reply, 404, 'not_paired', { field: 'repair' });
       repair = o.repair;
     }
@@ -456,7 +455,8 @@ async function build(opts, stateFile, unlock) {
   app.get('/decisions/log', async (req, reply) => {
     if (!admitAdmin(req, reply)) return reply;
     const since = Number(/** @type {{ since?: string }} */ (req.query).since ?? 0);
-    return { entries: journal.filter((e) => e.id > (Number.isFinite(since) ? since : 0)), last: journalId };
+    await journalWrites;
+    return store.journalSince(Number.isSafeInteger(since) && since > 0 ? since : 0, opts.journalSize ?? 1000);
   });
 
   app.get('/watchlist/bundle', { exposeHeadRoute: false }, async (req, reply) => {
@@ -570,12 +570,13 @@ async function build(opts, stateFile, unlock) {
   return {
     app,
     issuePairingCode,
-    /** Read-only view for tests and admin tooling. */
-    journal: () => [...journal],
+    /** Where the state lives, and how many kiosks this start imported from the old JSON file. */
+    store: { kind: store.kind, where: store.where, imported: store.imported },
     bundles: () => bundles.list().map(bundleSummary),
     adminKeys: () => adminKeys.map((k) => ({ id: k.id, fingerprint: k.fingerprint })),
     bundlesDir: bundles.dir,
-    kiosks: () => Object.fromEntries(structuredClone(state.kiosks)),
+    /** @returns {Promise<Record<string, import('./store.mjs').KioskRecord>>} */
+    kiosks: async () => Object.fromEntries(await store.kiosks()),
     /** The receiver's order-signing key: public JWK (also in <data>/receiver-public.jwk), key id, fingerprint. */
     receiverKey: { jwk: receiverKey.jwk, kid: receiverKey.kid, fingerprint: receiverKey.fingerprint },
     /** Where the webhook's HMAC secret is, and whether this start made it. */
@@ -596,6 +597,8 @@ async function build(opts, stateFile, unlock) {
       try {
         await app.close();
         await Promise.all(outputs.map((o) => o.close()));
+        await journalWrites;
+        await store.close();
       } finally {
         unlock();
       }

@@ -31,7 +31,6 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir } from './state.mjs';
 
 const subtle = globalThis.crypto.subtle;
 
@@ -349,6 +348,16 @@ function readWhole(path) {
 
 /** @param {Uint8Array} a @param {Uint8Array} b */
 const sameBytes = (a, b) => a.length === b.length && Buffer.compare(a, b) === 0;
+
+/** Makes a new name in `dir` durable: without it, a power cut can lose a link(2) or rename(2). @param {string} dir */
+function fsyncDir(dir) {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export class BundleStore {
   #dir;

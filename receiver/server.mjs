@@ -3,7 +3,7 @@
 /**
  * Command line of the reference receiver (see docs/receiver.md):
  *
- *   node receiver/server.mjs [--host 127.0.0.1] [--port 8787] [--data DIR] [--origin URL]...
+ *   node receiver/server.mjs [--host 127.0.0.1] [--port 8787] [--data DIR] [--db sqlite|postgres://…] [--origin URL]...
  *     [--mqtt mqtt(s)://HOST:PORT [--mqtt-topic entrance-kiosk] [--mqtt-user U --mqtt-password-file F]
  *       [--mqtt-ca FILE]] [--webhook URL [--webhook-secret FILE]] [--log-file FILE|-]
  *     [--capture FILE] [--freshness MS] [--skew MS] [--rate PER_SECOND/BURST] [--pair-ttl MS]
@@ -28,7 +28,8 @@ import { lockDataDir } from './lock.mjs';
 import { RECEIVER_PUBLIC_FILE } from './orders.mjs';
 
 const USAGE =
-  'usage: node receiver/server.mjs [--host H] [--port P] [--data DIR] [--origin URL]... [--mqtt URL] ' +
+  'usage: node receiver/server.mjs [--host H] [--port P] [--data DIR] [--db sqlite|postgres://…] [--origin URL]... ' +
+  '[--mqtt URL] ' +
   '[--mqtt-topic T] [--mqtt-user U] [--mqtt-password-file F] [--mqtt-ca F] [--webhook URL] [--webhook-secret F] [--log-file FILE|-] [--capture FILE] [--freshness MS] [--skew MS] ' +
   '[--rate PER_SECOND/BURST] [--pair-ttl MS] [--admin-key FILE]... [--allow-unsigned-bundles] ' +
   '[--bundle-max BYTES] [--request-timeout MS] [--quiet]\n' +
@@ -135,6 +136,7 @@ const OPTIONS = /** @type {const} */ ({
   host: { type: 'string', default: '127.0.0.1' },
   port: { type: 'string', default: '8787' },
   data: { type: 'string' },
+  db: { type: 'string' },
   origin: { type: 'string', multiple: true },
   mqtt: { type: 'string' },
   'mqtt-topic': { type: 'string', default: 'entrance-kiosk' },
@@ -193,6 +195,7 @@ const receiver = await createReceiver({
   host: values.host,
   port: nonNegative('port', values.port),
   dataDir,
+  ...((values.db ?? process.env.RECEIVER_DB) ? { db: values.db ?? process.env.RECEIVER_DB } : {}),
   origins: values.origin ?? DEFAULT_ORIGINS,
   freshnessMs: nonNegative('freshness', values.freshness),
   skewMs: nonNegative('skew', values.skew),
@@ -238,6 +241,10 @@ try {
   process.exit(1);
 }
 say(`listening on ${url} (decisions: ${url}/decisions, data: ${dataDir})`);
+say(
+  `state in ${receiver.store.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'} ${receiver.store.where}` +
+    (receiver.store.imported ? ` (imported ${receiver.store.imported} kiosk(s) from receiver-state.json)` : ''),
+);
 say(
   `orders to doors are signed by receiver key ${receiver.receiverKey.fingerprint} ` +
     `(public key for door controllers: ${join(dataDir, RECEIVER_PUBLIC_FILE)})`,

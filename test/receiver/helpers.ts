@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -219,6 +219,100 @@ export async function startMosquitto(secure?: { users: Record<string, string>; a
     ...(caFile === undefined ? {} : { caFile }),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      dir.remove();
+    },
+  };
+}
+
+/** Debian's PostgreSQL server binaries live in a versioned folder; the newest installed one. */
+export function postgresBinDir(): string | undefined {
+  try {
+    const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
+    for (const v of versions)
+      if (existsSync(`/usr/lib/postgresql/${v}/bin/postgres`)) return `/usr/lib/postgresql/${v}/bin`;
+  } catch {
+    /* not installed */
+  }
+  return undefined;
+}
+
+export interface Postgres {
+  /** postgres://receiver:…@127.0.0.1:PORT/receiver */
+  url: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts a throwaway PostgreSQL server from Debian's packages on a free loopback port: a fresh cluster in a temp
+ * folder (initdb), password authentication only, run as the unprivileged `postgres` user when the tests run as
+ * root (PostgreSQL refuses to run as root), with one database and one login for the receiver.
+ */
+export async function startPostgres(): Promise<Postgres> {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error("PostgreSQL server not installed (scripts/test.mjs installs Debian's postgresql)");
+  const dir = tempDir('postgres-');
+  const asRoot = process.getuid?.() === 0;
+  const ids = asRoot
+    ? {
+        uid: Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
+        gid: Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
+      }
+    : {};
+  const password = createHash('sha256').update(dir.path).digest('hex').slice(0, 24);
+  writeFileSync(join(dir.path, 'pw'), `${password}\n`);
+  if (asRoot) {
+    chownSync(dir.path, ids.uid!, ids.gid!);
+    chownSync(join(dir.path, 'pw'), ids.uid!, ids.gid!);
+  }
+  const initdb = spawnSync(
+    join(bin, 'initdb'),
+    [
+      '-D',
+      join(dir.path, 'data'),
+      '-U',
+      'receiver',
+      '--auth=scram-sha-256',
+      `--pwfile=${join(dir.path, 'pw')}`,
+      '-E',
+      'UTF8',
+    ],
+    { ...ids, encoding: 'utf8' },
+  );
+  if (initdb.status !== 0) throw new Error(`initdb failed: ${initdb.stderr}`);
+  const port = await freePort();
+  const child = spawn(
+    join(bin, 'postgres'),
+    ['-D', join(dir.path, 'data'), '-h', '127.0.0.1', '-p', String(port), '-k', dir.path, '-c', 'fsync=off'],
+    { ...ids, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  const url = `postgres://receiver:${password}@127.0.0.1:${port}`;
+  const pg = (await import('pg')).default;
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const c = new pg.Client({ connectionString: `${url}/postgres` });
+    try {
+      await c.connect();
+      await c.query('CREATE DATABASE receiver');
+      await c.end();
+      break;
+    } catch (e) {
+      await c.end().catch(() => {});
+      if (child.exitCode !== null || Date.now() > end) {
+        child.kill('SIGTERM');
+        throw new Error(`postgres did not start: ${err}`, { cause: e });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url: `${url}/receiver`,
+    stop: async () => {
+      // SIGINT: PostgreSQL's "fast shutdown" (disconnect clients, stop now).
+      if (child.exitCode === null) child.kill('SIGINT');
       await exited;
       dir.remove();
     },

@@ -107,10 +107,11 @@ describe('pairing', () => {
     const res = await post(`${h.url}/pair`, await pairBody(kiosk, code));
     expect(res.status).toBe(200);
     expect(res.json.kid).toBe(kiosk.kid);
-    expect(h.receiver.kiosks()['lobby-1']).toMatchObject({ kid: kiosk.kid, lastSeq: 0 });
-    expect(JSON.parse(readFileSync(join(h.dataDir, 'receiver-state.json'), 'utf8')).kiosks['lobby-1'].kid).toBe(
-      kiosk.kid,
-    );
+    expect((await h.receiver.kiosks())['lobby-1']).toMatchObject({ kid: kiosk.kid, lastSeq: 0 });
+    // Stored in the SQLite database in the data folder, not in a JSON file.
+    expect(existsSync(join(h.dataDir, 'receiver.db'))).toBe(true);
+    expect(existsSync(join(h.dataDir, 'receiver-state.json'))).toBe(false);
+    expect(h.receiver.store).toMatchObject({ kind: 'sqlite', imported: 0 });
     const again = await post(`${h.url}/pair`, await pairBody(await makeKiosk('intruder'), code));
     expect(again).toMatchObject({ status: 403, json: { reason: 'no_pairing_code' } });
     expect(h.logs.some((l) => l.event === 'paired' && l.kiosk === 'lobby-1')).toBe(true);
@@ -130,7 +131,7 @@ describe('pairing', () => {
       sig: (JSON.parse(await pairBody(other, code)) as { sig: string }).sig,
     });
     expect(await post(`${h.url}/pair`, swapped)).toMatchObject({ status: 401, json: { reason: 'bad_signature' } });
-    expect(h.receiver.kiosks()).toEqual({});
+    expect(await h.receiver.kiosks()).toEqual({});
   });
 
   it('keeps the sequence when the same key re-pairs; a new key for a paired id needs a re-pair code', async () => {
@@ -142,7 +143,7 @@ describe('pairing', () => {
         .status,
     ).toBe(200);
     await pair(h, kiosk);
-    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(5);
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(5);
     expect(h.logs.filter((l) => l.event === 'repaired')).toEqual([]);
     const replacement = await makeKiosk('lobby-1');
     // A plain code cannot swap the key of a paired id: 409, and the code stays usable for a new kiosk.
@@ -151,7 +152,7 @@ describe('pairing', () => {
       status: 409,
       json: { reason: 'repair_not_allowed' },
     });
-    expect(h.receiver.kiosks()['lobby-1']!.kid).toBe(kiosk.kid);
+    expect((await h.receiver.kiosks())['lobby-1']!.kid).toBe(kiosk.kid);
     expect((await post(`${h.url}/pair`, await pairBody(await makeKiosk('garage'), code))).status).toBe(200);
     // The explicit admin act: a code issued over the admin route for exactly this id.
     const other = await fetch(`${h.url}/admin/pairing-code`, {
@@ -173,7 +174,7 @@ describe('pairing', () => {
     const repairCode = ((await issued.json()) as { code: string; repair: string }).code;
     expect(h.logs.some((l) => l.event === 'pairing_code' && l.repair === 'lobby-1' && l.level === 40)).toBe(true);
     expect((await post(`${h.url}/pair`, await pairBody(replacement, repairCode))).status).toBe(200);
-    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(0);
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(0);
     // A distinct warning, naming both keys, unlike an ordinary pairing's info line.
     const warned = h.logs.filter((l) => l.event === 'repaired');
     expect(warned).toHaveLength(1);
@@ -266,7 +267,7 @@ describe('decisions', () => {
     expect(h.logs.filter((l) => l.event === 'rejected' && l.reason === 'bad_signature')).toHaveLength(2);
     expect((await journal(h.url, h.token)).filter((e) => e.reason === 'bad_signature')).toHaveLength(2);
     expect(outputLines(h.dataDir)).toEqual([]);
-    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(0);
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(0);
   });
 
   it('rejects a replayed sequence; the identical retry is told "duplicate"; neither reaches an output', async () => {
@@ -328,7 +329,7 @@ describe('decisions', () => {
       status: 422,
       json: { reason: 'future_timestamp' },
     });
-    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(1);
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(1);
   });
 
   it('rejects an extra field even when correctly signed, and an unpaired kiosk', async () => {
@@ -393,7 +394,7 @@ describe('hostile input that once got past (issue 18)', () => {
     await h.receiver.close();
     const again = await start({}, dir);
     try {
-      expect(Object.keys(again.receiver.kiosks()).sort()).toEqual(['constructor', 'lobby-1']);
+      expect(Object.keys(await again.receiver.kiosks()).sort()).toEqual(['constructor', 'lobby-1']);
       expect(
         await post(`${again.url}/decisions`, await decisionBody(ctor, { seq: 1, ts: Date.now(), decision: 'grant' })),
       ).toMatchObject({ status: 409, json: { reason: 'duplicate' } });
@@ -445,7 +446,7 @@ describe('hostile input that once got past (issue 18)', () => {
     // Closed by the deadline (1 s, checked every second), long before the 400 bytes would have arrived (40 s).
     expect(closedAfterMs).toBeGreaterThanOrEqual(900);
     expect(closedAfterMs).toBeLessThan(5000);
-    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(0);
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(0);
     expect((await fetch(`${h.url}/health`)).status).toBe(200);
   });
 
@@ -500,7 +501,7 @@ describe('rate limits', () => {
     expect(statuses).toEqual([200, 200, 200, 429]);
     expect(last!.json.reason).toBe('rate_limited');
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(3);
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(3);
   });
 });
 
@@ -637,7 +638,60 @@ describe('persistence', () => {
     }
   });
 
-  it('refuses to start on a damaged state file instead of forgetting sequence numbers', async () => {
+  it('imports the old JSON state file once, keeping sequence numbers and recent nonces', async () => {
+    const dir = tempDir('receiver-import-');
+    const old = {
+      v: 1,
+      kiosks: {
+        'lobby-1': { jwk: kiosk.jwk, kid: kiosk.kid, pairedAt: 1, lastSeq: 7, recent: [[7, NONCE]] },
+        constructor: { jwk: kiosk.jwk, kid: kiosk.kid, pairedAt: 1, lastSeq: 2, recent: [] },
+      },
+    };
+    writeFileSync(join(dir.path, 'receiver-state.json'), JSON.stringify(old));
+    const a = await start({}, dir.path);
+    try {
+      expect(a.receiver.store).toMatchObject({ kind: 'sqlite', imported: 2 });
+      expect(existsSync(join(dir.path, 'receiver-state.json'))).toBe(false);
+      expect(existsSync(join(dir.path, 'receiver-state.json.migrated'))).toBe(true);
+      const seven = await decisionBody(kiosk, { seq: 7, ts: Date.now(), decision: 'grant' });
+      expect(await post(`${a.url}/decisions`, seven)).toMatchObject({ status: 409, json: { reason: 'duplicate' } });
+      expect((await a.receiver.kiosks()).constructor).toMatchObject({ lastSeq: 2, kid: kiosk.kid });
+    } finally {
+      await a.receiver.close();
+    }
+    const b = await start({}, dir.path);
+    try {
+      expect(b.receiver.store.imported).toBe(0);
+      expect((await b.receiver.kiosks())['lobby-1']!.lastSeq).toBe(7);
+    } finally {
+      await b.close();
+      dir.remove();
+    }
+  });
+
+  it('refuses to start on a damaged database, one from a newer receiver, or a damaged old state file', async () => {
+    const made = tempDir('receiver-newer-');
+    const first = await start({}, made.path);
+    await first.receiver.close();
+    const { Database } = (await import('node-sqlite3-wasm')).default;
+    const db = new Database(join(made.path, 'receiver.db'));
+    expect(db.all('SELECT version FROM schema_migrations')).toEqual([{ version: 1 }]);
+    db.run('INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)');
+    db.close();
+    await expect(createReceiver({ port: 0, dataDir: made.path, logger: false })).rejects.toThrow(
+      /schema v99, newer than this receiver knows \(v1\)/,
+    );
+    made.remove();
+    const damaged = tempDir('receiver-damaged-');
+    writeFileSync(join(damaged.path, 'receiver.db'), Buffer.alloc(4096, 0x5a));
+    await expect(createReceiver({ port: 0, dataDir: damaged.path, logger: false })).rejects.toThrow(
+      /receiver\.db is damaged or not a receiver database .*refusing to start/,
+    );
+    // Left as it was, for the admin to restore or inspect.
+    expect(readFileSync(join(damaged.path, 'receiver.db'))).toEqual(Buffer.alloc(4096, 0x5a));
+    expect(existsSync(join(damaged.path, 'receiver.lock'))).toBe(false);
+    damaged.remove();
+
     const dir = tempDir('receiver-corrupt-');
     writeFileSync(join(dir.path, 'receiver-state.json'), '{"v":1,"kiosks":{"lobby-1":{"kid":3}}}');
     await expect(createReceiver({ port: 0, dataDir: dir.path, logger: false })).rejects.toThrow(/malformed/);
