@@ -5,11 +5,18 @@
  * together; a wrong URL or password refuses to start with a clear message. (SQLite, the default, is covered in
  * receiver.test.ts: import of the old JSON state, damaged and newer databases, one receiver per data folder.)
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReceiver } from '../../receiver/app.mjs';
-import { type Postgres, decisionBody, makeKiosk, pairBody, post, startPostgres, tempDir } from './helpers';
+import {
+  type Postgres,
+  decisionBody,
+  loggedOrders,
+  makeKiosk,
+  pairBody,
+  post,
+  startPostgres,
+  tempDir,
+} from './helpers';
 
 type Receiver = Awaited<ReturnType<typeof createReceiver>>;
 
@@ -20,19 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pg?.stop();
 });
-
-/** Signed orders a receiver wrote to its log output. */
-function orders(dataDir: string): Record<string, unknown>[] {
-  try {
-    return readFileSync(join(dataDir, 'decisions.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse((JSON.parse(l) as { order: string }).order) as Record<string, unknown>);
-  } catch {
-    return [];
-  }
-}
 
 describe('two receivers on one PostgreSQL', () => {
   it('actuate each decision exactly once when both get it at the same time', async () => {
@@ -69,12 +63,12 @@ describe('two receivers on one PostgreSQL', () => {
       }
       expect(statuses).toEqual(Array.from({ length: N }, () => [200, 409]));
       await new Promise((r) => setTimeout(r, 300));
-      const all = [...orders(dirs[0]!.path), ...orders(dirs[1]!.path)];
+      const all = [...loggedOrders(dirs[0]!.path), ...loggedOrders(dirs[1]!.path)];
       expect(all.filter((o) => o.actuate === true)).toHaveLength(N);
       expect(new Set(all.map((o) => o.seq)).size).toBe(N);
       // Both did serve: the race was real, not one receiver answering everything.
-      expect(orders(dirs[0]!.path).length).toBeGreaterThan(0);
-      expect(orders(dirs[1]!.path).length).toBeGreaterThan(0);
+      expect(loggedOrders(dirs[0]!.path).length).toBeGreaterThan(0);
+      expect(loggedOrders(dirs[1]!.path).length).toBeGreaterThan(0);
       expect((await a.kiosks())['lobby-1']!.lastSeq).toBe(N);
     } finally {
       await Promise.all([a.close(), b.close()]);

@@ -20,6 +20,7 @@ import {
   decisionBody,
   freePort,
   makeKiosk,
+  orderLines,
   pairBody,
   post,
   startMosquitto,
@@ -34,15 +35,6 @@ const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc63255
 async function pairKiosk(receiver: Receiver, url: string, kiosk: NodeKiosk): Promise<void> {
   const { code } = receiver.issuePairingCode();
   expect((await post(`${url}/pair`, await pairBody(kiosk, code))).status).toBe(200);
-}
-
-/** Order envelopes as the receiver wrote them to its log output, oldest first. */
-function loggedOrders(dataDir: string): string[] {
-  try {
-    return readFileSync(join(dataDir, 'decisions.jsonl'), 'utf8').trim().split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
 }
 
 /** Signs an order with a key that is not the receiver's, in the receiver's wire form. */
@@ -141,8 +133,8 @@ describe('webhook orders and the door client', () => {
   it('refuses forged, tampered, replayed, stale and misaddressed webhook orders', async () => {
     const k = await kiosk;
     await post(`${url}/decisions`, await decisionBody(k, { seq: 3, ts: Date.now(), decision: 'deny', door: 'main' }));
-    await until(() => loggedOrders(data.path).length >= 3, 5000, 'the deny in the log');
-    const genuineDeny = loggedOrders(data.path)[2]!;
+    await until(() => orderLines(data.path).length >= 3, 5000, 'the deny in the log');
+    const genuineDeny = orderLines(data.path)[2]!;
     const deny = JSON.parse(JSON.parse(genuineDeny).order as string) as Record<string, unknown>;
     const opens = () => door.output().match(/OPEN/g)?.length ?? 0;
     const before = opens();
@@ -168,7 +160,7 @@ describe('webhook orders and the door client', () => {
     await door.waitForOutput(/refused order: unknown_receiver/);
 
     // The genuine grant of the first test, delivered again with a fresh HMAC: a replay (or stale by now).
-    const genuineGrant = loggedOrders(data.path)[0]!;
+    const genuineGrant = orderLines(data.path)[0]!;
     expect(await deliver(genuineGrant)).toBeGreaterThanOrEqual(409);
     // Its signature's high-s twin is valid ECDSA but not the one form the door accepts.
     expect(await deliver(highS(genuineGrant))).toBe(422);
@@ -182,7 +174,7 @@ describe('webhook orders and the door client', () => {
     // A fresh grant for this door opens it once; the same order delivered again is a replay; later, it is stale.
     await post(`${url}/decisions`, await decisionBody(k, { seq: 5, ts: Date.now(), decision: 'grant', door: 'main' }));
     await until(() => opens() === before + 1, 5000, 'the genuine grant to open the door');
-    const fresh = loggedOrders(data.path).at(-1)!;
+    const fresh = orderLines(data.path).at(-1)!;
     expect(await deliver(fresh)).toBe(409);
     await door.waitForOutput(/refused order: replayed_order/);
     await new Promise((r) => setTimeout(r, 1700));

@@ -6,7 +6,16 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -317,6 +326,22 @@ export async function startPostgres(): Promise<Postgres> {
       dir.remove();
     },
   };
+}
+
+/** The receiver's log output: one signed order envelope per line, as written (none yet: empty). */
+export function orderLines(dataDir: string): string[] {
+  try {
+    return readFileSync(join(dataDir, 'decisions.jsonl'), 'utf8').trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** The orders in the receiver's log output, unwrapped from their envelopes ({"order":"<text>","sig","kid"}). */
+export function loggedOrders(dataDir: string): Record<string, unknown>[] {
+  return orderLines(dataDir).map(
+    (l) => JSON.parse((JSON.parse(l) as { order: string }).order) as Record<string, unknown>,
+  );
 }
 
 export interface NodeKiosk {

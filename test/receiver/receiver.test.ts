@@ -18,6 +18,7 @@ import {
   NONCE,
   ROOT,
   bearer,
+  loggedOrders,
   decisionBody,
   journal,
   makeKiosk,
@@ -87,19 +88,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.close();
 });
-
-/** The signed orders in the log output, unwrapped: each line is {"order":"<text>","sig":…,"kid":…}. */
-function outputLines(dataDir: string): Record<string, unknown>[] {
-  try {
-    return readFileSync(join(dataDir, 'decisions.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse((JSON.parse(l) as { order: string }).order) as Record<string, unknown>);
-  } catch {
-    return [];
-  }
-}
 
 describe('pairing', () => {
   it('registers a kiosk key with the one-time code, once', async () => {
@@ -207,7 +195,7 @@ describe('decisions', () => {
       await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'deny' }),
     );
     expect(deny).toMatchObject({ status: 200, json: { ok: true, seq: 2, stale: false, actuate: false } });
-    const out = await until(() => (outputLines(h.dataDir).length === 2 ? outputLines(h.dataDir) : undefined));
+    const out = await until(() => (loggedOrders(h.dataDir).length === 2 ? loggedOrders(h.dataDir) : undefined));
     expect(out.map((d) => [d.seq, d.decision, d.door, d.actuate])).toEqual([
       [1, 'grant', 'main', true],
       [2, 'deny', 'lobby-1', false],
@@ -266,7 +254,7 @@ describe('decisions', () => {
     ).toMatchObject({ status: 401 });
     expect(h.logs.filter((l) => l.event === 'rejected' && l.reason === 'bad_signature')).toHaveLength(2);
     expect((await journal(h.url, h.token)).filter((e) => e.reason === 'bad_signature')).toHaveLength(2);
-    expect(outputLines(h.dataDir)).toEqual([]);
+    expect(loggedOrders(h.dataDir)).toEqual([]);
     expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(0);
   });
 
@@ -290,7 +278,7 @@ describe('decisions', () => {
     const older = await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'grant' });
     expect(await post(`${h.url}/decisions`, older)).toMatchObject({ status: 409, json: { reason: 'replay' } });
     await new Promise((r) => setTimeout(r, 100));
-    expect(outputLines(h.dataDir).map((d) => d.seq)).toEqual([3]);
+    expect(loggedOrders(h.dataDir).map((d) => d.seq)).toEqual([3]);
     expect(h.logs.filter((l) => l.event === 'rejected').map((l) => l.reason)).toEqual([
       'duplicate',
       'replay',
@@ -309,7 +297,7 @@ describe('decisions', () => {
       await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'grant', stale: true }),
     );
     expect(flagged).toMatchObject({ status: 200, json: { stale: true, actuate: false } });
-    const out = await until(() => (outputLines(h.dataDir).length === 2 ? outputLines(h.dataDir) : undefined));
+    const out = await until(() => (loggedOrders(h.dataDir).length === 2 ? loggedOrders(h.dataDir) : undefined));
     expect(out.every((d) => d.stale === true && d.actuate === false)).toBe(true);
     expect((await journal(h.url, h.token)).filter((e) => e.reason === 'stale')).toHaveLength(2);
     expect(h.logs.filter((l) => l.reason === 'stale' && l.level === 40)).toHaveLength(2);
