@@ -172,10 +172,11 @@ function redact(url) {
  * @param {Db} db @param {string} where
  */
 async function migrate(db, where) {
-  await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT)');
   await db.tx(async (q) => {
-    // Two receivers starting at once on one PostgreSQL: one migrates, the other waits and finds it done.
+    // Two receivers starting at once on one PostgreSQL: one migrates, the other waits and finds it done. Even
+    // "CREATE TABLE IF NOT EXISTS" races without the lock (both see no table, one fails on the catalog).
     if (db.kind === 'postgres') await q('SELECT pg_advisory_xact_lock(7231840091)');
+    await q('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT)');
     const rows = await q('SELECT MAX(version) AS v FROM schema_migrations');
     const current = Number(rows[0]?.v ?? 0);
     if (current > SCHEMA_VERSION)
