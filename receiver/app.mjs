@@ -18,6 +18,8 @@
  */
 import Fastify, { LogController } from 'fastify';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { appHandler } from '../scripts/serve.mjs';
 import { appendFileSync, closeSync, createReadStream, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
@@ -58,6 +60,7 @@ export const DEFAULT_ORIGINS = [
  *   logFile?: string, capture?: string,
  *   kioskRate?: Rate, clientRate?: Rate, pairRate?: Rate,
  *   journalSize?: number, db?: string,
+ *   tls?: { cert: string, key: string }, appDir?: string, trustedProxies?: string[],
  *   requestTimeoutMs?: number, headersTimeoutMs?: number, rejectLogRate?: Rate,
  *   bundleMaxBytes?: number, adminKeyFiles?: string[], allowUnsignedBundles?: boolean,
  *   logger?: boolean | { level?: string, stream?: { write: (line: string) => void } },
@@ -145,14 +148,16 @@ async function build(opts, store, unlock) {
     // One line per outcome is logged by the handlers (with a reason code) instead of fastify's per-request pair.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_BODY_BYTES,
-    trustProxy: false,
+    // X-Forwarded-* (client address for rate limits and logs, https for the admin rule) only from the listed
+    // proxies; from anyone else they are ignored, so a LAN client cannot claim to be someone else.
+    trustProxy: opts.trustedProxies && opts.trustedProxies.length > 0 ? opts.trustedProxies : false,
     // Node's own deadlines, checked every second: a client that trickles its headers or body (slow-loris) is
     // answered 408 and cut off instead of holding a socket forever.
     serverFactory: (handler) => {
-      const server = createServer(
-        { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) },
-        handler,
-      );
+      const limits = { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) };
+      const server = opts.tls
+        ? createTlsServer({ ...limits, cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, handler)
+        : createServer(limits, handler);
       server.keepAliveTimeout = 5000;
       return server;
     },
@@ -238,7 +243,8 @@ async function build(opts, store, unlock) {
   function admitAdmin(req, reply) {
     const v = adminVerdict({
       remoteAddress: req.socket.remoteAddress,
-      encrypted: 'encrypted' in req.socket && req.socket.encrypted === true,
+      // TLS here, or (from a trusted proxy only) X-Forwarded-Proto: https.
+      encrypted: req.protocol === 'https',
       headers: req.headers,
       tokenHash: adminToken.hash,
     });
@@ -504,7 +510,17 @@ async function build(opts, store, unlock) {
       .send(createReadStream('', { fd, autoClose: true }));
   });
 
-  app.setNotFoundHandler((req, reply) => reject(req, reply, 404, 'not_found'));
+  // The built kiosk app, from the same origin as the receiver (so its upstream is 'self'): every GET/HEAD no route
+  // claims. Served with the app's own security headers (CSP, COOP/COEP) by the same handler as scripts/serve.mjs.
+  const serveApp = opts.appDir ? appHandler(opts.appDir) : undefined;
+  app.setNotFoundHandler((req, reply) => {
+    if (serveApp && (req.method === 'GET' || req.method === 'HEAD')) {
+      reply.hijack();
+      serveApp(req.raw, reply.raw);
+      return;
+    }
+    return reject(req, reply, 404, 'not_found');
+  });
 
   app.setErrorHandler((err, req, reply) => {
     const e = /** @type {{ code?: string, statusCode?: number, message?: string }} */ (err);
@@ -591,7 +607,7 @@ async function build(opts, store, unlock) {
       const addr = app.server.address();
       if (addr === null || typeof addr === 'string') throw new Error('unexpected listen address');
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      return `http://${host}:${addr.port}`;
+      return `${opts.tls ? 'https' : 'http'}://${host}:${addr.port}`;
     },
     async close() {
       try {

@@ -8,14 +8,17 @@
  *       [--mqtt-ca FILE]] [--webhook URL [--webhook-secret FILE]] [--log-file FILE|-]
  *     [--capture FILE] [--freshness MS] [--skew MS] [--rate PER_SECOND/BURST] [--pair-ttl MS]
  *     [--admin-key FILE]... [--allow-unsigned-bundles] [--bundle-max BYTES] [--request-timeout MS] [--quiet]
+ *     [--tls | --tls-cert FILE --tls-key FILE] [--tls-name NAME]... [--app DIR] [--trusted-proxy ADDR]...
+ *     [--insecure-http]
  *   node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)
  *   node receiver/server.mjs admin-token [--data DIR]
  *
  * Prints its URL and a one-time pairing code on start, and on first start the admin token (shown once, stored
  * hashed; `admin-token` makes a new one while the receiver is stopped). Human lines are prefixed "receiver:";
- * everything else is JSON-lines logging. It listens on loopback unless told otherwise: exposing it is a deliberate act. `publish`
- * puts a watchlist bundle into the data directory (same checks as the loopback PUT) and exits; a running
- * receiver serves it from its next pull on.
+ * everything else is JSON-lines logging. It listens on loopback unless told otherwise: exposing it is a deliberate
+ * act, and on any other address it speaks TLS (a site CA it makes, or the admin's certificate) unless
+ * --insecure-http. `publish` puts a watchlist bundle into the data directory (same checks as the PUT) and exits; a
+ * running receiver serves it from its next pull on.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -26,13 +29,15 @@ import { BundleStore, MAX_BUNDLE_BYTES, loadAdminKey } from './bundles.mjs';
 import { ADMIN_TOKEN_FILE, rotateAdminToken } from './admin.mjs';
 import { lockDataDir } from './lock.mjs';
 import { RECEIVER_PUBLIC_FILE } from './orders.mjs';
+import { loadTls } from './tls.mjs';
 
 const USAGE =
   'usage: node receiver/server.mjs [--host H] [--port P] [--data DIR] [--db sqlite|postgres://…] [--origin URL]... ' +
   '[--mqtt URL] ' +
   '[--mqtt-topic T] [--mqtt-user U] [--mqtt-password-file F] [--mqtt-ca F] [--webhook URL] [--webhook-secret F] [--log-file FILE|-] [--capture FILE] [--freshness MS] [--skew MS] ' +
   '[--rate PER_SECOND/BURST] [--pair-ttl MS] [--admin-key FILE]... [--allow-unsigned-bundles] ' +
-  '[--bundle-max BYTES] [--request-timeout MS] [--quiet]\n' +
+  '[--bundle-max BYTES] [--request-timeout MS] [--tls | --tls-cert F --tls-key F] [--tls-name N]... [--app DIR] ' +
+  '[--trusted-proxy ADDR]... [--insecure-http] [--quiet]\n' +
   '       node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)\n' +
   '       node receiver/server.mjs admin-token [--data DIR]';
 
@@ -155,6 +160,13 @@ const OPTIONS = /** @type {const} */ ({
   'admin-key': { type: 'string', multiple: true },
   'allow-unsigned-bundles': { type: 'boolean', default: false },
   'bundle-max': { type: 'string', default: String(MAX_BUNDLE_BYTES) },
+  tls: { type: 'boolean', default: false },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-name': { type: 'string', multiple: true },
+  app: { type: 'string' },
+  'trusted-proxy': { type: 'string', multiple: true },
+  'insecure-http': { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 });
@@ -191,10 +203,34 @@ if (!Number.isInteger(bundleMax) || bundleMax < 1 || bundleMax > MAX_BUNDLE_BYTE
 /** @param {string} line */
 const say = (line) => process.stdout.write(`receiver: ${line}\n`);
 
+// A tablet on the LAN gets no camera, service worker or WebCrypto over plain HTTP, and the admin token must not
+// cross the LAN in clear: off loopback, TLS is the default.
+const offLoopback = !['127.0.0.1', '::1', 'localhost'].includes(values.host);
+const wantTls = values.tls || Boolean(values['tls-cert']) || (offLoopback && !values['insecure-http']);
+/** @type {import('./tls.mjs').TlsMaterial | undefined} */
+let tls;
+if (wantTls) {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    tls = await loadTls({
+      dataDir,
+      ...(values['tls-cert'] ? { certFile: values['tls-cert'] } : {}),
+      ...(values['tls-key'] ? { keyFile: values['tls-key'] } : {}),
+      names: values['tls-name'] ?? [],
+    });
+  } catch (e) {
+    console.error(`receiver: TLS: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  }
+}
+
 const receiver = await createReceiver({
   host: values.host,
   port: nonNegative('port', values.port),
   dataDir,
+  ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+  ...(values.app ? { appDir: resolve(values.app) } : {}),
+  ...(values['trusted-proxy'] ? { trustedProxies: values['trusted-proxy'] } : {}),
   ...((values.db ?? process.env.RECEIVER_DB) ? { db: values.db ?? process.env.RECEIVER_DB } : {}),
   origins: values.origin ?? DEFAULT_ORIGINS,
   freshnessMs: nonNegative('freshness', values.freshness),
@@ -241,6 +277,14 @@ try {
   process.exit(1);
 }
 say(`listening on ${url} (decisions: ${url}/decisions, data: ${dataDir})`);
+if (tls?.caFile)
+  say(
+    `TLS from the site CA ${tls.caFile}${tls.created ? ' (made now)' : ''}: SHA-256 fingerprint ${tls.caFingerprint}, ` +
+      `SPKI sha256/${tls.caSpki}; certificate for ${tls.names.join(', ')}. Trust this CA on the tablets ` +
+      '(docs/deployment.md) and compare the fingerprint.',
+  );
+else if (tls) say(`TLS with the given certificate for ${tls.names.join(', ') || 'its subject'}`);
+if (values.app) say(`serving the kiosk app from ${resolve(values.app)} at ${url}/`);
 say(
   `state in ${receiver.store.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'} ${receiver.store.where}` +
     (receiver.store.imported ? ` (imported ${receiver.store.imported} kiosk(s) from receiver-state.json)` : ''),

@@ -16,6 +16,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -114,7 +115,8 @@ export function startNode(script: string, args: string[]): NodeProcess {
 /** Spawns `node receiver/server.mjs` with the given arguments and waits for its banner. */
 export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
   const p = startNode('receiver/server.mjs', args);
-  const url = (await p.waitForOutput(/^receiver: listening on (\S+)/m))[1]!;
+  // Generous: a first start makes keys (and with --tls a CA) on a machine other tests keep busy.
+  const url = (await p.waitForOutput(/^receiver: listening on (\S+)/m, 60_000))[1]!;
   const pairingCode = (await p.waitForOutput(/^receiver: pairing code: (\S+)/m))[1]!;
   return {
     ...p,
@@ -342,6 +344,24 @@ export function loggedOrders(dataDir: string): Record<string, unknown>[] {
   return orderLines(dataDir).map(
     (l) => JSON.parse((JSON.parse(l) as { order: string }).order) as Record<string, unknown>,
   );
+}
+
+/**
+ * GET `path` over TLS from 127.0.0.1:`port` presenting host `name` (SNI and Host), trusting `ca` only (the system
+ * store when undefined). Resolves the status, or the TLS error code when the certificate is refused.
+ */
+export function httpsGetAs(port: number, name: string, path: string, ca: string | undefined): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, path, servername: name, headers: { host: name }, ...(ca ? { ca } : {}) },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    req.end();
+  });
 }
 
 export interface NodeKiosk {
