@@ -55,7 +55,7 @@ export const DEFAULT_ORIGINS = [
  * @typedef {{
  *   host?: string, port?: number, dataDir: string, origins?: string[],
  *   freshnessMs?: number, skewMs?: number, pairTtlMs?: number,
- *   mqtt?: string, mqttTopic?: string, mqttUser?: string, mqttPassword?: string, mqttCa?: Buffer,
+ *   mqtt?: string, mqttTopic?: string, mqttUser?: string, mqttPassword?: string, mqttCa?: Buffer, haDiscovery?: string,
  *   webhook?: string, webhookSecretFile?: string,
  *   logFile?: string, capture?: string,
  *   kioskRate?: Rate, clientRate?: Rate, pairRate?: Rate,
@@ -175,6 +175,7 @@ async function build(opts, store, unlock) {
       ...(opts.mqttUser === undefined ? {} : { username: opts.mqttUser }),
       ...(opts.mqttPassword === undefined ? {} : { password: opts.mqttPassword }),
       ...(opts.mqttCa === undefined ? {} : { ca: opts.mqttCa }),
+      ...(opts.haDiscovery === undefined ? {} : { haDiscovery: opts.haDiscovery }),
     });
     outputs.push(mqtt);
   }

@@ -81,16 +81,48 @@ export function webhookOutput(url, opts) {
 }
 
 /**
+ * Home Assistant MQTT discovery config for one door as a binary_sensor (keys as in HA's MQTT binary sensor docs).
+ * @param {string} door @param {string} stateTopic
+ */
+export function haDoorConfig(door, stateTopic) {
+  return {
+    name: `Entrance ${door}`,
+    unique_id: `entrance_kiosk_${door}`,
+    object_id: `entrance_kiosk_${door}`,
+    device_class: 'door',
+    state_topic: stateTopic,
+    value_template: "{{ 'ON' if value_json.actuate else 'OFF' }}",
+    payload_on: 'ON',
+    payload_off: 'OFF',
+    off_delay: 5,
+    json_attributes_topic: stateTopic,
+    device: {
+      identifiers: [`entrance_kiosk_${door}`],
+      name: `Entrance kiosk door ${door}`,
+      manufacturer: 'entrance-kiosk',
+      model: 'reference receiver',
+    },
+  };
+}
+
+/**
  * Publishes each signed order (QoS 1, not retained) to `<prefix>/<kiosk>/decision`. Connects in the background and
  * keeps reconnecting; messages published while the broker is away wait in the client's queue. With `mqtts://`,
  * `ca` pins the broker's CA (the system store is not consulted then); `username`/`password` log in.
  * @param {string} url
+ * With `haDiscovery` (Home Assistant's discovery prefix, usually "homeassistant"), each door also appears in Home
+ * Assistant as a binary_sensor (device_class door: on = the last order opened it, off again after 5 s): a retained
+ * discovery config at `<ha>/binary_sensor/entrance_kiosk_<door>/config` the first time the door is seen, and the
+ * last order's summary, retained, at `<prefix>/door/<door>/last` (state and attributes). Home Assistant then shows
+ * what the receiver decided; it is a display, not what a lock should act on (that is the signed order).
  * @param {{ topicPrefix?: string, logger: Logger, clientId?: string, username?: string, password?: string,
- *   ca?: Buffer }} opts
+ *   ca?: Buffer, haDiscovery?: string }} opts
  * @returns {Output & { connected: () => boolean, ready: Promise<void> }}
  */
 export function mqttOutput(url, opts) {
   const prefix = opts.topicPrefix ?? 'entrance-kiosk';
+  /** Doors whose Home Assistant discovery config this process has published (retained, so once is enough). */
+  const announced = new Set();
   const client = connect(url, {
     clientId: opts.clientId ?? `kiosk-receiver-${process.pid}`,
     reconnectPeriod: 2000,
@@ -110,6 +142,22 @@ export function mqttOutput(url, opts) {
     connected: () => client.connected,
     publish: async (o) => {
       await client.publishAsync(`${prefix}/${o.order.kiosk}/decision`, o.text, { qos: 1, retain: false });
+      if (opts.haDiscovery === undefined) return;
+      const door = o.order.door;
+      const last = `${prefix}/door/${door}/last`;
+      if (!announced.has(door)) {
+        await client.publishAsync(
+          `${opts.haDiscovery}/binary_sensor/entrance_kiosk_${door}/config`,
+          JSON.stringify(haDoorConfig(door, last)),
+          { qos: 1, retain: true },
+        );
+        announced.add(door);
+      }
+      const { id, at, kiosk, seq, decision, actuate, stale } = o.order;
+      await client.publishAsync(last, JSON.stringify({ id, at, kiosk, seq, decision, actuate, stale }), {
+        qos: 1,
+        retain: true,
+      });
     },
     close: async () => {
       await client.endAsync(false).catch(() => undefined);

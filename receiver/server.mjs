@@ -34,7 +34,7 @@ import { loadTls } from './tls.mjs';
 const USAGE =
   'usage: node receiver/server.mjs [--host H] [--port P] [--data DIR] [--db sqlite|postgres://…] [--origin URL]... ' +
   '[--mqtt URL] ' +
-  '[--mqtt-topic T] [--mqtt-user U] [--mqtt-password-file F] [--mqtt-ca F] [--webhook URL] [--webhook-secret F] [--log-file FILE|-] [--capture FILE] [--freshness MS] [--skew MS] ' +
+  '[--mqtt-topic T] [--mqtt-user U] [--mqtt-password-file F] [--mqtt-ca F] [--ha-discovery PREFIX] [--webhook URL] [--webhook-secret F] [--log-file FILE|-] [--capture FILE] [--freshness MS] [--skew MS] ' +
   '[--rate PER_SECOND/BURST] [--pair-ttl MS] [--admin-key FILE]... [--allow-unsigned-bundles] ' +
   '[--bundle-max BYTES] [--request-timeout MS] [--tls | --tls-cert F --tls-key F] [--tls-name N]... [--app DIR] ' +
   '[--trusted-proxy ADDR]... [--insecure-http] [--quiet]\n' +
@@ -148,6 +148,7 @@ const OPTIONS = /** @type {const} */ ({
   'mqtt-user': { type: 'string' },
   'mqtt-password-file': { type: 'string' },
   'mqtt-ca': { type: 'string' },
+  'ha-discovery': { type: 'string' },
   webhook: { type: 'string' },
   'webhook-secret': { type: 'string' },
   'log-file': { type: 'string' },
@@ -242,6 +243,7 @@ const receiver = await createReceiver({
   ...(values['mqtt-user'] ? { mqttUser: values['mqtt-user'] } : {}),
   ...(values['mqtt-password-file'] ? { mqttPassword: readFileSync(values['mqtt-password-file'], 'utf8').trim() } : {}),
   ...(values['mqtt-ca'] ? { mqttCa: readFileSync(values['mqtt-ca']) } : {}),
+  ...(values['ha-discovery'] ? { haDiscovery: values['ha-discovery'] } : {}),
   ...(values.webhook ? { webhook: values.webhook } : {}),
   ...(values['webhook-secret'] ? { webhookSecretFile: resolve(values['webhook-secret']) } : {}),
   ...(values['log-file'] ? { logFile: values['log-file'] } : {}),

@@ -783,6 +783,72 @@ describe('outputs', () => {
   });
 });
 
+describe('Home Assistant MQTT discovery (real Mosquitto)', () => {
+  // HA's MQTT binary_sensor options (home-assistant.io/integrations/binary_sensor.mqtt), the subset a config may use
+  // here, with their types; state_topic is the one required key.
+  const BINARY_SENSOR_KEYS: Record<string, string> = {
+    name: 'string',
+    unique_id: 'string',
+    object_id: 'string',
+    device_class: 'string',
+    state_topic: 'string',
+    value_template: 'string',
+    payload_on: 'string',
+    payload_off: 'string',
+    off_delay: 'number',
+    json_attributes_topic: 'string',
+    device: 'object',
+  };
+  const DEVICE_CLASSES = ['door', 'lock', 'opening', 'garage_door', 'occupancy'];
+
+  it('announces each door as a binary_sensor (retained) and keeps its last order as state', async () => {
+    const broker = await startMosquitto();
+    try {
+      await h.close();
+      h = await start({ mqtt: broker.url, haDiscovery: 'homeassistant' });
+      await h.receiver.mqttReady();
+      await pair(h, kiosk);
+      await post(
+        `${h.url}/decisions`,
+        await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant', door: 'main' }),
+      );
+      await post(
+        `${h.url}/decisions`,
+        await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'deny', door: 'main' }),
+      );
+      // A Home Assistant that connects later still finds both: they are retained.
+      await new Promise((r) => setTimeout(r, 300));
+      const ha = await connectAsync(broker.url, { clientId: 'home-assistant' });
+      const got = new Map<string, string>();
+      ha.on('message', (topic, payload) => got.set(topic, payload.toString()));
+      await ha.subscribeAsync(['homeassistant/#', 'entrance-kiosk/door/#'], { qos: 1 });
+      try {
+        await until(() => got.size >= 2, 5000, 'retained discovery config and state');
+        const config = JSON.parse(got.get('homeassistant/binary_sensor/entrance_kiosk_main/config')!) as Record<
+          string,
+          unknown
+        >;
+        for (const [k, v] of Object.entries(config)) expect([k, typeof v]).toEqual([k, BINARY_SENSOR_KEYS[k]]);
+        expect(DEVICE_CLASSES).toContain(config.device_class);
+        expect(config.state_topic).toBe('entrance-kiosk/door/main/last');
+        expect(config.unique_id).toBe('entrance_kiosk_main');
+        expect((config.device as { identifiers: string[] }).identifiers).toEqual(['entrance_kiosk_main']);
+        const last = JSON.parse(got.get('entrance-kiosk/door/main/last')!) as Record<string, unknown>;
+        expect(last).toMatchObject({ kiosk: 'lobby-1', seq: 2, decision: 'deny', actuate: false });
+        // HA renders value_template with Jinja; its expression here is simple enough to check by hand.
+        expect(config.value_template).toBe("{{ 'ON' if value_json.actuate else 'OFF' }}");
+        expect([config.payload_on, config.payload_off]).toEqual(['ON', 'OFF']);
+      } finally {
+        await ha.endAsync();
+      }
+    } finally {
+      await h.close();
+      h = await start();
+      await broker.stop();
+    }
+  });
+});
+
 describe('command line', () => {
   it('prints its URL and a pairing code, logs JSON lines with reasons, survives a restart, stops on SIGTERM', async () => {
     const dir = tempDir('receiver-cli-');
