@@ -115,9 +115,16 @@ export function startNode(script: string, args: string[]): NodeProcess {
 /** Spawns `node receiver/server.mjs` with the given arguments and waits for its banner. */
 export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
   const p = startNode('receiver/server.mjs', args);
-  // Generous: a first start makes keys (and with --tls a CA) on a machine other tests keep busy.
-  const url = (await p.waitForOutput(/^receiver: listening on (\S+)/m, 60_000))[1]!;
-  const pairingCode = (await p.waitForOutput(/^receiver: pairing code: (\S+)/m))[1]!;
+  let url: string;
+  let pairingCode: string;
+  try {
+    // Generous: a first start makes keys (and with --tls a CA) on a machine other tests keep busy.
+    url = (await p.waitForOutput(/^receiver: listening on (\S+)/m, 60_000))[1]!;
+    pairingCode = (await p.waitForOutput(/^receiver: pairing code: (\S+)/m))[1]!;
+  } catch (e) {
+    await p.stop(); // never leave a receiver running behind a failed start
+    throw e;
+  }
   return {
     ...p,
     url,
