@@ -12,10 +12,14 @@
  * on a late or unverifiable message. Every rejection is logged with a reason code and answered with a status the
  * kiosk maps to "rejected for good" (400/401/409/413/415/422) or "try again later" (403 not_paired, 429, 5xx).
  * It never stores or forwards anything a kiosk did not sign, and it has nothing to store beyond the schema's fields.
- * It also serves the admin's watchlist bundles to kiosks on the LAN (GET /watchlist/bundle, published by a
- * loopback-only PUT or the `publish` command; receiver/bundles.mjs), as opaque files the kiosk verifies itself.
+ * It also serves the admin's watchlist bundles to kiosks on the LAN (GET /watchlist/bundle, published by a PUT that
+ * needs the admin token, receiver/admin.mjs, or the `publish` command; receiver/bundles.mjs), as opaque files the
+ * kiosk verifies itself.
  */
 import Fastify, { LogController } from 'fastify';
+import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { appHandler } from '../scripts/serve.mjs';
 import { appendFileSync, closeSync, createReadStream, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
@@ -29,7 +33,10 @@ import {
 } from './protocol.mjs';
 import { PairingCodes } from './pairing.mjs';
 import { RateLimiter } from './ratelimit.mjs';
-import { RECENT, StateFile } from './state.mjs';
+import { openStore } from './store.mjs';
+import { lockDataDir } from './lock.mjs';
+import { adminVerdict, loadAdminToken } from './admin.mjs';
+import { loadReceiverKey, loadWebhookSecret, signOrder } from './orders.mjs';
 import { logOutput, mqttOutput, webhookOutput } from './outputs.mjs';
 import { BUNDLE_MIME, BundleStore, bundleSummary, loadAdminKey, selectBundle } from './bundles.mjs';
 
@@ -48,17 +55,21 @@ export const DEFAULT_ORIGINS = [
  * @typedef {{
  *   host?: string, port?: number, dataDir: string, origins?: string[],
  *   freshnessMs?: number, skewMs?: number, pairTtlMs?: number,
- *   mqtt?: string, mqttTopic?: string, webhook?: string,
+ *   mqtt?: string, mqttTopic?: string, mqttUser?: string, mqttPassword?: string, mqttCa?: Buffer, haDiscovery?: string,
+ *   webhook?: string, webhookSecretFile?: string,
  *   logFile?: string, capture?: string,
  *   kioskRate?: Rate, clientRate?: Rate, pairRate?: Rate,
- *   journalSize?: number,
- *   bundleMaxBytes?: number, adminKeyFiles?: string[],
+ *   journalSize?: number, db?: string,
+ *   tls?: { cert: string, key: string }, appDir?: string, trustedProxies?: string[],
+ *   requestTimeoutMs?: number, headersTimeoutMs?: number, rejectLogRate?: Rate,
+ *   bundleMaxBytes?: number, adminKeyFiles?: string[], allowUnsignedBundles?: boolean,
  *   logger?: boolean | { level?: string, stream?: { write: (line: string) => void } },
  *   now?: () => number,
  *   onEvent?: (event: ReceiverEvent) => void,
  * }} ReceiverOptions
- * @typedef {{ type: 'pairing_code', code: string, expiresAt: number }
+ * @typedef {{ type: 'pairing_code', code: string, expiresAt: number, repair?: string }
  *   | { type: 'paired', kiosk: string, kid: string, fingerprint: string }
+ *   | { type: 'repaired', kiosk: string, kid: string, fingerprint: string, previous: string }
  *   | { type: 'decision', decision: VerifiedDecision }
  *   | { type: 'rejected', entry: JournalEntry }
  *   | { type: 'bundle_published', bundle: import('./bundles.mjs').PublishedBundle }} ReceiverEvent
@@ -67,27 +78,7 @@ export const DEFAULT_ORIGINS = [
  *   ip: string, bytes: number, body?: string }} JournalEntry
  */
 
-/** @param {string | undefined} a */
-export function isLoopback(a) {
-  return a === '::1' || a?.startsWith('127.') === true || a?.startsWith('::ffff:127.') === true;
-}
-
-/**
- * The admin guard: a loopback peer that is not a web page (no Origin, no cross-site Sec-Fetch-Site) and that named
- * a loopback Host (so a DNS-rebinding page cannot pass as one). Exported to be tested without a second machine.
- * @param {string | undefined} remoteAddress the socket's peer, never a forwarded header
- * @param {Record<string, string | string[] | undefined>} headers
- */
-export function isAdminCaller(remoteAddress, headers) {
-  const site = headers['sec-fetch-site'];
-  const host = String(headers.host ?? '').replace(/:\d+$/, '');
-  return (
-    isLoopback(remoteAddress) &&
-    headers.origin === undefined &&
-    (site === undefined || site === 'none') &&
-    (host === '127.0.0.1' || host === 'localhost' || host === '[::1]')
-  );
-}
+export { isLoopback } from './admin.mjs';
 
 /** Routes a kiosk page may call cross-origin, with the methods it may use. Admin routes are never on this list. */
 const CORS_ROUTES = new Map([
@@ -101,11 +92,30 @@ const CORS_ROUTES = new Map([
  * @param {ReceiverOptions} opts
  */
 export async function createReceiver(opts) {
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  // Before reading any state: a second receiver on this folder must not even start (see receiver/lock.mjs).
+  const unlock = lockDataDir(opts.dataDir);
+  /** @type {Awaited<ReturnType<typeof openStore>> | undefined} */
+  let store;
+  try {
+    store = await openStore({ dataDir: opts.dataDir, db: opts.db, journalSize: opts.journalSize });
+    return await build(opts, store, unlock);
+  } catch (e) {
+    await store?.close().catch(() => {});
+    unlock();
+    throw e;
+  }
+}
+
+/**
+ * @param {ReceiverOptions} opts @param {import('./store.mjs').Store & { imported: number, where: string }} store
+ * @param {() => void} unlock
+ */
+async function build(opts, store, unlock) {
   const now = opts.now ?? Date.now;
   const freshnessMs = opts.freshnessMs ?? 5000;
   const skewMs = opts.skewMs ?? 1000;
   const origins = new Set((opts.origins ?? DEFAULT_ORIGINS).map((o) => new URL(o).origin));
-  const journalSize = opts.journalSize ?? 1000;
   const emit = opts.onEvent ?? (() => {});
   const adminKeys = await Promise.all(
     (opts.adminKeyFiles ?? []).map((f) =>
@@ -114,34 +124,59 @@ export async function createReceiver(opts) {
       }),
     ),
   );
-
-  const stateFile = new StateFile(opts.dataDir);
-  const state = stateFile.load();
+  const adminToken = loadAdminToken(opts.dataDir);
+  const receiverKey = await loadReceiverKey(opts.dataDir);
+  const webhookSecret = opts.webhook ? loadWebhookSecret(opts.dataDir, opts.webhookSecretFile) : undefined;
   const pairing = new PairingCodes({ ttlMs: opts.pairTtlMs ?? 10 * 60_000, now });
   const kioskLimiter = new RateLimiter({ ...(opts.kioskRate ?? { burst: 30, perSecond: 5 }), now });
   const clientLimiter = new RateLimiter({ ...(opts.clientRate ?? { burst: 120, perSecond: 40 }), now });
   const pairLimiter = new RateLimiter({ ...(opts.pairRate ?? { burst: 5, perSecond: 0.1 }), now });
+  // One bucket for all rejection log lines: a flood of junk (from any number of addresses) cannot fill the disk
+  // through the log. What is not logged is counted and reported on the next line that is.
+  const rejectLog = new RateLimiter({ ...(opts.rejectLogRate ?? { burst: 50, perSecond: 5 }), now });
+  let unloggedRejections = 0;
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  const headersTimeout = Math.min(opts.headersTimeoutMs ?? 10_000, requestTimeout);
   /** @type {Map<string, { kid: string, key: CryptoKey }>} */
   const keys = new Map();
-  /** @type {JournalEntry[]} */
-  const journal = [];
   let journalId = 0;
+  /** Journal writes, in order; /decisions/log waits for them so it shows every answer already given. */
+  let journalWrites = Promise.resolve();
 
   const app = Fastify({
     logger: opts.logger ?? { level: 'info' },
     // One line per outcome is logged by the handlers (with a reason code) instead of fastify's per-request pair.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_BODY_BYTES,
-    trustProxy: false,
+    // X-Forwarded-* (client address for rate limits and logs, https for the admin rule) only from the listed
+    // proxies; from anyone else they are ignored, so a LAN client cannot claim to be someone else.
+    trustProxy: opts.trustedProxies && opts.trustedProxies.length > 0 ? opts.trustedProxies : false,
+    // Node's own deadlines, checked every second: a client that trickles its headers or body (slow-loris) is
+    // answered 408 and cut off instead of holding a socket forever.
+    serverFactory: (handler) => {
+      const limits = { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) };
+      const server = opts.tls
+        ? createTlsServer({ ...limits, cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, handler)
+        : createServer(limits, handler);
+      server.keepAliveTimeout = 5000;
+      return server;
+    },
   });
 
   /** @type {Output[]} */
   const outputs = [logOutput(opts.logFile ?? join(opts.dataDir, 'decisions.jsonl'))];
-  if (opts.webhook) outputs.push(webhookOutput(opts.webhook));
+  if (opts.webhook && webhookSecret) outputs.push(webhookOutput(opts.webhook, { secret: webhookSecret.secret, now }));
   /** @type {ReturnType<typeof mqttOutput> | undefined} */
   let mqtt;
   if (opts.mqtt) {
-    mqtt = mqttOutput(opts.mqtt, { topicPrefix: opts.mqttTopic, logger: app.log });
+    mqtt = mqttOutput(opts.mqtt, {
+      topicPrefix: opts.mqttTopic,
+      logger: app.log,
+      ...(opts.mqttUser === undefined ? {} : { username: opts.mqttUser }),
+      ...(opts.mqttPassword === undefined ? {} : { password: opts.mqttPassword }),
+      ...(opts.mqttCa === undefined ? {} : { ca: opts.mqttCa }),
+      ...(opts.haDiscovery === undefined ? {} : { haDiscovery: opts.haDiscovery }),
+    });
     outputs.push(mqtt);
   }
   if (opts.capture) mkdirSync(dirname(opts.capture), { recursive: true, mode: 0o700 });
@@ -152,8 +187,17 @@ export async function createReceiver(opts) {
    */
   function record(e) {
     const entry = { id: ++journalId, at: now(), ...e };
-    journal.push(entry);
-    if (journal.length > journalSize) journal.shift();
+    const { id: _local, ...row } = entry;
+    journalWrites = journalWrites
+      .then(() => store.journal(row))
+      .then(
+        () => {},
+        (/** @type {unknown} */ err) =>
+          app.log.error(
+            { event: 'journal_failed', reason: err instanceof Error ? err.message : String(err) },
+            'journal write failed',
+          ),
+      );
     if (opts.capture) appendFileSync(opts.capture, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
     return entry;
   }
@@ -179,28 +223,46 @@ export async function createReceiver(opts) {
       bytes: body === undefined ? Number(req.headers['content-length'] ?? 0) : Buffer.byteLength(body),
       ...(body === undefined ? {} : { body }),
     });
-    req.log.warn(
-      { event: 'rejected', route: entry.route, status, reason, ...fields, ip: req.ip },
-      `rejected: ${reason}`,
-    );
+    if (rejectLog.take('all').ok) {
+      const skipped = unloggedRejections > 0 ? { unlogged: unloggedRejections } : {};
+      unloggedRejections = 0;
+      req.log.warn(
+        { event: 'rejected', route: entry.route, status, reason, ...fields, ip: req.ip, ...skipped },
+        `rejected: ${reason}`,
+      );
+    } else unloggedRejections++;
     emit({ type: 'rejected', entry });
     if (retryAfterMs !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
     return reply.code(status).send({ ok: false, reason, ...fields });
   }
 
-  /** Admin routes: loopback only, and never from a web page (no Origin, no cross-site fetch, no rebound host). */
-  /** @param {import('fastify').FastifyRequest} req */
-  function isAdminRequest(req) {
-    return isAdminCaller(req.socket.remoteAddress, req.headers);
+  /**
+   * Admin routes: the admin token (receiver/admin.mjs), never from a web page, never in clear off the host. Answers
+   * the refusal itself and returns false, or returns true.
+   * @param {import('fastify').FastifyRequest} req @param {import('fastify').FastifyReply} reply
+   */
+  function admitAdmin(req, reply) {
+    const v = adminVerdict({
+      remoteAddress: req.socket.remoteAddress,
+      // TLS here, or (from a trusted proxy only) X-Forwarded-Proto: https.
+      encrypted: req.protocol === 'https',
+      headers: req.headers,
+      tokenHash: adminToken.hash,
+    });
+    if (v.ok) return true;
+    if (v.status === 401) reply.header('www-authenticate', 'Bearer realm="entrance-kiosk-receiver"');
+    reject(req, reply, v.status, v.reason);
+    return false;
   }
 
   const bundles = new BundleStore(opts.dataDir, {
     maxBytes: opts.bundleMaxBytes,
     adminKeys,
+    allowUnsigned: opts.allowUnsignedBundles === true,
     warn: (msg, fields) => app.log.warn({ event: 'bundle_skipped', ...fields }, msg),
   });
 
-  /** @param {string} kiosk @param {import('./state.mjs').KioskRecord} rec */
+  /** @param {string} kiosk @param {import('./store.mjs').KioskRecord} rec */
   async function keyFor(kiosk, rec) {
     const cached = keys.get(kiosk);
     if (cached && cached.kid === rec.kid) return cached.key;
@@ -255,29 +317,23 @@ export async function createReceiver(opts) {
     }
     const { envelope, payload: p } = checked.value;
     const ids = { kiosk: p.kiosk, seq: p.seq };
-    const paired = state.kiosks[p.kiosk];
-    if (!paired) return reject(req, reply, 403, 'not_paired', ids);
-    const key = await keyFor(p.kiosk, paired);
+    const rec = await store.kiosk(p.kiosk);
+    if (!rec) return reject(req, reply, 403, 'not_paired', ids);
+    const key = await keyFor(p.kiosk, rec);
     if (!(await verifySignature(key, envelope.payload, envelope.sig)))
       return reject(req, reply, 401, 'bad_signature', ids);
-    // From here to the save there is no await: the sequence check and its update are one step.
-    const rec = state.kiosks[p.kiosk];
-    if (rec !== paired) return reject(req, reply, 401, 'bad_signature', ids); // re-paired with another key meanwhile
     const limit = kioskLimiter.take(p.kiosk);
     if (!limit.ok) return reject(req, reply, 429, 'rate_limited', { ...ids, retryAfterMs: limit.retryAfterMs });
     const receivedAt = now();
     const ageMs = receivedAt - p.ts;
     if (ageMs < -skewMs) return reject(req, reply, 422, 'future_timestamp', ids);
-    if (p.seq <= rec.lastSeq) {
-      const retry = rec.recent.some(([s, n]) => s === p.seq && n === p.nonce);
-      return reject(req, reply, 409, retry ? 'duplicate' : 'replay', ids);
-    }
+    // The sequence check and its update are one conditional statement in the database (receiver/store.mjs): of two
+    // receivers given this decision at once, exactly one gets 'ok'. Saved before any output sees the decision.
+    const verdict = await store.accept(p.kiosk, rec.kid, p.seq, p.nonce, receivedAt);
+    if (verdict === 'rekeyed') return reject(req, reply, 401, 'bad_signature', ids); // re-paired with another key
+    if (verdict !== 'ok') return reject(req, reply, 409, verdict, ids);
     const stale = p.stale === true || ageMs > freshnessMs;
     const actuate = !stale && p.decision === 'grant';
-    rec.lastSeq = p.seq;
-    rec.lastAcceptedAt = receivedAt;
-    rec.recent = [...rec.recent, /** @type {[number, string]} */ ([p.seq, p.nonce])].slice(-RECENT);
-    stateFile.save(state);
 
     /** @type {VerifiedDecision} */
     const decision = {
@@ -313,8 +369,9 @@ export async function createReceiver(opts) {
       );
     else req.log.info({ event: 'accepted', ...ids, decision: p.decision, actuate, ageMs }, 'decision accepted');
     emit({ type: 'decision', decision });
+    const signed = await signOrder(receiverKey.privateKey, receiverKey.kid, decision, envelope, now());
     for (const out of outputs) {
-      out.publish(decision).catch((/** @type {unknown} */ e) => {
+      out.publish(signed).catch((/** @type {unknown} */ e) => {
         app.log.error(
           { event: 'output_failed', output: out.name, ...ids, reason: e instanceof Error ? e.message : String(e) },
           'output failed',
@@ -346,16 +403,15 @@ export async function createReceiver(opts) {
     if (!(await verifySignature(key, envelope.payload, envelope.sig)))
       return reject(req, reply, 401, 'bad_signature', { kiosk: p.kiosk });
     const kid = await thumbprint(p.key);
-    const verdict = await pairing.verify(p.proof, p.kiosk, kid);
+    const prev = await store.kiosk(p.kiosk);
+    const verdict = await pairing.verify(p.proof, p.kiosk, kid, prev !== undefined && prev.kid !== kid);
+    if (verdict === 'repair_not_allowed') return reject(req, reply, 409, verdict, { kiosk: p.kiosk });
     if (verdict !== 'ok') return reject(req, reply, 403, verdict, { kiosk: p.kiosk });
-    const prev = state.kiosks[p.kiosk];
     // The same key keeps its sequence (resetting it would re-open every old message to replay); a new key starts a
-    // new sequence space, and old messages cannot verify under it.
-    state.kiosks[p.kiosk] =
-      prev && prev.kid === kid
-        ? { ...prev, pairedAt: now() }
-        : { jwk: p.key, kid, pairedAt: now(), lastSeq: 0, recent: [] };
-    stateFile.save(state);
+    // new sequence space, and old messages cannot verify under it. Conditional on what we read above: if another
+    // pairing (here or on another receiver) changed this id meanwhile, nothing is written.
+    if (!(await store.pair(p.kiosk, { jwk: p.key, kid, at: now() }, prev?.kid)))
+      return reject(req, reply, 409, 'repair_not_allowed', { kiosk: p.kiosk });
     keys.delete(p.kiosk);
     record({
       route: '/pair',
@@ -366,20 +422,48 @@ export async function createReceiver(opts) {
       bytes: Buffer.byteLength(text),
       body: text,
     });
-    req.log.info({ event: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) }, 'kiosk paired');
-    emit({ type: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) });
+    if (prev && prev.kid !== kid) {
+      const was = fingerprint(prev.kid);
+      req.log.warn(
+        { event: 'repaired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid), previous: was },
+        'kiosk RE-PAIRED with a new key: its old key is no longer accepted and its sequence starts over',
+      );
+      emit({ type: 'repaired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid), previous: was });
+    } else {
+      req.log.info({ event: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) }, 'kiosk paired');
+      emit({ type: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) });
+    }
     return { ok: true, kiosk: p.kiosk, kid };
   });
 
   app.post('/admin/pairing-code', async (req, reply) => {
-    if (!isAdminRequest(req)) return reject(req, reply, 403, 'admin_only');
-    return issuePairingCode();
+    if (!admitAdmin(req, reply)) return reply;
+    // Optional body {"repair":"<kiosk id>"}: the explicit admin act that lets this code give a paired id a new key.
+    /** @type {string | undefined} */
+    let repair;
+    if (typeof req.body === 'string' && req.body !== '') {
+      /** @type {unknown} */
+      let b;
+      try {
+        b = JSON.parse(req.body);
+      } catch {
+        return reject(req, reply, 400, 'bad_json');
+      }
+      const o = /** @type {Record<string, unknown>} */ (b);
+      if (typeof b !== 'object' || b === null || Object.keys(o).some((k) => k !== 'repair'))
+        return reject(req, reply, 400, 'extra_field');
+      if (typeof o.repair !== 'string' || (await store.kiosk(o.repair)) === undefined)
+        return reject(req, reply, 404, 'not_paired', { field: 'repair' });
+      repair = o.repair;
+    }
+    return issuePairingCode(repair === undefined ? {} : { repair });
   });
 
   app.get('/decisions/log', async (req, reply) => {
-    if (!isAdminRequest(req)) return reject(req, reply, 403, 'admin_only');
+    if (!admitAdmin(req, reply)) return reply;
     const since = Number(/** @type {{ since?: string }} */ (req.query).since ?? 0);
-    return { entries: journal.filter((e) => e.id > (Number.isFinite(since) ? since : 0)), last: journalId };
+    await journalWrites;
+    return store.journalSince(Number.isSafeInteger(since) && since > 0 ? since : 0, opts.journalSize ?? 1000);
   });
 
   app.get('/watchlist/bundle', { exposeHeadRoute: false }, async (req, reply) => {
@@ -427,7 +511,17 @@ export async function createReceiver(opts) {
       .send(createReadStream('', { fd, autoClose: true }));
   });
 
-  app.setNotFoundHandler((req, reply) => reject(req, reply, 404, 'not_found'));
+  // The built kiosk app, from the same origin as the receiver (so its upstream is 'self'): every GET/HEAD no route
+  // claims. Served with the app's own security headers (CSP, COOP/COEP) by the same handler as scripts/serve.mjs.
+  const serveApp = opts.appDir ? appHandler(opts.appDir) : undefined;
+  app.setNotFoundHandler((req, reply) => {
+    if (serveApp && (req.method === 'GET' || req.method === 'HEAD')) {
+      reply.hijack();
+      serveApp(req.raw, reply.raw);
+      return;
+    }
+    return reject(req, reply, 404, 'not_found');
+  });
 
   app.setErrorHandler((err, req, reply) => {
     const e = /** @type {{ code?: string, statusCode?: number, message?: string }} */ (err);
@@ -454,7 +548,7 @@ export async function createReceiver(opts) {
         bodyLimit: bundles.maxBytes,
         // Refused before the body is read: a stranger cannot make the receiver buffer 256 MiB.
         onRequest: async (req, reply) => {
-          if (!isAdminRequest(req)) return reject(req, reply, 403, 'admin_only');
+          if (!admitAdmin(req, reply)) return reply;
         },
       },
       async (req, reply) => {
@@ -475,22 +569,37 @@ export async function createReceiver(opts) {
     );
   });
 
-  function issuePairingCode() {
-    const issued = pairing.issue();
-    app.log.info({ event: 'pairing_code', expiresAt: issued.expiresAt }, 'pairing code issued');
-    emit({ type: 'pairing_code', code: issued.display, expiresAt: issued.expiresAt });
-    return { code: issued.display, expiresAt: issued.expiresAt };
+  /** @param {{ repair?: string }} [how] */
+  function issuePairingCode(how = {}) {
+    const issued = pairing.issue(how);
+    const repair = how.repair === undefined ? {} : { repair: how.repair };
+    if (how.repair === undefined)
+      app.log.info({ event: 'pairing_code', expiresAt: issued.expiresAt }, 'pairing code issued');
+    else
+      app.log.warn(
+        { event: 'pairing_code', expiresAt: issued.expiresAt, ...repair },
+        `pairing code issued that may RE-PAIR kiosk ${how.repair} with a new key`,
+      );
+    emit({ type: 'pairing_code', code: issued.display, expiresAt: issued.expiresAt, ...repair });
+    return { code: issued.display, expiresAt: issued.expiresAt, ...repair };
   }
 
   return {
     app,
     issuePairingCode,
-    /** Read-only view for tests and admin tooling. */
-    journal: () => [...journal],
+    /** Where the state lives, and how many kiosks this start imported from the old JSON file. */
+    store: { kind: store.kind, where: store.where, imported: store.imported },
     bundles: () => bundles.list().map(bundleSummary),
     adminKeys: () => adminKeys.map((k) => ({ id: k.id, fingerprint: k.fingerprint })),
     bundlesDir: bundles.dir,
-    kiosks: () => structuredClone(state.kiosks),
+    /** @returns {Promise<Record<string, import('./store.mjs').KioskRecord>>} */
+    kiosks: async () => Object.fromEntries(await store.kiosks()),
+    /** The receiver's order-signing key: public JWK (also in <data>/receiver-public.jwk), key id, fingerprint. */
+    receiverKey: { jwk: receiverKey.jwk, kid: receiverKey.kid, fingerprint: receiverKey.fingerprint },
+    /** Where the webhook's HMAC secret is, and whether this start made it. */
+    webhookSecret: webhookSecret && { path: webhookSecret.path, created: webhookSecret.created },
+    /** The admin token if it was created by this start (shown once), else undefined. */
+    newAdminToken: adminToken.created,
     /** Resolves once the MQTT output (if any) has connected. */
     mqttReady: () => mqtt?.ready ?? Promise.resolve(),
     /** @returns {Promise<string>} the base URL */
@@ -499,11 +608,17 @@ export async function createReceiver(opts) {
       const addr = app.server.address();
       if (addr === null || typeof addr === 'string') throw new Error('unexpected listen address');
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      return `http://${host}:${addr.port}`;
+      return `${opts.tls ? 'https' : 'http'}://${host}:${addr.port}`;
     },
     async close() {
-      await app.close();
-      await Promise.all(outputs.map((o) => o.close()));
+      try {
+        await app.close();
+        await Promise.all(outputs.map((o) => o.close()));
+        await journalWrites;
+        await store.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }

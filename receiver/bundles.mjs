@@ -349,20 +349,32 @@ function readWhole(path) {
 /** @param {Uint8Array} a @param {Uint8Array} b */
 const sameBytes = (a, b) => a.length === b.length && Buffer.compare(a, b) === 0;
 
+/** Makes a new name in `dir` durable: without it, a power cut can lose a link(2) or rename(2). @param {string} dir */
+function fsyncDir(dir) {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export class BundleStore {
   #dir;
   #maxBytes;
   /** @type {readonly AdminKey[]} */
   #adminKeys;
   #warn;
+  #allowUnsigned;
   /** Parsed headers by file name, valid while name, size, mtime and inode are unchanged. */
   /** @type {Map<string, { stamp: string, bundle?: PublishedBundle }>} */
   #cache = new Map();
 
   /**
    * @param {string} dataDir
-   * @param {{ maxBytes?: number, adminKeys?: readonly AdminKey[],
-   *   warn?: (msg: string, fields: Record<string, unknown>) => void }} [opts]
+   * @param {{ maxBytes?: number, adminKeys?: readonly AdminKey[], allowUnsigned?: boolean,
+   *   warn?: (msg: string, fields: Record<string, unknown>) => void }} [opts] `allowUnsigned`: publish without a
+   *   pinned admin key (development only; by default a store with no admin key refuses to publish)
    */
   constructor(dataDir, opts = {}) {
     this.#dir = join(dataDir, BUNDLES_DIR);
@@ -378,6 +390,7 @@ export class BundleStore {
     }
     this.#maxBytes = Math.min(opts.maxBytes ?? MAX_BUNDLE_BYTES, MAX_BUNDLE_BYTES);
     this.#adminKeys = opts.adminKeys ?? [];
+    this.#allowUnsigned = opts.allowUnsigned === true;
     this.#warn = opts.warn ?? (() => {});
   }
 
@@ -452,11 +465,14 @@ export class BundleStore {
    * Publish one bundle (the HTTP route and the command line both come here). Publishing the same bytes again is
    * a no-op answered 200 with `already: true`; a new file is 201. Refusals: 413 too_large, 400 bad_bundle (with
    * `field` = the framing problem), 403 unknown_issuer / 401 bad_signature when admin keys are pinned, 409
-   * not_newer (with `latest`), 409 version_taken (a different full bundle already has this version).
+   * not_newer (with `latest`), 403 no_admin_key (no key pinned and unsigned publishing not allowed), 409 version_taken (a different full bundle already has this version).
    * @param {Uint8Array} bytes
    * @returns {Promise<PublishResult>}
    */
   async publish(bytes) {
+    // Without a pinned key anyone who can publish could push a junk bundle with version 2^53-1 that blocks every
+    // later one; so no key, no publishing, unless the admin said otherwise.
+    if (this.#adminKeys.length === 0 && !this.#allowUnsigned) return { ok: false, status: 403, reason: 'no_admin_key' };
     if (bytes.length > this.#maxBytes) return { ok: false, status: 413, reason: 'too_large' };
     /** @type {BundleHeader} */
     let h;
@@ -499,12 +515,7 @@ export class BundleStore {
     } finally {
       unlinkSync(tmp);
     }
-    const dirFd = openSync(this.#dir, 'r');
-    try {
-      fsyncSync(dirFd); // the new name survives a power cut
-    } finally {
-      closeSync(dirFd);
-    }
+    fsyncDir(this.#dir); // the new name survives a power cut
     const bundle = this.list().find((b) => b.file === file);
     if (!bundle) throw new Error(`published ${file} but cannot read it back`);
     return { ok: true, status: 201, already: false, bundle };

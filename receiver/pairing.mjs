@@ -7,6 +7,8 @@
  * minutes, consumed by the first successful pairing and burnt after a few wrong proofs. The code never arrives in
  * a request: a kiosk proves it knows the code with an HMAC over its kiosk id and key id, so the code cannot be
  * lifted off the wire and used for another key. One code is live at a time; issuing a new one retires the old.
+ * A code pairs new kiosk ids only: giving an already paired id a new key (re-pairing) needs a code the admin issued
+ * for exactly that id, because a silent key swap is how a stolen code would take over a working kiosk.
  */
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { pairingProof } from './protocol.mjs';
@@ -14,7 +16,8 @@ import { pairingProof } from './protocol.mjs';
 export const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 export const CODE_LENGTH = 10;
 
-/** @typedef {'ok' | 'no_pairing_code' | 'code_expired' | 'bad_code' | 'code_burnt'} PairingVerdict */
+/** @typedef {'ok' | 'no_pairing_code' | 'code_expired' | 'bad_code' | 'code_burnt' | 'repair_not_allowed'}
+ * PairingVerdict */
 
 /** @returns {string} */
 export function newCode() {
@@ -29,7 +32,7 @@ export function displayCode(code) {
 }
 
 export class PairingCodes {
-  /** @type {{ code: string, expiresAt: number, attemptsLeft: number } | undefined} */
+  /** @type {{ code: string, expiresAt: number, attemptsLeft: number, repair?: string } | undefined} */
   #live;
   #ttlMs;
   #maxAttempts;
@@ -42,11 +45,15 @@ export class PairingCodes {
     this.#now = opts.now ?? Date.now;
   }
 
-  /** Issues a fresh code, retiring any live one. */
-  issue() {
+  /**
+   * Issues a fresh code, retiring any live one.
+   * @param {{ repair?: string }} [opts] `repair`: the one already paired kiosk id this code may give a new key
+   */
+  issue(opts = {}) {
     const code = newCode();
     this.#live = { code, expiresAt: this.#now() + this.#ttlMs, attemptsLeft: this.#maxAttempts };
-    return { code, display: displayCode(code), expiresAt: this.#live.expiresAt };
+    if (opts.repair !== undefined) this.#live.repair = opts.repair;
+    return { code, display: displayCode(code), expiresAt: this.#live.expiresAt, repair: opts.repair };
   }
 
   /** True while a code can still be used. */
@@ -55,11 +62,13 @@ export class PairingCodes {
   }
 
   /**
-   * Checks a kiosk's proof; consumes the code on success, counts a wrong proof against it otherwise.
-   * @param {string} proof @param {string} kiosk @param {string} kid
+   * Checks a kiosk's proof; consumes the code on success, counts a wrong proof against it otherwise. A right proof
+   * that would replace the key of a paired id (`replaces`) with a code not issued for that id is refused without
+   * consuming the code (the admin may still use it for a new kiosk).
+   * @param {string} proof @param {string} kiosk @param {string} kid @param {boolean} [replaces]
    * @returns {Promise<PairingVerdict>}
    */
-  async verify(proof, kiosk, kid) {
+  async verify(proof, kiosk, kid, replaces = false) {
     const live = this.#live;
     if (!live) return 'no_pairing_code';
     if (this.#now() > live.expiresAt) {
@@ -71,6 +80,7 @@ export class PairingCodes {
     // The code may have been retired while we hashed.
     if (this.#live !== live) return 'no_pairing_code';
     if (expected.length === given.length && timingSafeEqual(expected, given)) {
+      if (replaces && live.repair !== kiosk) return 'repair_not_allowed';
       this.#live = undefined;
       return 'ok';
     }

@@ -237,14 +237,43 @@ export function fingerprint(kid) {
   return (kid.slice(0, 16).match(/.{1,4}/g) ?? []).join('-');
 }
 
+/** Order of the P-256 group, and half of it: the largest `s` of a low-s signature. */
+export const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const P256_HALF_N = P256_N >> 1n;
+
 /**
- * ECDSA P-256 / SHA-256 over the UTF-8 bytes of `text`, signature raw r||s.
+ * True if the raw r||s signature has s <= n/2. For every valid (r, s), (r, n - s) verifies too; accepting only the
+ * low form gives each message exactly one valid signature, so a signature can serve as an identifier and an
+ * attacker cannot mint a "new" message (different bytes, same meaning) from a captured one.
+ * @param {Uint8Array} raw 64 bytes
+ */
+export function isLowS(raw) {
+  const s = BigInt(`0x${Buffer.from(raw.subarray(32, 64)).toString('hex')}`);
+  return s <= P256_HALF_N;
+}
+
+/**
+ * ECDSA P-256 / SHA-256 over the UTF-8 bytes of `text`, signature raw r||s in its low-s form (see isLowS).
  * @param {CryptoKey} key @param {string} text @param {string} sig
  */
 export async function verifySignature(key, text, sig) {
   const raw = fromBase64url(sig);
-  if (!raw || raw.length !== 64) return false;
+  if (!raw || raw.length !== 64 || !isLowS(raw)) return false;
   return subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, raw, Buffer.from(text, 'utf8'));
+}
+
+/**
+ * Signs the UTF-8 bytes of `text` with ECDSA P-256 / SHA-256 and returns raw r||s in low-s form, base64url.
+ * WebCrypto returns either form at random; the high one is folded to n - s.
+ * @param {CryptoKey} key @param {string} text
+ */
+export async function signLowS(key, text) {
+  const raw = new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(text, 'utf8')));
+  if (!isLowS(raw)) {
+    const s = BigInt(`0x${Buffer.from(raw.subarray(32)).toString('hex')}`);
+    raw.set(Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex'), 32);
+  }
+  return toBase64url(raw);
 }
 
 /** @param {string} kiosk @param {string} kid */

@@ -3,29 +3,43 @@
 /**
  * Command line of the reference receiver (see docs/receiver.md):
  *
- *   node receiver/server.mjs [--host 127.0.0.1] [--port 8787] [--data DIR] [--origin URL]...
- *     [--mqtt mqtt://127.0.0.1:1883 [--mqtt-topic entrance-kiosk]] [--webhook URL] [--log-file FILE|-]
+ *   node receiver/server.mjs [--host 127.0.0.1] [--port 8787] [--data DIR] [--db sqlite|postgres://…] [--origin URL]...
+ *     [--mqtt mqtt(s)://HOST:PORT [--mqtt-topic entrance-kiosk] [--mqtt-user U --mqtt-password-file F]
+ *       [--mqtt-ca FILE]] [--webhook URL [--webhook-secret FILE]] [--log-file FILE|-]
  *     [--capture FILE] [--freshness MS] [--skew MS] [--rate PER_SECOND/BURST] [--pair-ttl MS]
- *     [--admin-key FILE]... [--bundle-max BYTES] [--quiet]
- *   node receiver/server.mjs publish FILE [--data DIR] [--admin-key FILE]...
+ *     [--admin-key FILE]... [--allow-unsigned-bundles] [--bundle-max BYTES] [--request-timeout MS] [--quiet]
+ *     [--tls | --tls-cert FILE --tls-key FILE] [--tls-name NAME]... [--app DIR] [--trusted-proxy ADDR]...
+ *     [--insecure-http]
+ *   node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)
+ *   node receiver/server.mjs admin-token [--data DIR]
  *
- * Prints its URL and a one-time pairing code on start (human lines prefixed "receiver:"; everything else is
- * JSON-lines logging). It listens on loopback unless told otherwise: exposing it is a deliberate act. `publish`
- * puts a watchlist bundle into the data directory (same checks as the loopback PUT) and exits; a running
- * receiver serves it from its next pull on.
+ * Prints its URL and a one-time pairing code on start, and on first start the admin token (shown once, stored
+ * hashed; `admin-token` makes a new one while the receiver is stopped). Human lines are prefixed "receiver:";
+ * everything else is JSON-lines logging. It listens on loopback unless told otherwise: exposing it is a deliberate
+ * act, and on any other address it speaks TLS (a site CA it makes, or the admin's certificate) unless
+ * --insecure-http. `publish` puts a watchlist bundle into the data directory (same checks as the PUT) and exits; a
+ * running receiver serves it from its next pull on.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ORIGINS, createReceiver } from './app.mjs';
 import { BundleStore, MAX_BUNDLE_BYTES, loadAdminKey } from './bundles.mjs';
+import { ADMIN_TOKEN_FILE, rotateAdminToken } from './admin.mjs';
+import { lockDataDir } from './lock.mjs';
+import { RECEIVER_PUBLIC_FILE } from './orders.mjs';
+import { loadTls } from './tls.mjs';
 
 const USAGE =
-  'usage: node receiver/server.mjs [--host H] [--port P] [--data DIR] [--origin URL]... [--mqtt URL] ' +
-  '[--mqtt-topic T] [--webhook URL] [--log-file FILE|-] [--capture FILE] [--freshness MS] [--skew MS] ' +
-  '[--rate PER_SECOND/BURST] [--pair-ttl MS] [--admin-key FILE]... [--bundle-max BYTES] [--quiet]\n' +
-  '       node receiver/server.mjs publish FILE [--data DIR] [--admin-key FILE]...';
+  'usage: node receiver/server.mjs [--host H] [--port P] [--data DIR] [--db sqlite|postgres://…] [--origin URL]... ' +
+  '[--mqtt URL] ' +
+  '[--mqtt-topic T] [--mqtt-user U] [--mqtt-password-file F] [--mqtt-ca F] [--ha-discovery PREFIX] [--webhook URL] [--webhook-secret F] [--log-file FILE|-] [--capture FILE] [--freshness MS] [--skew MS] ' +
+  '[--rate PER_SECOND/BURST] [--pair-ttl MS] [--admin-key FILE]... [--allow-unsigned-bundles] ' +
+  '[--bundle-max BYTES] [--request-timeout MS] [--tls | --tls-cert F --tls-key F] [--tls-name N]... [--app DIR] ' +
+  '[--trusted-proxy ADDR]... [--insecure-http] [--quiet]\n' +
+  '       node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)\n' +
+  '       node receiver/server.mjs admin-token [--data DIR]';
 
 /** @param {string | undefined} data */
 const dataDirOf = (data) =>
@@ -39,12 +53,17 @@ const dataDirOf = (data) =>
  * @returns {Promise<number>}
  */
 async function publishCommand(argv) {
-  /** @type {{ values: { data?: string, 'admin-key'?: string[] }, positionals: string[] }} */
+  /** @type {{ values: { data?: string, 'admin-key'?: string[], 'allow-unsigned-bundles'?: boolean },
+   *   positionals: string[] }} */
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
-      options: { data: { type: 'string' }, 'admin-key': { type: 'string', multiple: true } },
+      options: {
+        data: { type: 'string' },
+        'admin-key': { type: 'string', multiple: true },
+        'allow-unsigned-bundles': { type: 'boolean' },
+      },
       strict: true,
       allowPositionals: true,
     });
@@ -59,7 +78,10 @@ async function publishCommand(argv) {
   const file = resolve(parsed.positionals[0] ?? '');
   try {
     const adminKeys = await Promise.all((parsed.values['admin-key'] ?? []).map((f) => loadAdminKey(readFileSync(f))));
-    const store = new BundleStore(dataDirOf(parsed.values.data), { adminKeys });
+    const store = new BundleStore(dataDirOf(parsed.values.data), {
+      adminKeys,
+      allowUnsigned: parsed.values['allow-unsigned-bundles'] === true,
+    });
     const r = await store.publish(readFileSync(file));
     if (!r.ok) {
       const why = [r.field && `(${r.field})`, r.latest !== undefined && `(latest full bundle: v${r.latest})`];
@@ -77,7 +99,33 @@ async function publishCommand(argv) {
   }
 }
 
+/**
+ * `admin-token`: replaces the admin token (the old one stops working) and prints the new one. Takes the data
+ * folder's lock, so it runs only while the receiver is stopped (a running one keeps the hash it loaded).
+ * @param {string[]} argv
+ * @returns {number}
+ */
+function adminTokenCommand(argv) {
+  try {
+    const { values } = parseArgs({ args: argv, options: { data: { type: 'string' } }, strict: true });
+    const dir = dataDirOf(values.data);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const unlock = lockDataDir(dir);
+    try {
+      const token = rotateAdminToken(dir);
+      console.log(`receiver: new admin token (shown once; the old one no longer works): ${token}`);
+    } finally {
+      unlock();
+    }
+    return 0;
+  } catch (e) {
+    console.error(`receiver: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
 if (process.argv[2] === 'publish') process.exit(await publishCommand(process.argv.slice(3)));
+if (process.argv[2] === 'admin-token') process.exit(adminTokenCommand(process.argv.slice(3)));
 
 /** @param {string[]} argv */
 function parse(argv) {
@@ -93,18 +141,33 @@ const OPTIONS = /** @type {const} */ ({
   host: { type: 'string', default: '127.0.0.1' },
   port: { type: 'string', default: '8787' },
   data: { type: 'string' },
+  db: { type: 'string' },
   origin: { type: 'string', multiple: true },
   mqtt: { type: 'string' },
   'mqtt-topic': { type: 'string', default: 'entrance-kiosk' },
+  'mqtt-user': { type: 'string' },
+  'mqtt-password-file': { type: 'string' },
+  'mqtt-ca': { type: 'string' },
+  'ha-discovery': { type: 'string' },
   webhook: { type: 'string' },
+  'webhook-secret': { type: 'string' },
   'log-file': { type: 'string' },
   capture: { type: 'string' },
   freshness: { type: 'string', default: '5000' },
   skew: { type: 'string', default: '1000' },
   rate: { type: 'string', default: '5/30' },
   'pair-ttl': { type: 'string', default: '600000' },
+  'request-timeout': { type: 'string', default: '30000' },
   'admin-key': { type: 'string', multiple: true },
+  'allow-unsigned-bundles': { type: 'boolean', default: false },
   'bundle-max': { type: 'string', default: String(MAX_BUNDLE_BYTES) },
+  tls: { type: 'boolean', default: false },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-name': { type: 'string', multiple: true },
+  app: { type: 'string' },
+  'trusted-proxy': { type: 'string', multiple: true },
+  'insecure-http': { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 });
@@ -141,26 +204,63 @@ if (!Number.isInteger(bundleMax) || bundleMax < 1 || bundleMax > MAX_BUNDLE_BYTE
 /** @param {string} line */
 const say = (line) => process.stdout.write(`receiver: ${line}\n`);
 
+// A tablet on the LAN gets no camera, service worker or WebCrypto over plain HTTP, and the admin token must not
+// cross the LAN in clear: off loopback, TLS is the default.
+const offLoopback = !['127.0.0.1', '::1', 'localhost'].includes(values.host);
+const wantTls = values.tls || Boolean(values['tls-cert']) || (offLoopback && !values['insecure-http']);
+/** @type {import('./tls.mjs').TlsMaterial | undefined} */
+let tls;
+if (wantTls) {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    tls = await loadTls({
+      dataDir,
+      ...(values['tls-cert'] ? { certFile: values['tls-cert'] } : {}),
+      ...(values['tls-key'] ? { keyFile: values['tls-key'] } : {}),
+      names: values['tls-name'] ?? [],
+    });
+  } catch (e) {
+    console.error(`receiver: TLS: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  }
+}
+
 const receiver = await createReceiver({
   host: values.host,
   port: nonNegative('port', values.port),
   dataDir,
+  ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+  ...(values.app ? { appDir: resolve(values.app) } : {}),
+  ...(values['trusted-proxy'] ? { trustedProxies: values['trusted-proxy'] } : {}),
+  ...((values.db ?? process.env.RECEIVER_DB) ? { db: values.db ?? process.env.RECEIVER_DB } : {}),
   origins: values.origin ?? DEFAULT_ORIGINS,
   freshnessMs: nonNegative('freshness', values.freshness),
   skewMs: nonNegative('skew', values.skew),
   pairTtlMs: nonNegative('pair-ttl', values['pair-ttl']),
+  requestTimeoutMs: Math.max(1000, nonNegative('request-timeout', values['request-timeout'])),
   kioskRate: { perSecond: Number(rateMatch[1]), burst: Number(rateMatch[2]) },
   ...(values.mqtt ? { mqtt: values.mqtt, mqttTopic: values['mqtt-topic'] } : {}),
+  ...(values['mqtt-user'] ? { mqttUser: values['mqtt-user'] } : {}),
+  ...(values['mqtt-password-file'] ? { mqttPassword: readFileSync(values['mqtt-password-file'], 'utf8').trim() } : {}),
+  ...(values['mqtt-ca'] ? { mqttCa: readFileSync(values['mqtt-ca']) } : {}),
+  ...(values['ha-discovery'] ? { haDiscovery: values['ha-discovery'] } : {}),
   ...(values.webhook ? { webhook: values.webhook } : {}),
+  ...(values['webhook-secret'] ? { webhookSecretFile: resolve(values['webhook-secret']) } : {}),
   ...(values['log-file'] ? { logFile: values['log-file'] } : {}),
   ...(values.capture ? { capture: resolve(values.capture) } : {}),
   adminKeyFiles: values['admin-key'] ?? [],
+  allowUnsignedBundles: values['allow-unsigned-bundles'],
   bundleMaxBytes: bundleMax,
   logger: values.quiet ? { level: 'warn' } : { level: 'info' },
   onEvent: (e) => {
     if (e.type === 'pairing_code')
-      say(`pairing code: ${e.code} (single use, valid until ${new Date(e.expiresAt).toISOString()})`);
+      say(
+        `pairing code: ${e.code} (single use, valid until ${new Date(e.expiresAt).toISOString()}` +
+          `${e.repair === undefined ? '' : `, may RE-PAIR kiosk ${e.repair}`})`,
+      );
     if (e.type === 'paired') say(`paired kiosk ${e.kiosk}, key fingerprint ${e.fingerprint}`);
+    if (e.type === 'repaired')
+      say(`WARNING: RE-PAIRED kiosk ${e.kiosk}: key ${e.previous} replaced by ${e.fingerprint}, sequence reset`);
     if (e.type === 'bundle_published')
       say(`published watchlist v${e.bundle.version} (${e.bundle.kind}) as ${e.bundle.file}`);
   },
@@ -179,6 +279,37 @@ try {
   process.exit(1);
 }
 say(`listening on ${url} (decisions: ${url}/decisions, data: ${dataDir})`);
+if (tls?.caFile)
+  say(
+    `TLS from the site CA ${tls.caFile}${tls.created ? ' (made now)' : ''}: SHA-256 fingerprint ${tls.caFingerprint}, ` +
+      `SPKI sha256/${tls.caSpki}; certificate for ${tls.names.join(', ')}. Trust this CA on the tablets ` +
+      '(docs/deployment.md) and compare the fingerprint.',
+  );
+else if (tls) say(`TLS with the given certificate for ${tls.names.join(', ') || 'its subject'}`);
+if (values.app) say(`serving the kiosk app from ${resolve(values.app)} at ${url}/`);
+say(
+  `state in ${receiver.store.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'} ${receiver.store.where}` +
+    (receiver.store.imported ? ` (imported ${receiver.store.imported} kiosk(s) from receiver-state.json)` : ''),
+);
+say(
+  `orders to doors are signed by receiver key ${receiver.receiverKey.fingerprint} ` +
+    `(public key for door controllers: ${join(dataDir, RECEIVER_PUBLIC_FILE)})`,
+);
+if (receiver.webhookSecret)
+  say(
+    `webhook HMAC secret ${receiver.webhookSecret.created ? 'created' : 'read'}: ${receiver.webhookSecret.path} ` +
+      '(the webhook endpoint needs the same secret)',
+  );
+if (receiver.newAdminToken)
+  say(
+    `admin token (shown once, stored hashed in ${join(dataDir, ADMIN_TOKEN_FILE)}; send as ` +
+      `"Authorization: Bearer <token>"): ${receiver.newAdminToken}`,
+  );
+else
+  say(
+    `admin routes need the admin token printed at first start ` +
+      `(lost it? stop the receiver, run: node receiver/server.mjs admin-token --data ${dataDir})`,
+  );
 {
   const published = receiver.bundles();
   const latest = Math.max(0, ...published.filter((b) => b.kind === 'full').map((b) => b.version));
@@ -188,7 +319,9 @@ say(`listening on ${url} (decisions: ${url}/decisions, data: ${dataDir})`);
       (latest ? ` (latest full v${latest})` : '') +
       (keys.length
         ? `, publishing requires the admin key ${keys.map((k) => k.fingerprint).join(' or ')}`
-        : ', publishing does not check signatures (no --admin-key)'),
+        : values['allow-unsigned-bundles']
+          ? ', publishing does not check signatures (--allow-unsigned-bundles)'
+          : ', publishing is refused until an --admin-key is pinned'),
   );
 }
 receiver.issuePairingCode();

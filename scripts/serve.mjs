@@ -28,14 +28,16 @@ const MIME = /** @type {Record<string, string>} */ ({
 });
 
 /**
- * @param {{ host?: string, port?: number, dir?: string }} opts
- * @returns {Promise<{ url: string, close: () => Promise<void> }>}
+ * The static handler on its own, for servers that hand out the app next to other routes (the receiver's
+ * `--app DIR`, over TLS). Answers every request it is given.
+ * @param {string} dir
+ * @returns {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void}
  */
-export function serve({ host = '127.0.0.1', port = 4173, dir = 'dist' } = {}) {
+export function appHandler(dir) {
   const root = resolve(dir);
   if (!existsSync(join(root, 'index.html'))) throw new Error(`${root}/index.html missing: run npm run build first`);
   const headers = securityHeaders();
-  const server = createServer((req, res) => {
+  return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;
@@ -62,10 +64,23 @@ export function serve({ host = '127.0.0.1', port = 4173, dir = 'dist' } = {}) {
     }
     const type = MIME[extname(file)] ?? 'application/octet-stream';
     const cache = file.endsWith('sw.js') || file.endsWith('.html') ? 'no-cache' : 'public, max-age=0, must-revalidate';
-    res.writeHead(200, { ...headers, 'Content-Type': type, 'Cache-Control': cache, 'Content-Length': statSync(file).size });
+    res.writeHead(200, {
+      ...headers,
+      'Content-Type': type,
+      'Cache-Control': cache,
+      'Content-Length': statSync(file).size,
+    });
     if (req.method === 'HEAD') res.end();
     else createReadStream(file).pipe(res);
-  });
+  };
+}
+
+/**
+ * @param {{ host?: string, port?: number, dir?: string }} opts
+ * @returns {Promise<{ url: string, close: () => Promise<void> }>}
+ */
+export function serve({ host = '127.0.0.1', port = 4173, dir = 'dist' } = {}) {
+  const server = createServer(appHandler(dir));
   return new Promise((ok, fail) => {
     server.once('error', fail);
     server.listen(port, host, () => {

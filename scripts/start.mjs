@@ -2,7 +2,8 @@
 // @ts-check
 /**
  * `npm start`: provisions the models, builds the PWA, then serves it on loopback and starts the local reference
- * receiver next to it, printing both URLs. Ctrl-C stops both.
+ * receiver next to it, printing both URLs and what the admin needs (pairing code; admin token on first start).
+ * Ctrl-C stops both.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { serve } from './serve.mjs';
@@ -29,7 +30,13 @@ receiver.on('exit', (code) => {
 });
 const kiosk = await serve({ host, port, dir: 'dist' });
 console.log(`\nkiosk:    ${kiosk.url}`);
-console.log(`receiver: http://127.0.0.1:${receiverPort}/ (decisions, pairing)\n`);
+console.log(`receiver: http://127.0.0.1:${receiverPort}/ (decisions, pairing)`);
+console.log(
+  'admin:    pair the kiosk with the pairing code above. Admin routes (new pairing codes, the decision log,\n' +
+    '          publishing bundles) need the admin token the receiver printed on its first start, sent as\n' +
+    '          "Authorization: Bearer <token>"; lost it? stop this, then: node receiver/server.mjs admin-token\n' +
+    '          Publishing watchlist bundles also needs the admin key pinned: see docs/receiver.md.\n',
+);
 
 for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
   process.on(sig, async () => {

@@ -8,7 +8,7 @@
  * unit, browser and e2e projects in that order and prints one closing line `N passed, N failed`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { E2E_UPSTREAM } from '../test/helpers/e2e-env.mjs';
 
@@ -27,12 +27,27 @@ function run(cmd, args, o = {}) {
   return r.status ?? 1;
 }
 
+/** Debian installs the PostgreSQL server in a versioned folder: the newest one present, or a path that is not. */
+function postgresServer() {
+  try {
+    for (const v of readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)))
+      if (existsSync(`/usr/lib/postgresql/${v}/bin/postgres`)) return `/usr/lib/postgresql/${v}/bin/postgres`;
+  } catch {
+    /* none */
+  }
+  return '/usr/lib/postgresql/(none)/bin/postgres';
+}
+
 function ensureSystemPackages() {
   /** @type {[string, string][]} binary → Debian package */
   const needed = [
     ['/usr/bin/chromium', 'chromium'],
     ['/usr/bin/ffmpeg', 'ffmpeg'],
     ['/usr/sbin/mosquitto', 'mosquitto'],
+    // The receiver's door tests make a throwaway CA for Mosquitto's TLS listener with it.
+    ['/usr/bin/openssl', 'openssl'],
+    // The receiver's database tests start a throwaway PostgreSQL server (initdb in a temp folder, loopback port).
+    [postgresServer(), 'postgresql'],
     // A CJK font so the Chinese UI renders (and its screenshots show) real glyphs, not boxes.
     ['/usr/share/fonts/truetype/wqy/wqy-microhei.ttc', 'fonts-wqy-microhei'],
     // The browser tests' synthetic plates are drawn with canvas `sans-serif`: Liberation Sans, which chromium only
@@ -42,7 +57,9 @@ function ensureSystemPackages() {
   const missing = needed.filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
-    console.error(`Missing system packages: ${missing.join(' ')}. Install them: sudo apt-get install -y ${missing.join(' ')}`);
+    console.error(
+      `Missing system packages: ${missing.join(' ')}. Install them: sudo apt-get install -y ${missing.join(' ')}`,
+    );
     process.exit(1);
   }
   run('apt-get', ['update', '-qq']);

@@ -4,7 +4,8 @@
  *
  * Private keys are generated here with `extractable: false` and are never exported, logged or sent: the browser
  * keeps the key material, the store keeps only the CryptoKey handle. WebCrypto's ECDSA output is already the raw
- * r||s form (64 bytes) the receiver verifies, so no DER conversion happens anywhere. Subject references are a
+ * r||s form (64 bytes) the receiver verifies, so no DER conversion happens anywhere; its s is folded to the low
+ * half (s <= n/2) because the receiver accepts only that form, which gives each message one valid signature. Subject references are a
  * truncated HMAC of the subject id under a device-only key, so the receiver can count visits of one person without
  * learning who it is; rotating the key makes all earlier references unlinkable.
  */
@@ -46,13 +47,39 @@ export function fingerprint(kid: string): string {
   return (kid.slice(0, 16).match(/.{1,4}/g) ?? []).join('-');
 }
 
+/** Order of the P-256 group. For every valid (r, s), (r, n - s) verifies too. */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+function scalarOf(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return v;
+}
+
+/** True if raw r||s has s <= n/2: the one form the receiver accepts (one valid signature per message). */
+export function isLowS(raw: Uint8Array): boolean {
+  return scalarOf(raw.subarray(32, 64)) <= P256_N >> 1n;
+}
+
+/** Folds a high-s signature to (r, n - s); WebCrypto returns either form at random. */
+export function toLowS(raw: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  if (raw.length !== 64 || isLowS(raw)) return raw;
+  const out = raw.slice();
+  let s = P256_N - scalarOf(raw.subarray(32, 64));
+  for (let i = 63; i >= 32; i--) {
+    out[i] = Number(s & 0xffn);
+    s >>= 8n;
+  }
+  return out;
+}
+
 export async function signText(privateKey: CryptoKey, text: string): Promise<string> {
-  return base64urlEncode(new Uint8Array(await crypto.subtle.sign(ECDSA_SIGN, privateKey, utf8(text))));
+  return base64urlEncode(toLowS(new Uint8Array(await crypto.subtle.sign(ECDSA_SIGN, privateKey, utf8(text)))));
 }
 
 export async function verifyText(publicKey: CryptoKey, text: string, sig: string): Promise<boolean> {
   const raw = base64urlDecode(sig);
-  if (!raw || raw.length !== 64) return false;
+  if (!raw || raw.length !== 64 || !isLowS(raw)) return false;
   return crypto.subtle.verify(ECDSA_SIGN, publicKey, raw, utf8(text));
 }
 

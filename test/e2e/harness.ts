@@ -36,6 +36,8 @@ export interface LaunchOptions {
   webgpu?: boolean;
   /** Reuse a profile directory (to reload after the server stopped); a fresh one otherwise. */
   userDataDir?: string;
+  /** More Chromium switches (e.g. --host-resolver-rules, --ignore-certificate-errors-spki-list for one CA). */
+  extraArgs?: string[];
 }
 
 /** Adds a listener in every page that records CSP violations where the test can read them. */
@@ -49,7 +51,7 @@ const CSP_RECORDER = `
 export async function launch(opts: LaunchOptions = {}): Promise<Browser> {
   const userDataDir = opts.userDataDir ?? mkdtempSync(join(tmpdir(), 'kiosk-profile-'));
   const netLogPath = join(userDataDir, `netlog-${Date.now()}.json`);
-  const extra = [`--log-net-log=${netLogPath}`, '--net-log-capture-mode=Default'];
+  const extra = [`--log-net-log=${netLogPath}`, '--net-log-capture-mode=Default', ...(opts.extraArgs ?? [])];
   if (opts.denyCamera) extra.push('--deny-permission-prompts');
   const args = chromiumArgs({ fakeCamera: opts.denyCamera ? null : (opts.fakeCamera ?? null), webgpu: opts.webgpu, extra });
   if (opts.denyCamera) args.push('--use-fake-device-for-media-stream');

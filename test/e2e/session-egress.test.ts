@@ -59,14 +59,14 @@ describe('a whole session, recorded', () => {
       expect((await enrolPhotos(b.page, 'Person A', 'allow', [photos.personA])).tone).toBe('ok');
       await b.page.goto(`${server.url}#/guard`);
       await waitForGuardOutcome(b.page, 'grant');
-      const granted = await until(async () => (await journal(receiver.url)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'grant'), 60_000, 'a verified grant');
+      const granted = await until(async () => (await journal(receiver.url, receiver.adminToken)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'grant'), 60_000, 'a verified grant');
       expect(granted.status).toBe(200);
       await b.close();
 
       b = record(await launch({ fakeCamera: feeds.personB, userDataDir: join(dir, 'kiosk') }));
       await openGuardScreen(b.page, server.url);
       await waitForGuardOutcome(b.page, 'deny-unknown');
-      const deniedFace = await until(async () => (await journal(receiver.url)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'deny' && (e.seq ?? 0) > (granted.seq ?? 0)), 60_000, 'a verified deny');
+      const deniedFace = await until(async () => (await journal(receiver.url, receiver.adminToken)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'deny' && (e.seq ?? 0) > (granted.seq ?? 0)), 60_000, 'a verified deny');
       expect(deniedFace.status).toBe(200);
 
       // Plates: the same kiosk switches to plate mode, enrols a van, then sees it and another car.
@@ -81,16 +81,16 @@ describe('a whole session, recorded', () => {
       await plates.getByTestId('plate-submit').click();
       expect((await outcome(b.page, 'plate-message')).tone).toBe('ok');
       await b.close();
-      const lastSeq = Math.max(...(await journal(receiver.url)).map((e) => e.seq ?? 0));
+      const lastSeq = Math.max(...(await journal(receiver.url, receiver.adminToken)).map((e) => e.seq ?? 0));
       b = record(await launch({ fakeCamera: plateFeeds.carA, userDataDir: join(dir, 'kiosk') }));
       await openGuardScreen(b.page, server.url);
       await waitForGuardOutcome(b.page, 'grant', 120_000);
-      await until(async () => (await journal(receiver.url)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'grant' && (e.seq ?? 0) > lastSeq), 60_000, 'a verified plate grant');
+      await until(async () => (await journal(receiver.url, receiver.adminToken)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'grant' && (e.seq ?? 0) > lastSeq), 60_000, 'a verified plate grant');
       await b.close();
       b = record(await launch({ fakeCamera: plateFeeds.carB, userDataDir: join(dir, 'kiosk') }));
       await openGuardScreen(b.page, server.url);
       await waitForGuardOutcome(b.page, 'deny-unknown', 120_000);
-      await until(async () => (await journal(receiver.url)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'deny' && (e.seq ?? 0) > lastSeq), 60_000, 'a verified plate deny');
+      await until(async () => (await journal(receiver.url, receiver.adminToken)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'deny' && (e.seq ?? 0) > lastSeq), 60_000, 'a verified plate deny');
       for (const x of browsers) expect(x.pageErrors).toEqual([]);
     } finally {
       for (const x of browsers) await x.close();

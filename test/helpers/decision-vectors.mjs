@@ -27,17 +27,26 @@ const kid = Buffer.from(
   await subtle.digest('SHA-256', Buffer.from(`{"crv":"P-256","kty":"EC","x":"${priv.x}","y":"${priv.y}"}`, 'utf8')),
 ).toString('base64url');
 
-/** @param {string} payload */
-async function sign(payload) {
+// P-256 group order: (r, s) and (r, n - s) both verify; both sides accept only s <= n/2.
+const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+/** @param {Buffer} raw @param {boolean} high */
+function withS(raw, high) {
+  const s = BigInt(`0x${raw.subarray(32).toString('hex')}`);
+  const isHigh = s > N >> 1n;
+  if (isHigh === high) return raw;
+  return Buffer.concat([raw.subarray(0, 32), Buffer.from((N - s).toString(16).padStart(64, '0'), 'hex')]);
+}
+/** @param {string} payload @param {boolean} [high] the twin with s > n/2 (valid ECDSA, refused by both sides) */
+async function sign(payload, high = false) {
   const sig = await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(payload, 'utf8'));
-  return Buffer.from(sig).toString('base64url');
+  return withS(Buffer.from(sig), high).toString('base64url');
 }
 /** @param {string} payload @param {string} [sig] */
 async function envelope(payload, sig) {
   return JSON.stringify({ payload, sig: sig ?? (await sign(payload)) });
 }
 
-const N = 'AAECAwQFBgcICQoLDA0ODw'; // 16 bytes 00..0f
+const NONCE = 'AAECAwQFBgcICQoLDA0ODw'; // 16 bytes 00..0f
 const SUB = 'q83vASNFZ4mrze8BI0VniQ';
 const K32 = 'k'.repeat(32);
 const D32 = 'd'.repeat(32);
@@ -45,23 +54,23 @@ const D32 = 'd'.repeat(32);
 const valid = [
   {
     name: 'grant, minimal',
-    payload: `{"v":1,"kiosk":"lobby-1","seq":1,"ts":1795000000000,"decision":"grant","nonce":"${N}"}`,
+    payload: `{"v":1,"kiosk":"lobby-1","seq":1,"ts":1795000000000,"decision":"grant","nonce":"${NONCE}"}`,
   },
   {
     name: 'deny with door',
-    payload: `{"v":1,"kiosk":"lobby-1","seq":2,"ts":1795000000500,"decision":"deny","door":"gate.B_2","nonce":"${N}"}`,
+    payload: `{"v":1,"kiosk":"lobby-1","seq":2,"ts":1795000000500,"decision":"deny","door":"gate.B_2","nonce":"${NONCE}"}`,
   },
   {
     name: 'stale grant',
-    payload: `{"v":1,"kiosk":"lobby-1","seq":3,"ts":1795000001000,"decision":"grant","nonce":"${N}","stale":true}`,
+    payload: `{"v":1,"kiosk":"lobby-1","seq":3,"ts":1795000001000,"decision":"grant","nonce":"${NONCE}","stale":true}`,
   },
   {
     name: 'largest possible',
-    payload: `{"v":1,"kiosk":"${K32}","seq":9007199254740991,"ts":4102444800000,"decision":"grant","door":"${D32}","nonce":"${N}","stale":true,"sub":"${SUB}"}`,
+    payload: `{"v":1,"kiosk":"${K32}","seq":9007199254740991,"ts":4102444800000,"decision":"grant","door":"${D32}","nonce":"${NONCE}","stale":true,"sub":"${SUB}"}`,
   },
 ];
 
-const base = `{"v":1,"kiosk":"lobby-1","seq":7,"ts":1795000000000,"decision":"grant","nonce":"${N}"}`;
+const base = `{"v":1,"kiosk":"lobby-1","seq":7,"ts":1795000000000,"decision":"grant","nonce":"${NONCE}"}`;
 /** @type {{ name: string, body: string, reason: string, field?: string }[]} */
 const invalid = [
   {
@@ -90,7 +99,7 @@ const invalid = [
   },
   {
     name: 'keys out of order',
-    body: await envelope(`{"kiosk":"lobby-1","v":1,"seq":7,"ts":1795000000000,"decision":"grant","nonce":"${N}"}`),
+    body: await envelope(`{"kiosk":"lobby-1","v":1,"seq":7,"ts":1795000000000,"decision":"grant","nonce":"${NONCE}"}`),
     reason: 'not_canonical',
     field: 'payload',
   },
@@ -128,7 +137,7 @@ const invalid = [
   },
   {
     name: 'missing nonce',
-    body: await envelope(base.replace(`,"nonce":"${N}"`, '')),
+    body: await envelope(base.replace(`,"nonce":"${NONCE}"`, '')),
     reason: 'missing_field',
     field: 'nonce',
   },
@@ -148,6 +157,7 @@ const forged = [
   { name: 'signature of another payload', body: await envelope(base, await sign(base.replace('"grant"', '"deny"'))) },
   { name: 'payload changed after signing', body: await envelope(base.replace('"grant"', '"deny"'), await sign(base)) },
   { name: 'all-zero signature', body: await envelope(base, 'A'.repeat(86)) },
+  { name: 'high-s twin of a valid signature', body: await envelope(base, await sign(base, true)) },
 ];
 
 const vectors = {

@@ -16,7 +16,7 @@ import { BUNDLE_MIME } from '../../receiver/bundles.mjs';
 import { securityHeaders } from '../../scripts/security-headers.mjs';
 import { CHROMIUM_PATH, chromiumArgs } from '../helpers/chromium.mjs';
 import type { BundlesHarness, PullResult } from './bundles-harness';
-import { ROOT, freePort, startReceiver, tempDir, until, type ReceiverProcess } from './helpers';
+import { ROOT, bearer, freePort, startReceiver, tempDir, until, type ReceiverProcess } from './helpers';
 
 type W = { bundles: BundlesHarness };
 
@@ -51,7 +51,7 @@ async function openHarness(origin: string): Promise<{ context: BrowserContext; p
 async function publish(b64: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${receiverUrl}/watchlist/bundle`, {
     method: 'PUT',
-    headers: { 'content-type': BUNDLE_MIME },
+    headers: { 'content-type': BUNDLE_MIME, ...bearer(receiver.adminToken) },
     body: Buffer.from(b64, 'base64'),
   });
   const json = (await res.json()) as Record<string, unknown>;
@@ -231,7 +231,7 @@ describe('kiosk pulls watchlist bundles from the receiver in Chromium', () => {
     v4[v4.length - 100]! ^= 1; // in the ciphertext: well framed, badly signed
     const res = await fetch(`${receiverUrl}/watchlist/bundle`, {
       method: 'PUT',
-      headers: { 'content-type': BUNDLE_MIME },
+      headers: { 'content-type': BUNDLE_MIME, ...bearer(receiver.adminToken) },
       body: v4,
     });
     expect([res.status, ((await res.json()) as { reason: string }).reason]).toEqual([401, 'bad_signature']);

@@ -10,7 +10,7 @@
  * as a function: tests send traffic to loopback addresses only.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ import {
   selectBundle,
   type PublishedBundle,
 } from '../../receiver/bundles.mjs';
-import { isAdminCaller } from '../../receiver/app.mjs';
+import { adminVerdict } from '../../receiver/admin.mjs';
 import {
   createSiteKey,
   exportBundle,
@@ -38,7 +38,7 @@ import {
   publicKeyId,
 } from '../../src/sync';
 import type { Subject } from '../../src/shared/types';
-import { ROOT, startReceiver, tempDir, type ReceiverProcess } from './helpers';
+import { ROOT, bearer, startReceiver, tempDir, type ReceiverProcess } from './helpers';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -368,31 +368,38 @@ describe('which publish is refused (publishProblem)', () => {
   });
 });
 
-describe('the admin guard (isAdminCaller)', () => {
-  const ok = { host: '127.0.0.1:8787' };
+describe('the admin guard (adminVerdict)', () => {
+  const token = `ekr_${'x'.repeat(43)}`;
+  const tokenHash = createHash('sha256').update(token).digest();
+  const auth = { authorization: `Bearer ${token}` };
   it.each([
-    ['127.0.0.1', ok, true],
-    ['127.8.9.10', { host: 'localhost:1' }, true],
-    ['::1', { host: '[::1]:8787' }, true],
-    ['::ffff:127.0.0.1', ok, true],
-    ['127.0.0.1', { ...ok, 'sec-fetch-site': 'none' }, true],
-    // Not loopback peers: another machine on the LAN, this machine's own LAN address, unknown.
-    ['192.168.1.20', ok, false],
-    ['::ffff:192.168.1.20', ok, false],
-    ['192.0.2.2', ok, false],
-    ['fd00::2', ok, false],
-    [undefined, ok, false],
-    ['1127.0.0.1', ok, false],
-    // Loopback, but a web page or a rebound name.
-    ['127.0.0.1', { ...ok, origin: 'http://127.0.0.1:4173' }, false],
-    ['127.0.0.1', { ...ok, 'sec-fetch-site': 'cross-site' }, false],
-    ['127.0.0.1', { ...ok, 'sec-fetch-site': 'same-site' }, false],
-    ['127.0.0.1', { host: 'evil.example:8787' }, false],
-    ['127.0.0.1', { host: '127.0.0.1.evil.example' }, false],
-    ['127.0.0.1', {}, false],
-  ] as [string | undefined, Record<string, string>, boolean][])('%s %j → %s', (addr, headers, want) => {
-    expect(isAdminCaller(addr, headers)).toBe(want);
-  });
+    ['127.0.0.1', false, auth, 'ok'],
+    ['::1', false, { ...auth, 'sec-fetch-site': 'none' }, 'ok'],
+    // Any Host: the token, not the name the caller used, is what grants (a proxy rewrites Host anyway).
+    ['127.0.0.1', false, { ...auth, host: 'receiver.lan' }, 'ok'],
+    // Off the host only over TLS, so the token never crosses the LAN in clear.
+    ['192.168.1.20', true, auth, 'ok'],
+    ['192.168.1.20', false, auth, 'admin_needs_tls'],
+    ['::ffff:192.168.1.20', false, auth, 'admin_needs_tls'],
+    [undefined, false, auth, 'admin_needs_tls'],
+    // Loopback without the right token: nothing.
+    ['127.0.0.1', false, {}, 'admin_token_required'],
+    ['127.0.0.1', false, { host: '127.0.0.1:8787' }, 'admin_token_required'],
+    ['127.0.0.1', false, { authorization: `Bearer ekr_${'y'.repeat(43)}` }, 'admin_token_required'],
+    ['127.0.0.1', false, { authorization: token }, 'admin_token_required'],
+    ['127.0.0.1', false, { authorization: `Basic ${token}` }, 'admin_token_required'],
+    ['127.0.0.1', false, { authorization: `Bearer ${token}x` }, 'admin_token_required'],
+    // A web page, even with the token.
+    ['127.0.0.1', false, { ...auth, origin: 'http://127.0.0.1:4173' }, 'admin_only'],
+    ['127.0.0.1', false, { ...auth, 'sec-fetch-site': 'cross-site' }, 'admin_only'],
+    ['127.0.0.1', false, { ...auth, 'sec-fetch-site': 'same-origin' }, 'admin_only'],
+  ] as [string | undefined, boolean, Record<string, string>, string][])(
+    '%s tls=%s %j → %s',
+    (remoteAddress, encrypted, headers, want) => {
+      const v = adminVerdict({ remoteAddress, encrypted, headers, tokenHash });
+      expect(v.ok ? 'ok' : v.reason).toBe(want);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -474,7 +481,7 @@ describe('BundleStore on a real folder', () => {
       writeFileSync(stale, 'x');
       writeFileSync(young, 'x');
       utimesSync(stale, new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
-      const small = new BundleStore(join(dir.path, 'data'), { maxBytes: 1000 });
+      const small = new BundleStore(join(dir.path, 'data'), { maxBytes: 1000, adminKeys: [adminKey] });
       expect(existsSync(stale)).toBe(false);
       expect(existsSync(young)).toBe(true);
       expect(small.list()).toHaveLength(3);
@@ -509,10 +516,10 @@ async function call(url: string, init: RequestInit = {}): Promise<Answer> {
   return { status: res.status, headers: res.headers, bytes, json };
 }
 
-const put = (url: string, body: Uint8Array, headers: Record<string, string> = {}) =>
+const put = (url: string, token: string | undefined, body: Uint8Array, headers: Record<string, string> = {}) =>
   call(`${url}/watchlist/bundle`, {
     method: 'PUT',
-    headers: { 'content-type': BUNDLE_MIME, ...headers },
+    headers: { 'content-type': BUNDLE_MIME, ...(token === undefined ? {} : bearer(token)), ...headers },
     body: new Uint8Array(body),
   });
 
@@ -532,11 +539,14 @@ describe('the receiver serves and accepts bundles over HTTP', () => {
   let receiver: ReceiverProcess;
   let data: ReturnType<typeof tempDir>;
   let url: string;
+  let token: string | undefined;
+  const args = () => ['--port', '0', '--data', data.path, '--origin', KIOSK, '--allow-unsigned-bundles'];
 
   beforeAll(async () => {
     data = tempDir('receiver-bundles-');
-    receiver = await startReceiver(['--port', '0', '--data', data.path, '--origin', KIOSK, '--bundle-max', '200000']);
+    receiver = await startReceiver([...args(), '--bundle-max', '200000']);
     url = receiver.url;
+    token = receiver.adminToken;
   });
   afterAll(async () => {
     await receiver?.stop();
@@ -547,14 +557,14 @@ describe('the receiver serves and accepts bundles over HTTP', () => {
 
   it('answers 404 until something is published, 200 with the bytes, then 204, all no-store', async () => {
     expect(receiver.output()).toMatch(
-      /watchlist bundles: \S+\/watchlist\/bundle, 0 published, publishing does not check/,
+      /watchlist bundles: \S+\/watchlist\/bundle, 0 published, publishing does not check signatures \(--allow-unsigned/,
     );
     const none = await pull('since=0');
     expect(none.status).toBe(404);
     expect(none.headers.get('cache-control')).toBe('no-store');
 
     const v1 = await full(1, [kioskA.publicKey]);
-    const p = await put(url, v1);
+    const p = await put(url, token, v1);
     expect(p.status).toBe(201);
     expect(p.json).toMatchObject({ ok: true, already: false, kind: 'full', version: 1, kioskKeyIds: [idA] });
     await receiver.waitForOutput(/receiver: published watchlist v1 \(full\) as watchlist-v1\.kwb/);
@@ -579,8 +589,8 @@ describe('the receiver serves and accepts bundles over HTTP', () => {
 
   it('serves the delta from the installed version, and the full bundle to a kiosk on another version', async () => {
     const d12 = await delta(1, 2, [kioskA.publicKey]);
-    expect((await put(url, d12)).status).toBe(201);
-    expect((await put(url, d12)).json).toMatchObject({ ok: true, already: true });
+    expect((await put(url, token, d12)).status).toBe(201);
+    expect((await put(url, token, d12)).json).toMatchObject({ ok: true, already: true });
     const v1 = (await pull('since=0')).bytes;
     expect(readBundleHeader(v1)).toMatchObject({ kind: 'full', version: 1 });
     expect((await pull(`since=1&kiosk=${idA}`)).bytes.equals(d12)).toBe(true);
@@ -591,19 +601,21 @@ describe('the receiver serves and accepts bundles over HTTP', () => {
     const file = join(data.path, 'watchlist-v3.kwb');
     const v3 = await full(3, [kioskA.publicKey, kioskB.publicKey]);
     writeFileSync(file, v3);
-    const ok = await publishCli([file, '--data', data.path]);
+    const ok = await publishCli([file, '--data', data.path, '--allow-unsigned-bundles']);
     expect(ok).toMatchObject({ code: 0 });
     expect(ok.out).toMatch(/^receiver: published watchlist v3 \(full\) for 2 kiosk key\(s\) as .*watchlist-v3\.kwb$/m);
     expect((await pull(`since=0&kiosk=${idB}`)).bytes.equals(v3)).toBe(true);
-    expect((await publishCli([file, '--data', data.path])).out).toMatch(/already published/);
+    expect((await publishCli([file, '--data', data.path, '--allow-unsigned-bundles'])).out).toMatch(
+      /already published/,
+    );
 
     writeFileSync(file, await full(2, [kioskA.publicKey]));
-    expect(await publishCli([file, '--data', data.path])).toMatchObject({
+    expect(await publishCli([file, '--data', data.path, '--allow-unsigned-bundles'])).toMatchObject({
       code: 1,
       out: expect.stringMatching(/refused .*: not_newer \(latest full bundle: v3\)/),
     });
     writeFileSync(file, 'garbage');
-    expect(await publishCli([file, '--data', data.path])).toMatchObject({
+    expect(await publishCli([file, '--data', data.path, '--allow-unsigned-bundles'])).toMatchObject({
       code: 1,
       out: expect.stringMatching(/refused .*: bad_bundle \(magic\)/),
     });
@@ -611,20 +623,22 @@ describe('the receiver serves and accepts bundles over HTTP', () => {
   });
 
   it('refuses malformed, old, oversized and mistyped uploads with a reason', async () => {
-    expect((await put(url, Buffer.from('hello'))).json).toMatchObject({ reason: 'bad_bundle', field: 'magic' });
+    expect((await put(url, token, Buffer.from('hello'))).json).toMatchObject({ reason: 'bad_bundle', field: 'magic' });
     const v3 = await full(3, [kioskA.publicKey]);
-    expect((await put(url, v3.subarray(0, v3.length - 1))).json).toMatchObject({ field: 'truncated' });
-    const old = await put(url, await full(2, [kioskA.publicKey]));
+    expect((await put(url, token, v3.subarray(0, v3.length - 1))).json).toMatchObject({ field: 'truncated' });
+    const old = await put(url, token, await full(2, [kioskA.publicKey]));
     expect([old.status, old.json]).toEqual([409, expect.objectContaining({ reason: 'not_newer', latest: 3 })]);
-    const taken = await put(url, v3);
+    const taken = await put(url, token, v3);
     expect([taken.status, taken.json.reason]).toEqual([409, 'version_taken']);
-    const big = await put(url, Buffer.alloc(200_001));
+    const big = await put(url, token, Buffer.alloc(200_001));
     expect([big.status, big.json.reason]).toEqual([413, 'too_large']);
-    const json = await put(url, Buffer.from('{}'), { 'content-type': 'application/json' });
+    const json = await put(url, token, Buffer.from('{}'), { 'content-type': 'application/json' });
     expect([json.status, json.json.reason]).toEqual([415, 'unsupported_media_type']);
-    const text = await put(url, v3, { 'content-type': 'text/plain' });
+    const text = await put(url, token, v3, { 'content-type': 'text/plain' });
     expect(text.status).toBe(415);
-    const octets = await put(url, await full(4, [kioskA.publicKey]), { 'content-type': 'application/octet-stream' });
+    const octets = await put(url, token, await full(4, [kioskA.publicKey]), {
+      'content-type': 'application/octet-stream',
+    });
     expect(octets.status).toBe(201);
     // The big binary parser exists for the PUT only: other routes still refuse non-JSON before reading it.
     const post = await call(`${url}/decisions`, {
@@ -642,11 +656,15 @@ describe('the receiver serves and accepts bundles over HTTP', () => {
     expect((await pull('since=0&kiosk=abc')).json).toMatchObject({ field: 'kiosk' });
   });
 
-  it('PUT is admin-only: no page origin, no foreign Host', async () => {
+  it('PUT needs the admin token, from loopback too, and never from a web page', async () => {
     const v9 = await full(9, [kioskA.publicKey]);
-    const fromPage = await put(url, v9, { origin: KIOSK });
+    const bare = await put(url, undefined, v9);
+    expect([bare.status, bare.json.reason]).toEqual([401, 'admin_token_required']);
+    const wrong = await put(url, `ekr_${'Z'.repeat(43)}`, v9);
+    expect(wrong.status).toBe(401);
+    const fromPage = await put(url, token, v9, { origin: KIOSK });
     expect([fromPage.status, fromPage.json.reason]).toEqual([403, 'admin_only']);
-    const crossSite = await put(url, v9, { 'sec-fetch-site': 'cross-site' });
+    const crossSite = await put(url, token, v9, { 'sec-fetch-site': 'cross-site' });
     expect(crossSite.status).toBe(403);
     const rebound = await new Promise<number>((res, rej) => {
       const req = request(
@@ -660,7 +678,7 @@ describe('the receiver serves and accepts bundles over HTTP', () => {
       req.on('error', rej);
       req.end(v9);
     });
-    expect(rebound).toBe(403);
+    expect(rebound).toBe(401);
     expect((await pull('since=4')).status).toBe(204); // none of them was published
   });
 
@@ -685,14 +703,36 @@ describe('the receiver serves and accepts bundles over HTTP', () => {
 
   it('keeps what was published across a restart', async () => {
     await receiver.stop();
-    receiver = await startReceiver(['--port', '0', '--data', data.path, '--origin', KIOSK]);
+    receiver = await startReceiver(args());
     url = receiver.url;
+    expect(receiver.adminToken).toBeUndefined(); // the token of the first start still holds
     expect(receiver.output()).toMatch(/watchlist bundles: .* 4 published \(latest full v4\)/);
     expect(readBundleHeader((await pull('since=0')).bytes)).toMatchObject({ version: 4 });
   });
 });
 
 describe('--admin-key: only bundles signed by the pinned admin key are published', () => {
+  it('refuses every publish by default when no admin key is pinned (HTTP and command line)', async () => {
+    const data = tempDir('receiver-bundles-nokey-');
+    const receiver = await startReceiver(['--port', '0', '--data', data.path]);
+    try {
+      expect(receiver.output()).toMatch(/publishing is refused until an --admin-key is pinned/);
+      const v1 = await full(1, [kioskA.publicKey]);
+      const r = await put(receiver.url, receiver.adminToken, v1);
+      expect([r.status, r.json.reason]).toEqual([403, 'no_admin_key']);
+      const file = join(data.path, 'v1.kwb');
+      writeFileSync(file, v1);
+      expect(await publishCli([file, '--data', data.path])).toMatchObject({
+        code: 1,
+        out: expect.stringMatching(/refused .*: no_admin_key/),
+      });
+      expect((await call(`${receiver.url}/watchlist/bundle?since=0`)).status).toBe(404);
+    } finally {
+      await receiver.stop();
+      data.remove();
+    }
+  });
+
   it('prints the fingerprint the admin screen shows and refuses other signers and tampering', async () => {
     const data = tempDir('receiver-bundles-key-');
     const keyFile = join(data.path, 'admin-public.jwk');
@@ -701,13 +741,13 @@ describe('--admin-key: only bundles signed by the pinned admin key are published
     try {
       const fp = await keyFingerprint(admin.publicKey);
       expect(receiver.output()).toContain(`publishing requires the admin key ${fp}`);
-      const foreign = await put(receiver.url, await full(1, [kioskA.publicKey], otherAdmin));
+      const foreign = await put(receiver.url, receiver.adminToken, await full(1, [kioskA.publicKey], otherAdmin));
       expect([foreign.status, foreign.json.reason]).toEqual([403, 'unknown_issuer']);
       const tampered = Buffer.from(await full(1, [kioskA.publicKey]));
       tampered[tampered.length - 70]! ^= 0x80;
-      const bad = await put(receiver.url, tampered);
+      const bad = await put(receiver.url, receiver.adminToken, tampered);
       expect([bad.status, bad.json.reason]).toEqual([401, 'bad_signature']);
-      expect((await put(receiver.url, await full(1, [kioskA.publicKey]))).status).toBe(201);
+      expect((await put(receiver.url, receiver.adminToken, await full(1, [kioskA.publicKey]))).status).toBe(201);
       const file = join(data.path, 'foreign.kwb');
       writeFileSync(file, await full(2, [kioskA.publicKey], otherAdmin));
       expect(await publishCli([file, '--data', data.path, '--admin-key', keyFile])).toMatchObject({

@@ -4,9 +4,19 @@
  * the pairing proof computed with node:crypto) so the receiver is checked against an implementation that is not
  * its own. Every process started here is stopped by the returned handle; tests call it in afterAll/afterEach.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -51,6 +61,8 @@ export interface ReceiverProcess {
   url: string;
   port: number;
   pairingCode: string;
+  /** The admin token, if this start created it (first start on a data folder); later starts print none. */
+  adminToken: string | undefined;
   /** Everything the process printed so far (stdout and stderr, interleaved by arrival). */
   output: () => string;
   /** Lines of JSON logging, parsed. */
@@ -60,12 +72,17 @@ export interface ReceiverProcess {
   child: ChildProcess;
 }
 
-/** Spawns `node receiver/server.mjs` with the given arguments and waits for its banner. */
-export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
-  const child = spawn(process.execPath, ['receiver/server.mjs', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export interface NodeProcess {
+  /** Everything the process printed so far (stdout and stderr, interleaved by arrival). */
+  output: () => string;
+  waitForOutput: (re: RegExp, ms?: number) => Promise<RegExpExecArray>;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+  child: ChildProcess;
+}
+
+/** Spawns `node <script> ...args` from the repository root, collecting what it prints. */
+export function startNode(script: string, args: string[]): NodeProcess {
+  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const onData = (d: Buffer) => {
     out += d.toString('utf8');
@@ -79,23 +96,13 @@ export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
       const m = re.exec(out);
       if (m) return m;
       if (child.exitCode !== null)
-        throw new Error(`receiver exited (${child.exitCode}) before printing ${re}:\n${out}`);
-      if (Date.now() > end) throw new Error(`receiver did not print ${re} within ${ms} ms:\n${out}`);
+        throw new Error(`${script} exited (${child.exitCode}) before printing ${re}:\n${out}`);
+      if (Date.now() > end) throw new Error(`${script} did not print ${re} within ${ms} ms:\n${out}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  const url = (await waitForOutput(/^receiver: listening on (\S+)/m))[1]!;
-  const pairingCode = (await waitForOutput(/^receiver: pairing code: (\S+)/m))[1]!;
   return {
-    url,
-    port: Number(new URL(url).port),
-    pairingCode,
     output: () => out,
-    logLines: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
     waitForOutput,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);
@@ -105,20 +112,115 @@ export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
   };
 }
 
+/** Spawns `node receiver/server.mjs` with the given arguments and waits for its banner. */
+export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
+  const p = startNode('receiver/server.mjs', args);
+  let url: string;
+  let pairingCode: string;
+  try {
+    // Generous: a first start makes keys (and with --tls a CA) on a machine other tests keep busy.
+    url = (await p.waitForOutput(/^receiver: listening on (\S+)/m, 60_000))[1]!;
+    pairingCode = (await p.waitForOutput(/^receiver: pairing code: (\S+)/m))[1]!;
+  } catch (e) {
+    await p.stop(); // never leave a receiver running behind a failed start
+    throw e;
+  }
+  return {
+    ...p,
+    url,
+    port: Number(new URL(url).port),
+    pairingCode,
+    adminToken: /^receiver: admin token \(shown once.*: (ekr_\S+)$/m.exec(p.output())?.[1],
+    logLines: () =>
+      p
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
 export interface Mosquitto {
   url: string;
+  /** The CA that issued the broker's certificate (secure brokers only). */
+  caFile?: string;
   stop: () => Promise<void>;
 }
 
-/** Starts Debian's Mosquitto on a free loopback port with a throwaway config (anonymous, no persistence). */
-export async function startMosquitto(): Promise<Mosquitto> {
+/** Runs a command, throwing with its stderr when it fails. */
+function must(cmd: string, args: string[], cwd?: string): void {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+}
+
+/**
+ * A throwaway CA and a server certificate for 127.0.0.1/localhost it issued, made with Debian's openssl (test
+ * fixtures only; the receiver makes its own site CA in Node). Files: ca.pem, server.pem, server.key.
+ */
+export function makeTestCa(dir: string): { ca: string; cert: string; key: string } {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  must(
+    'openssl',
+    ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=test-ca', '-days', '2'],
+    dir,
+  );
+  must('openssl', ['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir);
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n');
+  must(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'ext.cnf',
+      '-out',
+      'server.pem',
+    ],
+    dir,
+  );
+  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
+}
+
+/**
+ * Starts Debian's Mosquitto on a free loopback port with a throwaway config (no persistence). Without `secure`:
+ * anonymous, plain MQTT. With it: TLS only (a CA made here), no anonymous clients, these users (hashed with
+ * mosquitto_passwd) and this ACL file text.
+ */
+export async function startMosquitto(secure?: { users: Record<string, string>; acl: string }): Promise<Mosquitto> {
   const port = await freePort();
   const dir = tempDir('mosquitto-');
   const conf = join(dir.path, 'mosquitto.conf');
-  writeFileSync(
-    conf,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', ''].join('\n'),
-  );
+  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr'];
+  let caFile: string | undefined;
+  if (secure) {
+    // Mosquitto started as root drops to its own user: the throwaway files must be readable by it.
+    chmodSync(dir.path, 0o755);
+    const tls = makeTestCa(dir.path);
+    caFile = tls.ca;
+    const passwd = join(dir.path, 'passwd');
+    for (const [i, [user, password]] of Object.entries(secure.users).entries())
+      must('mosquitto_passwd', [...(i === 0 ? ['-c'] : []), '-b', passwd, user, password]);
+    writeFileSync(join(dir.path, 'acl'), secure.acl);
+    for (const f of ['passwd', 'acl', 'server.key', 'server.pem', 'ca.pem']) chmodSync(join(dir.path, f), 0o644);
+    lines.push(
+      'allow_anonymous false',
+      `password_file ${passwd}`,
+      `acl_file ${join(dir.path, 'acl')}`,
+      `cafile ${tls.ca}`,
+      `certfile ${tls.cert}`,
+      `keyfile ${tls.key}`,
+    );
+  } else lines.push('allow_anonymous true');
+  writeFileSync(conf, `${lines.join('\n')}\n`);
   const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -131,13 +233,142 @@ export async function startMosquitto(): Promise<Mosquitto> {
     throw new Error(`mosquitto did not start: ${err}`, { cause: e });
   }
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${secure ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
+    ...(caFile === undefined ? {} : { caFile }),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
       dir.remove();
     },
   };
+}
+
+/** Debian's PostgreSQL server binaries live in a versioned folder; the newest installed one. */
+export function postgresBinDir(): string | undefined {
+  try {
+    const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
+    for (const v of versions)
+      if (existsSync(`/usr/lib/postgresql/${v}/bin/postgres`)) return `/usr/lib/postgresql/${v}/bin`;
+  } catch {
+    /* not installed */
+  }
+  return undefined;
+}
+
+export interface Postgres {
+  /** postgres://receiver:…@127.0.0.1:PORT/receiver */
+  url: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts a throwaway PostgreSQL server from Debian's packages on a free loopback port: a fresh cluster in a temp
+ * folder (initdb), password authentication only, run as the unprivileged `postgres` user when the tests run as
+ * root (PostgreSQL refuses to run as root), with one database and one login for the receiver.
+ */
+export async function startPostgres(): Promise<Postgres> {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error("PostgreSQL server not installed (scripts/test.mjs installs Debian's postgresql)");
+  const dir = tempDir('postgres-');
+  const asRoot = process.getuid?.() === 0;
+  const ids = asRoot
+    ? {
+        uid: Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
+        gid: Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
+      }
+    : {};
+  const password = createHash('sha256').update(dir.path).digest('hex').slice(0, 24);
+  writeFileSync(join(dir.path, 'pw'), `${password}\n`);
+  if (asRoot) {
+    chownSync(dir.path, ids.uid!, ids.gid!);
+    chownSync(join(dir.path, 'pw'), ids.uid!, ids.gid!);
+  }
+  const initdb = spawnSync(
+    join(bin, 'initdb'),
+    [
+      '-D',
+      join(dir.path, 'data'),
+      '-U',
+      'receiver',
+      '--auth=scram-sha-256',
+      `--pwfile=${join(dir.path, 'pw')}`,
+      '-E',
+      'UTF8',
+    ],
+    { ...ids, encoding: 'utf8' },
+  );
+  if (initdb.status !== 0) throw new Error(`initdb failed: ${initdb.stderr}`);
+  const port = await freePort();
+  const child = spawn(
+    join(bin, 'postgres'),
+    ['-D', join(dir.path, 'data'), '-h', '127.0.0.1', '-p', String(port), '-k', dir.path, '-c', 'fsync=off'],
+    { ...ids, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  const url = `postgres://receiver:${password}@127.0.0.1:${port}`;
+  const pg = (await import('pg')).default;
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const c = new pg.Client({ connectionString: `${url}/postgres` });
+    try {
+      await c.connect();
+      await c.query('CREATE DATABASE receiver');
+      await c.end();
+      break;
+    } catch (e) {
+      await c.end().catch(() => {});
+      if (child.exitCode !== null || Date.now() > end) {
+        child.kill('SIGTERM');
+        throw new Error(`postgres did not start: ${err}`, { cause: e });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url: `${url}/receiver`,
+    stop: async () => {
+      // SIGINT: PostgreSQL's "fast shutdown" (disconnect clients, stop now).
+      if (child.exitCode === null) child.kill('SIGINT');
+      await exited;
+      dir.remove();
+    },
+  };
+}
+
+/** The receiver's log output: one signed order envelope per line, as written (none yet: empty). */
+export function orderLines(dataDir: string): string[] {
+  try {
+    return readFileSync(join(dataDir, 'decisions.jsonl'), 'utf8').trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** The orders in the receiver's log output, unwrapped from their envelopes ({"order":"<text>","sig","kid"}). */
+export function loggedOrders(dataDir: string): Record<string, unknown>[] {
+  return orderLines(dataDir).map(
+    (l) => JSON.parse((JSON.parse(l) as { order: string }).order) as Record<string, unknown>,
+  );
+}
+
+/**
+ * GET `path` over TLS from 127.0.0.1:`port` presenting host `name` (SNI and Host), trusting `ca` only (the system
+ * store when undefined). Resolves the status, or the TLS error code when the certificate is refused.
+ */
+export function httpsGetAs(port: number, name: string, path: string, ca: string | undefined): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, path, servername: name, headers: { host: name }, ...(ca ? { ca } : {}) },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    req.end();
+  });
 }
 
 export interface NodeKiosk {
@@ -161,10 +392,20 @@ export async function makeKiosk(id: string): Promise<NodeKiosk> {
   return { id, keys, jwk, kid };
 }
 
-export async function sign(key: CryptoKey, text: string): Promise<string> {
-  return Buffer.from(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(text, 'utf8'))).toString(
-    'base64url',
-  );
+/** P-256 group order: (r, s) and (r, n - s) both verify; the receiver accepts only s <= n/2. */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/** Raw r||s with s in the half asked for (spelled out here, independent of the kiosk's and receiver's code). */
+function sForm(raw: Buffer, high: boolean): Buffer {
+  const s = BigInt(`0x${raw.subarray(32).toString('hex')}`);
+  if (s > P256_N >> 1n === high) return raw;
+  return Buffer.concat([raw.subarray(0, 32), Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex')]);
+}
+
+/** A kiosk's signature (low-s, as the kiosk sends it); `high: true` gives its valid-but-refused twin. */
+export async function sign(key: CryptoKey, text: string, high = false): Promise<string> {
+  const raw = Buffer.from(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(text, 'utf8')));
+  return sForm(raw, high).toString('base64url');
 }
 
 export const NONCE = 'AAECAwQFBgcICQoLDA0ODw';
@@ -235,9 +476,15 @@ export interface JournalEntry {
   body?: string;
 }
 
-/** The receiver's decision log (loopback admin endpoint). */
-export async function journal(url: string, since = 0): Promise<JournalEntry[]> {
-  const res = await fetch(`${url}/decisions/log?since=${since}`);
+/** `Authorization` header for the receiver's admin routes. */
+export function bearer(token: string | undefined): Record<string, string> {
+  if (token === undefined) throw new Error('no admin token (printed only at the first start on a data folder)');
+  return { authorization: `Bearer ${token}` };
+}
+
+/** The receiver's decision log (admin endpoint, needs the admin token). */
+export async function journal(url: string, token: string | undefined, since = 0): Promise<JournalEntry[]> {
+  const res = await fetch(`${url}/decisions/log?since=${since}`, { headers: bearer(token) });
   if (!res.ok) throw new Error(`log endpoint answered ${res.status}`);
   return ((await res.json()) as { entries: JournalEntry[] }).entries;
 }

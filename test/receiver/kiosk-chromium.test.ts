@@ -21,6 +21,7 @@ import {
   ROOT,
   type Mosquitto,
   type ReceiverProcess,
+  bearer,
   freePort,
   recordRequests,
   startMosquitto,
@@ -96,9 +97,10 @@ let kioskOrigin: string;
 let receiverUrl: string;
 let dataDir: ReturnType<typeof tempDir>;
 let capturePath: string;
+let adminToken: string | undefined;
 
 async function adminCode(): Promise<string> {
-  const res = await fetch(`${receiverUrl}/admin/pairing-code`, { method: 'POST' });
+  const res = await fetch(`${receiverUrl}/admin/pairing-code`, { method: 'POST', headers: bearer(adminToken) });
   return ((await res.json()) as { code: string }).code;
 }
 
@@ -157,8 +159,12 @@ async function waitStatus(
 beforeAll(async () => {
   broker = await startMosquitto();
   mqttSub = await connectAsync(broker.url, { clientId: 'chromium-test-subscriber' });
+  // Each message is the receiver's signed order envelope; the order text inside carries the decision.
   mqttSub.on('message', (topic, payload) =>
-    mqttMessages.push({ topic, d: JSON.parse(payload.toString()) as Record<string, unknown> }),
+    mqttMessages.push({
+      topic,
+      d: JSON.parse((JSON.parse(payload.toString()) as { order: string }).order) as Record<string, unknown>,
+    }),
   );
   await mqttSub.subscribeAsync('entrance-kiosk/#', { qos: 1 });
 
@@ -181,6 +187,7 @@ beforeAll(async () => {
   ];
   receiver = await startReceiver(receiverArgs);
   receiverUrl = receiver.url;
+  adminToken = receiver.adminToken; // printed at this first start only; restarts below reuse it
 
   const cacheDir = join(dataDir.path, 'vite-cache');
   mkdirSync(cacheDir);

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   checkDecisionBody,
+  isLowS,
+  signLowS,
   checkPairBody,
   fromBase64url,
   importPublicKey,
@@ -51,6 +53,30 @@ describe('decision vectors, receiver side', () => {
     if (!checked.ok) throw new Error(checked.reason);
     const key = await importPublicKey(vectors.testKey.public);
     expect(await verifySignature(key, checked.value.envelope.payload, checked.value.envelope.sig)).toBe(false);
+  });
+
+  it('the high-s twin is a real ECDSA signature (plain WebCrypto accepts it); only the low-s rule refuses it', async () => {
+    const twin = vectors.forged.find((v) => v.name.startsWith('high-s'));
+    const checked = checkDecisionBody(twin!.body);
+    if (!checked.ok) throw new Error(checked.reason);
+    const key = await importPublicKey(vectors.testKey.public);
+    const raw = Buffer.from(checked.value.envelope.sig, 'base64url');
+    const bytes = Buffer.from(checked.value.envelope.payload, 'utf8');
+    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, raw, bytes)).toBe(true);
+    expect(isLowS(raw)).toBe(false);
+    for (const v of vectors.valid) expect(isLowS(Buffer.from(JSON.parse(v.body).sig, 'base64url'))).toBe(true);
+  });
+
+  it('signLowS always produces the low form, and it verifies', async () => {
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
+    for (let i = 0; i < 16; i++) {
+      const sig = await signLowS(pair.privateKey, `m${i}`);
+      expect(isLowS(Buffer.from(sig, 'base64url'))).toBe(true);
+      expect(await verifySignature(pair.publicKey, `m${i}`, sig)).toBe(true);
+    }
   });
 
   it('refuses a public key that is not a point on P-256', async () => {

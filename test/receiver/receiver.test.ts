@@ -3,8 +3,11 @@
  * schema, size, rate), CORS for the kiosk origin only, loopback-only admin routes, persisted state, and the log,
  * webhook and MQTT outputs (MQTT through a real Mosquitto). Kiosk messages are made with Node's WebCrypto.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +16,9 @@ import { checkDecisionBody } from '../../receiver/protocol.mjs';
 import {
   type NodeKiosk,
   NONCE,
+  ROOT,
+  bearer,
+  loggedOrders,
   decisionBody,
   journal,
   makeKiosk,
@@ -28,13 +34,19 @@ const KIOSK_ORIGIN = 'http://127.0.0.1:4173';
 
 interface Harness {
   url: string;
+  /** The admin token: new on a fresh folder, or the one passed in when restarting on an old folder. */
+  token: string | undefined;
   dataDir: string;
   logs: Record<string, unknown>[];
   receiver: Awaited<ReturnType<typeof createReceiver>>;
   close: () => Promise<void>;
 }
 
-async function start(opts: Partial<Parameters<typeof createReceiver>[0]> = {}, dataDir?: string): Promise<Harness> {
+async function start(
+  opts: Partial<Parameters<typeof createReceiver>[0]> = {},
+  dataDir?: string,
+  token?: string,
+): Promise<Harness> {
   const dir = dataDir ? { path: dataDir, remove: () => {} } : tempDir('receiver-');
   const logs: Record<string, unknown>[] = [];
   const receiver = await createReceiver({
@@ -50,6 +62,7 @@ async function start(opts: Partial<Parameters<typeof createReceiver>[0]> = {}, d
   const url = await receiver.listen();
   return {
     url,
+    token: receiver.newAdminToken ?? token,
     dataDir: dir.path,
     logs,
     receiver,
@@ -76,28 +89,17 @@ afterEach(async () => {
   await h.close();
 });
 
-function outputLines(dataDir: string): Record<string, unknown>[] {
-  try {
-    return readFileSync(join(dataDir, 'decisions.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  } catch {
-    return [];
-  }
-}
-
 describe('pairing', () => {
   it('registers a kiosk key with the one-time code, once', async () => {
     const { code } = h.receiver.issuePairingCode();
     const res = await post(`${h.url}/pair`, await pairBody(kiosk, code));
     expect(res.status).toBe(200);
     expect(res.json.kid).toBe(kiosk.kid);
-    expect(h.receiver.kiosks()['lobby-1']).toMatchObject({ kid: kiosk.kid, lastSeq: 0 });
-    expect(JSON.parse(readFileSync(join(h.dataDir, 'receiver-state.json'), 'utf8')).kiosks['lobby-1'].kid).toBe(
-      kiosk.kid,
-    );
+    expect((await h.receiver.kiosks())['lobby-1']).toMatchObject({ kid: kiosk.kid, lastSeq: 0 });
+    // Stored in the SQLite database in the data folder, not in a JSON file.
+    expect(existsSync(join(h.dataDir, 'receiver.db'))).toBe(true);
+    expect(existsSync(join(h.dataDir, 'receiver-state.json'))).toBe(false);
+    expect(h.receiver.store).toMatchObject({ kind: 'sqlite', imported: 0 });
     const again = await post(`${h.url}/pair`, await pairBody(await makeKiosk('intruder'), code));
     expect(again).toMatchObject({ status: 403, json: { reason: 'no_pairing_code' } });
     expect(h.logs.some((l) => l.event === 'paired' && l.kiosk === 'lobby-1')).toBe(true);
@@ -117,20 +119,55 @@ describe('pairing', () => {
       sig: (JSON.parse(await pairBody(other, code)) as { sig: string }).sig,
     });
     expect(await post(`${h.url}/pair`, swapped)).toMatchObject({ status: 401, json: { reason: 'bad_signature' } });
-    expect(h.receiver.kiosks()).toEqual({});
+    expect(await h.receiver.kiosks()).toEqual({});
   });
 
-  it('keeps the sequence when the same key re-pairs, resets it for a new key', async () => {
+  it('keeps the sequence when the same key re-pairs; a new key for a paired id needs a re-pair code', async () => {
+    await h.close();
+    h = await start({ pairRate: { burst: 20, perSecond: 1 } });
     await pair(h, kiosk);
     expect(
       (await post(`${h.url}/decisions`, await decisionBody(kiosk, { seq: 5, ts: Date.now(), decision: 'grant' })))
         .status,
     ).toBe(200);
     await pair(h, kiosk);
-    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(5);
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(5);
+    expect(h.logs.filter((l) => l.event === 'repaired')).toEqual([]);
     const replacement = await makeKiosk('lobby-1');
-    await pair(h, replacement);
-    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(0);
+    // A plain code cannot swap the key of a paired id: 409, and the code stays usable for a new kiosk.
+    const { code } = h.receiver.issuePairingCode();
+    expect(await post(`${h.url}/pair`, await pairBody(replacement, code))).toMatchObject({
+      status: 409,
+      json: { reason: 'repair_not_allowed' },
+    });
+    expect((await h.receiver.kiosks())['lobby-1']!.kid).toBe(kiosk.kid);
+    expect((await post(`${h.url}/pair`, await pairBody(await makeKiosk('garage'), code))).status).toBe(200);
+    // The explicit admin act: a code issued over the admin route for exactly this id.
+    const other = await fetch(`${h.url}/admin/pairing-code`, {
+      method: 'POST',
+      headers: { ...bearer(h.token), 'content-type': 'application/json' },
+      body: '{"repair":"garage"}',
+    });
+    expect(other.status).toBe(200);
+    const forGarage = ((await other.json()) as { code: string }).code;
+    expect(await post(`${h.url}/pair`, await pairBody(replacement, forGarage))).toMatchObject({
+      status: 409,
+      json: { reason: 'repair_not_allowed' },
+    });
+    const issued = await fetch(`${h.url}/admin/pairing-code`, {
+      method: 'POST',
+      headers: { ...bearer(h.token), 'content-type': 'application/json' },
+      body: '{"repair":"lobby-1"}',
+    });
+    const repairCode = ((await issued.json()) as { code: string; repair: string }).code;
+    expect(h.logs.some((l) => l.event === 'pairing_code' && l.repair === 'lobby-1' && l.level === 40)).toBe(true);
+    expect((await post(`${h.url}/pair`, await pairBody(replacement, repairCode))).status).toBe(200);
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(0);
+    // A distinct warning, naming both keys, unlike an ordinary pairing's info line.
+    const warned = h.logs.filter((l) => l.event === 'repaired');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ level: 40, kiosk: 'lobby-1', kid: replacement.kid });
+    expect(warned[0]!.previous).toBe(kiosk.kid.slice(0, 16).match(/.{4}/g)!.join('-'));
     expect(
       await post(`${h.url}/decisions`, await decisionBody(kiosk, { seq: 6, ts: Date.now(), decision: 'grant' })),
     ).toMatchObject({
@@ -150,34 +187,53 @@ describe('decisions', () => {
   });
 
   it('accepts a verified grant and deny, records them, and lets only the fresh grant actuate', async () => {
-    const grant = await post(
-      `${h.url}/decisions`,
-      await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant', door: 'main' }),
-    );
+    const grantBody = await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant', door: 'main' });
+    const grant = await post(`${h.url}/decisions`, grantBody);
     expect(grant).toMatchObject({ status: 200, json: { ok: true, seq: 1, stale: false, actuate: true } });
     const deny = await post(
       `${h.url}/decisions`,
       await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'deny' }),
     );
     expect(deny).toMatchObject({ status: 200, json: { ok: true, seq: 2, stale: false, actuate: false } });
-    const out = await until(() => (outputLines(h.dataDir).length === 2 ? outputLines(h.dataDir) : undefined));
+    const out = await until(() => (loggedOrders(h.dataDir).length === 2 ? loggedOrders(h.dataDir) : undefined));
     expect(out.map((d) => [d.seq, d.decision, d.door, d.actuate])).toEqual([
       [1, 'grant', 'main', true],
-      [2, 'deny', undefined, false],
+      [2, 'deny', 'lobby-1', false],
     ]);
-    expect(Object.keys(out[0]!).sort()).toEqual([
-      'actuate',
-      'ageMs',
-      'decision',
+    expect(Object.keys(out[0]!)).toEqual([
+      'v',
+      'id',
+      'at',
       'door',
-      'kid',
       'kiosk',
-      'receivedAt',
       'seq',
+      'decision',
+      'actuate',
       'stale',
-      'ts',
+      'ageMs',
+      'source',
     ]);
-    const log = await journal(h.url);
+    // The kiosk's own signed decision rides along, byte for byte, with its key id; a deny without a door is
+    // addressed to the kiosk's own entrance.
+    expect(out[0]!.source).toEqual({ ...JSON.parse(grantBody), kid: kiosk.kid });
+    expect(out[1]!.door).toBe('lobby-1');
+    // Signed by the receiver's key, whose public half is in the data folder for door controllers.
+    const line = JSON.parse(readFileSync(join(h.dataDir, 'decisions.jsonl'), 'utf8').split('\n')[0]!) as {
+      order: string;
+      sig: string;
+      kid: string;
+    };
+    const pub = JSON.parse(readFileSync(join(h.dataDir, 'receiver-public.jwk'), 'utf8')) as JsonWebKey;
+    expect(line.kid).toBe(h.receiver.receiverKey.kid);
+    const key = await crypto.subtle.importKey('jwk', pub, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    const ok = await crypto.subtle.verify(
+      { name: 'ECDSA', hash: 'SHA-256' },
+      key,
+      Buffer.from(line.sig, 'base64url'),
+      Buffer.from(line.order, 'utf8'),
+    );
+    expect(ok).toBe(true);
+    const log = await journal(h.url, h.token);
     expect(log.filter((e) => e.route === '/decisions').map((e) => [e.result, e.seq])).toEqual([
       ['accepted', 1],
       ['accepted', 2],
@@ -197,9 +253,9 @@ describe('decisions', () => {
       await post(`${h.url}/decisions`, await decisionBody(other, { seq: 1, ts: Date.now(), decision: 'grant' })),
     ).toMatchObject({ status: 401 });
     expect(h.logs.filter((l) => l.event === 'rejected' && l.reason === 'bad_signature')).toHaveLength(2);
-    expect((await journal(h.url)).filter((e) => e.reason === 'bad_signature')).toHaveLength(2);
-    expect(outputLines(h.dataDir)).toEqual([]);
-    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(0);
+    expect((await journal(h.url, h.token)).filter((e) => e.reason === 'bad_signature')).toHaveLength(2);
+    expect(loggedOrders(h.dataDir)).toEqual([]);
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(0);
   });
 
   it('rejects a replayed sequence; the identical retry is told "duplicate"; neither reaches an output', async () => {
@@ -222,7 +278,7 @@ describe('decisions', () => {
     const older = await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'grant' });
     expect(await post(`${h.url}/decisions`, older)).toMatchObject({ status: 409, json: { reason: 'replay' } });
     await new Promise((r) => setTimeout(r, 100));
-    expect(outputLines(h.dataDir).map((d) => d.seq)).toEqual([3]);
+    expect(loggedOrders(h.dataDir).map((d) => d.seq)).toEqual([3]);
     expect(h.logs.filter((l) => l.event === 'rejected').map((l) => l.reason)).toEqual([
       'duplicate',
       'replay',
@@ -241,9 +297,9 @@ describe('decisions', () => {
       await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'grant', stale: true }),
     );
     expect(flagged).toMatchObject({ status: 200, json: { stale: true, actuate: false } });
-    const out = await until(() => (outputLines(h.dataDir).length === 2 ? outputLines(h.dataDir) : undefined));
+    const out = await until(() => (loggedOrders(h.dataDir).length === 2 ? loggedOrders(h.dataDir) : undefined));
     expect(out.every((d) => d.stale === true && d.actuate === false)).toBe(true);
-    expect((await journal(h.url)).filter((e) => e.reason === 'stale')).toHaveLength(2);
+    expect((await journal(h.url, h.token)).filter((e) => e.reason === 'stale')).toHaveLength(2);
     expect(h.logs.filter((l) => l.reason === 'stale' && l.level === 40)).toHaveLength(2);
   });
 
@@ -261,7 +317,7 @@ describe('decisions', () => {
       status: 422,
       json: { reason: 'future_timestamp' },
     });
-    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(1);
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(1);
   });
 
   it('rejects an extra field even when correctly signed, and an unpaired kiosk', async () => {
@@ -279,7 +335,7 @@ describe('decisions', () => {
       status: 403,
       json: { reason: 'not_paired' },
     });
-    const log = await journal(h.url);
+    const log = await journal(h.url, h.token);
     expect(log.find((e) => e.reason === 'extra_field')?.body).toBe(body);
   });
 
@@ -301,6 +357,124 @@ describe('decisions', () => {
   });
 });
 
+describe('hostile input that once got past (issue 18)', () => {
+  it('answers 403 not_paired for kiosk ids that name Object.prototype members, and pairs them as plain ids', async () => {
+    await pair(h, kiosk);
+    for (const id of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'.replace(/_/g, 'x')]) {
+      const stranger = await makeKiosk(id);
+      expect(
+        await post(`${h.url}/decisions`, await decisionBody(stranger, { seq: 1, ts: Date.now(), decision: 'grant' })),
+      ).toMatchObject({ status: 403, json: { reason: 'not_paired', kiosk: id } });
+    }
+    // "__proto__" itself is not a valid kiosk id (the schema allows no leading "_"), so the schema refuses it first.
+    const proto = await makeKiosk('__proto__');
+    expect(
+      (await post(`${h.url}/decisions`, await decisionBody(proto, { seq: 1, ts: Date.now(), decision: 'grant' })))
+        .status,
+    ).toBe(400);
+    // A kiosk really called "constructor" pairs, decides and survives a restart like any other.
+    const ctor = await makeKiosk('constructor');
+    await pair(h, ctor);
+    expect(
+      (await post(`${h.url}/decisions`, await decisionBody(ctor, { seq: 1, ts: Date.now(), decision: 'grant' }))).json,
+    ).toMatchObject({ ok: true, actuate: true });
+    const dir = h.dataDir;
+    await h.receiver.close();
+    const again = await start({}, dir);
+    try {
+      expect(Object.keys(await again.receiver.kiosks()).sort()).toEqual(['constructor', 'lobby-1']);
+      expect(
+        await post(`${again.url}/decisions`, await decisionBody(ctor, { seq: 1, ts: Date.now(), decision: 'grant' })),
+      ).toMatchObject({ status: 409, json: { reason: 'duplicate' } });
+    } finally {
+      await again.receiver.close();
+    }
+    h = await start();
+  });
+
+  it('refuses the high-s twin of a valid signature (401), for decisions and for pairing', async () => {
+    await pair(h, kiosk);
+    const { sign } = await import('./helpers');
+    const payload = `{"v":1,"kiosk":"lobby-1","seq":1,"ts":${Date.now()},"decision":"grant","nonce":"${NONCE}"}`;
+    const high = JSON.stringify({ payload, sig: await sign(kiosk.keys.privateKey, payload, true) });
+    expect(await post(`${h.url}/decisions`, high)).toMatchObject({ status: 401, json: { reason: 'bad_signature' } });
+    const low = JSON.stringify({ payload, sig: await sign(kiosk.keys.privateKey, payload) });
+    expect((await post(`${h.url}/decisions`, low)).status).toBe(200);
+    const other = await makeKiosk('garage');
+    const { code } = h.receiver.issuePairingCode();
+    const env = JSON.parse(await pairBody(other, code)) as { payload: string };
+    const highPair = JSON.stringify({
+      payload: env.payload,
+      sig: await sign(other.keys.privateKey, env.payload, true),
+    });
+    expect(await post(`${h.url}/pair`, highPair)).toMatchObject({ status: 401, json: { reason: 'bad_signature' } });
+  });
+
+  it('cuts off a slow-loris body: 408 and a closed socket after the request deadline, state untouched', async () => {
+    await h.close();
+    h = await start({ requestTimeoutMs: 1000 });
+    await pair(h, kiosk);
+    const { port } = new URL(h.url);
+    const started = Date.now();
+    const { answer, closedAfterMs } = await new Promise<{ answer: string; closedAfterMs: number }>((resolve) => {
+      const sock = connect(Number(port), '127.0.0.1');
+      let answer = '';
+      sock.on('data', (d: Buffer) => (answer += d.toString()));
+      sock.on('error', () => {});
+      sock.write(
+        'POST /decisions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n{',
+      );
+      const drip = setInterval(() => sock.write(' '), 100);
+      sock.on('close', () => {
+        clearInterval(drip);
+        resolve({ answer, closedAfterMs: Date.now() - started });
+      });
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    // Closed by the deadline (1 s, checked every second), long before the 400 bytes would have arrived (40 s).
+    expect(closedAfterMs).toBeGreaterThanOrEqual(900);
+    expect(closedAfterMs).toBeLessThan(5000);
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(0);
+    expect((await fetch(`${h.url}/health`)).status).toBe(200);
+  });
+
+  it('logs rejections at a bounded rate and says how many went unlogged', async () => {
+    let clock = Date.now();
+    await h.close();
+    h = await start({ rejectLogRate: { burst: 3, perSecond: 1 }, now: () => clock });
+    for (let i = 0; i < 20; i++) await post(`${h.url}/decisions`, '{"junk":1}');
+    const rejected = () => h.logs.filter((l) => l.event === 'rejected');
+    expect(rejected()).toHaveLength(3);
+    expect((await journal(h.url, h.token)).filter((e) => e.result === 'rejected')).toHaveLength(20);
+    clock += 1000;
+    await post(`${h.url}/decisions`, '{"junk":2}');
+    expect(rejected()).toHaveLength(4);
+    expect(rejected()[3]).toMatchObject({ reason: 'extra_field', unlogged: 17 });
+  });
+
+  it('lets one receiver hold a data folder: a second one refuses to start, a stale lock is taken over', async () => {
+    await expect(start({}, h.dataDir)).rejects.toThrow(/held by another receiver \(pid \d+\)/);
+    const cli = spawnSync(process.execPath, ['receiver/server.mjs', '--port', '0', '--data', h.dataDir], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(cli.status).toBe(1);
+    expect(cli.stderr).toMatch(/receiver: .*receiver\.lock is held by another receiver \(pid \d+\)/);
+    // The first receiver is unharmed and still answers.
+    expect((await fetch(`${h.url}/health`)).status).toBe(200);
+    // A crashed receiver's lock (its pid no longer runs) does not keep the folder locked forever.
+    const dir = tempDir('receiver-stale-lock-');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(join(dir.path, 'receiver.lock'), `${dead.stdout}\n`);
+    const after = await start({}, dir.path);
+    expect(readFileSync(join(dir.path, 'receiver.lock'), 'utf8').trim()).toBe(String(process.pid));
+    await after.close();
+    expect(existsSync(join(dir.path, 'receiver.lock'))).toBe(false);
+    dir.remove();
+  });
+});
+
 describe('rate limits', () => {
   it('answers 429 with Retry-After once a kiosk exceeds its rate', async () => {
     await h.close();
@@ -315,7 +489,7 @@ describe('rate limits', () => {
     expect(statuses).toEqual([200, 200, 200, 429]);
     expect(last!.json.reason).toBe('rate_limited');
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(h.receiver.kiosks()['lobby-1']!.lastSeq).toBe(3);
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(3);
   });
 });
 
@@ -363,26 +537,63 @@ describe('CORS and admin routes', () => {
     expect(big.headers.get('access-control-expose-headers')).toMatch(/retry-after/i);
   });
 
-  it('serves the log and pairing codes only to loopback callers that are not web pages', async () => {
-    expect((await fetch(`${h.url}/decisions/log`)).status).toBe(200);
-    expect((await fetch(`${h.url}/decisions/log`, { headers: { origin: KIOSK_ORIGIN } })).status).toBe(403);
-    expect((await fetch(`${h.url}/decisions/log`, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
-    // fetch() may not set Host; a DNS-rebinding page's requests carry its own host name, so send one raw.
-    const rebound = await new Promise<number>((resolve, reject) => {
-      const req = request(`${h.url}/decisions/log`, { headers: { host: 'rebound.example' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-    expect(rebound).toBe(403);
-    const code = await fetch(`${h.url}/admin/pairing-code`, { method: 'POST' });
+  it('serves the log and pairing codes only with the admin token: loopback alone grants nothing', async () => {
+    const log = `${h.url}/decisions/log`;
+    const auth = bearer(h.token);
+    expect(h.token).toMatch(/^ekr_[A-Za-z0-9_-]{43}$/);
+    // The folder keeps only the hash: the token itself is nowhere on disk.
+    const stored = readFileSync(join(h.dataDir, 'admin-token.sha256'), 'utf8');
+    expect(stored).toBe(`sha256:${createHash('sha256').update(h.token!).digest('hex')}\n`);
+    expect(stored).not.toContain(h.token!);
+    const noToken = await fetch(log);
+    expect(noToken.status).toBe(401);
+    expect(noToken.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    expect((await fetch(log, { headers: { authorization: `Bearer ekr_${'A'.repeat(43)}` } })).status).toBe(401);
+    expect((await fetch(log, { headers: { authorization: h.token! } })).status).toBe(401);
+    expect((await fetch(`${h.url}/admin/pairing-code`, { method: 'POST' })).status).toBe(401);
+    expect((await fetch(log, { headers: auth })).status).toBe(200);
+    // A web page never gets in, even holding the token.
+    expect((await fetch(log, { headers: { ...auth, origin: KIOSK_ORIGIN } })).status).toBe(403);
+    expect((await fetch(log, { headers: { ...auth, 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    const code = await fetch(`${h.url}/admin/pairing-code`, { method: 'POST', headers: auth });
     expect(code.status).toBe(200);
     expect(((await code.json()) as { code: string }).code).toMatch(/^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/);
-    expect(
-      (await fetch(`${h.url}/admin/pairing-code`, { method: 'POST', headers: { origin: KIOSK_ORIGIN } })).status,
-    ).toBe(403);
+    // The refusals are journaled without the token they carried.
+    expect(JSON.stringify(await journal(h.url, h.token))).not.toContain(h.token!.slice(4));
+    expect(JSON.stringify(h.logs)).not.toContain(h.token!.slice(4));
+  });
+
+  it('grants nothing through a same-host reverse proxy that rewrites Host (nginx default) without the token', async () => {
+    const target = new URL(h.url);
+    // A tiny proxy as nginx does it by default: the receiver sees a loopback peer and Host = its own address.
+    const proxy = createServer((req, res) => {
+      const up = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: target.host },
+        },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      up.on('error', () => res.writeHead(502).end());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const via = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    try {
+      expect((await fetch(`${via}/decisions/log`)).status).toBe(401);
+      expect((await fetch(`${via}/admin/pairing-code`, { method: 'POST' })).status).toBe(401);
+      expect((await fetch(`${via}/decisions/log`, { headers: { host: 'receiver.lan' } })).status).toBe(401);
+      expect((await fetch(`${via}/decisions/log`, { headers: bearer(h.token) })).status).toBe(200);
+      expect((await journal(h.url, h.token)).filter((e) => e.reason === 'admin_token_required')).toHaveLength(3);
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
   });
 });
 
@@ -394,8 +605,10 @@ describe('persistence', () => {
     const body = await decisionBody(kiosk, { seq: 7, ts: Date.now(), decision: 'grant' });
     expect((await post(`${a.url}/decisions`, body)).status).toBe(200);
     await a.close();
-    const b = await start({}, dir.path);
+    const b = await start({}, dir.path, a.token);
     try {
+      expect(b.receiver.newAdminToken).toBeUndefined(); // shown once: a restart keeps the token it had
+      expect((await fetch(`${b.url}/decisions/log`, { headers: bearer(a.token) })).status).toBe(200);
       expect(await post(`${b.url}/decisions`, body)).toMatchObject({ status: 409, json: { reason: 'duplicate' } });
       expect(
         await post(`${b.url}/decisions`, await decisionBody(kiosk, { seq: 6, ts: Date.now(), decision: 'grant' })),
@@ -413,7 +626,60 @@ describe('persistence', () => {
     }
   });
 
-  it('refuses to start on a damaged state file instead of forgetting sequence numbers', async () => {
+  it('imports the old JSON state file once, keeping sequence numbers and recent nonces', async () => {
+    const dir = tempDir('receiver-import-');
+    const old = {
+      v: 1,
+      kiosks: {
+        'lobby-1': { jwk: kiosk.jwk, kid: kiosk.kid, pairedAt: 1, lastSeq: 7, recent: [[7, NONCE]] },
+        constructor: { jwk: kiosk.jwk, kid: kiosk.kid, pairedAt: 1, lastSeq: 2, recent: [] },
+      },
+    };
+    writeFileSync(join(dir.path, 'receiver-state.json'), JSON.stringify(old));
+    const a = await start({}, dir.path);
+    try {
+      expect(a.receiver.store).toMatchObject({ kind: 'sqlite', imported: 2 });
+      expect(existsSync(join(dir.path, 'receiver-state.json'))).toBe(false);
+      expect(existsSync(join(dir.path, 'receiver-state.json.migrated'))).toBe(true);
+      const seven = await decisionBody(kiosk, { seq: 7, ts: Date.now(), decision: 'grant' });
+      expect(await post(`${a.url}/decisions`, seven)).toMatchObject({ status: 409, json: { reason: 'duplicate' } });
+      expect((await a.receiver.kiosks()).constructor).toMatchObject({ lastSeq: 2, kid: kiosk.kid });
+    } finally {
+      await a.receiver.close();
+    }
+    const b = await start({}, dir.path);
+    try {
+      expect(b.receiver.store.imported).toBe(0);
+      expect((await b.receiver.kiosks())['lobby-1']!.lastSeq).toBe(7);
+    } finally {
+      await b.close();
+      dir.remove();
+    }
+  });
+
+  it('refuses to start on a damaged database, one from a newer receiver, or a damaged old state file', async () => {
+    const made = tempDir('receiver-newer-');
+    const first = await start({}, made.path);
+    await first.receiver.close();
+    const { Database } = (await import('node-sqlite3-wasm')).default;
+    const db = new Database(join(made.path, 'receiver.db'));
+    expect(db.all('SELECT version FROM schema_migrations')).toEqual([{ version: 1 }]);
+    db.run('INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)');
+    db.close();
+    await expect(createReceiver({ port: 0, dataDir: made.path, logger: false })).rejects.toThrow(
+      /schema v99, newer than this receiver knows \(v1\)/,
+    );
+    made.remove();
+    const damaged = tempDir('receiver-damaged-');
+    writeFileSync(join(damaged.path, 'receiver.db'), Buffer.alloc(4096, 0x5a));
+    await expect(createReceiver({ port: 0, dataDir: damaged.path, logger: false })).rejects.toThrow(
+      /receiver\.db is damaged or not a receiver database .*refusing to start/,
+    );
+    // Left as it was, for the admin to restore or inspect.
+    expect(readFileSync(join(damaged.path, 'receiver.db'))).toEqual(Buffer.alloc(4096, 0x5a));
+    expect(existsSync(join(damaged.path, 'receiver.lock'))).toBe(false);
+    damaged.remove();
+
     const dir = tempDir('receiver-corrupt-');
     writeFileSync(join(dir.path, 'receiver-state.json'), '{"v":1,"kiosks":{"lobby-1":{"kid":3}}}');
     await expect(createReceiver({ port: 0, dataDir: dir.path, logger: false })).rejects.toThrow(/malformed/);
@@ -425,12 +691,13 @@ describe('persistence', () => {
 
 describe('outputs', () => {
   it('POSTs each verified decision to the webhook, and nothing for rejected ones', async () => {
-    const got: { body: string; type: string | undefined }[] = [];
+    const got: { body: string; type: string | undefined; mac: string | undefined }[] = [];
     const hook = createServer((req: IncomingMessage, res) => {
       let b = '';
       req.on('data', (c: Buffer) => (b += c.toString()));
       req.on('end', () => {
-        got.push({ body: b, type: req.headers['content-type'] });
+        const mac = req.headers['x-entrance-kiosk-signature'];
+        got.push({ body: b, type: req.headers['content-type'], mac: typeof mac === 'string' ? mac : undefined });
         res.writeHead(204).end();
       });
     });
@@ -452,7 +719,12 @@ describe('outputs', () => {
       await new Promise((r) => setTimeout(r, 100));
       expect(got).toHaveLength(1);
       expect(got[0]!.type).toBe('application/json');
-      expect(JSON.parse(got[0]!.body)).toMatchObject({
+      // Stripe-style HMAC over "<t>.<body>" with the secret the receiver made in its data folder.
+      const secret = readFileSync(join(h.dataDir, 'webhook-secret'), 'utf8').trim();
+      const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(got[0]!.mac ?? '')!;
+      expect(Math.abs(Number(t) * 1000 - Date.now())).toBeLessThan(10_000);
+      expect(v1).toBe(createHmac('sha256', secret).update(`${t}.${got[0]!.body}`).digest('hex'));
+      expect(JSON.parse((JSON.parse(got[0]!.body) as { order: string }).order)).toMatchObject({
         kiosk: 'lobby-1',
         seq: 1,
         decision: 'grant',
@@ -476,7 +748,10 @@ describe('outputs', () => {
       const sub = await connectAsync(broker.url, { clientId: 'test-subscriber' });
       const messages: { topic: string; payload: Record<string, unknown> }[] = [];
       sub.on('message', (topic, payload) =>
-        messages.push({ topic, payload: JSON.parse(payload.toString()) as Record<string, unknown> }),
+        messages.push({
+          topic,
+          payload: JSON.parse((JSON.parse(payload.toString()) as { order: string }).order) as Record<string, unknown>,
+        }),
       );
       await sub.subscribeAsync('entrance-kiosk/#', { qos: 1 });
       await h.close();
@@ -508,6 +783,72 @@ describe('outputs', () => {
   });
 });
 
+describe('Home Assistant MQTT discovery (real Mosquitto)', () => {
+  // HA's MQTT binary_sensor options (home-assistant.io/integrations/binary_sensor.mqtt), the subset a config may use
+  // here, with their types; state_topic is the one required key.
+  const BINARY_SENSOR_KEYS: Record<string, string> = {
+    name: 'string',
+    unique_id: 'string',
+    object_id: 'string',
+    device_class: 'string',
+    state_topic: 'string',
+    value_template: 'string',
+    payload_on: 'string',
+    payload_off: 'string',
+    off_delay: 'number',
+    json_attributes_topic: 'string',
+    device: 'object',
+  };
+  const DEVICE_CLASSES = ['door', 'lock', 'opening', 'garage_door', 'occupancy'];
+
+  it('announces each door as a binary_sensor (retained) and keeps its last order as state', async () => {
+    const broker = await startMosquitto();
+    try {
+      await h.close();
+      h = await start({ mqtt: broker.url, haDiscovery: 'homeassistant' });
+      await h.receiver.mqttReady();
+      await pair(h, kiosk);
+      await post(
+        `${h.url}/decisions`,
+        await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant', door: 'main' }),
+      );
+      await post(
+        `${h.url}/decisions`,
+        await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'deny', door: 'main' }),
+      );
+      // A Home Assistant that connects later still finds both: they are retained.
+      await new Promise((r) => setTimeout(r, 300));
+      const ha = await connectAsync(broker.url, { clientId: 'home-assistant' });
+      const got = new Map<string, string>();
+      ha.on('message', (topic, payload) => got.set(topic, payload.toString()));
+      await ha.subscribeAsync(['homeassistant/#', 'entrance-kiosk/door/#'], { qos: 1 });
+      try {
+        await until(() => got.size >= 2, 5000, 'retained discovery config and state');
+        const config = JSON.parse(got.get('homeassistant/binary_sensor/entrance_kiosk_main/config')!) as Record<
+          string,
+          unknown
+        >;
+        for (const [k, v] of Object.entries(config)) expect([k, typeof v]).toEqual([k, BINARY_SENSOR_KEYS[k]]);
+        expect(DEVICE_CLASSES).toContain(config.device_class);
+        expect(config.state_topic).toBe('entrance-kiosk/door/main/last');
+        expect(config.unique_id).toBe('entrance_kiosk_main');
+        expect((config.device as { identifiers: string[] }).identifiers).toEqual(['entrance_kiosk_main']);
+        const last = JSON.parse(got.get('entrance-kiosk/door/main/last')!) as Record<string, unknown>;
+        expect(last).toMatchObject({ kiosk: 'lobby-1', seq: 2, decision: 'deny', actuate: false });
+        // HA renders value_template with Jinja; its expression here is simple enough to check by hand.
+        expect(config.value_template).toBe("{{ 'ON' if value_json.actuate else 'OFF' }}");
+        expect([config.payload_on, config.payload_off]).toEqual(['ON', 'OFF']);
+      } finally {
+        await ha.endAsync();
+      }
+    } finally {
+      await h.close();
+      h = await start();
+      await broker.stop();
+    }
+  });
+});
+
 describe('command line', () => {
   it('prints its URL and a pairing code, logs JSON lines with reasons, survives a restart, stops on SIGTERM', async () => {
     const dir = tempDir('receiver-cli-');
@@ -517,6 +858,7 @@ describe('command line', () => {
     try {
       expect(r1.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(r1.pairingCode).toMatch(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+      expect(r1.adminToken).toMatch(/^ekr_[A-Za-z0-9_-]{43}$/);
       expect((await post(`${r1.url}/pair`, await pairBody(kiosk, r1.pairingCode))).status).toBe(200);
       await r1.waitForOutput(/^receiver: paired kiosk lobby-1, key fingerprint \S+/m);
       const good = await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant' });
@@ -529,6 +871,17 @@ describe('command line', () => {
       try {
         expect(r2.url).toBe(r1.url);
         expect(r2.pairingCode).not.toBe(r1.pairingCode);
+        // The token is shown once; the restart says where to get a new one instead.
+        expect(r2.adminToken).toBeUndefined();
+        expect(r2.output()).toMatch(/^receiver: admin routes need the admin token printed at first start/m);
+        expect(r2.output()).not.toContain(r1.adminToken!);
+        expect((await fetch(`${r2.url}/decisions/log`, { headers: bearer(r1.adminToken) })).status).toBe(200);
+        // A new token cannot be made under a running receiver (it holds the folder).
+        const busy = spawnSync(process.execPath, ['receiver/server.mjs', 'admin-token', '--data', dir.path], {
+          cwd: ROOT,
+          encoding: 'utf8',
+        });
+        expect([busy.status, busy.stderr]).toEqual([1, expect.stringMatching(/held by another receiver/)]);
         expect(await post(`${r2.url}/decisions`, good)).toMatchObject({ status: 409, json: { reason: 'duplicate' } });
         expect(
           (await post(`${r2.url}/decisions`, await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'deny' })))
@@ -537,6 +890,15 @@ describe('command line', () => {
       } finally {
         expect(await r2.stop()).toBe(0);
       }
+      const rotated = spawnSync(process.execPath, ['receiver/server.mjs', 'admin-token', '--data', dir.path], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+      expect(rotated.status).toBe(0);
+      const fresh = /new admin token .*: (ekr_\S+)$/m.exec(rotated.stdout)![1]!;
+      expect(readFileSync(join(dir.path, 'admin-token.sha256'), 'utf8')).toBe(
+        `sha256:${createHash('sha256').update(fresh).digest('hex')}\n`,
+      );
       // The capture file holds every body either process received, with its verdict: what a test checks against the schema.
       const captured = readFileSync(capture, 'utf8')
         .trim()

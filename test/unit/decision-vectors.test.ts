@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import vectorsText from '../fixtures/decisions/vectors.json?raw';
 import { MAX_ENVELOPE_BYTES, canonicalPayload, checkEnvelopeText } from '../../src/decisions/message';
-import { jwkThumbprint, verifyText, type PublicJwk } from '../../src/decisions/signer';
+import { base64urlDecode, base64urlEncode, utf8 } from '../../src/decisions/encoding';
+import { isLowS, jwkThumbprint, toLowS, verifyText, type PublicJwk } from '../../src/decisions/signer';
 
 interface Vectors {
   testKey: { public: PublicJwk; kid: string };
@@ -49,5 +50,16 @@ describe('decision vectors, kiosk side', () => {
     expect(checked.ok).toBe(true);
     if (!checked.ok) return;
     expect(await verifyText(await testKey(), checked.value.envelope.payload, checked.value.envelope.sig)).toBe(false);
+  });
+
+  it('signs in low-s form only, and refuses the high-s twin plain WebCrypto would accept', async () => {
+    const twin = vectors.forged.find((v) => v.name.startsWith('high-s'))!;
+    const env = JSON.parse(twin.body) as { payload: string; sig: string };
+    const raw = base64urlDecode(env.sig)!;
+    expect(isLowS(raw)).toBe(false);
+    const key = await testKey();
+    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, raw, utf8(env.payload))).toBe(true);
+    expect(isLowS(toLowS(raw))).toBe(true);
+    expect(await verifyText(key, env.payload, base64urlEncode(toLowS(raw)))).toBe(true);
   });
 });

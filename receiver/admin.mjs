@@ -1,0 +1,85 @@
+// @ts-check
+/**
+ * The admin credential: who may mint pairing codes, read the decision log and publish watchlist bundles.
+ *
+ * Being on loopback grants nothing: any local process, a container on the host network, an SSRF in another service
+ * or a TLS proxy on the same host all arrive from 127.0.0.1. An admin request carries `Authorization: Bearer
+ * <token>`, a 256-bit random token generated at first start, printed once and stored only as its SHA-256 (in
+ * `admin-token.sha256`, 0600). A fast hash is the right one here: slow hashes (scrypt, argon2) exist to stretch
+ * low-entropy passwords, while guessing a 256-bit token is hopeless at any speed; a slow hash would only make every
+ * admin request a CPU cost an attacker could impose. The hash is compared in constant time. Web pages are refused
+ * even with a token (an admin route has no business in a browser, and a leaked token in a page is the likeliest
+ * leak), and a token never travels in clear over the LAN: non-loopback admin calls must come over TLS.
+ * This module never logs, journals or returns a token it was sent.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** @param {string | undefined} a a socket's peer address */
+export function isLoopback(a) {
+  return a === '::1' || a?.startsWith('127.') === true || a?.startsWith('::ffff:127.') === true;
+}
+
+export const ADMIN_TOKEN_FILE = 'admin-token.sha256';
+const TOKEN = /^ekr_[A-Za-z0-9_-]{43}$/;
+
+/** @param {string} token */
+export function hashToken(token) {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** A new token: "ekr_" + 32 random bytes in base64url (the prefix makes a leaked one easy to grep for). */
+export function newToken() {
+  return `ekr_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * Writes a fresh token's hash to the data folder (replacing any earlier one) and returns the token.
+ * @param {string} dataDir
+ */
+export function rotateAdminToken(dataDir) {
+  const token = newToken();
+  writeFileSync(join(dataDir, ADMIN_TOKEN_FILE), `sha256:${hashToken(token).toString('hex')}\n`, { mode: 0o600 });
+  return token;
+}
+
+/**
+ * Loads the stored hash, creating a token on first start.
+ * @param {string} dataDir
+ * @returns {{ hash: Buffer, created?: string }} `created` is the new token, to be shown once
+ */
+export function loadAdminToken(dataDir) {
+  const path = join(dataDir, ADMIN_TOKEN_FILE);
+  if (!existsSync(path)) {
+    const created = rotateAdminToken(dataDir);
+    return { hash: hashToken(created), created };
+  }
+  const m = /^sha256:([0-9a-f]{64})\n?$/.exec(readFileSync(path, 'utf8'));
+  if (!m) throw new Error(`${path} is not an admin token hash; delete it to generate a new token at next start`);
+  return { hash: Buffer.from(m[1] ?? '', 'hex') };
+}
+
+/**
+ * @typedef {{ ok: true } | { ok: false, status: 401 | 403, reason: 'admin_only' | 'admin_token_required'
+ *   | 'admin_needs_tls' }} AdminVerdict
+ */
+
+/**
+ * Decides whether a request may use an admin route. Exported to be tested without a second machine.
+ * @param {{ remoteAddress: string | undefined, encrypted: boolean,
+ *   headers: Record<string, string | string[] | undefined>, tokenHash: Buffer }} req
+ * @returns {AdminVerdict}
+ */
+export function adminVerdict({ remoteAddress, encrypted, headers, tokenHash }) {
+  const site = headers['sec-fetch-site'];
+  if (headers.origin !== undefined || (site !== undefined && site !== 'none'))
+    return { ok: false, status: 403, reason: 'admin_only' };
+  const auth = headers.authorization;
+  const m = typeof auth === 'string' ? /^Bearer (\S+)$/.exec(auth) : null;
+  const given = m?.[1];
+  if (given === undefined || !TOKEN.test(given) || !timingSafeEqual(hashToken(given), tokenHash))
+    return { ok: false, status: 401, reason: 'admin_token_required' };
+  if (!encrypted && !isLoopback(remoteAddress)) return { ok: false, status: 403, reason: 'admin_needs_tls' };
+  return { ok: true };
+}

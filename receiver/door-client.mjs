@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * Reference door controller: how to consume the receiver's actuation orders safely (docs/receiver.md, "Orders to
+ * the door"). It trusts no transport: every order must carry the pinned receiver key's signature (low-s ECDSA
+ * P-256), be fresh (issued within --freshness of now, and not before this process started, so a restart cannot
+ * re-open the door for an order seen before it), be new (its id never seen), and name this door. Over the webhook,
+ * the HMAC header (t=…,v1=…) is checked first, before the body is even parsed. Only then does an order with
+ * `actuate: true` open the door: it prints `door-client: OPEN …` and, when --gpio names a file that exists (a sysfs
+ * GPIO `value` file), writes 1 and after --pulse-ms writes 0. It never opens on `decision` alone, never on an
+ * order it could not verify, and never stores anything.
+ *
+ *   node receiver/door-client.mjs --receiver-key receiver-public.jwk [--door ID] [--freshness MS]
+ *     (--listen HOST:PORT --webhook-secret FILE | --mqtt URL [--mqtt-user U --mqtt-password-file F] [--mqtt-ca F]
+ *      [--mqtt-topic PREFIX]) [--gpio PATH [--pulse-ms MS]]
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { SIGNATURE_HEADER, checkWebhookSignature } from './orders.mjs';
+import { importPublicKey, thumbprint, verifySignature } from './protocol.mjs';
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+const ORDER_ID = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * @typedef {import('./orders.mjs').Order} Order
+ * @typedef {{ key: CryptoKey, kid: string, door?: string, freshnessMs: number, skewMs: number, notBefore: number,
+ *   seen: Map<string, number> }} Verifier
+ * @typedef {{ ok: true, order: Order } | { ok: false, reason: string }} Verdict
+ */
+
+/**
+ * @param {import('./orders.mjs').PublicJwk} jwk
+ * @param {{ door?: string, freshnessMs?: number, skewMs?: number, notBefore?: number }} [opts]
+ * @returns {Promise<Verifier>}
+ */
+export async function makeVerifier(jwk, opts = {}) {
+  return {
+    key: await importPublicKey(jwk),
+    kid: await thumbprint(jwk),
+    ...(opts.door === undefined ? {} : { door: opts.door }),
+    freshnessMs: opts.freshnessMs ?? 5000,
+    skewMs: opts.skewMs ?? 1000,
+    notBefore: opts.notBefore ?? Date.now(),
+    seen: new Map(),
+  };
+}
+
+/** @param {unknown} x @returns {x is Record<string, unknown>} */
+const isObject = (x) => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/**
+ * Verifies one order envelope. Records its id on success, so a second delivery of the same order is refused.
+ * @param {Verifier} v @param {string} text @param {number} now
+ * @returns {Promise<Verdict>}
+ */
+export async function verifyOrder(v, text, now) {
+  /** @type {unknown} */
+  let env;
+  try {
+    env = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'bad_json' };
+  }
+  if (!isObject(env) || Object.keys(env).join() !== 'order,sig,kid') return { ok: false, reason: 'bad_envelope' };
+  const { order: orderText, sig, kid } = env;
+  if (typeof orderText !== 'string' || typeof sig !== 'string' || typeof kid !== 'string')
+    return { ok: false, reason: 'bad_envelope' };
+  if (kid !== v.kid) return { ok: false, reason: 'unknown_receiver' };
+  if (!(await verifySignature(v.key, orderText, sig))) return { ok: false, reason: 'bad_signature' };
+  /** @type {unknown} */
+  let o;
+  try {
+    o = JSON.parse(orderText);
+  } catch {
+    return { ok: false, reason: 'bad_order' };
+  }
+  // Signed by our receiver, so well formed unless the receiver has a bug; checked anyway, a door fails closed.
+  if (
+    !isObject(o) ||
+    o.v !== 1 ||
+    typeof o.id !== 'string' ||
+    !ORDER_ID.test(o.id) ||
+    !Number.isSafeInteger(o.at) ||
+    typeof o.door !== 'string' ||
+    !ID.test(o.door) ||
+    typeof o.actuate !== 'boolean'
+  )
+    return { ok: false, reason: 'bad_order' };
+  const order = /** @type {Order} */ (/** @type {unknown} */ (o));
+  if (v.door !== undefined && order.door !== v.door) return { ok: false, reason: 'other_door' };
+  if (order.at > now + v.skewMs) return { ok: false, reason: 'future_order' };
+  if (now - order.at > v.freshnessMs || order.at < v.notBefore - v.skewMs) return { ok: false, reason: 'stale_order' };
+  for (const [id, at] of v.seen) if (now - at > v.freshnessMs + v.skewMs) v.seen.delete(id);
+  if (v.seen.has(order.id)) return { ok: false, reason: 'replayed_order' };
+  v.seen.set(order.id, order.at);
+  return { ok: true, order };
+}
+
+/**
+ * Opens the door for an order that passed verifyOrder: prints, and pulses the GPIO file when there is one.
+ * @param {Order} order @param {{ gpio?: string, pulseMs?: number, say: (line: string) => void }} how
+ */
+export function act(order, how) {
+  const what = `order ${order.id}, kiosk ${order.kiosk} seq ${order.seq}`;
+  if (!order.actuate) {
+    how.say(`no action for door ${order.door} (${what}): ${order.stale ? 'stale ' : ''}${order.decision}`);
+    return;
+  }
+  how.say(`OPEN door ${order.door} (${what})`);
+  if (how.gpio !== undefined && existsSync(how.gpio)) {
+    writeFileSync(how.gpio, '1');
+    setTimeout(() => writeFileSync(/** @type {string} */ (how.gpio), '0'), how.pulseMs ?? 3000);
+  }
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      'receiver-key': { type: 'string' },
+      door: { type: 'string' },
+      freshness: { type: 'string', default: '5000' },
+      listen: { type: 'string' },
+      'webhook-secret': { type: 'string' },
+      mqtt: { type: 'string' },
+      'mqtt-user': { type: 'string' },
+      'mqtt-password-file': { type: 'string' },
+      'mqtt-ca': { type: 'string' },
+      'mqtt-topic': { type: 'string', default: 'entrance-kiosk' },
+      gpio: { type: 'string' },
+      'pulse-ms': { type: 'string', default: '3000' },
+    },
+    strict: true,
+  });
+  /** @param {string} line */
+  const say = (line) => process.stdout.write(`door-client: ${line}\n`);
+  const keyFile = values['receiver-key'];
+  if (!keyFile || (!values.listen && !values.mqtt) || (values.listen && !values['webhook-secret'])) {
+    console.error('door-client: need --receiver-key and either --listen with --webhook-secret, or --mqtt');
+    process.exit(2);
+  }
+  const v = await makeVerifier(JSON.parse(readFileSync(keyFile, 'utf8')), {
+    ...(values.door === undefined ? {} : { door: values.door }),
+    freshnessMs: Number(values.freshness),
+  });
+  const how = { say, pulseMs: Number(values['pulse-ms']), ...(values.gpio ? { gpio: values.gpio } : {}) };
+  /** @param {string} text */
+  const handle = async (text) => {
+    const verdict = await verifyOrder(v, text, Date.now());
+    if (!verdict.ok) say(`refused order: ${verdict.reason}`);
+    else act(verdict.order, how);
+    return verdict;
+  };
+
+  if (values.listen) {
+    const secret = readFileSync(values['webhook-secret'] ?? '', 'utf8').trim();
+    const [host, port] = values.listen.split(/:(?=\d+$)/);
+    const server = createServer(
+      { requestTimeout: 5000, headersTimeout: 5000, connectionsCheckingInterval: 1000 },
+      (req, res) => {
+        let body = '';
+        let tooBig = false;
+        req.setEncoding('utf8');
+        req.on('data', (c) => {
+          body += c;
+          if (body.length > 8192) {
+            tooBig = true;
+            req.destroy();
+          }
+        });
+        req.on('end', async () => {
+          if (tooBig || req.method !== 'POST') return res.writeHead(400).end();
+          const h = req.headers[SIGNATURE_HEADER];
+          const mac = checkWebhookSignature(secret, body, typeof h === 'string' ? h : undefined, Date.now(), 60_000);
+          if (mac !== 'ok') {
+            say(`refused webhook: ${mac}`);
+            return res.writeHead(401).end();
+          }
+          const verdict = await handle(body);
+          res.writeHead(verdict.ok ? 200 : verdict.reason === 'replayed_order' ? 409 : 422).end();
+        });
+      },
+    );
+    await new Promise((r) => server.listen(Number(port), host, () => r(undefined)));
+    const a = /** @type {import('node:net').AddressInfo} */ (server.address());
+    say(`listening on http://${a.address}:${a.port} (webhook), receiver key ${v.kid.slice(0, 16)}`);
+  }
+  if (values.mqtt) {
+    const { connectAsync } = await import('mqtt');
+    const client = await connectAsync(values.mqtt, {
+      clientId: `door-client-${process.pid}`,
+      ...(values['mqtt-user'] ? { username: values['mqtt-user'] } : {}),
+      ...(values['mqtt-password-file'] ? { password: readFileSync(values['mqtt-password-file'], 'utf8').trim() } : {}),
+      ...(values['mqtt-ca'] ? { ca: readFileSync(values['mqtt-ca']), rejectUnauthorized: true } : {}),
+      reconnectPeriod: 2000,
+    });
+    client.on('message', (_topic, payload) => void handle(payload.toString('utf8')));
+    const topic = `${values['mqtt-topic']}/+/decision`;
+    await client.subscribeAsync(topic, { qos: 1 });
+    say(`subscribed to ${topic} on ${values.mqtt}, receiver key ${v.kid.slice(0, 16)}`);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((e) => {
+    console.error(`door-client: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}
