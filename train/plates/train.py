@@ -420,8 +420,8 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--minutes", type=float, default=0,
-                    help="train for this wall time instead of --steps (the schedule follows elapsed time; the log "
-                         "names the steps reached, and --steps N repeats the run exactly)")
+                    help="train for this wall time instead of --steps (the learning-rate schedule follows elapsed "
+                         "time, so the run depends on the machine's load; the log names the steps reached)")
     ap.add_argument("--eval-every", type=int, default=300)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--fixture", action="store_true", help="also write test/fixtures/plate-rec from the result")
