@@ -96,12 +96,25 @@ const hook = {
     clients.delete(reader);
   },
   /**
-   * @param {{ reader: string, region: string, url: string, plate: string, debug?: boolean,
-   *   box: { x: number, y: number, width: number, height: number } }} o
+   * @param {{ reader: string, region: string, url: string, plate: string, debug?: boolean, cropOnly?: boolean,
+   *   box: { x: number, y: number, width: number, height: number } | null }} o
    */
   async evaluate(o) {
     const client = clients.get(o.reader);
     const blob = await photo(o.url);
+    if (o.cropOnly) {
+      // A crop folder: the image is the plate box; no whole-photo read and no decision.
+      const bitmap = await createImageBitmap(blob, { imageOrientation: 'none' });
+      const box = o.box ?? { x: 0, y: 0, width: bitmap.width, height: bitmap.height };
+      const crop = await client.read(undefined, bitmap, { region: o.region, plateBox: box });
+      const none = { text: '', confidence: 0, times: crop.times, top: [], crops: [] };
+      return {
+        e2e: none,
+        crop: { text: crop.text, confidence: crop.confidence, times: crop.times },
+        enrolled: { outcome: 'skipped', reason: 'crop mode' },
+        notListed: { outcome: 'skipped', reason: 'crop mode', impostor: '' },
+      };
+    }
     // imageOrientation 'none': label boxes are in the file's stored pixel grid.
     const e2e = await client.read(undefined, await createImageBitmap(blob, { imageOrientation: 'none' }), {
       region: o.region,

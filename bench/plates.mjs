@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * Plate benchmark: `npm run bench:plates -- --data DIR [--json OUT] [--readers ppocr,tesseract,combined]
- * [--regions us,eu,br] [--limit N] [--threads N] [--tuning JSON]`. `--tuning` overrides pipeline settings
+ * Plate benchmark: `npm run bench:plates -- --data DIR [--json OUT] [--readers trained,ppocr,ensemble]
+ * [--regions us,eu,br] [--limit N] [--threads N] [--tuning JSON] [--split train/plates/split.tsv --role holdout]`,
+ * or `npm run bench:plates -- --crops DIR [...]` to score crop reads only on a folder laid out like
+ * ../shared/datasets/plate-crops (labels.tsv `file state plate`; each image is the plate box; region = the first
+ * path segment). `--split FILE --role R[,R]` keeps only the rows split.tsv gives that role (the trained recogniser's
+ * held-out rows are `holdout`: numbers on `train` rows do not count). `--tuning` overrides pipeline settings
  * (src/shared/plate-protocol.ts PlateTuning), e.g. '{"detSides":[480,1280]}'. `--dump DIR` writes each photo's
  * end-to-end crops (PNG) to DIR for inspection (keep DIR outside the repo: crops show real plates); with
  * --verbose the top candidates (text:score:source) are printed too.
@@ -31,8 +35,11 @@ const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const { values: args } = parseArgs({
   options: {
     data: { type: 'string' },
+    crops: { type: 'string' },
+    split: { type: 'string' },
+    role: { type: 'string', default: 'holdout' },
     json: { type: 'string' },
-    readers: { type: 'string', default: 'ppocr,tesseract,combined' },
+    readers: { type: 'string', default: 'trained,ppocr,ensemble' },
     regions: { type: 'string' },
     limit: { type: 'string' },
     threads: { type: 'string' },
@@ -41,11 +48,15 @@ const { values: args } = parseArgs({
     verbose: { type: 'boolean', default: false },
   },
 });
-if (!args.data) {
-  console.error('usage: npm run bench:plates -- --data DIR [--json OUT] [--readers ppocr,tesseract,combined]');
+if (!args.data === !args.crops) {
+  console.error(
+    'usage: npm run bench:plates -- (--data DIR | --crops DIR) [--json OUT] [--readers trained,ppocr,ensemble,tesseract,combined]',
+  );
   process.exit(2);
 }
-const dataDir = resolve(args.data);
+/** Crop mode: every image is a plate box, only crop reads are scored. */
+const cropMode = Boolean(args.crops);
+const dataDir = resolve(/** @type {string} */ (args.crops ?? args.data));
 const labelsPath = join(dataDir, 'labels.tsv');
 if (!existsSync(labelsPath)) {
   console.error(`${labelsPath} not found`);
@@ -53,6 +64,45 @@ if (!existsSync(labelsPath)) {
 }
 
 /** @typedef {{ file: string, x: number, y: number, w: number, h: number, plate: string, region: string }} Label */
+
+/** Crop-folder labels (`file state plate`): the box is the whole image (w = h = 0 means "all of it"). @returns {Label[]} */
+function readCropLabels() {
+  const lines = readFileSync(labelsPath, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
+  const header = (lines.shift() ?? '').split('\t');
+  const cf = header.indexOf('file');
+  const cp = header.indexOf('plate');
+  if (cf < 0 || cp < 0) throw new Error('labels.tsv: crop folders need columns file and plate');
+  return lines.map((l) => {
+    const c = l.split('\t');
+    const file = /** @type {string} */ (c[cf]);
+    return {
+      file,
+      x: 0,
+      y: 0,
+      w: 0,
+      h: 0,
+      plate: /** @type {string} */ (c[cp]),
+      region: /** @type {string} */ (file.split('/')[0]),
+    };
+  });
+}
+
+/**
+ * Files split.tsv gives one of `roles`, for the set this folder is (plate-crops or plates, by the folder's name).
+ * @param {string} file @param {string[]} roles @returns {Set<string>}
+ */
+function splitFiles(file, roles) {
+  const set = cropMode ? 'plate-crops' : 'plates';
+  const keep = new Set();
+  for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
+    const [s, f, role] = line.split('\t');
+    if (s === set && f && role && roles.includes(role)) keep.add(f);
+  }
+  if (keep.size === 0) throw new Error(`${file}: no ${set} rows with role ${roles.join(',')}`);
+  return keep;
+}
 
 /** @returns {Label[]} */
 function readLabels() {
@@ -81,7 +131,11 @@ function readLabels() {
   });
 }
 
-let labels = readLabels();
+let labels = cropMode ? readCropLabels() : readLabels();
+if (args.split) {
+  const keep = splitFiles(resolve(args.split), /** @type {string} */ (args.role).split(','));
+  labels = labels.filter((l) => keep.has(l.file));
+}
 const regionFilter = args.regions ? new Set(args.regions.split(',')) : null;
 if (regionFilter) labels = labels.filter((l) => regionFilter.has(l.region));
 const regions = [...new Set(labels.map((l) => l.region))];
@@ -181,7 +235,7 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: chromiumArgs() });
   /** @type {any} */
-  const out = { default: 'ppocr', readers: {} };
+  const out = { default: 'ensemble', readers: {} };
   /** @type {any} */
   const stages = {};
   /** @type {any} */
@@ -232,7 +286,8 @@ async function main() {
             region,
             url: `/__bench-data/${l.file.split('/').map(encodeURIComponent).join('/')}`,
             plate: l.plate,
-            box: { x: l.x, y: l.y, width: l.w, height: l.h },
+            box: cropMode ? null : { x: l.x, y: l.y, width: l.w, height: l.h },
+            cropOnly: cropMode,
             debug: Boolean(args.dump),
           });
           if (args.dump) {
@@ -285,7 +340,26 @@ async function main() {
           e2eExactUpToO0I1: r3(e2eFold / n),
           missedGrants,
         };
+        if (cropMode) {
+          // Crop folders have no whole photos and no decisions: report the crop read and its latency only.
+          Object.assign(out.readers[reader].regions[region], {
+            e2eExact: null,
+            decisionAccuracy: null,
+            wrongGrants: null,
+            latencyMs: {
+              p50: r1(quantile(/** @type {number[]} */ (t.crop), 0.5)),
+              p95: r1(quantile(/** @type {number[]} */ (t.crop), 0.95)),
+            },
+          });
+          Object.assign(extra[reader][region], { e2eExactUpToO0I1: null, missedGrants: null });
+        }
         const m = out.readers[reader].regions[region];
+        if (cropMode) {
+          console.log(
+            `  ${region}: crop ${(m.cropExact * 100).toFixed(1)}% (up to O/0, I/1 ${(extra[reader][region].cropExactUpToO0I1 * 100).toFixed(1)}%), CER ${(m.cer * 100).toFixed(1)}%, p50 ${m.latencyMs.p50} ms`,
+          );
+          continue;
+        }
         console.log(
           `  ${region}: crop ${(m.cropExact * 100).toFixed(1)}%, e2e ${(m.e2eExact * 100).toFixed(1)}%, decisions ${(m.decisionAccuracy * 100).toFixed(1)}%, wrong grants ${wrongGrants}, p50 ${m.latencyMs.p50} ms`,
         );
@@ -311,20 +385,22 @@ async function main() {
     ...out,
     machine,
     data: dataDir,
+    mode: cropMode ? 'crops' : 'photos',
+    split: args.split ? { file: args.split, role: args.role } : null,
     tuning: args.tuning ? JSON.parse(args.tuning) : null,
     stages,
     extra,
     when: new Date().toISOString(),
   };
 
-  const pct = (/** @type {number} */ x) => `${(x * 100).toFixed(1)}%`.padStart(7);
+  const pct = (/** @type {number | null} */ x) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`).padStart(7);
   console.log(`\nPlate benchmark — data ${dataDir}; ${machine.cpu}, ${machine.cores} cores, ${backend}`);
   console.log('reader     region photos  crop   cer    e2e   (O0/I1) decision wrongGrants p50ms  p95ms');
   for (const [reader, rd] of Object.entries(out.readers)) {
     for (const [region, m] of Object.entries(/** @type {any} */ (rd).regions)) {
       const x = extra[reader][region];
       console.log(
-        `${reader.padEnd(10)} ${region.padEnd(6)} ${String(m.photos).padStart(6)} ${pct(m.cropExact)} ${pct(m.cer)} ${pct(m.e2eExact)} ${pct(x.e2eExactUpToO0I1)} ${pct(m.decisionAccuracy)} ${String(m.wrongGrants).padStart(11)} ${String(m.latencyMs.p50).padStart(6)} ${String(m.latencyMs.p95).padStart(6)}`,
+        `${reader.padEnd(10)} ${region.padEnd(6)} ${String(m.photos).padStart(6)} ${pct(m.cropExact)} ${pct(m.cer)} ${pct(m.e2eExact)} ${pct(x.e2eExactUpToO0I1)} ${pct(m.decisionAccuracy)} ${String(m.wrongGrants ?? '-').padStart(11)} ${String(m.latencyMs.p50).padStart(6)} ${String(m.latencyMs.p95).padStart(6)}`,
       );
     }
   }

@@ -20,7 +20,7 @@ import * as ort from 'onnxruntime-web';
 import { benchFiles, ROOT, startBench } from '../bench/lib/browser.mjs';
 import { decodeModel } from './lib-onnx-reader.mjs';
 import { encodeModel } from './lib-onnx-writer.mjs';
-import { convTensors } from './lib-onnx-quantise.mjs';
+import { convTensors, exposeTensors, widenRange } from './lib-onnx-quantise.mjs';
 
 const ENTRY_ID = 'face-embed-fr-feature-int8';
 
@@ -74,16 +74,7 @@ if (got.faces < 10) throw new Error(`only ${got.faces} faces found for calibrati
 const model = decodeModel(readFileSync(join(ROOT, 'models/face/fr_feature.onnx')));
 const acts = convTensors(model);
 const input = model.graph.inputs[0]?.name ?? 'input';
-const exposed = {
-  ...model,
-  graph: {
-    ...model.graph,
-    outputs: [
-      ...model.graph.outputs,
-      ...acts.filter((a) => a !== input).map((a) => ({ name: a, elemType: 1, shape: ['n', 'c', 'h', 'w'] })),
-    ],
-  },
-};
+const exposed = exposeTensors(model, acts);
 ort.env.wasm.numThreads = 1;
 const session = await ort.InferenceSession.create(encodeModel(exposed));
 /** @type {Record<string, [number, number]>} */
@@ -91,17 +82,7 @@ const ranges = {};
 for (const b64 of got.tensors) {
   const x = new Float32Array(new Uint8Array(Buffer.from(b64, 'base64')).buffer);
   const out = await session.run({ [input]: new ort.Tensor('float32', x, [1, 3, 112, 112]) });
-  for (const a of acts) {
-    const d = /** @type {Float32Array} */ (a === input ? x : out[a]?.data);
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of d) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const prev = ranges[a] ?? [Infinity, -Infinity];
-    ranges[a] = [Math.min(prev[0], lo), Math.max(prev[1], hi)];
-  }
+  for (const a of acts) widenRange(ranges, a, /** @type {Float32Array} */ (a === input ? x : out[a]?.data));
 }
 // Six significant digits: the ranges are statistics, and short numbers keep the manifest readable.
 const round = (/** @type {number} */ v) => Number(v.toPrecision(6));

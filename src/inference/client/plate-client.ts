@@ -27,7 +27,7 @@ import { WorkerBridge, type BridgeOptions } from './bridge';
 export interface PlateClientOptions extends BridgeOptions {
   /** Format rules for ranking reads: 'us' | 'eu' | 'br' | 'cn'. Default 'us'. */
   region?: string;
-  /** Recogniser: PP-OCRv4 (default), tesseract.js, or both. */
+  /** Recogniser: 'ensemble' (default: the trained recogniser and PP-OCR, combined), 'trained', 'ppocr', 'tesseract', 'combined'. */
   reader?: PlateReaderName;
   /** URL prefix of the provisioned models. Default '/models/'. */
   modelBase?: string;
@@ -45,7 +45,7 @@ export class PlateClient {
 
   constructor(opts: PlateClientOptions = {}) {
     this.initReq = {
-      reader: opts.reader ?? 'ppocr',
+      reader: opts.reader ?? 'ensemble',
       region: opts.region ?? 'us',
       modelBase: opts.modelBase ?? '/models/',
       backend: opts.backend ?? 'auto',

@@ -8,6 +8,7 @@
  * Models are passed in as `OnnxRun` functions, so the same code runs in the plate worker and in Node tooling.
  * It never keeps a frame or a crop after returning (debug crops are returned only when asked for).
  */
+import { plateDistance } from '../../matching/plates/confusion';
 import { plateLikeness, applyPositionRules, type RegionRules } from '../../matching/plates/formats';
 import { normalisePlate } from '../../matching/plates/normalise';
 import {
@@ -29,8 +30,10 @@ import {
   greedyDecode,
   pathLogProb,
   recPreprocess,
+  type Folded,
   type PlateCharset,
 } from './plate-recogniser';
+import { TRAINED_H, TRAINED_W, trainedPreprocess, trainedToSteps } from './plate-trained';
 
 export interface OnnxOutput {
   data: Float32Array;
@@ -51,6 +54,9 @@ export interface PlateModels {
   rec2?: { run: OnnxRun; charset: PlateCharset };
   /** tesseract.js (or any line reader); its candidates are weighted by PipelineOptions.otherReaderWeight. */
   other?: LineReader;
+  /** The project's own recogniser (models/trained/, plate-trained.ts), reading the same crops; its candidates are
+   * weighted by PipelineOptions.trainedWeight and add up with PP-OCR's when they agree. */
+  trained?: { run: OnnxRun; charset: PlateCharset };
 }
 
 export interface PipelineOptions {
@@ -131,6 +137,14 @@ export interface PipelineOptions {
   /** A frame whose mass on non-plate classes times this exceeds the best plate character's is read as blank
    * (0 disables). */
   otherWeight: number;
+  /** Weight of the trained recogniser's candidates next to PP-OCR's. */
+  trainedWeight: number;
+  /** Inside a plate box (readPlateBox, boxRetry), the trained recogniser also reads the whole box. */
+  trainedWholeBox: boolean;
+  /** When the trained recogniser and PP-OCR both read and their best reads differ by more than look-alikes
+   * (plateDistance > 0.5, the matcher's own bound), the result's confidence is multiplied by this: two
+   * independent readers that disagree make the frame unsure (the decision refuses) rather than a guess. 1: off. */
+  disagreeFactor: number;
 }
 
 /**
@@ -173,6 +187,9 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   boxRetry: { below: 0.85, grow: [1.15, 1.5] },
   otherWeight: 2,
   freeRewriteMaxCost: 0.4,
+  trainedWeight: 1,
+  trainedWholeBox: true,
+  disagreeFactor: 0.3,
 };
 
 export interface PlateCandidate {
@@ -294,6 +311,8 @@ interface Crop {
   box: TextBox;
   image: RgbaImage;
   source: string;
+  /** Read by the trained recogniser only (a whole plate box: PP-OCR reads margins badly, ours was trained on them). */
+  trainedOnly?: boolean;
 }
 
 function makeCrop(img: RgbaImage, line: Line, o: PipelineOptions, source: string): Crop {
@@ -342,11 +361,14 @@ async function readCrops(
   o: PipelineOptions,
 ): Promise<PlateCandidate[]> {
   const cands: PlateCandidate[] = [];
+  const all = crops;
+  crops = crops.filter((c) => !c.trainedOnly);
   if (models.rec) cands.push(...(await readCropsPpocr(crops, models.rec, o, 1, '')));
   // The second recogniser is asked only when the first is unsure: a clear read does not pay for it.
   const firstBest = Math.max(0, ...cands.map((c) => c.score));
   if (models.rec2 && o.rec2Weight > 0 && (!models.rec || firstBest < o.rec2Below))
     cands.push(...(await readCropsPpocr(crops, models.rec2, o, o.rec2Weight, '/en')));
+  if (models.trained) cands.push(...(await readCropsTrained(all, models.trained, o, o.trainedWeight)));
   if (models.other) {
     const w = models.rec ? o.otherReaderWeight : 1;
     for (const crop of crops) {
@@ -379,20 +401,59 @@ async function readCropsPpocr(
     // Time steps beyond the crop's own width are padding; keep one step of slack.
     const Tcrop = Math.min(T, Math.ceil((batch.widths[b]! / batch.width) * T) + 1);
     const folded = foldProbs(out.data, b * T * C, Tcrop, models.charset);
-    const g = greedyDecode(folded, models.charset, o.otherWeight);
-    const free = candidate(g.text, g.confidence, weight, crop, `${crop.source}${tag}`, o, true);
-    free.charProbs = g.charProbs;
-    cands.push(free);
-    if (!(o.rules.exhaustive || o.formatDecodes)) continue;
-    const base = pathLogProb(folded);
-    for (const fmt of o.rules.formats) {
-      const d = constrainedDecode(folded, models.charset, fmt.pattern, o.rules.leadingBand);
-      if (!d || d.text === g.text) continue;
-      // A format-forced decode pays the path-probability ratio to the free decode: the format has to buy its
-      // likeness with the model's own belief, so a confident free read is never overruled by a pattern.
-      const ratio = Math.exp(Math.max(-30, d.logScore - base));
-      cands.push(candidate(d.text, g.confidence, ratio * weight, crop, `${crop.source}${tag}/${fmt.id}`, o));
-    }
+    cands.push(...decodeCrop(folded, models.charset, crop, weight, tag, o));
+  }
+  return cands;
+}
+
+/** The trained recogniser reads the same crops (stretched to its 32 x 128 input) in one batch. */
+async function readCropsTrained(
+  crops: Crop[],
+  models: { run: OnnxRun; charset: PlateCharset },
+  o: PipelineOptions,
+  weight: number,
+): Promise<PlateCandidate[]> {
+  if (crops.length === 0) return [];
+  const input = trainedPreprocess(crops.map((c) => c.image));
+  const out = await models.run(input, [crops.length, 1, TRAINED_H, TRAINED_W]);
+  const steps = trainedToSteps(out.data, out.dims);
+  return crops.flatMap((crop, b) =>
+    decodeCrop(
+      foldProbs(steps.data, b * steps.T * steps.C, steps.T, models.charset),
+      models.charset,
+      crop,
+      weight,
+      TRAINED_TAG,
+      o,
+    ),
+  );
+}
+
+/** Source tag of the trained recogniser's candidates. */
+export const TRAINED_TAG = '/trained';
+
+/** A crop's free (greedy) read and, for regions with formats, one format-constrained read per format. */
+function decodeCrop(
+  folded: Folded,
+  charset: PlateCharset,
+  crop: Crop,
+  weight: number,
+  tag: string,
+  o: PipelineOptions,
+): PlateCandidate[] {
+  const g = greedyDecode(folded, charset, o.otherWeight);
+  const free = candidate(g.text, g.confidence, weight, crop, `${crop.source}${tag}`, o, true);
+  free.charProbs = g.charProbs;
+  const cands = [free];
+  if (!(o.rules.exhaustive || o.formatDecodes)) return cands;
+  const base = pathLogProb(folded);
+  for (const fmt of o.rules.formats) {
+    const d = constrainedDecode(folded, charset, fmt.pattern, o.rules.leadingBand);
+    if (!d || d.text === g.text) continue;
+    // A format-forced decode pays the path-probability ratio to the free decode: the format has to buy its
+    // likeness with the model's own belief, so a confident free read is never overruled by a pattern.
+    const ratio = Math.exp(Math.max(-30, d.logScore - base));
+    cands.push(candidate(d.text, g.confidence, ratio * weight, crop, `${crop.source}${tag}/${fmt.id}`, o));
   }
   return cands;
 }
@@ -429,13 +490,28 @@ function finishResult(raw: PlateCandidate[], times: StageTimes, crops: Crop[], o
   const best = cands[0];
   const res: PipelineResult = {
     text: best && best.text.length > 0 ? best.text : '',
-    confidence: best ? best.confidence : 0,
+    confidence: best ? best.confidence * (readersDisagree(raw, o) ? o.disagreeFactor : 1) : 0,
     box: best ? aabb(best.quad) : null,
     candidates: cands,
     times,
   };
   if (o.debugCrops) res.crops = crops.map((c) => ({ source: c.source, image: c.image }));
   return res;
+}
+
+/**
+ * True when the trained recogniser and PP-OCR both read something and their own best reads are not the same plate
+ * to the matcher (confusion-weighted distance above its 0.5 bound: a clear character differs).
+ */
+function readersDisagree(raw: PlateCandidate[], o: PipelineOptions): boolean {
+  if (o.disagreeFactor >= 1) return false;
+  const trained = raw.filter((c) => c.source.includes(TRAINED_TAG));
+  const ppocr = raw.filter((c) => !c.source.includes(TRAINED_TAG) && !c.source.endsWith('/tesseract'));
+  if (trained.length === 0 || ppocr.length === 0) return false;
+  const a = combineCandidates(trained, o.combine)[0];
+  const b = combineCandidates(ppocr, o.combine)[0];
+  if (!a || !b || a.text === '' || b.text === '') return false;
+  return plateDistance(a.text, b.text) > 0.5;
 }
 
 /** Lines worth reading from a set of boxes, best plate-shaped first. */
@@ -592,6 +668,10 @@ async function readBox(
       );
       crops.push(makeCrop(img, { box: band, parts: [band] }, { ...opts, padX: 0, padY: 0 }, `box/band${v.h}`));
     }
+  }
+  if (models.trained && opts.trainedWholeBox) {
+    const whole = makeCrop(img, { box: plate, parts: [plate] }, { ...opts, padX: 0, padY: 0 }, 'box/plate');
+    crops.push({ ...whole, trainedOnly: true });
   }
   const t1 = now();
   const cands = await readCrops(img, crops, models, opts);

@@ -20,6 +20,7 @@ import type {
 } from '../../shared/plate-protocol';
 import { REGION_RULES, type RegionRules } from '../../matching/plates/formats';
 import { LATIN_AND_PROVINCES, buildCharset } from './plate-recogniser';
+import { trainedCharset } from './plate-trained';
 import { ModelLoader } from '../model-loader';
 import { expose } from './expose';
 import type { RgbaImage } from './plate-image';
@@ -61,12 +62,14 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
   const det = await createRun('plate-det', await loader.load('plate-det'), backend);
   const models: PlateModels = { det: det.run };
   const dictText = new TextDecoder().decode(await loader.load('plate-rec-keys'));
-  if (req.reader !== 'tesseract') {
+  const usesPpocr = req.reader === 'ppocr' || req.reader === 'combined' || req.reader === 'ensemble';
+  const usesTesseract = req.reader === 'tesseract' || req.reader === 'combined';
+  if (usesPpocr) {
     const rec = await createRun('plate-rec', await loader.load('plate-rec'), backend);
     models.rec = { run: rec.run, charset: buildCharset(dictText, LATIN_LETTERS + DIGITS) };
   }
   let tesseract: TesseractRecogniser | null = null;
-  if (req.reader !== 'ppocr') {
+  if (usesTesseract) {
     tesseract = await createTesseractRecogniser({
       workerPath: await loader.url('tesseract-worker'),
       corePath: await loader.url('tesseract-core'),
@@ -82,6 +85,10 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
     const rec2 = await createRun('plate-rec-en', await loader.load('plate-rec-en'), backend);
     models.rec2 = { run: rec2.run, charset: buildCharset(keys, LATIN_LETTERS + DIGITS) };
   }
+  if (req.reader === 'trained' || req.reader === 'ensemble') {
+    const trained = await createRun('plate-rec-trained', await loader.load('plate-rec-trained'), backend);
+    models.trained = { run: trained.run, charset: trainedCharset() };
+  }
   // The first runs compile kernels; pay that now rather than on the first car.
   const warm: RgbaImage = { width: 64, height: 32, data: new Uint8ClampedArray(64 * 32 * 4).fill(255) };
   await readFrame(warm, models, { ...options, rules: rulesFor(req.region) });
@@ -90,6 +97,7 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
     ...(models.rec ? ['ppocr-v4'] : []),
     ...(models.rec2 ? ['ppocr-v3-en'] : []),
     ...(tesseract ? ['tesseract'] : []),
+    ...(models.trained ? ['trained'] : []),
   ];
   const info: PlateWorkerInfo = {
     reader: req.reader,
@@ -104,13 +112,15 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
 }
 
 function modelsFor(s: State, region: string): PlateModels {
-  if (region !== 'cn' || !s.models.rec) return s.models;
+  if (region !== 'cn' || !(s.models.rec || s.models.trained)) return s.models;
   // CN plates open with a province character: keep those classes instead of folding them away.
-  // The English recogniser has no province classes, so CN plates are read by PP-OCRv4 alone.
+  // The English recogniser has no province classes, so CN plates are read by PP-OCRv4 (and the trained one).
+  const { rec, trained } = s.models;
   s.cnModels ??= {
     ...s.models,
     rec2: undefined,
-    rec: { run: s.models.rec.run, charset: buildCharset(s.dictText, LATIN_AND_PROVINCES) },
+    rec: rec ? { run: rec.run, charset: buildCharset(s.dictText, LATIN_AND_PROVINCES) } : undefined,
+    trained: trained ? { run: trained.run, charset: trainedCharset(LATIN_AND_PROVINCES) } : undefined,
   };
   return s.cnModels;
 }
