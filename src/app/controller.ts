@@ -15,12 +15,14 @@ import { DecisionService, upstreamDecisionFor, type UpstreamStatus } from '../de
 import { FaceClient } from '../inference/client/face-client';
 import { PlateClient } from '../inference/client/plate-client';
 import { decideFace, observationFromAnalysis, type FaceObservation } from '../matching/face/decision-policy';
+import { assessOpenSet, type OpenSetAssessment } from '../matching/face/open-set';
 import { decidePlate, voteConsensus, type FrameRead } from '../matching/plates';
 import { KioskError, isKioskError } from '../shared/errors';
 import type { PlateDebugCrop } from '../shared/plate-protocol';
 import type { AuditEntry, DecisionResult, FaceDetection, Outcome, Subject } from '../shared/types';
 import type { Vault, VaultState } from '../store';
-import { resolveKioskSettings, upstreamUrl, type KioskSettings } from './kiosk-settings';
+import { padPolicyOf, resolveKioskSettings, upstreamUrl, type KioskSettings } from './kiosk-settings';
+import { LivenessGate, type ChallengePrompt } from './liveness-gate';
 
 export type Phase = 'starting' | 'setup-needed' | 'locked' | 'running' | 'wiped' | 'error';
 
@@ -33,6 +35,8 @@ export interface DecisionLogEntry {
   /** In memory only, for the guard screen. */
   label?: string;
   score?: number;
+  /** Passive PAD live probability behind the outcome (guard screen only). */
+  liveness?: number;
   /** Whether a signed decision was queued for upstream. */
   sent: boolean;
 }
@@ -51,7 +55,9 @@ export interface AppSnapshot {
   settings: KioskSettings;
   camera: { status: 'off' | 'starting' | 'live' | 'error'; error?: KioskError };
   /** Current visitor prompt and its tone. */
-  prompt: { key: PromptKey; detail?: string; label?: string };
+  prompt: { key: PromptKey; detail?: string; label?: string; challenge?: ChallengePrompt };
+  /** Open-set threshold for the armed gallery (admin screen); null before a watchlist was loaded. */
+  openSet: OpenSetAssessment | null;
   detections: { faces: FaceDetection[]; frameW: number; frameH: number; plateBox?: { x: number; y: number; width: number; height: number } | null };
   backend: string | null;
   modelError: KioskError | null;
@@ -75,7 +81,9 @@ export type PromptKey =
   | 'denied'
   | 'uncertain'
   | 'showPlate'
-  | 'multipleFaces';
+  | 'multipleFaces'
+  | 'challenge'
+  | 'seeGuard';
 
 /** How long a result stays on the visitor screen before the next person (ms). */
 const RESULT_HOLD_MS = 3_000;
@@ -98,6 +106,7 @@ export class KioskController {
   private listeners = new Set<(s: AppSnapshot) => void>();
   private loop: AbortController | null = null;
   private observations: FaceObservation[] = [];
+  private readonly gate = new LivenessGate();
   private plateReads: { at: number; read: FrameRead }[] = [];
   private holdUntil = 0;
   /** Subjects decrypted into memory (never written anywhere else). */
@@ -126,6 +135,7 @@ export class KioskController {
       lastResult: null,
       plateDebug: [],
       error: null,
+      openSet: null,
     };
     this.vault.subscribe((e) => {
       if (e.type === 'state') this.update({ vault: e.state });
@@ -223,8 +233,14 @@ export class KioskController {
       plates += s.plates.length;
     }
     await this.faces.configure(undefined, this.snap.settings.face);
-    await this.faces.setGallery(undefined, load.subjects);
+    // Open set: the accept threshold follows the number of templates; a gallery too large for the FPIR target is
+    // not armed (an empty gallery matches nobody, so every face is refused) and the admin screen says why.
+    const cfg = resolveFaceConfig(this.snap.settings.face);
+    const openSet = assessOpenSet(cfg.openSet.impostor[embedder], templates, cfg.openSet, cfg.thresholds[embedder].accept);
+    await this.faces.setGallery(undefined, openSet.reachable ? load.subjects : []);
     this.update({
+      openSet,
+      ...(openSet.reachable ? {} : { error: new KioskError('WATCHLIST_TOO_LARGE', { templates, required: Number(openSet.required.toFixed(3)) }) }),
       watchlist: {
         subjects: load.subjects.length,
         templates,
@@ -286,7 +302,12 @@ export class KioskController {
     const running = this.snap.phase === 'running';
     const w = frame.width;
     const h = frame.height;
-    const a = await this.faces.analyse(signal, frame, { embed: running && at >= this.holdUntil ? 'good' : 'none' });
+    const pad = padPolicyOf(this.snap.settings);
+    const a = await this.faces.analyse(signal, frame, {
+      // During a challenge every face is embedded (a turned head fails the quality gate but must stay the same person).
+      embed: this.gate.running ? 'all' : running && at >= this.holdUntil ? 'good' : 'none',
+      liveness: pad !== 'off',
+    });
     if (!this.snap.backend && this.faces.info) {
       const b = this.faces.info.backend;
       const i = this.faces.info;
@@ -298,18 +319,31 @@ export class KioskController {
     if (faces.length > 0) this.touch();
     this.update({ detections: { faces, frameW: w, frameH: h } });
     if (!running || at < this.holdUntil) return;
-    this.observations.push(observationFromAnalysis(a, at));
     const cfg = this.faces.settings;
+    if (this.gate.running) {
+      const g = this.gate.onFrame(a, at, cfg, pad !== 'off');
+      if (g.kind === 'prompt') this.setPrompt({ key: 'challenge', detail: g.prompt.action, challenge: g.prompt });
+      else await this.act(g.decision, at, g.seeGuard ? 'seeGuard' : undefined);
+      return;
+    }
+    this.observations.push(observationFromAnalysis(a, at));
     const d = decideFace(this.observations, {
-      thresholds: cfg.thresholds[cfg.embedder],
+      thresholds: { ...cfg.thresholds[cfg.embedder], accept: this.snap.openSet?.threshold ?? cfg.thresholds[cfg.embedder].accept },
       policy: cfg.policy,
       quality: cfg.quality,
       subject: (id) => this.subjects.get(id),
       now: at,
+      ...(pad !== 'off' ? { pad: cfg.pad } : {}),
     });
     this.observations = this.observations.filter((o) => at - o.at <= cfg.policy.windowMs);
     if (d.final && d.outcome !== 'no-face') {
       this.observations = [];
+      const anchor = a.faces[0]?.template;
+      if (d.outcome === 'grant' && pad === 'active' && anchor) {
+        const p = this.gate.begin(d, anchor, at, cfg);
+        this.update({ prompt: { key: 'challenge', detail: p.action, challenge: p } });
+        return;
+      }
       await this.act(d, at);
       return;
     }
@@ -361,7 +395,7 @@ export class KioskController {
   }
 
   /** A final decision: log (memory + encrypted audit), send the signed yes/no, show the result. */
-  private async act(d: DecisionResult, at: number): Promise<void> {
+  private async act(d: DecisionResult, at: number, prompt?: PromptKey): Promise<void> {
     this.holdUntil = at + RESULT_HOLD_MS;
     const label = this.labelOf(d.subjectId);
     const up = upstreamDecisionFor(d.outcome);
@@ -373,10 +407,12 @@ export class KioskController {
       ...(d.subjectId ? { subjectId: d.subjectId } : {}),
       ...(label ? { label } : {}),
       ...(d.score !== undefined ? { score: d.score } : {}),
+      ...(d.liveness !== undefined ? { liveness: d.liveness } : {}),
       sent: up !== null,
     };
     this.pushDecision(entry);
-    const key: PromptKey = d.outcome === 'grant' ? 'granted' : d.outcome === 'uncertain' || d.outcome === 'low-quality' ? 'uncertain' : 'denied';
+    const key: PromptKey =
+      prompt ?? (d.outcome === 'grant' ? 'granted' : d.outcome === 'uncertain' || d.outcome === 'low-quality' ? 'uncertain' : 'denied');
     this.update({ prompt: { key, ...(label && this.snap.settings.showNames && d.outcome === 'grant' ? { label } : {}) } });
     await this.record(entry, up);
   }
@@ -424,6 +460,7 @@ export class KioskController {
   /** Switch between face and plate mode (the camera restarts with the mode's facing). */
   async setMode(mode: KioskSettings['mode']): Promise<void> {
     this.observations = [];
+    this.gate.cancel();
     this.plateReads = [];
     this.update({ settings: { ...this.snap.settings, mode }, detections: { faces: [], frameW: 640, frameH: 480 }, backend: null });
     await this.startCamera();
@@ -432,6 +469,7 @@ export class KioskController {
   private async onWiped(): Promise<void> {
     this.subjects.clear();
     this.observations = [];
+    this.gate.cancel();
     await this.decisions?.stop();
     this.decisions = null;
     await this.faces.setGallery(undefined, []).catch(() => undefined);

@@ -14,6 +14,27 @@ import type { Lang } from '../ui/i18n';
 
 export type KioskMode = 'face' | 'plate';
 
+/**
+ * Presentation-attack detection per kiosk: 'off'; 'passive' (fr_liveness on every frame that could grant);
+ * 'active' (passive + a random action challenge before a grant: docs/liveness.md).
+ */
+export type PadPolicy = 'off' | 'passive' | 'active';
+export const PAD_POLICIES: readonly PadPolicy[] = ['off', 'passive', 'active'];
+
+/** The PAD default of a device role: an unattended visitor kiosk challenges; a kiosk a guard watches does not. */
+export function defaultPadPolicy(role: string): PadPolicy {
+  return role === 'visitor' ? 'active' : 'passive';
+}
+
+/**
+ * The PAD policy in force: the kiosk's own setting, else its role's default. Kiosks without a role setting are
+ * treated as unattended visitor kiosks (the safe default).
+ */
+export function padPolicyOf(s: KioskSettings): PadPolicy {
+  const role = (s as { role?: unknown }).role;
+  return s.pad ?? defaultPadPolicy(typeof role === 'string' ? role : 'visitor');
+}
+
 export interface KioskSettings {
   /** Identifies this kiosk to the receiver (letters, digits, . _ -; at most 32). */
   kioskId: string;
@@ -33,6 +54,8 @@ export interface KioskSettings {
   cameraDeviceId: string;
   face: FaceConfigOverrides;
   plate: Partial<PlateMatchConfig>;
+  /** PAD policy chosen by an admin; absent = the role's default (padPolicyOf). */
+  pad?: PadPolicy;
 }
 
 export function newKioskId(): string {
@@ -82,6 +105,7 @@ export function resolveKioskSettings(stored: Record<string, unknown> | null | un
     face: {},
     plate: {},
   };
+  if (PAD_POLICIES.includes(s['pad'] as PadPolicy)) out.pad = s['pad'] as PadPolicy;
   if (s['face'] && typeof s['face'] === 'object') {
     try {
       resolveFaceConfig(s['face'] as FaceConfigOverrides);
@@ -109,6 +133,7 @@ export function validateSettingsPatch(current: KioskSettings, patch: Partial<Kio
   if (next.door !== '' && !ID.test(next.door)) throw bad('door');
   if (!PATH.test(next.upstreamPath)) throw bad('upstreamPath');
   if (!(next.retentionHours >= 1 && next.retentionHours <= 24 * 366)) throw bad('retentionHours');
+  if (next.pad !== undefined && !PAD_POLICIES.includes(next.pad)) throw bad('pad');
   try {
     resolveFaceConfig(next.face);
   } catch {

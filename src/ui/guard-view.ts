@@ -101,6 +101,7 @@ export class GuardView {
       d.label ? h('span', { class: 'who' }, d.label) : null,
       h('span', { class: 'why' }, d.reason),
       d.score !== undefined ? h('span', { class: 'score' }, d.score.toFixed(3)) : null,
+      d.liveness !== undefined ? h('span', { class: 'pad', 'data-pad': d.liveness.toFixed(3) }, `${t('pad')} ${d.liveness.toFixed(3)}`) : null,
       h('span', { class: 'mode' }, d.mode),
     );
   }
