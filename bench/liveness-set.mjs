@@ -58,7 +58,10 @@ for (const person of readdirSync(facesDir).sort()) {
 }
 const demo = resolve(ROOT, 'node_modules/@vladmandic/face-api/demo');
 for (const f of readdirSync(demo).sort()) {
-  if (IMAGE_EXT.has(extname(f).toLowerCase())) sources.push({ path: join(demo, f), name: `faceapi-${basename(f, extname(f))}` });
+  // The demo's screenshot-*.jpg are pictures of a computer screen, not of people: not bona fide.
+  if (IMAGE_EXT.has(extname(f).toLowerCase()) && !f.startsWith('screenshot')) {
+    sources.push({ path: join(demo, f), name: `faceapi-${basename(f, extname(f))}` });
+  }
 }
 
 const work = mkdtempSync(join(tmpdir(), 'liveness-build-'));

@@ -10,7 +10,7 @@
  * every change.
  */
 import { Camera, runFrameLoop } from '../capture/camera';
-import { resolveFaceConfig } from '../config/face';
+import { resolveFaceConfig, type FaceConfig } from '../config/face';
 import { DecisionService, upstreamDecisionFor, type UpstreamStatus } from '../decisions';
 import { FaceClient } from '../inference/client/face-client';
 import { PlateClient } from '../inference/client/plate-client';
@@ -319,7 +319,9 @@ export class KioskController {
     if (faces.length > 0) this.touch();
     this.update({ detections: { faces, frameW: w, frameH: h } });
     if (!running || at < this.holdUntil) return;
-    const cfg = this.faces.settings;
+    // PAD settings come from the same snapshot as the policy, so a change applies to both at once (the worker's copy
+    // of the face config follows only after it re-initialises).
+    const cfg = { ...this.faces.settings, pad: this.padSettings() };
     if (this.gate.running) {
       const g = this.gate.onFrame(a, at, cfg, pad !== 'off');
       if (g.kind === 'prompt') this.setPrompt({ key: 'challenge', detail: g.prompt.action, challenge: g.prompt });
@@ -351,6 +353,14 @@ export class KioskController {
     else if (faces.length > 1) this.setPrompt({ key: 'multipleFaces' });
     else if (a.faces[0] && !a.faces[0].quality.ok) this.setPrompt({ key: 'quality', detail: a.faces[0].quality.reason ?? '' });
     else this.setPrompt({ key: 'checking' });
+  }
+
+  private padMemo: { from: KioskSettings; pad: FaceConfig['pad'] } | null = null;
+
+  private padSettings(): FaceConfig['pad'] {
+    const s = this.snap.settings;
+    if (this.padMemo?.from !== s) this.padMemo = { from: s, pad: resolveFaceConfig(s.face).pad };
+    return this.padMemo.pad;
   }
 
   private async onPlateFrame(signal: AbortSignal, frame: ImageBitmap, at: number): Promise<void> {

@@ -403,6 +403,7 @@ export class AdminView {
       h('option', { value: 'active' }, t('padActive')),
     );
     pad.value = s.pad ?? '';
+    const live = h('input', { type: 'number', step: '0.01', min: '0.01', max: '0.999', 'data-testid': 'setting-live-threshold', value: String(s.face.pad?.liveThreshold ?? '') });
     const embedder = h('select', { 'data-testid': 'setting-embedder' }, h('option', { value: 'fr_feature' }, 'fr_feature (512-D)'), h('option', { value: 'dlib_resnet' }, 'dlib ResNet (128-D, public domain)'));
     embedder.value = s.face.embedder ?? '';
     if (!embedder.value) embedder.selectedIndex = -1;
@@ -427,6 +428,9 @@ export class AdminView {
           const name = emb ?? s.face.embedder ?? 'fr_feature';
           face.thresholds = { ...(s.face.thresholds ?? {}), [name]: { ...(s.face.thresholds?.[name] ?? {}), accept: Number(accept.value) } };
         }
+        // Empty = the documented default (docs/liveness.md); the config refuses values outside (0, 1).
+        const { liveThreshold: _old, ...padRest } = s.face.pad ?? {};
+        face.pad = live.value !== '' ? { ...padRest, liveThreshold: Number(live.value) } : padRest;
         setLang(language.value as 'en' | 'zh');
         await this.actions.saveSettings({
           mode: mode.value as KioskSettings['mode'],
@@ -452,6 +456,7 @@ export class AdminView {
       h('label', { class: 'check' }, names, ` ${t('showNames')}`),
       h('label', { class: 'check' }, refs, ` ${t('subjectRefs')}`),
       field(t('padPolicy'), pad, 'set-pad'),
+      field(t('padLiveThreshold'), live, 'set-live-threshold'),
       field(t('embedder'), embedder, 'set-embedder'),
       field(t('acceptThreshold'), accept, 'set-accept'),
       field(t('plateRegion'), region, 'set-region'),
