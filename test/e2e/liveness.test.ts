@@ -38,6 +38,11 @@ describe('presentation-attack detection end to end', () => {
       // The unattended visitor kiosk's policy, set explicitly (the default follows the device role).
       await setPadPolicy(b.page, 'active');
       expect((await enrolPhotos(b.page, 'Person A', 'allow', [photos.personA])).tone).toBe('ok');
+      // Open set: one template keeps the configured accept threshold; the admin screen shows it and the expected FPIR.
+      await b.page.waitForFunction(() => document.querySelector('[data-testid="open-set-threshold"]')?.textContent?.includes('(1 '), null, { timeout: 30_000 });
+      expect(await b.page.getByTestId('open-set-threshold').innerText()).toMatch(/^0\.450 \(1 templates\)$/);
+      expect(await b.page.getByTestId('open-set-fpir').innerText()).toMatch(/% \(target ≤ 0\.10%\)$/);
+      expect(await b.page.getByTestId('open-set').getAttribute('data-reachable')).toBe('true');
 
       // 1. Passive + active: the visitor screen asks for an action or refuses; the guard never sees a grant.
       await b.page.goto(`${server.url}#/`);

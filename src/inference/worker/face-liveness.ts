@@ -11,7 +11,7 @@
 import type * as Ort from 'onnxruntime-web';
 import { KioskError } from '../../shared/errors';
 import type { FaceDetection } from '../../shared/types';
-import type { OrtModule } from './ort-runtime';
+import { SessionQueue, type OrtModule } from './ort-runtime';
 
 export const LIVENESS_MODEL_ID = 'face-liveness';
 export const LIVENESS_INPUT = 128;
@@ -70,7 +70,7 @@ export class LivenessModel {
   private readonly canvas = new OffscreenCanvas(LIVENESS_INPUT, LIVENESS_INPUT);
   private readonly ctx: OffscreenCanvasRenderingContext2D;
   private readonly input = new Float32Array(3 * LIVENESS_INPUT * LIVENESS_INPUT);
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SessionQueue();
 
   private constructor(
     private readonly ort: OrtModule,
@@ -113,13 +113,11 @@ export class LivenessModel {
       t.dispose();
       return p;
     };
-    const p = this.queue.then(run, run);
-    this.queue = p.catch(() => undefined);
-    return p;
+    return this.queue.run(run);
   }
 
   async release(): Promise<void> {
-    await this.queue;
+    await this.queue.idle();
     await this.session.release();
   }
 }
