@@ -339,13 +339,17 @@ export class KioskController {
     });
     this.observations = this.observations.filter((o) => at - o.at <= cfg.policy.windowMs);
     if (d.final && d.outcome !== 'no-face') {
-      this.observations = [];
-      const anchor = a.faces[0]?.template;
-      if (d.outcome === 'grant' && pad === 'active' && anchor) {
+      if (d.outcome === 'grant' && pad === 'active') {
+        // The challenge is anchored on this frame's template; without one (this frame failed quality) wait for the
+        // next good frame — a grant never skips the challenge.
+        const anchor = a.faces[0]?.template;
+        if (!anchor) return;
+        this.observations = [];
         const p = this.gate.begin(d, anchor, at, cfg);
         this.update({ prompt: { key: 'challenge', detail: p.action, challenge: p } });
         return;
       }
+      this.observations = [];
       await this.act(d, at);
       return;
     }
