@@ -7,6 +7,7 @@
  * clear winner and a crowded top. Synthetic data measures speed and memory only, never accuracy.
  */
 import { FaceGallery, type GalleryEntry } from '../src/matching/face/gallery';
+import { seeded as rng } from './lib/attacks';
 import { wasmSimdAvailable } from '../src/matching/face/dot-kernel';
 
 export interface ScaleCase {
@@ -31,16 +32,6 @@ export interface ScaleRow extends ScaleCase {
   simd: boolean;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function unit(dim: number, rand: () => number, around?: Float32Array, noise = 0): Float32Array {
   const v = new Float32Array(dim);

@@ -18,7 +18,8 @@
  * Output: a table on stdout and JSON (default bench/results/faces[-degraded].json):
  *   {"backend", "default", "embedders": {NAME: {"images", "noFace", "auc", "eer", "bestAccuracy",
  *    "tarAtFar": {"0.01", "0.001"}, "latencyMs": {"detect"|"align"|"embed"|"match": {"p50", "p95"}}, ...}}}
- * plus extras: score distributions, thresholds at each FAR, the FAR resolution the data allows, an open-set check
+ * and `fpir` per embedder (open set per gallery size 100 / 1k / 10k from the run's impostor pool: required and effective
+ * threshold, expected FPIR, TAR there; src/matching/face/open-set.ts), plus extras: score distributions, thresholds at each FAR, the FAR resolution the data allows, an open-set check
  * at the configured thresholds (wrong-identity accepts), data and machine description.
  * Nothing is written but the JSON; images never leave the loopback server and the browser's memory.
  */
@@ -266,6 +267,8 @@ async function main() {
       scores: { genuine: distribution(genuine), impostor: distribution(impostor) },
       configuredThresholds: thresholds,
       openSet: values.pairs ? null : openSet(templates, labels, thresholds),
+      // Open set per gallery size 100 / 1k / 10k from this run's impostor pool (src/matching/face/open-set.ts).
+      fpir: run.fpir,
       quality: {
         passed: faces.filter((r) => r.qualityOk).length,
         issues,
@@ -370,6 +373,20 @@ async function main() {
           ? `; open-set at configured: ${r.openSet.correctAccepts}/${r.openSet.genuineProbes} correct, ` +
             `${r.openSet.wrongAccepts} wrong-identity accepts${r.openSet.wrong.length ? ` (${r.openSet.wrong.join('; ')})` : ''}`
           : ''),
+    );
+  }
+  for (const n of embedders) {
+    const fp = out[n].fpir;
+    if (!fp) continue;
+    console.log(
+      `${n}: open set (impostor pool ${fp.impostorPairs} pairs, normal fit μ ${f3(fp.model.mean)} σ ${f3(fp.model.sd)}, max ${f3(fp.maxImpostor)}): ` +
+        Object.entries(fp.bySize)
+          .map(
+            ([size, v]) =>
+              `N=${size}: threshold ${f3(v.threshold)} (needs ${f3(v.required)}${v.reachable ? '' : ', UNREACHABLE'}), ` +
+              `expected FPIR ${(100 * v.expectedFpir).toPrecision(2)}% (at accept alone ${(100 * v.expectedFpirAtConfiguredAccept).toPrecision(2)}%), TAR ${(100 * v.tar).toFixed(1)}%`,
+          )
+          .join('; '),
     );
   }
   console.log(

@@ -10,6 +10,8 @@ import { FaceClient } from '../src/inference/client/face-client';
 import { FaceGallery } from '../src/matching/face/gallery';
 import { DEFAULT_FACE_CONFIG, type EmbedderName, type FaceConfig } from '../src/config/face';
 import type { FaceWorkerInfo } from '../src/shared/face-protocol';
+import { assessOpenSet, expectedFpir, fitImpostorModel } from '../src/matching/face/open-set';
+import { cosineSimilarity } from '../src/matching/face/similarity';
 import type { FaceDetection } from '../src/shared/types';
 
 export interface BenchImage {
@@ -56,6 +58,61 @@ export interface ImageResult {
 export interface EmbedderRun {
   info: FaceWorkerInfo;
   images: ImageResult[];
+  /** Open set per gallery size (identity-folder data only): src/matching/face/open-set.ts on this run's impostor pool. */
+  fpir: FpirReport | null;
+}
+
+export interface FpirReport {
+  impostorPairs: number;
+  genuinePairs: number;
+  /** Normal fit to the impostor pool (what the kiosk's openSet.impostor holds). */
+  model: { mean: number; sd: number };
+  maxImpostor: number;
+  bySize: Record<
+    string,
+    {
+      /** Threshold the FPIR target needs; the kiosk uses max(configured accept, this). */
+      required: number;
+      threshold: number;
+      reachable: boolean;
+      /** Expected FPIR at the effective threshold, and at the configured accept alone. */
+      expectedFpir: number;
+      expectedFpirAtConfiguredAccept: number;
+      /** Genuine pairs at or above the effective threshold. */
+      tar: number;
+    }
+  >;
+}
+
+/** FPIR per gallery size from the run's own impostor pool (pairs of different identity folders). */
+function fpirReport(templates: (Float32Array | null)[], labels: string[], cfg: FaceConfig): FpirReport | null {
+  if (labels.some((l) => !l)) return null;
+  const impostor: number[] = [];
+  const genuine: number[] = [];
+  for (let a = 0; a < templates.length; a++) {
+    for (let b = a + 1; b < templates.length; b++) {
+      const ta = templates[a];
+      const tb = templates[b];
+      if (!ta || !tb) continue;
+      (labels[a] === labels[b] ? genuine : impostor).push(cosineSimilarity(ta, tb));
+    }
+  }
+  if (impostor.length < 2) return null;
+  const model = fitImpostorModel(impostor);
+  const accept = cfg.thresholds[cfg.embedder].accept;
+  const bySize: FpirReport['bySize'] = {};
+  for (const n of [100, 1000, 10_000]) {
+    const o = assessOpenSet(model, n, cfg.openSet, accept);
+    bySize[String(n)] = {
+      required: o.required,
+      threshold: o.threshold,
+      reachable: o.reachable,
+      expectedFpir: o.expectedFpir,
+      expectedFpirAtConfiguredAccept: expectedFpir(model, n, accept),
+      tar: genuine.length ? genuine.filter((s) => s >= o.threshold).length / genuine.length : NaN,
+    };
+  }
+  return { impostorPairs: impostor.length, genuinePairs: genuine.length, model, maxImpostor: Math.max(...impostor), bySize };
 }
 
 export interface BenchResult {
@@ -186,8 +243,13 @@ async function run(opts: BenchOptions): Promise<BenchResult> {
         r.matchMs = performance.now() - t0;
       }
     }
+    const fpir = fpirReport(
+      images.map((r) => (r.template ? new Float32Array(r.template) : null)),
+      opts.images.map((im) => im.label),
+      client.settings,
+    );
     client.terminate();
-    runs[embedder] = { info, images };
+    runs[embedder] = { info, images, fpir };
   }
   return {
     defaults: DEFAULT_FACE_CONFIG,

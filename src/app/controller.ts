@@ -11,18 +11,21 @@
  */
 import { Camera, runFrameLoop } from '../capture/camera';
 import { systemClock, type Clock } from '../shared/clock';
-import { resolveFaceConfig } from '../config/face';
+import { resolveFaceConfig, type FaceConfig } from '../config/face';
 import { DecisionService, upstreamDecisionFor, type UpstreamStatus } from '../decisions';
 import { FaceClient } from '../inference/client/face-client';
 import { PlateClient } from '../inference/client/plate-client';
 import { decideFace, observationFromAnalysis, type FaceObservation } from '../matching/face/decision-policy';
+import { validAt } from '../matching/validity';
+import { assessOpenSet, type OpenSetAssessment } from '../matching/face/open-set';
 import { decidePlate, voteConsensus, type FrameRead } from '../matching/plates';
 import { KioskError, isKioskError } from '../shared/errors';
 import type { PlateDebugCrop } from '../shared/plate-protocol';
 import type { AuditEntry, DecisionResult, FaceDetection, Outcome, Subject } from '../shared/types';
 import type { Vault, VaultState } from '../store';
 import { Authority, type Session } from './authority';
-import { resolveKioskSettings, sessionIdleMs, upstreamUrl, type KioskSettings } from './kiosk-settings';
+import { padPolicyOf, resolveKioskSettings, sessionIdleMs, upstreamUrl, type KioskSettings } from './kiosk-settings';
+import { LivenessGate, type ChallengePrompt } from './liveness-gate';
 
 export type Phase = 'starting' | 'setup-needed' | 'locked' | 'running' | 'wiped' | 'error';
 
@@ -46,6 +49,8 @@ export interface IdentifiedDecision extends DecisionLogEntry {
   score?: number;
   /** For overrides: the guard's display name, or 'admin'. */
   by?: string;
+  /** Passive PAD live probability behind the outcome (guard screen only). */
+  liveness?: number;
 }
 
 export interface PlateDebugEntry {
@@ -62,7 +67,9 @@ export interface AppSnapshot {
   settings: KioskSettings;
   camera: { status: 'off' | 'starting' | 'live' | 'error'; error?: KioskError };
   /** Current visitor prompt and its tone. */
-  prompt: { key: PromptKey; detail?: string; label?: string };
+  prompt: { key: PromptKey; detail?: string; label?: string; challenge?: ChallengePrompt };
+  /** Open-set threshold for the armed gallery (admin screen); null before a watchlist was loaded. */
+  openSet: OpenSetAssessment | null;
   detections: { faces: FaceDetection[]; frameW: number; frameH: number; plateBox?: { x: number; y: number; width: number; height: number } | null };
   backend: string | null;
   modelError: KioskError | null;
@@ -88,7 +95,9 @@ export type PromptKey =
   | 'denied'
   | 'uncertain'
   | 'showPlate'
-  | 'multipleFaces';
+  | 'multipleFaces'
+  | 'challenge'
+  | 'seeGuard';
 
 /** How long a result stays on the visitor screen before the next person (ms). */
 const RESULT_HOLD_MS = 3_000;
@@ -116,6 +125,7 @@ export class KioskController {
   private listeners = new Set<(s: AppSnapshot) => void>();
   private loop: AbortController | null = null;
   private observations: FaceObservation[] = [];
+  private readonly gate = new LivenessGate();
   private plateReads: { at: number; read: FrameRead }[] = [];
   private holdUntil = 0;
   /** Subjects decrypted into memory (never written anywhere else). */
@@ -150,6 +160,7 @@ export class KioskController {
       plateDebug: [],
       error: null,
       session: { kind: 'none' },
+      openSet: null,
     };
     this.authority.subscribe((session) => this.update({ session }));
     this.vault.subscribe((e) => {
@@ -256,8 +267,14 @@ export class KioskController {
       plates += s.plates.length;
     }
     await this.faces.configure(undefined, this.snap.settings.face);
-    await this.faces.setGallery(undefined, load.subjects);
+    // Open set: the accept threshold follows the number of templates; a gallery too large for the FPIR target is
+    // not armed (an empty gallery matches nobody, so every face is refused) and the admin screen says why.
+    const cfg = resolveFaceConfig(this.snap.settings.face);
+    const openSet = assessOpenSet(cfg.openSet.impostor[embedder], templates, cfg.openSet, cfg.thresholds[embedder].accept);
+    await this.faces.setGallery(undefined, openSet.reachable ? load.subjects : []);
     this.update({
+      openSet,
+      ...(openSet.reachable ? {} : { error: new KioskError('WATCHLIST_TOO_LARGE', { templates, required: Number(openSet.required.toFixed(3)) }) }),
       watchlist: {
         subjects: load.subjects.length,
         templates,
@@ -335,7 +352,12 @@ export class KioskController {
     const running = this.snap.phase === 'running';
     const w = frame.width;
     const h = frame.height;
-    const a = await this.faces.analyse(signal, frame, { embed: running && at >= this.holdUntil ? 'good' : 'none' });
+    const pad = padPolicyOf(this.snap.settings);
+    const a = await this.faces.analyse(signal, frame, {
+      // During a challenge every face is embedded (a turned head fails the quality gate but must stay the same person).
+      embed: this.gate.running ? 'all' : running && at >= this.holdUntil ? 'good' : 'none',
+      liveness: pad !== 'off',
+    });
     if (!this.snap.backend && this.faces.info) {
       const b = this.faces.info.backend;
       const i = this.faces.info;
@@ -347,17 +369,36 @@ export class KioskController {
     if (faces.length > 0) this.touch();
     this.update({ detections: { faces, frameW: w, frameH: h } });
     if (!running || at < this.holdUntil) return;
+    // PAD settings come from the same snapshot as the policy, so a change applies to both at once (the worker's copy
+    // of the face config follows only after it re-initialises).
+    const cfg = { ...this.faces.settings, pad: this.padSettings() };
+    if (this.gate.running) {
+      const g = this.gate.onFrame(a, at, cfg, pad !== 'off');
+      if (g.kind === 'prompt') this.setPrompt({ key: 'challenge', detail: g.prompt.action, challenge: g.prompt });
+      else await this.act(this.stillValid(g.decision), at, g.seeGuard ? 'seeGuard' : undefined);
+      return;
+    }
     this.observations.push(observationFromAnalysis(a, at));
-    const cfg = this.faces.settings;
     const d = decideFace(this.observations, {
-      thresholds: cfg.thresholds[cfg.embedder],
+      thresholds: { ...cfg.thresholds[cfg.embedder], accept: this.snap.openSet?.threshold ?? cfg.thresholds[cfg.embedder].accept },
       policy: cfg.policy,
       quality: cfg.quality,
       subject: (id) => this.subjects.get(id),
       clock: this.clock,
+      ...(pad !== 'off' ? { pad: cfg.pad } : {}),
     });
     this.observations = this.observations.filter((o) => at - o.at <= cfg.policy.windowMs);
     if (d.final && d.outcome !== 'no-face') {
+      if (d.outcome === 'grant' && pad === 'active') {
+        // The challenge is anchored on this frame's template; without one (this frame failed quality) wait for the
+        // next good frame — a grant never skips the challenge.
+        const anchor = a.faces[0]?.template;
+        if (!anchor) return;
+        this.observations = [];
+        const p = this.gate.begin(d, anchor, at, cfg);
+        this.update({ prompt: { key: 'challenge', detail: p.action, challenge: p } });
+        return;
+      }
       this.observations = [];
       await this.act(d, at);
       return;
@@ -366,6 +407,22 @@ export class KioskController {
     else if (faces.length > 1) this.setPrompt({ key: 'multipleFaces' });
     else if (a.faces[0] && !a.faces[0].quality.ok) this.setPrompt({ key: 'quality', detail: a.faces[0].quality.reason ?? '' });
     else this.setPrompt({ key: 'checking' });
+  }
+
+  /** A grant withheld for a challenge is let through only if its person is still enrolled and valid now. */
+  private stillValid(d: DecisionResult): DecisionResult {
+    if (d.outcome !== 'grant' || !d.subjectId) return d;
+    const s = this.subjects.get(d.subjectId);
+    if (s && validAt(s, this.clock.wall())) return d;
+    return { ...d, outcome: 'deny-unknown', reason: s ? 'enrolled but not valid at this time' : 'matched a person who is no longer enrolled' };
+  }
+
+    private padMemo: { from: KioskSettings; pad: FaceConfig['pad'] } | null = null;
+
+  private padSettings(): FaceConfig['pad'] {
+    const s = this.snap.settings;
+    if (this.padMemo?.from !== s) this.padMemo = { from: s, pad: resolveFaceConfig(s.face).pad };
+    return this.padMemo.pad;
   }
 
   private async onPlateFrame(signal: AbortSignal, frame: ImageBitmap, at: number): Promise<void> {
@@ -410,7 +467,7 @@ export class KioskController {
   }
 
   /** A final decision: log (memory + encrypted audit), send the signed yes/no, show the result. */
-  private async act(d: DecisionResult, at: number): Promise<void> {
+  private async act(d: DecisionResult, at: number, prompt?: PromptKey): Promise<void> {
     this.holdUntil = at + RESULT_HOLD_MS;
     const label = this.labelOf(d.subjectId);
     const up = upstreamDecisionFor(d.outcome);
@@ -423,10 +480,12 @@ export class KioskController {
       ...(d.subjectId ? { subjectId: d.subjectId } : {}),
       ...(label ? { label } : {}),
       ...(d.score !== undefined ? { score: d.score } : {}),
+      ...(d.liveness !== undefined ? { liveness: d.liveness } : {}),
       sent: up !== null,
     };
     this.pushDecision(entry);
-    const key: PromptKey = d.outcome === 'grant' ? 'granted' : d.outcome === 'uncertain' || d.outcome === 'low-quality' ? 'uncertain' : 'denied';
+    const key: PromptKey =
+      prompt ?? (d.outcome === 'grant' ? 'granted' : d.outcome === 'uncertain' || d.outcome === 'low-quality' ? 'uncertain' : 'denied');
     this.update({ prompt: { key, ...(label && this.snap.settings.showNames && d.outcome === 'grant' ? { label } : {}) } });
     await this.record(entry, up);
   }
@@ -494,6 +553,7 @@ export class KioskController {
   /** Switch between face and plate mode (the camera restarts with the mode's facing). */
   async setMode(mode: KioskSettings['mode']): Promise<void> {
     this.observations = [];
+    this.gate.cancel();
     this.plateReads = [];
     this.update({ settings: { ...this.snap.settings, mode }, detections: { faces: [], frameW: 640, frameH: 480 }, backend: null });
     await this.startCamera();
@@ -504,6 +564,7 @@ export class KioskController {
     this.identified = [];
     this.authority.logout();
     this.observations = [];
+    this.gate.cancel();
     await this.decisions?.stop();
     this.decisions = null;
     await this.faces.setGallery(undefined, []).catch(() => undefined);

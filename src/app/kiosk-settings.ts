@@ -28,6 +28,23 @@ export const ROLE_IDLE_SECONDS: Record<DeviceRole, number> = { visitor: 60, atte
 export const IDLE_SECONDS_MIN = 10;
 export const IDLE_SECONDS_MAX = 3600;
 
+/**
+ * Presentation-attack detection per kiosk: 'off'; 'passive' (fr_liveness on every frame that could grant);
+ * 'active' (passive + a random action challenge before a grant: docs/liveness.md).
+ */
+export type PadPolicy = 'off' | 'passive' | 'active';
+export const PAD_POLICIES: readonly PadPolicy[] = ['off', 'passive', 'active'];
+
+/** The PAD default of a device role: an unattended visitor kiosk challenges; a kiosk a guard watches does not. */
+export function defaultPadPolicy(role: DeviceRole): PadPolicy {
+  return role === 'visitor' ? 'active' : 'passive';
+}
+
+/** The PAD policy in force: the kiosk's own setting, else its role's default. */
+export function padPolicyOf(s: Pick<KioskSettings, 'pad' | 'role'>): PadPolicy {
+  return s.pad ?? defaultPadPolicy(s.role);
+}
+
 export interface KioskSettings {
   /** Identifies this kiosk to the receiver (letters, digits, . _ -; at most 32). */
   kioskId: string;
@@ -56,6 +73,8 @@ export interface KioskSettings {
   overrideLimit: number;
   /** The override window in minutes. Default 10, 1..1440. */
   overrideWindowMinutes: number;
+  /** PAD policy chosen by an admin; absent = the role's default (padPolicyOf). */
+  pad?: PadPolicy;
 }
 
 /** The idle timeout in force for these settings, in ms. */
@@ -122,6 +141,7 @@ export function resolveKioskSettings(stored: Record<string, unknown> | null | un
     overrideLimit: intIn(s['overrideLimit'], 1, 100) ? s['overrideLimit'] : d.overrideLimit,
     overrideWindowMinutes: intIn(s['overrideWindowMinutes'], 1, 1440) ? s['overrideWindowMinutes'] : d.overrideWindowMinutes,
   };
+  if (PAD_POLICIES.includes(s['pad'] as PadPolicy)) out.pad = s['pad'] as PadPolicy;
   if (s['face'] && typeof s['face'] === 'object') {
     try {
       resolveFaceConfig(s['face'] as FaceConfigOverrides);
@@ -153,6 +173,7 @@ export function validateSettingsPatch(current: KioskSettings, patch: Partial<Kio
   if (!idleOk(next.sessionIdleSeconds)) throw bad('sessionIdleSeconds');
   if (!intIn(next.overrideLimit, 1, 100)) throw bad('overrideLimit');
   if (!intIn(next.overrideWindowMinutes, 1, 1440)) throw bad('overrideWindowMinutes');
+  if (next.pad !== undefined && !PAD_POLICIES.includes(next.pad)) throw bad('pad');
   try {
     resolveFaceConfig(next.face);
   } catch {

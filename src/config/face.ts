@@ -54,6 +54,48 @@ export interface FacePolicyConfig {
   minWeightShare: number;
 }
 
+/** Passive presentation-attack detection (fr_liveness.onnx; docs/liveness.md). */
+export interface PadConfig {
+  /** A frame whose face scores below this "live" probability votes spoof and never votes for an identity. */
+  liveThreshold: number;
+  /** Spoof votes in the window that make the outcome deny-spoof (final). */
+  spoofVotes: number;
+  /** Growth of the detector's box for the liveness crop (the package's 2.7 on its own, looser boxes). */
+  cropScale: number;
+  /** Channel order fed to the network: measured 'bgr' (the package's 'rgb' rejects live faces). */
+  channelOrder: 'bgr' | 'rgb';
+}
+
+/** Active challenge timing and cues (src/matching/face/challenge.ts). */
+export interface ChallengeConfig {
+  /** Actions asked per attempt, chosen at random (1 or 2). */
+  actions: 1 | 2;
+  /** Time allowed for each action (ms, monotonic). */
+  stepMs: number;
+  /**
+   * Head turn: change of the nose's affine (barycentric) lateral position from the start of the challenge. A flat
+   * photo tilted or warped keeps it (affine invariant); a real head turned ~20° moves it by ~0.13.
+   */
+  minTurn: number;
+  /** Come closer: inter-eye distance must grow by this factor from the start. */
+  closerFactor: number;
+  /** Cosine to the challenge's anchor template every embedded frame must keep (same person throughout). */
+  minSameness: number;
+}
+
+/** Open-set safety: the accept threshold follows the gallery size (src/matching/face/open-set.ts). */
+export interface OpenSetConfig {
+  /** Expected false-positive identification rate (a stranger granted as anyone) allowed per attempt. */
+  targetFpir: number;
+  /**
+   * Above this accept threshold genuine people are refused too often (TAR on the degraded dev set < 95%): a
+   * gallery that needs more is refused, not armed.
+   */
+  maxAccept: number;
+  /** Impostor score model per embedder: mean and sd of cosine scores between different people. */
+  impostor: Record<EmbedderName, { mean: number; sd: number }>;
+}
+
 export interface FaceConfig {
   embedder: EmbedderName;
   /**
@@ -72,6 +114,9 @@ export interface FaceConfig {
   /** Stricter gates for enrolment (a bad template hurts every later decision). */
   enrolQuality: FaceQualityConfig;
   policy: FacePolicyConfig;
+  pad: PadConfig;
+  challenge: ChallengeConfig;
+  openSet: OpenSetConfig;
 }
 
 /**
@@ -115,6 +160,15 @@ export const DEFAULT_FACE_CONFIG: FaceConfig = {
   },
   // 3 agreeing frames out of the last 6 within 3 s: ~0.4 s at the kiosk's 8-15 analysed frames per second.
   policy: { windowMs: 3000, n: 6, k: 3, minWeightShare: 0.75 },
+  // Operating point from bench:liveness on the simulated dev set (docs/liveness.md).
+  pad: { liveThreshold: 0.98, spoofVotes: 3, cropScale: 2.7, channelOrder: 'bgr' },
+  challenge: { actions: 2, stepMs: 5000, minTurn: 0.1, closerFactor: 1.25, minSameness: 0.35 },
+  openSet: {
+    targetFpir: 0.001,
+    maxAccept: 0.6,
+    // Impostor pool (bench:faces --fpir, docs/faces.md "Open set").
+    impostor: { fr_feature: { mean: 0, sd: 0.105 }, dlib_resnet: { mean: 0.83, sd: 0.035 } },
+  },
 };
 
 export type FaceConfigOverrides = Partial<{
@@ -126,6 +180,9 @@ export type FaceConfigOverrides = Partial<{
   quality: Partial<FaceQualityConfig>;
   enrolQuality: Partial<FaceQualityConfig>;
   policy: Partial<FacePolicyConfig>;
+  pad: Partial<PadConfig>;
+  challenge: Partial<ChallengeConfig>;
+  openSet: Partial<Omit<OpenSetConfig, 'impostor'>>;
 }>;
 
 function check(cond: boolean, field: string): void {
@@ -168,6 +225,24 @@ export function validateFaceConfig(c: FaceConfig): FaceConfig {
   check(Number.isInteger(p.n) && p.n >= 1 && p.n <= 100, 'policy.n');
   check(Number.isInteger(p.k) && p.k >= 1 && p.k <= p.n, 'policy.k');
   check(finite(p.minWeightShare) && p.minWeightShare > 0.5 && p.minWeightShare <= 1, 'policy.minWeightShare');
+  const d = c.pad;
+  check(finite(d.liveThreshold) && d.liveThreshold > 0 && d.liveThreshold < 1, 'pad.liveThreshold');
+  check(Number.isInteger(d.spoofVotes) && d.spoofVotes >= 1 && d.spoofVotes <= p.n, 'pad.spoofVotes');
+  check(finite(d.cropScale) && d.cropScale >= 1 && d.cropScale <= 5, 'pad.cropScale');
+  check(d.channelOrder === 'bgr' || d.channelOrder === 'rgb', 'pad.channelOrder');
+  const ch = c.challenge;
+  check(ch.actions === 1 || ch.actions === 2, 'challenge.actions');
+  check(finite(ch.stepMs) && ch.stepMs >= 1000 && ch.stepMs <= 30_000, 'challenge.stepMs');
+  check(finite(ch.minTurn) && ch.minTurn >= 0.03 && ch.minTurn <= 1, 'challenge.minTurn');
+  check(finite(ch.closerFactor) && ch.closerFactor >= 1.05 && ch.closerFactor <= 3, 'challenge.closerFactor');
+  check(finite(ch.minSameness) && ch.minSameness > 0 && ch.minSameness < 1, 'challenge.minSameness');
+  const o = c.openSet;
+  check(finite(o.targetFpir) && o.targetFpir > 0 && o.targetFpir < 0.5, 'openSet.targetFpir');
+  check(finite(o.maxAccept) && o.maxAccept > -1 && o.maxAccept <= 1, 'openSet.maxAccept');
+  for (const name of ['fr_feature', 'dlib_resnet'] as const) {
+    const m = o.impostor[name];
+    check(finite(m.mean) && finite(m.sd) && m.sd > 0, `openSet.impostor.${name}`);
+  }
   return c;
 }
 
@@ -185,5 +260,8 @@ export function resolveFaceConfig(o: FaceConfigOverrides = {}, base: FaceConfig 
     quality: { ...base.quality, ...o.quality },
     enrolQuality: { ...base.enrolQuality, ...o.enrolQuality },
     policy: { ...base.policy, ...o.policy },
+    pad: { ...base.pad, ...o.pad },
+    challenge: { ...base.challenge, ...o.challenge },
+    openSet: { ...base.openSet, ...o.openSet, impostor: base.openSet.impostor },
   });
 }

@@ -158,6 +158,7 @@ export function upstreamDecisionFor(
     | 'grant'
     | 'deny-unknown'
     | 'deny-listed'
+    | 'deny-spoof'
     | 'no-face'
     | 'low-quality'
     | 'uncertain'
@@ -170,6 +171,8 @@ export function upstreamDecisionFor(
       return 'grant';
     case 'deny-unknown':
     case 'deny-listed':
+    // A suspected presentation attack is a plain deny upstream: the door needs no more, an attacker learns nothing.
+    case 'deny-spoof':
     case 'override-deny':
       return 'deny';
     default:

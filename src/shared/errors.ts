@@ -31,6 +31,8 @@ export const ERROR_MESSAGES = {
   // matching
   MATCH_VECTOR_LENGTH: 'Template lengths differ.',
   MATCH_VECTOR_INVALID: 'A template is not a finite, non-zero vector.',
+  WATCHLIST_TOO_LARGE:
+    'The watchlist has too many face templates for the configured false-match target; it was not armed. Remove people or raise the target.',
   // storage and vault
   STORE_LOCKED: 'The watchlist is locked.',
   STORE_WRONG_PASSPHRASE: 'Wrong passphrase.',

@@ -102,6 +102,8 @@ export interface StageTimings {
   align: number;
   embed: number;
   match: number;
+  /** Passive PAD (fr_liveness); absent or 0 when not asked. */
+  liveness?: number;
 }
 
 export interface AnalysedFace {
@@ -111,6 +113,8 @@ export interface AnalysedFace {
   template?: Float32Array;
   /** Best and runner-up identity in the worker's gallery; present when a template was made and a gallery is set. */
   match?: SearchResult;
+  /** Passive PAD: probability that this face is live (0..1); present when asked for and the face was embedded. */
+  liveness?: number;
 }
 
 export interface FrameAnalysis {
@@ -132,6 +136,8 @@ export interface AnalyseRequest {
   maxFaces?: number;
   /** Quality gates to apply: the door's (default) or the stricter enrolment ones (live-camera enrolment). */
   gates?: 'door' | 'enrol';
+  /** Run passive PAD on every face that gets a template (default false). */
+  liveness?: boolean;
 }
 
 export interface EnrolRequest {

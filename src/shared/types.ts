@@ -4,7 +4,15 @@
  */
 
 /** What the kiosk decided, with the reason a guard sees. Only `grant`/`deny` ever leaves the device. */
-export type Outcome = 'grant' | 'deny-unknown' | 'deny-listed' | 'no-face' | 'low-quality' | 'uncertain';
+/** `deny-spoof`: presentation-attack detection refused the face (a photo, a screen); upstream sees a plain deny. */
+export type Outcome =
+  | 'grant'
+  | 'deny-unknown'
+  | 'deny-listed'
+  | 'deny-spoof'
+  | 'no-face'
+  | 'low-quality'
+  | 'uncertain';
 
 export interface DecisionResult {
   outcome: Outcome;
@@ -16,6 +24,8 @@ export interface DecisionResult {
   score?: number;
   /** Which modality produced it. */
   mode: 'face' | 'plate';
+  /** Passive PAD: the lowest "live" probability among the frames behind the outcome (stays on the device). */
+  liveness?: number;
 }
 
 export type ListKind = 'allow' | 'deny';

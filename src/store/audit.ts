@@ -54,6 +54,7 @@ const OUTCOMES = new Set<AuditEntry['outcome']>([
   'grant',
   'deny-unknown',
   'deny-listed',
+  'deny-spoof',
   'no-face',
   'low-quality',
   'uncertain',

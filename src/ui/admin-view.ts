@@ -150,6 +150,8 @@ export class AdminView {
   private lastPhase = '';
   private modelsLoaded = false;
   private readonly models: HTMLElement;
+  private readonly openSet: HTMLElement;
+  private lastOpenSet: unknown = undefined;
   private settingsForm: HTMLElement | null = null;
   private shownSettings: KioskSettings | null = null;
   /** The people list's outcome line: kept across re-renders of the table, so a result is not lost with it. */
@@ -163,6 +165,7 @@ export class AdminView {
     this.settingsOut = h('p', { class: 'form-message', role: 'status', 'data-testid': 'settings-message' });
     this.plateDebug = h('div', { class: 'plate-debug', 'data-testid': 'plate-debug' });
     this.models = h('div', { 'data-testid': 'model-licences' });
+    this.openSet = h('dl', { class: 'status', 'data-testid': 'open-set' });
     this.console = h('div', { class: 'admin-console', 'data-testid': 'admin-console', hidden: true });
     this.root = h('section', { class: 'admin', 'data-testid': 'admin' }, h('h1', {}, t('adminTitle')), this.gate, this.console);
   }
@@ -180,6 +183,7 @@ export class AdminView {
         this.people.replaceChildren();
         this.plateDebug.replaceChildren();
         this.lastSubjectsKey = '';
+        this.lastOpenSet = undefined;
         this.modelsLoaded = false;
       }
       if (!v || v.status === 'uninitialised' || s.phase === 'wiped') this.renderSetup();
@@ -200,7 +204,33 @@ export class AdminView {
         const old = this.settingsForm;
         old.replaceWith(this.settingsCard(s.settings));
       }
+      if (s.openSet !== this.lastOpenSet) {
+        this.lastOpenSet = s.openSet;
+        this.renderOpenSet(s);
+      }
     }
+  }
+
+  /** The accept threshold the gallery size forces, the expected FPIR there, and a refusal when unreachable. */
+  private renderOpenSet(s: AppSnapshot): void {
+    const o = s.openSet;
+    if (!o) {
+      this.openSet.replaceChildren();
+      return;
+    }
+    const pct = (x: number) => `${(100 * x).toPrecision(2)}%`;
+    this.openSet.dataset['reachable'] = String(o.reachable);
+    this.openSet.dataset['threshold'] = o.threshold.toFixed(3);
+    const refused = o.reachable
+      ? []
+      : [h('dd', { role: 'alert', class: 'form-message', 'data-tone': 'bad', 'data-testid': 'open-set-refused' }, t('openSetUnreachable'))];
+    this.openSet.replaceChildren(
+      h('dt', {}, t('openSetThreshold')),
+      h('dd', { 'data-testid': 'open-set-threshold' }, `${o.threshold.toFixed(3)} (${o.templates} ${t('openSetTemplates')})`),
+      h('dt', {}, t('openSetFpir')),
+      h('dd', { 'data-testid': 'open-set-fpir' }, `${pct(o.expectedFpir)} (${t('openSetTarget')} ≤ ${pct(o.targetFpir)})`),
+      ...refused,
+    );
   }
 
   // ---- gate ----
@@ -277,6 +307,7 @@ export class AdminView {
       this.bulkCard(),
       this.platesCard(),
       this.settingsCard(s.settings),
+      this.section(t('openSetTitle'), 'section-open-set', this.openSet),
       this.pairingCard(),
       this.syncCard(),
       this.auditCard(),
@@ -444,6 +475,16 @@ export class AdminView {
     language.value = lang();
     const names = h('input', { type: 'checkbox', checked: s.showNames, 'data-testid': 'setting-show-names' });
     const refs = h('input', { type: 'checkbox', checked: s.subjectRefs, 'data-testid': 'setting-subject-refs' });
+    const pad = h(
+      'select',
+      { 'data-testid': 'setting-pad' },
+      h('option', { value: '' }, t('padRoleDefault')),
+      h('option', { value: 'off' }, t('padOff')),
+      h('option', { value: 'passive' }, t('padPassive')),
+      h('option', { value: 'active' }, t('padActive')),
+    );
+    pad.value = s.pad ?? '';
+    const live = h('input', { type: 'number', step: '0.01', min: '0.01', max: '0.999', 'data-testid': 'setting-live-threshold', value: String(s.face.pad?.liveThreshold ?? '') });
     const embedder = h('select', { 'data-testid': 'setting-embedder' }, h('option', { value: 'fr_feature' }, 'fr_feature (512-D)'), h('option', { value: 'dlib_resnet' }, 'dlib ResNet (128-D, public domain)'));
     embedder.value = s.face.embedder ?? '';
     if (!embedder.value) embedder.selectedIndex = -1;
@@ -473,12 +514,16 @@ export class AdminView {
           const name = emb ?? s.face.embedder ?? 'fr_feature';
           face.thresholds = { ...(s.face.thresholds ?? {}), [name]: { ...(s.face.thresholds?.[name] ?? {}), accept: Number(accept.value) } };
         }
+        // Empty = the documented default (docs/liveness.md); the config refuses values outside (0, 1).
+        const { liveThreshold: _old, ...padRest } = s.face.pad ?? {};
+        face.pad = live.value !== '' ? { ...padRest, liveThreshold: Number(live.value) } : padRest;
         setLang(language.value as 'en' | 'zh');
         await this.actions.saveSettings({
           mode: mode.value as KioskSettings['mode'],
           lang: language.value as 'en' | 'zh',
           showNames: names.checked,
           subjectRefs: refs.checked,
+          pad: (pad.value || undefined) as KioskSettings['pad'],
           retentionHours: Number(retention.value),
           door: door.value.trim(),
           upstreamPath: path.value.trim(),
@@ -504,6 +549,8 @@ export class AdminView {
       field(t('language'), language, 'set-lang'),
       h('label', { class: 'check' }, names, ` ${t('showNames')}`),
       h('label', { class: 'check' }, refs, ` ${t('subjectRefs')}`),
+      field(t('padPolicy'), pad, 'set-pad'),
+      field(t('padLiveThreshold'), live, 'set-live-threshold'),
       field(t('embedder'), embedder, 'set-embedder'),
       field(t('acceptThreshold'), accept, 'set-accept'),
       field(t('plateRegion'), region, 'set-region'),

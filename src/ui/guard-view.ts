@@ -139,6 +139,7 @@ export class GuardView {
       h('span', { class: 'why' }, d.reason),
       d.score !== undefined ? h('span', { class: 'score' }, d.score.toFixed(3)) : null,
       d.by ? h('span', { class: 'by', 'data-testid': 'override-by' }, `${t('by')} ${d.by}`) : null,
+      d.liveness !== undefined ? h('span', { class: 'pad', 'data-pad': d.liveness.toFixed(3) }, `${t('pad')} ${d.liveness.toFixed(3)}`) : null,
       h('span', { class: 'mode' }, d.mode),
     );
   }

@@ -7,6 +7,56 @@ import type { ErrorCode } from '../shared/errors';
 
 export type Lang = 'en' | 'zh';
 
+// ---- Liveness / presentation-attack detection and open-set safety (issue 20): begin ----
+const enLiveness = {
+  challengeTurnLeft: 'Turn your head to your left',
+  challengeTurnRight: 'Turn your head to your right',
+  challengeCloser: 'Come closer to the camera',
+  challengeBlink: 'Blink your eyes',
+  challengeFaceCamera: 'Now look straight at the camera',
+  challengeStep: 'Step',
+  challengeOf: 'of',
+  seeGuard: 'Please see the guard.',
+  padPolicy: 'Liveness check (anti-spoofing)',
+  padRoleDefault: 'Default for this kiosk',
+  padOff: 'Off',
+  padPassive: 'Passive (image check)',
+  padActive: 'Passive + challenge (unattended doors)',
+  padLiveThreshold: 'Liveness threshold (empty = default)',
+  openSetTitle: 'Open-set safety',
+  openSetThreshold: 'Effective accept threshold',
+  openSetFpir: 'Expected chance a stranger is accepted as anyone',
+  openSetTarget: 'target',
+  openSetTemplates: 'templates',
+  openSetUnreachable: 'Not armed: this many templates cannot meet the false-match target. Remove people or raise the target.',
+  pad: 'PAD',
+} as const;
+
+const zhLiveness: Record<keyof typeof enLiveness, string> = {
+  challengeTurnLeft: '请把头转向您的左边',
+  challengeTurnRight: '请把头转向您的右边',
+  challengeCloser: '请靠近摄像头',
+  challengeBlink: '请眨眼',
+  challengeFaceCamera: '现在请正对摄像头',
+  challengeStep: '第',
+  challengeOf: '步，共',
+  seeGuard: '请联系保安。',
+  padPolicy: '活体检测（防伪）',
+  padRoleDefault: '本终端默认',
+  padOff: '关闭',
+  padPassive: '被动（图像检测）',
+  padActive: '被动 + 动作验证（无人值守门）',
+  padLiveThreshold: '活体阈值（留空 = 默认）',
+  openSetTitle: '开集安全',
+  openSetThreshold: '实际接受阈值',
+  openSetFpir: '陌生人被误认为任何人的预期概率',
+  openSetTarget: '目标',
+  openSetTemplates: '个模板',
+  openSetUnreachable: '未启用：模板数量过多，无法达到误识目标。请删除人员或提高目标。',
+  pad: '活体',
+};
+// ---- Liveness / presentation-attack detection and open-set safety (issue 20): end ----
+
 const en = {
   active: 'active',
   addGuard: 'Add guard',
@@ -52,6 +102,7 @@ const en = {
   usePasskey: 'Use passkey',
   validFrom: 'Valid from',
   navLogout: 'Log out',
+  ...enLiveness,
   title: 'Entrance kiosk',
   firstRun: 'Preparing this kiosk for offline use…',
   firstRunDone: 'Ready to work offline',
@@ -243,6 +294,7 @@ const zh: Record<StringKey, string> = {
   usePasskey: '使用通行密钥',
   validFrom: '生效时间',
   navLogout: '退出登录',
+  ...zhLiveness,
   title: '入口终端',
   firstRun: '正在准备离线使用…',
   firstRunDone: '已可离线使用',
@@ -407,6 +459,7 @@ const errorsZh: Partial<Record<ErrorCode, string>> = {
   CAMERA_UNSUPPORTED: '此浏览器无法在此使用摄像头（需要安全来源）。',
   MODEL_INTEGRITY: '模型文件两次未通过完整性检查，已拒绝。请重新安装。',
   MODEL_MISSING: '应用缺少模型文件。请重新安装。',
+  WATCHLIST_TOO_LARGE: '名单中的人脸模板过多，无法达到设定的误识目标，名单未启用。请删除人员或提高目标。',
 };
 
 const tables: Record<Lang, Record<StringKey, string>> = { en, zh };

@@ -21,6 +21,17 @@ const PROMPTS: Record<AppSnapshot['prompt']['key'], StringKey> = {
   uncertain: 'uncertain',
   showPlate: 'showPlate',
   multipleFaces: 'oneAtATime',
+  challenge: 'challengeFaceCamera',
+  seeGuard: 'seeGuard',
+};
+
+/** Challenge prompts: words and an arrow (the visitor's own left/right), so colour or language is never the only cue. */
+const CHALLENGE: Record<string, { text: StringKey; symbol: string }> = {
+  'turn-left': { text: 'challengeTurnLeft', symbol: '←' },
+  'turn-right': { text: 'challengeTurnRight', symbol: '→' },
+  closer: { text: 'challengeCloser', symbol: '↑' },
+  blink: { text: 'challengeBlink', symbol: '◉' },
+  'face-camera': { text: 'challengeFaceCamera', symbol: '●' },
 };
 
 const QUALITY: Record<string, StringKey> = {
@@ -58,8 +69,16 @@ export class VisitorView {
     let text = t(PROMPTS[p.key]);
     if (p.key === 'quality' && p.detail) text = t(QUALITY[p.detail] ?? 'lookAtCamera');
     if (p.key === 'granted' && p.label) text = `${t('granted')} — ${p.label}`;
+    const ch = p.key === 'challenge' && p.challenge ? CHALLENGE[p.challenge.action] : undefined;
+    if (ch && p.challenge) {
+      const c = p.challenge;
+      const step = c.action === 'face-camera' ? '' : ` (${t('challengeStep')} ${c.step} ${t('challengeOf')} ${c.steps})`;
+      text = `${ch.symbol} ${t(ch.text)}${step}`;
+    }
     k.setPrompt(text);
-    const tone = p.key === 'granted' ? 'grant' : p.key === 'denied' ? 'deny' : p.key === 'uncertain' ? 'warn' : null;
+    k.root.dataset['challenge'] = p.key === 'challenge' ? (p.challenge?.action ?? '') : '';
+    const tone =
+      p.key === 'granted' ? 'grant' : p.key === 'denied' ? 'deny' : p.key === 'uncertain' || p.key === 'seeGuard' ? 'warn' : null;
     this.result.hidden = tone === null;
     if (tone) {
       this.result.dataset['tone'] = tone;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { PLATE_FEEDS } from '../fixtures/feeds.mjs';
 import { launch, startKiosk, type Browser } from './harness';
-import { enrolPhotos, outcome, saveSetting, setupKiosk, unlockAdmin, visitorResult, waitForGuardOutcome } from './flows';
+import { enrolPhotos, outcome, saveSetting, setPadPolicy, setupKiosk, unlockAdmin, visitorResult, waitForGuardOutcome } from './flows';
 
 const PIN = '135790';
 
@@ -110,6 +110,8 @@ describe('who may make the kiosk say yes', () => {
     const b = await launch({ fakeCamera: feeds.personAOther, userDataDir: profile });
     try {
       await setupKiosk(b.page, server.url, { role: 'visitor' });
+      // The fake camera loops a still photo: PAD (docs/liveness.md, test/e2e/liveness.test.ts) would rightly refuse it.
+      await setPadPolicy(b.page, 'off');
       expect((await enrolPhotos(b.page, 'Person A', 'allow', [photos.personA])).tone).toBe('ok');
       await addGuard(b.page, 'Night desk', PIN);
       await b.page.getByTestId('nav-logout').click();
@@ -271,6 +273,7 @@ describe('who may make the kiosk say yes', () => {
       const f = await launch({ fakeCamera: feeds.personAOther, userDataDir: join(profile, 'faces') });
       browsers.push(f);
       await setupKiosk(f.page, server.url, { role: 'guard' });
+      await setPadPolicy(f.page, 'off');
       expect((await enrolPhotos(f.page, 'Person A', 'allow', [photos.personA])).tone).toBe('ok');
       await f.page.goto(`${server.url}#/guard`);
       await waitForGuardOutcome(f.page, 'grant');

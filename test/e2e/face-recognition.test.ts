@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, startKiosk } from './harness';
-import { enrolPhotos, guardDecisions, openGuardScreen, peopleCount, setupKiosk, visitorResult, waitForGuardOutcome } from './flows';
+import { enrolPhotos, guardDecisions, openGuardScreen, peopleCount, setPadPolicy, setupKiosk, visitorResult, waitForGuardOutcome } from './flows';
 
 describe('face recognition end to end', () => {
   it('grants enrolled A from another photo, denies unknown B, refuses bad enrolment photos', async () => {
@@ -21,6 +21,7 @@ describe('face recognition end to end', () => {
     let b = await launch({ fakeCamera: feeds.personAOther, userDataDir: profile });
     try {
       await setupKiosk(b.page, server.url);
+      await setPadPolicy(b.page, 'off');
       for (const [file, code] of [
         [photos.twoFaces, 'INPUT_MULTIPLE_FACES'],
         [photos.noFace, 'INPUT_NO_FACE'],

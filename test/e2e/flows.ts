@@ -74,6 +74,20 @@ export async function outcome(page: Page, testid: string): Promise<{ tone: strin
   return { tone: (await el.getAttribute('data-tone'))!, code: await el.getAttribute('data-code'), text: await el.innerText() };
 }
 
+/**
+ * Sets the kiosk's presentation-attack policy on the admin screen (the console must be open). Tests whose fake camera
+ * loops a still photo turn PAD off: they are about recognition; test/e2e/liveness.test.ts is about PAD.
+ */
+export async function setPadPolicy(page: Page, policy: 'off' | 'passive' | 'active' | '', liveThreshold?: string): Promise<void> {
+  const settings = page.getByTestId('section-settings');
+  await settings.getByTestId('setting-pad').selectOption(policy);
+  if (liveThreshold !== undefined) await settings.getByTestId('setting-live-threshold').fill(liveThreshold);
+  await page.evaluate(() => document.querySelector('[data-testid="settings-message"]')?.removeAttribute('data-tone'));
+  await settings.getByTestId('settings-save').click();
+  const r = await outcome(page, 'settings-message');
+  if (r.tone !== 'ok') throw new Error(`PAD policy not saved: ${r.text}`);
+}
+
 export async function enrolPhotos(page: Page, label: string, list: 'allow' | 'deny', files: string[]) {
   const card = page.getByTestId('section-enrol-photos');
   await card.getByTestId('enrol-label').fill(label);

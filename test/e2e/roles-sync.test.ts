@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launch, startKiosk, type Browser } from './harness';
-import { enrolPhotos, outcome, peopleCount, savedDownload, setupKiosk, unlockAdmin, visitorResult, waitForGuardOutcome } from './flows';
+import { enrolPhotos, outcome, peopleCount, savedDownload, setPadPolicy, setupKiosk, unlockAdmin, visitorResult, waitForGuardOutcome } from './flows';
 
 const SITE = 'site passphrase for the bundle 7';
 // The README's screenshots: refreshed with UPDATE_SCREENSHOTS=1 (otherwise written under test/.cache, so a test
@@ -84,6 +84,7 @@ describe('two tablets, offline watchlist sync, guard and visitor screens', () =>
       const b = await launch({ fakeCamera: feeds.personAOther, userDataDir: join(dir, 'b') });
       browsers.push(b);
       await setupKiosk(b.page, server.url);
+      await setPadPolicy(b.page, 'off');
       const sync = b.page.getByTestId('section-sync');
       await sync.getByTestId('pin-admin-json').fill(keyA.json);
       await sync.getByTestId('pin-admin-submit').click();

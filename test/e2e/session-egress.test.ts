@@ -13,7 +13,7 @@ import { checkDecisionBody } from '../../receiver/protocol.mjs';
 import { E2E_RECEIVER_PORT, E2E_UPSTREAM } from '../helpers/e2e-env.mjs';
 import { journal, startReceiver, until, type ReceiverProcess } from '../receiver/helpers';
 import { foreignRequests, launch, netLogRequests, startKiosk, type Browser } from './harness';
-import { enrolPhotos, openGuardScreen, outcome, setupKiosk, unlockAdmin, waitForGuardOutcome } from './flows';
+import { enrolPhotos, openGuardScreen, outcome, setPadPolicy, setupKiosk, unlockAdmin, waitForGuardOutcome } from './flows';
 import { PLATE_FEEDS } from '../fixtures/feeds.mjs';
 
 /** The decision inside a signed envelope (the payload is a JSON string inside the JSON envelope). */
@@ -51,6 +51,7 @@ describe('a whole session, recorded', () => {
     try {
       let b = record(await launch({ fakeCamera: feeds.personAOther, userDataDir: join(dir, 'kiosk') }));
       await setupKiosk(b.page, server.url);
+      await setPadPolicy(b.page, 'off');
       const pairing = b.page.getByTestId('section-pairing');
       await pairing.getByTestId('pair-code').fill(receiver.pairingCode);
       await pairing.getByTestId('pair-submit').click();

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { ROOT, freePort, httpsGetAs, loggedOrders, startReceiver, until, type ReceiverProcess } from '../receiver/helpers';
 import { launch, type Browser } from './harness';
-import { enrolPhotos, outcome, setupKiosk, waitForGuardOutcome } from './flows';
+import { enrolPhotos, outcome, setPadPolicy, setupKiosk, waitForGuardOutcome } from './flows';
 
 const HOST = 'kiosk-receiver.site.test';
 
@@ -66,6 +66,8 @@ describe('the receiver on a site network, over TLS', () => {
         extraArgs: [`--host-resolver-rules=MAP ${HOST} 127.0.0.1`, `--ignore-certificate-errors-spki-list=${spki}`],
       });
       await setupKiosk(b.page, `${origin}/`);
+      // The fake camera loops a still photo, which PAD would rightly refuse (test/e2e/liveness.test.ts covers PAD).
+      await setPadPolicy(b.page, 'off');
       expect(await b.page.evaluate(() => [window.isSecureContext, location.origin])).toEqual([true, origin]);
       // A secure context on the LAN name: service workers are allowed here (the app's own registration is not
       // asserted yet, see the issue's report), WebCrypto signs, the camera opens.

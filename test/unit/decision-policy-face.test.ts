@@ -136,7 +136,7 @@ describe('decideFace', () => {
   it('reports the best score of the winning identity and the vote counts', () => {
     const d = run(['-', 'A.62', 'A.70', 'A.66']);
     expect(d.score).toBeCloseTo(0.7, 9);
-    expect(d.votes).toEqual({ frames: 4, noFace: 1, lowQuality: 0, unknown: 0, ambiguous: 0, identities: { A: 3 } });
+    expect(d.votes).toEqual({ frames: 4, noFace: 1, lowQuality: 0, unknown: 0, ambiguous: 0, spoof: 0, identities: { A: 3 } });
   });
 
   it('ignores frames outside the window and beyond the last n', () => {

@@ -14,7 +14,7 @@ import { KioskError } from '../../shared/errors';
 import type { EmbedderName, EmbedderPrecision } from '../../config/face';
 import type { BackendInfo, BackendName } from '../../shared/face-protocol';
 import { ARCFACE_112, DLIB_150, type AlignTemplate } from './face-align';
-import { ortFor, type OrtModule } from './ort-runtime';
+import { ortFor, SessionQueue, type OrtModule } from './ort-runtime';
 
 export type { EmbedderName };
 
@@ -136,7 +136,7 @@ class OrtEmbedder implements Embedder {
   readonly dim: number;
   readonly template: AlignTemplate;
   private readonly input: Float32Array;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SessionQueue();
 
   constructor(
     private readonly spec: EmbedderSpec,
@@ -175,13 +175,11 @@ class OrtEmbedder implements Embedder {
       t.dispose();
       return out2;
     };
-    const p = this.queue.then(run, run);
-    this.queue = p.catch(() => undefined);
-    return p;
+    return this.queue.run(run);
   }
 
   async release(): Promise<void> {
-    await this.queue;
+    await this.queue.idle();
     await this.session.release();
   }
 }

@@ -9,7 +9,8 @@
  * Commands (types in src/shared/face-protocol.ts): init(config) → backend info; detect(frame); analyse(frame) → per face
  * detection + quality + template (+ best/second identity if a gallery is set); enrolFromImage(blob|bitmap) →
  * exactly one good face's template, else INPUT_NOT_IMAGE / INPUT_NO_FACE / INPUT_MULTIPLE_FACES /
- * INPUT_LOW_QUALITY; setGallery(templates).
+ * INPUT_LOW_QUALITY; setGallery(templates). With `liveness`, analyse also scores each embedded face with passive PAD
+ * (face-liveness.ts) — in memory, on the same frame, never kept.
  */
 import type { FaceConfig } from '../../config/face';
 import { KioskError } from '../../shared/errors';
@@ -28,11 +29,15 @@ import { configureRuntime, createEmbedder, type Embedder } from './face-embedder
 import { assessQuality, estimatePose, imageStats } from './face-quality';
 import { createFaceDetector, FACE_DETECTOR_MODEL_IDS, type FaceDetectorHandle } from './face-detector';
 import { ModelLoader } from '../model-loader';
+import { LIVENESS_MODEL_ID, LivenessModel } from './face-liveness';
+import { ortFor } from './ort-runtime';
 
 interface State {
   config: FaceConfig;
   detector: FaceDetectorHandle;
   embedder: Embedder;
+  /** Passive PAD; runs only when a request asks for it. */
+  liveness: LivenessModel;
   /** ArcFace-geometry crop: quality is measured here, and fr_feature embeds it too. */
   qualityCanvas: AlignCanvas;
   /** The embedder's own crop when its geometry differs (dlib's 150×150 chip). */
@@ -72,12 +77,17 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     minScore: cfg.minDetectionScore,
   });
   const embedder = await createEmbedder(cfg.embedder, (id) => loader.load(id), cfg.precision);
+  const liveness = await LivenessModel.create(
+    await ortFor('wasm', backend.threads, `${base}ort/`),
+    await loader.load(LIVENESS_MODEL_ID),
+  );
   // The first run of a session compiles kernels (~0.2 s); pay it now, not on the first visitor.
   const warm = new AlignCanvas(embedder.template.size);
   await embedder.embed(warm.warp(new OffscreenCanvas(1, 1), { a: 1, b: 0, tx: 0, ty: 0 }));
   if (state) {
     state.detector.close();
     await state.embedder.release();
+    await state.liveness.release();
   }
   const info: FaceWorkerInfo = {
     backend: { ...backend, backend: embedder.backend, reason: embedder.note ?? backend.reason },
@@ -92,6 +102,7 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     config: cfg,
     detector,
     embedder,
+    liveness,
     qualityCanvas: new AlignCanvas(ARCFACE_112.size),
     refineCanvas: new OffscreenCanvas(32, 32),
     embedCanvas: embedder.template === ARCFACE_112 ? null : new AlignCanvas(embedder.template.size),
@@ -169,6 +180,7 @@ async function analyseOne(
   gates: 'door' | 'enrol',
   embed: 'good' | 'all' | 'none',
   timings: FrameAnalysis['timings'],
+  liveness = false,
 ): Promise<AnalysedFace> {
   let t = now();
   det = await refine(s, frame, det);
@@ -186,6 +198,12 @@ async function analyseOne(
   t = now();
   out.template = await s.embedder.embed(crop);
   timings.embed += now() - t;
+  if (liveness) {
+    t = now();
+    const pad = s.config.pad;
+    out.liveness = await s.liveness.score(frame, det, { scale: pad.cropScale, order: pad.channelOrder });
+    timings.liveness = (timings.liveness ?? 0) + now() - t;
+  }
   if (gallery && gallery.size > 0) {
     t = now();
     out.match = gallery.search(out.template);
@@ -198,13 +216,13 @@ async function analyse(req: FaceCommands['analyse']['req']): Promise<FrameAnalys
   const s = ready();
   const frame = req.frame;
   try {
-    const timings = { detect: 0, align: 0, embed: 0, match: 0 };
+    const timings = { detect: 0, align: 0, embed: 0, match: 0, liveness: 0 };
     const t = now();
     const all = bySize(await s.detector.detect(frame));
     timings.detect = now() - t;
     const faces: AnalysedFace[] = [];
     for (const det of all.slice(0, Math.max(0, req.maxFaces ?? 1))) {
-      faces.push(await analyseOne(s, frame, det, req.gates ?? 'door', req.embed ?? 'good', timings));
+      faces.push(await analyseOne(s, frame, det, req.gates ?? 'door', req.embed ?? 'good', timings, req.liveness));
     }
     return { width: frame.width, height: frame.height, detections: all, faces, timings };
   } finally {
@@ -247,7 +265,7 @@ async function enrolFromImage(req: FaceCommands['enrolFromImage']['req']): Promi
       (f) => estimatePose(f).eyeDistancePx >= Math.max(0.4 * main, 0.5 * s.config.enrolQuality.minEyeDistancePx),
     );
     if (significant.length > 1) throw new KioskError('INPUT_MULTIPLE_FACES', { faces: significant.length });
-    const timings = { detect: 0, align: 0, embed: 0, match: 0 };
+    const timings = { detect: 0, align: 0, embed: 0, match: 0, liveness: 0 };
     const face = await analyseOne(s, bitmap, faces[0]!, 'enrol', 'good', timings);
     if (!face.template) {
       throw new KioskError('INPUT_LOW_QUALITY', {

@@ -15,6 +15,22 @@ export type OrtBuild = 'wasm' | 'webgpu';
 
 const modules = new Map<OrtBuild, Promise<OrtModule>>();
 
+/** Runs tasks one after another: a session must not run twice at once (a failed task does not stop the queue). */
+export class SessionQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(task, task);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Resolves once every queued task has settled. */
+  async idle(): Promise<void> {
+    await this.tail;
+  }
+}
+
 /** The ORT build for `build`, configured with this worker's wasm location and thread count. */
 export function ortFor(build: OrtBuild, threads: number, wasmBase: string): Promise<OrtModule> {
   let p = modules.get(build);

@@ -1,5 +1,5 @@
 /**
- * The face decision: many frames in, one explicit outcome out (grant, deny-unknown, deny-listed, no-face,
+ * The face decision: many frames in, one explicit outcome out (grant, deny-unknown, deny-listed, deny-spoof, no-face,
  * low-quality, uncertain) with the reason a guard reads.
  *
  * Owns the rules that turn per-frame evidence into a door decision; thresholds and counts come from config
@@ -9,10 +9,12 @@
  *
  * Per frame (the largest face only — the kiosk serves the person in front of it):
  *   no face → "no-face"; quality gate failed → "low-quality" (with the visitor's reason);
+ *   PAD on and the face's live probability below pad.liveThreshold (or missing) → a "spoof" vote, never an identity;
  *   best ≥ accept and best − runner-up ≥ margin → a vote for that identity;
  *   best < reject (or an empty gallery) → a vote for "unknown"; anything else → "ambiguous" (abstains).
  * Over the window (frames newer than windowMs, at most the last n):
  *   1. any deny-listed identity with k votes → deny-listed (a deny list outranks everything);
+ *   1b. pad.spoofVotes spoof votes → deny-spoof; any spoof vote in the window blocks a grant (rule 3);
  *   2. votes for two different identities → uncertain (a stranger must never be averaged into someone);
  *   3. one identity with k votes holding ≥ minWeightShare of the weight of all good frames → grant
  *      (or deny-unknown when that subject is outside its validity period);
@@ -36,6 +38,8 @@ export interface FaceObservation {
   faces: number;
   /** Quality of the largest face, absent when there is no face. */
   quality?: { ok: boolean; reason: string | null; eyeDistancePx: number; sharpness: number };
+  /** Passive PAD "live" probability of the largest face, when it was scored. */
+  liveness?: number;
   /** 1:N result of the largest face, absent when it was not embedded (bad quality) or not searched. */
   match?: { best: IdentityScore | null; second: IdentityScore | null };
 }
@@ -55,11 +59,14 @@ export interface PolicyContext {
   subject: (id: string) => SubjectInfo | undefined;
   /** monotonic() bounds the window of frames; wall() judges validity periods. */
   clock: Clock;
+  /** Passive PAD settings; absent = PAD off (frames vote on identity alone). */
+  pad?: { liveThreshold: number; spoofVotes: number };
 }
 
 export type FrameVote =
   | { kind: 'no-face' }
   | { kind: 'low-quality'; reason: string }
+  | { kind: 'spoof'; liveness: number }
   | { kind: 'identity'; subjectId: string; score: number; weight: number }
   | { kind: 'unknown'; score: number; weight: number }
   | { kind: 'ambiguous'; score: number; weight: number; why: 'between-thresholds' | 'margin' };
@@ -70,6 +77,7 @@ export interface VoteSummary {
   lowQuality: number;
   unknown: number;
   ambiguous: number;
+  spoof: number;
   /** Votes per identity. */
   identities: Record<string, number>;
 }
@@ -90,9 +98,18 @@ export function frameWeight(q: { eyeDistancePx: number; sharpness: number }, gat
 }
 
 /** Classify one frame. */
-export function frameVote(o: FaceObservation, t: EmbedderThresholds, gates: FaceQualityConfig): FrameVote {
+export function frameVote(
+  o: FaceObservation,
+  t: EmbedderThresholds,
+  gates: FaceQualityConfig,
+  pad?: PolicyContext['pad'],
+): FrameVote {
   if (o.faces === 0 || !o.quality) return { kind: 'no-face' };
   if (!o.quality.ok) return { kind: 'low-quality', reason: o.quality.reason ?? 'low quality' };
+  // PAD on: a good face without a liveness score fails closed (a worker that skipped PAD must not open a door).
+  if (pad && o.match && !(o.liveness !== undefined && o.liveness >= pad.liveThreshold)) {
+    return { kind: 'spoof', liveness: o.liveness ?? 0 };
+  }
   const weight = frameWeight(o.quality, gates);
   const best = o.match?.best ?? null;
   if (!best) return { kind: 'unknown', score: -1, weight };
@@ -117,15 +134,17 @@ export function framesInWindow(obs: readonly FaceObservation[], p: FacePolicyCon
 export function decideFace(observations: readonly FaceObservation[], ctx: PolicyContext): FaceDecision {
   const { thresholds: t, policy: p, quality: gates } = ctx;
   const frames = framesInWindow(observations, p, ctx.clock.monotonic());
-  const votes = frames.map((o) => frameVote(o, t, gates));
+  const votes = frames.map((o) => frameVote(o, t, gates, ctx.pad));
   const summary: VoteSummary = {
     frames: frames.length,
     noFace: 0,
     lowQuality: 0,
     unknown: 0,
     ambiguous: 0,
+    spoof: 0,
     identities: {},
   };
+  let minSpoof = Infinity;
   const idWeight = new Map<string, number>();
   const idBest = new Map<string, number>();
   let unknownWeight = 0;
@@ -141,6 +160,10 @@ export function decideFace(observations: readonly FaceObservation[], ctx: Policy
       case 'low-quality':
         summary.lowQuality++;
         lastLowQuality = v.reason;
+        break;
+      case 'spoof':
+        summary.spoof++;
+        minSpoof = Math.min(minSpoof, v.liveness);
         break;
       case 'identity':
         summary.identities[v.subjectId] = (summary.identities[v.subjectId] ?? 0) + 1;
@@ -169,24 +192,39 @@ export function decideFace(observations: readonly FaceObservation[], ctx: Policy
   ) => ({ outcome, reason, final, mode: 'face', votes: summary, ...extra }) satisfies FaceDecision;
 
   const ids = Object.keys(summary.identities);
+  // Lowest live probability among the frames that voted for someone: the guard reads it next to the score.
+  const live = frames.flatMap((o, i) => (votes[i]!.kind === 'identity' && o.liveness !== undefined ? [o.liveness] : []));
+  const liveExtra = ctx.pad && live.length > 0 ? { liveness: Math.min(...live) } : {};
   // 1. Deny list first: a listed person is refused even if another identity also collected votes.
   for (const id of ids) {
     if (summary.identities[id]! >= p.k && ctx.subject(id)?.list === 'deny') {
-      return out('deny-listed', 'on the deny list', true, { subjectId: id, score: idBest.get(id)! });
+      return out('deny-listed', 'on the deny list', true, { subjectId: id, score: idBest.get(id)!, ...liveExtra });
     }
+  }
+  // 1b. A presentation attack: the frames that looked like a face did not look live. No identity is named.
+  if (ctx.pad && summary.spoof >= ctx.pad.spoofVotes) {
+    return out('deny-spoof', `presentation attack suspected (live ${minSpoof.toFixed(3)})`, true, {
+      liveness: minSpoof,
+    });
   }
   // 2. Two identities within one window: never pick one.
   if (ids.length > 1) return out('uncertain', 'frames matched different people', true);
   // 3. One identity with enough support.
   const id = ids[0];
   if (id !== undefined && summary.identities[id]! >= p.k && idWeight.get(id)! / goodWeight >= p.minWeightShare) {
+    // Any frame of the window that failed PAD withholds the grant until it has left the window.
+    if (summary.spoof > 0) return out('uncertain', 'some frames did not look live', false, liveExtra);
     const s = ctx.subject(id);
     const score = idBest.get(id)!;
     if (!s) return out('uncertain', 'matched a person who is no longer enrolled', true);
     if (!validAt(s, ctx.clock.wall())) {
       return out('deny-unknown', 'enrolled but not valid at this time', true, { subjectId: id, score });
     }
-    return out('grant', `matched ${summary.identities[id]} of ${frames.length} frames`, true, { subjectId: id, score });
+    return out('grant', `matched ${summary.identities[id]} of ${frames.length} frames`, true, {
+      subjectId: id,
+      score,
+      ...liveExtra,
+    });
   }
   // 4. Consistently nobody we know.
   if (summary.unknown >= p.k && unknownWeight / goodWeight >= p.minWeightShare) {
@@ -224,5 +262,6 @@ export function observationFromAnalysis(a: FrameAnalysis, at: number): FaceObser
     },
   };
   if (f.template) o.match = f.match ? { best: f.match.best, second: f.match.second } : { best: null, second: null };
+  if (f.liveness !== undefined) o.liveness = f.liveness;
   return o;
 }

@@ -1,0 +1,120 @@
+/**
+ * The active-challenge gate between a face "grant" and the door, for kiosks whose PAD policy is 'active'.
+ *
+ * Owns one running challenge at a time: the withheld grant, the anchor template of the frame that won it (the
+ * same person must finish the challenge), and the pure state machine in src/matching/face/challenge.ts. It turns
+ * analysed frames into challenge observations and a finished challenge into the outcome the kiosk acts on:
+ * passed → the withheld grant; a wrong action, another face taking over or frames that do not look live →
+ * deny-spoof; time-out or the face gone → uncertain with "please see the guard". It never grants on its own, never
+ * keeps a frame (only the anchor template, in memory, until the challenge ends) and reads no clock: the controller
+ * passes monotonic frame times.
+ */
+import type { FaceConfig } from '../config/face';
+import {
+  chooseActions,
+  currentPrompt,
+  startChallenge,
+  stepChallenge,
+  type ChallengeAction,
+  type ChallengeFailure,
+  type ChallengeState,
+} from '../matching/face/challenge';
+import { cosineSimilarity } from '../matching/face/similarity';
+import type { FrameAnalysis } from '../shared/face-protocol';
+import type { DecisionResult } from '../shared/types';
+
+/** No face at all for this long ends the challenge (ms). */
+const LOST_MS = 1500;
+
+export interface ChallengePrompt {
+  action: ChallengeAction | 'face-camera';
+  /** 1-based step and number of steps (the "face the camera" step is not counted). */
+  step: number;
+  steps: number;
+}
+
+export type GateResult = { kind: 'prompt'; prompt: ChallengePrompt } | { kind: 'done'; decision: DecisionResult; seeGuard: boolean };
+
+const SPOOF_FAILURES: readonly ChallengeFailure[] = ['wrong-action', 'identity-switch', 'spoof'];
+
+/** Cryptographic randomness: an attacker who could predict the actions could prepare a video of them. */
+export function cryptoRandom(): number {
+  const b = new Uint32Array(1);
+  crypto.getRandomValues(b);
+  return b[0]! / 2 ** 32;
+}
+
+export class LivenessGate {
+  private state: ChallengeState | null = null;
+  private anchor: Float32Array | null = null;
+  private pending: DecisionResult | null = null;
+  private minLive = Infinity;
+
+  get running(): boolean {
+    return this.state !== null;
+  }
+
+  /** Withhold `grant` and start a challenge anchored on `template` (copied). */
+  begin(grant: DecisionResult, template: Float32Array, at: number, cfg: FaceConfig, random: () => number = cryptoRandom): ChallengePrompt {
+    this.pending = grant;
+    this.anchor = Float32Array.from(template);
+    this.minLive = grant.liveness ?? Infinity;
+    this.state = startChallenge(chooseActions(cfg.challenge.actions, random), at);
+    return this.prompt(this.state);
+  }
+
+  cancel(): void {
+    this.state = null;
+    this.anchor = null;
+    this.pending = null;
+  }
+
+  /** Feed one analysed frame (largest face first). */
+  onFrame(a: FrameAnalysis, at: number, cfg: FaceConfig, passive: boolean): GateResult {
+    const s = this.state;
+    const anchor = this.anchor;
+    const grant = this.pending;
+    if (!s || !anchor || !grant) throw new Error('no challenge running');
+    const f = a.faces[0];
+    const sameness = f?.template && f.template.length === anchor.length ? cosineSimilarity(f.template, anchor) : undefined;
+    if (f?.liveness !== undefined) this.minLive = Math.min(this.minLive, f.liveness);
+    const next = stepChallenge(
+      s,
+      {
+        at,
+        faces: Math.max(a.detections.length, a.faces.length),
+        ...(f ? { keypoints: f.detection.keypoints } : {}),
+        ...(sameness !== undefined ? { sameness } : {}),
+        ...(f?.liveness !== undefined ? { liveness: f.liveness } : {}),
+      },
+      { ...cfg.challenge, lostMs: LOST_MS, ...(passive ? { pad: cfg.pad } : {}) },
+    );
+    if (next.status === 'running') {
+      this.state = next;
+      return { kind: 'prompt', prompt: this.prompt(next) };
+    }
+    this.cancel();
+    const live = Number.isFinite(this.minLive) ? { liveness: this.minLive } : {};
+    const what = next.actions.join(' + ');
+    if (next.status === 'passed') {
+      return { kind: 'done', seeGuard: false, decision: { ...grant, ...live, reason: `${grant.reason}; challenge passed (${what})` } };
+    }
+    const failure = next.failure ?? 'timeout';
+    if (SPOOF_FAILURES.includes(failure)) {
+      return {
+        kind: 'done',
+        seeGuard: false,
+        decision: { outcome: 'deny-spoof', mode: 'face', reason: `challenge failed: ${failure} (${what})`, ...live },
+      };
+    }
+    return {
+      kind: 'done',
+      seeGuard: true,
+      decision: { outcome: 'uncertain', mode: 'face', reason: `challenge not completed: ${failure} (${what})`, ...live },
+    };
+  }
+
+  private prompt(s: ChallengeState): ChallengePrompt {
+    return { action: currentPrompt(s), step: Math.min(s.step + 1, s.actions.length), steps: s.actions.length };
+  }
+}

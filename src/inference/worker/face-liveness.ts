@@ -1,0 +1,123 @@
+/**
+ * Passive presentation-attack detection (PAD): one face of one frame in, a "live" probability out.
+ *
+ * Owns faceplugin's fr_liveness.onnx (a MiniFASNet-style network in the manner of Silent-Face-Anti-Spoofing:
+ * 55 convolutions with squeeze-and-excitation blocks, [1,3,128,128] raw 0..255 pixels → 3 logits, softmax index 0 =
+ * live) and its crop: the detector's box grown 2.7× around its centre, shifted (not cut) to stay inside the frame,
+ * resized to 128×128. Channel order is BGR — the package feeds RGB, but the network behaves as trained on OpenCV's
+ * BGR (measured in docs/liveness.md). It never decides anything (src/matching/face/decision-policy.ts does) and never
+ * keeps the crop: the canvas is reused and overwritten by the next face.
+ */
+import type * as Ort from 'onnxruntime-web';
+import { KioskError } from '../../shared/errors';
+import type { FaceDetection } from '../../shared/types';
+import { SessionQueue, type OrtModule } from './ort-runtime';
+
+export const LIVENESS_MODEL_ID = 'face-liveness';
+export const LIVENESS_INPUT = 128;
+
+export type ChannelOrder = 'bgr' | 'rgb';
+
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * The package's crop (lib/fr_liveness.js alignLivenessImage) without its parseInt truncation: the box scaled by
+ * `scale` about its centre (less when the frame is too small for it), then moved — not clipped — to lie inside the
+ * frame, so the network always sees the face's surroundings (a print's border, a screen's bezel) at the same scale.
+ */
+export function livenessCrop(box: Rect, frameW: number, frameH: number, scale: number): Rect {
+  const s = Math.max(0, Math.min((frameH - 1) / box.height, (frameW - 1) / box.width, scale));
+  const w = box.width * s;
+  const h = box.height * s;
+  let x = box.x + box.width / 2 - w / 2;
+  let y = box.y + box.height / 2 - h / 2;
+  x = Math.min(Math.max(0, x), Math.max(0, frameW - 1 - w));
+  y = Math.min(Math.max(0, y), Math.max(0, frameH - 1 - h));
+  return { x, y, width: w, height: h };
+}
+
+/** Planar float tensor of an RGBA crop in the requested channel order, raw 0..255 (the network normalises). */
+export function livenessTensor(rgba: Uint8ClampedArray, size: number, order: ChannelOrder, out: Float32Array): void {
+  const plane = size * size;
+  const [c0, c2] = order === 'bgr' ? [2, 0] : [0, 2];
+  for (let i = 0, p = 0; i < plane; i++, p += 4) {
+    out[i] = rgba[p + c0]!;
+    out[plane + i] = rgba[p + 1]!;
+    out[2 * plane + i] = rgba[p + c2]!;
+  }
+}
+
+export function softmax0(logits: ArrayLike<number>): number {
+  let m = -Infinity;
+  for (let i = 0; i < logits.length; i++) m = Math.max(m, logits[i]!);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - m);
+  return Math.exp(logits[0]! - m) / sum;
+}
+
+export interface LivenessOptions {
+  /** Box growth about its centre (the package's 2.7; BlazeFace boxes are tighter than its own detector's). */
+  scale: number;
+  order: ChannelOrder;
+}
+
+export class LivenessModel {
+  private readonly canvas = new OffscreenCanvas(LIVENESS_INPUT, LIVENESS_INPUT);
+  private readonly ctx: OffscreenCanvasRenderingContext2D;
+  private readonly input = new Float32Array(3 * LIVENESS_INPUT * LIVENESS_INPUT);
+  private readonly queue = new SessionQueue();
+
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly session: Ort.InferenceSession,
+  ) {
+    const ctx = this.canvas.getContext('2d', { willReadFrequently: true });
+    if (!ctx) throw new KioskError('INTERNAL', { reason: 'no 2d context for the liveness crop' });
+    this.ctx = ctx;
+  }
+
+  static async create(ort: OrtModule, bytes: Uint8Array): Promise<LivenessModel> {
+    try {
+      // WASM always: the model is small (1.9 MB, ~5 ms) and a second WebGPU session would contend with the embedder.
+      const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+      return new LivenessModel(ort, session);
+    } catch (e) {
+      throw new KioskError(
+        'MODEL_LOAD_FAILED',
+        { model: LIVENESS_MODEL_ID, reason: e instanceof Error ? e.message : String(e) },
+        { cause: e },
+      );
+    }
+  }
+
+  /** Probability that `det` in `frame` is a live face (0..1). */
+  score(frame: CanvasImageSource & { width: number; height: number }, det: FaceDetection, opts: LivenessOptions): Promise<number> {
+    const run = async () => {
+      const r = livenessCrop(det.box, frame.width, frame.height, opts.scale);
+      const n = LIVENESS_INPUT;
+      this.ctx.imageSmoothingEnabled = true;
+      // 'medium' matches the package's cv.resize (bilinear) more closely than 'high' (which pre-blurs on shrink).
+      this.ctx.imageSmoothingQuality = 'medium';
+      this.ctx.drawImage(frame, r.x, r.y, r.width, r.height, 0, 0, n, n);
+      livenessTensor(this.ctx.getImageData(0, 0, n, n).data, n, opts.order, this.input);
+      const feeds = { [this.session.inputNames[0]!]: new this.ort.Tensor('float32', this.input, [1, 3, n, n]) };
+      const out = await this.session.run(feeds);
+      const t = out[this.session.outputNames[0]!];
+      if (!t || t.data.length < 2) throw new KioskError('MODEL_LOAD_FAILED', { reason: 'unexpected liveness output' });
+      const p = softmax0(t.data as Float32Array);
+      t.dispose();
+      return p;
+    };
+    return this.queue.run(run);
+  }
+
+  async release(): Promise<void> {
+    await this.queue.idle();
+    await this.session.release();
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The active liveness challenge as a pure state machine: per-frame observations in, running / passed / failed out.
+ *
+ * Owns the rules an unattended door applies after the face decision said "grant": the visitor performs one or two
+ * randomly chosen actions (turn the head left or right, come closer, blink), each within `stepMs`, then faces the
+ * camera again; the same person must be in front of the camera throughout (every embedded frame close to the
+ * anchor template that won the decision), and passive PAD keeps running. It never reads a clock, a random source
+ * or a frame: the caller passes monotonic times, a random function and numbers measured by the worker.
+ *
+ * Head turn is measured as the nose's affine lateral coordinate in the (right eye, left eye, mouth) frame
+ * (`lateralTurn`). Any affine map of a flat picture — a printed photo tilted, sheared or moved — leaves it
+ * unchanged, while a real head turn moves the nose tip (which stands out of the face plane) sideways: so a photo
+ * tilted to follow "turn left" does not turn. A perspective warp is only approximately affine; the benchmark
+ * measures how far an adaptive attacker gets (docs/liveness.md).
+ *
+ * Outcome rules, per frame, in this order: past the step's deadline → failed 'timeout'; more than one face →
+ * failed 'multiple-faces'; no face for more than `lostMs` → failed 'face-lost'; an embedded face below
+ * `minSameness` to the anchor → failed 'identity-switch'; `pad.spoofVotes` frames below the live threshold → failed
+ * 'spoof'; the opposite action (turning the other way, or turning when asked to come closer) once the visitor has
+ * settled back to the start pose → failed 'wrong-action' (a replayed video that shows every move must not pass);
+ * the asked action reached → next step. After the last action the visitor must face the camera again (the
+ * "return" step) with a same-person frame.
+ */
+import type { ChallengeConfig } from '../../config/face';
+
+export type ChallengeAction = 'turn-left' | 'turn-right' | 'closer' | 'blink';
+export type ChallengeFailure = 'timeout' | 'wrong-action' | 'identity-switch' | 'face-lost' | 'multiple-faces' | 'spoof';
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/** What the challenge needs from one analysed frame (the largest face). */
+export interface ChallengeFrame {
+  /** Monotonic ms. */
+  at: number;
+  faces: number;
+  /** BlazeFace keypoints of the largest face (right eye, left eye, nose tip, mouth, ...). */
+  keypoints?: readonly Point[];
+  /** Cosine of this frame's template to the anchor template; absent when the face was not embedded. */
+  sameness?: number;
+  /** Passive PAD live probability, when scored. */
+  liveness?: number;
+  /** 0 (closed) .. 1 (open), when the worker measures eye state. */
+  eyesOpen?: number;
+}
+
+export interface ChallengeSettings extends ChallengeConfig {
+  /** No face at all for longer than this fails the challenge (ms). */
+  lostMs: number;
+  /** Passive PAD while the challenge runs; absent = PAD off. */
+  pad?: { liveThreshold: number; spoofVotes: number };
+}
+
+export interface ChallengeState {
+  actions: readonly ChallengeAction[];
+  /** Index of the current action; === actions.length means "face the camera again". */
+  step: number;
+  stepStartedAt: number;
+  lastFaceAt: number;
+  /** The pose at the start: every action is measured from it. */
+  baseline: { turn: number; eyeDistancePx: number } | null;
+  /** The visitor came back near the start pose during this step (arms the wrong-action check). */
+  settled: boolean;
+  /** Blink: eyes were seen closed during this step. */
+  sawClosed: boolean;
+  spoofFrames: number;
+  status: 'running' | 'passed' | 'failed';
+  failure?: ChallengeFailure;
+}
+
+/** Nose tip's lateral coordinate α in the affine frame (eye midpoint; right eye → left eye; midpoint → mouth). */
+export function lateralTurn(kp: readonly Point[]): number | null {
+  if (kp.length < 4) return null;
+  const [re, le, nose, mouth] = kp as [Point, Point, Point, Point];
+  const mx = (re.x + le.x) / 2;
+  const my = (re.y + le.y) / 2;
+  // Solve nose − mid = α (le − re) + β (mouth − mid) for α (Cramer's rule).
+  const ax = le.x - re.x;
+  const ay = le.y - re.y;
+  const bx = mouth.x - mx;
+  const by = mouth.y - my;
+  const det = ax * by - ay * bx;
+  if (!(Math.abs(det) > 1e-9)) return null;
+  return ((nose.x - mx) * by - (nose.y - my) * bx) / det;
+}
+
+function eyeDistance(kp: readonly Point[]): number {
+  return Math.hypot(kp[1]!.x - kp[0]!.x, kp[1]!.y - kp[0]!.y);
+}
+
+/**
+ * Chooses `n` distinct actions with `random` (uniform in [0, 1); the caller passes a cryptographic source so an
+ * attacker cannot predict the challenge). 'blink' only when the worker measures eye state.
+ */
+export function chooseActions(n: 1 | 2, random: () => number, withBlink = false): ChallengeAction[] {
+  const pool: ChallengeAction[] = ['turn-left', 'turn-right', 'closer', ...(withBlink ? (['blink'] as const) : [])];
+  const out: ChallengeAction[] = [];
+  while (out.length < n && pool.length > 0) {
+    const i = Math.min(pool.length - 1, Math.floor(random() * pool.length));
+    out.push(pool.splice(i, 1)[0]!);
+  }
+  return out;
+}
+
+export function startChallenge(actions: readonly ChallengeAction[], at: number): ChallengeState {
+  return {
+    actions,
+    step: 0,
+    stepStartedAt: at,
+    lastFaceAt: at,
+    baseline: null,
+    settled: true,
+    sawClosed: false,
+    spoofFrames: 0,
+    status: 'running',
+  };
+}
+
+/** The action the visitor is asked for now ('face-camera' after the last one). */
+export function currentPrompt(s: ChallengeState): ChallengeAction | 'face-camera' {
+  return s.actions[s.step] ?? 'face-camera';
+}
+
+/** One frame. Returns a new state (the input is not modified); a finished state stays as it is. */
+export function stepChallenge(s: ChallengeState, f: ChallengeFrame, cfg: ChallengeSettings): ChallengeState {
+  if (s.status !== 'running') return s;
+  const fail = (failure: ChallengeFailure): ChallengeState => ({ ...s, status: 'failed', failure });
+  if (f.at - s.stepStartedAt > cfg.stepMs) return fail('timeout');
+  if (f.faces > 1) return fail('multiple-faces');
+  if (f.faces === 0 || !f.keypoints || f.keypoints.length < 4) {
+    return f.at - s.lastFaceAt > cfg.lostMs ? fail('face-lost') : s;
+  }
+  if (f.sameness !== undefined && !(f.sameness >= cfg.minSameness)) return fail('identity-switch');
+  let spoofFrames = s.spoofFrames;
+  if (cfg.pad && f.sameness !== undefined && !(f.liveness !== undefined && f.liveness >= cfg.pad.liveThreshold)) {
+    spoofFrames++;
+    if (spoofFrames >= cfg.pad.spoofVotes) return { ...s, spoofFrames, status: 'failed', failure: 'spoof' };
+  }
+  const turn = lateralTurn(f.keypoints);
+  if (turn === null) return { ...s, spoofFrames, lastFaceAt: f.at };
+  const dist = eyeDistance(f.keypoints);
+  const base = s.baseline ?? { turn, eyeDistancePx: dist };
+  const next: ChallengeState = { ...s, spoofFrames, lastFaceAt: f.at, baseline: base };
+  const dTurn = turn - base.turn;
+  const grow = dist / base.eyeDistancePx;
+  const near = Math.abs(dTurn) < cfg.minTurn / 2;
+  const settled = next.settled || near;
+  const advance = (): ChallengeState => {
+    const step = next.step + 1;
+    // The last action may end facing the camera already (come closer, blink): that frame completes the return.
+    const done = step === s.actions.length && near && f.sameness !== undefined;
+    return { ...next, step, stepStartedAt: f.at, settled: near, sawClosed: false, status: done ? 'passed' : 'running' };
+  };
+  switch (currentPrompt(s)) {
+    case 'turn-left':
+      // The subject's left: the nose moves to the image's right (the camera sees the visitor face to face).
+      if (dTurn >= cfg.minTurn) return advance();
+      if (settled && dTurn <= -cfg.minTurn) return fail('wrong-action');
+      return { ...next, settled };
+    case 'turn-right':
+      if (dTurn <= -cfg.minTurn) return advance();
+      if (settled && dTurn >= cfg.minTurn) return fail('wrong-action');
+      return { ...next, settled };
+    case 'closer':
+      if (settled && Math.abs(dTurn) >= cfg.minTurn) return fail('wrong-action');
+      if (grow >= cfg.closerFactor) return advance();
+      return { ...next, settled };
+    case 'blink': {
+      if (settled && Math.abs(dTurn) >= cfg.minTurn) return fail('wrong-action');
+      if (f.eyesOpen === undefined) return { ...next, settled };
+      if (f.eyesOpen < 0.3) return { ...next, settled, sawClosed: true };
+      if (next.sawClosed && f.eyesOpen > 0.6) return advance();
+      return { ...next, settled };
+    }
+    case 'face-camera':
+      // Back at the start pose with a same-person frame: the challenge is done.
+      return near && f.sameness !== undefined ? { ...next, status: 'passed' } : { ...next, settled };
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The challenge gate between a face grant and the door: a passed challenge releases exactly the withheld grant; a
+ * wrong action, another person or frames failing PAD become deny-spoof (no identity named); a time-out becomes
+ * uncertain with "please see the guard". Frames are FrameAnalysis values as the worker returns them.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FACE_CONFIG, resolveFaceConfig } from '../../src/config/face';
+import { LivenessGate } from '../../src/app/liveness-gate';
+import type { FrameAnalysis } from '../../src/shared/face-protocol';
+import type { DecisionResult } from '../../src/shared/types';
+
+const cfg = resolveFaceConfig({ challenge: { actions: 1 } });
+const grant: DecisionResult = { outcome: 'grant', mode: 'face', reason: 'matched 3 of 3 frames', subjectId: 'A', score: 0.7, liveness: 0.99 };
+const A = Float32Array.from({ length: 8 }, (_, i) => (i === 0 ? 1 : 0));
+const B = Float32Array.from({ length: 8 }, (_, i) => (i === 1 ? 1 : 0));
+
+/** nose offset in eye distances (0.15 ≈ a real head turn to the subject's left), template, live probability. */
+function frame(nose: number, template = A, liveness = 0.99): FrameAnalysis {
+  const kp = [
+    { x: 100, y: 100 },
+    { x: 160, y: 100 },
+    { x: 130 + 60 * nose, y: 130 },
+    { x: 130, y: 160 },
+  ];
+  const detection = { box: { x: 80, y: 70, width: 100, height: 110 }, score: 0.9, keypoints: kp };
+  const metrics = { eyeDistancePx: 60, rollDeg: 0, yawDeg: 0, pitchDeg: 0, brightness: 120, contrast: 40, sharpness: 200, detectionScore: 0.9 };
+  return {
+    width: 640,
+    height: 480,
+    detections: [detection],
+    faces: [{ detection, quality: { ok: true, issues: [], reason: null, metrics }, template, liveness }],
+    timings: { detect: 1, align: 1, embed: 1, match: 0 },
+  };
+}
+
+/** Runs a challenge of one action chosen by `r` over the frames; returns the final result. */
+function run(r: number, frames: FrameAnalysis[], stepMs = 100) {
+  const gate = new LivenessGate();
+  const prompt = gate.begin(grant, A, 0, cfg, () => r);
+  let at = 0;
+  for (const f of frames) {
+    at += stepMs;
+    const g = gate.onFrame(f, at, cfg, true);
+    if (g.kind === 'done') return { prompt, g, running: gate.running };
+  }
+  return { prompt, g: null, running: gate.running };
+}
+
+describe('liveness gate', () => {
+  it('releases the withheld grant after the asked action (turn left: random 0 picks it)', () => {
+    const { prompt, g, running } = run(0, [frame(0), frame(0.15), frame(0)]);
+    expect(prompt).toEqual({ action: 'turn-left', step: 1, steps: 1 });
+    expect(g?.kind).toBe('done');
+    if (g?.kind !== 'done') return;
+    expect(g.decision).toMatchObject({ outcome: 'grant', subjectId: 'A', score: 0.7 });
+    expect(g.decision.reason).toMatch(/challenge passed \(turn-left\)/);
+    expect(g.seeGuard).toBe(false);
+    expect(running).toBe(false);
+  });
+
+  it.each([
+    ['the wrong way', [frame(0), frame(-0.15)], /wrong-action/],
+    ['another person', [frame(0), frame(0.15, B)], /identity-switch/],
+    ['frames that fail passive PAD', [frame(0, A, 0.1), frame(0, A, 0.1), frame(0, A, 0.1)], /spoof/],
+  ])('%s → deny-spoof, no identity', (_n, frames, why) => {
+    const { g } = run(0, frames);
+    if (g?.kind !== 'done') throw new Error('challenge still running');
+    expect(g.decision.outcome).toBe('deny-spoof');
+    expect(g.decision.subjectId).toBeUndefined();
+    expect(g.decision.reason).toMatch(why);
+    expect(g.seeGuard).toBe(false);
+  });
+
+  it('a still face times out → uncertain, "please see the guard", never a grant', () => {
+    const still = Array.from({ length: 200 }, () => frame(0));
+    const { g } = run(0, still);
+    if (g?.kind !== 'done') throw new Error('challenge still running');
+    expect(g.decision.outcome).toBe('uncertain');
+    expect(g.decision.reason).toMatch(/timeout/);
+    expect(g.seeGuard).toBe(true);
+    expect(DEFAULT_FACE_CONFIG.challenge.stepMs).toBeLessThan(200 * 100);
+  });
+});
