@@ -15,6 +15,7 @@
  * The same rules are implemented independently in receiver/protocol.mjs; test/fixtures/decisions/vectors.json
  * pins both to the same bytes.
  */
+import type { AuditEntry } from '../shared/types';
 
 export const DECISION_VERSION = 1;
 /** The kiosk never emits more than this; the receiver refuses bodies over 1 KiB (defence in depth). */
@@ -153,18 +154,7 @@ export function checkEnvelopeText(body: string): Checked<{ envelope: DecisionEnv
 }
 
 /** Maps a kiosk outcome to what goes upstream; outcomes that are not a decision (no face, poor image) send nothing. */
-export function upstreamDecisionFor(
-  outcome:
-    | 'grant'
-    | 'deny-unknown'
-    | 'deny-listed'
-    | 'deny-spoof'
-    | 'no-face'
-    | 'low-quality'
-    | 'uncertain'
-    | 'override-grant'
-    | 'override-deny',
-): UpstreamDecision | null {
+export function upstreamDecisionFor(outcome: AuditEntry['outcome']): UpstreamDecision | null {
   switch (outcome) {
     case 'grant':
     case 'override-grant':
