@@ -74,6 +74,8 @@ export const ERROR_MESSAGES = {
   GUARD_DISABLED: 'This guard account is disabled.',
   GUARD_NOT_FOUND: 'No such guard account.',
   GUARD_PIN_RULE: 'A guard PIN is 6 to 12 digits.',
+  GUARD_NAME_INVALID: "A guard's display name is 1 to 64 characters.",
+  GUARD_NAME_TAKEN: 'Another guard already has this display name.',
   GUARD_PASSKEY_FAILED: 'The passkey could not be verified.',
   GUARD_PASSKEY_UNAVAILABLE: 'This device has no passkey authenticator.',
   OVERRIDE_RATE_LIMITED: 'Too many overrides in a short time. Ask an admin, or wait.',

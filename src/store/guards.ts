@@ -65,7 +65,7 @@ const summary = (g: GuardRecord): GuardSummary => ({
 
 function checkName(name: string): string {
   const n = typeof name === 'string' ? name.trim() : '';
-  if (!n || n.length > NAME_MAX) throw new KioskError('INPUT_INVALID', { field: 'guardName', max: NAME_MAX });
+  if (!n || n.length > NAME_MAX) throw new KioskError('GUARD_NAME_INVALID', { field: 'guardName', max: NAME_MAX });
   return n;
 }
 
@@ -101,7 +101,7 @@ export class GuardsApi {
     const guards = await this.all();
     if (guards.length >= MAX_GUARDS) throw new KioskError('INPUT_INVALID', { field: 'guards', max: MAX_GUARDS });
     if (guards.some((g) => g.name.toLowerCase() === clean.toLowerCase()))
-      throw new KioskError('INPUT_INVALID', { field: 'guardName', reason: 'taken' });
+      throw new KioskError('GUARD_NAME_TAKEN', { field: 'guardName' });
     const g: GuardRecord = {
       id: `g-${[...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('')}`,
       name: clean,

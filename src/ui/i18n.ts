@@ -446,6 +446,8 @@ const errorsZh: Partial<Record<ErrorCode, string>> = {
   GUARD_DISABLED: '该保安账户已停用。',
   GUARD_NOT_FOUND: '没有此保安账户。',
   GUARD_PIN_RULE: '保安 PIN 为 6 到 12 位数字。',
+  GUARD_NAME_INVALID: '保安显示名称为 1 到 64 个字符。',
+  GUARD_NAME_TAKEN: '已有保安使用此显示名称。',
   GUARD_PASSKEY_FAILED: '无法验证通行密钥。',
   GUARD_PASSKEY_UNAVAILABLE: '本设备没有通行密钥验证器。',
   OVERRIDE_RATE_LIMITED: '短时间内人工操作过多。请联系管理员或稍后再试。',
