@@ -3,7 +3,8 @@
  *
  * First run: reports precache progress until every file the kiosk needs offline is cached. Later: a new version is
  * installed in the background and activated only when the caller says the kiosk is idle (nobody at the door,
- * no admin session), then the page reloads into it. Never registers in dev (Vite serves modules on the fly).
+ * no admin session), then the page reloads into it. Never registers under Vite's dev server (it serves modules on
+ * the fly, there is no precache list); every build registers, whatever mode or NODE_ENV it was made in.
  */
 import { Workbox } from 'workbox-window';
 
@@ -27,7 +28,11 @@ export interface OfflineOptions {
 export async function registerOffline(opts: OfflineOptions): Promise<void> {
   const status: OfflineStatus = { progress: 0, ready: false, updateWaiting: false };
   const emit = () => opts.onStatus({ ...status });
-  if (!('serviceWorker' in navigator) || import.meta.env.DEV) {
+  // `import.meta.hot` exists only under the dev server. `import.meta.env.DEV` was used here before and is wrong for
+  // this: it follows NODE_ENV at build time, so a build made with NODE_ENV=test or development (a CI shell, a test
+  // runner spawning `vite build`) shipped a kiosk that silently never registered its service worker (issue 18's
+  // TLS e2e found it: no offline mode on the site origin, and nothing said so).
+  if (!('serviceWorker' in navigator) || import.meta.hot) {
     status.error = 'offline mode unavailable (no service worker)';
     emit();
     return;
