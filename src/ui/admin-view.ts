@@ -223,7 +223,13 @@ export class AdminView {
     this.openSet.dataset['threshold'] = o.threshold.toFixed(3);
     const refused = o.reachable
       ? []
-      : [h('dd', { role: 'alert', class: 'form-message', 'data-tone': 'bad', 'data-testid': 'open-set-refused' }, t('openSetUnreachable'))];
+      : [
+          h(
+            'dd',
+            { role: 'alert', class: 'form-message', 'data-tone': 'bad', 'data-testid': 'open-set-refused', 'data-code': 'WATCHLIST_TOO_LARGE' },
+            `${t('openSetUnreachable')} [WATCHLIST_TOO_LARGE]`,
+          ),
+        ];
     this.openSet.replaceChildren(
       h('dt', {}, t('openSetThreshold')),
       h('dd', { 'data-testid': 'open-set-threshold' }, `${o.threshold.toFixed(3)} (${o.templates} ${t('openSetTemplates')})`),
@@ -488,6 +494,8 @@ export class AdminView {
     const embedder = h('select', { 'data-testid': 'setting-embedder' }, h('option', { value: 'fr_feature' }, 'fr_feature (512-D)'), h('option', { value: 'dlib_resnet' }, 'dlib ResNet (128-D, public domain)'));
     embedder.value = s.face.embedder ?? '';
     if (!embedder.value) embedder.selectedIndex = -1;
+    // The open-set target in percent (the admin screen shows FPIR in percent); empty = the documented 0.1%.
+    const fpirTarget = h('input', { type: 'number', step: 'any', min: '0', max: '50', 'data-testid': 'setting-fpir-target', value: s.face.openSet?.targetFpir === undefined ? '' : String(Number((100 * s.face.openSet.targetFpir).toPrecision(6))) });
     const accept = h('input', { type: 'number', step: '0.01', min: '-1', max: '1', 'data-testid': 'setting-accept', value: String(s.face.thresholds?.[s.face.embedder ?? 'fr_feature']?.accept ?? '') });
     const retention = h('input', { type: 'number', min: '1', max: String(24 * 366), value: String(s.retentionHours), 'data-testid': 'setting-retention' });
     const role = roleSelect('setting-role', s.role);
@@ -517,6 +525,8 @@ export class AdminView {
         // Empty = the documented default (docs/liveness.md); the config refuses values outside (0, 1).
         const { liveThreshold: _old, ...padRest } = s.face.pad ?? {};
         face.pad = live.value !== '' ? { ...padRest, liveThreshold: Number(live.value) } : padRest;
+        const { targetFpir: _oldTarget, ...openSetRest } = s.face.openSet ?? {};
+        face.openSet = fpirTarget.value !== '' ? { ...openSetRest, targetFpir: Number(fpirTarget.value) / 100 } : openSetRest;
         setLang(language.value as 'en' | 'zh');
         await this.actions.saveSettings({
           mode: mode.value as KioskSettings['mode'],
@@ -553,6 +563,7 @@ export class AdminView {
       field(t('padLiveThreshold'), live, 'set-live-threshold'),
       field(t('embedder'), embedder, 'set-embedder'),
       field(t('acceptThreshold'), accept, 'set-accept'),
+      field(t('fpirTargetSetting'), fpirTarget, 'set-fpir-target'),
       field(t('plateRegion'), region, 'set-region'),
       field(t('camera'), camera, 'set-camera'),
       field(t('retentionHours'), retention, 'set-retention'),

@@ -30,6 +30,7 @@ const enLiveness = {
   openSetTemplates: 'templates',
   openSetUnreachable: 'Not armed: this many templates cannot meet the false-match target. Remove people or raise the target.',
   pad: 'PAD',
+  fpirTargetSetting: 'False-match target, % of strangers (empty = 0.1)',
 } as const;
 
 const zhLiveness: Record<keyof typeof enLiveness, string> = {
@@ -54,6 +55,7 @@ const zhLiveness: Record<keyof typeof enLiveness, string> = {
   openSetTemplates: '个模板',
   openSetUnreachable: '未启用：模板数量过多，无法达到误识目标。请删除人员或提高目标。',
   pad: '活体',
+  fpirTargetSetting: '误识目标，陌生人的百分比（留空 = 0.1）',
 };
 // ---- Liveness / presentation-attack detection and open-set safety (issue 20): end ----
 
