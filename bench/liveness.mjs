@@ -16,8 +16,17 @@
  *            "activePassRate": {"bonaFide": x, "attack": x}, ...}}
  * APCER/BPCER at the configured live threshold and at the threshold that holds BPCER ≤ 5% on this data; passive score
  * distributions per kind and per pipeline variant (channel order × crop scale); the active challenge over many random
- * challenges for still images, the adaptive tilted print and every video; PAD latency. Nothing but the JSON is written.
+ * challenges for still images, the adaptive tilted print and every video; blink asked alone of every still (must never
+ * pass) and eye-state statistics per video; PAD latency per frame (fr_liveness + fr_eye) on WASM with the load average.
+ *
+ * Tuning and test split (`pad.split`): images are split by the photo they were made from (a bona-fide image and the
+ * prints and replays of the same photo fall on the same side, by a hash of its name), the operating point — pipeline
+ * variant, multi-frame fusion or not, threshold holding BPCER ≤ 5% — is chosen on the tuning half only, and APCER and
+ * BPCER are reported at that choice on the test half, which took no part in choosing.
+ * Nothing but the JSON is written.
  */
+import { createHash } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
@@ -90,6 +99,7 @@ const variants = String(args.variants)
     return { channelOrder, cropScale: Number(scale ?? 2.7) };
   });
 
+const loadBefore = loadavg();
 const bench = await startBench({ plugins: [benchFiles(files)], verbose: args.verbose, entries: ['bench/liveness.html'] });
 /** @type {any} */
 let r;
@@ -112,6 +122,8 @@ try {
   await bench.close();
   rmSync(work, { recursive: true, force: true });
 }
+
+const loadAfter = loadavg();
 
 // ---- scoring ----
 const threshold = r.config.pad.liveThreshold;
@@ -151,6 +163,37 @@ const perVariant = variants.map((vv, v) => {
   };
 });
 
+// ---- tuning / test split ----
+/** The photo an image was made from: `bona-fide/x.jpg`, `attack/print/x-halftone-0.jpg`, `attack/replay/x-screen-1.jpg` → x. */
+const sourceOf = (/** @type {string} */ name) =>
+  (name.split('/').pop() ?? name).replace(/\.[a-z0-9]+$/i, '').replace(/-(halftone|texture|glare)-\d+$|-screen-\d+$|-screen$/, '');
+const side = (/** @type {string} */ name) => ((createHash('sha256').update(sourceOf(name)).digest()[0] ?? 0) % 2 === 0 ? 'tune' : 'test');
+/** Candidate scorers: each pipeline variant on one frame, and the first variant fused over the presentation's frames. */
+const candidates = [
+  ...variants.map((vv, v) => ({ name: `${vv.channelOrder} x${vv.cropScale}`, score: (/** @type {any} */ i) => i.live[v] ?? -1 })),
+  { name: `${variants[0]?.channelOrder} x${variants[0]?.cropScale} fused (mean of 4 frames)`, score: (/** @type {any} */ i) => i.fused ?? -1 },
+];
+/** @param {any[]} imgs @param {(i: any) => number} score @param {number} t */
+function rates(imgs, score, t) {
+  const bona = imgs.filter((i) => i.kind === 'bona-fide' && score(i) >= 0).map(score);
+  /** @type {Record<string, number>} */
+  const apcer = {};
+  for (const k of kinds) apcer[k] = acceptRate(imgs.filter((i) => i.kind === k).map(score), t);
+  const attacks = imgs.filter((i) => i.kind !== 'bona-fide').map(score);
+  return { bpcer: 1 - acceptRate(bona, t), apcer, apcerAll: acceptRate(attacks, t), bonaFide: bona.length, attacks: attacks.length };
+}
+const tune = r.images.filter((/** @type {any} */ i) => side(i.name) === 'tune');
+const test = r.images.filter((/** @type {any} */ i) => side(i.name) === 'test');
+const splitRows = candidates.map((c) => {
+  /** @type {number[]} */
+  const bona = tune.filter((/** @type {any} */ i) => i.kind === 'bona-fide').map(c.score).filter((/** @type {number} */ x) => x >= 0);
+  bona.sort((a, b) => a - b);
+  // The highest threshold that still accepts ≥ 95% of the tuning bona fide.
+  const t = bona.length ? (bona[Math.floor(0.05 * bona.length)] ?? 0) : 0;
+  return { candidate: c.name, threshold: t, tune: rates(tune, c.score, t), test: rates(test, c.score, t) };
+});
+const chosen = [...splitRows].sort((a, b) => a.tune.apcerAll - b.tune.apcerAll || a.tune.bpcer - b.tune.bpcer)[0];
+
 /** @param {any} t */
 const rate = (t, key = 'passed') => (t && t.attempts ? t[key] / t.attempts : NaN);
 const stillAttack = Object.entries(r.still).filter(([k]) => k !== 'bona-fide');
@@ -184,8 +227,33 @@ const out = {
       strategies: r.adaptive.strategy,
     },
     videos: r.videos,
-    guessRate: 1 / 6,
-    latencyMs: { liveness: { p50: quantile(r.livenessMs, 0.5), p95: quantile(r.livenessMs, 0.95), n: r.livenessMs.length } },
+    // Two distinct actions in order, drawn from four (turn left, turn right, come closer, blink): 12 challenges.
+    guessRate: 1 / 12,
+    blink: {
+      stillAttempts: Object.values(r.stillBlink).reduce((s, /** @type {any} */ t) => s + t.attempts, 0),
+      stillPassed: Object.values(r.stillBlink).reduce((s, /** @type {any} */ t) => s + t.passed, 0),
+      stillByKind: r.stillBlink,
+      // The less open eye of each face (both must read open for "open"); faces too small to read are not counted.
+      eyesOpen: {
+        bonaFide: distribution(r.images.filter((/** @type {any} */ i) => i.kind === 'bona-fide' && i.eyes).map((/** @type {any} */ i) => Math.min(...i.eyes))),
+        attack: distribution(r.images.filter((/** @type {any} */ i) => i.kind !== 'bona-fide' && i.eyes).map((/** @type {any} */ i) => Math.min(...i.eyes))),
+        notRead: r.images.filter((/** @type {any} */ i) => i.live[0] !== null && !i.eyes).length,
+      },
+      videos: Object.fromEntries(
+        vids.map(([n, t]) => [n, { kind: t.kind, frames: t.frames, closedFrames: t.closedFrames, blinkOnlyPassRate: rate(t.blinkOnly), blinkOnly: t.blinkOnly }]),
+      ),
+    },
+    split: { rule: 'by source photo, sha256(name)[0] even = tune', chosen, rows: splitRows },
+    latencyMs: {
+      // Added per frame by PAD: the passive network plus the eye-state model (two 24×24 runs), WASM.
+      padPerFrame: {
+        p50: quantile(r.livenessMs.map((/** @type {number} */ x, /** @type {number} */ k) => x + (r.eyesMs[k] ?? 0)), 0.5),
+        p95: quantile(r.livenessMs.map((/** @type {number} */ x, /** @type {number} */ k) => x + (r.eyesMs[k] ?? 0)), 0.95),
+      },
+      liveness: { p50: quantile(r.livenessMs, 0.5), p95: quantile(r.livenessMs, 0.95), n: r.livenessMs.length },
+      eyes: { p50: quantile(r.eyesMs, 0.5), p95: quantile(r.eyesMs, 0.95), n: r.eyesMs.length },
+      loadAverage: { before: loadBefore, after: loadAfter },
+    },
   },
   data: { dir: data, images: imagesIn.length, videos: videos.length, kinds: ['bona-fide', ...kinds] },
   perImage: r.images,
@@ -209,6 +277,22 @@ console.log(`adaptive tilted print: active only ${pct(rate(r.adaptive))}, passiv
 for (const [name, t] of vids) {
   console.log(`video ${name} (${t.kind}, ${t.faces}/${t.frames} frames with a face): active ${pct(rate(t))}, passive + active ${pct(rate(t, 'passedWithPassive'))} of ${t.attempts}; failures ${JSON.stringify(t.failures)}`);
 }
+console.log(`blink asked alone of every still: ${out.pad.blink.stillPassed} of ${out.pad.blink.stillAttempts} passed (must be 0)`);
+for (const [n, t] of Object.entries(out.pad.blink.videos)) {
+  console.log(`  video ${n} (${t.kind}): ${t.closedFrames}/${t.frames} frames with eyes closed, blink-only challenge passed ${pct(t.blinkOnlyPassRate)}`);
+}
+const ed = out.pad.blink.eyesOpen;
+console.log(`  eyes-open score (less open eye) p5/p50: bona fide ${ed.bonaFide.p05?.toFixed(3)}/${ed.bonaFide.p50?.toFixed(3)}, attacks ${ed.attack.p05?.toFixed(3)}/${ed.attack.p50?.toFixed(3)}; faces too small to read: ${ed.notRead}`);
+console.log(`\nTuning/test split (${tune.length} tune, ${test.length} test images; threshold = BPCER 5% on tune)`);
+console.log('candidate                              | t      | tune BPCER | tune APCER | test BPCER | ' + kinds.map((k) => `test APCER ${k}`).join(' | '));
+for (const row of splitRows) {
+  console.log(
+    `${row.candidate.padEnd(38)} | ${row.threshold.toFixed(4)} | ${pct(row.tune.bpcer).padStart(10)} | ${pct(row.tune.apcerAll).padStart(10)} | ${pct(row.test.bpcer).padStart(10)} | ${kinds.map((k) => pct(row.test.apcer[k] ?? NaN).padStart(16)).join(' | ')}`,
+  );
+}
+console.log(`chosen on tune: ${chosen?.candidate} at ${chosen?.threshold.toFixed(4)} → test BPCER ${pct(chosen?.test.bpcer ?? NaN)}, APCER ${pct(chosen?.test.apcerAll ?? NaN)}`);
+const pl = out.pad.latencyMs;
+console.log(`PAD added latency per frame (fr_liveness + fr_eye) p50 ${pl.padPerFrame.p50?.toFixed(1)} ms, p95 ${pl.padPerFrame.p95?.toFixed(1)} ms; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} → ${loadAfter.map((x) => x.toFixed(1)).join(' ')}`);
 console.log(`PAD latency p50 ${out.pad.latencyMs.liveness.p50?.toFixed(1)} ms, p95 ${out.pad.latencyMs.liveness.p95?.toFixed(1)} ms (${out.machine.backend})`);
 mkdirSync(dirname(resolve(String(args.json))), { recursive: true });
 writeFileSync(resolve(String(args.json)), `${JSON.stringify(out, null, 2)}\n`);

@@ -11,6 +11,7 @@
 import { FaceClient } from '../src/inference/client/face-client';
 import { DEFAULT_FACE_CONFIG, type FaceConfig } from '../src/config/face';
 import {
+  BLINK_CLOSED,
   chooseActions,
   startChallenge,
   stepChallenge,
@@ -146,6 +147,13 @@ export interface ImageScore {
   kind: Kind;
   /** Live probability of the largest face per variant; null = no face found. */
   live: (number | null)[];
+  /** Eye state (fr_eye, [right, left] open probability) of the largest face, first variant; null = not measured. */
+  eyes: readonly [number, number] | null;
+  /**
+   * Multi-frame fusion: mean live probability (first variant) over the 4 frames of this presentation the still
+   * loop analyses (fresh sensor noise and JPEG each, as a door sees several frames of one visitor); null = no face.
+   */
+  fused: number | null;
 }
 
 export interface ChallengeTally {
@@ -163,9 +171,15 @@ export interface RunResult {
   backend: string;
   images: ImageScore[];
   livenessMs: number[];
+  eyesMs: number[];
   still: Record<string, ChallengeTally>;
+  /** Blink asked alone, of every still image: a still must never pass it. */
+  stillBlink: Record<string, ChallengeTally>;
   adaptive: ChallengeTally & { strategy: Record<string, ChallengeTally> };
-  videos: Record<string, ChallengeTally & { kind: Kind; frames: number; faces: number }>;
+  videos: Record<
+    string,
+    ChallengeTally & { kind: Kind; frames: number; faces: number; closedFrames: number; blinkOnly: ChallengeTally; eyes: (readonly [number, number] | null)[] }
+  >;
 }
 
 interface Obs {
@@ -180,6 +194,7 @@ function obsOf(a: FrameAnalysis): Obs {
       faces: Math.max(a.detections.length, a.faces.length),
       ...(f ? { keypoints: f.detection.keypoints } : {}),
       ...(f?.liveness !== undefined ? { liveness: f.liveness } : {}),
+      ...(f?.eyes ? { eyes: f.eyes } : {}),
     },
     ...(f?.template ? { template: f.template } : {}),
   };
@@ -221,16 +236,20 @@ function attempt(t: ChallengeTally, lead: Obs[], frames: Obs[], actions: Challen
   if (sp.status === 'passed' && leadLive) t.passedWithPassive++;
 }
 
-async function analyseBlob(client: FaceClient, blob: Blob, ms?: number[]): Promise<FrameAnalysis> {
+async function analyseBlob(client: FaceClient, blob: Blob, ms?: { liveness: number[]; eyes: number[] }): Promise<FrameAnalysis> {
   const a = await client.analyse(undefined, await createImageBitmap(blob), { embed: 'all', maxFaces: 1, liveness: true });
-  if (ms && a.faces[0] && a.timings.liveness) ms.push(a.timings.liveness);
+  if (ms && a.faces[0] && a.timings.liveness) {
+    ms.liveness.push(a.timings.liveness);
+    ms.eyes.push(a.timings.eyes ?? 0);
+  }
   return a;
 }
 
 async function run(opts: RunOptions): Promise<RunResult> {
   const rng = seeded(opts.seed);
-  const images: ImageScore[] = opts.images.map((im) => ({ name: im.name, kind: im.kind, live: [] }));
+  const images: ImageScore[] = opts.images.map((im) => ({ name: im.name, kind: im.kind, live: [], eyes: null, fused: null }));
   const livenessMs: number[] = [];
+  const eyesMs: number[] = [];
   let main: FaceClient | null = null;
   let backend = '';
   for (let v = 0; v < opts.variants.length; v++) {
@@ -239,8 +258,9 @@ async function run(opts: RunOptions): Promise<RunResult> {
     const info = await client.init();
     backend = `${info.backend.backend} (${info.backend.threads} thread(s)), ${info.embedder} ${info.precision}`;
     for (let i = 0; i < opts.images.length; i++) {
-      const a = await analyseBlob(client, await fetchBlob(opts.images[i]!.url), v === 0 ? livenessMs : undefined);
+      const a = await analyseBlob(client, await fetchBlob(opts.images[i]!.url), v === 0 ? { liveness: livenessMs, eyes: eyesMs } : undefined);
       images[i]!.live.push(a.faces[0]?.liveness ?? null);
+      if (v === 0) images[i]!.eyes = a.faces[0]?.eyes ?? null;
     }
     console.log(`[bench] variant ${variant.channelOrder} ×${variant.cropScale}: ${opts.images.length} images`);
     if (v === 0) main = client;
@@ -249,15 +269,18 @@ async function run(opts: RunOptions): Promise<RunResult> {
   const client = main ?? new FaceClient({ timeoutMs: 120_000 });
   if (!main) await client.init();
   const cfg = client.settings;
-  const pick = () => chooseActions(cfg.challenge.actions, rng);
+  // As the kiosk draws them (src/app/liveness-gate.ts): blink is in the pool, the worker measures eye state.
+  const pick = () => chooseActions(cfg.challenge.actions, rng, true);
   const frameMs = 1000 / 12;
 
   // Still images (a photo held still, or the fake camera looping one frame): a few frames with fresh sensor noise.
   const still: Record<string, ChallengeTally> = {};
+  const stillBlink: Record<string, ChallengeTally> = {};
   if (opts.images.length > 0) {
     const per = Math.max(1, Math.ceil(opts.attempts / opts.images.length));
-    for (const im of opts.images) {
+    for (const [idx, im] of opts.images.entries()) {
       const t = (still[im.kind] ??= tally());
+      const tb = (stillBlink[im.kind] ??= tally());
       const base = await createImageBitmap(await fetchBlob(im.url));
       const c = new OffscreenCanvas(base.width, base.height);
       c.getContext('2d')!.drawImage(base, 0, 0);
@@ -268,6 +291,9 @@ async function run(opts: RunOptions): Promise<RunResult> {
         frames.push(obsOf(await analyseBlob(client, await recapture(copy, rng, 0.9))));
       }
       for (let k = 0; k < per; k++) attempt(t, frames.slice(0, 3), frames, pick(), cfg, frameMs);
+      for (let k = 0; k < per; k++) attempt(tb, frames.slice(0, 3), frames, ['blink'], cfg, frameMs);
+      const lives = frames.map((o) => o.frame.liveness).filter((x): x is number => x !== undefined);
+      images[idx]!.fused = lives.length ? lives.reduce((a, b) => a + b, 0) / lives.length : null;
       base.close();
     }
   }
@@ -319,11 +345,21 @@ async function run(opts: RunOptions): Promise<RunResult> {
   for (const v of opts.videos) {
     const frames: Obs[] = [];
     for (const url of v.frames) frames.push(obsOf(await analyseBlob(client, await fetchBlob(url))));
-    const t = { ...tally(), kind: v.kind, frames: frames.length, faces: frames.filter((f) => f.frame.faces > 0).length };
+    const eyes = frames.map((f) => f.frame.eyes ?? null);
+    const t = {
+      ...tally(),
+      kind: v.kind,
+      frames: frames.length,
+      faces: frames.filter((f) => f.frame.faces > 0).length,
+      closedFrames: eyes.filter((e) => e !== null && Math.max(e[0], e[1]) < BLINK_CLOSED).length,
+      blinkOnly: tally(),
+      eyes,
+    };
     for (let k = 0; k < opts.attempts && frames.length > 4; k++) {
       const start = Math.floor(rng() * (frames.length - 3));
       const rest = [...frames.slice(start + 3), ...frames.slice(0, start + 3)];
       attempt(t, frames.slice(start, start + 3), rest, pick(), cfg, 1000 / v.fps);
+      attempt(t.blinkOnly, frames.slice(start, start + 3), rest, ['blink'], cfg, 1000 / v.fps);
     }
     videos[v.name] = t;
   }
@@ -335,7 +371,9 @@ async function run(opts: RunOptions): Promise<RunResult> {
     backend,
     images,
     livenessMs,
+    eyesMs,
     still,
+    stillBlink,
     adaptive,
     videos,
   };

@@ -59,7 +59,8 @@ export class LivenessGate {
     this.pending = grant;
     this.anchor = Float32Array.from(template);
     this.minLive = grant.liveness ?? Infinity;
-    this.state = startChallenge(chooseActions(cfg.challenge.actions, random), at);
+    // Blink is in the draw: the face worker measures eye state (fr_eye) on every frame it scores for PAD.
+    this.state = startChallenge(chooseActions(cfg.challenge.actions, random, true), at);
     return this.prompt(this.state);
   }
 
@@ -86,6 +87,7 @@ export class LivenessGate {
         ...(f ? { keypoints: f.detection.keypoints } : {}),
         ...(sameness !== undefined ? { sameness } : {}),
         ...(f?.liveness !== undefined ? { liveness: f.liveness } : {}),
+        ...(f?.eyes ? { eyes: f.eyes } : {}),
       },
       { ...cfg.challenge, lostMs: LOST_MS, ...(passive ? { pad: cfg.pad } : {}) },
     );

@@ -104,6 +104,8 @@ export interface StageTimings {
   match: number;
   /** Passive PAD (fr_liveness); absent or 0 when not asked. */
   liveness?: number;
+  /** Eye state (fr_eye) for the blink challenge; absent or 0 when not asked. */
+  eyes?: number;
 }
 
 export interface AnalysedFace {
@@ -115,6 +117,11 @@ export interface AnalysedFace {
   match?: SearchResult;
   /** Passive PAD: probability that this face is live (0..1); present when asked for and the face was embedded. */
   liveness?: number;
+  /**
+   * How open each eye is ([right, left], 0 closed .. 1 open), for the blink challenge: present with `liveness` when
+   * the face has both eye keypoints and is large enough for the eyes to be read (face-eyes.ts MIN_EYE_DISTANCE).
+   */
+  eyes?: [number, number];
 }
 
 export interface FrameAnalysis {
@@ -136,7 +143,7 @@ export interface AnalyseRequest {
   maxFaces?: number;
   /** Quality gates to apply: the door's (default) or the stricter enrolment ones (live-camera enrolment). */
   gates?: 'door' | 'enrol';
-  /** Run passive PAD on every face that gets a template (default false). */
+  /** Run passive PAD and eye state on every face that gets a template (default false). */
   liveness?: boolean;
 }
 

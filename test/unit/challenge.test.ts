@@ -3,7 +3,8 @@
  * it must end in. Frames are written compactly on a synthetic face (eyes 60 px apart): 'L' = head turned to the
  * subject's left (nose 9 px towards the image's right, α +0.15), 'R' = turned right, 'C' = centre, 'N' = centre
  * and 1.4× nearer, 'x' = another person (template cosine 0.1 to the anchor), '-' = no face, '2' = two faces,
- * 'S' = centre but PAD says spoof, 'b' = eyes closed, 'o' = eyes open. Frames are 100 ms apart unless a '+N'
+ * 'S' = centre but PAD says spoof, 'b' = eyes closed, 'o' = eyes open, 'B' = eyes closed on a frame that was not
+ * embedded (no sameness), 'k' = eyes closed while turned left, 'w' = one eye closed (a wink, or one eye misread). Frames are 100 ms apart unless a '+N'
  * suffix adds N ms before that frame.
  */
 import { describe, expect, it } from 'vitest';
@@ -46,9 +47,15 @@ function frame(spec: string, at: number): ChallengeFrame {
     case 'S':
       return { at, faces: 1, keypoints: face(0), sameness: 0.8, liveness: 0.2 };
     case 'b':
-      return { at, faces: 1, keypoints: face(0), sameness: 0.8, liveness: 0.99, eyesOpen: 0.1 };
+      return { at, faces: 1, keypoints: face(0), sameness: 0.8, liveness: 0.99, eyes: [0.1, 0.05] };
     case 'o':
-      return { at, faces: 1, keypoints: face(0), sameness: 0.8, liveness: 0.99, eyesOpen: 0.9 };
+      return { at, faces: 1, keypoints: face(0), sameness: 0.8, liveness: 0.99, eyes: [0.9, 0.95] };
+    case 'B':
+      return { at, faces: 1, keypoints: face(0), liveness: 0.99, eyes: [0.1, 0.1] };
+    case 'k':
+      return { at, faces: 1, keypoints: face(9), sameness: 0.8, liveness: 0.99, eyes: [0.1, 0.1] };
+    case 'w':
+      return { at, faces: 1, keypoints: face(0), sameness: 0.8, liveness: 0.99, eyes: [0.95, 0.1] };
   }
   const nose = spec === 'L' ? 9 : spec === 'R' ? -9 : 0;
   return { at, faces: 1, keypoints: face(nose, spec === 'N' ? 1.4 : 1), sameness: 0.8, liveness: 0.99 };
@@ -74,25 +81,38 @@ describe('challenge state machine', () => {
     ['left then right (through the centre)', ['turn-left', 'turn-right'], 'C L C R C', 'passed'],
     ['left then straight to right: still counts (settle is not required to turn the asked way)', ['turn-left', 'turn-right'], 'C L R C', 'passed'],
     ['right then closer', ['turn-right', 'closer'], 'C R C N', 'passed'],
-    ['blink: closed then open', ['blink'], 'C b o', 'passed'],
+    ['blink: open, closed, open', ['blink'], 'C o o b o', 'passed'],
+    ['blink, then turn left', ['blink', 'turn-left'], 'C o b o L C', 'passed'],
+    ['turn right, then blink (the blink ends facing the camera)', ['turn-right', 'blink'], 'C R C o b o', 'passed'],
     ['a short face loss is tolerated', ['turn-left'], 'C - - L C', 'passed'],
     // not yet
     ['action done but not back at the camera', ['turn-left'], 'C L L', 'running'],
     ['only the first of two actions', ['turn-left', 'closer'], 'C L C', 'running'],
     ['blink without eye data never completes', ['blink'], 'C C C', 'running'],
+    ['blink: a still photo with open eyes never blinks', ['blink'], 'C o o o o o o o o', 'running'],
+    ['blink: a still photo with closed eyes never opens them', ['blink'], 'C b b b b b b', 'running'],
+    ['blink: eyes reopened but never closed', ['blink'], 'C o o o', 'running'],
+    ['blink: closed then open without open first (a photo of closed eyes, then one of open eyes)', ['blink'], 'C b o', 'running'],
+    ['blink: one eye closing is no blink', ['blink'], 'C o w o w o', 'running'],
+    ['blink: closed eyes on a frame that was not embedded do not count', ['blink'], 'C B o', 'running'],
     // wrong action
     ['asked left, turns right', ['turn-left'], 'C R', 'failed', 'wrong-action'],
     ['asked right, turns left', ['turn-right'], 'C L', 'failed', 'wrong-action'],
     ['asked closer, turns', ['closer'], 'C L', 'failed', 'wrong-action'],
+    ['asked to blink, turns', ['blink'], 'C o R', 'failed', 'wrong-action'],
+    ['asked to blink, turns with closed eyes', ['blink'], 'C o k o', 'failed', 'wrong-action'],
     ['second step: turns back the way of step one after settling', ['turn-right', 'turn-left'], 'C R C R', 'failed', 'wrong-action'],
     // identity
     ['another person steps in mid-challenge', ['turn-left'], 'C L x C', 'failed', 'identity-switch'],
     ['another person finishes the challenge', ['turn-left', 'turn-right'], 'C L x R C', 'failed', 'identity-switch'],
+    ['another person blinks', ['blink'], 'C o x o', 'failed', 'identity-switch'],
     ['two faces in view', ['turn-left'], 'C 2 L C', 'failed', 'multiple-faces'],
     // time
     ['nobody moves: time-out', ['turn-left'], 'C C C C+4000', 'failed', 'timeout'],
     ['a still photo: time-out', ['closer'], 'C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C', 'failed', 'timeout'],
     ['action too late', ['turn-left'], 'C L+4000', 'failed', 'timeout'],
+    ['blink too late', ['blink'], 'C o b o+4000', 'failed', 'timeout'],
+    ['eyes open, never blinking: time-out', ['blink'], 'C o o o o+4000', 'failed', 'timeout'],
     ['face gone for too long', ['turn-left'], 'C - -+1000', 'failed', 'face-lost'],
     // passive PAD keeps running
     ['frames that do not look live', ['turn-left'], 'C S S S', 'failed', 'spoof'],
@@ -139,5 +159,13 @@ describe('challenge state machine', () => {
       seen.add(a.join());
     }
     expect(seen.size).toBe(6);
+    // With eye state measured: every ordered pair of the four actions comes up.
+    const withBlink = new Set<string>();
+    for (let i = 0; i < 400; i++) {
+      const a = chooseActions(2, () => (x = (x * 9301 + 0.49297) % 1), true);
+      expect(new Set(a).size).toBe(2);
+      withBlink.add(a.join());
+    }
+    expect(withBlink.size).toBe(12);
   });
 });

@@ -30,6 +30,7 @@ import { assessQuality, estimatePose, imageStats } from './face-quality';
 import { createFaceDetector, FACE_DETECTOR_MODEL_IDS, type FaceDetectorHandle } from './face-detector';
 import { ModelLoader } from '../model-loader';
 import { LIVENESS_MODEL_ID, LivenessModel } from './face-liveness';
+import { EYES_MODEL_ID, EyeStateModel } from './face-eyes';
 import { ortFor } from './ort-runtime';
 
 interface State {
@@ -38,6 +39,7 @@ interface State {
   embedder: Embedder;
   /** Passive PAD; runs only when a request asks for it. */
   liveness: LivenessModel;
+  eyes: EyeStateModel;
   /** ArcFace-geometry crop: quality is measured here, and fr_feature embeds it too. */
   qualityCanvas: AlignCanvas;
   /** The embedder's own crop when its geometry differs (dlib's 150×150 chip). */
@@ -81,6 +83,7 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     await ortFor('wasm', backend.threads, `${base}ort/`),
     await loader.load(LIVENESS_MODEL_ID),
   );
+  const eyes = await EyeStateModel.create(await ortFor('wasm', backend.threads, `${base}ort/`), await loader.load(EYES_MODEL_ID));
   // The first run of a session compiles kernels (~0.2 s); pay it now, not on the first visitor.
   const warm = new AlignCanvas(embedder.template.size);
   await embedder.embed(warm.warp(new OffscreenCanvas(1, 1), { a: 1, b: 0, tx: 0, ty: 0 }));
@@ -88,6 +91,7 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     state.detector.close();
     await state.embedder.release();
     await state.liveness.release();
+    await state.eyes.release();
   }
   const info: FaceWorkerInfo = {
     backend: { ...backend, backend: embedder.backend, reason: embedder.note ?? backend.reason },
@@ -103,6 +107,7 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     detector,
     embedder,
     liveness,
+    eyes,
     qualityCanvas: new AlignCanvas(ARCFACE_112.size),
     refineCanvas: new OffscreenCanvas(32, 32),
     embedCanvas: embedder.template === ARCFACE_112 ? null : new AlignCanvas(embedder.template.size),
@@ -203,6 +208,10 @@ async function analyseOne(
     const pad = s.config.pad;
     out.liveness = await s.liveness.score(frame, det, { scale: pad.cropScale, order: pad.channelOrder });
     timings.liveness = (timings.liveness ?? 0) + now() - t;
+    t = now();
+    const eyes = await s.eyes.eyes(frame, det);
+    if (eyes) out.eyes = eyes;
+    timings.eyes = (timings.eyes ?? 0) + now() - t;
   }
   if (gallery && gallery.size > 0) {
     t = now();
@@ -216,7 +225,7 @@ async function analyse(req: FaceCommands['analyse']['req']): Promise<FrameAnalys
   const s = ready();
   const frame = req.frame;
   try {
-    const timings = { detect: 0, align: 0, embed: 0, match: 0, liveness: 0 };
+    const timings = { detect: 0, align: 0, embed: 0, match: 0, liveness: 0, eyes: 0 };
     const t = now();
     const all = bySize(await s.detector.detect(frame));
     timings.detect = now() - t;
@@ -265,7 +274,7 @@ async function enrolFromImage(req: FaceCommands['enrolFromImage']['req']): Promi
       (f) => estimatePose(f).eyeDistancePx >= Math.max(0.4 * main, 0.5 * s.config.enrolQuality.minEyeDistancePx),
     );
     if (significant.length > 1) throw new KioskError('INPUT_MULTIPLE_FACES', { faces: significant.length });
-    const timings = { detect: 0, align: 0, embed: 0, match: 0, liveness: 0 };
+    const timings = { detect: 0, align: 0, embed: 0, match: 0, liveness: 0, eyes: 0 };
     const face = await analyseOne(s, bitmap, faces[0]!, 'enrol', 'good', timings);
     if (!face.template) {
       throw new KioskError('INPUT_LOW_QUALITY', {

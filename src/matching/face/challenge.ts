@@ -24,6 +24,14 @@
 import type { ChallengeConfig } from '../../config/face';
 
 export type ChallengeAction = 'turn-left' | 'turn-right' | 'closer' | 'blink';
+
+/**
+ * Blink: both eyes above BLINK_OPEN, then both below BLINK_CLOSED, then both above BLINK_OPEN, within the step. fr_eye's open probability sits near 0 or
+ * near 1 on real eyes (docs/liveness.md, "Blink"); the gap between the two levels keeps sensor noise on a still
+ * photo from crossing both.
+ */
+export const BLINK_CLOSED = 0.3;
+export const BLINK_OPEN = 0.6;
 export type ChallengeFailure = 'timeout' | 'wrong-action' | 'identity-switch' | 'face-lost' | 'multiple-faces' | 'spoof';
 
 export interface Point {
@@ -42,8 +50,8 @@ export interface ChallengeFrame {
   sameness?: number;
   /** Passive PAD live probability, when scored. */
   liveness?: number;
-  /** 0 (closed) .. 1 (open), when the worker measures eye state. */
-  eyesOpen?: number;
+  /** How open each eye is ([right, left], 0 closed .. 1 open), when the worker measures eye state. */
+  eyes?: readonly [number, number];
 }
 
 export interface ChallengeSettings extends ChallengeConfig {
@@ -63,7 +71,9 @@ export interface ChallengeState {
   baseline: { turn: number; eyeDistancePx: number } | null;
   /** The visitor came back near the start pose during this step (arms the wrong-action check). */
   settled: boolean;
-  /** Blink: eyes were seen closed during this step. */
+  /** Blink: both eyes were seen open during this step (before they closed). */
+  sawOpen: boolean;
+  /** Blink: both eyes were seen closed after they were seen open. */
   sawClosed: boolean;
   spoofFrames: number;
   status: 'running' | 'passed' | 'failed';
@@ -112,6 +122,7 @@ export function startChallenge(actions: readonly ChallengeAction[], at: number):
     lastFaceAt: at,
     baseline: null,
     settled: true,
+    sawOpen: false,
     sawClosed: false,
     spoofFrames: 0,
     status: 'running',
@@ -151,7 +162,7 @@ export function stepChallenge(s: ChallengeState, f: ChallengeFrame, cfg: Challen
     const step = next.step + 1;
     // The last action may end facing the camera already (come closer, blink): that frame completes the return.
     const done = step === s.actions.length && near && f.sameness !== undefined;
-    return { ...next, step, stepStartedAt: f.at, settled: near, sawClosed: false, status: done ? 'passed' : 'running' };
+    return { ...next, step, stepStartedAt: f.at, settled: near, sawOpen: false, sawClosed: false, status: done ? 'passed' : 'running' };
   };
   switch (currentPrompt(s)) {
     case 'turn-left':
@@ -169,9 +180,15 @@ export function stepChallenge(s: ChallengeState, f: ChallengeFrame, cfg: Challen
       return { ...next, settled };
     case 'blink': {
       if (settled && Math.abs(dTurn) >= cfg.minTurn) return fail('wrong-action');
-      if (f.eyesOpen === undefined) return { ...next, settled };
-      if (f.eyesOpen < 0.3) return { ...next, settled, sawClosed: true };
-      if (next.sawClosed && f.eyesOpen > 0.6) return advance();
+      if (!f.eyes) return { ...next, settled };
+      // Open, then closed, then open again, each time both eyes agreeing: one eye misread (glare, a lock of hair,
+      // noise on a still photo) moves nothing. Closed eyes count only on a frame that was embedded and matched the
+      // anchor: the blink must be this person's.
+      const open = Math.min(f.eyes[0], f.eyes[1]) > BLINK_OPEN;
+      const closed = Math.max(f.eyes[0], f.eyes[1]) < BLINK_CLOSED;
+      if (open && next.sawClosed) return advance();
+      if (open) return { ...next, settled, sawOpen: true };
+      if (closed && next.sawOpen && f.sameness !== undefined) return { ...next, settled, sawClosed: true };
       return { ...next, settled };
     }
     case 'face-camera':
