@@ -81,9 +81,9 @@ describe('challenge state machine', () => {
     ['left then right (through the centre)', ['turn-left', 'turn-right'], 'C L C R C', 'passed'],
     ['left then straight to right: still counts (settle is not required to turn the asked way)', ['turn-left', 'turn-right'], 'C L R C', 'passed'],
     ['right then closer', ['turn-right', 'closer'], 'C R C N', 'passed'],
-    ['blink: open, closed, open', ['blink'], 'C o o b o', 'passed'],
-    ['blink, then turn left', ['blink', 'turn-left'], 'C o b o L C', 'passed'],
-    ['turn right, then blink (the blink ends facing the camera)', ['turn-right', 'blink'], 'C R C o b o', 'passed'],
+    ['blink: open, closed, open', ['blink'], 'C o o b b o', 'passed'],
+    ['blink, then turn left', ['blink', 'turn-left'], 'C o b b b o L C', 'passed'],
+    ['turn right, then blink (the blink ends facing the camera)', ['turn-right', 'blink'], 'C R C o b b o', 'passed'],
     ['a short face loss is tolerated', ['turn-left'], 'C - - L C', 'passed'],
     // not yet
     ['action done but not back at the camera', ['turn-left'], 'C L L', 'running'],
@@ -92,7 +92,9 @@ describe('challenge state machine', () => {
     ['blink: a still photo with open eyes never blinks', ['blink'], 'C o o o o o o o o', 'running'],
     ['blink: a still photo with closed eyes never opens them', ['blink'], 'C b b b b b b', 'running'],
     ['blink: eyes reopened but never closed', ['blink'], 'C o o o', 'running'],
-    ['blink: closed then open without open first (a photo of closed eyes, then one of open eyes)', ['blink'], 'C b o', 'running'],
+    ['blink: closed then open without open first (a photo of closed eyes, then one of open eyes)', ['blink'], 'C b b o', 'running'],
+    ['blink: single closed frames between open ones (noise on a still photo)', ['blink'], 'C o b o b o o b o', 'running'],
+    ['blink: closed frames interrupted by an unclear one do not add up', ['blink'], 'C o b w b o', 'running'],
     ['blink: one eye closing is no blink', ['blink'], 'C o w o w o', 'running'],
     ['blink: closed eyes on a frame that was not embedded do not count', ['blink'], 'C B o', 'running'],
     // wrong action
@@ -111,7 +113,7 @@ describe('challenge state machine', () => {
     ['nobody moves: time-out', ['turn-left'], 'C C C C+4000', 'failed', 'timeout'],
     ['a still photo: time-out', ['closer'], 'C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C C', 'failed', 'timeout'],
     ['action too late', ['turn-left'], 'C L+4000', 'failed', 'timeout'],
-    ['blink too late', ['blink'], 'C o b o+4000', 'failed', 'timeout'],
+    ['blink too late', ['blink'], 'C o b b o+4000', 'failed', 'timeout'],
     ['eyes open, never blinking: time-out', ['blink'], 'C o o o o+4000', 'failed', 'timeout'],
     ['face gone for too long', ['turn-left'], 'C - -+1000', 'failed', 'face-lost'],
     // passive PAD keeps running

@@ -26,12 +26,19 @@ import type { ChallengeConfig } from '../../config/face';
 export type ChallengeAction = 'turn-left' | 'turn-right' | 'closer' | 'blink';
 
 /**
- * Blink: both eyes above BLINK_OPEN, then both below BLINK_CLOSED, then both above BLINK_OPEN, within the step. fr_eye's open probability sits near 0 or
+ * Blink: both eyes above BLINK_OPEN, then both below BLINK_CLOSED on BLINK_CLOSED_FRAMES frames in a row, then both
+ * above BLINK_OPEN, within the step. fr_eye's open probability sits near 0 or
  * near 1 on real eyes (docs/liveness.md, "Blink"); the gap between the two levels keeps sensor noise on a still
  * photo from crossing both.
  */
-export const BLINK_CLOSED = 0.3;
-export const BLINK_OPEN = 0.6;
+export const BLINK_CLOSED = 0.2;
+export const BLINK_OPEN = 0.8;
+/**
+ * Consecutive same-person frames with both eyes closed that make a blink. One is not enough: on still photos sensor
+ * noise alone read a single frame as closed (bench:liveness: 14 of 1,092 still attempts passed with one frame). A
+ * deliberate blink lasts 300-400 ms, three to five frames at the kiosk's rate; a quick one may need repeating.
+ */
+export const BLINK_CLOSED_FRAMES = 2;
 export type ChallengeFailure = 'timeout' | 'wrong-action' | 'identity-switch' | 'face-lost' | 'multiple-faces' | 'spoof';
 
 export interface Point {
@@ -73,8 +80,10 @@ export interface ChallengeState {
   settled: boolean;
   /** Blink: both eyes were seen open during this step (before they closed). */
   sawOpen: boolean;
-  /** Blink: both eyes were seen closed after they were seen open. */
+  /** Blink: both eyes were seen closed (BLINK_CLOSED_FRAMES in a row) after they were seen open. */
   sawClosed: boolean;
+  /** Blink: consecutive frames with both eyes closed so far. */
+  closedRun: number;
   spoofFrames: number;
   status: 'running' | 'passed' | 'failed';
   failure?: ChallengeFailure;
@@ -124,6 +133,7 @@ export function startChallenge(actions: readonly ChallengeAction[], at: number):
     settled: true,
     sawOpen: false,
     sawClosed: false,
+    closedRun: 0,
     spoofFrames: 0,
     status: 'running',
   };
@@ -162,7 +172,7 @@ export function stepChallenge(s: ChallengeState, f: ChallengeFrame, cfg: Challen
     const step = next.step + 1;
     // The last action may end facing the camera already (come closer, blink): that frame completes the return.
     const done = step === s.actions.length && near && f.sameness !== undefined;
-    return { ...next, step, stepStartedAt: f.at, settled: near, sawOpen: false, sawClosed: false, status: done ? 'passed' : 'running' };
+    return { ...next, step, stepStartedAt: f.at, settled: near, sawOpen: false, sawClosed: false, closedRun: 0, status: done ? 'passed' : 'running' };
   };
   switch (currentPrompt(s)) {
     case 'turn-left':
@@ -180,16 +190,19 @@ export function stepChallenge(s: ChallengeState, f: ChallengeFrame, cfg: Challen
       return { ...next, settled };
     case 'blink': {
       if (settled && Math.abs(dTurn) >= cfg.minTurn) return fail('wrong-action');
-      if (!f.eyes) return { ...next, settled };
+      if (!f.eyes) return { ...next, settled, closedRun: 0 };
       // Open, then closed, then open again, each time both eyes agreeing: one eye misread (glare, a lock of hair,
       // noise on a still photo) moves nothing. Closed eyes count only on a frame that was embedded and matched the
       // anchor: the blink must be this person's.
       const open = Math.min(f.eyes[0], f.eyes[1]) > BLINK_OPEN;
       const closed = Math.max(f.eyes[0], f.eyes[1]) < BLINK_CLOSED;
       if (open && next.sawClosed) return advance();
-      if (open) return { ...next, settled, sawOpen: true };
-      if (closed && next.sawOpen && f.sameness !== undefined) return { ...next, settled, sawClosed: true };
-      return { ...next, settled };
+      if (open) return { ...next, settled, sawOpen: true, closedRun: 0 };
+      if (closed && next.sawOpen && f.sameness !== undefined) {
+        const closedRun = next.closedRun + 1;
+        return { ...next, settled, closedRun, sawClosed: next.sawClosed || closedRun >= BLINK_CLOSED_FRAMES };
+      }
+      return { ...next, settled, closedRun: 0 };
     }
     case 'face-camera':
       // Back at the start pose with a same-person frame: the challenge is done.
