@@ -9,7 +9,9 @@
  * held-out rows are `holdout`: numbers on `train` rows do not count). `--tuning` overrides pipeline settings
  * (src/shared/plate-protocol.ts PlateTuning), e.g. '{"detSides":[480,1280]}'. `--dump DIR` writes each photo's
  * end-to-end crops (PNG) to DIR for inspection (keep DIR outside the repo: crops show real plates); with
- * --verbose the top candidates (text:score:source) are printed too.
+ * --verbose the top candidates (text:score:source) are printed too. `--raw FILE` writes every read of every photo
+ * (each reader, crop and decode, before same-text reads merge; JSON lines with the label) for studying how the
+ * readers combine offline; FILE holds plate texts, so keep it outside the repo too.
  *
  * DIR holds labels.tsv (tab-separated, header `file x y w h plate`, paths relative to DIR; the region is the first
  * path segment). For each reader and region it runs the real pipeline in headless Chromium (the app's PlateClient
@@ -20,7 +22,7 @@
  * `data`, per-stage latencies and exact-up-to-O/0-I/1 rates beside it. Photos are served from memory to the page
  * only over loopback and never copied. Timings are wall-clock on a shared machine: treat them as noisy.
  */
-import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, mkdirSync, appendFileSync } from 'node:fs';
 import { resolve, join, dirname, relative, sep, extname } from 'node:path';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { createServer as createNetServer } from 'node:net';
@@ -45,6 +47,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string' },
     tuning: { type: 'string' },
     dump: { type: 'string' },
+    raw: { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -289,7 +292,15 @@ async function main() {
             box: cropMode ? null : { x: l.x, y: l.y, width: l.w, height: l.h },
             cropOnly: cropMode,
             debug: Boolean(args.dump),
+            raw: Boolean(args.raw),
           });
+          if (args.raw) {
+            mkdirSync(dirname(resolve(args.raw)), { recursive: true });
+            appendFileSync(
+              resolve(args.raw),
+              `${JSON.stringify({ reader, region, file: l.file, plate: norm(l.plate), e2e: r.e2e.raw, crop: r.crop.raw, times: r.e2e.times, cropTimes: r.crop.times })}\n`,
+            );
+          }
           if (args.dump) {
             for (const [k, c] of r.e2e.crops.entries()) {
               const name = `${l.file.replace(/[/.]/g, '_')}-${k}-${c.source.replace(/[/]/g, '_')}.png`;

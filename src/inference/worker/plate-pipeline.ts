@@ -8,7 +8,6 @@
  * Models are passed in as `OnnxRun` functions, so the same code runs in the plate worker and in Node tooling.
  * It never keeps a frame or a crop after returning (debug crops are returned only when asked for).
  */
-import { plateDistance } from '../../matching/plates/confusion';
 import { plateLikeness, applyPositionRules, type RegionRules } from '../../matching/plates/formats';
 import { normalisePlate } from '../../matching/plates/normalise';
 import {
@@ -34,6 +33,7 @@ import {
   type PlateCharset,
 } from './plate-recogniser';
 import { TRAINED_H, TRAINED_W, trainedPreprocess, trainedToSteps } from './plate-trained';
+import { EN_TAG, TESSERACT_TAG, TRAINED_TAG, chooseRead, poolReads, type EnsembleLead } from './plate-ensemble';
 
 export interface OnnxOutput {
   data: Float32Array;
@@ -115,6 +115,8 @@ export interface PipelineOptions {
   rec2Weight: number;
   /** The second PP-OCR recogniser reads a line's crops only when the first one's best read scores below this. */
   rec2Below: number;
+  /** …and not when the trained recogniser's best read of the same crops is the same text as PP-OCRv4's. */
+  rec2UnlessTrainedAgrees: boolean;
   /** Plate-box bands read by readPlateBox (fractions of the plate box: vertical offset, width, height). */
   bands: { dy: number; w: number; h: number }[];
   /** How reads of the same text from several crops combine: 'max' keeps the best, 'sum' adds their scores. */
@@ -145,6 +147,9 @@ export interface PipelineOptions {
    * (plateDistance > 0.5, the matcher's own bound), the result's confidence is multiplied by this: two
    * independent readers that disagree make the frame unsure (the decision refuses) rather than a guess. 1: off. */
   disagreeFactor: number;
+  /** Per region, whose read an ensemble result reports (plate-ensemble.ts): 'pool' (equal texts of both readers
+   * add up), or 'ppocr' / 'trained' (that reader's own best; the other one only confirms or vetoes). */
+  lead: Readonly<Partial<Record<string, EnsembleLead>>>;
 }
 
 /**
@@ -182,6 +187,7 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   otherReaderWeight: 0.5,
   rec2Weight: 1,
   rec2Below: 0.95,
+  rec2UnlessTrainedAgrees: true,
   debugCrops: false,
   lines: DEFAULT_LINE_OPTIONS,
   boxRetry: { below: 0.85, grow: [1.15, 1.5] },
@@ -190,6 +196,7 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   trainedWeight: 1,
   trainedWholeBox: true,
   disagreeFactor: 0.3,
+  lead: { eu: 'ppocr', br: 'ppocr' },
 };
 
 export interface PlateCandidate {
@@ -227,6 +234,8 @@ export interface PipelineResult {
   candidates: PlateCandidate[];
   times: StageTimes;
   crops?: { source: string; image: RgbaImage }[];
+  /** Every read before same-text reads merge, ranked as scored (debug only: which reader read what). */
+  raw?: PlateCandidate[];
 }
 
 const now = (): number => performance.now();
@@ -364,20 +373,30 @@ async function readCrops(
   const all = crops;
   crops = crops.filter((c) => !c.trainedOnly);
   if (models.rec) cands.push(...(await readCropsPpocr(crops, models.rec, o, 1, '')));
-  // The second recogniser is asked only when the first is unsure: a clear read does not pay for it.
+  const trained = models.trained ? await readCropsTrained(all, models.trained, o, o.trainedWeight) : [];
+  // The second recogniser is asked only when the first is unsure: a clear read does not pay for it, nor one the
+  // trained recogniser read identically (two independent readers already agree; the third only adds score).
   const firstBest = Math.max(0, ...cands.map((c) => c.score));
-  if (models.rec2 && o.rec2Weight > 0 && (!models.rec || firstBest < o.rec2Below))
-    cands.push(...(await readCropsPpocr(crops, models.rec2, o, o.rec2Weight, '/en')));
-  if (models.trained) cands.push(...(await readCropsTrained(all, models.trained, o, o.trainedWeight)));
+  const confirmed = o.rec2UnlessTrainedAgrees && sameBestRead(cands, trained, o.combine);
+  if (models.rec2 && o.rec2Weight > 0 && (!models.rec || firstBest < o.rec2Below) && !confirmed)
+    cands.push(...(await readCropsPpocr(crops, models.rec2, o, o.rec2Weight, EN_TAG)));
+  cands.push(...trained);
   if (models.other) {
     const w = models.rec ? o.otherReaderWeight : 1;
     for (const crop of crops) {
       // tesseract prefers ~100 px text: crop again from the frame rather than upscaling the 48 px crop.
       const r = await models.other(cropQuad(img, crop.box.quad, 100, 2400));
-      cands.push(candidate(r.text, r.confidence, w, crop, `${crop.source}/tesseract`, o, true));
+      cands.push(candidate(r.text, r.confidence, w, crop, `${crop.source}${TESSERACT_TAG}`, o, true));
     }
   }
   return cands;
+}
+
+/** True when two readers' reads of the same crops have the same non-empty best text. */
+function sameBestRead(a: PlateCandidate[], b: PlateCandidate[], combine: 'max' | 'sum'): boolean {
+  const x = poolReads(a, combine)[0];
+  const y = poolReads(b, combine)[0];
+  return x !== undefined && y !== undefined && x.text !== '' && x.text === y.text;
 }
 
 /** Read crops in one PP-OCR recogniser batch and return every candidate read. */
@@ -429,9 +448,6 @@ async function readCropsTrained(
   );
 }
 
-/** Source tag of the trained recogniser's candidates. */
-export const TRAINED_TAG = '/trained';
-
 /** A crop's free (greedy) read and, for regions with formats, one format-constrained read per format. */
 function decodeCrop(
   folded: Folded,
@@ -466,52 +482,24 @@ function aabb(q: readonly Point[]): { x: number; y: number; width: number; heigh
   return { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
 }
 
-/** Merge candidates with the same text (read from several crops or decodes) into one, per `combine`. */
-function combineCandidates(cands: PlateCandidate[], combine: 'max' | 'sum'): PlateCandidate[] {
-  const by = new Map<string, PlateCandidate>();
-  for (const c of cands) {
-    const prev = by.get(c.text);
-    if (!prev) {
-      by.set(c.text, { ...c });
-      continue;
-    }
-    const best = c.score > prev.score ? c : prev;
-    by.set(c.text, { ...best, score: combine === 'sum' ? prev.score + c.score : best.score });
-  }
-  return [...by.values()].sort((a, b) => b.score - a.score);
-}
-
 function finishResult(raw: PlateCandidate[], times: StageTimes, crops: Crop[], o: PipelineOptions): PipelineResult {
   if (o.heightWeight > 0) {
     const hmax = Math.max(1, ...raw.filter((c) => c.likeness >= 0.5).map((c) => c.lineHeight));
     for (const c of raw) c.score *= Math.min(1, c.lineHeight / hmax) ** o.heightWeight;
   }
-  const cands = combineCandidates(raw, o.combine);
-  const best = cands[0];
+  const { ranked, best, confidence } = chooseRead(raw, o.rules.region, o.combine, o);
   const res: PipelineResult = {
     text: best && best.text.length > 0 ? best.text : '',
-    confidence: best ? best.confidence * (readersDisagree(raw, o) ? o.disagreeFactor : 1) : 0,
+    confidence,
     box: best ? aabb(best.quad) : null,
-    candidates: cands,
+    candidates: ranked,
     times,
   };
-  if (o.debugCrops) res.crops = crops.map((c) => ({ source: c.source, image: c.image }));
+  if (o.debugCrops) {
+    res.crops = crops.map((c) => ({ source: c.source, image: c.image }));
+    res.raw = raw.slice().sort((a, b) => b.score - a.score);
+  }
   return res;
-}
-
-/**
- * True when the trained recogniser and PP-OCR both read something and their own best reads are not the same plate
- * to the matcher (confusion-weighted distance above its 0.5 bound: a clear character differs).
- */
-function readersDisagree(raw: PlateCandidate[], o: PipelineOptions): boolean {
-  if (o.disagreeFactor >= 1) return false;
-  const trained = raw.filter((c) => c.source.includes(TRAINED_TAG));
-  const ppocr = raw.filter((c) => !c.source.includes(TRAINED_TAG) && !c.source.endsWith('/tesseract'));
-  if (trained.length === 0 || ppocr.length === 0) return false;
-  const a = combineCandidates(trained, o.combine)[0];
-  const b = combineCandidates(ppocr, o.combine)[0];
-  if (!a || !b || a.text === '' || b.text === '') return false;
-  return plateDistance(a.text, b.text) > 0.5;
 }
 
 /** Lines worth reading from a set of boxes, best plate-shaped first. */
@@ -583,7 +571,7 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
       times.recMs += now() - tr;
       cands.push(...read);
       crops.push(...found);
-      const bestHere = combineCandidates(
+      const bestHere = poolReads(
         read.map((c) => ({ ...c })),
         opts.combine,
       )[0];
@@ -592,7 +580,7 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
         break;
       }
     }
-    best = combineCandidates(
+    best = poolReads(
       cands.map((c) => ({ ...c })),
       opts.combine,
     )[0];
