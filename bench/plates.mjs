@@ -282,7 +282,7 @@ async function main() {
         let wrongGrants = 0;
         let missedGrants = 0;
         /** @type {Record<string, number[]>} */
-        const t = { total: [], det: [], refine: [], rec: [], crop: [] };
+        const t = { total: [], det: [], refine: [], rec: [], ppocr: [], en: [], trained: [], crop: [] };
         for (const [i, l] of rows.entries()) {
           const r = await page.evaluate((o) => /** @type {any} */ (window).__plates.evaluate(o), {
             reader,
@@ -323,10 +323,13 @@ async function main() {
           t.det?.push(r.e2e.times.detMs);
           t.refine?.push(r.e2e.times.refineMs);
           t.rec?.push(r.e2e.times.recMs);
+          t.ppocr?.push(r.e2e.times.ppocrMs);
+          t.en?.push(r.e2e.times.enMs);
+          t.trained?.push(r.e2e.times.trainedMs);
           t.crop?.push(r.crop.times.totalMs);
           if (args.verbose || r.notListed.outcome === 'grant') {
             console.log(
-              `  ${String(i + 1).padStart(3)} ${l.file.padEnd(48)} ${truth.padEnd(9)} crop ${r.crop.text.padEnd(10)} e2e ${r.e2e.text.padEnd(10)} ${r.enrolled.outcome}/${r.notListed.outcome} ${r.e2e.times.totalMs.toFixed(0)} ms (det ${r.e2e.times.detMs.toFixed(0)}, refine ${r.e2e.times.refineMs.toFixed(0)}, rec ${r.e2e.times.recMs.toFixed(0)})${args.verbose ? ` [${r.e2e.top.join(' ')}]` : ''}${r.notListed.outcome === 'grant' ? ` WRONG GRANT (listed ${r.notListed.impostor})` : ''}`,
+              `  ${String(i + 1).padStart(3)} ${l.file.padEnd(48)} ${truth.padEnd(9)} crop ${r.crop.text.padEnd(10)} e2e ${r.e2e.text.padEnd(10)} ${r.enrolled.outcome}/${r.notListed.outcome} ${r.e2e.times.totalMs.toFixed(0)} ms (det ${r.e2e.times.detMs.toFixed(0)}, refine ${r.e2e.times.refineMs.toFixed(0)}, rec ${r.e2e.times.recMs.toFixed(0)}: ppocr ${r.e2e.times.ppocrMs.toFixed(0)}, en ${r.e2e.times.enMs.toFixed(0)}, trained ${r.e2e.times.trainedMs.toFixed(0)})${args.verbose ? ` [${r.e2e.top.join(' ')}]` : ''}${r.notListed.outcome === 'grant' ? ` WRONG GRANT (listed ${r.notListed.impostor})` : ''}`,
             );
           }
         }
@@ -414,6 +417,14 @@ async function main() {
         `${reader.padEnd(10)} ${region.padEnd(6)} ${String(m.photos).padStart(6)} ${pct(m.cropExact)} ${pct(m.cer)} ${pct(m.e2eExact)} ${pct(x.e2eExactUpToO0I1)} ${pct(m.decisionAccuracy)} ${String(m.wrongGrants ?? '-').padStart(11)} ${String(m.latencyMs.p50).padStart(6)} ${String(m.latencyMs.p95).padStart(6)}`,
       );
     }
+  }
+  if (!cropMode) {
+    console.log('per-stage p50 ms (each stage on its own, so they need not add up to the total):');
+    for (const [reader, rs] of Object.entries(stages))
+      for (const [region, st] of Object.entries(/** @type {any} */ (rs)))
+        console.log(
+          `${reader.padEnd(10)} ${region.padEnd(6)} ${['total', 'det', 'refine', 'rec', 'ppocr', 'en', 'trained'].map((k) => `${k} ${st[`${k}Ms`].p50}`).join(', ')}`,
+        );
   }
   console.log(machine.note);
   if (args.json) {

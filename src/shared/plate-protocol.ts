@@ -107,6 +107,10 @@ export interface PlateStageTimes {
   detMs: number;
   refineMs: number;
   recMs: number;
+  /** Of recMs, per recogniser: PP-OCRv4, PP-OCRv3 English, the trained one. */
+  ppocrMs: number;
+  enMs: number;
+  trainedMs: number;
   totalMs: number;
 }
 

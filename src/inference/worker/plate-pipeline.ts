@@ -221,9 +221,24 @@ export interface PlateCandidate {
 export interface StageTimes {
   detMs: number;
   refineMs: number;
+  /** All reading (every recogniser, decoding included). */
   recMs: number;
+  /** Of recMs: PP-OCRv4, PP-OCRv3 English and the trained recogniser, each with its pre-processing and decoding. */
+  ppocrMs: number;
+  enMs: number;
+  trainedMs: number;
   totalMs: number;
 }
+
+const noTimes = (): StageTimes => ({
+  detMs: 0,
+  refineMs: 0,
+  recMs: 0,
+  ppocrMs: 0,
+  enMs: 0,
+  trainedMs: 0,
+  totalMs: 0,
+});
 
 export interface PipelineResult {
   /** Best candidate's text ('' when nothing plate-like was read). */
@@ -368,18 +383,25 @@ async function readCrops(
   crops: Crop[],
   models: PlateModels,
   o: PipelineOptions,
+  times: StageTimes,
 ): Promise<PlateCandidate[]> {
   const cands: PlateCandidate[] = [];
   const all = crops;
   crops = crops.filter((c) => !c.trainedOnly);
+  let t0 = now();
   if (models.rec) cands.push(...(await readCropsPpocr(crops, models.rec, o, 1, '')));
+  times.ppocrMs += now() - t0;
+  t0 = now();
   const trained = models.trained ? await readCropsTrained(all, models.trained, o, o.trainedWeight) : [];
+  times.trainedMs += now() - t0;
   // The second recogniser is asked only when the first is unsure: a clear read does not pay for it, nor one the
   // trained recogniser read identically (two independent readers already agree; the third only adds score).
   const firstBest = Math.max(0, ...cands.map((c) => c.score));
   const confirmed = o.rec2UnlessTrainedAgrees && sameBestRead(cands, trained, o.combine);
+  t0 = now();
   if (models.rec2 && o.rec2Weight > 0 && (!models.rec || firstBest < o.rec2Below) && !confirmed)
     cands.push(...(await readCropsPpocr(crops, models.rec2, o, o.rec2Weight, EN_TAG)));
+  times.enMs += now() - t0;
   cands.push(...trained);
   if (models.other) {
     const w = models.rec ? o.otherReaderWeight : 1;
@@ -547,7 +569,7 @@ function sameLine(a: TextBox, b: TextBox): boolean {
  */
 export async function readFrame(img: RgbaImage, models: PlateModels, opts: PipelineOptions): Promise<PipelineResult> {
   const t0 = now();
-  const times: StageTimes = { detMs: 0, refineMs: 0, recMs: 0, totalMs: 0 };
+  const times = noTimes();
   const cands: PlateCandidate[] = [];
   const crops: Crop[] = [];
   const seen: TextBox[] = [];
@@ -567,7 +589,7 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
     for (const [j, line] of lines.entries()) {
       const found = await cropsFor(img, line, models, opts, times, `s${side}line${j}`);
       const tr = now();
-      const read = await readCrops(img, found, models, opts);
+      const read = await readCrops(img, found, models, opts, times);
       times.recMs += now() - tr;
       cands.push(...read);
       crops.push(...found);
@@ -614,7 +636,7 @@ export async function readPlateBox(
   opts: PipelineOptions,
 ): Promise<PipelineResult> {
   const t0 = now();
-  const times: StageTimes = { detMs: 0, refineMs: 0, recMs: 0, totalMs: 0 };
+  const times = noTimes();
   const { cands, crops } = await readBox(img, box, models, opts, times);
   times.totalMs = now() - t0;
   return finishResult(cands, times, crops, opts);
@@ -662,7 +684,7 @@ async function readBox(
     crops.push({ ...whole, trainedOnly: true });
   }
   const t1 = now();
-  const cands = await readCrops(img, crops, models, opts);
+  const cands = await readCrops(img, crops, models, opts, times);
   times.recMs += now() - t1;
   return { cands, crops };
 }
