@@ -67,6 +67,21 @@ function cropPng(c) {
   return { source: c.source, png: canvas.toDataURL('image/png') };
 }
 
+/**
+ * Every read of a debug result, without geometry except the line height (bench --raw).
+ * @param {{ raw?: { text: string, confidence: number, likeness: number, score: number, source: string,
+ *   quad: { x: number, y: number }[] }[] }} r
+ */
+function rawReads(r) {
+  return (r.raw ?? []).map((c) => ({
+    text: c.text,
+    confidence: c.confidence,
+    likeness: c.likeness,
+    score: c.score,
+    source: c.source,
+  }));
+}
+
 /** The benchmark's hook on window. */
 const hook = {
   /** @param {{ reader: string, region: string, threads?: number, tuning?: object }} o */
@@ -96,7 +111,8 @@ const hook = {
     clients.delete(reader);
   },
   /**
-   * @param {{ reader: string, region: string, url: string, plate: string, debug?: boolean, cropOnly?: boolean,
+   * @param {{ reader: string, region: string, url: string, plate: string, debug?: boolean, raw?: boolean,
+   *   cropOnly?: boolean,
    *   box: { x: number, y: number, width: number, height: number } | null }} o
    */
   async evaluate(o) {
@@ -106,11 +122,11 @@ const hook = {
       // A crop folder: the image is the plate box; no whole-photo read and no decision.
       const bitmap = await createImageBitmap(blob, { imageOrientation: 'none' });
       const box = o.box ?? { x: 0, y: 0, width: bitmap.width, height: bitmap.height };
-      const crop = await client.read(undefined, bitmap, { region: o.region, plateBox: box });
-      const none = { text: '', confidence: 0, times: crop.times, top: [], crops: [] };
+      const crop = await client.read(undefined, bitmap, { region: o.region, plateBox: box, debug: o.raw === true });
+      const none = { text: '', confidence: 0, times: crop.times, top: [], crops: [], raw: [] };
       return {
         e2e: none,
-        crop: { text: crop.text, confidence: crop.confidence, times: crop.times },
+        crop: { text: crop.text, confidence: crop.confidence, times: crop.times, raw: rawReads(crop) },
         enrolled: { outcome: 'skipped', reason: 'crop mode' },
         notListed: { outcome: 'skipped', reason: 'crop mode', impostor: '' },
       };
@@ -118,11 +134,12 @@ const hook = {
     // imageOrientation 'none': label boxes are in the file's stored pixel grid.
     const e2e = await client.read(undefined, await createImageBitmap(blob, { imageOrientation: 'none' }), {
       region: o.region,
-      ...(o.debug ? { debug: true } : {}),
+      ...(o.debug || o.raw ? { debug: true } : {}),
     });
     const crop = await client.read(undefined, await createImageBitmap(blob, { imageOrientation: 'none' }), {
       region: o.region,
       plateBox: o.box,
+      ...(o.raw ? { debug: true } : {}),
     });
     const plate = M.normalisePlate(o.plate);
     const listed = regionPlates.get(o.region) ?? [];
@@ -148,8 +165,9 @@ const hook = {
               `${c.text}:${c.score.toFixed(2)}:${c.source}`,
           ),
         crops: o.debug ? (e2e.crops ?? []).map(cropPng) : [],
+        raw: rawReads(e2e),
       },
-      crop: { text: crop.text, confidence: crop.confidence, times: crop.times },
+      crop: { text: crop.text, confidence: crop.confidence, times: crop.times, raw: rawReads(crop) },
       enrolled: { outcome: enrolled.outcome, reason: enrolled.reason },
       notListed: { outcome: notListed.outcome, reason: notListed.reason, impostor },
     };

@@ -9,7 +9,9 @@
  * held-out rows are `holdout`: numbers on `train` rows do not count). `--tuning` overrides pipeline settings
  * (src/shared/plate-protocol.ts PlateTuning), e.g. '{"detSides":[480,1280]}'. `--dump DIR` writes each photo's
  * end-to-end crops (PNG) to DIR for inspection (keep DIR outside the repo: crops show real plates); with
- * --verbose the top candidates (text:score:source) are printed too.
+ * --verbose the top candidates (text:score:source) are printed too. `--raw FILE` writes every read of every photo
+ * (each reader, crop and decode, before same-text reads merge; JSON lines with the label) for studying how the
+ * readers combine offline; FILE holds plate texts, so keep it outside the repo too.
  *
  * DIR holds labels.tsv (tab-separated, header `file x y w h plate`, paths relative to DIR; the region is the first
  * path segment). For each reader and region it runs the real pipeline in headless Chromium (the app's PlateClient
@@ -20,7 +22,7 @@
  * `data`, per-stage latencies and exact-up-to-O/0-I/1 rates beside it. Photos are served from memory to the page
  * only over loopback and never copied. Timings are wall-clock on a shared machine: treat them as noisy.
  */
-import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, mkdirSync, appendFileSync } from 'node:fs';
 import { resolve, join, dirname, relative, sep, extname } from 'node:path';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { createServer as createNetServer } from 'node:net';
@@ -45,6 +47,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string' },
     tuning: { type: 'string' },
     dump: { type: 'string' },
+    raw: { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -279,7 +282,7 @@ async function main() {
         let wrongGrants = 0;
         let missedGrants = 0;
         /** @type {Record<string, number[]>} */
-        const t = { total: [], det: [], refine: [], rec: [], crop: [] };
+        const t = { total: [], det: [], refine: [], rec: [], ppocr: [], en: [], trained: [], crop: [] };
         for (const [i, l] of rows.entries()) {
           const r = await page.evaluate((o) => /** @type {any} */ (window).__plates.evaluate(o), {
             reader,
@@ -289,7 +292,15 @@ async function main() {
             box: cropMode ? null : { x: l.x, y: l.y, width: l.w, height: l.h },
             cropOnly: cropMode,
             debug: Boolean(args.dump),
+            raw: Boolean(args.raw),
           });
+          if (args.raw) {
+            mkdirSync(dirname(resolve(args.raw)), { recursive: true });
+            appendFileSync(
+              resolve(args.raw),
+              `${JSON.stringify({ reader, region, file: l.file, plate: norm(l.plate), e2e: r.e2e.raw, crop: r.crop.raw, times: r.e2e.times, cropTimes: r.crop.times })}\n`,
+            );
+          }
           if (args.dump) {
             for (const [k, c] of r.e2e.crops.entries()) {
               const name = `${l.file.replace(/[/.]/g, '_')}-${k}-${c.source.replace(/[/]/g, '_')}.png`;
@@ -312,10 +323,13 @@ async function main() {
           t.det?.push(r.e2e.times.detMs);
           t.refine?.push(r.e2e.times.refineMs);
           t.rec?.push(r.e2e.times.recMs);
+          t.ppocr?.push(r.e2e.times.ppocrMs);
+          t.en?.push(r.e2e.times.enMs);
+          t.trained?.push(r.e2e.times.trainedMs);
           t.crop?.push(r.crop.times.totalMs);
           if (args.verbose || r.notListed.outcome === 'grant') {
             console.log(
-              `  ${String(i + 1).padStart(3)} ${l.file.padEnd(48)} ${truth.padEnd(9)} crop ${r.crop.text.padEnd(10)} e2e ${r.e2e.text.padEnd(10)} ${r.enrolled.outcome}/${r.notListed.outcome} ${r.e2e.times.totalMs.toFixed(0)} ms (det ${r.e2e.times.detMs.toFixed(0)}, refine ${r.e2e.times.refineMs.toFixed(0)}, rec ${r.e2e.times.recMs.toFixed(0)})${args.verbose ? ` [${r.e2e.top.join(' ')}]` : ''}${r.notListed.outcome === 'grant' ? ` WRONG GRANT (listed ${r.notListed.impostor})` : ''}`,
+              `  ${String(i + 1).padStart(3)} ${l.file.padEnd(48)} ${truth.padEnd(9)} crop ${r.crop.text.padEnd(10)} e2e ${r.e2e.text.padEnd(10)} ${r.enrolled.outcome}/${r.notListed.outcome} ${r.e2e.times.totalMs.toFixed(0)} ms (det ${r.e2e.times.detMs.toFixed(0)}, refine ${r.e2e.times.refineMs.toFixed(0)}, rec ${r.e2e.times.recMs.toFixed(0)}: ppocr ${r.e2e.times.ppocrMs.toFixed(0)}, en ${r.e2e.times.enMs.toFixed(0)}, trained ${r.e2e.times.trainedMs.toFixed(0)})${args.verbose ? ` [${r.e2e.top.join(' ')}]` : ''}${r.notListed.outcome === 'grant' ? ` WRONG GRANT (listed ${r.notListed.impostor})` : ''}`,
             );
           }
         }
@@ -403,6 +417,14 @@ async function main() {
         `${reader.padEnd(10)} ${region.padEnd(6)} ${String(m.photos).padStart(6)} ${pct(m.cropExact)} ${pct(m.cer)} ${pct(m.e2eExact)} ${pct(x.e2eExactUpToO0I1)} ${pct(m.decisionAccuracy)} ${String(m.wrongGrants ?? '-').padStart(11)} ${String(m.latencyMs.p50).padStart(6)} ${String(m.latencyMs.p95).padStart(6)}`,
       );
     }
+  }
+  if (!cropMode) {
+    console.log('per-stage p50 ms (each stage on its own, so they need not add up to the total):');
+    for (const [reader, rs] of Object.entries(stages))
+      for (const [region, st] of Object.entries(/** @type {any} */ (rs)))
+        console.log(
+          `${reader.padEnd(10)} ${region.padEnd(6)} ${['total', 'det', 'refine', 'rec', 'ppocr', 'en', 'trained'].map((k) => `${k} ${st[`${k}Ms`].p50}`).join(', ')}`,
+        );
   }
   console.log(machine.note);
   if (args.json) {

@@ -48,6 +48,8 @@ export interface PlateTuning {
   rec2Weight?: number;
   /** The English recogniser reads a line only when PP-OCRv4's best read of it scores below this (Infinity: always). */
   rec2Below?: number;
+  /** Skip the English recogniser when the trained recogniser read a line exactly as PP-OCRv4 did ('ensemble'). */
+  rec2UnlessTrainedAgrees?: boolean;
   /** Read again inside a plate box grown around an unsure best read (score below `below`); null turns it off. */
   boxRetry?: { below: number; grow: [number, number] } | null;
   /** Weight of the trained recogniser's reads next to PP-OCR's ('ensemble'). */
@@ -56,6 +58,8 @@ export interface PlateTuning {
   disagreeFactor?: number;
   /** The trained recogniser also reads a known (or retried) plate box whole. */
   trainedWholeBox?: boolean;
+  /** Per region, whose read an 'ensemble' result reports: both pooled, or PP-OCR's / the trained one's own best. */
+  lead?: Partial<Record<string, 'pool' | 'ppocr' | 'trained'>>;
 }
 
 export interface PlateWorkerInit {
@@ -103,6 +107,10 @@ export interface PlateStageTimes {
   detMs: number;
   refineMs: number;
   recMs: number;
+  /** Of recMs, per recogniser: PP-OCRv4, PP-OCRv3 English, the trained one. */
+  ppocrMs: number;
+  enMs: number;
+  trainedMs: number;
   totalMs: number;
 }
 
@@ -124,6 +132,8 @@ export interface PlateReadResult {
   times: PlateStageTimes;
   reader: PlateReaderName;
   crops?: PlateDebugCrop[];
+  /** Debug only: every read (each reader, crop and decode) before same-text reads merge, best first. */
+  raw?: PlateReadCandidate[];
 }
 
 export type PlateCommands = {

@@ -8,7 +8,6 @@
  * Models are passed in as `OnnxRun` functions, so the same code runs in the plate worker and in Node tooling.
  * It never keeps a frame or a crop after returning (debug crops are returned only when asked for).
  */
-import { plateDistance } from '../../matching/plates/confusion';
 import { plateLikeness, applyPositionRules, type RegionRules } from '../../matching/plates/formats';
 import { normalisePlate } from '../../matching/plates/normalise';
 import {
@@ -34,6 +33,7 @@ import {
   type PlateCharset,
 } from './plate-recogniser';
 import { TRAINED_H, TRAINED_W, trainedPreprocess, trainedToSteps } from './plate-trained';
+import { EN_TAG, TESSERACT_TAG, TRAINED_TAG, chooseRead, poolReads, type EnsembleLead } from './plate-ensemble';
 
 export interface OnnxOutput {
   data: Float32Array;
@@ -115,6 +115,8 @@ export interface PipelineOptions {
   rec2Weight: number;
   /** The second PP-OCR recogniser reads a line's crops only when the first one's best read scores below this. */
   rec2Below: number;
+  /** …and not when the trained recogniser's best read of the same crops is the same text as PP-OCRv4's. */
+  rec2UnlessTrainedAgrees: boolean;
   /** Plate-box bands read by readPlateBox (fractions of the plate box: vertical offset, width, height). */
   bands: { dy: number; w: number; h: number }[];
   /** How reads of the same text from several crops combine: 'max' keeps the best, 'sum' adds their scores. */
@@ -145,6 +147,9 @@ export interface PipelineOptions {
    * (plateDistance > 0.5, the matcher's own bound), the result's confidence is multiplied by this: two
    * independent readers that disagree make the frame unsure (the decision refuses) rather than a guess. 1: off. */
   disagreeFactor: number;
+  /** Per region, whose read an ensemble result reports (plate-ensemble.ts): 'pool' (equal texts of both readers
+   * add up), or 'ppocr' / 'trained' (that reader's own best; the other one only confirms or vetoes). */
+  lead: Readonly<Partial<Record<string, EnsembleLead>>>;
 }
 
 /**
@@ -182,6 +187,7 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   otherReaderWeight: 0.5,
   rec2Weight: 1,
   rec2Below: 0.95,
+  rec2UnlessTrainedAgrees: true,
   debugCrops: false,
   lines: DEFAULT_LINE_OPTIONS,
   boxRetry: { below: 0.85, grow: [1.15, 1.5] },
@@ -190,6 +196,7 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   trainedWeight: 1,
   trainedWholeBox: true,
   disagreeFactor: 0.3,
+  lead: { eu: 'ppocr', br: 'ppocr' },
 };
 
 export interface PlateCandidate {
@@ -214,9 +221,24 @@ export interface PlateCandidate {
 export interface StageTimes {
   detMs: number;
   refineMs: number;
+  /** All reading (every recogniser, decoding included). */
   recMs: number;
+  /** Of recMs: PP-OCRv4, PP-OCRv3 English and the trained recogniser, each with its pre-processing and decoding. */
+  ppocrMs: number;
+  enMs: number;
+  trainedMs: number;
   totalMs: number;
 }
+
+const noTimes = (): StageTimes => ({
+  detMs: 0,
+  refineMs: 0,
+  recMs: 0,
+  ppocrMs: 0,
+  enMs: 0,
+  trainedMs: 0,
+  totalMs: 0,
+});
 
 export interface PipelineResult {
   /** Best candidate's text ('' when nothing plate-like was read). */
@@ -227,6 +249,8 @@ export interface PipelineResult {
   candidates: PlateCandidate[];
   times: StageTimes;
   crops?: { source: string; image: RgbaImage }[];
+  /** Every read before same-text reads merge, ranked as scored (debug only: which reader read what). */
+  raw?: PlateCandidate[];
 }
 
 const now = (): number => performance.now();
@@ -359,25 +383,42 @@ async function readCrops(
   crops: Crop[],
   models: PlateModels,
   o: PipelineOptions,
+  times: StageTimes,
 ): Promise<PlateCandidate[]> {
   const cands: PlateCandidate[] = [];
   const all = crops;
   crops = crops.filter((c) => !c.trainedOnly);
+  let t0 = now();
   if (models.rec) cands.push(...(await readCropsPpocr(crops, models.rec, o, 1, '')));
-  // The second recogniser is asked only when the first is unsure: a clear read does not pay for it.
+  times.ppocrMs += now() - t0;
+  t0 = now();
+  const trained = models.trained ? await readCropsTrained(all, models.trained, o, o.trainedWeight) : [];
+  times.trainedMs += now() - t0;
+  // The second recogniser is asked only when the first is unsure: a clear read does not pay for it, nor one the
+  // trained recogniser read identically (two independent readers already agree; the third only adds score).
   const firstBest = Math.max(0, ...cands.map((c) => c.score));
-  if (models.rec2 && o.rec2Weight > 0 && (!models.rec || firstBest < o.rec2Below))
-    cands.push(...(await readCropsPpocr(crops, models.rec2, o, o.rec2Weight, '/en')));
-  if (models.trained) cands.push(...(await readCropsTrained(all, models.trained, o, o.trainedWeight)));
+  const confirmed = o.rec2UnlessTrainedAgrees && sameBestRead(cands, trained, o.combine);
+  t0 = now();
+  if (models.rec2 && o.rec2Weight > 0 && (!models.rec || firstBest < o.rec2Below) && !confirmed)
+    cands.push(...(await readCropsPpocr(crops, models.rec2, o, o.rec2Weight, EN_TAG)));
+  times.enMs += now() - t0;
+  cands.push(...trained);
   if (models.other) {
     const w = models.rec ? o.otherReaderWeight : 1;
     for (const crop of crops) {
       // tesseract prefers ~100 px text: crop again from the frame rather than upscaling the 48 px crop.
       const r = await models.other(cropQuad(img, crop.box.quad, 100, 2400));
-      cands.push(candidate(r.text, r.confidence, w, crop, `${crop.source}/tesseract`, o, true));
+      cands.push(candidate(r.text, r.confidence, w, crop, `${crop.source}${TESSERACT_TAG}`, o, true));
     }
   }
   return cands;
+}
+
+/** True when two readers' reads of the same crops have the same non-empty best text. */
+function sameBestRead(a: PlateCandidate[], b: PlateCandidate[], combine: 'max' | 'sum'): boolean {
+  const x = poolReads(a, combine)[0];
+  const y = poolReads(b, combine)[0];
+  return x !== undefined && y !== undefined && x.text !== '' && x.text === y.text;
 }
 
 /** Read crops in one PP-OCR recogniser batch and return every candidate read. */
@@ -429,9 +470,6 @@ async function readCropsTrained(
   );
 }
 
-/** Source tag of the trained recogniser's candidates. */
-export const TRAINED_TAG = '/trained';
-
 /** A crop's free (greedy) read and, for regions with formats, one format-constrained read per format. */
 function decodeCrop(
   folded: Folded,
@@ -466,52 +504,24 @@ function aabb(q: readonly Point[]): { x: number; y: number; width: number; heigh
   return { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
 }
 
-/** Merge candidates with the same text (read from several crops or decodes) into one, per `combine`. */
-function combineCandidates(cands: PlateCandidate[], combine: 'max' | 'sum'): PlateCandidate[] {
-  const by = new Map<string, PlateCandidate>();
-  for (const c of cands) {
-    const prev = by.get(c.text);
-    if (!prev) {
-      by.set(c.text, { ...c });
-      continue;
-    }
-    const best = c.score > prev.score ? c : prev;
-    by.set(c.text, { ...best, score: combine === 'sum' ? prev.score + c.score : best.score });
-  }
-  return [...by.values()].sort((a, b) => b.score - a.score);
-}
-
 function finishResult(raw: PlateCandidate[], times: StageTimes, crops: Crop[], o: PipelineOptions): PipelineResult {
   if (o.heightWeight > 0) {
     const hmax = Math.max(1, ...raw.filter((c) => c.likeness >= 0.5).map((c) => c.lineHeight));
     for (const c of raw) c.score *= Math.min(1, c.lineHeight / hmax) ** o.heightWeight;
   }
-  const cands = combineCandidates(raw, o.combine);
-  const best = cands[0];
+  const { ranked, best, confidence } = chooseRead(raw, o.rules.region, o.combine, o);
   const res: PipelineResult = {
     text: best && best.text.length > 0 ? best.text : '',
-    confidence: best ? best.confidence * (readersDisagree(raw, o) ? o.disagreeFactor : 1) : 0,
+    confidence,
     box: best ? aabb(best.quad) : null,
-    candidates: cands,
+    candidates: ranked,
     times,
   };
-  if (o.debugCrops) res.crops = crops.map((c) => ({ source: c.source, image: c.image }));
+  if (o.debugCrops) {
+    res.crops = crops.map((c) => ({ source: c.source, image: c.image }));
+    res.raw = raw.slice().sort((a, b) => b.score - a.score);
+  }
   return res;
-}
-
-/**
- * True when the trained recogniser and PP-OCR both read something and their own best reads are not the same plate
- * to the matcher (confusion-weighted distance above its 0.5 bound: a clear character differs).
- */
-function readersDisagree(raw: PlateCandidate[], o: PipelineOptions): boolean {
-  if (o.disagreeFactor >= 1) return false;
-  const trained = raw.filter((c) => c.source.includes(TRAINED_TAG));
-  const ppocr = raw.filter((c) => !c.source.includes(TRAINED_TAG) && !c.source.endsWith('/tesseract'));
-  if (trained.length === 0 || ppocr.length === 0) return false;
-  const a = combineCandidates(trained, o.combine)[0];
-  const b = combineCandidates(ppocr, o.combine)[0];
-  if (!a || !b || a.text === '' || b.text === '') return false;
-  return plateDistance(a.text, b.text) > 0.5;
 }
 
 /** Lines worth reading from a set of boxes, best plate-shaped first. */
@@ -559,7 +569,7 @@ function sameLine(a: TextBox, b: TextBox): boolean {
  */
 export async function readFrame(img: RgbaImage, models: PlateModels, opts: PipelineOptions): Promise<PipelineResult> {
   const t0 = now();
-  const times: StageTimes = { detMs: 0, refineMs: 0, recMs: 0, totalMs: 0 };
+  const times = noTimes();
   const cands: PlateCandidate[] = [];
   const crops: Crop[] = [];
   const seen: TextBox[] = [];
@@ -579,11 +589,11 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
     for (const [j, line] of lines.entries()) {
       const found = await cropsFor(img, line, models, opts, times, `s${side}line${j}`);
       const tr = now();
-      const read = await readCrops(img, found, models, opts);
+      const read = await readCrops(img, found, models, opts, times);
       times.recMs += now() - tr;
       cands.push(...read);
       crops.push(...found);
-      const bestHere = combineCandidates(
+      const bestHere = poolReads(
         read.map((c) => ({ ...c })),
         opts.combine,
       )[0];
@@ -592,7 +602,7 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
         break;
       }
     }
-    best = combineCandidates(
+    best = poolReads(
       cands.map((c) => ({ ...c })),
       opts.combine,
     )[0];
@@ -626,7 +636,7 @@ export async function readPlateBox(
   opts: PipelineOptions,
 ): Promise<PipelineResult> {
   const t0 = now();
-  const times: StageTimes = { detMs: 0, refineMs: 0, recMs: 0, totalMs: 0 };
+  const times = noTimes();
   const { cands, crops } = await readBox(img, box, models, opts, times);
   times.totalMs = now() - t0;
   return finishResult(cands, times, crops, opts);
@@ -674,7 +684,7 @@ async function readBox(
     crops.push({ ...whole, trainedOnly: true });
   }
   const t1 = now();
-  const cands = await readCrops(img, crops, models, opts);
+  const cands = await readCrops(img, crops, models, opts, times);
   times.recMs += now() - t1;
   return { cands, crops };
 }

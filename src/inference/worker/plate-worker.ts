@@ -13,6 +13,7 @@
 import { KioskError } from '../../shared/errors';
 import type {
   PlateCommands,
+  PlateReadCandidate,
   PlateReadRequest,
   PlateReadResult,
   PlateWorkerInfo,
@@ -25,7 +26,14 @@ import { ModelLoader } from '../model-loader';
 import { expose } from './expose';
 import type { RgbaImage } from './plate-image';
 import { configurePlateRuntime, createRun, pickBackend } from './plate-ort';
-import { DEFAULT_PIPELINE, readFrame, readPlateBox, type PipelineOptions, type PlateModels } from './plate-pipeline';
+import {
+  DEFAULT_PIPELINE,
+  readFrame,
+  readPlateBox,
+  type PipelineOptions,
+  type PlateCandidate,
+  type PlateModels,
+} from './plate-pipeline';
 import { createTesseractRecogniser, type TesseractRecogniser } from './plate-tesseract';
 import { LATIN_LETTERS, DIGITS } from '../../matching/plates/normalise';
 
@@ -140,6 +148,18 @@ function pixels(frame: ImageBitmap): RgbaImage {
   }
 }
 
+/** A candidate as the protocol carries it (no per-character debug fields). */
+function wireCandidate(c: PlateCandidate): PlateReadCandidate {
+  return {
+    text: c.text,
+    confidence: c.confidence,
+    likeness: c.likeness,
+    score: c.score,
+    source: c.source,
+    quad: c.quad,
+  };
+}
+
 async function read(
   req: PlateReadRequest,
 ): Promise<PlateReadResult | { value: PlateReadResult; transfer: Transferable[] }> {
@@ -157,18 +177,12 @@ async function read(
     text: r.text,
     confidence: r.confidence,
     box: r.box,
-    candidates: r.candidates.slice(0, 8).map((c) => ({
-      text: c.text,
-      confidence: c.confidence,
-      likeness: c.likeness,
-      score: c.score,
-      source: c.source,
-      quad: c.quad,
-    })),
+    candidates: r.candidates.slice(0, 8).map(wireCandidate),
     times: r.times,
     reader: s.info.reader,
   };
   if (!r.crops) return result;
+  result.raw = (r.raw ?? []).map(wireCandidate);
   result.crops = r.crops.map((c) => ({
     source: c.source,
     width: c.image.width,
