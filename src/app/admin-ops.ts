@@ -252,7 +252,7 @@ export class AdminOps {
         for (const r of reports) if (r.label === item.label && r.ok) Object.assign(r, report(r, e));
       }
     }
-    await this.app.reloadWatchlist();
+    await this.app.watchlistSettled();
     return reports;
   }
 
@@ -317,7 +317,7 @@ export class AdminOps {
       this.app.frameTap = null;
     }
     const s = await this.vault.enrol({ label: label.trim(), list, templates: { [embedder]: templates }, plates: [] });
-    await this.app.reloadWatchlist();
+    await this.app.watchlistSettled();
     return s;
   }
 
@@ -328,7 +328,7 @@ export class AdminOps {
     if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
     if (norm.length === 0) throw new KioskError('INPUT_INVALID', { field: 'plates' });
     const s = await this.vault.enrol({ label: label.trim(), list, templates: {}, plates: norm });
-    await this.app.reloadWatchlist();
+    await this.app.watchlistSettled();
     return s;
   }
 
@@ -337,7 +337,8 @@ export class AdminOps {
     patch: Partial<Pick<Subject, 'label' | 'list' | 'validFrom' | 'validUntil' | 'plates'>>,
   ): Promise<void> {
     this.require('edit');
-    const cur = this.app.listSubjects().find((s) => s.id === id);
+    // The stored record (with its templates), not a copy in memory: the edit keeps the faces exactly as stored.
+    const cur = await this.vault.subjects.get(id);
     if (!cur) throw new KioskError('INPUT_INVALID', { field: 'id' });
     const next: SubjectInput = {
       id,
@@ -351,7 +352,7 @@ export class AdminOps {
     if (vf !== undefined) next.validFrom = vf;
     if (vu !== undefined) next.validUntil = vu;
     await this.vault.subjects.put(next);
-    await this.app.reloadWatchlist();
+    await this.app.watchlistSettled();
   }
 
   /** Expire now: the person stays listed (for the audit trail) but no longer matches. */
@@ -362,7 +363,7 @@ export class AdminOps {
   async deleteSubject(id: string): Promise<void> {
     this.require('edit');
     await this.vault.subjects.delete(id);
-    await this.app.reloadWatchlist();
+    await this.app.watchlistSettled();
   }
 
   // ---- settings ----
@@ -480,7 +481,7 @@ export class AdminOps {
     const installed = await this.vault.watchlistVersion();
     const version = Math.max(installed, keys.exportedVersion ?? 0) + 1;
     const bytes = await exportBundle({
-      subjects: this.app.listSubjects(),
+      subjects: (await this.vault.loadWatchlist()).subjects,
       version,
       adminSigningKey: keys.admin!.privateKey,
       adminPublicKey: keys.admin!.publicKey,
@@ -508,7 +509,7 @@ export class AdminOps {
       ...(k.kiosk ? { kioskPrivateKey: k.kiosk.privateKey, kioskPublicKey: k.kiosk.publicKey } : {}),
       ...(opts.sitePassphrase ? { siteKey: { passphrase: opts.sitePassphrase } } : {}),
     });
-    const plan = applyPlan({ version: installedVersion, subjects: this.app.listSubjects() }, contents);
+    const plan = applyPlan({ version: installedVersion, subjects: (await this.vault.loadWatchlist()).subjects }, contents);
     await this.vault.applyWatchlistPlan(plan);
     await this.app.reloadWatchlist();
     return { version: plan.toVersion, subjects: plan.subjects.length };

@@ -12,6 +12,7 @@ import type { DeviceRole, KioskSettings } from '../app/kiosk-settings';
 import type { AuditEntry } from '../shared/types';
 import { isKioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
+import type { WatchSubject } from '../app/watchlist';
 import { h } from './dom';
 import { errorText, lang, setLang, t } from './i18n';
 
@@ -44,7 +45,7 @@ export interface AdminActions {
   importWatchlist(file: Blob, opts: { sitePassphrase?: string }): Promise<{ version: number; subjects: number }>;
   exportAudit(passphrase: string): Promise<Blob>;
   wipe(confirmation: string): Promise<void>;
-  listSubjects(): Subject[];
+  listSubjects(): WatchSubject[];
   cameras(): Promise<{ deviceId: string; label: string }[]>;
   listGuards(): Promise<GuardRow[]>;
   createGuard(name: string, pin: string): Promise<unknown>;
@@ -353,7 +354,7 @@ export class AdminView {
           await this.actions.updateSubject(s.id, { label: label.value, list: list.value as ListKind, validFrom, validUntil });
         }),
       );
-      const templates = Object.values(s.templates).reduce((n, a) => n + a.length, 0);
+      const templates = Object.values(s.templateCounts).reduce((n, a) => n + a, 0);
       return h(
         'tr',
         { 'data-subject': s.id, 'data-label': s.label },
