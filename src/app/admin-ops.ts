@@ -11,6 +11,7 @@
  * Guard accounts (create, disable, delete, passkeys) are managed here too.
  */
 import { resolveFaceConfig } from '../config/face';
+import { parseImportCsv } from './csv-import';
 import { normalisePlate } from '../matching/plates';
 import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
@@ -65,72 +66,7 @@ interface SyncKeys {
   exportedVersion?: number;
 }
 
-const CSV_HEADER = ['file', 'label', 'list'];
-
-/** Minimal RFC 4180 CSV reader (quotes, escaped quotes, CRLF); enough for an admin's export from a spreadsheet. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      field = '';
-      if (row.some((f) => f.trim() !== '')) rows.push(row);
-      row = [];
-    } else field += c;
-  }
-  row.push(field);
-  if (row.some((f) => f.trim() !== '')) rows.push(row);
-  return rows;
-}
-
-export interface CsvEntry {
-  file: string;
-  label: string;
-  list: ListKind;
-  validUntil?: number;
-  plates: string[];
-}
-
-/** Reads the bulk-import CSV: header `file,label,list[,valid_until][,plates]`; plates separated by `;` (a plate may
- * contain spaces and dashes, which normalisation removes). */
-export function parseImportCsv(text: string): CsvEntry[] {
-  const rows = parseCsv(text.replace(/^\uFEFF/, ''));
-  const header = rows.shift()?.map((h) => h.trim().toLowerCase());
-  if (!header || CSV_HEADER.some((h, i) => header[i] !== h)) {
-    throw new KioskError('INPUT_INVALID', { reason: 'csv-header', expected: 'file,label,list[,valid_until][,plates]' });
-  }
-  const vu = header.indexOf('valid_until');
-  const pl = header.indexOf('plates');
-  return rows.map((r, i) => {
-    const list = r[2]?.trim().toLowerCase();
-    if (list !== 'allow' && list !== 'deny') throw new KioskError('INPUT_INVALID', { reason: 'csv-list', line: i + 2 });
-    const label = r[1]?.trim() ?? '';
-    if (!label) throw new KioskError('INPUT_INVALID', { reason: 'csv-label', line: i + 2 });
-    const e: CsvEntry = { file: (r[0] ?? '').trim(), label, list, plates: [] };
-    if (vu >= 0 && r[vu]?.trim()) {
-      const t = Date.parse(r[vu]!.trim());
-      if (Number.isNaN(t)) throw new KioskError('INPUT_INVALID', { reason: 'csv-valid-until', line: i + 2 });
-      e.validUntil = t;
-    }
-    if (pl >= 0 && r[pl]?.trim()) e.plates = r[pl]!.split(';').map(normalisePlate).filter(Boolean);
-    return e;
-  });
-}
+export { parseCsv, parseImportCsv, type CsvEntry } from './csv-import';
 
 function report(item: { file: string; label: string }, e?: unknown): EnrolReport {
   if (e === undefined) return { ...item, ok: true };

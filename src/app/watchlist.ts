@@ -5,8 +5,9 @@
  * list, validity, plates and template counts (a `WatchSubject`), and the plate index the per-frame plate decision
  * searches. The face templates go to the face worker, which holds the only copy (src/inference/worker/
  * face-gallery-store.ts); a restarted worker gets them back from the vault through `galleryEntries()`, so nothing
- * here keeps a template. The vault's change events (which carry the ids that changed) are applied as small updates:
- * the changed subjects are read back from the vault, the plate index and the worker gallery change for them only,
+ * here keeps a template. The vault's change events (the ids that changed, and the subjects as written) are applied
+ * as small updates: the plate index and the worker gallery change for those subjects only (their templates pass
+ * through to the worker and are not kept here),
  * and no model is reloaded. An event without ids (a bundle replacing everything, a rebuilt index) reloads all.
  * Changes apply one at a time, in the order the vault committed them; `settled()` resolves once every change seen
  * so far is in force, i.e. the next frame decides with it. It never writes to the vault and never decides access.
@@ -72,7 +73,9 @@ export class Watchlist {
       if (e.type === 'state' && e.state.status !== 'unlocked') this.clear();
       if (e.type === 'change' && e.store === 'subjects' && this.summaryValue.loadedAt !== null) {
         const ids = e.ids ? [...e.ids] : null;
-        this.enqueue(() => (ids && ids.length <= MAX_SMALL_UPDATE ? this.applyIds(ids) : this.load()));
+        // The write hands over what it committed (ids it does not carry were deleted): nothing to decrypt again.
+        const written = e.subjects ? new Map(e.subjects.map((s) => [s.id, s])) : null;
+        this.enqueue(() => (ids && ids.length <= MAX_SMALL_UPDATE ? this.applyIds(ids, written) : this.load()));
       }
     });
   }
@@ -168,7 +171,7 @@ export class Watchlist {
     return this.publish(load.version ?? 0, openSet);
   }
 
-  private async applyIds(ids: string[]): Promise<WatchlistSummary> {
+  private async applyIds(ids: string[], written: ReadonlyMap<string, Subject> | null): Promise<WatchlistSummary> {
     const embedder = this.embedder();
     const puts: { subjectId: string; templates: Float32Array[] }[] = [];
     const removes: string[] = [];
@@ -176,7 +179,7 @@ export class Watchlist {
     for (const id of new Set(ids)) {
       const before = this.subjects.get(id);
       templates -= before?.templateCounts[embedder] ?? 0;
-      const s = await this.deps.vault.subjects.get(id);
+      const s = written ? (written.get(id) ?? null) : await this.deps.vault.subjects.get(id);
       if (!s) {
         this.subjects.delete(id);
         this.plates.delete(id);

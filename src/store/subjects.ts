@@ -644,7 +644,7 @@ export class SubjectsApi {
     this.core.emit(
       replaceAll
         ? { type: 'change', store: 'subjects' }
-        : { type: 'change', store: 'subjects', ids: [...subjects.map((s) => s.id), ...deletes] },
+        : { type: 'change', store: 'subjects', ids: [...subjects.map((s) => s.id), ...deletes], subjects },
     );
     return subjects;
   }

@@ -9,12 +9,12 @@
  * settings must not load them either. Door frames must not bring templates back to the main thread.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import s3 from '@vladmandic/face-api/demo/sample3.jpg?url';
 import { AdminOps } from '../../src/app/admin-ops';
 import { KioskController } from '../../src/app/controller';
 import { AdjustableClock } from '../../src/shared/clock';
 import type { Vault } from '../../src/store';
 import { PASS, openVault, uniqueName } from './vault-helpers';
+import { herPhoto, seeded, strangerTemplate } from './watchlist-people';
 
 const opened: { vault: Vault; app: KioskController }[] = [];
 afterEach(() => {
@@ -24,33 +24,6 @@ afterEach(() => {
     o.vault.close();
   }
 });
-
-async function photo(): Promise<Blob> {
-  const src = await createImageBitmap(await (await fetch(s3)).blob());
-  const c = new OffscreenCanvas(600, 750);
-  c.getContext('2d')!.drawImage(src, 850, 50, 600, 750, 0, 0, 600, 750);
-  src.close();
-  return c.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
-}
-
-function stranger(dim: number, seed: number): Float32Array {
-  // xorshift + Box-Muller: random directions in 512-D are near-orthogonal to any face template.
-  let x = seed * 2654435761 + 1;
-  const u = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return ((x >>> 0) + 1) / 2 ** 32;
-  };
-  const t = new Float32Array(dim);
-  let n = 0;
-  for (let i = 0; i < dim; i++) {
-    t[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-    n += t[i]! * t[i]!;
-  }
-  for (let i = 0; i < dim; i++) t[i] = t[i]! / Math.sqrt(n);
-  return t;
-}
 
 describe('watchlist service', () => {
   it('expire one of 1,000 people: the next decision refuses her, by a small update, with no model reload', async () => {
@@ -63,15 +36,15 @@ describe('watchlist service', () => {
     await ops.setup(PASS, { role: 'attended' });
     await ops.saveSettings({ pad: 'off' });
 
-    const blob = await photo();
+    const blob = await herPhoto();
     const [her] = await ops.enrolPhotos([{ file: new File([blob], 'her.jpg', { type: 'image/jpeg' }), label: 'Her', list: 'allow' }]);
     expect(her?.ok).toBe(true);
-    const dim = 512;
+    const next = seeded(1);
     await vault.subjects.putMany(
       Array.from({ length: 999 }, (_, i) => ({
         label: `Person ${i}`,
         list: 'allow' as const,
-        templates: { fr_feature: [stranger(dim, i + 1)] },
+        templates: { fr_feature: [strangerTemplate(next)] },
         plates: [],
       })),
     );
