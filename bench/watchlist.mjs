@@ -59,6 +59,8 @@ try {
   await bench.page.goto(bench.url + PAGE);
   await bench.page.waitForFunction(() => 'watchlistBench' in globalThis, null, { timeout: 60_000 });
   r = await bench.page.evaluate((o) => /** @type {any} */ (globalThis).watchlistBench.run(o), opts);
+  r.memoryCleared = await bench.page.evaluate(() => /** @type {any} */ (globalThis).memoryCleared);
+  if (args.verbose) console.error(JSON.stringify({ before: r.memoryBefore, seeded: r.memorySeeded, end: r.memory, cleared: r.memoryCleared }));
 } finally {
   await bench.close();
 }

@@ -82,6 +82,8 @@ async function run(o: WatchlistBenchOptions) {
     }
     await app.watchlistSettled();
     const seedMs = performance.now() - t0;
+    gc?.();
+    const memSeeded = await memory();
     const herId = app.listSubjects().find((s) => s.label === 'Her')!.id;
     const loadsBefore = app.faces.modelLoads;
     const fullBefore = app.watchlist.updates.full;
@@ -170,9 +172,13 @@ async function run(o: WatchlistBenchOptions) {
       backend: app.faces.info?.backend ?? null,
       memory: mem,
       memoryBefore: memBefore,
+      memorySeeded: memSeeded,
       templateMB: Math.round(((app.snapshot.watchlist.templates * 512 * 4) / 2 ** 20) * 10) / 10,
     };
   } finally {
+    app.watchlist.clear();
+    gc?.();
+    (globalThis as { memoryCleared?: unknown }).memoryCleared = await memory();
     app.stop();
     app.faces.terminate();
     vault.close();

@@ -12,12 +12,13 @@
  */
 import { resolveFaceConfig } from '../config/face';
 import { parseImportCsv } from './csv-import';
+import { installBundle, syncKeys, type SyncKeys } from './bundle-apply';
+import type { PullStatus } from './bundle-pull';
 import { normalisePlate } from '../matching/plates';
 import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import type { SubjectInput } from '../store';
 import {
-  applyPlan,
   createSiteKey,
   exportBundle,
   exportPublicKey,
@@ -26,7 +27,6 @@ import {
   importAdminPublicKey,
   importKioskPublicKey,
   keyFingerprint,
-  openBundle,
   readBundleFile,
 } from '../sync';
 import type { Capability } from './authority';
@@ -50,20 +50,6 @@ export interface EnrolReport {
   ok: boolean;
   code?: ErrorCode;
   message?: string;
-}
-
-/** Key records the admin screens keep in the vault (CryptoKeys by structured clone, private halves non-extractable). */
-interface SyncKeys {
-  /** This tablet's admin signing key (made on first export). */
-  admin?: CryptoKeyPair;
-  /** This kiosk's ECDH key pair for receiving bundles. */
-  kiosk?: CryptoKeyPair;
-  /** Admin public keys this kiosk trusts (pinned at provisioning). */
-  pinnedAdmins?: CryptoKey[];
-  /** Kiosks this admin exports to. */
-  recipients?: { fingerprint: string; key: CryptoKey }[];
-  /** Highest bundle version this admin has exported. */
-  exportedVersion?: number;
 }
 
 export { parseCsv, parseImportCsv, type CsvEntry } from './csv-import';
@@ -313,6 +299,7 @@ export class AdminOps {
     const stored = resolveKioskSettings(await this.vault.settings.get());
     this.app.update({ settings: stored });
     if (patch.face !== undefined) await this.app.reloadWatchlist();
+    if (patch.pullMinutes !== undefined) this.app.puller.schedule(stored.pullMinutes);
     if (patch.kioskId !== undefined || patch.upstreamPath !== undefined || patch.door !== undefined || patch.subjectRefs !== undefined) {
       await this.app.afterUnlock();
     }
@@ -331,8 +318,8 @@ export class AdminOps {
 
   // ---- sync ----
 
-  private async keys(): Promise<SyncKeys> {
-    return ((await this.vault.keys.get('sync')) as SyncKeys | undefined) ?? {};
+  private keys(): Promise<SyncKeys> {
+    return syncKeys(this.vault);
   }
 
   private async saveKeys(k: SyncKeys): Promise<void> {
@@ -435,20 +422,15 @@ export class AdminOps {
    */
   async importWatchlist(file: Blob, opts: { sitePassphrase?: string } = {}): Promise<{ version: number; subjects: number }> {
     this.require('import');
-    const bytes = await readBundleFile(file);
-    const k = await this.keys();
-    if (!k.pinnedAdmins?.length) throw new KioskError('BUNDLE_SIGNATURE', { reason: 'no-pinned-admin-key' });
-    const installedVersion = await this.vault.watchlistVersion();
-    const contents = await openBundle(bytes, {
-      pinnedAdminKeys: k.pinnedAdmins,
-      installedVersion,
-      ...(k.kiosk ? { kioskPrivateKey: k.kiosk.privateKey, kioskPublicKey: k.kiosk.publicKey } : {}),
-      ...(opts.sitePassphrase ? { siteKey: { passphrase: opts.sitePassphrase } } : {}),
-    });
-    const plan = applyPlan({ version: installedVersion, subjects: (await this.vault.loadWatchlist()).subjects }, contents);
-    await this.vault.applyWatchlistPlan(plan);
+    const applied = await installBundle(this.vault, await readBundleFile(file), opts);
     await this.app.reloadWatchlist();
-    return { version: plan.toVersion, subjects: plan.subjects.length };
+    return applied;
+  }
+
+  /** Pull from the receiver now (the schedule goes on); the status says what came of it. */
+  pullNow(): Promise<PullStatus> {
+    this.require('import');
+    return this.app.puller.pullNow();
   }
 
   // ---- audit, wipe ----

@@ -27,6 +27,7 @@ import { Authority, type Session } from './authority';
 import { padPolicyOf, resolveKioskSettings, sessionIdleMs, upstreamUrl, type KioskSettings } from './kiosk-settings';
 import { LivenessGate, type ChallengePrompt } from './liveness-gate';
 import { Watchlist, type WatchlistSummary, type WatchSubject } from './watchlist';
+import { BundlePuller, type PullStatus } from './bundle-pull';
 
 export type Phase = 'starting' | 'setup-needed' | 'locked' | 'running' | 'wiped' | 'error';
 
@@ -83,6 +84,8 @@ export interface AppSnapshot {
   error: KioskError | null;
   /** Who is logged in on this screen (see src/app/authority.ts). */
   session: Session;
+  /** LAN pull of watchlist bundles: schedule, last check, last install, last refusal (admin and guard screens). */
+  sync: PullStatus;
 }
 
 export type PromptKey =
@@ -131,6 +134,8 @@ export class KioskController {
   private holdUntil = 0;
   /** The decrypted watchlist (labels, lists, plates here; face templates only in the face worker). */
   readonly watchlist: Watchlist;
+  /** Pulls signed watchlist bundles from the receiver on the admin's schedule. */
+  readonly puller: BundlePuller;
   private lastActivity = 0;
   /** Decisions with names and scores (memory only); the snapshot carries them stripped. */
   private identified: IdentifiedDecision[] = [];
@@ -151,6 +156,7 @@ export class KioskController {
       now: () => this.clock.wall(),
     });
     this.faces.gallerySource = () => this.watchlist.galleryEntries();
+    this.puller = new BundlePuller({ vault: deps.vault, clock: this.clock, installed: () => this.reloadWatchlist() });
     this.watchlist.subscribe((w) => this.onWatchlist(w));
     this.authority = new Authority({ vault: deps.vault, clock: this.clock, idleMs: () => sessionIdleMs(this.snap.settings) });
     this.snap = {
@@ -170,7 +176,9 @@ export class KioskController {
       error: null,
       session: { kind: 'none' },
       openSet: null,
+      sync: this.puller.status,
     };
+    this.puller.subscribe((sync) => this.update({ sync }));
     this.authority.subscribe((session) => this.update({ session }));
     this.vault.subscribe((e) => {
       if (e.type === 'state') this.update({ vault: e.state });
@@ -245,6 +253,7 @@ export class KioskController {
     const settings = resolveKioskSettings(await this.vault.settings.get());
     this.update({ settings });
     await this.reloadWatchlist();
+    this.puller.schedule(settings.pullMinutes);
     await this.openDecisions(settings);
     this.update({ phase: 'running', prompt: { key: settings.mode === 'plate' ? 'showPlate' : 'lookAtCamera' } });
   }
@@ -570,6 +579,7 @@ export class KioskController {
 
   private async onWiped(): Promise<void> {
     this.watchlist.clear();
+    this.puller.stop();
     this.identified = [];
     this.authority.logout();
     this.observations = [];
@@ -588,6 +598,7 @@ export class KioskController {
   }
 
   stop(): void {
+    this.puller.stop();
     this.loop?.abort();
     this.camera.stop();
   }

@@ -155,8 +155,10 @@ export class Watchlist {
     this.plates.clear();
     let templates = 0;
     for (const s of load.subjects) {
-      this.subjects.set(s.id, strip(s));
-      this.plates.set(s);
+      // The index keeps its entry: give it the stripped subject, never one that holds templates.
+      const w = strip(s);
+      this.subjects.set(s.id, w);
+      this.plates.set(w);
       templates += s.templates[embedder]?.length ?? 0;
     }
     // Models load only when the settings really changed (FaceClient.configure is a no-op otherwise).
@@ -186,8 +188,9 @@ export class Watchlist {
         removes.push(id);
         continue;
       }
-      this.subjects.set(id, strip(s));
-      this.plates.set(s);
+      const w = strip(s);
+      this.subjects.set(id, w);
+      this.plates.set(w);
       const t = s.templates[embedder] ?? [];
       templates += t.length;
       puts.push({ subjectId: id, templates: t });

@@ -13,6 +13,7 @@ import type { AuditEntry } from '../shared/types';
 import { isKioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import type { WatchSubject } from '../app/watchlist';
+import { SyncPullCard, type SyncPullActions } from './sync-pull-card';
 import { h } from './dom';
 import { errorText, lang, setLang, t } from './i18n';
 
@@ -53,6 +54,8 @@ export interface AdminActions {
   deleteGuard(id: string): Promise<void>;
   registerPasskey(id: string): Promise<void>;
   readAudit(limit: number): Promise<AuditEntry[]>;
+  /** LAN pull of bundles (src/ui/sync-pull-card.ts). */
+  pull: SyncPullActions;
 }
 
 /** A wall time as the value of a datetime-local input (the browser's local time zone), '' for none. */
@@ -154,6 +157,7 @@ export class AdminView {
   private readonly openSet: HTMLElement;
   private lastOpenSet: unknown = undefined;
   private settingsForm: HTMLElement | null = null;
+  private pullCard: SyncPullCard | null = null;
   private shownSettings: KioskSettings | null = null;
   /** The people list's outcome line: kept across re-renders of the table, so a result is not lost with it. */
   private readonly peopleOut: HTMLElement;
@@ -209,6 +213,7 @@ export class AdminView {
         this.lastOpenSet = s.openSet;
         this.renderOpenSet(s);
       }
+      this.pullCard?.render(s.sync);
     }
   }
 
@@ -311,6 +316,7 @@ export class AdminView {
       this.section(t('openSetTitle'), 'section-open-set', this.openSet),
       this.pairingCard(),
       this.syncCard(),
+      (this.pullCard = new SyncPullCard(this.actions.pull, s.settings.pullMinutes)).el,
       this.auditCard(),
       this.section(t('plateDebug'), 'section-plate-debug', h('p', { class: 'help' }, t('plateDebugHelp')), this.plateDebug),
       this.section(t('modelsTitle'), 'section-models', this.models),
