@@ -6,10 +6,11 @@
  * subject (`set`, `delete`), so an edit of one person costs one bucket change. Pure and synchronous: no storage, no
  * clock, no I/O. It must never answer differently from scoring every plate with `plateDistance`: it skips only
  * plates whose distance provably exceeds the bound (a length difference costs at least one insertion or deletion
- * each; below the cheaper of the two, only a same-length, character-by-character alignment can be within the bound),
+ * each; below the cheaper of the two, only a same-length, character-by-character alignment can be within the bound,
+ * and below 1 its first character must be the read's or one of its look-alikes — plates are bucketed by it),
  * and the unit tests compare it with the full scan.
  */
-import { DEFAULT_TABLE, plateDistance, substitutionCost, type ConfusionTable } from './confusion';
+import { DEFAULT_TABLE, lookAlikes, plateDistance, substitutionCost, type ConfusionTable } from './confusion';
 import { normalisePlate } from './normalise';
 import type { PlateWatchEntry } from './decide';
 
@@ -27,7 +28,8 @@ export interface PlateNear {
 
 export class PlateIndex {
   private readonly bySubject = new Map<string, Slot[]>();
-  private readonly byLength = new Map<number, Set<Slot>>();
+  /** length → first character → plates. */
+  private readonly byLength = new Map<number, Map<string, Set<Slot>>>();
   private plates = 0;
 
   static from(entries: Iterable<PlateWatchEntry>): PlateIndex {
@@ -50,8 +52,10 @@ export class PlateIndex {
       const chars = [...raw];
       const slot: Slot = { entry, plate: raw, chars };
       slots.push(slot);
-      let bucket = this.byLength.get(chars.length);
-      if (!bucket) this.byLength.set(chars.length, (bucket = new Set()));
+      let byFirst = this.byLength.get(chars.length);
+      if (!byFirst) this.byLength.set(chars.length, (byFirst = new Map()));
+      let bucket = byFirst.get(chars[0]!);
+      if (!bucket) byFirst.set(chars[0]!, (bucket = new Set()));
       bucket.add(slot);
     }
     if (slots.length > 0) this.bySubject.set(entry.id, slots);
@@ -61,7 +65,7 @@ export class PlateIndex {
   delete(id: string): void {
     const slots = this.bySubject.get(id);
     if (!slots) return;
-    for (const s of slots) this.byLength.get(s.chars.length)?.delete(s);
+    for (const s of slots) this.byLength.get(s.chars.length)?.get(s.chars[0]!)?.delete(s);
     this.plates -= slots.length;
     this.bySubject.delete(id);
   }
@@ -86,20 +90,24 @@ export class PlateIndex {
     const chars = [...plate];
     const indel = Math.min(table.insert, table.delete);
     const shift = indel > 0 ? Math.floor(bound / indel) : Infinity;
-    for (const [len, bucket] of this.byLength) {
+    for (const [len, byFirst] of this.byLength) {
       if (Math.abs(len - chars.length) > shift) continue;
-      if (len === chars.length && bound < indel) {
+      if (len === chars.length && bound < indel && len > 0) {
         // No insertion or deletion fits in the bound, so the character-by-character alignment is the only one
-        // that can: sum its substitutions in plateDistance's order and stop once past the bound.
-        for (const slot of bucket) {
-          // (The slack covers float noise that plateDistance's rounding would remove.)
-          let d = 0;
-          for (let i = 0; i < len && d <= bound + 1e-6; i++) d += substitutionCost(chars[i]!, slot.chars[i]!, table);
-          consider(slot, Math.round(d * 1e6) / 1e6);
+        // that can: sum its substitutions in plateDistance's order and stop once past the bound. Its first
+        // character must already be the read's or a look-alike within the bound (a full substitution costs 1).
+        const firsts = bound < 1 ? [chars[0]!, ...lookAlikes(chars[0]!, bound, table)] : [...byFirst.keys()];
+        for (const f of firsts) {
+          for (const slot of byFirst.get(f) ?? []) {
+            // (The slack covers float noise that plateDistance's rounding would remove.)
+            let d = 0;
+            for (let i = 0; i < len && d <= bound + 1e-6; i++) d += substitutionCost(chars[i]!, slot.chars[i]!, table);
+            consider(slot, Math.round(d * 1e6) / 1e6);
+          }
         }
         continue;
       }
-      for (const slot of bucket) consider(slot, plateDistance(plate, slot.plate, table));
+      for (const bucket of byFirst.values()) for (const slot of bucket) consider(slot, plateDistance(plate, slot.plate, table));
     }
     return [...best.values()];
   }
