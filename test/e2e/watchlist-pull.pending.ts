@@ -1,4 +1,6 @@
 /**
+ * NOT YET IN THE SUITE (named .pending.ts so vitest does not collect it): written at the end of issue 17 and run only
+ * as far as the foreign-signed refusal on a shared, loaded machine; rename to .test.ts once it has passed whole.
  * Issue 17's LAN pull end to end: the built kiosk in Chromium, the real reference receiver over loopback.
  * Tablet A (the admin desk) exports signed bundles to kiosk B's key; tablet C, another admin, signs one of its own.
  * B pins A's key and sets a pull schedule of one minute. The real receiver refuses to publish anything not signed
