@@ -16,7 +16,7 @@
  * Output: a table, and JSON (default bench/results/watchlist.json):
  *   {"editMs": {"p50": x, "p95": x}, "modelLoads": n, "plateDecideMs": {"p50": x}, "heapMB": {...}, ...}
  * Targets (issue 17): editMs p50 <= 50 with no model reload; plate decision p50 <= 1 ms over 10k plates; one copy
- * of the templates (in the worker): the page's memory grows by less than half the templates' size when the
+ * of the templates (in the worker): the page's memory grows by less than the templates' own size when the
  * watchlist is loaded (performance.measureUserAgentSpecificMemory, by realm, after a forced GC).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -86,8 +86,9 @@ const result = {
     editMsP50: qt(r.editMs, 0.5) <= 50,
     modelLoads: r.modelLoadsDuringEdits === 0,
     plateDecideMsP50: qt(r.plateIndexMs, 0.5) <= 1,
-    // One copy: the page holds less than the templates' own size (they live in the worker).
-    oneCopy: r.memory.pageMB === null ? null : growth(r.memory.pageMB, r.memoryBefore.pageMB) < 0.5 * r.templateMB,
+    // One copy: loading the watchlist grows the page by less than the templates' own size (a copy there would add
+    // at least that); the worker grows by about the templates plus their search matrix.
+    oneCopy: r.memory.pageMB === null ? null : growth(r.memory.pageMB, r.memoryBefore.pageMB) < r.templateMB,
   },
   details: {
     subjects: r.subjects,
