@@ -141,6 +141,7 @@ async function main(): Promise<void> {
     deleteGuard: (id) => ops.deleteGuard(id),
     registerPasskey: (id) => ops.registerPasskey(id),
     readAudit: (n) => ops.readAudit(n),
+    pull: { savePullMinutes: (m) => ops.saveSettings({ pullMinutes: m }), pullNow: () => ops.pullNow() },
   });
 
   function switchLang(next: Lang): void {

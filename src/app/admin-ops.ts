@@ -11,12 +11,14 @@
  * Guard accounts (create, disable, delete, passkeys) are managed here too.
  */
 import { resolveFaceConfig } from '../config/face';
+import { parseImportCsv } from './csv-import';
+import { installBundle, syncKeys, type SyncKeys } from './bundle-apply';
+import type { PullStatus } from './bundle-pull';
 import { normalisePlate } from '../matching/plates';
 import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import type { SubjectInput } from '../store';
 import {
-  applyPlan,
   createSiteKey,
   exportBundle,
   exportPublicKey,
@@ -25,7 +27,6 @@ import {
   importAdminPublicKey,
   importKioskPublicKey,
   keyFingerprint,
-  openBundle,
   readBundleFile,
 } from '../sync';
 import type { Capability } from './authority';
@@ -51,86 +52,7 @@ export interface EnrolReport {
   message?: string;
 }
 
-/** Key records the admin screens keep in the vault (CryptoKeys by structured clone, private halves non-extractable). */
-interface SyncKeys {
-  /** This tablet's admin signing key (made on first export). */
-  admin?: CryptoKeyPair;
-  /** This kiosk's ECDH key pair for receiving bundles. */
-  kiosk?: CryptoKeyPair;
-  /** Admin public keys this kiosk trusts (pinned at provisioning). */
-  pinnedAdmins?: CryptoKey[];
-  /** Kiosks this admin exports to. */
-  recipients?: { fingerprint: string; key: CryptoKey }[];
-  /** Highest bundle version this admin has exported. */
-  exportedVersion?: number;
-}
-
-const CSV_HEADER = ['file', 'label', 'list'];
-
-/** Minimal RFC 4180 CSV reader (quotes, escaped quotes, CRLF); enough for an admin's export from a spreadsheet. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      field = '';
-      if (row.some((f) => f.trim() !== '')) rows.push(row);
-      row = [];
-    } else field += c;
-  }
-  row.push(field);
-  if (row.some((f) => f.trim() !== '')) rows.push(row);
-  return rows;
-}
-
-export interface CsvEntry {
-  file: string;
-  label: string;
-  list: ListKind;
-  validUntil?: number;
-  plates: string[];
-}
-
-/** Reads the bulk-import CSV: header `file,label,list[,valid_until][,plates]`; plates separated by `;` (a plate may
- * contain spaces and dashes, which normalisation removes). */
-export function parseImportCsv(text: string): CsvEntry[] {
-  const rows = parseCsv(text.replace(/^\uFEFF/, ''));
-  const header = rows.shift()?.map((h) => h.trim().toLowerCase());
-  if (!header || CSV_HEADER.some((h, i) => header[i] !== h)) {
-    throw new KioskError('INPUT_INVALID', { reason: 'csv-header', expected: 'file,label,list[,valid_until][,plates]' });
-  }
-  const vu = header.indexOf('valid_until');
-  const pl = header.indexOf('plates');
-  return rows.map((r, i) => {
-    const list = r[2]?.trim().toLowerCase();
-    if (list !== 'allow' && list !== 'deny') throw new KioskError('INPUT_INVALID', { reason: 'csv-list', line: i + 2 });
-    const label = r[1]?.trim() ?? '';
-    if (!label) throw new KioskError('INPUT_INVALID', { reason: 'csv-label', line: i + 2 });
-    const e: CsvEntry = { file: (r[0] ?? '').trim(), label, list, plates: [] };
-    if (vu >= 0 && r[vu]?.trim()) {
-      const t = Date.parse(r[vu]!.trim());
-      if (Number.isNaN(t)) throw new KioskError('INPUT_INVALID', { reason: 'csv-valid-until', line: i + 2 });
-      e.validUntil = t;
-    }
-    if (pl >= 0 && r[pl]?.trim()) e.plates = r[pl]!.split(';').map(normalisePlate).filter(Boolean);
-    return e;
-  });
-}
+export { parseCsv, parseImportCsv, type CsvEntry } from './csv-import';
 
 function report(item: { file: string; label: string }, e?: unknown): EnrolReport {
   if (e === undefined) return { ...item, ok: true };
@@ -252,7 +174,7 @@ export class AdminOps {
         for (const r of reports) if (r.label === item.label && r.ok) Object.assign(r, report(r, e));
       }
     }
-    await this.app.reloadWatchlist();
+    await this.app.watchlistSettled();
     return reports;
   }
 
@@ -317,7 +239,7 @@ export class AdminOps {
       this.app.frameTap = null;
     }
     const s = await this.vault.enrol({ label: label.trim(), list, templates: { [embedder]: templates }, plates: [] });
-    await this.app.reloadWatchlist();
+    await this.app.watchlistSettled();
     return s;
   }
 
@@ -328,7 +250,7 @@ export class AdminOps {
     if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
     if (norm.length === 0) throw new KioskError('INPUT_INVALID', { field: 'plates' });
     const s = await this.vault.enrol({ label: label.trim(), list, templates: {}, plates: norm });
-    await this.app.reloadWatchlist();
+    await this.app.watchlistSettled();
     return s;
   }
 
@@ -337,7 +259,8 @@ export class AdminOps {
     patch: Partial<Pick<Subject, 'label' | 'list' | 'validFrom' | 'validUntil' | 'plates'>>,
   ): Promise<void> {
     this.require('edit');
-    const cur = this.app.listSubjects().find((s) => s.id === id);
+    // The stored record (with its templates), not a copy in memory: the edit keeps the faces exactly as stored.
+    const cur = await this.vault.subjects.get(id);
     if (!cur) throw new KioskError('INPUT_INVALID', { field: 'id' });
     const next: SubjectInput = {
       id,
@@ -351,7 +274,7 @@ export class AdminOps {
     if (vf !== undefined) next.validFrom = vf;
     if (vu !== undefined) next.validUntil = vu;
     await this.vault.subjects.put(next);
-    await this.app.reloadWatchlist();
+    await this.app.watchlistSettled();
   }
 
   /** Expire now: the person stays listed (for the audit trail) but no longer matches. */
@@ -362,7 +285,7 @@ export class AdminOps {
   async deleteSubject(id: string): Promise<void> {
     this.require('edit');
     await this.vault.subjects.delete(id);
-    await this.app.reloadWatchlist();
+    await this.app.watchlistSettled();
   }
 
   // ---- settings ----
@@ -376,6 +299,7 @@ export class AdminOps {
     const stored = resolveKioskSettings(await this.vault.settings.get());
     this.app.update({ settings: stored });
     if (patch.face !== undefined) await this.app.reloadWatchlist();
+    if (patch.pullMinutes !== undefined) this.app.puller.schedule(stored.pullMinutes);
     if (patch.kioskId !== undefined || patch.upstreamPath !== undefined || patch.door !== undefined || patch.subjectRefs !== undefined) {
       await this.app.afterUnlock();
     }
@@ -394,8 +318,8 @@ export class AdminOps {
 
   // ---- sync ----
 
-  private async keys(): Promise<SyncKeys> {
-    return ((await this.vault.keys.get('sync')) as SyncKeys | undefined) ?? {};
+  private keys(): Promise<SyncKeys> {
+    return syncKeys(this.vault);
   }
 
   private async saveKeys(k: SyncKeys): Promise<void> {
@@ -480,7 +404,7 @@ export class AdminOps {
     const installed = await this.vault.watchlistVersion();
     const version = Math.max(installed, keys.exportedVersion ?? 0) + 1;
     const bytes = await exportBundle({
-      subjects: this.app.listSubjects(),
+      subjects: (await this.vault.loadWatchlist()).subjects,
       version,
       adminSigningKey: keys.admin!.privateKey,
       adminPublicKey: keys.admin!.publicKey,
@@ -498,20 +422,15 @@ export class AdminOps {
    */
   async importWatchlist(file: Blob, opts: { sitePassphrase?: string } = {}): Promise<{ version: number; subjects: number }> {
     this.require('import');
-    const bytes = await readBundleFile(file);
-    const k = await this.keys();
-    if (!k.pinnedAdmins?.length) throw new KioskError('BUNDLE_SIGNATURE', { reason: 'no-pinned-admin-key' });
-    const installedVersion = await this.vault.watchlistVersion();
-    const contents = await openBundle(bytes, {
-      pinnedAdminKeys: k.pinnedAdmins,
-      installedVersion,
-      ...(k.kiosk ? { kioskPrivateKey: k.kiosk.privateKey, kioskPublicKey: k.kiosk.publicKey } : {}),
-      ...(opts.sitePassphrase ? { siteKey: { passphrase: opts.sitePassphrase } } : {}),
-    });
-    const plan = applyPlan({ version: installedVersion, subjects: this.app.listSubjects() }, contents);
-    await this.vault.applyWatchlistPlan(plan);
+    const applied = await installBundle(this.vault, await readBundleFile(file), opts);
     await this.app.reloadWatchlist();
-    return { version: plan.toVersion, subjects: plan.subjects.length };
+    return applied;
+  }
+
+  /** Pull from the receiver now (the schedule goes on); the status says what came of it. */
+  pullNow(): Promise<PullStatus> {
+    this.require('import');
+    return this.app.puller.pullNow();
   }
 
   // ---- audit, wipe ----

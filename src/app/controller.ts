@@ -6,8 +6,8 @@
  * frames → when final: audit entry (encrypted) + signed yes/no upstream + the visitor's result. Frames are
  * transferred to the worker and dropped there; nothing here keeps an image. Labels stay in memory and reach a
  * screen only where the role allows (guard always, visitor only when an admin turned names on).
- * Admin operations live in ./admin-ops.ts and go through the same vault, so the live gallery is rebuilt after
- * every change.
+ * Admin operations live in ./admin-ops.ts and go through the same vault; the watchlist service (./watchlist.ts)
+ * follows the vault's change events, so an edit updates the live gallery and plate index for that person only.
  */
 import { Camera, runFrameLoop } from '../capture/camera';
 import { systemClock, type Clock } from '../shared/clock';
@@ -17,15 +17,17 @@ import { FaceClient } from '../inference/client/face-client';
 import { PlateClient } from '../inference/client/plate-client';
 import { decideFace, observationFromAnalysis, type FaceObservation } from '../matching/face/decision-policy';
 import { validAt } from '../matching/validity';
-import { assessOpenSet, type OpenSetAssessment } from '../matching/face/open-set';
+import type { OpenSetAssessment } from '../matching/face/open-set';
 import { decidePlate, voteConsensus, type FrameRead } from '../matching/plates';
 import { KioskError, isKioskError } from '../shared/errors';
 import type { PlateDebugCrop } from '../shared/plate-protocol';
-import type { AuditEntry, DecisionResult, FaceDetection, Outcome, Subject } from '../shared/types';
+import type { AuditEntry, DecisionResult, FaceDetection, Outcome } from '../shared/types';
 import type { Vault, VaultState } from '../store';
 import { Authority, type Session } from './authority';
 import { padPolicyOf, resolveKioskSettings, sessionIdleMs, upstreamUrl, type KioskSettings } from './kiosk-settings';
 import { LivenessGate, type ChallengePrompt } from './liveness-gate';
+import { Watchlist, type WatchlistSummary, type WatchSubject } from './watchlist';
+import { BundlePuller, type PullStatus } from './bundle-pull';
 
 export type Phase = 'starting' | 'setup-needed' | 'locked' | 'running' | 'wiped' | 'error';
 
@@ -82,6 +84,8 @@ export interface AppSnapshot {
   error: KioskError | null;
   /** Who is logged in on this screen (see src/app/authority.ts). */
   session: Session;
+  /** LAN pull of watchlist bundles: schedule, last check, last install, last refusal (admin and guard screens). */
+  sync: PullStatus;
 }
 
 export type PromptKey =
@@ -128,8 +132,10 @@ export class KioskController {
   private readonly gate = new LivenessGate();
   private plateReads: { at: number; read: FrameRead }[] = [];
   private holdUntil = 0;
-  /** Subjects decrypted into memory (never written anywhere else). */
-  private subjects = new Map<string, Subject>();
+  /** The decrypted watchlist (labels, lists, plates here; face templates only in the face worker). */
+  readonly watchlist: Watchlist;
+  /** Pulls signed watchlist bundles from the receiver on the admin's schedule. */
+  readonly puller: BundlePuller;
   private lastActivity = 0;
   /** Decisions with names and scores (memory only); the snapshot carries them stripped. */
   private identified: IdentifiedDecision[] = [];
@@ -143,6 +149,15 @@ export class KioskController {
     this.faces = deps.faces ?? new FaceClient();
     this.plates = deps.plates ?? new PlateClient();
     this.clock = deps.clock ?? systemClock;
+    this.watchlist = new Watchlist({
+      vault: deps.vault,
+      faces: this.faces,
+      faceSettings: () => this.snap.settings.face,
+      now: () => this.clock.wall(),
+    });
+    this.faces.gallerySource = () => this.watchlist.galleryEntries();
+    this.puller = new BundlePuller({ vault: deps.vault, clock: this.clock, installed: () => this.reloadWatchlist() });
+    this.watchlist.subscribe((w) => this.onWatchlist(w));
     this.authority = new Authority({ vault: deps.vault, clock: this.clock, idleMs: () => sessionIdleMs(this.snap.settings) });
     this.snap = {
       phase: 'starting',
@@ -161,7 +176,9 @@ export class KioskController {
       error: null,
       session: { kind: 'none' },
       openSet: null,
+      sync: this.puller.status,
     };
+    this.puller.subscribe((sync) => this.update({ sync }));
     this.authority.subscribe((session) => this.update({ session }));
     this.vault.subscribe((e) => {
       if (e.type === 'state') this.update({ vault: e.state });
@@ -236,6 +253,7 @@ export class KioskController {
     const settings = resolveKioskSettings(await this.vault.settings.get());
     this.update({ settings });
     await this.reloadWatchlist();
+    this.puller.schedule(settings.pullMinutes);
     await this.openDecisions(settings);
     this.update({ phase: 'running', prompt: { key: settings.mode === 'plate' ? 'showPlate' : 'lookAtCamera' } });
   }
@@ -255,40 +273,31 @@ export class KioskController {
     this.update({ upstream: this.decisions.status });
   }
 
-  /** Decrypt the watchlist into memory and hand the templates of the active embedder to the face worker. */
+  /** Decrypt the watchlist again and re-arm the face worker (unlock, a face settings change, a bundle). */
   async reloadWatchlist(): Promise<void> {
-    const load = await this.vault.loadWatchlist();
-    this.subjects = new Map(load.subjects.map((s) => [s.id, s]));
-    const embedder = resolveFaceConfig(this.snap.settings.face).embedder;
-    let templates = 0;
-    let plates = 0;
-    for (const s of load.subjects) {
-      templates += s.templates[embedder]?.length ?? 0;
-      plates += s.plates.length;
-    }
-    await this.faces.configure(undefined, this.snap.settings.face);
-    // Open set: the accept threshold follows the number of templates; a gallery too large for the FPIR target is
-    // not armed (an empty gallery matches nobody, so every face is refused) and the admin screen says why.
-    const cfg = resolveFaceConfig(this.snap.settings.face);
-    const openSet = assessOpenSet(cfg.openSet.impostor[embedder], templates, cfg.openSet, cfg.thresholds[embedder].accept);
-    await this.faces.setGallery(undefined, openSet.reachable ? load.subjects : []);
+    await this.watchlist.reload();
+  }
+
+  /** Resolves once every watchlist change committed so far decides the next frame (admin edits wait for it). */
+  async watchlistSettled(): Promise<void> {
+    await this.watchlist.settled();
+  }
+
+  private onWatchlist(w: WatchlistSummary): void {
+    const o = w.openSet;
     this.update({
-      openSet,
-      ...(openSet.reachable ? {} : { error: new KioskError('WATCHLIST_TOO_LARGE', { templates, required: Number(openSet.required.toFixed(3)) }) }),
-      watchlist: {
-        subjects: load.subjects.length,
-        templates,
-        plates,
-        version: load.version ?? 0,
-        loadedAt: this.clock.wall(),
-      },
+      openSet: o,
+      ...(o && !o.reachable
+        ? { error: new KioskError('WATCHLIST_TOO_LARGE', { templates: w.templates, required: Number(o.required.toFixed(3)) }) }
+        : {}),
+      watchlist: { subjects: w.subjects, templates: w.templates, plates: w.plates, version: w.version, loadedAt: w.loadedAt },
     });
   }
 
-  /** The in-memory watchlist, names included: the admin's. */
-  listSubjects(): Subject[] {
+  /** The watchlist without face templates, names included: the admin's. */
+  listSubjects(): WatchSubject[] {
     this.authority.require('edit');
-    return [...this.subjects.values()].sort((a, b) => a.label.localeCompare(b.label));
+    return this.watchlist.list().sort((a, b) => a.label.localeCompare(b.label));
   }
 
   /** The decision list with names, scores and who overrode: for a guard or the admin only. */
@@ -306,7 +315,7 @@ export class KioskController {
   }
 
   labelOf(id: string | undefined): string | undefined {
-    return id ? this.subjects.get(id)?.label : undefined;
+    return this.watchlist.label(id);
   }
 
   async startCamera(deviceId?: string): Promise<void> {
@@ -346,6 +355,14 @@ export class KioskController {
     }
   }
 
+  /**
+   * One frame through the recognition loop, exactly as the camera loop runs it (`at` on the monotonic clock; the
+   * bitmap is transferred). For tests that feed real photos without a camera.
+   */
+  feedFrame(frame: ImageBitmap, at: number, signal: AbortSignal = new AbortController().signal): Promise<void> {
+    return this.onFrame(signal, frame, at);
+  }
+
   private async onFrame(signal: AbortSignal, frame: ImageBitmap, at: number): Promise<void> {
     if (this.frameTap) return this.frameTap(frame);
     if (this.snap.settings.mode === 'plate') return this.onPlateFrame(signal, frame, at);
@@ -357,6 +374,8 @@ export class KioskController {
       // During a challenge every face is embedded (a turned head fails the quality gate but must stay the same person).
       embed: this.gate.running ? 'all' : running && at >= this.holdUntil ? 'good' : 'none',
       liveness: pad !== 'off',
+      // Only the active challenge compares templates on this thread; a door frame gets the match alone.
+      returnTemplate: pad === 'active',
     });
     if (!this.snap.backend && this.faces.info) {
       const b = this.faces.info.backend;
@@ -383,7 +402,7 @@ export class KioskController {
       thresholds: { ...cfg.thresholds[cfg.embedder], accept: this.snap.openSet?.threshold ?? cfg.thresholds[cfg.embedder].accept },
       policy: cfg.policy,
       quality: cfg.quality,
-      subject: (id) => this.subjects.get(id),
+      subject: (id) => this.watchlist.subject(id),
       clock: this.clock,
       ...(pad !== 'off' ? { pad: cfg.pad } : {}),
     });
@@ -412,7 +431,7 @@ export class KioskController {
   /** A grant withheld for a challenge is let through only if its person is still enrolled and valid now. */
   private stillValid(d: DecisionResult): DecisionResult {
     if (d.outcome !== 'grant' || !d.subjectId) return d;
-    const s = this.subjects.get(d.subjectId);
+    const s = this.watchlist.subject(d.subjectId);
     if (s && validAt(s, this.clock.wall())) return d;
     return { ...d, outcome: 'deny-unknown', reason: s ? 'enrolled but not valid at this time' : 'matched a person who is no longer enrolled' };
   }
@@ -449,8 +468,7 @@ export class KioskController {
     }
     this.plateReads = this.plateReads.filter((p) => at - p.at <= 4_000).slice(-8);
     const consensus = voteConsensus(this.plateReads.map((p) => p.read));
-    const entries = [...this.subjects.values()].filter((s) => s.plates.length > 0);
-    const d = decidePlate(consensus, entries, this.snap.settings.plate, { now: this.clock.wall() });
+    const d = decidePlate(consensus, this.watchlist.plates, this.snap.settings.plate, { now: this.clock.wall() });
     const enough = consensus.support >= (this.snap.settings.plate.minSupport ?? 2);
     if (enough && d.outcome !== 'no-face') {
       this.plateReads = [];
@@ -560,7 +578,8 @@ export class KioskController {
   }
 
   private async onWiped(): Promise<void> {
-    this.subjects.clear();
+    this.watchlist.clear();
+    this.puller.stop();
     this.identified = [];
     this.authority.logout();
     this.observations = [];
@@ -579,6 +598,7 @@ export class KioskController {
   }
 
   stop(): void {
+    this.puller.stop();
     this.loop?.abort();
     this.camera.stop();
   }

@@ -75,6 +75,8 @@ export interface KioskSettings {
   overrideWindowMinutes: number;
   /** PAD policy chosen by an admin; absent = the role's default (padPolicyOf). */
   pad?: PadPolicy;
+  /** Minutes between pulls of watchlist bundles from the receiver (src/app/bundle-pull.ts); 0 = off (default), 1..1440. */
+  pullMinutes: number;
 }
 
 /** The idle timeout in force for these settings, in ms. */
@@ -104,6 +106,7 @@ export function defaultSettings(kioskId = newKioskId()): KioskSettings {
     sessionIdleSeconds: 0,
     overrideLimit: 6,
     overrideWindowMinutes: 10,
+    pullMinutes: 0,
   };
 }
 
@@ -140,6 +143,7 @@ export function resolveKioskSettings(stored: Record<string, unknown> | null | un
     sessionIdleSeconds: idleOk(s['sessionIdleSeconds']) ? s['sessionIdleSeconds'] : d.sessionIdleSeconds,
     overrideLimit: intIn(s['overrideLimit'], 1, 100) ? s['overrideLimit'] : d.overrideLimit,
     overrideWindowMinutes: intIn(s['overrideWindowMinutes'], 1, 1440) ? s['overrideWindowMinutes'] : d.overrideWindowMinutes,
+    pullMinutes: intIn(s['pullMinutes'], 0, 1440) ? s['pullMinutes'] : d.pullMinutes,
   };
   if (PAD_POLICIES.includes(s['pad'] as PadPolicy)) out.pad = s['pad'] as PadPolicy;
   if (s['face'] && typeof s['face'] === 'object') {
@@ -174,6 +178,7 @@ export function validateSettingsPatch(current: KioskSettings, patch: Partial<Kio
   if (!intIn(next.overrideLimit, 1, 100)) throw bad('overrideLimit');
   if (!intIn(next.overrideWindowMinutes, 1, 1440)) throw bad('overrideWindowMinutes');
   if (next.pad !== undefined && !PAD_POLICIES.includes(next.pad)) throw bad('pad');
+  if (!intIn(next.pullMinutes, 0, 1440)) throw bad('pullMinutes');
   try {
     resolveFaceConfig(next.face);
   } catch {

@@ -111,7 +111,9 @@ export interface StageTimings {
 export interface AnalysedFace {
   detection: FaceDetection;
   quality: FaceQuality;
-  /** L2-normalised template; present when embedded (see AnalyseRequest.embed). */
+  /** Whether this face was embedded (see AnalyseRequest.embed); its template stays in the worker unless asked for. */
+  embedded?: boolean;
+  /** L2-normalised template; present only when embedded and AnalyseRequest.returnTemplate asked for it. */
   template?: Float32Array;
   /** Best and runner-up identity in the worker's gallery; present when a template was made and a gallery is set. */
   match?: SearchResult;
@@ -145,6 +147,11 @@ export interface AnalyseRequest {
   gates?: 'door' | 'enrol';
   /** Run passive PAD and eye state on every face that gets a template (default false). */
   liveness?: boolean;
+  /**
+   * Send embedded faces' templates back (default false): only enrolment and the active challenge need them. A door
+   * frame gets the match, not the template, so templates do not pile up on the main thread.
+   */
+  returnTemplate?: boolean;
 }
 
 export interface EnrolRequest {
@@ -171,6 +178,14 @@ export interface GalleryInfo {
   precision: 'f32' | 'int8';
   matrixBytes: number;
   buildMs: number;
+  /** Full rebuilds of the search matrix since the worker started (an edit of one person must not cause one). */
+  rebuilds?: number;
+}
+
+/** A small change to the worker's gallery: each put carries the subject's complete templates of this embedder. */
+export interface GalleryUpdate {
+  puts: { subjectId: string; templates: Float32Array[] }[];
+  removes: string[];
 }
 
 export type FaceCommands = {
@@ -181,4 +196,5 @@ export type FaceCommands = {
   analyse: { req: AnalyseRequest; res: FrameAnalysis };
   enrolFromImage: { req: EnrolRequest; res: EnrolResult };
   setGallery: { req: { entries: GalleryTemplate[] }; res: GalleryInfo };
+  updateGallery: { req: GalleryUpdate; res: GalleryInfo & { changed: number } };
 };

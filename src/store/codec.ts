@@ -8,31 +8,17 @@
  * views into the decrypted page buffer: one allocation per page of subjects, which keeps a 100k watchlist
  * loadable. Several subjects form a page (format below), the unit that is sealed and stored.
  */
-import { KioskError } from '../shared/errors';
+import { SUBJECT_LIMITS, checkId, validateSubject, type SubjectFields } from '../shared/subject-schema';
 import type { ListKind, Subject } from '../shared/types';
 
-/** What a caller supplies to create or replace a subject; id, timestamps and version are the vault's. */
-export interface SubjectInput {
-  /** Set to replace an existing subject; omitted to create one with a fresh random id. */
-  id?: string;
-  label: string;
-  list: ListKind;
-  validFrom?: number;
-  validUntil?: number;
-  templates: Record<string, Float32Array[]>;
-  plates: string[];
-}
+/**
+ * What a caller supplies to create or replace a subject (the one schema's fields; id set = replace that subject):
+ * id, timestamps and version are the vault's.
+ */
+export type SubjectInput = SubjectFields;
 
-export const LIMITS = {
-  labelChars: 200,
-  idChars: 128,
-  plates: 32,
-  plateChars: 32,
-  embedders: 8,
-  embedderNameChars: 64,
-  templatesPerEmbedder: 64,
-  templateDim: 4096,
-} as const;
+/** The one subject schema's limits (src/shared/subject-schema.ts). */
+export const LIMITS = SUBJECT_LIMITS;
 
 interface Header {
   l: string;
@@ -52,53 +38,13 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 /** little-endian check once: Float32Array views use platform order, the format is LE (every target CPU is). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-function invalid(field: string, extra: Record<string, string | number> = {}): KioskError {
-  return new KioskError('INPUT_INVALID', { field, ...extra });
-}
-
 export function validateId(id: unknown): string {
-  if (typeof id !== 'string' || id.length === 0 || id.length > LIMITS.idChars) throw invalid('id');
-  return id;
+  return checkId(id);
 }
 
 /** Rejects bad input at the boundary with the field at fault (never the value: it may be a name or plate). */
 export function validateSubjectInput(s: SubjectInput): void {
-  if (s.id !== undefined) validateId(s.id);
-  if (typeof s.label !== 'string' || s.label.trim().length === 0 || s.label.length > LIMITS.labelChars)
-    throw invalid('label');
-  if (s.list !== 'allow' && s.list !== 'deny') throw invalid('list');
-  for (const k of ['validFrom', 'validUntil'] as const) {
-    const v = s[k];
-    if (v !== undefined && !Number.isFinite(v)) throw invalid(k);
-  }
-  if (s.validFrom !== undefined && s.validUntil !== undefined && s.validFrom > s.validUntil)
-    throw invalid('validUntil');
-  if (!Array.isArray(s.plates) || s.plates.length > LIMITS.plates) throw invalid('plates');
-  for (const p of s.plates) {
-    if (typeof p !== 'string' || p.length === 0 || p.length > LIMITS.plateChars) throw invalid('plates');
-  }
-  if (typeof s.templates !== 'object' || s.templates === null) throw invalid('templates');
-  const names = Object.keys(s.templates);
-  if (names.length > LIMITS.embedders) throw invalid('templates');
-  for (const name of names) {
-    const list = s.templates[name];
-    if (name.length === 0 || name.length > LIMITS.embedderNameChars || !Array.isArray(list)) throw invalid('templates');
-    if (list.length > LIMITS.templatesPerEmbedder) throw invalid('templates', { embedder: name });
-    const dim = list[0]?.length ?? 0;
-    for (const t of list) {
-      if (!(t instanceof Float32Array) || t.length === 0 || t.length > LIMITS.templateDim) {
-        throw new KioskError('MATCH_VECTOR_INVALID', { embedder: name });
-      }
-      if (t.length !== dim) throw new KioskError('MATCH_VECTOR_LENGTH', { embedder: name });
-      let norm = 0;
-      for (let i = 0; i < t.length; i++) {
-        const x = t[i] ?? NaN;
-        if (!Number.isFinite(x)) throw new KioskError('MATCH_VECTOR_INVALID', { embedder: name });
-        norm += x * x;
-      }
-      if (norm === 0) throw new KioskError('MATCH_VECTOR_INVALID', { embedder: name });
-    }
-  }
+  validateSubject(s);
 }
 
 /** Encodes a subject's sealed part. `id` and `version` live outside (record key, and index/additional data). */

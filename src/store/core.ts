@@ -11,6 +11,7 @@
  */
 import { wrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { KioskError, type ErrorCode } from '../shared/errors';
+import type { Subject } from '../shared/types';
 import { DEFAULT_LOCKOUT_POLICY, type LockoutPolicy } from './lockout';
 import { DB_VERSION, DEFAULT_DB_NAME, upgrade, type VaultDB, type VaultStore, type QuarantineRecord } from './schema';
 import { PBKDF2_DEFAULT_ITERATIONS } from '../crypto/keys';
@@ -103,7 +104,17 @@ export interface VaultState {
 
 export type ChangedStore = 'subjects' | 'settings' | 'audit' | 'outbox' | 'quarantine' | 'keys';
 export type VaultEvent =
-  { type: 'state'; state: Readonly<VaultState> } | { type: 'change'; store: ChangedStore; ids?: readonly string[] };
+  | { type: 'state'; state: Readonly<VaultState> }
+  | {
+      type: 'change';
+      store: ChangedStore;
+      ids?: readonly string[];
+      /**
+       * For a subjects write: the subjects as just committed (memory only, for the app's watchlist service, which
+       * then need not decrypt them again); ids without an entry here were deleted.
+       */
+      subjects?: readonly Subject[];
+    };
 
 export interface QuarantineItem {
   store: 'subjects' | 'audit' | 'outbox' | 'settings' | 'secrets';

@@ -640,7 +640,12 @@ export class SubjectsApi {
       for (const id of r.ids) nextLoc.byId.set(id, r.page);
     }
     this.locator = nextLoc;
-    this.core.emit({ type: 'change', store: 'subjects', ids: [...subjects.map((s) => s.id), ...deletes] });
+    // A replace-all also dropped subjects it does not name: no ids then, so listeners reload everything.
+    this.core.emit(
+      replaceAll
+        ? { type: 'change', store: 'subjects' }
+        : { type: 'change', store: 'subjects', ids: [...subjects.map((s) => s.id), ...deletes], subjects },
+    );
     return subjects;
   }
 }

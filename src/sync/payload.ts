@@ -9,11 +9,16 @@
  * their exact Float32 bit patterns; timestamps and versions as float64, the only encoding that round-trips every
  * JS number.
  */
-import { KioskError } from '../shared/errors';
+import { KioskError, isKioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import type { BundleKind, DeltaChanges } from './types';
 import { ByteReader, ByteWriter, invalid, strictUtf8 } from './bytes';
+import { validateSubject } from '../shared/subject-schema';
 
+/**
+ * The wire format's own ceilings (what a reader will parse at all). What a subject may hold is the one schema's
+ * (src/shared/subject-schema.ts), which is stricter and is checked on both sides.
+ */
 export const LIMITS = {
   idBytes: 256,
   labelBytes: 1024,
@@ -53,8 +58,22 @@ function finite(value: unknown, field: string, index: number): number {
   return value;
 }
 
+/** The one subject schema, its refusal restated in this layer's error (the field at fault, never the value). */
+function schema(s: Subject, err: (field: string) => KioskError): void {
+  try {
+    validateSubject(s);
+  } catch (e) {
+    if (!isKioskError(e)) throw e;
+    const f = e.details?.['field'];
+    const field = typeof f === 'string' ? f : 'templates';
+    throw err(field);
+  }
+}
+
 function writeSubject(w: ByteWriter, s: Subject, index: number): void {
   if (typeof s !== 'object' || s === null) throw bad('subject', index);
+  // The one schema first: a bundle carries only subjects every kiosk's vault accepts.
+  schema(s, (field) => bad(field, index));
   w.str(textField(s.id, 'id', index, 1, LIMITS.idBytes));
   w.str(textField(s.label, 'label', index, 0, LIMITS.labelBytes));
   const list = LIST_CODE[s.list];
@@ -150,6 +169,8 @@ function readSubject(r: ByteReader): Subject {
   const subject: Subject = { id, label, list, templates, plates, createdAt, updatedAt, version };
   if (validFrom !== undefined) subject.validFrom = validFrom;
   if (validUntil !== undefined) subject.validUntil = validUntil;
+  // Refused here, before anything is applied, rather than half-way through writing the vault.
+  schema(subject, (field) => invalid('payload', { field }));
   return subject;
 }
 

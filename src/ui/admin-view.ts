@@ -12,6 +12,8 @@ import type { DeviceRole, KioskSettings } from '../app/kiosk-settings';
 import type { AuditEntry } from '../shared/types';
 import { isKioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
+import type { WatchSubject } from '../app/watchlist';
+import { SyncPullCard, type SyncPullActions } from './sync-pull-card';
 import { h } from './dom';
 import { errorText, lang, setLang, t } from './i18n';
 
@@ -44,7 +46,7 @@ export interface AdminActions {
   importWatchlist(file: Blob, opts: { sitePassphrase?: string }): Promise<{ version: number; subjects: number }>;
   exportAudit(passphrase: string): Promise<Blob>;
   wipe(confirmation: string): Promise<void>;
-  listSubjects(): Subject[];
+  listSubjects(): WatchSubject[];
   cameras(): Promise<{ deviceId: string; label: string }[]>;
   listGuards(): Promise<GuardRow[]>;
   createGuard(name: string, pin: string): Promise<unknown>;
@@ -52,6 +54,8 @@ export interface AdminActions {
   deleteGuard(id: string): Promise<void>;
   registerPasskey(id: string): Promise<void>;
   readAudit(limit: number): Promise<AuditEntry[]>;
+  /** LAN pull of bundles (src/ui/sync-pull-card.ts). */
+  pull: SyncPullActions;
 }
 
 /** A wall time as the value of a datetime-local input (the browser's local time zone), '' for none. */
@@ -153,6 +157,7 @@ export class AdminView {
   private readonly openSet: HTMLElement;
   private lastOpenSet: unknown = undefined;
   private settingsForm: HTMLElement | null = null;
+  private pullCard: SyncPullCard | null = null;
   private shownSettings: KioskSettings | null = null;
   /** The people list's outcome line: kept across re-renders of the table, so a result is not lost with it. */
   private readonly peopleOut: HTMLElement;
@@ -208,6 +213,7 @@ export class AdminView {
         this.lastOpenSet = s.openSet;
         this.renderOpenSet(s);
       }
+      this.pullCard?.render(s.sync);
     }
   }
 
@@ -316,6 +322,7 @@ export class AdminView {
       this.section(t('openSetTitle'), 'section-open-set', this.openSet),
       this.pairingCard(),
       this.syncCard(),
+      (this.pullCard = new SyncPullCard(this.actions.pull, s.settings.pullMinutes)).el,
       this.auditCard(),
       this.section(t('plateDebug'), 'section-plate-debug', h('p', { class: 'help' }, t('plateDebugHelp')), this.plateDebug),
       this.section(t('modelsTitle'), 'section-models', this.models),
@@ -359,7 +366,7 @@ export class AdminView {
           await this.actions.updateSubject(s.id, { label: label.value, list: list.value as ListKind, validFrom, validUntil });
         }),
       );
-      const templates = Object.values(s.templates).reduce((n, a) => n + a.length, 0);
+      const templates = Object.values(s.templateCounts).reduce((n, a) => n + a, 0);
       return h(
         'tr',
         { 'data-subject': s.id, 'data-label': s.label },

@@ -8,6 +8,7 @@
 import type { AppSnapshot, IdentifiedDecision } from '../app/controller';
 import { isKioskError } from '../shared/errors';
 import { h } from './dom';
+import { lastSyncedText } from './sync-pull-card';
 import { errorText, t } from './i18n';
 
 export interface GuardActions {
@@ -101,7 +102,7 @@ export class GuardView {
   render(s: AppSnapshot): void {
     // Snapshots arrive with every camera frame; rebuild only when something this screen shows has changed
     // (the controller replaces a part of the snapshot only when it changes, so identity is enough).
-    const parts = [s.camera, s.modelError, s.backend, s.watchlist, s.phase, s.vault, s.upstream, s.decisions, s.session];
+    const parts = [s.camera, s.modelError, s.backend, s.watchlist, s.phase, s.vault, s.upstream, s.decisions, s.session, s.sync];
     if (this.shown && parts.every((p, i) => p === this.shown![i])) return;
     const sessionChanged = this.shown?.[8] !== s.session;
     this.shown = parts;
@@ -117,6 +118,12 @@ export class GuardView {
       row(t('storagePersisted'), s.vault?.persisted === null || s.vault?.persisted === undefined ? '—' : s.vault.persisted ? t('yes') : t('no'), 'status-persisted', s.vault?.persisted ? 'ok' : 'warn'),
       row(t('upstream'), up ? `${up.state}${upProblem ? ` · ${upProblem.code} (${upProblem.reason})` : ''}` : t('notConnected'), 'status-upstream', !up ? 'warn' : upProblem ? 'bad' : 'ok'),
       row(t('outbox'), String(up?.depth ?? 0), 'status-outbox', (up?.depth ?? 0) > 0 ? 'warn' : 'ok'),
+      row(
+        t('lastSynced'),
+        `${lastSyncedText(s.sync)}${s.sync.error ? ` · ${t('pullRefused')}: ${s.sync.error.code}` : ''}`,
+        'status-synced',
+        s.sync.error ? 'bad' : s.sync.syncedAt === null ? 'warn' : 'ok',
+      ),
     ];
     this.status.replaceChildren(...rows);
     let log: readonly IdentifiedDecision[] = [];

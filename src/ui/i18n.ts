@@ -59,6 +59,32 @@ const zhLiveness: Record<keyof typeof enLiveness, string> = {
 };
 // ---- Liveness / presentation-attack detection and open-set safety (issue 20): end ----
 
+// ---- Watchlist pull from the receiver (issue 17): begin ----
+const enSync = {
+  pullTitle: 'Watchlist from the receiver',
+  pullHelp: 'The kiosk asks the receiver for a newer signed bundle on this schedule and installs it under the same rules as a file: the pinned admin key, never an older version, all or nothing.',
+  pullMinutes: 'Pull every (minutes, 0 = off)',
+  pullNow: 'Pull now',
+  pullSave: 'Save schedule',
+  lastSynced: 'Last synced',
+  lastChecked: 'Last checked',
+  pullRefused: 'Last bundle refused',
+  never: 'never',
+} as const;
+
+const zhSync: Record<keyof typeof enSync, string> = {
+  pullTitle: '从接收端获取名单',
+  pullHelp: '终端按此间隔向接收端请求更新的签名名单包，并按与文件导入相同的规则安装：固定的管理员密钥、绝不安装旧版本、全部成功或全部不变。',
+  pullMinutes: '获取间隔（分钟，0 = 关闭）',
+  pullNow: '立即获取',
+  pullSave: '保存间隔',
+  lastSynced: '上次同步',
+  lastChecked: '上次检查',
+  pullRefused: '上次名单包被拒绝',
+  never: '从未',
+};
+// ---- Watchlist pull from the receiver (issue 17): end ----
+
 const en = {
   active: 'active',
   addGuard: 'Add guard',
@@ -105,6 +131,7 @@ const en = {
   validFrom: 'Valid from',
   navLogout: 'Log out',
   ...enLiveness,
+  ...enSync,
   title: 'Entrance kiosk',
   firstRun: 'Preparing this kiosk for offline use…',
   firstRunDone: 'Ready to work offline',
@@ -297,6 +324,7 @@ const zh: Record<StringKey, string> = {
   validFrom: '生效时间',
   navLogout: '退出登录',
   ...zhLiveness,
+  ...zhSync,
   title: '入口终端',
   firstRun: '正在准备离线使用…',
   firstRunDone: '已可离线使用',

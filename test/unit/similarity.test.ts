@@ -173,6 +173,37 @@ describe('FaceGallery 1:N', () => {
     },
   );
 
+  it.each(['f32', 'int8'] as const)(
+    '%s: a removed identity is never reported again and the rest answer as a gallery built without it',
+    (precision) => {
+      const dim = 64;
+      const { entries, centres, rand } = makeGallery(5, 60, 2, dim);
+      const g = FaceGallery.build(entries, { precision });
+      const gone = new Set(['id3', 'id7', 'id8']);
+      for (const id of gone) expect(g.remove(id)).toBe(true);
+      expect(g.remove('id3')).toBe(false);
+      expect(g.remove('nobody')).toBe(false);
+      expect(g.identities).toBe(57);
+      expect(g.liveRows).toBe(114);
+      const kept = entries.filter((e) => !gone.has(e.subjectId));
+      for (const i of [3, 7, 8, 10, 20]) {
+        // Probes at a removed person's own face: the best answer must now be somebody else.
+        const noise = gaussianUnit(dim, rand);
+        const probe = l2Normalise(centres[i]!.map((x, j) => x + 0.3 * noise[j]!));
+        const truth = bruteForce(kept, probe);
+        const r = g.search(probe);
+        expect(gone.has(r.best!.subjectId)).toBe(false);
+        expect(gone.has(r.second!.subjectId)).toBe(false);
+        expect(r.best?.subjectId).toBe(truth[0]![0]);
+        expect(r.best?.score).toBeCloseTo(truth[0]![1], 5);
+        expect(r.second?.subjectId).toBe(truth[1]![0]);
+      }
+      // Everyone removed: nobody is reported.
+      for (let k = 0; k < 60; k++) g.remove(`id${k}`);
+      expect(g.search(centres[0]!)).toMatchObject({ best: null, second: null });
+    },
+  );
+
   it('int8 stays exact when identities are closer together than the quantisation error', () => {
     // 400 identities all within a hair of one direction: approximate int8 scores reorder them, so only the exact
     // re-scoring of every candidate inside the error bound can return the true best and runner-up.

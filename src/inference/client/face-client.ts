@@ -11,6 +11,7 @@
  *   const info = await faces.init(signal);                 // optional: loads models now (else on first call);
  *                                                          //   info.backend = { backend: 'webgpu'|'wasm', ... }
  *   await faces.setGallery(signal, subjects);              // Subject[] from the vault (templates of this embedder)
+ *   await faces.updateGallery(signal, { puts, removes });  // one person changed: no rebuild of the whole gallery
  *   const a = await faces.analyse(signal, bitmap);         // bitmap is transferred: do not use it afterwards
  *   observations.push(observationFromAnalysis(a, performance.now()));
  *   const d = decideFace(observations, { thresholds, policy, quality, subject, now });
@@ -31,6 +32,7 @@ import type {
   FrameAnalysis,
   GalleryInfo,
   GalleryTemplate,
+  GalleryUpdate,
 } from '../../shared/face-protocol';
 import type { FaceDetection, Subject } from '../../shared/types';
 import { WorkerBridge, type BridgeOptions } from './bridge';
@@ -45,6 +47,17 @@ export interface FaceClientOptions extends BridgeOptions {
   threads?: number;
   /** For tests: how to start the worker. */
   workerFactory?: () => Worker;
+  /**
+   * Where a restarted worker gets its gallery back. With it (the app's watchlist service re-reads the vault) the
+   * client keeps no templates at all; without it (tests, benchmarks) the client keeps a reference to the last
+   * setGallery entries.
+   */
+  gallerySource?: () => Promise<GalleryTemplate[]>;
+}
+
+/** Same resolved settings: a configure() with these is a no-op (no model reload). */
+function sameConfig(a: FaceConfig, b: FaceConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Gallery entries of one embedder from vault subjects (subjects without templates of it are skipped). */
@@ -58,6 +71,9 @@ export class FaceClient {
   private config: FaceConfig;
   private gallery: GalleryTemplate[] | null = null;
   private infoValue: FaceWorkerInfo | null = null;
+  private loads = 0;
+  /** See FaceClientOptions.gallerySource; the app's watchlist service sets it after construction. */
+  gallerySource: (() => Promise<GalleryTemplate[]>) | null;
   /** Bumped by configure(); the worker is (re)initialised whenever it runs an older version. */
   private configVersion = 0;
   /** Config version the running worker was initialised with; -1 = a fresh worker not initialised yet. */
@@ -65,6 +81,7 @@ export class FaceClient {
 
   constructor(opts: FaceClientOptions = {}) {
     this.opts = opts;
+    this.gallerySource = opts.gallerySource ?? null;
     // A full FaceConfig is also a valid set of overrides: either way it is validated here, at construction.
     this.config = resolveFaceConfig(opts.config ?? {});
     const factory =
@@ -108,10 +125,17 @@ export class FaceClient {
     };
   }
 
+  /** How many times models were loaded into a worker (first start, restarts, real settings changes). */
+  get modelLoads(): number {
+    return this.loads;
+  }
+
   private async initOn(bridge: WorkerBridge<FaceCommands>, worker: Worker): Promise<void> {
     const version = this.configVersion;
     this.infoValue = await bridge.send(worker, undefined, 'init', this.initPayload());
-    if (this.gallery) await bridge.send(worker, undefined, 'setGallery', { entries: this.gallery });
+    this.loads++;
+    const entries = this.gallerySource ? await this.gallerySource() : this.gallery;
+    if (entries) await bridge.send(worker, undefined, 'setGallery', { entries });
     this.workerVersion = version;
   }
 
@@ -120,6 +144,7 @@ export class FaceClient {
     if (this.workerVersion >= 0 && this.workerVersion !== this.configVersion) {
       const version = this.configVersion;
       this.infoValue = await this.bridge.call(signal, 'init', this.initPayload());
+      this.loads++;
       // A restart inside that call already re-initialised with the current settings; either way they hold now.
       this.workerVersion = version;
     }
@@ -134,9 +159,13 @@ export class FaceClient {
     });
   }
 
-  /** Apply new face settings (models reload; a different embedder also drops the gallery: set it again). */
+  /**
+   * Apply new face settings (models reload; a different embedder also drops the gallery: set it again). Settings
+   * that resolve to the ones in force change nothing: no reload, the gallery stays.
+   */
   async configure(signal: AbortSignal | undefined, overrides: FaceConfigOverrides): Promise<FaceWorkerInfo> {
     const next = resolveFaceConfig(overrides, this.config);
+    if (sameConfig(next, this.config) && this.infoValue) return this.infoValue;
     if (next.embedder !== this.config.embedder) this.gallery = null;
     this.config = next;
     this.configVersion++;
@@ -178,9 +207,14 @@ export class FaceClient {
         : [...(from as readonly GalleryTemplate[])];
     return this.current(signal, async () => {
       const info = await this.bridge.call(signal, 'setGallery', { entries });
-      this.gallery = entries;
+      this.gallery = this.gallerySource ? null : entries;
       return info;
     });
+  }
+
+  /** Change some subjects of the worker's gallery (see GalleryUpdate); unchanged templates cost no rebuild. */
+  updateGallery(signal: AbortSignal | undefined, update: GalleryUpdate): Promise<GalleryInfo & { changed: number }> {
+    return this.current(signal, () => this.bridge.call(signal, 'updateGallery', update));
   }
 
   /** Stop the worker now (it restarts, with models and gallery restored, on the next call). */

@@ -1,21 +1,24 @@
 /**
  * The face worker: detect → align → quality → embed → 1:N match, behind the WorkerBridge.
  *
- * Owns the face models of this worker (detector, one embedder) and, optionally, a search gallery of templates the
- * main thread sent it. Frames and photos arrive as ImageBitmap/Blob, are processed in memory and closed before the
- * reply; no pixel, crop or template is stored, logged or sent anywhere — the reply carries templates and numbers.
+ * Owns the face models of this worker (detector, one embedder) and the watchlist gallery (face-gallery-store.ts):
+ * the one in-memory copy of the enrolled templates, set whole or changed per subject. Frames and photos arrive as
+ * ImageBitmap/Blob, are processed in memory and closed before the reply; no pixel, crop or template is stored or
+ * logged — a door frame's reply carries the match and numbers, a template only when the caller asks (enrolment, the
+ * active challenge).
  * It never decides grant/deny: that is src/matching/face/decision-policy.ts on the main thread.
  *
  * Commands (types in src/shared/face-protocol.ts): init(config) → backend info; detect(frame); analyse(frame) → per face
  * detection + quality + template (+ best/second identity if a gallery is set); enrolFromImage(blob|bitmap) →
  * exactly one good face's template, else INPUT_NOT_IMAGE / INPUT_NO_FACE / INPUT_MULTIPLE_FACES /
- * INPUT_LOW_QUALITY; setGallery(templates). With `liveness`, analyse also scores each embedded face with passive PAD
+ * INPUT_LOW_QUALITY; setGallery(templates); updateGallery(puts, removes). With `liveness`, analyse also scores each embedded face with passive PAD
  * (face-liveness.ts) — in memory, on the same frame, never kept.
  */
 import type { FaceConfig } from '../../config/face';
 import { KioskError } from '../../shared/errors';
 import type { FaceDetection } from '../../shared/types';
 import { FaceGallery } from '../../matching/face/gallery';
+import { GalleryStore } from './face-gallery-store';
 import type {
   AnalysedFace,
   FaceCommands,
@@ -51,7 +54,8 @@ interface State {
 
 let state: State | null = null;
 let initialising: Promise<FaceWorkerInfo> | null = null;
-let gallery: FaceGallery | null = null;
+/** The watchlist gallery: the only copy of the decrypted templates while the kiosk runs (face-gallery-store.ts). */
+let gallery: GalleryStore | null = null;
 /** Templates of two embedders never mix: the gallery belongs to the embedder that was loaded when it was set. */
 let galleryEmbedder: string | null = null;
 
@@ -215,9 +219,11 @@ async function analyseOne(
   }
   if (gallery && gallery.size > 0) {
     t = now();
-    out.match = gallery.search(out.template);
+    const m = gallery.search(out.template);
+    if (m) out.match = m;
     timings.match += now() - t;
   }
+  out.embedded = true;
   return out;
 }
 
@@ -231,7 +237,9 @@ async function analyse(req: FaceCommands['analyse']['req']): Promise<FrameAnalys
     timings.detect = now() - t;
     const faces: AnalysedFace[] = [];
     for (const det of all.slice(0, Math.max(0, req.maxFaces ?? 1))) {
-      faces.push(await analyseOne(s, frame, det, req.gates ?? 'door', req.embed ?? 'good', timings, req.liveness));
+      const f = await analyseOne(s, frame, det, req.gates ?? 'door', req.embed ?? 'good', timings, req.liveness);
+      if (!req.returnTemplate) delete f.template;
+      faces.push(f);
     }
     return { width: frame.width, height: frame.height, detections: all, faces, timings };
   } finally {
@@ -317,16 +325,18 @@ expose<FaceCommands>({
   },
   setGallery: async ({ entries }) => {
     const s = ready();
-    const t = now();
-    const g = FaceGallery.build(entries, {}, s.embedder.dim);
+    const g = new GalleryStore(s.embedder.dim);
+    const info = g.replace(entries);
     gallery = g;
     galleryEmbedder = s.embedder.name;
-    return {
-      size: g.size,
-      identities: g.identities,
-      precision: g.precision,
-      matrixBytes: g.matrixBytes,
-      buildMs: now() - t,
-    };
+    return info;
+  },
+  updateGallery: async (u) => {
+    const s = ready();
+    if (!gallery || galleryEmbedder !== s.embedder.name) {
+      gallery = new GalleryStore(s.embedder.dim);
+      galleryEmbedder = s.embedder.name;
+    }
+    return gallery.update(u);
   },
 });

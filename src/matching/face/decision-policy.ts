@@ -261,7 +261,7 @@ export function observationFromAnalysis(a: FrameAnalysis, at: number): FaceObser
       sharpness: f.quality.metrics.sharpness,
     },
   };
-  if (f.template) o.match = f.match ? { best: f.match.best, second: f.match.second } : { best: null, second: null };
+  if (f.embedded || f.template) o.match = f.match ? { best: f.match.best, second: f.match.second } : { best: null, second: null };
   if (f.liveness !== undefined) o.liveness = f.liveness;
   return o;
 }

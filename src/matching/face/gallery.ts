@@ -54,13 +54,17 @@ const AUTO_INT8_ELEMENTS = 1_000_000;
 export class FaceGallery {
   readonly dim: number;
   readonly size: number;
-  readonly identities: number;
   readonly precision: Precision;
   private readonly kernel: DotKernel;
   private readonly templates: Float32Array[];
   /** row → identity index */
   private readonly rowIdentity: Int32Array;
   private readonly identityIds: string[];
+  private readonly identityIndex = new Map<string, number>();
+  /** Identities removed since the build (1 = removed): never reported, their rows are skipped. */
+  private readonly removed: Uint8Array;
+  private removedCount = 0;
+  private removedRows = 0;
   /** CSR: rows of identity k are identityRows[identityStart[k] .. identityStart[k+1]) */
   private readonly identityStart: Int32Array;
   private readonly identityRows: Int32Array;
@@ -82,7 +86,7 @@ export class FaceGallery {
       throw new KioskError('INTERNAL', { reason: 'gallery too large for memory', rows: entries.length }, { cause: e });
     }
     this.templates = entries.map((e) => e.template);
-    const index = new Map<string, number>();
+    const index = this.identityIndex;
     this.identityIds = [];
     this.rowIdentity = new Int32Array(entries.length);
     entries.forEach((e, r) => {
@@ -94,14 +98,15 @@ export class FaceGallery {
       }
       this.rowIdentity[r] = k;
     });
-    this.identities = this.identityIds.length;
-    this.identityStart = new Int32Array(this.identities + 1);
+    const ids = this.identityIds.length;
+    this.removed = new Uint8Array(ids);
+    this.identityStart = new Int32Array(ids + 1);
     for (let r = 0; r < entries.length; r++) this.identityStart[this.rowIdentity[r]! + 1]!++;
-    for (let k = 0; k < this.identities; k++) this.identityStart[k + 1]! += this.identityStart[k]!;
+    for (let k = 0; k < ids; k++) this.identityStart[k + 1]! += this.identityStart[k]!;
     this.identityRows = new Int32Array(entries.length);
-    const fill = this.identityStart.slice(0, this.identities);
+    const fill = this.identityStart.slice(0, ids);
     for (let r = 0; r < entries.length; r++) this.identityRows[fill[this.rowIdentity[r]!]!++] = r;
-    this.identityMax = new Float32Array(this.identities);
+    this.identityMax = new Float32Array(ids);
 
     this.invScale = new Float32Array(this.precision === 'int8' ? entries.length : 0);
     let maxInv = 0;
@@ -138,6 +143,30 @@ export class FaceGallery {
     return new FaceGallery(entries, d, opts);
   }
 
+  /** Identities that can still be reported (built minus removed). */
+  get identities(): number {
+    return this.identityIds.length - this.removedCount;
+  }
+
+  /** Rows still searched for a live identity (size minus the rows of removed identities). */
+  get liveRows(): number {
+    return this.size - this.removedRows;
+  }
+
+  /**
+   * Stop reporting `subjectId` (a deleted or re-enrolled person) without rebuilding the matrix: O(1), so one edit
+   * in a large watchlist costs nothing here. Its rows are still scanned until the owner rebuilds (see
+   * src/inference/worker/face-gallery-store.ts). Returns whether it was present.
+   */
+  remove(subjectId: string): boolean {
+    const k = this.identityIndex.get(subjectId);
+    if (k === undefined || this.removed[k]) return false;
+    this.removed[k] = 1;
+    this.removedCount++;
+    this.removedRows += this.identityStart[k + 1]! - this.identityStart[k]!;
+    return true;
+  }
+
   /** Bytes of the search matrix (not counting the caller's float32 templates it references). */
   get matrixBytes(): number {
     return this.kernel.matrixBytes;
@@ -164,6 +193,7 @@ export class FaceGallery {
       const s = scores[r]!;
       if (s > max[k]!) max[k] = s;
     }
+    if (this.removedCount > 0) this.dropRemoved(max);
     const [b, s] = topTwo(max);
     return { best: this.identityScore(b, max), second: this.identityScore(s, max), rescored: 0 };
   }
@@ -182,14 +212,16 @@ export class FaceGallery {
       const s = raw[r]! * inv[r]! * qInv;
       if (s > approx[k]!) approx[k] = s;
     }
+    if (this.removedCount > 0) this.dropRemoved(approx);
     const eps =
       0.5 * qInv * this.maxL1 + 0.5 * this.maxInvScale * qL1 + 0.25 * this.dim * this.maxInvScale * qInv + 1e-6;
     const [a1, a2] = topTwo(approx);
+    if (a1 < 0) return { best: null, second: null, rescored: 0 };
     const floor = (a2 >= 0 ? approx[a2]! : approx[a1]!) - 2 * eps;
     // Exact re-score of every identity that could be in the true top two.
     const exact = new Map<number, number>();
     let rescored = 0;
-    for (let k = 0; k < this.identities; k++) {
+    for (let k = 0; k < this.identityIds.length; k++) {
       if (approx[k]! < floor) continue;
       let best = -Infinity;
       for (let i = this.identityStart[k]!; i < this.identityStart[k + 1]!; i++) {
@@ -214,6 +246,10 @@ export class FaceGallery {
     return { best: mk(b), second: mk(s), rescored };
   }
 
+  private dropRemoved(scores: Float32Array): void {
+    for (let k = 0; k < this.removed.length; k++) if (this.removed[k]) scores[k] = -Infinity;
+  }
+
   private identityScore(k: number, max: Float32Array): IdentityScore | null {
     return k < 0 ? null : { subjectId: this.identityIds[k]!, score: clamp(max[k]!) };
   }
@@ -232,12 +268,13 @@ function quantise(v: ArrayLike<number>, out: Int8Array): number {
   return 1 / s;
 }
 
-/** Indices of the largest and second-largest entries (-1 when absent). */
+/** Indices of the largest and second-largest entries (-1 when absent; -Infinity marks a removed identity). */
 function topTwo(values: Float32Array): [number, number] {
   let b = -1;
   let s = -1;
   for (let k = 0; k < values.length; k++) {
     const v = values[k]!;
+    if (v === -Infinity) continue;
     if (b < 0 || v > values[b]!) {
       s = b;
       b = k;

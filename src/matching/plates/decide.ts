@@ -13,6 +13,7 @@ import { REGION_RULES, plateLikeness, type RegionRules } from './formats';
 import { normalisePlate } from './normalise';
 import type { Consensus } from './voting';
 import { validAt } from '../validity';
+import { PlateIndex } from './plate-index';
 
 /** What decidePlate needs of a subject (a full Subject fits). */
 export type PlateWatchEntry = Pick<Subject, 'id' | 'list' | 'plates'> &
@@ -69,9 +70,23 @@ export function checkPlateMatchConfig(c: PlateMatchConfig): void {
     if (!(c[k] >= 0 && c[k] <= 1)) throw new RangeError(`${k} must be in 0..1, got ${c[k]}`);
 }
 
+/**
+ * `watchlist` is a PlateIndex on the kiosk (only plates within the bound are scored) or a plain list (every plate
+ * is scored): both give the same decision.
+ */
+function bestDistance(plate: string, s: PlateWatchEntry, table: ConfusionTable): number {
+  let best = Infinity;
+  for (const p of s.plates) {
+    const listed = normalisePlate(p);
+    if (listed.length === 0) continue;
+    best = Math.min(best, plateDistance(plate, listed, table));
+  }
+  return best;
+}
+
 export function decidePlate(
   consensus: Consensus,
-  watchlist: readonly PlateWatchEntry[],
+  watchlist: readonly PlateWatchEntry[] | PlateIndex,
   config: Partial<PlateMatchConfig> = {},
   opts: { now: number; rules?: RegionRules; table?: ConfusionTable },
 ): PlateDecision {
@@ -103,15 +118,15 @@ export function decidePlate(
   // A subject outside its validity period is not listed now; the closest such match only names the reason.
   const near: { id: string; list: ListKind; d: number }[] = [];
   let lapsed: { id: string; d: number } | null = null;
-  for (const s of watchlist) {
-    let best = Infinity;
-    for (const p of s.plates) {
-      const listed = normalisePlate(p);
-      if (listed.length === 0) continue;
-      best = Math.min(best, plateDistance(plate, listed, table));
-    }
+  const scored =
+    watchlist instanceof PlateIndex
+      ? watchlist.near(plate, c.maxDistance + c.ambiguityMargin, table)
+      : watchlist.map((entry) => ({ entry, d: bestDistance(plate, entry, table) }));
+  for (const { entry: s, d: best } of scored) {
     if (!validAt(s, now)) {
-      if (best <= c.maxDistance && (!lapsed || best < lapsed.d)) lapsed = { id: s.id, d: best };
+      // Ties go to the smaller id, so the answer does not depend on the watchlist's order (list or index).
+      if (best <= c.maxDistance && (!lapsed || best < lapsed.d || (best === lapsed.d && s.id < lapsed.id)))
+        lapsed = { id: s.id, d: best };
       continue;
     }
     if (best <= c.maxDistance + c.ambiguityMargin) near.push({ id: s.id, list: s.list, d: best });

@@ -8,3 +8,4 @@ export * from './confusion';
 export * from './formats';
 export * from './voting';
 export * from './decide';
+export * from './plate-index';

@@ -1,0 +1,54 @@
+/**
+ * Installing a signed watchlist bundle, the one path for a file an admin imports and for a bundle the kiosk pulls
+ * from the receiver: the same pinning (the signature must verify against an admin key this kiosk pinned), the same
+ * rollback rule (nothing older than, or equal to, the installed version; a delta only onto its base) and the same
+ * atomic apply (the vault writes the plan in one transaction with a version compare-and-set).
+ *
+ * Owns the sync key record the admin screens keep in the vault (`SyncKeys`). Needs only the device unlock: the
+ * bundle's signature is the admin's authority, so a kiosk updates unattended; callers that act for a person (the
+ * file import) ask the authority first. The plan is computed against the vault's watchlist, never against memory.
+ * On any failure the installed watchlist is untouched and the KioskError says why (BUNDLE_SIGNATURE, BUNDLE_ROLLBACK,
+ * BUNDLE_INVALID, …). It never fetches: transport is src/sync/transport.ts.
+ */
+import { applyPlan, openBundle } from '../sync';
+import { KioskError } from '../shared/errors';
+import type { Vault } from '../store';
+
+/** Key records the admin screens keep in the vault (CryptoKeys by structured clone, private halves non-extractable). */
+export interface SyncKeys {
+  /** This tablet's admin signing key (made on first export). */
+  admin?: CryptoKeyPair;
+  /** This kiosk's ECDH key pair for receiving bundles. */
+  kiosk?: CryptoKeyPair;
+  /** Admin public keys this kiosk trusts (pinned at provisioning). */
+  pinnedAdmins?: CryptoKey[];
+  /** Kiosks this admin exports to. */
+  recipients?: { fingerprint: string; key: CryptoKey }[];
+  /** Highest bundle version this admin has exported. */
+  exportedVersion?: number;
+}
+
+export async function syncKeys(vault: Vault): Promise<SyncKeys> {
+  return ((await vault.keys.get('sync')) as SyncKeys | undefined) ?? {};
+}
+
+export interface Applied {
+  version: number;
+  subjects: number;
+}
+
+/** Verify, decrypt and install `bytes`; resolves once the vault holds the new watchlist. */
+export async function installBundle(vault: Vault, bytes: Uint8Array, opts: { sitePassphrase?: string } = {}): Promise<Applied> {
+  const k = await syncKeys(vault);
+  if (!k.pinnedAdmins?.length) throw new KioskError('BUNDLE_SIGNATURE', { reason: 'no-pinned-admin-key' });
+  const installedVersion = await vault.watchlistVersion();
+  const contents = await openBundle(bytes, {
+    pinnedAdminKeys: k.pinnedAdmins,
+    installedVersion,
+    ...(k.kiosk ? { kioskPrivateKey: k.kiosk.privateKey, kioskPublicKey: k.kiosk.publicKey } : {}),
+    ...(opts.sitePassphrase ? { siteKey: { passphrase: opts.sitePassphrase } } : {}),
+  });
+  const plan = applyPlan({ version: installedVersion, subjects: (await vault.loadWatchlist()).subjects }, contents);
+  await vault.applyWatchlistPlan(plan);
+  return { version: plan.toVersion, subjects: plan.subjects.length };
+}

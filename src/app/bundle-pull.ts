@@ -1,0 +1,125 @@
+/**
+ * LAN pull of watchlist bundles: on the schedule the admin sets (`pullMinutes`, 0 = off), the kiosk asks the
+ * receiver (GET /watchlist/bundle?since=<installed>&kiosk=<key id>) for anything newer than what it has installed
+ * and installs it through the same path as an imported file (./bundle-apply.ts: pinned admin key, no rollback,
+ * one transaction), then has the watchlist service reload it.
+ *
+ * Owns the timer and the status every screen shows: when the kiosk last checked, when it last installed a bundle
+ * (and which version), and the last refusal (an older or foreign-signed bundle on the receiver is refused, kept off
+ * the device, and named here until a later pull succeeds). Only one pull runs at a time; a failed pull is retried at
+ * the next tick. Needs only the device unlock (the signature is the authority). It never sends anything but the
+ * installed version and this kiosk's public key id, and never writes the vault except through installBundle.
+ */
+import { KioskError, isKioskError } from '../shared/errors';
+import type { Clock } from '../shared/clock';
+import type { Vault } from '../store';
+import { publicKeyId, pullBundle, type PullOptions } from '../sync';
+import { installBundle, syncKeys } from './bundle-apply';
+
+export interface PullStatus {
+  /** Minutes between pulls; 0 = off. */
+  everyMinutes: number;
+  /** Wall time of the last completed check (whatever its outcome), null before the first. */
+  checkedAt: number | null;
+  /** Wall time the last bundle was installed by a pull, and its version. */
+  syncedAt: number | null;
+  syncedVersion: number | null;
+  /** Why the last check did not install anything it was offered (cleared by the next good check). */
+  error: KioskError | null;
+  running: boolean;
+}
+
+export interface PullerDeps {
+  vault: Vault;
+  clock: Clock;
+  /** Called after a bundle was installed (the watchlist service reloads). */
+  installed: () => Promise<void>;
+  /** The transport (tests give the real one a different upstream origin). */
+  pull?: (opts: PullOptions) => Promise<Uint8Array<ArrayBuffer> | undefined>;
+  upstreamOrigin?: string;
+}
+
+export const PULL_MINUTES_MAX = 1440;
+
+export class BundlePuller {
+  private readonly deps: PullerDeps;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private inFlight: Promise<PullStatus> | null = null;
+  private statusValue: PullStatus = { everyMinutes: 0, checkedAt: null, syncedAt: null, syncedVersion: null, error: null, running: false };
+  private listeners = new Set<(s: PullStatus) => void>();
+
+  constructor(deps: PullerDeps) {
+    this.deps = deps;
+  }
+
+  get status(): PullStatus {
+    return this.statusValue;
+  }
+
+  subscribe(fn: (s: PullStatus) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** (Re)arm the schedule: the first pull now, then every `minutes`; 0 stops it. */
+  schedule(minutes: number): void {
+    this.stopTimer();
+    this.set({ everyMinutes: minutes });
+    if (minutes > 0) this.tick(0);
+  }
+
+  stop(): void {
+    this.stopTimer();
+    this.set({ everyMinutes: 0 });
+  }
+
+  /** One pull now (the admin's "pull now", and every tick). Concurrent calls share the running one. */
+  pullNow(): Promise<PullStatus> {
+    this.inFlight ??= this.run().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private tick(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      void this.pullNow().then(() => {
+        if (this.statusValue.everyMinutes > 0) this.tick(this.statusValue.everyMinutes * 60_000);
+      });
+    }, delayMs);
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private async run(): Promise<PullStatus> {
+    this.set({ running: true });
+    const { vault, clock } = this.deps;
+    try {
+      if (vault.state.status !== 'unlocked') throw new KioskError('STORE_LOCKED');
+      const keys = await syncKeys(vault);
+      const installedVersion = await vault.watchlistVersion();
+      const bytes = await (this.deps.pull ?? pullBundle)({
+        installedVersion,
+        ...(keys.kiosk ? { kioskKeyId: await publicKeyId(keys.kiosk.publicKey) } : {}),
+        ...(this.deps.upstreamOrigin ? { upstreamOrigin: this.deps.upstreamOrigin } : {}),
+      });
+      if (bytes) {
+        const applied = await installBundle(vault, bytes);
+        await this.deps.installed();
+        this.set({ syncedAt: clock.wall(), syncedVersion: applied.version });
+      }
+      this.set({ checkedAt: clock.wall(), error: null, running: false });
+    } catch (e) {
+      this.set({ checkedAt: clock.wall(), error: isKioskError(e) ? e : new KioskError('INTERNAL'), running: false });
+    }
+    return this.statusValue;
+  }
+
+  private set(patch: Partial<PullStatus>): void {
+    this.statusValue = { ...this.statusValue, ...patch };
+    for (const fn of this.listeners) fn(this.statusValue);
+  }
+}

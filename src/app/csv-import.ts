@@ -1,0 +1,116 @@
+/**
+ * The bulk-import CSV: an RFC 4180 reader and the import rows it yields (`file,label,list[,valid_until][,plates]`).
+ *
+ * Owns the parsing only; every row is held to the one subject schema (src/shared/subject-schema.ts) for its label,
+ * list and plates, so a CSV row is accepted exactly when the vault would accept that person. Errors are
+ * INPUT_INVALID with a `reason` and the 1-based `line` of the file where the row starts (a quoted field may span
+ * lines); a quote that is never closed is refused with the line it opened on instead of swallowing the rest of the
+ * file. It never reads photos, never touches the vault and never shows a value back (it may be a name).
+ */
+import { normalisePlate } from '../matching/plates';
+import { KioskError, isKioskError } from '../shared/errors';
+import { checkLabel, checkPlates, checkValidity } from '../shared/subject-schema';
+import type { ListKind } from '../shared/types';
+
+const CSV_HEADER = ['file', 'label', 'list'];
+
+export interface CsvRow {
+  /** 1-based line of the file where the row starts. */
+  line: number;
+  fields: string[];
+}
+
+/** RFC 4180 rows (quotes, escaped quotes, CRLF, quoted newlines) with the line each starts on; blank rows skipped. */
+export function parseCsvRows(text: string): CsvRow[] {
+  const rows: CsvRow[] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let line = 1;
+  let rowLine = 1;
+  let quoteLine = 0;
+  const endRow = () => {
+    row.push(field);
+    field = '';
+    if (row.some((f) => f.trim() !== '')) rows.push({ line: rowLine, fields: row });
+    row = [];
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else {
+        if (c === '\n' || (c === '\r' && text[i + 1] !== '\n')) line++;
+        field += c;
+      }
+    } else if (c === '"') {
+      quoted = true;
+      quoteLine = line;
+    } else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      endRow();
+      line++;
+      rowLine = line;
+    } else field += c;
+  }
+  if (quoted) throw new KioskError('INPUT_INVALID', { reason: 'csv-quote', line: quoteLine });
+  endRow();
+  return rows;
+}
+
+/** The rows' fields only (see parseCsvRows). */
+export function parseCsv(text: string): string[][] {
+  return parseCsvRows(text).map((r) => r.fields);
+}
+
+export interface CsvEntry {
+  file: string;
+  label: string;
+  list: ListKind;
+  validUntil?: number;
+  plates: string[];
+}
+
+/** A schema refusal restated for a CSV line (the field's own reason, `csv-<field>`). */
+function onLine<T>(line: number, reason: string, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (isKioskError(e)) throw new KioskError('INPUT_INVALID', { reason, line });
+    throw e;
+  }
+}
+
+/** Reads the bulk-import CSV: header `file,label,list[,valid_until][,plates]`; plates separated by `;` (a plate may
+ * contain spaces and dashes, which normalisation removes). */
+export function parseImportCsv(text: string): CsvEntry[] {
+  const rows = parseCsvRows(text.replace(/^\uFEFF/, ''));
+  const header = rows.shift()?.fields.map((h) => h.trim().toLowerCase());
+  if (!header || CSV_HEADER.some((h, i) => header[i] !== h)) {
+    throw new KioskError('INPUT_INVALID', { reason: 'csv-header', expected: 'file,label,list[,valid_until][,plates]' });
+  }
+  const vu = header.indexOf('valid_until');
+  const pl = header.indexOf('plates');
+  return rows.map(({ line, fields: r }) => {
+    const list = r[2]?.trim().toLowerCase();
+    if (list !== 'allow' && list !== 'deny') throw new KioskError('INPUT_INVALID', { reason: 'csv-list', line });
+    const label = onLine(line, 'csv-label', () => checkLabel(r[1]?.trim() ?? ''));
+    const e: CsvEntry = { file: (r[0] ?? '').trim(), label, list, plates: [] };
+    if (vu >= 0 && r[vu]?.trim()) {
+      const t = Date.parse(r[vu]!.trim());
+      if (Number.isNaN(t)) throw new KioskError('INPUT_INVALID', { reason: 'csv-valid-until', line });
+      onLine(line, 'csv-valid-until', () => checkValidity(undefined, t));
+      e.validUntil = t;
+    }
+    if (pl >= 0 && r[pl]?.trim()) {
+      e.plates = onLine(line, 'csv-plates', () => checkPlates(r[pl]!.split(';').map(normalisePlate).filter(Boolean)));
+    }
+    return e;
+  });
+}
