@@ -375,6 +375,8 @@ export class AdminOps {
     if (patch.retentionHours !== undefined) await this.vault.audit.setRetention(next.retentionHours * 3_600_000);
     const stored = resolveKioskSettings(await this.vault.settings.get());
     this.app.update({ settings: stored });
+    // New settings may change the answer for the person standing there: they get a fresh decision.
+    this.app.forgetPresence();
     if (patch.face !== undefined) await this.app.reloadWatchlist();
     if (patch.kioskId !== undefined || patch.upstreamPath !== undefined || patch.door !== undefined || patch.subjectRefs !== undefined) {
       await this.app.afterUnlock();

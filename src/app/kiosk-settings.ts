@@ -75,7 +75,16 @@ export interface KioskSettings {
   overrideWindowMinutes: number;
   /** PAD policy chosen by an admin; absent = the role's default (padPolicyOf). */
   pad?: PadPolicy;
+  /**
+   * Seconds after a decision before the same person (or plate), still in view, is decided again; leaving the view
+   * ends the wait at once (src/matching/presence.ts). Default 30, 5..3600.
+   */
+  presenceCooldownSeconds: number;
 }
+
+export const PRESENCE_COOLDOWN_DEFAULT = 30;
+export const PRESENCE_COOLDOWN_MIN = 5;
+export const PRESENCE_COOLDOWN_MAX = 3600;
 
 /** The idle timeout in force for these settings, in ms. */
 export function sessionIdleMs(s: Pick<KioskSettings, 'role' | 'sessionIdleSeconds'>): number {
@@ -104,11 +113,13 @@ export function defaultSettings(kioskId = newKioskId()): KioskSettings {
     sessionIdleSeconds: 0,
     overrideLimit: 6,
     overrideWindowMinutes: 10,
+    presenceCooldownSeconds: PRESENCE_COOLDOWN_DEFAULT,
   };
 }
 
 const intIn = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
 const idleOk = (v: unknown): v is number => v === 0 || intIn(v, IDLE_SECONDS_MIN, IDLE_SECONDS_MAX);
+const cooldownOk = (v: unknown): v is number => intIn(v, PRESENCE_COOLDOWN_MIN, PRESENCE_COOLDOWN_MAX);
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
 const PATH = /^\/[A-Za-z0-9._~\-/]{0,200}$/;
@@ -140,6 +151,7 @@ export function resolveKioskSettings(stored: Record<string, unknown> | null | un
     sessionIdleSeconds: idleOk(s['sessionIdleSeconds']) ? s['sessionIdleSeconds'] : d.sessionIdleSeconds,
     overrideLimit: intIn(s['overrideLimit'], 1, 100) ? s['overrideLimit'] : d.overrideLimit,
     overrideWindowMinutes: intIn(s['overrideWindowMinutes'], 1, 1440) ? s['overrideWindowMinutes'] : d.overrideWindowMinutes,
+    presenceCooldownSeconds: cooldownOk(s['presenceCooldownSeconds']) ? s['presenceCooldownSeconds'] : d.presenceCooldownSeconds,
   };
   if (PAD_POLICIES.includes(s['pad'] as PadPolicy)) out.pad = s['pad'] as PadPolicy;
   if (s['face'] && typeof s['face'] === 'object') {
@@ -174,6 +186,7 @@ export function validateSettingsPatch(current: KioskSettings, patch: Partial<Kio
   if (!intIn(next.overrideLimit, 1, 100)) throw bad('overrideLimit');
   if (!intIn(next.overrideWindowMinutes, 1, 1440)) throw bad('overrideWindowMinutes');
   if (next.pad !== undefined && !PAD_POLICIES.includes(next.pad)) throw bad('pad');
+  if (!cooldownOk(next.presenceCooldownSeconds)) throw bad('presenceCooldownSeconds');
   try {
     resolveFaceConfig(next.face);
   } catch {

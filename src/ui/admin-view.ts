@@ -494,6 +494,7 @@ export class AdminView {
     const idle = h('input', { type: 'number', min: '0', max: '3600', value: String(s.sessionIdleSeconds), 'data-testid': 'setting-idle' });
     const overrideLimit = h('input', { type: 'number', min: '1', max: '100', value: String(s.overrideLimit), 'data-testid': 'setting-override-limit' });
     const overrideWindow = h('input', { type: 'number', min: '1', max: '1440', value: String(s.overrideWindowMinutes), 'data-testid': 'setting-override-window' });
+    const cooldown = h('input', { type: 'number', min: '5', max: '3600', value: String(s.presenceCooldownSeconds), 'data-testid': 'setting-presence-cooldown' });
     const door = h('input', { type: 'text', value: s.door, 'data-testid': 'setting-door' });
     const path = h('input', { type: 'text', value: s.upstreamPath, 'data-testid': 'setting-upstream-path' });
     const region = h('select', { 'data-testid': 'setting-plate-region' }, ...['us', 'eu', 'br', 'cn'].map((r) => h('option', { value: r }, r.toUpperCase())));
@@ -534,6 +535,7 @@ export class AdminView {
           sessionIdleSeconds: Number(idle.value),
           overrideLimit: Number(overrideLimit.value),
           overrideWindowMinutes: Number(overrideWindow.value),
+          presenceCooldownSeconds: Number(cooldown.value),
         });
         return t('saved');
       }),
@@ -545,6 +547,7 @@ export class AdminView {
       field(t('sessionIdle'), idle, 'set-idle'),
       field(t('overrideLimit'), overrideLimit, 'set-override-limit'),
       field(t('overrideWindow'), overrideWindow, 'set-override-window'),
+      field(t('presenceCooldown'), cooldown, 'set-presence-cooldown'),
       field(t('mode'), mode, 'set-mode'),
       field(t('language'), language, 'set-lang'),
       h('label', { class: 'check' }, names, ` ${t('showNames')}`),

@@ -57,6 +57,15 @@ const zhLiveness: Record<keyof typeof enLiveness, string> = {
 };
 // ---- Liveness / presentation-attack detection and open-set safety (issue 20): end ----
 
+// ---- Issue 19 behaviour (one decision per presence, one record per person, coaching): begin ----
+const enPresence = {
+  presenceCooldown: 'Seconds before the same person still in view is decided again (5–3600)',
+};
+const zhPresence: Record<keyof typeof enPresence, string> = {
+  presenceCooldown: '同一人仍在画面中时，再次判定前等待的秒数（5–3600）',
+};
+// ---- Issue 19 behaviour: end ----
+
 const en = {
   active: 'active',
   addGuard: 'Add guard',
@@ -103,6 +112,7 @@ const en = {
   validFrom: 'Valid from',
   navLogout: 'Log out',
   ...enLiveness,
+  ...enPresence,
   title: 'Entrance kiosk',
   firstRun: 'Preparing this kiosk for offline use…',
   firstRunDone: 'Ready to work offline',
@@ -295,6 +305,7 @@ const zh: Record<StringKey, string> = {
   validFrom: '生效时间',
   navLogout: '退出登录',
   ...zhLiveness,
+  ...zhPresence,
   title: '入口终端',
   firstRun: '正在准备离线使用…',
   firstRunDone: '已可离线使用',
