@@ -34,6 +34,7 @@ import { createPasskey } from './passkeys';
 import type { AuditEntry } from '../shared/types';
 import type { GuardSummary } from '../store';
 import { defaultSettings, resolveKioskSettings, validateSettingsPatch, type KioskSettings } from './kiosk-settings';
+import { faceDuplicate, mergedRecord, plateHolder } from './people';
 
 export interface EnrolItem {
   file: File;
@@ -49,6 +50,16 @@ export interface EnrolReport {
   ok: boolean;
   code?: ErrorCode;
   message?: string;
+  /** ENROL_DUPLICATE_FACE / ENROL_PLATE_TAKEN: the enrolled person this collides with (the admin may add to them). */
+  holderId?: string;
+}
+
+/** How photos or frames are stored: as a new person (warned when the face is already enrolled), or added to one. */
+export interface EnrolTarget {
+  /** Add to this enrolled person instead of creating one. */
+  addTo?: string;
+  /** The admin saw the duplicate warning and still wants a new person. */
+  allowDuplicate?: boolean;
 }
 
 /** Key records the admin screens keep in the vault (CryptoKeys by structured clone, private halves non-extractable). */
@@ -216,8 +227,61 @@ export class AdminOps {
 
   // ---- enrolment ----
 
+  /** The accept threshold of the active embedder: a new face at or above it would be taken for that person. */
+  private acceptThreshold(): number {
+    const cfg = resolveFaceConfig(this.app.snapshot.settings.face);
+    return cfg.thresholds[cfg.embedder].accept;
+  }
+
+  /** Refuses a plate another person already holds, naming the holder by id (the admin screen shows their name). */
+  private checkPlatesFree(plates: string[], owner?: string): void {
+    for (const p of plates) {
+      const holder = plateHolder(this.app.listSubjects(), p, owner);
+      if (holder) throw new KioskError('ENROL_PLATE_TAKEN', { plate: p, holderId: holder.id });
+    }
+  }
+
+  /**
+   * Stores templates as a new person, or adds them (and plates) to `target.addTo`. A new person whose face matches
+   * someone enrolled at the accept threshold is refused with ENROL_DUPLICATE_FACE naming that person, unless the
+   * admin chose to enrol them anyway: two records of one person make the door refuse them ("too close to another").
+   */
+  private async store(input: SubjectInput, target: EnrolTarget): Promise<Subject> {
+    const embedder = this.embedder();
+    const templates = input.templates[embedder] ?? [];
+    if (target.addTo) {
+      const cur = this.app.listSubjects().find((x) => x.id === target.addTo);
+      if (!cur) throw new KioskError('STORE_NOT_FOUND', { field: 'addTo' });
+      this.checkPlatesFree(input.plates, cur.id);
+      const merged = mergedRecord(cur, { ...cur, templates: { [embedder]: templates }, plates: input.plates });
+      return this.vault.subjects.put(merged);
+    }
+    this.checkPlatesFree(input.plates);
+    if (!target.allowDuplicate) {
+      const dup = faceDuplicate(this.app.listSubjects(), templates, embedder, this.acceptThreshold());
+      if (dup) throw new KioskError('ENROL_DUPLICATE_FACE', { holderId: dup.subject.id, score: Number(dup.score.toFixed(3)) });
+    }
+    return this.vault.enrol(input);
+  }
+
+  /**
+   * Merges `otherId` into `keepId` (one transaction: the merged record is written and the other deleted, or
+   * neither). The result keeps every photo and plate, stays on the deny list if either was, and takes the narrower
+   * validity (src/app/people.ts).
+   */
+  async mergeSubjects(keepId: string, otherId: string): Promise<Subject> {
+    this.require('edit');
+    const all = this.app.listSubjects();
+    const keep = all.find((x) => x.id === keepId);
+    const other = all.find((x) => x.id === otherId);
+    if (!keep || !other || keepId === otherId) throw new KioskError('INPUT_INVALID', { field: 'merge' });
+    const s = await this.vault.subjects.putAndDelete(mergedRecord(keep, other), otherId);
+    await this.app.reloadWatchlist();
+    return s;
+  }
+
   /** Enrol from photo files; several files with the same label become one person with several templates. */
-  async enrolPhotos(items: EnrolItem[], onProgress?: (done: number, total: number) => void): Promise<EnrolReport[]> {
+  async enrolPhotos(items: EnrolItem[], onProgress?: (done: number, total: number) => void, target: EnrolTarget = {}): Promise<EnrolReport[]> {
     this.require('enrol');
     const embedder = this.embedder();
     const reports: EnrolReport[] = [];
@@ -246,10 +310,12 @@ export class AdminOps {
         ...(item.validUntil ? { validUntil: item.validUntil } : {}),
       };
       try {
-        await this.vault.enrol(input);
+        await this.store(input, target);
       } catch (e) {
         // Nothing was stored for this person: mark every file of theirs as failed.
-        for (const r of reports) if (r.label === item.label && r.ok) Object.assign(r, report(r, e));
+        const holderId = isKioskError(e) ? e.details?.['holderId'] : undefined;
+        for (const r of reports)
+          if (r.label === item.label && r.ok) Object.assign(r, report(r, e), typeof holderId === 'string' ? { holderId } : {});
       }
     }
     await this.app.reloadWatchlist();
@@ -281,7 +347,7 @@ export class AdminOps {
   async enrolFromCamera(
     label: string,
     list: ListKind,
-    opts: { frames?: number; timeoutMs?: number; onProgress?: (got: number, need: number, hint: string | null) => void } = {},
+    opts: { frames?: number; timeoutMs?: number; onProgress?: (got: number, need: number, hint: string | null) => void } & EnrolTarget = {},
   ): Promise<Subject> {
     this.require('enrol');
     if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
@@ -316,18 +382,18 @@ export class AdminOps {
       clearTimeout(timer);
       this.app.frameTap = null;
     }
-    const s = await this.vault.enrol({ label: label.trim(), list, templates: { [embedder]: templates }, plates: [] });
+    const s = await this.store({ label: label.trim(), list, templates: { [embedder]: templates }, plates: [] }, opts);
     await this.app.reloadWatchlist();
     return s;
   }
 
-  /** A vehicle-only entry (plates, no face). */
-  async addPlates(label: string, plates: string[], list: ListKind): Promise<Subject> {
+  /** A vehicle-only entry (plates, no face), or plates added to an enrolled person (`target.addTo`). */
+  async addPlates(label: string, plates: string[], list: ListKind, target: EnrolTarget = {}): Promise<Subject> {
     this.require('enrol');
     const norm = plates.map(normalisePlate).filter(Boolean);
-    if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
+    if (!target.addTo && !label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
     if (norm.length === 0) throw new KioskError('INPUT_INVALID', { field: 'plates' });
-    const s = await this.vault.enrol({ label: label.trim(), list, templates: {}, plates: norm });
+    const s = await this.store({ label: label.trim(), list, templates: {}, plates: norm }, target);
     await this.app.reloadWatchlist();
     return s;
   }
@@ -346,6 +412,7 @@ export class AdminOps {
       templates: cur.templates,
       plates: (patch.plates ?? cur.plates).map(normalisePlate).filter(Boolean),
     };
+    if (patch.plates) this.checkPlatesFree(next.plates, id);
     const vf = 'validFrom' in patch ? patch.validFrom : cur.validFrom;
     const vu = 'validUntil' in patch ? patch.validUntil : cur.validUntil;
     if (vf !== undefined) next.validFrom = vf;
