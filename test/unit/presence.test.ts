@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { beginPresence, observePresence, type Presence, type PresenceConfig, type PresenceEnd, type PresenceKey, type Sighting } from '../../src/matching/presence';
 import { kioskReadiness, type ReadinessFacts } from '../../src/app/readiness';
+import { defaultSettings, resolveKioskSettings, validateSettingsPatch } from '../../src/app/kiosk-settings';
 
 const CFG: PresenceConfig = { cooldownMs: 30_000, leaveMs: 1_500, sameFace: 0.3, samePlate: 1 };
 
@@ -133,5 +134,20 @@ describe('when a kiosk is set up', () => {
     ['plate mode with a plate', { mode: 'plate', templates: 0, plates: 1 }, { decide: true, send: true, missing: [] }],
   ])('%s', (_name, patch, want) => {
     expect(kioskReadiness({ ...base, ...patch })).toEqual(want);
+  });
+});
+
+describe('the cool-down setting', () => {
+  it('defaults to 30 s and keeps a stored value in range', () => {
+    expect(defaultSettings('k1').presenceCooldownSeconds).toBe(30);
+    expect(resolveKioskSettings({ kioskId: 'k1', presenceCooldownSeconds: 120 }).presenceCooldownSeconds).toBe(120);
+  });
+  it.each([0, 4, 3601, 2.5, Number.NaN, '60'])('a stored %s falls back to the default', (v) => {
+    expect(resolveKioskSettings({ kioskId: 'k1', presenceCooldownSeconds: v }).presenceCooldownSeconds).toBe(30);
+  });
+  it.each([4, 3601, 1.5])('an admin typing %s is refused with the field named', (v) => {
+    expect(() => validateSettingsPatch(defaultSettings('k1'), { presenceCooldownSeconds: v })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', details: { field: 'presenceCooldownSeconds' } }),
+    );
   });
 });
