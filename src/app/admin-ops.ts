@@ -341,8 +341,11 @@ export class AdminOps {
   }
 
   /**
-   * Enrol from the live camera: collects `frames` good frames showing exactly one face (quality gates as for
-   * enrolment) within `timeoutMs`, then stores their templates as one person.
+   * Enrol from the live camera: collects `frames` good frames showing exactly one face within `timeoutMs`, then
+   * stores their templates as one person. The frames must pass the door's quality gates, not the stricter photo
+   * enrolment ones: a camera that recognises someone at the door must be able to enrol them (docs/faces.md has the
+   * measurement). `onProgress` gets the good frames so far and, for a frame that did not count, the first gate it
+   * failed (a QUALITY_REASONS text, 'no face' or 'one person only') for the admin screen to coach with.
    */
   async enrolFromCamera(
     label: string,
@@ -361,7 +364,7 @@ export class AdminOps {
       await new Promise<void>((resolve, reject) => {
         ctl.signal.addEventListener('abort', () => reject(lastIssue ?? new KioskError('INPUT_NO_FACE')), { once: true });
         this.app.frameTap = async (frame) => {
-          const a = await this.app.faces.analyse(ctl.signal, frame, { embed: 'good', gates: 'enrol' });
+          const a = await this.app.faces.analyse(ctl.signal, frame, { embed: 'good', gates: 'door' });
           if (a.detections.length === 0) {
             lastIssue = new KioskError('INPUT_NO_FACE');
             opts.onProgress?.(templates.length, need, 'no face');

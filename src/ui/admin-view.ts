@@ -14,7 +14,7 @@ import { isKioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import { h } from './dom';
 import { errorText, lang, setLang, t } from './i18n';
-import { filterPeople, namingHolder, peopleToolbar, rowTools, type PeopleQuery } from './people-tools';
+import { enrolCoach, filterPeople, namingHolder, peopleToolbar, rowTools, type PeopleQuery } from './people-tools';
 
 export interface GuardRow {
   id: string;
@@ -466,15 +466,15 @@ export class AdminView {
     const list = listSelect('camera-enrol-list');
     const btn = h('button', { type: 'button', 'data-testid': 'camera-enrol-submit' }, t('enrolFromCamera'));
     const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'camera-enrol-message' });
+    const coach = enrolCoach();
     btn.addEventListener('click', () =>
       void run(btn, out, async () => {
-        await this.actions.enrolFromCamera(label.value, list.value as ListKind, {
-          onProgress: (got, need, hint) => (out.textContent = `${got}/${need}${hint ? ` — ${hint}` : ''}`),
-        });
+        coach.reset();
+        await this.actions.enrolFromCamera(label.value, list.value as ListKind, { onProgress: coach.update });
         return t('enrolledOne');
       }),
     );
-    return this.section(t('enrolFromCamera'), 'section-enrol-camera', h('p', { class: 'help' }, t('enrolCameraHelp')), field(t('label'), label, 'cam-label'), field(t('list'), list, 'cam-list'), btn, out);
+    return this.section(t('enrolFromCamera'), 'section-enrol-camera', h('p', { class: 'help' }, t('enrolCameraHelp')), field(t('label'), label, 'cam-label'), field(t('list'), list, 'cam-list'), btn, coach.root, out);
   }
 
   private bulkCard(): HTMLElement {

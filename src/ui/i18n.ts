@@ -60,6 +60,10 @@ const zhLiveness: Record<keyof typeof enLiveness, string> = {
 // ---- Issue 19 behaviour (one decision per presence, one record per person, coaching): begin ----
 const enPresence = {
   presenceCooldown: 'Seconds before the same person still in view is decided again (5–3600)',
+  qualityStepBack: 'Please step back a little',
+  goodFrames: 'good frames',
+  coachHold: 'Good — stay like this',
+  coachOnePerson: 'Only the person being enrolled in view, please',
   addToPerson: 'Add to this person',
   addToExisting: 'Add to',
   enrolAsNew: 'Enrol as a new person anyway',
@@ -80,6 +84,10 @@ const enPresence = {
 };
 const zhPresence: Record<keyof typeof enPresence, string> = {
   presenceCooldown: '同一人仍在画面中时，再次判定前等待的秒数（5–3600）',
+  qualityStepBack: '请稍微后退',
+  goodFrames: '帧合格',
+  coachHold: '很好，请保持',
+  coachOnePerson: '画面中只能有被登记人一人',
   addToPerson: '添加到此人员',
   addToExisting: '添加到',
   enrolAsNew: '仍作为新人员登记',

@@ -8,7 +8,7 @@
 import type { Subject } from '../shared/types';
 import { isKioskError } from '../shared/errors';
 import { h } from './dom';
-import { errorText, t } from './i18n';
+import { errorText, t, type StringKey } from './i18n';
 
 export type PeopleSort = 'name' | 'newest' | 'validUntil';
 
@@ -64,6 +64,47 @@ export function namingHolder(e: unknown, subjects: readonly Subject[], holderId?
   const plate = e.details?.['plate'];
   const what = e.code === 'ENROL_PLATE_TAKEN' ? `${t('plateHeldBy')}: ${holder.label}${typeof plate === 'string' ? ` (${plate})` : ''}` : `${t('duplicateOf')}: ${holder.label}`;
   return Object.assign(new Error(`${errorText(e.code, e.message)} ${what} [${e.code}]`), { code: e.code });
+}
+
+/** What the admin tells the person in front of the camera for each gate a frame failed (camera enrolment). */
+const COACH: Record<string, StringKey> = {
+  'step back': 'qualityStepBack',
+  'step into the frame': 'qualityFrame',
+  'come closer': 'qualityCloser',
+  'look at the camera': 'qualityLook',
+  'too dark': 'qualityDark',
+  'too bright': 'qualityBright',
+  'too blurry': 'qualityBlurry',
+  'no face': 'lookAtCamera',
+  'one person only': 'coachOnePerson',
+};
+
+/**
+ * Live coaching for camera enrolment: a progress bar of good frames and the hint for the last frame that did not
+ * count. `update` is the enrolment's progress callback.
+ */
+export function enrolCoach(): { root: HTMLElement; update: (got: number, need: number, hint: string | null) => void; reset: () => void } {
+  const bar = h('progress', { max: 1, value: 0, 'aria-label': t('goodFrames'), 'data-testid': 'camera-enrol-progress' });
+  const count = h('span', { 'data-testid': 'camera-enrol-count' });
+  const hint = h('p', { class: 'coach', 'aria-live': 'polite', 'data-testid': 'camera-enrol-hint' });
+  const root = h('div', { class: 'enrol-coach', hidden: true }, bar, count, hint);
+  return {
+    root,
+    update: (got, need, reason) => {
+      root.hidden = false;
+      bar.max = need;
+      bar.value = got;
+      count.textContent = `${got}/${need} ${t('goodFrames')}`;
+      hint.dataset['reason'] = reason ?? '';
+      hint.textContent = reason ? t(COACH[reason] ?? 'lookAtCamera') : t('coachHold');
+    },
+    reset: () => {
+      root.hidden = true;
+      bar.value = 0;
+      count.textContent = '';
+      hint.textContent = '';
+    },
+  };
 }
 
 export interface RowActions {

@@ -118,6 +118,13 @@ describe('assessQuality', () => {
     expect(q.metrics.detectionScore).toBe(0.9);
   });
 
+  it('a face cut off because it fills the frame is told to step back, not to step into the frame', () => {
+    const det = face(2);
+    const q = assessQuality({ ...det, box: { x: -20, y: -40, width: frame.width + 40, height: frame.height * 0.9 } }, good, frame, cfg);
+    expect(q.issues[0]).toBe('too-close');
+    expect(q.reason).toBe('step back');
+  });
+
   it('flags a face cut off by the frame edge', () => {
     const det = face(2);
     const q = assessQuality({ ...det, box: { ...det.box, x: -60 } }, good, frame, cfg);
