@@ -185,10 +185,18 @@ const CLOSE_PASS_PAD = 2.5;
 const CLOSE_PASS_MAX_SIDE = 768;
 let closeCanvas: OffscreenCanvas | null = null;
 let closePass = true;
+/**
+ * On camera frames, after a second pass that found nobody, the next one waits this long: an empty doorway then costs
+ * about one detection per frame instead of two. While the pass keeps finding a close face it runs on every frame
+ * (the decision needs consecutive frames); photos (enrolment) always get it.
+ */
+const CLOSE_PASS_EVERY_MS = 400;
+let lastEmptyClosePass = -Infinity;
 
-async function detectFaces(s: State, image: ImageBitmap): Promise<FaceDetection[]> {
+async function detectFaces(s: State, image: ImageBitmap, source: 'frame' | 'photo'): Promise<FaceDetection[]> {
   const found = await s.detector.detect(image);
   if (found.length > 0 || !closePass) return found;
+  if (source === 'frame' && now() - lastEmptyClosePass < CLOSE_PASS_EVERY_MS) return found;
   const side = CLOSE_PASS_PAD * Math.max(image.width, image.height);
   const k = Math.min(1, CLOSE_PASS_MAX_SIDE / side);
   const size = Math.round(side * k);
@@ -204,7 +212,9 @@ async function detectFaces(s: State, image: ImageBitmap): Promise<FaceDetection[
   const oy = (size - hgt) / 2;
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(image, ox, oy, w, hgt);
-  return (await s.detector.detect(closeCanvas)).map((d) => ({
+  const close = await s.detector.detect(closeCanvas);
+  if (close.length === 0 && source === 'frame') lastEmptyClosePass = now();
+  return close.map((d) => ({
     box: { x: (d.box.x - ox) / k, y: (d.box.y - oy) / k, width: d.box.width / k, height: d.box.height / k },
     score: d.score,
     keypoints: d.keypoints.map((p) => ({ x: (p.x - ox) / k, y: (p.y - oy) / k })),
@@ -256,7 +266,7 @@ async function analyse(req: FaceCommands['analyse']['req']): Promise<FrameAnalys
   try {
     const timings = { detect: 0, align: 0, embed: 0, match: 0, liveness: 0 };
     const t = now();
-    const all = bySize(await detectFaces(s, frame));
+    const all = bySize(await detectFaces(s, frame, 'frame'));
     timings.detect = now() - t;
     const faces: AnalysedFace[] = [];
     for (const det of all.slice(0, Math.max(0, req.maxFaces ?? 1))) {
@@ -294,7 +304,7 @@ async function enrolFromImage(req: FaceCommands['enrolFromImage']['req']): Promi
   const s = ready();
   const bitmap = await decode(req.image);
   try {
-    const faces = bySize(await detectFaces(s, bitmap));
+    const faces = bySize(await detectFaces(s, bitmap, 'photo'));
     if (faces.length === 0) throw new KioskError('INPUT_NO_FACE');
     // A face far smaller than the main one (a passer-by in the background) does not make the photo ambiguous;
     // a second face of comparable size does, and then we refuse rather than guess who is meant.
