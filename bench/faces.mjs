@@ -4,7 +4,7 @@
  * Face benchmark: the kiosk's real pipeline (MediaPipe detection, alignment, ORT embedding, 1:N search) in headless
  * Chromium, scored as face verification, per embedder.
  *
- *   npm run bench:faces -- --data DIR [--pairs FILE] [--degrade] [--json OUT]
+ *   npm run bench:faces -- --data DIR [--pairs FILE] [--degrade | --close [--close-pass on|off]] [--json OUT]
  *                          [--embedders fr_feature,dlib_resnet] [--detector full|short] [--backend auto|wasm|webgpu]
  *                          [--threads N] [--precision int8|fp32]
  *                          [--limit N] [--verbose]
@@ -12,7 +12,9 @@
  * Input: identity folders DIR/<person>/*.jpg|jpeg|png (every pair of images is scored; folders starting with "_"
  * are skipped), or a pairs file (CSV lines `fileA,fileB,1|0`, paths relative to the file, no header).
  * `--degrade` runs on kiosk-like versions of the images made in the browser (face shrunk to ~60 px between the
- * eyes, blur, darkening, JPEG quality 40). Images with no detected face score −1 in every pair (a failure to
+ * eyes, blur, darkening, JPEG quality 40). `--close` runs on the photos cropped tight to the face (150 px square, the
+ * face filling the frame: a visitor at arm's length from the tablet); `noFace` then counts faces the detector missed,
+ * and `--close-pass off` turns off the worker's padded second detection pass to show what it adds. Images with no detected face score −1 in every pair (a failure to
  * enrol counts against TAR, never for it).
  *
  * Output: a table on stdout and JSON (default bench/results/faces[-degraded].json):
@@ -157,6 +159,8 @@ async function main() {
       data: { type: 'string' },
       pairs: { type: 'string' },
       degrade: { type: 'boolean', default: false },
+      close: { type: 'boolean', default: false },
+      'close-pass': { type: 'string', default: 'on' },
       json: { type: 'string' },
       embedders: { type: 'string', default: 'fr_feature,dlib_resnet' },
       detector: { type: 'string', default: 'full' },
@@ -186,7 +190,8 @@ async function main() {
   const source = values.pairs ? resolve(values.pairs) : resolve(values.data ?? '.');
   console.log(
     `data: ${source} — ${images.length} images, ${pairs.filter((p) => p.same).length} genuine / ` +
-      `${pairs.filter((p) => !p.same).length} impostor pairs${values.degrade ? ', DEGRADED (kiosk-like)' : ''}`,
+      `${pairs.filter((p) => !p.same).length} impostor pairs${values.degrade ? ', DEGRADED (kiosk-like)' : ''}` +
+      `${values.close ? `, CLOSE (tight face crops), padded second pass ${values['close-pass']}` : ''}`,
   );
 
   const bench = await startBench({ plugins: [benchFiles(images.map((i) => i.path))], verbose: values.verbose });
@@ -209,6 +214,8 @@ async function main() {
         ...(values.threads ? { threads: Number(values.threads) } : {}),
         ...(values.precision ? { precision: values.precision === 'fp32' ? 'fp32' : 'int8' } : {}),
         degradeEyePx: Number(values['eye-px']),
+        close: values.close && !values.degrade,
+        closePass: values['close-pass'] !== 'off',
       },
     );
   } finally {
@@ -304,6 +311,7 @@ async function main() {
     default: result.defaults.embedder,
     embedders: out,
     degraded: values.degrade,
+    close: values.close ? { closePass: values['close-pass'] !== 'off' } : false,
     detector,
     data: {
       source,
@@ -394,7 +402,8 @@ async function main() {
       `crossOriginIsolated ${report.machine.crossOriginIsolated}`,
   );
 
-  const outPath = resolve(values.json ?? join(ROOT, 'bench/results', `faces${values.degrade ? '-degraded' : ''}.json`));
+  const variant = values.degrade ? '-degraded' : values.close ? `-close${values['close-pass'] === 'off' ? '-nopass' : ''}` : '';
+  const outPath = resolve(values.json ?? join(ROOT, 'bench/results', `faces${variant}.json`));
   mkdirSync(dirname(outPath), { recursive: true });
   writeFileSync(outPath, JSON.stringify(report, null, 2) + '\n');
   console.log(`wrote ${outPath}`);

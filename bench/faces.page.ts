@@ -33,6 +33,10 @@ export interface BenchOptions {
   precision?: 'int8' | 'fp32';
   /** Target inter-eye distance of degraded images (px). */
   degradeEyePx: number;
+  /** Run on the photos cropped tight to the face (a visitor filling the frame), CLOSE_SIDE px square. */
+  close: boolean;
+  /** The worker's padded second detection pass (default on); `--close-pass off` measures what it adds. */
+  closePass: boolean;
 }
 
 export interface ImageResult {
@@ -164,6 +168,32 @@ async function degrade(client: FaceClient, blob: Blob, eyePx: number): Promise<B
   return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.4 });
 }
 
+/** Side of the tight face crops (px): the size of the issue's 40 test photos. */
+const CLOSE_SIDE = 150;
+
+/**
+ * A photo cropped tight to its largest face (the detector's box, square, nothing around it) at CLOSE_SIDE px: a
+ * visitor who stepped up to the tablet. Null when the original shows no face to crop around.
+ */
+async function closeCrop(client: FaceClient, blob: Blob): Promise<Blob | null> {
+  const bitmap = await createImageBitmap(blob);
+  const faces = await client.detect(undefined, await createImageBitmap(bitmap));
+  const main = faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height)[0];
+  if (!main) {
+    bitmap.close();
+    return null;
+  }
+  const side = Math.max(main.box.width, main.box.height);
+  const x = main.box.x + main.box.width / 2 - side / 2;
+  const y = main.box.y + main.box.height / 2 - side / 2;
+  const canvas = new OffscreenCanvas(CLOSE_SIDE, CLOSE_SIDE);
+  const ctx = canvas.getContext('2d')!;
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(bitmap, x, y, side, side, 0, 0, CLOSE_SIDE, CLOSE_SIDE);
+  bitmap.close();
+  return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 });
+}
+
 async function run(opts: BenchOptions): Promise<BenchResult> {
   const runs: Record<string, EmbedderRun> = {};
   let degraded: Blob[] | null = null;
@@ -172,6 +202,7 @@ async function run(opts: BenchOptions): Promise<BenchResult> {
       config: { embedder, detector: opts.detector, ...(opts.precision ? { precision: opts.precision } : {}) },
       backend: opts.backend,
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+      closePass: opts.closePass,
       timeoutMs: 120_000,
     });
     const info = await client.init();
@@ -181,6 +212,18 @@ async function run(opts: BenchOptions): Promise<BenchResult> {
     if (opts.degrade && !degraded) {
       degraded = [];
       for (const im of opts.images) degraded.push(await degrade(client, await fetchBlob(im.url), opts.degradeEyePx));
+    }
+    if (opts.close && !degraded) {
+      degraded = [];
+      let uncropped = 0;
+      for (const im of opts.images) {
+        const original = await fetchBlob(im.url);
+        const crop = await closeCrop(client, original);
+        // No face in the original to crop around: the original is scored as is (its own noFace, not the close pass's).
+        if (!crop) uncropped++;
+        degraded.push(crop ?? original);
+      }
+      console.log(`[bench] close: ${opts.images.length - uncropped} photos cropped tight to the face (${CLOSE_SIDE} px), ${uncropped} had no face to crop around`);
     }
     const images: ImageResult[] = [];
     for (let i = 0; i < opts.images.length; i++) {

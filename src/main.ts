@@ -112,10 +112,11 @@ async function main(): Promise<void> {
       ops.lock();
       home();
     },
-    enrolPhotos: (i, p) => ops.enrolPhotos(i, p),
+    enrolPhotos: (i, p, t) => ops.enrolPhotos(i, p, t),
     bulkImport: (f, c, p) => ops.bulkImport(f, c, p),
     enrolFromCamera: (l, li, o) => ops.enrolFromCamera(l, li, o),
-    addPlates: (l, p, li) => ops.addPlates(l, p, li),
+    addPlates: (l, p, li, t) => ops.addPlates(l, p, li, t),
+    mergeSubjects: (k, o) => ops.mergeSubjects(k, o),
     updateSubject: (id, p) => ops.updateSubject(id, p),
     expireSubject: (id) => ops.expireSubject(id),
     deleteSubject: (id) => ops.deleteSubject(id),

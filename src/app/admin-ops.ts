@@ -35,6 +35,7 @@ import { createPasskey } from './passkeys';
 import type { AuditEntry } from '../shared/types';
 import type { GuardSummary } from '../store';
 import { defaultSettings, resolveKioskSettings, validateSettingsPatch, type KioskSettings } from './kiosk-settings';
+import { faceDuplicate, mergedRecord, plateHolder } from './people';
 
 export interface EnrolItem {
   file: File;
@@ -50,6 +51,16 @@ export interface EnrolReport {
   ok: boolean;
   code?: ErrorCode;
   message?: string;
+  /** ENROL_DUPLICATE_FACE / ENROL_PLATE_TAKEN: the enrolled person this collides with (the admin may add to them). */
+  holderId?: string;
+}
+
+/** How photos or frames are stored: as a new person (warned when the face is already enrolled), or added to one. */
+export interface EnrolTarget {
+  /** Add to this enrolled person instead of creating one. */
+  addTo?: string;
+  /** The admin saw the duplicate warning and still wants a new person. */
+  allowDuplicate?: boolean;
 }
 
 export { parseCsv, parseImportCsv, type CsvEntry } from './csv-import';
@@ -138,8 +149,64 @@ export class AdminOps {
 
   // ---- enrolment ----
 
+  /** The accept threshold of the active embedder: a new face at or above it would be taken for that person. */
+  private acceptThreshold(): number {
+    const cfg = resolveFaceConfig(this.app.snapshot.settings.face);
+    return cfg.thresholds[cfg.embedder].accept;
+  }
+
+  /** Refuses a plate another person already holds, naming the holder by id (the admin screen shows their name). */
+  private checkPlatesFree(plates: string[], owner?: string): void {
+    for (const p of plates) {
+      const holder = plateHolder(this.app.listSubjects(), p, owner);
+      if (holder) throw new KioskError('ENROL_PLATE_TAKEN', { plate: p, holderId: holder.id });
+    }
+  }
+
+  /**
+   * Stores templates as a new person, or adds them (and plates) to `target.addTo`. A new person whose face matches
+   * someone enrolled at the accept threshold is refused with ENROL_DUPLICATE_FACE naming that person, unless the
+   * admin chose to enrol them anyway: two records of one person make the door refuse them ("too close to another").
+   */
+  private async store(input: SubjectInput, target: EnrolTarget): Promise<Subject> {
+    const embedder = this.embedder();
+    const templates = input.templates[embedder] ?? [];
+    if (target.addTo) {
+      // The vault, not the service's summary: adding keeps every template the person already has.
+      const cur = await this.vault.subjects.get(target.addTo);
+      if (!cur) throw new KioskError('STORE_NOT_FOUND', { field: 'addTo' });
+      this.checkPlatesFree(input.plates, cur.id);
+      const merged = mergedRecord(cur, { ...cur, templates: { [embedder]: templates }, plates: input.plates });
+      return this.vault.subjects.put(merged);
+    }
+    this.checkPlatesFree(input.plates);
+    if (!target.allowDuplicate) {
+      // Templates live in the vault and the worker's gallery only; enrolment is rare enough to read the vault.
+      const enrolled = templates.length ? (await this.vault.loadWatchlist()).subjects : [];
+      const dup = faceDuplicate(enrolled, templates, embedder, this.acceptThreshold());
+      if (dup) throw new KioskError('ENROL_DUPLICATE_FACE', { holderId: dup.subject.id, score: Number(dup.score.toFixed(3)) });
+    }
+    return this.vault.enrol(input);
+  }
+
+  /**
+   * Merges `otherId` into `keepId` (one transaction: the merged record is written and the other deleted, or
+   * neither). The result keeps every photo and plate, stays on the deny list if either was, and takes the narrower
+   * validity (src/app/people.ts).
+   */
+  async mergeSubjects(keepId: string, otherId: string): Promise<Subject> {
+    this.require('edit');
+    if (keepId === otherId) throw new KioskError('INPUT_INVALID', { field: 'merge' });
+    const keep = await this.vault.subjects.get(keepId);
+    const other = await this.vault.subjects.get(otherId);
+    if (!keep || !other) throw new KioskError('INPUT_INVALID', { field: 'merge' });
+    const s = await this.vault.subjects.putAndDelete(mergedRecord(keep, other), otherId);
+    await this.app.watchlistSettled();
+    return s;
+  }
+
   /** Enrol from photo files; several files with the same label become one person with several templates. */
-  async enrolPhotos(items: EnrolItem[], onProgress?: (done: number, total: number) => void): Promise<EnrolReport[]> {
+  async enrolPhotos(items: EnrolItem[], onProgress?: (done: number, total: number) => void, target: EnrolTarget = {}): Promise<EnrolReport[]> {
     this.require('enrol');
     const embedder = this.embedder();
     const reports: EnrolReport[] = [];
@@ -168,10 +235,12 @@ export class AdminOps {
         ...(item.validUntil ? { validUntil: item.validUntil } : {}),
       };
       try {
-        await this.vault.enrol(input);
+        await this.store(input, target);
       } catch (e) {
         // Nothing was stored for this person: mark every file of theirs as failed.
-        for (const r of reports) if (r.label === item.label && r.ok) Object.assign(r, report(r, e));
+        const holderId = isKioskError(e) ? e.details?.['holderId'] : undefined;
+        for (const r of reports)
+          if (r.label === item.label && r.ok) Object.assign(r, report(r, e), typeof holderId === 'string' ? { holderId } : {});
       }
     }
     await this.app.watchlistSettled();
@@ -197,13 +266,16 @@ export class AdminOps {
   }
 
   /**
-   * Enrol from the live camera: collects `frames` good frames showing exactly one face (quality gates as for
-   * enrolment) within `timeoutMs`, then stores their templates as one person.
+   * Enrol from the live camera: collects `frames` good frames showing exactly one face within `timeoutMs`, then
+   * stores their templates as one person. The frames must pass the door's quality gates, not the stricter photo
+   * enrolment ones: a camera that recognises someone at the door must be able to enrol them (docs/faces.md has the
+   * measurement). `onProgress` gets the good frames so far and, for a frame that did not count, the first gate it
+   * failed (a QUALITY_REASONS text, 'no face' or 'one person only') for the admin screen to coach with.
    */
   async enrolFromCamera(
     label: string,
     list: ListKind,
-    opts: { frames?: number; timeoutMs?: number; onProgress?: (got: number, need: number, hint: string | null) => void } = {},
+    opts: { frames?: number; timeoutMs?: number; onProgress?: (got: number, need: number, hint: string | null) => void } & EnrolTarget = {},
   ): Promise<Subject> {
     this.require('enrol');
     if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
@@ -217,7 +289,7 @@ export class AdminOps {
       await new Promise<void>((resolve, reject) => {
         ctl.signal.addEventListener('abort', () => reject(lastIssue ?? new KioskError('INPUT_NO_FACE')), { once: true });
         this.app.frameTap = async (frame) => {
-          const a = await this.app.faces.analyse(ctl.signal, frame, { embed: 'good', gates: 'enrol' });
+          const a = await this.app.faces.analyse(ctl.signal, frame, { embed: 'good', gates: 'door' });
           if (a.detections.length === 0) {
             lastIssue = new KioskError('INPUT_NO_FACE');
             opts.onProgress?.(templates.length, need, 'no face');
@@ -238,18 +310,18 @@ export class AdminOps {
       clearTimeout(timer);
       this.app.frameTap = null;
     }
-    const s = await this.vault.enrol({ label: label.trim(), list, templates: { [embedder]: templates }, plates: [] });
+    const s = await this.store({ label: label.trim(), list, templates: { [embedder]: templates }, plates: [] }, opts);
     await this.app.watchlistSettled();
     return s;
   }
 
-  /** A vehicle-only entry (plates, no face). */
-  async addPlates(label: string, plates: string[], list: ListKind): Promise<Subject> {
+  /** A vehicle-only entry (plates, no face), or plates added to an enrolled person (`target.addTo`). */
+  async addPlates(label: string, plates: string[], list: ListKind, target: EnrolTarget = {}): Promise<Subject> {
     this.require('enrol');
     const norm = plates.map(normalisePlate).filter(Boolean);
-    if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
+    if (!target.addTo && !label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
     if (norm.length === 0) throw new KioskError('INPUT_INVALID', { field: 'plates' });
-    const s = await this.vault.enrol({ label: label.trim(), list, templates: {}, plates: norm });
+    const s = await this.store({ label: label.trim(), list, templates: {}, plates: norm }, target);
     await this.app.watchlistSettled();
     return s;
   }
@@ -269,6 +341,7 @@ export class AdminOps {
       templates: cur.templates,
       plates: (patch.plates ?? cur.plates).map(normalisePlate).filter(Boolean),
     };
+    if (patch.plates) this.checkPlatesFree(next.plates, id);
     const vf = 'validFrom' in patch ? patch.validFrom : cur.validFrom;
     const vu = 'validUntil' in patch ? patch.validUntil : cur.validUntil;
     if (vf !== undefined) next.validFrom = vf;
@@ -298,6 +371,8 @@ export class AdminOps {
     if (patch.retentionHours !== undefined) await this.vault.audit.setRetention(next.retentionHours * 3_600_000);
     const stored = resolveKioskSettings(await this.vault.settings.get());
     this.app.update({ settings: stored });
+    // New settings may change the answer for the person standing there: they get a fresh decision.
+    this.app.forgetPresence();
     if (patch.face !== undefined) await this.app.reloadWatchlist();
     if (patch.pullMinutes !== undefined) this.app.puller.schedule(stored.pullMinutes);
     if (patch.kioskId !== undefined || patch.upstreamPath !== undefined || patch.door !== undefined || patch.subjectRefs !== undefined) {

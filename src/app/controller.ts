@@ -28,6 +28,8 @@ import { padPolicyOf, resolveKioskSettings, sessionIdleMs, upstreamUrl, type Kio
 import { LivenessGate, type ChallengePrompt } from './liveness-gate';
 import { Watchlist, type WatchlistSummary, type WatchSubject } from './watchlist';
 import { BundlePuller, type PullStatus } from './bundle-pull';
+import { DEFAULT_LEAVE_MS, DEFAULT_SAME_PLATE, beginPresence, observePresence, type Presence, type PresenceConfig, type PresenceKey, type Sighting } from '../matching/presence';
+import { kioskReadiness, type Readiness } from './readiness';
 
 export type Phase = 'starting' | 'setup-needed' | 'locked' | 'running' | 'wiped' | 'error';
 
@@ -140,6 +142,10 @@ export class KioskController {
   /** Decisions with names and scores (memory only); the snapshot carries them stripped. */
   private identified: IdentifiedDecision[] = [];
   private decisionCount = 0;
+  /** Who the last decision was about while they are still in view: no new decision for them (presence.ts). */
+  private presence: Presence | null = null;
+  /** Template of the frame a withheld grant's challenge is anchored on (the presence key once it is decided). */
+  private gateAnchor: Float32Array | null = null;
   /** The admin console sets this while enrolling from the live camera: frames go there instead. */
   frameTap: ((frame: ImageBitmap) => Promise<void>) | null = null;
 
@@ -284,6 +290,8 @@ export class KioskController {
   }
 
   private onWatchlist(w: WatchlistSummary): void {
+    // A changed watchlist may change the answer (someone revoked while standing there is denied now).
+    this.forgetPresence();
     const o = w.openSet;
     this.update({
       openSet: o,
@@ -316,6 +324,37 @@ export class KioskController {
 
   labelOf(id: string | undefined): string | undefined {
     return this.watchlist.label(id);
+  }
+
+  /** Whether this kiosk is set up enough to decide, and to send (src/app/readiness.ts says what that means). */
+  readiness(): Readiness {
+    const w = this.snap.watchlist;
+    return kioskReadiness({
+      phase: this.snap.phase,
+      mode: this.snap.settings.mode,
+      templates: w.templates,
+      plates: w.plates,
+      pairedOrigin: this.decisions?.pairedWith?.origin,
+      upstreamOrigin: new URL(upstreamUrl(this.snap.settings)).origin,
+    });
+  }
+
+  /** The next frame may be decided on even if the last person is still there (the watchlist or settings changed). */
+  forgetPresence(): void {
+    this.presence = null;
+  }
+
+  private presenceConfig(sameFace: number): PresenceConfig {
+    return { cooldownMs: this.snap.settings.presenceCooldownSeconds * 1000, leaveMs: DEFAULT_LEAVE_MS, sameFace, samePlate: DEFAULT_SAME_PLATE };
+  }
+
+  /**
+   * Moves the presence on by one frame; true while the person decided last is still there (no new decision yet).
+   * Called on every analysed frame, the result hold included, so "left the view" is measured from their last frame.
+   */
+  private stillPresent(seen: Sighting, at: number, sameFace: number): boolean {
+    this.presence = observePresence(this.presence, seen, at, this.presenceConfig(sameFace)).presence;
+    return this.presence !== null;
   }
 
   async startCamera(deviceId?: string): Promise<void> {
@@ -366,13 +405,15 @@ export class KioskController {
   private async onFrame(signal: AbortSignal, frame: ImageBitmap, at: number): Promise<void> {
     if (this.frameTap) return this.frameTap(frame);
     if (this.snap.settings.mode === 'plate') return this.onPlateFrame(signal, frame, at);
-    const running = this.snap.phase === 'running';
+    // Not set up (no watchlist for this mode yet): frames are shown, never decided on.
+    const running = this.readiness().decide;
     const w = frame.width;
     const h = frame.height;
     const pad = padPolicyOf(this.snap.settings);
     const a = await this.faces.analyse(signal, frame, {
-      // During a challenge every face is embedded (a turned head fails the quality gate but must stay the same person).
-      embed: this.gate.running ? 'all' : running && at >= this.holdUntil ? 'good' : 'none',
+      // During a challenge every face is embedded (a turned head fails the quality gate but must stay the same person);
+      // while a decided person may still be in view their good frames are embedded to tell them from the next one.
+      embed: this.gate.running ? 'all' : running && (at >= this.holdUntil || this.presence) ? 'good' : 'none',
       liveness: pad !== 'off',
       // Only the active challenge compares templates on this thread; a door frame gets the match alone.
       returnTemplate: pad === 'active',
@@ -387,14 +428,23 @@ export class KioskController {
     const faces = a.detections;
     if (faces.length > 0) this.touch();
     this.update({ detections: { faces, frameW: w, frameH: h } });
-    if (!running || at < this.holdUntil) return;
+    if (!running) {
+      if (this.snap.phase === 'running') this.setPrompt({ key: 'notSetUp' });
+      return;
+    }
     // PAD settings come from the same snapshot as the policy, so a change applies to both at once (the worker's copy
     // of the face config follows only after it re-initialises).
     const cfg = { ...this.faces.settings, pad: this.padSettings() };
+    const templates = a.faces.flatMap((f) => (f.template ? [f.template] : []));
+    if (this.stillPresent({ kind: 'face', found: faces.length, templates }, at, cfg.thresholds[cfg.embedder].reject)) {
+      this.observations = [];
+      return;
+    }
+    if (at < this.holdUntil) return;
     if (this.gate.running) {
       const g = this.gate.onFrame(a, at, cfg, pad !== 'off');
       if (g.kind === 'prompt') this.setPrompt({ key: 'challenge', detail: g.prompt.action, challenge: g.prompt });
-      else await this.act(this.stillValid(g.decision), at, g.seeGuard ? 'seeGuard' : undefined);
+      else await this.act(this.stillValid(g.decision), at, { kind: 'face', template: this.gateAnchor }, g.seeGuard ? 'seeGuard' : undefined);
       return;
     }
     this.observations.push(observationFromAnalysis(a, at));
@@ -414,12 +464,13 @@ export class KioskController {
         const anchor = a.faces[0]?.template;
         if (!anchor) return;
         this.observations = [];
+        this.gateAnchor = Float32Array.from(anchor);
         const p = this.gate.begin(d, anchor, at, cfg);
         this.update({ prompt: { key: 'challenge', detail: p.action, challenge: p } });
         return;
       }
       this.observations = [];
-      await this.act(d, at);
+      await this.act(d, at, { kind: 'face', template: a.faces[0]?.template ? Float32Array.from(a.faces[0].template) : null });
       return;
     }
     if (faces.length === 0) this.setPrompt({ key: 'lookAtCamera' });
@@ -461,7 +512,15 @@ export class KioskController {
       };
       this.update({ plateDebug: [entry, ...this.snap.plateDebug].slice(0, 12) });
     }
-    if (this.snap.phase !== 'running' || at < this.holdUntil) return;
+    if (!this.readiness().decide) {
+      if (this.snap.phase === 'running') this.setPrompt({ key: 'notSetUp' });
+      return;
+    }
+    if (this.stillPresent({ kind: 'plate', found: r.box ? 1 : 0, texts: r.text ? [r.text] : [] }, at, 1)) {
+      this.plateReads = [];
+      return;
+    }
+    if (at < this.holdUntil) return;
     if (r.text) {
       this.touch();
       this.plateReads.push({ at, read: { text: r.text, confidence: r.confidence } });
@@ -472,7 +531,7 @@ export class KioskController {
     const enough = consensus.support >= (this.snap.settings.plate.minSupport ?? 2);
     if (enough && d.outcome !== 'no-face') {
       this.plateReads = [];
-      await this.act(d, at);
+      await this.act(d, at, { kind: 'plate', text: consensus.text });
     } else {
       this.setPrompt({ key: r.text ? 'checking' : 'showPlate' });
     }
@@ -484,9 +543,14 @@ export class KioskController {
     this.update({ prompt: p });
   }
 
-  /** A final decision: log (memory + encrypted audit), send the signed yes/no, show the result. */
-  private async act(d: DecisionResult, at: number, prompt?: PromptKey): Promise<void> {
+  /**
+   * A final decision: log (memory + encrypted audit), send the signed yes/no, show the result. `about` is who it was
+   * about: no new decision is made for them while they stay in view (src/matching/presence.ts).
+   */
+  private async act(d: DecisionResult, at: number, about: PresenceKey, prompt?: PromptKey): Promise<void> {
     this.holdUntil = at + RESULT_HOLD_MS;
+    this.presence = beginPresence(about, at);
+    this.gateAnchor = null;
     const label = this.labelOf(d.subjectId);
     const up = upstreamDecisionFor(d.outcome);
     const entry: IdentifiedDecision = {
@@ -499,7 +563,7 @@ export class KioskController {
       ...(label ? { label } : {}),
       ...(d.score !== undefined ? { score: d.score } : {}),
       ...(d.liveness !== undefined ? { liveness: d.liveness } : {}),
-      sent: up !== null,
+      sent: up !== null && this.readiness().send,
     };
     this.pushDecision(entry);
     const key: PromptKey =
@@ -528,7 +592,7 @@ export class KioskController {
       outcome,
       reason: why,
       mode: 'manual',
-      sent: true,
+      sent: !this.readiness().missing.some((m) => m === 'setup' || m === 'pairing'),
       by: session.kind === 'guard' ? session.name : 'admin',
     };
     this.pushDecision(entry);
@@ -559,7 +623,8 @@ export class KioskController {
     } catch (e) {
       this.update({ error: isKioskError(e) ? e : new KioskError('INTERNAL') });
     }
-    if (up && this.decisions) {
+    // An unpaired kiosk signs and queues nothing: a queued decision would be delivered, stale, at pairing.
+    if (up && this.decisions && entry.sent) {
       try {
         await this.decisions.decide(up, entry.subjectId ? { subjectId: entry.subjectId } : {});
       } catch (e) {
@@ -571,6 +636,7 @@ export class KioskController {
   /** Switch between face and plate mode (the camera restarts with the mode's facing). */
   async setMode(mode: KioskSettings['mode']): Promise<void> {
     this.observations = [];
+    this.presence = null;
     this.gate.cancel();
     this.plateReads = [];
     this.update({ settings: { ...this.snap.settings, mode }, detections: { faces: [], frameW: 640, frameH: 480 }, backend: null });
@@ -583,6 +649,7 @@ export class KioskController {
     this.identified = [];
     this.authority.logout();
     this.observations = [];
+    this.presence = null;
     this.gate.cancel();
     await this.decisions?.stop();
     this.decisions = null;

@@ -77,7 +77,16 @@ export interface KioskSettings {
   pad?: PadPolicy;
   /** Minutes between pulls of watchlist bundles from the receiver (src/app/bundle-pull.ts); 0 = off (default), 1..1440. */
   pullMinutes: number;
+  /**
+   * Seconds after a decision before the same person (or plate), still in view, is decided again; leaving the view
+   * ends the wait at once (src/matching/presence.ts). Default 30, 5..3600.
+   */
+  presenceCooldownSeconds: number;
 }
+
+export const PRESENCE_COOLDOWN_DEFAULT = 30;
+export const PRESENCE_COOLDOWN_MIN = 5;
+export const PRESENCE_COOLDOWN_MAX = 3600;
 
 /** The idle timeout in force for these settings, in ms. */
 export function sessionIdleMs(s: Pick<KioskSettings, 'role' | 'sessionIdleSeconds'>): number {
@@ -107,11 +116,13 @@ export function defaultSettings(kioskId = newKioskId()): KioskSettings {
     overrideLimit: 6,
     overrideWindowMinutes: 10,
     pullMinutes: 0,
+    presenceCooldownSeconds: PRESENCE_COOLDOWN_DEFAULT,
   };
 }
 
 const intIn = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
 const idleOk = (v: unknown): v is number => v === 0 || intIn(v, IDLE_SECONDS_MIN, IDLE_SECONDS_MAX);
+const cooldownOk = (v: unknown): v is number => intIn(v, PRESENCE_COOLDOWN_MIN, PRESENCE_COOLDOWN_MAX);
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
 const PATH = /^\/[A-Za-z0-9._~\-/]{0,200}$/;
@@ -144,6 +155,7 @@ export function resolveKioskSettings(stored: Record<string, unknown> | null | un
     overrideLimit: intIn(s['overrideLimit'], 1, 100) ? s['overrideLimit'] : d.overrideLimit,
     overrideWindowMinutes: intIn(s['overrideWindowMinutes'], 1, 1440) ? s['overrideWindowMinutes'] : d.overrideWindowMinutes,
     pullMinutes: intIn(s['pullMinutes'], 0, 1440) ? s['pullMinutes'] : d.pullMinutes,
+    presenceCooldownSeconds: cooldownOk(s['presenceCooldownSeconds']) ? s['presenceCooldownSeconds'] : d.presenceCooldownSeconds,
   };
   if (PAD_POLICIES.includes(s['pad'] as PadPolicy)) out.pad = s['pad'] as PadPolicy;
   if (s['face'] && typeof s['face'] === 'object') {
@@ -179,6 +191,7 @@ export function validateSettingsPatch(current: KioskSettings, patch: Partial<Kio
   if (!intIn(next.overrideWindowMinutes, 1, 1440)) throw bad('overrideWindowMinutes');
   if (next.pad !== undefined && !PAD_POLICIES.includes(next.pad)) throw bad('pad');
   if (!intIn(next.pullMinutes, 0, 1440)) throw bad('pullMinutes');
+  if (!cooldownOk(next.presenceCooldownSeconds)) throw bad('presenceCooldownSeconds');
   try {
     resolveFaceConfig(next.face);
   } catch {

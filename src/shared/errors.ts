@@ -28,6 +28,8 @@ export const ERROR_MESSAGES = {
   INPUT_MULTIPLE_FACES: 'More than one face was found; enrolment needs exactly one.',
   INPUT_LOW_QUALITY: 'The face image is not good enough.',
   INPUT_INVALID: 'The input is not valid.',
+  ENROL_DUPLICATE_FACE: 'This face matches a person who is already enrolled. Add the photos to that person instead.',
+  ENROL_PLATE_TAKEN: 'This plate already belongs to another person. Nothing was changed.',
   // matching
   MATCH_VECTOR_LENGTH: 'Template lengths differ.',
   MATCH_VECTOR_INVALID: 'A template is not a finite, non-zero vector.',

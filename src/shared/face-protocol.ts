@@ -20,10 +20,11 @@ export interface BackendInfo {
   reason: string;
 }
 
-export type QualityIssue = 'partial' | 'too-small' | 'turned' | 'too-dark' | 'too-bright' | 'too-blurry';
+export type QualityIssue = 'too-close' | 'partial' | 'too-small' | 'turned' | 'too-dark' | 'too-bright' | 'too-blurry';
 
 /** What the visitor is told for each issue. Only the first issue (in this order) is shown. */
 export const QUALITY_REASONS: Readonly<Record<QualityIssue, string>> = {
+  'too-close': 'step back',
   partial: 'step into the frame',
   'too-small': 'come closer',
   turned: 'look at the camera',
@@ -32,6 +33,7 @@ export const QUALITY_REASONS: Readonly<Record<QualityIssue, string>> = {
   'too-blurry': 'too blurry',
 };
 export const QUALITY_ORDER: readonly QualityIssue[] = [
+  'too-close',
   'partial',
   'too-small',
   'turned',
@@ -80,6 +82,9 @@ export interface FaceWorkerInit {
   backend?: 'auto' | BackendName;
   /** WASM threads override (tests/benchmarks). */
   threads?: number;
+  /** Second, padded detection pass on frames where nothing was found (faces filling the frame). Default true;
+   * benchmarks turn it off to measure what it adds. */
+  closePass?: boolean;
 }
 
 export interface FaceWorkerInfo {

@@ -134,6 +134,15 @@ export class SubjectsApi {
     return this.write(inputs, [], { replaceAll: true });
   }
 
+  /** Merging two people: writes the merged record and deletes the other one in one transaction (both or neither). Admin. */
+  async putAndDelete(input: SubjectInput, deleteId: string): Promise<Subject> {
+    validateId(deleteId);
+    this.core.requireAdmin();
+    const [s] = await this.write([input], [deleteId], { replaceAll: false });
+    if (!s) throw new KioskError('INTERNAL', { where: 'subjects.putAndDelete' });
+    return s;
+  }
+
   /** Admin. STORE_NOT_FOUND for an unknown id. */
   async delete(id: string): Promise<void> {
     validateId(id);

@@ -7,7 +7,7 @@
  * reports success or a clear error in the section it came from; file reports list each photo's outcome.
  */
 import type { AppSnapshot } from '../app/controller';
-import type { EnrolReport } from '../app/admin-ops';
+import type { EnrolReport, EnrolTarget } from '../app/admin-ops';
 import type { DeviceRole, KioskSettings } from '../app/kiosk-settings';
 import type { AuditEntry } from '../shared/types';
 import { isKioskError } from '../shared/errors';
@@ -16,6 +16,7 @@ import type { WatchSubject } from '../app/watchlist';
 import { SyncPullCard, type SyncPullActions } from './sync-pull-card';
 import { h } from './dom';
 import { errorText, lang, setLang, t } from './i18n';
+import { enrolCoach, filterPeople, namingHolder, peopleToolbar, rowTools, type PeopleQuery } from './people-tools';
 
 export interface GuardRow {
   id: string;
@@ -29,10 +30,11 @@ export interface AdminActions {
   setup(passphrase: string, opts: { unattended?: boolean; role?: DeviceRole }): Promise<void>;
   unlock(passphrase: string): Promise<void>;
   lock(): void;
-  enrolPhotos(items: { file: File; label: string; list: ListKind }[], onProgress?: (d: number, n: number) => void): Promise<EnrolReport[]>;
+  enrolPhotos(items: { file: File; label: string; list: ListKind }[], onProgress?: (d: number, n: number) => void, target?: EnrolTarget): Promise<EnrolReport[]>;
   bulkImport(photos: File[], csv: string, onProgress?: (d: number, n: number) => void): Promise<EnrolReport[]>;
-  enrolFromCamera(label: string, list: ListKind, opts: { onProgress?: (got: number, need: number, hint: string | null) => void }): Promise<Subject>;
-  addPlates(label: string, plates: string[], list: ListKind): Promise<Subject>;
+  enrolFromCamera(label: string, list: ListKind, opts: { onProgress?: (got: number, need: number, hint: string | null) => void } & EnrolTarget): Promise<Subject>;
+  addPlates(label: string, plates: string[], list: ListKind, target?: EnrolTarget): Promise<Subject>;
+  mergeSubjects(keepId: string, otherId: string): Promise<Subject>;
   updateSubject(id: string, patch: Partial<Pick<Subject, 'label' | 'list' | 'validFrom' | 'validUntil'>>): Promise<void>;
   expireSubject(id: string): Promise<void>;
   deleteSubject(id: string): Promise<void>;
@@ -162,6 +164,8 @@ export class AdminView {
   /** The people list's outcome line: kept across re-renders of the table, so a result is not lost with it. */
   private readonly peopleOut: HTMLElement;
   private readonly settingsOut: HTMLElement;
+  /** Search text and order of the people list (kept across re-renders). */
+  private readonly peopleQuery: PeopleQuery = { text: '', sort: 'name' };
 
   constructor(private readonly actions: AdminActions) {
     this.gate = h('div', { class: 'gate', 'data-testid': 'admin-gate' });
@@ -338,7 +342,7 @@ export class AdminView {
       return;
     }
     const out = this.peopleOut;
-    const rows = subjects.map((s) => {
+    const rows = filterPeople(subjects, this.peopleQuery).map((s) => {
       const expired = s.validUntil !== undefined && s.validUntil <= Date.now();
       const expire = h('button', { type: 'button', 'data-testid': 'expire' }, t('expire'));
       const del = h('button', { type: 'button', class: 'danger', 'data-testid': 'delete' }, t('delete'));
@@ -375,10 +379,11 @@ export class AdminView {
         h('td', {}, String(templates)),
         h('td', {}, s.plates.join(' ')),
         h('td', { 'data-testid': 'validity' }, expired ? t('expired') : '', from, until),
-        h('td', {}, saveBtn, expire, del),
+        h('td', {}, saveBtn, expire, del, this.personTools(s, subjects)),
       );
     });
     this.people.replaceChildren(
+      peopleToolbar(this.peopleQuery, () => this.renderPeople()),
       h(
         'table',
         { 'data-testid': 'people-table' },
@@ -389,6 +394,31 @@ export class AdminView {
     );
   }
 
+  /** Add photos or a plate to this person, or merge another person into them. */
+  private personTools(s: WatchSubject, all: readonly WatchSubject[]): HTMLElement {
+    const out = this.peopleOut;
+    const others = all.filter((o) => o.id !== s.id);
+    return rowTools(
+      others,
+      {
+        addPhotos: async (files) => {
+          const r = await this.actions.enrolPhotos(files.map((file) => ({ file, label: s.label, list: s.list })), undefined, { addTo: s.id });
+          const bad = r.find((x) => !x.ok);
+          if (bad) throw Object.assign(new Error(`${bad.file}: ${bad.message ?? ''} [${bad.code}]`), { code: bad.code });
+        },
+        addPlate: async (plate) => {
+          try {
+            await this.actions.addPlates(s.label, [plate], s.list, { addTo: s.id });
+          } catch (e) {
+            throw namingHolder(e, all);
+          }
+        },
+        mergeWith: async (otherId) => void (await this.actions.mergeSubjects(s.id, otherId)),
+      },
+      (button, fn) => void run(button, out, fn),
+    );
+  }
+
   private enrolPhotosCard(): HTMLElement {
     const files = h('input', { type: 'file', accept: 'image/*', multiple: true, 'data-testid': 'enrol-files' });
     const label = h('input', { type: 'text', 'data-testid': 'enrol-label', maxlength: 200 });
@@ -396,25 +426,40 @@ export class AdminView {
     const btn = h('button', { type: 'button', 'data-testid': 'enrol-submit' }, t('enrol'));
     const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'enrol-message' });
     const reports = h('div', { 'data-testid': 'enrol-report' });
-    btn.addEventListener('click', () =>
-      void run(btn, out, async () => {
-        const chosen = [...(files.files ?? [])];
+    // A face already enrolled: the choice to add to that person comes first, a new record second.
+    const duplicate = h('div', { class: 'duplicate', 'data-testid': 'enrol-duplicate', hidden: true });
+    const enrol = (chosen: File[], button: HTMLButtonElement, target: EnrolTarget) =>
+      void run(button, out, async () => {
         if (chosen.length === 0) throw new Error(t('chooseFiles'));
         reports.replaceChildren();
+        duplicate.hidden = true;
+        duplicate.replaceChildren();
         const r = await this.actions.enrolPhotos(
           chosen.map((file) => ({ file, label: label.value, list: list.value as ListKind })),
           (d, n) => (out.textContent = `${d}/${n}`),
+          target,
         );
         reports.replaceChildren(reportList(r));
         files.value = '';
         const good = r.filter((x) => x.ok);
+        const dup = r.find((x) => x.code === 'ENROL_DUPLICATE_FACE' && x.holderId);
+        const holder = dup ? this.actions.listSubjects().find((x) => x.id === dup.holderId) : undefined;
+        if (dup && holder) {
+          const addTo = h('button', { type: 'button', 'data-testid': 'enrol-add-to-existing' }, `${t('addToExisting')} ${holder.label}`);
+          const asNew = h('button', { type: 'button', class: 'secondary', 'data-testid': 'enrol-as-new' }, t('enrolAsNew'));
+          addTo.addEventListener('click', () => enrol(chosen, addTo, { addTo: holder.id }));
+          asNew.addEventListener('click', () => enrol(chosen, asNew, { allowDuplicate: true }));
+          duplicate.replaceChildren(h('p', {}, `${t('duplicateOf')}: ${holder.label}`), addTo, asNew);
+          duplicate.hidden = false;
+          throw Object.assign(new Error(`${errorText('ENROL_DUPLICATE_FACE', dup.message ?? '')} ${t('duplicateOf')}: ${holder.label} [ENROL_DUPLICATE_FACE]`), { code: 'ENROL_DUPLICATE_FACE' });
+        }
         if (good.length === 0) {
           const first = r.find((x) => x.code);
           throw Object.assign(new Error(`${t('enrolledNone')}: ${first?.message ?? ''}`), first?.code ? { code: first.code } : {});
         }
         return `${good.length}/${r.length} ${t('photosEnrolled')}`;
-      }),
-    );
+      });
+    btn.addEventListener('click', () => enrol([...(files.files ?? [])], btn, {}));
     return this.section(
       t('enrolPhotos'),
       'section-enrol-photos',
@@ -424,6 +469,7 @@ export class AdminView {
       field(t('photos'), files, 'enrol-files-in'),
       btn,
       out,
+      duplicate,
       reports,
     );
   }
@@ -433,15 +479,15 @@ export class AdminView {
     const list = listSelect('camera-enrol-list');
     const btn = h('button', { type: 'button', 'data-testid': 'camera-enrol-submit' }, t('enrolFromCamera'));
     const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'camera-enrol-message' });
+    const coach = enrolCoach();
     btn.addEventListener('click', () =>
       void run(btn, out, async () => {
-        await this.actions.enrolFromCamera(label.value, list.value as ListKind, {
-          onProgress: (got, need, hint) => (out.textContent = `${got}/${need}${hint ? ` — ${hint}` : ''}`),
-        });
+        coach.reset();
+        await this.actions.enrolFromCamera(label.value, list.value as ListKind, { onProgress: coach.update });
         return t('enrolledOne');
       }),
     );
-    return this.section(t('enrolFromCamera'), 'section-enrol-camera', h('p', { class: 'help' }, t('enrolCameraHelp')), field(t('label'), label, 'cam-label'), field(t('list'), list, 'cam-list'), btn, out);
+    return this.section(t('enrolFromCamera'), 'section-enrol-camera', h('p', { class: 'help' }, t('enrolCameraHelp')), field(t('label'), label, 'cam-label'), field(t('list'), list, 'cam-list'), btn, coach.root, out);
   }
 
   private bulkCard(): HTMLElement {
@@ -472,7 +518,11 @@ export class AdminView {
     btn.addEventListener('click', () =>
       void run(btn, out, async () => {
         // Several plates are separated by commas or semicolons; spaces belong to a plate ("AB 12 CD").
-        await this.actions.addPlates(label.value, plates.value.split(/[,;]/), list.value as ListKind);
+        try {
+          await this.actions.addPlates(label.value, plates.value.split(/[,;]/), list.value as ListKind);
+        } catch (e) {
+          throw namingHolder(e, this.actions.listSubjects());
+        }
         plates.value = '';
         return t('enrolledOne');
       }),
@@ -509,6 +559,7 @@ export class AdminView {
     const idle = h('input', { type: 'number', min: '0', max: '3600', value: String(s.sessionIdleSeconds), 'data-testid': 'setting-idle' });
     const overrideLimit = h('input', { type: 'number', min: '1', max: '100', value: String(s.overrideLimit), 'data-testid': 'setting-override-limit' });
     const overrideWindow = h('input', { type: 'number', min: '1', max: '1440', value: String(s.overrideWindowMinutes), 'data-testid': 'setting-override-window' });
+    const cooldown = h('input', { type: 'number', min: '5', max: '3600', value: String(s.presenceCooldownSeconds), 'data-testid': 'setting-presence-cooldown' });
     const door = h('input', { type: 'text', value: s.door, 'data-testid': 'setting-door' });
     const path = h('input', { type: 'text', value: s.upstreamPath, 'data-testid': 'setting-upstream-path' });
     const region = h('select', { 'data-testid': 'setting-plate-region' }, ...['us', 'eu', 'br', 'cn'].map((r) => h('option', { value: r }, r.toUpperCase())));
@@ -551,6 +602,7 @@ export class AdminView {
           sessionIdleSeconds: Number(idle.value),
           overrideLimit: Number(overrideLimit.value),
           overrideWindowMinutes: Number(overrideWindow.value),
+          presenceCooldownSeconds: Number(cooldown.value),
         });
         return t('saved');
       }),
@@ -562,6 +614,7 @@ export class AdminView {
       field(t('sessionIdle'), idle, 'set-idle'),
       field(t('overrideLimit'), overrideLimit, 'set-override-limit'),
       field(t('overrideWindow'), overrideWindow, 'set-override-window'),
+      field(t('presenceCooldown'), cooldown, 'set-presence-cooldown'),
       field(t('mode'), mode, 'set-mode'),
       field(t('language'), language, 'set-lang'),
       h('label', { class: 'check' }, names, ` ${t('showNames')}`),

@@ -139,7 +139,7 @@ export class GuardView {
     const tone = d.outcome === 'grant' || d.outcome === 'override-grant' ? 'grant' : d.outcome === 'uncertain' || d.outcome === 'low-quality' ? 'warn' : 'deny';
     return h(
       'li',
-      { 'data-tone': tone, 'data-outcome': d.outcome, 'data-n': d.n },
+      { 'data-tone': tone, 'data-outcome': d.outcome, 'data-n': d.n, 'data-sent': String(d.sent) },
       h('time', {}, time(d.at)),
       h('strong', {}, d.outcome),
       d.label ? h('span', { class: 'who' }, d.label) : null,

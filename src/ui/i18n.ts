@@ -84,6 +84,56 @@ const zhSync: Record<keyof typeof enSync, string> = {
   never: '从未',
 };
 // ---- Watchlist pull from the receiver (issue 17): end ----
+// ---- Issue 19 behaviour (one decision per presence, one record per person, coaching): begin ----
+const enPresence = {
+  presenceCooldown: 'Seconds before the same person still in view is decided again (5–3600)',
+  qualityStepBack: 'Please step back a little',
+  goodFrames: 'good frames',
+  coachHold: 'Good — stay like this',
+  coachOnePerson: 'Only the person being enrolled in view, please',
+  addToPerson: 'Add to this person',
+  addToExisting: 'Add to',
+  enrolAsNew: 'Enrol as a new person anyway',
+  duplicateOf: 'Already enrolled as',
+  plateHeldBy: 'Held by',
+  addPhotos: 'Add photos',
+  addPlate: 'Add plate',
+  mergeInto: 'Merge this person with',
+  merge: 'Merge',
+  merged: 'Merged.',
+  added: 'Added.',
+  searchPeople: 'Search people (name or plate)',
+  sortBy: 'Sort by',
+  sortName: 'Name',
+  sortNewest: 'Newest first',
+  sortValidUntil: 'Valid until',
+  confirmMerge: 'Merge these two people into one? The other row is removed; its photos and plates are kept.',
+};
+const zhPresence: Record<keyof typeof enPresence, string> = {
+  presenceCooldown: '同一人仍在画面中时，再次判定前等待的秒数（5–3600）',
+  qualityStepBack: '请稍微后退',
+  goodFrames: '帧合格',
+  coachHold: '很好，请保持',
+  coachOnePerson: '画面中只能有被登记人一人',
+  addToPerson: '添加到此人员',
+  addToExisting: '添加到',
+  enrolAsNew: '仍作为新人员登记',
+  duplicateOf: '已登记为',
+  plateHeldBy: '持有人',
+  addPhotos: '添加照片',
+  addPlate: '添加车牌',
+  mergeInto: '将此人员与以下人员合并',
+  merge: '合并',
+  merged: '已合并。',
+  added: '已添加。',
+  searchPeople: '搜索人员（姓名或车牌）',
+  sortBy: '排序',
+  sortName: '姓名',
+  sortNewest: '最新优先',
+  sortValidUntil: '有效期至',
+  confirmMerge: '将这两个人员合并为一个？另一行将被删除，其照片和车牌保留。',
+};
+// ---- Issue 19 behaviour: end ----
 
 const en = {
   active: 'active',
@@ -132,6 +182,7 @@ const en = {
   navLogout: 'Log out',
   ...enLiveness,
   ...enSync,
+  ...enPresence,
   title: 'Entrance kiosk',
   firstRun: 'Preparing this kiosk for offline use…',
   firstRunDone: 'Ready to work offline',
@@ -325,6 +376,7 @@ const zh: Record<StringKey, string> = {
   navLogout: '退出登录',
   ...zhLiveness,
   ...zhSync,
+  ...zhPresence,
   title: '入口终端',
   firstRun: '正在准备离线使用…',
   firstRunDone: '已可离线使用',
@@ -492,6 +544,8 @@ const errorsZh: Partial<Record<ErrorCode, string>> = {
   MODEL_INTEGRITY: '模型文件两次未通过完整性检查，已拒绝。请重新安装。',
   MODEL_MISSING: '应用缺少模型文件。请重新安装。',
   WATCHLIST_TOO_LARGE: '名单中的人脸模板过多，无法达到设定的误识目标，名单未启用。请删除人员或提高目标。',
+  ENROL_DUPLICATE_FACE: '此人脸与已登记的人员相符。请把照片添加到该人员。',
+  ENROL_PLATE_TAKEN: '此车牌已属于另一人员，未做任何更改。',
 };
 
 const tables: Record<Lang, Record<StringKey, string>> = { en, zh };

@@ -41,6 +41,7 @@ const QUALITY: Record<string, StringKey> = {
   'too bright': 'qualityBright',
   'too blurry': 'qualityBlurry',
   'step into the frame': 'qualityFrame',
+  'step back': 'qualityStepBack',
 };
 
 export class VisitorView {

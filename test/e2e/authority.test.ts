@@ -274,6 +274,8 @@ describe('who may make the kiosk say yes', () => {
       browsers.push(f);
       await setupKiosk(f.page, server.url, { role: 'guard' });
       await setPadPolicy(f.page, 'off');
+      // The same person stays in view while their validity changes: let the kiosk decide again after 5 s.
+      await saveSetting(f.page, 'setting-presence-cooldown', '5');
       expect((await enrolPhotos(f.page, 'Person A', 'allow', [photos.personA])).tone).toBe('ok');
       await f.page.goto(`${server.url}#/guard`);
       await waitForGuardOutcome(f.page, 'grant');
@@ -310,6 +312,7 @@ describe('who may make the kiosk say yes', () => {
       browsers.push(p);
       await setupKiosk(p.page, server.url, { role: 'guard' });
       await saveSetting(p.page, 'setting-mode', 'plate');
+      await saveSetting(p.page, 'setting-presence-cooldown', '5');
       const plates = p.page.getByTestId('section-plates');
       await plates.getByTestId('plate-label').fill('Delivery van');
       await plates.getByTestId('plate-numbers').fill(PLATE_FEEDS.carA.plate);

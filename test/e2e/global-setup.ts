@@ -6,14 +6,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { E2E_UPSTREAM } from '../helpers/e2e-env.mjs';
 import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { makeFeed, makePhoto } from '../helpers/make-feed.mjs';
-import { FEEDS, PHOTOS, PLATE_FEEDS } from '../fixtures/feeds.mjs';
+import { makeFeed, makePhoto, makeSequenceFeed } from '../helpers/make-feed.mjs';
+import { FEEDS, PHOTOS, PLATE_FEEDS, SEQUENCE_FEEDS } from '../fixtures/feeds.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     feeds: Record<keyof typeof FEEDS, string>;
     photos: Record<keyof typeof PHOTOS, string>;
     plateFeeds: Record<keyof typeof PLATE_FEEDS, string>;
+    sequenceFeeds: Record<keyof typeof SEQUENCE_FEEDS, string>;
     distDir: string;
   }
 }
@@ -52,6 +53,12 @@ export default function setup(project: TestProject): void {
       throw new Error(`${f.source} is missing: run \`npm run provision\` (npm test does it first)`);
     plateFeeds[name] = makeFeed(source, resolve(root, 'test/.cache/feeds', `${name}-${f.plate}.y4m`), { crop: f.crop });
   }
+  const sequenceFeeds = {} as Record<keyof typeof SEQUENCE_FEEDS, string>;
+  for (const [name, f] of Object.entries(SEQUENCE_FEEDS) as [keyof typeof SEQUENCE_FEEDS, (typeof SEQUENCE_FEEDS)[keyof typeof SEQUENCE_FEEDS]][]) {
+    const segments = f.segments.map((s) => ({ input: resolve(root, s.source), crop: s.crop, seconds: s.seconds }));
+    sequenceFeeds[name] = makeSequenceFeed(segments, resolve(root, 'test/.cache/feeds', `${name}.y4m`), { fps: f.fps });
+  }
+  project.provide('sequenceFeeds', sequenceFeeds);
   project.provide('plateFeeds', plateFeeds);
   project.provide('feeds', feeds);
   project.provide('photos', photos);

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launch, startKiosk } from './harness';
-import { enrolPhotos, guardDecisions, setPadPolicy, setupKiosk, unlockAdmin } from './flows';
+import { enrolPhotos, guardDecisions, saveSetting, setPadPolicy, setupKiosk, unlockAdmin } from './flows';
 
 /** Every decision the guard list shows, with its PAD score when one was shown. */
 async function decisions(page: Page): Promise<{ outcome: string; text: string; pad: number | null }[]> {
@@ -37,6 +37,8 @@ describe('presentation-attack detection end to end', () => {
       await setupKiosk(b.page, server.url);
       // The unattended visitor kiosk's policy, set explicitly (the default follows the device role).
       await setPadPolicy(b.page, 'active');
+      // The photo stays in view for every attempt below: the kiosk may decide about it again after 5 s.
+      await saveSetting(b.page, 'setting-presence-cooldown', '5');
       expect((await enrolPhotos(b.page, 'Person A', 'allow', [photos.personA])).tone).toBe('ok');
       // Open set: one template keeps the configured accept threshold; the admin screen shows it and the expected FPIR.
       await b.page.waitForFunction(() => document.querySelector('[data-testid="open-set-threshold"]')?.textContent?.includes('(1 '), null, { timeout: 30_000 });

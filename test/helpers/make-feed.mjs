@@ -11,7 +11,7 @@
  * CLI: node test/helpers/make-feed.mjs IN OUT.y4m [--crop w:h:x:y] [--seconds 3] [--fps 15] [--size 640x480]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -52,6 +52,36 @@ export function makeFeed(input, out, opts = {}) {
   const r = spawnSync('ffmpeg', args, { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.error) throw new Error(`ffmpeg not runnable (${r.error.message}); install Debian's ffmpeg`);
   if (r.status !== 0) throw new Error(`ffmpeg failed on ${input} (exit ${r.status})`);
+  return out;
+}
+
+/**
+ * Writes one feed that plays several stills one after the other (e.g. a person, an empty doorway, another person),
+ * each for its own number of seconds, at one frame rate. Chromium loops the whole file. Each segment is made by
+ * `makeFeed` and the frames are joined under the first segment's header (same size, rate and format by construction).
+ * @param {{ input: string, crop?: string, seconds: number }[]} segments
+ * @param {string} out
+ * @param {{ fps?: number, width?: number, height?: number }} [opts]
+ * @returns {string} out
+ */
+export function makeSequenceFeed(segments, out, opts = {}) {
+  const newest = Math.max(...segments.map((s) => statSync(s.input).mtimeMs));
+  if (existsSync(out) && statSync(out).mtimeMs > newest) return out;
+  mkdirSync(dirname(out), { recursive: true });
+  const fd = openSync(`${out}.part`, 'w');
+  try {
+    segments.forEach((seg, i) => {
+      const part = makeFeed(seg.input, `${out}.seg${i}.y4m`, { ...opts, crop: seg.crop, seconds: seg.seconds });
+      const bytes = readFileSync(part);
+      // Y4M: one header line, then FRAME records; later segments contribute their frames only.
+      const body = i === 0 ? bytes : bytes.subarray(bytes.indexOf(0x0a) + 1);
+      writeSync(fd, body);
+      rmSync(part);
+    });
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(`${out}.part`, out);
   return out;
 }
 

@@ -118,6 +118,20 @@ describe('assessQuality', () => {
     expect(q.metrics.detectionScore).toBe(0.9);
   });
 
+  it('a face cut off because it fills the frame is told to step back, not to step into the frame', () => {
+    const det = face(2);
+    const q = assessQuality({ ...det, box: { x: -0.2 * frame.width, y: 0, width: 1.3 * frame.width, height: frame.height * 0.9 } }, good, frame, cfg);
+    expect(q.issues[0]).toBe('too-close');
+    expect(q.reason).toBe('step back');
+  });
+
+  it('a face filling the frame without being cut off passes (it can be decided on)', () => {
+    const det = face(2);
+    const q = assessQuality({ ...det, box: { x: 10, y: 0, width: frame.width - 20, height: frame.height } }, good, frame, cfg);
+    expect(q.issues).not.toContain('too-close');
+    expect(q.issues).not.toContain('partial');
+  });
+
   it('flags a face cut off by the frame edge', () => {
     const det = face(2);
     const q = assessQuality({ ...det, box: { ...det.box, x: -60 } }, good, frame, cfg);

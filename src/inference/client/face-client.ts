@@ -45,6 +45,8 @@ export interface FaceClientOptions extends BridgeOptions {
   /** Force a backend (tests comparing WebGPU with WASM); default 'auto'. */
   backend?: 'auto' | 'webgpu' | 'wasm';
   threads?: number;
+  /** The padded second detection pass for faces filling the frame (default on; see face-worker.ts). */
+  closePass?: boolean;
   /** For tests: how to start the worker. */
   workerFactory?: () => Worker;
   /**
@@ -122,6 +124,7 @@ export class FaceClient {
       modelBase: this.opts.modelBase ?? '/models/',
       backend: this.opts.backend ?? 'auto',
       ...(this.opts.threads !== undefined ? { threads: this.opts.threads } : {}),
+      ...(this.opts.closePass !== undefined ? { closePass: this.opts.closePass } : {}),
     };
   }
 

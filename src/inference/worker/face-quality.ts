@@ -122,6 +122,12 @@ function isPartial(det: FaceDetection, frame: { width: number; height: number },
   return x < -mx || y < -my || x + width > frame.width + mx || y + height > frame.height + my;
 }
 
+/**
+ * A face cut off by the frame because it is too large for it (its box spans most of the frame), not because it is
+ * off to one side: the visitor is told to step back, not to step into the frame.
+ */
+const TOO_CLOSE_SPAN = 0.8;
+
 /** All checks for one face; `issues` in the order the visitor should fix them. */
 export function assessQuality(
   det: FaceDetection,
@@ -132,7 +138,10 @@ export function assessQuality(
   const pose = estimatePose(det);
   const metrics: FaceQualityMetrics = { ...pose, ...stats, detectionScore: det.score };
   const found = new Set<QualityIssue>();
-  if (isPartial(det, frame)) found.add('partial');
+  if (isPartial(det, frame)) {
+    const big = det.box.width >= TOO_CLOSE_SPAN * frame.width || det.box.height >= TOO_CLOSE_SPAN * frame.height;
+    found.add(big ? 'too-close' : 'partial');
+  }
   if (pose.eyeDistancePx < cfg.minEyeDistancePx) found.add('too-small');
   if (Math.abs(pose.yawDeg) > cfg.maxYawDeg || Math.abs(pose.pitchDeg) > cfg.maxPitchDeg) found.add('turned');
   if (stats.brightness < cfg.minBrightness) found.add('too-dark');

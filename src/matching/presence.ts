@@ -1,0 +1,94 @@
+/**
+ * One decision per presence: after the kiosk decided about someone, it stays quiet about that same person (the face
+ * it decided on, or the same plate) until they left the view or a cool-down passed, so a person standing at the
+ * door is not granted, signed and actuated again every few seconds.
+ *
+ * Owns: the presence state (what was decided on, when, when it was last seen) and the rules that end it. The
+ * "same person" test is the face template the pipeline already makes (cosine against the decided frame's template,
+ * at the embedder's reject threshold: below it the policy itself would call them a different person) or the plate
+ * text (confusion-aware distance, so one misread frame does not start a second decision). A face seen without a
+ * template (it failed a quality gate) keeps the presence alive: a different person is told apart as soon as one of
+ * their frames is good enough to embed, and only a good frame could be decided on anyway.
+ * Must never: decide access, read a clock (the caller passes monotonic times), or keep anything beyond the one
+ * template in memory. Pure functions; inputs are never modified.
+ */
+import { cosineSimilarity } from './face/similarity';
+import { plateDistance } from './plates/confusion';
+
+export interface PresenceConfig {
+  /** After this long (ms) a person still standing there may be decided again. */
+  cooldownMs: number;
+  /** No sign of the person for this long (ms) = they left the view. */
+  leaveMs: number;
+  /** Cosine at or above which a face is the decided person (the embedder's reject threshold). */
+  sameFace: number;
+  /** Plate distance (confusion-weighted edits) at or below which a read is the decided plate. */
+  samePlate: number;
+}
+
+/** Leave time when a setting does not say: about two analysed frames on a loaded 2-core tablet. */
+export const DEFAULT_LEAVE_MS = 1_500;
+/** Plate reads within one look-alike or one edit of the decided plate are that plate. */
+export const DEFAULT_SAME_PLATE = 1;
+
+/** What a decision was about: the decided frame's face template (null when that frame had none), or the plate. */
+export type PresenceKey = { kind: 'face'; template: Float32Array | null } | { kind: 'plate'; text: string };
+
+export interface Presence {
+  key: PresenceKey;
+  /** Monotonic ms of the decision. */
+  decidedAt: number;
+  /** Monotonic ms the person was last seen. */
+  lastSeen: number;
+}
+
+/**
+ * What one analysed frame showed: how many faces (or plate boxes) were found, and the templates (or plate texts) of
+ * those the pipeline could read. A face or plate found but not read keeps a presence alive without confirming it.
+ */
+export type Sighting =
+  | { kind: 'face'; found: number; templates: readonly Float32Array[] }
+  | { kind: 'plate'; found: number; texts: readonly string[] };
+
+export type PresenceEnd = 'left' | 'cooldown' | 'someone-else' | 'mode';
+
+export interface PresenceStep {
+  /** The presence still holding decisions back, or null when the next decision may be made. */
+  presence: Presence | null;
+  /** Why a presence ended on this frame (absent when none was held or it goes on). */
+  ended?: PresenceEnd;
+}
+
+/** Starts a presence at the moment of a decision. */
+export function beginPresence(key: PresenceKey, at: number): Presence {
+  return { key, decidedAt: at, lastSeen: at };
+}
+
+/** Whether `seen` shows the decided person: true (them), false (someone else), null (nobody to compare). */
+function showsSamePerson(key: PresenceKey, seen: Sighting, cfg: PresenceConfig): boolean | null {
+  if (key.kind === 'face' && seen.kind === 'face') {
+    const anchor = key.template;
+    if (seen.templates.length === 0 || !anchor) return seen.found > 0 ? true : null;
+    return seen.templates.some((t) => t.length === anchor.length && cosineSimilarity(t, anchor) >= cfg.sameFace);
+  }
+  if (key.kind === 'plate' && seen.kind === 'plate') {
+    if (seen.texts.length === 0) return seen.found > 0 ? true : null;
+    return seen.texts.some((t) => plateDistance(t, key.text) <= cfg.samePlate);
+  }
+  return false;
+}
+
+/**
+ * Moves a presence on by one analysed frame at monotonic time `at`. Ends it when the cool-down passed, when the frame
+ * shows only someone else, or when nobody was seen for `leaveMs`; otherwise a sighting of the person refreshes it.
+ */
+export function observePresence(p: Presence | null, seen: Sighting, at: number, cfg: PresenceConfig): PresenceStep {
+  if (!p) return { presence: null };
+  if (p.key.kind !== seen.kind) return { presence: null, ended: 'mode' };
+  if (at - p.decidedAt >= cfg.cooldownMs) return { presence: null, ended: 'cooldown' };
+  const same = showsSamePerson(p.key, seen, cfg);
+  if (same === false) return { presence: null, ended: 'someone-else' };
+  if (same === true) return { presence: { ...p, lastSeen: Math.max(p.lastSeen, at) } };
+  if (at - p.lastSeen >= cfg.leaveMs) return { presence: null, ended: 'left' };
+  return { presence: p };
+}

@@ -1,0 +1,108 @@
+/**
+ * Issue 19, item 1, end to end in the built kiosk with real photos: a person is one record. Enrol A from a photo,
+ * then add a plate and a second photo to the same person → one row with two templates and the plate; enrolling A's
+ * face under a new name is refused with a warning naming A, whose first choice adds the photo to A; a plate A holds
+ * is refused for anyone else with A named; search and sort find people; merging two people leaves one row with
+ * everything of both. Nothing here needs the camera (the fake one shows an empty doorway).
+ */
+import { describe, expect, inject, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { launch, startKiosk } from './harness';
+import { enrolPhotos, outcome, peopleCount, setupKiosk } from './flows';
+
+const row = (page: Page, label: string) => page.locator(`[data-testid="people-table"] tbody tr[data-label="${label}"]`);
+
+async function cells(page: Page, label: string): Promise<{ templates: number; plates: string }> {
+  const r = row(page, label);
+  await r.waitFor();
+  return { templates: Number(await r.locator('td').nth(2).innerText()), plates: await r.locator('td').nth(3).innerText() };
+}
+
+/** Clicks a button of a person's row and waits for the people list's outcome. */
+async function rowAction(page: Page, label: string, button: string) {
+  await page.evaluate(() => document.querySelector('[data-testid="people-message"]')?.removeAttribute('data-tone'));
+  await row(page, label).getByTestId(button).click();
+  return outcome(page, 'people-message');
+}
+
+async function visibleLabels(page: Page): Promise<string[]> {
+  return page.$$eval('[data-testid="people-table"] tbody tr', (els) => els.map((e) => e.getAttribute('data-label') ?? ''));
+}
+
+describe('a person is one record', () => {
+  it('adds a plate and photos to a person, warns about a known face, refuses a held plate, searches and merges', { timeout: 300_000 }, async () => {
+    const photos = inject('photos');
+    const feeds = inject('feeds');
+    const profile = mkdtempSync(join(tmpdir(), 'kiosk-people-'));
+    const server = await startKiosk(inject('distDir'));
+    const b = await launch({ fakeCamera: feeds.noFace, userDataDir: profile });
+    b.page.on('dialog', (d) => void d.accept());
+    try {
+      await setupKiosk(b.page, server.url);
+      expect((await enrolPhotos(b.page, 'Person A', 'allow', [photos.personA])).tone).toBe('ok');
+      expect(await cells(b.page, 'Person A')).toEqual({ templates: 1, plates: '' });
+
+      // Add a plate and a second photo to A: still one row.
+      await row(b.page, 'Person A').getByTestId('add-plate-number').fill('4S5 0233');
+      expect((await rowAction(b.page, 'Person A', 'add-plate')).tone).toBe('ok');
+      await row(b.page, 'Person A').getByTestId('add-photos-files').setInputFiles([photos.personAOther]);
+      const added = await rowAction(b.page, 'Person A', 'add-photos');
+      expect(added.tone, added.text).toBe('ok');
+      expect(await peopleCount(b.page)).toBe(1);
+      expect(await cells(b.page, 'Person A')).toEqual({ templates: 2, plates: '4S50233' });
+
+      // A's face under a new name: refused with a warning naming A; the first choice adds the photo to A.
+      const dup = await enrolPhotos(b.page, 'Someone Else', 'allow', [photos.personAOther]);
+      expect(dup.tone).toBe('bad');
+      expect(dup.code).toBe('ENROL_DUPLICATE_FACE');
+      expect(dup.text).toContain('Person A');
+      const choices = b.page.getByTestId('enrol-duplicate').locator('button');
+      expect(await choices.first().getAttribute('data-testid')).toBe('enrol-add-to-existing');
+      expect(await choices.first().innerText()).toContain('Person A');
+      expect(await peopleCount(b.page)).toBe(1);
+      await b.page.evaluate(() => document.querySelector('[data-testid="enrol-message"]')?.removeAttribute('data-tone'));
+      await choices.first().click();
+      expect((await outcome(b.page, 'enrol-message')).tone).toBe('ok');
+      expect(await peopleCount(b.page)).toBe(1);
+      expect((await cells(b.page, 'Person A')).templates).toBe(3);
+
+      // A's plate for someone else (a vehicle entry, typed with a space and a look-alike letter): refused, A named.
+      const plates = b.page.getByTestId('section-plates');
+      await plates.getByTestId('plate-label').fill('Delivery van');
+      await plates.getByTestId('plate-numbers').fill('4S5 O233');
+      await plates.getByTestId('plate-submit').click();
+      const taken = await outcome(b.page, 'plate-message');
+      expect(taken.tone).toBe('bad');
+      expect(taken.code).toBe('ENROL_PLATE_TAKEN');
+      expect(taken.text).toContain('Person A');
+      expect(await peopleCount(b.page)).toBe(1);
+
+      // Another person (a different face: no warning), then search and sort.
+      const other = await enrolPhotos(b.page, 'Person B', 'deny', [photos.personB]);
+      expect(other.tone, other.text).toBe('ok');
+      expect(await peopleCount(b.page)).toBe(2);
+      await b.page.getByTestId('people-search').fill('4s50233');
+      await b.page.waitForFunction(() => document.querySelectorAll('[data-testid="people-table"] tbody tr').length === 1);
+      expect(await visibleLabels(b.page)).toEqual(['Person A']);
+      await b.page.getByTestId('people-search').fill('');
+      await b.page.getByTestId('people-sort').selectOption('newest');
+      await b.page.waitForFunction(() => document.querySelector('[data-testid="people-table"] tbody tr')?.getAttribute('data-label') === 'Person B');
+      expect(await visibleLabels(b.page)).toEqual(['Person B', 'Person A']);
+
+      // Merge B into A: one row with everything of both, on the deny list (a merge never widens who gets in).
+      await row(b.page, 'Person A').getByTestId('merge-with').selectOption({ label: 'Person B' });
+      expect((await rowAction(b.page, 'Person A', 'merge')).tone).toBe('ok');
+      expect(await peopleCount(b.page)).toBe(1);
+      expect(await cells(b.page, 'Person A')).toEqual({ templates: 4, plates: '4S50233' });
+      expect(await row(b.page, 'Person A').getByTestId('edit-list').inputValue()).toBe('deny');
+      expect(b.pageErrors).toEqual([]);
+    } finally {
+      await b.close();
+      await server.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  });
+});

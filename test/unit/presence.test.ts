@@ -1,0 +1,153 @@
+/**
+ * One decision per presence (issue 19, item 2), as a table: after a decision about a face or a plate, which frames
+ * keep the kiosk quiet (the same person still there) and which let it decide again (they left for `leaveMs`, the
+ * cool-down passed, or someone else is in front). And when a kiosk counts as set up enough to decide and to send.
+ * Templates are real unit vectors with known cosines, so "same" and "someone else" sit on both sides of the
+ * threshold; plate sameness goes through the real confusion-aware distance.
+ */
+import { describe, expect, it } from 'vitest';
+import { beginPresence, observePresence, type Presence, type PresenceConfig, type PresenceEnd, type PresenceKey, type Sighting } from '../../src/matching/presence';
+import { kioskReadiness, type ReadinessFacts } from '../../src/app/readiness';
+import { defaultSettings, resolveKioskSettings, validateSettingsPatch } from '../../src/app/kiosk-settings';
+
+const CFG: PresenceConfig = { cooldownMs: 30_000, leaveMs: 1_500, sameFace: 0.3, samePlate: 1 };
+
+/** A unit vector at `cos` to ANCHOR (in the plane of the first two axes). */
+function at(cos: number): Float32Array {
+  const v = new Float32Array(8);
+  v[0] = cos;
+  v[1] = Math.sqrt(1 - cos * cos);
+  return v;
+}
+const ANCHOR = at(1);
+const FACE: PresenceKey = { kind: 'face', template: ANCHOR };
+const PLATE: PresenceKey = { kind: 'plate', text: '4S50233' };
+const face = (found: number, ...templates: Float32Array[]): Sighting => ({ kind: 'face', found, templates });
+const plate = (found: number, ...texts: string[]): Sighting => ({ kind: 'plate', found, texts });
+
+interface Step {
+  t: number;
+  seen: Sighting;
+  /** Still holding decisions back after this frame? */
+  holds: boolean;
+  ended?: PresenceEnd;
+}
+
+/** Runs frames through a presence that began at t=0 and checks every step. */
+function run(key: PresenceKey, steps: Step[], cfg = CFG): void {
+  let p: Presence | null = beginPresence(key, 0);
+  for (const s of steps) {
+    const r = observePresence(p, s.seen, s.t, cfg);
+    expect(r.presence !== null, `t=${s.t}`).toBe(s.holds);
+    expect(r.ended, `t=${s.t}`).toBe(s.ended);
+    p = r.presence;
+  }
+}
+
+describe('one decision per presence: faces', () => {
+  it.each<[string, PresenceKey, Step[]]>([
+    ['the same face standing there holds for the whole cool-down', FACE, [
+      { t: 300, seen: face(1, at(0.9)), holds: true },
+      { t: 10_000, seen: face(1, at(0.8)), holds: true },
+      { t: 29_999, seen: face(1, at(0.95)), holds: true },
+      { t: 30_000, seen: face(1, at(0.95)), holds: false, ended: 'cooldown' },
+    ]],
+    ['a face that failed quality (no template) keeps it alive', FACE, [
+      { t: 1_000, seen: face(1), holds: true },
+      { t: 2_400, seen: face(1), holds: true },
+      { t: 3_800, seen: face(1), holds: true },
+    ]],
+    ['nobody for less than leaveMs: still held', FACE, [
+      { t: 500, seen: face(1, at(0.9)), holds: true },
+      { t: 1_000, seen: face(0), holds: true },
+      { t: 1_999, seen: face(0), holds: true },
+      { t: 2_000, seen: face(1, at(0.9)), holds: true },
+    ]],
+    ['nobody for leaveMs: they left, the next person is decided', FACE, [
+      { t: 500, seen: face(1, at(0.9)), holds: true },
+      { t: 1_200, seen: face(0), holds: true },
+      { t: 2_000, seen: face(0), holds: false, ended: 'left' },
+    ]],
+    ['someone else steps in without a gap: ended at once', FACE, [
+      { t: 400, seen: face(1, at(0.9)), holds: true },
+      { t: 800, seen: face(1, at(0.1)), holds: false, ended: 'someone-else' },
+    ]],
+    ['exactly at the same-face threshold is the same person', FACE, [{ t: 400, seen: face(1, at(0.3)), holds: true }]],
+    ['just under it is someone else', FACE, [{ t: 400, seen: face(1, at(0.29)), holds: false, ended: 'someone-else' }]],
+    ['the person plus a stranger in view: still held', FACE, [{ t: 400, seen: face(2, at(0.05), at(0.85)), holds: true }]],
+    ['a decision without a template ends only by leaving', { kind: 'face', template: null }, [
+      { t: 400, seen: face(1, at(0.1)), holds: true },
+      { t: 1_000, seen: face(0), holds: true },
+      { t: 2_600, seen: face(0), holds: false, ended: 'left' },
+    ]],
+    ['a plate frame after a face decision (mode switched) ends it', FACE, [{ t: 400, seen: plate(1, '4S50233'), holds: false, ended: 'mode' }]],
+  ])('%s', (_name, key, steps) => run(key, steps));
+
+  it('a template of another length (embedder switched) is someone else, not an error', () => {
+    const r = observePresence(beginPresence(FACE, 0), face(1, new Float32Array([1, 0, 0])), 100, CFG);
+    expect(r).toEqual({ presence: null, ended: 'someone-else' });
+  });
+
+  it('no presence: nothing is held back', () => {
+    expect(observePresence(null, face(1, at(1)), 100, CFG)).toEqual({ presence: null });
+  });
+
+  it('the cool-down is the setting, not a constant', () => {
+    run(FACE, [{ t: 5_000, seen: face(1, at(0.9)), holds: false, ended: 'cooldown' }], { ...CFG, cooldownMs: 5_000 });
+  });
+});
+
+describe('one decision per presence: plates', () => {
+  it.each<[string, Step[]]>([
+    ['the same plate, one misread look-alike included, holds', [
+      { t: 800, seen: plate(1, '4S50233'), holds: true },
+      { t: 1_600, seen: plate(1, '4S5O233'), holds: true },
+      { t: 2_400, seen: plate(1), holds: true },
+    ]],
+    ['a box without a read keeps it alive; no box for leaveMs ends it', [
+      { t: 1_000, seen: plate(1), holds: true },
+      { t: 2_000, seen: plate(0), holds: true },
+      { t: 2_500, seen: plate(0), holds: false, ended: 'left' },
+    ]],
+    ['another car is decided at once', [{ t: 800, seen: plate(1, '1287960'), holds: false, ended: 'someone-else' }]],
+  ])('%s', (_name, steps) => run(PLATE, steps));
+});
+
+describe('when a kiosk is set up', () => {
+  const base: ReadinessFacts = {
+    phase: 'running',
+    mode: 'face',
+    templates: 1,
+    plates: 0,
+    pairedOrigin: 'http://127.0.0.1:8787',
+    upstreamOrigin: 'http://127.0.0.1:8787',
+  };
+  it.each<[string, Partial<ReadinessFacts>, { decide: boolean; send: boolean; missing: string[] }]>([
+    ['set up, enrolled, paired: decides and sends', {}, { decide: true, send: true, missing: [] }],
+    ['set-up not finished', { phase: 'setup-needed' }, { decide: false, send: false, missing: ['setup'] }],
+    ['locked (no watchlist in memory)', { phase: 'locked', templates: 0 }, { decide: false, send: false, missing: ['setup', 'watchlist'] }],
+    ['nobody enrolled', { templates: 0 }, { decide: false, send: false, missing: ['watchlist'] }],
+    ['nobody enrolled and not paired', { templates: 0, pairedOrigin: undefined }, { decide: false, send: false, missing: ['watchlist', 'pairing'] }],
+    ['not paired: decides on its own screens, sends and queues nothing', { pairedOrigin: undefined }, { decide: true, send: false, missing: ['pairing'] }],
+    ['paired with another receiver', { pairedOrigin: 'http://10.0.0.9:8787' }, { decide: true, send: false, missing: ['pairing'] }],
+    ['plate mode with faces only', { mode: 'plate' }, { decide: false, send: false, missing: ['watchlist'] }],
+    ['plate mode with a plate', { mode: 'plate', templates: 0, plates: 1 }, { decide: true, send: true, missing: [] }],
+  ])('%s', (_name, patch, want) => {
+    expect(kioskReadiness({ ...base, ...patch })).toEqual(want);
+  });
+});
+
+describe('the cool-down setting', () => {
+  it('defaults to 30 s and keeps a stored value in range', () => {
+    expect(defaultSettings('k1').presenceCooldownSeconds).toBe(30);
+    expect(resolveKioskSettings({ kioskId: 'k1', presenceCooldownSeconds: 120 }).presenceCooldownSeconds).toBe(120);
+  });
+  it.each([0, 4, 3601, 2.5, Number.NaN, '60'])('a stored %s falls back to the default', (v) => {
+    expect(resolveKioskSettings({ kioskId: 'k1', presenceCooldownSeconds: v }).presenceCooldownSeconds).toBe(30);
+  });
+  it.each([4, 3601, 1.5])('an admin typing %s is refused with the field named', (v) => {
+    expect(() => validateSettingsPatch(defaultSettings('k1'), { presenceCooldownSeconds: v })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', details: { field: 'presenceCooldownSeconds' } }),
+    );
+  });
+});
