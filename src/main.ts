@@ -141,6 +141,7 @@ async function main(): Promise<void> {
     deleteGuard: (id) => ops.deleteGuard(id),
     registerPasskey: (id) => ops.registerPasskey(id),
     readAudit: (n) => ops.readAudit(n),
+    readAuditFile: (f, p) => ops.readAuditFile(f, p),
   });
 
   function switchLang(next: Lang): void {

@@ -11,10 +11,11 @@
  * Guard accounts (create, disable, delete, passkeys) are managed here too.
  */
 import { resolveFaceConfig } from '../config/face';
-import { normalisePlate } from '../matching/plates';
 import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import type { SubjectInput } from '../store';
+import { checkLabel, checkPlates, checkWipeConfirmation } from './input-rules';
+import { readAuditExport } from './audit-file';
 import {
   applyPlan,
   createSiteKey,
@@ -49,6 +50,8 @@ export interface EnrolReport {
   ok: boolean;
   code?: ErrorCode;
   message?: string;
+  /** The error's details (field, rule, CSV row …) for a message that names them. */
+  details?: Readonly<Record<string, string | number | boolean>>;
 }
 
 /** Key records the admin screens keep in the vault (CryptoKeys by structured clone, private halves non-extractable). */
@@ -104,6 +107,8 @@ export interface CsvEntry {
   list: ListKind;
   validUntil?: number;
   plates: string[];
+  /** The CSV line this entry came from (1 = the header), for reports that name the row. */
+  row: number;
 }
 
 /** Reads the bulk-import CSV: header `file,label,list[,valid_until][,plates]`; plates separated by `;` (a plate may
@@ -112,30 +117,46 @@ export function parseImportCsv(text: string): CsvEntry[] {
   const rows = parseCsv(text.replace(/^\uFEFF/, ''));
   const header = rows.shift()?.map((h) => h.trim().toLowerCase());
   if (!header || CSV_HEADER.some((h, i) => header[i] !== h)) {
-    throw new KioskError('INPUT_INVALID', { reason: 'csv-header', expected: 'file,label,list[,valid_until][,plates]' });
+    throw new KioskError('INPUT_CSV_ROW', { row: 1, field: 'csv', rule: 'header', expected: 'file,label,list[,valid_until][,plates]' });
   }
   const vu = header.indexOf('valid_until');
   const pl = header.indexOf('plates');
+  // Row numbers as a spreadsheet shows them: the header is row 1. (Blank lines are skipped by parseCsv, so a file
+  // with blank lines in the middle is numbered by its non-blank rows.)
   return rows.map((r, i) => {
+    const row = i + 2;
+    const bad = (field: string, rule: string) => new KioskError('INPUT_CSV_ROW', { row, field, rule });
     const list = r[2]?.trim().toLowerCase();
-    if (list !== 'allow' && list !== 'deny') throw new KioskError('INPUT_INVALID', { reason: 'csv-list', line: i + 2 });
-    const label = r[1]?.trim() ?? '';
-    if (!label) throw new KioskError('INPUT_INVALID', { reason: 'csv-label', line: i + 2 });
-    const e: CsvEntry = { file: (r[0] ?? '').trim(), label, list, plates: [] };
+    if (list !== 'allow' && list !== 'deny') throw bad('list', 'allowDeny');
+    const file = (r[0] ?? '').trim();
+    if (!file) throw bad('file', 'required');
+    const label = rowRule(row, () => checkLabel(r[1] ?? ''));
+    const e: CsvEntry = { file, label, list, plates: [], row };
     if (vu >= 0 && r[vu]?.trim()) {
       const t = Date.parse(r[vu]!.trim());
-      if (Number.isNaN(t)) throw new KioskError('INPUT_INVALID', { reason: 'csv-valid-until', line: i + 2 });
+      if (Number.isNaN(t)) throw bad('validUntil', 'date');
       e.validUntil = t;
     }
-    if (pl >= 0 && r[pl]?.trim()) e.plates = r[pl]!.split(';').map(normalisePlate).filter(Boolean);
+    if (pl >= 0 && r[pl]?.trim()) e.plates = rowRule(row, () => checkPlates(r[pl]!.split(';')));
     return e;
   });
+}
+
+/** A field rule's refusal, re-raised as the CSV row it came from (same field and rule, plus the row). */
+function rowRule<T>(row: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!isKioskError(e)) throw e;
+    const rule = e.code === 'INPUT_REQUIRED' ? 'required' : e.code === 'INPUT_TOO_LONG' ? 'tooLong' : undefined;
+    throw new KioskError('INPUT_CSV_ROW', { ...e.details, ...(rule ? { rule } : {}), row });
+  }
 }
 
 function report(item: { file: string; label: string }, e?: unknown): EnrolReport {
   if (e === undefined) return { ...item, ok: true };
   const k = isKioskError(e) ? e : new KioskError('INTERNAL');
-  return { ...item, ok: false, code: k.code, message: k.message };
+  return { ...item, ok: false, code: k.code, message: k.message, ...(k.details ? { details: k.details } : {}) };
 }
 
 export class AdminOps {
@@ -226,7 +247,7 @@ export class AdminOps {
     for (const item of items) {
       const key = `${item.list}\u0000${item.label}`;
       try {
-        if (!item.label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
+        checkLabel(item.label);
         const r = await this.app.faces.enrolFromImage(undefined, item.file);
         const p = people.get(key) ?? { item, templates: [] };
         p.templates.push(r.template);
@@ -242,7 +263,7 @@ export class AdminOps {
         label: item.label.trim(),
         list: item.list,
         templates: { [embedder]: templates },
-        plates: (item.plates ?? []).map(normalisePlate).filter(Boolean),
+        plates: checkPlates(item.plates ?? []),
         ...(item.validUntil ? { validUntil: item.validUntil } : {}),
       };
       try {
@@ -266,7 +287,7 @@ export class AdminOps {
     for (const r of rows) {
       const file = byName.get(r.file);
       if (!file) {
-        missing.push({ file: r.file, label: r.label, ok: false, code: 'INPUT_INVALID', message: 'photo not among the selected files' });
+        missing.push(report({ file: r.file, label: r.label }, new KioskError('INPUT_CSV_ROW', { row: r.row, field: 'file', rule: 'photoMissing' })));
         continue;
       }
       items.push({ file, label: r.label, list: r.list, plates: r.plates, ...(r.validUntil ? { validUntil: r.validUntil } : {}) });
@@ -284,7 +305,7 @@ export class AdminOps {
     opts: { frames?: number; timeoutMs?: number; onProgress?: (got: number, need: number, hint: string | null) => void } = {},
   ): Promise<Subject> {
     this.require('enrol');
-    if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
+    checkLabel(label);
     const need = opts.frames ?? 5;
     const embedder = this.embedder();
     const templates: Float32Array[] = [];
@@ -324,10 +345,10 @@ export class AdminOps {
   /** A vehicle-only entry (plates, no face). */
   async addPlates(label: string, plates: string[], list: ListKind): Promise<Subject> {
     this.require('enrol');
-    const norm = plates.map(normalisePlate).filter(Boolean);
-    if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
-    if (norm.length === 0) throw new KioskError('INPUT_INVALID', { field: 'plates' });
-    const s = await this.vault.enrol({ label: label.trim(), list, templates: {}, plates: norm });
+    const name = checkLabel(label);
+    const norm = checkPlates(plates);
+    if (norm.length === 0) throw new KioskError('INPUT_REQUIRED', { field: 'plates' });
+    const s = await this.vault.enrol({ label: name, list, templates: {}, plates: norm });
     await this.app.reloadWatchlist();
     return s;
   }
@@ -341,10 +362,10 @@ export class AdminOps {
     if (!cur) throw new KioskError('INPUT_INVALID', { field: 'id' });
     const next: SubjectInput = {
       id,
-      label: (patch.label ?? cur.label).trim(),
+      label: checkLabel(patch.label ?? cur.label),
       list: patch.list ?? cur.list,
       templates: cur.templates,
-      plates: (patch.plates ?? cur.plates).map(normalisePlate).filter(Boolean),
+      plates: checkPlates(patch.plates ?? cur.plates),
     };
     const vf = 'validFrom' in patch ? patch.validFrom : cur.validFrom;
     const vu = 'validUntil' in patch ? patch.validUntil : cur.validUntil;
@@ -521,8 +542,15 @@ export class AdminOps {
     return this.vault.audit.exportEncrypted(exportPassphrase);
   }
 
+  /** Reads an audit export file back (any file the kiosk exported, with its export passphrase); entries newest first. */
+  async readAuditFile(file: Blob, exportPassphrase: string): Promise<AuditEntry[]> {
+    this.require('export');
+    return (await readAuditExport(new Uint8Array(await file.arrayBuffer()), exportPassphrase)).entries;
+  }
+
   async wipe(confirmation: string): Promise<void> {
     this.require('wipe');
+    checkWipeConfirmation(confirmation);
     await this.vault.wipe(confirmation);
   }
 
