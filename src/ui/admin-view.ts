@@ -179,7 +179,8 @@ function changedSettings(cur: KioskSettings, next: Partial<KioskSettings>): Stri
   if (!same(a.embedder, b.embedder)) out.push('field_embedder');
   if (!same(a.thresholds, b.thresholds)) out.push('field_accept');
   if (!same(a.pad?.liveThreshold, b.pad?.liveThreshold)) out.push('field_liveThreshold');
-  if (!same(cur.plate.region, next.plate?.region ?? cur.plate.region)) out.push('field_plateRegion');
+  const region = cur.plate.region ?? DEFAULT_PLATE_MATCH.region;
+  if (!same(region, next.plate?.region ?? region)) out.push('field_plateRegion');
   return out;
 }
 

@@ -5,6 +5,7 @@
  * error, and it never echoes a value an admin typed (a name, a plate, a passphrase): only field names, limits,
  * counts and row numbers, which is all a KioskError's details may carry.
  */
+import { PASSPHRASE_RULE } from '../app/input-rules';
 import { isKioskError, type ErrorCode } from '../shared/errors';
 import { formatDuration, hasKey, t, tf, errorText, type Lang, type StringKey } from './i18n';
 
@@ -16,14 +17,17 @@ export interface ErrorDescription {
   code: ErrorCode | null;
 }
 
-/** The field a details.field names, in words: "face.thresholds.fr_feature.accept" → the accept threshold. */
-export function fieldName(field: string, lng: Lang): string {
+/**
+ * The field a details.field names, in words: "face.thresholds.fr_feature.accept" → the accept threshold. null for
+ * an internal name no screen shows (that stays in the details line rather than reading like code in the message).
+ */
+export function fieldName(field: string, lng: Lang): string | null {
   const parts = field.split('.');
   for (let i = parts.length - 1; i >= 0; i--) {
     const key = `field_${parts[i]}`;
     if (hasKey(key)) return t(key, lng);
   }
-  return field;
+  return null;
 }
 
 type Details = Readonly<Record<string, string | number | boolean>>;
@@ -53,7 +57,7 @@ function rule(code: ErrorCode, d: Details, lng: Lang): string {
     case 'STORE_WEAK_PASSPHRASE': {
       const reasons = (str(d, 'reasons') ?? '').split(',').filter((x) => hasKey(`passRule_${x}`));
       if (reasons.length === 0) return '';
-      const list = reasons.map((x) => tf(`passRule_${x}` as StringKey, vars, lng)).join(lng === 'zh' ? '；' : '; ');
+      const list = reasons.map((x) => tf(`passRule_${x}` as StringKey, { ...PASSPHRASE_RULE, ...vars }, lng)).join(lng === 'zh' ? '；' : '; ');
       return `${t('passRulesMissing', lng)} ${list}`;
     }
     case 'STORE_LOCKED_OUT':
@@ -76,7 +80,8 @@ export function describeError(e: unknown, lng: Lang): ErrorDescription {
   const row = num(d, 'row');
   if (row !== undefined) where.push(tf('csvRow', { row }, lng));
   const field = str(d, 'field');
-  if (field) where.push(row !== undefined ? tf('csvColumn', { column: fieldName(field, lng) }, lng) : fieldName(field, lng));
+  const named = field ? fieldName(field, lng) : null;
+  if (named) where.push(row !== undefined ? tf('csvColumn', { column: named }, lng) : named);
   const why = rule(e.code, d, lng);
   const specific = where.length > 0 ? `${where.join(lng === 'zh' ? '，' : ', ')}${why ? `${sep}${why}` : ''}` : why;
   const base = errorText(e.code, e.message, lng);
