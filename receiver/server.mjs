@@ -12,7 +12,7 @@
  *     [--insecure-http]
  *   node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)
  *   node receiver/server.mjs admin-token [--data DIR]
- *   node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--ca FILE]
+ *   node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--ca FILE] [--qr]
  *
  * Prints its URL and a one-time pairing code on start, and on first start the admin token (shown once, stored
  * hashed; `admin-token` makes a new one while the receiver is stopped). Human lines are prefixed "receiver:";
@@ -41,7 +41,7 @@ const USAGE =
   '[--trusted-proxy ADDR]... [--insecure-http] [--quiet]\n' +
   '       node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)\n' +
   '       node receiver/server.mjs admin-token [--data DIR]\n' +
-  '       node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--ca FILE]';
+  '       node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--ca FILE] [--qr]';
 
 /** @param {string | undefined} data */
 const dataDirOf = (data) =>
@@ -131,17 +131,17 @@ function adminTokenCommand(argv) {
  * its admin route, so a second tablet can be paired without curl. The admin token comes from --token-file or the
  * RECEIVER_ADMIN_TOKEN environment variable, never from an argument (arguments show in `ps`). --repair KIOSK mints
  * the code that may give that paired kiosk a new key. --ca: the site CA for a receiver on TLS (its data folder's
- * tls/ca.pem). Exit 0 printed a code, 1 refused or unreachable, 2 usage.
+ * tls/ca.pem). --qr also prints the code as a QR code in the terminal, for the kiosk's "scan pairing code". Exit 0 printed a code, 1 refused or unreachable, 2 usage.
  * @param {string[]} argv
  * @returns {Promise<number>}
  */
 async function pairingCodeCommand(argv) {
-  /** @type {{ url?: string, 'token-file'?: string, repair?: string, ca?: string }} */
+  /** @type {{ url?: string, 'token-file'?: string, repair?: string, ca?: string, qr?: boolean }} */
   let values;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { url: { type: 'string' }, 'token-file': { type: 'string' }, repair: { type: 'string' }, ca: { type: 'string' } },
+      options: { url: { type: 'string' }, 'token-file': { type: 'string' }, repair: { type: 'string' }, ca: { type: 'string' }, qr: { type: 'boolean' } },
       strict: true,
     }));
   } catch (e) {
@@ -197,6 +197,7 @@ async function pairingCodeCommand(argv) {
       `receiver: pairing code: ${j.code} (single use, valid until ${until.toISOString()}, about ${mins} min` +
         `${j.repair ? `; may RE-PAIR kiosk ${j.repair} with a new key` : ''})`,
     );
+    if (values.qr) console.log((await import('uqr')).renderUnicodeCompact(j.code, { ecc: 'M', border: 2 }));
     return 0;
   } catch (e) {
     console.error(`receiver: cannot reach ${url.origin}: ${e instanceof Error ? e.message : String(e)}`);

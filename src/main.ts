@@ -142,6 +142,9 @@ async function main(): Promise<void> {
     registerPasskey: (id) => ops.registerPasskey(id),
     readAudit: (n) => ops.readAudit(n),
     readAuditFile: (f, p) => ops.readAuditFile(f, p),
+    scanAdminKey: () => ops.scanAdminKey(),
+    scanKioskKey: () => ops.scanKioskKey(),
+    scanPairingCode: () => ops.scanPairingCode(),
   });
 
   function switchLang(next: Lang): void {

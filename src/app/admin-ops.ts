@@ -16,6 +16,7 @@ import type { ListKind, Subject } from '../shared/types';
 import type { SubjectInput } from '../store';
 import { checkLabel, checkPlates, checkWipeConfirmation } from './input-rules';
 import { readAuditExport } from './audit-file';
+import { scanQr } from './qr-exchange';
 import {
   applyPlan,
   createSiteKey,
@@ -150,6 +151,15 @@ function rowRule<T>(row: number, fn: () => T): T {
     if (!isKioskError(e)) throw e;
     const rule = e.code === 'INPUT_REQUIRED' ? 'required' : e.code === 'INPUT_TOO_LONG' ? 'tooLong' : undefined;
     throw new KioskError('INPUT_CSV_ROW', { ...e.details, ...(rule ? { rule } : {}), row });
+  }
+}
+
+/** Whether a scanned text is a public key of this kind (the full check is the import's own). */
+function isKeyText(text: string, kind: string): boolean {
+  try {
+    return (JSON.parse(text) as { kind?: unknown }).kind === kind;
+  } catch {
+    return false;
   }
 }
 
@@ -474,6 +484,24 @@ export class AdminOps {
   async pinnedAdminFingerprints(): Promise<string[]> {
     const k = await this.keys();
     return Promise.all((k.pinnedAdmins ?? []).map((p) => keyFingerprint(p)));
+  }
+
+  /** Pins the admin key another tablet shows as a QR code (read by this camera); returns its fingerprint. */
+  async scanAdminKey(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+    this.require('import');
+    return this.pinAdminKey(await scanQr(this.app, (t) => isKeyText(t, 'entrance-kiosk-admin-key'), opts));
+  }
+
+  /** Adds the kiosk whose key another tablet shows as a QR code to the export recipients; returns its fingerprint. */
+  async scanKioskKey(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+    this.require('export');
+    return this.addRecipient(await scanQr(this.app, (t) => isKeyText(t, 'entrance-kiosk-kiosk-key'), opts));
+  }
+
+  /** Pairs with the receiver using a pairing code read from a QR code (`pairing-code --qr` on the receiver). */
+  async scanPairingCode(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ fingerprint: string }> {
+    this.require('pair');
+    return this.pair(await scanQr(this.app, (t) => /^[0-9A-Za-z]{5}-?[0-9A-Za-z]{5}$/.test(t.trim()), opts));
   }
 
   /** Add a kiosk to export to; returns its fingerprint. */

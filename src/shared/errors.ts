@@ -33,6 +33,7 @@ export const ERROR_MESSAGES = {
   INPUT_PLATE_INVALID: 'A licence plate is not valid.',
   INPUT_CSV_ROW: 'A row of the CSV file is not valid. Nothing was imported.',
   INPUT_CONFIRMATION: 'The confirmation word does not match.',
+  INPUT_QR_NOT_FOUND: 'No matching QR code was read. Hold the other tablet’s code steady in front of this camera.',
   // matching
   MATCH_VECTOR_LENGTH: 'Template lengths differ.',
   MATCH_VECTOR_INVALID: 'A template is not a finite, non-zero vector.',

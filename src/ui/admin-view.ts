@@ -16,6 +16,7 @@ import { KioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import { auditExportFileName, AUDIT_EXPORT_EXTENSION, AUDIT_EXPORT_MIME } from '../app/audit-file';
 import { checkPassphrase, LABEL_MAX_CHARS, PASSPHRASE_RULE, previewPlates, splitPlates, WIPE_CONFIRMATION } from '../app/input-rules';
+import { qrMatrix } from '../app/qr-exchange';
 import { BUNDLE_EXTENSION, BUNDLE_MIME, bundleFileName } from '../sync/transport';
 import { h } from './dom';
 import { describeError } from './error-text';
@@ -60,6 +61,9 @@ export interface AdminActions {
   registerPasskey(id: string): Promise<void>;
   readAudit(limit: number): Promise<AuditEntry[]>;
   readAuditFile(file: Blob, exportPassphrase: string): Promise<AuditEntry[]>;
+  scanAdminKey(): Promise<string>;
+  scanKioskKey(): Promise<string>;
+  scanPairingCode(): Promise<{ fingerprint: string }>;
 }
 
 /** A wall time as the value of a datetime-local input (the browser's local time zone), '' for none. */
@@ -182,6 +186,21 @@ function changedSettings(cur: KioskSettings, next: Partial<KioskSettings>): Stri
   const region = cur.plate.region ?? DEFAULT_PLATE_MATCH.region;
   if (!same(region, next.plate?.region ?? region)) out.push('field_plateRegion');
   return out;
+}
+
+/** A QR code on a canvas: 6 px per module, black on white (what a camera across a desk reads reliably). */
+function qrCanvas(text: string, testid: string): HTMLCanvasElement {
+  const m = qrMatrix(text);
+  const px = 6;
+  const c = h('canvas', { width: m.length * px, height: m.length * px, class: 'qr', 'data-testid': testid, role: 'img', 'aria-label': t('qrHelp') });
+  const ctx = c.getContext('2d');
+  if (ctx) {
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, c.width, c.height);
+    ctx.fillStyle = '#000';
+    m.forEach((row, y) => row.forEach((dark, x) => dark && ctx.fillRect(x * px, y * px, px, px)));
+  }
+  return c;
 }
 
 function save(bytes: BlobPart, name: string, type: string): void {
@@ -742,7 +761,14 @@ export class AdminView {
         return `${t('paired')} ${r.fingerprint}`;
       }),
     );
-    return this.section(t('pairing'), 'section-pairing', h('p', { class: 'help' }, t('pairHelp')), field(t('pairCode'), code, 'pair-code-in'), btn, out);
+    const scan = h('button', { type: 'button', 'data-testid': 'pair-scan' }, t('scanPairCode'));
+    scan.addEventListener('click', () =>
+      void run(scan, out, async () => {
+        out.textContent = t('scanning');
+        return `${t('paired')} ${(await this.actions.scanPairingCode()).fingerprint}`;
+      }),
+    );
+    return this.section(t('pairing'), 'section-pairing', h('p', { class: 'help' }, t('pairHelp')), field(t('pairCode'), code, 'pair-code-in'), btn, scan, out);
   }
 
   private syncCard(): HTMLElement {
@@ -751,18 +777,31 @@ export class AdminView {
     const showAdmin = h('button', { type: 'button', 'data-testid': 'show-admin-key' }, t('showAdminKey'));
     const showKiosk = h('button', { type: 'button', 'data-testid': 'show-kiosk-key' }, t('showKioskKey'));
     const fp = h('p', { class: 'fingerprint', 'data-testid': 'key-fingerprint' });
-    showAdmin.addEventListener('click', () =>
-      void run(showAdmin, out, async () => {
-        const k = await this.actions.adminPublicKey();
-        keyOut.value = k.json;
-        fp.textContent = k.fingerprint;
+    const qr = h('div', { class: 'qr-box', 'data-testid': 'key-qr-box' });
+    const showKey = (k: { json: string; fingerprint: string }) => {
+      keyOut.value = k.json;
+      fp.textContent = k.fingerprint;
+      qr.replaceChildren(qrCanvas(k.json, 'key-qr'), h('p', { class: 'help' }, t('qrHelp')));
+    };
+    showAdmin.addEventListener('click', () => void run(showAdmin, out, async () => showKey(await this.actions.adminPublicKey())));
+    showKiosk.addEventListener('click', () => void run(showKiosk, out, async () => showKey(await this.actions.kioskPublicKey())));
+    // Reading the other tablet's QR code with this camera: the fingerprint is shown here to compare with theirs.
+    const scanAdmin = h('button', { type: 'button', 'data-testid': 'scan-admin-key' }, t('scanAdminKey'));
+    const scanKiosk = h('button', { type: 'button', 'data-testid': 'scan-kiosk-key' }, t('scanKioskKey'));
+    scanAdmin.addEventListener('click', () =>
+      void run(scanAdmin, out, async () => {
+        out.textContent = t('scanning');
+        const fingerprint = await this.actions.scanAdminKey();
+        fp.textContent = fingerprint;
+        return `${t('pinned')} ${fingerprint}`;
       }),
     );
-    showKiosk.addEventListener('click', () =>
-      void run(showKiosk, out, async () => {
-        const k = await this.actions.kioskPublicKey();
-        keyOut.value = k.json;
-        fp.textContent = k.fingerprint;
+    scanKiosk.addEventListener('click', () =>
+      void run(scanKiosk, out, async () => {
+        out.textContent = t('scanning');
+        const fingerprint = await this.actions.scanKioskKey();
+        fp.textContent = fingerprint;
+        return `${t('added')} ${fingerprint}`;
       }),
     );
     const pinIn = h('textarea', { rows: 3, 'data-testid': 'pin-admin-json' });
@@ -797,6 +836,8 @@ export class AdminView {
       h('div', { class: 'buttons' }, showAdmin, showKiosk),
       keyOut,
       fp,
+      qr,
+      h('div', { class: 'buttons' }, scanAdmin, scanKiosk),
       field(t('pinAdminKey'), pinIn, 'pin-in'),
       pinBtn,
       field(t('addRecipient'), recIn, 'rec-in'),

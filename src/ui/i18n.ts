@@ -163,6 +163,11 @@ const enWords = {
   auditEntries: 'entries',
   reasonDecisionNone: '—',
   done: 'Done.',
+  scanAdminKey: 'Scan admin key with the camera',
+  scanKioskKey: 'Scan kiosk key with the camera',
+  scanPairCode: 'Scan pairing code with the camera',
+  scanning: 'Hold the other tablet’s QR code in front of this camera…',
+  qrHelp: 'Show this code to the other tablet’s camera, and compare the fingerprint on both screens.',
   embedderDlib: 'dlib ResNet (128-D, public domain)',
 } as const;
 
@@ -271,6 +276,11 @@ const zhWords: Record<keyof typeof enWords, string> = {
   auditEntries: '条记录',
   reasonDecisionNone: '—',
   done: '完成。',
+  scanAdminKey: '用摄像头扫描管理员公钥',
+  scanKioskKey: '用摄像头扫描终端公钥',
+  scanPairCode: '用摄像头扫描配对代码',
+  scanning: '请将另一台平板上的二维码对准本机摄像头…',
+  qrHelp: '请让另一台平板的摄像头扫描此二维码，并核对两台设备上显示的指纹。',
   embedderDlib: 'dlib ResNet（128 维，公有领域）',
 };
 // ---- Words, fields and rules (issue 19): end ----
@@ -683,6 +693,7 @@ const errorsZh: Record<ErrorCode, string> = {
   INPUT_PLATE_INVALID: '车牌号无效。',
   INPUT_CSV_ROW: 'CSV 文件中有一行无效。未导入任何内容。',
   INPUT_CONFIRMATION: '确认词不匹配。',
+  INPUT_QR_NOT_FOUND: '未读到匹配的二维码。请将另一台平板上的二维码稳定地对准本机摄像头。',
   MATCH_VECTOR_LENGTH: '模板长度不一致。',
   MATCH_VECTOR_INVALID: '模板不是有限的非零向量。',
   WATCHLIST_TOO_LARGE: '名单中的人脸模板过多，无法达到设定的误识目标，名单未启用。请删除人员或提高目标。',

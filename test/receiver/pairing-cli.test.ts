@@ -52,6 +52,9 @@ describe('pairing-code command', () => {
     const r = await cli(['--url', receiver.url, '--token-file', file, '--repair', 'lobby-2']);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/may RE-PAIR kiosk lobby-2 with a new key/);
+    const qr = await cli(['--url', receiver.url, '--token-file', file, '--qr']);
+    expect(qr.code, qr.out).toBe(0);
+    expect(qr.out.split('\n').filter((l) => /[▀▄█]/.test(l)).length).toBeGreaterThan(8);
     const unknown = await cli(['--url', receiver.url, '--token-file', file, '--repair', 'nobody']);
     expect(unknown.code).toBe(1);
     expect(unknown.out).toMatch(/HTTP 404 not_paired/);
