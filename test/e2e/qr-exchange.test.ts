@@ -14,14 +14,17 @@ import { launch, startKiosk, type Browser } from './harness';
 import { outcome, setupKiosk } from './flows';
 
 describe('QR exchange between two tablets', () => {
-  it("pins tablet A's admin key on tablet B by B's camera reading A's screen", async () => {
+  it("pins tablet A's admin key on tablet B by B's camera reading A's screen", { timeout: 360_000 }, async () => {
     const server = await startKiosk(inject('distDir'));
     const dir = mkdtempSync(join(tmpdir(), 'qr-'));
     let a: Browser | undefined;
     let b: Browser | undefined;
+    const t0 = Date.now();
+    const step = (what: string) => console.log(`qr-exchange: ${what} at ${Math.round((Date.now() - t0) / 1000)} s`);
     try {
       a = await launch();
       await setupKiosk(a.page, server.url);
+      step('A set up');
       await a.page.getByTestId('show-admin-key').click();
       const qr = a.page.getByTestId('key-qr');
       await qr.waitFor({ state: 'visible' });
@@ -31,8 +34,10 @@ describe('QR exchange between two tablets', () => {
       await qr.screenshot({ path: png });
       const feed = makeFeed(png, join(dir, 'admin-key-qr.y4m'), { seconds: 2 });
 
+      step('A shows its QR code');
       b = await launch({ fakeCamera: feed });
       await setupKiosk(b.page, server.url);
+      step('B set up');
       const reader = await b.page.evaluate(async () => {
         const BD = (globalThis as { BarcodeDetector?: { getSupportedFormats(): Promise<string[]> } }).BarcodeDetector;
         return BD && (await BD.getSupportedFormats()).includes('qr_code') ? 'BarcodeDetector' : 'jsQR';
@@ -41,6 +46,7 @@ describe('QR exchange between two tablets', () => {
       await b.page.evaluate(() => document.querySelector('[data-testid="sync-message"]')?.removeAttribute('data-tone'));
       await b.page.getByTestId('scan-admin-key').click();
       const r = await outcome(b.page, 'sync-message');
+      step('B scanned');
       expect(r.tone, r.text).toBe('ok');
       expect(r.text).toBe(`Pinned: ${fingerprintA}`);
       expect((await b.page.getByTestId('key-fingerprint').innerText()).trim()).toBe(fingerprintA);
