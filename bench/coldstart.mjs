@@ -73,11 +73,18 @@ async function main() {
   console.log(`coldstart: building the kiosk for ${upstream} …`);
   const b = spawnSync('npx', ['vite', 'build', '--logLevel', 'error', '--outDir', dist, '--emptyOutDir'], { cwd: ROOT, env: { ...process.env, KIOSK_UPSTREAM: upstream }, stdio: 'inherit' });
   if (b.status !== 0) throw new Error('build failed');
-  const receiver = spawn(process.execPath, ['receiver/server.mjs', '--port', String(rport), '--data', join(work, 'receiver'), '--quiet'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The server's CSP header must allow the same upstream the build baked in; the receiver must accept this origin.
+  process.env.KIOSK_UPSTREAM = upstream;
+  const kport = await freePort();
+  const receiver = spawn(
+    process.execPath,
+    ['receiver/server.mjs', '--port', String(rport), '--data', join(work, 'receiver'), '--origin', `http://127.0.0.1:${kport}`, '--quiet'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let rout = '';
   receiver.stdout.on('data', (d) => (rout += d));
   receiver.stderr.on('data', (d) => (rout += d));
-  const server = await serve({ host: '127.0.0.1', port: await freePort(), dir: dist });
+  const server = await serve({ host: '127.0.0.1', port: kport, dir: dist });
   const context = await chromium.launchPersistentContext(join(work, 'profile'), {
     executablePath: CHROMIUM_PATH,
     headless: true,

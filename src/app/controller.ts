@@ -217,6 +217,10 @@ export class KioskController {
     const known = new Promise<void>((r) => (settingsKnown = r));
     this.onSettingsKnown = settingsKnown;
     const camera = known.then(() => this.startCamera());
+    // The face models load with the default settings while the vault opens; reloadWatchlist's configure() keeps
+    // them when the stored settings are the same (the common case) and reloads only when they differ. A failure
+    // here is not reported: the same load runs again in configure(), which reports it.
+    void this.faces.init().catch(() => undefined);
     try {
       await this.resumeVault();
     } finally {

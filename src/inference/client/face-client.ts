@@ -137,6 +137,8 @@ export class FaceClient {
   /** Apply new face settings (models reload; a different embedder also drops the gallery: set it again). */
   async configure(signal: AbortSignal | undefined, overrides: FaceConfigOverrides): Promise<FaceWorkerInfo> {
     const next = resolveFaceConfig(overrides, this.config);
+    // The same settings again (the start-up warm-up ran with the defaults, which most kiosks keep): nothing to reload.
+    if (JSON.stringify(next) === JSON.stringify(this.config)) return this.init(signal);
     if (next.embedder !== this.config.embedder) this.gallery = null;
     this.config = next;
     this.configVersion++;
