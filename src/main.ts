@@ -63,7 +63,7 @@ async function main(): Promise<void> {
 
   let app: KioskController | null = null;
   const visitor = new VisitorView(() => void app?.startCamera());
-  const nav = h('nav', { class: 'roles', 'aria-label': 'Screens' });
+  const nav = h('nav', { class: 'roles', 'aria-label': t('navScreens') });
   const panel = h('div', { class: 'panel' });
   root.replaceChildren(nav, visitor.root, panel);
 
