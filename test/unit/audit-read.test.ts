@@ -34,7 +34,8 @@ function cli(file: string, stdin: string, extra: string[] = []) {
   return spawnSync(process.execPath, ['scripts/audit-read.mjs', file, ...extra], { cwd: ROOT, input: stdin, encoding: 'utf8', env: { ...process.env, AUDIT_EXPORT_PASSPHRASE: '' } });
 }
 
-describe('audit export reader', () => {
+// PBKDF2 at 600,000 iterations per open, and child processes: seconds each on a loaded 2-core machine.
+describe('audit export reader', { timeout: 60_000 }, () => {
   it('the admin screen reads back what the kiosk exported, newest first; names the file .ekaudit', async () => {
     const got = await readAuditExport(await seal(payload), PASS);
     expect(got.entries.map((e) => e.outcome)).toEqual(['override-deny', 'grant']);
