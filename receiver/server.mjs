@@ -12,6 +12,7 @@
  *     [--insecure-http]
  *   node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)
  *   node receiver/server.mjs admin-token [--data DIR]
+ *   node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--ca FILE] [--qr]
  *
  * Prints its URL and a one-time pairing code on start, and on first start the admin token (shown once, stored
  * hashed; `admin-token` makes a new one while the receiver is stopped). Human lines are prefixed "receiver:";
@@ -39,7 +40,8 @@ const USAGE =
   '[--bundle-max BYTES] [--request-timeout MS] [--tls | --tls-cert F --tls-key F] [--tls-name N]... [--app DIR] ' +
   '[--trusted-proxy ADDR]... [--insecure-http] [--quiet]\n' +
   '       node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)\n' +
-  '       node receiver/server.mjs admin-token [--data DIR]';
+  '       node receiver/server.mjs admin-token [--data DIR]\n' +
+  '       node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--ca FILE] [--qr]';
 
 /** @param {string | undefined} data */
 const dataDirOf = (data) =>
@@ -124,6 +126,86 @@ function adminTokenCommand(argv) {
   }
 }
 
+/**
+ * `pairing-code`: mints a fresh one-time pairing code on the RUNNING receiver (the codes live in its memory) through
+ * its admin route, so a second tablet can be paired without curl. The admin token comes from --token-file or the
+ * RECEIVER_ADMIN_TOKEN environment variable, never from an argument (arguments show in `ps`). --repair KIOSK mints
+ * the code that may give that paired kiosk a new key. --ca: the site CA for a receiver on TLS (its data folder's
+ * tls/ca.pem). --qr also prints the code as a QR code in the terminal, for the kiosk's "scan pairing code". Exit 0 printed a code, 1 refused or unreachable, 2 usage.
+ * @param {string[]} argv
+ * @returns {Promise<number>}
+ */
+async function pairingCodeCommand(argv) {
+  /** @type {{ url?: string, 'token-file'?: string, repair?: string, ca?: string, qr?: boolean }} */
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { url: { type: 'string' }, 'token-file': { type: 'string' }, repair: { type: 'string' }, ca: { type: 'string' }, qr: { type: 'boolean' } },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`receiver: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    return 2;
+  }
+  const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.RECEIVER_ADMIN_TOKEN?.trim();
+  if (!token) {
+    console.error('receiver: the admin token is needed: --token-file FILE or RECEIVER_ADMIN_TOKEN (printed once at first start; `admin-token` makes a new one)');
+    return 2;
+  }
+  const url = new URL('/admin/pairing-code', values.url ?? 'http://127.0.0.1:8787');
+  const body = values.repair === undefined ? '' : JSON.stringify({ repair: values.repair });
+  const { request } = await import(url.protocol === 'https:' ? 'node:https' : 'node:http');
+  try {
+    /** @type {{ status: number, text: string }} */
+    const res = await new Promise((ok, fail) => {
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          ...(values.ca ? { ca: readFileSync(values.ca) } : {}),
+          timeout: 10_000,
+        },
+        (/** @type {import('node:http').IncomingMessage} */ r) => {
+          let text = '';
+          r.setEncoding('utf8');
+          r.on('data', (/** @type {string} */ c) => (text += c));
+          r.on('end', () => ok({ status: r.statusCode ?? 0, text }));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+      req.on('error', fail);
+      req.end(body);
+    });
+    /** @type {{ code?: string, expiresAt?: number, repair?: string, reason?: string }} */
+    let j = {};
+    try {
+      j = JSON.parse(res.text);
+    } catch {
+      // reported below with the status
+    }
+    if (res.status !== 200 || typeof j.code !== 'string') {
+      const hint =
+        j.reason === 'admin_token_required' ? ' (wrong admin token)' : j.reason === 'admin_needs_tls' ? ' (use the https:// URL from this host)' : '';
+      console.error(`receiver: no pairing code: HTTP ${res.status} ${j.reason ?? ''}${hint}`);
+      return 1;
+    }
+    const until = new Date(j.expiresAt ?? 0);
+    const mins = Math.round(((j.expiresAt ?? 0) - Date.now()) / 60_000);
+    console.log(
+      `receiver: pairing code: ${j.code} (single use, valid until ${until.toISOString()}, about ${mins} min` +
+        `${j.repair ? `; may RE-PAIR kiosk ${j.repair} with a new key` : ''})`,
+    );
+    if (values.qr) console.log((await import('uqr')).renderUnicodeCompact(j.code, { ecc: 'M', border: 2 }));
+    return 0;
+  } catch (e) {
+    console.error(`receiver: cannot reach ${url.origin}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+if (process.argv[2] === 'pairing-code') process.exit(await pairingCodeCommand(process.argv.slice(3)));
 if (process.argv[2] === 'publish') process.exit(await publishCommand(process.argv.slice(3)));
 if (process.argv[2] === 'admin-token') process.exit(adminTokenCommand(process.argv.slice(3)));
 

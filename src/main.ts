@@ -63,7 +63,7 @@ async function main(): Promise<void> {
 
   let app: KioskController | null = null;
   const visitor = new VisitorView(() => void app?.startCamera());
-  const nav = h('nav', { class: 'roles', 'aria-label': 'Screens' });
+  const nav = h('nav', { class: 'roles', 'aria-label': t('navScreens') });
   const panel = h('div', { class: 'panel' });
   root.replaceChildren(nav, visitor.root, panel);
 
@@ -143,6 +143,10 @@ async function main(): Promise<void> {
     registerPasskey: (id) => ops.registerPasskey(id),
     readAudit: (n) => ops.readAudit(n),
     pull: { savePullMinutes: (m) => ops.saveSettings({ pullMinutes: m }), pullNow: () => ops.pullNow() },
+    readAuditFile: (f, p) => ops.readAuditFile(f, p),
+    scanAdminKey: () => ops.scanAdminKey(),
+    scanKioskKey: () => ops.scanKioskKey(),
+    scanPairingCode: () => ops.scanPairingCode(),
   });
 
   function switchLang(next: Lang): void {

@@ -14,10 +14,12 @@ import { resolveFaceConfig } from '../config/face';
 import { parseImportCsv } from './csv-import';
 import { installBundle, syncKeys, type SyncKeys } from './bundle-apply';
 import type { PullStatus } from './bundle-pull';
-import { normalisePlate } from '../matching/plates';
 import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import type { SubjectInput } from '../store';
+import { checkLabel, checkPlates, checkWipeConfirmation } from './input-rules';
+import { readAuditExport } from './audit-file';
+import { scanQr } from './qr-exchange';
 import {
   createSiteKey,
   exportBundle,
@@ -53,6 +55,8 @@ export interface EnrolReport {
   message?: string;
   /** ENROL_DUPLICATE_FACE / ENROL_PLATE_TAKEN: the enrolled person this collides with (the admin may add to them). */
   holderId?: string;
+  /** The error's details (field, rule, CSV row …) for a message that names them. */
+  details?: Readonly<Record<string, string | number | boolean>>;
 }
 
 /** How photos or frames are stored: as a new person (warned when the face is already enrolled), or added to one. */
@@ -65,10 +69,20 @@ export interface EnrolTarget {
 
 export { parseCsv, parseImportCsv, type CsvEntry } from './csv-import';
 
+
+/** Whether a scanned text is a public key of this kind (the full check is the import's own). */
+function isKeyText(text: string, kind: string): boolean {
+  try {
+    return (JSON.parse(text) as { kind?: unknown }).kind === kind;
+  } catch {
+    return false;
+  }
+}
+
 function report(item: { file: string; label: string }, e?: unknown): EnrolReport {
   if (e === undefined) return { ...item, ok: true };
   const k = isKioskError(e) ? e : new KioskError('INTERNAL');
-  return { ...item, ok: false, code: k.code, message: k.message };
+  return { ...item, ok: false, code: k.code, message: k.message, ...(k.details ? { details: k.details } : {}) };
 }
 
 export class AdminOps {
@@ -215,7 +229,7 @@ export class AdminOps {
     for (const item of items) {
       const key = `${item.list}\u0000${item.label}`;
       try {
-        if (!item.label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
+        checkLabel(item.label);
         const r = await this.app.faces.enrolFromImage(undefined, item.file);
         const p = people.get(key) ?? { item, templates: [] };
         p.templates.push(r.template);
@@ -231,7 +245,7 @@ export class AdminOps {
         label: item.label.trim(),
         list: item.list,
         templates: { [embedder]: templates },
-        plates: (item.plates ?? []).map(normalisePlate).filter(Boolean),
+        plates: checkPlates(item.plates ?? []),
         ...(item.validUntil ? { validUntil: item.validUntil } : {}),
       };
       try {
@@ -257,7 +271,7 @@ export class AdminOps {
     for (const r of rows) {
       const file = byName.get(r.file);
       if (!file) {
-        missing.push({ file: r.file, label: r.label, ok: false, code: 'INPUT_INVALID', message: 'photo not among the selected files' });
+        missing.push(report({ file: r.file, label: r.label }, new KioskError('INPUT_CSV_ROW', { row: r.row, field: 'file', rule: 'photoMissing' })));
         continue;
       }
       items.push({ file, label: r.label, list: r.list, plates: r.plates, ...(r.validUntil ? { validUntil: r.validUntil } : {}) });
@@ -278,7 +292,7 @@ export class AdminOps {
     opts: { frames?: number; timeoutMs?: number; onProgress?: (got: number, need: number, hint: string | null) => void } & EnrolTarget = {},
   ): Promise<Subject> {
     this.require('enrol');
-    if (!label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
+    checkLabel(label);
     const need = opts.frames ?? 5;
     const embedder = this.embedder();
     const templates: Float32Array[] = [];
@@ -318,10 +332,11 @@ export class AdminOps {
   /** A vehicle-only entry (plates, no face), or plates added to an enrolled person (`target.addTo`). */
   async addPlates(label: string, plates: string[], list: ListKind, target: EnrolTarget = {}): Promise<Subject> {
     this.require('enrol');
-    const norm = plates.map(normalisePlate).filter(Boolean);
-    if (!target.addTo && !label.trim()) throw new KioskError('INPUT_INVALID', { field: 'label' });
-    if (norm.length === 0) throw new KioskError('INPUT_INVALID', { field: 'plates' });
-    const s = await this.store({ label: label.trim(), list, templates: {}, plates: norm }, target);
+    // Adding to a person keeps their name; a new vehicle-only entry needs one (the rules name field and limit).
+    const name = target.addTo ? label.trim() : checkLabel(label);
+    const norm = checkPlates(plates);
+    if (norm.length === 0) throw new KioskError('INPUT_REQUIRED', { field: 'plates' });
+    const s = await this.store({ label: name, list, templates: {}, plates: norm }, target);
     await this.app.watchlistSettled();
     return s;
   }
@@ -336,10 +351,10 @@ export class AdminOps {
     if (!cur) throw new KioskError('INPUT_INVALID', { field: 'id' });
     const next: SubjectInput = {
       id,
-      label: (patch.label ?? cur.label).trim(),
+      label: checkLabel(patch.label ?? cur.label),
       list: patch.list ?? cur.list,
       templates: cur.templates,
-      plates: (patch.plates ?? cur.plates).map(normalisePlate).filter(Boolean),
+      plates: checkPlates(patch.plates ?? cur.plates),
     };
     if (patch.plates) this.checkPlatesFree(next.plates, id);
     const vf = 'validFrom' in patch ? patch.validFrom : cur.validFrom;
@@ -454,6 +469,24 @@ export class AdminOps {
     return Promise.all((k.pinnedAdmins ?? []).map((p) => keyFingerprint(p)));
   }
 
+  /** Pins the admin key another tablet shows as a QR code (read by this camera); returns its fingerprint. */
+  async scanAdminKey(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+    this.require('import');
+    return this.pinAdminKey(await scanQr(this.app, (t) => isKeyText(t, 'entrance-kiosk-admin-key'), opts));
+  }
+
+  /** Adds the kiosk whose key another tablet shows as a QR code to the export recipients; returns its fingerprint. */
+  async scanKioskKey(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+    this.require('export');
+    return this.addRecipient(await scanQr(this.app, (t) => isKeyText(t, 'entrance-kiosk-kiosk-key'), opts));
+  }
+
+  /** Pairs with the receiver using a pairing code read from a QR code (`pairing-code --qr` on the receiver). */
+  async scanPairingCode(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ fingerprint: string }> {
+    this.require('pair');
+    return this.pair(await scanQr(this.app, (t) => /^[0-9A-Za-z]{5}-?[0-9A-Za-z]{5}$/.test(t.trim()), opts));
+  }
+
   /** Add a kiosk to export to; returns its fingerprint. */
   async addRecipient(json: string): Promise<string> {
     this.require('export');
@@ -515,8 +548,15 @@ export class AdminOps {
     return this.vault.audit.exportEncrypted(exportPassphrase);
   }
 
+  /** Reads an audit export file back (any file the kiosk exported, with its export passphrase); entries newest first. */
+  async readAuditFile(file: Blob, exportPassphrase: string): Promise<AuditEntry[]> {
+    this.require('export');
+    return (await readAuditExport(new Uint8Array(await file.arrayBuffer()), exportPassphrase)).entries;
+  }
+
   async wipe(confirmation: string): Promise<void> {
     this.require('wipe');
+    checkWipeConfirmation(confirmation);
     await this.vault.wipe(confirmation);
   }
 

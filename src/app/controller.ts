@@ -229,11 +229,32 @@ export class KioskController {
     for (const l of this.listeners) l(this.snap);
   }
 
-  /** Start-up: open the watchlist unattended if allowed, then the camera loop (which runs in every phase). */
+  /**
+   * Start-up: open the watchlist unattended if allowed, and the camera loop (which runs in every phase). Camera and
+   * models warm up in parallel (issue 19, cold start: in series the preview stayed black while the models loaded):
+   * the camera starts as soon as the stored settings say which camera, and frames are not analysed until the face
+   * worker has its configuration (see onFrame), so the preview shows at once and nothing is decided early.
+   */
   async start(): Promise<void> {
-    await this.resumeVault();
-    await this.startCamera();
+    let settingsKnown!: () => void;
+    const known = new Promise<void>((r) => (settingsKnown = r));
+    this.onSettingsKnown = settingsKnown;
+    const camera = known.then(() => this.startCamera());
+    // The face models load with the default settings while the vault opens; reloadWatchlist's configure() keeps
+    // them when the stored settings are the same (the common case) and reloads only when they differ. A failure
+    // here is not reported: the same load runs again in configure(), which reports it.
+    void this.faces.init().catch(() => undefined);
+    try {
+      await this.resumeVault();
+    } finally {
+      settingsKnown();
+      this.onSettingsKnown = null;
+    }
+    await camera;
   }
+
+  /** Set while start() waits for the stored settings (the camera to open), cleared once they are known. */
+  private onSettingsKnown: (() => void) | null = null;
 
   /** Unlock with the device key (unattended restart) and load settings + watchlist. */
   async resumeVault(): Promise<void> {
@@ -258,6 +279,7 @@ export class KioskController {
   async afterUnlock(): Promise<void> {
     const settings = resolveKioskSettings(await this.vault.settings.get());
     this.update({ settings });
+    this.onSettingsKnown?.();
     await this.reloadWatchlist();
     this.puller.schedule(settings.pullMinutes);
     await this.openDecisions(settings);
@@ -404,6 +426,9 @@ export class KioskController {
 
   private async onFrame(signal: AbortSignal, frame: ImageBitmap, at: number): Promise<void> {
     if (this.frameTap) return this.frameTap(frame);
+    // Cold start: the camera is already live while the models load; analysing now would load them twice (default
+    // config, then the stored one) and could decide before the watchlist is in. The preview shows meanwhile.
+    if (this.snap.phase === 'starting') return;
     if (this.snap.settings.mode === 'plate') return this.onPlateFrame(signal, frame, at);
     // Not set up (no watchlist for this mode yet): frames are shown, never decided on.
     const running = this.readiness().decide;

@@ -2,14 +2,15 @@
  * The bulk-import CSV: an RFC 4180 reader and the import rows it yields (`file,label,list[,valid_until][,plates]`).
  *
  * Owns the parsing only; every row is held to the one subject schema (src/shared/subject-schema.ts) for its label,
- * list and plates, so a CSV row is accepted exactly when the vault would accept that person. Errors are
- * INPUT_INVALID with a `reason` and the 1-based `line` of the file where the row starts (a quoted field may span
- * lines); a quote that is never closed is refused with the line it opened on instead of swallowing the rest of the
- * file. It never reads photos, never touches the vault and never shows a value back (it may be a name).
+ * list and plates (through the admin input rules in ./input-rules.ts, which apply its limits with the field, rule
+ * and limit named), so a CSV row is accepted exactly when the vault would accept that person. Errors are
+ * INPUT_CSV_ROW with the field, the rule and the 1-based `row`: the line of the file where the row starts, as a
+ * text editor or spreadsheet shows it (a quoted field may span lines); a quote that is never closed is refused with
+ * the line it opened on instead of swallowing the rest of the file. It never reads photos, never touches the vault and never shows a value back (it may be a name).
  */
-import { normalisePlate } from '../matching/plates';
 import { KioskError, isKioskError } from '../shared/errors';
-import { checkLabel, checkPlates, checkValidity } from '../shared/subject-schema';
+import { checkValidity } from '../shared/subject-schema';
+import { checkLabel, checkPlates } from './input-rules';
 import type { ListKind } from '../shared/types';
 
 const CSV_HEADER = ['file', 'label', 'list'];
@@ -59,7 +60,7 @@ export function parseCsvRows(text: string): CsvRow[] {
       rowLine = line;
     } else field += c;
   }
-  if (quoted) throw new KioskError('INPUT_INVALID', { reason: 'csv-quote', line: quoteLine });
+  if (quoted) throw new KioskError('INPUT_CSV_ROW', { row: quoteLine, field: 'csv', rule: 'quote' });
   endRow();
   return rows;
 }
@@ -75,15 +76,18 @@ export interface CsvEntry {
   list: ListKind;
   validUntil?: number;
   plates: string[];
+  /** The line this entry starts on (1 = the header), for reports that name the row. */
+  row: number;
 }
 
-/** A schema refusal restated for a CSV line (the field's own reason, `csv-<field>`). */
-function onLine<T>(line: number, reason: string, check: () => T): T {
+/** A field rule's refusal, re-raised as the CSV row it came from (same field and rule, plus the row). */
+function rowRule<T>(row: number, fn: () => T): T {
   try {
-    return check();
+    return fn();
   } catch (e) {
-    if (isKioskError(e)) throw new KioskError('INPUT_INVALID', { reason, line });
-    throw e;
+    if (!isKioskError(e)) throw e;
+    const rule = e.code === 'INPUT_REQUIRED' ? 'required' : e.code === 'INPUT_TOO_LONG' ? 'tooLong' : e.code === 'INPUT_INVALID' ? 'invalid' : undefined;
+    throw new KioskError('INPUT_CSV_ROW', { ...e.details, ...(rule ? { rule } : {}), row });
   }
 }
 
@@ -93,24 +97,25 @@ export function parseImportCsv(text: string): CsvEntry[] {
   const rows = parseCsvRows(text.replace(/^\uFEFF/, ''));
   const header = rows.shift()?.fields.map((h) => h.trim().toLowerCase());
   if (!header || CSV_HEADER.some((h, i) => header[i] !== h)) {
-    throw new KioskError('INPUT_INVALID', { reason: 'csv-header', expected: 'file,label,list[,valid_until][,plates]' });
+    throw new KioskError('INPUT_CSV_ROW', { row: 1, field: 'csv', rule: 'header', expected: 'file,label,list[,valid_until][,plates]' });
   }
   const vu = header.indexOf('valid_until');
   const pl = header.indexOf('plates');
-  return rows.map(({ line, fields: r }) => {
+  return rows.map(({ line: row, fields: r }) => {
+    const bad = (field: string, rule: string) => new KioskError('INPUT_CSV_ROW', { row, field, rule });
     const list = r[2]?.trim().toLowerCase();
-    if (list !== 'allow' && list !== 'deny') throw new KioskError('INPUT_INVALID', { reason: 'csv-list', line });
-    const label = onLine(line, 'csv-label', () => checkLabel(r[1]?.trim() ?? ''));
-    const e: CsvEntry = { file: (r[0] ?? '').trim(), label, list, plates: [] };
+    if (list !== 'allow' && list !== 'deny') throw bad('list', 'allowDeny');
+    const file = (r[0] ?? '').trim();
+    if (!file) throw bad('file', 'required');
+    const label = rowRule(row, () => checkLabel(r[1] ?? ''));
+    const e: CsvEntry = { file, label, list, plates: [], row };
     if (vu >= 0 && r[vu]?.trim()) {
       const t = Date.parse(r[vu]!.trim());
-      if (Number.isNaN(t)) throw new KioskError('INPUT_INVALID', { reason: 'csv-valid-until', line });
-      onLine(line, 'csv-valid-until', () => checkValidity(undefined, t));
+      if (Number.isNaN(t)) throw bad('validUntil', 'date');
+      rowRule(row, () => checkValidity(undefined, t));
       e.validUntil = t;
     }
-    if (pl >= 0 && r[pl]?.trim()) {
-      e.plates = onLine(line, 'csv-plates', () => checkPlates(r[pl]!.split(';').map(normalisePlate).filter(Boolean)));
-    }
+    if (pl >= 0 && r[pl]?.trim()) e.plates = rowRule(row, () => checkPlates(r[pl]!.split(';')));
     return e;
   });
 }

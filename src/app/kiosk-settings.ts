@@ -194,8 +194,10 @@ export function validateSettingsPatch(current: KioskSettings, patch: Partial<Kio
   if (!cooldownOk(next.presenceCooldownSeconds)) throw bad('presenceCooldownSeconds');
   try {
     resolveFaceConfig(next.face);
-  } catch {
-    throw bad('face');
+  } catch (e) {
+    // Name the face setting at fault ("face.thresholds.fr_feature.accept"), not just "face".
+    const inner = e instanceof KioskError ? e.details?.['field'] : undefined;
+    throw bad(typeof inner === 'string' ? `face.${inner}` : 'face');
   }
   try {
     checkPlateMatchConfig({ ...DEFAULT_PLATE_MATCH, ...next.plate });

@@ -30,6 +30,12 @@ export const ERROR_MESSAGES = {
   INPUT_INVALID: 'The input is not valid.',
   ENROL_DUPLICATE_FACE: 'This face matches a person who is already enrolled. Add the photos to that person instead.',
   ENROL_PLATE_TAKEN: 'This plate already belongs to another person. Nothing was changed.',
+  INPUT_REQUIRED: 'A required field is empty.',
+  INPUT_TOO_LONG: 'A field is longer than allowed. Nothing was cut or saved.',
+  INPUT_PLATE_INVALID: 'A licence plate is not valid.',
+  INPUT_CSV_ROW: 'A row of the CSV file is not valid. Nothing was imported.',
+  INPUT_CONFIRMATION: 'The confirmation word does not match.',
+  INPUT_QR_NOT_FOUND: 'No matching QR code was read. Hold the other tablet’s code steady in front of this camera.',
   // matching
   MATCH_VECTOR_LENGTH: 'Template lengths differ.',
   MATCH_VECTOR_INVALID: 'A template is not a finite, non-zero vector.',
@@ -59,6 +65,8 @@ export const ERROR_MESSAGES = {
   BUNDLE_NOT_FOR_KIOSK: 'The watchlist file was not made for this kiosk.',
   BUNDLE_TOO_LARGE: 'The watchlist file is larger than this kiosk accepts.',
   BUNDLE_UNREADABLE: 'The watchlist file could not be read. Check the USB stick and try again.',
+  BUNDLE_ALREADY_INSTALLED: 'This watchlist version is already installed. Nothing was changed.',
+  AUDIT_FILE_INVALID: 'This is not an audit export of this kiosk, or it is damaged.',
   // upstream
   UPSTREAM_UNREACHABLE: 'The door controller cannot be reached. Decisions are queued.',
   UPSTREAM_REJECTED: 'The door controller rejected a decision.',

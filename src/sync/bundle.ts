@@ -277,7 +277,7 @@ function ownCopy(input: Uint8Array | ArrayBuffer): Uint8Array<ArrayBuffer> {
 /**
  * Verify, check the version, decrypt and parse a bundle. Resolves only with the complete verified contents;
  * otherwise rejects with BUNDLE_INVALID (not a well-formed bundle), BUNDLE_TOO_LARGE, BUNDLE_SIGNATURE (not signed
- * by a pinned admin key, or altered), BUNDLE_ROLLBACK (version <= installed, or a delta whose base is not the
+ * by a pinned admin key, or altered), BUNDLE_ALREADY_INSTALLED (version = installed), BUNDLE_ROLLBACK (version < installed, or a delta whose base is not the
  * installed version), BUNDLE_NOT_FOR_KIOSK (no recipient entry opens with the keys given).
  */
 export async function openBundle(input: Uint8Array | ArrayBuffer, opts: OpenOptions): Promise<BundleContents> {
@@ -294,6 +294,10 @@ export async function openBundle(input: Uint8Array | ArrayBuffer, opts: OpenOpti
   await verifySignature(bytes, header.issuerKeyId, signedEnd, pinned);
 
   // From here on the header is the admin's own words.
+  // The same version again is not a rollback: say it is already there (nothing to do), not that it is older.
+  if (header.version === opts.installedVersion) {
+    throw new KioskError('BUNDLE_ALREADY_INSTALLED', { installed: opts.installedVersion, bundle: header.version });
+  }
   if (header.version <= opts.installedVersion) {
     throw new KioskError('BUNDLE_ROLLBACK', {
       reason: 'not-newer',

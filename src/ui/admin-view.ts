@@ -8,14 +8,22 @@
  */
 import type { AppSnapshot } from '../app/controller';
 import type { EnrolReport, EnrolTarget } from '../app/admin-ops';
-import type { DeviceRole, KioskSettings } from '../app/kiosk-settings';
+import { padPolicyOf, type DeviceRole, type KioskSettings } from '../app/kiosk-settings';
+import { resolveFaceConfig } from '../config/face';
+import { DEFAULT_PLATE_MATCH } from '../matching/plates';
 import type { AuditEntry } from '../shared/types';
-import { isKioskError } from '../shared/errors';
+import { KioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import type { WatchSubject } from '../app/watchlist';
 import { SyncPullCard, type SyncPullActions } from './sync-pull-card';
+import { auditExportFileName, AUDIT_EXPORT_EXTENSION, AUDIT_EXPORT_MIME } from '../app/audit-file';
+import { checkPassphrase, LABEL_MAX_CHARS, PASSPHRASE_RULE, previewPlates, splitPlates, WIPE_CONFIRMATION } from '../app/input-rules';
+import { qrMatrix } from '../app/qr-exchange';
+import { BUNDLE_EXTENSION, BUNDLE_MIME, bundleFileName } from '../sync/transport';
 import { h } from './dom';
-import { errorText, lang, setLang, t } from './i18n';
+import { describeError } from './error-text';
+import { errorText, formatDateTime, formatDuration, hasKey, lang, setLang, t, tf, type StringKey } from './i18n';
+import { reasonText } from './reasons';
 import { enrolCoach, filterPeople, namingHolder, peopleToolbar, rowTools, type PeopleQuery } from './people-tools';
 
 export interface GuardRow {
@@ -58,6 +66,10 @@ export interface AdminActions {
   readAudit(limit: number): Promise<AuditEntry[]>;
   /** LAN pull of bundles (src/ui/sync-pull-card.ts). */
   pull: SyncPullActions;
+  readAuditFile(file: Blob, exportPassphrase: string): Promise<AuditEntry[]>;
+  scanAdminKey(): Promise<string>;
+  scanKioskKey(): Promise<string>;
+  scanPairingCode(): Promise<{ fingerprint: string }>;
 }
 
 /** A wall time as the value of a datetime-local input (the browser's local time zone), '' for none. */
@@ -88,12 +100,21 @@ function roleSelect(testid: string, value: DeviceRole): HTMLSelectElement {
   return s;
 }
 
+/** A refusal in words (field, rule, row), with the code and raw details only in a small line for support. */
 function message(el: HTMLElement, e: unknown): void {
   el.dataset['tone'] = 'bad';
-  el.textContent = isKioskError(e) ? `${errorText(e.code, e.message)} [${e.code}]` : e instanceof Error ? e.message : String(e);
-  const code = isKioskError(e) ? e.code : (e as { code?: unknown })?.code;
+  const d = describeError(e, lang());
+  const code = d.code ?? (e as { code?: unknown })?.code;
+  el.replaceChildren(d.text);
+  if (d.details) el.append(h('small', { class: 'details', 'data-testid': 'error-details', title: t('details') }, d.details));
   if (typeof code === 'string') el.dataset['code'] = code;
   else delete el.dataset['code'];
+}
+
+/** An outcome, mode or status word in the chosen language (the raw value when the table has none). */
+function word(prefix: string, value: string): string {
+  const key = `${prefix}_${value}`;
+  return hasKey(key) ? t(key) : value;
 }
 
 function ok(el: HTMLElement, text: string): void {
@@ -108,8 +129,86 @@ function field(label: string, input: HTMLElement, id: string): HTMLElement {
 }
 
 function listSelect(id: string): HTMLSelectElement {
-  const s = h('select', { 'data-testid': id }, h('option', { value: 'allow' }, 'allow'), h('option', { value: 'deny' }, 'deny'));
-  return s;
+  return h('select', { 'data-testid': id }, h('option', { value: 'allow' }, t('listAllow')), h('option', { value: 'deny' }, t('listDeny')));
+}
+
+/**
+ * A name input with its limit stated (no maxlength: the browser would cut a pasted name silently; the app refuses
+ * an over-long one with the limit instead).
+ */
+function labelInput(testid: string): HTMLInputElement {
+  return h('input', { type: 'text', 'data-testid': testid, 'aria-description': tf('labelLimit', { max: LABEL_MAX_CHARS }) });
+}
+
+/** Audit entries as a table in the chosen language: local date and time, outcome and mode words, reasons. */
+function auditTable(entries: readonly AuditEntry[], names: ReadonlyMap<string, string>): HTMLElement {
+  return h(
+    'table',
+    {},
+    h('thead', {}, h('tr', {}, ...[t('time'), t('outcome'), t('modeCol'), t('by'), t('reason')].map((c) => h('th', {}, c)))),
+    h(
+      'tbody',
+      {},
+      ...entries.map((e) =>
+        h(
+          'tr',
+          { 'data-outcome': e.outcome, 'data-actor': e.actor ?? '', 'data-at': e.at },
+          h('td', {}, formatDateTime(e.at)),
+          h('td', {}, word('outcome', e.outcome)),
+          h('td', {}, word('mode', e.mode)),
+          h('td', {}, e.actor ? (e.actor === 'admin' ? t('admin') : (names.get(e.actor) ?? e.actor)) : ''),
+          // A manual override's reason is the guard's own words; policy reasons are translated.
+          h('td', {}, e.mode === 'manual' ? (e.reason ?? '') : reasonText(e.reason ?? '', lang())),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Which settings a save changes, as the labels the form shows (compared by value, nested parts included). */
+function changedSettings(cur: KioskSettings, next: Partial<KioskSettings>): StringKey[] {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  const labels: [keyof KioskSettings, StringKey][] = [
+    ['role', 'deviceRole'],
+    ['sessionIdleSeconds', 'field_sessionIdleSeconds'],
+    ['overrideLimit', 'field_overrideLimit'],
+    ['overrideWindowMinutes', 'field_overrideWindowMinutes'],
+    ['mode', 'mode'],
+    ['lang', 'language'],
+    ['showNames', 'showNames'],
+    ['subjectRefs', 'subjectRefs'],
+    ['pad', 'padPolicy'],
+    ['retentionHours', 'field_retentionHours'],
+    ['door', 'field_door'],
+    ['upstreamPath', 'field_upstreamPath'],
+    ['cameraDeviceId', 'camera'],
+    ['presenceCooldownSeconds', 'presenceCooldown'],
+  ];
+  const out = labels.filter(([k]) => k in next && !same(cur[k], next[k])).map(([, l]) => l);
+  const a = cur.face;
+  const b = next.face ?? a;
+  if (!same(a.embedder, b.embedder)) out.push('field_embedder');
+  if (!same(a.thresholds, b.thresholds)) out.push('field_accept');
+  if (!same(a.pad?.liveThreshold, b.pad?.liveThreshold)) out.push('field_liveThreshold');
+  if (!same(a.openSet?.targetFpir, b.openSet?.targetFpir)) out.push('fpirTargetSetting');
+  const region = cur.plate.region ?? DEFAULT_PLATE_MATCH.region;
+  if (!same(region, next.plate?.region ?? region)) out.push('field_plateRegion');
+  return out;
+}
+
+/** A QR code on a canvas: 6 px per module, black on white (what a camera across a desk reads reliably). */
+function qrCanvas(text: string, testid: string): HTMLCanvasElement {
+  const m = qrMatrix(text);
+  const px = 6;
+  const c = h('canvas', { width: m.length * px, height: m.length * px, class: 'qr', 'data-testid': testid, role: 'img', 'aria-label': t('qrHelp') });
+  const ctx = c.getContext('2d');
+  if (ctx) {
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, c.width, c.height);
+    ctx.fillStyle = '#000';
+    m.forEach((row, y) => row.forEach((dark, x) => dark && ctx.fillRect(x * px, y * px, px, px)));
+  }
+  return c;
 }
 
 function save(bytes: BlobPart, name: string, type: string): void {
@@ -128,7 +227,7 @@ async function run(button: HTMLButtonElement, out: HTMLElement, fn: () => Promis
   out.textContent = '…';
   try {
     const text = await fn();
-    ok(out, text ?? 'OK');
+    ok(out, text ?? t('done'));
   } catch (e) {
     message(out, e);
   } finally {
@@ -140,10 +239,30 @@ function reportList(reports: EnrolReport[]): HTMLElement {
   return h(
     'ul',
     { class: 'reports', 'data-testid': 'enrol-reports' },
-    ...reports.map((r) =>
-      h('li', { 'data-ok': String(r.ok), 'data-code': r.code ?? '' }, `${r.file} → ${r.label}: ${r.ok ? 'enrolled' : `${r.message} [${r.code}]`}`),
-    ),
+    ...reports.map((r) => {
+      const d = r.code ? describeError(KioskError.fromJSON({ code: r.code, message: r.message ?? '', details: r.details ?? {} }), lang()) : null;
+      return h(
+        'li',
+        { 'data-ok': String(r.ok), 'data-code': r.code ?? '', ...(typeof r.details?.['row'] === 'number' ? { 'data-row': r.details['row'] } : {}) },
+        `${r.file} → ${r.label}: ${r.ok || !d ? t('enrolled') : d.text}`,
+        d ? h('small', { class: 'details' }, d.details) : null,
+      );
+    }),
   );
+}
+
+/** The passphrase rule, shown before anyone types, and what a typed passphrase still misses (live). */
+function passphraseRules(input: HTMLInputElement, testid: string): HTMLElement {
+  const vars = { min: PASSPHRASE_RULE.min, max: PASSPHRASE_RULE.max, long: PASSPHRASE_RULE.long };
+  const reasons = ['too-short', 'too-few-kinds', 'too-repetitive', 'sequence', 'common'] as const;
+  const items = reasons.map((r) => h('li', { 'data-rule': r }, tf(`passRule_${r}` as StringKey, vars)));
+  const box = h('div', { class: 'help rules', 'data-testid': testid }, t('passRulesTitle'), h('ul', {}, ...items));
+  input.addEventListener('input', () => {
+    // Only which rules are met is shown, never the passphrase or a part of it.
+    const missing = new Set<string>(input.value ? checkPassphrase(input.value).reasons : reasons);
+    for (const li of items) li.dataset['met'] = String(!missing.has(li.dataset['rule']!));
+  });
+  return box;
 }
 
 export class AdminView {
@@ -264,6 +383,7 @@ export class AdminView {
       h('h2', {}, t('setupTitle')),
       h('p', {}, t('setupHelp')),
       field(t('passphrase'), pass, 'setup-pass'),
+      passphraseRules(pass, 'setup-rules'),
       field(t('passphraseAgain'), again, 'setup-pass-2'),
       h('label', { class: 'check' }, unattended, ` ${t('unattended')}`),
       field(t('deviceRole'), role, 'setup-role-in'),
@@ -290,19 +410,59 @@ export class AdminView {
     const pass = h('input', { type: 'password', autocomplete: 'current-password', 'data-testid': 'unlock-passphrase' });
     const out = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'unlock-message' });
     const btn = h('button', { type: 'submit', 'data-testid': 'unlock-submit' }, t('unlock'));
-    if (lockedUntil > Date.now()) {
-      out.dataset['tone'] = 'bad';
-      out.textContent = `${t('lockedOutFor')} ${Math.ceil((lockedUntil - Date.now()) / 1000)} s`;
-    }
     const form = h('form', { 'aria-label': t('unlock') }, h('h2', {}, t('unlock')), field(t('passphrase'), pass, 'unlock-pass'), btn, out);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
+      if (btn.disabled) return;
       void run(btn, out, async () => {
         await this.actions.unlock(pass.value);
         pass.value = '';
       });
     });
     this.gate.replaceChildren(form);
+    this.unlockUntil = lockedUntil;
+    this.lockoutCountdown(btn, out);
+  }
+
+  private unlockUntil = 0;
+  private countdown: ReturnType<typeof setInterval> | null = null;
+
+  /**
+   * While the vault is locked out: the remaining time, counting down, and the unlock button disabled until it ends
+   * (the vault refuses an attempt anyway; the screen says so before anyone types).
+   */
+  private lockoutCountdown(btn: HTMLButtonElement, out: HTMLElement): void {
+    if (this.countdown !== null) clearInterval(this.countdown);
+    this.countdown = null;
+    // A failed attempt that starts a lock-out changes the vault's lockedUntil, which re-renders this form.
+    const until = this.unlockUntil;
+    const tick = (): void => {
+      const left = until - Date.now();
+      if (left <= 0 || !btn.isConnected) {
+        if (this.countdown !== null) clearInterval(this.countdown);
+        this.countdown = null;
+        if (btn.isConnected && btn.dataset['lockedOut'] === 'true') {
+          btn.disabled = false;
+          btn.textContent = t('unlock');
+          delete btn.dataset['lockedOut'];
+          out.replaceChildren();
+          delete out.dataset['tone'];
+          delete out.dataset['code'];
+        }
+        return;
+      }
+      btn.disabled = true;
+      btn.dataset['lockedOut'] = 'true';
+      btn.textContent = `${t('lockedOutButton')} ${formatDuration(left)}`;
+      out.dataset['tone'] = 'bad';
+      out.dataset['code'] = 'STORE_LOCKED_OUT';
+      out.dataset['remainingMs'] = String(left);
+      out.textContent = `${t('lockedOutFor')} ${formatDuration(left)}`;
+    };
+    if (until > Date.now()) {
+      tick();
+      this.countdown = setInterval(tick, 1000);
+    }
   }
 
   // ---- console ----
@@ -387,7 +547,7 @@ export class AdminView {
       h(
         'table',
         { 'data-testid': 'people-table' },
-        h('thead', {}, h('tr', {}, ...[t('label'), t('list'), t('templates'), t('plates'), t('validUntil'), ''].map((c) => h('th', {}, c)))),
+        h('thead', {}, h('tr', {}, ...[t('label'), t('list'), t('templates'), t('plates'), t('validUntil'), t('colActions')].map((c) => h('th', {}, c)))),
         h('tbody', {}, ...rows),
       ),
       out,
@@ -421,7 +581,7 @@ export class AdminView {
 
   private enrolPhotosCard(): HTMLElement {
     const files = h('input', { type: 'file', accept: 'image/*', multiple: true, 'data-testid': 'enrol-files' });
-    const label = h('input', { type: 'text', 'data-testid': 'enrol-label', maxlength: 200 });
+    const label = labelInput('enrol-label');
     const list = listSelect('enrol-list');
     const btn = h('button', { type: 'button', 'data-testid': 'enrol-submit' }, t('enrol'));
     const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'enrol-message' });
@@ -475,7 +635,7 @@ export class AdminView {
   }
 
   private enrolCameraCard(): HTMLElement {
-    const label = h('input', { type: 'text', 'data-testid': 'camera-enrol-label', maxlength: 200 });
+    const label = labelInput('camera-enrol-label');
     const list = listSelect('camera-enrol-list');
     const btn = h('button', { type: 'button', 'data-testid': 'camera-enrol-submit' }, t('enrolFromCamera'));
     const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'camera-enrol-message' });
@@ -506,54 +666,70 @@ export class AdminView {
         return `${r.filter((x) => x.ok).length}/${r.length} ${t('photosEnrolled')}`;
       }),
     );
-    return this.section(t('bulkImport'), 'section-bulk', h('p', { class: 'help' }, t('bulkHelp')), field(t('photos'), photos, 'bulk-photos-in'), field('CSV', csv, 'bulk-csv-in'), btn, out, reports);
+    return this.section(t('bulkImport'), 'section-bulk', h('p', { class: 'help' }, t('bulkHelp')), field(t('photos'), photos, 'bulk-photos-in'), field(t('field_csv'), csv, 'bulk-csv-in'), btn, out, reports);
   }
 
   private platesCard(): HTMLElement {
-    const label = h('input', { type: 'text', 'data-testid': 'plate-label', maxlength: 200 });
+    const label = labelInput('plate-label');
     const plates = h('input', { type: 'text', 'data-testid': 'plate-numbers', placeholder: 'ABC1234' });
+    // What will be stored, shown while typing: normalisation (case, accents, spaces, punctuation) is never silent.
+    const preview = h('p', { class: 'help', 'aria-live': 'polite', 'data-testid': 'plate-preview' });
+    const showPreview = (): void => {
+      const p = previewPlates(plates.value);
+      preview.dataset['plates'] = p.join(',');
+      preview.textContent = plates.value.trim() === '' ? '' : p.length > 0 ? tf('platePreview', { plates: p.join(', ') }) : t('platePreviewNone');
+    };
+    plates.addEventListener('input', showPreview);
     const list = listSelect('plate-list');
     const btn = h('button', { type: 'button', 'data-testid': 'plate-submit' }, t('addPlates'));
     const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'plate-message' });
     btn.addEventListener('click', () =>
       void run(btn, out, async () => {
         // Several plates are separated by commas or semicolons; spaces belong to a plate ("AB 12 CD").
+        let s: Subject;
         try {
-          await this.actions.addPlates(label.value, plates.value.split(/[,;]/), list.value as ListKind);
+          s = await this.actions.addPlates(label.value, splitPlates(plates.value), list.value as ListKind);
         } catch (e) {
           throw namingHolder(e, this.actions.listSubjects());
         }
         plates.value = '';
-        return t('enrolledOne');
+        showPreview();
+        return `${t('enrolledOne')} ${t('plates')}: ${s.plates.join(', ')}`;
       }),
     );
-    return this.section(t('addPlates'), 'section-plates', field(t('label'), label, 'plate-label-in'), field(t('plates'), plates, 'plate-numbers-in'), field(t('list'), list, 'plate-list-in'), btn, out);
+    return this.section(t('addPlates'), 'section-plates', field(t('label'), label, 'plate-label-in'), field(t('plates'), plates, 'plate-numbers-in'), preview, field(t('list'), list, 'plate-list-in'), btn, out);
   }
 
   private settingsCard(s: KioskSettings): HTMLElement {
     this.shownSettings = s;
+    // Every control shows the value in force: where a setting is "the default", the default's value is shown.
+    const inForce = resolveFaceConfig(s.face);
     const mode = h('select', { 'data-testid': 'setting-mode' }, h('option', { value: 'face' }, t('modeFace')), h('option', { value: 'plate' }, t('modePlate')));
     mode.value = s.mode;
     const language = h('select', { 'data-testid': 'setting-lang' }, h('option', { value: 'en' }, 'English'), h('option', { value: 'zh' }, '中文'));
     language.value = lang();
     const names = h('input', { type: 'checkbox', checked: s.showNames, 'data-testid': 'setting-show-names' });
     const refs = h('input', { type: 'checkbox', checked: s.subjectRefs, 'data-testid': 'setting-subject-refs' });
+    const padWords: Record<string, StringKey> = { off: 'padOff', passive: 'padPassive', active: 'padActive' };
     const pad = h(
       'select',
       { 'data-testid': 'setting-pad' },
-      h('option', { value: '' }, t('padRoleDefault')),
+      h('option', { value: '' }, `${t('padRoleDefault')}: ${t(padWords[padPolicyOf({ role: s.role })]!)}`),
       h('option', { value: 'off' }, t('padOff')),
       h('option', { value: 'passive' }, t('padPassive')),
       h('option', { value: 'active' }, t('padActive')),
     );
     pad.value = s.pad ?? '';
-    const live = h('input', { type: 'number', step: '0.01', min: '0.01', max: '0.999', 'data-testid': 'setting-live-threshold', value: String(s.face.pad?.liveThreshold ?? '') });
-    const embedder = h('select', { 'data-testid': 'setting-embedder' }, h('option', { value: 'fr_feature' }, 'fr_feature (512-D)'), h('option', { value: 'dlib_resnet' }, 'dlib ResNet (128-D, public domain)'));
-    embedder.value = s.face.embedder ?? '';
-    if (!embedder.value) embedder.selectedIndex = -1;
-    // The open-set target in percent (the admin screen shows FPIR in percent); empty = the documented 0.1%.
-    const fpirTarget = h('input', { type: 'number', step: 'any', min: '0', max: '50', 'data-testid': 'setting-fpir-target', value: s.face.openSet?.targetFpir === undefined ? '' : String(Number((100 * s.face.openSet.targetFpir).toPrecision(6))) });
-    const accept = h('input', { type: 'number', step: '0.01', min: '-1', max: '1', 'data-testid': 'setting-accept', value: String(s.face.thresholds?.[s.face.embedder ?? 'fr_feature']?.accept ?? '') });
+    const live = h('input', { type: 'number', step: '0.01', min: '0.01', max: '0.999', 'data-testid': 'setting-live-threshold', value: String(inForce.pad.liveThreshold) });
+    const embedder = h('select', { 'data-testid': 'setting-embedder' }, h('option', { value: 'fr_feature' }, 'fr_feature (512-D)'), h('option', { value: 'dlib_resnet' }, t('embedderDlib')));
+    embedder.value = inForce.embedder;
+    // The open-set target in percent (the admin screen shows FPIR in percent), the value in force shown.
+    const fpirTarget = h('input', { type: 'number', step: 'any', min: '0', max: '50', 'data-testid': 'setting-fpir-target', value: String(Number((100 * inForce.openSet.targetFpir).toPrecision(6))) });
+    const accept = h('input', { type: 'number', step: '0.01', min: '-1', max: '1', 'data-testid': 'setting-accept', value: String(inForce.thresholds[inForce.embedder].accept) });
+    // The accept threshold belongs to an embedder: choosing the other one shows that one's threshold in force.
+    embedder.addEventListener('change', () => {
+      accept.value = String(inForce.thresholds[embedder.value as 'fr_feature' | 'dlib_resnet'].accept);
+    });
     const retention = h('input', { type: 'number', min: '1', max: String(24 * 366), value: String(s.retentionHours), 'data-testid': 'setting-retention' });
     const role = roleSelect('setting-role', s.role);
     const idle = h('input', { type: 'number', min: '0', max: '3600', value: String(s.sessionIdleSeconds), 'data-testid': 'setting-idle' });
@@ -563,7 +739,7 @@ export class AdminView {
     const door = h('input', { type: 'text', value: s.door, 'data-testid': 'setting-door' });
     const path = h('input', { type: 'text', value: s.upstreamPath, 'data-testid': 'setting-upstream-path' });
     const region = h('select', { 'data-testid': 'setting-plate-region' }, ...['us', 'eu', 'br', 'cn'].map((r) => h('option', { value: r }, r.toUpperCase())));
-    region.value = s.plate.region ?? 'us';
+    region.value = s.plate.region ?? DEFAULT_PLATE_MATCH.region;
     const camera = h('select', { 'data-testid': 'setting-camera' }, h('option', { value: '' }, t('defaultCamera')));
     void this.actions.cameras().then((cams) => {
       for (const c of cams) camera.append(h('option', { value: c.deviceId }, c.label));
@@ -574,37 +750,52 @@ export class AdminView {
     const out = this.settingsOut;
     btn.addEventListener('click', () =>
       void run(btn, out, async () => {
-        const emb = (embedder.value || undefined) as 'fr_feature' | 'dlib_resnet' | undefined;
-        const face = { ...s.face, ...(emb ? { embedder: emb } : {}) };
-        if (accept.value !== '') {
-          const name = emb ?? s.face.embedder ?? 'fr_feature';
-          face.thresholds = { ...(s.face.thresholds ?? {}), [name]: { ...(s.face.thresholds?.[name] ?? {}), accept: Number(accept.value) } };
+        // Numbers are read strictly: an empty or out-of-range box is refused with its field named, never saved as 0.
+        const numberOf = (input: HTMLInputElement, field: string, integer: boolean): number => {
+          const v = input.value.trim() === '' ? NaN : Number(input.value);
+          const min = Number(input.min);
+          const max = Number(input.max);
+          if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) throw new KioskError('CONFIG_INVALID', { field, min, max });
+          return v;
+        };
+        const emb = embedder.value as 'fr_feature' | 'dlib_resnet';
+        const face = { ...s.face };
+        if (emb !== inForce.embedder || s.face.embedder !== undefined) face.embedder = emb;
+        const acceptValue = numberOf(accept, 'accept', false);
+        if (acceptValue !== inForce.thresholds[emb].accept) {
+          face.thresholds = { ...(s.face.thresholds ?? {}), [emb]: { ...(s.face.thresholds?.[emb] ?? {}), accept: acceptValue } };
         }
-        // Empty = the documented default (docs/liveness.md); the config refuses values outside (0, 1).
+        // An empty box means the documented default (docs/liveness.md); the config refuses values outside (0, 1).
         const { liveThreshold: _old, ...padRest } = s.face.pad ?? {};
-        face.pad = live.value !== '' ? { ...padRest, liveThreshold: Number(live.value) } : padRest;
+        const liveValue = live.value.trim() === '' ? undefined : numberOf(live, 'liveThreshold', false);
+        face.pad = liveValue === undefined || (liveValue === inForce.pad.liveThreshold && _old === undefined) ? padRest : { ...padRest, liveThreshold: liveValue };
         const { targetFpir: _oldTarget, ...openSetRest } = s.face.openSet ?? {};
-        face.openSet = fpirTarget.value !== '' ? { ...openSetRest, targetFpir: Number(fpirTarget.value) / 100 } : openSetRest;
-        setLang(language.value as 'en' | 'zh');
-        await this.actions.saveSettings({
+        const fpirValue = fpirTarget.value.trim() === '' ? undefined : numberOf(fpirTarget, 'targetFpir', false) / 100;
+        face.openSet =
+          fpirValue === undefined || (fpirValue === inForce.openSet.targetFpir && _oldTarget === undefined) ? openSetRest : { ...openSetRest, targetFpir: fpirValue };
+        const next: Partial<KioskSettings> = {
           mode: mode.value as KioskSettings['mode'],
           lang: language.value as 'en' | 'zh',
           showNames: names.checked,
           subjectRefs: refs.checked,
           pad: (pad.value || undefined) as KioskSettings['pad'],
-          retentionHours: Number(retention.value),
+          retentionHours: numberOf(retention, 'retentionHours', true),
           door: door.value.trim(),
           upstreamPath: path.value.trim(),
           cameraDeviceId: camera.value,
           face,
           plate: { ...s.plate, region: region.value },
           role: role.value as DeviceRole,
-          sessionIdleSeconds: Number(idle.value),
-          overrideLimit: Number(overrideLimit.value),
-          overrideWindowMinutes: Number(overrideWindow.value),
-          presenceCooldownSeconds: Number(cooldown.value),
-        });
-        return t('saved');
+          sessionIdleSeconds: numberOf(idle, 'sessionIdleSeconds', true),
+          overrideLimit: numberOf(overrideLimit, 'overrideLimit', true),
+          overrideWindowMinutes: numberOf(overrideWindow, 'overrideWindowMinutes', true),
+          presenceCooldownSeconds: numberOf(cooldown, 'presenceCooldownSeconds', true),
+        };
+        const changed = changedSettings(s, next);
+        if (changed.length === 0) return t('settingsUnchanged');
+        setLang(language.value as 'en' | 'zh');
+        await this.actions.saveSettings(next);
+        return tf('settingsChanged', { fields: changed.map((f) => t(f)).join(lang() === 'zh' ? '、' : ', ') });
       }),
     );
     this.settingsForm = this.section(
@@ -646,7 +837,14 @@ export class AdminView {
         return `${t('paired')} ${r.fingerprint}`;
       }),
     );
-    return this.section(t('pairing'), 'section-pairing', h('p', { class: 'help' }, t('pairHelp')), field(t('pairCode'), code, 'pair-code-in'), btn, out);
+    const scan = h('button', { type: 'button', 'data-testid': 'pair-scan' }, t('scanPairCode'));
+    scan.addEventListener('click', () =>
+      void run(scan, out, async () => {
+        out.textContent = t('scanning');
+        return `${t('paired')} ${(await this.actions.scanPairingCode()).fingerprint}`;
+      }),
+    );
+    return this.section(t('pairing'), 'section-pairing', h('p', { class: 'help' }, t('pairHelp')), field(t('pairCode'), code, 'pair-code-in'), btn, scan, out);
   }
 
   private syncCard(): HTMLElement {
@@ -655,18 +853,31 @@ export class AdminView {
     const showAdmin = h('button', { type: 'button', 'data-testid': 'show-admin-key' }, t('showAdminKey'));
     const showKiosk = h('button', { type: 'button', 'data-testid': 'show-kiosk-key' }, t('showKioskKey'));
     const fp = h('p', { class: 'fingerprint', 'data-testid': 'key-fingerprint' });
-    showAdmin.addEventListener('click', () =>
-      void run(showAdmin, out, async () => {
-        const k = await this.actions.adminPublicKey();
-        keyOut.value = k.json;
-        fp.textContent = k.fingerprint;
+    const qr = h('div', { class: 'qr-box', 'data-testid': 'key-qr-box' });
+    const showKey = (k: { json: string; fingerprint: string }) => {
+      keyOut.value = k.json;
+      fp.textContent = k.fingerprint;
+      qr.replaceChildren(qrCanvas(k.json, 'key-qr'), h('p', { class: 'help' }, t('qrHelp')));
+    };
+    showAdmin.addEventListener('click', () => void run(showAdmin, out, async () => showKey(await this.actions.adminPublicKey())));
+    showKiosk.addEventListener('click', () => void run(showKiosk, out, async () => showKey(await this.actions.kioskPublicKey())));
+    // Reading the other tablet's QR code with this camera: the fingerprint is shown here to compare with theirs.
+    const scanAdmin = h('button', { type: 'button', 'data-testid': 'scan-admin-key' }, t('scanAdminKey'));
+    const scanKiosk = h('button', { type: 'button', 'data-testid': 'scan-kiosk-key' }, t('scanKioskKey'));
+    scanAdmin.addEventListener('click', () =>
+      void run(scanAdmin, out, async () => {
+        out.textContent = t('scanning');
+        const fingerprint = await this.actions.scanAdminKey();
+        fp.textContent = fingerprint;
+        return `${t('pinned')} ${fingerprint}`;
       }),
     );
-    showKiosk.addEventListener('click', () =>
-      void run(showKiosk, out, async () => {
-        const k = await this.actions.kioskPublicKey();
-        keyOut.value = k.json;
-        fp.textContent = k.fingerprint;
+    scanKiosk.addEventListener('click', () =>
+      void run(scanKiosk, out, async () => {
+        out.textContent = t('scanning');
+        const fingerprint = await this.actions.scanKioskKey();
+        fp.textContent = fingerprint;
+        return `${t('added')} ${fingerprint}`;
       }),
     );
     const pinIn = h('textarea', { rows: 3, 'data-testid': 'pin-admin-json' });
@@ -680,11 +891,11 @@ export class AdminView {
     exportBtn.addEventListener('click', () =>
       void run(exportBtn, out, async () => {
         const r = await this.actions.exportWatchlist(site.value ? { sitePassphrase: site.value } : {});
-        save(r.bytes, `watchlist-v${r.version}.ekb`, 'application/vnd.entrance-kiosk.watchlist-bundle');
+        save(r.bytes, bundleFileName({ kind: 'full', version: r.version }), BUNDLE_MIME);
         return `${t('exported')} v${r.version}`;
       }),
     );
-    const file = h('input', { type: 'file', 'data-testid': 'import-bundle-file' });
+    const file = h('input', { type: 'file', accept: BUNDLE_EXTENSION, 'data-testid': 'import-bundle-file' });
     const importBtn = h('button', { type: 'button', 'data-testid': 'import-bundle' }, t('importBundle'));
     importBtn.addEventListener('click', () =>
       void run(importBtn, out, async () => {
@@ -701,6 +912,8 @@ export class AdminView {
       h('div', { class: 'buttons' }, showAdmin, showKiosk),
       keyOut,
       fp,
+      qr,
+      h('div', { class: 'buttons' }, scanAdmin, scanKiosk),
       field(t('pinAdminKey'), pinIn, 'pin-in'),
       pinBtn,
       field(t('addRecipient'), recIn, 'rec-in'),
@@ -719,8 +932,9 @@ export class AdminView {
     const out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'audit-message' });
     btn.addEventListener('click', () =>
       void run(btn, out, async () => {
-        save(await this.actions.exportAudit(pass.value), `audit-${new Date().toISOString().slice(0, 10)}.json`, 'application/json');
-        return t('exported');
+        const name = auditExportFileName(Date.now());
+        save(await this.actions.exportAudit(pass.value), name, AUDIT_EXPORT_MIME);
+        return `${t('exported')}: ${name}`;
       }),
     );
     const show = h('button', { type: 'button', 'data-testid': 'audit-show' }, t('auditShow'));
@@ -728,33 +942,45 @@ export class AdminView {
     show.addEventListener('click', () =>
       void run(show, out, async () => {
         const [entries, guards] = await Promise.all([this.actions.readAudit(50), this.actions.listGuards()]);
-        const names = new Map(guards.map((g) => [g.id, g.name]));
-        table.replaceChildren(
-          h(
-            'table',
-            {},
-            h('thead', {}, h('tr', {}, ...[t('time'), t('outcome'), t('modeCol'), t('by'), t('reason')].map((c) => h('th', {}, c)))),
-            h(
-              'tbody',
-              {},
-              ...entries.map((e) =>
-                h(
-                  'tr',
-                  { 'data-outcome': e.outcome, 'data-actor': e.actor ?? '' },
-                  h('td', {}, new Date(e.at).toLocaleString()),
-                  h('td', {}, e.outcome),
-                  h('td', {}, e.mode),
-                  h('td', {}, e.actor ? (names.get(e.actor) ?? e.actor) : ''),
-                  h('td', {}, e.reason ?? ''),
-                ),
-              ),
-            ),
-          ),
-        );
-        return `${entries.length}`;
+        table.replaceChildren(auditTable(entries, new Map(guards.map((g) => [g.id, g.name]))));
+        return `${entries.length} ${t('auditEntries')}`;
       }),
     );
-    return this.section(t('audit'), 'section-audit', h('p', { class: 'help' }, t('auditHelp')), field(t('exportPassphrase'), pass, 'audit-pass'), btn, show, out, table);
+    // Reading an exported file back: the same table, from the file, with the passphrase it was exported with.
+    const file = h('input', { type: 'file', accept: AUDIT_EXPORT_EXTENSION, 'data-testid': 'audit-read-file' });
+    const filePass = h('input', { type: 'password', autocomplete: 'off', 'data-testid': 'audit-read-passphrase' });
+    const readBtn = h('button', { type: 'button', 'data-testid': 'audit-read' }, t('auditRead'));
+    const readOut = h('p', { class: 'form-message', role: 'status', 'data-testid': 'audit-read-message' });
+    const readTable = h('div', { 'data-testid': 'audit-read-entries' });
+    readBtn.addEventListener('click', () =>
+      void run(readBtn, readOut, async () => {
+        const f = file.files?.[0];
+        if (!f) throw new KioskError('INPUT_REQUIRED', { field: 'file' });
+        readTable.replaceChildren();
+        const [entries, guards] = await Promise.all([this.actions.readAuditFile(f, filePass.value), this.actions.listGuards()]);
+        readTable.replaceChildren(auditTable(entries, new Map(guards.map((g) => [g.id, g.name]))));
+        filePass.value = '';
+        return `${entries.length} ${t('auditEntries')}`;
+      }),
+    );
+    return this.section(
+      t('audit'),
+      'section-audit',
+      h('p', { class: 'help' }, t('auditHelp')),
+      field(t('exportPassphrase'), pass, 'audit-pass'),
+      passphraseRules(pass, 'audit-rules'),
+      btn,
+      show,
+      out,
+      table,
+      h('h3', {}, t('auditReadTitle')),
+      h('p', { class: 'help' }, t('auditReadHelp')),
+      field(t('auditFile'), file, 'audit-read-file-in'),
+      field(t('exportPassphrase'), filePass, 'audit-read-pass'),
+      readBtn,
+      readOut,
+      readTable,
+    );
   }
 
   private guardsCard(): HTMLElement {
@@ -817,7 +1043,7 @@ export class AdminView {
   }
 
   private wipeCard(): HTMLElement {
-    const confirmIn = h('input', { type: 'text', autocomplete: 'off', 'data-testid': 'wipe-confirm' });
+    const confirmIn = h('input', { type: 'text', autocomplete: 'off', placeholder: WIPE_CONFIRMATION, 'data-testid': 'wipe-confirm' });
     const btn = h('button', { type: 'button', class: 'danger', 'data-testid': 'wipe-submit' }, t('wipe'));
     const out = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'wipe-message' });
     btn.addEventListener('click', () => void run(btn, out, () => this.actions.wipe(confirmIn.value)));
@@ -849,7 +1075,7 @@ export class AdminView {
         h(
           'table',
           {},
-          h('thead', {}, h('tr', {}, ...['file', 'package', t('licence'), t('provenance')].map((c) => h('th', {}, c)))),
+          h('thead', {}, h('tr', {}, ...[t('colFile'), t('colPackage'), t('licence'), t('provenance')].map((c) => h('th', {}, c)))),
           h('tbody', {}, ...m.files.map((f) => h('tr', {}, h('td', {}, f.id), h('td', {}, `${f.package}@${f.version}`), h('td', {}, f.license), h('td', {}, f.provenance)))),
         ),
       );

@@ -6,10 +6,12 @@
  * hides nothing on its own. Nothing here is ever sent anywhere.
  */
 import type { AppSnapshot, IdentifiedDecision } from '../app/controller';
-import { isKioskError } from '../shared/errors';
+import { ERROR_MESSAGES, isKioskError } from '../shared/errors';
 import { h } from './dom';
 import { lastSyncedText } from './sync-pull-card';
-import { errorText, t } from './i18n';
+import { describeError } from './error-text';
+import { errorText, formatDuration, formatTime, hasKey, lang, t } from './i18n';
+import { reasonText } from './reasons';
 
 export interface GuardActions {
   override(decision: 'grant' | 'deny', reason: string): Promise<void>;
@@ -19,8 +21,10 @@ export interface GuardActions {
   logout(): void;
 }
 
-function time(at: number): string {
-  return new Date(at).toLocaleTimeString();
+/** A status, outcome or mode value in the chosen language (the raw value only when the table has none). */
+function word(prefix: string, value: string): string {
+  const key = `${prefix}_${value}`;
+  return hasKey(key) ? t(key) : value;
 }
 
 function row(label: string, value: string, testid: string, tone: 'ok' | 'bad' | 'warn' | '' = ''): HTMLElement {
@@ -82,8 +86,8 @@ export class GuardView {
       this.message.textContent = t('overrideLogged');
     } catch (e) {
       if (isKioskError(e)) this.message.dataset['code'] = e.code;
-      const wait = isKioskError(e, 'OVERRIDE_RATE_LIMITED') && typeof e.details?.['retryInMs'] === 'number' ? ` (${Math.ceil(e.details['retryInMs'] / 60_000)} min)` : '';
-      this.message.textContent = isKioskError(e, 'INPUT_INVALID') ? t('overrideNeedsReason') : isKioskError(e) ? `${errorText(e.code, e.message)}${wait}` : String(e);
+      const wait = isKioskError(e, 'OVERRIDE_RATE_LIMITED') && typeof e.details?.['retryInMs'] === 'number' ? ` (${formatDuration(e.details['retryInMs'])})` : '';
+      this.message.textContent = isKioskError(e, 'INPUT_INVALID') ? t('overrideNeedsReason') : isKioskError(e) ? `${describeError(e, lang()).text}${wait}` : String(e);
     }
     void this.refreshQuota();
   }
@@ -93,7 +97,7 @@ export class GuardView {
       const q = await this.actions.overridesLeft();
       this.quota.dataset['left'] = String(q.left);
       this.quota.dataset['tone'] = q.left === 0 ? 'bad' : '';
-      this.quota.textContent = q.left === 0 ? t('overrideLimitHit') : `${t('overridesLeft')}: ${q.left} / ${q.limit} (${q.windowMinutes} min)`;
+      this.quota.textContent = q.left === 0 ? t('overrideLimitHit') : `${t('overridesLeft')}: ${q.left} / ${q.limit} (${q.windowMinutes} ${t('minutes')})`;
     } catch {
       this.quota.textContent = '';
     }
@@ -106,7 +110,7 @@ export class GuardView {
     if (this.shown && parts.every((p, i) => p === this.shown![i])) return;
     const sessionChanged = this.shown?.[8] !== s.session;
     this.shown = parts;
-    this.who.textContent = s.session.kind === 'guard' ? `${t('loggedInAs')} ${s.session.name}` : s.session.kind === 'admin' ? `${t('loggedInAs')} admin` : '';
+    this.who.textContent = s.session.kind === 'guard' ? `${t('loggedInAs')} ${s.session.name}` : s.session.kind === 'admin' ? `${t('loggedInAs')} ${t('admin')}` : '';
     if (sessionChanged) void this.refreshQuota();
     const up = s.upstream;
     const upProblem = up?.problem ?? up?.lastRejection;
@@ -114,9 +118,10 @@ export class GuardView {
       row(t('camera'), s.camera.status === 'error' && s.camera.error ? errorText(s.camera.error.code, s.camera.error.message) : t(`camera_${s.camera.status}`), 'status-camera', s.camera.status === 'live' ? 'ok' : s.camera.status === 'error' ? 'bad' : 'warn'),
       row(t('backend'), s.modelError ? errorText(s.modelError.code, s.modelError.message) : (s.backend ?? '—'), 'status-backend', s.modelError ? 'bad' : s.backend ? 'ok' : 'warn'),
       row(t('watchlist'), `${s.watchlist.subjects} ${t('people')} · ${s.watchlist.plates} ${t('plates')} · v${s.watchlist.version}`, 'status-watchlist', s.phase === 'running' ? 'ok' : 'warn'),
-      row(t('vault'), `${s.vault?.status ?? '—'}${s.vault?.quotaExceeded ? ` · ${t('storageFull')}` : ''}${s.vault?.quarantined ? ` · ${s.vault.quarantined} ${t('quarantined')}` : ''}`, 'status-vault', s.vault?.quotaExceeded || s.vault?.quarantined ? 'bad' : 'ok'),
+      row(t('vault'), `${s.vault ? word('vault', s.vault.status) : '—'}${s.vault?.quotaExceeded ? ` · ${t('storageFull')}` : ''}${s.vault?.quarantined ? ` · ${s.vault.quarantined} ${t('quarantined')}` : ''}`, 'status-vault', s.vault?.quotaExceeded || s.vault?.quarantined ? 'bad' : 'ok'),
       row(t('storagePersisted'), s.vault?.persisted === null || s.vault?.persisted === undefined ? '—' : s.vault.persisted ? t('yes') : t('no'), 'status-persisted', s.vault?.persisted ? 'ok' : 'warn'),
-      row(t('upstream'), up ? `${up.state}${upProblem ? ` · ${upProblem.code} (${upProblem.reason})` : ''}` : t('notConnected'), 'status-upstream', !up ? 'warn' : upProblem ? 'bad' : 'ok'),
+      // The problem in words; its code and the receiver's reason code are for support, in the row's title.
+      row(t('upstream'), up ? `${word('upstream', up.state)}${upProblem ? ` · ${errorText(upProblem.code, ERROR_MESSAGES[upProblem.code])}` : ''}` : t('notConnected'), 'status-upstream', !up ? 'warn' : upProblem ? 'bad' : 'ok'),
       row(t('outbox'), String(up?.depth ?? 0), 'status-outbox', (up?.depth ?? 0) > 0 ? 'warn' : 'ok'),
       row(
         t('lastSynced'),
@@ -125,6 +130,8 @@ export class GuardView {
         s.sync.error ? 'bad' : s.sync.syncedAt === null ? 'warn' : 'ok',
       ),
     ];
+    const upRow = rows[5]!;
+    if (upProblem) upRow.title = `${upProblem.code} · ${upProblem.reason}`;
     this.status.replaceChildren(...rows);
     let log: readonly IdentifiedDecision[] = [];
     try {
@@ -140,14 +147,15 @@ export class GuardView {
     return h(
       'li',
       { 'data-tone': tone, 'data-outcome': d.outcome, 'data-n': d.n, 'data-sent': String(d.sent) },
-      h('time', {}, time(d.at)),
-      h('strong', {}, d.outcome),
+      h('time', { datetime: new Date(d.at).toISOString() }, formatTime(d.at)),
+      h('strong', {}, word('outcome', d.outcome)),
       d.label ? h('span', { class: 'who' }, d.label) : null,
-      h('span', { class: 'why' }, d.reason),
+      // A policy's reason is translated; an override's reason is the guard's own words.
+      h('span', { class: 'why' }, d.mode === 'manual' ? d.reason : reasonText(d.reason, lang())),
       d.score !== undefined ? h('span', { class: 'score' }, d.score.toFixed(3)) : null,
       d.by ? h('span', { class: 'by', 'data-testid': 'override-by' }, `${t('by')} ${d.by}`) : null,
       d.liveness !== undefined ? h('span', { class: 'pad', 'data-pad': d.liveness.toFixed(3) }, `${t('pad')} ${d.liveness.toFixed(3)}`) : null,
-      h('span', { class: 'mode' }, d.mode),
+      h('span', { class: 'mode' }, word('mode', d.mode)),
     );
   }
 }

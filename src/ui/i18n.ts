@@ -135,6 +135,236 @@ const zhPresence: Record<keyof typeof enPresence, string> = {
 };
 // ---- Issue 19 behaviour: end ----
 
+// ---- Words, fields and rules (issue 19): begin ----
+const enWords = {
+  outcome_grant: 'granted',
+  'outcome_deny-unknown': 'denied (not enrolled)',
+  'outcome_deny-listed': 'denied (deny list)',
+  'outcome_deny-spoof': 'denied (spoof suspected)',
+  'outcome_no-face': 'no face',
+  'outcome_low-quality': 'low quality',
+  outcome_uncertain: 'uncertain',
+  'outcome_override-grant': 'override: opened',
+  'outcome_override-deny': 'override: kept closed',
+  mode_face: 'face',
+  mode_plate: 'plate',
+  mode_manual: 'manual',
+  vault_uninitialised: 'not set up',
+  vault_locked: 'locked',
+  vault_unlocked: 'unlocked',
+  vault_blocked: 'blocked by another tab',
+  'vault_version-changed': 'updated in another tab',
+  vault_terminated: 'closed by the browser',
+  vault_wiped: 'wiped',
+  vault_closed: 'closed',
+  upstream_idle: 'idle',
+  upstream_sending: 'sending',
+  upstream_waiting: 'waiting to retry',
+  upstream_stopped: 'stopped',
+  listAllow: 'allow',
+  listDeny: 'deny',
+  colFile: 'File',
+  colPackage: 'Package',
+  colActions: 'Actions',
+  cameraPreview: 'Camera preview',
+  enrolled: 'enrolled',
+  admin: 'admin',
+  minutes: 'min',
+  seconds: 's',
+  details: 'Details for support',
+  field_label: 'Name',
+  field_plates: 'Plates',
+  field_list: 'List',
+  field_file: 'Photo file',
+  field_validFrom: 'Valid from',
+  field_validUntil: 'Valid until',
+  field_confirmation: 'Confirmation',
+  field_passphrase: 'Passphrase',
+  field_code: 'Pairing code',
+  field_key: 'Public key',
+  field_kioskId: 'Kiosk id',
+  field_door: 'Door / lane id',
+  field_upstreamPath: 'Upstream path',
+  field_retentionHours: 'Audit retention (hours)',
+  field_role: 'This tablet is',
+  field_sessionIdleSeconds: 'Log out after idle seconds',
+  field_overrideLimit: 'Overrides allowed per guard',
+  field_overrideWindowMinutes: 'Override window (minutes)',
+  field_pad: 'Liveness check',
+  field_embedder: 'Face embedder',
+  field_accept: 'Accept threshold',
+  field_liveThreshold: 'Liveness threshold',
+  field_face: 'Face settings',
+  field_plate: 'Plate settings',
+  field_plateRegion: 'Plate region',
+  field_csv: 'CSV file',
+  field_reason: 'Reason',
+  field_sitePassphrase: 'Site passphrase',
+  field_exportPassphrase: 'Export passphrase',
+  rule_required: 'must not be empty',
+  rule_tooLong: 'at most {max} characters (this one has {length})',
+  rule_plateChars: 'a plate needs at least one letter or digit',
+  rule_plateTooLong: 'a plate has at most {max} letters and digits',
+  rule_tooManyPlates: 'at most {max} plates per person',
+  rule_allowDeny: 'must be allow or deny',
+  rule_date: 'must be a date such as 2030-12-31',
+  rule_header: 'the first line must be: {expected}',
+  rule_photoMissing: 'the photo {file} is not among the chosen files',
+  rule_range: 'must be between {min} and {max}',
+  rule_wipeWord: 'type {word} in capital letters',
+  rule_choice: 'choose one of the offered values',
+  rule_keyJson: 'paste the whole key text as shown on the other tablet',
+  rule_keyKind: 'this is not the right kind of key ({expected})',
+  csvRow: 'CSV row {row}',
+  csvColumn: 'column {column}',
+  'passRule_too-short': 'at least {min} characters',
+  'passRule_too-long': 'at most {max} characters',
+  'passRule_too-few-kinds': 'mix at least three of: lower case, upper case, digits, symbols (two are enough from {long} characters)',
+  'passRule_too-repetitive': 'not mostly the same few characters',
+  passRule_sequence: 'no runs like "abcd" or "1111"',
+  passRule_common: 'not a well-known password or a site word (kiosk, door, admin …)',
+  passRulesTitle: 'The passphrase needs:',
+  passRulesMissing: 'Still missing:',
+  lockedOutButton: 'Wait',
+  lockoutRemaining: 'Try again in {time}.',
+  settingsUnchanged: 'Nothing changed.',
+  settingsChanged: 'Saved. Changed: {fields}.',
+  valueDefault: 'default',
+  platePreview: 'Will be saved as: {plates}',
+  platePreviewNone: 'No letters or digits yet.',
+  bundleAlreadyInstalled: 'already installed',
+  labelLimit: 'At most {max} characters.',
+  auditReadTitle: 'Read an exported audit file',
+  auditReadHelp: 'Choose an audit export and type the export passphrase it was made with. Nothing is changed on this tablet.',
+  auditFile: 'Audit file',
+  auditRead: 'Read file',
+  auditEntries: 'entries',
+  reasonDecisionNone: '—',
+  done: 'Done.',
+  navScreens: 'Screens',
+  scanAdminKey: 'Scan admin key with the camera',
+  scanKioskKey: 'Scan kiosk key with the camera',
+  scanPairCode: 'Scan pairing code with the camera',
+  scanning: 'Hold the other tablet’s QR code in front of this camera…',
+  qrHelp: 'Show this code to the other tablet’s camera, and compare the fingerprint on both screens.',
+  embedderDlib: 'dlib ResNet (128-D, public domain)',
+} as const;
+
+const zhWords: Record<keyof typeof enWords, string> = {
+  outcome_grant: '放行',
+  'outcome_deny-unknown': '拒绝（未登记）',
+  'outcome_deny-listed': '拒绝（禁止名单）',
+  'outcome_deny-spoof': '拒绝（疑似伪造）',
+  'outcome_no-face': '无人脸',
+  'outcome_low-quality': '质量不足',
+  outcome_uncertain: '不确定',
+  'outcome_override-grant': '人工干预：开门',
+  'outcome_override-deny': '人工干预：保持关闭',
+  mode_face: '人脸',
+  mode_plate: '车牌',
+  mode_manual: '人工',
+  vault_uninitialised: '未设置',
+  vault_locked: '已锁定',
+  vault_unlocked: '已解锁',
+  vault_blocked: '被另一个标签页占用',
+  'vault_version-changed': '已在另一个标签页更新',
+  vault_terminated: '被浏览器关闭',
+  vault_wiped: '已清除',
+  vault_closed: '已关闭',
+  upstream_idle: '空闲',
+  upstream_sending: '发送中',
+  upstream_waiting: '等待重试',
+  upstream_stopped: '已停止',
+  listAllow: '允许',
+  listDeny: '禁止',
+  colFile: '文件',
+  colPackage: '软件包',
+  colActions: '操作',
+  cameraPreview: '摄像头画面',
+  enrolled: '已登记',
+  admin: '管理员',
+  minutes: '分钟',
+  seconds: '秒',
+  details: '技术支持信息',
+  field_label: '姓名',
+  field_plates: '车牌',
+  field_list: '名单类型',
+  field_file: '照片文件',
+  field_validFrom: '生效时间',
+  field_validUntil: '有效期至',
+  field_confirmation: '确认',
+  field_passphrase: '口令',
+  field_code: '配对代码',
+  field_key: '公钥',
+  field_kioskId: '终端编号',
+  field_door: '门 / 车道编号',
+  field_upstreamPath: '上游路径',
+  field_retentionHours: '审计日志保留（小时）',
+  field_role: '本设备用途',
+  field_sessionIdleSeconds: '空闲多少秒后退出登录',
+  field_overrideLimit: '每位保安允许的人工操作次数',
+  field_overrideWindowMinutes: '人工操作时间窗口（分钟）',
+  field_pad: '活体检测',
+  field_embedder: '人脸特征模型',
+  field_accept: '接受阈值',
+  field_liveThreshold: '活体阈值',
+  field_face: '人脸设置',
+  field_plate: '车牌设置',
+  field_plateRegion: '车牌地区',
+  field_csv: 'CSV 文件',
+  field_reason: '原因',
+  field_sitePassphrase: '站点口令',
+  field_exportPassphrase: '导出口令',
+  rule_required: '不能为空',
+  rule_tooLong: '最多 {max} 个字符（当前 {length} 个）',
+  rule_plateChars: '车牌至少需要一个字母或数字',
+  rule_plateTooLong: '车牌最多 {max} 个字母和数字',
+  rule_tooManyPlates: '每人最多 {max} 个车牌',
+  rule_allowDeny: '必须为 allow 或 deny',
+  rule_date: '必须是日期，例如 2030-12-31',
+  rule_header: '第一行必须是：{expected}',
+  rule_photoMissing: '所选文件中没有照片 {file}',
+  rule_range: '必须在 {min} 到 {max} 之间',
+  rule_wipeWord: '请输入大写的 {word}',
+  rule_choice: '请选择给出的选项之一',
+  rule_keyJson: '请粘贴另一台平板上显示的完整公钥文本',
+  rule_keyKind: '公钥类型不对（应为 {expected}）',
+  csvRow: 'CSV 第 {row} 行',
+  csvColumn: '列 {column}',
+  'passRule_too-short': '至少 {min} 个字符',
+  'passRule_too-long': '最多 {max} 个字符',
+  'passRule_too-few-kinds': '至少混合以下三类：小写字母、大写字母、数字、符号（{long} 个字符以上两类即可）',
+  'passRule_too-repetitive': '不能主要由少数几个字符重复组成',
+  passRule_sequence: '不能有“abcd”或“1111”这样的连续字符',
+  passRule_common: '不能是常见密码或与场所相关的词（kiosk、door、admin 等）',
+  passRulesTitle: '口令要求：',
+  passRulesMissing: '尚未满足：',
+  lockedOutButton: '请等待',
+  lockoutRemaining: '请在 {time} 后重试。',
+  settingsUnchanged: '没有任何更改。',
+  settingsChanged: '已保存。已更改：{fields}。',
+  valueDefault: '默认',
+  platePreview: '将保存为：{plates}',
+  platePreviewNone: '尚无字母或数字。',
+  bundleAlreadyInstalled: '已安装',
+  labelLimit: '最多 {max} 个字符。',
+  auditReadTitle: '读取导出的审计文件',
+  auditReadHelp: '选择审计导出文件并输入导出时使用的口令。本平板上的数据不会被更改。',
+  auditFile: '审计文件',
+  auditRead: '读取文件',
+  auditEntries: '条记录',
+  reasonDecisionNone: '—',
+  done: '完成。',
+  navScreens: '界面',
+  scanAdminKey: '用摄像头扫描管理员公钥',
+  scanKioskKey: '用摄像头扫描终端公钥',
+  scanPairCode: '用摄像头扫描配对代码',
+  scanning: '请将另一台平板上的二维码对准本机摄像头…',
+  qrHelp: '请让另一台平板的摄像头扫描此二维码，并核对两台设备上显示的指纹。',
+  embedderDlib: 'dlib ResNet（128 维，公有领域）',
+};
+// ---- Words, fields and rules (issue 19): end ----
+
 const en = {
   active: 'active',
   addGuard: 'Add guard',
@@ -183,6 +413,7 @@ const en = {
   ...enLiveness,
   ...enSync,
   ...enPresence,
+  ...enWords,
   title: 'Entrance kiosk',
   firstRun: 'Preparing this kiosk for offline use…',
   firstRunDone: 'Ready to work offline',
@@ -377,6 +608,7 @@ const zh: Record<StringKey, string> = {
   ...zhLiveness,
   ...zhSync,
   ...zhPresence,
+  ...zhWords,
   title: '入口终端',
   firstRun: '正在准备离线使用…',
   firstRunDone: '已可离线使用',
@@ -472,7 +704,7 @@ const zh: Record<StringKey, string> = {
   import: '导入',
   chooseCsv: '请选择 CSV 文件。',
   bulkImport: '批量导入',
-  bulkHelp: 'CSV 表头：file,label,list[,valid_until][,plates]，list 为 allow 或 deny。',
+  bulkHelp: 'CSV 表头：file,label,list[,valid_until][,plates]，list 为 allow 或 deny；多个车牌用 ; 分隔。',
   addPlates: '添加车牌',
   modeFace: '人脸',
   modePlate: '车牌',
@@ -521,7 +753,67 @@ const zh: Record<StringKey, string> = {
   provenance: '来源',
 };
 
-const errorsZh: Partial<Record<ErrorCode, string>> = {
+/** Every error code in Chinese: a `Record`, so a code added to src/shared/errors.ts without its Chinese text fails to compile. */
+const errorsZh: Record<ErrorCode, string> = {
+  MODEL_MISSING: '应用缺少模型文件。请重新安装终端。',
+  MODEL_INTEGRITY: '模型文件两次未通过完整性检查，已拒绝。请重新安装终端。',
+  MODEL_MANIFEST_INVALID: '模型清单缺失或无法读取。',
+  MODEL_LOAD_FAILED: '无法加载模型。',
+  CAMERA_DENIED: '摄像头访问被拒绝。请在浏览器设置中允许本站使用摄像头。',
+  CAMERA_ABSENT: '未找到摄像头。请连接摄像头。',
+  CAMERA_BUSY: '摄像头正被其他程序使用。',
+  CAMERA_LOST: '摄像头已断开。',
+  CAMERA_UNSUPPORTED: '此浏览器无法在此使用摄像头（需要安全来源）。',
+  WORKER_ABORTED: '操作已取消。',
+  WORKER_TIMEOUT: '操作耗时过长，已停止。',
+  WORKER_CRASHED: '后台进程意外停止。',
+  INPUT_NOT_IMAGE: '该文件不是本终端能读取的图像。',
+  INPUT_NO_FACE: '未找到人脸。',
+  INPUT_MULTIPLE_FACES: '发现多张人脸；登记时只能有一张。',
+  INPUT_LOW_QUALITY: '人脸图像质量不足。',
+  INPUT_INVALID: '输入无效。',
+  INPUT_REQUIRED: '必填项为空。',
+  INPUT_TOO_LONG: '内容超过允许的长度。未截断，也未保存。',
+  INPUT_PLATE_INVALID: '车牌号无效。',
+  INPUT_CSV_ROW: 'CSV 文件中有一行无效。未导入任何内容。',
+  INPUT_CONFIRMATION: '确认词不匹配。',
+  INPUT_QR_NOT_FOUND: '未读到匹配的二维码。请将另一台平板上的二维码稳定地对准本机摄像头。',
+  MATCH_VECTOR_LENGTH: '模板长度不一致。',
+  MATCH_VECTOR_INVALID: '模板不是有限的非零向量。',
+  WATCHLIST_TOO_LARGE: '名单中的人脸模板过多，无法达到设定的误识目标，名单未启用。请删除人员或提高目标。',
+  STORE_LOCKED: '名单已锁定。',
+  STORE_WRONG_PASSPHRASE: '口令错误。',
+  STORE_LOCKED_OUT: '口令错误次数过多，请稍后再试。',
+  STORE_WEAK_PASSPHRASE: '口令强度不够。',
+  STORE_QUOTA: '存储空间已满。未做任何更改。',
+  STORE_CORRUPT_RECORD: '一条存储记录未通过完整性检查，已隔离。',
+  STORE_BLOCKED: '终端的另一个标签页正占用数据库。请关闭它。',
+  STORE_VERSION_CHANGED: '终端已在另一个标签页中更新。请重新加载本页。',
+  STORE_NOT_INITIALISED: '加密存储尚未设置。',
+  STORE_WIPED: '加密存储已被清除。',
+  STORE_ADMIN_REQUIRED: '需要管理员口令。请先以管理员身份解锁。',
+  STORE_ALREADY_INITIALISED: '加密存储已经设置过。',
+  STORE_DUPLICATE: '已存在相同键的记录。未做任何更改。',
+  STORE_NOT_FOUND: '该记录不存在。',
+  STORE_CONFLICT: '另一个标签页同时修改了名单。请重试。',
+  STORE_UNAVAILABLE: '浏览器存储不可用（已被浏览器关闭或禁用）。',
+  BUNDLE_INVALID: '名单文件已损坏或不是名单文件。',
+  BUNDLE_SIGNATURE: '名单文件不是由本场所的管理员密钥签名的。',
+  BUNDLE_ROLLBACK: '名单文件比已安装的版本旧。',
+  BUNDLE_NOT_FOR_KIOSK: '名单文件不是为本终端制作的。',
+  BUNDLE_TOO_LARGE: '名单文件超过本终端接受的大小。',
+  BUNDLE_UNREADABLE: '无法读取名单文件。请检查 U 盘后重试。',
+  BUNDLE_ALREADY_INSTALLED: '此名单版本已安装。未做任何更改。',
+  AUDIT_FILE_INVALID: '这不是本终端的审计导出文件，或文件已损坏。',
+  UPSTREAM_UNREACHABLE: '无法连接门禁控制器。判定已排队等待发送。',
+  UPSTREAM_REJECTED: '门禁控制器拒绝了一条判定。',
+  UPSTREAM_NOT_PAIRED: '本终端尚未与门禁控制器配对。',
+  UPSTREAM_BUSY: '门禁控制器要求终端放慢速度。判定已排队等待发送。',
+  UPSTREAM_SERVER_ERROR: '门禁控制器报告内部错误。判定已排队等待发送。',
+  UPSTREAM_STALE: '一条判定到达门禁控制器太晚，无法开门；仅作记录。',
+  UPSTREAM_EXPIRED: '排队的判定超过保留期限，已丢弃。',
+  UPSTREAM_PAIRING_FAILED: '与门禁控制器配对失败。请检查代码后重试。',
+  CONFIG_INVALID: '某项设置无效。',
   GUARD_REQUIRED: '需要保安先登录。',
   GUARD_WRONG_PIN: '保安或 PIN 错误。',
   GUARD_LOCKED_OUT: 'PIN 错误次数过多，请稍后再试。',
@@ -533,24 +825,15 @@ const errorsZh: Partial<Record<ErrorCode, string>> = {
   GUARD_PASSKEY_FAILED: '无法验证通行密钥。',
   GUARD_PASSKEY_UNAVAILABLE: '本设备没有通行密钥验证器。',
   OVERRIDE_RATE_LIMITED: '短时间内人工操作过多。请联系管理员或稍后再试。',
-  STORE_ADMIN_REQUIRED: '需要管理员口令。请先以管理员身份解锁。',
-  STORE_WRONG_PASSPHRASE: '口令错误。',
-  STORE_LOCKED_OUT: '口令错误次数过多，请稍后再试。',
-  CAMERA_DENIED: '摄像头访问被拒绝。请在浏览器设置中允许本站使用摄像头。',
-  CAMERA_ABSENT: '未找到摄像头。请连接摄像头。',
-  CAMERA_BUSY: '摄像头正被其他程序使用。',
-  CAMERA_LOST: '摄像头已断开。',
-  CAMERA_UNSUPPORTED: '此浏览器无法在此使用摄像头（需要安全来源）。',
-  MODEL_INTEGRITY: '模型文件两次未通过完整性检查，已拒绝。请重新安装。',
-  MODEL_MISSING: '应用缺少模型文件。请重新安装。',
-  WATCHLIST_TOO_LARGE: '名单中的人脸模板过多，无法达到设定的误识目标，名单未启用。请删除人员或提高目标。',
   ENROL_DUPLICATE_FACE: '此人脸与已登记的人员相符。请把照片添加到该人员。',
   ENROL_PLATE_TAKEN: '此车牌已属于另一人员，未做任何更改。',
+  INTERNAL: '发生意外错误。',
 };
 
 const tables: Record<Lang, Record<StringKey, string>> = { en, zh };
 
-let current: Lang = navigator.language?.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+// Unit tests import this module in Node, where there is no navigator.
+let current: Lang = globalThis.navigator?.language?.toLowerCase().startsWith('zh') ? 'zh' : 'en';
 
 export function setLang(lang: Lang): void {
   current = lang;
@@ -561,11 +844,47 @@ export function lang(): Lang {
   return current;
 }
 
-export function t(key: StringKey): string {
-  return tables[current][key];
+export function t(key: StringKey, lng: Lang = current): string {
+  return tables[lng][key];
 }
 
-/** Text for an error code in the current language (falls back to the English message table). */
-export function errorText(code: ErrorCode, fallback: string): string {
-  return current === 'zh' ? (errorsZh[code] ?? fallback) : fallback;
+/** A text with `{name}` placeholders filled in (numbers and words only: never a name, plate or passphrase). */
+export function tf(key: StringKey, vars: Record<string, string | number>, lng: Lang = current): string {
+  return tables[lng][key].replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
+}
+
+/** Text for an error code in the current language; the English text is the message table in src/shared/errors.ts. */
+export function errorText(code: ErrorCode, fallback: string, lng: Lang = current): string {
+  return lng === 'zh' ? errorsZh[code] : fallback;
+}
+
+/** True when the table has a text for this key (keys built at run time, e.g. from a status value). */
+export function hasKey(key: string): key is StringKey {
+  return Object.hasOwn(en, key);
+}
+
+/** For the completeness test: every key of each table, and the Chinese error table's codes. */
+export const TABLE_KEYS: Readonly<Record<Lang, readonly string[]>> = { en: Object.keys(en), zh: Object.keys(zh) };
+export const ZH_ERROR_CODES: readonly string[] = Object.keys(errorsZh);
+
+function locale(lng: Lang): string {
+  return lng === 'zh' ? 'zh-CN' : 'en-GB';
+}
+
+/** A wall time as a time of day in the chosen language ("14:08:23" / "14:08:23"), never the browser's default. */
+export function formatTime(ms: number, lng: Lang = current): string {
+  return new Intl.DateTimeFormat(locale(lng), { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(ms);
+}
+
+/** A wall time as date and time in the chosen language ("4 Dec 2026, 14:08" / "2026年12月4日 14:08"). */
+export function formatDateTime(ms: number, lng: Lang = current): string {
+  return new Intl.DateTimeFormat(locale(lng), { dateStyle: 'medium', timeStyle: 'short', hour12: false }).format(ms);
+}
+
+/** A duration for a countdown ("1 min 05 s" / "1 分钟 05 秒"). */
+export function formatDuration(ms: number, lng: Lang = current): string {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const m = Math.floor(total / 60);
+  const s = total % 60;
+  return m > 0 ? `${m} ${t('minutes', lng)} ${String(s).padStart(2, '0')} ${t('seconds', lng)}` : `${s} ${t('seconds', lng)}`;
 }

@@ -29,7 +29,7 @@ export class KioskView {
   private readonly notice: HTMLElement;
 
   constructor() {
-    this.video = h('video', { muted: true, playsinline: true, autoplay: true, 'aria-label': 'Camera preview' });
+    this.video = h('video', { muted: true, playsinline: true, autoplay: true, 'aria-label': t('cameraPreview') });
     this.overlay = h('canvas', { class: 'overlay', 'aria-hidden': 'true' });
     this.stage = h('div', { class: 'stage', 'data-testid': 'stage', 'data-boxes': '[]' }, this.video, this.overlay);
     this.prompt = h('p', { class: 'prompt', 'data-testid': 'prompt' }, t('starting'));

@@ -6,7 +6,8 @@
  */
 import { isKioskError } from '../shared/errors';
 import { h } from './dom';
-import { errorText, t } from './i18n';
+import { describeError } from './error-text';
+import { lang, t } from './i18n';
 
 export interface LoginActions {
   guards(): Promise<{ id: string; name: string; hasPin: boolean; passkeys: number }[]>;
@@ -76,8 +77,8 @@ export class LoginView {
 
   private fail(e: unknown): void {
     if (isKioskError(e)) {
-      const wait = typeof e.details?.['waitMs'] === 'number' && e.details['waitMs'] > 0 ? ` (${Math.ceil(e.details['waitMs'] / 1000)} s)` : '';
-      this.show(`${errorText(e.code, e.message)}${wait}`, 'bad', e.code);
+      // The remaining lock-out time is part of the described error ("Try again in 1 min 05 s").
+      this.show(describeError(e, lang()).text, 'bad', e.code);
     } else this.show(String(e), 'bad');
   }
 

@@ -231,7 +231,8 @@ describe('round trips', () => {
     const err = await refusal(openBundle(bytes, asKioskA(4)), 'BUNDLE_ROLLBACK');
     expect(err.details).toMatchObject({ reason: 'base-mismatch', installed: 4, base: 5 });
     await refusal(openBundle(bytes, asKioskA(0)), 'BUNDLE_ROLLBACK');
-    await refusal(openBundle(bytes, asKioskA(6)), 'BUNDLE_ROLLBACK');
+    await refusal(openBundle(bytes, asKioskA(6)), 'BUNDLE_ALREADY_INSTALLED');
+    await refusal(openBundle(bytes, asKioskA(7)), 'BUNDLE_ROLLBACK');
   });
 
   test('site key: opens with the held key or the passphrase; a wrong passphrase or another salt does not', async () => {
@@ -374,11 +375,12 @@ describe('refusals', () => {
     });
   });
 
-  test('an older or equal version', async () => {
+  test('an older version is a rollback; the installed version again is "already installed"', async () => {
     const v5 = await fullBundle(5);
-    const err = await refusal(openBundle(v5, asKioskA(5)), 'BUNDLE_ROLLBACK');
-    expect(err.details).toMatchObject({ reason: 'not-newer', installed: 5, bundle: 5 });
-    await refusal(openBundle(v5, asKioskA(9)), 'BUNDLE_ROLLBACK');
+    const same = await refusal(openBundle(v5, asKioskA(5)), 'BUNDLE_ALREADY_INSTALLED');
+    expect(same.details).toMatchObject({ installed: 5, bundle: 5 });
+    const err = await refusal(openBundle(v5, asKioskA(9)), 'BUNDLE_ROLLBACK');
+    expect(err.details).toMatchObject({ reason: 'not-newer', installed: 9, bundle: 5 });
     expect((await openBundle(v5, asKioskA(4))).version).toBe(5);
   });
 

@@ -69,15 +69,15 @@ describe('two tablets, offline watchlist sync, guard and visitor screens', () =>
       expect(await peopleCount(a.page)).toBe(2);
       const keyA = await adminKey(a.page);
       await shot(a.page, 'admin');
-      const v1 = await exportBundle(a.page, dir, 'v1.ekb');
-      const v2 = await exportBundle(a.page, dir, 'v2.ekb');
+      const v1 = await exportBundle(a.page, dir, 'v1.kwb');
+      const v2 = await exportBundle(a.page, dir, 'v2.kwb');
 
       // Another admin (tablet C) signs a bundle of its own.
       const c = await launch({ fakeCamera: feeds.noFace, userDataDir: join(dir, 'c') });
       browsers.push(c);
       await setupKiosk(c.page, server.url);
       expect((await enrolPhotos(c.page, 'Intruder', 'allow', [photos.personB])).tone).toBe('ok');
-      const foreign = await exportBundle(c.page, dir, 'foreign.ekb');
+      const foreign = await exportBundle(c.page, dir, 'foreign.kwb');
       await c.close();
 
       // Tablet B: an entrance kiosk. Pins A's admin key, then imports.
@@ -92,11 +92,11 @@ describe('two tablets, offline watchlist sync, guard and visitor screens', () =>
       expect(pinned.text).toContain(keyA.fingerprint);
 
       const bytes = new Uint8Array(await (await import('node:fs/promises')).readFile(v2));
-      const tampered = join(dir, 'tampered.ekb');
+      const tampered = join(dir, 'tampered.kwb');
       const t = bytes.slice();
       t[t.length - 100]! ^= 0x01;
       writeFileSync(tampered, t);
-      const truncated = join(dir, 'truncated.ekb');
+      const truncated = join(dir, 'truncated.kwb');
       writeFileSync(truncated, bytes.slice(0, Math.floor(bytes.length / 2)));
 
       for (const [file, code] of [
@@ -114,6 +114,9 @@ describe('two tablets, offline watchlist sync, guard and visitor screens', () =>
       expect(await peopleCount(b.page)).toBe(2);
       const older = await importBundle(b.page, v1);
       expect(older.code).toBe('BUNDLE_ROLLBACK');
+      const again = await importBundle(b.page, v2);
+      expect(again.code).toBe('BUNDLE_ALREADY_INSTALLED');
+      expect(again.text).toContain('already installed');
       expect(await peopleCount(b.page)).toBe(2);
 
       // B grants A's person at its camera; the visitor screen shows no name.

@@ -1,7 +1,10 @@
 /** The bulk-import CSV reader: quoting, header check, per-line errors with the line number, plate normalisation. */
 import { describe, expect, it } from 'vitest';
 import { parseCsv, parseImportCsv } from '../../src/app/admin-ops';
-import { isKioskError } from '../../src/shared/errors';
+import { isKioskError, KioskError } from '../../src/shared/errors';
+import { checkLabel, checkPlates, checkWipeConfirmation, previewPlates } from '../../src/app/input-rules';
+import { describeError } from '../../src/ui/error-text';
+import { t, type StringKey } from '../../src/ui/i18n';
 
 describe('bulk import CSV', () => {
   it('reads RFC 4180 quoting, CRLF and a BOM', () => {
@@ -11,23 +14,46 @@ describe('bulk import CSV', () => {
     ]);
     const rows = parseImportCsv('\uFEFFfile,label,list,valid_until,plates\r\nann.jpg,"Ann, front desk",allow,2030-01-01,"ab-12 cd;XY 99"\nbob.png,Bob,DENY,,\n');
     expect(rows).toEqual([
-      { file: 'ann.jpg', label: 'Ann, front desk', list: 'allow', validUntil: Date.parse('2030-01-01'), plates: ['AB12CD', 'XY99'] },
-      { file: 'bob.png', label: 'Bob', list: 'deny', plates: [] },
+      { file: 'ann.jpg', label: 'Ann, front desk', list: 'allow', validUntil: Date.parse('2030-01-01'), plates: ['AB12CD', 'XY99'], row: 2 },
+      { file: 'bob.png', label: 'Bob', list: 'deny', plates: [], row: 3 },
     ]);
   });
 
   it.each([
-    ['name,label,list\na.jpg,A,allow', 'csv-header'],
-    ['file,label,list\na.jpg,A,maybe', 'csv-list'],
-    ['file,label,list\na.jpg,,allow', 'csv-label'],
-    ['file,label,list,valid_until\na.jpg,A,allow,someday', 'csv-valid-until'],
-  ])('refuses %j with %s', (text, reason) => {
+    ['name,label,list\na.jpg,A,allow', 1, 'csv', 'header'],
+    ['file,label,list\na.jpg,A,allow\nb.jpg,B,maybe', 3, 'list', 'allowDeny'],
+    ['file,label,list\na.jpg,,allow', 2, 'label', 'required'],
+    [`file,label,list\na.jpg,A,allow\nb.jpg,B,deny\nc.jpg,${'x'.repeat(5000)},allow`, 4, 'label', 'tooLong'],
+    ['file,label,list\n,A,allow', 2, 'file', 'required'],
+    ['file,label,list,valid_until\na.jpg,A,allow,someday', 2, 'validUntil', 'date'],
+    ['file,label,list,plates\na.jpg,A,allow,AB1;<>', 2, 'plates', 'plateChars'],
+    [`file,label,list,plates\na.jpg,A,allow,${'9'.repeat(40)}`, 2, 'plates', 'plateTooLong'],
+  ])('refuses %j naming row %i, field %s, rule %s', (text, row, field, rule) => {
     try {
       parseImportCsv(text);
       expect.unreachable();
     } catch (e) {
-      expect(isKioskError(e, 'INPUT_INVALID')).toBe(true);
-      expect((e as { details: { reason: string } }).details.reason).toBe(reason);
+      expect(isKioskError(e, 'INPUT_CSV_ROW')).toBe(true);
+      expect((e as KioskError).details).toMatchObject({ row, field, rule });
+      // What the admin reads names the row and the rule, in either language, and not the code.
+      const en = describeError(e, 'en').text;
+      const zh = describeError(e, 'zh').text;
+      expect(en).toContain(`CSV row ${row}`);
+      expect(zh).toContain(`CSV 第 ${row} 行`);
+      expect(en).not.toContain('INPUT_CSV_ROW');
+      expect(en).toContain(t(`rule_${rule}` as StringKey, 'en').split('{')[0]!.trim());
     }
+  });
+
+  it('never cuts a name or normalises a plate silently', () => {
+    expect(() => checkLabel('x'.repeat(5000))).toThrow(expect.objectContaining({ code: 'INPUT_TOO_LONG', details: { field: 'label', max: 200, length: 5000 } }));
+    expect(() => checkLabel('   ')).toThrow(expect.objectContaining({ code: 'INPUT_REQUIRED' }));
+    expect(checkLabel('  Ann Lee ')).toBe('Ann Lee');
+    // The normalised form is what the screen previews before saving.
+    expect(previewPlates('ÄÖÜ-123, <b>X1</b>')).toEqual(['AOU123', 'BX1B']);
+    expect(() => checkPlates(['ab-12', '---'])).toThrow(expect.objectContaining({ code: 'INPUT_PLATE_INVALID', details: { field: 'plates', rule: 'plateChars', position: 2 } }));
+    expect(() => checkPlates(['A'.repeat(100)])).toThrow(expect.objectContaining({ code: 'INPUT_PLATE_INVALID', details: expect.objectContaining({ rule: 'plateTooLong', max: 32 }) }));
+    expect(() => checkWipeConfirmation('wipe')).toThrow(expect.objectContaining({ code: 'INPUT_CONFIRMATION', details: { field: 'confirmation', word: 'WIPE' } }));
+    expect(describeError(new KioskError('INPUT_CONFIRMATION', { field: 'confirmation', word: 'WIPE' }), 'en').text).toContain('type WIPE in capital letters');
   });
 });

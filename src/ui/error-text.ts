@@ -1,0 +1,92 @@
+/**
+ * What a person reads when something is refused: the error's text in the chosen language, then which field, which
+ * rule and (for a CSV) which row, built from the error's details. The code and raw details go to a separate small
+ * "details" line for support, never into the message. Owns wording only; it never decides whether something is an
+ * error, and it never echoes a value an admin typed (a name, a plate, a passphrase): only field names, limits,
+ * counts and row numbers, which is all a KioskError's details may carry.
+ */
+import { PASSPHRASE_RULE } from '../app/input-rules';
+import { isKioskError, type ErrorCode } from '../shared/errors';
+import { formatDuration, hasKey, t, tf, errorText, type Lang, type StringKey } from './i18n';
+
+export interface ErrorDescription {
+  /** The sentence to show. */
+  text: string;
+  /** "CODE · key=value …" for support; '' for errors that are not KioskErrors. */
+  details: string;
+  code: ErrorCode | null;
+}
+
+/**
+ * The field a details.field names, in words: "face.thresholds.fr_feature.accept" → the accept threshold. null for
+ * an internal name no screen shows (that stays in the details line rather than reading like code in the message).
+ */
+export function fieldName(field: string, lng: Lang): string | null {
+  const parts = field.split('.');
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const key = `field_${parts[i]}`;
+    if (hasKey(key)) return t(key, lng);
+  }
+  return null;
+}
+
+type Details = Readonly<Record<string, string | number | boolean>>;
+
+function num(d: Details, k: string): number | undefined {
+  const v = d[k];
+  return typeof v === 'number' ? v : undefined;
+}
+
+function str(d: Details, k: string): string | undefined {
+  const v = d[k];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The rule behind a refusal, from the details the raising module attached ('' when there is nothing to add). */
+function rule(code: ErrorCode, d: Details, lng: Lang): string {
+  const r = str(d, 'rule');
+  const vars = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, String(v)]));
+  if (r && hasKey(`rule_${r}`)) return tf(`rule_${r}` as StringKey, vars, lng);
+  switch (code) {
+    case 'INPUT_REQUIRED':
+      return t('rule_required', lng);
+    case 'INPUT_TOO_LONG':
+      return tf('rule_tooLong', vars, lng);
+    case 'INPUT_CONFIRMATION':
+      return tf('rule_wipeWord', vars, lng);
+    case 'STORE_WEAK_PASSPHRASE': {
+      const reasons = (str(d, 'reasons') ?? '').split(',').filter((x) => hasKey(`passRule_${x}`));
+      if (reasons.length === 0) return '';
+      const list = reasons.map((x) => tf(`passRule_${x}` as StringKey, { ...PASSPHRASE_RULE, ...vars }, lng)).join(lng === 'zh' ? '；' : '; ');
+      return `${t('passRulesMissing', lng)} ${list}`;
+    }
+    case 'STORE_LOCKED_OUT':
+    case 'GUARD_LOCKED_OUT': {
+      const wait = num(d, 'waitMs');
+      return wait !== undefined && wait > 0 ? tf('lockoutRemaining', { time: formatDuration(wait, lng) }, lng) : '';
+    }
+    case 'CONFIG_INVALID':
+      return num(d, 'min') !== undefined && num(d, 'max') !== undefined ? tf('rule_range', vars, lng) : t('rule_choice', lng);
+    default:
+      return '';
+  }
+}
+
+export function describeError(e: unknown, lng: Lang): ErrorDescription {
+  if (!isKioskError(e)) return { text: e instanceof Error ? e.message : String(e), details: '', code: null };
+  const d = e.details ?? {};
+  const sep = lng === 'zh' ? '：' : ': ';
+  const where: string[] = [];
+  const row = num(d, 'row');
+  if (row !== undefined) where.push(tf('csvRow', { row }, lng));
+  const field = str(d, 'field');
+  const named = field ? fieldName(field, lng) : null;
+  if (named) where.push(row !== undefined ? tf('csvColumn', { column: named }, lng) : named);
+  const why = rule(e.code, d, lng);
+  const specific = where.length > 0 ? `${where.join(lng === 'zh' ? '，' : ', ')}${why ? `${sep}${why}` : ''}` : why;
+  const base = errorText(e.code, e.message, lng);
+  const extra = Object.entries(d)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
+  return { text: specific ? `${base} ${specific}${/[.。]$/.test(specific) ? '' : lng === 'zh' ? '。' : '.'}` : base, details: extra ? `${e.code} · ${extra}` : e.code, code: e.code };
+}

@@ -1,0 +1,168 @@
+/**
+ * Issue 19 (words, files): the admin screen as a new admin meets it, in the built kiosk in real Chromium.
+ * - The passphrase rules show before anyone types; a weak passphrase is refused with the rules it misses.
+ * - Settings show the values in force (no blank embedder or threshold); "Save" says what changed or that nothing
+ *   did; an out-of-range value is refused with the field and the range named.
+ * - Refusals name the field and rule (empty name, 5,000-character name with the limit, lower-case "wipe", a bad
+ *   CSV row by number); the code is only in the small details line; plates are previewed as they will be saved.
+ * - The audit export downloads as .ekaudit and the same screen reads it back (in Chinese too: outcome words and
+ *   an Intl date); the lock-out shows a countdown and keeps the unlock button disabled until it ends.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { describe, expect, inject, it } from 'vitest';
+import { launch, startKiosk } from './harness';
+import { PASS, outcome, savedDownload, unlockAdmin } from './flows';
+
+const AUDIT_PASS = 'Audit-Export 2026 harbour';
+
+async function act(page: Page, section: string, button: string, message: string) {
+  await page.evaluate((m) => document.querySelector(`[data-testid="${m}"]`)?.removeAttribute('data-tone'), message);
+  await page.getByTestId(section).getByTestId(button).click();
+  const r = await outcome(page, message);
+  const details = await page.getByTestId(message).locator('[data-testid="error-details"]').allInnerTexts();
+  // What the person reads is the message without the details line.
+  const text = r.text.replace(details[0] ?? '\u0000', '').trim();
+  return { ...r, text, details: details[0] ?? '' };
+}
+
+describe('admin screen words and files', () => {
+  it('says what rule, field and row, shows values in force, and reads its own audit export back', async () => {
+    const server = await startKiosk(inject('distDir'));
+    const dir = mkdtempSync(join(tmpdir(), 'admin-words-'));
+    const b = await launch();
+    const page = b.page;
+    try {
+      // --- set-up: the rules are on the screen before typing; a weak passphrase names what it misses ---
+      await page.goto(`${server.url}#/admin`);
+      const rules = page.getByTestId('setup-rules');
+      await rules.waitFor({ state: 'visible', timeout: 60_000 });
+      expect(await rules.innerText()).toContain('at least 12 characters');
+      await page.getByTestId('setup-passphrase').fill('password');
+      expect(await rules.locator('li[data-rule="too-short"]').getAttribute('data-met')).toBe('false');
+      await page.getByTestId('setup-passphrase-again').fill('password');
+      await page.getByTestId('setup-submit').click();
+      const weak = await outcome(page, 'setup-message');
+      expect(weak.code).toBe('STORE_WEAK_PASSPHRASE');
+      expect(weak.text).toContain('Still missing: at least 12 characters');
+      expect(weak.text).toContain('not a well-known password');
+      await page.getByTestId('setup-passphrase').fill(PASS);
+      expect(await rules.locator('li[data-rule="too-short"]').getAttribute('data-met')).toBe('true');
+      await page.getByTestId('setup-passphrase-again').fill(PASS);
+      await page.evaluate(() => document.querySelector('[data-testid="setup-message"]')?.removeAttribute('data-tone'));
+      await page.getByTestId('setup-submit').click();
+      await page.getByTestId('admin-console').waitFor({ state: 'visible', timeout: 60_000 });
+
+      // --- settings: values in force, what changed, out-of-range refused with the field ---
+      const settings = page.getByTestId('section-settings');
+      expect(await settings.getByTestId('setting-embedder').inputValue()).toBe('fr_feature');
+      const accept = await settings.getByTestId('setting-accept').inputValue();
+      expect(Number(accept)).toBeGreaterThan(0);
+      expect(Number(await settings.getByTestId('setting-live-threshold').inputValue())).toBeGreaterThan(0);
+      expect(await act(page, 'section-settings', 'settings-save', 'settings-message')).toMatchObject({ tone: 'ok', text: 'Nothing changed.' });
+      await settings.getByTestId('setting-retention').fill('48');
+      expect(await act(page, 'section-settings', 'settings-save', 'settings-message')).toMatchObject({ tone: 'ok', text: 'Saved. Changed: Audit retention (hours).' });
+      expect(await settings.getByTestId('setting-retention').inputValue()).toBe('48');
+      expect(await settings.getByTestId('setting-accept').inputValue()).toBe(accept); // still the default, still shown
+      await settings.getByTestId('setting-idle').fill('99999');
+      const range = await act(page, 'section-settings', 'settings-save', 'settings-message');
+      expect(range).toMatchObject({ tone: 'bad', code: 'CONFIG_INVALID' });
+      expect(range.text).toBe('A setting is not valid. Log out after idle seconds: must be between 0 and 3600.');
+      expect(range.details).toMatch(/^CONFIG_INVALID · field=sessionIdleSeconds/);
+      await settings.getByTestId('setting-idle').fill('3600');
+
+      // --- names and plates: refused with field, rule and limit; the plate is previewed as stored ---
+      const plates = page.getByTestId('section-plates');
+      await plates.getByTestId('plate-numbers').fill('ÄÖÜ-123, <b>X1</b>');
+      expect(await plates.getByTestId('plate-preview').innerText()).toBe('Will be saved as: AOU123, BX1B');
+      const empty = await act(page, 'section-plates', 'plate-submit', 'plate-message');
+      expect(empty).toMatchObject({ tone: 'bad', code: 'INPUT_REQUIRED', text: 'A required field is empty. Name: must not be empty.' });
+      expect(empty.text).not.toContain('INPUT_');
+      await plates.getByTestId('plate-label').fill('x'.repeat(5000));
+      expect((await plates.getByTestId('plate-label').inputValue()).length).toBe(5000); // the browser cuts nothing
+      const long = await act(page, 'section-plates', 'plate-submit', 'plate-message');
+      expect(long).toMatchObject({ code: 'INPUT_TOO_LONG' });
+      expect(long.text).toContain('Name: at most 200 characters (this one has 5000)');
+      await plates.getByTestId('plate-label').fill('Van Lee');
+      const saved = await act(page, 'section-plates', 'plate-submit', 'plate-message');
+      expect(saved).toMatchObject({ tone: 'ok', text: 'Enrolled. plates: AOU123, BX1B' });
+
+      // --- the wipe word, and a CSV's bad row ---
+      await page.getByTestId('wipe-confirm').fill('wipe');
+      const wipe = await act(page, 'section-wipe', 'wipe-submit', 'wipe-message');
+      expect(wipe).toMatchObject({ code: 'INPUT_CONFIRMATION' });
+      expect(wipe.text).toContain('type WIPE in capital letters');
+      const csv = join(dir, 'people.csv');
+      writeFileSync(csv, 'file,label,list\na.jpg,Ann,allow\nb.jpg,Bob,maybe\n');
+      await page.getByTestId('bulk-csv').setInputFiles(csv);
+      const bulk = await act(page, 'section-bulk', 'bulk-submit', 'bulk-message');
+      expect(bulk).toMatchObject({ code: 'INPUT_CSV_ROW' });
+      expect(bulk.text).toContain('CSV row 3, column List: must be allow or deny');
+
+      // --- an override to audit, then the audit export as a file the same screen reads back ---
+      await page.goto(`${server.url}#/guard`);
+      await page.getByTestId('override-reason').fill('courier at the gate');
+      await page.getByTestId('override-grant').click();
+      await page.waitForFunction(() => /logged/i.test(document.querySelector('[data-testid="override-message"]')?.textContent ?? ''));
+      await unlockAdmin(page, server.url);
+      await page.getByTestId('audit-passphrase').fill(AUDIT_PASS);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('audit-export').click()]);
+      expect(download.suggestedFilename()).toMatch(/^audit-\d{4}-\d\d-\d\d\.ekaudit$/);
+      const file = join(dir, download.suggestedFilename());
+      writeFileSync(file, await savedDownload(download));
+      await page.getByTestId('audit-read-file').setInputFiles(file);
+      await page.getByTestId('audit-read-passphrase').fill('Not-The 2026 passphrase');
+      const wrong = await act(page, 'section-audit', 'audit-read', 'audit-read-message');
+      expect(wrong).toMatchObject({ tone: 'bad', code: 'STORE_WRONG_PASSPHRASE', text: 'Wrong passphrase.' });
+      await page.getByTestId('audit-read-passphrase').fill(AUDIT_PASS);
+      expect(await act(page, 'section-audit', 'audit-read', 'audit-read-message')).toMatchObject({ tone: 'ok', text: '1 entries' });
+      const row = page.getByTestId('audit-read-entries').locator('tr[data-outcome="override-grant"]');
+      expect(await row.innerText()).toContain('override: opened');
+
+      // --- the same in Chinese: outcome words, an Intl date, the settings line ---
+      await page.getByTestId('section-settings').getByTestId('setting-lang').selectOption('zh');
+      await page.getByTestId('section-settings').getByTestId('settings-save').click();
+      await page.waitForFunction(() => document.documentElement.lang === 'zh-CN' && !!document.querySelector('[data-testid="admin-console"]:not([hidden])'), undefined, { timeout: 60_000 });
+      await page.getByTestId('audit-read-file').setInputFiles(file);
+      await page.getByTestId('audit-read-passphrase').fill(AUDIT_PASS);
+      expect(await act(page, 'section-audit', 'audit-read', 'audit-read-message')).toMatchObject({ tone: 'ok', text: '1 条记录' });
+      const zhRow = await page.getByTestId('audit-read-entries').locator('tr[data-outcome="override-grant"]').innerText();
+      expect(zhRow).toContain('人工干预：开门');
+      expect(zhRow).toMatch(/\d{4}年\d{1,2}月\d{1,2}日/);
+      expect(zhRow).not.toMatch(/AM|PM/);
+      expect(await act(page, 'section-settings', 'settings-save', 'settings-message')).toMatchObject({ tone: 'ok', text: '没有任何更改。' });
+      await page.getByTestId('wipe-confirm').fill('wipe');
+      const zhWipe = await act(page, 'section-wipe', 'wipe-submit', 'wipe-message');
+      expect(zhWipe.text).toBe('确认词不匹配。 确认：请输入大写的 WIPE。');
+
+      // --- lock-out: a countdown, and the unlock button disabled until it ends ---
+      await page.getByTestId('admin-lock').click();
+      await page.goto(`${server.url}#/admin`);
+      for (let i = 0; i < 6; i++) {
+        const submit = page.getByTestId('unlock-submit');
+        await submit.waitFor({ state: 'visible' });
+        if (await submit.isDisabled()) break;
+        await page.getByTestId('unlock-passphrase').fill(`wrong guess number ${i}`);
+        await page.evaluate(() => document.querySelector('[data-testid="unlock-message"]')?.removeAttribute('data-tone'));
+        await submit.click();
+        await outcome(page, 'unlock-message');
+      }
+      const submit = page.getByTestId('unlock-submit');
+      expect(await submit.isDisabled()).toBe(true);
+      const msg = page.getByTestId('unlock-message');
+      expect(await msg.getAttribute('data-code')).toBe('STORE_LOCKED_OUT');
+      const first = Number(await msg.getAttribute('data-remaining-ms'));
+      expect(first).toBeGreaterThan(1000);
+      expect(await msg.innerText()).toMatch(/请稍后再试：\s*\d+ 秒|请稍后再试：\s*\d+ 分钟/);
+      await page.waitForFunction((f) => Number(document.querySelector('[data-testid="unlock-message"]')?.getAttribute('data-remaining-ms')) < f - 1500, first, { timeout: 10_000 });
+      expect(await submit.isDisabled()).toBe(true);
+      expect(b.pageErrors).toEqual([]);
+    } finally {
+      await b.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

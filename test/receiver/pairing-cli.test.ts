@@ -1,0 +1,74 @@
+/**
+ * The receiver mints a pairing code from its own command line (`node receiver/server.mjs pairing-code`), so a second
+ * tablet is paired without curl: the real receiver runs, the CLI asks it over the admin route with the token from
+ * the environment or a file, and a Node kiosk pairs with the printed code. Without the token, or with a wrong one,
+ * nothing is minted and the message says why.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, freePort, makeKiosk, pairBody, post, startReceiver, tempDir, type ReceiverProcess } from './helpers';
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+  return new Promise((res) => {
+    const { RECEIVER_ADMIN_TOKEN: _drop, ...base } = process.env;
+    const child = spawn(process.execPath, ['receiver/server.mjs', 'pairing-code', ...args], { cwd: ROOT, env: { ...base, ...env } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => res({ code, out }));
+  });
+}
+
+describe('pairing-code command', () => {
+  const data = tempDir('rcv-paircli-');
+  let receiver: ReceiverProcess;
+
+  beforeAll(async () => {
+    receiver = await startReceiver(['--port', String(await freePort()), '--data', data.path, '--quiet']);
+  });
+  afterAll(async () => {
+    await receiver?.stop();
+    data.remove();
+  });
+
+  it('mints a code on the running receiver that a kiosk can pair with; the start-up code is retired', async () => {
+    const token = receiver.adminToken!;
+    expect(token).toMatch(/^ekr_/);
+    const r = await cli(['--url', receiver.url], { RECEIVER_ADMIN_TOKEN: token });
+    expect(r.code, r.out).toBe(0);
+    const code = /^receiver: pairing code: ([0-9A-Z]{5}-[0-9A-Z]{5}) \(single use, valid until \S+, about 10 min\)$/m.exec(r.out)?.[1];
+    expect(code, r.out).toBeDefined();
+    expect(code).not.toBe(receiver.pairingCode);
+    // One code is live at a time: the one printed at start no longer pairs, the new one does.
+    expect((await post(`${receiver.url}/pair`, await pairBody(await makeKiosk('old-code'), receiver.pairingCode))).status).not.toBe(200);
+    expect((await post(`${receiver.url}/pair`, await pairBody(await makeKiosk('lobby-2'), code!))).status).toBe(200);
+  });
+
+  it('reads the token from a file (never from an argument) and can mint a re-pairing code', async () => {
+    const file = join(data.path, 'token.txt');
+    writeFileSync(file, `${receiver.adminToken}\n`, { mode: 0o600 });
+    const r = await cli(['--url', receiver.url, '--token-file', file, '--repair', 'lobby-2']);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/may RE-PAIR kiosk lobby-2 with a new key/);
+    const qr = await cli(['--url', receiver.url, '--token-file', file, '--qr']);
+    expect(qr.code, qr.out).toBe(0);
+    expect(qr.out.split('\n').filter((l) => /[▀▄█]/.test(l)).length).toBeGreaterThan(8);
+    const unknown = await cli(['--url', receiver.url, '--token-file', file, '--repair', 'nobody']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.out).toMatch(/HTTP 404 not_paired/);
+  });
+
+  it('refuses without the token or with a wrong one, and says so', async () => {
+    const none = await cli(['--url', receiver.url]);
+    expect(none.code).toBe(2);
+    expect(none.out).toMatch(/admin token is needed/);
+    const wrong = await cli(['--url', receiver.url], { RECEIVER_ADMIN_TOKEN: `ekr_${'A'.repeat(43)}` });
+    expect(wrong.code).toBe(1);
+    expect(wrong.out).toMatch(/HTTP 401 admin_token_required \(wrong admin token\)/);
+    const away = await cli(['--url', `http://127.0.0.1:${await freePort()}`], { RECEIVER_ADMIN_TOKEN: receiver.adminToken! });
+    expect(away.code).toBe(1);
+    expect(away.out).toMatch(/cannot reach/);
+  });
+});
