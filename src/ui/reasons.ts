@@ -47,6 +47,7 @@ const PHRASES: readonly (readonly [RegExp, Zh])[] = [
   [/^frames disagree$/, '多帧结果不一致'],
   // quality gates (src/shared/face-protocol.ts QUALITY_REASONS)
   [/^step into the frame$/, '人脸不完整，请进入画面'],
+  [/^step back$/, '距离太近，请稍微后退'],
   [/^come closer$/, '距离太远'],
   [/^look at the camera$/, '未正对摄像头'],
   [/^too dark$/, '光线太暗'],

@@ -106,8 +106,8 @@ describe('one subject schema', () => {
       parseImportCsv(text);
       expect.unreachable();
     } catch (e) {
-      expect(isKioskError(e, 'INPUT_INVALID')).toBe(true);
-      expect((e as { details: Record<string, unknown> }).details).toMatchObject({ reason: 'csv-quote', line: 3 });
+      expect(isKioskError(e, 'INPUT_CSV_ROW')).toBe(true);
+      expect((e as { details: Record<string, unknown> }).details).toMatchObject({ field: 'csv', rule: 'quote', row: 3 });
     }
   });
 
@@ -117,7 +117,7 @@ describe('one subject schema', () => {
       parseImportCsv(text);
       expect.unreachable();
     } catch (e) {
-      expect((e as { details: Record<string, unknown> }).details).toMatchObject({ reason: 'csv-label', line: 5 });
+      expect((e as { details: Record<string, unknown> }).details).toMatchObject({ field: 'label', rule: 'required', row: 5 });
     }
   });
 });
