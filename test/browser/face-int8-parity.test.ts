@@ -29,7 +29,7 @@ async function facesOf(client: FaceClient): Promise<Face[]> {
   const out: Face[] = [];
   for (const [photo, url] of PHOTOS.entries()) {
     const bitmap = await createImageBitmap(await (await fetch(url)).blob());
-    const r = await client.analyse(undefined, bitmap, { embed: 'all', maxFaces: 20 });
+    const r = await client.analyse(undefined, bitmap, { embed: 'all', maxFaces: 20, returnTemplate: true });
     for (const f of r.faces) if (f.template) out.push({ photo, x: f.detection.box.x, template: f.template });
   }
   // Same order for both runs: detection is identical (same detector), so sort by photo then position.

@@ -33,12 +33,15 @@ let kioskC: CryptoKeyPair;
 let site: SiteKey;
 const SITE_PASSPHRASE = 'correct horse battery staple';
 
-/** 512-d template with awkward bit patterns mixed in (NaN payload, -0, subnormal, max float). */
+/**
+ * 512-d template with awkward bit patterns mixed in (smallest normal, -0, subnormal, max float). No NaN: the one
+ * subject schema refuses a non-finite template on every path (test/fixtures/subjects/vectors.json).
+ */
 function template(seed: number, dim = 512): Float32Array {
   const t = new Float32Array(dim);
   for (let i = 0; i < dim; i++) t[i] = Math.sin(seed * 1000 + i) / Math.sqrt(dim);
   const raw = new Uint32Array(t.buffer);
-  raw[0] = 0x7fc0beef;
+  raw[0] = 0x00800000;
   raw[1] = 0x80000000;
   raw[2] = 0x00000003;
   raw[3] = 0x7f7fffff;

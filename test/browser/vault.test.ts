@@ -355,7 +355,8 @@ describe('change events', () => {
     const changes = seen.filter((e) => e.type === 'change');
     expect(changes).toEqual([
       { type: 'change', store: 'keys' },
-      { type: 'change', store: 'subjects', ids: [s.id] },
+      // The write hands its committed records to in-page subscribers (the watchlist service), never off the page.
+      { type: 'change', store: 'subjects', ids: [s.id], subjects: [expect.objectContaining({ id: s.id, label: s.label, version: s.version })] },
       { type: 'change', store: 'settings' },
       { type: 'change', store: 'outbox', ids: ['1'] },
     ]);
