@@ -303,7 +303,8 @@ export class AdminOps {
       await new Promise<void>((resolve, reject) => {
         ctl.signal.addEventListener('abort', () => reject(lastIssue ?? new KioskError('INPUT_NO_FACE')), { once: true });
         this.app.frameTap = async (frame) => {
-          const a = await this.app.faces.analyse(ctl.signal, frame, { embed: 'good', gates: 'door' });
+          // Enrolment keeps the template (a door frame gets only the match).
+          const a = await this.app.faces.analyse(ctl.signal, frame, { embed: 'good', gates: 'door', returnTemplate: true });
           if (a.detections.length === 0) {
             lastIssue = new KioskError('INPUT_NO_FACE');
             opts.onProgress?.(templates.length, need, 'no face');

@@ -25,7 +25,8 @@ export async function setupKiosk(page: Page, url: string, opts: SetupOptions = {
   await page.getByTestId('setup-passphrase-again').fill(passphrase);
   await page.getByTestId('setup-role').selectOption(opts.role ?? 'visitor');
   await page.getByTestId('setup-submit').click();
-  await page.getByTestId('admin-console').waitFor({ state: 'visible', timeout: 60_000 });
+  // 120 s: set-up's key derivation shares 2 cores with the models' start-up compile (parallel cold start).
+  await page.getByTestId('admin-console').waitFor({ state: 'visible', timeout: 120_000 });
   // The console shows as soon as the vault is unlocked; set-up is finished when its message turns ok.
   const r = await outcome(page, 'setup-message');
   if (r.tone !== 'ok') throw new Error(`set-up failed: ${r.text}`);
