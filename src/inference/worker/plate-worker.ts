@@ -27,9 +27,9 @@ import { expose } from './expose';
 import type { RgbaImage } from './plate-image';
 import { configureOrt, OrtSession } from './ort-runtime';
 import {
-  DEFAULT_PIPELINE,
   readFrame,
   readPlateBox,
+  resolvePipelineOptions,
   type OnnxRun,
   type PipelineOptions,
   type PlateCandidate,
@@ -69,7 +69,7 @@ const now = () => performance.now();
 
 function rulesFor(region: string): RegionRules {
   const r = REGION_RULES[region];
-  if (!r) throw new KioskError('CONFIG_INVALID', { reason: 'unknown plate region', region });
+  if (!r) throw new KioskError('CONFIG_INVALID', { field: 'region' });
   return r;
 }
 
@@ -78,6 +78,8 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
   if (state && JSON.stringify(state.init) === JSON.stringify(req)) return state.info;
   const t0 = now();
   rulesFor(req.region);
+  // Checked before any model loads: a bad override is refused, not run on half-loaded models.
+  const options = resolvePipelineOptions(req.tuning);
   const base = (req.modelBase ?? '/models/').replace(/\/?$/, '/');
   const { backend, threads } = await configureOrt({
     wasmBase: `${base}ort/`,
@@ -104,9 +106,6 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
     });
     models.other = (crop) => tesseract!.read(crop);
   }
-  // Only the overrides actually given replace the measured defaults.
-  const tuning = Object.fromEntries(Object.entries(req.tuning ?? {}).filter(([, v]) => v !== undefined));
-  const options: Omit<PipelineOptions, 'rules'> = { ...DEFAULT_PIPELINE, ...tuning };
   if (models.rec && options.rec2Weight > 0) {
     const keys = new TextDecoder().decode(await loader.load('plate-rec-en-keys'));
     models.rec2 = { run: await createRun('plate-rec-en'), charset: buildCharset(keys, LATIN_LETTERS + DIGITS) };
