@@ -83,8 +83,8 @@ describe('confusion table and distance', () => {
     expect(lookAlikes('0', 0.3)[0]).toBe('O');
   });
   it('rejects costs outside 0..1 in a custom table', () => {
-    expect(() => makeConfusionTable([['A', 'B', 1.5]])).toThrow(RangeError);
-    expect(() => makeConfusionTable([['A', 'B', -0.1]])).toThrow(RangeError);
+    expect(() => makeConfusionTable([['A', 'B', 1.5]])).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: expect.objectContaining({ field: 'confusion.A/B' }) }));
+    expect(() => makeConfusionTable([['A', 'B', -0.1]])).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: expect.objectContaining({ field: 'confusion.A/B' }) }));
     expect(makeConfusionTable(DEFAULT_CONFUSIONS).cost.size).toBe(DEFAULT_CONFUSIONS.length * 2);
   });
   it('folds only the identical glyphs for reporting', () => {

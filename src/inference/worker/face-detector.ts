@@ -121,7 +121,7 @@ export async function createFaceDetector(opts: FaceDetectorOptions = {}): Promis
   } catch (e) {
     throw new KioskError(
       'MODEL_LOAD_FAILED',
-      { model: FACE_DETECTOR_MODEL_IDS[range], reason: e instanceof Error ? e.message : String(e) },
+      { model: FACE_DETECTOR_MODEL_IDS[range] },
       { cause: e },
     );
   }

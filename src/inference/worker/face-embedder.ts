@@ -171,7 +171,7 @@ export async function createEmbedder(
   } catch (e) {
     // WebGPU adapter that cannot run the graph (old driver, lost device): WASM. Plain WASM build not provisioned
     // (an older models/ folder): the WebGPU build's WASM provider — slower, but the kiosk keeps working.
-    const why = e instanceof KioskError ? String(e.details?.['reason'] ?? e.code) : String(e);
+    const why = e instanceof KioskError ? String(e.cause ?? e.code) : String(e);
     const [ep, build, note] =
       info.backend === 'webgpu'
         ? (['wasm', 'wasm', 'WebGPU session failed; WASM SIMD'] as const)

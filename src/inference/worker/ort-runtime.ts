@@ -182,7 +182,8 @@ export class OrtSession {
       return new OrtSession(model, ort, session, ep);
     } catch (e) {
       if (e instanceof KioskError) throw e;
-      throw new KioskError('MODEL_LOAD_FAILED', { model, reason: e instanceof Error ? e.message : String(e) }, { cause: e });
+      // ORT's own text stays in `cause` (expose.ts logs it in the worker, never posts it).
+      throw new KioskError('MODEL_LOAD_FAILED', { model }, { cause: e });
     }
   }
 }
