@@ -8,18 +8,14 @@
  * no logging side effects, no clock of its own: the caller passes the wall time (`now`, from its Clock's wall())
  * that judges listed subjects' validity periods.
  */
-import type { DecisionResult, ListKind, Subject } from '../../shared/types';
+import type { DecisionResult, ListKind } from '../../shared/types';
 import { DEFAULT_TABLE, plateDistance, type ConfusionTable } from './confusion';
 import { REGION_RULES, plateLikeness, type RegionRules } from './formats';
 import { normalisePlate } from './normalise';
 import type { Consensus } from './voting';
 import { validAt } from '../validity';
-import { PlateIndex } from './plate-index';
+import { PlateIndex, type PlateWatchEntry } from './plate-index';
 import { resolvePlateMatchConfig, type PlateMatchConfig } from '../../config/plate';
-
-/** What decidePlate needs of a subject (a full Subject fits). */
-export type PlateWatchEntry = Pick<Subject, 'id' | 'list' | 'plates'> &
-  Partial<Pick<Subject, 'validFrom' | 'validUntil'>>;
 
 export interface PlateDecision extends DecisionResult {
   mode: 'plate';
