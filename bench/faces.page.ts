@@ -132,7 +132,7 @@ async function fetchBlob(url: string): Promise<Blob> {
   return r.blob();
 }
 
-/** The kiosk camera's frame size (src/config/defaults.ts). */
+/** The kiosk camera's frame size (src/config/kiosk.ts CAMERA_CAPTURE). */
 const FRAME = { width: 640, height: 480 };
 
 /**

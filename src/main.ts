@@ -7,7 +7,7 @@
 import { AdminOps } from './app/admin-ops';
 import { Camera } from './capture/camera';
 import { KioskController } from './app/controller';
-import { sessionIdleMs, type DeviceRole } from './app/kiosk-settings';
+import { sessionIdleMs, type DeviceRole } from './config/kiosk';
 import { registerOffline } from './offline/register';
 import { AdjustableClock, systemClock, type Clock } from './shared/clock';
 import { KioskError, isKioskError } from './shared/errors';

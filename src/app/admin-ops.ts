@@ -36,7 +36,7 @@ import type { KioskController } from './controller';
 import { createPasskey } from './passkeys';
 import type { AuditEntry } from '../shared/types';
 import type { GuardSummary } from '../store';
-import { defaultSettings, resolveKioskSettings, validateSettingsPatch, type KioskSettings } from './kiosk-settings';
+import { defaultSettings, resolveKioskSettings, validateSettingsPatch, type KioskSettings } from '../config/kiosk';
 import { faceDuplicate, mergedRecord, plateHolder } from './people';
 
 export interface EnrolItem {

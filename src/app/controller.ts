@@ -24,7 +24,7 @@ import type { PlateDebugCrop } from '../shared/plate-protocol';
 import type { AuditEntry, DecisionResult, FaceDetection, Outcome } from '../shared/types';
 import type { Vault, VaultState } from '../store';
 import { Authority, type Session } from './authority';
-import { padPolicyOf, resolveKioskSettings, sessionIdleMs, upstreamUrl, type KioskSettings } from './kiosk-settings';
+import { CAMERA_CAPTURE, loadKioskSettings, padPolicyOf, resolveKioskSettings, sessionIdleMs, upstreamUrl, type KioskSettings } from '../config/kiosk';
 import { LivenessGate, type ChallengePrompt } from './liveness-gate';
 import { Watchlist, type WatchlistSummary, type WatchSubject } from './watchlist';
 import { BundlePuller, type PullStatus } from './bundle-pull';
@@ -277,7 +277,9 @@ export class KioskController {
 
   /** Called once the vault is unlocked (device key or passphrase). */
   async afterUnlock(): Promise<void> {
-    const settings = resolveKioskSettings(await this.vault.settings.get());
+    const { settings, refused } = loadKioskSettings(await this.vault.settings.get());
+    // A stored value that fails its check runs on its default (src/config/kiosk.ts); say which, never the value.
+    for (const e of refused) console.warn(`settings: stored ${String(e.details?.['field'])} refused (${e.code}); its default applies`);
     this.update({ settings });
     this.onSettingsKnown?.();
     await this.reloadWatchlist();
@@ -386,9 +388,7 @@ export class KioskController {
     const id = deviceId ?? settings.cameraDeviceId;
     try {
       await this.camera.start({
-        width: 640,
-        height: 480,
-        frameRate: 15,
+        ...CAMERA_CAPTURE,
         ...(id ? { deviceId: id } : { facingMode: settings.mode === 'plate' ? 'environment' : 'user' }),
       });
     } catch (e) {

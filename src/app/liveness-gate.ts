@@ -9,6 +9,7 @@
  * keeps a frame (only the anchor template, in memory, until the challenge ends) and reads no clock: the controller
  * passes monotonic frame times.
  */
+import { KioskError } from '../shared/errors';
 import type { FaceConfig } from '../config/face';
 import {
   chooseActions,
@@ -75,7 +76,7 @@ export class LivenessGate {
     const s = this.state;
     const anchor = this.anchor;
     const grant = this.pending;
-    if (!s || !anchor || !grant) throw new Error('no challenge running');
+    if (!s || !anchor || !grant) throw new KioskError('INTERNAL', { reason: 'no challenge running' });
     const f = a.faces[0];
     const sameness = f?.template && f.template.length === anchor.length ? cosineSimilarity(f.template, anchor) : undefined;
     if (f?.liveness !== undefined) this.minLive = Math.min(this.minLive, f.liveness);

@@ -9,6 +9,7 @@
  * truncated HMAC of the subject id under a device-only key, so the receiver can count visits of one person without
  * learning who it is; rotating the key makes all earlier references unlinkable.
  */
+import { KioskError } from '../shared/errors';
 import { base64urlDecode, base64urlEncode, utf8 } from './encoding';
 import { type DecisionEnvelope, type DecisionPayload, canonicalPayload, checkPayloadText } from './message';
 
@@ -31,7 +32,7 @@ export async function generateSigningKey(): Promise<CryptoKeyPair> {
 export async function exportPublicJwk(publicKey: CryptoKey): Promise<PublicJwk> {
   const jwk = await crypto.subtle.exportKey('jwk', publicKey);
   if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string') {
-    throw new TypeError('not a P-256 public key');
+    throw new KioskError('INTERNAL', { reason: 'not a P-256 public key' });
   }
   return { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y };
 }
@@ -94,7 +95,7 @@ export async function signPayload(privateKey: CryptoKey, payload: DecisionPayloa
  */
 export async function restampStale(privateKey: CryptoKey, env: DecisionEnvelope): Promise<DecisionEnvelope> {
   const checked = checkPayloadText(env.payload);
-  if (!checked.ok) throw new TypeError(`cannot restamp an invalid payload (${checked.reason})`);
+  if (!checked.ok) throw new KioskError('INTERNAL', { reason: 'cannot restamp an invalid payload', check: checked.reason });
   if (checked.value.stale) return env;
   return signPayload(privateKey, { ...checked.value, stale: true });
 }

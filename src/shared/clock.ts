@@ -5,6 +5,7 @@
  * reading `Date.now()` or `performance.now()` themselves, so a test can drive either one and a mix-up (comparing a
  * frame time with an expiry date) is visible at the call site. Owns no state beyond an optional test offset.
  */
+import { KioskError } from './errors';
 
 export interface Clock {
   /** Milliseconds on a clock that only moves forward (performance.now()). */
@@ -44,7 +45,7 @@ export class AdjustableClock implements Clock {
 
   /** Move both clocks forward, as if `ms` had passed. */
   advance(ms: number): void {
-    if (!(ms >= 0)) throw new RangeError('a clock only advances');
+    if (!(ms >= 0)) throw new KioskError('INPUT_INVALID', { field: 'ms', reason: 'a clock only advances' });
     this.wallOffset += ms;
     this.monoOffset += ms;
   }

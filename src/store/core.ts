@@ -15,7 +15,7 @@ import type { Subject } from '../shared/types';
 import { DEFAULT_LOCKOUT_POLICY, type LockoutPolicy } from './lockout';
 import { DB_VERSION, DEFAULT_DB_NAME, upgrade, type VaultDB, type VaultStore, type QuarantineRecord } from './schema';
 import { PBKDF2_DEFAULT_ITERATIONS } from '../crypto/keys';
-import type { IndexSnapshot } from './manifest';
+import type { IndexSnapshot } from './snapshot';
 
 export const DEFAULT_AUDIT_RETENTION_MS = 24 * 60 * 60_000;
 

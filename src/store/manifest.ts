@@ -18,23 +18,7 @@ import { KioskError } from '../shared/errors';
 import { bindingData, open, seal } from '../crypto/aead';
 import type { VaultCore } from './core';
 import { RECORD_FORMAT, type IndexRecord } from './schema';
-
-export interface IndexSnapshot {
-  /** The verified generation (0 before set-up, or when the root could not be read). */
-  gen: number;
-  /** The root record's clear version as stored, even if it failed to open: what a writer compares against. */
-  rawGen: number;
-  settingsV: number;
-  /** Current version of every subject page; null when the root could not be verified. */
-  pages: Map<number, number> | null;
-  /** The next never-used page number; new subjects fill page nextPage - 1 first. */
-  nextPage: number;
-  /** About how many bytes page nextPage - 1 holds (a placement hint only: it never decides what is valid). */
-  lastPageBytes: number;
-  /** Version of the last watchlist bundle applied (0: none); sealed here so a rollback of it is a rollback of all. */
-  watchlistVersion: number;
-  issues: string[];
-}
+import type { IndexSnapshot } from './snapshot';
 
 interface RootPayload {
   g: number;

@@ -10,6 +10,7 @@
  * what that means). No label, plate, template, decision body, setting, audit content or sync metadata is ever in
  * clear.
  */
+import { KioskError } from '../shared/errors';
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 
 /** Bump when a store or index is added or changed; add the step to MIGRATIONS. */
@@ -217,7 +218,7 @@ const MIGRATIONS: ((db: IDBPDatabase<VaultDB>, tx: UpgradeTx) => void)[] = [
 export function migrate(db: IDBPDatabase<VaultDB>, from: number, to: number, tx: UpgradeTx): void {
   for (let v = from; v < to; v++) {
     const step = MIGRATIONS[v];
-    if (!step) throw new Error(`no migration from version ${v}`);
+    if (!step) throw new KioskError('INTERNAL', { reason: 'no migration', from: v });
     step(db, tx);
   }
 }

@@ -6,7 +6,8 @@
 import { isKioskError, KioskError } from '../shared/errors';
 import { bindingData, open, seal } from '../crypto/aead';
 import type { VaultCore } from './core';
-import { assertGeneration, loadSnapshot, nextGen, prepareRoot, requireRoot, type IndexSnapshot } from './manifest';
+import { assertGeneration, loadSnapshot, nextGen, prepareRoot, requireRoot } from './manifest';
+import type { IndexSnapshot } from './snapshot';
 import { RECORD_FORMAT, type SettingsRecord } from './schema';
 
 export type SettingsValues = Record<string, unknown>;

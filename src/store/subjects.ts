@@ -24,7 +24,8 @@ import {
   type SubjectInput,
 } from './codec';
 import type { QuarantineItem, VaultCore } from './core';
-import { assertGeneration, loadSnapshot, nextGen, prepareRoot, requireRoot, type IndexSnapshot } from './manifest';
+import { assertGeneration, loadSnapshot, nextGen, prepareRoot, requireRoot } from './manifest';
+import type { IndexSnapshot } from './snapshot';
 import { PAGE_TARGET_BYTES, RECORD_FORMAT, type SubjectPageRecord } from './schema';
 
 /** Pages per read: ~4 MB at the target page size, small enough to overlap reading with decryption. */

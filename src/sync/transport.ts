@@ -9,7 +9,7 @@
  * credentials, cookies or referrer.
  */
 import { KioskError } from '../shared/errors';
-import { UPSTREAM_ORIGIN } from '../config/defaults';
+import { UPSTREAM_ORIGIN } from '../config/upstream';
 import type { BundleKind } from './types';
 import { MAX_BUNDLE_BYTES } from './format';
 import { toHex } from './bytes';

@@ -8,9 +8,9 @@
  */
 import type { AppSnapshot } from '../app/controller';
 import type { EnrolReport, EnrolTarget } from '../app/admin-ops';
-import { padPolicyOf, type DeviceRole, type KioskSettings } from '../app/kiosk-settings';
+import { padPolicyOf, type DeviceRole, type KioskSettings } from '../config/kiosk';
 import { resolveFaceConfig } from '../config/face';
-import { DEFAULT_PLATE_MATCH } from '../matching/plates';
+import { DEFAULT_PLATE_MATCH } from '../config/plate';
 import type { AuditEntry } from '../shared/types';
 import { KioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';

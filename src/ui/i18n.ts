@@ -4,8 +4,9 @@
  * that raise them.
  */
 import type { ErrorCode } from '../shared/errors';
+import type { Lang } from '../config/kiosk';
 
-export type Lang = 'en' | 'zh';
+export type { Lang };
 
 // ---- Liveness / presentation-attack detection and open-set safety (issue 20): begin ----
 const enLiveness = {

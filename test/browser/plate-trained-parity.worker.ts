@@ -5,7 +5,7 @@
  * (plate-trained.ts, plate-recogniser.ts). It must stay a thin shell: no decoding logic of its own.
  */
 import { expose } from '../../src/inference/worker/expose';
-import { ortFor } from '../../src/inference/worker/ort-runtime';
+import { configureOrt, OrtSession } from '../../src/inference/worker/ort-runtime';
 import { foldProbs, greedyDecode } from '../../src/inference/worker/plate-recogniser';
 import {
   TRAINED_CHARSET,
@@ -41,15 +41,12 @@ function pixels(bitmap: ImageBitmap): RgbaImage {
 expose<Commands>({
   async read({ modelUrl, crops }) {
     const bytes = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
-    const ort = await ortFor('wasm', 1, '/models/ort/');
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+    await configureOrt({ wasmBase: '/models/ort/', threads: 1, maxThreads: 1, backend: 'wasm', autoPrefers: 'wasm' });
+    const session = await OrtSession.create('plate-rec-trained (test)', bytes, 'wasm');
     try {
       const images = crops.map(pixels);
       const input = trainedPreprocess(images);
-      const res = await session.run({
-        [session.inputNames[0]!]: new ort.Tensor('float32', input, [images.length, 1, TRAINED_H, TRAINED_W]),
-      });
-      const o = res[session.outputNames[0]!]!;
+      const o = await session.runTensor(input, [images.length, 1, TRAINED_H, TRAINED_W]);
       const steps = trainedToSteps(o.data as Float32Array, o.dims);
       const cs = trainedCharset(TRAINED_CHARSET);
       const texts: string[] = [];

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CAPABILITIES, allowed, refusalFor, type Capability } from '../../src/app/authority';
-import { ROLE_IDLE_SECONDS, resolveKioskSettings, sessionIdleMs, validateSettingsPatch, defaultSettings } from '../../src/app/kiosk-settings';
+import { ROLE_IDLE_SECONDS, resolveKioskSettings, sessionIdleMs, validateSettingsPatch, defaultSettings } from '../../src/config/kiosk';
 
 const GUARD: Capability[] = ['override', 'view-identities', 'guard-screen'];
 

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FACE_CONFIG } from '../../src/config/face';
 import { decideFace, type FaceObservation } from '../../src/matching/face/decision-policy';
-import { defaultPadPolicy, defaultSettings, padPolicyOf, resolveKioskSettings, validateSettingsPatch } from '../../src/app/kiosk-settings';
+import { defaultPadPolicy, defaultSettings, padPolicyOf, resolveKioskSettings, validateSettingsPatch } from '../../src/config/kiosk';
 import { upstreamDecisionFor } from '../../src/decisions';
 
 const thresholds = { accept: 0.5, reject: 0.35, margin: 0.1 };

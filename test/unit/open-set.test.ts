@@ -31,8 +31,8 @@ describe('normal tail', () => {
   });
 
   it('refuses p outside (0, 1)', () => {
-    expect(() => normalUpperQuantile(0)).toThrow(RangeError);
-    expect(() => normalUpperQuantile(1)).toThrow(RangeError);
+    expect(() => normalUpperQuantile(0)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: expect.objectContaining({ field: 'p' }) }));
+    expect(() => normalUpperQuantile(1)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: expect.objectContaining({ field: 'p' }) }));
   });
 });
 
@@ -100,6 +100,6 @@ describe('gallery size → threshold', () => {
     expect(m.mean).toBeCloseTo(0.05, 2);
     expect(m.sd).toBeCloseTo(0.1, 2);
     expect(openSetThreshold(m, 1000, 0.001)).toBeCloseTo(0.05 + 0.1 * 4.7534, 1);
-    expect(() => fitImpostorModel([0.1])).toThrow(RangeError);
+    expect(() => fitImpostorModel([0.1])).toThrow(expect.objectContaining({ code: 'INPUT_INVALID', details: expect.objectContaining({ field: 'scores' }) }));
   });
 });

@@ -9,9 +9,9 @@ import {
   makeConfusionTable,
   PlateIndex,
   type Consensus,
-  type PlateMatchConfig,
   type PlateWatchEntry,
 } from '../../src/matching/plates';
+import type { PlateMatchConfig } from '../../src/config/plate';
 
 const NOW = Date.UTC(2026, 11, 4);
 const ALPHA = 'ABCDEFGHJKLMNPRSTUVWXYZ0123456789OIQ';

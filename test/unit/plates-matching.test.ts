@@ -83,8 +83,8 @@ describe('confusion table and distance', () => {
     expect(lookAlikes('0', 0.3)[0]).toBe('O');
   });
   it('rejects costs outside 0..1 in a custom table', () => {
-    expect(() => makeConfusionTable([['A', 'B', 1.5]])).toThrow(RangeError);
-    expect(() => makeConfusionTable([['A', 'B', -0.1]])).toThrow(RangeError);
+    expect(() => makeConfusionTable([['A', 'B', 1.5]])).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: expect.objectContaining({ field: 'confusion.A/B' }) }));
+    expect(() => makeConfusionTable([['A', 'B', -0.1]])).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: expect.objectContaining({ field: 'confusion.A/B' }) }));
     expect(makeConfusionTable(DEFAULT_CONFUSIONS).cost.size).toBe(DEFAULT_CONFUSIONS.length * 2);
   });
   it('folds only the identical glyphs for reporting', () => {
@@ -238,8 +238,11 @@ describe('decidePlate', () => {
     expect(decidePlate(consensus('ABC1234'), timed, {}, { now: 250 }).outcome).toBe('deny-unknown');
   });
   it('rejects a bound that would let a clear character difference match', () => {
-    expect(() => decideNow(consensus('ABC1234'), list, { maxDistance: 1 })).toThrow(RangeError);
-    expect(() => decideNow(consensus('ABC1234'), list, { minSupport: 0 })).toThrow(RangeError);
+    // A KioskError naming the field (it used to be a bare RangeError the UI could not put into words).
+    const refused = (field: string) => expect.objectContaining({ code: 'CONFIG_INVALID', details: { field } });
+    expect(() => decideNow(consensus('ABC1234'), list, { maxDistance: 1 })).toThrow(refused('maxDistance'));
+    expect(() => decideNow(consensus('ABC1234'), list, { minSupport: 0 })).toThrow(refused('minSupport'));
+    expect(() => decideNow(consensus('ABC1234'), list, { region: 'xx' })).toThrow(refused('region'));
   });
   it('never grants any single clear substitution of a listed plate (exhaustive check)', () => {
     const plate = 'ABC1234';

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { beginPresence, observePresence, type Presence, type PresenceConfig, type PresenceEnd, type PresenceKey, type Sighting } from '../../src/matching/presence';
 import { kioskReadiness, type ReadinessFacts } from '../../src/app/readiness';
-import { defaultSettings, resolveKioskSettings, validateSettingsPatch } from '../../src/app/kiosk-settings';
+import { defaultSettings, resolveKioskSettings, validateSettingsPatch } from '../../src/config/kiosk';
 
 const CFG: PresenceConfig = { cooldownMs: 30_000, leaveMs: 1_500, sameFace: 0.3, samePlate: 1 };
 

@@ -80,7 +80,9 @@ export class WorkerBridge<M extends CommandMap> {
       const onError = (ev: ErrorEvent) => {
         cleanup();
         this.terminate();
-        reject(new KioskError('WORKER_CRASHED', { reason: String(ev.message ?? 'error') }));
+        // The worker's own error text is not shown or passed on (it may be a runtime's): only logged here.
+        console.warn('worker crashed:', ev.message);
+        reject(new KioskError('WORKER_CRASHED'));
       };
       const onAbort = () => {
         cleanup();

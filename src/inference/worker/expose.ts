@@ -1,8 +1,13 @@
 /**
  * Worker side of the bridge: dispatches typed commands to handlers and turns every failure into a
  * serialisable KioskError, so the main thread never sees a raw wasm exception text.
+ *
+ * What crosses is the code, the code's own message from ERROR_MESSAGES and the details our modules wrote (field,
+ * model, sizes, our own reason strings). Text from a runtime (ORT, MediaPipe, tesseract, the browser) travels only
+ * as a KioskError's `cause`, which is never posted: it is logged to this worker's console, on the device, for
+ * support. A thrown non-KioskError becomes INTERNAL with no details at all.
  */
-import { KioskError } from '../../shared/errors';
+import { ERROR_MESSAGES, KioskError, type SerializedKioskError } from '../../shared/errors';
 import type { CommandMap, Transferable_, WorkerReply, WorkerRequest } from '../../shared/worker-protocol';
 
 export type Handlers<M extends CommandMap> = {
@@ -11,6 +16,14 @@ export type Handlers<M extends CommandMap> = {
 
 function isTransferable<T>(v: unknown): v is Transferable_<T> {
   return typeof v === 'object' && v !== null && 'transfer' in v && 'value' in v && Array.isArray((v as { transfer: unknown }).transfer);
+}
+
+/** The reply form of a failure: code, fixed message, our own details; raw runtime text only to the worker console. */
+export function replyError(err: unknown): SerializedKioskError {
+  const raw = err instanceof KioskError ? err.cause : err;
+  if (raw !== undefined) console.warn('worker error (kept on this device):', raw);
+  if (!(err instanceof KioskError)) return { code: 'INTERNAL', message: ERROR_MESSAGES.INTERNAL, details: {} };
+  return { code: err.code, message: ERROR_MESSAGES[err.code], details: { ...err.details } };
 }
 
 export function expose<M extends CommandMap>(handlers: Handlers<M>): void {
@@ -28,13 +41,7 @@ export function expose<M extends CommandMap>(handlers: Handlers<M>): void {
         if (isTransferable<M[typeof cmd]['res']>(out)) reply({ id, ok: true, result: out.value }, out.transfer);
         else reply({ id, ok: true, result: out });
       },
-      (err: unknown) => {
-        const e =
-          err instanceof KioskError
-            ? err
-            : new KioskError('INTERNAL', { reason: err instanceof Error ? err.message : String(err) });
-        reply({ id, ok: false, error: e.toJSON() });
-      },
+      (err: unknown) => reply({ id, ok: false, error: replyError(err) }),
     );
   });
 }

@@ -14,6 +14,7 @@
  *   a = Σ w(px·qx + py·qy) / Σ w|p|²,  b = Σ w(px·qy − py·qx) / Σ w|p|²,  t = q̄ − [a −b; b a]·p̄
  * which equals Umeyama's c·R for the 2-D case (its SVD reflection test cannot trigger when det(R) is forced to +1).
  */
+import { KioskError } from '../../shared/errors';
 import type { FaceDetection } from '../../shared/types';
 
 export interface Point {
@@ -81,7 +82,7 @@ export const DLIB_150: AlignTemplate = {
 /** Least-squares similarity transform carrying `src[i]` onto `dst[i]` (≥ 2 distinct points). */
 export function fitSimilarity(src: readonly Point[], dst: readonly Point[], weights?: readonly number[]): Similarity {
   const n = src.length;
-  if (n < 2 || dst.length !== n) throw new RangeError(`fitSimilarity needs ≥2 point pairs, got ${n}/${dst.length}`);
+  if (n < 2 || dst.length !== n) throw new KioskError('INPUT_INVALID', { reason: 'fitSimilarity needs ≥2 point pairs', src: n, dst: dst.length });
   let sw = 0;
   let sx = 0;
   let sy = 0;
@@ -112,7 +113,7 @@ export function fitSimilarity(src: readonly Point[], dst: readonly Point[], weig
     num2 += w * (px * qy - py * qx);
     den += w * (px * px + py * py);
   }
-  if (!(den > 0)) throw new RangeError('fitSimilarity: source points coincide');
+  if (!(den > 0)) throw new KioskError('INPUT_INVALID', { reason: 'fitSimilarity: source points coincide' });
   const a = num1 / den;
   const b = num2 / den;
   return { a, b, tx: dx - (a * sx - b * sy), ty: dy - (b * sx + a * sy) };
@@ -145,7 +146,7 @@ export function alignmentResidual(t: Similarity, src: readonly Point[], tpl: Ali
 
 /** Transform from source-image pixels to template crop pixels for one detection. */
 export function alignmentFor(det: FaceDetection, tpl: AlignTemplate): Similarity {
-  if (det.keypoints.length < 4) throw new RangeError(`alignment needs 4 keypoints, got ${det.keypoints.length}`);
+  if (det.keypoints.length < 4) throw new KioskError('INPUT_INVALID', { reason: 'alignment needs 4 keypoints', keypoints: det.keypoints.length });
   return fitSimilarity(det.keypoints.slice(0, 4), tpl.points, tpl.weights);
 }
 
@@ -169,7 +170,7 @@ export class AlignCanvas {
   constructor(readonly size: number) {
     this.canvas = new OffscreenCanvas(size, size);
     const ctx = this.canvas.getContext('2d', { willReadFrequently: true, alpha: false });
-    if (!ctx) throw new Error('2D canvas unavailable');
+    if (!ctx) throw new KioskError('INTERNAL', { reason: '2D canvas unavailable' });
     this.ctx = ctx;
   }
 

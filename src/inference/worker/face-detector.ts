@@ -119,9 +119,11 @@ export async function createFaceDetector(opts: FaceDetectorOptions = {}): Promis
       minSuppressionThreshold: opts.minSuppressionThreshold ?? 0.3,
     });
   } catch (e) {
+    // MediaPipe's own text stays in `cause` (never posted: expose.ts); the one failure we know is named in our words.
+    const noMetadata = /NormalizationOptions/.test(e instanceof Error ? e.message : String(e));
     throw new KioskError(
       'MODEL_LOAD_FAILED',
-      { model: FACE_DETECTOR_MODEL_IDS[range], reason: e instanceof Error ? e.message : String(e) },
+      { model: FACE_DETECTOR_MODEL_IDS[range], ...(noMetadata ? { reason: 'tflite-metadata-missing' } : {}) },
       { cause: e },
     );
   }

@@ -1,20 +1,20 @@
 /**
  * Face embedders: an aligned face crop in, an L2-normalised template out, run by onnxruntime-web.
  *
- * Owns the choice of execution provider for faces (ort-runtime.ts loads the ORT build itself): which one runs (WebGPU when the browser gives an adapter, else WASM SIMD — multi-threaded only when the page is
- * crossOriginIsolated), and one serialised session per embedder (a session must not run twice at once). Both
+ * Owns the embedders' models and their fallback (WebGPU session fails → WASM; int8 only on WASM). The runtime
+ * itself — threads, WebGPU probe, ORT build, serialised runs — is ort-runtime.ts's; faces ask it for WebGPU when
+ * the browser gives an adapter, else WASM SIMD (multi-threaded only when the page is crossOriginIsolated). Both
  * embedders sit behind one `Embedder` interface; they differ only in crop geometry, input scaling and output size:
  *   fr_feature  — faceplugin's model: ArcFace 112×112 crop, RGB (x − 127) / 128, NCHW → 512-D;
  *   dlib_resnet — dlib's ResNet descriptor (public-domain weights) converted to ONNX: dlib's 150×150 chip,
  *                 RGB 0..255 as is (the graph normalises), NCHW → 128-D.
  * It never sees identities and never keeps a crop or a template after returning it.
  */
-import type * as Ort from 'onnxruntime-web';
 import { KioskError } from '../../shared/errors';
 import type { EmbedderName, EmbedderPrecision } from '../../config/face';
 import type { BackendInfo, BackendName } from '../../shared/face-protocol';
 import { ARCFACE_112, DLIB_150, type AlignTemplate } from './face-align';
-import { ortFor, SessionQueue, type OrtModule } from './ort-runtime';
+import { configureOrt, OrtSession } from './ort-runtime';
 
 export type { EmbedderName };
 
@@ -78,57 +78,19 @@ export interface RuntimeOptions {
   wasmBase: string;
   /** 'auto' = WebGPU when an adapter exists, else WASM. Tests force one to compare them. */
   backend?: 'auto' | BackendName;
-  /** Override the WASM thread count (default: half the cores up to 4 when crossOriginIsolated, else 1). */
+  /** Override the WASM thread count (default: ort-runtime.ts's policy, up to FACE_MAX_THREADS). */
   threads?: number;
 }
 
-let runtime: { opts: RuntimeOptions; info: Promise<BackendInfo> } | null = null;
+/** Ceiling of the default thread count for faces: half the cores up to 4 (ORT's own default). */
+export const FACE_MAX_THREADS = 4;
 
-async function webgpuAdapterAvailable(): Promise<boolean> {
-  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) return false;
-  try {
-    return (await gpu.requestAdapter()) != null;
-  } catch {
-    return false;
-  }
-}
+let runtime: Promise<BackendInfo> | null = null;
 
-/**
- * Choose the backend for this worker. `env.wasm` is read when a build's first session is created and cannot
- * change afterwards, so a second call with different wasm options is refused rather than silently ignored.
- */
+/** Choose this worker's face backend (ort-runtime.ts owns the policy): WebGPU when an adapter exists, else WASM. */
 export function configureRuntime(opts: RuntimeOptions): Promise<BackendInfo> {
-  if (runtime) {
-    if (runtime.opts.wasmBase !== opts.wasmBase || (runtime.opts.threads ?? 0) !== (opts.threads ?? 0)) {
-      throw new KioskError('CONFIG_INVALID', { reason: 'ORT runtime already configured differently in this worker' });
-    }
-    if ((runtime.opts.backend ?? 'auto') === (opts.backend ?? 'auto')) return runtime.info;
-  }
-  const info = (async (): Promise<BackendInfo> => {
-    const isolated = globalThis.crossOriginIsolated === true;
-    const cores = navigator.hardwareConcurrency || 1;
-    // Half the cores up to 4 (ORT's own default), but never fewer than 2 when there are 2: on the idle 2-core
-    // target fr_feature embeds in 16.8 ms with 2 threads against 39.0 ms with 1 (bench:faces --degrade). An
-    // earlier reading of "2 slower than 1" was taken with other jobs holding both cores. The camera loop awaits
-    // each frame, so the pool never competes with a second inference. Without isolation there is no
-    // SharedArrayBuffer and only 1 thread works.
-    const threads = isolated ? Math.max(1, opts.threads ?? Math.min(4, Math.max(Math.min(2, cores), Math.floor(cores / 2)))) : 1;
-    const want = opts.backend ?? 'auto';
-    if (want === 'wasm') return { backend: 'wasm', threads, reason: 'WASM forced by configuration' };
-    const gpu = await webgpuAdapterAvailable();
-    if (gpu) return { backend: 'webgpu', threads, reason: 'navigator.gpu gave an adapter' };
-    if (want === 'webgpu') throw new KioskError('MODEL_LOAD_FAILED', { reason: 'WebGPU requested but no adapter' });
-    return {
-      backend: 'wasm',
-      threads,
-      reason: isolated
-        ? `no WebGPU adapter; WASM SIMD, ${threads} thread(s) (crossOriginIsolated)`
-        : 'no WebGPU adapter; WASM SIMD, 1 thread (page not crossOriginIsolated)',
-    };
-  })();
-  runtime = { opts, info };
-  return info;
+  runtime = configureOrt({ ...opts, maxThreads: FACE_MAX_THREADS, autoPrefers: 'webgpu' });
+  return runtime;
 }
 
 class OrtEmbedder implements Embedder {
@@ -136,12 +98,10 @@ class OrtEmbedder implements Embedder {
   readonly dim: number;
   readonly template: AlignTemplate;
   private readonly input: Float32Array;
-  private readonly queue = new SessionQueue();
 
   constructor(
     private readonly spec: EmbedderSpec,
-    private readonly ort: OrtModule,
-    private readonly session: Ort.InferenceSession,
+    private readonly session: OrtSession,
     readonly backend: BackendName,
     readonly precision: EmbedderPrecision,
     readonly note: string | null = null,
@@ -153,15 +113,14 @@ class OrtEmbedder implements Embedder {
   }
 
   embed(crop: ImageData): Promise<Float32Array> {
-    const run = async () => {
-      const size = this.template.size;
-      if (crop.width !== size || crop.height !== size) {
-        throw new KioskError('INPUT_INVALID', { reason: `crop must be ${size}x${size}` });
-      }
+    const size = this.template.size;
+    if (crop.width !== size || crop.height !== size) {
+      return Promise.reject(new KioskError('INPUT_INVALID', { reason: `crop must be ${size}x${size}` }));
+    }
+    return this.session.run(async (session, ort) => {
       this.spec.toTensor(crop.data, size, this.input);
-      const feeds = { [this.session.inputNames[0]!]: new this.ort.Tensor('float32', this.input, [1, 3, size, size]) };
-      const out = await this.session.run(feeds);
-      const t = out[this.session.outputNames[0]!];
+      const out = await session.run({ [this.session.inputName]: new ort.Tensor('float32', this.input, [1, 3, size, size]) });
+      const t = out[this.session.outputName];
       if (!t || t.type !== 'float32' || t.data.length !== this.dim) {
         throw new KioskError('MODEL_LOAD_FAILED', { reason: `unexpected output from ${this.name}` });
       }
@@ -174,13 +133,11 @@ class OrtEmbedder implements Embedder {
       for (let i = 0; i < v.length; i++) out2[i] = v[i]! / n;
       t.dispose();
       return out2;
-    };
-    return this.queue.run(run);
+    });
   }
 
-  async release(): Promise<void> {
-    await this.queue.idle();
-    await this.session.release();
+  release(): Promise<void> {
+    return this.session.release();
   }
 }
 
@@ -195,8 +152,7 @@ export async function createEmbedder(
   precision: EmbedderPrecision = 'fp32',
 ): Promise<Embedder> {
   if (!runtime) throw new KioskError('INTERNAL', { reason: 'configureRuntime() first' });
-  const { wasmBase } = runtime.opts;
-  const info = await runtime.info;
+  const info = await runtime;
   const spec = EMBEDDERS[name];
   const precisionOn = (ep: BackendName): EmbedderPrecision =>
     ep === 'wasm' && precision === 'int8' && spec.int8ModelId ? 'int8' : 'fp32';
@@ -207,25 +163,15 @@ export async function createEmbedder(
   const make = async (ep: BackendName, build: BackendName = ep, note: string | null = null) => {
     const p = precisionOn(ep);
     const modelBytes = p === primary ? primaryBytes : await load(modelOf(p));
-    const ort = await ortFor(build, info.threads, wasmBase);
-    const session = await ort.InferenceSession.create(modelBytes, {
-      executionProviders: [ep],
-      graphOptimizationLevel: 'all',
-    });
-    return new OrtEmbedder(spec, ort, session, ep, p, note);
+    const session = await OrtSession.create(modelOf(p), modelBytes, ep, build);
+    return new OrtEmbedder(spec, session, ep, p, note);
   };
-  const fail = (e: unknown) =>
-    new KioskError(
-      'MODEL_LOAD_FAILED',
-      { model: spec.modelId, reason: e instanceof Error ? e.message : String(e) },
-      { cause: e },
-    );
   try {
     return await make(info.backend);
   } catch (e) {
     // WebGPU adapter that cannot run the graph (old driver, lost device): WASM. Plain WASM build not provisioned
     // (an older models/ folder): the WebGPU build's WASM provider — slower, but the kiosk keeps working.
-    const why = e instanceof Error ? e.message : String(e);
+    const why = e instanceof KioskError ? String(e.cause ?? e.code) : String(e);
     const [ep, build, note] =
       info.backend === 'webgpu'
         ? (['wasm', 'wasm', 'WebGPU session failed; WASM SIMD'] as const)
@@ -235,7 +181,7 @@ export async function createEmbedder(
       console.warn(`face embedder: ${note} (${why})`);
       return emb;
     } catch {
-      throw fail(e);
+      throw e;
     }
   }
 }

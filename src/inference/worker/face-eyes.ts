@@ -11,10 +11,9 @@
  * and closed on the next (measured on still photos). It reports both eyes; the challenge wants both to agree. It
  * never decides anything (src/matching/face/challenge.ts does) and never keeps a crop.
  */
-import type * as Ort from 'onnxruntime-web';
 import { KioskError } from '../../shared/errors';
 import type { FaceDetection } from '../../shared/types';
-import { SessionQueue, type OrtModule } from './ort-runtime';
+import { OrtSession } from './ort-runtime';
 
 export const EYES_MODEL_ID = 'face-eyes';
 export const EYE_INPUT = 24;
@@ -71,32 +70,24 @@ export class EyeStateModel {
   private readonly canvas = new OffscreenCanvas(EYE_INPUT, EYE_INPUT);
   private readonly ctx: OffscreenCanvasRenderingContext2D;
   private readonly input = new Float32Array(EYE_INPUT * EYE_INPUT);
-  private readonly queue = new SessionQueue();
 
-  private constructor(
-    private readonly ort: OrtModule,
-    private readonly session: Ort.InferenceSession,
-  ) {
+  private constructor(private readonly session: OrtSession) {
     const ctx = this.canvas.getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new KioskError('INTERNAL', { reason: 'no 2d context for the eye crop' });
     this.ctx = ctx;
   }
 
-  static async create(ort: OrtModule, bytes: Uint8Array): Promise<EyeStateModel> {
-    try {
-      // WASM: 0.2 MB and 24×24 inputs, far below what a GPU dispatch costs.
-      const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-      return new EyeStateModel(ort, session);
-    } catch (e) {
-      throw new KioskError('MODEL_LOAD_FAILED', { model: EYES_MODEL_ID, reason: e instanceof Error ? e.message : String(e) }, { cause: e });
-    }
+  static async create(bytes: Uint8Array): Promise<EyeStateModel> {
+    // WASM: 0.2 MB and 24×24 inputs, far below what a GPU dispatch costs.
+    return new EyeStateModel(await OrtSession.create(EYES_MODEL_ID, bytes, 'wasm'));
   }
+
 
   /** Open probability of each eye ([right, left]); null when the face has no usable eye keypoints. */
   eyes(frame: CanvasImageSource, det: FaceDetection): Promise<[number, number] | null> {
     const crops = eyeCrops(det);
     if (!crops) return Promise.resolve(null);
-    const run = async (): Promise<[number, number]> => {
+    return this.session.run(async (session, ort): Promise<[number, number]> => {
       const out: number[] = [];
       for (const c of crops) {
         const k = EYE_INPUT / c.side;
@@ -113,20 +104,17 @@ export class EyeStateModel {
         ctx.translate(-c.cx, -c.cy);
         ctx.drawImage(frame, 0, 0);
         greyTensor(ctx.getImageData(0, 0, EYE_INPUT, EYE_INPUT).data, this.input);
-        const feeds = { [this.session.inputNames[0]!]: new this.ort.Tensor('float32', this.input, [1, 1, EYE_INPUT, EYE_INPUT]) };
-        const res = await this.session.run(feeds);
-        const t = res[this.session.outputNames[0]!];
+        const feeds = { [this.session.inputName]: new ort.Tensor('float32', this.input, [1, 1, EYE_INPUT, EYE_INPUT]) };
+        const t = (await session.run(feeds))[this.session.outputName];
         if (!t || t.data.length < 2) throw new KioskError('MODEL_LOAD_FAILED', { model: EYES_MODEL_ID, reason: 'unexpected eye output' });
         out.push(softmaxAt(t.data as Float32Array, OPEN_INDEX));
         t.dispose();
       }
       return [out[0]!, out[1]!];
-    };
-    return this.queue.run(run);
+    });
   }
 
-  async release(): Promise<void> {
-    await this.queue.idle();
-    await this.session.release();
+  release(): Promise<void> {
+    return this.session.release();
   }
 }

@@ -8,10 +8,9 @@
  * BGR (measured in docs/liveness.md). It never decides anything (src/matching/face/decision-policy.ts does) and never
  * keeps the crop: the canvas is reused and overwritten by the next face.
  */
-import type * as Ort from 'onnxruntime-web';
 import { KioskError } from '../../shared/errors';
 import type { FaceDetection } from '../../shared/types';
-import { SessionQueue, type OrtModule } from './ort-runtime';
+import { OrtSession } from './ort-runtime';
 
 export const LIVENESS_MODEL_ID = 'face-liveness';
 export const LIVENESS_INPUT = 128;
@@ -70,34 +69,22 @@ export class LivenessModel {
   private readonly canvas = new OffscreenCanvas(LIVENESS_INPUT, LIVENESS_INPUT);
   private readonly ctx: OffscreenCanvasRenderingContext2D;
   private readonly input = new Float32Array(3 * LIVENESS_INPUT * LIVENESS_INPUT);
-  private readonly queue = new SessionQueue();
 
-  private constructor(
-    private readonly ort: OrtModule,
-    private readonly session: Ort.InferenceSession,
-  ) {
+  private constructor(private readonly session: OrtSession) {
     const ctx = this.canvas.getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new KioskError('INTERNAL', { reason: 'no 2d context for the liveness crop' });
     this.ctx = ctx;
   }
 
-  static async create(ort: OrtModule, bytes: Uint8Array): Promise<LivenessModel> {
-    try {
-      // WASM always: the model is small (1.9 MB, ~5 ms) and a second WebGPU session would contend with the embedder.
-      const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-      return new LivenessModel(ort, session);
-    } catch (e) {
-      throw new KioskError(
-        'MODEL_LOAD_FAILED',
-        { model: LIVENESS_MODEL_ID, reason: e instanceof Error ? e.message : String(e) },
-        { cause: e },
-      );
-    }
+  static async create(bytes: Uint8Array): Promise<LivenessModel> {
+    // WASM always: the model is small (1.9 MB, ~5 ms) and a second WebGPU session would contend with the embedder.
+    return new LivenessModel(await OrtSession.create(LIVENESS_MODEL_ID, bytes, 'wasm'));
   }
+
 
   /** Probability that `det` in `frame` is a live face (0..1). */
   score(frame: CanvasImageSource & { width: number; height: number }, det: FaceDetection, opts: LivenessOptions): Promise<number> {
-    const run = async () => {
+    return this.session.run(async (session, ort) => {
       const r = livenessCrop(det.box, frame.width, frame.height, opts.scale);
       const n = LIVENESS_INPUT;
       this.ctx.imageSmoothingEnabled = true;
@@ -105,19 +92,16 @@ export class LivenessModel {
       this.ctx.imageSmoothingQuality = 'medium';
       this.ctx.drawImage(frame, r.x, r.y, r.width, r.height, 0, 0, n, n);
       livenessTensor(this.ctx.getImageData(0, 0, n, n).data, n, opts.order, this.input);
-      const feeds = { [this.session.inputNames[0]!]: new this.ort.Tensor('float32', this.input, [1, 3, n, n]) };
-      const out = await this.session.run(feeds);
-      const t = out[this.session.outputNames[0]!];
+      const out = await session.run({ [this.session.inputName]: new ort.Tensor('float32', this.input, [1, 3, n, n]) });
+      const t = out[this.session.outputName];
       if (!t || t.data.length < 2) throw new KioskError('MODEL_LOAD_FAILED', { reason: 'unexpected liveness output' });
       const p = softmax0(t.data as Float32Array);
       t.dispose();
       return p;
-    };
-    return this.queue.run(run);
+    });
   }
 
-  async release(): Promise<void> {
-    await this.queue.idle();
-    await this.session.release();
+  release(): Promise<void> {
+    return this.session.release();
   }
 }

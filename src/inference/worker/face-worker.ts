@@ -34,7 +34,6 @@ import { createFaceDetector, FACE_DETECTOR_MODEL_IDS, type FaceDetectorHandle } 
 import { ModelLoader } from '../model-loader';
 import { LIVENESS_MODEL_ID, LivenessModel } from './face-liveness';
 import { EYES_MODEL_ID, EyeStateModel } from './face-eyes';
-import { ortFor } from './ort-runtime';
 
 interface State {
   config: FaceConfig;
@@ -84,11 +83,8 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     minScore: cfg.minDetectionScore,
   });
   const embedder = await createEmbedder(cfg.embedder, (id) => loader.load(id), cfg.precision);
-  const liveness = await LivenessModel.create(
-    await ortFor('wasm', backend.threads, `${base}ort/`),
-    await loader.load(LIVENESS_MODEL_ID),
-  );
-  const eyes = await EyeStateModel.create(await ortFor('wasm', backend.threads, `${base}ort/`), await loader.load(EYES_MODEL_ID));
+  const liveness = await LivenessModel.create(await loader.load(LIVENESS_MODEL_ID));
+  const eyes = await EyeStateModel.create(await loader.load(EYES_MODEL_ID));
   // The first run of a session compiles kernels (~0.2 s); pay it now, not on the first visitor.
   const warm = new AlignCanvas(embedder.template.size);
   await embedder.embed(warm.warp(new OffscreenCanvas(1, 1), { a: 1, b: 0, tx: 0, ty: 0 }));

@@ -8,6 +8,8 @@
  * Models are passed in as `OnnxRun` functions, so the same code runs in the plate worker and in Node tooling.
  * It never keeps a frame or a crop after returning (debug crops are returned only when asked for).
  */
+import { KioskError } from '../../shared/errors';
+import type { PlateTuning } from '../../shared/plate-protocol';
 import { plateLikeness, applyPositionRules, type RegionRules } from '../../matching/plates/formats';
 import { normalisePlate } from '../../matching/plates/normalise';
 import {
@@ -73,9 +75,8 @@ export interface PipelineOptions {
   refineDet: DetOptions;
   /** Re-detect inside each candidate region for a tighter box. */
   refine: boolean;
-  /** Lines at least this tall (frame px) are read from the detector's own box, unrefined (Infinity: refine all).
-   * Off by default: at 40 px it fixed BR's leading O read as D (e2e 91.2 → 98.2 %) but cost US 72.6 → 69.8 %,
-   * where the refined box of a large line still drops stickers and frame text the detector's box holds. */
+  /** Lines at least this tall (frame px) are read from the detector's own box, unrefined. Default Infinity
+   * (refine all lines): docs/plates.md, "Pipeline settings". */
   refineBelowPx: number;
   /** Text heights (px) a candidate region is scaled to for refinement; one detector pass and one crop each
    * (the detector's boxes shift with scale, and reading two slightly different crops then voting is steadier). */
@@ -125,16 +126,14 @@ export interface PipelineOptions {
   debugCrops: boolean;
   /** How detector boxes merge into lines. */
   lines: LineOptions;
-  /** readFrame: when the best read scores below `below`, read again inside a plate box grown around it by
-   * `grow` (width, height factors), as readPlateBox does with a known box (null: off). Measured on the dev set:
-   * US e2e 77.4 → 80.2 % (a cut first or last character is read again from the plate's band), EU/BR unchanged;
-   * grow [1.1, 1.3] 79.2 %, [1.25, 1.5] 78.3 %, below 0.95 78.3 %, below 1.2 79.2 % at +50 % p50. */
+  /** readFrame: when the best read scores below `below` (score, 0..1+), read again inside a plate box grown
+   * around it by `grow` (width, height factors), as readPlateBox does with a known box (null: off). Default
+   * below 0.85, grow [1.15, 1.5]: docs/plates.md, "Pipeline settings". */
   boxRetry: { below: number; grow: [number, number] } | null;
   /** Non-exhaustive regions: the most a free (unconstrained) read's look-alike substitutions may cost in all for
-   * position rules to rewrite it (format decodes propose the rewritten spelling anyway, paying path probability).
-   * 0.4 = one look-alike or two glyph-identical ones. Measured: the Slovak vanity plate KM BORAK was rewritten to
-   * the UK series as KM80RAK (B→8 and O→0) with no limit; EU e2e 86.8 → 88.7 %, nothing else changed (0.2 the
-   * same). */
+   * position rules to rewrite it (format decodes propose the rewritten spelling anyway, paying path probability),
+   * in confusion-distance units. Default 0.4 = one look-alike or two glyph-identical ones: docs/plates.md,
+   * "Pipeline settings". */
   freeRewriteMaxCost: number;
   /** A frame whose mass on non-plate classes times this exceeds the best plate character's is read as blank
    * (0 disables). */
@@ -153,11 +152,10 @@ export interface PipelineOptions {
 }
 
 /**
- * Defaults, each measured on the dev set (bench/plates.mjs; see docs/plates.md for the numbers): detector at 640
- * then 1280 px; refinement at ~56 px text; 20 % of a line height added left and right (DB boxes clip the end
- * characters); frames the model gives mostly to non-plate classes read as blank; format decodes on; taller
- * lines preferred; when the plate box is known, both the plate's central band and the detector's lines inside
- * it are read (band alone: US 82 % but EU 79 %, BR 93 %; both: 79 / 85 / 96.5 %).
+ * The pipeline's settings: measured constants the product never changes (benchmarks override them through
+ * PlateTuning, validated by the worker). Each was chosen on the dev set with bench/plates.mjs; the experiments and
+ * their numbers are in docs/plates.md, "Pipeline settings". Sizes are pixels, pads are fractions of a line height,
+ * scores and weights are on the ranking score's scale (confidence × likeness).
  */
 export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   det: { ...DEFAULT_DET_OPTIONS, maxSide: 640 },
@@ -198,6 +196,53 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   disagreeFactor: 0.3,
   lead: { eu: 'ppocr', br: 'ppocr' },
 };
+
+const TUNING_LEADS: readonly string[] = ['pool', 'ppocr', 'trained'];
+const num = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v) && v >= 0;
+const nums = (v: unknown): boolean => Array.isArray(v) && v.length > 0 && v.every((x) => num(x) && Number.isFinite(x) && x > 0);
+
+/** The check of each override PlateTuning allows, by the shape of its default. */
+const TUNING_CHECKS: Record<keyof PlateTuning, (v: unknown) => boolean> = {
+  detSides: nums,
+  maxLines: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20,
+  refineTextHeights: nums,
+  refineBelowPx: num,
+  readBoth: (v) => typeof v === 'boolean',
+  acceptScore: num,
+  lineAcceptScore: num,
+  refinedPadX: num,
+  refinedPadY: num,
+  padX: num,
+  padTo320: (v) => typeof v === 'boolean',
+  rec2Weight: num,
+  rec2Below: num,
+  rec2UnlessTrainedAgrees: (v) => typeof v === 'boolean',
+  boxRetry: (v) => {
+    if (v === null) return true;
+    const r = v as { below?: unknown; grow?: unknown };
+    return typeof v === 'object' && num(r.below) && Array.isArray(r.grow) && r.grow.length === 2 && nums(r.grow);
+  },
+  trainedWeight: num,
+  disagreeFactor: (v) => num(v) && v <= 1,
+  trainedWholeBox: (v) => typeof v === 'boolean',
+  lead: (v) => typeof v === 'object' && v !== null && Object.values(v).every((x) => TUNING_LEADS.includes(x as string)),
+};
+
+/**
+ * DEFAULT_PIPELINE with a benchmark's overrides: only those given replace the measured defaults, and each is
+ * checked first (CONFIG_INVALID naming `tuning.<field>`): an unknown or mistyped knob must not quietly run the
+ * defaults, nor a NaN quietly disable a stage.
+ */
+export function resolvePipelineOptions(tuning: PlateTuning = {}): Omit<PipelineOptions, 'rules'> {
+  const out: Record<string, unknown> = { ...DEFAULT_PIPELINE };
+  for (const [k, v] of Object.entries(tuning)) {
+    if (v === undefined) continue;
+    const check = TUNING_CHECKS[k as keyof PlateTuning];
+    if (!check || !check(v)) throw new KioskError('CONFIG_INVALID', { field: `tuning.${k}` });
+    out[k] = v;
+  }
+  return out as unknown as Omit<PipelineOptions, 'rules'>;
+}
 
 export interface PlateCandidate {
   /** Normalised plate text. */

@@ -100,7 +100,7 @@ export async function createTesseractRecogniser(paths: TesseractPaths): Promise<
       tessedit_pageseg_mode: PSM.SINGLE_WORD,
     });
   } catch (e) {
-    throw new KioskError('MODEL_LOAD_FAILED', { model: 'tesseract', reason: String(e) }, { cause: e });
+    throw new KioskError('MODEL_LOAD_FAILED', { model: 'tesseract' }, { cause: e });
   }
   let queue: Promise<unknown> = Promise.resolve();
   return {

@@ -7,6 +7,7 @@
  * output [N, C, 1, T] is transposed to the [N, T, C] layout foldProbs reads, so greedy and format-constrained
  * decoding are exactly PP-OCR's (plate-recogniser.ts). Running the model is the caller's job; this module is pure.
  */
+import { KioskError } from '../../shared/errors';
 import { CN_PROVINCES, DIGITS, LATIN_LETTERS } from '../../matching/plates/normalise';
 import type { PlateCharset } from './plate-recogniser';
 import { resize, type RgbaImage } from './plate-image';
@@ -51,7 +52,7 @@ export function trainedToSteps(
   dims: readonly number[],
 ): { data: Float32Array; n: number; T: number; C: number } {
   const [n, C, one, T] = dims as [number, number, number, number];
-  if (dims.length !== 4 || one !== 1) throw new Error(`unexpected trained recogniser output ${dims.join('x')}`);
+  if (dims.length !== 4 || one !== 1) throw new KioskError('MODEL_LOAD_FAILED', { model: 'plate-rec-trained', reason: 'unexpected output shape', dims: dims.join('x') });
   const out = new Float32Array(n * T * C);
   for (let b = 0; b < n; b++)
     for (let c = 0; c < C; c++) for (let t = 0; t < T; t++) out[(b * T + t) * C + c] = data[(b * C + c) * T + t]!;

@@ -25,11 +25,12 @@ import { trainedCharset } from './plate-trained';
 import { ModelLoader } from '../model-loader';
 import { expose } from './expose';
 import type { RgbaImage } from './plate-image';
-import { configurePlateRuntime, createRun, pickBackend } from './plate-ort';
+import { configureOrt, OrtSession } from './ort-runtime';
 import {
-  DEFAULT_PIPELINE,
   readFrame,
   readPlateBox,
+  resolvePipelineOptions,
+  type OnnxRun,
   type PipelineOptions,
   type PlateCandidate,
   type PlateModels,
@@ -50,11 +51,25 @@ interface State {
 
 let state: State | null = null;
 
+/**
+ * Ceiling of the default WASM thread count for plates: 2 (the detector ran ~1.5x faster with 2 threads than 1;
+ * the recogniser about the same; more did not help the small PP-OCR graphs).
+ */
+const PLATE_MAX_THREADS = 2;
+
+/** A session as the pipeline's `OnnxRun`: one float32 tensor in, the first output's data and dims out. */
+function onnxRun(session: OrtSession): OnnxRun {
+  return async (data, dims) => {
+    const t = await session.runTensor(data, dims);
+    return { data: t.data as Float32Array, dims: t.dims };
+  };
+}
+
 const now = () => performance.now();
 
 function rulesFor(region: string): RegionRules {
   const r = REGION_RULES[region];
-  if (!r) throw new KioskError('CONFIG_INVALID', { reason: 'unknown plate region', region });
+  if (!r) throw new KioskError('CONFIG_INVALID', { field: 'region' });
   return r;
 }
 
@@ -63,18 +78,24 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
   if (state && JSON.stringify(state.init) === JSON.stringify(req)) return state.info;
   const t0 = now();
   rulesFor(req.region);
+  // Checked before any model loads: a bad override is refused, not run on half-loaded models.
+  const options = resolvePipelineOptions(req.tuning);
   const base = (req.modelBase ?? '/models/').replace(/\/?$/, '/');
-  const threads = configurePlateRuntime(`${base}ort/`, req.threads);
-  const backend = await pickBackend(req.backend ?? 'auto');
+  const { backend, threads } = await configureOrt({
+    wasmBase: `${base}ort/`,
+    threads: req.threads,
+    backend: req.backend ?? 'auto',
+    maxThreads: PLATE_MAX_THREADS,
+    autoPrefers: 'wasm',
+  });
   const loader = new ModelLoader({ base });
-  const det = await createRun('plate-det', await loader.load('plate-det'), backend);
-  const models: PlateModels = { det: det.run };
+  const createRun = async (id: string): Promise<OnnxRun> => onnxRun(await OrtSession.create(id, await loader.load(id), backend));
+  const models: PlateModels = { det: await createRun('plate-det') };
   const dictText = new TextDecoder().decode(await loader.load('plate-rec-keys'));
   const usesPpocr = req.reader === 'ppocr' || req.reader === 'combined' || req.reader === 'ensemble';
   const usesTesseract = req.reader === 'tesseract' || req.reader === 'combined';
   if (usesPpocr) {
-    const rec = await createRun('plate-rec', await loader.load('plate-rec'), backend);
-    models.rec = { run: rec.run, charset: buildCharset(dictText, LATIN_LETTERS + DIGITS) };
+    models.rec = { run: await createRun('plate-rec'), charset: buildCharset(dictText, LATIN_LETTERS + DIGITS) };
   }
   let tesseract: TesseractRecogniser | null = null;
   if (usesTesseract) {
@@ -85,17 +106,12 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
     });
     models.other = (crop) => tesseract!.read(crop);
   }
-  // Only the overrides actually given replace the measured defaults.
-  const tuning = Object.fromEntries(Object.entries(req.tuning ?? {}).filter(([, v]) => v !== undefined));
-  const options: Omit<PipelineOptions, 'rules'> = { ...DEFAULT_PIPELINE, ...tuning };
   if (models.rec && options.rec2Weight > 0) {
     const keys = new TextDecoder().decode(await loader.load('plate-rec-en-keys'));
-    const rec2 = await createRun('plate-rec-en', await loader.load('plate-rec-en'), backend);
-    models.rec2 = { run: rec2.run, charset: buildCharset(keys, LATIN_LETTERS + DIGITS) };
+    models.rec2 = { run: await createRun('plate-rec-en'), charset: buildCharset(keys, LATIN_LETTERS + DIGITS) };
   }
   if (req.reader === 'trained' || req.reader === 'ensemble') {
-    const trained = await createRun('plate-rec-trained', await loader.load('plate-rec-trained'), backend);
-    models.trained = { run: trained.run, charset: trainedCharset() };
+    models.trained = { run: await createRun('plate-rec-trained'), charset: trainedCharset() };
   }
   // The first runs compile kernels; pay that now rather than on the first car.
   const warm: RgbaImage = { width: 64, height: 32, data: new Uint8ClampedArray(64 * 32 * 4).fill(255) };

@@ -11,6 +11,7 @@
  * The normal model is an assumption about the far tail that no dev set here can verify (FPIR 0.1% at 10k templates
  * needs p = 1e-7): docs/faces.md "Open set" compares it with the measured pool.
  */
+import { KioskError } from '../../shared/errors';
 
 export interface ImpostorModel {
   mean: number;
@@ -57,7 +58,7 @@ export function normalSurvival(z: number): number {
 
 /** z with P(Z ≥ z) = p (Acklam's rational approximation, relative error < 1.2e-9), for 0 < p < 1. */
 export function normalUpperQuantile(p: number): number {
-  if (!(p > 0 && p < 1)) throw new RangeError(`p must be in (0, 1), got ${p}`);
+  if (!(p > 0 && p < 1)) throw new KioskError('CONFIG_INVALID', { field: 'p', value: p });
   const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
   const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
   const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
@@ -131,7 +132,7 @@ export function assessOpenSet(
 
 /** Mean and (sample) standard deviation of impostor scores. */
 export function fitImpostorModel(scores: readonly number[]): ImpostorModel {
-  if (scores.length < 2) throw new RangeError('need at least two impostor scores');
+  if (scores.length < 2) throw new KioskError('INPUT_INVALID', { field: 'scores', reason: 'need at least two impostor scores' });
   let s = 0;
   for (const x of scores) s += x;
   const mean = s / scores.length;

@@ -6,6 +6,7 @@
  * match bound below 1 can never merge two plates that differ by a clear character. It never decides access:
  * decide.ts applies the bound and the ambiguity rules.
  */
+import { KioskError } from '../../shared/errors';
 
 /** [a, b, cost]: substituting a for b (either way) costs `cost` instead of 1. */
 export type ConfusionPair = readonly [string, string, number];
@@ -67,7 +68,7 @@ export interface ConfusionTable {
 export function makeConfusionTable(pairs: readonly ConfusionPair[] = DEFAULT_CONFUSIONS, indel = 1): ConfusionTable {
   const cost = new Map<string, number>();
   for (const [a, b, c] of pairs) {
-    if (!(c >= 0 && c <= 1)) throw new RangeError(`confusion cost for ${a}/${b} must be in 0..1, got ${c}`);
+    if (!(c >= 0 && c <= 1)) throw new KioskError('CONFIG_INVALID', { field: `confusion.${a}/${b}`, value: c });
     cost.set(a + b, c);
     cost.set(b + a, c);
   }

@@ -3,49 +3,19 @@
  *
  * Guard clauses in order, each ending in an outcome with one reason (the immich model): nothing read, too few
  * agreeing frames, not plate-like, no listed plate within the bound, two different subjects within the bound
- * (uncertain: refuse, never guess), a deny-listed plate, else grant. Thresholds come from `PlateMatchConfig`,
- * never constants. No storage, no logging side effects, no clock of its own: the caller passes the wall time
- * (`now`, from its Clock's wall()) that judges listed subjects' validity periods.
+ * (uncertain: refuse, never guess), a deny-listed plate, else grant. Thresholds come from `PlateMatchConfig`
+ * (src/config/plate.ts: defaults, units, validation — CONFIG_INVALID on a bad value), never constants. No storage,
+ * no logging side effects, no clock of its own: the caller passes the wall time (`now`, from its Clock's wall())
+ * that judges listed subjects' validity periods.
  */
-import type { DecisionResult, ListKind, Subject } from '../../shared/types';
+import type { DecisionResult, ListKind } from '../../shared/types';
 import { DEFAULT_TABLE, plateDistance, type ConfusionTable } from './confusion';
 import { REGION_RULES, plateLikeness, type RegionRules } from './formats';
 import { normalisePlate } from './normalise';
 import type { Consensus } from './voting';
 import { validAt } from '../validity';
-import { PlateIndex } from './plate-index';
-
-/** What decidePlate needs of a subject (a full Subject fits). */
-export type PlateWatchEntry = Pick<Subject, 'id' | 'list' | 'plates'> &
-  Partial<Pick<Subject, 'validFrom' | 'validUntil'>>;
-
-export interface PlateMatchConfig {
-  /** A listed plate matches when the confusion-weighted distance is at most this. Default 0.5: look-alikes only
-   * (two strong ones or one medium); any clear character difference costs 1 and never matches. */
-  maxDistance: number;
-  /** A second subject within maxDistance + this margin makes the outcome uncertain. Default 0.25. */
-  ambiguityMargin: number;
-  /** Frames that must agree on the consensus. Default 2. */
-  minSupport: number;
-  /** Confidence share of the agreeing frames among all frames with a read. Default 0.6. */
-  minAgreement: number;
-  /** Minimum consensus confidence. Default 0.5. */
-  minConfidence: number;
-  /** Minimum plate-likeness of the consensus for the region. Default 0.3. */
-  minLikeness: number;
-  /** Region whose format rules judge plate-likeness. Default 'us'. */
-  region: string;
-}
-
-export const DEFAULT_PLATE_MATCH: PlateMatchConfig = {
-  maxDistance: 0.5,
-  ambiguityMargin: 0.25,
-  minSupport: 2,
-  minAgreement: 0.6,
-  minConfidence: 0.5,
-  minLikeness: 0.3,
-  region: 'us',
-};
+import { PlateIndex, type PlateWatchEntry } from './plate-index';
+import { resolvePlateMatchConfig, type PlateMatchConfig } from '../../config/plate';
 
 export interface PlateDecision extends DecisionResult {
   mode: 'plate';
@@ -54,20 +24,8 @@ export interface PlateDecision extends DecisionResult {
 }
 
 function rulesFor(region: string, custom?: RegionRules): RegionRules {
-  return custom ?? REGION_RULES[region] ?? REGION_RULES.us!;
-}
-
-/** Validate a config at the boundary (bad values would silently widen matching). */
-export function checkPlateMatchConfig(c: PlateMatchConfig): void {
-  if (!(c.maxDistance >= 0 && c.maxDistance < 1))
-    throw new RangeError(
-      `maxDistance must be in [0, 1) so a clear one-character difference never matches, got ${c.maxDistance}`,
-    );
-  if (!(c.ambiguityMargin >= 0)) throw new RangeError(`ambiguityMargin must be >= 0, got ${c.ambiguityMargin}`);
-  if (!(Number.isInteger(c.minSupport) && c.minSupport >= 1))
-    throw new RangeError(`minSupport must be an integer >= 1, got ${c.minSupport}`);
-  for (const k of ['minAgreement', 'minConfidence', 'minLikeness'] as const)
-    if (!(c[k] >= 0 && c[k] <= 1)) throw new RangeError(`${k} must be in 0..1, got ${c[k]}`);
+  // The region was validated (resolvePlateMatchConfig): an unknown one is refused, never judged by 'us' rules.
+  return custom ?? REGION_RULES[region]!;
 }
 
 /**
@@ -90,9 +48,8 @@ export function decidePlate(
   config: Partial<PlateMatchConfig> = {},
   opts: { now: number; rules?: RegionRules; table?: ConfusionTable },
 ): PlateDecision {
-  const c = { ...DEFAULT_PLATE_MATCH, ...config };
+  const c = resolvePlateMatchConfig(config);
   const now = opts.now;
-  checkPlateMatchConfig(c);
   const table = opts.table ?? DEFAULT_TABLE;
   const plate = normalisePlate(consensus.text);
   const out = (

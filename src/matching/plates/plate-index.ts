@@ -12,7 +12,11 @@
  */
 import { DEFAULT_TABLE, lookAlikes, plateDistance, substitutionCost, type ConfusionTable } from './confusion';
 import { normalisePlate } from './normalise';
-import type { PlateWatchEntry } from './decide';
+import type { Subject } from '../../shared/types';
+
+/** What decidePlate and the index need of a subject (a full Subject fits). */
+export type PlateWatchEntry = Pick<Subject, 'id' | 'list' | 'plates'> &
+  Partial<Pick<Subject, 'validFrom' | 'validUntil'>>;
 
 interface Slot {
   entry: PlateWatchEntry;
