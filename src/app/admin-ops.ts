@@ -464,11 +464,6 @@ export class AdminOps {
     return fp;
   }
 
-  async pinnedAdminFingerprints(): Promise<string[]> {
-    const k = await this.keys();
-    return Promise.all((k.pinnedAdmins ?? []).map((p) => keyFingerprint(p)));
-  }
-
   /** Pins the admin key another tablet shows as a QR code (read by this camera); returns its fingerprint. */
   async scanAdminKey(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
     this.require('import');
