@@ -66,12 +66,18 @@ async function publish(receiver: ReceiverProcess, bytes: Buffer): Promise<void> 
   expect(res.status, await res.text()).toBe(201);
 }
 
+/**
+ * The pull card's status, read in one go: the card re-renders whenever a scheduled pull starts or ends, so reading
+ * its rows one locator at a time could see a refusal row that the next render has already removed.
+ */
 async function pullStatus(page: Page): Promise<{ synced: string; error: string | null }> {
-  const card = page.getByTestId('section-pull');
-  return {
-    synced: await card.getByTestId('pull-synced').innerText(),
-    error: (await card.getByTestId('pull-error').count()) ? await card.getByTestId('pull-error').getAttribute('data-code') : null,
-  };
+  return page.evaluate(() => {
+    const card = document.querySelector('[data-testid="section-pull"]');
+    return {
+      synced: card?.querySelector('[data-testid="pull-synced"]')?.textContent ?? '',
+      error: card?.querySelector('[data-testid="pull-error"]')?.getAttribute('data-code') ?? null,
+    };
+  });
 }
 
 /** The names in the admin's people list. */
