@@ -5,6 +5,7 @@
  * routing table: what a typed hash may show is decided by the device role and the session, never by the hash.
  */
 import { AdminOps } from './app/admin-ops';
+import { VaultMaintenance } from './app/vault-maintenance';
 import { Camera } from './capture/camera';
 import { KioskController } from './app/controller';
 import { sessionIdleMs, type DeviceRole } from './config/kiosk';
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
   }
   app = new KioskController({ vault, video: visitor.kiosk.video, clock });
   const ops = new AdminOps(app);
+  const maintenance = new VaultMaintenance(app);
   const authority = app.authority;
   const home = () => {
     if (requested() !== '') location.hash = '#/';
@@ -147,6 +149,7 @@ async function main(): Promise<void> {
     scanAdminKey: () => ops.scanAdminKey(),
     scanKioskKey: () => ops.scanKioskKey(),
     scanPairingCode: () => ops.scanPairingCode(),
+    maintenance,
   });
 
   function switchLang(next: Lang): void {

@@ -11,6 +11,7 @@
  * Guard accounts (create, disable, delete, passkeys) are managed here too.
  */
 import { resolveFaceConfig } from '../config/face';
+import { selectEnrolmentTemplates, type EnrolmentSample } from '../matching/face/enrolment';
 import { parseImportCsv } from './csv-import';
 import { installBundle, syncKeys, type SyncKeys } from './bundle-apply';
 import type { PullStatus } from './bundle-pull';
@@ -281,7 +282,8 @@ export class AdminOps {
 
   /**
    * Enrol from the live camera: collects `frames` good frames showing exactly one face within `timeoutMs`, then
-   * stores their templates as one person. The frames must pass the door's quality gates, not the stricter photo
+   * stores the templates of those that agree (src/matching/face/enrolment.ts: at most 3, no near-duplicates, every one
+   * the same person as the medoid frame; INPUT_LOW_QUALITY 'frames disagree' when fewer than 3 do). The frames must pass the door's quality gates, not the stricter photo
    * enrolment ones: a camera that recognises someone at the door must be able to enrol them (docs/faces.md has the
    * measurement). `onProgress` gets the good frames so far and, for a frame that did not count, the first gate it
    * failed (a QUALITY_REASONS text, 'no face' or 'one person only') for the admin screen to coach with.
@@ -294,8 +296,9 @@ export class AdminOps {
     this.require('enrol');
     checkLabel(label);
     const need = opts.frames ?? 5;
-    const embedder = this.embedder();
-    const templates: Float32Array[] = [];
+    const face = resolveFaceConfig(this.app.snapshot.settings.face);
+    const embedder = face.embedder;
+    const samples: EnrolmentSample[] = [];
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), opts.timeoutMs ?? 20_000);
     let lastIssue: KioskError | null = null;
@@ -307,17 +310,19 @@ export class AdminOps {
           const a = await this.app.faces.analyse(ctl.signal, frame, { embed: 'good', gates: 'door', returnTemplate: true });
           if (a.detections.length === 0) {
             lastIssue = new KioskError('INPUT_NO_FACE');
-            opts.onProgress?.(templates.length, need, 'no face');
+            opts.onProgress?.(samples.length, need, 'no face');
           } else if (a.detections.length > 1) {
             lastIssue = new KioskError('INPUT_MULTIPLE_FACES');
-            opts.onProgress?.(templates.length, need, 'one person only');
+            opts.onProgress?.(samples.length, need, 'one person only');
           } else if (!a.faces[0]!.quality.ok || !a.faces[0]!.template) {
             lastIssue = new KioskError('INPUT_LOW_QUALITY', { reason: a.faces[0]!.quality.reason ?? 'quality' });
-            opts.onProgress?.(templates.length, need, a.faces[0]!.quality.reason);
+            opts.onProgress?.(samples.length, need, a.faces[0]!.quality.reason);
           } else {
-            templates.push(a.faces[0]!.template);
-            opts.onProgress?.(templates.length, need, null);
-            if (templates.length >= need) resolve();
+            const { quality } = a.faces[0]!;
+            const template = a.faces[0]!.template;
+            samples.push({ template, eyeDistancePx: quality.metrics.eyeDistancePx, sharpness: quality.metrics.sharpness });
+            opts.onProgress?.(samples.length, need, null);
+            if (samples.length >= need) resolve();
           }
         };
       });
@@ -325,6 +330,9 @@ export class AdminOps {
       clearTimeout(timer);
       this.app.frameTap = null;
     }
+    // Only frames of one person become the record: someone who swaps in front of the camera between frames (one
+    // face per frame passes the check above) is dropped, and frames that do not agree refuse the enrolment.
+    const { templates } = selectEnrolmentTemplates(samples, { accept: face.thresholds[embedder].accept, gates: face.quality });
     const s = await this.store({ label: label.trim(), list, templates: { [embedder]: templates }, plates: [] }, opts);
     await this.app.watchlistSettled();
     return s;
@@ -463,11 +471,6 @@ export class AdminOps {
     if (!existing.includes(fp)) k.pinnedAdmins = [...(k.pinnedAdmins ?? []), key];
     await this.saveKeys(k);
     return fp;
-  }
-
-  async pinnedAdminFingerprints(): Promise<string[]> {
-    const k = await this.keys();
-    return Promise.all((k.pinnedAdmins ?? []).map((p) => keyFingerprint(p)));
   }
 
   /** Pins the admin key another tablet shows as a QR code (read by this camera); returns its fingerprint. */

@@ -35,11 +35,6 @@ async function nativeDetector(): Promise<Detector | null> {
   }
 }
 
-/** Which reader this browser uses (the admin screen says it; the e2e test records it). */
-export async function qrReaderName(): Promise<'BarcodeDetector' | 'jsQR'> {
-  return (await nativeDetector()) ? 'BarcodeDetector' : 'jsQR';
-}
-
 function decodeWithJsQr(frame: ImageBitmap): string | null {
   const canvas = new OffscreenCanvas(frame.width, frame.height);
   const ctx = canvas.getContext('2d', { willReadFrequently: true });

@@ -25,5 +25,4 @@ export {
   serialiseEnvelope,
   upstreamDecisionFor,
 } from './message';
-export { normalisePairingCode, pairUrlFor } from './pairing';
 export { fingerprint, type PublicJwk } from './signer';

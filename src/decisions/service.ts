@@ -82,7 +82,7 @@ export class DecisionService {
   readonly sender: DecisionSender;
   private record: DecisionKeyRecord;
   private chain: Promise<unknown> = Promise.resolve();
-  private subjectRefsEnabled: boolean;
+  private readonly subjectRefsEnabled: boolean;
 
   private constructor(
     private readonly opts: DecisionServiceOptions,
@@ -133,8 +133,16 @@ export class DecisionService {
       await opts.keys.save(renamed);
       return renamed;
     };
+    // Subject references on (the admin's setting): they need the device HMAC key, made here the first time.
+    const withSubjectKey = async (): Promise<DecisionKeyRecord> => {
+      const rec = await loadOrCreate();
+      if (!opts.subjectRefs || rec.subjectKey) return rec;
+      const next = { ...rec, subjectKey: await generateSubjectKey() };
+      await opts.keys.save(next);
+      return next;
+    };
     // Two tabs opening on a fresh device must not both generate (and race to save) a key.
-    const record = await withLock(`${opts.lockPrefix ?? 'entrance-kiosk'}-keys`, loadOrCreate);
+    const record = await withLock(`${opts.lockPrefix ?? 'entrance-kiosk'}-keys`, withSubjectKey);
     const jwk = await exportPublicJwk(record.signingKey.publicKey);
     const service = new DecisionService(opts, record, jwk, await jwkThumbprint(jwk));
     void service.sender.start();
@@ -184,13 +192,6 @@ export class DecisionService {
     });
     void this.sender.flush();
     return { kid, fingerprint: fingerprint(kid) };
-  }
-
-  /** Admin opt-in/out of subject references. Turning on makes a device HMAC key if there is none. */
-  async setSubjectRefs(enabled: boolean): Promise<void> {
-    if (enabled && !this.record.subjectKey)
-      await this.saveRecord({ ...this.record, subjectKey: await generateSubjectKey() });
-    this.subjectRefsEnabled = enabled;
   }
 
   /** New HMAC key: every earlier subject reference becomes unlinkable to later ones. */

@@ -47,7 +47,7 @@ export const ERROR_MESSAGES = {
   STORE_LOCKED_OUT: 'Too many wrong passphrases. Wait before trying again.',
   STORE_WEAK_PASSPHRASE: 'The passphrase is too weak.',
   STORE_QUOTA: 'Storage is full. Nothing was changed.',
-  STORE_CORRUPT_RECORD: 'A stored record failed its integrity check and was quarantined.',
+  STORE_CORRUPT_RECORD: 'A stored record failed its integrity check and was quarantined. An admin can review it and rebuild the index on the "Stored data" card.',
   STORE_BLOCKED: 'Another tab of the kiosk is holding the database open. Close it.',
   STORE_VERSION_CHANGED: 'The kiosk was updated in another tab. Reload this one.',
   STORE_NOT_INITIALISED: 'The vault has not been set up yet.',

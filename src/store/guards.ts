@@ -131,12 +131,6 @@ export class GuardsApi {
     return this.edit(id, () => null);
   }
 
-  async setPin(id: string, pin: string): Promise<void> {
-    checkPinRule(pin);
-    const v = await makePinVerifier(pin);
-    await this.edit(id, (g) => ({ ...g, pin: v }));
-  }
-
   /** Registers a passkey for a guard (admin, with the guard at the authenticator). ES256 keys only. */
   async addPasskey(id: string, credentialId: string, spki: string, alg: number): Promise<void> {
     if (alg !== COSE_ES256) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'algorithm' });

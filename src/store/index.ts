@@ -12,7 +12,7 @@ export type { SettingsValues } from './settings';
 export type { AuditQuery, AuditExportPayload } from './audit';
 export { MIN_RETENTION_MS, MAX_RETENTION_MS } from './audit';
 export { DEFAULT_LOCKOUT_POLICY, type LockoutPolicy } from './lockout';
-export { GUARD_LOCKOUT_POLICY, PIN_RULE, type GuardSummary } from './guards';
+export type { GuardSummary } from './guards';
 export { DEFAULT_DB_NAME } from './schema';
 export { checkPassphrase, type PassphraseCheck, type WeakReason } from '../crypto/passphrase';
 export { openExportFile } from '../crypto/export-file';

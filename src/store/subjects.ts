@@ -126,15 +126,6 @@ export class SubjectsApi {
     return this.write(inputs, [], { replaceAll: opts.replaceAll ?? false });
   }
 
-  /**
-   * Replaces the whole watchlist from a bundle whose signature src/sync has already verified. Needs only the
-   * device unlock: the bundle's signature is the admin's authority here, so a kiosk updates unattended.
-   */
-  async replaceFromVerifiedBundle(inputs: SubjectInput[]): Promise<Subject[]> {
-    this.core.requireUnlocked();
-    return this.write(inputs, [], { replaceAll: true });
-  }
-
   /** Merging two people: writes the merged record and deletes the other one in one transaction (both or neither). Admin. */
   async putAndDelete(input: SubjectInput, deleteId: string): Promise<Subject> {
     validateId(deleteId);

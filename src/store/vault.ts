@@ -18,7 +18,8 @@
  *   unattended mode a stolen tablet without disk encryption, or a full copy of the browser profile, can be
  *   opened in a browser at this origin and the watchlist, settings and outbox read. Unattended restart and
  *   "a copied profile reveals nothing" cannot both hold without hardware-backed keys; use the platform's disk
- *   encryption, and turn unattended mode off (`setUnattended(false, ...)`) where someone is present at boot.
+ *   encryption, and turn unattended mode off (`setUnattended(false, ...)`, the admin's maintenance card) where
+ *   someone is present at boot.
  * - What the split does buy in every mode: the audit log (who came when) needs the passphrase, so a copied
  *   profile does not reveal the history; a partial copy (any store without the keyring) reveals nothing; a wipe
  *   makes everything undecryptable by destroying the wrapped keys; and walk-up use of the kiosk cannot enrol,

@@ -16,6 +16,7 @@ import { KioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import type { WatchSubject } from '../app/watchlist';
 import { SyncPullCard, type SyncPullActions } from './sync-pull-card';
+import { MaintenanceCard, type MaintenanceActions } from './maintenance-card';
 import { auditExportFileName, AUDIT_EXPORT_EXTENSION, AUDIT_EXPORT_MIME } from '../app/audit-file';
 import { checkPassphrase, LABEL_MAX_CHARS, PASSPHRASE_RULE, previewPlates, splitPlates, WIPE_CONFIRMATION } from '../app/input-rules';
 import { qrMatrix } from '../app/qr-exchange';
@@ -70,6 +71,8 @@ export interface AdminActions {
   scanAdminKey(): Promise<string>;
   scanKioskKey(): Promise<string>;
   scanPairingCode(): Promise<{ fingerprint: string }>;
+  /** Integrity check, quarantine, index rebuild, unattended restart (src/ui/maintenance-card.ts). */
+  maintenance: MaintenanceActions;
 }
 
 /** A wall time as the value of a datetime-local input (the browser's local time zone), '' for none. */
@@ -279,6 +282,7 @@ export class AdminView {
   private lastOpenSet: unknown = undefined;
   private settingsForm: HTMLElement | null = null;
   private pullCard: SyncPullCard | null = null;
+  private maintCard: MaintenanceCard | null = null;
   private shownSettings: KioskSettings | null = null;
   /** The people list's outcome line: kept across re-renders of the table, so a result is not lost with it. */
   private readonly peopleOut: HTMLElement;
@@ -337,6 +341,7 @@ export class AdminView {
         this.renderOpenSet(s);
       }
       this.pullCard?.render(s.sync);
+      this.maintCard?.render(v.unattended);
     }
   }
 
@@ -488,6 +493,7 @@ export class AdminView {
       this.syncCard(),
       (this.pullCard = new SyncPullCard(this.actions.pull, s.settings.pullMinutes)).el,
       this.auditCard(),
+      (this.maintCard = new MaintenanceCard(this.actions.maintenance)).el,
       this.section(t('plateDebug'), 'section-plate-debug', h('p', { class: 'help' }, t('plateDebugHelp')), this.plateDebug),
       this.section(t('modelsTitle'), 'section-models', this.models),
       this.wipeCard(),

@@ -5,7 +5,7 @@
  * Owns only this card's DOM; it renders the snapshot's `sync` part and calls the two actions it is given (which
  * ask the authority, src/app/admin-ops.ts). It never fetches, verifies or stores anything itself.
  */
-import type { PullStatus } from '../app/bundle-pull';
+import { PULL_MINUTES_MAX, type PullStatus } from '../app/bundle-pull';
 import { isKioskError } from '../shared/errors';
 import { h } from './dom';
 import { errorText, t } from './i18n';
@@ -30,7 +30,7 @@ export class SyncPullCard {
   private shown: PullStatus | null = null;
 
   constructor(private readonly actions: SyncPullActions, everyMinutes: number) {
-    this.minutes = h('input', { type: 'number', min: 0, max: 1440, step: 1, value: everyMinutes, 'data-testid': 'pull-minutes' });
+    this.minutes = h('input', { type: 'number', min: 0, max: PULL_MINUTES_MAX, step: 1, value: everyMinutes, 'data-testid': 'pull-minutes' });
     this.minutes.id = 'pull-minutes-in';
     const save = h('button', { type: 'button', 'data-testid': 'pull-save' }, t('pullSave'));
     const now = h('button', { type: 'button', 'data-testid': 'pull-now' }, t('pullNow'));

@@ -272,19 +272,24 @@ describe('DecisionService + DecisionSender', () => {
 
   it('sends no subject reference unless an admin opted in, and never the subject id', async () => {
     const up = scriptedUpstream(() => ({ status: 200 }));
-    const s = await openService({ fetch: up.fetch });
+    const keys = new MemoryKeyStore();
+    const outbox = new MemoryOutbox();
+    const off = await openService({ fetch: up.fetch, keys, outbox });
+    await off.decide('grant', { subjectId: 'subject-42' });
+    await until(() => off.status.counts.delivered === 1);
+    await off.stop();
+    // The admin turns the setting on: the app opens the service again with it (the first time makes the HMAC key).
+    const s = await openService({ fetch: up.fetch, keys, outbox, subjectRefs: true });
     await s.decide('grant', { subjectId: 'subject-42' });
-    await s.setSubjectRefs(true);
     await s.decide('grant', { subjectId: 'subject-42' });
-    await s.decide('grant', { subjectId: 'subject-42' });
-    await until(() => s.status.counts.delivered === 3);
+    await until(() => s.status.counts.delivered === 2);
     expect(up.got[0]!.sub).toBeUndefined();
     expect(up.got[1]!.sub).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(up.got[2]!.sub).toBe(up.got[1]!.sub);
     expect(JSON.stringify(up.got)).not.toContain('subject-42');
     await s.rotateSubjectKey();
     await s.decide('grant', { subjectId: 'subject-42' });
-    await until(() => s.status.counts.delivered === 4);
+    await until(() => s.status.counts.delivered === 3);
     expect(up.got[3]!.sub).not.toBe(up.got[1]!.sub);
   });
 

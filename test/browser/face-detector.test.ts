@@ -205,7 +205,7 @@ describe('FaceDetector in a module worker', () => {
       .map((e) => new URL(e.name))
       .filter((u) => u.pathname.includes('ort-wasm'))
       .map((u) => `${u.origin === location.origin ? '' : u.origin}${u.pathname}`);
-  });
+  }, 120_000); // two detector models and an ORT session compile in a worker: seconds idle, over 30 s on a loaded machine
   afterAll(async () => {
     bridge.terminate();
     await refSession?.release();

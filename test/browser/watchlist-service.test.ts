@@ -9,30 +9,17 @@
  * settings must not load them either. Door frames must not bring templates back to the main thread.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AdminOps } from '../../src/app/admin-ops';
-import { KioskController } from '../../src/app/controller';
 import { AdjustableClock } from '../../src/shared/clock';
-import type { Vault } from '../../src/store';
-import { PASS, openVault, uniqueName } from './vault-helpers';
+import { closeKiosks, openKiosk } from './kiosk-app';
+import { PASS } from './vault-helpers';
 import { herPhoto, seeded, strangerTemplate } from './watchlist-people';
 
-const opened: { vault: Vault; app: KioskController }[] = [];
-afterEach(() => {
-  for (const o of opened.splice(0)) {
-    o.app.stop();
-    o.app.faces.terminate();
-    o.vault.close();
-  }
-});
+afterEach(closeKiosks);
 
 describe('watchlist service', () => {
   it('expire one of 1,000 people: the next decision refuses her, by a small update, with no model reload', async () => {
     const clock = new AdjustableClock();
-    const vault = await openVault(uniqueName('watchlist'), { now: () => clock.wall(), monotonic: () => clock.monotonic() });
-    const video = document.createElement('video');
-    const app = new KioskController({ vault, video, clock });
-    opened.push({ vault, app });
-    const ops = new AdminOps(app);
+    const { vault, app, ops } = await openKiosk('watchlist', clock);
     await ops.setup(PASS, { role: 'attended' });
     await ops.saveSettings({ pad: 'off' });
 

@@ -1,15 +1,16 @@
 /**
- * NOT YET IN THE SUITE (named .pending.ts so vitest does not collect it): written at the end of issue 17 and run only
- * as far as the foreign-signed refusal on a shared, loaded machine; rename to .test.ts once it has passed whole.
  * Issue 17's LAN pull end to end: the built kiosk in Chromium, the real reference receiver over loopback.
- * Tablet A (the admin desk) exports signed bundles to kiosk B's key; tablet C, another admin, signs one of its own.
- * B pins A's key and sets a pull schedule of one minute. The real receiver refuses to publish anything not signed
- * by the admin key it pins and never offers a version older than the kiosk asks for, so the bad bundles come from a
- * hostile or stale server on the receiver's address (the only origin the kiosk's CSP lets it ask): C's bundle is
- * refused (BUNDLE_SIGNATURE), installs nothing, and the admin card and guard screen say why. Then the real receiver
- * (pinning A's key) gets A's newer bundle, and B installs it at its next scheduled pull, shown as "last synced v2"
- * on both screens. Finally A's older bundle from the stale server is refused (BUNDLE_ROLLBACK) and the watchlist
- * stays as it was.
+ * Tablet A (the admin desk) exports signed bundles to kiosk B's key; tablet C, another site's admin, signs one of
+ * its own for B (a kiosk's public key is no secret). B pins A's key only and sets a pull schedule of one minute.
+ * The receiver is shared with C's site, so it pins both admin keys and publishes both admins' bundles: what it
+ * accepts is no authority for the kiosk. C's bundle is refused at B's first scheduled pull (BUNDLE_SIGNATURE),
+ * installs nothing, and the admin card says why. A's newer bundle, published next, is installed at B's following
+ * scheduled pull with no one pressing anything, shown as "last synced v2" on both screens. The real receiver never
+ * offers a version older than the kiosk asks for (`since`), so the older bundle comes from a stale server on the
+ * receiver's address (the only origin the kiosk's CSP lets it ask): A's v1 is refused (BUNDLE_ROLLBACK), shown on
+ * both screens, and the watchlist stays as it was.
+ *
+ * The receiver's port is the one the e2e build's CSP allows (E2E_RECEIVER_PORT), so this file cannot pick its own.
  */
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,12 +66,23 @@ async function publish(receiver: ReceiverProcess, bytes: Buffer): Promise<void> 
   expect(res.status, await res.text()).toBe(201);
 }
 
+/**
+ * The pull card's status, read in one go: the card re-renders whenever a scheduled pull starts or ends, so reading
+ * its rows one locator at a time could see a refusal row that the next render has already removed.
+ */
 async function pullStatus(page: Page): Promise<{ synced: string; error: string | null }> {
-  const card = page.getByTestId('section-pull');
-  return {
-    synced: await card.getByTestId('pull-synced').innerText(),
-    error: (await card.getByTestId('pull-error').count()) ? await card.getByTestId('pull-error').getAttribute('data-code') : null,
-  };
+  return page.evaluate(() => {
+    const card = document.querySelector('[data-testid="section-pull"]');
+    return {
+      synced: card?.querySelector('[data-testid="pull-synced"]')?.textContent ?? '',
+      error: card?.querySelector('[data-testid="pull-error"]')?.getAttribute('data-code') ?? null,
+    };
+  });
+}
+
+/** The names in the admin's people list. */
+function labels(page: Page): Promise<string[]> {
+  return page.locator('[data-testid="people-table"] [data-testid="edit-label"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
 }
 
 describe('watchlist pull from the receiver', () => {
@@ -81,9 +93,9 @@ describe('watchlist pull from the receiver', () => {
     const server = await startKiosk(inject('distDir'));
     const origin = new URL(server.url).origin;
     let receiver: ReceiverProcess | null = null;
-    let rogue: Server | null = null;
+    let stale: Server | null = null;
     /** A server on the receiver's address that answers every pull with `bytes` (CORS for the kiosk, no cache). */
-    const serveRogue = async (bytes: Buffer) => {
+    const serveStale = async (bytes: Buffer) => {
       const srv = createServer((req, res) => {
         res.setHeader('access-control-allow-origin', origin);
         res.setHeader('cache-control', 'no-store');
@@ -99,11 +111,11 @@ describe('watchlist pull from the receiver', () => {
         srv.once('error', fail);
         srv.listen(E2E_RECEIVER_PORT, '127.0.0.1', ok);
       });
-      rogue = srv;
+      stale = srv;
     };
-    const stopRogue = async () => {
-      const r = rogue;
-      rogue = null;
+    const stopStale = async () => {
+      const r = stale;
+      stale = null;
       if (r) await new Promise((done) => r.close(done));
     };
     const browsers: Browser[] = [];
@@ -115,45 +127,45 @@ describe('watchlist pull from the receiver', () => {
       await setPadPolicy(b.page, 'off');
       const kioskKey = await showKey(b.page, 'kiosk');
 
-      const a = await launch({ fakeCamera: feeds.noFace, userDataDir: join(dir, 'a') });
-      browsers.push(a);
-      await setupKiosk(a.page, server.url);
-      expect((await enrolPhotos(a.page, 'Person A', 'allow', [photos.personA])).tone).toBe('ok');
-      await submit(a.page, 'recipient-json', 'recipient-submit', kioskKey);
-      const adminKeyA = await showKey(a.page, 'admin');
+      /** An admin desk: set up, one person enrolled, B added as a recipient; its page and public admin key. */
+      const adminDesk = async (profile: string, label: string, photo: string) => {
+        const desk = await launch({ fakeCamera: feeds.noFace, userDataDir: join(dir, profile) });
+        browsers.push(desk);
+        await setupKiosk(desk.page, server.url);
+        expect((await enrolPhotos(desk.page, label, 'allow', [photo])).tone).toBe('ok');
+        await submit(desk.page, 'recipient-json', 'recipient-submit', kioskKey);
+        return { desk, adminKey: await showKey(desk.page, 'admin') };
+      };
+      const { desk: a, adminKey: adminKeyA } = await adminDesk('a', 'Person A', photos.personA);
       const v1 = await exportBundle(a.page, dir, 'v1.kwb');
       const v2 = await exportBundle(a.page, dir, 'v2.kwb');
       await a.close(); // two cores: only the tablets in use keep running
-
-      const c = await launch({ fakeCamera: feeds.noFace, userDataDir: join(dir, 'c') });
-      browsers.push(c);
-      await setupKiosk(c.page, server.url);
-      expect((await enrolPhotos(c.page, 'Intruder', 'allow', [photos.personB])).tone).toBe('ok');
-      await submit(c.page, 'recipient-json', 'recipient-submit', kioskKey);
+      const { desk: c, adminKey: adminKeyC } = await adminDesk('c', 'Intruder', photos.personB);
       const foreign = await exportBundle(c.page, dir, 'foreign.kwb');
       await c.close();
 
-      // B trusts A only. C's bundle is what the server on the receiver's address hands out: B's first scheduled
-      // pull (right after saving the schedule) refuses it.
+      // The receiver C's site shares: it pins both admins' keys (bare JWKs, as inside the admin screen's key text).
+      const keyFiles = [adminKeyA, adminKeyC].map((json, i) => {
+        const file = join(dir, `admin-${i}.jwk`);
+        writeFileSync(file, JSON.stringify((JSON.parse(json) as { jwk: unknown }).jwk));
+        return file;
+      });
+      receiver = await startReceiver([
+        '--host', '127.0.0.1', '--port', String(E2E_RECEIVER_PORT), '--data', join(dir, 'receiver'), '--origin', origin,
+        ...keyFiles.flatMap((f) => ['--admin-key', f]),
+      ]);
+      await publish(receiver, foreign);
+
+      // B trusts A only: its first scheduled pull (right after saving the schedule) refuses C's bundle.
       await submit(b.page, 'pin-admin-json', 'pin-admin-submit', adminKeyA);
-      await serveRogue(foreign);
       const card = b.page.getByTestId('section-pull');
       await card.getByTestId('pull-minutes').fill('1');
       await card.getByTestId('pull-save').click();
       await until(async () => (await pullStatus(b.page)).error, 60_000, 'the foreign bundle refused');
       expect(await pullStatus(b.page)).toEqual({ synced: 'never', error: 'BUNDLE_SIGNATURE' });
       expect(await b.page.getByTestId('people-empty').isVisible()).toBe(true);
-      await stopRogue();
 
-      // The real receiver, pinning A's key, gets A's newer bundle: B installs it at its next scheduled pull,
-      // with no one pressing anything.
-      const keyFile = join(dir, 'admin-a.jwk');
-      // The receiver takes the bare JWK inside the admin screen's key text.
-      writeFileSync(keyFile, JSON.stringify((JSON.parse(adminKeyA) as { jwk: unknown }).jwk));
-      receiver = await startReceiver([
-        '--host', '127.0.0.1', '--port', String(E2E_RECEIVER_PORT), '--data', join(dir, 'receiver'), '--origin', origin,
-        '--admin-key', keyFile,
-      ]);
+      // A's newer bundle: B installs it at its next scheduled pull, with no one pressing anything.
       await publish(receiver, v2);
       const installed = await until(async () => {
         const s = await pullStatus(b.page);
@@ -161,6 +173,7 @@ describe('watchlist pull from the receiver', () => {
       }, 120_000, 'v2 installed by the schedule');
       expect(installed.synced).toMatch(/· v2$/);
       await until(async () => ((await peopleCount(b.page)) === 1 ? true : null), 30_000, 'Person A listed');
+      expect(await labels(b.page)).toEqual(['Person A']);
       await openGuardScreen(b.page, server.url);
       expect(await b.page.getByTestId('status-synced').innerText()).toMatch(/v2/);
       expect(await b.page.getByTestId('status-synced').getAttribute('data-tone')).toBe('ok');
@@ -168,19 +181,19 @@ describe('watchlist pull from the receiver', () => {
       // A stale server on the receiver's address offers A's older bundle: refused, shown, nothing changed.
       await receiver.stop();
       receiver = null;
-      await serveRogue(v1);
+      await serveStale(v1);
       await unlockAdmin(b.page, server.url);
       await b.page.getByTestId('section-pull').getByTestId('pull-now').click();
       await until(async () => ((await pullStatus(b.page)).error === 'BUNDLE_ROLLBACK' ? true : null), 60_000, 'the older bundle refused');
       expect((await pullStatus(b.page)).synced).toMatch(/· v2$/);
-      expect(await peopleCount(b.page)).toBe(1);
+      expect(await labels(b.page)).toEqual(['Person A']);
       await openGuardScreen(b.page, server.url);
       expect(await b.page.getByTestId('status-synced').innerText()).toContain('BUNDLE_ROLLBACK');
       expect(await b.page.getByTestId('status-synced').getAttribute('data-tone')).toBe('bad');
     } finally {
       for (const br of browsers) await br.close().catch(() => undefined);
       await receiver?.stop();
-      await stopRogue();
+      await stopStale();
       await server.close();
       rmSync(dir, { recursive: true, force: true });
     }

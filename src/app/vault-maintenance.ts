@@ -1,0 +1,84 @@
+/**
+ * Vault maintenance, the admin's side of the store's tamper handling: check the watchlist (decrypt every page and
+ * say what loaded, what was quarantined, what is held back because the index could not vouch for it, what is
+ * missing), review and clear the quarantine, rebuild the index, and turn unattended restart on or off.
+ *
+ * Owns only these operations; the store (src/store) does the work and keeps its own admin gate underneath. Every
+ * operation first asks the authority (rebuild and quarantine need `edit`, as they decide which watchlist entries
+ * count; unattended restart needs `settings` plus the passphrase again, as the vault asks), so a guard or a walk-up
+ * user gets STORE_ADMIN_REQUIRED whatever the UI shows. Rebuilding is an admin decision on purpose: it makes every
+ * page that authenticates now current again, an old copy put back included, which is why it is never automatic.
+ * It never deletes a watchlist page itself (quarantine holds only what the store already moved out).
+ */
+import type { QuarantineSummary } from '../store';
+import type { KioskController } from './controller';
+
+/** What a check (or the check after a rebuild) found; ids are never shown, only counts and page numbers. */
+export interface WatchlistCheck {
+  /** Subjects in pages that authenticated. */
+  total: number;
+  /** Of those, the ones that decide at the door. */
+  loaded: number;
+  /** Authentic allow-list entries the index could not vouch for: held back until an admin rebuilds the index. */
+  heldBack: number;
+  /** Pages moved to quarantine by this check. */
+  quarantinedNow: number;
+  /** Pages the index lists that are gone from storage. */
+  missingPages: number;
+  /** The store's words for what was wrong with the index (e.g. 'index-root-corrupt'). */
+  issues: string[];
+}
+
+export interface MaintenanceReport {
+  check: WatchlistCheck;
+  quarantine: QuarantineSummary[];
+  unattended: boolean;
+}
+
+export class VaultMaintenance {
+  constructor(private readonly app: KioskController) {}
+
+  /** Decrypt every page now and list the quarantine (quarantining any page that no longer authenticates). */
+  async check(): Promise<MaintenanceReport> {
+    this.app.authority.require('edit');
+    const { report } = await this.app.vault.loadWatchlist();
+    return this.report({
+      total: report.total,
+      loaded: report.loaded,
+      heldBack: report.total - report.loaded,
+      quarantinedNow: report.quarantined.length,
+      missingPages: report.missingPages.length,
+      issues: [...report.issues],
+    });
+  }
+
+  /** Re-seal the index from the pages that authenticate now; the kiosk then decides with exactly those. */
+  async rebuildIndex(): Promise<MaintenanceReport> {
+    this.app.authority.require('edit');
+    await this.app.vault.subjects.rebuildIndex();
+    // A damaged index also stops the settings loading (they cannot be vouched for either), so the unlock that
+    // brought the admin here stopped before the kiosk ran: finish it now. Otherwise the rebuild's change event
+    // (no ids) has the watchlist service reload everything; wait until the next frame decides with it.
+    if (this.app.snapshot.phase !== 'running') await this.app.afterUnlock();
+    else await this.app.watchlistSettled();
+    return this.check();
+  }
+
+  /** Empty the quarantine after review (the records in it are unreadable to the kiosk either way). */
+  async clearQuarantine(): Promise<MaintenanceReport> {
+    this.app.authority.require('edit');
+    await this.app.vault.clearQuarantine();
+    return this.check();
+  }
+
+  /** Unattended restart on (the kiosk unlocks itself after a reboot) or off (an admin must unlock after each boot). */
+  async setUnattended(enabled: boolean, passphrase: string): Promise<boolean> {
+    this.app.authority.require('settings');
+    await this.app.vault.setUnattended(enabled, passphrase);
+    return this.app.vault.state.unattended;
+  }
+
+  private async report(check: WatchlistCheck): Promise<MaintenanceReport> {
+    return { check, quarantine: await this.app.vault.listQuarantine(), unattended: this.app.vault.state.unattended };
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The admin card for the stored data's integrity and restart mode: check the watchlist (what decides, what is held
+ * back, what is missing or quarantined, and why), rebuild the index, clear the quarantine, and turn unattended
+ * restart on or off with the passphrase entered again.
+ *
+ * Owns only this card's DOM. It calls the actions it is given (src/app/vault-maintenance.ts, which asks the
+ * authority), shows their report, and never reads or writes storage itself. The two irreversible actions (rebuild,
+ * clear) ask for a second press on an in-page confirmation that says what they do, not a browser dialog (a kiosk
+ * in full-screen mode may not show one). It never shows a subject id or name: counts, page numbers and reasons only.
+ */
+import type { MaintenanceReport } from '../app/vault-maintenance';
+import { describeError } from './error-text';
+import { h } from './dom';
+import { formatDateTime, hasKey, lang, t } from './i18n';
+
+export interface MaintenanceActions {
+  check(): Promise<MaintenanceReport>;
+  rebuildIndex(): Promise<MaintenanceReport>;
+  clearQuarantine(): Promise<MaintenanceReport>;
+  setUnattended(enabled: boolean, passphrase: string): Promise<boolean>;
+}
+
+/** A store word in the chosen language, the raw word when the table has none (a reason a newer store added). */
+function word(prefix: string, value: string): string {
+  const key = `${prefix}_${value}`;
+  return hasKey(key) ? t(key) : value;
+}
+
+export class MaintenanceCard {
+  readonly el: HTMLElement;
+  private readonly report: HTMLElement;
+  private readonly out: HTMLElement;
+  private readonly unattendedState: HTMLElement;
+  private readonly unattendedBtn: HTMLButtonElement;
+  private readonly pass: HTMLInputElement;
+  private unattended: boolean | null = null;
+
+  constructor(private readonly actions: MaintenanceActions) {
+    this.report = h('div', { 'data-testid': 'maint-report' });
+    this.out = h('p', { class: 'form-message', role: 'status', 'data-testid': 'maint-message' });
+    const check = h('button', { type: 'button', 'data-testid': 'maint-check' }, t('maintCheck'));
+    check.addEventListener('click', () => void this.act(check, () => this.actions.check()));
+    const rebuild = this.confirmed('maint-rebuild', t('maintRebuild'), t('maintRebuildConfirm'), () => this.actions.rebuildIndex());
+    const clear = this.confirmed('maint-clear', t('maintClear'), t('maintClearConfirm'), () => this.actions.clearQuarantine());
+
+    this.unattendedState = h('strong', { 'data-testid': 'maint-unattended' });
+    this.pass = h('input', { type: 'password', autocomplete: 'current-password', 'data-testid': 'maint-unattended-pass' });
+    this.pass.id = 'maint-unattended-pass';
+    this.unattendedBtn = h('button', { type: 'button', 'data-testid': 'maint-unattended-toggle' });
+    this.unattendedBtn.addEventListener('click', () => {
+      const next = !this.unattended;
+      const passphrase = this.pass.value;
+      void this.act(this.unattendedBtn, async () => {
+        this.showUnattended(await this.actions.setUnattended(next, passphrase));
+        return null;
+      });
+    });
+
+    this.el = h(
+      'section',
+      { class: 'card', 'data-testid': 'section-maintenance' },
+      h('h2', {}, t('maintTitle')),
+      h('p', { class: 'help' }, t('maintHelp')),
+      h('div', { class: 'toolbar' }, check, rebuild, clear),
+      this.report,
+      h('p', {}, `${t('maintUnattendedNow')} `, this.unattendedState),
+      h('p', { class: 'help' }, t('maintUnattendedHelp')),
+      h('div', { class: 'field' }, h('label', { for: this.pass.id }, t('maintUnattendedPass')), this.pass),
+      this.unattendedBtn,
+      this.out,
+    );
+  }
+
+  /** Follows the vault's state (unattended mode changes here or at set-up). */
+  render(unattended: boolean): void {
+    if (unattended !== this.unattended) this.showUnattended(unattended);
+  }
+
+  private showUnattended(on: boolean): void {
+    this.unattended = on;
+    this.unattendedState.textContent = on ? t('maintOn') : t('maintOff');
+    this.unattendedState.dataset['on'] = String(on);
+    this.unattendedBtn.textContent = on ? t('maintUnattendedOff') : t('maintUnattendedOn');
+  }
+
+  /** A button whose first press shows what it will do and a confirm button; only the confirm runs it. */
+  private confirmed(testid: string, label: string, warning: string, fn: () => Promise<MaintenanceReport>): HTMLElement {
+    const start = h('button', { type: 'button', class: 'danger', 'data-testid': testid }, label);
+    const yes = h('button', { type: 'button', class: 'danger', 'data-testid': `${testid}-confirm` }, label);
+    const no = h('button', { type: 'button', 'data-testid': `${testid}-cancel` }, t('cancel'));
+    const ask = h('span', { class: 'confirm', hidden: true }, h('span', { class: 'help' }, warning), yes, no);
+    const close = () => {
+      ask.hidden = true;
+      start.hidden = false;
+    };
+    start.addEventListener('click', () => {
+      start.hidden = true;
+      ask.hidden = false;
+    });
+    no.addEventListener('click', close);
+    yes.addEventListener('click', () => {
+      close();
+      void this.act(start, fn);
+    });
+    return h('span', {}, start, ask);
+  }
+
+  private async act(button: HTMLButtonElement, fn: () => Promise<MaintenanceReport | null>): Promise<void> {
+    button.disabled = true;
+    this.out.dataset['tone'] = 'busy';
+    this.out.textContent = '…';
+    delete this.out.dataset['code'];
+    try {
+      const r = await fn();
+      if (r) this.showReport(r);
+      this.out.dataset['tone'] = 'ok';
+      this.out.textContent = t('maintDone');
+    } catch (e) {
+      const d = describeError(e, lang());
+      this.out.dataset['tone'] = 'bad';
+      if (d.code) this.out.dataset['code'] = d.code;
+      this.out.textContent = d.text;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  private showReport(r: MaintenanceReport): void {
+    this.showUnattended(r.unattended);
+    const c = r.check;
+    const rows: [string, string, string, boolean][] = [
+      [t('maintLoaded'), String(c.loaded), 'maint-loaded', false],
+      [t('maintHeldBack'), String(c.heldBack), 'maint-held-back', c.heldBack > 0],
+      [t('maintMissing'), String(c.missingPages), 'maint-missing', c.missingPages > 0],
+      [t('maintQuarantine'), String(r.quarantine.length), 'maint-quarantined', r.quarantine.length > 0],
+    ];
+    if (c.issues.length) rows.push([t('maintIssues'), c.issues.map((i) => word('maintIssue', i)).join('; '), 'maint-issues', true]);
+    const status = h(
+      'dl',
+      { class: 'status' },
+      ...rows.flatMap(([k, v, id, bad]) => [h('dt', {}, k), h('dd', { 'data-testid': id, 'data-tone': bad ? 'bad' : 'ok' }, v)]),
+    );
+    const list = r.quarantine.length
+      ? h(
+          'table',
+          { 'data-testid': 'maint-quarantine' },
+          h('thead', {}, h('tr', {}, ...[t('maintStore'), t('maintRecord'), t('maintReason'), t('maintWhen')].map((x) => h('th', {}, x)))),
+          h(
+            'tbody',
+            {},
+            ...r.quarantine.map((q) =>
+              h(
+                'tr',
+                { 'data-store': q.store, 'data-reason': q.reason },
+                h('td', {}, word('maintStore', q.store)),
+                h('td', {}, q.key),
+                h('td', {}, word('maintReason', q.reason)),
+                h('td', {}, formatDateTime(q.at)),
+              ),
+            ),
+          ),
+        )
+      : h('p', { 'data-testid': 'maint-quarantine-empty' }, t('maintQuarantineEmpty'));
+    this.report.replaceChildren(status, list);
+  }
+}
