@@ -7,20 +7,14 @@ import { Vault } from '../../src/store';
 import type { SubjectInput } from '../../src/store';
 import { isKioskError } from '../../src/shared/errors';
 import type { Subject } from '../../src/shared/types';
+import { seeded } from './watchlist-people';
 
 export const HARNESS_PASSPHRASE = 'Bench-Vault 2026 lantern';
 
-/** xorshift32: fast, seedable; the data only needs to be distinct, not cryptographic. */
+/** xorshift32 centred on 0 (the same seeded source as the watchlist tests'); distinct data, not cryptographic. */
 function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000 - 0.5;
-  };
+  const next = seeded(seed);
+  return () => next() - 0.5;
 }
 
 function unitVector(dim: number, next: () => number): Float32Array {
