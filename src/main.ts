@@ -8,6 +8,7 @@ import { AdminOps } from './app/admin-ops';
 import { VaultMaintenance } from './app/vault-maintenance';
 import { Camera } from './capture/camera';
 import { KioskController } from './app/controller';
+import { FaceClient } from './inference/client/face-client';
 import { sessionIdleMs, type DeviceRole } from './config/kiosk';
 import { registerOffline } from './offline/register';
 import { AdjustableClock, systemClock, type Clock } from './shared/clock';
@@ -20,6 +21,7 @@ import { lang, setLang, t, type Lang } from './ui/i18n';
 import { fullscreenOnGesture, keepScreenOn, staffCorner } from './ui/kiosk-screen';
 import { LoginView } from './ui/login-view';
 import { VisitorView } from './ui/visitor-view';
+import { markOnce, traced } from './shared/startup-trace';
 
 type Screen = 'visitor' | 'guard' | 'admin' | 'login' | 'attended';
 const LANG_KEY = 'kiosk-lang';
@@ -57,6 +59,8 @@ function screenFor(ask: string, role: DeviceRole, canGuard: boolean): Screen {
 }
 
 async function main(): Promise<void> {
+  markOnce('script');
+  void navigator.serviceWorker?.ready.then(() => markOnce('sw-ready'));
   const stored = localStorage.getItem(LANG_KEY);
   setLang(stored === 'zh' || stored === 'en' ? stored : lang());
   const root = document.getElementById('app')!;
@@ -68,14 +72,18 @@ async function main(): Promise<void> {
   const panel = h('div', { class: 'panel' });
   root.replaceChildren(nav, visitor.root, panel);
 
+  // Cold start: the face models start loading before the store opens (the worker's default settings; a stored
+  // change reloads them in the controller's configure, the same settings are kept).
+  const faces = new FaceClient();
+  void faces.init().catch(() => undefined);
   let vault: Vault;
   try {
-    vault = await Vault.open({ now: () => clock.wall(), monotonic: () => clock.monotonic() });
+    vault = await traced('store-open', () => Vault.open({ now: () => clock.wall(), monotonic: () => clock.monotonic() }));
   } catch (e) {
     visitor.kiosk.showModelError(isKioskError(e) ? e : new KioskError('INTERNAL'));
     return;
   }
-  app = new KioskController({ vault, video: visitor.kiosk.video, clock });
+  app = new KioskController({ vault, video: visitor.kiosk.video, clock, faces });
   const ops = new AdminOps(app);
   const maintenance = new VaultMaintenance(app);
   const authority = app.authority;

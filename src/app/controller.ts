@@ -30,6 +30,7 @@ import { Watchlist, type WatchlistSummary, type WatchSubject } from './watchlist
 import { BundlePuller, type PullStatus } from './bundle-pull';
 import { DEFAULT_LEAVE_MS, DEFAULT_SAME_PLATE, beginPresence, observePresence, type Presence, type PresenceConfig, type PresenceKey, type Sighting } from '../matching/presence';
 import { kioskReadiness, type Readiness } from './readiness';
+import { markOnce, traced } from '../shared/startup-trace';
 
 export type Phase = 'starting' | 'setup-needed' | 'locked' | 'running' | 'wiped' | 'error';
 
@@ -265,7 +266,7 @@ export class KioskController {
     }
     if (st === 'locked') {
       try {
-        await this.vault.unlockDevice();
+        await traced('store-unlock', () => this.vault.unlockDevice());
       } catch (e) {
         // Unattended mode off (or device key gone): an admin must unlock with the passphrase.
         this.update({ phase: 'locked', prompt: { key: 'locked' }, error: isKioskError(e) ? e : null });
@@ -282,10 +283,12 @@ export class KioskController {
     for (const e of refused) console.warn(`settings: stored ${String(e.details?.['field'])} refused (${e.code}); its default applies`);
     this.update({ settings });
     this.onSettingsKnown?.();
-    await this.reloadWatchlist();
+    markOnce('settings');
+    await traced('watchlist', () => this.reloadWatchlist());
     this.puller.schedule(settings.pullMinutes);
     await this.openDecisions(settings);
     this.update({ phase: 'running', prompt: { key: settings.mode === 'plate' ? 'showPlate' : 'lookAtCamera' } });
+    markOnce('running');
   }
 
   private async openDecisions(settings: KioskSettings): Promise<void> {
@@ -387,10 +390,10 @@ export class KioskController {
     const settings = this.snap.settings;
     const id = deviceId ?? settings.cameraDeviceId;
     try {
-      await this.camera.start({
+      await traced('camera-start', () => this.camera.start({
         ...CAMERA_CAPTURE,
         ...(id ? { deviceId: id } : { facingMode: settings.mode === 'plate' ? 'environment' : 'user' }),
-      });
+      }));
     } catch (e) {
       this.update({ camera: { status: 'error', error: isKioskError(e) ? e : new KioskError('CAMERA_ABSENT') } });
       return;
@@ -425,6 +428,7 @@ export class KioskController {
   }
 
   private async onFrame(signal: AbortSignal, frame: ImageBitmap, at: number): Promise<void> {
+    markOnce('camera-first-frame');
     if (this.frameTap) return this.frameTap(frame);
     // Cold start: the camera is already live while the models load; analysing now would load them twice (default
     // config, then the stored one) and could decide before the watchlist is in. The preview shows meanwhile.
@@ -440,6 +444,8 @@ export class KioskController {
       // while a decided person may still be in view their good frames are embedded to tell them from the next one.
       embed: this.gate.running ? 'all' : running && (at >= this.holdUntil || this.presence) ? 'good' : 'none',
       liveness: pad !== 'off',
+      // Eye state is read only during the active challenge: its model loads when the first challenge starts.
+      eyes: this.gate.running,
       // Only the active challenge compares templates on this thread; a door frame gets the match alone.
       returnTemplate: pad === 'active',
     });
@@ -450,6 +456,7 @@ export class KioskController {
         backend: `${b.backend}${b.backend === 'wasm' ? ` (${b.threads} thread${b.threads > 1 ? 's' : ''})` : ''}, ${i.embedder} ${i.precision}`,
       });
     }
+    if (running) markOnce('first-analysed');
     const faces = a.detections;
     if (faces.length > 0) this.touch();
     this.update({ detections: { faces, frameW: w, frameH: h } });
@@ -573,6 +580,7 @@ export class KioskController {
    * about: no new decision is made for them while they stay in view (src/matching/presence.ts).
    */
   private async act(d: DecisionResult, at: number, about: PresenceKey, prompt?: PromptKey): Promise<void> {
+    markOnce('first-decision');
     this.holdUntil = at + RESULT_HOLD_MS;
     this.presence = beginPresence(about, at);
     this.gateAnchor = null;

@@ -8,6 +8,7 @@
  */
 import type { DetectorName, EmbedderName, EmbedderPrecision, FaceConfig } from '../config/face';
 import type { FaceDetection } from './types';
+import type { TraceSpan } from './startup-trace';
 import type { SearchResult } from '../matching/face/gallery';
 
 export type BackendName = 'webgpu' | 'wasm';
@@ -98,6 +99,8 @@ export interface FaceWorkerInfo {
   matchSimd: boolean;
   /** ms spent loading and verifying models and creating sessions. */
   loadMs: number;
+  /** Cold-start trace of this load (src/shared/startup-trace.ts): names and wall-clock times only. */
+  trace?: TraceSpan[];
 }
 
 export interface StageTimings {
@@ -139,6 +142,8 @@ export interface FrameAnalysis {
   /** The analysed faces (at most AnalyseRequest.maxFaces), largest first. */
   faces: AnalysedFace[];
   timings: StageTimings;
+  /** Cold-start spans recorded since the last reply (the first analysed frame, a model loaded on first use). */
+  trace?: TraceSpan[];
 }
 
 export interface AnalyseRequest {
@@ -152,6 +157,11 @@ export interface AnalyseRequest {
   gates?: 'door' | 'enrol';
   /** Run passive PAD and eye state on every face that gets a template (default false). */
   liveness?: boolean;
+  /**
+   * Eye state (the blink challenge) on every face that gets a template; default: as `liveness`. The kiosk asks for
+   * it only during an active challenge, so the eye model loads when the first challenge starts (cold start).
+   */
+  eyes?: boolean;
   /**
    * Send embedded faces' templates back (default false): only enrolment and the active challenge need them. A door
    * frame gets the match, not the template, so templates do not pile up on the main thread.

@@ -23,6 +23,7 @@ import type {
   PlateWorkerInit,
 } from '../../shared/plate-protocol';
 import { WorkerBridge, type BridgeOptions } from './bridge';
+import { traced } from '../../shared/startup-trace';
 
 export interface PlateClientOptions extends BridgeOptions {
   /** Format rules for ranking reads: 'us' | 'eu' | 'br' | 'cn'. Default 'us'. */
@@ -63,7 +64,7 @@ export class PlateClient {
     this.bridge.onStart = async (bridge, worker) => {
       // A fresh worker (first call, or after an abort, timeout or crash) is initialised before the call itself.
       try {
-        this.infoValue = await bridge.send(worker, undefined, 'init', this.initReq);
+        this.infoValue = await traced('plates:init', () => bridge.send(worker, undefined, 'init', this.initReq));
       } catch (e) {
         // Leave no half-initialised worker behind: the next call starts over.
         bridge.terminate();

@@ -16,6 +16,7 @@
 import type * as Ort from 'onnxruntime-web';
 import { KioskError } from '../../shared/errors';
 import type { BackendInfo, BackendName } from '../../shared/face-protocol';
+import { realmTrace } from '../../shared/startup-trace';
 
 export type OrtModule = typeof Ort;
 export type OrtBuild = BackendName;
@@ -177,8 +178,11 @@ export class OrtSession {
    */
   static async create(model: string, bytes: Uint8Array, ep: BackendName, build: OrtBuild = ep): Promise<OrtSession> {
     try {
-      const ort = await ortBuild(build);
-      const session = await ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' });
+      const ort = await realmTrace.time(`ort:import-${build}`, () => ortBuild(build));
+      // The first session of a build also instantiates ORT's wasm and its threads (wasm:* in the cold-start trace).
+      const session = await realmTrace.time(`ort:session:${model}`, () =>
+        ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' }),
+      );
       return new OrtSession(model, ort, session, ep);
     } catch (e) {
       if (e instanceof KioskError) throw e;

@@ -1,0 +1,61 @@
+/**
+ * Cold start of the real face worker (issue 19): only the detector and the embedder load at start-up; passive PAD
+ * loads on the first frame that asks for it and the eye-state model on the first challenge frame (lazy-model.ts),
+ * and both still give their readings then. A same-settings configure() while the first load runs waits for it
+ * instead of loading everything twice. The worker's trace (src/shared/startup-trace.ts) is what tells which models
+ * were loaded when. Real Chromium, real worker, real wasm, a real photo from an npm package (face-api's sample3).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import s3 from '@vladmandic/face-api/demo/sample3.jpg?url';
+import { FaceClient } from '../../src/inference/client/face-client';
+import { TRACE_PREFIX } from '../../src/shared/startup-trace';
+
+/** The centre woman of sample3 (face at x≈1039), large enough for her eyes to be read. */
+async function frame(): Promise<ImageBitmap> {
+  return createImageBitmap(await (await fetch(s3)).blob(), 850, 50, 600, 750);
+}
+
+const names = (spans: { name: string }[] | undefined) => (spans ?? []).map((s) => s.name);
+
+describe('face worker cold start (real worker, WASM)', () => {
+  const client = new FaceClient({ backend: 'wasm' });
+  afterAll(() => client.terminate());
+
+  it('loads the detector and embedder once at start-up, PAD on the first PAD frame, eyes on the first challenge frame', async () => {
+    // As the app starts: init with the default settings, and the stored (same) settings arrive while it runs.
+    const first = client.init();
+    const configured = client.configure(undefined, {});
+    const [info] = await Promise.all([first, configured]);
+    expect(client.modelLoads).toBe(1);
+    const loaded = names(info.trace);
+    expect(loaded).toEqual(expect.arrayContaining(['face:detector', 'face:detector-warm', 'face:embedder', 'face:embedder-warm']));
+    expect(loaded.some((n) => n.startsWith('wasm:ort-wasm'))).toBe(true);
+    expect(loaded).not.toContain('face:liveness');
+    expect(loaded).not.toContain('face:eyes');
+    // The page's own timeline got the worker's spans as cold:* measures.
+    expect(performance.getEntriesByName(`${TRACE_PREFIX}face:embedder`, 'measure')).toHaveLength(1);
+
+    // A door frame with PAD on and no challenge: the PAD model loads now and scores; no eye model, no eye reading.
+    const door = await client.analyse(undefined, await frame(), { liveness: true, eyes: false });
+    expect(door.faces[0]?.embedded).toBe(true);
+    expect(door.faces[0]?.liveness).toBeGreaterThanOrEqual(0);
+    expect(door.faces[0]?.liveness).toBeLessThanOrEqual(1);
+    expect(door.faces[0]?.eyes).toBeUndefined();
+    expect(names(door.trace)).toContain('face:liveness');
+    expect(names(door.trace)).not.toContain('face:eyes');
+
+    // The first challenge frame: the eye model loads then and reads both eyes (open on this photo).
+    const challenge = await client.analyse(undefined, await frame(), { liveness: true, eyes: true, embed: 'all' });
+    expect(names(challenge.trace)).toContain('face:eyes');
+    const eyes = challenge.faces[0]?.eyes;
+    expect(eyes).toHaveLength(2);
+    expect(Math.min(...eyes!)).toBeGreaterThan(0.5);
+    expect(challenge.faces[0]?.liveness).toBeCloseTo(door.faces[0]!.liveness!, 3);
+
+    // Loaded once: the next challenge frame loads nothing more.
+    const next = await client.analyse(undefined, await frame(), { liveness: true, eyes: true, embed: 'all' });
+    expect(names(next.trace)).not.toContain('face:eyes');
+    expect(next.faces[0]?.eyes).toHaveLength(2);
+    expect(client.modelLoads).toBe(1);
+  }, 180_000);
+});
