@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   detPostprocess,
-  detPreprocessTo,
   minAreaRect,
   rectQuad,
   makeBox,
@@ -99,44 +98,6 @@ describe('pixel operations', () => {
     expect(String.fromCharCode(bmp[0]!, bmp[1]!)).toBe('BM');
     expect(new DataView(bmp.buffer).getUint32(2, true)).toBe(bmp.length);
     expect(new DataView(bmp.buffer).getInt32(18, true)).toBe(p.width);
-  });
-});
-
-describe('detector pre-processing', () => {
-  // The reference: PaddleOCR's normalisation (BGR planes, ImageNet mean/std) of the RGBA `resize`. The detector's
-  // one-pass version must give bit-identical tensors (it only skips alpha and the intermediate image).
-  const MEAN = [0.485, 0.456, 0.406];
-  const STD = [0.229, 0.224, 0.225];
-  function reference(img: ReturnType<typeof makeImage>, w: number, h: number): Float32Array {
-    const r = w === img.width && h === img.height ? img : resize(img, w, h, w > img.width ? 'cubic' : 'linear');
-    const plane = w * h;
-    const t = new Float32Array(3 * plane);
-    for (let i = 0; i < plane; i++) {
-      t[i] = (r.data[i * 4 + 2]! / 255 - MEAN[0]!) / STD[0]!;
-      t[plane + i] = (r.data[i * 4 + 1]! / 255 - MEAN[1]!) / STD[1]!;
-      t[2 * plane + i] = (r.data[i * 4]! / 255 - MEAN[2]!) / STD[2]!;
-    }
-    return t;
-  }
-  function noise(w: number, h: number, seed: number) {
-    const img = makeImage(w, h);
-    let x = seed;
-    for (let i = 0; i < img.data.length; i++) {
-      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-      img.data[i] = x >>> 24;
-    }
-    return img;
-  }
-
-  it.each([
-    ['shrinks', 200, 150, 96, 64],
-    ['enlarges', 61, 23, 256, 96],
-    ['keeps the size', 64, 32, 64, 32],
-  ])('%s to the same tensor as resize + normalise', (_, w, h, tw, th) => {
-    const img = noise(w, h, w * 31 + h);
-    const got = detPreprocessTo(img, tw, th);
-    expect([got.width, got.height]).toEqual([tw, th]);
-    expect(got.tensor).toEqual(reference(img, tw, th));
   });
 });
 

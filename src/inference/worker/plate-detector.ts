@@ -7,7 +7,7 @@
  * Running the model is the caller's job (an `OnnxRun`), so this module is pure and testable in Node. It never
  * decides what is a plate; it finds text.
  */
-import { resizeToPlanes, type Point, type RgbaImage } from './plate-image';
+import { resize, type Point, type RgbaImage } from './plate-image';
 
 export interface TextBox {
   /** Corners tl, tr, br, bl in source-image pixels; the tl→tr edge is the one nearest horizontal. */
@@ -65,16 +65,21 @@ export function detPreprocess(img: RgbaImage, maxSide: number): DetInput {
   return detPreprocessTo(img, w, h);
 }
 
-/** Per tensor plane (B, G, R as PaddleOCR reads them), the source channel and byte → normalised value. */
-const DET_PLANES = ([2, 1, 0] as const).map((channel, k) => ({
-  channel,
-  lut: Float32Array.from({ length: 256 }, (_, v) => (v / 255 - MEAN[k]!) / STD[k]!),
-}));
-
 /** As detPreprocess, to an exact tensor size (multiples of 32). */
 export function detPreprocessTo(img: RgbaImage, w: number, h: number): DetInput {
-  // One pass from the frame's bytes to the normalised planes (no intermediate RGBA image, no alpha).
-  const t = resizeToPlanes(img, w, h, w > img.width ? 'cubic' : 'linear', DET_PLANES);
+  const r = w === img.width && h === img.height ? img : resize(img, w, h, w > img.width ? 'cubic' : 'linear');
+  const plane = w * h;
+  const t = new Float32Array(3 * plane);
+  const d = r.data;
+  // Channel 0 = B, 1 = G, 2 = R with PaddleOCR's (B,G,R) ← (0.485,0.456,0.406) pairing.
+  for (let i = 0; i < plane; i++) {
+    const R = d[i * 4]! / 255;
+    const G = d[i * 4 + 1]! / 255;
+    const B = d[i * 4 + 2]! / 255;
+    t[i] = (B - MEAN[0]!) / STD[0]!;
+    t[plane + i] = (G - MEAN[1]!) / STD[1]!;
+    t[2 * plane + i] = (R - MEAN[2]!) / STD[2]!;
+  }
   return { tensor: t, width: w, height: h, scaleX: img.width / w, scaleY: img.height / h };
 }
 

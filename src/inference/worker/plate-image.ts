@@ -76,17 +76,18 @@ function coefficients(inSize: number, outSize: number, srcStart: number, srcLen:
 }
 
 /**
- * The separable resampling both resizers share: `emitRow(y, row)` receives each output row as RGBA bytes (rounded
- * and clamped as a Uint8ClampedArray rounds them; the same buffer every time, so copy what you keep).
+ * Resize a sub-rectangle of `img` (default: all of it) to outW x outH.
+ * `mode` 'cubic' is used for upscaling crops for the recogniser, 'linear' for the detector's downscale.
  */
-function resampleRows(
+export function resize(
   img: RgbaImage,
   outW: number,
   outH: number,
-  mode: 'linear' | 'cubic',
-  src: { x: number; y: number; w: number; h: number },
-  emitRow: (y: number, row: Uint8ClampedArray) => void,
-): void {
+  mode: 'linear' | 'cubic' = 'linear',
+  src: { x: number; y: number; w: number; h: number } = { x: 0, y: 0, w: img.width, h: img.height },
+): RgbaImage {
+  outW = Math.max(1, Math.round(outW));
+  outH = Math.max(1, Math.round(outH));
   const kernel = mode === 'cubic' ? CUBIC : TRIANGLE;
   const cx = coefficients(img.width, outW, src.x, src.w, kernel);
   const cy = coefficients(img.height, outH, src.y, src.h, kernel);
@@ -129,7 +130,8 @@ function resampleRows(
       tmp[t + 3] = a;
     }
   }
-  const o = new Uint8ClampedArray(outW * 4);
+  const out = makeImage(outW, outH);
+  const o = out.data;
   for (let y = 0; y < outH; y++) {
     const s = cy.start[y]! - rowLo;
     const n = cy.count[y]!;
@@ -147,58 +149,13 @@ function resampleRows(
         b += tmp[p + 2]! * w;
         a += tmp[p + 3]! * w;
       }
-      const t = x * 4;
+      const t = (y * outW + x) * 4;
       o[t] = r;
       o[t + 1] = g;
       o[t + 2] = b;
       o[t + 3] = a;
     }
-    emitRow(y, o);
   }
-}
-
-/**
- * Resize a sub-rectangle of `img` (default: all of it) to outW x outH.
- * `mode` 'cubic' is used for upscaling crops for the recogniser, 'linear' for the detector's downscale.
- */
-export function resize(
-  img: RgbaImage,
-  outW: number,
-  outH: number,
-  mode: 'linear' | 'cubic' = 'linear',
-  src: { x: number; y: number; w: number; h: number } = { x: 0, y: 0, w: img.width, h: img.height },
-): RgbaImage {
-  outW = Math.max(1, Math.round(outW));
-  outH = Math.max(1, Math.round(outH));
-  const out = makeImage(outW, outH);
-  resampleRows(img, outW, outH, mode, src, (y, row) => out.data.set(row, y * outW * 4));
-  return out;
-}
-
-/**
- * As `resize` of the whole image (bit-identical bytes), but straight into planar float channels through a lookup
- * table per plane: `planes[k]` takes source channel `channel` (0 R, 1 G, 2 B) and maps each byte through `lut`
- * (256 entries). No RGBA image is allocated and no separate normalising pass runs: the detector's pre-processing,
- * on every frame and every refinement, needs only this.
- */
-export function resizeToPlanes(
-  img: RgbaImage,
-  outW: number,
-  outH: number,
-  mode: 'linear' | 'cubic',
-  planes: readonly { channel: 0 | 1 | 2; lut: Float32Array }[],
-): Float32Array {
-  const plane = outW * outH;
-  const out = new Float32Array(planes.length * plane);
-  const emitRow = (y: number, row: Uint8ClampedArray) => {
-    for (const [k, { channel, lut }] of planes.entries()) {
-      const o = k * plane + y * outW;
-      for (let x = 0; x < outW; x++) out[o + x] = lut[row[x * 4 + channel]!]!;
-    }
-  };
-  if (outW === img.width && outH === img.height) {
-    for (let y = 0; y < outH; y++) emitRow(y, img.data.subarray(y * outW * 4, (y + 1) * outW * 4));
-  } else resampleRows(img, outW, outH, mode, { x: 0, y: 0, w: img.width, h: img.height }, emitRow);
   return out;
 }
 
