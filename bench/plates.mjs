@@ -2,7 +2,7 @@
 // @ts-check
 /**
  * Plate benchmark: `npm run bench:plates -- --data DIR [--json OUT] [--readers trained,ppocr,ensemble]
- * [--regions us,eu,br] [--limit N] [--threads N] [--tuning JSON] [--split train/plates/split.tsv --role holdout]`,
+ * [--regions us,eu,br] [--limit N] [--threads N] [--tuning JSON] [--det-precision auto|f32|int8] [--split train/plates/split.tsv --role holdout]`,
  * or `npm run bench:plates -- --crops DIR [...]` to score crop reads only on a folder laid out like
  * ../shared/datasets/plate-crops (labels.tsv `file state plate`; each image is the plate box; region = the first
  * path segment). `--split FILE --role R[,R]` keeps only the rows split.tsv gives that role (the trained recogniser's
@@ -46,6 +46,7 @@ const { values: args } = parseArgs({
     limit: { type: 'string' },
     threads: { type: 'string' },
     tuning: { type: 'string' },
+    'det-precision': { type: 'string' },
     dump: { type: 'string' },
     raw: { type: 'string' },
     verbose: { type: 'boolean', default: false },
@@ -264,8 +265,9 @@ async function main() {
         region: regions[0] ?? 'us',
         ...(args.threads ? { threads: Number(args.threads) } : {}),
         ...(args.tuning ? { tuning: JSON.parse(args.tuning) } : {}),
+        ...(args['det-precision'] ? { detPrecision: args['det-precision'] } : {}),
       });
-      backend = `${info.backend}, ${info.threads} thread(s)`;
+      backend = `${info.backend}, ${info.threads} thread(s), detector ${info.detPrecision}`;
       console.log(`\n${reader}: models loaded in ${Math.round(info.initMs)} ms (${backend})`);
       out.readers[reader] = { regions: {} };
       stages[reader] = {};
@@ -282,7 +284,21 @@ async function main() {
         let wrongGrants = 0;
         let missedGrants = 0;
         /** @type {Record<string, number[]>} */
-        const t = { total: [], det: [], refine: [], rec: [], ppocr: [], en: [], trained: [], crop: [] };
+        // detPre/detRun/detPost: every detector pass (whole frame + refinement) split in three; warp: the crops' warps.
+        const t = {
+          total: [],
+          det: [],
+          refine: [],
+          rec: [],
+          ppocr: [],
+          en: [],
+          trained: [],
+          detPre: [],
+          detRun: [],
+          detPost: [],
+          warp: [],
+          crop: [],
+        };
         for (const [i, l] of rows.entries()) {
           const r = await page.evaluate((o) => /** @type {any} */ (window).__plates.evaluate(o), {
             reader,
@@ -326,6 +342,10 @@ async function main() {
           t.ppocr?.push(r.e2e.times.ppocrMs);
           t.en?.push(r.e2e.times.enMs);
           t.trained?.push(r.e2e.times.trainedMs);
+          t.detPre?.push(r.e2e.times.detPreMs);
+          t.detRun?.push(r.e2e.times.detRunMs);
+          t.detPost?.push(r.e2e.times.detPostMs);
+          t.warp?.push(r.e2e.times.cropMs);
           t.crop?.push(r.crop.times.totalMs);
           if (args.verbose || r.notListed.outcome === 'grant') {
             console.log(
@@ -423,7 +443,7 @@ async function main() {
     for (const [reader, rs] of Object.entries(stages))
       for (const [region, st] of Object.entries(/** @type {any} */ (rs)))
         console.log(
-          `${reader.padEnd(10)} ${region.padEnd(6)} ${['total', 'det', 'refine', 'rec', 'ppocr', 'en', 'trained'].map((k) => `${k} ${st[`${k}Ms`].p50}`).join(', ')}`,
+          `${reader.padEnd(10)} ${region.padEnd(6)} ${['total', 'det', 'refine', 'rec', 'ppocr', 'en', 'trained', 'detPre', 'detRun', 'detPost', 'warp'].map((k) => `${k} ${st[`${k}Ms`].p50}`).join(', ')}`,
         );
   }
   console.log(machine.note);

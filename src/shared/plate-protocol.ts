@@ -71,7 +71,13 @@ export interface PlateWorkerInit {
   backend?: 'auto' | PlateBackendName;
   threads?: number;
   tuning?: PlateTuning;
+  /** The text detector's weights: 'f32' (the default, 'auto') or 'int8' (built at provisioning by our quantiser,
+   * WASM only; measured no faster in the browser and one held-out US photo worse, so opt-in for re-measuring:
+   * docs/plates.md, "Speed"). */
+  detPrecision?: 'auto' | PlateDetPrecision;
 }
+
+export type PlateDetPrecision = 'f32' | 'int8';
 
 export interface PlateWorkerInfo {
   reader: PlateReaderName;
@@ -80,6 +86,8 @@ export interface PlateWorkerInfo {
   threads: number;
   /** The recognisers loaded, in the order they read: 'ppocr-v4', 'ppocr-v3-en', 'tesseract', 'trained'. */
   recognisers: string[];
+  /** The detector weights that run. */
+  detPrecision: PlateDetPrecision;
   /** Model fetch + verification + session creation + warm-up (ms). */
   loadMs: number;
 }
@@ -111,6 +119,12 @@ export interface PlateStageTimes {
   ppocrMs: number;
   enMs: number;
   trainedMs: number;
+  /** Of detMs + refineMs, every detector pass (whole frame and refinement): resize and normalise, the model run,
+   * and the probability map's boxes; cropMs: the crops' perspective warps for the recognisers. */
+  detPreMs: number;
+  detRunMs: number;
+  detPostMs: number;
+  cropMs: number;
   totalMs: number;
 }
 

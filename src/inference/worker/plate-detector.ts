@@ -189,37 +189,57 @@ export function makeBox(r: MinRect, score: number): TextBox {
   return { quad: rectQuad(r), cx: r.cx, cy: r.cy, w: r.w, h: r.h, angle: r.angle, score };
 }
 
+/** No column seen yet in a row (larger than any tensor width). */
+const NO_MIN = 0x7fffffff;
+let buffers: { seen: Uint8Array; stack: Int32Array; rowMin: Int32Array; rowMax: Int32Array } | null = null;
+
+/**
+ * detPostprocess's working buffers, kept between calls (it runs on every frame and every refinement; allocating
+ * a label map per call was garbage for the collector at frame rate). Grown when a larger map comes; `seen` cleared.
+ */
+function scratch(W: number, H: number): NonNullable<typeof buffers> {
+  const n = W * H;
+  if (!buffers || buffers.seen.length < n || buffers.rowMin.length < H) {
+    const size = Math.max(n, buffers?.seen.length ?? 0);
+    const rows = Math.max(H, buffers?.rowMin.length ?? 0);
+    buffers = {
+      seen: new Uint8Array(size),
+      stack: new Int32Array(size),
+      rowMin: new Int32Array(rows).fill(NO_MIN),
+      rowMax: new Int32Array(rows).fill(-1),
+    };
+  } else buffers.seen.fill(0, 0, n);
+  return buffers;
+}
+
 /**
  * Turn the detector's probability map (height x width, det-input pixels) into text boxes in source pixels.
  * Components are 8-connected; the box score is the mean probability over the component's pixels.
  */
 export function detPostprocess(prob: Float32Array, input: DetInput, opts: DetOptions, maxBoxes = 200): TextBox[] {
   const { width: W, height: H } = input;
-  const label = new Int32Array(W * H);
+  const { seen, stack, rowMin, rowMax } = scratch(W, H);
   const boxes: TextBox[] = [];
-  const stack: number[] = [];
-  let next = 0;
   for (let start = 0; start < W * H; start++) {
-    if (label[start] !== 0 || prob[start]! <= opts.thresh) continue;
-    next++;
-    label[start] = next;
-    stack.length = 0;
-    stack.push(start);
+    if (seen[start] !== 0 || prob[start]! <= opts.thresh) continue;
+    seen[start] = 1;
+    let top = 0;
+    stack[top++] = start;
     let sum = 0;
     let count = 0;
     // Per-row extremes are all the hull needs.
-    const rowMin = new Map<number, number>();
-    const rowMax = new Map<number, number>();
-    while (stack.length) {
-      const i = stack.pop()!;
+    let yLo = H;
+    let yHi = -1;
+    while (top > 0) {
+      const i = stack[--top]!;
       const x = i % W;
       const y = (i - x) / W;
       sum += prob[i]!;
       count++;
-      const mn = rowMin.get(y);
-      if (mn === undefined || x < mn) rowMin.set(y, x);
-      const mx = rowMax.get(y);
-      if (mx === undefined || x > mx) rowMax.set(y, x);
+      if (x < rowMin[y]!) rowMin[y] = x;
+      if (x > rowMax[y]!) rowMax[y] = x;
+      if (y < yLo) yLo = y;
+      if (y > yHi) yHi = y;
       for (let dy = -1; dy <= 1; dy++) {
         const yy = y + dy;
         if (yy < 0 || yy >= H) continue;
@@ -227,21 +247,24 @@ export function detPostprocess(prob: Float32Array, input: DetInput, opts: DetOpt
           const xx = x + dx;
           if (xx < 0 || xx >= W || (dx === 0 && dy === 0)) continue;
           const j = yy * W + xx;
-          if (label[j] === 0 && prob[j]! > opts.thresh) {
-            label[j] = next;
-            stack.push(j);
+          if (seen[j] === 0 && prob[j]! > opts.thresh) {
+            seen[j] = 1;
+            stack[top++] = j;
           }
         }
       }
     }
+    const pts: Point[] = [];
+    for (let y = yLo; y <= yHi; y++) {
+      if (rowMax[y]! < 0) continue;
+      pts.push({ x: rowMin[y]! + 0.5, y: y + 0.5 });
+      pts.push({ x: rowMax[y]! + 0.5, y: y + 0.5 });
+      rowMin[y] = NO_MIN;
+      rowMax[y] = -1;
+    }
     if (count < 4) continue;
     const score = sum / count;
     if (score < opts.boxThresh) continue;
-    const pts: Point[] = [];
-    for (const [y, x0] of rowMin) {
-      pts.push({ x: x0 + 0.5, y: y + 0.5 });
-      pts.push({ x: rowMax.get(y)! + 0.5, y: y + 0.5 });
-    }
     const r = minAreaRect(pts);
     if (Math.min(r.w, r.h) < opts.minSize) continue;
     // DB's unclip: offset the polygon outward by area * ratio / perimeter (the text kernel is shrunk in training).

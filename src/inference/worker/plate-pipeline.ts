@@ -199,7 +199,8 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
 
 const TUNING_LEADS: readonly string[] = ['pool', 'ppocr', 'trained'];
 const num = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v) && v >= 0;
-const nums = (v: unknown): boolean => Array.isArray(v) && v.length > 0 && v.every((x) => num(x) && Number.isFinite(x) && x > 0);
+const nums = (v: unknown): boolean =>
+  Array.isArray(v) && v.length > 0 && v.every((x) => num(x) && Number.isFinite(x) && x > 0);
 
 /** The check of each override PlateTuning allows, by the shape of its default. */
 const TUNING_CHECKS: Record<keyof PlateTuning, (v: unknown) => boolean> = {
@@ -272,6 +273,12 @@ export interface StageTimes {
   ppocrMs: number;
   enMs: number;
   trainedMs: number;
+  /** Of detMs + refineMs, every detector pass: pre-processing, the model run, post-processing. */
+  detPreMs: number;
+  detRunMs: number;
+  detPostMs: number;
+  /** Crop warps (within refineMs and readBox's share of it). */
+  cropMs: number;
   totalMs: number;
 }
 
@@ -282,6 +289,10 @@ const noTimes = (): StageTimes => ({
   ppocrMs: 0,
   enMs: 0,
   trainedMs: 0,
+  detPreMs: 0,
+  detRunMs: 0,
+  detPostMs: 0,
+  cropMs: 0,
   totalMs: 0,
 });
 
@@ -304,11 +315,19 @@ async function detect(
   img: RgbaImage,
   run: OnnxRun,
   o: DetOptions,
+  times: StageTimes,
   exact?: { w: number; h: number },
 ): Promise<TextBox[]> {
+  const t0 = now();
   const input = exact ? detPreprocessTo(img, exact.w, exact.h) : detPreprocess(img, o.maxSide);
+  const t1 = now();
   const out = await run(input.tensor, [1, 3, input.height, input.width]);
-  return detPostprocess(out.data, input, o);
+  const t2 = now();
+  const boxes = detPostprocess(out.data, input, o);
+  times.detPreMs += t1 - t0;
+  times.detRunMs += t2 - t1;
+  times.detPostMs += now() - t2;
+  return boxes;
 }
 
 /** Geometric prior: how much a line's shape and detector score look like a plate registration line. */
@@ -335,6 +354,7 @@ async function refineLine(
   models: PlateModels,
   o: PipelineOptions,
   textHeight: number,
+  times: StageTimes,
   glyph = line.h / 1.6,
 ): Promise<Line[]> {
   const mx = line.h * 1.0 + line.w * 0.15;
@@ -357,7 +377,7 @@ async function refineLine(
     w = Math.max(32, Math.round((w * k) / 32) * 32);
     h = Math.max(32, Math.round((h * k) / 32) * 32);
   }
-  const boxes = await detect(region, models.det, o.refineDet, { w, h });
+  const boxes = await detect(region, models.det, o.refineDet, times, { w, h });
   const shift = (b: TextBox) => makeBox({ cx: b.cx + x0, cy: b.cy + y0, w: b.w, h: b.h, angle: b.angle }, b.score);
   const shifted = groupLines(boxes, o.lines).map((g) => ({ box: shift(g.box), parts: g.parts.map(shift) }));
   // Keep lines whose centre lies within the original line's band.
@@ -384,9 +404,11 @@ interface Crop {
   trainedOnly?: boolean;
 }
 
-function makeCrop(img: RgbaImage, line: Line, o: PipelineOptions, source: string): Crop {
+function makeCrop(img: RgbaImage, line: Line, o: PipelineOptions, source: string, times: StageTimes): Crop {
+  const t0 = now();
   const b = padQuad(line.box, o.padX, o.padY);
   let image = cropQuad(img, b.quad, REC_HEIGHT, 1600);
+  times.cropMs += now() - t0;
   if (o.gray) image = toGray(image);
   if (o.contrast) image = stretchContrast(image);
   if (o.sharpen > 0) image = sharpen(image, o.sharpen);
@@ -584,17 +606,17 @@ async function cropsFor(
   t: StageTimes,
   tag: string,
 ): Promise<Crop[]> {
-  if (!o.refine || line.box.h >= o.refineBelowPx) return [makeCrop(img, line, o, `${tag}/det`)];
+  if (!o.refine || line.box.h >= o.refineBelowPx) return [makeCrop(img, line, o, `${tag}/det`, t)];
   const crops: Crop[] = [];
   for (const th of o.refineTextHeights) {
     const t0 = now();
-    const refined = await refineLine(img, line.box, models, o, th);
+    const refined = await refineLine(img, line.box, models, o, th, t);
     t.refineMs += now() - t0;
     const best = refined.sort((a, b) => b.box.w * b.box.h * b.box.score - a.box.w * a.box.h * a.box.score)[0];
     if (best)
-      crops.push(makeCrop(img, best, { ...o, padX: o.refinedPadX, padY: o.refinedPadY }, `${tag}/refined${th}`));
+      crops.push(makeCrop(img, best, { ...o, padX: o.refinedPadX, padY: o.refinedPadY }, `${tag}/refined${th}`, t));
   }
-  if (crops.length === 0 || o.readBoth) crops.push(makeCrop(img, line, o, `${tag}/det`));
+  if (crops.length === 0 || o.readBoth) crops.push(makeCrop(img, line, o, `${tag}/det`, t));
   return crops;
 }
 
@@ -625,7 +647,7 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
     // A larger scale only helps when the frame is larger than the last one tried.
     if (i > 0 && Math.max(img.width, img.height) <= sides[i - 1]!) break;
     const td = now();
-    const boxes = await detect(img, models.det, { ...opts.det, maxSide: side });
+    const boxes = await detect(img, models.det, { ...opts.det, maxSide: side }, times);
     times.detMs += now() - td;
     const lines = pickLines(boxes, img, opts).filter((l) => !seen.some((s) => sameLine(l.box, s)));
     seen.push(...lines.map((l) => l.box));
@@ -704,13 +726,15 @@ async function readBox(
   const crops: Crop[] = [];
   for (const th of opts.boxMode === 'band' ? [] : opts.refineTextHeights) {
     // Registration characters are about half a plate's height.
-    const refined = await refineLine(img, plate, models, opts, th, box.height * 0.5);
+    const refined = await refineLine(img, plate, models, opts, th, times, box.height * 0.5);
     const lines = refined
       .filter(({ box: b }) => b.h >= 4 && b.w >= b.h)
       .sort((a, b) => b.box.h * b.box.score - a.box.h * a.box.score)
       .slice(0, opts.maxLines);
     lines.forEach((l, i) =>
-      crops.push(makeCrop(img, l, { ...opts, padX: opts.refinedPadX, padY: opts.refinedPadY }, `box/${th}/line${i}`)),
+      crops.push(
+        makeCrop(img, l, { ...opts, padX: opts.refinedPadX, padY: opts.refinedPadY }, `box/${th}/line${i}`, times),
+      ),
     );
   }
   times.refineMs += now() - t0;
@@ -721,11 +745,11 @@ async function readBox(
         { cx: plate.cx, cy: plate.cy + box.height * v.dy, w: box.width * v.w, h: box.height * v.h, angle: 0 },
         1,
       );
-      crops.push(makeCrop(img, { box: band, parts: [band] }, { ...opts, padX: 0, padY: 0 }, `box/band${v.h}`));
+      crops.push(makeCrop(img, { box: band, parts: [band] }, { ...opts, padX: 0, padY: 0 }, `box/band${v.h}`, times));
     }
   }
   if (models.trained && opts.trainedWholeBox) {
-    const whole = makeCrop(img, { box: plate, parts: [plate] }, { ...opts, padX: 0, padY: 0 }, 'box/plate');
+    const whole = makeCrop(img, { box: plate, parts: [plate] }, { ...opts, padX: 0, padY: 0 }, 'box/plate', times);
     crops.push({ ...whole, trainedOnly: true });
   }
   const t1 = now();
