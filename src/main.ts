@@ -5,7 +5,6 @@
  * routing table: what a typed hash may show is decided by the device role and the session, never by the hash.
  */
 import { AdminOps } from './app/admin-ops';
-import { VaultMaintenance } from './app/vault-maintenance';
 import { Camera } from './capture/camera';
 import { KioskController } from './app/controller';
 import { sessionIdleMs, type DeviceRole } from './config/kiosk';
@@ -77,7 +76,6 @@ async function main(): Promise<void> {
   }
   app = new KioskController({ vault, video: visitor.kiosk.video, clock });
   const ops = new AdminOps(app);
-  const maintenance = new VaultMaintenance(app);
   const authority = app.authority;
   const home = () => {
     if (requested() !== '') location.hash = '#/';
@@ -114,42 +112,29 @@ async function main(): Promise<void> {
       ops.lock();
       home();
     },
-    enrolPhotos: (i, p, t) => ops.enrolPhotos(i, p, t),
-    bulkImport: (f, c, p) => ops.bulkImport(f, c, p),
-    enrolFromCamera: (l, li, o) => ops.enrolFromCamera(l, li, o),
-    addPlates: (l, p, li, t) => ops.addPlates(l, p, li, t),
-    mergeSubjects: (k, o) => ops.mergeSubjects(k, o),
-    updateSubject: (id, p) => ops.updateSubject(id, p),
-    expireSubject: (id) => ops.expireSubject(id),
-    deleteSubject: (id) => ops.deleteSubject(id),
-    saveSettings: async (p) => {
-      const s = await ops.saveSettings(p);
-      if (p.lang && p.lang !== lang()) switchLang(p.lang);
-      return s;
-    },
-    pair: (c) => ops.pair(c),
-    adminPublicKey: () => ops.adminPublicKey(),
-    kioskPublicKey: () => ops.kioskPublicKey(),
-    pinAdminKey: (j) => ops.pinAdminKey(j),
-    addRecipient: (j) => ops.addRecipient(j),
-    exportWatchlist: (o) => ops.exportWatchlist(o),
-    importWatchlist: (f, o) => ops.importWatchlist(f, o),
-    exportAudit: (p) => ops.exportAudit(p),
     wipe: (c) => ops.wipe(c),
-    listSubjects: () => app.listSubjects(),
-    cameras: () => Camera.list(),
-    listGuards: () => ops.listGuards(),
-    createGuard: (n, p) => ops.createGuard(n, p),
-    setGuardDisabled: (id, d) => ops.setGuardDisabled(id, d),
-    deleteGuard: (id) => ops.deleteGuard(id),
-    registerPasskey: (id) => ops.registerPasskey(id),
-    readAudit: (n) => ops.readAudit(n),
-    pull: { savePullMinutes: (m) => ops.saveSettings({ pullMinutes: m }), pullNow: () => ops.pullNow() },
-    readAuditFile: (f, p) => ops.readAuditFile(f, p),
-    scanAdminKey: () => ops.scanAdminKey(),
-    scanKioskKey: () => ops.scanKioskKey(),
-    scanPairingCode: () => ops.scanPairingCode(),
-    maintenance,
+    people: ops.people,
+    enrolment: ops.enrolment,
+    sync: ops.sync,
+    pull: { savePullMinutes: (m) => ops.settings.savePullMinutes(m), pullNow: () => ops.sync.pullNow() },
+    settings: {
+      saveSettings: async (p) => {
+        const s = await ops.settings.saveSettings(p);
+        if (p.lang && p.lang !== lang()) switchLang(p.lang);
+        return s;
+      },
+      cameras: () => Camera.list(),
+      repairs: () => ops.settings.repairs(),
+    },
+    guards: ops,
+    device: ops.device,
+    audit: {
+      readAudit: (n) => ops.audit.readAudit(n),
+      exportAudit: (p) => ops.audit.exportAudit(p),
+      readAuditFile: (f, p) => ops.audit.readAuditFile(f, p),
+      listGuards: () => ops.listGuards(),
+    },
+    maintenance: ops.maintenance,
   });
 
   function switchLang(next: Lang): void {

@@ -88,6 +88,11 @@ export interface AppSnapshot {
   session: Session;
   /** LAN pull of watchlist bundles: schedule, last check, last install, last refusal (admin and guard screens). */
   sync: PullStatus;
+  /**
+   * Stored settings that failed their check at the last unlock and run on their defaults (field paths, e.g.
+   * `retentionHours`, `face.pad.liveThreshold`): the admin screen names them, the audit keeps them.
+   */
+  configRepairs: readonly string[];
 }
 
 export type PromptKey =
@@ -183,6 +188,7 @@ export class KioskController {
       session: { kind: 'none' },
       openSet: null,
       sync: this.puller.status,
+      configRepairs: [],
     };
     this.puller.subscribe((sync) => this.update({ sync }));
     this.authority.subscribe((session) => this.update({ session }));
@@ -278,14 +284,28 @@ export class KioskController {
   /** Called once the vault is unlocked (device key or passphrase). */
   async afterUnlock(): Promise<void> {
     const { settings, refused } = loadKioskSettings(await this.vault.settings.get());
-    // A stored value that fails its check runs on its default (src/config/kiosk.ts); say which, never the value.
-    for (const e of refused) console.warn(`settings: stored ${String(e.details?.['field'])} refused (${e.code}); its default applies`);
-    this.update({ settings });
+    // A stored value that fails its check runs on its default (src/config/kiosk.ts); say which, never the value:
+    // on the admin screen (snapshot) and in the audit. The stored record is left as it is for the admin to fix.
+    const repairs = refused.map((e) => String(e.details?.['field']));
+    for (const field of repairs) console.warn(`settings: stored ${field} refused (CONFIG_INVALID); its default applies`);
+    this.update({ settings, configRepairs: repairs });
+    await this.auditRepairs(repairs, settings.kioskId);
     this.onSettingsKnown?.();
     await this.reloadWatchlist();
     this.puller.schedule(settings.pullMinutes);
     await this.openDecisions(settings);
     this.update({ phase: 'running', prompt: { key: settings.mode === 'plate' ? 'showPlate' : 'lookAtCamera' } });
+  }
+
+  /** One audit entry per repaired stored setting (mode 'system', the field as the reason). */
+  private async auditRepairs(fields: readonly string[], kiosk: string): Promise<void> {
+    for (const field of fields) {
+      try {
+        await this.vault.audit.append({ at: this.clock.wall(), outcome: 'config-repaired', subjectId: 'unknown', kiosk, mode: 'system', reason: field.slice(0, 200) });
+      } catch (e) {
+        this.update({ error: isKioskError(e) ? e : new KioskError('INTERNAL') });
+      }
+    }
   }
 
   private async openDecisions(settings: KioskSettings): Promise<void> {
