@@ -8,7 +8,7 @@
  * change asks the authority for `settings` first. It never renders anything.
  */
 import { resolveFaceConfig } from '../config/face';
-import { resolveKioskSettings, validateSettingsPatch, type KioskSettings } from '../config/kiosk';
+import { loadKioskSettings, validateSettingsPatch, type KioskSettings } from '../config/kiosk';
 import { resolvePlateMatchConfig } from '../config/plate';
 import type { Capability } from './authority';
 import type { KioskController } from './controller';
@@ -37,8 +37,9 @@ export class SettingsService {
     const next = validateSettingsPatch(cur, patch);
     await this.vault.settings.put({ ...next });
     if (patch.retentionHours !== undefined) await this.vault.audit.setRetention(next.retentionHours * 3_600_000);
-    const stored = resolveKioskSettings(await this.vault.settings.get());
-    this.app.update({ settings: stored });
+    // The whole record was written valid: whatever was repaired at start is now the admin's value.
+    const { settings: stored, refused } = loadKioskSettings(await this.vault.settings.get());
+    this.app.update({ settings: stored, configRepairs: refused.map((e) => String(e.details?.['field'])) });
     // New settings may change the answer for the person standing there: they get a fresh decision.
     this.app.forgetPresence();
     if (patch.face !== undefined) await this.app.reloadWatchlist();
