@@ -4,6 +4,7 @@
  * offline layer. No logic lives here beyond the order things start in, which module's output feeds which, and the
  * routing table: what a typed hash may show is decided by the device role and the session, never by the hash.
  */
+import { adminActions } from './admin-actions';
 import { AdminOps } from './app/admin-ops';
 import { Camera } from './capture/camera';
 import { KioskController } from './app/controller';
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
     override: (d, r) => app.override(d, r),
     guardLog: () => app.guardLog(),
     overridesLeft: () => app.overridesLeft(),
+    acknowledgeRejection: () => app.acknowledgeRejection(),
     logout: () => {
       authority.logout();
       home();
@@ -105,37 +107,15 @@ async function main(): Promise<void> {
     toAdmin: () => (location.hash = '#/admin'),
     cancel: home,
   });
-  const admin = new AdminView({
-    setup: (p, o) => ops.setup(p, o),
-    unlock: (p) => ops.unlock(p),
-    lock: () => {
-      ops.lock();
-      home();
-    },
-    wipe: (c) => ops.wipe(c),
-    people: ops.people,
-    enrolment: ops.enrolment,
-    sync: ops.sync,
-    pull: { savePullMinutes: (m) => ops.settings.savePullMinutes(m), pullNow: () => ops.sync.pullNow() },
-    settings: {
-      saveSettings: async (p) => {
-        const s = await ops.settings.saveSettings(p);
-        if (p.lang && p.lang !== lang()) switchLang(p.lang);
-        return s;
-      },
+  const admin = new AdminView(
+    adminActions(ops, {
+      afterLock: home,
       cameras: () => Camera.list(),
-      repairs: () => ops.settings.repairs(),
-    },
-    guards: ops,
-    device: ops.device,
-    audit: {
-      readAudit: (n) => ops.audit.readAudit(n),
-      exportAudit: (p) => ops.audit.exportAudit(p),
-      readAuditFile: (f, p) => ops.audit.readAuditFile(f, p),
-      listGuards: () => ops.listGuards(),
-    },
-    maintenance: ops.maintenance,
-  });
+      afterSave: (p) => {
+        if (p.lang && p.lang !== lang()) switchLang(p.lang);
+      },
+    }),
+  );
 
   function switchLang(next: Lang): void {
     localStorage.setItem(LANG_KEY, next);

@@ -328,6 +328,15 @@ export class KioskController {
     await this.watchlist.reload();
   }
 
+  /**
+   * The guard has read the receiver's last permanent rejection (shown on the guard screen until then): clear it.
+   * Only staff who may override see and clear it; nothing is re-sent (the rejected decision was dropped).
+   */
+  acknowledgeRejection(): void {
+    this.authority.require('override');
+    this.decisions?.sender.clearRejection();
+  }
+
   /** Resolves once every watchlist change committed so far decides the next frame (admin edits wait for it). */
   async watchlistSettled(): Promise<void> {
     await this.watchlist.settled();

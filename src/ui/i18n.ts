@@ -98,12 +98,12 @@ const enConsole = {
   storageRefresh: 'Refresh',
   storageUsed: 'Used',
   storageQuota: 'Quota',
-  storagePersisted: 'Protected from eviction',
   storageUnknown: 'not reported by this browser',
   subjectKeyTitle: 'Subject reference key',
   subjectKeyHelp: 'When subject references are sent, a new key makes every later reference unlinkable to the earlier ones.',
   rotateSubjectKey: 'New subject reference key',
   subjectKeyRotated: 'New key in use: earlier references no longer link to later ones.',
+  ackRejection: 'Seen: clear the rejection',
 } as const;
 
 const zhConsole: Record<keyof typeof enConsole, string> = {
@@ -118,12 +118,12 @@ const zhConsole: Record<keyof typeof enConsole, string> = {
   storageRefresh: '刷新',
   storageUsed: '已用',
   storageQuota: '配额',
-  storagePersisted: '防止被清除',
   storageUnknown: '此浏览器未报告',
   subjectKeyTitle: '人员引用密钥',
   subjectKeyHelp: '发送人员引用时，新密钥使之后的引用无法与之前的引用关联。',
   rotateSubjectKey: '新的人员引用密钥',
   subjectKeyRotated: '新密钥已启用：之前的引用不再与之后的引用关联。',
+  ackRejection: '已查看：清除拒绝提示',
 };
 // ---- Admin console by capability: end ----
 // ---- Vault maintenance: check, quarantine, rebuild the index, unattended restart (issue 17): begin ----

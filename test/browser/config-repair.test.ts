@@ -6,6 +6,7 @@
  * watchlist are left exactly as they were until the admin saves, which clears the notice.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { adminActions } from '../../src/admin-actions';
 import { AdminOps } from '../../src/app/admin-ops';
 import { KioskController } from '../../src/app/controller';
 import { AdjustableClock } from '../../src/shared/clock';
@@ -35,26 +36,7 @@ async function kiosk(name: string, clock: AdjustableClock) {
 /** The console as main.ts wires it (no camera list needed here). */
 function mount(k: Awaited<ReturnType<typeof kiosk>>): AdminView {
   const { ops, app } = k;
-  const view = new AdminView({
-    setup: (p, o) => ops.setup(p, o),
-    unlock: (p) => ops.unlock(p),
-    lock: () => ops.lock(),
-    wipe: (c) => ops.wipe(c),
-    people: ops.people,
-    enrolment: ops.enrolment,
-    sync: ops.sync,
-    pull: { savePullMinutes: (m) => ops.settings.savePullMinutes(m), pullNow: () => ops.sync.pullNow() },
-    settings: { saveSettings: (p) => ops.settings.saveSettings(p), cameras: async () => [], repairs: () => ops.settings.repairs() },
-    guards: ops,
-    device: ops.device,
-    audit: {
-      readAudit: (n) => ops.audit.readAudit(n),
-      exportAudit: (p) => ops.audit.exportAudit(p),
-      readAuditFile: (f, p) => ops.audit.readAuditFile(f, p),
-      listGuards: () => ops.listGuards(),
-    },
-    maintenance: ops.maintenance,
-  });
+  const view = new AdminView(adminActions(ops));
   document.body.append(view.root);
   k.entry.root = view.root;
   app.subscribe((s) => view.render(s));
