@@ -39,6 +39,17 @@ function isKeyText(text: string, kind: string): boolean {
   }
 }
 
+/** An exported bundle with the file name and type to save it under; a changes bundle says its base and counts. */
+export interface ExportedBundle {
+  bytes: Uint8Array<ArrayBuffer>;
+  version: number;
+  fileName: string;
+  mime: string;
+  baseVersion?: number;
+  upserts?: number;
+  deletions?: number;
+}
+
 export class SyncService {
   constructor(private readonly app: KioskController) {}
 
@@ -129,25 +140,51 @@ export class SyncService {
    * Export the whole watchlist as a signed, encrypted bundle, to a site passphrase and/or every added kiosk.
    * Versions increase with every export from this tablet, so kiosks refuse anything older than what they have.
    */
-  async exportWatchlist(opts: { sitePassphrase?: string }): Promise<{ bytes: Uint8Array<ArrayBuffer>; version: number; fileName: string; mime: string }> {
+  async exportWatchlist(opts: { sitePassphrase?: string }): Promise<ExportedBundle> {
+    return this.export(opts, false);
+  }
+
+  /**
+   * Export only what changed since the last export (full or changes) as a delta bundle: people added or edited
+   * since (by their last-change time) and the ids deleted since. A kiosk applies it only on exactly that base
+   * version (src/sync refuses any other), so a kiosk that missed a bundle needs a full one. INPUT_INVALID
+   * `no-base` before any export from this tablet.
+   */
+  async exportChanges(opts: { sitePassphrase?: string }): Promise<ExportedBundle> {
+    return this.export(opts, true);
+  }
+
+  private async export(opts: { sitePassphrase?: string }, delta: boolean): Promise<ExportedBundle> {
     this.require('export');
     const k = await this.keys();
     if (!k.admin) await this.adminPublicKey();
     const keys = await this.keys();
     const recipients = (keys.recipients ?? []).map((r) => r.key);
     if (!opts.sitePassphrase && recipients.length === 0) throw new KioskError('INPUT_INVALID', { reason: 'no-recipients' });
+    const base = keys.exported;
+    if (delta && !base) throw new KioskError('INPUT_INVALID', { reason: 'no-base' });
     const installed = await this.vault.watchlistVersion();
     const version = Math.max(installed, keys.exportedVersion ?? 0) + 1;
+    const subjects = (await this.vault.loadWatchlist()).subjects;
+    const stamps = Object.fromEntries(subjects.map((s) => [s.id, s.updatedAt]));
+    const changes = delta && base ? { upserts: subjects.filter((s) => base.stamps[s.id] !== s.updatedAt), deletions: Object.keys(base.stamps).filter((id) => !(id in stamps)).sort() } : null;
     const bytes = await exportBundle({
-      subjects: (await this.vault.loadWatchlist()).subjects,
+      ...(changes && base ? { changes, baseVersion: base.version } : { subjects }),
       version,
       adminSigningKey: keys.admin!.privateKey,
       adminPublicKey: keys.admin!.publicKey,
       recipients,
       ...(opts.sitePassphrase ? { siteKey: await createSiteKey(opts.sitePassphrase) } : {}),
     });
-    await this.saveKeys({ ...keys, exportedVersion: version });
-    return { bytes, version, fileName: bundleFileName({ kind: 'full', version }), mime: BUNDLE_MIME };
+    await this.saveKeys({ ...keys, exportedVersion: version, exported: { version, stamps } });
+    const fileName = changes && base ? bundleFileName({ kind: 'delta', version, baseVersion: base.version }) : bundleFileName({ kind: 'full', version });
+    return {
+      bytes,
+      version,
+      fileName,
+      mime: BUNDLE_MIME,
+      ...(changes && base ? { baseVersion: base.version, upserts: changes.upserts.length, deletions: changes.deletions.length } : {}),
+    };
   }
 
   /**

@@ -104,6 +104,10 @@ const enConsole = {
   rotateSubjectKey: 'New subject reference key',
   subjectKeyRotated: 'New key in use: earlier references no longer link to later ones.',
   ackRejection: 'Seen: clear the rejection',
+  peopleTitle: 'People',
+  exportDelta: 'Export changes only',
+  exportDeltaHelp: 'Changes only: who was added, edited or deleted since the last export. A kiosk installs it only on that last version; a kiosk that missed a bundle needs the whole list.',
+  exportedDelta: 'Exported changes v{version} (from v{base}): {upserts} added or edited, {deletions} deleted',
 } as const;
 
 const zhConsole: Record<keyof typeof enConsole, string> = {
@@ -124,6 +128,10 @@ const zhConsole: Record<keyof typeof enConsole, string> = {
   rotateSubjectKey: '新的人员引用密钥',
   subjectKeyRotated: '新密钥已启用：之前的引用不再与之后的引用关联。',
   ackRejection: '已查看：清除拒绝提示',
+  peopleTitle: '人员',
+  exportDelta: '仅导出变更',
+  exportDeltaHelp: '仅变更：自上次导出以来新增、修改或删除的人员。终端仅在上次导出的版本上安装它；错过某个名单包的终端需要完整名单。',
+  exportedDelta: '已导出变更 v{version}（基于 v{base}）：新增或修改 {upserts} 人，删除 {deletions} 人',
 };
 // ---- Admin console by capability: end ----
 // ---- Vault maintenance: check, quarantine, rebuild the index, unattended restart (issue 17): begin ----

@@ -41,7 +41,7 @@ export class PeopleCard {
     private readonly addTo: AddToPersonActions,
   ) {
     this.people = h('div', { 'data-testid': 'people' });
-    this.el = card(t('people'), 'section-people', this.people);
+    this.el = card(t('peopleTitle'), 'section-people', this.people);
   }
 
   /** Empties the card (a locked console keeps no name in the DOM). */

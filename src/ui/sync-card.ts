@@ -1,16 +1,17 @@
 /**
  * The sync card of the admin console: this tablet's admin and kiosk keys (JSON, fingerprint and a QR code for the
  * other tablet's camera), scanning or pasting the other tablet's key, and the watchlist as a bundle file (export to
- * a site passphrase and/or the added kiosks, import). The LAN pull has its own card (src/ui/sync-pull-card.ts).
+ * a site passphrase and/or the added kiosks — the whole list or only the changes since the last export — and
+ * import). The LAN pull has its own card (src/ui/sync-pull-card.ts).
  *
  * Owns only this card's DOM; it calls the sync service (src/app/sync-service.ts), which names the file and does
  * every check. It never reaches storage, crypto, the network or src/sync itself.
  */
 import { qrMatrix } from '../app/qr-exchange';
-import { BUNDLE_EXTENSION } from '../app/sync-service';
+import { BUNDLE_EXTENSION, type ExportedBundle } from '../app/sync-service';
 import { card, field, outLine, run, save } from './card-kit';
 import { h } from './dom';
-import { t } from './i18n';
+import { t, tf } from './i18n';
 
 export interface SyncActions {
   adminPublicKey(): Promise<{ json: string; fingerprint: string }>;
@@ -19,7 +20,9 @@ export interface SyncActions {
   addRecipient(json: string): Promise<string>;
   scanAdminKey(): Promise<string>;
   scanKioskKey(): Promise<string>;
-  exportWatchlist(opts: { sitePassphrase?: string }): Promise<{ bytes: Uint8Array<ArrayBuffer>; version: number; fileName: string; mime: string }>;
+  exportWatchlist(opts: { sitePassphrase?: string }): Promise<ExportedBundle>;
+  /** Only what changed since the last export (a delta bundle for kiosks on that version). */
+  exportChanges(opts: { sitePassphrase?: string }): Promise<ExportedBundle>;
   importWatchlist(file: Blob, opts: { sitePassphrase?: string }): Promise<{ version: number; subjects: number }>;
 }
 
@@ -86,6 +89,14 @@ export function syncCard(actions: SyncActions): HTMLElement {
       return `${t('exported')} v${r.version}`;
     }),
   );
+  const deltaBtn = h('button', { type: 'button', 'data-testid': 'export-delta' }, t('exportDelta'));
+  deltaBtn.addEventListener('click', () =>
+    void run(deltaBtn, out, async () => {
+      const r = await actions.exportChanges(site.value ? { sitePassphrase: site.value } : {});
+      save(r.bytes, r.fileName, r.mime);
+      return tf('exportedDelta', { version: r.version, base: r.baseVersion ?? 0, upserts: r.upserts ?? 0, deletions: r.deletions ?? 0 });
+    }),
+  );
   const file = h('input', { type: 'file', accept: BUNDLE_EXTENSION, 'data-testid': 'import-bundle-file' });
   const importBtn = h('button', { type: 'button', 'data-testid': 'import-bundle' }, t('importBundle'));
   importBtn.addEventListener('click', () =>
@@ -110,7 +121,8 @@ export function syncCard(actions: SyncActions): HTMLElement {
     field(t('addRecipient'), recIn, 'rec-in'),
     recBtn,
     field(t('sitePassphrase'), site, 'site-pass'),
-    h('div', { class: 'buttons' }, exportBtn),
+    h('div', { class: 'buttons' }, exportBtn, deltaBtn),
+    h('p', { class: 'help' }, t('exportDeltaHelp')),
     field(t('bundleFile'), file, 'bundle-file'),
     importBtn,
     out,
