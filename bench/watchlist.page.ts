@@ -61,9 +61,9 @@ async function run(o: WatchlistBenchOptions) {
   const ops = new AdminOps(app);
   try {
     await ops.setup(PASS, { role: 'attended' });
-    await ops.saveSettings({ pad: 'off' });
+    await ops.settings.saveSettings({ pad: 'off' });
     const blob = await herPhoto();
-    const enrolled = await ops.enrolPhotos([{ file: new File([blob], 'her.jpg', { type: 'image/jpeg' }), label: 'Her', list: 'allow' }]);
+    const enrolled = await ops.enrolment.enrolPhotos([{ file: new File([blob], 'her.jpg', { type: 'image/jpeg' }), label: 'Her', list: 'allow' }]);
     if (!enrolled[0]?.ok) throw new Error(`enrol failed: ${enrolled[0]?.code}`);
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
@@ -111,15 +111,15 @@ async function run(o: WatchlistBenchOptions) {
       others.splice(others.indexOf(s), 1);
       const kind = kinds[e % kinds.length]!;
       const t = performance.now();
-      if (kind === 'expire') await ops.expireSubject(s.id);
-      else if (kind === 'relabel') await ops.updateSubject(s.id, { label: `${s.label} (edited)` });
-      else if (kind === 'plates') await ops.updateSubject(s.id, { plates: [plateOf(next)] });
-      else await ops.deleteSubject(s.id);
+      if (kind === 'expire') await ops.people.expireSubject(s.id);
+      else if (kind === 'relabel') await ops.people.updateSubject(s.id, { label: `${s.label} (edited)` });
+      else if (kind === 'plates') await ops.people.updateSubject(s.id, { plates: [plateOf(next)] });
+      else await ops.people.deleteSubject(s.id);
       editMs.push(performance.now() - t);
     }
     // Her expiry, timed until the edit is in force, then the next decision must refuse her.
     const t1 = performance.now();
-    await ops.expireSubject(herId);
+    await ops.people.expireSubject(herId);
     const herExpireMs = performance.now() - t1;
     const refused = await decide();
 

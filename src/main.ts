@@ -4,8 +4,8 @@
  * offline layer. No logic lives here beyond the order things start in, which module's output feeds which, and the
  * routing table: what a typed hash may show is decided by the device role and the session, never by the hash.
  */
+import { adminActions } from './admin-actions';
 import { AdminOps } from './app/admin-ops';
-import { VaultMaintenance } from './app/vault-maintenance';
 import { Camera } from './capture/camera';
 import { KioskController } from './app/controller';
 import { FaceClient } from './inference/client/face-client';
@@ -85,7 +85,6 @@ async function main(): Promise<void> {
   }
   app = new KioskController({ vault, video: visitor.kiosk.video, clock, faces });
   const ops = new AdminOps(app);
-  const maintenance = new VaultMaintenance(app);
   const authority = app.authority;
   const home = () => {
     if (requested() !== '') location.hash = '#/';
@@ -97,6 +96,7 @@ async function main(): Promise<void> {
     override: (d, r) => app.override(d, r),
     guardLog: () => app.guardLog(),
     overridesLeft: () => app.overridesLeft(),
+    acknowledgeRejection: () => app.acknowledgeRejection(),
     logout: () => {
       authority.logout();
       home();
@@ -115,50 +115,15 @@ async function main(): Promise<void> {
     toAdmin: () => (location.hash = '#/admin'),
     cancel: home,
   });
-  const admin = new AdminView({
-    setup: (p, o) => ops.setup(p, o),
-    unlock: (p) => ops.unlock(p),
-    lock: () => {
-      ops.lock();
-      home();
-    },
-    enrolPhotos: (i, p, t) => ops.enrolPhotos(i, p, t),
-    bulkImport: (f, c, p) => ops.bulkImport(f, c, p),
-    enrolFromCamera: (l, li, o) => ops.enrolFromCamera(l, li, o),
-    addPlates: (l, p, li, t) => ops.addPlates(l, p, li, t),
-    mergeSubjects: (k, o) => ops.mergeSubjects(k, o),
-    updateSubject: (id, p) => ops.updateSubject(id, p),
-    expireSubject: (id) => ops.expireSubject(id),
-    deleteSubject: (id) => ops.deleteSubject(id),
-    saveSettings: async (p) => {
-      const s = await ops.saveSettings(p);
-      if (p.lang && p.lang !== lang()) switchLang(p.lang);
-      return s;
-    },
-    pair: (c) => ops.pair(c),
-    adminPublicKey: () => ops.adminPublicKey(),
-    kioskPublicKey: () => ops.kioskPublicKey(),
-    pinAdminKey: (j) => ops.pinAdminKey(j),
-    addRecipient: (j) => ops.addRecipient(j),
-    exportWatchlist: (o) => ops.exportWatchlist(o),
-    importWatchlist: (f, o) => ops.importWatchlist(f, o),
-    exportAudit: (p) => ops.exportAudit(p),
-    wipe: (c) => ops.wipe(c),
-    listSubjects: () => app.listSubjects(),
-    cameras: () => Camera.list(),
-    listGuards: () => ops.listGuards(),
-    createGuard: (n, p) => ops.createGuard(n, p),
-    setGuardDisabled: (id, d) => ops.setGuardDisabled(id, d),
-    deleteGuard: (id) => ops.deleteGuard(id),
-    registerPasskey: (id) => ops.registerPasskey(id),
-    readAudit: (n) => ops.readAudit(n),
-    pull: { savePullMinutes: (m) => ops.saveSettings({ pullMinutes: m }), pullNow: () => ops.pullNow() },
-    readAuditFile: (f, p) => ops.readAuditFile(f, p),
-    scanAdminKey: () => ops.scanAdminKey(),
-    scanKioskKey: () => ops.scanKioskKey(),
-    scanPairingCode: () => ops.scanPairingCode(),
-    maintenance,
-  });
+  const admin = new AdminView(
+    adminActions(ops, {
+      afterLock: home,
+      cameras: () => Camera.list(),
+      afterSave: (p) => {
+        if (p.lang && p.lang !== lang()) switchLang(p.lang);
+      },
+    }),
+  );
 
   function switchLang(next: Lang): void {
     localStorage.setItem(LANG_KEY, next);

@@ -7,7 +7,7 @@
  * without a kiosk, pinned to this one by test/unit/audit-read.test.ts.
  */
 import { KioskError, isKioskError } from '../shared/errors';
-import type { AuditEntry } from '../shared/types';
+import { AUDIT_MODES, AUDIT_OUTCOMES, type AuditEntry } from '../shared/types';
 import { openExportFile, type AuditExportPayload } from '../store';
 
 export const AUDIT_EXPORT_EXTENSION = '.ekaudit';
@@ -17,8 +17,8 @@ export function auditExportFileName(at: number): string {
   return `audit-${new Date(at).toISOString().slice(0, 10)}${AUDIT_EXPORT_EXTENSION}`;
 }
 
-const OUTCOMES = new Set(['grant', 'deny-unknown', 'deny-listed', 'deny-spoof', 'no-face', 'low-quality', 'uncertain', 'override-grant', 'override-deny']);
-const MODES = new Set(['face', 'plate', 'manual']);
+const OUTCOMES = new Set<string>(AUDIT_OUTCOMES);
+const MODES = new Set<string>(AUDIT_MODES);
 
 function validEntry(e: unknown): e is AuditEntry {
   const o = e as Partial<Record<keyof AuditEntry, unknown>>;

@@ -26,6 +26,11 @@ export interface SyncKeys {
   recipients?: { fingerprint: string; key: CryptoKey }[];
   /** Highest bundle version this admin has exported. */
   exportedVersion?: number;
+  /**
+   * What the last export (full or changes) carried: its version and each person's last-change time, so the next
+   * "changes" bundle holds exactly who was added, edited or deleted since (a delta applies only on that version).
+   */
+  exported?: { version: number; stamps: Record<string, number> };
 }
 
 export async function syncKeys(vault: Vault): Promise<SyncKeys> {

@@ -89,6 +89,11 @@ export interface AppSnapshot {
   session: Session;
   /** LAN pull of watchlist bundles: schedule, last check, last install, last refusal (admin and guard screens). */
   sync: PullStatus;
+  /**
+   * Stored settings that failed their check at the last unlock and run on their defaults (field paths, e.g.
+   * `retentionHours`, `face.pad.liveThreshold`): the admin screen names them, the audit keeps them.
+   */
+  configRepairs: readonly string[];
 }
 
 export type PromptKey =
@@ -184,6 +189,7 @@ export class KioskController {
       session: { kind: 'none' },
       openSet: null,
       sync: this.puller.status,
+      configRepairs: [],
     };
     this.puller.subscribe((sync) => this.update({ sync }));
     this.authority.subscribe((session) => this.update({ session }));
@@ -279,9 +285,12 @@ export class KioskController {
   /** Called once the vault is unlocked (device key or passphrase). */
   async afterUnlock(): Promise<void> {
     const { settings, refused } = loadKioskSettings(await this.vault.settings.get());
-    // A stored value that fails its check runs on its default (src/config/kiosk.ts); say which, never the value.
-    for (const e of refused) console.warn(`settings: stored ${String(e.details?.['field'])} refused (${e.code}); its default applies`);
-    this.update({ settings });
+    // A stored value that fails its check runs on its default (src/config/kiosk.ts); say which, never the value:
+    // on the admin screen (snapshot) and in the audit. The stored record is left as it is for the admin to fix.
+    const repairs = refused.map((e) => String(e.details?.['field']));
+    for (const field of repairs) console.warn(`settings: stored ${field} refused (CONFIG_INVALID); its default applies`);
+    this.update({ settings, configRepairs: repairs });
+    await this.auditRepairs(repairs, settings.kioskId);
     this.onSettingsKnown?.();
     markOnce('settings');
     await traced('watchlist', () => this.reloadWatchlist());
@@ -289,6 +298,17 @@ export class KioskController {
     await this.openDecisions(settings);
     this.update({ phase: 'running', prompt: { key: settings.mode === 'plate' ? 'showPlate' : 'lookAtCamera' } });
     markOnce('running');
+  }
+
+  /** One audit entry per repaired stored setting (mode 'system', the field as the reason). */
+  private async auditRepairs(fields: readonly string[], kiosk: string): Promise<void> {
+    for (const field of fields) {
+      try {
+        await this.vault.audit.append({ at: this.clock.wall(), outcome: 'config-repaired', subjectId: 'unknown', kiosk, mode: 'system', reason: field.slice(0, 200) });
+      } catch (e) {
+        this.update({ error: isKioskError(e) ? e : new KioskError('INTERNAL') });
+      }
+    }
   }
 
   private async openDecisions(settings: KioskSettings): Promise<void> {
@@ -309,6 +329,15 @@ export class KioskController {
   /** Decrypt the watchlist again and re-arm the face worker (unlock, a face settings change, a bundle). */
   async reloadWatchlist(): Promise<void> {
     await this.watchlist.reload();
+  }
+
+  /**
+   * The guard has read the receiver's last permanent rejection (shown on the guard screen until then): clear it.
+   * Only staff who may override see and clear it; nothing is re-sent (the rejected decision was dropped).
+   */
+  acknowledgeRejection(): void {
+    this.authority.require('override');
+    this.decisions?.sender.clearRejection();
   }
 
   /** Resolves once every watchlist change committed so far decides the next frame (admin edits wait for it). */

@@ -9,6 +9,7 @@
  */
 import { cosineSimilarity } from '../matching/face/similarity';
 import { foldIdenticalGlyphs, normalisePlate } from '../matching/plates';
+import { KioskError } from '../shared/errors';
 import type { Subject } from '../shared/types';
 import type { SubjectInput } from '../store';
 
@@ -17,6 +18,14 @@ export function plateHolder<S extends Pick<Subject, 'id' | 'plates'>>(subjects: 
   const want = foldIdenticalGlyphs(normalisePlate(plate));
   if (!want) return undefined;
   return subjects.find((s) => s.id !== except && s.plates.some((p) => foldIdenticalGlyphs(normalisePlate(p)) === want));
+}
+
+/** Refuses a plate another person already holds with ENROL_PLATE_TAKEN naming the holder by id (the screen names them). */
+export function assertPlatesFree(subjects: readonly Pick<Subject, 'id' | 'plates'>[], plates: readonly string[], owner?: string): void {
+  for (const p of plates) {
+    const holder = plateHolder(subjects, p, owner);
+    if (holder) throw new KioskError('ENROL_PLATE_TAKEN', { plate: p, holderId: holder.id });
+  }
 }
 
 export interface FaceDuplicate {

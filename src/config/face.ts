@@ -246,8 +246,28 @@ export function validateFaceConfig(c: FaceConfig): FaceConfig {
   return c;
 }
 
-/** Defaults with `o` merged in, validated. */
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Refuses an override key the config does not have (CONFIG_INVALID naming its path, e.g. `pad.liveThreshhold`):
+ * a misspelt knob would otherwise be dropped by the merge and the default would run while the admin believes
+ * their value does. `openSet.impostor` is measured, never set, so it is refused too.
+ */
+function checkKnownKeys(o: Record<string, unknown>, shape: Record<string, unknown>, path: string): void {
+  for (const [k, v] of Object.entries(o)) {
+    const field = path ? `${path}.${k}` : k;
+    if (!Object.hasOwn(shape, k) || field === 'openSet.impostor') throw new KioskError('CONFIG_INVALID', { field });
+    const inner = shape[k];
+    if (isPlainObject(inner)) {
+      if (v !== undefined && !isPlainObject(v)) throw new KioskError('CONFIG_INVALID', { field });
+      if (v !== undefined) checkKnownKeys(v, inner, field);
+    }
+  }
+}
+
+/** Defaults with `o` merged in, validated; an unknown key in `o` is refused, never ignored. */
 export function resolveFaceConfig(o: FaceConfigOverrides = {}, base: FaceConfig = DEFAULT_FACE_CONFIG): FaceConfig {
+  checkKnownKeys(o as Record<string, unknown>, base as unknown as Record<string, unknown>, '');
   return validateFaceConfig({
     embedder: o.embedder ?? base.embedder,
     precision: o.precision ?? base.precision,

@@ -46,14 +46,32 @@ export interface Subject {
 }
 
 /** An entry of the encrypted audit log (never an image). */
+/**
+ * What an audit entry records: a decision, a guard's override, or (mode 'system') a stored setting that failed its
+ * check at start and runs on its default (`reason` names the field). One list for the log and its export reader.
+ */
+export const AUDIT_OUTCOMES = [
+  'grant',
+  'deny-unknown',
+  'deny-listed',
+  'deny-spoof',
+  'no-face',
+  'low-quality',
+  'uncertain',
+  'override-grant',
+  'override-deny',
+  'config-repaired',
+] as const;
+export const AUDIT_MODES = ['face', 'plate', 'manual', 'system'] as const;
+
 export interface AuditEntry {
   id?: number;
   at: number;
-  outcome: Outcome | 'override-grant' | 'override-deny';
+  outcome: (typeof AUDIT_OUTCOMES)[number];
   subjectId: string | 'unknown';
   score?: number;
   kiosk: string;
-  mode: 'face' | 'plate' | 'manual';
+  mode: (typeof AUDIT_MODES)[number];
   reason?: string;
   /** Who made a manual override: a guard account id or 'admin' (never a name). */
   actor?: string;

@@ -11,7 +11,7 @@
  * session the writer key could decrypt that session's entries if the page itself were compromised.
  */
 import { KioskError } from '../shared/errors';
-import type { AuditEntry } from '../shared/types';
+import { AUDIT_MODES, AUDIT_OUTCOMES, type AuditEntry } from '../shared/types';
 import { bindingData, open, randomBytes, seal, toHex } from '../crypto/aead';
 import { auditReaderKey, importAuditPublicKey, newAuditSessionKey } from '../crypto/keys';
 import { checkPassphrase } from '../crypto/passphrase';
@@ -50,18 +50,8 @@ export interface AuditExportPayload {
   entries: AuditEntry[];
 }
 
-const OUTCOMES = new Set<AuditEntry['outcome']>([
-  'grant',
-  'deny-unknown',
-  'deny-listed',
-  'deny-spoof',
-  'no-face',
-  'low-quality',
-  'uncertain',
-  'override-grant',
-  'override-deny',
-]);
-const MODES = new Set<AuditEntry['mode']>(['face', 'plate', 'manual']);
+const OUTCOMES = new Set<AuditEntry['outcome']>(AUDIT_OUTCOMES);
+const MODES = new Set<AuditEntry['mode']>(AUDIT_MODES);
 
 /** Copies only the known fields: a caller cannot smuggle anything else (an image, a name) into the log. */
 function cleanEntry(e: Omit<AuditEntry, 'id'>): Omit<AuditEntry, 'id'> {

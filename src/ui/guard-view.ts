@@ -19,6 +19,8 @@ export interface GuardActions {
   guardLog(): readonly IdentifiedDecision[];
   overridesLeft(): Promise<{ left: number; limit: number; windowMinutes: number }>;
   logout(): void;
+  /** The guard has read the receiver's last permanent rejection: clear it from the status. */
+  acknowledgeRejection(): void;
 }
 
 /** A status, outcome or mode value in the chosen language (the raw value only when the table has none). */
@@ -132,7 +134,10 @@ export class GuardView {
     ];
     const upRow = rows[5]!;
     if (upProblem) upRow.title = `${upProblem.code} · ${upProblem.reason}`;
-    this.status.replaceChildren(...rows);
+    // A permanent rejection stays on screen until a guard says they have seen it (the decision itself was dropped).
+    const ack = up?.lastRejection && !up.problem ? h('button', { type: 'button', 'data-testid': 'ack-rejection' }, t('ackRejection')) : null;
+    ack?.addEventListener('click', () => this.actions.acknowledgeRejection());
+    this.status.replaceChildren(...rows, ...(ack ? [h('dd', {}, ack)] : []));
     let log: readonly IdentifiedDecision[] = [];
     try {
       log = this.actions.guardLog();

@@ -85,6 +85,55 @@ const zhSync: Record<keyof typeof enSync, string> = {
   never: '从未',
 };
 // ---- Watchlist pull from the receiver (issue 17): end ----
+// ---- Admin console by capability: repaired settings, device storage, subject key (issues 17, 19): begin ----
+const enConsole = {
+  configRepairedTitle: 'A stored setting was not valid and runs on its default until you save it again:',
+  configRepairedItem: '{field} — value in force: {value}',
+  configRepairedHelp: 'The stored value is kept as it is and recorded in the audit log. Check the setting below and press Save.',
+  configRepairedAudit: 'stored setting repaired to its default',
+  'outcome_config-repaired': 'setting repaired',
+  mode_system: 'system',
+  storageTitle: 'Storage on this tablet',
+  storageHelp: 'What the browser reports for this app (watchlist, audit log, cached models). Near the quota, the browser may refuse new records.',
+  storageRefresh: 'Refresh',
+  storageUsed: 'Used',
+  storageQuota: 'Quota',
+  storageUnknown: 'not reported by this browser',
+  subjectKeyTitle: 'Subject reference key',
+  subjectKeyHelp: 'When subject references are sent, a new key makes every later reference unlinkable to the earlier ones.',
+  rotateSubjectKey: 'New subject reference key',
+  subjectKeyRotated: 'New key in use: earlier references no longer link to later ones.',
+  ackRejection: 'Seen: clear the rejection',
+  peopleTitle: 'People',
+  exportDelta: 'Export changes only',
+  exportDeltaHelp: 'Changes only: who was added, edited or deleted since the last export. A kiosk installs it only on that last version; a kiosk that missed a bundle needs the whole list.',
+  exportedDelta: 'Exported changes v{version} (from v{base}): {upserts} added or edited, {deletions} deleted',
+} as const;
+
+const zhConsole: Record<keyof typeof enConsole, string> = {
+  configRepairedTitle: '一项已保存的设置无效，在您重新保存之前将使用其默认值：',
+  configRepairedItem: '{field} — 当前生效值：{value}',
+  configRepairedHelp: '已保存的值保持不变，并已记入审计日志。请检查下方的设置并点击保存。',
+  configRepairedAudit: '已保存的设置恢复为默认值',
+  'outcome_config-repaired': '设置已修复',
+  mode_system: '系统',
+  storageTitle: '本平板的存储',
+  storageHelp: '浏览器报告的本应用存储（名单、审计日志、缓存的模型）。接近配额时，浏览器可能拒绝新记录。',
+  storageRefresh: '刷新',
+  storageUsed: '已用',
+  storageQuota: '配额',
+  storageUnknown: '此浏览器未报告',
+  subjectKeyTitle: '人员引用密钥',
+  subjectKeyHelp: '发送人员引用时，新密钥使之后的引用无法与之前的引用关联。',
+  rotateSubjectKey: '新的人员引用密钥',
+  subjectKeyRotated: '新密钥已启用：之前的引用不再与之后的引用关联。',
+  ackRejection: '已查看：清除拒绝提示',
+  peopleTitle: '人员',
+  exportDelta: '仅导出变更',
+  exportDeltaHelp: '仅变更：自上次导出以来新增、修改或删除的人员。终端仅在上次导出的版本上安装它；错过某个名单包的终端需要完整名单。',
+  exportedDelta: '已导出变更 v{version}（基于 v{base}）：新增或修改 {upserts} 人，删除 {deletions} 人',
+};
+// ---- Admin console by capability: end ----
 // ---- Vault maintenance: check, quarantine, rebuild the index, unattended restart (issue 17): begin ----
 const enMaintenance = {
   maintTitle: 'Stored data: integrity and restart',
@@ -497,6 +546,7 @@ const en = {
   ...enMaintenance,
   ...enPresence,
   ...enWords,
+  ...enConsole,
   title: 'Entrance kiosk',
   firstRun: 'Preparing this kiosk for offline use…',
   firstRunDone: 'Ready to work offline',
@@ -693,6 +743,7 @@ const zh: Record<StringKey, string> = {
   ...zhMaintenance,
   ...zhPresence,
   ...zhWords,
+  ...zhConsole,
   title: '入口终端',
   firstRun: '正在准备离线使用…',
   firstRunDone: '已可离线使用',
@@ -971,4 +1022,16 @@ export function formatDuration(ms: number, lng: Lang = current): string {
   const m = Math.floor(total / 60);
   const s = total % 60;
   return m > 0 ? `${m} ${t('minutes', lng)} ${String(s).padStart(2, '0')} ${t('seconds', lng)}` : `${s} ${t('seconds', lng)}`;
+}
+
+/** A byte count in the chosen language with a binary unit ("1.5 GB" / "1.5 GB"), for the storage estimate. */
+export function formatBytes(n: number, lng: Lang = current): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${new Intl.NumberFormat(locale(lng), { maximumFractionDigits: u === 0 ? 0 : 1 }).format(v)} ${units[u]}`;
 }

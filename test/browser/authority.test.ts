@@ -41,7 +41,7 @@ describe('authority in the app layer (no UI)', () => {
     const { vault, app, ops } = await kiosk(name, clock);
     await ops.setup(PASS, { role: 'visitor' });
     expect(app.authority.session.kind).toBe('admin');
-    await ops.saveSettings({ sessionIdleSeconds: 600 });
+    await ops.settings.saveSettings({ sessionIdleSeconds: 600 });
     await expectCode(ops.createGuard('Night desk', '12345'), 'GUARD_PIN_RULE');
     await expectCode(ops.createGuard('Night desk', 'abcdef'), 'GUARD_PIN_RULE');
     await expectCode(ops.createGuard('   ', '123456'), 'GUARD_NAME_INVALID');
@@ -55,20 +55,20 @@ describe('authority in the app layer (no UI)', () => {
 
     // What an admin does, attempted by nobody and then by a guard: all refused before anything runs.
     const adminOnly: [string, () => Promise<unknown>][] = [
-      ['enrol photos', () => ops.enrolPhotos([{ file: photo, label: 'X', list: 'allow' }])],
-      ['bulk import', () => ops.bulkImport([photo], 'file,label,list\nx.jpg,X,allow\n')],
-      ['enrol from camera', () => ops.enrolFromCamera('X', 'allow', { timeoutMs: 10 })],
-      ['add plates', () => ops.addPlates('Van', ['AB123CD'], 'allow')],
-      ['edit', () => ops.updateSubject('s', { label: 'Y' })],
-      ['expire', () => ops.expireSubject('s')],
-      ['delete', () => ops.deleteSubject('s')],
-      ['settings', () => ops.saveSettings({ showNames: true })],
-      ['pair', () => ops.pair('123456')],
-      ['export watchlist', () => ops.exportWatchlist({ sitePassphrase: 'x' })],
-      ['import watchlist', () => ops.importWatchlist(blob)],
-      ['pin admin key', () => ops.pinAdminKey('{}')],
-      ['export audit', () => ops.exportAudit('Some export passphrase 9')],
-      ['read audit', () => ops.readAudit(10)],
+      ['enrol photos', () => ops.enrolment.enrolPhotos([{ file: photo, label: 'X', list: 'allow' }])],
+      ['bulk import', () => ops.enrolment.bulkImport([photo], 'file,label,list\nx.jpg,X,allow\n')],
+      ['enrol from camera', () => ops.enrolment.enrolFromCamera('X', 'allow', { timeoutMs: 10 })],
+      ['add plates', () => ops.enrolment.addPlates('Van', ['AB123CD'], 'allow')],
+      ['edit', () => ops.people.updateSubject('s', { label: 'Y' })],
+      ['expire', () => ops.people.expireSubject('s')],
+      ['delete', () => ops.people.deleteSubject('s')],
+      ['settings', () => ops.settings.saveSettings({ showNames: true })],
+      ['pair', () => ops.device.pair('123456')],
+      ['export watchlist', () => ops.sync.exportWatchlist({ sitePassphrase: 'x' })],
+      ['import watchlist', () => ops.sync.importWatchlist(blob)],
+      ['pin admin key', () => ops.sync.pinAdminKey('{}')],
+      ['export audit', () => ops.audit.exportAudit('Some export passphrase 9')],
+      ['read audit', () => ops.audit.readAudit(10)],
       ['wipe', () => ops.wipe('WIPE')],
       ['list guards', () => ops.listGuards()],
       ['create guard', () => ops.createGuard('Mallory', '999999')],
@@ -133,7 +133,7 @@ describe('authority in the app layer (no UI)', () => {
 
     // The audit (admin only) names the guard by id for every override, with the reason and the time.
     await again.ops.unlock(PASS);
-    const audit = (await again.ops.readAudit(50)).filter((e) => e.mode === 'manual');
+    const audit = (await again.ops.audit.readAudit(50)).filter((e) => e.mode === 'manual');
     expect(audit).toHaveLength(8);
     expect(audit.filter((e) => e.actor === g1.id)).toHaveLength(7);
     expect(audit.filter((e) => e.actor === g2.id).map((e) => e.reason)).toEqual(['day shift, known driver']);
@@ -144,14 +144,14 @@ describe('authority in the app layer (no UI)', () => {
     const clock = new AdjustableClock();
     const { app, ops } = await kiosk(uniqueName('idle'), clock);
     await ops.setup(PASS, { role: 'attended' });
-    await ops.saveSettings({ sessionIdleSeconds: 30 });
+    await ops.settings.saveSettings({ sessionIdleSeconds: 30 });
     const g = await ops.createGuard('Lobby', PIN_1);
     const off = await ops.createGuard('Former guard', PIN_2);
     await ops.setGuardDisabled(off.id, true);
 
     // The admin idles out: the next admin operation is refused.
     clock.advance(31_000);
-    await expectCode(ops.saveSettings({ showNames: true }), 'STORE_ADMIN_REQUIRED');
+    await expectCode(ops.settings.saveSettings({ showNames: true }), 'STORE_ADMIN_REQUIRED');
     expect(app.authority.session.kind).toBe('none');
 
     await expectCode(app.authority.loginPin(off.id, PIN_2), 'GUARD_DISABLED');

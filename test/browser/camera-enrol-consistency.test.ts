@@ -45,7 +45,7 @@ describe('camera enrolment keeps one person', () => {
 
     /** Start a camera enrolment and feed it these frames through the controller's frame path. */
     const enrol = async (label: string, frames: Who[]) => {
-      const done = ops.enrolFromCamera(label, 'allow', { frames: frames.length, timeoutMs: 120_000 });
+      const done = ops.enrolment.enrolFromCamera(label, 'allow', { frames: frames.length, timeoutMs: 120_000 });
       for (const who of frames) {
         clock.advance(200);
         await app.feedFrame(await photo(who), clock.monotonic());

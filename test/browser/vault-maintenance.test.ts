@@ -131,7 +131,7 @@ describe('maintenance card: quarantine, index rebuild, unattended restart', () =
     // The kiosk runs and decides with exactly the people whose pages authenticate, and edits work again.
     expect(k.app.snapshot.phase).toBe('running');
     expect(listed(k.app)).toEqual(ids(1));
-    await k.ops.updateSubject(people[1]!.id, { label: 'Person 1 renamed' });
+    await k.ops.people.updateSubject(people[1]!.id, { label: 'Person 1 renamed' });
     expect((await k.vault.subjects.get(people[1]!.id))?.label).toBe('Person 1 renamed');
 
     expect(await press(k.card, 'maint-clear', true)).toEqual({ tone: 'ok', code: null });

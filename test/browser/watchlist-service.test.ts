@@ -21,10 +21,10 @@ describe('watchlist service', () => {
     const clock = new AdjustableClock();
     const { vault, app, ops } = await openKiosk('watchlist', clock);
     await ops.setup(PASS, { role: 'attended' });
-    await ops.saveSettings({ pad: 'off' });
+    await ops.settings.saveSettings({ pad: 'off' });
 
     const blob = await herPhoto();
-    const [her] = await ops.enrolPhotos([{ file: new File([blob], 'her.jpg', { type: 'image/jpeg' }), label: 'Her', list: 'allow' }]);
+    const [her] = await ops.enrolment.enrolPhotos([{ file: new File([blob], 'her.jpg', { type: 'image/jpeg' }), label: 'Her', list: 'allow' }]);
     expect(her?.ok).toBe(true);
     const next = seeded(1);
     await vault.subjects.putMany(
@@ -63,7 +63,7 @@ describe('watchlist service', () => {
     const loads = app.faces.modelLoads;
     const full = app.watchlist.updates.full;
     const t0 = performance.now();
-    await ops.expireSubject(herId);
+    await ops.people.expireSubject(herId);
     const editMs = performance.now() - t0;
     const second = await decide();
     expect(second.outcome).toBe('deny-unknown');
@@ -75,12 +75,12 @@ describe('watchlist service', () => {
 
     // Deleting someone else and saving the same face settings load nothing either.
     const other = app.listSubjects().find((s) => s.label === 'Person 5')!.id;
-    await ops.deleteSubject(other);
+    await ops.people.deleteSubject(other);
     expect(app.snapshot.watchlist.subjects).toBe(999);
-    await ops.saveSettings({ face: app.snapshot.settings.face ?? {} });
+    await ops.settings.saveSettings({ face: app.snapshot.settings.face ?? {} });
     expect(app.faces.modelLoads).toBe(loads);
     // Back on the list (validity cleared): granted again, still without a reload.
-    await ops.updateSubject(herId, { validUntil: undefined });
+    await ops.people.updateSubject(herId, { validUntil: undefined });
     expect((await decide()).outcome).toBe('grant');
     expect(app.faces.modelLoads).toBe(loads);
     console.info(`expire edit with 1,000 people: ${editMs.toFixed(1)} ms until in force`);

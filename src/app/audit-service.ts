@@ -1,0 +1,43 @@
+/**
+ * The audit log, the admin's side: read the newest entries, export them encrypted to a passphrase (a `.ekaudit`
+ * file named here), and read such a file back.
+ *
+ * Owns these three operations; the vault keeps and seals the log (src/store/audit.ts), src/app/audit-file.ts owns
+ * the file format. Every operation asks the authority for `export` first. It never renders anything.
+ */
+import type { AuditEntry } from '../shared/types';
+import { auditExportFileName, AUDIT_EXPORT_MIME, readAuditExport } from './audit-file';
+import type { Capability } from './authority';
+import type { KioskController } from './controller';
+
+export class AuditService {
+  constructor(private readonly app: KioskController) {}
+
+  private get vault() {
+    return this.app.vault;
+  }
+
+  /** The newest audit entries, decrypted (admin). */
+  async readAudit(limit = 50): Promise<AuditEntry[]> {
+    this.require('export');
+    const { entries } = await this.vault.audit.read();
+    return entries.slice(-limit).reverse();
+  }
+
+  /** The log encrypted to `exportPassphrase`, with the file name and type to save it under. */
+  async exportAudit(exportPassphrase: string): Promise<{ blob: Blob; fileName: string; mime: string }> {
+    this.require('export');
+    const blob = await this.vault.audit.exportEncrypted(exportPassphrase);
+    return { blob, fileName: auditExportFileName(this.app.clock.wall()), mime: AUDIT_EXPORT_MIME };
+  }
+
+  /** Reads an audit export file back (any file the kiosk exported, with its export passphrase); entries newest first. */
+  async readAuditFile(file: Blob, exportPassphrase: string): Promise<AuditEntry[]> {
+    this.require('export');
+    return (await readAuditExport(new Uint8Array(await file.arrayBuffer()), exportPassphrase)).entries;
+  }
+
+  private require(cap: Capability): void {
+    this.app.authority.require(cap);
+  }
+}

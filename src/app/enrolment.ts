@@ -1,0 +1,232 @@
+/**
+ * Enrolment, the admin's way in for people: photo files, the live camera (coached with the door's quality gates),
+ * a bulk import of photos with a CSV, and plates (a vehicle-only entry, or plates added to a person).
+ *
+ * Owns turning photos and frames into stored records: photos are decoded and embedded in the face worker and dropped
+ * there, only templates reach the vault. A new face that matches someone enrolled is refused with
+ * ENROL_DUPLICATE_FACE naming them (unless the admin chose a new record), a plate someone holds with
+ * ENROL_PLATE_TAKEN; adding to a person keeps everything they have. Every operation asks the authority for `enrol`
+ * first. It never renders anything and never decides at the door.
+ */
+import { resolveFaceConfig } from '../config/face';
+import { selectEnrolmentTemplates, type EnrolmentSample } from '../matching/face/enrolment';
+import { parseImportCsv } from './csv-import';
+import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
+import type { ListKind, Subject } from '../shared/types';
+import type { SubjectInput } from '../store';
+import { checkLabel, checkPlates } from './input-rules';
+import type { Capability } from './authority';
+import type { KioskController } from './controller';
+import { assertPlatesFree, faceDuplicate, mergedRecord } from './people';
+
+export interface EnrolItem {
+  file: File;
+  label: string;
+  list: ListKind;
+  validUntil?: number;
+  plates?: string[];
+}
+
+export interface EnrolReport {
+  file: string;
+  label: string;
+  ok: boolean;
+  code?: ErrorCode;
+  message?: string;
+  /** ENROL_DUPLICATE_FACE / ENROL_PLATE_TAKEN: the enrolled person this collides with (the admin may add to them). */
+  holderId?: string;
+  /** The error's details (field, rule, CSV row …) for a message that names them. */
+  details?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** How photos or frames are stored: as a new person (warned when the face is already enrolled), or added to one. */
+export interface EnrolTarget {
+  /** Add to this enrolled person instead of creating one. */
+  addTo?: string;
+  /** The admin saw the duplicate warning and still wants a new person. */
+  allowDuplicate?: boolean;
+}
+
+function report(item: { file: string; label: string }, e?: unknown): EnrolReport {
+  if (e === undefined) return { ...item, ok: true };
+  const k = isKioskError(e) ? e : new KioskError('INTERNAL');
+  return { ...item, ok: false, code: k.code, message: k.message, ...(k.details ? { details: k.details } : {}) };
+}
+
+export class EnrolmentService {
+  constructor(private readonly app: KioskController) {}
+
+  private get vault() {
+    return this.app.vault;
+  }
+
+  private embedder(): string {
+    return resolveFaceConfig(this.app.snapshot.settings.face).embedder;
+  }
+
+  /** The accept threshold of the active embedder: a new face at or above it would be taken for that person. */
+  private acceptThreshold(): number {
+    const cfg = resolveFaceConfig(this.app.snapshot.settings.face);
+    return cfg.thresholds[cfg.embedder].accept;
+  }
+
+  /**
+   * Stores templates as a new person, or adds them (and plates) to `target.addTo`. A new person whose face matches
+   * someone enrolled at the accept threshold is refused with ENROL_DUPLICATE_FACE naming that person, unless the
+   * admin chose to enrol them anyway: two records of one person make the door refuse them ("too close to another").
+   */
+  private async store(input: SubjectInput, target: EnrolTarget): Promise<Subject> {
+    const embedder = this.embedder();
+    const templates = input.templates[embedder] ?? [];
+    if (target.addTo) {
+      // The vault, not the service's summary: adding keeps every template the person already has.
+      const cur = await this.vault.subjects.get(target.addTo);
+      if (!cur) throw new KioskError('STORE_NOT_FOUND', { field: 'addTo' });
+      assertPlatesFree(this.app.listSubjects(), input.plates, cur.id);
+      const merged = mergedRecord(cur, { ...cur, templates: { [embedder]: templates }, plates: input.plates });
+      return this.vault.subjects.put(merged);
+    }
+    assertPlatesFree(this.app.listSubjects(), input.plates);
+    if (!target.allowDuplicate) {
+      // Templates live in the vault and the worker's gallery only; enrolment is rare enough to read the vault.
+      const enrolled = templates.length ? (await this.vault.loadWatchlist()).subjects : [];
+      const dup = faceDuplicate(enrolled, templates, embedder, this.acceptThreshold());
+      if (dup) throw new KioskError('ENROL_DUPLICATE_FACE', { holderId: dup.subject.id, score: Number(dup.score.toFixed(3)) });
+    }
+    return this.vault.enrol(input);
+  }
+
+  /** Enrol from photo files; several files with the same label become one person with several templates. */
+  async enrolPhotos(items: EnrolItem[], onProgress?: (done: number, total: number) => void, target: EnrolTarget = {}): Promise<EnrolReport[]> {
+    this.require('enrol');
+    const embedder = this.embedder();
+    const reports: EnrolReport[] = [];
+    const people = new Map<string, { item: EnrolItem; templates: Float32Array[] }>();
+    let done = 0;
+    for (const item of items) {
+      const key = `${item.list}\u0000${item.label}`;
+      try {
+        checkLabel(item.label);
+        const r = await this.app.faces.enrolFromImage(undefined, item.file);
+        const p = people.get(key) ?? { item, templates: [] };
+        p.templates.push(r.template);
+        people.set(key, p);
+        reports.push(report({ file: item.file.name, label: item.label }));
+      } catch (e) {
+        reports.push(report({ file: item.file.name, label: item.label }, e));
+      }
+      onProgress?.(++done, items.length);
+    }
+    for (const { item, templates } of people.values()) {
+      const input: SubjectInput = {
+        label: item.label.trim(),
+        list: item.list,
+        templates: { [embedder]: templates },
+        plates: checkPlates(item.plates ?? []),
+        ...(item.validUntil ? { validUntil: item.validUntil } : {}),
+      };
+      try {
+        await this.store(input, target);
+      } catch (e) {
+        // Nothing was stored for this person: mark every file of theirs as failed.
+        const holderId = isKioskError(e) ? e.details?.['holderId'] : undefined;
+        for (const r of reports)
+          if (r.label === item.label && r.ok) Object.assign(r, report(r, e), typeof holderId === 'string' ? { holderId } : {});
+      }
+    }
+    await this.app.watchlistSettled();
+    return reports;
+  }
+
+  /** Bulk import: photo files plus a CSV mapping file names to labels and lists. */
+  async bulkImport(photos: File[], csvText: string, onProgress?: (done: number, total: number) => void): Promise<EnrolReport[]> {
+    this.require('enrol');
+    const rows = parseImportCsv(csvText);
+    const byName = new Map(photos.map((f) => [f.name, f]));
+    const items: EnrolItem[] = [];
+    const missing: EnrolReport[] = [];
+    for (const r of rows) {
+      const file = byName.get(r.file);
+      if (!file) {
+        missing.push(report({ file: r.file, label: r.label }, new KioskError('INPUT_CSV_ROW', { row: r.row, field: 'file', rule: 'photoMissing' })));
+        continue;
+      }
+      items.push({ file, label: r.label, list: r.list, plates: r.plates, ...(r.validUntil ? { validUntil: r.validUntil } : {}) });
+    }
+    return [...(await this.enrolPhotos(items, onProgress)), ...missing];
+  }
+
+  /**
+   * Enrol from the live camera: collects `frames` good frames showing exactly one face within `timeoutMs`, then
+   * stores the templates of those that agree (src/matching/face/enrolment.ts: at most 3, no near-duplicates, every one
+   * the same person as the medoid frame; INPUT_LOW_QUALITY 'frames disagree' when fewer than 3 do). The frames must pass the door's quality gates, not the stricter photo
+   * enrolment ones: a camera that recognises someone at the door must be able to enrol them (docs/faces.md has the
+   * measurement). `onProgress` gets the good frames so far and, for a frame that did not count, the first gate it
+   * failed (a QUALITY_REASONS text, 'no face' or 'one person only') for the admin screen to coach with.
+   */
+  async enrolFromCamera(
+    label: string,
+    list: ListKind,
+    opts: { frames?: number; timeoutMs?: number; onProgress?: (got: number, need: number, hint: string | null) => void } & EnrolTarget = {},
+  ): Promise<Subject> {
+    this.require('enrol');
+    checkLabel(label);
+    const need = opts.frames ?? 5;
+    const face = resolveFaceConfig(this.app.snapshot.settings.face);
+    const embedder = face.embedder;
+    const samples: EnrolmentSample[] = [];
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), opts.timeoutMs ?? 20_000);
+    let lastIssue: KioskError | null = null;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ctl.signal.addEventListener('abort', () => reject(lastIssue ?? new KioskError('INPUT_NO_FACE')), { once: true });
+        this.app.frameTap = async (frame) => {
+          // Enrolment keeps the template (a door frame gets only the match).
+          const a = await this.app.faces.analyse(ctl.signal, frame, { embed: 'good', gates: 'door', returnTemplate: true });
+          if (a.detections.length === 0) {
+            lastIssue = new KioskError('INPUT_NO_FACE');
+            opts.onProgress?.(samples.length, need, 'no face');
+          } else if (a.detections.length > 1) {
+            lastIssue = new KioskError('INPUT_MULTIPLE_FACES');
+            opts.onProgress?.(samples.length, need, 'one person only');
+          } else if (!a.faces[0]!.quality.ok || !a.faces[0]!.template) {
+            lastIssue = new KioskError('INPUT_LOW_QUALITY', { reason: a.faces[0]!.quality.reason ?? 'quality' });
+            opts.onProgress?.(samples.length, need, a.faces[0]!.quality.reason);
+          } else {
+            const { quality } = a.faces[0]!;
+            const template = a.faces[0]!.template;
+            samples.push({ template, eyeDistancePx: quality.metrics.eyeDistancePx, sharpness: quality.metrics.sharpness });
+            opts.onProgress?.(samples.length, need, null);
+            if (samples.length >= need) resolve();
+          }
+        };
+      });
+    } finally {
+      clearTimeout(timer);
+      this.app.frameTap = null;
+    }
+    // Only frames of one person become the record: someone who swaps in front of the camera between frames (one
+    // face per frame passes the check above) is dropped, and frames that do not agree refuse the enrolment.
+    const { templates } = selectEnrolmentTemplates(samples, { accept: face.thresholds[embedder].accept, gates: face.quality });
+    const s = await this.store({ label: label.trim(), list, templates: { [embedder]: templates }, plates: [] }, opts);
+    await this.app.watchlistSettled();
+    return s;
+  }
+
+  /** A vehicle-only entry (plates, no face), or plates added to an enrolled person (`target.addTo`). */
+  async addPlates(label: string, plates: string[], list: ListKind, target: EnrolTarget = {}): Promise<Subject> {
+    this.require('enrol');
+    // Adding to a person keeps their name; a new vehicle-only entry needs one (the rules name field and limit).
+    const name = target.addTo ? label.trim() : checkLabel(label);
+    const norm = checkPlates(plates);
+    if (norm.length === 0) throw new KioskError('INPUT_REQUIRED', { field: 'plates' });
+    const s = await this.store({ label: name, list, templates: {}, plates: norm }, target);
+    await this.app.watchlistSettled();
+    return s;
+  }
+
+  private require(cap: Capability): void {
+    this.app.authority.require(cap);
+  }
+}

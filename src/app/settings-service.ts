@@ -1,0 +1,73 @@
+/**
+ * Settings, the admin's side: save a change (validated whole before anything is stored, CONFIG_INVALID naming the
+ * field), and apply it where it takes effect (audit retention, the watchlist's face config, the pull schedule, the
+ * upstream sender, the camera or mode). Also what the admin screen must say about stored settings that were repaired
+ * to their defaults at start (the controller's `configRepairs`).
+ *
+ * Owns applying settings; the config module (src/config) owns defaults and checks, the vault stores them. Every
+ * change asks the authority for `settings` first. It never renders anything.
+ */
+import { resolveFaceConfig } from '../config/face';
+import { loadKioskSettings, validateSettingsPatch, type KioskSettings } from '../config/kiosk';
+import { resolvePlateMatchConfig } from '../config/plate';
+import type { Capability } from './authority';
+import type { KioskController } from './controller';
+
+function valueInForce(s: KioskSettings, field: string): string {
+  const [head, ...rest] = field.split('.');
+  let v: unknown =
+    head === 'face' ? resolveFaceConfig(s.face) : head === 'plate' ? resolvePlateMatchConfig(s.plate) : (s as unknown as Record<string, unknown>)[head ?? ''];
+  for (const k of rest) {
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, k)) break;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+export class SettingsService {
+  constructor(private readonly app: KioskController) {}
+
+  private get vault() {
+    return this.app.vault;
+  }
+
+  async saveSettings(patch: Partial<KioskSettings>): Promise<KioskSettings> {
+    this.require('settings');
+    const cur = this.app.snapshot.settings;
+    const next = validateSettingsPatch(cur, patch);
+    await this.vault.settings.put({ ...next });
+    if (patch.retentionHours !== undefined) await this.vault.audit.setRetention(next.retentionHours * 3_600_000);
+    // The whole record was written valid: whatever was repaired at start is now the admin's value.
+    const { settings: stored, refused } = loadKioskSettings(await this.vault.settings.get());
+    this.app.update({ settings: stored, configRepairs: refused.map((e) => String(e.details?.['field'])) });
+    // New settings may change the answer for the person standing there: they get a fresh decision.
+    this.app.forgetPresence();
+    if (patch.face !== undefined) await this.app.reloadWatchlist();
+    if (patch.pullMinutes !== undefined) this.app.puller.schedule(stored.pullMinutes);
+    if (patch.kioskId !== undefined || patch.upstreamPath !== undefined || patch.door !== undefined || patch.subjectRefs !== undefined) {
+      await this.app.afterUnlock();
+    }
+    if (patch.mode !== undefined && patch.mode !== cur.mode) await this.app.setMode(patch.mode);
+    else if (patch.cameraDeviceId !== undefined && patch.cameraDeviceId !== cur.cameraDeviceId) await this.app.startCamera();
+    return stored;
+  }
+
+  /**
+   * The stored settings repaired to their defaults at the last unlock, each with the value in force now as text
+   * (a nested face or plate field: that field of the resolved config; a key the config does not have: its
+   * nearest known parent's value).
+   */
+  repairs(): { field: string; inForce: string }[] {
+    const s = this.app.snapshot.settings;
+    return this.app.snapshot.configRepairs.map((field) => ({ field, inForce: valueInForce(s, field) }));
+  }
+
+  /** Pull every `minutes` (0 = off): a settings change like any other. */
+  savePullMinutes(minutes: number): Promise<KioskSettings> {
+    return this.saveSettings({ pullMinutes: minutes });
+  }
+
+  private require(cap: Capability): void {
+    this.app.authority.require(cap);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The guards card of the admin console: guard accounts (name and PIN), disable or delete one, register a passkey
+ * on this device for a guard.
+ *
+ * Owns only this card's DOM; it calls the guard actions it is given (src/app/admin-ops.ts, which asks the authority
+ * for `manage-guards`). It never reaches storage or crypto and never shows a PIN.
+ */
+import { card, field, message, outLine, run } from './card-kit';
+import { h } from './dom';
+import { t } from './i18n';
+
+export interface GuardRow {
+  id: string;
+  name: string;
+  disabled: boolean;
+  hasPin: boolean;
+  passkeys: number;
+}
+
+export interface GuardActions {
+  listGuards(): Promise<GuardRow[]>;
+  createGuard(name: string, pin: string): Promise<unknown>;
+  setGuardDisabled(id: string, disabled: boolean): Promise<void>;
+  deleteGuard(id: string): Promise<void>;
+  registerPasskey(id: string): Promise<void>;
+}
+
+export function guardsCard(actions: GuardActions): HTMLElement {
+  const name = h('input', { type: 'text', maxlength: 64, 'data-testid': 'guard-name' });
+  const pin = h('input', { type: 'password', inputmode: 'numeric', autocomplete: 'new-password', maxlength: 12, 'data-testid': 'guard-pin' });
+  const add = h('button', { type: 'button', 'data-testid': 'guard-add' }, t('addGuard'));
+  const out = outLine('guards-message');
+  const list = h('div', { 'data-testid': 'guards-list' });
+  const refresh = async (): Promise<void> => {
+    const guards = await actions.listGuards();
+    list.replaceChildren(
+      guards.length === 0
+        ? h('p', {}, t('noGuards'))
+        : h(
+            'table',
+            { 'data-testid': 'guards-table' },
+            h('tbody', {}, ...guards.map((g) => guardRow(actions, g, out, refresh))),
+          ),
+    );
+  };
+  add.addEventListener('click', () =>
+    void run(add, out, async () => {
+      await actions.createGuard(name.value, pin.value);
+      name.value = pin.value = '';
+      await refresh();
+      return t('guardAdded');
+    }),
+  );
+  void refresh().catch((e: unknown) => message(out, e));
+  return card(
+    t('guards'),
+    'section-guards',
+    h('p', { class: 'help' }, t('guardsHelp')),
+    field(t('guardName'), name, 'guard-name-in'),
+    field(t('pin'), pin, 'guard-pin-in'),
+    add,
+    out,
+    list,
+  );
+}
+
+function guardRow(actions: GuardActions, g: GuardRow, out: HTMLElement, refresh: () => Promise<void>): HTMLElement {
+  const toggle = h('button', { type: 'button', 'data-testid': 'guard-toggle' }, g.disabled ? t('enable') : t('disable'));
+  const passkey = h('button', { type: 'button', 'data-testid': 'guard-passkey' }, t('registerPasskey'));
+  const del = h('button', { type: 'button', class: 'danger', 'data-testid': 'guard-delete' }, t('delete'));
+  toggle.addEventListener('click', () => void run(toggle, out, async () => { await actions.setGuardDisabled(g.id, !g.disabled); await refresh(); }));
+  passkey.addEventListener('click', () => void run(passkey, out, async () => { await actions.registerPasskey(g.id); await refresh(); return t('passkeyAdded'); }));
+  del.addEventListener('click', () => {
+    if (confirm(t('confirmDelete'))) void run(del, out, async () => { await actions.deleteGuard(g.id); await refresh(); });
+  });
+  return h(
+    'tr',
+    { 'data-guard': g.id, 'data-name': g.name, 'data-disabled': String(g.disabled) },
+    h('td', {}, g.name),
+    h('td', {}, g.hasPin ? t('pin') : ''),
+    h('td', {}, `${t('passkeys')}: ${g.passkeys}`),
+    h('td', {}, g.disabled ? t('disabled') : t('active')),
+    h('td', {}, toggle, passkey, del),
+  );
+}

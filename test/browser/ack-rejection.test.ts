@@ -1,0 +1,77 @@
+/**
+ * The receiver's permanent rejection of a decision, seen and cleared on the guard screen: a real DecisionService
+ * (signing, outbox, sender) whose upstream answers 401 `bad_signature` puts the rejection in the status; the real
+ * guard view shows it on the upstream row with a "seen" button; pressing it clears the rejection through the
+ * controller (the authority asks for `override`), and nobody without a staff session can clear it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { DecisionService } from '../../src/decisions/service';
+import { checkEnvelopeText } from '../../src/decisions/message';
+import { AdjustableClock } from '../../src/shared/clock';
+import { GuardView } from '../../src/ui/guard-view';
+import { MemoryKeyStore, MemoryOutbox } from './decisions-memory-stores';
+import { closeKiosks, openKiosk } from './kiosk-app';
+import { PASS } from './vault-helpers';
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+  closeKiosks();
+});
+
+describe('guard acknowledges a permanent rejection', () => {
+  it('shows the rejection until a guard or the admin marks it seen', async () => {
+    const { app, ops } = await openKiosk('ack-rejection', new AdjustableClock());
+    await ops.setup(PASS, { role: 'attended' });
+    // The upstream refuses the first decision for good (a receiver that does not know this kiosk's key).
+    const fetch: typeof globalThis.fetch = (async (_u: RequestInfo | URL, init?: RequestInit) => {
+      const checked = checkEnvelopeText(String(init?.body));
+      if (!checked.ok) throw new Error(checked.reason);
+      return new Response(JSON.stringify({ ok: false, reason: 'bad_signature' }), { status: 401 });
+    }) as typeof globalThis.fetch;
+    const service = await DecisionService.open({
+      kioskId: 'lobby-1',
+      url: 'http://127.0.0.1:9/decisions',
+      outbox: new MemoryOutbox(),
+      keys: new MemoryKeyStore(),
+      backoff: { baseMs: 20, maxMs: 100 },
+      fetch,
+    });
+    cleanup.push(() => service.stop());
+    const own = app.decisions;
+    app.decisions = service;
+    cleanup.push(() => void (app.decisions = own));
+
+    const view = new GuardView({
+      override: () => Promise.resolve(),
+      guardLog: () => [],
+      overridesLeft: () => Promise.resolve({ left: 1, limit: 1, windowMinutes: 1 }),
+      logout: () => undefined,
+      acknowledgeRejection: () => app.acknowledgeRejection(),
+    });
+    document.body.append(view.root);
+    cleanup.push(() => view.root.remove());
+    const show = () => view.render({ ...app.snapshot, upstream: service.status });
+
+    await service.decide('grant');
+    await expect.poll(() => service.status.lastRejection?.reason, { timeout: 10_000 }).toBe('bad_signature');
+    show();
+    const row = () => view.root.querySelector<HTMLElement>('[data-testid="status-upstream"]');
+    expect(row()?.dataset['tone']).toBe('bad');
+    const ack = view.root.querySelector<HTMLButtonElement>('[data-testid="ack-rejection"]');
+    expect(ack).not.toBeNull();
+
+    // Nobody logged in: the controller refuses, the rejection stays.
+    ops.lock();
+    expect(() => app.acknowledgeRejection()).toThrow(expect.objectContaining({ code: 'GUARD_REQUIRED' }));
+    expect(service.status.lastRejection).toBeDefined();
+
+    // The admin (staff) presses "seen": cleared, and the button goes with it.
+    await ops.unlock(PASS);
+    ack!.click();
+    expect(service.status.lastRejection).toBeUndefined();
+    show();
+    expect(view.root.querySelector('[data-testid="ack-rejection"]')).toBeNull();
+    expect(row()?.dataset['tone']).toBe('ok');
+  }, 90_000);
+});

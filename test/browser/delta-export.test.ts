@@ -1,0 +1,62 @@
+/**
+ * "Export changes only" between two kiosks over the real app layer in real Chromium (two vaults in IndexedDB,
+ * real WebCrypto signing and encryption): tablet A exports the whole list, B installs it; A renames one person,
+ * deletes one and enrols one; A's changes bundle carries exactly those three, names its base, and B applies it to
+ * match A. The same changes bundle again, or a changes bundle on a kiosk not on its base, is refused with B's
+ * watchlist intact; before any full export there is no base to export changes from.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AdjustableClock } from '../../src/shared/clock';
+import { closeKiosks, openKiosk } from './kiosk-app';
+import { PASS, expectCode, tpl } from './vault-helpers';
+
+const SITE = 'Site passphrase for deltas 42';
+afterEach(closeKiosks);
+
+const labels = (k: { app: { listSubjects(): { label: string }[] } }) => k.app.listSubjects().map((s) => s.label).sort();
+
+describe('changes-only export', () => {
+  it('carries exactly what changed since the last export and applies only on its base', async () => {
+    const clock = new AdjustableClock();
+    const a = await openKiosk('delta-a', clock);
+    const b = await openKiosk('delta-b', clock);
+    await a.ops.setup(PASS, { role: 'attended' });
+    await b.ops.setup(PASS, { role: 'attended' });
+    await expectCode(a.ops.sync.exportChanges({ sitePassphrase: SITE }), 'INPUT_INVALID');
+    await b.ops.sync.pinAdminKey((await a.ops.sync.adminPublicKey()).json);
+
+    const p = [1, 2, 3].map((i) => a.vault.enrol({ label: `Person ${i}`, list: 'allow', plates: [], templates: { fr_feature: [tpl(512, i)] } }));
+    const [p1, p2] = await Promise.all(p);
+    await a.app.watchlistSettled();
+    const full = await a.ops.sync.exportWatchlist({ sitePassphrase: SITE });
+    await b.ops.sync.importWatchlist(new Blob([full.bytes]), { sitePassphrase: SITE });
+    expect(labels(b)).toEqual(['Person 1', 'Person 2', 'Person 3']);
+
+    clock.advance(1000);
+    await a.ops.people.updateSubject(p1!.id, { label: 'Person 1 renamed' });
+    await a.ops.people.deleteSubject(p2!.id);
+    await a.vault.enrol({ label: 'Person 4', list: 'allow', plates: [], templates: { fr_feature: [tpl(512, 4)] } });
+    await a.app.watchlistSettled();
+    const delta = await a.ops.sync.exportChanges({ sitePassphrase: SITE });
+    expect(delta).toMatchObject({ version: full.version + 1, baseVersion: full.version, upserts: 2, deletions: 1 });
+    expect(delta.fileName).toBe(`watchlist-v${full.version + 1}-from-v${full.version}.kwb`);
+    // Smaller than the whole list: only two people's templates travel.
+    expect(delta.bytes.byteLength).toBeLessThan(full.bytes.byteLength);
+
+    await b.ops.sync.importWatchlist(new Blob([delta.bytes]), { sitePassphrase: SITE });
+    await b.app.watchlistSettled();
+    expect(labels(b)).toEqual(labels(a));
+    expect(labels(b)).toEqual(['Person 1 renamed', 'Person 3', 'Person 4']);
+
+    // The same changes again: refused (not newer than what B has), B unchanged.
+    await expect(b.ops.sync.importWatchlist(new Blob([delta.bytes]), { sitePassphrase: SITE })).rejects.toMatchObject({ code: expect.stringMatching(/^BUNDLE_/) });
+    expect(labels(b)).toEqual(['Person 1 renamed', 'Person 3', 'Person 4']);
+
+    // A kiosk still on nothing (C) cannot take a changes bundle: it needs the whole list; its watchlist stays empty.
+    const c = await openKiosk('delta-c', clock);
+    await c.ops.setup(PASS, { role: 'attended' });
+    await c.ops.sync.pinAdminKey((await a.ops.sync.adminPublicKey()).json);
+    await expect(c.ops.sync.importWatchlist(new Blob([delta.bytes]), { sitePassphrase: SITE })).rejects.toMatchObject({ code: expect.stringMatching(/^BUNDLE_/) });
+    expect(labels(c)).toEqual([]);
+  }, 180_000);
+});
