@@ -84,7 +84,7 @@ function rawReads(r) {
 
 /** The benchmark's hook on window. */
 const hook = {
-  /** @param {{ reader: string, region: string, threads?: number, tuning?: object, detPrecision?: string }} o */
+  /** @param {{ reader: string, region: string, threads?: number, tuning?: object }} o */
   async init(o) {
     const key = o.reader;
     if (!clients.has(key))
@@ -95,7 +95,6 @@ const hook = {
           region: o.region,
           threads: o.threads,
           ...(o.tuning ? { tuning: o.tuning } : {}),
-          ...(o.detPrecision ? { detPrecision: o.detPrecision } : {}),
         }),
       );
     const t0 = performance.now();

@@ -2,7 +2,7 @@
 // @ts-check
 /**
  * Plate benchmark: `npm run bench:plates -- --data DIR [--json OUT] [--readers trained,ppocr,ensemble]
- * [--regions us,eu,br] [--limit N] [--threads N] [--tuning JSON] [--det-precision auto|f32|int8] [--split train/plates/split.tsv --role holdout]`,
+ * [--regions us,eu,br] [--limit N] [--threads N] [--tuning JSON] [--split train/plates/split.tsv --role holdout]`,
  * or `npm run bench:plates -- --crops DIR [...]` to score crop reads only on a folder laid out like
  * ../shared/datasets/plate-crops (labels.tsv `file state plate`; each image is the plate box; region = the first
  * path segment). `--split FILE --role R[,R]` keeps only the rows split.tsv gives that role (the trained recogniser's
@@ -46,7 +46,6 @@ const { values: args } = parseArgs({
     limit: { type: 'string' },
     threads: { type: 'string' },
     tuning: { type: 'string' },
-    'det-precision': { type: 'string' },
     dump: { type: 'string' },
     raw: { type: 'string' },
     verbose: { type: 'boolean', default: false },
@@ -265,9 +264,8 @@ async function main() {
         region: regions[0] ?? 'us',
         ...(args.threads ? { threads: Number(args.threads) } : {}),
         ...(args.tuning ? { tuning: JSON.parse(args.tuning) } : {}),
-        ...(args['det-precision'] ? { detPrecision: args['det-precision'] } : {}),
       });
-      backend = `${info.backend}, ${info.threads} thread(s), detector ${info.detPrecision}`;
+      backend = `${info.backend}, ${info.threads} thread(s)`;
       console.log(`\n${reader}: models loaded in ${Math.round(info.initMs)} ms (${backend})`);
       out.readers[reader] = { regions: {} };
       stages[reader] = {};

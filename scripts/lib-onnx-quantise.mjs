@@ -21,13 +21,7 @@ import { DataType, float32Bytes } from './lib-onnx-writer.mjs';
 export const QDQ_OPSET = 13;
 
 /** Operators whose semantics did not change between the source model's opset and 13 (checked in `quantiseConvs`). */
-const SAFE_TO_RESTAMP = new Set([
-  ...['Conv', 'PRelu', 'Add', 'Reshape', 'Relu', 'Mul', 'Flatten', 'Gemm', 'Identity'],
-  // The PP-OCRv4 detector (opset 11): these changed from 11 to 13 only in the types they accept (Resize also
-  // lost the 'tf_half_pixel_for_nn' mode, refused below).
-  ...['Constant', 'BatchNormalization', 'Clip', 'Div', 'GlobalAveragePool', 'HardSigmoid', 'Sigmoid', 'Concat'],
-  ...['ConvTranspose', 'Resize'],
-]);
+const SAFE_TO_RESTAMP = new Set(['Conv', 'PRelu', 'Add', 'Reshape', 'Relu', 'Mul', 'Flatten', 'Gemm', 'Identity']);
 
 /** @param {TensorSpec} t @returns {Float32Array} */
 function floatsOf(t) {
@@ -91,7 +85,6 @@ export function quantiseWeights(w, channels) {
  * @returns {ModelSpec}
  */
 export function quantiseConvs(model, ranges, opts = {}) {
-  model = constantsToInitialisers(model);
   const g = model.graph;
   const other = model.opsetImports.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx');
   if (other.length) throw new Error(`opset domains not supported: ${other.map((o) => o.domain).join(', ')}`);
@@ -101,9 +94,6 @@ export function quantiseConvs(model, ranges, opts = {}) {
   for (const n of g.nodes) {
     if (ownOpset !== QDQ_OPSET && !SAFE_TO_RESTAMP.has(n.opType))
       throw new Error(`${n.opType}: not checked for the opset ${QDQ_OPSET} restamp`);
-    const mode = n.attributes?.find((a) => a.name === 'coordinate_transformation_mode');
-    if (ownOpset !== QDQ_OPSET && n.opType === 'Resize' && mode && String(mode.value) === 'tf_half_pixel_for_nn')
-      throw new Error(`${n.name ?? 'Resize'}: tf_half_pixel_for_nn has no opset ${QDQ_OPSET} equivalent`);
   }
   const inits = new Map(g.initializers.map((t) => [t.name, t]));
   const keep = new Set(opts.keepFloat ?? []);
@@ -229,26 +219,6 @@ export function quantiseConvs(model, ranges, opts = {}) {
       initializers: [...g.initializers.filter((t) => !replaced.has(t.name) || stillUsed.has(t.name)), ...newInits],
     },
   };
-}
-
-/**
- * The model with every tensor-valued Constant node turned into an initialiser of the same name (the same graph:
- * paddle2onnx exports, e.g. PP-OCRv4's detector, hold their Conv weights as Constant nodes, and the quantiser
- * replaces weights by initialiser name). A model without Constant nodes comes back unchanged.
- * @param {ModelSpec} model @returns {ModelSpec}
- */
-export function constantsToInitialisers(model) {
-  const g = model.graph;
-  /** @type {TensorSpec[]} */
-  const folded = [];
-  const nodes = g.nodes.filter((n) => {
-    const v = n.opType === 'Constant' && n.attributes?.length === 1 ? n.attributes[0] : undefined;
-    if (!v || v.name !== 'value' || v.type !== 'tensor' || n.outputs.length !== 1) return true;
-    folded.push({ ...v.value, name: /** @type {string} */ (n.outputs[0]) });
-    return false;
-  });
-  if (folded.length === 0) return model;
-  return { ...model, graph: { ...g, nodes, initializers: [...g.initializers, ...folded] } };
 }
 
 /**

@@ -71,13 +71,7 @@ export interface PlateWorkerInit {
   backend?: 'auto' | PlateBackendName;
   threads?: number;
   tuning?: PlateTuning;
-  /** The text detector's weights: 'f32' (the default, 'auto') or 'int8' (built at provisioning by our quantiser,
-   * WASM only; measured no faster in the browser and one held-out US photo worse, so opt-in for re-measuring:
-   * docs/plates.md, "Speed"). */
-  detPrecision?: 'auto' | PlateDetPrecision;
 }
-
-export type PlateDetPrecision = 'f32' | 'int8';
 
 export interface PlateWorkerInfo {
   reader: PlateReaderName;
@@ -86,8 +80,6 @@ export interface PlateWorkerInfo {
   threads: number;
   /** The recognisers loaded, in the order they read: 'ppocr-v4', 'ppocr-v3-en', 'tesseract', 'trained'. */
   recognisers: string[];
-  /** The detector weights that run. */
-  detPrecision: PlateDetPrecision;
   /** Model fetch + verification + session creation + warm-up (ms). */
   loadMs: number;
 }

@@ -35,8 +35,6 @@ export interface PlateClientOptions extends BridgeOptions {
   backend?: 'auto' | 'wasm' | 'webgpu';
   threads?: number;
   tuning?: PlateTuning;
-  /** Text detector weights (default 'auto' = 'f32'; 'int8' is opt-in, WASM only). */
-  detPrecision?: PlateWorkerInit['detPrecision'];
   /** For tests and benchmarks: how to start the worker. */
   workerFactory?: () => Worker;
 }
@@ -54,7 +52,6 @@ export class PlateClient {
       backend: opts.backend ?? 'auto',
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       ...(opts.tuning ? { tuning: opts.tuning } : {}),
-      ...(opts.detPrecision ? { detPrecision: opts.detPrecision } : {}),
     };
     const factory =
       opts.workerFactory ??

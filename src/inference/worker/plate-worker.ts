@@ -13,7 +13,6 @@
 import { KioskError } from '../../shared/errors';
 import type {
   PlateCommands,
-  PlateDetPrecision,
   PlateReadCandidate,
   PlateReadRequest,
   PlateReadResult,
@@ -92,10 +91,7 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
   const loader = new ModelLoader({ base });
   const createRun = async (id: string): Promise<OnnxRun> =>
     onnxRun(await OrtSession.create(id, await loader.load(id), backend));
-  // int8 only when asked, and only on WASM (onnxruntime fuses its QDQ pairs into QLinearConv there; WebGPU has no
-  // such kernels): measured no faster than float in the browser and one held-out US photo worse (docs/plates.md).
-  const detPrecision: PlateDetPrecision = req.detPrecision === 'int8' && backend === 'wasm' ? 'int8' : 'f32';
-  const models: PlateModels = { det: await createRun(detPrecision === 'int8' ? 'plate-det-int8' : 'plate-det') };
+  const models: PlateModels = { det: await createRun('plate-det') };
   const dictText = new TextDecoder().decode(await loader.load('plate-rec-keys'));
   const usesPpocr = req.reader === 'ppocr' || req.reader === 'combined' || req.reader === 'ensemble';
   const usesTesseract = req.reader === 'tesseract' || req.reader === 'combined';
@@ -134,7 +130,6 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
     backend,
     threads,
     recognisers,
-    detPrecision,
     loadMs: now() - t0,
   };
   state = { init: req, models, cnModels: null, dictText, tesseract, info, options };
