@@ -25,6 +25,7 @@ import type {
   FaceWorkerInfo,
   FrameAnalysis,
   EnrolResult,
+  PadScores,
 } from '../../shared/face-protocol';
 import { expose } from './expose';
 import { ARCFACE_112, AlignCanvas, alignmentFor } from './face-align';
@@ -32,7 +33,8 @@ import { configureRuntime, createEmbedder, type Embedder } from './face-embedder
 import { assessQuality, estimatePose, imageStats } from './face-quality';
 import { createFaceDetector, FACE_DETECTOR_MODEL_IDS, type FaceDetectorHandle } from './face-detector';
 import { ModelLoader } from '../model-loader';
-import { LIVENESS_MODEL_ID, LivenessModel } from './face-liveness';
+import { LIVENESS_MODEL_ID, LivenessModel, TRAINED_PAD, TRAINED_PAD_MODEL_ID } from './face-liveness';
+import { fusePad, needsFrLiveness } from '../../matching/face/pad-fusion';
 import { EYES_MODEL_ID, EyeStateModel } from './face-eyes';
 
 interface State {
@@ -41,6 +43,8 @@ interface State {
   embedder: Embedder;
   /** Passive PAD; runs only when a request asks for it. */
   liveness: LivenessModel;
+  /** The project's own PAD network (pad.model 'trained' and 'trained+fr-veto'). */
+  padTrained: LivenessModel;
   eyes: EyeStateModel;
   /** ArcFace-geometry crop: quality is measured here, and fr_feature embeds it too. */
   qualityCanvas: AlignCanvas;
@@ -84,6 +88,7 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
   });
   const embedder = await createEmbedder(cfg.embedder, (id) => loader.load(id), cfg.precision);
   const liveness = await LivenessModel.create(await loader.load(LIVENESS_MODEL_ID));
+  const padTrained = await LivenessModel.create(await loader.load(TRAINED_PAD_MODEL_ID), TRAINED_PAD);
   const eyes = await EyeStateModel.create(await loader.load(EYES_MODEL_ID));
   // The first run of a session compiles kernels (~0.2 s); pay it now, not on the first visitor.
   const warm = new AlignCanvas(embedder.template.size);
@@ -92,6 +97,7 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     state.detector.close();
     await state.embedder.release();
     await state.liveness.release();
+    await state.padTrained.release();
     await state.eyes.release();
   }
   const info: FaceWorkerInfo = {
@@ -108,6 +114,7 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     detector,
     embedder,
     liveness,
+    padTrained,
     eyes,
     qualityCanvas: new AlignCanvas(ARCFACE_112.size),
     refineCanvas: new OffscreenCanvas(32, 32),
@@ -254,7 +261,19 @@ async function analyseOne(
   if (liveness) {
     t = now();
     const pad = s.config.pad;
-    out.liveness = await s.liveness.score(frame, det, { scale: pad.cropScale, order: pad.channelOrder });
+    const scores: PadScores = {};
+    if (pad.model !== 'fr-liveness') {
+      scores.trained = await s.padTrained.score(frame, det, { scale: pad.trainedCropScale, order: 'rgb' });
+      timings.padTrained = (timings.padTrained ?? 0) + now() - t;
+    }
+    if (needsFrLiveness(pad.model, scores.trained, pad.liveThreshold)) {
+      const t1 = now();
+      scores.frLiveness = await s.liveness.score(frame, det, { scale: pad.cropScale, order: pad.channelOrder });
+      timings.padFrLiveness = (timings.padFrLiveness ?? 0) + now() - t1;
+    }
+    const live = fusePad(pad.model, scores, pad.frVeto);
+    if (live !== undefined) out.liveness = live;
+    out.padScores = scores;
     timings.liveness = (timings.liveness ?? 0) + now() - t;
     t = now();
     const eyes = await s.eyes.eyes(frame, det);
