@@ -178,7 +178,7 @@ export const DEFAULT_FACE_CONFIG: FaceConfig = {
   // 3 agreeing frames out of the last 6 within 3 s: ~0.4 s at the kiosk's 8-15 analysed frames per second.
   policy: { windowMs: 3000, n: 6, k: 3, minWeightShare: 0.75 },
   // Operating point from bench:liveness on the simulated dev set (docs/liveness.md).
-  pad: { model: 'trained', liveThreshold: 0.5, spoofVotes: 3, cropScale: 2.7, channelOrder: 'bgr', trainedCropScale: 2.7, frVeto: 0.1 },
+  pad: { model: 'trained', liveThreshold: 0.134, spoofVotes: 3, cropScale: 2.7, channelOrder: 'bgr', trainedCropScale: 2.7, frVeto: 0.107 },
   challenge: { actions: 2, stepMs: 5000, minTurn: 0.1, closerFactor: 1.25, minSameness: 0.35 },
   openSet: {
     targetFpir: 0.001,
