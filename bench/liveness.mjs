@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * Presentation-attack benchmark: the kiosk's real face pipeline and PAD (fr_liveness in the face worker) and the real
+ * Presentation-attack benchmark: the kiosk's real face pipeline and PAD (our trained model, fr_liveness, and their fusion, in the face worker) and the real
  * challenge state machine, in headless Chromium, scored as ISO/IEC 30107-3 does.
  *
- *   npm run bench:liveness -- --data DIR [--json OUT] [--attempts 1000] [--adaptive 12] [--variants bgr:2.7,rgb:2.7]
+ *   npm run bench:liveness -- --data DIR [--json OUT] [--attempts 1000] [--adaptive 12] [--variants trained:2.7,bgr:2.7]
  *
  * DIR/bona-fide/** and DIR/attack/** hold images or videos (.mp4 .webm .mov .avi .y4m); DIR/labels.csv (optional,
  * `file,kind` with kind bona-fide|print|replay|mask, paths relative to DIR) names the attack kind, else the first
@@ -17,7 +17,7 @@
  * APCER/BPCER at the configured live threshold and at the threshold that holds BPCER ≤ 5% on this data; passive score
  * distributions per kind and per pipeline variant (channel order × crop scale); the active challenge over many random
  * challenges for still images, the adaptive tilted print and every video; blink asked alone of every still (must never
- * pass) and eye-state statistics per video; PAD latency per frame (fr_liveness + fr_eye) on WASM with the load average.
+ * pass) and eye-state statistics per video; PAD latency per frame (passive + fr_eye, and per variant) on WASM with the load average.
  *
  * Tuning and test split (`pad.split`): images are split by the photo they were made from (a bona-fide image and the
  * prints and replays of the same photo fall on the same side, by a hash of its name), the operating point — pipeline

@@ -1,6 +1,6 @@
 /**
  * Page side of bench/liveness.mjs and bench/liveness-set.mjs: the kiosk's real face pipeline (FaceClient → face
- * worker: MediaPipe detection, alignment, ORT embedding, fr_liveness PAD) and the real challenge state machine
+ * worker: MediaPipe detection, alignment, ORT embedding, passive PAD: our model and/or fr_liveness) and the real challenge state machine
  * (src/matching/face/challenge.ts) over images, videos and simulated attacks.
  *
  * Owns the measurement loops only. `build` draws the simulated dev set (bench/lib/attacks.ts) from real photos and
@@ -239,7 +239,8 @@ function attempt(t: ChallengeTally, lead: Obs[], frames: Obs[], actions: Challen
 }
 
 async function analyseBlob(client: FaceClient, blob: Blob, ms?: { liveness: number[]; eyes: number[] }): Promise<FrameAnalysis> {
-  const a = await client.analyse(undefined, await createImageBitmap(blob), { embed: 'all', maxFaces: 1, liveness: true });
+  // returnTemplate: the challenge tracks identity by cosine to the anchor template (the worker keeps templates unless asked).
+  const a = await client.analyse(undefined, await createImageBitmap(blob), { embed: 'all', maxFaces: 1, liveness: true, returnTemplate: true });
   if (ms && a.faces[0] && a.timings.liveness) {
     ms.liveness.push(a.timings.liveness);
     ms.eyes.push(a.timings.eyes ?? 0);
