@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * Presentation-attack benchmark: the kiosk's real face pipeline and PAD (fr_liveness in the face worker) and the real
+ * Presentation-attack benchmark: the kiosk's real face pipeline and PAD (our trained model, fr_liveness, and their fusion, in the face worker) and the real
  * challenge state machine, in headless Chromium, scored as ISO/IEC 30107-3 does.
  *
- *   npm run bench:liveness -- --data DIR [--json OUT] [--attempts 1000] [--adaptive 12] [--variants bgr:2.7,rgb:2.7]
+ *   npm run bench:liveness -- --data DIR [--json OUT] [--attempts 1000] [--adaptive 12] [--variants trained:2.7,bgr:2.7]
  *
  * DIR/bona-fide/** and DIR/attack/** hold images or videos (.mp4 .webm .mov .avi .y4m); DIR/labels.csv (optional,
  * `file,kind` with kind bona-fide|print|replay|mask, paths relative to DIR) names the attack kind, else the first
@@ -17,7 +17,7 @@
  * APCER/BPCER at the configured live threshold and at the threshold that holds BPCER ≤ 5% on this data; passive score
  * distributions per kind and per pipeline variant (channel order × crop scale); the active challenge over many random
  * challenges for still images, the adaptive tilted print and every video; blink asked alone of every still (must never
- * pass) and eye-state statistics per video; PAD latency per frame (fr_liveness + fr_eye) on WASM with the load average.
+ * pass) and eye-state statistics per video; PAD latency per frame (passive + fr_eye, and per variant) on WASM with the load average.
  *
  * Tuning and test split (`pad.split`): images are split by the photo they were made from (a bona-fide image and the
  * prints and replays of the same photo fall on the same side, by a hash of its name), the operating point — pipeline
@@ -41,7 +41,7 @@ const { values: args } = parseArgs({
     json: { type: 'string', default: join(ROOT, 'bench/results/liveness.json') },
     attempts: { type: 'string', default: '1000' },
     adaptive: { type: 'string', default: '12' },
-    variants: { type: 'string', default: 'bgr:2.7,rgb:2.7' },
+    variants: { type: 'string', default: 'trained:2.7,bgr:2.7' },
     'video-seconds': { type: 'string', default: '20' },
     seed: { type: 'string', default: '7' },
     verbose: { type: 'boolean', default: false },
@@ -92,12 +92,20 @@ const videos = videosIn.map((v, i) => ({
   frames: extractFrames(v, join(work, `v${i}`), { fps, seconds: Number(args['video-seconds']) }),
 }));
 const files = [...imagesIn, ...videos.flatMap((v) => v.frames)];
+/**
+ * `trained[:scale]` = our model alone at that crop scale; `bgr:2.7` / `rgb:2.7` = fr_liveness alone in that channel
+ * order and crop scale. The first variant is the configuration the challenge part runs with.
+ */
 const variants = String(args.variants)
   .split(',')
   .map((s) => {
-    const [channelOrder, scale] = s.split(':');
-    return { channelOrder, cropScale: Number(scale ?? 2.7) };
+    const [a, scale] = s.split(':');
+    return a === 'trained'
+      ? { model: 'trained', trainedCropScale: Number(scale ?? 2.7) }
+      : { model: 'fr-liveness', channelOrder: a, cropScale: Number(scale ?? 2.7) };
   });
+/** @param {any} vv */
+const variantName = (vv) => (vv.model === 'trained' ? `trained x${vv.trainedCropScale}` : `fr ${vv.channelOrder} x${vv.cropScale}`);
 
 const loadBefore = loadavg();
 const bench = await startBench({ plugins: [benchFiles(files)], verbose: args.verbose, entries: ['bench/liveness.html'] });
@@ -153,7 +161,8 @@ const perVariant = variants.map((vv, v) => {
     dist[k] = distribution(a.filter((x) => x >= 0));
   }
   return {
-    variant: `${vv.channelOrder} x${vv.cropScale}`,
+    variant: variantName(vv),
+    latencyMs: { p50: quantile(r.variantMs[v] ?? [], 0.5), p95: quantile(r.variantMs[v] ?? [], 0.95), n: (r.variantMs[v] ?? []).length },
     bpcer: 1 - acceptRate(bonaFaces, threshold),
     apcer,
     thresholdForBpcer5: t5,
@@ -170,9 +179,16 @@ const sourceOf = (/** @type {string} */ name) =>
 const side = (/** @type {string} */ name) => ((createHash('sha256').update(sourceOf(name)).digest()[0] ?? 0) % 2 === 0 ? 'tune' : 'test');
 /** Candidate scorers: each pipeline variant on one frame, and the first variant fused over the presentation's frames. */
 const candidates = [
-  ...variants.map((vv, v) => ({ name: `${vv.channelOrder} x${vv.cropScale}`, score: (/** @type {any} */ i) => i.live[v] ?? -1 })),
-  { name: `${variants[0]?.channelOrder} x${variants[0]?.cropScale} fused (mean of 4 frames)`, score: (/** @type {any} */ i) => i.fused ?? -1 },
+  ...variants.map((vv, v) => ({ name: variantName(vv), score: (/** @type {any} */ i) => i.live[v] ?? -1 })),
+  { name: `${variantName(variants[0])} fused (mean of 4 frames)`, score: (/** @type {any} */ i) => i.fused ?? -1 },
 ];
+// Both must say live (pad.model 'trained+fr-veto', src/matching/face/pad-fusion.ts): our score, 0 where fr_liveness
+// scores below its veto; the veto is set on the tuning half where it keeps every tuning bona fide (so BPCER comes
+// from our model's threshold alone).
+const vTrained = variants.findIndex((vv) => vv.model === 'trained');
+const vFr = variants.findIndex((vv) => vv.model === 'fr-liveness');
+/** @type {number | null} */
+let frVeto = null;
 /** @param {any[]} imgs @param {(i: any) => number} score @param {number} t */
 function rates(imgs, score, t) {
   const bona = imgs.filter((i) => i.kind === 'bona-fide' && score(i) >= 0).map(score);
@@ -184,6 +200,19 @@ function rates(imgs, score, t) {
 }
 const tune = r.images.filter((/** @type {any} */ i) => side(i.name) === 'tune');
 const test = r.images.filter((/** @type {any} */ i) => side(i.name) === 'test');
+if (vTrained >= 0 && vFr >= 0) {
+  const frBona = tune.filter((/** @type {any} */ i) => i.kind === 'bona-fide' && (i.live[vFr] ?? -1) >= 0).map((/** @type {any} */ i) => i.live[vFr]);
+  const veto = frBona.length ? Math.min(...frBona) * 0.999 : 0;
+  frVeto = veto;
+  candidates.push({
+    name: `${variantName(variants[vTrained])} + fr veto ${veto.toFixed(4)}`,
+    score: (/** @type {any} */ i) => {
+      const a = i.live[vTrained] ?? -1;
+      const b = i.live[vFr] ?? -1;
+      return a < 0 || b < 0 ? -1 : b >= veto ? a : 0;
+    },
+  });
+}
 const splitRows = candidates.map((c) => {
   /** @type {number[]} */
   const bona = tune.filter((/** @type {any} */ i) => i.kind === 'bona-fide').map(c.score).filter((/** @type {number} */ x) => x >= 0);
@@ -243,9 +272,9 @@ const out = {
         vids.map(([n, t]) => [n, { kind: t.kind, frames: t.frames, closedFrames: t.closedFrames, blinkOnlyPassRate: rate(t.blinkOnly), blinkOnly: t.blinkOnly }]),
       ),
     },
-    split: { rule: 'by source photo, sha256(name)[0] even = tune', chosen, rows: splitRows },
+    split: { rule: 'by source photo, sha256(name)[0] even = tune', chosen, rows: splitRows, frVeto },
     latencyMs: {
-      // Added per frame by PAD: the passive network plus the eye-state model (two 24×24 runs), WASM.
+      // Added per frame by PAD: the passive network(s) of the first variant plus the eye-state model (two 24×24 runs), WASM.
       padPerFrame: {
         p50: quantile(r.livenessMs.map((/** @type {number} */ x, /** @type {number} */ k) => x + (r.eyesMs[k] ?? 0)), 0.5),
         p95: quantile(r.livenessMs.map((/** @type {number} */ x, /** @type {number} */ k) => x + (r.eyesMs[k] ?? 0)), 0.95),
@@ -263,7 +292,7 @@ const out = {
 };
 
 const pct = (/** @type {number} */ x) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '—');
-console.log(`\nPassive PAD (fr_liveness) — ${imagesIn.length} images, live threshold ${threshold}`);
+console.log(`\nPassive PAD — ${imagesIn.length} images, live threshold ${threshold} (${variantName(variants[0])})`);
 console.log('variant      | BPCER  | ' + kinds.map((k) => `APCER ${k}`.padEnd(14)).join(' | ') + ' | t@BPCER5 | ' + kinds.map((k) => `APCER@5 ${k}`.padEnd(16)).join(' | '));
 for (const v of perVariant) {
   console.log(
@@ -292,8 +321,9 @@ for (const row of splitRows) {
 }
 console.log(`chosen on tune: ${chosen?.candidate} at ${chosen?.threshold.toFixed(4)} → test BPCER ${pct(chosen?.test.bpcer ?? NaN)}, APCER ${pct(chosen?.test.apcerAll ?? NaN)}`);
 const pl = out.pad.latencyMs;
-console.log(`PAD added latency per frame (fr_liveness + fr_eye) p50 ${pl.padPerFrame.p50?.toFixed(1)} ms, p95 ${pl.padPerFrame.p95?.toFixed(1)} ms; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} → ${loadAfter.map((x) => x.toFixed(1)).join(' ')}`);
+console.log(`PAD added latency per frame (passive + fr_eye) p50 ${pl.padPerFrame.p50?.toFixed(1)} ms, p95 ${pl.padPerFrame.p95?.toFixed(1)} ms; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} → ${loadAfter.map((x) => x.toFixed(1)).join(' ')}`);
 console.log(`PAD latency p50 ${out.pad.latencyMs.liveness.p50?.toFixed(1)} ms, p95 ${out.pad.latencyMs.liveness.p95?.toFixed(1)} ms (${out.machine.backend})`);
+for (const v of perVariant) console.log(`  ${v.variant}: passive PAD p50 ${v.latencyMs.p50?.toFixed(1)} ms, p95 ${v.latencyMs.p95?.toFixed(1)} ms (${v.latencyMs.n} frames)`);
 mkdirSync(dirname(resolve(String(args.json))), { recursive: true });
 writeFileSync(resolve(String(args.json)), `${JSON.stringify(out, null, 2)}\n`);
 console.log(`JSON: ${args.json}`);

@@ -1,6 +1,6 @@
 /**
  * Page side of bench/liveness.mjs and bench/liveness-set.mjs: the kiosk's real face pipeline (FaceClient → face
- * worker: MediaPipe detection, alignment, ORT embedding, fr_liveness PAD) and the real challenge state machine
+ * worker: MediaPipe detection, alignment, ORT embedding, passive PAD: our model and/or fr_liveness) and the real challenge state machine
  * (src/matching/face/challenge.ts) over images, videos and simulated attacks.
  *
  * Owns the measurement loops only. `build` draws the simulated dev set (bench/lib/attacks.ts) from real photos and
@@ -9,7 +9,7 @@
  * stored by the page.
  */
 import { FaceClient } from '../src/inference/client/face-client';
-import { DEFAULT_FACE_CONFIG, type FaceConfig } from '../src/config/face';
+import { DEFAULT_FACE_CONFIG, type FaceConfig, type PadConfig } from '../src/config/face';
 import {
   BLINK_CLOSED,
   chooseActions,
@@ -134,7 +134,7 @@ export interface RunOptions {
   images: { url: string; kind: Kind; name: string }[];
   videos: { name: string; kind: Kind; frames: string[]; fps: number }[];
   /** Pipeline variants to score passively: channel order × crop scale (the first is the kiosk's configuration). */
-  variants: { channelOrder: 'bgr' | 'rgb'; cropScale: number }[];
+  variants: Partial<PadConfig>[];
   /** Random challenges per still image, adaptive print and video. */
   attempts: number;
   /** Bona-fide stills turned into the adaptive tilted-print attacker (0 = off). */
@@ -172,6 +172,8 @@ export interface RunResult {
   images: ImageScore[];
   livenessMs: number[];
   eyesMs: number[];
+  /** Passive PAD time per frame (timings.liveness) for each variant, in variant order. */
+  variantMs: number[][];
   still: Record<string, ChallengeTally>;
   /** Blink asked alone, of every still image: a still must never pass it. */
   stillBlink: Record<string, ChallengeTally>;
@@ -237,7 +239,8 @@ function attempt(t: ChallengeTally, lead: Obs[], frames: Obs[], actions: Challen
 }
 
 async function analyseBlob(client: FaceClient, blob: Blob, ms?: { liveness: number[]; eyes: number[] }): Promise<FrameAnalysis> {
-  const a = await client.analyse(undefined, await createImageBitmap(blob), { embed: 'all', maxFaces: 1, liveness: true });
+  // returnTemplate: the challenge tracks identity by cosine to the anchor template (the worker keeps templates unless asked).
+  const a = await client.analyse(undefined, await createImageBitmap(blob), { embed: 'all', maxFaces: 1, liveness: true, returnTemplate: true });
   if (ms && a.faces[0] && a.timings.liveness) {
     ms.liveness.push(a.timings.liveness);
     ms.eyes.push(a.timings.eyes ?? 0);
@@ -250,6 +253,7 @@ async function run(opts: RunOptions): Promise<RunResult> {
   const images: ImageScore[] = opts.images.map((im) => ({ name: im.name, kind: im.kind, live: [], eyes: null, fused: null }));
   const livenessMs: number[] = [];
   const eyesMs: number[] = [];
+  const variantMs: number[][] = opts.variants.map(() => []);
   let main: FaceClient | null = null;
   let backend = '';
   for (let v = 0; v < opts.variants.length; v++) {
@@ -260,9 +264,10 @@ async function run(opts: RunOptions): Promise<RunResult> {
     for (let i = 0; i < opts.images.length; i++) {
       const a = await analyseBlob(client, await fetchBlob(opts.images[i]!.url), v === 0 ? { liveness: livenessMs, eyes: eyesMs } : undefined);
       images[i]!.live.push(a.faces[0]?.liveness ?? null);
+      if (a.faces[0] && a.timings.liveness) variantMs[v]!.push(a.timings.liveness);
       if (v === 0) images[i]!.eyes = a.faces[0]?.eyes ?? null;
     }
-    console.log(`[bench] variant ${variant.channelOrder} ×${variant.cropScale}: ${opts.images.length} images`);
+    console.log(`[bench] variant ${JSON.stringify(variant)}: ${opts.images.length} images`);
     if (v === 0) main = client;
     else client.terminate();
   }
@@ -372,6 +377,7 @@ async function run(opts: RunOptions): Promise<RunResult> {
     images,
     livenessMs,
     eyesMs,
+    variantMs,
     still,
     stillBlink,
     adaptive,

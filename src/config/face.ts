@@ -54,9 +54,22 @@ export interface FacePolicyConfig {
   minWeightShare: number;
 }
 
-/** Passive presentation-attack detection (fr_liveness.onnx; docs/liveness.md). */
+/**
+ * Which PAD network(s) score a face (the rule: src/matching/face/pad-fusion.ts).
+ * 'trained': the project's own model alone (models/trained/pad.onnx). 'fr-liveness': faceplugin's fr_liveness.onnx
+ * alone (the kiosk's PAD before issue 20). 'trained+fr-veto': both must say live.
+ */
+export type PadModel = 'trained' | 'fr-liveness' | 'trained+fr-veto';
+export const PAD_MODELS: readonly PadModel[] = ['trained', 'fr-liveness', 'trained+fr-veto'];
+
+/** Passive presentation-attack detection (our trained model and/or fr_liveness.onnx; docs/liveness.md). */
 export interface PadConfig {
-  /** A frame whose face scores below this "live" probability votes spoof and never votes for an identity. */
+  /** Which PAD network(s) score a face and how they combine (src/matching/face/pad-fusion.ts). */
+  model: PadModel;
+  /**
+   * A frame whose face scores below this "live" probability (of pad.model's score) votes spoof and never votes for
+   * an identity.
+   */
   liveThreshold: number;
   /** Spoof votes in the window that make the outcome deny-spoof (final). */
   spoofVotes: number;
@@ -64,6 +77,10 @@ export interface PadConfig {
   cropScale: number;
   /** Channel order fed to the network: measured 'bgr' (the package's 'rgb' rejects live faces). */
   channelOrder: 'bgr' | 'rgb';
+  /** Growth of the detector's box for our trained model's crop (what it was trained on: train/pad/simulate.py). */
+  trainedCropScale: number;
+  /** 'trained+fr-veto': a face fr_liveness scores below this is scored 0. */
+  frVeto: number;
 }
 
 /** Active challenge timing and cues (src/matching/face/challenge.ts). */
@@ -161,7 +178,7 @@ export const DEFAULT_FACE_CONFIG: FaceConfig = {
   // 3 agreeing frames out of the last 6 within 3 s: ~0.4 s at the kiosk's 8-15 analysed frames per second.
   policy: { windowMs: 3000, n: 6, k: 3, minWeightShare: 0.75 },
   // Operating point from bench:liveness on the simulated dev set (docs/liveness.md).
-  pad: { liveThreshold: 0.98, spoofVotes: 3, cropScale: 2.7, channelOrder: 'bgr' },
+  pad: { model: 'trained', liveThreshold: 0.134, spoofVotes: 3, cropScale: 2.7, channelOrder: 'bgr', trainedCropScale: 2.7, frVeto: 0.107 },
   challenge: { actions: 2, stepMs: 5000, minTurn: 0.1, closerFactor: 1.25, minSameness: 0.35 },
   openSet: {
     targetFpir: 0.001,
@@ -230,6 +247,9 @@ export function validateFaceConfig(c: FaceConfig): FaceConfig {
   check(Number.isInteger(d.spoofVotes) && d.spoofVotes >= 1 && d.spoofVotes <= p.n, 'pad.spoofVotes');
   check(finite(d.cropScale) && d.cropScale >= 1 && d.cropScale <= 5, 'pad.cropScale');
   check(d.channelOrder === 'bgr' || d.channelOrder === 'rgb', 'pad.channelOrder');
+  check(PAD_MODELS.includes(d.model), 'pad.model');
+  check(finite(d.trainedCropScale) && d.trainedCropScale >= 1 && d.trainedCropScale <= 5, 'pad.trainedCropScale');
+  check(finite(d.frVeto) && d.frVeto >= 0 && d.frVeto < 1, 'pad.frVeto');
   const ch = c.challenge;
   check(ch.actions === 1 || ch.actions === 2, 'challenge.actions');
   check(finite(ch.stepMs) && ch.stepMs >= 1000 && ch.stepMs <= 30_000, 'challenge.stepMs');
@@ -268,6 +288,9 @@ function checkKnownKeys(o: Record<string, unknown>, shape: Record<string, unknow
 /** Defaults with `o` merged in, validated; an unknown key in `o` is refused, never ignored. */
 export function resolveFaceConfig(o: FaceConfigOverrides = {}, base: FaceConfig = DEFAULT_FACE_CONFIG): FaceConfig {
   checkKnownKeys(o as Record<string, unknown>, base as unknown as Record<string, unknown>, '');
+  // A liveness threshold is a point on one PAD model's score scale (fr_liveness ~0.98, ours ~0.13): one stored without
+  // the model it was set for (saved before the kiosk shipped its own PAD model) would silently mean something else.
+  if (o.pad?.liveThreshold !== undefined && o.pad.model === undefined) throw new KioskError('CONFIG_INVALID', { field: 'pad.liveThreshold' });
   return validateFaceConfig({
     embedder: o.embedder ?? base.embedder,
     precision: o.precision ?? base.precision,

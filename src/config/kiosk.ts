@@ -42,7 +42,7 @@ export const IDLE_SECONDS_MIN = 10;
 export const IDLE_SECONDS_MAX = 3600;
 
 /**
- * Presentation-attack detection per kiosk: 'off'; 'passive' (fr_liveness on every frame that could grant);
+ * Presentation-attack detection per kiosk: 'off'; 'passive' (the PAD network(s) pad.model names, on every frame that could grant);
  * 'active' (passive + a random action challenge before a grant: docs/liveness.md).
  */
 export type PadPolicy = 'off' | 'passive' | 'active';

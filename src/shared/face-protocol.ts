@@ -110,10 +110,20 @@ export interface StageTimings {
   align: number;
   embed: number;
   match: number;
-  /** Passive PAD (fr_liveness); absent or 0 when not asked. */
+  /** Passive PAD (every PAD model the configuration runs); absent or 0 when not asked. */
   liveness?: number;
+  /** Of `liveness`: the project's trained model and fr_liveness alone (absent when that model did not run). */
+  padTrained?: number;
+  padFrLiveness?: number;
   /** Eye state (fr_eye) for the blink challenge; absent or 0 when not asked. */
   eyes?: number;
+}
+
+export interface PadScores {
+  /** The project's own model (models/trained/pad.onnx). */
+  trained?: number;
+  /** faceplugin's fr_liveness.onnx. */
+  frLiveness?: number;
 }
 
 export interface AnalysedFace {
@@ -127,6 +137,11 @@ export interface AnalysedFace {
   match?: SearchResult;
   /** Passive PAD: probability that this face is live (0..1); present when asked for and the face was embedded. */
   liveness?: number;
+  /**
+   * Each PAD model's own live probability behind `liveness` (pad.model decides which ran and how they combine;
+   * src/matching/face/pad-fusion.ts); for the guard screen and bench:liveness.
+   */
+  padScores?: PadScores;
   /**
    * How open each eye is ([right, left], 0 closed .. 1 open), for the blink challenge: present with `liveness` when
    * the face has both eye keypoints and is large enough for the eyes to be read (face-eyes.ts MIN_EYE_DISTANCE).

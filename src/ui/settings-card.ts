@@ -212,7 +212,11 @@ export class SettingsCard {
         // An empty box means the documented default (docs/liveness.md); the config refuses values outside (0, 1).
         const { liveThreshold: _old, ...padRest } = s.face.pad ?? {};
         const liveValue = live.value.trim() === '' ? undefined : numberOf(live, 'liveThreshold', false);
-        face.pad = liveValue === undefined || (liveValue === inForce.pad.liveThreshold && _old === undefined) ? padRest : { ...padRest, liveThreshold: liveValue };
+        // The threshold is saved with the PAD model it is a point of (src/config/face.ts refuses one without it).
+        face.pad =
+          liveValue === undefined || (liveValue === inForce.pad.liveThreshold && _old === undefined)
+            ? padRest
+            : { ...padRest, model: padRest.model ?? inForce.pad.model, liveThreshold: liveValue };
         const { targetFpir: _oldTarget, ...openSetRest } = s.face.openSet ?? {};
         const fpirValue = fpirTarget.value.trim() === '' ? undefined : numberOf(fpirTarget, 'targetFpir', false) / 100;
         face.openSet =

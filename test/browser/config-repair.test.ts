@@ -10,6 +10,7 @@ import { adminActions } from '../../src/admin-actions';
 import { AdminOps } from '../../src/app/admin-ops';
 import { KioskController } from '../../src/app/controller';
 import { AdjustableClock } from '../../src/shared/clock';
+import { DEFAULT_FACE_CONFIG } from '../../src/config/face';
 import type { Vault } from '../../src/store';
 import { AdminView } from '../../src/ui/admin-view';
 import { PASS, openVault, tpl, uniqueName } from './vault-helpers';
@@ -74,7 +75,7 @@ describe('a bad stored setting', () => {
     const items = [...notice.querySelectorAll<HTMLElement>('li')].map((li) => [li.dataset['field'], li.dataset['inForce']]);
     expect(items[0]).toEqual(['retentionHours', '24']);
     expect(items[1]![0]).toBe('face.pad.liveThreshhold');
-    expect(JSON.parse(items[1]![1]!)).toMatchObject({ liveThreshold: 0.98 });
+    expect(JSON.parse(items[1]![1]!)).toMatchObject({ liveThreshold: DEFAULT_FACE_CONFIG.pad.liveThreshold });
     expect(notice.textContent).toContain('retentionHours — value in force: 24');
 
     // The audit keeps it (mode system, the field as the reason), and the console's audit table shows it in words.

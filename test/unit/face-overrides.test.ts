@@ -24,8 +24,16 @@ describe('face overrides with unknown keys', () => {
     for (const [o, field] of cases) expect(() => resolveFaceConfig(o as FaceConfigOverrides), field).toThrow(refused(field));
   });
 
+  it('refuses a liveness threshold stored without the PAD model it was set for (scores of two models differ in scale)', () => {
+    expect(() => resolveFaceConfig({ pad: { liveThreshold: 0.98 } })).toThrow(refused('pad.liveThreshold'));
+    expect(resolveFaceConfig({ pad: { model: 'fr-liveness', liveThreshold: 0.98 } }).pad).toMatchObject({ model: 'fr-liveness', liveThreshold: 0.98 });
+    const { settings, refused: bad } = loadKioskSettings({ kioskId: 'k1', face: { pad: { liveThreshold: 0.98 } } });
+    expect(bad.map((e) => e.details?.['field'])).toEqual(['face.pad.liveThreshold']);
+    expect(settings.face).toEqual({});
+  });
+
   it('known keys still merge, and the same check guards stored settings', () => {
-    const c = resolveFaceConfig({ pad: { liveThreshold: 0.9 }, thresholds: { fr_feature: { accept: 0.5 } } });
+    const c = resolveFaceConfig({ pad: { model: 'trained', liveThreshold: 0.9 }, thresholds: { fr_feature: { accept: 0.5 } } });
     expect(c.pad.liveThreshold).toBe(0.9);
     expect(c.thresholds.fr_feature.accept).toBe(0.5);
     expect(c.openSet.impostor).toEqual(DEFAULT_FACE_CONFIG.openSet.impostor);

@@ -22,7 +22,6 @@ import json
 import math
 import os
 import random
-import subprocess
 import sys
 import time
 
@@ -33,6 +32,10 @@ APT_PACKAGES = ["python3-torch", "python3-pil", "python3-numpy", "fonts-dejavu-c
 FONT_FILES = ["/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
               "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
               "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"]
+
+
+sys.path.insert(0, os.path.dirname(HERE))
+from apt_deps import apt_install_and_restart  # noqa: E402
 
 
 def ensure_deps():
@@ -48,12 +51,7 @@ def ensure_deps():
         missing = True
     if not missing:
         return
-    if os.geteuid() != 0:
-        sys.exit("missing Debian packages; run: sudo apt-get install -y --no-install-recommends " + " ".join(APT_PACKAGES))
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + APT_PACKAGES, check=True, env=env)
-    os.execv(sys.executable, [sys.executable] + sys.argv)
+    apt_install_and_restart(APT_PACKAGES)
 
 
 ensure_deps()

@@ -1,7 +1,10 @@
 /**
- * Passive presentation-attack detection (PAD): one face of one frame in, a "live" probability out.
+ * Passive presentation-attack detection (PAD): one face of one frame in, a "live" probability out, per PAD network.
  *
- * Owns faceplugin's fr_liveness.onnx (a MiniFASNet-style network in the manner of Silent-Face-Anti-Spoofing:
+ * Two networks share the crop and the run: the project's own (models/trained/pad.onnx, train/pad/: a small
+ * depthwise-separable CNN, [N,3,64,64] RGB 0..1 → 2 logits, softmax index 0 = live; TRAINED_PAD) and faceplugin's
+ * fr_liveness.onnx (FR_LIVENESS; below). Which run and how their scores combine is the config's pad.model
+ * (src/matching/face/pad-fusion.ts). Owns faceplugin's fr_liveness.onnx (a MiniFASNet-style network in the manner of Silent-Face-Anti-Spoofing:
  * 55 convolutions with squeeze-and-excitation blocks, [1,3,128,128] raw 0..255 pixels → 3 logits, softmax index 0 =
  * live) and its crop: the detector's box grown 2.7× around its centre, shifted (not cut) to stay inside the frame,
  * resized to 128×128. Channel order is BGR — the package feeds RGB, but the network behaves as trained on OpenCV's
@@ -14,6 +17,17 @@ import { OrtSession } from './ort-runtime';
 
 export const LIVENESS_MODEL_ID = 'face-liveness';
 export const LIVENESS_INPUT = 128;
+export const TRAINED_PAD_MODEL_ID = 'face-pad-trained';
+
+/** What differs between the PAD networks: the file, the input side and the pixel scale the network expects. */
+export interface PadNetSpec {
+  modelId: string;
+  input: number;
+  /** Multiplies raw 0..255 pixels: fr_liveness normalises inside the graph, ours takes 0..1. */
+  pixelScale: number;
+}
+export const FR_LIVENESS: PadNetSpec = { modelId: LIVENESS_MODEL_ID, input: LIVENESS_INPUT, pixelScale: 1 };
+export const TRAINED_PAD: PadNetSpec = { modelId: TRAINED_PAD_MODEL_ID, input: 64, pixelScale: 1 / 255 };
 
 export type ChannelOrder = 'bgr' | 'rgb';
 
@@ -40,14 +54,14 @@ export function livenessCrop(box: Rect, frameW: number, frameH: number, scale: n
   return { x, y, width: w, height: h };
 }
 
-/** Planar float tensor of an RGBA crop in the requested channel order, raw 0..255 (the network normalises). */
-export function livenessTensor(rgba: Uint8ClampedArray, size: number, order: ChannelOrder, out: Float32Array): void {
+/** Planar float tensor of an RGBA crop in the requested channel order, pixels × `scale` (default raw 0..255). */
+export function livenessTensor(rgba: Uint8ClampedArray, size: number, order: ChannelOrder, out: Float32Array, scale = 1): void {
   const plane = size * size;
   const [c0, c2] = order === 'bgr' ? [2, 0] : [0, 2];
   for (let i = 0, p = 0; i < plane; i++, p += 4) {
-    out[i] = rgba[p + c0]!;
-    out[plane + i] = rgba[p + 1]!;
-    out[2 * plane + i] = rgba[p + c2]!;
+    out[i] = rgba[p + c0]! * scale;
+    out[plane + i] = rgba[p + 1]! * scale;
+    out[2 * plane + i] = rgba[p + c2]! * scale;
   }
 }
 
@@ -66,19 +80,24 @@ export interface LivenessOptions {
 }
 
 export class LivenessModel {
-  private readonly canvas = new OffscreenCanvas(LIVENESS_INPUT, LIVENESS_INPUT);
+  private readonly canvas: OffscreenCanvas;
   private readonly ctx: OffscreenCanvasRenderingContext2D;
-  private readonly input = new Float32Array(3 * LIVENESS_INPUT * LIVENESS_INPUT);
+  private readonly input: Float32Array;
 
-  private constructor(private readonly session: OrtSession) {
+  private constructor(
+    private readonly session: OrtSession,
+    private readonly spec: PadNetSpec,
+  ) {
+    this.canvas = new OffscreenCanvas(spec.input, spec.input);
+    this.input = new Float32Array(3 * spec.input * spec.input);
     const ctx = this.canvas.getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new KioskError('INTERNAL', { reason: 'no 2d context for the liveness crop' });
     this.ctx = ctx;
   }
 
-  static async create(bytes: Uint8Array): Promise<LivenessModel> {
-    // WASM always: the model is small (1.9 MB, ~5 ms) and a second WebGPU session would contend with the embedder.
-    return new LivenessModel(await OrtSession.create(LIVENESS_MODEL_ID, bytes, 'wasm'));
+  static async create(bytes: Uint8Array, spec: PadNetSpec = FR_LIVENESS): Promise<LivenessModel> {
+    // WASM always: the models are small and a second WebGPU session would contend with the embedder.
+    return new LivenessModel(await OrtSession.create(spec.modelId, bytes, 'wasm'), spec);
   }
 
 
@@ -86,12 +105,12 @@ export class LivenessModel {
   score(frame: CanvasImageSource & { width: number; height: number }, det: FaceDetection, opts: LivenessOptions): Promise<number> {
     return this.session.run(async (session, ort) => {
       const r = livenessCrop(det.box, frame.width, frame.height, opts.scale);
-      const n = LIVENESS_INPUT;
+      const n = this.spec.input;
       this.ctx.imageSmoothingEnabled = true;
       // 'medium' matches the package's cv.resize (bilinear) more closely than 'high' (which pre-blurs on shrink).
       this.ctx.imageSmoothingQuality = 'medium';
       this.ctx.drawImage(frame, r.x, r.y, r.width, r.height, 0, 0, n, n);
-      livenessTensor(this.ctx.getImageData(0, 0, n, n).data, n, opts.order, this.input);
+      livenessTensor(this.ctx.getImageData(0, 0, n, n).data, n, opts.order, this.input, this.spec.pixelScale);
       const out = await session.run({ [this.session.inputName]: new ort.Tensor('float32', this.input, [1, 3, n, n]) });
       const t = out[this.session.outputName];
       if (!t || t.data.length < 2) throw new KioskError('MODEL_LOAD_FAILED', { reason: 'unexpected liveness output' });

@@ -25,6 +25,7 @@ import type {
   FaceWorkerInfo,
   FrameAnalysis,
   EnrolResult,
+  PadScores,
 } from '../../shared/face-protocol';
 import { expose } from './expose';
 import { ARCFACE_112, AlignCanvas, alignmentFor } from './face-align';
@@ -32,7 +33,8 @@ import { configureRuntime, createEmbedder, type Embedder } from './face-embedder
 import { assessQuality, estimatePose, imageStats } from './face-quality';
 import { createFaceDetector, FACE_DETECTOR_MODEL_IDS, type FaceDetectorHandle } from './face-detector';
 import { ModelLoader } from '../model-loader';
-import { LIVENESS_MODEL_ID, LivenessModel } from './face-liveness';
+import { LIVENESS_MODEL_ID, LivenessModel, TRAINED_PAD, TRAINED_PAD_MODEL_ID } from './face-liveness';
+import { fusePad, needsFrLiveness } from '../../matching/face/pad-fusion';
 import { EYES_MODEL_ID, EyeStateModel } from './face-eyes';
 import { realmTrace as trace, traceWasmCompiles } from '../../shared/startup-trace';
 import { LazyModel } from './lazy-model';
@@ -41,8 +43,10 @@ interface State {
   config: FaceConfig;
   detector: FaceDetectorHandle;
   embedder: Embedder;
-  /** Passive PAD; loaded on the first request that asks for it (lazy-model.ts), not at start-up. */
+  /** fr_liveness (pad.model 'fr-liveness' and the veto of 'trained+fr-veto'); loaded on first use (lazy-model.ts). */
   liveness: LazyModel<LivenessModel>;
+  /** The project's own PAD network (pad.model 'trained' and 'trained+fr-veto'); loaded on first use, prefetched after warm-up. */
+  padTrained: LazyModel<LivenessModel>;
   /** Eye state for the blink challenge; loaded on the first challenge frame. */
   eyes: LazyModel<EyeStateModel>;
   /** ArcFace-geometry crop: quality is measured here, and fr_feature embeds it too. */
@@ -110,10 +114,18 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     const b = await bytes(EYES_MODEL_ID);
     return trace.time('face:eyes', () => EyeStateModel.create(b));
   });
+  const padTrained = new LazyModel(async () => {
+    const b = await bytes(TRAINED_PAD_MODEL_ID);
+    return trace.time('face:pad-trained', () => LivenessModel.create(b, TRAINED_PAD));
+  });
+  // Our own PAD net is small (~0.75 MB, a few ms to create): fetch it now, off the first decision's path, so the first
+  // visitor's frame does not wait on it when PAD is on. A failed prefetch is forgotten (LazyModel) and retried on use.
+  if (cfg.pad.model !== 'fr-liveness') void padTrained.get().catch(() => undefined);
   if (state) {
     state.detector.close();
     await state.embedder.release();
     await state.liveness.release();
+    await state.padTrained.release();
     await state.eyes.release();
   }
   const info: FaceWorkerInfo = {
@@ -131,6 +143,7 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     detector,
     embedder,
     liveness,
+    padTrained,
     eyes,
     qualityCanvas: new AlignCanvas(ARCFACE_112.size),
     refineCanvas: new OffscreenCanvas(32, 32),
@@ -276,10 +289,21 @@ async function analyseOne(
   out.template = await s.embedder.embed(crop);
   timings.embed += now() - t;
   if (liveness) {
-    const model = await s.liveness.get();
     t = now();
     const pad = s.config.pad;
-    out.liveness = await model.score(frame, det, { scale: pad.cropScale, order: pad.channelOrder });
+    const scores: PadScores = {};
+    if (pad.model !== 'fr-liveness') {
+      scores.trained = await (await s.padTrained.get()).score(frame, det, { scale: pad.trainedCropScale, order: 'rgb' });
+      timings.padTrained = (timings.padTrained ?? 0) + now() - t;
+    }
+    if (needsFrLiveness(pad.model, scores.trained, pad.liveThreshold)) {
+      const t1 = now();
+      scores.frLiveness = await (await s.liveness.get()).score(frame, det, { scale: pad.cropScale, order: pad.channelOrder });
+      timings.padFrLiveness = (timings.padFrLiveness ?? 0) + now() - t1;
+    }
+    const live = fusePad(pad.model, scores, pad.frVeto);
+    if (live !== undefined) out.liveness = live;
+    out.padScores = scores;
     timings.liveness = (timings.liveness ?? 0) + now() - t;
   }
   if (eyeState) {
