@@ -154,6 +154,11 @@ export interface ImageScore {
    * loop analyses (fresh sensor noise and JPEG each, as a door sees several frames of one visitor); null = no face.
    */
   fused: number | null;
+  /**
+   * The door's quality gates (src/config/face.ts `quality`, the worker's assessQuality) on the largest face, first
+   * variant: only a face that passes them can lead to a grant (the kiosk embeds and matches no other). null = no face.
+   */
+  door: { ok: boolean; issues: string[]; eyeDistancePx: number; boxPx: [number, number]; framePx: [number, number] } | null;
 }
 
 export interface ChallengeTally {
@@ -250,7 +255,7 @@ async function analyseBlob(client: FaceClient, blob: Blob, ms?: { liveness: numb
 
 async function run(opts: RunOptions): Promise<RunResult> {
   const rng = seeded(opts.seed);
-  const images: ImageScore[] = opts.images.map((im) => ({ name: im.name, kind: im.kind, live: [], eyes: null, fused: null }));
+  const images: ImageScore[] = opts.images.map((im) => ({ name: im.name, kind: im.kind, live: [], eyes: null, fused: null, door: null }));
   const livenessMs: number[] = [];
   const eyesMs: number[] = [];
   const variantMs: number[][] = opts.variants.map(() => []);
@@ -266,6 +271,16 @@ async function run(opts: RunOptions): Promise<RunResult> {
       images[i]!.live.push(a.faces[0]?.liveness ?? null);
       if (a.faces[0] && a.timings.liveness) variantMs[v]!.push(a.timings.liveness);
       if (v === 0) images[i]!.eyes = a.faces[0]?.eyes ?? null;
+      const f0 = a.faces[0];
+      if (v === 0 && f0) {
+        images[i]!.door = {
+          ok: f0.quality.ok,
+          issues: [...f0.quality.issues],
+          eyeDistancePx: f0.quality.metrics.eyeDistancePx,
+          boxPx: [Math.round(f0.detection.box.width), Math.round(f0.detection.box.height)],
+          framePx: [a.width, a.height],
+        };
+      }
     }
     console.log(`[bench] variant ${JSON.stringify(variant)}: ${opts.images.length} images`);
     if (v === 0) main = client;
