@@ -10,8 +10,17 @@ import {
   rectQuad,
   makeBox,
   DEFAULT_DET_OPTIONS,
+  detPreprocess,
+  detPreprocessTo,
 } from '../../src/inference/worker/plate-detector';
-import { cropQuad, makeImage, resize, stretchContrast, warpQuad } from '../../src/inference/worker/plate-image';
+import {
+  cropQuad,
+  makeImage,
+  resize,
+  stretchContrast,
+  warpQuad,
+  type RgbaImage,
+} from '../../src/inference/worker/plate-image';
 import { groupLines } from '../../src/inference/worker/plate-lines';
 import {
   buildCharset,
@@ -98,6 +107,76 @@ describe('pixel operations', () => {
     expect(String.fromCharCode(bmp[0]!, bmp[1]!)).toBe('BM');
     expect(new DataView(bmp.buffer).getUint32(2, true)).toBe(bmp.length);
     expect(new DataView(bmp.buffer).getInt32(18, true)).toBe(p.width);
+  });
+});
+
+/** The detector's pre-processing as it was before the fused resize: RGBA resize, then a per-pixel normalise loop. */
+function referenceDetTensor(img: RgbaImage, w: number, h: number): Float32Array {
+  const r = w === img.width && h === img.height ? img : resize(img, w, h, w > img.width ? 'cubic' : 'linear');
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+  const plane = w * h;
+  const t = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i++) {
+    t[i] = (r.data[i * 4 + 2]! / 255 - mean[0]!) / std[0]!;
+    t[plane + i] = (r.data[i * 4 + 1]! / 255 - mean[1]!) / std[1]!;
+    t[2 * plane + i] = (r.data[i * 4]! / 255 - mean[2]!) / std[2]!;
+  }
+  return t;
+}
+
+/** Seeded noise with some structure (edges and flat runs), alpha random so a leak of alpha would show. */
+function noiseImage(w: number, h: number, seed: number): RgbaImage {
+  const img = makeImage(w, h);
+  let s = seed >>> 0;
+  for (let i = 0; i < img.data.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const x = (i >> 2) % w;
+    img.data[i] = x % 17 < 3 ? 255 : x % 29 < 4 ? 0 : s >>> 24;
+  }
+  return img;
+}
+
+function countDiff(a: Float32Array, b: Float32Array): number {
+  let n = Math.abs(a.length - b.length);
+  for (let k = 0; k < Math.min(a.length, b.length); k++) if (a[k] !== b[k]) n++;
+  return n;
+}
+
+describe('detector pre-processing', () => {
+  it('writes the same tensor, bit for bit, as resizing RGBA and normalising each pixel', () => {
+    // Frame passes (1280x720 -> 640x352 and -> 1280x736, BR 1280x1280 -> 640x640 and identity), refine crops
+    // scaled up (cubic) and down, odd sizes, and a repeat (cached coefficient tables and reused buffers).
+    const cases: [number, number, number, number][] = [
+      [1280, 720, 640, 352],
+      [1280, 720, 1280, 736],
+      [1280, 1280, 640, 640],
+      [1280, 1280, 1280, 1280],
+      [97, 41, 384, 160],
+      [301, 77, 288, 64],
+      [50, 200, 32, 96],
+      [33, 17, 32, 32],
+      [1280, 720, 640, 352],
+    ];
+    for (const [i, [iw, ih, w, h]] of cases.entries()) {
+      const img = noiseImage(iw, ih, i + 1);
+      const got = detPreprocessTo(img, w, h);
+      const want = referenceDetTensor(img, w, h);
+      expect([got.width, got.height, got.tensor.length]).toEqual([w, h, want.length]);
+      expect(countDiff(got.tensor, want), `${iw}x${ih} -> ${w}x${h}`).toBe(0);
+    }
+    const img = noiseImage(1280, 720, 99);
+    expect(countDiff(detPreprocess(img, 640).tensor, referenceDetTensor(img, 640, 352))).toBe(0);
+  }, 60_000);
+  it('ignores alpha and keeps the BGR plane order', () => {
+    const img = makeImage(64, 32);
+    for (let i = 0; i < img.data.length; i += 4) img.data.set([255, 128, 0, (i * 7) & 255], i);
+    const t = detPreprocessTo(img, 32, 32).tensor;
+    const plane = 32 * 32;
+    // Red 255 lands in plane 2, blue 0 in plane 0, regardless of alpha.
+    expect(t[2 * plane + 5]).toBeCloseTo((1 - 0.406) / 0.225, 5);
+    expect(t[plane + 5]).toBeCloseTo((128 / 255 - 0.456) / 0.224, 5);
+    expect(t[5]).toBeCloseTo((0 - 0.485) / 0.229, 5);
   });
 });
 

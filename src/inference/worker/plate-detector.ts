@@ -7,7 +7,7 @@
  * Running the model is the caller's job (an `OnnxRun`), so this module is pure and testable in Node. It never
  * decides what is a plate; it finds text.
  */
-import { resize, type Point, type RgbaImage } from './plate-image';
+import { resizeToPlanes, type Point, type RgbaImage } from './plate-image';
 
 export interface TextBox {
   /** Corners tl, tr, br, bl in source-image pixels; the tl→tr edge is the one nearest horizontal. */
@@ -65,21 +65,28 @@ export function detPreprocess(img: RgbaImage, maxSide: number): DetInput {
   return detPreprocessTo(img, w, h);
 }
 
+/**
+ * Byte value -> normalised float per source channel (R, G, B), computed once with the same double-precision
+ * expression the per-pixel loop used, so the tensor is unchanged: (v / 255 - mean) / std with PaddleOCR's
+ * (B,G,R) <- (0.485,0.456,0.406) pairing.
+ */
+const DET_LUT = (() => {
+  const lut = new Float32Array(3 * 256);
+  for (let v = 0; v < 256; v++) {
+    lut[v] = (v / 255 - MEAN[2]!) / STD[2]!; // R -> plane 2
+    lut[256 + v] = (v / 255 - MEAN[1]!) / STD[1]!; // G -> plane 1
+    lut[512 + v] = (v / 255 - MEAN[0]!) / STD[0]!; // B -> plane 0
+  }
+  return lut;
+})();
+/** Plane of source channel R, G, B: the tensor is NCHW in BGR order. */
+const DET_PLANES = [2, 1, 0] as const;
+
 /** As detPreprocess, to an exact tensor size (multiples of 32). */
 export function detPreprocessTo(img: RgbaImage, w: number, h: number): DetInput {
-  const r = w === img.width && h === img.height ? img : resize(img, w, h, w > img.width ? 'cubic' : 'linear');
-  const plane = w * h;
-  const t = new Float32Array(3 * plane);
-  const d = r.data;
-  // Channel 0 = B, 1 = G, 2 = R with PaddleOCR's (B,G,R) ← (0.485,0.456,0.406) pairing.
-  for (let i = 0; i < plane; i++) {
-    const R = d[i * 4]! / 255;
-    const G = d[i * 4 + 1]! / 255;
-    const B = d[i * 4 + 2]! / 255;
-    t[i] = (B - MEAN[0]!) / STD[0]!;
-    t[plane + i] = (G - MEAN[1]!) / STD[1]!;
-    t[2 * plane + i] = (R - MEAN[2]!) / STD[2]!;
-  }
+  const t = new Float32Array(3 * w * h);
+  // Resize straight into the BGR planes (no alpha, no intermediate RGBA image, no per-pixel division).
+  resizeToPlanes(img, w, h, w > img.width ? 'cubic' : 'linear', DET_LUT, DET_PLANES, t);
   return { tensor: t, width: w, height: h, scaleX: img.width / w, scaleY: img.height / h };
 }
 

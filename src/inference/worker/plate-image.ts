@@ -75,6 +75,17 @@ function coefficients(inSize: number, outSize: number, srcStart: number, srcLen:
   return { start, count, weights, stride };
 }
 
+/** First source row and number of rows the vertical pass reads (the horizontal pass runs over only those). */
+function rowSpan(cy: Coeffs, inH: number, outH: number): [number, number] {
+  let rowLo = inH;
+  let rowHi = 0;
+  for (let i = 0; i < outH; i++) {
+    rowLo = Math.min(rowLo, cy.start[i]!);
+    rowHi = Math.max(rowHi, cy.start[i]! + cy.count[i]!);
+  }
+  return rowHi <= rowLo ? [0, 1] : [rowLo, rowHi - rowLo];
+}
+
 /**
  * Resize a sub-rectangle of `img` (default: all of it) to outW x outH.
  * `mode` 'cubic' is used for upscaling crops for the recogniser, 'linear' for the detector's downscale.
@@ -92,17 +103,7 @@ export function resize(
   const cx = coefficients(img.width, outW, src.x, src.w, kernel);
   const cy = coefficients(img.height, outH, src.y, src.h, kernel);
   // Horizontal pass over only the rows the vertical pass will read.
-  let rowLo = img.height;
-  let rowHi = 0;
-  for (let i = 0; i < outH; i++) {
-    rowLo = Math.min(rowLo, cy.start[i]!);
-    rowHi = Math.max(rowHi, cy.start[i]! + cy.count[i]!);
-  }
-  if (rowHi <= rowLo) {
-    rowLo = 0;
-    rowHi = 1;
-  }
-  const tmpRows = rowHi - rowLo;
+  const [rowLo, tmpRows] = rowSpan(cy, img.height, outH);
   const tmp = new Float32Array(outW * tmpRows * 4);
   const d = img.data;
   for (let y = 0; y < tmpRows; y++) {
@@ -157,6 +158,156 @@ export function resize(
     }
   }
   return out;
+}
+
+/**
+ * Coefficient tables for `resizeToPlanes`, cached per (kernel, sizes, source window): a kiosk camera's frame size
+ * never changes, so the detector's passes reuse the same few tables every frame. Taps whose weight is exactly 0
+ * are trimmed (adding 0 does not change a sum, so the output stays bit-identical to `resize`).
+ */
+interface TrimmedCoeffs extends Coeffs {
+  /** Every output sample copies one input sample with weight 1 (e.g. 1280 -> 1280). */
+  identity: boolean;
+}
+const COEFF_CACHE_MAX = 32;
+const coeffCache = new Map<string, TrimmedCoeffs>();
+
+function cachedCoefficients(
+  inSize: number,
+  outSize: number,
+  srcStart: number,
+  srcLen: number,
+  kernel: Kernel,
+): TrimmedCoeffs {
+  const key = `${kernel === CUBIC ? 'c' : 'l'}:${inSize}:${outSize}:${srcStart}:${srcLen}`;
+  const hit = coeffCache.get(key);
+  if (hit) return hit;
+  const c = coefficients(inSize, outSize, srcStart, srcLen, kernel);
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Float32Array(outSize * c.stride);
+  let identity = inSize === outSize;
+  for (let i = 0; i < outSize; i++) {
+    let lo = 0;
+    let hi = c.count[i]!;
+    const wo = i * c.stride;
+    while (lo < hi && c.weights[wo + lo] === 0) lo++;
+    while (hi > lo && c.weights[wo + hi - 1] === 0) hi--;
+    start[i] = c.start[i]! + lo;
+    count[i] = hi - lo;
+    for (let k = lo; k < hi; k++) weights[wo + k - lo] = c.weights[wo + k]!;
+    if (count[i] !== 1 || start[i] !== i || weights[wo] !== 1) identity = false;
+  }
+  const t: TrimmedCoeffs = { start, count, weights, stride: c.stride, identity };
+  // Crop refinement windows vary per plate; keep the table small (oldest out first).
+  if (coeffCache.size >= COEFF_CACHE_MAX) coeffCache.delete(coeffCache.keys().next().value!);
+  coeffCache.set(key, t);
+  return t;
+}
+
+// Scratch buffers reused across calls (grow only): the horizontal pass's rows, the vertical accumulator and one
+// output row of bytes. The worker runs one frame at a time, and nothing here is awaited.
+let scratchTmp = new Float32Array(0);
+let scratchAcc = new Float64Array(0);
+let scratchRow = new Uint8ClampedArray(0);
+
+/**
+ * `resize` (linear or cubic, whole image) fused with a per-byte lookup into three float planes, skipping alpha:
+ * `planes[planeOf[c] * outW * outH + i] = lut[c * 256 + byte]` for source channel c (0 = R, 1 = G, 2 = B), where
+ * `byte` is exactly the value `resize` would have stored. Same coefficients, same float32 intermediate rows, same
+ * summation order and the same Uint8ClampedArray rounding as `resize`, so the planes are bit-identical to
+ * resizing and then mapping every pixel; the detector's pre-processing is a third of a frame's time without it.
+ */
+export function resizeToPlanes(
+  img: RgbaImage,
+  outW: number,
+  outH: number,
+  mode: 'linear' | 'cubic',
+  lut: Float32Array,
+  planeOf: readonly [number, number, number],
+  planes: Float32Array,
+): void {
+  const plane = outW * outH;
+  const o0 = planeOf[0] * plane;
+  const o1 = planeOf[1] * plane;
+  const o2 = planeOf[2] * plane;
+  const d = img.data;
+  const W = img.width;
+  if (outW === W && outH === img.height) {
+    for (let i = 0, p = 0; i < plane; i++, p += 4) {
+      planes[o0 + i] = lut[d[p]!]!;
+      planes[o1 + i] = lut[256 + d[p + 1]!]!;
+      planes[o2 + i] = lut[512 + d[p + 2]!]!;
+    }
+    return;
+  }
+  const kernel = mode === 'cubic' ? CUBIC : TRIANGLE;
+  const cx = cachedCoefficients(W, outW, 0, W, kernel);
+  const cy = cachedCoefficients(img.height, outH, 0, img.height, kernel);
+  const [rowLo, tmpRows] = rowSpan(cy, img.height, outH);
+  const rowLen = outW * 3;
+  if (scratchTmp.length < rowLen * tmpRows) scratchTmp = new Float32Array(rowLen * tmpRows);
+  if (scratchAcc.length < rowLen) scratchAcc = new Float64Array(rowLen);
+  if (scratchRow.length < rowLen) scratchRow = new Uint8ClampedArray(rowLen);
+  const tmp = scratchTmp;
+  const acc = scratchAcc;
+  const row = scratchRow;
+  const cxs = cx.start;
+  const cxn = cx.count;
+  const cxw = cx.weights;
+  const sx = cx.stride;
+  // Horizontal pass, RGB only, over the rows the vertical pass reads.
+  for (let y = 0; y < tmpRows; y++) {
+    const rowOff = (y + rowLo) * W * 4;
+    let t = y * rowLen;
+    if (cx.identity) {
+      for (let x = 0, p = rowOff; x < outW; x++, p += 4, t += 3) {
+        tmp[t] = d[p]!;
+        tmp[t + 1] = d[p + 1]!;
+        tmp[t + 2] = d[p + 2]!;
+      }
+      continue;
+    }
+    for (let x = 0; x < outW; x++, t += 3) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      const n = cxn[x]!;
+      const wo = x * sx;
+      let p = rowOff + cxs[x]! * 4;
+      for (let k = 0; k < n; k++, p += 4) {
+        const w = cxw[wo + k]!;
+        r += d[p]! * w;
+        g += d[p + 1]! * w;
+        b += d[p + 2]! * w;
+      }
+      tmp[t] = r;
+      tmp[t + 1] = g;
+      tmp[t + 2] = b;
+    }
+  }
+  // Vertical pass a row at a time (the same per-pixel summation order as `resize`, but streaming whole rows).
+  for (let y = 0; y < outH; y++) {
+    const s = cy.start[y]! - rowLo;
+    const n = cy.count[y]!;
+    const wo = y * cy.stride;
+    let base = s * rowLen;
+    // n is 0 only when every weight was 0, and `resize` then stores 0.
+    const w0 = n > 0 ? cy.weights[wo]! : 0;
+    for (let i = 0; i < rowLen; i++) acc[i] = tmp[base + i]! * w0;
+    for (let k = 1; k < n; k++) {
+      base += rowLen;
+      const w = cy.weights[wo + k]!;
+      for (let i = 0; i < rowLen; i++) acc[i]! += tmp[base + i]! * w;
+    }
+    for (let i = 0; i < rowLen; i++) row[i] = acc[i]!;
+    const oy = y * outW;
+    for (let x = 0, q = 0; x < outW; x++, q += 3) {
+      planes[o0 + oy + x] = lut[row[q]!]!;
+      planes[o1 + oy + x] = lut[256 + row[q + 1]!]!;
+      planes[o2 + oy + x] = lut[512 + row[q + 2]!]!;
+    }
+  }
 }
 
 /** Solve the 3x3 homography mapping the output rectangle's corners to `quad` (tl, tr, br, bl). */
