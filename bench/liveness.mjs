@@ -203,9 +203,9 @@ const perVariant = variants.map((vv, v) => {
 });
 
 // ---- tuning / test split ----
-/** The photo an image was made from: `bona-fide/x.jpg`, `attack/print/x-halftone-0.jpg`, `attack/replay/x-screen-1.jpg` → x. */
+/** The photo an image was made from: `bona-fide/x.jpg`, `attack/print/x-halftone-0.jpg`, `attack/replay/x-screen-1.jpg`, `attack/print/x-close-glare-0.jpg` → x. */
 const sourceOf = (/** @type {string} */ name) =>
-  (name.split('/').pop() ?? name).replace(/\.[a-z0-9]+$/i, '').replace(/-(halftone|texture|glare)-\d+$|-screen-\d+$|-screen$/, '');
+  (name.split('/').pop() ?? name).replace(/\.[a-z0-9]+$/i, '').replace(/(-close)?-(halftone|texture|glare)-\d+$|(-close)?-screen-\d+$|-screen$/, '');
 const side = (/** @type {string} */ name) => ((createHash('sha256').update(sourceOf(name)).digest()[0] ?? 0) % 2 === 0 ? 'tune' : 'test');
 /** Candidate scorers: each pipeline variant on one frame, and the first variant fused over the presentation's frames. */
 const candidates = [
@@ -296,7 +296,7 @@ const out = {
     apcer: main.apcer,
     bpcer: main.bpcer,
     // Over the faces that pass the door's quality gates only (those that could lead to a grant), same threshold.
-    doorGated: { rule: 'largest face passes src/config/face.ts quality (assessQuality, door gates)', ...main.doorGated },
+    doorGated: { rule: 'largest face passes src/config/face.ts quality (assessQuality, door gates) and, PAD on, the distance gate pad.minContextScale (requirePadContext)', ...main.doorGated },
     refusedBonaFide: refused,
     attempts: stillAttempts + r.adaptive.attempts + vids.reduce((s, [, t]) => s + t.attempts, 0),
     activePassRate: { bonaFide: vidRate('bona-fide', 'passed'), attack: vidRate('attack', 'passed') },

@@ -28,6 +28,7 @@ import {
   printed,
   randomBackground,
   randomPose,
+  closePose,
   recapture,
   seeded,
   type Box,
@@ -65,6 +66,8 @@ export interface BuildOptions {
   seed: number;
   prints: number;
   replays: number;
+  /** Close-up attacks per photo (print and replay alternately), the face as large as a visitor's at the tablet. */
+  close: number;
 }
 
 export interface BuiltFile {
@@ -77,6 +80,7 @@ async function build(opts: BuildOptions): Promise<{ files: BuiltFile[]; clips: {
   const client = new FaceClient({ timeoutMs: 120_000 });
   await client.init();
   const rng = seeded(opts.seed);
+  const closeRng = seeded(opts.seed + 1000);
   const files: BuiltFile[] = [];
   const skipped: string[] = [];
   const variants: PrintVariant[] = ['halftone', 'texture', 'glare'];
@@ -96,6 +100,17 @@ async function build(opts: BuildOptions): Promise<{ files: BuiltFile[]; clips: {
     for (let i = 0; i < opts.replays; i++) {
       const img = held(onScreen(photo, face, rng), randomPose(rng), randomBackground(rng));
       files.push({ path: `attack/replay/${src.name}-screen-${i}.jpg`, kind: 'replay', data: await bytesB64(await recapture(img, rng)) });
+    }
+    // Close-up attacks draw from their own stream so the rest of the set stays the same whatever their number.
+    for (let i = 0; i < opts.close; i++) {
+      if (i % 2 === 0) {
+        const v = variants[(i / 2) % variants.length]!;
+        const img = held(printed(photo, face, closeRng, v), closePose(closeRng), randomBackground(closeRng));
+        files.push({ path: `attack/print/${src.name}-close-${v}-${i}.jpg`, kind: 'print', data: await bytesB64(await recapture(img, closeRng)) });
+      } else {
+        const img = held(onScreen(photo, face, closeRng), closePose(closeRng), randomBackground(closeRng));
+        files.push({ path: `attack/replay/${src.name}-close-screen-${i}.jpg`, kind: 'replay', data: await bytesB64(await recapture(img, closeRng)) });
+      }
     }
     photo.close();
   }

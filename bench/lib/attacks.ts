@@ -301,6 +301,21 @@ export function randomPose(rng: Rng): Pose {
   };
 }
 
+/**
+ * The attacker who holds the print or phone close, so the face is as large as a visitor's standing at the tablet and
+ * the sheet's margin or the phone's bezel is partly or wholly outside the frame: the liveness crop then has little
+ * context and only the surface itself can give the attack away.
+ */
+export function closePose(rng: Rng): Pose {
+  return {
+    yawDeg: (rng() - 0.5) * 20,
+    pitchDeg: (rng() - 0.5) * 16,
+    size: 1.5 + rng() * 0.9,
+    dx: (rng() - 0.5) * 80,
+    dy: (rng() - 0.5) * 60,
+  };
+}
+
 /** The live person in front of the kiosk camera (bona fide): the face at a door-like size, nothing else. */
 export function live(photo: ImageBitmap, face: Box, rng: Rng): ImageData {
   const c = new OffscreenCanvas(FRAME_W, FRAME_H);

@@ -81,6 +81,13 @@ export interface PadConfig {
   trainedCropScale: number;
   /** 'trained+fr-veto': a face fr_liveness scores below this is scored 0. */
   frVeto: number;
+  /**
+   * With PAD on, a face so close that its liveness crop cannot grow at least this much about the detector's box
+   * inside the frame is "too close" (the visitor is told to step back) and never embedded: without the context around
+   * the face (a print's margin, a phone's bezel, the hand, the room) a photo held close to the camera passes passive
+   * PAD about half the time (docs/liveness.md). 2.0 = the face box at most half the frame's height. 0 = off.
+   */
+  minContextScale: number;
 }
 
 /** Active challenge timing and cues (src/matching/face/challenge.ts). */
@@ -178,7 +185,7 @@ export const DEFAULT_FACE_CONFIG: FaceConfig = {
   // 3 agreeing frames out of the last 6 within 3 s: ~0.4 s at the kiosk's 8-15 analysed frames per second.
   policy: { windowMs: 3000, n: 6, k: 3, minWeightShare: 0.75 },
   // Operating point from bench:liveness on the simulated dev set (docs/liveness.md).
-  pad: { model: 'trained', liveThreshold: 0.134, spoofVotes: 3, cropScale: 2.7, channelOrder: 'bgr', trainedCropScale: 2.7, frVeto: 0.107 },
+  pad: { model: 'trained', liveThreshold: 0.466, spoofVotes: 3, cropScale: 2.7, channelOrder: 'bgr', trainedCropScale: 2.7, frVeto: 0.107, minContextScale: 2.0 },
   challenge: { actions: 2, stepMs: 5000, minTurn: 0.1, closerFactor: 1.25, minSameness: 0.35 },
   openSet: {
     targetFpir: 0.001,
@@ -250,6 +257,7 @@ export function validateFaceConfig(c: FaceConfig): FaceConfig {
   check(PAD_MODELS.includes(d.model), 'pad.model');
   check(finite(d.trainedCropScale) && d.trainedCropScale >= 1 && d.trainedCropScale <= 5, 'pad.trainedCropScale');
   check(finite(d.frVeto) && d.frVeto >= 0 && d.frVeto < 1, 'pad.frVeto');
+  check(finite(d.minContextScale) && (d.minContextScale === 0 || (d.minContextScale >= 1 && d.minContextScale <= 5)), 'pad.minContextScale');
   const ch = c.challenge;
   check(ch.actions === 1 || ch.actions === 2, 'challenge.actions');
   check(finite(ch.stepMs) && ch.stepMs >= 1000 && ch.stepMs <= 30_000, 'challenge.stepMs');

@@ -37,6 +37,7 @@ export default function setup(project: TestProject): void {
   for (const [name, f] of Object.entries(FEEDS) as [keyof typeof FEEDS, (typeof FEEDS)[keyof typeof FEEDS]][]) {
     feeds[name] = makeFeed(resolve(root, f.source), resolve(root, 'test/.cache/feeds', `${name}.y4m`), {
       crop: f.crop,
+      ...('inset' in f ? { inset: f.inset } : {}),
     });
   }
   const photos = {} as Record<keyof typeof PHOTOS, string>;

@@ -6,7 +6,10 @@
  *   - the same with the passive threshold lowered so far that the photo passes it: the challenge runs (prompt with an
  *     arrow or symbol), the photo cannot perform it, time-out → "please see the guard", still no grant;
  *   - PAD passive (an attended kiosk): the guard screen shows the PAD score next to the decision;
- *   - PAD off: the same person at the same camera is granted — so it is PAD that refused above.
+ *   - PAD off: the same person at the same camera is granted — so it is PAD that refused above;
+ *   - PAD on and the photo brought close (the face over half the frame's height): "step back", nothing decided (the
+ *     PAD distance gate, pad.minContextScale).
+ * The photo is held at arm's length (personAHeld: the picture at 65% of the frame on a grey wall) for the first four.
  */
 import { describe, expect, inject, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +36,8 @@ describe('presentation-attack detection end to end', () => {
     const feeds = inject('feeds');
     const profile = mkdtempSync(join(tmpdir(), 'kiosk-liveness-'));
     const server = await startKiosk(inject('distDir'));
-    const b = await launch({ fakeCamera: feeds.personAOther, userDataDir: profile });
+    // The photo held up at arm's length (context around it in view, as the PAD distance gate requires).
+    let b = await launch({ fakeCamera: feeds.personAHeld, userDataDir: profile });
     try {
       await setupKiosk(b.page, server.url);
       // The unattended visitor kiosk's policy, set explicitly (the default follows the device role).
@@ -148,6 +152,24 @@ describe('presentation-attack detection end to end', () => {
       const grant = off.find((d) => d.outcome === 'grant')!;
       expect(grant.text).toContain('Person A');
       expect(grant.pad).toBeNull();
+      expect(b.pageErrors).toEqual([]);
+
+      // 4. PAD on and the photo brought close (personAOther: the same picture filling the frame, face box over half
+      //    its height): too close for the liveness crop's context (pad.minContextScale), where a held photo passes
+      //    passive PAD about half the time — the visitor is told to step back and nothing is decided.
+      await b.close();
+      b = await launch({ fakeCamera: feeds.personAOther, userDataDir: profile });
+      await unlockAdmin(b.page, server.url);
+      await setPadPolicy(b.page, 'passive', '');
+      await b.page.goto(`${server.url}#/guard`);
+      const closeFrom = (await decisions(b.page)).length;
+      await b.page.goto(`${server.url}#/`);
+      const stepBack = () => /step back/i.test(document.querySelector('[data-testid="prompt"]')?.textContent ?? '');
+      await b.page.waitForFunction(stepBack, null, { timeout: 90_000, polling: 100 });
+      await b.page.waitForTimeout(6_000);
+      expect(await b.page.evaluate(stepBack)).toBe(true);
+      await b.page.goto(`${server.url}#/guard`);
+      expect((await decisions(b.page)).length).toBe(closeFrom);
       expect(b.pageErrors).toEqual([]);
     } finally {
       await b.close();

@@ -16,7 +16,9 @@ import { dirname, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 
 /**
- * @typedef {{ crop?: string, seconds?: number, fps?: number, width?: number, height?: number }} FeedOptions
+ * @typedef {{ crop?: string, seconds?: number, fps?: number, width?: number, height?: number, inset?: number }} FeedOptions
+ * `inset` (0..1): the picture fills only that fraction of the frame, centred on a plain grey wall — a photo held up at
+ * arm's length rather than filling the camera's view.
  */
 
 /**
@@ -34,8 +36,8 @@ export function makeFeed(input, out, opts = {}) {
   const isImage = ['.jpg', '.jpeg', '.png', '.bmp', '.webp'].includes(extname(input).toLowerCase());
   const filters = [
     ...(opts.crop ? [`crop=${opts.crop}`] : []),
-    `scale=${width}:${height}:force_original_aspect_ratio=decrease`,
-    `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2`,
+    `scale=${Math.round(width * (opts.inset ?? 1))}:${Math.round(height * (opts.inset ?? 1))}:force_original_aspect_ratio=decrease`,
+    `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2${opts.inset ? ':color=0x6b6b6b' : ''}`,
     `fps=${fps}`,
     'format=yuv420p',
   ];

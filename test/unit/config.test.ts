@@ -101,6 +101,8 @@ describe('face and plate configs', () => {
       [{ quality: { maxBrightness: 10, minBrightness: 20 } }, 'quality.maxBrightness'],
       [{ policy: { k: 9 } }, 'policy.k'],
       [{ pad: { channelOrder: 'gbr' as 'bgr' } }, 'pad.channelOrder'],
+      [{ pad: { minContextScale: 0.5 } }, 'pad.minContextScale'],
+      [{ pad: { minContextScale: 6 } }, 'pad.minContextScale'],
       [{ challenge: { stepMs: 10 } }, 'challenge.stepMs'],
       [{ openSet: { targetFpir: 0 } }, 'openSet.targetFpir'],
     ];

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FACE_CONFIG } from '../../src/config/face';
 import { ARCFACE_112, applySimilarity } from '../../src/inference/worker/face-align';
-import { assessQuality, estimatePose, faceRegion, imageStats } from '../../src/inference/worker/face-quality';
+import { assessQuality, contextScale, estimatePose, faceRegion, imageStats, requirePadContext } from '../../src/inference/worker/face-quality';
 import type { FaceDetection } from '../../src/shared/types';
 
 const deg = Math.PI / 180;
@@ -139,3 +139,43 @@ describe('assessQuality', () => {
     expect(q.reason).toBe('step into the frame');
   });
 });
+
+describe('requirePadContext (the PAD distance gate)', () => {
+  const cfg = DEFAULT_FACE_CONFIG.quality;
+  const good = { brightness: 120, contrast: 40, sharpness: 200 };
+  const frame = { width: 640, height: 480 };
+  const min = DEFAULT_FACE_CONFIG.pad.minContextScale;
+  const withBox = (h: number) => ({ ...face(2), box: { x: 200, y: 100, width: h, height: h } });
+
+  it('is on by default and asks for the face at most half the frame height', () => {
+    expect(min).toBe(2);
+    expect(contextScale({ width: 239, height: 239 }, frame)).toBeGreaterThanOrEqual(2);
+    expect(contextScale({ width: 241, height: 241 }, frame)).toBeLessThan(2);
+  });
+
+  it('lets a face with room for the context crop through unchanged', () => {
+    const det = withBox(200);
+    const q = assessQuality(det, good, frame, cfg);
+    expect(q.ok).toBe(true);
+    expect(requirePadContext(q, det.box, frame, min)).toBe(q);
+  });
+
+  it('tells a face too close for the context crop to step back, first of its issues, and refuses it', () => {
+    const det = withBox(300);
+    const q = assessQuality(det, good, frame, cfg);
+    expect(q.ok).toBe(true); // the door's own gates pass it: only PAD needs the room
+    const gated = requirePadContext(q, det.box, frame, min);
+    expect(gated).toMatchObject({ ok: false, issues: ['too-close'], reason: 'step back' });
+    const dark = assessQuality(det, { ...good, brightness: 20 }, frame, cfg);
+    expect(requirePadContext(dark, det.box, frame, min).issues).toEqual(['too-close', 'too-dark']);
+    // A portrait frame: the width bounds the crop.
+    expect(requirePadContext(q, det.box, { width: 480, height: 640 }, min).ok).toBe(false);
+  });
+
+  it('is off at 0 (PAD without the gate, as a kiosk may configure it)', () => {
+    const det = withBox(400);
+    const q = assessQuality(det, good, frame, cfg);
+    expect(requirePadContext(q, det.box, frame, 0)).toBe(q);
+  });
+});
+

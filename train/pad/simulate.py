@@ -267,19 +267,38 @@ def _box_jitter(rng, box):
     return (x + w / 2 - nw / 2 + _u(rng, -0.08, 0.08) * w, y + h / 2 - nh / 2 + _u(rng, -0.08, 0.08) * h, nw, nh)
 
 
+CLOSE_P = 0.4
+
+
 def sample(rng, photo, box, kind, size, scale=CROP_SCALE, photos=()):
     """One model input (size x size RGB 0..1) of `kind` in {'live', 'print', 'replay'} from a photo and face box."""
     # Face width in camera pixels. A door camera sees 100-250 px, but the 64 px input keeps nothing finer than its
     # crop's 1/64, so simulating at a smaller scale loses nothing the network can see and is 3-4x faster.
     face_w = _u(rng, 45, 130)
+    # Close up: the face 35-90 % of the frame's height, as a visitor standing at a tablet is (and as an attacker who
+    # holds the print or phone close is). The kiosk's crop then cannot grow 2.7x and is clamped to the frame
+    # (crop_rect), so the network sees a tighter crop with little or no context: it must not learn "large = live".
+    close = rng.random() < CLOSE_P
+    if close:
+        frame_h = face_w / _u(rng, 0.35, 0.9)
+        frame_w = frame_h * 4 / 3
     if kind == 'live':
         # The person themself: the photo re-seen by the camera at door distance, small pose/position changes.
         # Only the face's neighbourhood (room for the crop, clipped at the photo's edges like a camera frame's).
         ph, pw = photo.shape[:2]
-        half = 0.5 * scale * 1.4 * max(box[2], box[3])
         cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
-        x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
-        x1, y1 = int(min(pw, cx + half + 1)), int(min(ph, cy + half + 1))
+        if close:
+            # The camera's window in photo pixels, the face anywhere inside it, clipped at the photo's edges.
+            k = box[2] / face_w
+            hw, hh = 0.5 * frame_w * k, 0.5 * frame_h * k
+            ox = _u(rng, -1, 1) * max(0.0, hw - box[2] / 2) * 0.8
+            oy = _u(rng, -1, 1) * max(0.0, hh - box[3] / 2) * 0.8
+            x0, y0 = int(max(0, cx + ox - hw)), int(max(0, cy + oy - hh))
+            x1, y1 = int(min(pw, cx + ox + hw + 1)), int(min(ph, cy + oy + hh + 1))
+        else:
+            half = 0.5 * scale * 1.4 * max(box[2], box[3])
+            x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
+            x1, y1 = int(min(pw, cx + half + 1)), int(min(ph, cy + half + 1))
         img = _colour_jitter(rng, photo[y0:y1, x0:x1])
         s = face_w / box[2]
         m = cv2.getRotationMatrix2D((cx - x0, cy - y0), _u(rng, -10, 10), s)
@@ -300,8 +319,11 @@ def sample(rng, photo, box, kind, size, scale=CROP_SCALE, photos=()):
         region = cv2.resize(region, (max(8, int(region.shape[1] * rs)), max(8, int(region.shape[0] * rs))),
                             interpolation=cv2.INTER_LINEAR)
         rbox = tuple(v * rs for v in rbox)
-        W = int(face_w * _u(rng, 3.0, 4.5))
-        H = int(W * 0.75)
+        if close:
+            W, H = int(frame_w), int(frame_h)
+        else:
+            W = int(face_w * _u(rng, 3.0, 4.5))
+            H = int(W * 0.75)
         bg = background(rng, H, W, photos)
         if kind == 'print':
             sheet, white = print_sheet(rng, region)

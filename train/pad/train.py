@@ -247,7 +247,7 @@ def main():
     ap.add_argument("--size", type=int, default=SIZE)
     ap.add_argument("--scale", type=float, default=simulate.CROP_SCALE)
     ap.add_argument("--per-kind", type=int, default=1200)
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--fixture", action="store_true", help="also write test/fixtures/pad from the result")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)

@@ -150,3 +150,24 @@ export function assessQuality(
   const issues = QUALITY_ORDER.filter((i) => found.has(i));
   return { ok: issues.length === 0, issues, reason: issues.length ? QUALITY_REASONS[issues[0]!] : null, metrics };
 }
+
+/** How much the liveness crop can grow about the face box and still lie inside the frame (livenessCrop's bound). */
+export function contextScale(box: { width: number; height: number }, frame: { width: number; height: number }): number {
+  return Math.min((frame.height - 1) / box.height, (frame.width - 1) / box.width);
+}
+
+/**
+ * The PAD distance gate: with PAD on, a face too close for its context crop (`contextScale` below `minScale`) is
+ * "too close" — passive PAD would judge it on the face alone, where a photo held close passes (docs/liveness.md).
+ * Returns `q` itself when the face is far enough or the gate is off (minScale 0).
+ */
+export function requirePadContext(
+  q: FaceQuality,
+  box: { width: number; height: number },
+  frame: { width: number; height: number },
+  minScale: number,
+): FaceQuality {
+  if (minScale <= 0 || contextScale(box, frame) >= minScale || q.issues.includes('too-close')) return q;
+  const issues = QUALITY_ORDER.filter((i) => i === 'too-close' || q.issues.includes(i));
+  return { ...q, ok: false, issues, reason: QUALITY_REASONS[issues[0]!] };
+}

@@ -30,7 +30,7 @@ import type {
 import { expose } from './expose';
 import { ARCFACE_112, AlignCanvas, alignmentFor } from './face-align';
 import { configureRuntime, createEmbedder, type Embedder } from './face-embedder';
-import { assessQuality, estimatePose, imageStats } from './face-quality';
+import { assessQuality, estimatePose, imageStats, requirePadContext } from './face-quality';
 import { createFaceDetector, FACE_DETECTOR_MODEL_IDS, type FaceDetectorHandle } from './face-detector';
 import { ModelLoader } from '../model-loader';
 import { LIVENESS_MODEL_ID, LivenessModel, TRAINED_PAD, TRAINED_PAD_MODEL_ID } from './face-liveness';
@@ -278,7 +278,9 @@ async function analyseOne(
   t = now();
   const qCrop = s.qualityCanvas.warp(frame, alignmentFor(det, ARCFACE_112));
   const stats = imageStats(qCrop.data, ARCFACE_112.size);
-  const q = assessQuality(det, stats, frame, gates === 'enrol' ? s.config.enrolQuality : s.config.quality);
+  let q = assessQuality(det, stats, frame, gates === 'enrol' ? s.config.enrolQuality : s.config.quality);
+  // At the door with PAD on, a face too close for the liveness crop's context is not embedded (told to step back).
+  if (liveness && gates === 'door') q = requirePadContext(q, det.box, frame, s.config.pad.minContextScale);
   const wantTemplate = embed === 'all' || (embed === 'good' && q.ok);
   let crop = qCrop;
   if (wantTemplate && s.embedCanvas) crop = s.embedCanvas.warp(frame, alignmentFor(det, s.embedder.template));
