@@ -38,7 +38,7 @@ import { fusePad, needsFrLiveness } from '../../matching/face/pad-fusion';
 import { EYES_MODEL_ID, EyeStateModel } from './face-eyes';
 import { realmTrace as trace, traceWasmCompiles } from '../../shared/startup-trace';
 import { LazyModel } from './lazy-model';
-import { ORT_WASM_ID, ortBuildStarted } from './ort-runtime';
+import { ORT_WASM_ID } from './ort-runtime';
 
 interface State {
   config: FaceConfig;
@@ -77,34 +77,6 @@ const now = () => performance.now();
 traceWasmCompiles(trace);
 let firstAnalyse = true;
 
-/**
- * ORT's 14 MB wasm, read (and hash-checked, model-loader.ts) from the worker's first moment, beside the detector's
- * load: reading it was most of what ORT's own fetch-and-compile span cost (WebAssembly.compile of the bytes alone took
- * ~0.14 s at load 10; docs/architecture.md, cold start). Handed to ORT once (ort-runtime.ts) and then dropped here, on
- * a loader of its own, so the worker does not hold a second 14 MB copy for its lifetime. A failed read is not
- * reported here: the embedder's load meets it (a fresh read) and reports it.
- */
-class OrtWasmPrefetch {
-  private read: Promise<Uint8Array> | null = null;
-
-  constructor(private readonly base: string) {}
-
-  private load(): Promise<Uint8Array> {
-    return trace.time(`bytes:${ORT_WASM_ID}`, () => new ModelLoader({ base: this.base }).load(ORT_WASM_ID));
-  }
-
-  start(): void {
-    this.read ??= this.load();
-    this.read.catch(() => undefined);
-  }
-
-  readonly take = (): Promise<Uint8Array> => {
-    const r = this.read ?? this.load();
-    this.read = null;
-    return r;
-  };
-}
-
 async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
   const t0 = now();
   const base = (req.modelBase ?? '/models/').replace(/\/?$/, '/');
@@ -112,12 +84,19 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
   closePass = req.closePass ?? true;
   const loader = new ModelLoader({ base });
   const bytes = (id: string) => trace.time(`bytes:${id}`, () => loader.load(id));
-  const ortWasm = new OrtWasmPrefetch(base);
   const backend = await trace.time('face:runtime', () =>
-    configureRuntime({ wasmBase: `${base}ort/`, backend: req.backend ?? 'auto', threads: req.threads, wasmBinary: ortWasm.take }),
+    configureRuntime({
+      wasmBase: `${base}ort/`,
+      backend: req.backend ?? 'auto',
+      threads: req.threads,
+      wasmBinary: () => loader.load(ORT_WASM_ID),
+    }),
   );
-  // A re-initialisation (settings changed) keeps the runtime this worker already loaded: nothing to read then.
-  if (backend.backend === 'wasm' && !ortBuildStarted('wasm')) ortWasm.start();
+  // ORT's 14 MB wasm is read (and hash-checked) from the first moment, beside the detector's load: reading it took
+  // most of the time ORT's own fetch-and-compile span showed (WebAssembly.compile of the bytes alone: ~0.14 s at load
+  // 10). The loader memoises it; the embedder's session takes the same bytes (ort-runtime.ts). A failure here is
+  // not reported: the embedder's load meets it again and reports it.
+  if (backend.backend === 'wasm') void bytes(ORT_WASM_ID).catch(() => undefined);
   // Cold start (issue 19): only what a first decision needs is loaded here — the detector, then the embedder, each
   // warmed with one run so the first visitor does not pay the first-run cost. One after the other: loaded side by
   // side on the 2-core target their wasm compiles fought for the cores and the embedder was ready later (measured in

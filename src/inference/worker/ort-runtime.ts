@@ -108,11 +108,6 @@ export async function configureOrt(setup: OrtSetup): Promise<BackendInfo> {
   return { backend: 'wasm', threads, reason: `WASM SIMD, ${threads} thread(s) (faster here than a software WebGPU adapter)` };
 }
 
-/** Whether `build` was already asked for in this worker (its wasm is then loaded or loading: no second read). */
-export function ortBuildStarted(build: OrtBuild): boolean {
-  return modules.has(build);
-}
-
 /** The ORT build for `build`, set up with this worker's wasm location and thread count (configureOrt first). */
 export function ortBuild(build: OrtBuild): Promise<OrtModule> {
   if (!configured) return Promise.reject(new KioskError('INTERNAL', { reason: 'configureOrt() first' }));
