@@ -38,7 +38,6 @@ import { fusePad, needsFrLiveness } from '../../matching/face/pad-fusion';
 import { EYES_MODEL_ID, EyeStateModel } from './face-eyes';
 import { realmTrace as trace, traceWasmCompiles } from '../../shared/startup-trace';
 import { LazyModel } from './lazy-model';
-import { ORT_WASM_ID } from './ort-runtime';
 
 interface State {
   config: FaceConfig;
@@ -82,21 +81,11 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
   const base = (req.modelBase ?? '/models/').replace(/\/?$/, '/');
   const cfg = req.config;
   closePass = req.closePass ?? true;
+  const backend = await trace.time('face:runtime', () =>
+    configureRuntime({ wasmBase: `${base}ort/`, backend: req.backend ?? 'auto', threads: req.threads }),
+  );
   const loader = new ModelLoader({ base });
   const bytes = (id: string) => trace.time(`bytes:${id}`, () => loader.load(id));
-  const backend = await trace.time('face:runtime', () =>
-    configureRuntime({
-      wasmBase: `${base}ort/`,
-      backend: req.backend ?? 'auto',
-      threads: req.threads,
-      wasmBinary: () => loader.load(ORT_WASM_ID),
-    }),
-  );
-  // ORT's 14 MB wasm is read (and hash-checked) from the first moment, beside the detector's load: reading it took
-  // most of the time ORT's own fetch-and-compile span showed (WebAssembly.compile of the bytes alone: ~0.14 s at load
-  // 10). The loader memoises it; the embedder's session takes the same bytes (ort-runtime.ts). A failure here is
-  // not reported: the embedder's load meets it again and reports it.
-  if (backend.backend === 'wasm') void bytes(ORT_WASM_ID).catch(() => undefined);
   // Cold start (issue 19): only what a first decision needs is loaded here — the detector, then the embedder, each
   // warmed with one run so the first visitor does not pay the first-run cost. One after the other: loaded side by
   // side on the 2-core target their wasm compiles fought for the cores and the embedder was ready later (measured in
