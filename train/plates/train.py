@@ -3,8 +3,8 @@
 
     npm run train:plates                 # full run (about an hour on one core), log in train/plates/run/train.log
     npm run train:plates -- --smoke      # a few steps on synthetic plates only, < 1 minute, writes a loadable ONNX
-    npm run train:plates -- --init-onnx models/trained/plate_rec.onnx --lr 4e-4 --warmup 50 --minutes 40 \
-        --real-frac 0.6 --us-crop-weight 1.5 --eu-weight 2 --lookalike 0.35   # fine-tune the shipped weights
+    npm run train:plates -- --init-onnx models/trained/plate_rec.onnx --lr 4e-4 --warmup 50 --minutes 52 \
+        --eval-every 100 --real-frac 0.6 --us-crop-weight 1.5 --eu-weight 2 --lookalike 0.35   # fine-tune (run 3)
 
 Owns: the data split (train/plates/split.tsv, fixed seed, written once and committed), the training data pipeline
 (real crops from the training part of ../shared/datasets/{plate-crops,plates} plus synthetic plates from synth.py),
