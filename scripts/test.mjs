@@ -59,6 +59,13 @@ function ensureSystemPackages() {
     ['/usr/lib/python3/dist-packages/PIL/__init__.py', 'python3-pil'],
     ['/usr/lib/python3/dist-packages/numpy/__init__.py', 'python3-numpy'],
     ['/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf', 'fonts-dejavu-core'],
+    // The smoke test's synthetic plates also draw the narrow DIN-like faces (train/plates/synth.py PLATE_FONTS).
+    ['/usr/share/fonts/truetype/roboto/unhinted/RobotoCondensed-Bold.ttf', 'fonts-roboto-unhinted'],
+    ['/usr/share/fonts/opentype/bebas-neue/BebasNeue-Bold.otf', 'fonts-bebas-neue'],
+    ['/usr/share/fonts/truetype/open-sans/OpenSans-CondBold.ttf', 'fonts-open-sans'],
+    ['/usr/share/fonts/opentype/b612/B612-Bold.otf', 'fonts-b612'],
+    // Its --init-onnx test loads the committed float model's weights with Debian's python3-onnx.
+    ['/usr/lib/python3/dist-packages/onnx/__init__.py', 'python3-onnx'],
   ];
   const missing = needed.filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg);
   if (missing.length === 0) return;

@@ -19,6 +19,8 @@ import {
   type ManifestEntry,
 } from '../../scripts/provision.mjs';
 import { buildInt8 } from '../../scripts/quantise-plate-rec.mjs';
+// Debian's Python, where apt installs python3-torch and python3-onnx (as scripts/train-plates.mjs runs it).
+const PYTHON = '/usr/bin/python3';
 
 const root = new URL('../..', import.meta.url).pathname;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -124,4 +126,28 @@ describe('npm run train:plates -- --smoke', () => {
     // The smoke run never touches the committed model.
     verifyFile(join(root, int8.path), int8, int8.path);
   }, 150_000);
+
+  test('--init-onnx loads the committed float model into PyTorch and proves it reproduces the file', () => {
+    // Fine-tuning starts from the shipped weights: train.py loads the ONNX initializers into its PyTorch model and
+    // compares the model's outputs with its own interpreter of the ONNX graph before training; it exits non-zero
+    // when they differ. The log line carries the measured difference, which must be float rounding only.
+    const out = join(dir, 'init');
+    const r = spawnSync(
+      PYTHON,
+      [join(root, 'train/plates/train.py'), '--smoke', '--init-onnx', fp32.path, '--out', out],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const m =
+      /init from models\/trained\/plate_rec\.onnx: 10 convs loaded.*difference\| vs the ONNX graph (\S+) on \d+ crops, same greedy reads: True/.exec(
+        r.stdout,
+      );
+    expect(m, r.stdout).not.toBeNull();
+    expect(Number(m![1])).toBeLessThan(1e-4);
+    expect(existsSync(join(out, 'plate_rec.onnx'))).toBe(true);
+    verifyFile(join(root, fp32.path), fp32, fp32.path);
+  }, 120_000);
 });

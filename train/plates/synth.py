@@ -1,5 +1,6 @@
 """Synthetic licence plates per region, rendered with Debian fonts (fonts-dejavu-core, fonts-liberation,
-fonts-wqy-microhei) onto backgrounds cut from real photos.
+fonts-wqy-microhei, and the narrow DIN-like faces of fonts-roboto-unhinted, fonts-bebas-neue, fonts-open-sans,
+fonts-b612) onto backgrounds cut from real photos.
 
 Owns only the drawing: a plate string of a region's format, the plate's look (colours, band, state name,
 frame, screws, stickers, dirt, glare), and its placement in a scene with a perspective warp. Returns the scene
@@ -26,7 +27,27 @@ LATIN_FONTS = [
     "/usr/share/fonts/truetype/liberation/LiberationSansNarrow-Regular.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSerif-Bold.ttf",
 ]
+# Narrow engineering-style faces, the nearest Debian has to DIN 1451 (German and most EU plates), FE-Schrift
+# (Mercosul, newer EU) and the US states' condensed plate faces: drawn for half of the EU and BR plates and a
+# quarter of the US ones (PLATE_FONT_P), because the first runs' humanist faces never showed a DIN 'W' or '0'.
+PLATE_FONTS = [
+    "/usr/share/fonts/truetype/roboto/unhinted/RobotoCondensed-Bold.ttf",
+    "/usr/share/fonts/truetype/roboto/unhinted/RobotoCondensed-Medium.ttf",
+    "/usr/share/fonts/truetype/roboto/unhinted/RobotoTTF/Roboto-Medium.ttf",
+    "/usr/share/fonts/opentype/bebas-neue/BebasNeue-Bold.otf",
+    "/usr/share/fonts/opentype/bebas-neue/BebasNeue-Regular.otf",
+    "/usr/share/fonts/truetype/open-sans/OpenSans-CondBold.ttf",
+    "/usr/share/fonts/opentype/b612/B612-Bold.otf",
+    "/usr/share/fonts/opentype/b612/B612Mono-Bold.otf",
+]
+PLATE_FONT_P = {"us": 0.25, "eu": 0.5, "br": 0.5, "cn": 0.25}
 CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+# Characters that real EU/BR plates get wrong in pairs (W/VV, O/0/D/Q, 8/B, 5/S, 2/Z, 1/I, M/N): with probability
+# LOOKALIKE (set by train.py --lookalike; 0 keeps earlier runs' draws) each character of an EU/BR plate is drawn
+# from this set instead of the whole alphabet, so the reader sees the pairs side by side more often.
+LOOKALIKE = 0.0
+LOOKALIKE_LETTERS = "WVODQBSZIMNU"
+LOOKALIKE_DIGITS = "085217"
 
 US_STATES = [
     "CALIFORNIA", "TEXAS", "NEW YORK", "FLORIDA", "OHIO", "ILLINOIS", "GEORGIA", "VIRGINIA", "ARIZONA",
@@ -43,14 +64,14 @@ EU_FORMATS = ["LL DDD LL", "DLD DDDD", "DLL DDDD", "LL DDDDD", "LLL DDDD", "LL D
 EU_COUNTRIES = ["D", "F", "I", "SK", "CZ", "PL", "E", "NL", "A", "B", "GB", "HR", "SLO", "H", "RO", "P", "LT"]
 
 
-def rand_text(rng, fmt, no_o=False):
+def rand_text(rng, fmt, no_o=False, lookalike=0.0):
     letters = LETTERS.replace("O", "") if no_o else LETTERS
     out = []
     for c in fmt:
         if c == "L":
-            out.append(rng.choice(letters))
+            out.append(rng.choice(LOOKALIKE_LETTERS if lookalike and rng.random() < lookalike else letters))
         elif c == "D":
-            out.append(rng.choice(DIGITS))
+            out.append(rng.choice(LOOKALIKE_DIGITS if lookalike and rng.random() < lookalike else DIGITS))
         elif c == "A":
             out.append(rng.choice(letters + DIGITS))
         else:
@@ -100,7 +121,7 @@ def _colour_jitter(rng, c, amount=25):
 
 def render_plate(rng, region):
     """A flat plate image (RGB) and its label and the characters' box on it."""
-    font = rng.choice(LATIN_FONTS)
+    font = rng.choice(PLATE_FONTS if rng.random() < PLATE_FONT_P[region] else LATIN_FONTS)
     if region == "us":
         fmt = rng.choice(US_FORMATS)
         text = rand_text(rng, fmt, no_o=True)
@@ -143,7 +164,7 @@ def render_plate(rng, region):
         return img, text, box
     if region == "eu":
         fmt = rng.choice(EU_FORMATS)
-        text_disp = rand_text(rng, fmt)
+        text_disp = rand_text(rng, fmt, lookalike=LOOKALIKE)
         text = text_disp.replace(" ", "").replace("-", "")
         W, H = 520, 112
         bg = _colour_jitter(rng, rng.choice([(245, 245, 245), (250, 210, 30), (255, 255, 255)]), 12)
@@ -175,7 +196,7 @@ def render_plate(rng, region):
         mercosul = rng.random() < 0.55
         W, H = 400, 130
         if mercosul:
-            text = rand_text(rng, "LLLDLDD")
+            text = rand_text(rng, "LLLDLDD", lookalike=LOOKALIKE)
             img = Image.new("RGB", (W, H), _colour_jitter(rng, (245, 245, 245), 8))
             d = ImageDraw.Draw(img)
             d.rectangle([0, 0, W, int(H * 0.22)], fill=_colour_jitter(rng, (20, 60, 170), 15))
@@ -185,7 +206,7 @@ def render_plate(rng, region):
             tx, ty = (W - tw) // 2, int(H * 0.3)
             box = _draw_text_fit(img, text, (tx, ty, tx + tw, ty + th), font, (15, 15, 15), rng)
         else:
-            text = rand_text(rng, "LLLDDDD")
+            text = rand_text(rng, "LLLDDDD", lookalike=LOOKALIKE)
             bg = rng.choice([(190, 190, 190), (200, 30, 30), (240, 240, 240)])
             ink = (15, 15, 15) if bg != (200, 30, 30) else (245, 245, 245)
             img = Image.new("RGB", (W, H), _colour_jitter(rng, bg, 15))

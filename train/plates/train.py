@@ -3,6 +3,8 @@
 
     npm run train:plates                 # full run (about an hour on one core), log in train/plates/run/train.log
     npm run train:plates -- --smoke      # a few steps on synthetic plates only, < 1 minute, writes a loadable ONNX
+    npm run train:plates -- --init-onnx models/trained/plate_rec.onnx --lr 4e-4 --warmup 50 --minutes 52 \
+        --eval-every 100 --real-frac 0.6 --us-crop-weight 1.5 --eu-weight 2 --lookalike 0.35   # fine-tune (run 3)
 
 Owns: the data split (train/plates/split.tsv, fixed seed, written once and committed), the training data pipeline
 (real crops from the training part of ../shared/datasets/{plate-crops,plates} plus synthetic plates from synth.py),
@@ -27,11 +29,16 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-APT_PACKAGES = ["python3-torch", "python3-pil", "python3-numpy", "fonts-dejavu-core", "fonts-liberation",
-                "fonts-wqy-microhei"]
+APT_PACKAGES = ["python3-torch", "python3-pil", "python3-numpy", "python3-onnx", "fonts-dejavu-core",
+                "fonts-liberation", "fonts-wqy-microhei", "fonts-roboto-unhinted", "fonts-bebas-neue",
+                "fonts-open-sans", "fonts-b612"]
 FONT_FILES = ["/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
               "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
-              "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"]
+              "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+              "/usr/share/fonts/truetype/roboto/unhinted/RobotoCondensed-Bold.ttf",
+              "/usr/share/fonts/opentype/bebas-neue/BebasNeue-Bold.otf",
+              "/usr/share/fonts/truetype/open-sans/OpenSans-CondBold.ttf",
+              "/usr/share/fonts/opentype/b612/B612-Bold.otf"]
 
 
 sys.path.insert(0, os.path.dirname(HERE))
@@ -47,6 +54,11 @@ def ensure_deps():
         import torch  # noqa: F401
     except ImportError:
         missing = True
+    if "--init-onnx" in sys.argv:  # only fine-tuning reads an ONNX file
+        try:
+            import onnx  # noqa: F401
+        except ImportError:
+            missing = True
     if not all(os.path.exists(f) for f in FONT_FILES):
         missing = True
     if not missing:
@@ -145,8 +157,8 @@ def canon(label, region):
 class RealSample:
     """A grey image region holding one plate and the plate's box inside it."""
 
-    def __init__(self, img, box, text, region):
-        self.img, self.box, self.text, self.region = img, box, text, region
+    def __init__(self, img, box, text, region, kind):
+        self.img, self.box, self.text, self.region, self.kind = img, box, text, region, kind  # kind: crop | photo
 
 
 def load_real(data_root, rows, roles, role):
@@ -157,7 +169,7 @@ def load_real(data_root, rows, roles, role):
         path = os.path.join(data_root, s, fl)
         im = Image.open(path).convert("L")
         if box is None:
-            out.append(RealSample(im, (0, 0, im.width, im.height), canon(label, region), region))
+            out.append(RealSample(im, (0, 0, im.width, im.height), canon(label, region), region, "crop"))
             continue
         x, y, w, h = box
         # Keep context around the plate (margins are drawn from it), scaled so the plate is at most 96 px high.
@@ -168,7 +180,7 @@ def load_real(data_root, rows, roles, role):
         if k < 1:
             crop = crop.resize((max(1, int(crop.width * k)), max(1, int(crop.height * k))), Image.BOX)
         out.append(RealSample(crop, ((x - X0) * k, (y - Y0) * k, (x - X0 + w) * k, (y - Y0 + h) * k),
-                              canon(label, region), region))
+                              canon(label, region), region, "photo"))
     return out
 
 
@@ -359,6 +371,127 @@ def evaluate(model, val, rng_seed=0):
     return ok / n, ok_fold / n
 
 
+# ---------------------------------------------------------------- starting from a shipped ONNX
+
+def run_onnx_graph(graph, x):
+    """Evaluate an exported plate_rec graph (Conv, Relu, MaxPool, Softmax only) with torch.nn.functional.
+
+    An interpreter of the ONNX file itself, independent of the PlateRec module, so that init_from_onnx can check
+    the weights it loaded reproduce the file's outputs (Debian's python3-onnx 1.12 has no reference runtime)."""
+    import onnx.numpy_helper as nh
+    import torch.nn.functional as F
+    vals = {i.name: torch.from_numpy(nh.to_array(i).copy()) for i in graph.initializer}
+    vals[graph.input[0].name] = x
+    for n in graph.node:
+        a = {at.name: (list(at.ints) if at.ints else at.i) for at in n.attribute}
+        ins = [vals[i] for i in n.input]
+        if n.op_type == "Conv":
+            if a.get("group", 1) != 1 or set(a.get("dilations", [1, 1])) != {1}:
+                sys.exit(f"--init-onnx: unexpected Conv attributes {a}")
+            p = a.get("pads", [0, 0, 0, 0])
+            if p[0] != p[2] or p[1] != p[3]:
+                sys.exit(f"--init-onnx: asymmetric pads {p}")
+            y = F.conv2d(ins[0], ins[1], ins[2] if len(ins) > 2 else None, stride=a.get("strides", [1, 1]),
+                         padding=(p[0], p[1]))
+        elif n.op_type == "Relu":
+            y = F.relu(ins[0])
+        elif n.op_type == "MaxPool":
+            p = a.get("pads", [0, 0, 0, 0])
+            y = F.max_pool2d(ins[0], a["kernel_shape"], a.get("strides", a["kernel_shape"]), (p[0], p[1]))
+        elif n.op_type == "Softmax":
+            y = torch.softmax(ins[0], dim=a.get("axis", 1))
+        else:
+            sys.exit(f"--init-onnx: operator {n.op_type} is not one plate_rec exports")
+        vals[n.output[0]] = y
+    return vals[graph.output[0].name]
+
+
+def init_from_onnx(model, path, stat_inputs, check_inputs, log):
+    """Load an exported plate_rec ONNX (BatchNorm folded into the convs) into `model` and prove it reproduces it.
+
+    Export folded each BatchNorm into the conv before it, so the file holds conv weights W' and biases b' only.
+    Each conv gets W'; its BatchNorm is set to running mean m and variance v measured on `stat_inputs` (the
+    conv's output statistics on training-mix crops), weight sqrt(v + eps) and bias b' + m: in eval mode that is
+    exactly x + b' (the file's function), and in training mode, where BatchNorm uses the batch's own statistics,
+    it stays close to it instead of renormalising unscaled activations (which an identity BatchNorm would do).
+    Convs are matched by the node names torch.onnx writes (/m/body/body.K/Conv) and by shape; a missing or
+    mis-shaped weight stops the run. Then the model and the graph run on `check_inputs`: the largest difference
+    of the softmax outputs must stay under 1e-4."""
+    import onnx
+    g = onnx.load(path).graph
+    init = {i.name: i for i in g.initializer}
+    import onnx.numpy_helper as nh
+    body = list(model.body)
+    loaded = 0
+    with torch.no_grad():
+        for n in g.node:
+            if n.op_type != "Conv":
+                continue
+            w = torch.from_numpy(nh.to_array(init[n.input[1]]).copy())
+            b = torch.from_numpy(nh.to_array(init[n.input[2]]).copy())
+            if n.name.startswith("/m/body/body."):
+                k = int(n.name.split("/")[3].split(".")[1])
+                cv, bn = body[k], body[k + 1]
+                if not isinstance(cv, nn.Conv2d) or not isinstance(bn, nn.BatchNorm2d):
+                    sys.exit(f"--init-onnx: {n.name} is not a conv + BatchNorm of PlateRec")
+            elif n.name.startswith("/m/head/"):
+                cv, bn = model.head, None
+            else:
+                sys.exit(f"--init-onnx: unknown conv {n.name}")
+            if tuple(cv.weight.shape) != tuple(w.shape):
+                sys.exit(f"--init-onnx: {n.name} weight {tuple(w.shape)} != model {tuple(cv.weight.shape)}")
+            cv.weight.copy_(w)
+            if bn is None:
+                cv.bias.copy_(b)
+            else:
+                bn.weight.fill_(1.0)
+                bn.bias.copy_(b)
+                bn.running_mean.zero_()
+                bn.running_var.fill_(1.0 - bn.eps)  # identity until the statistics below replace it
+            loaded += 1
+    n_conv = sum(isinstance(m, nn.Conv2d) for m in model.modules())
+    if loaded != n_conv:
+        sys.exit(f"--init-onnx: loaded {loaded} convs, the model has {n_conv}")
+    # Per-channel statistics of each BatchNorm's input; an identity BatchNorm leaves later layers' inputs as the
+    # final model will see them, so one pass measures all of them.
+    bns = [m for m in model.body if isinstance(m, nn.BatchNorm2d)]
+    sums = {id(b): [0.0, 0.0, 0] for b in bns}
+
+    def hook(mod, inp):
+        t, acc = inp[0].double(), sums[id(mod)]
+        acc[0] = acc[0] + t.sum((0, 2, 3))
+        acc[1] = acc[1] + (t ** 2).sum((0, 2, 3))
+        acc[2] += t.numel() // t.shape[1]
+
+    hooks = [b.register_forward_pre_hook(hook) for b in bns]
+    model.eval()
+    with torch.no_grad():
+        model(stat_inputs)
+    for h in hooks:
+        h.remove()
+    with torch.no_grad():
+        for b in bns:
+            s1, s2, cnt = sums[id(b)]
+            mean = s1 / cnt
+            var = (s2 / cnt - mean ** 2).clamp_min(1e-6)
+            shift = b.bias.clone()
+            b.running_mean.copy_(mean.float())
+            b.running_var.copy_(var.float())
+            b.weight.copy_(torch.sqrt(var + b.eps).float())
+            b.bias.copy_(shift + mean.float())
+    with torch.no_grad():
+        mine = torch.softmax(model(check_inputs), 1)
+        theirs = run_onnx_graph(g, check_inputs)
+    diff = float((mine - theirs).abs().max())
+    same = greedy(mine.log()) == greedy(theirs.log())
+    model.train()
+    log(f"init from {os.path.relpath(path, ROOT)}: {loaded} convs loaded, BatchNorm statistics from "
+        f"{stat_inputs.shape[0]} crops; max |softmax difference| vs the ONNX graph {diff:.2e} on "
+        f"{check_inputs.shape[0]} crops, same greedy reads: {same}")
+    if diff > 1e-4 or not same:
+        sys.exit("--init-onnx: the loaded model does not reproduce the ONNX file")
+
+
 def export_onnx(model, path):
     model.eval()
     tmp = path + ".tmp"
@@ -421,11 +554,22 @@ def main():
                     help="train for this wall time instead of --steps (the learning-rate schedule follows elapsed "
                          "time, so the run depends on the machine's load; the log names the steps reached)")
     ap.add_argument("--eval-every", type=int, default=300)
+    ap.add_argument("--warmup", type=int, default=300, help="linear learning-rate warm-up steps")
+    ap.add_argument("--init-onnx", default="",
+                    help="fine-tune: start from the weights of an exported plate_rec ONNX (e.g. the shipped "
+                         "models/trained/plate_rec.onnx); the loaded model must reproduce the file's outputs")
+    ap.add_argument("--real-frac", type=float, default=0.5, help="share of each batch drawn from real crops")
+    ap.add_argument("--us-crop-weight", type=float, default=1.0,
+                    help="sampling weight of a real US crop (plate-crops) relative to a photo's plate box")
+    ap.add_argument("--eu-weight", type=float, default=1.0, help="sampling weight of a real EU photo's plate")
+    ap.add_argument("--lookalike", type=float, default=0.0,
+                    help="chance that a synthetic EU/BR character is drawn from the look-alike set (synth.py)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--fixture", action="store_true", help="also write test/fixtures/plate-rec from the result")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
+    synth.LOOKALIKE = args.lookalike
     random.seed(SEED)
     np.random.seed(SEED)
     torch.manual_seed(SEED)
@@ -448,7 +592,7 @@ def main():
         train_real = load_real(args.data, rows, roles, "train")
         val = load_real(args.data, rows, roles, "val")
         backgrounds = backgrounds_from(args.data, rows, roles)
-        steps, batch, real_frac = args.steps, args.batch, 0.5
+        steps, batch, real_frac = args.steps, args.batch, args.real_frac
         counts = {}
         for r in rows:
             counts[(r[0], r[2], roles[(r[0], r[1])])] = counts.get((r[0], r[2], roles[(r[0], r[1])]), 0) + 1
@@ -463,6 +607,27 @@ def main():
     start_step = 0
     best = (-1.0, -1.0)
     ckpt = os.path.join(args.out, "last.pt")
+    # Real crops drawn by weight (all 1 by default: uniform, as the first runs did).
+    real_cum, acc_w = [], 0.0
+    for s in train_real:
+        acc_w += args.us_crop_weight if s.kind == "crop" else (args.eu_weight if s.region == "eu" else 1.0)
+        real_cum.append(acc_w)
+    if train_real:
+        log(f"real mix: {real_frac:.2f} of each batch; weights US crop {args.us_crop_weight}, EU photo "
+            f"{args.eu_weight}, other photos 1; synthetic look-alike draw {args.lookalike}; fonts "
+            f"{len(synth.LATIN_FONTS)} + {len(synth.PLATE_FONTS)} DIN-like")
+    if args.init_onnx:
+        irng = random.Random(SEED + 2)  # its own stream: the training draws stay those of a run without it
+        stat = [real_example(irng, irng.choice(train_real)) if train_real and irng.random() < real_frac
+                else synth_example(irng, backgrounds) for _ in range(32 if args.smoke else 192)]
+        check = [real_example(irng, s, augment=False) for s in train_real[:8]]
+        check += [synth_example(irng, backgrounds) for _ in range(8)]
+        init_from_onnx(model, os.path.abspath(args.init_onnx), batch_tensors(stat)[0], batch_tensors(check)[0], log)
+        if val:  # the starting point is the score to beat: a fine-tune that never beats it exports it unchanged
+            best = evaluate(model, val)
+            log(f"val step 0 (start): exact {best[0] * 100:.1f} %, up to O/0 {best[1] * 100:.1f} % (n={len(val)})")
+            torch.save(model.state_dict(), os.path.join(args.out, "best.pt"))
+            export_onnx(model, os.path.join(args.out, "plate_rec.onnx"))
     if args.resume and os.path.exists(ckpt):
         st = torch.load(ckpt)
         model.load_state_dict(st["model"])
@@ -477,7 +642,7 @@ def main():
         return min(1.0, (time.time() - t0) / budget) if budget > 0 else step / max(1, steps)
 
     def lr_at(step):
-        warm = min(1.0, (step + 1) / 300)
+        warm = min(1.0, (step + 1) / max(1, args.warmup))
         frac = progress(step)
         decay = 1.0 if frac < 0.55 else 0.5 * (1 + math.cos(math.pi * (frac - 0.55) / 0.45))
         return args.lr * warm * max(0.02, decay)
@@ -495,7 +660,8 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         ta = time.time()
-        examples = [real_example(rng, rng.choice(train_real)) if train_real and rng.random() < real_frac
+        examples = [real_example(rng, rng.choices(train_real, cum_weights=real_cum)[0])
+                    if train_real and rng.random() < real_frac
                     else synth_example(rng, backgrounds) for _ in range(batch)]
         x, flat, lens = batch_tensors(examples)
         tb = time.time()
