@@ -5,9 +5,10 @@
  * a new temporary folder), from photos of real people: every identity folder of ../shared/datasets/faces (and its
  * _scenes video) and the face photos npm packages ship (@vladmandic/face-api demo photos).
  *
- *   node bench/liveness-set.mjs [--out DIR] [--faces DIR] [--prints 3] [--replays 2] [--close 2] [--seed 20] [--clip-seconds 8]
+ *   node bench/liveness-set.mjs [--out DIR] [--faces DIR] [--prints 3] [--replays 2] [--close 2] [--far 1] [--seed 20] [--clip-seconds 8]
  *
- * Writes DIR/bona-fide/*.jpg (the person as the kiosk camera sees them), DIR/attack/print/*.jpg (halftone, paper
+ * Writes DIR/bona-fide/*.jpg (the person as the kiosk camera sees them; with `--far 1` also *-far.jpg, the person at
+ * kiosk distance — face ≤ 0.42 of the frame height, passing the PAD distance gate — where the photo has the room), DIR/attack/print/*.jpg (halftone, paper
  * grain or glare; white border; hand-held perspective), DIR/attack/replay/*.jpg (a screen: moiré, sub-pixel stripes,
  * reflection, bezel, perspective), `--close` of each held so close that the face is as large as a visitor's at the
  * tablet and the margin or bezel is partly out of frame (*-close-*.jpg), DIR/bona-fide/<clip>.avi and DIR/attack/replay/<clip>-screen.avi (a video and
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     prints: { type: 'string', default: '3' },
     replays: { type: 'string', default: '2' },
     close: { type: 'string', default: '2' },
+    far: { type: 'string', default: '1' },
     seed: { type: 'string', default: '20' },
     'clip-seconds': { type: 'string', default: '8' },
     verbose: { type: 'boolean', default: false },
@@ -87,6 +89,7 @@ try {
     prints: Number(args.prints),
     replays: Number(args.replays),
     close: Number(args.close),
+    far: args.far !== '0',
   };
   const r = await bench.page.evaluate(
     (o) => /** @type {any} */ (globalThis).livenessBench.build(o),

@@ -203,9 +203,9 @@ const perVariant = variants.map((vv, v) => {
 });
 
 // ---- tuning / test split ----
-/** The photo an image was made from: `bona-fide/x.jpg`, `attack/print/x-halftone-0.jpg`, `attack/replay/x-screen-1.jpg`, `attack/print/x-close-glare-0.jpg` → x. */
+/** The photo an image was made from: `bona-fide/x.jpg`, `attack/print/x-halftone-0.jpg`, `attack/replay/x-screen-1.jpg`, `attack/print/x-close-glare-0.jpg`, `bona-fide/x-far.jpg` → x. */
 const sourceOf = (/** @type {string} */ name) =>
-  (name.split('/').pop() ?? name).replace(/\.[a-z0-9]+$/i, '').replace(/(-close)?-(halftone|texture|glare)-\d+$|(-close)?-screen-\d+$|-screen$/, '');
+  (name.split('/').pop() ?? name).replace(/\.[a-z0-9]+$/i, '').replace(/(-close)?-(halftone|texture|glare)-\d+$|(-close)?-screen-\d+$|-screen$|-far$/, '');
 const side = (/** @type {string} */ name) => ((createHash('sha256').update(sourceOf(name)).digest()[0] ?? 0) % 2 === 0 ? 'tune' : 'test');
 /** Candidate scorers: each pipeline variant on one frame, and the first variant fused over the presentation's frames. */
 const candidates = [

@@ -29,6 +29,8 @@ import {
   randomBackground,
   randomPose,
   closePose,
+  AT_DISTANCE,
+  fitsAtDistance,
   recapture,
   seeded,
   type Box,
@@ -68,6 +70,8 @@ export interface BuildOptions {
   replays: number;
   /** Close-up attacks per photo (print and replay alternately), the face as large as a visitor's at the tablet. */
   close: number;
+  /** Also render each photo's person at kiosk distance (face ≤ 0.42 of the frame height) where the photo allows. */
+  far: boolean;
 }
 
 export interface BuiltFile {
@@ -81,6 +85,7 @@ async function build(opts: BuildOptions): Promise<{ files: BuiltFile[]; clips: {
   await client.init();
   const rng = seeded(opts.seed);
   const closeRng = seeded(opts.seed + 1000);
+  const farRng = seeded(opts.seed + 2000);
   const files: BuiltFile[] = [];
   const skipped: string[] = [];
   const variants: PrintVariant[] = ['halftone', 'texture', 'glare'];
@@ -92,6 +97,11 @@ async function build(opts: BuildOptions): Promise<{ files: BuiltFile[]; clips: {
       continue;
     }
     files.push({ path: `bona-fide/${src.name}.jpg`, kind: 'bona-fide', data: await bytesB64(await recapture(live(photo, face, rng), rng)) });
+    // The same person standing at kiosk distance, where the photo has room around the face for it (own stream).
+    if (opts.far && fitsAtDistance(photo, face)) {
+      const img = live(photo, face, farRng, AT_DISTANCE);
+      files.push({ path: `bona-fide/${src.name}-far.jpg`, kind: 'bona-fide', data: await bytesB64(await recapture(img, farRng)) });
+    }
     for (let i = 0; i < opts.prints; i++) {
       const v = variants[i % variants.length]!;
       const img = held(printed(photo, face, rng, v), randomPose(rng), randomBackground(rng));

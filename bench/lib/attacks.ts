@@ -316,13 +316,27 @@ export function closePose(rng: Rng): Pose {
   };
 }
 
-/** The live person in front of the kiosk camera (bona fide): the face at a door-like size, nothing else. */
-export function live(photo: ImageBitmap, face: Box, rng: Rng): ImageData {
+/**
+ * Face height as a fraction of the frame for a visitor at kiosk distance, far enough for the PAD distance gate
+ * (pad.minContextScale 2.0 = at most half the frame height), with a margin for the detector's box.
+ */
+export const AT_DISTANCE: readonly [number, number] = [0.22, 0.42];
+
+/** True when the photo can show its face at most `maxFrac` of the frame height and still cover the whole frame. */
+export function fitsAtDistance(photo: { width: number; height: number }, face: Box, maxFrac = AT_DISTANCE[1]): boolean {
+  return face.height * Math.max(FRAME_W / photo.width, FRAME_H / photo.height) <= maxFrac * FRAME_H;
+}
+
+/**
+ * The live person in front of the kiosk camera (bona fide): the face at a door-like size (`size`: fraction of the
+ * frame height, drawn uniformly), nothing else.
+ */
+export function live(photo: ImageBitmap, face: Box, rng: Rng, size: readonly [number, number] = [0.3, 0.55]): ImageData {
   const c = new OffscreenCanvas(FRAME_W, FRAME_H);
   const x = ctx2d(c);
   // The photo always covers the whole frame (a camera has no black margins, which would look like a screen's bezel
   // to the 2.7× liveness crop): a face that would be smaller is shown larger instead.
-  const target = FRAME_H * (0.3 + rng() * 0.25);
+  const target = FRAME_H * (size[0] + rng() * (size[1] - size[0]));
   const k = Math.max(target / face.height, FRAME_W / photo.width, FRAME_H / photo.height);
   const cx = face.x + face.width / 2;
   const cy = face.y + face.height / 2;
