@@ -10,7 +10,9 @@ grain, glare, white borders, hands and perspective for prints; sub-pixel stripes
 shift, reflections, bezels and perspective for screens).
 
 All images are float32 RGB in 0..1, HxWx3. Frames are built only around the face's neighbourhood (the crop the
-network sees plus a margin) so one sample costs a few milliseconds.
+network sees plus a margin) so one sample costs a few milliseconds. Patch mode (`sample(..., patch=64)`, stop 26's
+experiment) also cuts a texture patch and draws at the camera's own scale, with print and screen textures at their
+physical size; without it every draw is what stop 25 drew (the shipped model is reproduced byte for byte).
 """
 import cv2
 import numpy as np
@@ -80,8 +82,9 @@ def background(rng, h, w, photos):
     return np.clip(bg, 0, 1).astype(np.float32)
 
 
-def camera(rng, img):
-    """The kiosk camera, the same for every kind: exposure, white balance, lens blur, sensor noise, JPEG."""
+def camera(rng, img, native=False):
+    """The kiosk camera, the same for every kind: exposure, white balance, lens blur, sensor noise, JPEG.
+    `native`: the frame is at the camera's own scale (sample's patch mode): lens blur up to 1.6 px, not 2.2."""
     img = img * _u(rng, 0.7, 1.25) + _u(rng, -0.06, 0.06)
     img = img * rng.uniform(0.88, 1.12, 3).astype(np.float32)[None, None, :]
     img = np.clip(img, 0, 1) ** _u(rng, 0.8, 1.25)
@@ -91,7 +94,9 @@ def camera(rng, img):
         a = _u(rng, 0, 2 * np.pi)
         ramp = ((np.cos(a) * xx / w + np.sin(a) * yy / h) * _u(rng, -0.35, 0.35))[..., None]
         img = img * (1 + ramp)
-    sigma = _u(rng, 0.0, 2.2)
+    # Lens and focus. At the camera's scale up to 1.6 px (a tablet camera at 640x480 is fairly sharp); the stop-25
+    # frames were drawn 2-4x smaller, where 2.2 px stands for a little more.
+    sigma = _u(rng, 0.0, 1.6 if native else 2.2)
     if sigma > 0.3:
         img = cv2.GaussianBlur(img, (0, 0), sigma)
     if rng.random() < 0.15:  # motion blur
@@ -134,27 +139,25 @@ def _hand(rng, img, mask_w, mask_h):
 
 # ---------------------------------------------------------------- the printed photo
 
-def print_sheet(rng, photo):
-    """The photo as it comes out of a printer: ink gamut, dot screen or dither, paper grain, a white margin."""
-    img = _colour_jitter(rng, photo)
-    white = np.array([_u(rng, 0.82, 0.98)] * 3, np.float32) * rng.uniform(0.96, 1.03, 3).astype(np.float32)
-    black = _u(rng, 0.06, 0.22)
-    grey = img.mean(axis=2, keepdims=True)
-    img = grey + (img - grey) * _u(rng, 0.55, 0.95)  # inks cannot reach the screen's saturation
-    img = black + img * (white - black)  # paper white and ink black
+def _dot_screen(rng, img, white, black, pitch):
+    """Amplitude-modulated halftone: a rotated dot screen per ink, `pitch` sheet pixels."""
     h, w = img.shape[:2]
-    style = rng.integers(0, 4)
-    if style == 0:  # amplitude-modulated halftone: a rotated dot screen per channel
-        pitch = _u(rng, 2.2, 6.0)
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        out = np.empty_like(img)
-        for c, ang in enumerate((15, 75, 0)):
-            a = np.deg2rad(ang + _u(rng, -5, 5))
-            u = (xx * np.cos(a) + yy * np.sin(a)) * 2 * np.pi / pitch
-            v = (-xx * np.sin(a) + yy * np.cos(a)) * 2 * np.pi / pitch
-            screen = (np.cos(u) * np.cos(v)) * 0.5 + 0.5
-            out[..., c] = np.where(img[..., c] > screen * (white[c] - black) + black, white[c], black)
-        img = 0.25 * img + 0.75 * cv2.GaussianBlur(out, (0, 0), pitch * _u(rng, 0.15, 0.35))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = np.empty_like(img)
+    for c, ang in enumerate((15, 75, 0)):
+        a = np.deg2rad(ang + _u(rng, -5, 5))
+        u = (xx * np.cos(a) + yy * np.sin(a)) * 2 * np.pi / pitch
+        v = (-xx * np.sin(a) + yy * np.cos(a)) * 2 * np.pi / pitch
+        screen = (np.cos(u) * np.cos(v)) * 0.5 + 0.5
+        out[..., c] = np.where(img[..., c] > screen * (white[c] - black) + black, white[c], black)
+    return 0.25 * img + 0.75 * cv2.GaussianBlur(out, (0, 0), pitch * _u(rng, 0.15, 0.35))
+
+
+def _print_texture(rng, img, white, black, style):
+    """Stop 25's print texture, sized relative to the sheet (the frames were drawn 2-4x below camera scale)."""
+    h, w = img.shape[:2]
+    if style == 0:  # amplitude-modulated halftone
+        img = _dot_screen(rng, img, white, black, _u(rng, 2.2, 6.0))
     elif style == 1:  # ordered (Bayer) dither of an inkjet
         bayer = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32) / 16
         cell = int(rng.integers(1, 3))
@@ -173,29 +176,94 @@ def print_sheet(rng, photo):
         cv2.circle(m, (int(_u(rng, 0, w)), int(_u(rng, 0, h))), int(min(h, w) * _u(rng, 0.05, 0.25)), 1.0, -1)
         m = cv2.GaussianBlur(m, (0, 0), min(h, w) * _u(rng, 0.03, 0.1))[..., None]
         img = img + m * _u(rng, 0.3, 0.9)
+    return img
+
+
+def _print_texture_physical(rng, img, white, black, style, per_mm):
+    """Print texture at its physical size (`per_mm` sheet pixels per millimetre of paper; patch mode): what a 640x480
+    camera cannot resolve at that distance is not drawn."""
+    h, w = img.shape[:2]
+    if style == 0:  # halftone of a laser or offset print, 65-175 lines per inch
+        pitch = 25.4 / _u(rng, 65, 175) * per_mm
+        # Finer than 2 sheet pixels = finer than one camera pixel: the lens and the pixel's area average it away
+        # (a Gaussian of 0.4 px keeps < 4 % of it), so drawing it would only draw the sheet's own aliasing.
+        if pitch >= 2.0:
+            img = _dot_screen(rng, img, white, black, pitch)
+    elif style == 1:  # laser banding: 0.5-4 mm stripes of uneven toner
+        yy = np.arange(h, dtype=np.float32)[:, None, None]
+        img = img * (1 + _u(rng, 0.02, 0.07) * np.sin(yy * 2 * np.pi / (_u(rng, 0.5, 4.0) * per_mm) + _u(rng, 0, 6)))
+    # styles 2-3: inkjet or photo print, whose dots (< 0.1 mm) no 640x480 camera at door distance resolves.
+    # Paper grain, always a little: fibres and coating, 0.1-0.5 mm.
+    cell = max(1.0, _u(rng, 0.1, 0.5) * per_mm)
+    grain = rng.normal(0, _u(rng, 0.01, 0.04), (int(h / cell) + 2, int(w / cell) + 2, 1)).astype(np.float32)
+    img = img + cv2.resize(grain, (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
+    if rng.random() < 0.5:  # a glossy print catches a light: a soft bright spot (drawn at 1/8 scale: it is smooth)
+        sh, sw = h // 8 + 1, w // 8 + 1
+        m = np.zeros((sh, sw), np.float32)
+        cv2.circle(m, (int(_u(rng, 0, sw)), int(_u(rng, 0, sh))), int(min(sh, sw) * _u(rng, 0.05, 0.25)), 1.0, -1)
+        m = cv2.GaussianBlur(m, (0, 0), max(0.5, min(sh, sw) * _u(rng, 0.03, 0.1)))
+        img = img + cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)[..., None] * _u(rng, 0.3, 0.9)
+    return img
+
+
+def print_sheet(rng, photo, px_mm=None, k=1.0):
+    """The photo as it comes out of a printer: ink gamut, dot screen or dither, paper grain, glare. With `px_mm`
+    (the sheet's millimetres per camera pixel at the distance it is held) and `k` (sheet pixels per camera pixel),
+    every texture is drawn at its real size (patch mode); without, at stop 25's sizes."""
+    img = _colour_jitter(rng, photo)
+    white = np.array([_u(rng, 0.82, 0.98)] * 3, np.float32) * rng.uniform(0.96, 1.03, 3).astype(np.float32)
+    black = _u(rng, 0.06, 0.22)
+    grey = img.mean(axis=2, keepdims=True)
+    img = grey + (img - grey) * _u(rng, 0.55, 0.95)  # inks cannot reach the screen's saturation
+    img = black + img * (white - black)  # paper white and ink black
+    style = rng.integers(0, 4)
+    if px_mm is None:
+        img = _print_texture(rng, img, white, black, style)
+    else:
+        img = _print_texture_physical(rng, img, white, black, style, k / px_mm)
     return np.clip(img, 0, 1).astype(np.float32), white
 
 
-def replay_screen(rng, photo):
-    """The photo on a phone or tablet: white point and gamma shift, backlight, pixel grid, moiré, reflection."""
+def _stripes(rng, img, xx, pitch):
+    """RGB sub-pixel stripes of `pitch` sheet pixels."""
+    ph = (xx % pitch) / pitch
+    stripes = np.stack([(ph < 1 / 3), (ph >= 1 / 3) & (ph < 2 / 3), (ph >= 2 / 3)], -1).astype(np.float32)
+    a = _u(rng, 0.15, 0.6)
+    return img * (1 - a + a * 3 * stripes * _u(rng, 0.8, 1.0))
+
+
+def replay_screen(rng, photo, px_mm=None, k=1.0):
+    """The photo on a phone or tablet: white point and gamma shift, backlight, pixel grid, moiré, reflection.
+    `px_mm`, `k` as in print_sheet: with them the pixel grid is drawn at its real pitch, so it shows only where a
+    camera pixel is smaller than a screen pixel (a low-density screen held close), and moiré only as its slow beat."""
     img = _colour_jitter(rng, photo)
     img = np.clip(img, 0, 1) ** _u(rng, 0.6, 1.1)  # screens are brighter, flatter
     img = img * _u(rng, 0.95, 1.25) + _u(rng, 0.0, 0.1)  # backlight lifts the blacks
     img = img * np.array([_u(rng, 0.85, 1.0), _u(rng, 0.92, 1.02), _u(rng, 1.0, 1.15)], np.float32)  # cool white
     h, w = img.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    pitch = _u(rng, 1.6, 4.5)  # screen pixels per source pixel after the recapture resample
-    if rng.random() < 0.8:  # RGB sub-pixel stripes
-        ph = (xx % pitch) / pitch
-        stripes = np.stack([(ph < 1 / 3), (ph >= 1 / 3) & (ph < 2 / 3), (ph >= 2 / 3)], -1).astype(np.float32)
-        a = _u(rng, 0.15, 0.6)
-        img = img * (1 - a + a * 3 * stripes * _u(rng, 0.8, 1.0))
-    if rng.random() < 0.7:  # moiré: two nearly equal frequencies beating
-        f1 = 2 * np.pi / _u(rng, 2.0, 5.0)
-        f2 = f1 * _u(rng, 0.9, 1.1)
-        a1, a2 = _u(rng, 0, np.pi), _u(rng, 0, np.pi)
-        m = np.cos(f1 * (xx * np.cos(a1) + yy * np.sin(a1))) * np.cos(f2 * (xx * np.cos(a2) + yy * np.sin(a2)))
-        img = img * (1 + _u(rng, 0.04, 0.2) * m[..., None])
+    if px_mm is None:
+        pitch = _u(rng, 1.6, 4.5)  # screen pixels per source pixel after the recapture resample
+        if rng.random() < 0.8:  # RGB sub-pixel stripes
+            img = _stripes(rng, img, xx, pitch)
+        if rng.random() < 0.7:  # moiré: two nearly equal frequencies beating
+            f1 = 2 * np.pi / _u(rng, 2.0, 5.0)
+            f2 = f1 * _u(rng, 0.9, 1.1)
+            a1, a2 = _u(rng, 0, np.pi), _u(rng, 0, np.pi)
+            m = np.cos(f1 * (xx * np.cos(a1) + yy * np.sin(a1))) * np.cos(f2 * (xx * np.cos(a2) + yy * np.sin(a2)))
+            img = img * (1 + _u(rng, 0.04, 0.2) * m[..., None])
+    else:
+        # Pixel pitch 0.05 mm (a 500 ppi phone) to 0.26 mm (a 100 ppi monitor), in sheet pixels.
+        pitch = _u(rng, 0.05, 0.26) * k / px_mm
+        if pitch >= 2.0 and rng.random() < 0.8:  # sub-pixel stripes, where the camera can resolve them at all
+            img = _stripes(rng, img, xx, pitch)
+        if rng.random() < 0.5:
+            # Moiré: the unresolved pixel grid beating with the sensor's grid leaves only the slow difference
+            # frequency, 6-40 camera pixels, faint; drawn as that beat (the fast carrier would not survive the lens).
+            f = 2 * np.pi / (_u(rng, 6, 40) * k)
+            a1 = _u(rng, 0, np.pi)
+            m = np.cos(f * (xx * np.cos(a1) + yy * np.sin(a1)))
+            img = img * (1 + _u(rng, 0.01, 0.06) * m[..., None])
     if rng.random() < 0.6:  # a reflection band of the room's light
         a = _u(rng, 0, np.pi)
         d = xx * np.cos(a) + yy * np.sin(a)
@@ -207,13 +275,19 @@ def replay_screen(rng, photo):
 
 # ---------------------------------------------------------------- frames and crops
 
-def _place(rng, sheet, sheet_box, bg, frame_face_w, border, border_colour, hand_p):
-    """Put a flat sheet (print or screen) with a border into the scene at a random perspective; return frame, box."""
+def _place(rng, sheet, sheet_box, bg, frame_face_w, border, border_colour, hand_p, aperture=False):
+    """Put a flat sheet (print or screen) with a border into the scene at a random perspective; return frame, box.
+    `aperture` (patch mode, frames at the camera's scale): the camera's pixel area averages the sheet first."""
+    x, y, w, h = sheet_box
+    k = w / frame_face_w  # sheet pixels per camera pixel
+    if aperture and k > 1.2:
+        # A camera pixel integrates the light over its area (with the lens, ~ a Gaussian of 0.35 px): what the sheet
+        # holds finer than that is averaged before the grid samples it, and the rest aliases as it would.
+        sheet = cv2.GaussianBlur(sheet, (0, 0), 0.35 * k)
     sh, sw = sheet.shape[:2]
     b = int(border)
     framed = cv2.copyMakeBorder(sheet, b, b, b, b, cv2.BORDER_CONSTANT, value=[float(v) for v in border_colour])
     fh, fw = framed.shape[:2]
-    x, y, w, h = sheet_box
     s = frame_face_w / w
     H, W = bg.shape[:2]
     # Corners of the framed sheet, scaled, centred so the face lands near the frame's centre, then tilted.
@@ -268,19 +342,35 @@ def _box_jitter(rng, box):
 
 
 CLOSE_P = 0.4
+# The texture patch (stop 26 experiment, not shipped): the middle of the detector's box, PATCH_FRACTION of its width
+# and height (livenessCrop with that scale: what a worker would cut to run such a model; the kiosk does not today),
+# resampled to PATCH_SIZE. For faces the kiosk decides on (box 80-240 px in a 640x480 frame) that is 40-120 camera
+# pixels onto 64: close to the camera's own pixel scale.
+PATCH_FRACTION = 0.5
+PATCH_SIZE = 64
+FRAME_H = 480  # the kiosk camera's frame (640x480)
+SHEET_K = 2.0  # prints and screens are drawn at twice the camera's resolution, then sampled by the camera's grid
 
 
-def sample(rng, photo, box, kind, size, scale=CROP_SCALE, photos=()):
-    """One model input (size x size RGB 0..1) of `kind` in {'live', 'print', 'replay'} from a photo and face box."""
-    # Face width in camera pixels. A door camera sees 100-250 px, but the 64 px input keeps nothing finer than its
-    # crop's 1/64, so simulating at a smaller scale loses nothing the network can see and is 3-4x faster.
-    face_w = _u(rng, 45, 130)
+def sample(rng, photo, box, kind, size, scale=CROP_SCALE, photos=(), patch=0):
+    """One model input (size x size RGB 0..1) of `kind` in {'live', 'print', 'replay'} from a photo and face box;
+    with `patch` (a side in pixels), the pair (context crop, texture patch) cut from the same frame."""
+    # Patch mode: everything at the camera's own scale (a 640x480 frame), where a face the kiosk decides on is 80-240
+    # px wide (eyes >= 36 px apart; the distance gate stops at half the frame's height), so the patch sees texture at
+    # the size the camera would. Without a patch (stop 25): the face 45-130 px, since the 64 px context crop keeps
+    # nothing finer than its 1/64 anyway and drawing smaller is 3-4x faster.
+    native = patch > 0
+    face_w = _u(rng, 80, 240) if native else _u(rng, 45, 130)
     # Close up: the face 35-90 % of the frame's height, as a visitor standing at a tablet is (and as an attacker who
     # holds the print or phone close is). The kiosk's crop then cannot grow 2.7x and is clamped to the frame
     # (crop_rect), so the network sees a tighter crop with little or no context: it must not learn "large = live".
     close = rng.random() < CLOSE_P
     if close:
-        frame_h = face_w / _u(rng, 0.35, 0.9)
+        if native:
+            frame_h = float(FRAME_H)
+            face_w = frame_h * _u(rng, 0.35, 0.9)
+        else:
+            frame_h = face_w / _u(rng, 0.35, 0.9)
         frame_w = frame_h * 4 / 3
     if kind == 'live':
         # The person themself: the photo re-seen by the camera at door distance, small pose/position changes.
@@ -312,10 +402,20 @@ def sample(rng, photo, box, kind, size, scale=CROP_SCALE, photos=()):
             d = np.exp(-(((xx - _u(rng, 0, W)) ** 2 + (yy - _u(rng, 0, H)) ** 2) / (2 * (max(W, H) * 0.3) ** 2)))
             frame = frame + d[..., None] * _u(rng, 0.1, 0.4)
     else:
-        extent = _u(rng, 1.3, 4.0)
+        extent = (_u(rng, 1.3, 3.5) if not close else _u(rng, 1.3, 2.5)) if native else _u(rng, 1.3, 4.0)
         region, rbox = _region(rng, photo, box, extent)
-        # Printed or displayed at some resolution: resample so halftone/pixel pitch is in sheet pixels.
-        rs = _u(rng, 0.9, 1.5) * face_w / rbox[2]
+        px_mm, k = None, 1.0
+        if native:
+            # Millimetres of sheet per camera pixel: the face on a print is 4-16 cm wide, on a phone 2.5-10 cm.
+            px_mm = (_u(rng, 40, 160) if kind == 'print' else _u(rng, 25, 100)) / face_w
+            # Drawn at SHEET_K sheet pixels per camera pixel (less if the sheet would be huge), so texture near the
+            # camera's resolution is sampled by the camera's grid (_place), not by our drawing.
+            k = SHEET_K * _u(rng, 0.9, 1.1)
+            k = max(1.0, min(k, 800 / (max(region.shape[:2]) * face_w / rbox[2])))
+            rs = k * face_w / rbox[2]
+        else:
+            # Printed or displayed at some resolution: resample so halftone/pixel pitch is in sheet pixels.
+            rs = _u(rng, 0.9, 1.5) * face_w / rbox[2]
         region = cv2.resize(region, (max(8, int(region.shape[1] * rs)), max(8, int(region.shape[0] * rs))),
                             interpolation=cv2.INTER_LINEAR)
         rbox = tuple(v * rs for v in rbox)
@@ -323,27 +423,34 @@ def sample(rng, photo, box, kind, size, scale=CROP_SCALE, photos=()):
             W, H = int(frame_w), int(frame_h)
         else:
             W = int(face_w * _u(rng, 3.0, 4.5))
+            W = min(640, W) if native else W  # no wider than the camera's frame
             H = int(W * 0.75)
         bg = background(rng, H, W, photos)
         if kind == 'print':
-            sheet, white = print_sheet(rng, region)
+            sheet, white = print_sheet(rng, region, px_mm, k)
             border = rbox[2] * (_u(rng, 0.0, 0.35) if rng.random() < 0.8 else 0.0)
-            frame, fbox = _place(rng, sheet, rbox, bg, face_w, border, white, 0.5)
+            frame, fbox = _place(rng, sheet, rbox, bg, face_w, border, white, 0.5, native)
         else:
-            sheet = replay_screen(rng, region)
+            sheet = replay_screen(rng, region, px_mm, k)
             bezel = rbox[2] * _u(rng, 0.03, 0.4)
             colour = np.array([_u(rng, 0.0, 0.12)] * 3, np.float32) if rng.random() < 0.85 else \
                 np.array([_u(rng, 0.7, 0.95)] * 3, np.float32)
-            frame, fbox = _place(rng, sheet, rbox, bg, face_w, bezel, colour, 0.4)
+            frame, fbox = _place(rng, sheet, rbox, bg, face_w, bezel, colour, 0.4, native)
     frame = np.clip(frame, 0, 1).astype(np.float32)
-    # Only the crop's neighbourhood goes through the camera model (speed); the crop then comes out of it.
+    # Only the crops' neighbourhood goes through the camera model (speed); the crops then come out of it, both from
+    # the same detector box, as in the worker.
     fh, fw = frame.shape[:2]
-    rect = crop_rect(_box_jitter(rng, fbox), fw, fh, scale)
+    dbox = _box_jitter(rng, fbox)
+    rect = crop_rect(dbox, fw, fh, scale)
+    rects = [rect] + ([crop_rect(dbox, fw, fh, PATCH_FRACTION)] if patch else [])
     m = 8
-    x0, y0 = int(max(0, rect[0] - m)), int(max(0, rect[1] - m))
-    x1, y1 = int(min(fw, rect[0] + rect[2] + m)), int(min(fh, rect[1] + rect[3] + m))
-    patch = camera(rng, frame[y0:y1, x0:x1])
-    return cut(patch, (rect[0] - x0, rect[1] - y0, rect[2], rect[3]), size)
+    x0 = int(max(0, min(r[0] for r in rects) - m))
+    y0 = int(max(0, min(r[1] for r in rects) - m))
+    x1 = int(min(fw, max(r[0] + r[2] for r in rects) + m))
+    y1 = int(min(fh, max(r[1] + r[3] for r in rects) + m))
+    shot = camera(rng, frame[y0:y1, x0:x1], native)
+    outs = [cut(shot, (r[0] - x0, r[1] - y0, r[2], r[3]), n) for r, n in zip(rects, [size, patch])]
+    return outs[0] if not patch else (outs[0], outs[1])
 
 
 def synthetic_face(rng, size=160):

@@ -11,8 +11,14 @@ the parity fixture the browser test checks (test/fixtures/pad/). It must never r
 half, never use bench/lib/attacks.ts or its output, and never download anything: its only dependencies are Debian
 packages, installed with apt-get when missing (no pip).
 
-Model input: [N,3,S,S] RGB in 0..1 (x/255), the detector's box grown CROP_SCALE times about its centre and moved
-inside the frame (the kiosk's livenessCrop), bilinear resize. Output: [N,2] logits, softmax index 0 = live.
+Model inputs: `input` [N,3,S,S] RGB in 0..1 (x/255), the detector's box grown CROP_SCALE times about its centre and
+moved inside the frame (the kiosk's livenessCrop), bilinear resize; `patch` [N,3,P,P], the middle PATCH_FRACTION of
+the same box (livenessCrop with that scale), bilinear resize, near the camera's own pixel scale (surface texture).
+Output: [N,2] logits, softmax index 0 = live. The default (`--patch 0`) is the shipped stop-25 network: the context
+input alone, trained on frames drawn below camera scale. `--patch 64` (stop 26, an experiment, not shipped: see
+docs/liveness.md) adds the texture branch and draws every frame at the camera's own scale; the kiosk's worker cuts
+no patch today, so such a model needs TRAINED_PAD to grow a second input before it can be benchmarked or shipped
+(run it as `train.py --patch 64 --out DIR`: `npm run train:pad` installs what it trains).
 """
 import argparse
 import hashlib
@@ -141,15 +147,22 @@ def block(cin, cout):
 
 
 class PadNet(nn.Module):
-    def __init__(self):
+    """Context branch (the 2.7x crop: margins, bezels, hands, colour) and, with `patch`, a texture branch (the middle
+    of the face near the camera's pixel scale: dot screens, banding, paper grain, a screen's moiré and glare), each
+    pooled globally, concatenated, one linear layer."""
+
+    def __init__(self, patch=True):
         super().__init__()
         self.features = nn.Sequential(block(3, 16), block(16, 32), block(32, 64), block(64, 96),  # 64 → 4
                                       nn.Conv2d(96, 128, 3, 1, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True))
-        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(128, 2))
+        self.texture = nn.Sequential(block(3, 16), block(16, 32), block(32, 64), block(64, 96)) if patch else None
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(128 + (96 if patch else 0), 2))
 
-    def forward(self, x):
-        x = self.features(x)
-        return self.head(x.mean(dim=(2, 3)))
+    def forward(self, x, p=None):
+        f = self.features(x).mean(dim=(2, 3))
+        if self.texture is not None:
+            f = torch.cat([f, self.texture(p).mean(dim=(2, 3))], dim=1)
+        return self.head(f)
 
 
 # ---------------------------------------------------------------- data
@@ -163,16 +176,23 @@ def _one(job):
     st = _POOL_STATE
     rng = np.random.default_rng(seed)
     photo, box = st["faces"][rng.integers(0, len(st["faces"]))]
-    return simulate.sample(rng, photo, box, kind, st["size"], st["scale"], st["backgrounds"])
+    out = simulate.sample(rng, photo, box, kind, st["size"], st["scale"], st["backgrounds"], st["patch"])
+    if not st["patch"]:
+        return (out,)
+    # Stored as 8-bit, as the worker's canvas hands the crops to the network (getImageData); and half the memory.
+    q = lambda a: (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)  # noqa: E731
+    return q(out[0]), q(out[1])
 
 
-def build_set(seed, faces, n_per_kind, size, scale, backgrounds, procs=2):
-    """n_per_kind samples of each attack kind and as many live ones as attacks; label 0 = live, 1 = attack."""
+def build_set(seed, faces, n_per_kind, size, scale, backgrounds, patch, procs=2):
+    """n_per_kind samples of each attack kind and as many live ones as attacks; label 0 = live, 1 = attack.
+    Returns (inputs, labels): inputs a list of tensors [N,3,S,S] (the context crop as float 0..1; with a patch, both
+    as uint8)."""
     jobs = []
     for kind in KINDS:
         n = n_per_kind * (2 if kind == "live" else 1)
         jobs += [(seed * 10_000_000 + KINDS.index(kind) * 1_000_000 + i, kind) for i in range(n)]
-    _POOL_STATE.update(faces=faces, size=size, scale=scale, backgrounds=backgrounds)
+    _POOL_STATE.update(faces=faces, size=size, scale=scale, backgrounds=backgrounds, patch=patch)
     if procs > 1:
         import multiprocessing as mp
         with mp.get_context("fork").Pool(procs) as pool:
@@ -180,62 +200,86 @@ def build_set(seed, faces, n_per_kind, size, scale, backgrounds, procs=2):
     else:
         xs = [_one(j) for j in jobs]
     ys = [0 if k == "live" else 1 for _, k in jobs]
-    x = np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32)
-    return torch.from_numpy(x), torch.tensor(ys, dtype=torch.long)
+    ys = torch.tensor(ys, dtype=torch.long)
+    if not patch:
+        # Exactly as stop 25 built it, memory layout included (a transposed, not contiguous array): the layout
+        # changes how the convolutions round, and the shipped model must come out byte for byte.
+        return [torch.from_numpy(np.stack([s[0] for s in xs]).transpose(0, 3, 1, 2).astype(np.float32))], ys
+    return [torch.from_numpy(np.ascontiguousarray(np.stack([s[i] for s in xs]).transpose(0, 3, 1, 2)))
+            for i in range(2)], ys
 
 
 def cached(out, key, build):
     """A built set is kept in the run folder (same seed, same parameters, same crops), so a re-run trains at once."""
     path = os.path.join(out, f"set-{key}.pt")
     if os.path.exists(path):
-        return tuple(torch.load(path))
+        x, y = torch.load(path)
+        return (x if isinstance(x, list) else [x]), y  # a stop-25 cache held the one input bare
     xy = build()
     torch.save(xy, path)
     return xy
 
 
+def as_float(inputs, idx=None):
+    """The inputs (rows idx) as float 0..1: uint8 ones / 255 (the worker's pixel scale), float ones as they are."""
+    out = [t if idx is None else t[idx] for t in inputs]
+    return [t.float() / 255.0 if t.dtype == torch.uint8 else t for t in out]
+
+
 def evaluate(model, x, y):
     model.eval()
     with torch.no_grad():
-        p = torch.softmax(model(x), dim=1)[:, 0].numpy()
+        p = torch.cat([torch.softmax(model(*as_float([t[i:i + 256] for t in x])), dim=1)[:, 0]
+                       for i in range(0, len(y), 256)]).numpy()
     y = y.numpy()
     live, att = np.sort(p[y == 0]), p[y == 1]
     t = live[int(0.05 * len(live))] if len(live) else 0.5  # BPCER 5 % on this set
     return float((att >= t).mean()), float(t)
 
 
-def export(model, path, size):
+def export(model, path, size, patch):
     model.eval()
-    dummy = torch.zeros(1, 3, size, size)
-    torch.onnx.export(model, dummy, path, input_names=["input"], output_names=["logits"], opset_version=13,
-                      dynamic_axes={"input": {0: "n"}, "logits": {0: "n"}}, do_constant_folding=True)
+    dummy = (torch.zeros(1, 3, size, size),) + ((torch.zeros(1, 3, patch, patch),) if patch else ())
+    names = ["input"] + (["patch"] if patch else [])
+    torch.onnx.export(model, dummy, path, input_names=names, output_names=["logits"], opset_version=13,
+                      dynamic_axes={**{n: {0: "n"} for n in names}, "logits": {0: "n"}}, do_constant_folding=True)
 
 
-def write_fixture(model, onnx_path, fixture_dir, rng, size, scale):
-    """Drawn-face inputs (no dataset photo leaves the machine) as PNGs and PyTorch's live probability for each."""
+def write_fixture(model, onnx_path, fixture_dir, rng, size, scale, patch):
+    """Drawn-face inputs (no dataset photo leaves the machine) as PNGs and PyTorch's live probability for each
+    (with a texture branch: NAME.png the context crop, NAME-patch.png the patch)."""
     os.makedirs(fixture_dir, exist_ok=True)
     for f in os.listdir(fixture_dir):
         os.remove(os.path.join(fixture_dir, f))
-    items, xs = [], []
+    items, xs, ps = [], [], []
     for i in range(6):
         kind = KINDS[i % 3]
-        photo, box = simulate.synthetic_face(rng, 200)
-        x = simulate.sample(rng, photo, box, kind, size, scale)
-        q = (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)  # the PNG is the input: quantise before scoring
+        photo, box = simulate.synthetic_face(rng, 400 if patch else 200)
+        out = simulate.sample(rng, photo, box, kind, size, scale, (), patch)
+        x, p = out if patch else (out, None)
         name = f"synthetic-{i}-{kind}.png"
-        cv2.imwrite(os.path.join(fixture_dir, name), q[..., ::-1])
-        xs.append(q.astype(np.float32) / 255.0)
-        items.append({"file": name, "kind": kind})
+        item = {"file": name, "kind": kind}
+        for arr, fname, acc in ((x, name, xs), (p, name.replace(".png", "-patch.png"), ps)):
+            if arr is None:
+                continue
+            q = (np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8)  # the PNG is the input: quantise before scoring
+            cv2.imwrite(os.path.join(fixture_dir, fname), q[..., ::-1])
+            acc.append(q.astype(np.float32) / 255.0)
+        if patch:
+            item["patch"] = name.replace(".png", "-patch.png")
+        items.append(item)
     model.eval()
     with torch.no_grad():
-        logits = model(torch.from_numpy(np.stack(xs).transpose(0, 3, 1, 2).copy()))
+        args = [torch.from_numpy(np.stack(a).transpose(0, 3, 1, 2).copy()) for a in (xs, ps) if a]
+        logits = model(*args)
         p = torch.softmax(logits, dim=1)[:, 0].tolist()
     for it, pl, lg in zip(items, p, logits.tolist()):
         it["live"] = pl
         it["logits"] = lg
     sha = hashlib.sha256(open(onnx_path, "rb").read()).hexdigest()
     with open(os.path.join(fixture_dir, "expected.json"), "w") as f:
-        json.dump({"sha256": sha, "size": size, "items": items}, f, indent=1)
+        json.dump({"sha256": sha, "size": size, "patch": patch, "patchFraction": simulate.PATCH_FRACTION,
+                   "items": items}, f, indent=1)
         f.write("\n")
 
 
@@ -248,6 +292,8 @@ def main():
     ap.add_argument("--scale", type=float, default=simulate.CROP_SCALE)
     ap.add_argument("--per-kind", type=int, default=1200)
     ap.add_argument("--epochs", type=int, default=24)
+    ap.add_argument("--patch", type=int, default=0,
+                    help=f"texture patch side (stop 26 experiment: {simulate.PATCH_SIZE}); 0 = the shipped network")
     ap.add_argument("--fixture", action="store_true", help="also write test/fixtures/pad from the result")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -259,25 +305,29 @@ def main():
     if args.smoke:
         faces = [simulate.synthetic_face(rng) for _ in range(8)]
         backgrounds = []
-        per_kind, epochs = 40, 1
+        # Camera-scale drawing (patch mode) costs ~0.1-0.3 s a crop: keep its smoke run < 1 min too.
+        per_kind, epochs = (20 if args.patch else 40), 1
     else:
         rows = detect_faces(candidate_photos(os.path.abspath(args.faces)))
         with open(FACES_TSV, "w") as f:
             f.write("file\tbench_name\trole\tx\ty\tw\th\n")
             for r in rows:
                 f.write("\t".join(str(v) for v in r) + "\n")
-        faces = [shrunk(load_rgb(os.path.join(ROOT, r[0])), tuple(float(v) for v in r[3:7])) for r in rows]
+        # Patch mode draws faces up to 430 px (close-ups at camera scale): keep more of the photo.
+        faces = [shrunk(load_rgb(os.path.join(ROOT, r[0])), tuple(float(v) for v in r[3:7]), 320 if args.patch else 200)
+                 for r in rows]
         backgrounds = [cv2.resize(p, (p.shape[1] // 2, p.shape[0] // 2), interpolation=cv2.INTER_AREA) for p, _ in faces]
         per_kind, epochs = args.per_kind, args.epochs
         print(f"{len(rows)} faces from {len(set(r[0] for r in rows))} photos (train/pad/faces.tsv)", flush=True)
 
-    x, y = cached(args.out, f"train-{args.smoke}-{per_kind}-{args.size}-{args.scale}",
-                  lambda: build_set(SEED, faces, per_kind, args.size, args.scale, backgrounds))
-    xv, yv = cached(args.out, f"val-{args.smoke}-{per_kind}-{args.size}-{args.scale}", lambda: build_set(SEED + 1, faces, max(20, per_kind // 6), args.size, args.scale,
-                       backgrounds))
+    key = f"{args.smoke}-{per_kind}-{args.size}-{args.scale}" + (f"-patch{args.patch}-s26" if args.patch else "")
+    x, y = cached(args.out, f"train-{key}", lambda: build_set(SEED, faces, per_kind, args.size, args.scale, backgrounds,
+                                                              args.patch))
+    xv, yv = cached(args.out, f"val-{key}", lambda: build_set(SEED + 1, faces, max(20, per_kind // 6), args.size,
+                                                              args.scale, backgrounds, args.patch))
     print(f"built {len(y)} training and {len(yv)} validation crops in {time.time() - t0:.0f} s", flush=True)
 
-    model = PadNet()
+    model = PadNet(patch=bool(args.patch))
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
     steps = epochs * ((len(y) + 63) // 64)
@@ -290,11 +340,10 @@ def main():
         total = 0.0
         for i in range(0, len(y), 64):
             idx = perm[i:i + 64]
-            xb = x[idx]
-            if True:  # mirror half the batch: faces are left-right symmetric, attacks too
-                flip = torch.rand(len(idx), generator=gen) < 0.5
-                xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
-            loss = nn.functional.cross_entropy(model(xb), y[idx])
+            # Mirror half the batch (both inputs alike): faces are left-right symmetric, attacks too.
+            flip = (torch.rand(len(idx), generator=gen) < 0.5)[:, None, None, None]
+            xb = [torch.where(flip, t.flip(3), t) for t in as_float(x, idx)]
+            loss = nn.functional.cross_entropy(model(*xb), y[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -307,15 +356,17 @@ def main():
 
     onnx_path = os.path.join(args.out, "pad.onnx")
     torch.save(model.state_dict(), os.path.join(args.out, "pad.pt"))
-    export(model, onnx_path, args.size)
+    export(model, onnx_path, args.size, args.patch)
     with open(os.path.join(args.out, "train.json"), "w") as f:
-        json.dump({"seed": SEED, "size": args.size, "scale": args.scale, "params": n_params, "samples": len(y),
+        json.dump({"seed": SEED, "size": args.size, "scale": args.scale, "patch": args.patch,
+                   "patchFraction": simulate.PATCH_FRACTION, "params": n_params, "samples": len(y),
                    "epochs": epochs, "log": log, "seconds": time.time() - t0, "smoke": args.smoke}, f, indent=1)
     if args.fixture:
-        write_fixture(model, onnx_path, FIXTURE_DIR, np.random.default_rng(SEED + 2), args.size, args.scale)
+        write_fixture(model, onnx_path, FIXTURE_DIR, np.random.default_rng(SEED + 2), args.size, args.scale,
+                      args.patch)
     elif args.smoke:
         write_fixture(model, onnx_path, os.path.join(args.out, "fixture"), np.random.default_rng(SEED + 2), args.size,
-                      args.scale)
+                      args.scale, args.patch)
     print(f"{n_params} parameters, {os.path.getsize(onnx_path)} bytes → {onnx_path} ({time.time() - t0:.0f} s)")
 
 
