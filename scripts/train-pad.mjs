@@ -22,6 +22,15 @@ export const PAD_ENTRY = 'face-pad-trained';
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
+// The texture-patch mode (stop 26) trains a two-input net the kiosk's PAD stage does not feed: installing it would
+// pin a model that fails at the door. It is an experiment, run as `train.py --patch 64 --out DIR` (MODEL_CARD.md).
+const patchIdx = args.indexOf('--patch');
+const patch = patchIdx >= 0 ? Number(args[patchIdx + 1]) : Number(args.find((a) => a.startsWith('--patch='))?.slice(8) ?? 0);
+if (patch && !smoke) {
+  console.error('train:pad: --patch trains an experimental two-input model the kiosk cannot run; it is never installed.\n' +
+    `  run it directly: ${PYTHON} train/pad/train.py --patch ${patch} --out DIR`);
+  process.exit(2);
+}
 const outIdx = args.indexOf('--out');
 const out =
   outIdx >= 0 ? /** @type {string} */ (args[outIdx + 1]) : smoke ? mkdtempSync(join(tmpdir(), 'pad-smoke-')) : join(root, 'train/pad/run');

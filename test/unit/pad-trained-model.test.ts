@@ -31,6 +31,14 @@ describe('committed trained PAD model', () => {
     verifyFile(join(root, pad.path), pad, pad.path);
   });
 
+  test('train:pad refuses to install the experimental texture-patch model (the kiosk cannot feed it)', () => {
+    const before = readFileSync(join(root, pad.path));
+    const r = spawnSync(process.execPath, [join(root, 'scripts/train-pad.mjs'), '--patch', '64'], { cwd: root, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--patch .*never installed/);
+    expect(readFileSync(join(root, pad.path)).equals(before)).toBe(true);
+  });
+
   test('provisioning verifies it in place and refuses a copy with one flipped bit', async () => {
     mkdirSync(join(dir, 'models', 'trained'), { recursive: true });
     const paths = { ...defaultPaths(dir), modelsDir: join(dir, 'models') };

@@ -18,7 +18,7 @@ Output: [N,2] logits, softmax index 0 = live. The default (`--patch 0`) is the s
 input alone, trained on frames drawn below camera scale. `--patch 64` (stop 26, an experiment, not shipped: see
 docs/liveness.md) adds the texture branch and draws every frame at the camera's own scale; the kiosk's worker cuts
 no patch today, so such a model needs TRAINED_PAD to grow a second input before it can be benchmarked or shipped
-(run it as `train.py --patch 64 --out DIR`: `npm run train:pad` installs what it trains).
+(run it as `train.py --patch 64 --out DIR`: `npm run train:pad` refuses it, since it installs what it trains).
 """
 import argparse
 import hashlib
