@@ -80,6 +80,8 @@ export interface RuntimeOptions {
   backend?: 'auto' | BackendName;
   /** Override the WASM thread count (default: ort-runtime.ts's policy, up to FACE_MAX_THREADS). */
   threads?: number;
+  /** Verified bytes of ORT's plain wasm (OrtSetup.wasmBinary); without it ORT fetches the file itself. */
+  wasmBinary?: () => Promise<Uint8Array>;
 }
 
 /** Ceiling of the default thread count for faces: half the cores up to 4 (ORT's own default). */
@@ -169,6 +171,8 @@ export async function createEmbedder(
   try {
     return await make(info.backend);
   } catch (e) {
+    // A runtime or model that fails its hash is not worked around with another build: it surfaces as itself.
+    if (e instanceof KioskError && e.code === 'MODEL_INTEGRITY') throw e;
     // WebGPU adapter that cannot run the graph (old driver, lost device): WASM. Plain WASM build not provisioned
     // (an older models/ folder): the WebGPU build's WASM provider — slower, but the kiosk keeps working.
     const why = e instanceof KioskError ? String(e.cause ?? e.code) : String(e);

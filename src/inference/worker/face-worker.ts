@@ -38,6 +38,7 @@ import { fusePad, needsFrLiveness } from '../../matching/face/pad-fusion';
 import { EYES_MODEL_ID, EyeStateModel } from './face-eyes';
 import { realmTrace as trace, traceWasmCompiles } from '../../shared/startup-trace';
 import { LazyModel } from './lazy-model';
+import { ORT_WASM_ID, ortBuildStarted } from './ort-runtime';
 
 interface State {
   config: FaceConfig;
@@ -76,36 +77,85 @@ const now = () => performance.now();
 traceWasmCompiles(trace);
 let firstAnalyse = true;
 
+/**
+ * ORT's 14 MB wasm, read (and hash-checked, model-loader.ts) from the worker's first moment, beside the detector's
+ * load: reading it was most of what ORT's own fetch-and-compile span cost (WebAssembly.compile of the bytes alone took
+ * ~0.14 s at load 10; docs/architecture.md, cold start). Handed to ORT once (ort-runtime.ts) and then dropped here, on
+ * a loader of its own, so the worker does not hold a second 14 MB copy for its lifetime. A failed read is not
+ * reported here: the embedder's load meets it (a fresh read) and reports it.
+ */
+class OrtWasmPrefetch {
+  private read: Promise<Uint8Array> | null = null;
+
+  constructor(private readonly base: string) {}
+
+  private load(): Promise<Uint8Array> {
+    return trace.time(`bytes:${ORT_WASM_ID}`, () => new ModelLoader({ base: this.base }).load(ORT_WASM_ID));
+  }
+
+  start(): void {
+    this.read ??= this.load();
+    this.read.catch(() => undefined);
+  }
+
+  readonly take = (): Promise<Uint8Array> => {
+    const r = this.read ?? this.load();
+    this.read = null;
+    return r;
+  };
+}
+
 async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
   const t0 = now();
   const base = (req.modelBase ?? '/models/').replace(/\/?$/, '/');
   const cfg = req.config;
   closePass = req.closePass ?? true;
-  const backend = await trace.time('face:runtime', () =>
-    configureRuntime({ wasmBase: `${base}ort/`, backend: req.backend ?? 'auto', threads: req.threads }),
-  );
   const loader = new ModelLoader({ base });
   const bytes = (id: string) => trace.time(`bytes:${id}`, () => loader.load(id));
-  // Cold start (issue 19): only what a first decision needs is loaded here — the detector, then the embedder, each
-  // warmed with one run so the first visitor does not pay the first-run cost. One after the other: loaded side by
-  // side on the 2-core target their wasm compiles fought for the cores and the embedder was ready later (measured in
-  // docs/architecture.md, "Cold start"). PAD and eye-state models load on first use (LazyModel).
-  const detectorBytes = await bytes(FACE_DETECTOR_MODEL_IDS[cfg.detector]);
-  const detector = await trace.time('face:detector', () =>
-    createFaceDetector({ range: cfg.detector, wasmBase: `${base}mediapipe`, modelBytes: detectorBytes, minScore: cfg.minDetectionScore }),
+  const ortWasm = new OrtWasmPrefetch(base);
+  const backend = await trace.time('face:runtime', () =>
+    configureRuntime({ wasmBase: `${base}ort/`, backend: req.backend ?? 'auto', threads: req.threads, wasmBinary: ortWasm.take }),
   );
-  let embedder: Embedder;
-  try {
-    const side = DETECTOR_INPUT[cfg.detector];
-    await trace.time('face:detector-warm', () => detector.detect(new OffscreenCanvas(side, side)));
-    embedder = await trace.time('face:embedder', () => createEmbedder(cfg.embedder, bytes, cfg.precision));
-  } catch (e) {
-    detector.close();
-    throw e;
+  // A re-initialisation (settings changed) keeps the runtime this worker already loaded: nothing to read then.
+  if (backend.backend === 'wasm' && !ortBuildStarted('wasm')) ortWasm.start();
+  // Cold start (issue 19): only what a first decision needs is loaded here — the detector and the embedder, each
+  // warmed with one run so the first visitor does not pay the first-run cost — and both start at once: ORT's runtime
+  // is read and its session built while MediaPipe compiles and builds its graph (the wasm compiles run on V8's
+  // background threads; the graph set-ups take turns on this thread). Measured against one-after-the-other on the
+  // quiet 2-core machine (docs/architecture.md, "Cold start"). PAD and eye-state models load on first use (LazyModel).
+  const embedding = trace.time('face:embedder', () => createEmbedder(cfg.embedder, bytes, cfg.precision));
+  const detecting = (async () => {
+    const b = await bytes(FACE_DETECTOR_MODEL_IDS[cfg.detector]);
+    const d = await trace.time('face:detector', () =>
+      createFaceDetector({ range: cfg.detector, wasmBase: `${base}mediapipe`, modelBytes: b, minScore: cfg.minDetectionScore }),
+    );
+    try {
+      const side = DETECTOR_INPUT[cfg.detector];
+      await trace.time('face:detector-warm', () => d.detect(new OffscreenCanvas(side, side)));
+      return d;
+    } catch (e) {
+      d.close();
+      throw e;
+    }
+  })();
+  const [dr, er] = await Promise.allSettled([detecting, embedding]);
+  if (dr.status === 'rejected' || er.status === 'rejected') {
+    // One failed: the other is released too, so a retried init starts clean; the first failure is what is reported.
+    if (dr.status === 'fulfilled') dr.value.close();
+    if (er.status === 'fulfilled') await er.value.release();
+    throw dr.status === 'rejected' ? dr.reason : (er as PromiseRejectedResult).reason;
   }
+  const detector = dr.value;
+  const embedder = er.value;
   // The first run of a session compiles kernels (~0.2 s); pay it now, not on the first visitor.
   const warm = new AlignCanvas(embedder.template.size);
-  await trace.time('face:embedder-warm', () => embedder.embed(warm.warp(new OffscreenCanvas(1, 1), { a: 1, b: 0, tx: 0, ty: 0 })));
+  try {
+    await trace.time('face:embedder-warm', () => embedder.embed(warm.warp(new OffscreenCanvas(1, 1), { a: 1, b: 0, tx: 0, ty: 0 })));
+  } catch (e) {
+    detector.close();
+    await embedder.release();
+    throw e;
+  }
   const liveness = new LazyModel(async () => {
     const b = await bytes(LIVENESS_MODEL_ID);
     return trace.time('face:liveness', () => LivenessModel.create(b));

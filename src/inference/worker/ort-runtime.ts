@@ -16,7 +16,7 @@
 import type * as Ort from 'onnxruntime-web';
 import { KioskError } from '../../shared/errors';
 import type { BackendInfo, BackendName } from '../../shared/face-protocol';
-import { realmTrace } from '../../shared/startup-trace';
+import { nameWasmBytes, realmTrace } from '../../shared/startup-trace';
 
 export type OrtModule = typeof Ort;
 export type OrtBuild = BackendName;
@@ -33,10 +33,22 @@ export interface OrtSetup {
   /** What 'auto' picks: 'webgpu' when an adapter exists (faces), or always 'wasm' (plates: a software adapter
    * was measured slower than WASM). */
   autoPrefers: BackendName;
+  /**
+   * Verified bytes of the plain build's wasm (model-loader.ts, manifest id ORT_WASM_ID), handed to ORT instead of
+   * letting it fetch the file by URL. Cold start (issue 19): the caller can start reading them early, beside the
+   * face detector's load, and the runtime is hash-checked like every model. Without it ORT fetches `wasmBase`.
+   */
+  wasmBinary?: () => Promise<Uint8Array>;
 }
+
+/** The manifest id of the plain (SIMD, threaded) build's wasm: what `OrtSetup.wasmBinary` must return. */
+export const ORT_WASM_ID = 'ort-wasm-plain-binary';
+/** Its file name (ORT's loader asks for it; the trace names its compile after it). */
+export const ORT_WASM_FILE = 'ort-wasm-simd-threaded.wasm';
 
 const modules = new Map<OrtBuild, Promise<OrtModule>>();
 let configured: { wasmBase: string; threads: number } | null = null;
+let wasmBinary: (() => Promise<Uint8Array>) | null = null;
 
 /**
  * Default WASM threads: half the cores up to `maxThreads` (ORT's own default uses 4), but never fewer than 2 when
@@ -79,6 +91,7 @@ export async function configureOrt(setup: OrtSetup): Promise<BackendInfo> {
   if (configured && configured.wasmBase !== wasmBase) throw new KioskError('CONFIG_INVALID', { field: 'wasmBase' });
   if (configured && configured.threads !== threads) throw new KioskError('CONFIG_INVALID', { field: 'threads' });
   configured = { wasmBase, threads };
+  wasmBinary = setup.wasmBinary ?? null;
   const want = setup.backend ?? 'auto';
   if (want === 'wasm') return { backend: 'wasm', threads, reason: 'WASM forced by configuration' };
   if (want === 'webgpu' || setup.autoPrefers === 'webgpu') {
@@ -95,17 +108,30 @@ export async function configureOrt(setup: OrtSetup): Promise<BackendInfo> {
   return { backend: 'wasm', threads, reason: `WASM SIMD, ${threads} thread(s) (faster here than a software WebGPU adapter)` };
 }
 
+/** Whether `build` was already asked for in this worker (its wasm is then loaded or loading: no second read). */
+export function ortBuildStarted(build: OrtBuild): boolean {
+  return modules.has(build);
+}
+
 /** The ORT build for `build`, set up with this worker's wasm location and thread count (configureOrt first). */
 export function ortBuild(build: OrtBuild): Promise<OrtModule> {
   if (!configured) return Promise.reject(new KioskError('INTERNAL', { reason: 'configureOrt() first' }));
   const { wasmBase, threads } = configured;
   let p = modules.get(build);
   if (!p) {
-    p = (build === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm')).then((ort) => {
+    const binary = build === 'wasm' ? wasmBinary : null;
+    p = (build === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm')).then(async (ort) => {
       ort.env.wasm.wasmPaths = wasmBase;
       ort.env.wasm.numThreads = threads;
       ort.env.wasm.proxy = false;
       ort.env.logLevel = 'error';
+      // ORT reads env.wasm.wasmBinary when this build creates its first session (its loader .mjs still comes from
+      // wasmBase); the bytes are compiled with WebAssembly.instantiate, which traceWasmCompiles names by size.
+      if (binary) {
+        const bytes = await binary();
+        nameWasmBytes(bytes.byteLength, ORT_WASM_FILE);
+        ort.env.wasm.wasmBinary = bytes;
+      }
       return ort as unknown as OrtModule;
     });
     modules.set(build, p);
@@ -183,6 +209,8 @@ export class OrtSession {
       const session = await realmTrace.time(`ort:session:${model}`, () =>
         ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' }),
       );
+      // The build is initialised once per worker: its wasm bytes (14 MB) need not stay referenced.
+      ort.env.wasm.wasmBinary = undefined;
       return new OrtSession(model, ort, session, ep);
     } catch (e) {
       if (e instanceof KioskError) throw e;
