@@ -4,6 +4,8 @@
  * - browser: modules that need real browser APIs (IndexedDB, WebCrypto, workers, wasm) in Debian's Chromium;
  * - e2e:     the built kiosk served over loopback, driven by playwright-core with a fake camera.
  */
+import { readFileSync } from 'node:fs';
+import type { Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { securityHeaders } from './scripts/security-headers.mjs';
@@ -13,6 +15,38 @@ import { modelsPlugin } from './vite.config.ts';
 
 function withoutCsp(h: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'Content-Security-Policy'));
+}
+
+/**
+ * Test-only: `/models-pinned-other/<id>/…` serves the provisioned models as `/models/` does, except that its
+ * manifest pins other bytes for the entry `<id>` — what a kiosk sees when that file on its origin or in its cache
+ * was swapped. Lets a browser test start a real worker on a base where one file fails its hash.
+ */
+function pinnedOtherPlugin(): Plugin {
+  const PREFIX = '/models-pinned-other/';
+  return {
+    name: 'kiosk-models-pinned-other',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const url = req.url?.split('?')[0] ?? '';
+        if (!url.startsWith(PREFIX)) return next();
+        const [id = '', ...rest] = url.slice(PREFIX.length).split('/');
+        if (rest.join('/') !== 'manifest.json') {
+          req.url = `/models/${rest.join('/')}`;
+          return next();
+        }
+        const manifest = JSON.parse(readFileSync(new URL('./models/manifest.json', import.meta.url), 'utf8')) as { files: { id: string; sha256: string }[] };
+        const entry = manifest.files.find((f) => f.id === decodeURIComponent(id));
+        if (!entry) {
+          res.statusCode = 404;
+          return res.end(`no manifest entry ${id}`);
+        }
+        entry.sha256 = entry.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify(manifest));
+      });
+    },
+  };
 }
 
 export default defineConfig({
@@ -30,7 +64,7 @@ export default defineConfig({
         // block vitest's tester iframe and inline scripts, and every browser test then hangs. CSP is proven in e2e.
         server: { headers: withoutCsp(securityHeaders()) },
         // /models/ must be served as in the app (raw bytes, right MIME, no Vite transform of the wasm loaders).
-        plugins: [modelsPlugin()],
+        plugins: [pinnedOtherPlugin(), modelsPlugin()],
         optimizeDeps: { exclude: ['onnxruntime-web'] },
         test: {
           name: 'browser',
