@@ -86,4 +86,26 @@ describe('npm run train:pad -- --smoke', () => {
     // The smoke run never touches the committed model.
     verifyFile(join(root, pad.path), pad, pad.path);
   }, 180_000);
+  test('--members 2 trains two networks and exports their mean live probability as one model the kiosk reads unchanged', async () => {
+    const out = join(dir, 'smoke-members');
+    const r = spawnSync(process.execPath, [join(root, 'scripts/train-pad.mjs'), '--smoke', '--members', '2', '--out', out], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    // Two copies of the shipped network's 190,290 parameters (MODEL_CARD.md), one input, one output.
+    expect(r.stdout).toMatch(/\b380580 parameters\b/);
+    ort.env.wasm.numThreads = 1;
+    const s = await ort.InferenceSession.create(new Uint8Array(readFileSync(join(out, 'pad.onnx'))));
+    expect(s.inputNames).toEqual(['input']);
+    const x = new Float32Array(2 * 3 * 64 * 64).fill(0.5, 3 * 64 * 64);
+    const y = (await s.run({ input: new ort.Tensor('float32', x, [2, 3, 64, 64]) })).logits!;
+    expect(y.dims).toEqual([2, 2]);
+    const l = Array.from(y.data as Float32Array);
+    // The logits are the log of the members' mean softmax: the kiosk's softmax of them is that mean, so each row's
+    // exponentials already sum to 1 (a single network's logits do not).
+    for (const row of [l.slice(0, 2), l.slice(2)]) expect(Math.exp(row[0]!) + Math.exp(row[1]!)).toBeCloseTo(1, 5);
+    await s.release();
+    verifyFile(join(root, pad.path), pad, pad.path);
+  }, 180_000);
 });

@@ -19,6 +19,8 @@ input alone, trained on frames drawn below camera scale. `--patch 64` (stop 26, 
 docs/liveness.md) adds the texture branch and draws every frame at the camera's own scale; the kiosk's worker cuts
 no patch today, so such a model needs TRAINED_PAD to grow a second input before it can be benchmarked or shipped
 (run it as `train.py --patch 64 --out DIR`: `npm run train:pad` refuses it, since it installs what it trains).
+`--members N` (stop 27, measured, not shipped) trains N such networks on their own crops and seeds and exports their
+mean live probability as one model with the same input and output (member 0 is the single network, byte for byte).
 """
 import argparse
 import hashlib
@@ -283,6 +285,73 @@ def write_fixture(model, onnx_path, fixture_dir, rng, size, scale, patch):
         f.write("\n")
 
 
+def set_key(args, per_kind, member=0):
+    """The cache key of a built set (member 0's is the stop-25 key, so its cached crops are reused)."""
+    key = f"{args.smoke}-{per_kind}-{args.size}-{args.scale}" + (f"-patch{args.patch}-s26" if args.patch else "")
+    return key + (f"-m{member}" if member else "")
+
+
+def val_set(args, faces, per_kind, backgrounds):
+    """The validation crops (seed SEED + 1, the same for every member and for the average)."""
+    return cached(args.out, f"val-{set_key(args, per_kind)}",
+                  lambda: build_set(SEED + 1, faces, max(20, per_kind // 6), args.size, args.scale, backgrounds,
+                                    args.patch))
+
+
+def train_member(args, member, faces, per_kind, epochs, backgrounds, t0):
+    """One network. Member 0 is exactly the single network of `npm run train:pad` (same seeds, same crops, byte for
+    byte); member m > 0 draws its own crops and initial weights from seed SEED + 100 m, so the members err apart."""
+    seed = SEED + 100 * member
+    key = set_key(args, per_kind, member)
+    x, y = cached(args.out, f"train-{key}", lambda: build_set(seed, faces, per_kind, args.size, args.scale, backgrounds,
+                                                              args.patch))
+    xv, yv = val_set(args, faces, per_kind, backgrounds)
+    print(f"member {member}: built {len(y)} training and {len(yv)} validation crops in {time.time() - t0:.0f} s",
+          flush=True)
+    torch.manual_seed(seed)
+    model = PadNet(patch=bool(args.patch))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    steps = epochs * ((len(y) + 63) // 64)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=max(1, steps))
+    gen = torch.Generator().manual_seed(seed)
+    log = []
+    for ep in range(epochs):
+
+            model.train()
+            perm = torch.randperm(len(y), generator=gen)
+            total = 0.0
+            for i in range(0, len(y), 64):
+                idx = perm[i:i + 64]
+                # Mirror half the batch (both inputs alike): faces are left-right symmetric, attacks too.
+                flip = (torch.rand(len(idx), generator=gen) < 0.5)[:, None, None, None]
+                xb = [torch.where(flip, t.flip(3), t) for t in as_float(x, idx)]
+                loss = nn.functional.cross_entropy(model(*xb), y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += float(loss) * len(idx)
+            apcer, t = evaluate(model, xv, yv)
+            log.append({"epoch": ep + 1, "loss": total / len(y), "val_apcer_at_bpcer5": apcer, "threshold": t})
+            print(f"epoch {ep + 1}: loss {total / len(y):.4f}  val APCER@BPCER5 {apcer:.3f} (t {t:.3f})  "
+                  f"{time.time() - t0:.0f} s", flush=True)
+
+    return model, [dict(e, member=member) for e in log], len(y)
+
+
+class Ensemble(nn.Module):
+    """The members' mean live probability, exported as logits (log of the mean softmax): the kiosk's softmax of
+    these logits is that mean, so the worker, the threshold and the parity test read it like a single network."""
+
+    def __init__(self, nets):
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def forward(self, x, p=None):
+        probs = torch.stack([torch.softmax(n(x, p), dim=1) for n in self.nets]).mean(dim=0)
+        return torch.log(probs.clamp_min(1e-12))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true", help="drawn faces only, a few steps")
@@ -294,8 +363,13 @@ def main():
     ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--patch", type=int, default=0,
                     help=f"texture patch side (stop 26 experiment: {simulate.PATCH_SIZE}); 0 = the shipped network")
+    ap.add_argument("--members", type=int, default=1,
+                    help="train N networks (member m: data and weights from seed SEED + 100 m; member 0 is the "
+                         "single network) and export their mean live probability as one model")
     ap.add_argument("--fixture", action="store_true", help="also write test/fixtures/pad from the result")
     args = ap.parse_args()
+    if args.members < 1:
+        ap.error("--members must be at least 1")
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(SEED)
     torch.set_num_threads(1)  # measured faster than 2 on the shared 2-core machine (no thread contention)
@@ -320,46 +394,24 @@ def main():
         per_kind, epochs = args.per_kind, args.epochs
         print(f"{len(rows)} faces from {len(set(r[0] for r in rows))} photos (train/pad/faces.tsv)", flush=True)
 
-    key = f"{args.smoke}-{per_kind}-{args.size}-{args.scale}" + (f"-patch{args.patch}-s26" if args.patch else "")
-    x, y = cached(args.out, f"train-{key}", lambda: build_set(SEED, faces, per_kind, args.size, args.scale, backgrounds,
-                                                              args.patch))
-    xv, yv = cached(args.out, f"val-{key}", lambda: build_set(SEED + 1, faces, max(20, per_kind // 6), args.size,
-                                                              args.scale, backgrounds, args.patch))
-    print(f"built {len(y)} training and {len(yv)} validation crops in {time.time() - t0:.0f} s", flush=True)
-
-    model = PadNet(patch=bool(args.patch))
+    nets, log = [], []
+    for m in range(args.members):
+        net, net_log, samples = train_member(args, m, faces, per_kind, epochs, backgrounds, t0)
+        nets.append(net)
+        log += net_log
+    model = nets[0] if len(nets) == 1 else Ensemble(nets)
     n_params = sum(p.numel() for p in model.parameters())
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
-    steps = epochs * ((len(y) + 63) // 64)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=max(1, steps))
-    gen = torch.Generator().manual_seed(SEED)
-    log = []
-    for ep in range(epochs):
-        model.train()
-        perm = torch.randperm(len(y), generator=gen)
-        total = 0.0
-        for i in range(0, len(y), 64):
-            idx = perm[i:i + 64]
-            # Mirror half the batch (both inputs alike): faces are left-right symmetric, attacks too.
-            flip = (torch.rand(len(idx), generator=gen) < 0.5)[:, None, None, None]
-            xb = [torch.where(flip, t.flip(3), t) for t in as_float(x, idx)]
-            loss = nn.functional.cross_entropy(model(*xb), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss) * len(idx)
-        apcer, t = evaluate(model, xv, yv)
-        log.append({"epoch": ep + 1, "loss": total / len(y), "val_apcer_at_bpcer5": apcer, "threshold": t})
-        print(f"epoch {ep + 1}: loss {total / len(y):.4f}  val APCER@BPCER5 {apcer:.3f} (t {t:.3f})  "
-              f"{time.time() - t0:.0f} s", flush=True)
-
+    if len(nets) > 1:
+        apcer, t = evaluate(model, *val_set(args, faces, per_kind, backgrounds))
+        log.append({"members": len(nets), "val_apcer_at_bpcer5": apcer, "threshold": t})
+        print(f"ensemble of {len(nets)}: val APCER@BPCER5 {apcer:.3f} (t {t:.3f})", flush=True)
     onnx_path = os.path.join(args.out, "pad.onnx")
     torch.save(model.state_dict(), os.path.join(args.out, "pad.pt"))
     export(model, onnx_path, args.size, args.patch)
     with open(os.path.join(args.out, "train.json"), "w") as f:
         json.dump({"seed": SEED, "size": args.size, "scale": args.scale, "patch": args.patch,
-                   "patchFraction": simulate.PATCH_FRACTION, "params": n_params, "samples": len(y),
+                   "patchFraction": simulate.PATCH_FRACTION, "params": n_params, "samples": samples,
+                   "members": args.members,
                    "epochs": epochs, "log": log, "seconds": time.time() - t0, "smoke": args.smoke}, f, indent=1)
     if args.fixture:
         write_fixture(model, onnx_path, FIXTURE_DIR, np.random.default_rng(SEED + 2), args.size, args.scale,
