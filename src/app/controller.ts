@@ -436,7 +436,18 @@ export class KioskController {
       (frame, at) => this.onFrame(ctl.signal, frame, at),
       (e) => this.onLoopError(ctl, e),
       () => this.clock.monotonic(),
+      () => this.wantsFrames(),
     );
+  }
+
+  /**
+   * Whether the next camera frame is grabbed. Not while the kiosk is starting: the preview is the video element
+   * itself, onFrame would drop the frame anyway, and every grab takes page-thread time from the models' start-up
+   * (measured: ~2.7 s of the page thread in the first 8 s of a cold start, docs/architecture.md "Session 10").
+   */
+  private wantsFrames(): boolean {
+    markOnce('camera-first-frame');
+    return this.frameTap !== null || this.snap.phase !== 'starting';
   }
 
   private onLoopError(ctl: AbortController, e: unknown): void {
@@ -457,10 +468,10 @@ export class KioskController {
   }
 
   private async onFrame(signal: AbortSignal, frame: ImageBitmap, at: number): Promise<void> {
-    markOnce('camera-first-frame');
     if (this.frameTap) return this.frameTap(frame);
     // Cold start: the camera is already live while the models load; analysing now would load them twice (default
-    // config, then the stored one) and could decide before the watchlist is in. The preview shows meanwhile.
+    // config, then the stored one) and could decide before the watchlist is in. The preview shows meanwhile (the
+    // loop does not even grab such frames: wantsFrames; this covers a frame grabbed just before a restart).
     if (this.snap.phase === 'starting') return;
     if (this.snap.settings.mode === 'plate') return this.onPlateFrame(signal, frame, at);
     // Not set up (no watchlist for this mode yet): frames are shown, never decided on.

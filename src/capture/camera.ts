@@ -131,7 +131,9 @@ export class Camera {
 
 /**
  * Runs `consume` on successive frames until the signal aborts. One frame in flight at a time; errors from
- * `consume` go to `onError` and the loop keeps going (a worker restart must not stop the kiosk).
+ * `consume` go to `onError` and the loop keeps going (a worker restart must not stop the kiosk). A presented frame
+ * is grabbed only when `wanted()` says someone will look at it: a grab copies the whole image on the page's thread
+ * (~1/3 of a core at 30 fps on a 2-core tablet without GPU), which the cold start needs for loading the models.
  */
 export async function runFrameLoop(
   signal: AbortSignal,
@@ -140,10 +142,12 @@ export async function runFrameLoop(
   onError: (e: unknown) => void,
   /** The frame time: the kiosk's monotonic clock. */
   now: () => number = () => performance.now(),
+  wanted: () => boolean = () => true,
 ): Promise<void> {
   while (!signal.aborted) {
     await camera.nextFrame();
     if (signal.aborted || !camera.running) break;
+    if (!wanted()) continue;
     const frame = await camera.grab().catch(() => null);
     if (!frame) continue;
     try {

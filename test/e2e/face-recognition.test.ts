@@ -52,11 +52,31 @@ describe('face recognition end to end', () => {
 
       // Same kiosk, the camera now shows B (not enrolled); it restarts unattended.
       b = await launch({ fakeCamera: feeds.personB, userDataDir: profile });
+      // Every grab of a camera frame (createImageBitmap of the video; the real call runs) is timed, to check that the
+      // cold start does not spend page-thread time grabbing frames nobody looks at while the models load.
+      await b.page.addInitScript(`{
+        const grabs = (window.__videoGrabs = []);
+        const real = window.createImageBitmap;
+        window.createImageBitmap = function (src, ...rest) {
+          if (src instanceof HTMLVideoElement) grabs.push(performance.now());
+          return real.call(this, src, ...rest);
+        };
+      }`);
       // A restarted visitor kiosk shows the guard screen only to staff: the admin logs in.
       await openGuardScreen(b.page, server.url);
       const denied = await waitForGuardOutcome(b.page, 'deny-unknown');
       expect(denied).not.toContain('Person A');
       expect((await guardDecisions(b.page)).some((d) => d.outcome === 'grant')).toBe(false);
+      const start = await b.page.evaluate(() => ({
+        grabs: (window as unknown as { __videoGrabs: number[] }).__videoGrabs,
+        firstFrame: performance.getEntriesByName('cold:camera-first-frame')[0]?.startTime ?? NaN,
+        running: performance.getEntriesByName('cold:running')[0]?.startTime ?? NaN,
+      }));
+      // The camera was live before the models were (so frames were there to grab), none was grabbed until the kiosk
+      // ran, and the decision above came from grabbed frames.
+      expect(start.firstFrame).toBeLessThan(start.running);
+      expect(start.grabs.filter((t) => t < start.running)).toEqual([]);
+      expect(start.grabs.length).toBeGreaterThan(0);
       expect(b.pageErrors).toEqual([]);
     } finally {
       await b.close();
