@@ -92,3 +92,44 @@ export function groupLines(
   }
   return out;
 }
+
+/**
+ * The refined box re-detected inside a line's region (plate-pipeline refineLine) sometimes drops a glyph at one end
+ * that the coarse, whole-frame box still covers (a first letter close to the plate's frame, fainter at the higher
+ * scale: "AJK7551" refined to "JK7551"). Both boxes are DB-unclipped, the coarse one by more (it was found at a
+ * lower scale, so its margin is larger by half its extra height on every side). Where the coarse box, less that
+ * extra margin, still reaches more than `guard` refined line heights past an end of the refined box, a glyph may
+ * have been lost there: returns the refined box extended to that end (by at most `maxExtend` line heights, so a
+ * coarse box that merged a neighbouring word cannot glue the whole word on), or null when neither end is short.
+ */
+export function extendClipped(refined: TextBox, coarse: TextBox, guard: number, maxExtend: number): TextBox | null {
+  const ux = Math.cos(refined.angle);
+  const uy = Math.sin(refined.angle);
+  let a0 = Infinity;
+  let a1 = -Infinity;
+  let c0 = Infinity;
+  let c1 = -Infinity;
+  for (const q of coarse.quad) {
+    const dx = q.x - refined.cx;
+    const dy = q.y - refined.cy;
+    const u = dx * ux + dy * uy;
+    const v = -dx * uy + dy * ux;
+    a0 = Math.min(a0, u);
+    a1 = Math.max(a1, u);
+    c0 = Math.min(c0, v);
+    c1 = Math.max(c1, v);
+  }
+  const h = refined.h;
+  const margin = Math.max(0, (c1 - c0 - h) / 2);
+  const half = refined.w / 2;
+  const reachL = a0 + margin;
+  const reachR = a1 - margin;
+  const left = reachL < -half - guard * h ? Math.max(reachL, -half - maxExtend * h) : -half;
+  const right = reachR > half + guard * h ? Math.min(reachR, half + maxExtend * h) : half;
+  if (left === -half && right === half) return null;
+  const mid = (left + right) / 2;
+  return makeBox(
+    { cx: refined.cx + mid * ux, cy: refined.cy + mid * uy, w: right - left, h, angle: refined.angle },
+    refined.score,
+  );
+}
