@@ -60,9 +60,6 @@ export interface PlateTuning {
   trainedWholeBox?: boolean;
   /** Per region, whose read an 'ensemble' result reports: both pooled, or PP-OCR's / the trained one's own best. */
   lead?: Partial<Record<string, 'pool' | 'ppocr' | 'trained'>>;
-  /** Also read a refined line extended to its coarse line's end when the refinement looks to have dropped a glyph
-   * there (guard and largest extension in line heights); null turns it off. */
-  clipGuard?: { guard: number; maxExtend: number } | null;
   /** Only a read fitting one of the region's formats ends the search for further lines and scales early. */
   settleOnFormat?: boolean;
   /** Further lines per scale read while nothing fits a format (with settleOnFormat). */

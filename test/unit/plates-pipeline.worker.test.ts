@@ -21,7 +21,7 @@ import {
   warpQuad,
   type RgbaImage,
 } from '../../src/inference/worker/plate-image';
-import { extendClipped, groupLines } from '../../src/inference/worker/plate-lines';
+import { groupLines } from '../../src/inference/worker/plate-lines';
 import {
   buildCharset,
   constrainedDecode,
@@ -227,49 +227,6 @@ describe('DB post-processing', () => {
     const withChar = groupLines([left, right, makeBox({ cx: 245, cy: 101, w: 22, h: 28, angle: 0.6 }, 0.9)]);
     expect(withChar).toHaveLength(1);
     expect(groupLines([left, dot]).length).toBe(2); // far smaller than the line: not a character of it
-  });
-
-  // Boxes as the pipeline measured them on a dev photo of a US plate "AJK7551" (plate 337-411 px wide): the coarse
-  // 640 px line covers the A, the refined box re-detected at ~56 px text starts at the J (x 348).
-  const coarse = makeBox(
-    minAreaRect([
-      { x: 332, y: 547 },
-      { x: 422, y: 553 },
-      { x: 420, y: 587 },
-      { x: 330, y: 582 },
-    ]),
-    0.8,
-  );
-  const clipped = makeBox({ cx: 376.5, cy: 566.5, w: 57, h: 23, angle: 0 }, 0.9);
-  const xs = (b: { quad: { x: number }[] }) => b.quad.map((q) => q.x);
-
-  it('extends a refined line to where the coarse line says a first glyph was dropped, no further', () => {
-    const ext = extendClipped(clipped, coarse, 0.3, 1.5)!;
-    expect(ext).not.toBeNull();
-    // Now starting left of the plate's first glyph (x 337 + its margin) but not at the coarse box's fatter edge.
-    expect(Math.min(...xs(ext))).toBeLessThan(340);
-    expect(Math.min(...xs(ext))).toBeGreaterThan(330);
-    expect(ext.h).toBe(clipped.h);
-    expect(ext.angle).toBe(clipped.angle);
-    expect(Math.abs(ext.cy - clipped.cy)).toBeLessThan(1);
-  });
-
-  it('leaves a refined line alone when the coarse line only differs by its larger DB margin', () => {
-    // The same text found at both scales (x 428-518 refined, 431-520 coarse): nothing dropped.
-    const refined = makeBox({ cx: 473, cy: 565, w: 90, h: 33, angle: -0.03 }, 0.9);
-    const same = makeBox({ cx: 475.5, cy: 564.5, w: 89, h: 29, angle: 0 }, 0.8);
-    expect(extendClipped(refined, same, 0.3, 1.5)).toBeNull();
-    // A coarse box fatter on every side by DB's margin alone (the glyph-free case of the photo above).
-    const fat = makeBox({ cx: 376.5, cy: 566.5, w: 57 + 12, h: 23 + 12, angle: 0 }, 0.8);
-    expect(extendClipped(clipped, fat, 0.3, 1.5)).toBeNull();
-  });
-
-  it('never glues a whole neighbouring word on: the extension stops at maxExtend line heights', () => {
-    // The coarse line merged a dealer word 6 line heights to the right of the plate text.
-    const glued = makeBox({ cx: 376.5 + 70, cy: 566.5, w: 57 + 140, h: 23, angle: 0 }, 0.8);
-    const ext = extendClipped(clipped, glued, 0.3, 1.5)!;
-    expect(Math.max(...xs(ext))).toBeCloseTo(376.5 + 28.5 + 1.5 * 23, 3);
-    expect(Math.min(...xs(ext))).toBeCloseTo(376.5 - 28.5, 3);
   });
 });
 

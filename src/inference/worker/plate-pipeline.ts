@@ -22,7 +22,7 @@ import {
   type TextBox,
 } from './plate-detector';
 import { cropQuad, cropRect, sharpen, stretchContrast, toGray, type Point, type RgbaImage } from './plate-image';
-import { extendClipped, groupLines, DEFAULT_LINE_OPTIONS, type LineOptions } from './plate-lines';
+import { groupLines, DEFAULT_LINE_OPTIONS, type LineOptions } from './plate-lines';
 import {
   REC_HEIGHT,
   REC_MIN_WIDTH,
@@ -149,10 +149,6 @@ export interface PipelineOptions {
   /** Per region, whose read an ensemble result reports (plate-ensemble.ts): 'pool' (equal texts of both readers
    * add up), or 'ppocr' / 'trained' (that reader's own best; the other one only confirms or vetoes). */
   lead: Readonly<Partial<Record<string, EnsembleLead>>>;
-  /** A refined line whose coarse line reaches more than `guard` line heights past one of its ends (after the coarse
-   * box's larger DB margin) may have lost a glyph there: the refined box extended to that end, by at most
-   * `maxExtend` line heights, is read as well (plate-lines.ts extendClipped). null: off. */
-  clipGuard: { guard: number; maxExtend: number } | null;
   /** readFrame: only a read that fits one of the region's formats as read (likeness 1) ends the search early (a line
    * scoring lineAcceptScore, a scale scoring acceptScore); otherwise a notice, badge or dealer text read confidently
    * stops it before the plate's own line is read. Off: any read scoring enough ends it. */
@@ -206,7 +202,6 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   trainedWholeBox: true,
   disagreeFactor: 0.3,
   lead: { eu: 'ppocr', br: 'ppocr' },
-  clipGuard: { guard: 0.3, maxExtend: 1.5 },
   settleOnFormat: true,
   extraLines: 3,
 };
@@ -241,11 +236,6 @@ const TUNING_CHECKS: Record<keyof PlateTuning, (v: unknown) => boolean> = {
   disagreeFactor: (v) => num(v) && v <= 1,
   trainedWholeBox: (v) => typeof v === 'boolean',
   lead: (v) => typeof v === 'object' && v !== null && Object.values(v).every((x) => TUNING_LEADS.includes(x as string)),
-  clipGuard: (v) => {
-    if (v === null) return true;
-    const r = v as { guard?: unknown; maxExtend?: unknown };
-    return typeof v === 'object' && num(r.guard) && num(r.maxExtend);
-  },
   settleOnFormat: (v) => typeof v === 'boolean',
   extraLines: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 20,
 };
@@ -656,11 +646,8 @@ async function cropsFor(
     const refined = await refineLine(img, line.box, models, o, th, t);
     t.refineMs += now() - t0;
     const best = refined.sort((a, b) => b.box.w * b.box.h * b.box.score - a.box.w * a.box.h * a.box.score)[0];
-    if (!best) continue;
-    const pads = { ...o, padX: o.refinedPadX, padY: o.refinedPadY };
-    crops.push(makeCrop(img, best, pads, `${tag}/refined${th}`, t));
-    const ext = o.clipGuard && extendClipped(best.box, line.box, o.clipGuard.guard, o.clipGuard.maxExtend);
-    if (ext) crops.push(makeCrop(img, { box: ext, parts: [ext] }, pads, `${tag}/refined${th}/ext`, t));
+    if (best)
+      crops.push(makeCrop(img, best, { ...o, padX: o.refinedPadX, padY: o.refinedPadY }, `${tag}/refined${th}`, t));
   }
   if (crops.length === 0 || o.readBoth) crops.push(makeCrop(img, line, o, `${tag}/det`, t));
   return crops;
