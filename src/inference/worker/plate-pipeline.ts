@@ -5,6 +5,8 @@
  * plate-shaped lines are re-detected at a higher scale inside their own region (a tighter, deskewed box: margins
  * hurt the recogniser badly), each crop is read with decoding restricted to plate characters and, for regions
  * with fixed formats, also under each format; reads are ranked by recogniser confidence times plate-likeness.
+ * The search over lines and detector scales ends early only on a plate-like read (settlesSearch), never on a
+ * confidently read word or sign.
  * Models are passed in as `OnnxRun` functions, so the same code runs in the plate worker and in Node tooling.
  * It never keeps a frame or a crop after returning (debug crops are returned only when asked for).
  */
