@@ -68,7 +68,7 @@ function cropPng(c) {
 }
 
 /**
- * Every read of a debug result, without geometry except the line height (bench --raw).
+ * Every read of a debug result with its crop's corners (bench --raw).
  * @param {{ raw?: { text: string, confidence: number, likeness: number, score: number, source: string,
  *   quad: { x: number, y: number }[] }[] }} r
  */
@@ -79,6 +79,8 @@ function rawReads(r) {
     likeness: c.likeness,
     score: c.score,
     source: c.source,
+    // Where it was read (frame pixels): localisation studies compare it with the labelled plate box.
+    quad: c.quad.map((q) => [Math.round(q.x), Math.round(q.y)]),
   }));
 }
 

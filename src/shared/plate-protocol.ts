@@ -60,6 +60,10 @@ export interface PlateTuning {
   trainedWholeBox?: boolean;
   /** Per region, whose read an 'ensemble' result reports: both pooled, or PP-OCR's / the trained one's own best. */
   lead?: Partial<Record<string, 'pool' | 'ppocr' | 'trained'>>;
+  /** Only a read fitting one of the region's formats ends the search for further lines and scales early. */
+  settleOnFormat?: boolean;
+  /** Further lines per scale read while nothing fits a format (with settleOnFormat). */
+  extraLines?: number;
 }
 
 export interface PlateWorkerInit {

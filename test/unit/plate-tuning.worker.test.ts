@@ -27,6 +27,9 @@ describe('resolvePipelineOptions', () => {
     [{ boxRetry: { below: 0.8, grow: [1.1] } }, 'tuning.boxRetry'],
     [{ disagreeFactor: 2 }, 'tuning.disagreeFactor'],
     [{ lead: { eu: 'tesseract' } }, 'tuning.lead'],
+    [{ settleOnFormat: 1 }, 'tuning.settleOnFormat'],
+    [{ extraLines: -1 }, 'tuning.extraLines'],
+    [{ extraLines: 1.5 }, 'tuning.extraLines'],
     [{ sharpenn: 1 }, 'tuning.sharpenn'],
   ])('%j is refused naming %s', (tuning, field) => {
     expect(() => resolvePipelineOptions(tuning as never)).toThrow(refused(field));

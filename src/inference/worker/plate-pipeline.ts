@@ -5,12 +5,14 @@
  * plate-shaped lines are re-detected at a higher scale inside their own region (a tighter, deskewed box: margins
  * hurt the recogniser badly), each crop is read with decoding restricted to plate characters and, for regions
  * with fixed formats, also under each format; reads are ranked by recogniser confidence times plate-likeness.
+ * The search over lines and detector scales ends early only on a plate-like read (settlesSearch), never on a
+ * confidently read word or sign.
  * Models are passed in as `OnnxRun` functions, so the same code runs in the plate worker and in Node tooling.
  * It never keeps a frame or a crop after returning (debug crops are returned only when asked for).
  */
 import { KioskError } from '../../shared/errors';
 import type { PlateTuning } from '../../shared/plate-protocol';
-import { plateLikeness, applyPositionRules, type RegionRules } from '../../matching/plates/formats';
+import { LIKENESS, plateLikeness, applyPositionRules, type RegionRules } from '../../matching/plates/formats';
 import { normalisePlate } from '../../matching/plates/normalise';
 import {
   DEFAULT_DET_OPTIONS,
@@ -149,6 +151,13 @@ export interface PipelineOptions {
   /** Per region, whose read an ensemble result reports (plate-ensemble.ts): 'pool' (equal texts of both readers
    * add up), or 'ppocr' / 'trained' (that reader's own best; the other one only confirms or vetoes). */
   lead: Readonly<Partial<Record<string, EnsembleLead>>>;
+  /** readFrame: only a read that fits one of the region's formats as read (likeness 1) ends the search early (a line
+   * scoring lineAcceptScore, a scale scoring acceptScore); otherwise a notice, badge or dealer text read confidently
+   * stops it before the plate's own line is read. Off: any read scoring enough ends it. */
+  settleOnFormat: boolean;
+  /** readFrame: while no read of a frame fits a format (settleOnFormat), up to this many further lines per detector
+   * scale are read after the first maxLines (0: none). */
+  extraLines: number;
 }
 
 /**
@@ -195,6 +204,8 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   trainedWholeBox: true,
   disagreeFactor: 0.3,
   lead: { eu: 'ppocr', br: 'ppocr' },
+  settleOnFormat: true,
+  extraLines: 3,
 };
 
 const TUNING_LEADS: readonly string[] = ['pool', 'ppocr', 'trained'];
@@ -227,6 +238,8 @@ const TUNING_CHECKS: Record<keyof PlateTuning, (v: unknown) => boolean> = {
   disagreeFactor: (v) => num(v) && v <= 1,
   trainedWholeBox: (v) => typeof v === 'boolean',
   lead: (v) => typeof v === 'object' && v !== null && Object.values(v).every((x) => TUNING_LEADS.includes(x as string)),
+  settleOnFormat: (v) => typeof v === 'boolean',
+  extraLines: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 20,
 };
 
 /**
@@ -591,10 +604,32 @@ function finishResult(raw: PlateCandidate[], times: StageTimes, crops: Crop[], o
   return res;
 }
 
-/** Lines worth reading from a set of boxes, best plate-shaped first. */
+/** Lines worth reading from a set of boxes, best plate-shaped first (maxLines, then the extraLines readFrame may
+ * read while nothing plate-like was found). */
 function pickLines(boxes: TextBox[], frame: { width: number; height: number }, o: PipelineOptions): Line[] {
   const lines = groupLines(boxes, o.lines).filter(({ box: b }) => b.h >= o.minLineHeight && b.w >= b.h);
-  return lines.sort((a, b) => linePrior(b.box, frame) - linePrior(a.box, frame)).slice(0, o.maxLines);
+  const n = o.maxLines + (o.settleOnFormat ? o.extraLines : 0);
+  return lines.sort((a, b) => linePrior(b.box, frame) - linePrior(a.box, frame)).slice(0, n);
+}
+
+/**
+ * True when reads may end readFrame's search: their pooled best scores `atLeast` and, under settleOnFormat, is
+ * plate-like by more than its score: it fits one of the region's formats as read (a forced format decode has
+ * likeness 1 too, but pays its path-probability ratio in its score), or it mixes letters and digits
+ * (LIKENESS.mixed: a vanity or unlisted series) and the two independent readers' own best reads agree on it. A
+ * notice, a badge or a dealer's word read confidently by one reader does not settle the frame: the search goes on
+ * to further lines and the larger detector scale, where the plate's own line may be. The final choice among
+ * all reads is finishResult's either way; this only decides how far the search goes.
+ */
+export function settlesSearch(reads: readonly PlateCandidate[], atLeast: number, o: PipelineOptions): boolean {
+  const choice = chooseRead(reads, o.rules.region, o.combine, o);
+  const b = choice.ranked[0];
+  if (!b || b.score < atLeast) return false;
+  if (!o.settleOnFormat) return true;
+  // Judged on the text as finally spelled: a read's own likeness is taken before the region's spelling, so a date
+  // one reader read with letter Os ("2O14O5O2") counts as mixed there, but it is digits only.
+  const likeness = plateLikeness(b.text, o.rules).score;
+  return likeness >= 1 || (choice.readers === 'agree' && likeness >= LIKENESS.mixed);
 }
 
 /** The crop(s) read for one line: its refined box(es), or the detector's own box. */
@@ -654,17 +689,15 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
     // Lines are read best-shaped first, one at a time, so a clear plate read spares the rest their cost.
     let done = false;
     for (const [j, line] of lines.entries()) {
+      // Past maxLines only while nothing read so far fits a format (settleOnFormat): the plate may be further down.
+      if (j >= opts.maxLines && settlesSearch(cands, opts.acceptScore, opts)) break;
       const found = await cropsFor(img, line, models, opts, times, `s${side}line${j}`);
       const tr = now();
       const read = await readCrops(img, found, models, opts, times);
       times.recMs += now() - tr;
       cands.push(...read);
       crops.push(...found);
-      const bestHere = poolReads(
-        read.map((c) => ({ ...c })),
-        opts.combine,
-      )[0];
-      if (bestHere && bestHere.score >= opts.lineAcceptScore) {
+      if (settlesSearch(read, opts.lineAcceptScore, opts)) {
         done = true;
         break;
       }
@@ -673,7 +706,7 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
       cands.map((c) => ({ ...c })),
       opts.combine,
     )[0];
-    if (done || (best && best.score >= opts.acceptScore)) break;
+    if (done || settlesSearch(cands, opts.acceptScore, opts)) break;
   }
   if (opts.boxRetry && best && best.text !== '' && best.score < opts.boxRetry.below) {
     // Unsure: read again the way a known plate box is read, in a box grown around the best line.
