@@ -5,8 +5,8 @@
  * plate-shaped lines are re-detected at a higher scale inside their own region (a tighter, deskewed box: margins
  * hurt the recogniser badly), each crop is read with decoding restricted to plate characters and, for regions
  * with fixed formats, also under each format; reads are ranked by recogniser confidence times plate-likeness.
- * The search over lines and detector scales ends early only on a plate-like read (settlesSearch), never on a
- * confidently read word or sign.
+ * The search over lines and detector scales ends on the first read scoring enough; `settleOnFormat` (off: measured,
+ * not kept) would end it only on a plate-like read (settlesSearch).
  * Models are passed in as `OnnxRun` functions, so the same code runs in the plate worker and in Node tooling.
  * It never keeps a frame or a crop after returning (debug crops are returned only when asked for).
  */
@@ -153,7 +153,9 @@ export interface PipelineOptions {
   lead: Readonly<Partial<Record<string, EnsembleLead>>>;
   /** readFrame: only a read that fits one of the region's formats as read (likeness 1) ends the search early (a line
    * scoring lineAcceptScore, a scale scoring acceptScore); otherwise a notice, badge or dealer text read confidently
-   * stops it before the plate's own line is read. Off: any read scoring enough ends it. */
+   * stops it before the plate's own line is read. Off: any read scoring enough ends it. Off by default: its only
+   * gain on the tune split was a photo the trained reader was trained on; val and held-out reads were unchanged and
+   * held out it refused one more grant (docs/plates.md, "Localisation"). */
   settleOnFormat: boolean;
   /** readFrame: while no read of a frame fits a format (settleOnFormat), up to this many further lines per detector
    * scale are read after the first maxLines (0: none). */
@@ -204,7 +206,7 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   trainedWholeBox: true,
   disagreeFactor: 0.3,
   lead: { eu: 'ppocr', br: 'ppocr' },
-  settleOnFormat: true,
+  settleOnFormat: false,
   extraLines: 3,
 };
 
