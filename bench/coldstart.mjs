@@ -6,7 +6,7 @@
  * worker precache every model), each run is a fresh page load with models cached: the time from navigation to the
  * first camera frame on screen, to the kiosk running, and to the visitor's first decision (grant/deny shown).
  *
- *   npm run bench:coldstart [-- --runs 10] [--pad off|passive] [--warm SECONDS] [--restart] [--kiosk-flags] [--json OUT]
+ *   npm run bench:coldstart [-- --runs 10] [--pad off|passive] [--warm SECONDS] [--restart] [--json OUT]
  *
  * Prints a table and writes JSON (default bench/results/coldstart.json):
  *   {"firstDecisionMs": {"p50": x, "p95": x}, "runs": n, "firstFrameMs": {…}, "runningMs": {…}, "phases": [...],
@@ -19,9 +19,7 @@
  * `--pad passive` puts the PAD model on the path too (a still photo may then be denied: that is a decision too), and
  * shows the photo at arm's length (feed personAHeld), as the PAD distance gate requires. `--restart` launches a new
  * browser on the same profile before each run (a kiosk after a reboot: no warm renderer process). `--warm S`
- * lets the kiosk run S seconds before the runs (does a runtime that tiered up get a V8 code-cache hit?). `--kiosk-flags`
- * starts Chromium with the flags docs/deployment.md recommends for a kiosk (KIOSK_CHROMIUM_FLAGS; they replace
- * playwright's own feature switches, as a kiosk's Chrome does not have those either). Data: face-api's
+ * lets the kiosk run S seconds before the runs (does a runtime that tiered up get a V8 code-cache hit?). Data: face-api's
  * demo photos shipped by npm (test/fixtures/feeds.mjs), nothing else. Load on the machine is recorded (loadavg).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -44,16 +42,8 @@ const { values: args } = parseArgs({
     pad: { type: 'string', default: 'off' },
     warm: { type: 'string', default: '0' },
     restart: { type: 'boolean', default: false },
-    'kiosk-flags': { type: 'boolean', default: false },
   },
 });
-/**
- * What docs/deployment.md asks a Linux/Windows kiosk's Chrome to start with, beyond `--kiosk --app=URL`. A browser
- * that starts builds its omnibox pop-up's WebUI in a renderer of its own at once (PreloadTopChromeWebUI): ~3.4 s of
- * one core in the first 3.5 s of a traced restart on the 2-core VM, while the kiosk loads its models. A kiosk shows
- * no omnibox.
- */
-const KIOSK_CHROMIUM_FLAGS = ['--disable-features=PreloadTopChromeWebUI'];
 if (!['off', 'passive'].includes(String(args.pad))) throw new Error('--pad must be off or passive (a still photo cannot pass an active challenge)');
 const RUNS = Number(args.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs must be a positive integer');
@@ -131,7 +121,7 @@ async function main() {
     chromium.launchPersistentContext(join(work, 'profile'), {
       executablePath: CHROMIUM_PATH,
       headless: true,
-      args: chromiumArgs({ fakeCamera: feed, extra: args['kiosk-flags'] ? KIOSK_CHROMIUM_FLAGS : [] }),
+      args: chromiumArgs({ fakeCamera: feed }),
     });
   let context = await launch();
   try {
@@ -219,7 +209,6 @@ async function main() {
       // true: each run in a newly launched browser (a kiosk after a restart); false: a reload, usually into the last
       // run's renderer process, whose in-memory compiled wasm then makes the load faster than a real cold start.
       restart: Boolean(args.restart),
-      kioskFlags: args['kiosk-flags'] ? KIOSK_CHROMIUM_FLAGS : [],
       machine: machine(),
       loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
       loadavgBefore: loadBefore,
