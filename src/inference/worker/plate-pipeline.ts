@@ -624,10 +624,11 @@ function pickLines(boxes: TextBox[], frame: { width: number; height: number }, o
  * all reads is finishResult's either way; this only decides how far the search goes.
  */
 export function settlesSearch(reads: readonly PlateCandidate[], atLeast: number, o: PipelineOptions): boolean {
+  // Rule off (the default): the pooled best alone, as before the rule — no per-reader bests on every line read.
+  if (!o.settleOnFormat) return (poolReads(reads, o.combine)[0]?.score ?? -Infinity) >= atLeast;
   const choice = chooseRead(reads, o.rules.region, o.combine, o);
   const b = choice.ranked[0];
   if (!b || b.score < atLeast) return false;
-  if (!o.settleOnFormat) return true;
   // Judged on the text as finally spelled: a read's own likeness is taken before the region's spelling, so a date
   // one reader read with letter Os ("2O14O5O2") counts as mixed there, but it is digits only.
   const likeness = plateLikeness(b.text, o.rules).score;
