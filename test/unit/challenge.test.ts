@@ -151,7 +151,12 @@ describe('challenge state machine', () => {
   it('chooses distinct actions from the random source, blink only when eyes are measured', () => {
     expect(chooseActions(2, () => 0)).toEqual(['turn-left', 'turn-right']);
     expect(chooseActions(2, () => 0.99)).toEqual(['closer', 'turn-right']);
-    expect(chooseActions(1, () => 0.99, true)).toEqual(['blink']);
+    // Never blink alone (a still photo's eye reading can flicker closed → open): one action is a geometric one.
+    expect(chooseActions(1, () => 0.99, true)).toEqual(['closer']);
+    for (let k = 0; k < 100; k++) expect(chooseActions(1, () => k / 100, true)).not.toContain('blink');
+    expect(new Set(Array.from({ length: 100 }, (_, k) => chooseActions(1, () => k / 100, true)[0])).size).toBe(3);
+    // In a pair, blink comes up, always beside a head turn or coming closer.
+    expect(chooseActions(2, () => 0.99, true)).toEqual(['blink', 'closer']);
     const seen = new Set<string>();
     let x = 0.05;
     for (let i = 0; i < 200; i++) {

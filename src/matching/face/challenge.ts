@@ -111,10 +111,14 @@ function eyeDistance(kp: readonly Point[]): number {
 
 /**
  * Chooses `n` distinct actions with `random` (uniform in [0, 1); the caller passes a cryptographic source so an
- * attacker cannot predict the challenge). 'blink' only when the worker measures eye state.
+ * attacker cannot predict the challenge). 'blink' only when the worker measures eye state, and never alone: on a
+ * still photo the eye-state network's reading can swing between "closed" and "open" from sensor noise alone
+ * (bench:liveness, stop 28: a print and a screen replay passed blink asked alone, 2 of 377 still attempts, eye-open
+ * 0.10 → 0.90 between frames of one unmoving picture), while no still can turn a head or come closer. So a one-action
+ * challenge draws from the three geometric actions, and a blink always comes with one of them.
  */
 export function chooseActions(n: 1 | 2, random: () => number, withBlink = false): ChallengeAction[] {
-  const pool: ChallengeAction[] = ['turn-left', 'turn-right', 'closer', ...(withBlink ? (['blink'] as const) : [])];
+  const pool: ChallengeAction[] = ['turn-left', 'turn-right', 'closer', ...(withBlink && n === 2 ? (['blink'] as const) : [])];
   const out: ChallengeAction[] = [];
   while (out.length < n && pool.length > 0) {
     const i = Math.min(pool.length - 1, Math.floor(random() * pool.length));
