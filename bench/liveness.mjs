@@ -28,13 +28,13 @@
  * BPCER are reported at that choice on the test half, which took no part in choosing.
  * Nothing but the JSON is written.
  */
-import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchFiles, machine, quantile, ROOT, startBench } from './lib/browser.mjs';
+import { side } from './lib/pad-split.mjs';
 import { extractFrames, IMAGE_EXT, VIDEO_EXT } from './lib/frames.mjs';
 import { distribution } from './lib/metrics.mjs';
 
@@ -203,10 +203,6 @@ const perVariant = variants.map((vv, v) => {
 });
 
 // ---- tuning / test split ----
-/** The photo an image was made from: `bona-fide/x.jpg`, `attack/print/x-halftone-0.jpg`, `attack/replay/x-screen-1.jpg`, `attack/print/x-close-glare-0.jpg`, `bona-fide/x-far.jpg` → x. */
-const sourceOf = (/** @type {string} */ name) =>
-  (name.split('/').pop() ?? name).replace(/\.[a-z0-9]+$/i, '').replace(/(-close)?-(halftone|texture|glare)-\d+$|(-close)?-screen-\d+$|-screen$|-far$/, '');
-const side = (/** @type {string} */ name) => ((createHash('sha256').update(sourceOf(name)).digest()[0] ?? 0) % 2 === 0 ? 'tune' : 'test');
 /** Candidate scorers: each pipeline variant on one frame, and the first variant fused over the presentation's frames. */
 const candidates = [
   ...variants.map((vv, v) => ({ name: variantName(vv), score: (/** @type {any} */ i) => i.live[v] ?? -1 })),
@@ -319,6 +315,7 @@ const out = {
       stillAttempts: Object.values(r.stillBlink).reduce((s, /** @type {any} */ t) => s + t.attempts, 0),
       stillPassed: Object.values(r.stillBlink).reduce((s, /** @type {any} */ t) => s + t.passed, 0),
       stillByKind: r.stillBlink,
+      stillPassedImages: r.stillBlinkPassed,
       // The less open eye of each face (both must read open for "open"); faces too small to read are not counted.
       eyesOpen: {
         bonaFide: distribution(r.images.filter((/** @type {any} */ i) => i.kind === 'bona-fide' && i.eyes).map((/** @type {any} */ i) => Math.min(...i.eyes))),
@@ -380,6 +377,10 @@ for (const [name, t] of vids) {
   console.log(`video ${name} (${t.kind}, ${t.faces}/${t.frames} frames with a face): active ${pct(rate(t))}, passive + active ${pct(rate(t, 'passedWithPassive'))} of ${t.attempts}; failures ${JSON.stringify(t.failures)}`);
 }
 console.log(`blink asked alone of every still: ${out.pad.blink.stillPassed} of ${out.pad.blink.stillAttempts} passed (must be 0)`);
+for (const p of r.stillBlinkPassed) {
+  const eyes = p.eyes.map((/** @type {any} */ e) => (e ? e.map((/** @type {number} */ x) => x.toFixed(2)).join('/') : '-')).join(' ');
+  console.log(`  passed blink alone: ${p.name} (${p.kind}); eye-open [right/left] of its noise frames: ${eyes}`);
+}
 for (const [n, t] of Object.entries(out.pad.blink.videos)) {
   console.log(`  video ${n} (${t.kind}): ${t.closedFrames}/${t.frames} frames with eyes closed, blink-only challenge passed ${pct(t.blinkOnlyPassRate)}`);
 }

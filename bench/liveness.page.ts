@@ -207,6 +207,8 @@ export interface RunResult {
   still: Record<string, ChallengeTally>;
   /** Blink asked alone, of every still image: a still must never pass it. */
   stillBlink: Record<string, ChallengeTally>;
+  /** The stills that did pass blink alone, with the eye-open scores of their noise frames (to see why). */
+  stillBlinkPassed: { name: string; kind: Kind; eyes: (readonly [number, number] | null)[] }[];
   adaptive: ChallengeTally & { strategy: Record<string, ChallengeTally> };
   videos: Record<
     string,
@@ -321,6 +323,7 @@ async function run(opts: RunOptions): Promise<RunResult> {
   // Still images (a photo held still, or the fake camera looping one frame): a few frames with fresh sensor noise.
   const still: Record<string, ChallengeTally> = {};
   const stillBlink: Record<string, ChallengeTally> = {};
+  const stillBlinkPassed: RunResult['stillBlinkPassed'] = [];
   if (opts.images.length > 0) {
     const per = Math.max(1, Math.ceil(opts.attempts / opts.images.length));
     for (const [idx, im] of opts.images.entries()) {
@@ -336,7 +339,9 @@ async function run(opts: RunOptions): Promise<RunResult> {
         frames.push(obsOf(await analyseBlob(client, await recapture(copy, rng, 0.9))));
       }
       for (let k = 0; k < per; k++) attempt(t, frames.slice(0, 3), frames, pick(), cfg, frameMs);
+      const passedBefore = tb.passed;
       for (let k = 0; k < per; k++) attempt(tb, frames.slice(0, 3), frames, ['blink'], cfg, frameMs);
+      if (tb.passed > passedBefore) stillBlinkPassed.push({ name: im.name, kind: im.kind, eyes: frames.map((o) => o.frame.eyes ?? null) });
       const lives = frames.map((o) => o.frame.liveness).filter((x): x is number => x !== undefined);
       images[idx]!.fused = lives.length ? lives.reduce((a, b) => a + b, 0) / lives.length : null;
       base.close();
@@ -420,6 +425,7 @@ async function run(opts: RunOptions): Promise<RunResult> {
     variantMs,
     still,
     stillBlink,
+    stillBlinkPassed,
     adaptive,
     videos,
   };

@@ -15,6 +15,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { npmFaces } from '../bench/lib/npm-faces.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PYTHON = '/usr/bin/python3';
@@ -34,7 +35,15 @@ if (patch && !smoke) {
 const outIdx = args.indexOf('--out');
 const out =
   outIdx >= 0 ? /** @type {string} */ (args[outIdx + 1]) : smoke ? mkdtempSync(join(tmpdir(), 'pad-smoke-')) : join(root, 'train/pad/run');
-const pyArgs = [join(root, 'train/pad/train.py'), ...args, ...(outIdx >= 0 ? [] : ['--out', out])];
+// `--npm-faces`: also train on the real-people photos of an npm package (bench/lib/npm-faces.mjs; the tuning side
+// of the benchmark's split only, as for every photo): their list goes to train.py as --extra-faces.
+const extra = [];
+if (args.includes('--npm-faces') && !smoke) {
+  const tsv = join(mkdtempSync(join(tmpdir(), 'pad-faces-')), 'npm-faces.tsv');
+  writeFileSync(tsv, npmFaces().photos.map((p) => `${p.path}\t${p.name}\n`).join(''));
+  extra.push('--extra-faces', tsv);
+}
+const pyArgs = [join(root, 'train/pad/train.py'), ...args.filter((a) => a !== '--npm-faces'), ...extra, ...(outIdx >= 0 ? [] : ['--out', out])];
 if (!smoke && !args.includes('--fixture')) pyArgs.push('--fixture');
 
 console.log(`$ ${PYTHON} ${pyArgs.join(' ')}`);

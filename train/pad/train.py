@@ -23,6 +23,7 @@ no patch today, so such a model needs TRAINED_PAD to grow a second input before 
 mean live probability as one model with the same input and output (member 0 is the single network, byte for byte).
 """
 import argparse
+import re
 import hashlib
 import json
 import os
@@ -73,11 +74,13 @@ IMAGE_EXT = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 # ---------------------------------------------------------------- which photos
 
 def bench_side(name):
-    """bench/liveness.mjs `side`: sha256 of the source name, first byte even → tune."""
-    return "tune" if hashlib.sha256(name.encode()).digest()[0] % 2 == 0 else "test"
+    """bench/liveness.mjs `side`: sha256 of the source's group (the name without a `~member` suffix, see
+    bench/lib/npm-faces.mjs), first byte even → tune."""
+    group = re.sub(r"~[a-z0-9]+$", "", name, flags=re.I)
+    return "tune" if hashlib.sha256(group.encode()).digest()[0] % 2 == 0 else "test"
 
 
-def candidate_photos(faces_dir):
+def candidate_photos(faces_dir, extra=None):
     """(path, bench name or None, role). Role 'tune' = the benchmark's tuning half; 'unused' = never in the bench."""
     out = []
     for person in sorted(os.listdir(faces_dir)):
@@ -102,7 +105,15 @@ def candidate_photos(faces_dir):
                 continue  # pictures of a computer screen: neither bona fide nor ours to call an attack
             name = f"faceapi-{os.path.splitext(f)[0]}"
             out.append((os.path.join(demo, f), name, bench_side(name)))
+    for path, name in extra or []:
+        out.append((path, name, bench_side(name)))
     return out
+
+
+def read_extra(tsv):
+    """`--extra-faces TSV` (path, name): photos of real people from npm packages (bench/lib/npm-faces.mjs --tsv)."""
+    with open(tsv) as f:
+        return [tuple(line.rstrip("\n").split("\t")[:2]) for line in f if line.strip()]
 
 
 def load_rgb(path):
@@ -357,6 +368,8 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="drawn faces only, a few steps")
     ap.add_argument("--out", required=True)
     ap.add_argument("--faces", default=os.path.join(ROOT, "..", "shared", "datasets", "faces"))
+    ap.add_argument("--extra-faces", default=None,
+                    help="TSV of more real-people photos (path, name); npm run train:pad -- --npm-faces writes it")
     ap.add_argument("--size", type=int, default=SIZE)
     ap.add_argument("--scale", type=float, default=simulate.CROP_SCALE)
     ap.add_argument("--per-kind", type=int, default=1200)
@@ -382,7 +395,7 @@ def main():
         # Camera-scale drawing (patch mode) costs ~0.1-0.3 s a crop: keep its smoke run < 1 min too.
         per_kind, epochs = (20 if args.patch else 40), 1
     else:
-        rows = detect_faces(candidate_photos(os.path.abspath(args.faces)))
+        rows = detect_faces(candidate_photos(os.path.abspath(args.faces), read_extra(args.extra_faces) if args.extra_faces else None))
         with open(FACES_TSV, "w") as f:
             f.write("file\tbench_name\trole\tx\ty\tw\th\n")
             for r in rows:
