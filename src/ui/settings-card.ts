@@ -14,7 +14,7 @@ import { DEFAULT_PLATE_MATCH } from '../config/plate';
 import { KioskError } from '../shared/errors';
 import { card, field, outLine, roleSelect, run } from './card-kit';
 import { h } from './dom';
-import { lang, setLang, t, tf, type StringKey } from './i18n';
+import { lang, t, tf, type StringKey } from './i18n';
 
 export interface SettingsActions {
   saveSettings(patch: Partial<KioskSettings>): Promise<KioskSettings>;
@@ -241,9 +241,13 @@ export class SettingsCard {
         };
         const changed = changedSettings(s, next);
         if (changed.length === 0) return t('settingsUnchanged');
-        setLang(language.value as 'en' | 'zh');
+        // Not setLang here: a new language is applied by reloading every screen (main.ts switchLang, after the
+        // save). Switching the current language first made that reload look unnecessary, and the navigation, the
+        // other cards and the guard screen stayed in the old language (hand check, stop 28). The line is already
+        // in the new language for the moment before the reload.
+        const lng = next.lang;
         await this.actions.saveSettings(next);
-        return tf('settingsChanged', { fields: changed.map((f) => t(f)).join(lang() === 'zh' ? '、' : ', ') });
+        return tf('settingsChanged', { fields: changed.map((f) => t(f, lng)).join(lng === 'zh' ? '、' : ', ') }, lng);
       }),
     );
     return card(

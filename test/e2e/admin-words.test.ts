@@ -123,8 +123,15 @@ describe('admin screen words and files', () => {
 
       // --- the same in Chinese: outcome words, an Intl date, the settings line ---
       await page.getByTestId('section-settings').getByTestId('setting-lang').selectOption('zh');
-      await page.getByTestId('section-settings').getByTestId('settings-save').click();
-      await page.waitForFunction(() => document.documentElement.lang === 'zh-CN' && !!document.querySelector('[data-testid="admin-console"]:not([hidden])'), undefined, { timeout: 60_000 });
+      // A new language rebuilds every screen (a reload; staff log in again), so nothing is left in the old one: the
+      // navigation and cards other than the settings card stayed English when the card switched the language itself.
+      await Promise.all([page.waitForEvent('load', { timeout: 60_000 }), page.getByTestId('section-settings').getByTestId('settings-save').click()]);
+      await page.waitForFunction(() => document.documentElement.lang === 'zh-CN', undefined, { timeout: 60_000 });
+      await unlockAdmin(page, server.url);
+      expect(await page.getByTestId('nav-logout').innerText()).toBe('退出登录');
+      expect(await page.getByTestId('nav-guard').innerText()).toBe('保安');
+      expect(await page.getByTestId('section-guards').locator('h2').first().innerText()).toBe('保安账户');
+      expect(await page.getByTestId('section-pairing').locator('h2').first().innerText()).toBe('接收端配对');
       await page.getByTestId('audit-read-file').setInputFiles(file);
       await page.getByTestId('audit-read-passphrase').fill(AUDIT_PASS);
       expect(await act(page, 'section-audit', 'audit-read', 'audit-read-message')).toMatchObject({ tone: 'ok', text: '1 条记录' });
