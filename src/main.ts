@@ -168,6 +168,14 @@ async function main(): Promise<void> {
   let shownPanel: HTMLElement | null = null;
   const show = () => {
     screen = screenFor(requested(), app.snapshot.settings.role, authority.can('guard-screen'));
+    // The visitor screen is never a staff screen: staff who go to it (the "Kiosk" link, a typed address) are logged
+    // out, so the next person at an unattended kiosk cannot tap "Guard" and open the door in their name (hand check,
+    // stop 28: an admin session left running behind the visitor view, kept alive by visitor taps). The attended
+    // kiosk's guard keeps their session: they sit beside that view.
+    if (screen === 'visitor' && authority.session.kind !== 'none') {
+      authority.logout();
+      screen = screenFor(requested(), app.snapshot.settings.role, authority.can('guard-screen'));
+    }
     document.body.dataset['role'] = screen;
     const part =
       screen === 'guard' ? guard.root

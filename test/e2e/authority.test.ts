@@ -1,6 +1,7 @@
 /**
  * Issue 15 end to end, in the built kiosk with Chromium's fake camera: who may make the kiosk say yes.
- * - A visitor kiosk leads nowhere but a login: no links or focusable way off it, typed #/guard and #/admin give only
+ * - A visitor kiosk leads nowhere but a login: staff who go to the visitor screen are logged out (an admin who left by
+ *   the "Kiosk" link leaves no session behind); no links or focusable way off it, typed #/guard and #/admin give only
  *   a login and the passphrase gate, no name or score reaches its DOM, the corner long-press opens the login, five
  *   wrong PINs lock guard logins and a reload does not unlock them; nobody made an override (the audit says so).
  * - A guard logs in with a PIN and overrides with a reason (audited under that guard), a second guard logs in with a
@@ -114,7 +115,9 @@ describe('who may make the kiosk say yes', () => {
       await setPadPolicy(b.page, 'off');
       expect((await enrolPhotos(b.page, 'Person A', 'allow', [photos.personA])).tone).toBe('ok');
       await addGuard(b.page, 'Night desk', PIN);
-      await b.page.getByTestId('nav-logout').click();
+      // Not "Log out": the admin leaves by the "Kiosk" link. Going to the visitor screen ends the session, so nobody
+      // who walks up next finds "Guard" (and its Open button) one tap away, in the admin's name.
+      await b.page.getByTestId('nav-visitor').click();
       await b.page.waitForFunction(() => location.hash === '#/' || location.hash === '');
 
       // The visitor screen: A is let in without a name; no link, button or focusable way off the screen.

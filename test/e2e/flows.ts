@@ -4,6 +4,8 @@
  */
 import type { Download, Page } from 'playwright-core';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const PASS = 'Lantern orbit 7 quiet river';
 
@@ -26,7 +28,15 @@ export async function setupKiosk(page: Page, url: string, opts: SetupOptions = {
   await page.getByTestId('setup-role').selectOption(opts.role ?? 'visitor');
   await page.getByTestId('setup-submit').click();
   // 120 s: set-up's key derivation shares 2 cores with the models' start-up compile (parallel cold start).
-  await page.getByTestId('admin-console').waitFor({ state: 'visible', timeout: 120_000 });
+  try {
+    await page.getByTestId('admin-console').waitFor({ state: 'visible', timeout: 120_000 });
+  } catch (e) {
+    // Seen once in a loaded run (stop 28), not reproduced: leave what the screen showed for the next look.
+    const shot = join(tmpdir(), `kiosk-setup-timeout-${Date.now()}.png`);
+    await page.screenshot({ path: shot }).catch(() => undefined);
+    const state = await page.evaluate(() => ({ hash: location.hash, screen: document.body.dataset['role'], text: document.body.innerText.slice(0, 400) })).catch(() => null);
+    throw new Error(`set-up: the admin console did not show (${JSON.stringify(state)}; screenshot ${shot})`, { cause: e });
+  }
   // The console shows as soon as the vault is unlocked; set-up is finished when its message turns ok.
   const r = await outcome(page, 'setup-message');
   if (r.tone !== 'ok') throw new Error(`set-up failed: ${r.text}`);

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { DEFAULT_FACE_CONFIG } from '../../src/config/face';
 import { launch, startKiosk } from './harness';
-import { enrolPhotos, guardDecisions, saveSetting, setPadPolicy, setupKiosk, unlockAdmin } from './flows';
+import { enrolPhotos, guardDecisions, openGuardScreen, saveSetting, setPadPolicy, setupKiosk, unlockAdmin } from './flows';
 
 /** Every decision the guard list shows, with its PAD score when one was shown. */
 async function decisions(page: Page): Promise<{ outcome: string; text: string; pad: number | null }[]> {
@@ -77,7 +77,7 @@ describe('presentation-attack detection end to end', () => {
       const result = (await refused.jsonValue()) as { tone: string; text: string };
       expect(result.tone).not.toBe('grant');
       expect(result.text).toMatch(/see the guard/i);
-      await b.page.goto(`${server.url}#/guard`);
+      await openGuardScreen(b.page, server.url); // the visitor screen ended the admin session
       const firstOutcome = (await guardDecisions(b.page))[0];
       expect(['deny-spoof', 'uncertain']).toContain(firstOutcome?.outcome);
       if (firstOutcome?.outcome === 'uncertain') expect(firstOutcome.text).toMatch(/challenge not completed: timeout/);
@@ -111,7 +111,7 @@ describe('presentation-attack detection end to end', () => {
         { timeout: 60_000, polling: 100 },
       );
       expect(await timedOut.jsonValue()).toEqual({ tone: 'warn', text: '? Please see the guard.' });
-      await b.page.goto(`${server.url}#/guard`);
+      await openGuardScreen(b.page, server.url); // the visitor screen ended the admin session
       const afterChallenge = (await decisions(b.page))[0]!;
       expect(afterChallenge.outcome).toBe('uncertain');
       expect(afterChallenge.text).toMatch(/challenge not completed: timeout/);
@@ -168,7 +168,7 @@ describe('presentation-attack detection end to end', () => {
       await b.page.waitForFunction(stepBack, null, { timeout: 90_000, polling: 100 });
       await b.page.waitForTimeout(6_000);
       expect(await b.page.evaluate(stepBack)).toBe(true);
-      await b.page.goto(`${server.url}#/guard`);
+      await openGuardScreen(b.page, server.url); // the visitor screen ended the admin session
       expect((await decisions(b.page)).length).toBe(closeFrom);
       expect(b.pageErrors).toEqual([]);
     } finally {

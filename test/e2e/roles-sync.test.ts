@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launch, startKiosk, type Browser } from './harness';
-import { enrolPhotos, outcome, peopleCount, savedDownload, setPadPolicy, setupKiosk, unlockAdmin, visitorResult, waitForGuardOutcome } from './flows';
+import { enrolPhotos, openGuardScreen, outcome, peopleCount, savedDownload, setPadPolicy, setupKiosk, unlockAdmin, visitorResult, waitForGuardOutcome } from './flows';
 
 const SITE = 'site passphrase for the bundle 7';
 // The README's screenshots: refreshed with UPDATE_SCREENSHOTS=1 (otherwise written under test/.cache, so a test
@@ -126,8 +126,9 @@ describe('two tablets, offline watchlist sync, guard and visitor screens', () =>
       expect(shown.text).not.toMatch(/Person A|Person B/);
       await shot(b.page, 'visitor-grant');
 
-      // Guard: override with a reason, logged in the list (and the encrypted audit log).
-      await b.page.goto(`${server.url}#/guard`);
+      // Guard: override with a reason, logged in the list (and the encrypted audit log). The visitor screen ended the
+      // admin's session, so staff log in again first.
+      await openGuardScreen(b.page, server.url);
       await waitForGuardOutcome(b.page, 'grant');
       await b.page.getByTestId('override-deny').click();
       expect(await b.page.getByTestId('override-message').innerText()).toMatch(/reason/i);
@@ -143,17 +144,22 @@ describe('two tablets, offline watchlist sync, guard and visitor screens', () =>
       // The reload ended the admin session (sessions live in memory): staff log in again.
       await unlockAdmin(b.page, server.url);
       for (const [hash, title] of [
-        ['#/', '终端'],
         ['#/guard', '保安台'],
         ['#/admin', '管理'],
       ] as const) {
         await b.page.goto(`${server.url}${hash}`);
-        await b.page.getByTestId(hash === '#/' ? 'visitor' : hash === '#/guard' ? 'guard' : 'admin').waitFor();
+        await b.page.getByTestId(hash === '#/guard' ? 'guard' : 'admin').waitFor();
         await b.page.getByTestId('nav-visitor').waitFor();
         expect(await b.page.locator('body').innerText()).toContain(title);
         expect(await b.page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
-        await shot(b.page, `zh-${hash === '#/' ? 'visitor' : hash.slice(2)}`);
+        await shot(b.page, `zh-${hash.slice(2)}`);
       }
+      // Last, the visitor screen: going there ends the staff session, so it shows as a visitor sees it (no navigation).
+      await b.page.goto(`${server.url}#/`);
+      await b.page.getByTestId('visitor').waitFor();
+      await b.page.waitForFunction(() => document.querySelectorAll('nav.roles a, nav.roles button').length === 0);
+      expect(await b.page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+      await shot(b.page, 'zh-visitor');
       for (const x of browsers) expect(x.pageErrors).toEqual([]);
     } finally {
       for (const x of browsers) await x.close();
