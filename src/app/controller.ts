@@ -650,7 +650,12 @@ export class KioskController {
    * the actor's override window (OVERRIDE_RATE_LIMITED otherwise, persisted across reloads). Recorded in the
    * encrypted audit with the actor's id and the reason; upstream gets only the signed yes/no.
    */
-  async override(decision: 'grant' | 'deny', reason: string): Promise<void> {
+  /**
+   * A guard's or admin's manual decision, audited under them and sent like any decision. `sent` is false when the
+   * kiosk is not set up or not paired: then nothing goes upstream (nothing is queued either, readiness.ts), so the
+   * door did not open — the guard screen must say so rather than "sent".
+   */
+  async override(decision: 'grant' | 'deny', reason: string): Promise<{ sent: boolean }> {
     this.authority.require('override');
     const session = this.authority.session;
     const actor = this.authority.actor!;
@@ -672,6 +677,7 @@ export class KioskController {
     this.update({ prompt: { key: decision === 'grant' ? 'granted' : 'denied' } });
     this.holdUntil = this.clock.monotonic() + RESULT_HOLD_MS;
     await this.record(entry, upstreamDecisionFor(outcome), actor);
+    return { sent: entry.sent };
   }
 
   private pushDecision(entry: IdentifiedDecision): void {

@@ -83,7 +83,7 @@ export const ERROR_MESSAGES = {
   GUARD_LOCKED_OUT: 'Too many wrong PINs. Wait before trying again.',
   GUARD_DISABLED: 'This guard account is disabled.',
   GUARD_NOT_FOUND: 'No such guard account.',
-  GUARD_PIN_RULE: 'A guard PIN is 6 to 12 digits.',
+  GUARD_PIN_RULE: 'A guard PIN is 6 to 12 digits, not one digit repeated, a run like 123456 or a repeated pattern like 121212.',
   GUARD_NAME_INVALID: "A guard's display name is 1 to 64 characters.",
   GUARD_NAME_TAKEN: 'Another guard already has this display name.',
   GUARD_PASSKEY_FAILED: 'The passkey could not be verified.',

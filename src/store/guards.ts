@@ -21,6 +21,21 @@ import type { SecretsApi } from './secrets';
 /** Five wrong PINs lock every guard login on this tablet; the wait doubles from 60 s up to an hour. */
 export const GUARD_LOCKOUT_POLICY: LockoutPolicy = { freeAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60 * 60_000 };
 export const PIN_RULE = /^[0-9]{6,12}$/;
+
+/**
+ * A PIN anyone would try first at a guard login: one digit repeated (111111), a straight run up or down (123456,
+ * 987654), or a short pattern repeated (121212, 123123, 112112). A guard PIN can open the door, and the lock-out
+ * allows five tries before it waits: these are the five an attacker tries (hand check, stop 28: 111111 was accepted).
+ */
+export function pinTooEasy(pin: string): boolean {
+  const d = [...pin].map(Number);
+  const steps = d.slice(1).map((x, i) => x - d[i]!);
+  if (steps.every((s) => s === 0) || steps.every((s) => s === 1) || steps.every((s) => s === -1)) return true;
+  for (const period of [2, 3]) {
+    if (d.every((x, i) => i < period || x === d[i - period])) return true;
+  }
+  return false;
+}
 const NAME_MAX = 64;
 const MAX_GUARDS = 200;
 const MAX_PASSKEYS = 8;
@@ -71,6 +86,7 @@ function checkName(name: string): string {
 
 function checkPinRule(pin: string): void {
   if (typeof pin !== 'string' || !PIN_RULE.test(pin)) throw new KioskError('GUARD_PIN_RULE', { field: 'pin' });
+  if (pinTooEasy(pin)) throw new KioskError('GUARD_PIN_RULE', { field: 'pin', reason: 'too-easy' });
 }
 
 export class GuardsApi {

@@ -14,7 +14,8 @@ import { errorText, formatDuration, formatTime, hasKey, lang, t } from './i18n';
 import { reasonText } from './reasons';
 
 export interface GuardActions {
-  override(decision: 'grant' | 'deny', reason: string): Promise<void>;
+  /** `sent` false: logged here, but the kiosk is not set up or not paired, so nothing went upstream. */
+  override(decision: 'grant' | 'deny', reason: string): Promise<{ sent: boolean }>;
   /** Decisions with names and scores (throws GUARD_REQUIRED when nobody may see them). */
   guardLog(): readonly IdentifiedDecision[];
   overridesLeft(): Promise<{ left: number; limit: number; windowMinutes: number }>;
@@ -82,11 +83,15 @@ export class GuardView {
   private async submit(decision: 'grant' | 'deny'): Promise<void> {
     this.message.textContent = '';
     delete this.message.dataset['code'];
+    delete this.message.dataset['tone'];
     try {
-      await this.actions.override(decision, this.reason.value);
+      const { sent } = await this.actions.override(decision, this.reason.value);
       this.reason.value = '';
-      this.message.textContent = t('overrideLogged');
+      // Not sent means the door was not opened (or closed) by it: said plainly, in the refusal colour.
+      this.message.textContent = t(sent ? 'overrideLogged' : 'overrideNotSent');
+      this.message.dataset['tone'] = sent ? 'ok' : 'bad';
     } catch (e) {
+      this.message.dataset['tone'] = 'bad';
       if (isKioskError(e)) this.message.dataset['code'] = e.code;
       const wait = isKioskError(e, 'OVERRIDE_RATE_LIMITED') && typeof e.details?.['retryInMs'] === 'number' ? ` (${formatDuration(e.details['retryInMs'])})` : '';
       this.message.textContent = isKioskError(e, 'INPUT_INVALID') ? t('overrideNeedsReason') : isKioskError(e) ? `${describeError(e, lang()).text}${wait}` : String(e);

@@ -43,7 +43,7 @@ describe('guard acknowledges a permanent rejection', () => {
     cleanup.push(() => void (app.decisions = own));
 
     const view = new GuardView({
-      override: () => Promise.resolve(),
+      override: () => Promise.resolve({ sent: true }),
       guardLog: () => [],
       overridesLeft: () => Promise.resolve({ left: 1, limit: 1, windowMinutes: 1 }),
       logout: () => undefined,

@@ -44,11 +44,15 @@ describe('authority in the app layer (no UI)', () => {
     await ops.settings.saveSettings({ sessionIdleSeconds: 600 });
     await expectCode(ops.createGuard('Night desk', '12345'), 'GUARD_PIN_RULE');
     await expectCode(ops.createGuard('Night desk', 'abcdef'), 'GUARD_PIN_RULE');
+    // The PINs an attacker tries first within the five the lock-out allows (src/store/guards.ts pinTooEasy).
+    for (const easy of ['111111', '123456', '9876543210', '121212', '123123123']) {
+      expect(await expectCode(ops.createGuard('Night desk', easy), 'GUARD_PIN_RULE'), easy).toMatchObject({ reason: 'too-easy' });
+    }
     await expectCode(ops.createGuard('   ', '123456'), 'GUARD_NAME_INVALID');
     await expectCode(ops.createGuard('x'.repeat(65), '123456'), 'GUARD_NAME_INVALID');
     const g1 = await ops.createGuard('Night desk', PIN_1);
     const g2 = await ops.createGuard('Day desk', PIN_2);
-    await expectCode(ops.createGuard('night DESK', '111111'), 'GUARD_NAME_TAKEN');
+    await expectCode(ops.createGuard('night DESK', '314159'), 'GUARD_NAME_TAKEN');
     expect((await ops.listGuards()).map((g) => g.name)).toEqual(['Night desk', 'Day desk']);
     const photo = new File([new Uint8Array([1, 2, 3])], 'x.jpg', { type: 'image/jpeg' });
     const blob = new Blob([new Uint8Array(8)]);

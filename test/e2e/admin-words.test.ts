@@ -106,6 +106,11 @@ describe('admin screen words and files', () => {
       await page.getByTestId('override-reason').fill('courier at the gate');
       await page.getByTestId('override-grant').click();
       await page.waitForFunction(() => /logged/i.test(document.querySelector('[data-testid="override-message"]')?.textContent ?? ''));
+      // This kiosk was never paired: the override is audited here, but nothing went upstream and the door did not
+      // open — the guard is told so, in the refusal colour, not "sent".
+      const overrideMsg = page.getByTestId('override-message');
+      expect(await overrideMsg.innerText()).toContain('NOT sent');
+      expect(await overrideMsg.getAttribute('data-tone')).toBe('bad');
       await unlockAdmin(page, server.url);
       await page.getByTestId('audit-passphrase').fill(AUDIT_PASS);
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('audit-export').click()]);

@@ -1,0 +1,62 @@
+/**
+ * What the guard reads after an override. On a kiosk that is not paired with the receiver nothing goes upstream
+ * (nothing is queued either), so the door did not open: the real controller says `sent: false` and the real guard
+ * view says "NOT sent", in the refusal colour — it used to say "logged and sent" (hand check, stop 28). A sent
+ * override keeps the plain confirmation; a refused one (no reason) is shown in the refusal colour too.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AdjustableClock } from '../../src/shared/clock';
+import { GuardView } from '../../src/ui/guard-view';
+import { closeKiosks, openKiosk } from './kiosk-app';
+import { PASS } from './vault-helpers';
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanup.splice(0).reverse()) c();
+  closeKiosks();
+});
+
+function mount(override: (d: 'grant' | 'deny', r: string) => Promise<{ sent: boolean }>): GuardView {
+  const view = new GuardView({
+    override,
+    guardLog: () => [],
+    overridesLeft: () => Promise.resolve({ left: 5, limit: 5, windowMinutes: 60 }),
+    logout: () => undefined,
+    acknowledgeRejection: () => Promise.resolve(),
+  });
+  document.body.append(view.root);
+  cleanup.push(() => view.root.remove());
+  return view;
+}
+
+async function overrideWith(view: GuardView, reason: string): Promise<{ text: string; tone: string | undefined }> {
+  const msg = view.root.querySelector<HTMLElement>('[data-testid="override-message"]')!;
+  view.root.querySelector<HTMLInputElement>('[data-testid="override-reason"]')!.value = reason;
+  msg.textContent = '';
+  view.root.querySelector<HTMLButtonElement>('[data-testid="override-grant"]')!.click();
+  for (let i = 0; i < 200 && !msg.textContent; i++) await new Promise((r) => setTimeout(r, 25));
+  return { text: msg.textContent ?? '', tone: msg.dataset['tone'] };
+}
+
+describe('guard override message', () => {
+  it('says NOT sent when the kiosk is not paired, sent when it was, and shows a refusal as one', async () => {
+    const { app, ops } = await openKiosk('guard-override-message', new AdjustableClock());
+    await ops.setup(PASS, { role: 'attended' });
+    expect(app.readiness().missing).toContain('pairing');
+    const real = mount((d, r) => app.override(d, r));
+    const unpaired = await overrideWith(real, 'courier at the gate');
+    expect(unpaired.text).toContain('NOT sent');
+    expect(unpaired.text).toContain('not paired');
+    expect(unpaired.tone).toBe('bad');
+    // Audited all the same, as a manual decision that was not sent.
+    expect(app.guardLog().find((d) => d.outcome === 'override-grant')).toMatchObject({ sent: false, reason: 'courier at the gate' });
+
+    const refused = await overrideWith(real, ' ');
+    expect(refused.tone).toBe('bad');
+    expect(refused.text).not.toContain('sent');
+
+    const sent = await overrideWith(mount(() => Promise.resolve({ sent: true })), 'delivery expected');
+    expect(sent.text).toBe('Override logged and sent.');
+    expect(sent.tone).toBe('ok');
+  });
+});
