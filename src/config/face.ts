@@ -209,8 +209,9 @@ export type FaceConfigOverrides = Partial<{
   openSet: Partial<Omit<OpenSetConfig, 'impostor'>>;
 }>;
 
-function check(cond: boolean, field: string): void {
-  if (!cond) throw new KioskError('CONFIG_INVALID', { field });
+/** `range`, when given, is the rule the refusal states ("must be between min and max"). */
+function check(cond: boolean, field: string, range?: { min: number; max: number }): void {
+  if (!cond) throw new KioskError('CONFIG_INVALID', { field, ...range });
 }
 
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
@@ -238,8 +239,10 @@ export function validateFaceConfig(c: FaceConfig): FaceConfig {
   check(finite(c.minDetectionScore) && c.minDetectionScore > 0 && c.minDetectionScore < 1, 'minDetectionScore');
   for (const name of ['fr_feature', 'dlib_resnet'] as const) {
     const t = c.thresholds[name];
-    check(finite(t.accept) && t.accept > -1 && t.accept <= 1, `thresholds.${name}.accept`);
-    check(finite(t.reject) && t.reject > -1 && t.reject <= t.accept, `thresholds.${name}.reject`);
+    // The admin screen sets accept only: an accept below the reject threshold is refused naming accept and the
+    // range it may take (it used to name reject, a field the admin never sees, with no rule; hand check, stop 28).
+    check(finite(t.reject) && t.reject > -1 && t.reject < 1, `thresholds.${name}.reject`, { min: -1, max: 1 });
+    check(finite(t.accept) && t.accept >= t.reject && t.accept <= 1, `thresholds.${name}.accept`, { min: t.reject, max: 1 });
     check(finite(t.margin) && t.margin >= 0 && t.margin < 2, `thresholds.${name}.margin`);
   }
   checkQuality(c.quality, 'quality');

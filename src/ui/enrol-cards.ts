@@ -24,6 +24,17 @@ export interface EnrolActions {
   addPlates(label: string, plates: string[], list: ListKind, target?: EnrolTarget): Promise<Subject>;
 }
 
+/**
+ * The label as a report line shows it: a refused 5,000-character name was echoed whole (a card thousands of pixels
+ * tall; hand check, stop 28), a blank one as nothing. Only the display is shortened, with its length said; nothing
+ * stored is changed (a name that long was refused anyway).
+ */
+function shownLabel(label: string): string {
+  const clean = label.trim();
+  if (!clean) return '""';
+  return clean.length > 80 ? `${clean.slice(0, 60)}… (${clean.length})` : clean;
+}
+
 function reportList(reports: EnrolReport[]): HTMLElement {
   return h(
     'ul',
@@ -33,7 +44,7 @@ function reportList(reports: EnrolReport[]): HTMLElement {
       return h(
         'li',
         { 'data-ok': String(r.ok), 'data-code': r.code ?? '', ...(typeof r.details?.['row'] === 'number' ? { 'data-row': r.details['row'] } : {}) },
-        `${r.file} → ${r.label}: ${r.ok || !d ? t('enrolled') : d.text}`,
+        `${r.file} → ${shownLabel(r.label)}: ${r.ok || !d ? t('enrolled') : d.text}`,
         d ? h('small', { class: 'details' }, d.details) : null,
       );
     }),

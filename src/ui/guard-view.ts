@@ -163,7 +163,8 @@ export class GuardView {
       // A policy's reason is translated; an override's reason is the guard's own words.
       h('span', { class: 'why' }, d.mode === 'manual' ? d.reason : reasonText(d.reason, lang())),
       d.score !== undefined ? h('span', { class: 'score' }, d.score.toFixed(3)) : null,
-      d.by ? h('span', { class: 'by', 'data-testid': 'override-by' }, `${t('by')} ${d.by}`) : null,
+      // 'admin' is the role, not a name: said in the screen's language (a guard's own display name stays as written).
+      d.by ? h('span', { class: 'by', 'data-testid': 'override-by' }, `${t('by')} ${d.by === 'admin' ? t('admin') : d.by}`) : null,
       d.liveness !== undefined ? h('span', { class: 'pad', 'data-pad': d.liveness.toFixed(3) }, `${t('pad')} ${d.liveness.toFixed(3)}`) : null,
       h('span', { class: 'mode' }, word('mode', d.mode)),
     );

@@ -108,6 +108,7 @@ export class PeopleCard {
           h('tbody', {}, ...rows),
         ),
       ),
+      ...(rows.length === 0 ? [h('p', { class: 'help', 'data-testid': 'people-no-match' }, t('peopleNoMatch'))] : []),
       out,
     );
   }

@@ -169,10 +169,12 @@ export class SettingsCard {
     embedder.value = inForce.embedder;
     // The open-set target in percent (the admin screen shows FPIR in percent), the value in force shown.
     const fpirTarget = h('input', { type: 'number', step: 'any', min: '0', max: '50', 'data-testid': 'setting-fpir-target', value: String(Number((100 * inForce.openSet.targetFpir).toPrecision(6))) });
-    const accept = h('input', { type: 'number', step: '0.01', min: '-1', max: '1', 'data-testid': 'setting-accept', value: String(inForce.thresholds[inForce.embedder].accept) });
+    // Its floor is the embedder's reject threshold (below it the config refuses it): the refusal then states that range.
+    const accept = h('input', { type: 'number', step: '0.01', min: String(inForce.thresholds[inForce.embedder].reject), max: '1', 'data-testid': 'setting-accept', value: String(inForce.thresholds[inForce.embedder].accept) });
     // The accept threshold belongs to an embedder: choosing the other one shows that one's threshold in force.
     embedder.addEventListener('change', () => {
       accept.value = String(inForce.thresholds[embedder.value as 'fr_feature' | 'dlib_resnet'].accept);
+      accept.min = String(inForce.thresholds[embedder.value as 'fr_feature' | 'dlib_resnet'].reject);
     });
     const retention = h('input', { type: 'number', min: '1', max: String(24 * 366), value: String(s.retentionHours), 'data-testid': 'setting-retention' });
     const role = roleSelect('setting-role', s.role);

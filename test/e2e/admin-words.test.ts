@@ -72,6 +72,12 @@ describe('admin screen words and files', () => {
       expect(range.text).toBe('A setting is not valid. Log out after idle seconds: must be between 0 and 3600.');
       expect(range.details).toMatch(/^CONFIG_INVALID · field=sessionIdleSeconds/);
       await settings.getByTestId('setting-idle').fill('3600');
+      // An accept threshold under the reject threshold: refused naming the field the admin sees and its real range.
+      await settings.getByTestId('setting-accept').fill('0.1');
+      const low = await act(page, 'section-settings', 'settings-save', 'settings-message');
+      expect(low).toMatchObject({ tone: 'bad', code: 'CONFIG_INVALID' });
+      expect(low.text).toBe('A setting is not valid. Accept threshold: must be between 0.3 and 1.');
+      await settings.getByTestId('setting-accept').fill(accept);
 
       // --- names and plates: refused with field, rule and limit; the plate is previewed as stored ---
       const plates = page.getByTestId('section-plates');
@@ -85,6 +91,15 @@ describe('admin screen words and files', () => {
       const long = await act(page, 'section-plates', 'plate-submit', 'plate-message');
       expect(long).toMatchObject({ code: 'INPUT_TOO_LONG' });
       expect(long.text).toContain('Name: at most 200 characters (this one has 5000)');
+      // The same 5,000-character name on a photo: refused, and the report line shows it shortened, with its length.
+      const photoCard = page.getByTestId('section-enrol-photos');
+      await photoCard.getByTestId('enrol-label').fill('y'.repeat(5000));
+      writeFileSync(join(dir, 'not-a-photo.jpg'), 'not an image');
+      await photoCard.getByTestId('enrol-files').setInputFiles(join(dir, 'not-a-photo.jpg'));
+      await act(page, 'section-enrol-photos', 'enrol-submit', 'enrol-message');
+      const line = await photoCard.getByTestId('enrol-reports').locator('li').first().innerText();
+      expect(line).toContain(`not-a-photo.jpg → ${'y'.repeat(60)}… (5000)`);
+      expect(line.length).toBeLessThan(400);
       await plates.getByTestId('plate-label').fill('Van Lee');
       const saved = await act(page, 'section-plates', 'plate-submit', 'plate-message');
       expect(saved).toMatchObject({ tone: 'ok', text: 'Enrolled. plates: AOU123, BX1B' });

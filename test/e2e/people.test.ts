@@ -87,6 +87,11 @@ describe('a person is one record', () => {
       await b.page.getByTestId('people-search').fill('4s50233');
       await b.page.waitForFunction(() => document.querySelectorAll('[data-testid="people-table"] tbody tr').length === 1);
       expect(await visibleLabels(b.page)).toEqual(['Person A']);
+      expect(await b.page.getByTestId('people-no-match').count()).toBe(0);
+      // A search nobody matches says so (not only the table's headers).
+      await b.page.getByTestId('people-search').fill('nobody by this name');
+      await b.page.getByTestId('people-no-match').waitFor();
+      expect(await b.page.getByTestId('people-no-match').innerText()).toBe('No one matches this search.');
       await b.page.getByTestId('people-search').fill('');
       await b.page.getByTestId('people-sort').selectOption('newest');
       await b.page.waitForFunction(() => document.querySelector('[data-testid="people-table"] tbody tr')?.getAttribute('data-label') === 'Person B');

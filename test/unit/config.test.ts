@@ -16,8 +16,9 @@ import {
   type KioskSettings,
 } from '../../src/config';
 import { REGION_RULES } from '../../src/matching/plates';
+import { describeError } from '../../src/ui/error-text';
 
-const refused = (field: string) => expect.objectContaining({ code: 'CONFIG_INVALID', details: { field } });
+const refused = (field: string) => expect.objectContaining({ code: 'CONFIG_INVALID', details: expect.objectContaining({ field }) });
 
 describe('kiosk settings supplied by an admin', () => {
   const d = defaultSettings('k1');
@@ -107,6 +108,20 @@ describe('face and plate configs', () => {
       [{ openSet: { targetFpir: 0 } }, 'openSet.targetFpir'],
     ];
     for (const [o, field] of cases) expect(() => resolveFaceConfig(o), field).toThrow(refused(field));
+  });
+
+  it('face: an accept threshold below the reject threshold names accept and the range it may take', () => {
+    // The admin screen sets accept only; it used to name reject, with no rule ("choose one of the offered values").
+    for (const accept of [0.1, 0, -0.5, -1]) {
+      let err: unknown;
+      try {
+        resolveFaceConfig({ thresholds: { fr_feature: { accept } } });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, String(accept)).toMatchObject({ code: 'CONFIG_INVALID', details: { field: 'thresholds.fr_feature.accept', min: 0.3, max: 1 } });
+      expect(describeError(err, 'en').text, String(accept)).toContain('must be between 0.3 and 1');
+    }
   });
 
   it('plate: each kind of bad value names its field; defaults pass; the regions are the ones with rules', () => {
