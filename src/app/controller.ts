@@ -648,10 +648,7 @@ export class KioskController {
   /**
    * Manual override by the logged-in guard (or the admin): needs the 'override' capability, a reason, and room in
    * the actor's override window (OVERRIDE_RATE_LIMITED otherwise, persisted across reloads). Recorded in the
-   * encrypted audit with the actor's id and the reason; upstream gets only the signed yes/no.
-   */
-  /**
-   * A guard's or admin's manual decision, audited under them and sent like any decision. `sent` is false when the
+   * encrypted audit with the actor's id and the reason; upstream gets only the signed yes/no. `sent` is false when the
    * kiosk is not set up or not paired: then nothing goes upstream (nothing is queued either, readiness.ts), so the
    * door did not open — the guard screen must say so rather than "sent".
    */
