@@ -240,9 +240,12 @@ async function main(): Promise<void> {
   });
   await app.start();
   // The stored role is known only now, and the vault is open: route again (a guard desk's home is the guard
-  // screen) and rebuild the panel (a login shown before the vault opened could not list the guards).
-  shownPanel = null;
+  // screen), and let a login shown before the vault was unlocked list the guards. The panel on screen is not
+  // detached and re-inserted for this: that took the focus out of the field being typed in, and a set-up form
+  // filled at that moment lost a passphrase (CI, stop 28: "The two passphrases differ" on two e2e set-ups).
   show();
+  if (shownPanel === login.root) void login.refreshGuards();
+  markOnce('started');
   if (app.snapshot.settings.lang !== lang() && app.snapshot.phase === 'running' && !localStorage.getItem(LANG_KEY)) {
     switchLang(app.snapshot.settings.lang);
   }

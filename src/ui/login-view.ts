@@ -56,16 +56,40 @@ export class LoginView {
   /** Fresh form each time it is shown: names reloaded, PIN and message cleared. */
   async open(): Promise<void> {
     this.pin.value = '';
-    this.message.textContent = '';
-    delete this.message.dataset['tone'];
-    delete this.message.dataset['code'];
+    this.clearMessage();
+    await this.refreshGuards();
+  }
+
+  /**
+   * Reloads the guards' names (the vault was unlocked after the form appeared) and keeps what the person already
+   * chose and typed; a message that only said the list could not be read goes away once it can.
+   */
+  async refreshGuards(): Promise<void> {
+    const chosen = this.who.value;
     try {
       const guards = (await this.actions.guards()).filter((g) => g.hasPin || g.passkeys > 0);
       this.who.replaceChildren(...guards.map((g) => h('option', { value: g.id }, g.name)));
-      if (guards.length === 0) this.show(t('noGuards'), 'bad');
+      if (guards.some((g) => g.id === chosen)) this.who.value = chosen;
+      if (this.listFailed) this.clearMessage();
+      this.listFailed = false;
+      if (guards.length === 0) {
+        this.show(t('noGuards'), 'bad');
+        this.listFailed = true;
+      }
     } catch (e) {
       this.fail(e);
+      this.listFailed = true;
     }
+  }
+
+  /** The message on screen is about the guard list (none, or unreadable), not about a login attempt. */
+  private listFailed = false;
+
+  private clearMessage(): void {
+    this.message.textContent = '';
+    delete this.message.dataset['tone'];
+    delete this.message.dataset['code'];
+    this.listFailed = false;
   }
 
   private show(text: string, tone: 'ok' | 'bad', code?: string): void {
@@ -84,6 +108,7 @@ export class LoginView {
 
   private async run(button: HTMLButtonElement, fn: () => Promise<void>): Promise<void> {
     button.disabled = true;
+    this.listFailed = false;
     this.message.dataset['tone'] = 'busy';
     try {
       await fn();

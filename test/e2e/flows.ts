@@ -27,16 +27,31 @@ export async function setupKiosk(page: Page, url: string, opts: SetupOptions = {
   await page.getByTestId('setup-passphrase-again').fill(passphrase);
   await page.getByTestId('setup-role').selectOption(opts.role ?? 'visitor');
   await page.getByTestId('setup-submit').click();
-  // 120 s: set-up's key derivation shares 2 cores with the models' start-up compile (parallel cold start).
-  try {
-    await page.getByTestId('admin-console').waitFor({ state: 'visible', timeout: 120_000 });
-  } catch (e) {
-    // Seen once in a loaded run (stop 28), not reproduced: leave what the screen showed for the next look.
-    const shot = join(tmpdir(), `kiosk-setup-timeout-${Date.now()}.png`);
+  // 120 s: set-up's key derivation shares 2 cores with the models' start-up compile (parallel cold start). A refusal
+  // (the form's message turns bad) ends the wait at once, with the message.
+  const shown = await page
+    .waitForFunction(
+      () => {
+        const c = document.querySelector<HTMLElement>('[data-testid="admin-console"]');
+        const m = document.querySelector<HTMLElement>('[data-testid="setup-message"]');
+        if (c && !c.hidden) return 'console';
+        return m?.dataset['tone'] === 'bad' ? `refused: ${m.textContent ?? ''}` : false;
+      },
+      undefined,
+      { timeout: 120_000 },
+    )
+    .then((h) => h.jsonValue())
+    .catch((e: unknown) => `timeout (${String(e)})`);
+  if (shown !== 'console') {
+    const shot = join(tmpdir(), `kiosk-setup-failed-${Date.now()}.png`);
     await page.screenshot({ path: shot }).catch(() => undefined);
-    const state = await page.evaluate(() => ({ hash: location.hash, screen: document.body.dataset['role'], text: document.body.innerText.slice(0, 400) })).catch(() => null);
-    throw new Error(`set-up: the admin console did not show (${JSON.stringify(state)}; screenshot ${shot})`, { cause: e });
+    const state = await page.evaluate(() => ({ hash: location.hash, screen: document.body.dataset['role'], churn: (window as unknown as { __screenChurn?: string[] }).__screenChurn })).catch(() => null);
+    throw new Error(`set-up: the admin console did not show: ${String(shown)} (${JSON.stringify(state)}; screenshot ${shot})`);
   }
+  // The kiosk's start-up re-routes once the vault is read; the screen being typed in must stay in place through it.
+  await page.waitForFunction(() => performance.getEntriesByName('cold:started').length > 0, undefined, { timeout: 120_000 });
+  const churn = await page.evaluate(() => (window as unknown as { __screenChurn: string[] }).__screenChurn);
+  if (churn.length) throw new Error(`set-up: a screen was detached and re-inserted under the admin's hands: ${churn.join(', ')}`);
   // The console shows as soon as the vault is unlocked; set-up is finished when its message turns ok.
   const r = await outcome(page, 'setup-message');
   if (r.tone !== 'ok') throw new Error(`set-up failed: ${r.text}`);

@@ -40,6 +40,21 @@ export interface LaunchOptions {
   extraArgs?: string[];
 }
 
+/**
+ * Records, in every page, each time a screen section (admin, guard, login) was taken out of the page and put back in
+ * the same moment: that drops the focus and whatever the next keystroke was meant for (the cause of the stop-28 CI
+ * set-up failures). setupKiosk asserts none happened.
+ */
+const SCREEN_CHURN_RECORDER = `
+  window.__screenChurn = [];
+  new MutationObserver((records) => {
+    for (const r of records) for (const n of r.removedNodes) {
+      const id = n.nodeType === 1 ? n.getAttribute('data-testid') : null;
+      if (n.isConnected && (id === 'admin' || id === 'guard' || id === 'login')) window.__screenChurn.push(id + ' @' + Math.round(performance.now()) + ' ms');
+    }
+  }).observe(document, { childList: true, subtree: true });
+`;
+
 /** Adds a listener in every page that records CSP violations where the test can read them. */
 const CSP_RECORDER = `
   window.__cspViolations = [];
@@ -62,6 +77,7 @@ export async function launch(opts: LaunchOptions = {}): Promise<Browser> {
     viewport: { width: 1024, height: 768 },
   });
   await context.addInitScript(CSP_RECORDER);
+  await context.addInitScript(SCREEN_CHURN_RECORDER);
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
   const cspConsole: string[] = [];
