@@ -97,6 +97,7 @@ async function main(): Promise<void> {
     guardLog: () => app.guardLog(),
     overridesLeft: () => app.overridesLeft(),
     acknowledgeRejection: () => app.acknowledgeRejection(),
+    paired: () => !app.readiness().missing.includes('pairing'),
     logout: () => {
       authority.logout();
       home();

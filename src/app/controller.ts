@@ -67,6 +67,13 @@ export interface PlateDebugEntry {
   crops: PlateDebugCrop[];
 }
 
+/** The inference backend in use: its name (wasm, webgpu), ORT's thread count on wasm, and the models it runs. */
+export interface BackendSummary {
+  name: string;
+  threads?: number;
+  detail: string;
+}
+
 export interface AppSnapshot {
   phase: Phase;
   settings: KioskSettings;
@@ -76,7 +83,8 @@ export interface AppSnapshot {
   /** Open-set threshold for the armed gallery (admin screen); null before a watchlist was loaded. */
   openSet: OpenSetAssessment | null;
   detections: { faces: FaceDetection[]; frameW: number; frameH: number; plateBox?: { x: number; y: number; width: number; height: number } | null };
-  backend: string | null;
+  /** What runs the models, for the guard's status (worded there, in the screen's language). */
+  backend: BackendSummary | null;
   modelError: KioskError | null;
   watchlist: { subjects: number; templates: number; plates: number; version: number; loadedAt: number | null };
   vault: Readonly<VaultState> | null;
@@ -493,7 +501,7 @@ export class KioskController {
       const b = this.faces.info.backend;
       const i = this.faces.info;
       this.update({
-        backend: `${b.backend}${b.backend === 'wasm' ? ` (${b.threads} thread${b.threads > 1 ? 's' : ''})` : ''}, ${i.embedder} ${i.precision}`,
+        backend: { name: b.backend, ...(b.backend === 'wasm' ? { threads: b.threads } : {}), detail: `${i.embedder} ${i.precision}` },
       });
     }
     if (running) markOnce('first-analysed');
@@ -572,7 +580,7 @@ export class KioskController {
     const h = frame.height;
     const debug = this.vault.state.admin;
     const r = await this.plates.read(signal, frame, { region: this.snap.settings.plate.region ?? 'us', debug });
-    if (!this.snap.backend && this.plates.info) this.update({ backend: `${this.plates.info.backend} (${this.plates.info.recognisers.join(' + ')})` });
+    if (!this.snap.backend && this.plates.info) this.update({ backend: { name: this.plates.info.backend, detail: this.plates.info.recognisers.join(' + ') } });
     this.update({ detections: { faces: [], frameW: w, frameH: h, plateBox: r.box } });
     if (debug) {
       const entry: PlateDebugEntry = {

@@ -77,8 +77,10 @@ function photosCard(actions: EnrolActions, people: () => readonly WatchSubject[]
         target,
       );
       reports.replaceChildren(reportList(r));
-      files.value = '';
       const good = r.filter((x) => x.ok);
+      // Nothing enrolled (a refused name, no face): the chosen photos stay chosen, to fix the field and try again.
+      // Once any photo went in, the picker is cleared so a second press cannot enrol it twice.
+      if (good.length > 0) files.value = '';
       const dup = r.find((x) => x.code === 'ENROL_DUPLICATE_FACE' && x.holderId);
       const holder = dup ? people().find((x) => x.id === dup.holderId) : undefined;
       if (dup && holder) {

@@ -22,6 +22,8 @@ export interface GuardActions {
   logout(): void;
   /** The guard has read the receiver's last permanent rejection: clear it from the status. */
   acknowledgeRejection(): void;
+  /** The kiosk's decision key is paired with the receiver it sends to (else nothing goes upstream). */
+  paired(): boolean;
 }
 
 /** A status, outcome or mode value in the chosen language (the raw value only when the table has none). */
@@ -121,14 +123,20 @@ export class GuardView {
     if (sessionChanged) void this.refreshQuota();
     const up = s.upstream;
     const upProblem = up?.problem ?? up?.lastRejection;
+    // Known once the decision service is open (s.upstream set); before that the row says "not connected".
+    const paired = !up || this.actions.paired();
     const rows = [
       row(t('camera'), s.camera.status === 'error' && s.camera.error ? errorText(s.camera.error.code, s.camera.error.message) : t(`camera_${s.camera.status}`), 'status-camera', s.camera.status === 'live' ? 'ok' : s.camera.status === 'error' ? 'bad' : 'warn'),
-      row(t('backend'), s.modelError ? errorText(s.modelError.code, s.modelError.message) : (s.backend ?? '—'), 'status-backend', s.modelError ? 'bad' : s.backend ? 'ok' : 'warn'),
+      row(t('backend'), s.modelError ? errorText(s.modelError.code, s.modelError.message) : (s.backend ? `${s.backend.name}${s.backend.threads ? ` (${s.backend.threads} ${t(s.backend.threads > 1 ? 'threads' : 'thread')})` : ''}, ${s.backend.detail}` : '—'), 'status-backend', s.modelError ? 'bad' : s.backend ? 'ok' : 'warn'),
       row(t('watchlist'), `${s.watchlist.subjects} ${t('people')} · ${s.watchlist.plates} ${t('plates')} · v${s.watchlist.version}`, 'status-watchlist', s.phase === 'running' ? 'ok' : 'warn'),
       row(t('vault'), `${s.vault ? word('vault', s.vault.status) : '—'}${s.vault?.quotaExceeded ? ` · ${t('storageFull')}` : ''}${s.vault?.quarantined ? ` · ${s.vault.quarantined} ${t('quarantined')}` : ''}`, 'status-vault', s.vault?.quotaExceeded || s.vault?.quarantined ? 'bad' : 'ok'),
       row(t('storagePersisted'), s.vault?.persisted === null || s.vault?.persisted === undefined ? '—' : s.vault.persisted ? t('yes') : t('no'), 'status-persisted', s.vault?.persisted ? 'ok' : 'warn'),
       // The problem in words; its code and the receiver's reason code are for support, in the row's title.
-      row(t('upstream'), up ? `${word('upstream', up.state)}${upProblem ? ` · ${errorText(upProblem.code, ERROR_MESSAGES[upProblem.code])}` : ''}` : t('notConnected'), 'status-upstream', !up ? 'warn' : upProblem ? 'bad' : 'ok'),
+      // Unpaired, the sender sits "idle" with nothing to send: that is not a healthy link, the door cannot be
+      // opened from this kiosk at all (hand check, stop 28: "Upstream: idle" in green on a kiosk never paired).
+      !paired
+        ? row(t('upstream'), t('upstreamNotPaired'), 'status-upstream', 'bad')
+        : row(t('upstream'), up ? `${word('upstream', up.state)}${upProblem ? ` · ${errorText(upProblem.code, ERROR_MESSAGES[upProblem.code])}` : ''}` : t('notConnected'), 'status-upstream', !up ? 'warn' : upProblem ? 'bad' : 'ok'),
       row(t('outbox'), String(up?.depth ?? 0), 'status-outbox', (up?.depth ?? 0) > 0 ? 'warn' : 'ok'),
       row(
         t('lastSynced'),
@@ -138,7 +146,7 @@ export class GuardView {
       ),
     ];
     const upRow = rows[5]!;
-    if (upProblem) upRow.title = `${upProblem.code} · ${upProblem.reason}`;
+    if (upProblem && paired) upRow.title = `${upProblem.code} · ${upProblem.reason}`;
     // A permanent rejection stays on screen until a guard says they have seen it (the decision itself was dropped).
     const ack = up?.lastRejection && !up.problem ? h('button', { type: 'button', 'data-testid': 'ack-rejection' }, t('ackRejection')) : null;
     ack?.addEventListener('click', () => this.actions.acknowledgeRejection());

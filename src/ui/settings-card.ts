@@ -8,7 +8,7 @@
  * and applies. It never reaches storage, crypto or a worker, and decides nothing about who gets in.
  */
 import type { AppSnapshot } from '../app/controller';
-import { padPolicyOf, type DeviceRole, type KioskSettings } from '../config/kiosk';
+import { IDLE_SECONDS_MAX, IDLE_SECONDS_MIN, padPolicyOf, ROLE_IDLE_SECONDS, type DeviceRole, type KioskSettings } from '../config/kiosk';
 import { resolveFaceConfig } from '../config/face';
 import { DEFAULT_PLATE_MATCH } from '../config/plate';
 import { KioskError } from '../shared/errors';
@@ -178,11 +178,17 @@ export class SettingsCard {
     });
     const retention = h('input', { type: 'number', min: '1', max: String(24 * 366), value: String(s.retentionHours), 'data-testid': 'setting-retention' });
     const role = roleSelect('setting-role', s.role);
-    const idle = h('input', { type: 'number', min: '0', max: '3600', value: String(s.sessionIdleSeconds), 'data-testid': 'setting-idle' });
+    // 0 is stored for "the role's default": shown as an empty box that names the default in force, so the screen
+    // never says 0 seconds for a session that lasts a minute (hand check, stop 28).
+    const idle = h('input', { type: 'number', min: String(IDLE_SECONDS_MIN), max: String(IDLE_SECONDS_MAX), value: s.sessionIdleSeconds > 0 ? String(s.sessionIdleSeconds) : '', 'data-testid': 'setting-idle' });
+    const idleDefault = () => (idle.placeholder = `${t('padRoleDefault')}: ${ROLE_IDLE_SECONDS[role.value as DeviceRole] ?? ROLE_IDLE_SECONDS[s.role]}`);
     const overrideLimit = h('input', { type: 'number', min: '1', max: '100', value: String(s.overrideLimit), 'data-testid': 'setting-override-limit' });
     const overrideWindow = h('input', { type: 'number', min: '1', max: '1440', value: String(s.overrideWindowMinutes), 'data-testid': 'setting-override-window' });
     const cooldown = h('input', { type: 'number', min: '5', max: '3600', value: String(s.presenceCooldownSeconds), 'data-testid': 'setting-presence-cooldown' });
-    const door = h('input', { type: 'text', value: s.door, 'data-testid': 'setting-door' });
+    idleDefault();
+    role.addEventListener('change', idleDefault);
+    // Empty: decisions name no door and the receiver uses the kiosk id as the door (receiver/orders.mjs); say which.
+    const door = h('input', { type: 'text', value: s.door, placeholder: `${t('field_kioskId')}: ${s.kioskId}`, 'data-testid': 'setting-door' });
     const path = h('input', { type: 'text', value: s.upstreamPath, 'data-testid': 'setting-upstream-path' });
     const region = h('select', { 'data-testid': 'setting-plate-region' }, ...['us', 'eu', 'br', 'cn'].map((r) => h('option', { value: r }, r.toUpperCase())));
     region.value = s.plate.region ?? DEFAULT_PLATE_MATCH.region;
@@ -236,7 +242,7 @@ export class SettingsCard {
           face,
           plate: { ...s.plate, region: region.value },
           role: role.value as DeviceRole,
-          sessionIdleSeconds: numberOf(idle, 'sessionIdleSeconds', true),
+          sessionIdleSeconds: idle.value.trim() === '' ? 0 : numberOf(idle, 'sessionIdleSeconds', true),
           overrideLimit: numberOf(overrideLimit, 'overrideLimit', true),
           overrideWindowMinutes: numberOf(overrideWindow, 'overrideWindowMinutes', true),
           presenceCooldownSeconds: numberOf(cooldown, 'presenceCooldownSeconds', true),

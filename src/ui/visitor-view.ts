@@ -83,9 +83,17 @@ export class VisitorView {
     this.result.hidden = tone === null;
     if (tone) {
       this.result.dataset['tone'] = tone;
-      this.result.textContent = `${tone === 'grant' ? '✓' : tone === 'deny' ? '✕' : '?'} ${text}`;
+      this.result.replaceChildren(...phrases(`${tone === 'grant' ? '✓' : tone === 'deny' ? '✕' : '?'} ${text}`));
     }
     k.root.dataset['tone'] = tone ?? '';
     if (s.error && !s.modelError && s.camera.status !== 'error') k.setNotice(errorText(s.error.code, s.error.message));
   }
+}
+
+/**
+ * The result as sentences that wrap only between each other: Chinese breaks between any two characters, and the
+ * big result line split "禁止通 / 行" across lines (hand check, stop 28). The text itself is unchanged.
+ */
+function phrases(text: string): Node[] {
+  return text.split(/(?<=[。！？.!?])(\s*)/).map((part, i) => (i % 2 === 1 ? document.createTextNode(part) : h('span', { class: 'phrase' }, part)));
 }

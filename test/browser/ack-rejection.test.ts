@@ -48,6 +48,8 @@ describe('guard acknowledges a permanent rejection', () => {
       overridesLeft: () => Promise.resolve({ left: 1, limit: 1, windowMinutes: 1 }),
       logout: () => undefined,
       acknowledgeRejection: () => app.acknowledgeRejection(),
+      // This test is about a paired kiosk's rejection; pairing itself is shown in e2e (admin-words, session-egress).
+      paired: () => true,
     });
     document.body.append(view.root);
     cleanup.push(() => view.root.remove());

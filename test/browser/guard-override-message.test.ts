@@ -16,13 +16,14 @@ afterEach(() => {
   closeKiosks();
 });
 
-function mount(override: (d: 'grant' | 'deny', r: string) => Promise<{ sent: boolean }>): GuardView {
+function mount(override: (d: 'grant' | 'deny', r: string) => Promise<{ sent: boolean }>, paired: () => boolean = () => true): GuardView {
   const view = new GuardView({
     override,
     guardLog: () => [],
     overridesLeft: () => Promise.resolve({ left: 5, limit: 5, windowMinutes: 60 }),
     logout: () => undefined,
     acknowledgeRejection: () => Promise.resolve(),
+    paired,
   });
   document.body.append(view.root);
   cleanup.push(() => view.root.remove());
@@ -43,7 +44,16 @@ describe('guard override message', () => {
     const { app, ops } = await openKiosk('guard-override-message', new AdjustableClock());
     await ops.setup(PASS, { role: 'attended' });
     expect(app.readiness().missing).toContain('pairing');
-    const real = mount((d, r) => app.override(d, r));
+    const real = mount(
+      (d, r) => app.override(d, r),
+      () => !app.readiness().missing.includes('pairing'),
+    );
+    // The status says it before anyone tries: not paired, as a fault (it read "idle" in green).
+    expect(app.snapshot.upstream).not.toBeNull();
+    real.render(app.snapshot);
+    const upRow = real.root.querySelector<HTMLElement>('[data-testid="status-upstream"]')!;
+    expect(upRow.textContent).toContain('not paired');
+    expect(upRow.dataset['tone']).toBe('bad');
     const unpaired = await overrideWith(real, 'courier at the gate');
     expect(unpaired.text).toContain('NOT sent');
     expect(unpaired.text).toContain('not paired');

@@ -61,6 +61,14 @@ describe('admin screen words and files', () => {
       const accept = await settings.getByTestId('setting-accept').inputValue();
       expect(Number(accept)).toBeGreaterThan(0);
       expect(Number(await settings.getByTestId('setting-live-threshold').inputValue())).toBeGreaterThan(0);
+      // The role's idle default and the door the receiver will use are shown, not "0" and a blank box.
+      const idleBox = settings.getByTestId('setting-idle');
+      expect(await idleBox.inputValue()).toBe('');
+      expect(await idleBox.getAttribute('placeholder')).toBe('Default for this kiosk: 60');
+      await settings.getByTestId('setting-role').selectOption('guard');
+      expect(await idleBox.getAttribute('placeholder')).toBe('Default for this kiosk: 900');
+      await settings.getByTestId('setting-role').selectOption('visitor');
+      expect(await settings.getByTestId('setting-door').getAttribute('placeholder')).toMatch(/^Kiosk id: \S+/);
       expect(await act(page, 'section-settings', 'settings-save', 'settings-message')).toMatchObject({ tone: 'ok', text: 'Nothing changed.' });
       await settings.getByTestId('setting-retention').fill('48');
       expect(await act(page, 'section-settings', 'settings-save', 'settings-message')).toMatchObject({ tone: 'ok', text: 'Saved. Changed: Audit retention (hours).' });
@@ -69,7 +77,7 @@ describe('admin screen words and files', () => {
       await settings.getByTestId('setting-idle').fill('99999');
       const range = await act(page, 'section-settings', 'settings-save', 'settings-message');
       expect(range).toMatchObject({ tone: 'bad', code: 'CONFIG_INVALID' });
-      expect(range.text).toBe('A setting is not valid. Log out after idle seconds: must be between 0 and 3600.');
+      expect(range.text).toBe('A setting is not valid. Log out after idle seconds: must be between 10 and 3600.');
       expect(range.details).toMatch(/^CONFIG_INVALID · field=sessionIdleSeconds/);
       await settings.getByTestId('setting-idle').fill('3600');
       // An accept threshold under the reject threshold: refused naming the field the admin sees and its real range.
@@ -100,6 +108,8 @@ describe('admin screen words and files', () => {
       const line = await photoCard.getByTestId('enrol-reports').locator('li').first().innerText();
       expect(line).toContain(`not-a-photo.jpg → ${'y'.repeat(60)}… (5000)`);
       expect(line.length).toBeLessThan(400);
+      // Nothing was enrolled: the chosen photo stays chosen, to correct the name and press Enrol again.
+      expect(await photoCard.getByTestId('enrol-files').evaluate((e: HTMLInputElement) => e.files?.length)).toBe(1);
       await plates.getByTestId('plate-label').fill('Van Lee');
       const saved = await act(page, 'section-plates', 'plate-submit', 'plate-message');
       expect(saved).toMatchObject({ tone: 'ok', text: 'Enrolled. plates: AOU123, BX1B' });
@@ -118,6 +128,10 @@ describe('admin screen words and files', () => {
 
       // --- an override to audit, then the audit export as a file the same screen reads back ---
       await page.goto(`${server.url}#/guard`);
+      // Never paired: the guard's upstream line says so as a fault, not "idle" in green.
+      const upstream = page.getByTestId('status-upstream');
+      expect(await upstream.innerText()).toContain('not paired');
+      expect(await upstream.getAttribute('data-tone')).toBe('bad');
       await page.getByTestId('override-reason').fill('courier at the gate');
       await page.getByTestId('override-grant').click();
       await page.waitForFunction(() => /logged/i.test(document.querySelector('[data-testid="override-message"]')?.textContent ?? ''));

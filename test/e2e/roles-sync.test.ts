@@ -152,6 +152,13 @@ describe('two tablets, offline watchlist sync, guard and visitor screens', () =>
         await b.page.getByTestId('nav-visitor').waitFor();
         expect(await b.page.locator('body').innerText()).toContain(title);
         expect(await b.page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+        if (hash === '#/guard') {
+          // The status values are Chinese too, the backend's thread count included ("wasm (2 threads)" stayed English).
+          // Named once the first frame after the reload has run.
+          await b.page.waitForFunction(() => document.querySelector('[data-testid="status-backend"]')?.getAttribute('data-tone') === 'ok', undefined, { timeout: 60_000 });
+          const backend = await b.page.getByTestId('status-backend').innerText();
+          expect(backend).toMatch(/wasm \(\d+ 线程\)|webgpu/);
+        }
         await shot(b.page, `zh-${hash.slice(2)}`);
       }
       // Last, the visitor screen: going there ends the staff session, so it shows as a visitor sees it (no navigation).

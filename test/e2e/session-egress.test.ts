@@ -62,6 +62,9 @@ describe('a whole session, recorded', () => {
       await waitForGuardOutcome(b.page, 'grant');
       const granted = await until(async () => (await journal(receiver.url, receiver.adminToken)).find((e) => e.result === 'accepted' && decisionOf(e.body) === 'grant'), 60_000, 'a verified grant');
       expect(granted.status).toBe(200);
+      // Paired and delivering: the guard's upstream line is healthy (an unpaired kiosk's is not, e2e admin-words).
+      await b.page.waitForFunction(() => document.querySelector('[data-testid="status-upstream"]')?.getAttribute('data-tone') === 'ok', undefined, { timeout: 30_000 });
+      expect(await b.page.getByTestId('status-upstream').innerText()).not.toContain('not paired');
       await b.close();
 
       b = record(await launch({ fakeCamera: feeds.personB, userDataDir: join(dir, 'kiosk') }));
