@@ -60,6 +60,27 @@ function lettersOnly(s: string, undoLeet: boolean): string {
 }
 
 const COMMON_SET = new Set(COMMON.map((w) => lettersOnly(w, false)));
+/** Longest first, so "doorkeeper" goes before "door" and leaves nothing of itself behind. */
+const COMMON_BY_LENGTH = [...COMMON_SET].sort((a, b) => b.length - a.length);
+
+/**
+ * Fewer different characters than this left once the listed words and a year are taken out: the passphrase is made
+ * of them. "Kioskdoor2024!x" and "Adminadmin2024!" passed the whole-word check (hand check, stop 29); what is left of
+ * them is "!x" and "!".
+ */
+const MIN_OWN_CHARACTERS = 5;
+
+function ownCharacters(p: string): number {
+  const base = p.toLowerCase().replace(/(?:19|20)[0-9]{2}/g, ' ');
+  const undone = [...base].map((c) => LEET[c] ?? c).join('');
+  let fewest = Infinity;
+  for (const form of [base, undone]) {
+    let rest = form;
+    for (const w of COMMON_BY_LENGTH) rest = rest.split(w).join(' ');
+    fewest = Math.min(fewest, new Set(rest.replace(/\s/g, '')).size);
+  }
+  return fewest;
+}
 
 function kinds(s: string): number {
   let lower = 0;
@@ -105,6 +126,6 @@ export function checkPassphrase(passphrase: string): PassphraseCheck {
   // Decorations go first ("!!Dragon99" -> "Dragon"), then swaps are undone inside what remains ("P@ssw0rd").
   const core = p.replace(/^[^\p{L}]+|[^\p{L}]+$/gu, '');
   const forms = [lettersOnly(core, true), lettersOnly(core, false), lettersOnly(p, false)];
-  if (forms.some((f) => COMMON_SET.has(f))) reasons.push('common');
+  if (forms.some((f) => COMMON_SET.has(f)) || ownCharacters(p) < MIN_OWN_CHARACTERS) reasons.push('common');
   return { ok: reasons.length === 0, reasons };
 }

@@ -24,18 +24,23 @@ export const PIN_RULE = /^[0-9]{6,12}$/;
 
 /**
  * A PIN anyone would try first at a guard login: one digit repeated (111111), a straight run up or down (123456,
- * 987654), or a short pattern repeated (121212, 123123, 112112). A guard PIN can open the door, and the lock-out
- * allows five tries before it waits: these are the five an attacker tries (hand check, stop 28: 111111 was accepted).
+ * 987654), a run along the keyboard's digit row, where 0 follows 9 (1234567890, 567890, 0987654321), or a block
+ * repeated (121212, 123123, 12341234, 1234512345). A guard PIN can open the door, and the lock-out allows five tries
+ * before it waits: these are the five an attacker tries (hand checks, stop 28: 111111 was accepted; stop 29:
+ * 1234567890, the most common ten-digit PIN, was).
  */
 export function pinTooEasy(pin: string): boolean {
   const d = [...pin].map(Number);
   const steps = d.slice(1).map((x, i) => x - d[i]!);
   if (steps.every((s) => s === 0) || steps.every((s) => s === 1) || steps.every((s) => s === -1)) return true;
-  for (const period of [2, 3]) {
+  if (KEYBOARD_ROW.includes(pin) || [...KEYBOARD_ROW].reverse().join('').includes(pin)) return true;
+  for (let period = 2; period <= d.length / 2; period++) {
     if (d.every((x, i) => i < period || x === d[i - period])) return true;
   }
   return false;
 }
+/** The digits as a keyboard's top row has them: 0 after 9 (a wrap-around elsewhere, like 890123, is allowed). */
+const KEYBOARD_ROW = '1234567890';
 const NAME_MAX = 64;
 const MAX_GUARDS = 200;
 const MAX_PASSKEYS = 8;
