@@ -141,7 +141,12 @@ async function main(): Promise<void> {
     home();
   });
   const langBtn = h('button', { type: 'button', class: 'lang', 'data-testid': 'lang-toggle', lang: lang() === 'zh' ? 'en' : 'zh' }, lang() === 'zh' ? 'English' : '中文');
-  langBtn.addEventListener('click', () => switchLang(lang() === 'zh' ? 'en' : 'zh'));
+  langBtn.addEventListener('click', () => {
+    // The switch reloads every screen, and a staff session lives in memory only: say so before it ends (hand
+    // check, stop 29: the console vanished, and what was typed with it).
+    if (authority.session.kind !== 'none' && !confirm(t('langSwitchEndsSession'))) return;
+    switchLang(lang() === 'zh' ? 'en' : 'zh');
+  });
   const corner = staffCorner(() => (location.hash = '#/login'));
   document.body.append(corner);
 

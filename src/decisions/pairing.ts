@@ -59,7 +59,7 @@ export async function buildPairRequest(
   now = Date.now(),
 ): Promise<{ body: string; kid: string }> {
   const normalised = normalisePairingCode(code);
-  if (!normalised) throw new KioskError('UPSTREAM_PAIRING_FAILED', { reason: 'code_format' });
+  if (!normalised) throw new KioskError('UPSTREAM_PAIRING_FAILED', { reason: 'code_format', rule: 'pairCodeFormat' });
   if (!ID_PATTERN.test(kiosk)) throw new KioskError('CONFIG_INVALID', { field: 'kioskId' });
   const key = await exportPublicJwk(keyPair.publicKey);
   const kid = await jwkThumbprint(key);
@@ -81,7 +81,8 @@ export function pairUrlFor(decisionsUrl: string): string {
 
 /**
  * POSTs the pairing request. Resolves with the key id the receiver registered; rejects with
- * UPSTREAM_PAIRING_FAILED (details.reason = the receiver's reason code) or UPSTREAM_UNREACHABLE.
+ * UPSTREAM_PAIRING_FAILED: details.reason is the receiver's reason code (rule 'pairRefused') or 'network' when the
+ * receiver could not be reached (rule 'pairUnreachable').
  */
 export async function pairWithReceiver(opts: {
   decisionsUrl: string;
@@ -106,13 +107,16 @@ export async function pairWithReceiver(opts: {
       signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
     });
   } catch (e) {
-    throw new KioskError('UPSTREAM_UNREACHABLE', { reason: 'network' }, { cause: e });
+    // A pairing failure, not a delivery one: UPSTREAM_UNREACHABLE says "decisions are queued", and before pairing
+    // nothing is (hand check, stop 29).
+    throw new KioskError('UPSTREAM_PAIRING_FAILED', { reason: 'network', rule: 'pairUnreachable' }, { cause: e });
   }
   const reply = (await res.json().catch(() => ({}))) as { ok?: boolean; reason?: unknown; kid?: unknown };
   if (!res.ok || reply.ok !== true) {
     throw new KioskError('UPSTREAM_PAIRING_FAILED', {
       status: res.status,
       reason: typeof reply.reason === 'string' ? reply.reason.slice(0, 40) : 'unknown',
+      rule: 'pairRefused',
     });
   }
   if (reply.kid !== kid) throw new KioskError('UPSTREAM_PAIRING_FAILED', { reason: 'kid_mismatch' });

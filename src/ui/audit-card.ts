@@ -33,7 +33,7 @@ function auditTable(entries: readonly AuditEntry[], names: ReadonlyMap<string, s
   return h(
     'table',
     {},
-    h('thead', {}, h('tr', {}, ...[t('time'), t('outcome'), t('modeCol'), t('by'), t('reason')].map((c) => h('th', {}, c)))),
+    h('thead', {}, h('tr', {}, ...[t('time'), t('outcome'), t('modeCol'), t('colBy'), t('reason')].map((c) => h('th', {}, c)))),
     h(
       'tbody',
       {},

@@ -16,3 +16,12 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   }
   return el;
 }
+
+/**
+ * A line of text as sentences that wrap only between each other (styles.css `.phrase`): Chinese breaks between any
+ * two characters, and the visitor's big lines split "禁止通 / 行" and "工作人 / 员" (hand checks, stops 28-29). The
+ * text itself is unchanged.
+ */
+export function phrases(text: string): Node[] {
+  return text.split(/(?<=[。！？.!?])(\s*)/).map((part, i) => (i % 2 === 1 ? document.createTextNode(part) : h('span', { class: 'phrase' }, part)));
+}

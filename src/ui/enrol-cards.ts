@@ -94,7 +94,9 @@ function photosCard(actions: EnrolActions, people: () => readonly WatchSubject[]
       }
       if (good.length === 0) {
         const first = r.find((x) => x.code);
-        throw Object.assign(new Error(`${t('enrolledNone')}: ${first?.message ?? ''}`), first?.code ? { code: first.code } : {});
+        // In the screen's language, with its field and rule (the per-photo lines below say which photo).
+        const why = first?.code ? describeError(KioskError.fromJSON({ code: first.code, message: first.message ?? '', details: first.details ?? {} }), lang()).text : '';
+        throw Object.assign(new Error(`${t('enrolledNone')}${lang() === 'zh' ? '：' : ': '}${why}`), first?.code ? { code: first.code } : {});
       }
       return `${good.length}/${r.length} ${t('photosEnrolled')}`;
     });
@@ -176,5 +178,5 @@ function platesCard(actions: EnrolActions, people: () => readonly WatchSubject[]
       return `${t('enrolledOne')} ${t('plates')}: ${s.plates.join(', ')}`;
     }),
   );
-  return card(t('addPlates'), 'section-plates', field(t('label'), label, 'plate-label-in'), field(t('plates'), plates, 'plate-numbers-in'), preview, field(t('list'), list, 'plate-list-in'), btn, out);
+  return card(t('addPlates'), 'section-plates', field(t('label'), label, 'plate-label-in'), field(t('colPlates'), plates, 'plate-numbers-in'), preview, field(t('list'), list, 'plate-list-in'), btn, out);
 }

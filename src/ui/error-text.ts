@@ -88,5 +88,5 @@ export function describeError(e: unknown, lng: Lang): ErrorDescription {
   const extra = Object.entries(d)
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(' ');
-  return { text: specific ? `${base} ${specific}${/[.。]$/.test(specific) ? '' : lng === 'zh' ? '。' : '.'}` : base, details: extra ? `${e.code} · ${extra}` : e.code, code: e.code };
+  return { text: specific ? `${base}${lng === 'zh' ? '' : ' '}${specific}${/[.。]$/.test(specific) ? '' : lng === 'zh' ? '。' : '.'}` : base, details: extra ? `${e.code} · ${extra}` : e.code, code: e.code };
 }

@@ -106,7 +106,7 @@ export class GuardView {
       const q = await this.actions.overridesLeft();
       this.quota.dataset['left'] = String(q.left);
       this.quota.dataset['tone'] = q.left === 0 ? 'bad' : '';
-      this.quota.textContent = q.left === 0 ? t('overrideLimitHit') : `${t('overridesLeft')}: ${q.left} / ${q.limit} (${q.windowMinutes} ${t('minutes')})`;
+      this.quota.textContent = q.left === 0 ? t('overrideLimitHit') : `${t('overridesLeft')}${lang() === 'zh' ? '：' : ': '}${q.left} / ${q.limit} (${q.windowMinutes} ${t('minutes')})`;
     } catch {
       this.quota.textContent = '';
     }

@@ -8,7 +8,7 @@
  */
 import type { KioskError } from '../shared/errors';
 import type { FaceDetection } from '../shared/types';
-import { h } from './dom';
+import { h, phrases } from './dom';
 import { errorText, t } from './i18n';
 
 export type KioskState = 'starting' | 'live' | 'camera-error' | 'model-error';
@@ -120,7 +120,7 @@ export class KioskView {
   }
 
   setPrompt(text: string): void {
-    if (this.prompt.textContent !== text) this.prompt.textContent = text;
+    if (this.prompt.textContent !== text) this.prompt.replaceChildren(...phrases(text));
   }
 
   /** Draws boxes given in frame pixels (frameW x frameH) over the displayed video. */

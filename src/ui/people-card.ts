@@ -104,7 +104,7 @@ export class PeopleCard {
         h(
           'table',
           { 'data-testid': 'people-table' },
-          h('thead', {}, h('tr', {}, ...[t('label'), t('list'), t('templates'), t('plates'), t('validUntil'), t('colActions')].map((c) => h('th', {}, c)))),
+          h('thead', {}, h('tr', {}, ...[t('label'), t('list'), t('templates'), t('colPlates'), t('colValidity'), t('colActions')].map((c) => h('th', {}, c)))),
           h('tbody', {}, ...rows),
         ),
       ),

@@ -151,7 +151,12 @@ export class SettingsCard {
     const mode = h('select', { 'data-testid': 'setting-mode' }, h('option', { value: 'face' }, t('modeFace')), h('option', { value: 'plate' }, t('modePlate')));
     mode.value = s.mode;
     const language = h('select', { 'data-testid': 'setting-lang' }, h('option', { value: 'en' }, 'English'), h('option', { value: 'zh' }, '中文'));
+    // The language this screen is in (the navigation's switch may differ from the stored one on this browser);
+    // saved only when the admin changes it here, so saving another field never changes the language quietly
+    // (hand check, stop 29: "Changed: role, language" after changing only the role).
     language.value = lang();
+    let languageChosen = false;
+    language.addEventListener('change', () => (languageChosen = true));
     const names = h('input', { type: 'checkbox', checked: s.showNames, 'data-testid': 'setting-show-names' });
     const refs = h('input', { type: 'checkbox', checked: s.subjectRefs, 'data-testid': 'setting-subject-refs' });
     const padWords: Record<string, StringKey> = { off: 'padOff', passive: 'padPassive', active: 'padActive' };
@@ -231,7 +236,7 @@ export class SettingsCard {
           fpirValue === undefined || (fpirValue === inForce.openSet.targetFpir && _oldTarget === undefined) ? openSetRest : { ...openSetRest, targetFpir: fpirValue };
         const next: Partial<KioskSettings> = {
           mode: mode.value as KioskSettings['mode'],
-          lang: language.value as 'en' | 'zh',
+          ...(languageChosen ? { lang: language.value as 'en' | 'zh' } : {}),
           showNames: names.checked,
           subjectRefs: refs.checked,
           pad: (pad.value || undefined) as KioskSettings['pad'],
@@ -253,7 +258,7 @@ export class SettingsCard {
         // save). Switching the current language first made that reload look unnecessary, and the navigation, the
         // other cards and the guard screen stayed in the old language (hand check, stop 28). The line is already
         // in the new language for the moment before the reload.
-        const lng = next.lang;
+        const lng = next.lang ?? lang();
         await this.actions.saveSettings(next);
         return tf('settingsChanged', { fields: changed.map((f) => t(f, lng)).join(lng === 'zh' ? '、' : ', ') }, lng);
       }),

@@ -5,7 +5,7 @@
  * (each result has a symbol and words).
  */
 import type { AppSnapshot } from '../app/controller';
-import { h } from './dom';
+import { h, phrases } from './dom';
 import { errorText, t, type StringKey } from './i18n';
 import { KioskView } from './kiosk-view';
 
@@ -90,10 +90,3 @@ export class VisitorView {
   }
 }
 
-/**
- * The result as sentences that wrap only between each other: Chinese breaks between any two characters, and the
- * big result line split "禁止通 / 行" across lines (hand check, stop 28). The text itself is unchanged.
- */
-function phrases(text: string): Node[] {
-  return text.split(/(?<=[。！？.!?])(\s*)/).map((part, i) => (i % 2 === 1 ? document.createTextNode(part) : h('span', { class: 'phrase' }, part)));
-}

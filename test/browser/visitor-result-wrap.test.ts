@@ -1,7 +1,7 @@
 /**
  * The visitor's big result line in Chinese on a phone-sized screen: it wraps between sentences, never inside one.
  * Chinese may break between any two characters, and the hand check (stop 28) saw "禁止通 / 行" (no entry, split).
- * Two causes, both covered: the fixed, left-50 % box shrank to half the screen, and Chinese broke inside a sentence.
+ * The prompt line above it had the second cause too ("请联系工作人 / 员", stop 29). Two causes, both covered: the fixed, left-50 % box shrank to half the screen, and Chinese broke inside a sentence.
  * Real VisitorView, real stylesheet, real controller snapshot, in Chromium at 360 px.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,23 +19,35 @@ afterEach(() => {
   document.querySelectorAll('section.visitor').forEach((e) => e.remove());
 });
 
+/** Renders the Chinese visitor screen at 360 px with one prompt and returns the line `selector` picks. */
+async function zhLine(tag: string, key: 'denied' | 'notSetUp', selector: string): Promise<HTMLElement> {
+  await page.viewport(360, 740);
+  const { app } = await openKiosk(tag, new AdjustableClock());
+  setLang('zh');
+  const view = new VisitorView(() => undefined);
+  document.body.append(view.root);
+  view.render({ ...app.snapshot, prompt: { key } });
+  return view.root.querySelector<HTMLElement>(selector)!;
+}
+
+/** The line is too long for the screen, so it does wrap, and each sentence stays on one line. */
+function wrapsBetween(line: HTMLElement, sentences: string[]): void {
+  expect(line.textContent).toBe(sentences.join(''));
+  const font = parseFloat(getComputedStyle(line).fontSize);
+  expect(line.getBoundingClientRect().height).toBeGreaterThan(2 * font);
+  const phrases = [...line.querySelectorAll<HTMLElement>('.phrase')];
+  expect(phrases.map((p) => p.textContent)).toEqual(sentences);
+  for (const p of phrases) expect(p.getBoundingClientRect().height, p.textContent ?? '').toBeLessThan(2 * font);
+}
+
 describe('visitor result', () => {
   it('wraps between sentences, not inside one (Chinese, 360 px)', async () => {
-    await page.viewport(360, 740);
-    const { app } = await openKiosk('visitor-result-wrap', new AdjustableClock());
-    setLang('zh');
-    const view = new VisitorView(() => undefined);
-    document.body.append(view.root);
-    view.render({ ...app.snapshot, prompt: { key: 'denied' } });
-    const result = view.root.querySelector<HTMLElement>('[data-testid="result"]')!;
+    const result = await zhLine('visitor-result-wrap', 'denied', '[data-testid="result"]');
     expect(result.hidden).toBe(false);
-    expect(result.textContent).toBe('✕ 禁止通行。请联系保安。');
-    const font = parseFloat(getComputedStyle(result).fontSize);
-    // The line is too long for the screen, so it does wrap...
-    expect(result.getBoundingClientRect().height).toBeGreaterThan(2 * font);
-    // ...and each sentence stays on one line.
-    const phrases = [...result.querySelectorAll<HTMLElement>('.phrase')];
-    expect(phrases.map((p) => p.textContent)).toEqual(['✕ 禁止通行。', '请联系保安。']);
-    for (const p of phrases) expect(p.getBoundingClientRect().height, p.textContent ?? '').toBeLessThan(2 * font);
+    wrapsBetween(result, ['✕ 禁止通行。', '请联系保安。']);
+  });
+
+  it('the prompt line too: "not set up" wraps between its sentences (Chinese, 360 px)', async () => {
+    wrapsBetween(await zhLine('visitor-prompt-wrap', 'notSetUp', '.prompt'), ['本终端尚未设置。', '请联系工作人员。']);
   });
 });

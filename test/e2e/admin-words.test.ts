@@ -173,10 +173,32 @@ describe('admin screen words and files', () => {
       expect(zhRow).toContain('人工干预：开门');
       expect(zhRow).toMatch(/\d{4}年\d{1,2}月\d{1,2}日/);
       expect(zhRow).not.toMatch(/AM|PM/);
+      // A refused enrolment's summary line is Chinese too (it carried the error's English message).
+      const zhPhotos = page.getByTestId('section-enrol-photos');
+      await zhPhotos.getByTestId('enrol-label').fill('王伟');
+      await zhPhotos.getByTestId('enrol-files').setInputFiles(join(dir, 'not-a-photo.jpg'));
+      const zhEnrol = await act(page, 'section-enrol-photos', 'enrol-submit', 'enrol-message');
+      expect(zhEnrol.tone).toBe('bad');
+      expect(zhEnrol.text).toMatch(/^✕?\s*未登记任何人：/);
+      expect(zhEnrol.text).not.toMatch(/[A-Za-z]{3,}/);
       expect(await act(page, 'section-settings', 'settings-save', 'settings-message')).toMatchObject({ tone: 'ok', text: '没有任何更改。' });
+      // The navigation's switch changes this screen's language only: saving another field afterwards does not
+      // change the stored language with it (it said "Changed: role, language" after a role change, stop 29).
+      const toggle = async () => {
+        page.once('dialog', (d) => void d.accept()); // staff are logged in: the switch asks first
+        await Promise.all([page.waitForEvent('load', { timeout: 60_000 }), page.getByTestId('lang-toggle').click()]);
+        await unlockAdmin(page, server.url);
+      };
+      await toggle();
+      expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+      await page.getByTestId('section-settings').getByTestId('setting-retention').fill('72');
+      expect(await act(page, 'section-settings', 'settings-save', 'settings-message')).toMatchObject({ tone: 'ok', text: 'Saved. Changed: Audit retention (hours).' });
+      expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+      await toggle();
+      expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
       await page.getByTestId('wipe-confirm').fill('wipe');
       const zhWipe = await act(page, 'section-wipe', 'wipe-submit', 'wipe-message');
-      expect(zhWipe.text).toBe('确认词不匹配。 确认：请输入大写的 WIPE。');
+      expect(zhWipe.text).toBe('确认词不匹配。确认：请输入大写的 WIPE。');
 
       // --- lock-out: a countdown, and the unlock button disabled until it ends ---
       await page.getByTestId('admin-lock').click();

@@ -139,8 +139,19 @@ describe('two tablets, offline watchlist sync, guard and visitor screens', () =>
       await shot(b.page, 'guard');
 
       // Chinese UI on every screen.
+      // Staff are logged in: the switch asks first (it reloads and ends the session); "cancel" keeps everything.
+      const asked: string[] = [];
+      b.page.once('dialog', (d) => {
+        asked.push(d.message());
+        void d.dismiss();
+      });
       await b.page.getByTestId('lang-toggle').click();
-      await b.page.waitForLoadState('load');
+      await expect.poll(() => asked.length).toBe(1);
+      expect(asked[0]).toContain('logs you out');
+      expect(await b.page.evaluate(() => document.documentElement.lang)).not.toBe('zh-CN');
+      expect(await b.page.getByTestId('nav-logout').isVisible()).toBe(true);
+      b.page.once('dialog', (d) => void d.accept());
+      await Promise.all([b.page.waitForEvent('load', { timeout: 60_000 }), b.page.getByTestId('lang-toggle').click()]);
       // The reload ended the admin session (sessions live in memory): staff log in again.
       await unlockAdmin(b.page, server.url);
       for (const [hash, title] of [

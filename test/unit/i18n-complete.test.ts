@@ -142,7 +142,7 @@ describe('Chinese is complete', () => {
 
   it('describes a refusal in Chinese with its field and rule, the code only in the details line', () => {
     const d = describeError(new KioskError('INPUT_TOO_LONG', { field: 'label', max: 200, length: 5000 }), 'zh');
-    expect(d.text).toBe('内容超过允许的长度。未截断，也未保存。 姓名：最多 200 个字符（当前 5000 个）。');
+    expect(d.text).toBe('内容超过允许的长度。未截断，也未保存。姓名：最多 200 个字符（当前 5000 个）。');
     expect(d.text).not.toContain('INPUT_TOO_LONG');
     expect(d.details).toBe('INPUT_TOO_LONG · field=label max=200 length=5000');
   });
