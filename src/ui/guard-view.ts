@@ -128,7 +128,8 @@ export class GuardView {
     const rows = [
       row(t('camera'), s.camera.status === 'error' && s.camera.error ? errorText(s.camera.error.code, s.camera.error.message) : t(`camera_${s.camera.status}`), 'status-camera', s.camera.status === 'live' ? 'ok' : s.camera.status === 'error' ? 'bad' : 'warn'),
       row(t('backend'), s.modelError ? errorText(s.modelError.code, s.modelError.message) : (s.backend ? `${s.backend.name}${s.backend.threads ? ` (${s.backend.threads} ${t(s.backend.threads > 1 ? 'threads' : 'thread')})` : ''}, ${s.backend.detail}` : '—'), 'status-backend', s.modelError ? 'bad' : s.backend ? 'ok' : 'warn'),
-      row(t('watchlist'), `${s.watchlist.subjects} ${t('people')} · ${s.watchlist.plates} ${t('plates')} · v${s.watchlist.version}`, 'status-watchlist', s.phase === 'running' ? 'ok' : 'warn'),
+      // Nobody enrolled for the kiosk's mode: nobody can be granted, so the line is not green (hand check, stop 29).
+      row(t('watchlist'), `${s.watchlist.subjects} ${t('people')} · ${s.watchlist.plates} ${t('plates')} · v${s.watchlist.version}`, 'status-watchlist', s.phase === 'running' && (s.settings.mode === 'plate' ? s.watchlist.plates : s.watchlist.templates) > 0 ? 'ok' : 'warn'),
       row(t('vault'), `${s.vault ? word('vault', s.vault.status) : '—'}${s.vault?.quotaExceeded ? ` · ${t('storageFull')}` : ''}${s.vault?.quarantined ? ` · ${s.vault.quarantined} ${t('quarantined')}` : ''}`, 'status-vault', s.vault?.quotaExceeded || s.vault?.quarantined ? 'bad' : 'ok'),
       row(t('storagePersisted'), s.vault?.persisted === null || s.vault?.persisted === undefined ? '—' : s.vault.persisted ? t('yes') : t('no'), 'status-persisted', s.vault?.persisted ? 'ok' : 'warn'),
       // The problem in words; its code and the receiver's reason code are for support, in the row's title.

@@ -35,7 +35,7 @@ export function guardsCard(actions: GuardActions): HTMLElement {
     const guards = await actions.listGuards();
     list.replaceChildren(
       guards.length === 0
-        ? h('p', {}, t('noGuards'))
+        ? h('p', {}, t('noGuardsHere'))
         : h(
             'table',
             { 'data-testid': 'guards-table' },

@@ -132,6 +132,8 @@ describe('admin screen words and files', () => {
       const upstream = page.getByTestId('status-upstream');
       expect(await upstream.innerText()).toContain('not paired');
       expect(await upstream.getAttribute('data-tone')).toBe('bad');
+      // A face kiosk with only a plate enrolled can grant nobody: its watchlist line is a warning, not green.
+      expect(await page.getByTestId('status-watchlist').getAttribute('data-tone')).toBe('warn');
       await page.getByTestId('override-reason').fill('courier at the gate');
       await page.getByTestId('override-grant').click();
       await page.waitForFunction(() => /logged/i.test(document.querySelector('[data-testid="override-message"]')?.textContent ?? ''));

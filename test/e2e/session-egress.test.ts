@@ -65,6 +65,7 @@ describe('a whole session, recorded', () => {
       // Paired and delivering: the guard's upstream line is healthy (an unpaired kiosk's is not, e2e admin-words).
       await b.page.waitForFunction(() => document.querySelector('[data-testid="status-upstream"]')?.getAttribute('data-tone') === 'ok', undefined, { timeout: 30_000 });
       expect(await b.page.getByTestId('status-upstream').innerText()).not.toContain('not paired');
+      expect(await b.page.getByTestId('status-watchlist').getAttribute('data-tone')).toBe('ok');
       await b.close();
 
       b = record(await launch({ fakeCamera: feeds.personB, userDataDir: join(dir, 'kiosk') }));
