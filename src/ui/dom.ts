@@ -23,5 +23,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
  * text itself is unchanged.
  */
 export function phrases(text: string): Node[] {
-  return text.split(/(?<=[。！？.!?])(\s*)/).map((part, i) => (i % 2 === 1 ? document.createTextNode(part) : h('span', { class: 'phrase' }, part)));
+  // A sentence ends at Chinese end punctuation, or at . ! ? before a space (not inside "J.Smith" or "0.45").
+  return text.split(/(?<=[。！？])(\s*)|(?<=[.!?])(\s+)/).flatMap((part: string | undefined, i): Node[] => {
+    if (part === undefined) return []; // the alternative that did not match
+    return i % 3 === 0 ? [h('span', { class: 'phrase' }, part)] : [document.createTextNode(part)];
+  });
 }

@@ -14,7 +14,7 @@ import type { ListKind, Subject } from '../shared/types';
 import { card, field, labelInput, listOf, listSelect, outLine, run } from './card-kit';
 import { h } from './dom';
 import { describeError } from './error-text';
-import { errorText, lang, t, tf } from './i18n';
+import { colon, errorText, lang, t, tf } from './i18n';
 import { enrolCoach, namingHolder } from './people-tools';
 
 export interface EnrolActions {
@@ -96,7 +96,7 @@ function photosCard(actions: EnrolActions, people: () => readonly WatchSubject[]
         const first = r.find((x) => x.code);
         // In the screen's language, with its field and rule (the per-photo lines below say which photo).
         const why = first?.code ? describeError(KioskError.fromJSON({ code: first.code, message: first.message ?? '', details: first.details ?? {} }), lang()).text : '';
-        throw Object.assign(new Error(`${t('enrolledNone')}${lang() === 'zh' ? '：' : ': '}${why}`), first?.code ? { code: first.code } : {});
+        throw Object.assign(new Error(`${t('enrolledNone')}${colon()}${why}`), first?.code ? { code: first.code } : {});
       }
       return `${good.length}/${r.length} ${t('photosEnrolled')}`;
     });

@@ -7,7 +7,7 @@
  */
 import { PASSPHRASE_RULE } from '../app/input-rules';
 import { isKioskError, type ErrorCode } from '../shared/errors';
-import { formatDuration, hasKey, t, tf, errorText, type Lang, type StringKey } from './i18n';
+import { colon, formatDuration, hasKey, t, tf, errorText, type Lang, type StringKey } from './i18n';
 
 export interface ErrorDescription {
   /** The sentence to show. */
@@ -75,7 +75,7 @@ function rule(code: ErrorCode, d: Details, lng: Lang): string {
 export function describeError(e: unknown, lng: Lang): ErrorDescription {
   if (!isKioskError(e)) return { text: e instanceof Error ? e.message : String(e), details: '', code: null };
   const d = e.details ?? {};
-  const sep = lng === 'zh' ? '：' : ': ';
+  const sep = colon(lng);
   const where: string[] = [];
   const row = num(d, 'row');
   if (row !== undefined) where.push(tf('csvRow', { row }, lng));

@@ -10,7 +10,7 @@ import { ERROR_MESSAGES, isKioskError } from '../shared/errors';
 import { h } from './dom';
 import { lastSyncedText } from './sync-pull-card';
 import { describeError } from './error-text';
-import { errorText, formatDuration, formatTime, hasKey, lang, t } from './i18n';
+import { colon, errorText, formatDuration, formatTime, hasKey, lang, t } from './i18n';
 import { reasonText } from './reasons';
 
 export interface GuardActions {
@@ -106,7 +106,7 @@ export class GuardView {
       const q = await this.actions.overridesLeft();
       this.quota.dataset['left'] = String(q.left);
       this.quota.dataset['tone'] = q.left === 0 ? 'bad' : '';
-      this.quota.textContent = q.left === 0 ? t('overrideLimitHit') : `${t('overridesLeft')}${lang() === 'zh' ? '：' : ': '}${q.left} / ${q.limit} (${q.windowMinutes} ${t('minutes')})`;
+      this.quota.textContent = q.left === 0 ? t('overrideLimitHit') : `${t('overridesLeft')}${colon()}${q.left} / ${q.limit} (${q.windowMinutes} ${t('minutes')})`;
     } catch {
       this.quota.textContent = '';
     }

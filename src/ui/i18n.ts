@@ -1005,6 +1005,11 @@ export function lang(): Lang {
   return current;
 }
 
+/** A label's colon in the language: full width in Chinese ("名单：2"), ": " in English. */
+export function colon(lng: Lang = current): string {
+  return lng === 'zh' ? '：' : ': ';
+}
+
 export function t(key: StringKey, lng: Lang = current): string {
   return tables[lng][key];
 }
