@@ -75,7 +75,7 @@ export default defineConfig({
             headless: true,
             screenshotFailures: false,
             provider: playwright({
-              launchOptions: { executablePath: CHROMIUM_PATH, args: chromiumArgs() },
+              launchOptions: { executablePath: CHROMIUM_PATH, args: chromiumArgs({ fakeDevice: true }) },
             }),
             instances: [{ browser: 'chromium' }],
           },

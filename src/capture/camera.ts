@@ -4,7 +4,8 @@
  *
  * Owns the MediaStream and nothing else: frames leave this module as ImageBitmaps that the caller transfers to a
  * worker, and nothing here keeps, encodes or sends a frame. Pacing is pull-based (the next frame is grabbed only
- * after the consumer finished the previous one), so a slow detector drops frames instead of queueing them.
+ * after the consumer finished the previous one), so a slow detector drops frames instead of queueing them; a frame
+ * presented meanwhile is grabbed at once rather than waiting for the next one.
  */
 import { KioskError } from '../shared/errors';
 
@@ -47,6 +48,10 @@ export class Camera {
   readonly video: HTMLVideoElement;
   private stream: MediaStream | null = null;
   private lostListeners = new Set<(e: KioskError) => void>();
+  /** Frames presented so far, and the frameAfter calls waiting for the next one. */
+  private presented = 0;
+  private frameWaiters: (() => void)[] = [];
+  private counting = false;
 
   constructor(video?: HTMLVideoElement) {
     this.video = video ?? document.createElement('video');
@@ -114,12 +119,39 @@ export class Camera {
     return createImageBitmap(this.video);
   }
 
-  /** Resolves at the next presented video frame (or after one animation frame where rVFC is missing). */
-  nextFrame(): Promise<void> {
-    return new Promise((resolve) => {
-      if ('requestVideoFrameCallback' in this.video) this.video.requestVideoFrameCallback(() => resolve());
-      else requestAnimationFrame(() => resolve());
-    });
+  /** How many frames the video has presented so far (a requestVideoFrameCallback chain; animation frames without it). */
+  get presentedFrames(): number {
+    return this.presented;
+  }
+
+  /**
+   * Resolves with `presentedFrames` once it is past `seen`: at once when a frame was presented since (while the
+   * consumer analysed the last one, say), else at the next presented frame. Waiting for the next presentation
+   * every time cost a consumer slower than the camera half a frame interval per frame on average (~33 ms at
+   * 15 fps), three times before a first decision (issue 19).
+   */
+  async frameAfter(seen: number): Promise<number> {
+    if (!('requestVideoFrameCallback' in this.video)) {
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+      return ++this.presented;
+    }
+    this.countFrames();
+    while (this.presented <= seen) await new Promise<void>((resolve) => this.frameWaiters.push(resolve));
+    return this.presented;
+  }
+
+  /** One callback per presented frame for this element's lifetime (it re-arms itself; no frames, no callbacks). */
+  private countFrames(): void {
+    if (this.counting) return;
+    this.counting = true;
+    const tick = (): void => {
+      this.presented++;
+      const waiters = this.frameWaiters;
+      this.frameWaiters = [];
+      for (const w of waiters) w();
+      this.video.requestVideoFrameCallback(tick);
+    };
+    this.video.requestVideoFrameCallback(tick);
   }
 
   stop(): void {
@@ -144,11 +176,15 @@ export async function runFrameLoop(
   now: () => number = () => performance.now(),
   wanted: () => boolean = () => true,
 ): Promise<void> {
+  // The latest presented frame the loop has looked at or skipped: each analysed frame comes after it, so no
+  // frame is analysed twice (a copy may hold any frame presented until it returned, hence the count after it).
+  let seen = camera.presentedFrames;
   while (!signal.aborted) {
-    await camera.nextFrame();
+    seen = await camera.frameAfter(seen);
     if (signal.aborted || !camera.running) break;
     if (!wanted()) continue;
     const frame = await camera.grab().catch(() => null);
+    seen = camera.presentedFrames;
     if (!frame) continue;
     try {
       await consume(frame, now());

@@ -7,8 +7,9 @@
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /**
- * @param {{ fakeCamera?: string | null, webgpu?: boolean, extra?: string[] }} [opts]
+ * @param {{ fakeCamera?: string | null, fakeDevice?: boolean, webgpu?: boolean, extra?: string[] }} [opts]
  *   fakeCamera: absolute path of a .y4m feed, or null for no camera flags at all.
+ *   fakeDevice: Chromium's built-in fake camera (an animated test pattern, a new picture every frame), no file.
  * @returns {string[]}
  */
 export function chromiumArgs(opts = {}) {
@@ -26,13 +27,8 @@ export function chromiumArgs(opts = {}) {
     '--metrics-recording-only',
     '--no-pings',
   ];
-  if (opts.fakeCamera) {
-    args.push(
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${opts.fakeCamera}`,
-    );
-  }
+  if (opts.fakeCamera || opts.fakeDevice) args.push('--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream');
+  if (opts.fakeCamera) args.push(`--use-file-for-fake-video-capture=${opts.fakeCamera}`);
   if (opts.webgpu) args.push('--enable-unsafe-webgpu');
   return [...args, ...(opts.extra ?? [])];
 }
