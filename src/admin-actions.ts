@@ -16,6 +16,8 @@ export interface PageHooks {
   cameras?: () => Promise<{ deviceId: string; label: string }[]>;
   /** After settings were saved (main.ts reloads on a language change). */
   afterSave?: (patch: Partial<KioskSettings>) => void;
+  /** Every screen in this language (main.ts reloads), when settings chose the stored language the screen is not in. */
+  showLanguage?: (l: 'en' | 'zh') => void;
 }
 
 export function adminActions(ops: AdminOps, hooks: PageHooks = {}): AdminActions {
@@ -39,6 +41,7 @@ export function adminActions(ops: AdminOps, hooks: PageHooks = {}): AdminActions
       },
       cameras: hooks.cameras ?? (() => Promise.resolve([])),
       repairs: () => ops.settings.repairs(),
+      showLanguage: (l) => hooks.showLanguage?.(l),
     },
     guards: ops,
     device: ops.device,

@@ -123,6 +123,9 @@ async function main(): Promise<void> {
       afterSave: (p) => {
         if (p.lang && p.lang !== lang()) switchLang(p.lang);
       },
+      showLanguage: (l) => {
+        if (l !== lang()) switchLang(l);
+      },
     }),
   );
 

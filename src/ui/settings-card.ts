@@ -21,6 +21,8 @@ export interface SettingsActions {
   cameras(): Promise<{ deviceId: string; label: string }[]>;
   /** Stored settings repaired to their defaults at the last unlock, with the value in force now. */
   repairs(): { field: string; inForce: string }[];
+  /** Shows every screen in `l` (main.ts: a reload), for a language chosen here that is already the stored one. */
+  showLanguage(l: 'en' | 'zh'): void;
 }
 
 /** Which settings a save changes, as the labels the form shows (compared by value, nested parts included). */
@@ -253,7 +255,12 @@ export class SettingsCard {
           presenceCooldownSeconds: numberOf(cooldown, 'presenceCooldownSeconds', true),
         };
         const changed = changedSettings(s, next);
-        if (changed.length === 0) return t('settingsUnchanged');
+        if (changed.length === 0) {
+          // The language chosen here is the stored one, but this screen was switched to the other in the navigation:
+          // nothing to save, and the screen follows the choice (it said "Nothing changed" and stayed, stop 29).
+          if (languageChosen && language.value !== lang()) this.actions.showLanguage(language.value as 'en' | 'zh');
+          return t('settingsUnchanged');
+        }
         // Not setLang here: a new language is applied by reloading every screen (main.ts switchLang, after the
         // save). Switching the current language first made that reload look unnecessary, and the navigation, the
         // other cards and the guard screen stayed in the old language (hand check, stop 28). The line is already

@@ -196,7 +196,11 @@ describe('admin screen words and files', () => {
       await page.getByTestId('section-settings').getByTestId('setting-retention').fill('72');
       expect(await act(page, 'section-settings', 'settings-save', 'settings-message')).toMatchObject({ tone: 'ok', text: 'Saved. Changed: Audit retention (hours).' });
       expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
-      await toggle();
+      // Choosing in settings the language already stored (Chinese) while this screen shows English: nothing is saved,
+      // and every screen follows the choice (it said "Nothing changed." and stayed English, stop 29).
+      await page.getByTestId('section-settings').getByTestId('setting-lang').selectOption('zh');
+      await Promise.all([page.waitForEvent('load', { timeout: 60_000 }), page.getByTestId('section-settings').getByTestId('settings-save').click()]);
+      await unlockAdmin(page, server.url);
       expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
       await page.getByTestId('wipe-confirm').fill('wipe');
       const zhWipe = await act(page, 'section-wipe', 'wipe-submit', 'wipe-message');
