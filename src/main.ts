@@ -105,8 +105,8 @@ async function main(): Promise<void> {
   });
   const login = new LoginView({
     guards: () => authority.guards(),
-    loginPin: async (id, pin) => {
-      await authority.loginPin(id, pin);
+    loginPin: async (name, pin) => {
+      await authority.loginPinByName(name, pin);
       toGuard();
     },
     loginPasskey: async () => {
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
   });
   await app.start();
   // The stored role is known only now, and the vault is open: route again (a guard desk's home is the guard
-  // screen), and let a login shown before the vault was unlocked list the guards. The panel on screen is not
+  // screen), and let a login shown before the vault was unlocked check again that a guard account exists. The panel on screen is not
   // detached and re-inserted for this: that took the focus out of the field being typed in, and a set-up form
   // filled at that moment lost a passphrase (CI, stop 28: "The two passphrases differ" on two e2e set-ups).
   show();

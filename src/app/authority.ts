@@ -168,7 +168,7 @@ export class Authority {
     this.emit();
   }
 
-  /** Enabled guard accounts for the login screen (names only). */
+  /** Enabled guard accounts (the login screen only asks whether there is one: it shows no names). */
   async guards(): Promise<GuardSummary[]> {
     return (await this.opts.vault.guards.list()).filter((g) => !g.disabled);
   }
@@ -176,6 +176,16 @@ export class Authority {
   /** PIN login. Wrong PIN, lock-out and disabled account come back as typed errors from the vault. */
   async loginPin(guardId: string, pin: string): Promise<GuardSummary> {
     const g = await this.opts.vault.guards.verifyPin(guardId, pin);
+    this.begin(g, 'pin');
+    return g;
+  }
+
+  /**
+   * PIN login with the display name as the guard typed it (the login screen lists no names). An unknown name is
+   * refused exactly as a wrong PIN is (GUARD_WRONG_PIN, counted towards the same lock-out).
+   */
+  async loginPinByName(name: string, pin: string): Promise<GuardSummary> {
+    const g = await this.opts.vault.guards.verifyPinByName(name, pin);
     this.begin(g, 'pin');
     return g;
   }

@@ -29,6 +29,15 @@ export async function makePinVerifier(pin: string, iterations = PIN_ITERATIONS):
   return { salt: b64(salt), iterations, hash: b64(await derive(pin, salt, iterations)) };
 }
 
+/**
+ * A verifier no PIN matches (random salt and hash): checking a PIN against it costs one derivation like a real one,
+ * so a login for a name that does not exist, or a guard without a PIN, takes as long as a wrong PIN.
+ */
+export function decoyVerifier(): PinVerifier {
+  const r = (n: number) => b64(crypto.getRandomValues(new Uint8Array(n)));
+  return { salt: r(16), iterations: PIN_ITERATIONS, hash: r(PIN_BITS / 8) };
+}
+
 export async function checkPin(pin: string, v: PinVerifier): Promise<boolean> {
   const got = await derive(pin, unb64(v.salt), v.iterations);
   const want = unb64(v.hash);

@@ -11,7 +11,7 @@
  * meta records like the admin lock-out: they hold times and random ids, nothing about who came to the door.
  */
 import { KioskError } from '../shared/errors';
-import { checkPin, makePinVerifier, type PinVerifier } from '../crypto/pin';
+import { checkPin, decoyVerifier, makePinVerifier, type PinVerifier } from '../crypto/pin';
 import { COSE_ES256, verifyAssertion, type AssertionInput, type Expected } from '../crypto/webauthn';
 import type { VaultCore } from './core';
 import { beforeAttempt, rebase, waitMs, type LockoutPolicy } from './lockout';
@@ -83,6 +83,11 @@ const summary = (g: GuardRecord): GuardSummary => ({
   createdAt: g.createdAt,
 });
 
+/** How two display names compare: trimmed, Unicode-normalised, any case. */
+function nameKey(name: string): string {
+  return name.trim().normalize('NFC').toLowerCase();
+}
+
 function checkName(name: string): string {
   const n = typeof name === 'string' ? name.trim() : '';
   if (!n || n.length > NAME_MAX) throw new KioskError('GUARD_NAME_INVALID', { field: 'guardName', max: NAME_MAX });
@@ -121,7 +126,7 @@ export class GuardsApi {
     if (pin !== undefined && pin !== '') checkPinRule(pin);
     const guards = await this.all();
     if (guards.length >= MAX_GUARDS) throw new KioskError('INPUT_INVALID', { field: 'guards', max: MAX_GUARDS });
-    if (guards.some((g) => g.name.toLowerCase() === clean.toLowerCase()))
+    if (guards.some((g) => nameKey(g.name) === nameKey(clean)))
       throw new KioskError('GUARD_NAME_TAKEN', { field: 'guardName' });
     const g: GuardRecord = {
       id: `g-${[...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('')}`,
@@ -192,6 +197,21 @@ export class GuardsApi {
    * guard and wrong PIN all count as a failure; a disabled guard is told so only with the right PIN.
    */
   async verifyPin(id: string, pin: string): Promise<GuardSummary> {
+    return this.verifyPinOf((g) => g.id === id, pin);
+  }
+
+  /**
+   * The same check for the guard with this display name, as typed at the login (trimmed, any case: names are
+   * unique that way, `create`). The login lists no names, so a visitor at the screen learns none; an unknown name
+   * is the same counted failure, with the same words, as a wrong PIN — the lock-out is one for the whole device.
+   */
+  async verifyPinByName(name: string, pin: string): Promise<GuardSummary> {
+    if (typeof name !== 'string' || name.length > 4 * NAME_MAX) throw new KioskError('INPUT_INVALID', { field: 'guardName' });
+    const key = nameKey(name);
+    return this.verifyPinOf((g) => nameKey(g.name) === key, pin);
+  }
+
+  private async verifyPinOf(pick: (g: GuardRecord) => boolean, pin: string): Promise<GuardSummary> {
     this.core.requireUnlocked();
     if (typeof pin !== 'string' || pin.length > 64) throw new KioskError('INPUT_INVALID', { field: 'pin' });
     return this.core.withAuthLock(async () => {
@@ -211,8 +231,9 @@ export class GuardsApi {
       );
       if (gate.wait > 0)
         throw new KioskError('GUARD_LOCKED_OUT', { waitMs: gate.wait, lockedUntil: gate.rec.lockedUntil, failures: gate.rec.failures });
-      const g = (await this.all()).find((x) => x.id === id);
-      const ok = !!g?.pin && (await checkPin(pin, g.pin));
+      const g = (await this.all()).find(pick);
+      // No such guard, or none with a PIN: the same derivation against a decoy, so the answer takes as long.
+      const ok = (await checkPin(pin, g?.pin ?? decoyVerifier())) && !!g?.pin;
       if (!ok || !g) {
         throw new KioskError('GUARD_WRONG_PIN', { failures: gate.rec.failures, waitMs: waitMs(gate.rec, this.core.now()) });
       }

@@ -1,8 +1,9 @@
 /**
- * The staff login a visitor kiosk shows after the corner long-press (or when someone types #/guard): a guard picks
- * their name and types their PIN, or uses their passkey; an admin goes on to the passphrase. Renders what the app
- * layer answers (lock-out wait, wrong PIN, passkey refusal) and never decides anything itself: the vault checks the
- * PIN, the authority opens the session.
+ * The staff login a visitor kiosk shows after the corner long-press (or when someone types #/guard): a guard types
+ * their display name and PIN, or uses their passkey; an admin goes on to the passphrase. It lists no names: anyone
+ * at a visitor kiosk can open this form, and a list told them who guards the building and whose PIN to guess.
+ * Renders what the app layer answers (lock-out wait, "wrong guard or PIN" for a wrong name as for a wrong PIN,
+ * passkey refusal) and never decides anything itself: the vault checks name and PIN, the authority opens the session.
  */
 import { isKioskError } from '../shared/errors';
 import { h } from './dom';
@@ -10,8 +11,10 @@ import { describeError } from './error-text';
 import { lang, t } from './i18n';
 
 export interface LoginActions {
+  /** The guard accounts (only whether one can log in is used here: no name is shown). */
   guards(): Promise<{ id: string; name: string; hasPin: boolean; passkeys: number }[]>;
-  loginPin(guardId: string, pin: string): Promise<void>;
+  /** PIN login by the display name as typed. */
+  loginPin(name: string, pin: string): Promise<void>;
   loginPasskey(): Promise<void>;
   /** Go on to the admin passphrase. */
   toAdmin(): void;
@@ -21,13 +24,21 @@ export interface LoginActions {
 
 export class LoginView {
   readonly root: HTMLElement;
-  private readonly who: HTMLSelectElement;
+  private readonly who: HTMLInputElement;
   private readonly pin: HTMLInputElement;
   private readonly message: HTMLElement;
   private readonly submit: HTMLButtonElement;
 
   constructor(private readonly actions: LoginActions) {
-    this.who = h('select', { id: 'login-guard', 'data-testid': 'login-guard' });
+    this.who = h('input', {
+      id: 'login-guard',
+      type: 'text',
+      autocomplete: 'off',
+      autocapitalize: 'off',
+      spellcheck: 'false',
+      maxlength: 64,
+      'data-testid': 'login-guard',
+    });
     this.pin = h('input', { id: 'login-pin', type: 'password', inputmode: 'numeric', autocomplete: 'off', maxlength: 12, 'data-testid': 'login-pin' });
     this.message = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'login-message' });
     this.submit = h('button', { type: 'submit', 'data-testid': 'login-submit' }, t('logIn'));
@@ -41,7 +52,7 @@ export class LoginView {
       'form',
       { 'aria-label': t('staffLogin') },
       h('h2', {}, t('guardLogin')),
-      h('div', { class: 'field' }, h('label', { for: 'login-guard' }, t('guard')), this.who),
+      h('div', { class: 'field' }, h('label', { for: 'login-guard' }, t('guardNameLogin')), this.who),
       h('div', { class: 'field' }, h('label', { for: 'login-pin' }, t('pin')), this.pin),
       h('div', { class: 'buttons' }, this.submit, passkey),
       this.message,
@@ -53,26 +64,25 @@ export class LoginView {
     this.root = h('section', { class: 'login', 'data-testid': 'login' }, h('h1', {}, t('staffLogin')), form, h('div', { class: 'buttons' }, admin, cancel));
   }
 
-  /** Fresh form each time it is shown: names reloaded, PIN and message cleared. */
+  /** Fresh form each time it is shown: name, PIN and message cleared. */
   async open(): Promise<void> {
+    this.who.value = '';
     this.pin.value = '';
     this.clearMessage();
     await this.refreshGuards();
   }
 
   /**
-   * Reloads the guards' names (the vault was unlocked after the form appeared) and keeps what the person already
-   * chose and typed; a message that only said the list could not be read goes away once it can.
+   * Asks again whether any guard can log in (the vault was unlocked after the form appeared) and keeps what the
+   * person already typed; a message that only said there was none, or that the accounts could not be read, goes
+   * away once there is one.
    */
   async refreshGuards(): Promise<void> {
-    const chosen = this.who.value;
     try {
-      const guards = (await this.actions.guards()).filter((g) => g.hasPin || g.passkeys > 0);
-      this.who.replaceChildren(...guards.map((g) => h('option', { value: g.id }, g.name)));
-      if (guards.some((g) => g.id === chosen)) this.who.value = chosen;
+      const any = (await this.actions.guards()).some((g) => g.hasPin || g.passkeys > 0);
       if (this.listFailed) this.clearMessage();
       this.listFailed = false;
-      if (guards.length === 0) {
+      if (!any) {
         this.show(t('noGuards'), 'bad');
         this.listFailed = true;
       }
@@ -82,7 +92,7 @@ export class LoginView {
     }
   }
 
-  /** The message on screen is about the guard list (none, or unreadable), not about a login attempt. */
+  /** The message on screen is about the guard accounts (none, or unreadable), not about a login attempt. */
   private listFailed = false;
 
   private clearMessage(): void {

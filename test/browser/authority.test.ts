@@ -171,6 +171,37 @@ describe('authority in the app layer (no UI)', () => {
     expect(() => app.guardLog()).toThrow(expect.objectContaining({ code: 'GUARD_REQUIRED' }));
   });
 
+  it('logs a guard in by the display name as typed; an unknown name is refused and counted like a wrong PIN', async () => {
+    const clock = new AdjustableClock();
+    const { ops, app } = await kiosk(uniqueName('pin-by-name'), clock);
+    await ops.setup(PASS);
+    const g = await ops.createGuard('Night Desk', PIN_1);
+    await ops.createGuard('Passkey only', ''); // a passkey would be registered instead
+    const off = await ops.createGuard('Former guard', PIN_2);
+    await ops.setGuardDisabled(off.id, true);
+    ops.lock();
+    // The login screen lists no names: a name nobody has is the same refusal, counted the same, as a wrong PIN.
+    const timed = async (name: string, pin: string) => {
+      const t0 = performance.now();
+      const details = await expectCode(app.authority.loginPinByName(name, pin), 'GUARD_WRONG_PIN');
+      return { details, ms: performance.now() - t0 };
+    };
+    const unknown = await timed('Nobody here', PIN_1);
+    const wrong = await timed('Night Desk', PIN_2);
+    expect(unknown.details).toMatchObject({ failures: 1 });
+    expect(wrong.details).toMatchObject({ failures: 2 });
+    // Nor does it answer sooner: the PIN is derived against a decoy (600 000 PBKDF2 rounds, ~0.3 s here); without
+    // it an unknown name came back in a few ms and told a visitor which names exist.
+    expect(unknown.ms, `unknown name ${Math.round(unknown.ms)} ms, wrong PIN ${Math.round(wrong.ms)} ms`).toBeGreaterThan(wrong.ms * 0.3);
+    expect(await expectCode(app.authority.loginPinByName('Passkey only', PIN_1), 'GUARD_WRONG_PIN')).toMatchObject({ failures: 3 });
+    expect(app.authority.session.kind).toBe('none');
+    // A disabled account is told so only with its right PIN.
+    await expectCode(app.authority.loginPinByName('former guard', PIN_2), 'GUARD_DISABLED');
+    // The name in any case, with spaces around it.
+    await app.authority.loginPinByName('  night desk ', PIN_1);
+    expect(app.authority.session).toMatchObject({ kind: 'guard', guardId: g.id, name: 'Night Desk' });
+  });
+
   it('locks every guard login after five wrong PINs, and the lock survives a reload', async () => {
     const clock = new AdjustableClock();
     const name = uniqueName('pin-lockout');
