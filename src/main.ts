@@ -103,8 +103,10 @@ async function main(): Promise<void> {
       home();
     },
   });
+  /** The vault is open (app.start() done): before, the login cannot know the guard accounts and says nothing. */
+  let started = false;
   const login = new LoginView({
-    guards: () => authority.guards(),
+    guards: async () => (started ? authority.guards() : null),
     loginPin: async (name, pin) => {
       await authority.loginPinByName(name, pin);
       toGuard();
@@ -248,6 +250,7 @@ async function main(): Promise<void> {
     isIdle: () => app.isIdle(),
   });
   await app.start();
+  started = true;
   // The stored role is known only now, and the vault is open: route again (a guard desk's home is the guard
   // screen), and let a login shown before the vault was unlocked check again that a guard account exists. The panel on screen is not
   // detached and re-inserted for this: that took the focus out of the field being typed in, and a set-up form

@@ -11,8 +11,11 @@ import { describeError } from './error-text';
 import { lang, t } from './i18n';
 
 export interface LoginActions {
-  /** The guard accounts (only whether one can log in is used here: no name is shown). */
-  guards(): Promise<{ id: string; name: string; hasPin: boolean; passkeys: number }[]>;
+  /**
+   * The guard accounts (only whether one can log in is used here: no name is shown); null while the kiosk is still
+   * opening its vault, when there is nothing to say yet (it said "The watchlist is locked." for the first seconds).
+   */
+  guards(): Promise<{ id: string; name: string; hasPin: boolean; passkeys: number }[] | null>;
   /** PIN login by the display name as typed. */
   loginPin(name: string, pin: string): Promise<void>;
   loginPasskey(): Promise<void>;
@@ -79,7 +82,9 @@ export class LoginView {
    */
   async refreshGuards(): Promise<void> {
     try {
-      const any = (await this.actions.guards()).some((g) => g.hasPin || g.passkeys > 0);
+      const guards = await this.actions.guards();
+      if (!guards) return;
+      const any = guards.some((g) => g.hasPin || g.passkeys > 0);
       if (this.listFailed) this.clearMessage();
       this.listFailed = false;
       if (!any) {
@@ -119,6 +124,9 @@ export class LoginView {
   private async run(button: HTMLButtonElement, fn: () => Promise<void>): Promise<void> {
     button.disabled = true;
     this.listFailed = false;
+    // The last attempt's words go while this one runs (a "Wrong guard or PIN." stood beside the new try).
+    this.message.textContent = '';
+    delete this.message.dataset['code'];
     this.message.dataset['tone'] = 'busy';
     try {
       await fn();

@@ -171,6 +171,9 @@ describe('who may make the kiosk say yes', () => {
       expect((await pinLogin(b.page, 'Night desk', PIN)).code).toBe('GUARD_LOCKED_OUT');
       await b.page.reload();
       await b.page.goto(`${server.url}#/guard`);
+      // While the kiosk is still opening its vault the login says nothing (it said "The watchlist is locked.").
+      await b.page.getByTestId('login').waitFor({ state: 'visible' });
+      expect(await b.page.getByTestId('login-message').innerText()).toBe('');
       const locked = await pinLogin(b.page, 'Night desk', PIN);
       expect(locked.code).toBe('GUARD_LOCKED_OUT');
       expect(locked.text).toMatch(/\d+ s/);
