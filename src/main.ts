@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   /** The vault is open (app.start() done): before, the login cannot know the guard accounts and says nothing. */
   let started = false;
   const login = new LoginView({
-    guards: async () => (started ? authority.guards() : null),
+    anyGuard: async () => (started ? (await authority.guards()).some((g) => g.hasPin || g.passkeys > 0) : null),
     loginPin: async (name, pin) => {
       await authority.loginPinByName(name, pin);
       toGuard();
@@ -252,9 +252,10 @@ async function main(): Promise<void> {
   await app.start();
   started = true;
   // The stored role is known only now, and the vault is open: route again (a guard desk's home is the guard
-  // screen), and let a login shown before the vault was unlocked check again that a guard account exists. The panel on screen is not
-  // detached and re-inserted for this: that took the focus out of the field being typed in, and a set-up form
-  // filled at that moment lost a passphrase (CI, stop 28: "The two passphrases differ" on two e2e set-ups).
+  // screen), and let a login shown before the vault was unlocked check again that a guard account exists. The
+  // panel on screen is not detached and re-inserted for this: that took the focus out of the field being typed in,
+  // and a set-up form filled at that moment lost a passphrase (CI, stop 28: "The two passphrases differ" on two
+  // e2e set-ups).
   show();
   if (shownPanel === login.root) void login.refreshGuards();
   markOnce('started');

@@ -12,10 +12,10 @@ import { lang, t } from './i18n';
 
 export interface LoginActions {
   /**
-   * The guard accounts (only whether one can log in is used here: no name is shown); null while the kiosk is still
-   * opening its vault, when there is nothing to say yet (it said "The watchlist is locked." for the first seconds).
+   * Whether any guard can log in here (an enabled account with a PIN or a passkey; this view gets no names); null
+   * while the kiosk still opens its vault and cannot know (it said "The watchlist is locked." for those seconds).
    */
-  guards(): Promise<{ id: string; name: string; hasPin: boolean; passkeys: number }[] | null>;
+  anyGuard(): Promise<boolean | null>;
   /** PIN login by the display name as typed. */
   loginPin(name: string, pin: string): Promise<void>;
   loginPasskey(): Promise<void>;
@@ -82,9 +82,8 @@ export class LoginView {
    */
   async refreshGuards(): Promise<void> {
     try {
-      const guards = await this.actions.guards();
-      if (!guards) return;
-      const any = guards.some((g) => g.hasPin || g.passkeys > 0);
+      const any = await this.actions.anyGuard();
+      if (any === null) return;
       if (this.listFailed) this.clearMessage();
       this.listFailed = false;
       if (!any) {
