@@ -12,6 +12,7 @@
  */
 import { KioskError } from '../shared/errors';
 import { checkPin, decoyVerifier, makePinVerifier, type PinVerifier } from '../crypto/pin';
+import { PIN_RULE } from '../shared/guard-pin';
 import { COSE_ES256, verifyAssertion, type AssertionInput, type Expected } from '../crypto/webauthn';
 import type { VaultCore } from './core';
 import { beforeAttempt, rebase, waitMs, type LockoutPolicy } from './lockout';
@@ -20,7 +21,6 @@ import type { SecretsApi } from './secrets';
 
 /** Five wrong PINs lock every guard login on this tablet; the wait doubles from 60 s up to an hour. */
 export const GUARD_LOCKOUT_POLICY: LockoutPolicy = { freeAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60 * 60_000 };
-export const PIN_RULE = /^[0-9]{6,12}$/;
 
 /**
  * A PIN anyone would try first at a guard login: one digit repeated (111111), a straight run up or down (123456,

@@ -6,6 +6,7 @@
  * passkey refusal) and never decides anything itself: the vault checks name and PIN, the authority opens the session.
  */
 import { isKioskError } from '../shared/errors';
+import { PIN_RULE } from '../shared/guard-pin';
 import { h } from './dom';
 import { describeError } from './error-text';
 import { lang, t } from './i18n';
@@ -62,6 +63,12 @@ export class LoginView {
     );
     form.addEventListener('submit', (e) => {
       e.preventDefault();
+      // A try that can never be right (no name, or no PIN of 6-12 digits) is not sent: it would use up one of the
+      // five tries that lock every guard login on this tablet (hand check: an empty "Log in" counted).
+      if (this.who.value.trim() === '' || !PIN_RULE.test(this.pin.value)) {
+        this.show(t('loginIncomplete'), 'bad');
+        return;
+      }
       void this.run(this.submit, () => this.actions.loginPin(this.who.value, this.pin.value));
     });
     this.root = h('section', { class: 'login', 'data-testid': 'login' }, h('h1', {}, t('staffLogin')), form, h('div', { class: 'buttons' }, admin, cancel));

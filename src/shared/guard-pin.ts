@@ -1,0 +1,5 @@
+/**
+ * What a guard PIN is made of, for the vault that stores it and the login form that will not send a try that can
+ * never be right. The rule against easy PINs (repeats, runs, patterns) is the vault's: src/store/guards.ts.
+ */
+export const PIN_RULE = /^[0-9]{6,12}$/;
