@@ -79,7 +79,9 @@ export class SettingsCard {
 
   /** Follows the snapshot: settings changed under the form, a new open-set assessment, repaired settings. */
   render(settings: KioskSettings, openSet: AppSnapshot['openSet'], repairs: readonly string[]): void {
-    if (settings !== this.shown) {
+    // Rebuilt only for other values: every unlock hands over an equal copy, and rebuilding for it threw away what the
+    // admin had chosen but not saved yet (CI, stop 30: a role just picked was back to the stored one).
+    if (settings !== this.shown && JSON.stringify(settings) !== JSON.stringify(this.shown)) {
       const next = this.build(settings);
       this.el.replaceWith(next);
       this.el = next;
