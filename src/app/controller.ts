@@ -242,6 +242,7 @@ export class KioskController {
   update(patch: Partial<AppSnapshot>): void {
     this.snap = { ...this.snap, ...patch };
     for (const l of this.listeners) l(this.snap);
+    if (patch.phase !== undefined) this.wakeFrameLoop();
   }
 
   /**
@@ -301,9 +302,11 @@ export class KioskController {
     await this.auditRepairs(repairs, settings.kioskId);
     this.onSettingsKnown?.();
     markOnce('settings');
-    await traced('watchlist', () => this.reloadWatchlist());
+    // The decision channel (signing key, outbox) opens while the watchlist waits for the face models: after them it
+    // was ~40 ms of page-thread work between the models being ready and the first frame (issue 19).
+    const decisions = this.openDecisions(settings);
+    await Promise.all([traced('watchlist', () => this.reloadWatchlist()), decisions]);
     this.puller.schedule(settings.pullMinutes);
-    await this.openDecisions(settings);
     this.update({ phase: 'running', prompt: { key: settings.mode === 'plate' ? 'showPlate' : 'lookAtCamera' } });
     markOnce('running');
   }
@@ -444,7 +447,7 @@ export class KioskController {
       (frame, at) => this.onFrame(ctl.signal, frame, at),
       (e) => this.onLoopError(ctl, e),
       () => this.clock.monotonic(),
-      () => this.wantsFrames(),
+      { wanted: () => this.wantsFrames(), changed: () => this.framesDemandChanged() },
     );
   }
 
@@ -456,6 +459,27 @@ export class KioskController {
   private wantsFrames(): boolean {
     markOnce('camera-first-frame');
     return this.frameTap !== null || this.snap.phase !== 'starting';
+  }
+
+  /** Pending while the frame loop skips frames; settled when the phase changes (wantsFrames may say yes now). */
+  private demandChange: { promise: Promise<void>; resolve: () => void } | null = null;
+
+  private framesDemandChanged(): Promise<void> {
+    if (!this.demandChange) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.demandChange = { promise, resolve };
+    }
+    return this.demandChange.promise;
+  }
+
+  /**
+   * The phase changed — the kiosk began running, say: the frame on screen is then analysed at once, not at the
+   * camera's next presentation (the loop skipped it while starting, so it has not been analysed; issue 19).
+   */
+  private wakeFrameLoop(): void {
+    this.demandChange?.resolve();
+    this.demandChange = null;
   }
 
   private onLoopError(ctl: AbortController, e: unknown): void {

@@ -52,10 +52,12 @@ async function consume(cam: Camera, count: number, workMs: number): Promise<Cons
       },
       fail,
       undefined,
-      () => {
-        // Called when the loop has chosen a presented frame, right before it copies it.
-        chosenAt = cam.presentedFrames;
-        return true;
+      {
+        wanted: () => {
+          // Called when the loop has chosen a presented frame, right before it copies it.
+          chosenAt = cam.presentedFrames;
+          return true;
+        },
       },
     );
   });
@@ -84,4 +86,66 @@ describe('frame loop pacing', () => {
     const fast = await consume(camera, 12, 0);
     expect(new Set(fast.map((l) => l.hash)).size, 'a frame was analysed twice').toBe(fast.length);
   });
+
+  it('grabs the frame it skipped as soon as the demand turns to yes, and does not spin while it stays no', { timeout: 30_000 }, async () => {
+    const video = document.createElement('video');
+    document.body.append(video);
+    camera = new Camera(video);
+    await camera.start({ width: 320, height: 240, frameRate: 30 });
+    const cam = camera;
+
+    let want = false;
+    let asked = 0;
+    let wake: () => void = () => undefined;
+    const fresh = (): Promise<void> => new Promise<void>((r) => (wake = r));
+    let changed = fresh();
+    const ctl = new AbortController();
+    const chosen: number[] = [];
+    const grabbed = new Promise<void>((done, fail) => {
+      void runFrameLoop(
+        ctl.signal,
+        cam,
+        async () => {
+          ctl.abort();
+          done();
+        },
+        fail,
+        undefined,
+        {
+          wanted: () => {
+            asked++;
+            if (want) chosen.push(cam.presentedFrames);
+            return want;
+          },
+          changed: () => changed,
+        },
+      );
+    });
+    const presented = async (n: number): Promise<void> => {
+      const until = cam.presentedFrames + n;
+      while (cam.presentedFrames < until) await cam.frameAfter(cam.presentedFrames);
+    };
+
+    // Not wanted: every presented frame is skipped (asked about once each).
+    await presented(4);
+    // A change that leaves the answer at no: the loop asks again and waits on the next change, it does not spin.
+    const askedBefore = asked;
+    const framesBefore = cam.presentedFrames;
+    const woke = wake;
+    changed = fresh();
+    woke();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(asked - askedBefore, 'asked more often than frames were presented (+1 for the change)').toBeLessThanOrEqual(
+      cam.presentedFrames - framesBefore + 1,
+    );
+
+    // Now wanted: the frame on screen is taken at once, without waiting for the camera's next presentation.
+    await presented(1);
+    const onScreen = cam.presentedFrames;
+    want = true;
+    wake();
+    await grabbed;
+    expect(chosen[0], 'the loop waited for a new presentation after the demand turned to yes').toBe(onScreen);
+  });
 });
+

@@ -1,6 +1,6 @@
 /**
  * Cold start of the real face worker (issue 19): only the detector and the embedder are on the start-up path; our own
- * passive PAD net is fetched after their warm-up (or on the first frame that asks for it, whichever comes first),
+ * passive PAD net's bytes are read after their warm-up and its session is built on the first frame that asks for it,
  * fr_liveness only when the PAD model in force needs it, and the eye-state model on the first challenge frame (lazy-model.ts),
  * and both still give their readings then. A same-settings configure() while the first load runs waits for it
  * instead of loading everything twice; the embedder, and ORT's own wasm, load beside the detector. The worker's trace (src/shared/startup-trace.ts) is what tells which models
@@ -42,15 +42,26 @@ describe('face worker cold start (real worker, WASM)', () => {
     // The page's own timeline got the worker's spans as cold:* measures.
     expect(performance.getEntriesByName(`${TRACE_PREFIX}face:embedder`, 'measure')).toHaveLength(1);
 
+    // A frame with PAD off (a guard-attended kiosk): no PAD session is built for it, nor at start-up — building ours
+    // after the warm-ups put it between the models being ready and the first frame of every cold start.
+    const off = await client.analyse(undefined, await frame(), { liveness: false, eyes: false });
+    expect(off.faces[0]?.embedded).toBe(true);
+    expect(off.faces[0]?.liveness).toBeUndefined();
+    expect([...loaded, ...names(off.trace)]).not.toContain('face:pad-trained');
+
     // A door frame with PAD on and no challenge: the PAD model loads now and scores; no eye model, no eye reading.
     const door = await client.analyse(undefined, await frame(), { liveness: true, eyes: false });
     expect(door.faces[0]?.embedded).toBe(true);
     expect(door.faces[0]?.liveness).toBeGreaterThanOrEqual(0);
     expect(door.faces[0]?.liveness).toBeLessThanOrEqual(1);
     expect(door.faces[0]?.eyes).toBeUndefined();
-    // The default PAD model is ours: it was loaded once (prefetched after warm-up or on this frame), fr_liveness never.
-    const sofar = [...loaded, ...names(door.trace)];
-    expect(sofar.filter((n) => n === 'face:pad-trained')).toHaveLength(1);
+    // The default PAD model is ours: its session was built once, on this frame, from the bytes read once since
+    // start-up (the read began during it, so this frame did not wait for it); fr_liveness never.
+    const sofar = [...loaded, ...names(off.trace), ...names(door.trace)];
+    expect(names(door.trace).filter((n) => n === 'face:pad-trained')).toHaveLength(1);
+    expect(sofar.filter((n) => n === 'bytes:face-pad-trained')).toHaveLength(1);
+    const all = [...info.trace!, ...(off.trace ?? []), ...(door.trace ?? [])];
+    expect(all.find((t) => t.name === 'bytes:face-pad-trained')!.start).toBeLessThan(span('face:embedder-warm').end + 1);
     expect(sofar).not.toContain('face:liveness');
     expect(names(door.trace)).not.toContain('face:eyes');
 

@@ -164,13 +164,18 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
     const b = await bytes(EYES_MODEL_ID);
     return trace.time('face:eyes', () => EyeStateModel.create(b));
   });
+  // Our own PAD net (~0.75 MB): its bytes are read now, so a first frame with PAD on does not wait for the read; the
+  // read and its SHA-256 are asynchronous, so they hold nothing up. Its session (~20 ms on this thread) is built on
+  // first use: built here it sat between the models being ready and the first frame of every cold start, PAD on or
+  // off (issue 19). A failed read is not kept: the first use reads again (and fails closed if the model is bad).
+  let padRead = cfg.pad.model !== 'fr-liveness' ? bytes(TRAINED_PAD_MODEL_ID) : null;
+  padRead?.catch(() => undefined);
   const padTrained = new LazyModel(async () => {
-    const b = await bytes(TRAINED_PAD_MODEL_ID);
+    const read = padRead;
+    padRead = null;
+    const b = read ? await read.catch(() => bytes(TRAINED_PAD_MODEL_ID)) : await bytes(TRAINED_PAD_MODEL_ID);
     return trace.time('face:pad-trained', () => LivenessModel.create(b, TRAINED_PAD));
   });
-  // Our own PAD net is small (~0.75 MB, a few ms to create): fetch it now, off the first decision's path, so the first
-  // visitor's frame does not wait on it when PAD is on. A failed prefetch is forgotten (LazyModel) and retried on use.
-  if (cfg.pad.model !== 'fr-liveness') void padTrained.get().catch(() => undefined);
   if (state) {
     state.detector.close();
     await state.embedder.release();
