@@ -125,6 +125,12 @@ export class GuardView {
     const upProblem = up?.problem ?? up?.lastRejection;
     // Known once the decision service is open (s.upstream set); before that the row says "not connected".
     const paired = !up || this.actions.paired();
+    const syncRow = row(
+      t('lastSynced'),
+      `${lastSyncedText(s.sync)}${s.sync.error ? ` · ${t('pullRefused')}: ${errorText(s.sync.error.code, s.sync.error.message)}` : ''}`,
+      'status-synced',
+      s.sync.error ? 'bad' : s.sync.syncedAt === null ? 'warn' : 'ok',
+    );
     const rows = [
       row(t('camera'), s.camera.status === 'error' && s.camera.error ? errorText(s.camera.error.code, s.camera.error.message) : t(`camera_${s.camera.status}`), 'status-camera', s.camera.status === 'live' ? 'ok' : s.camera.status === 'error' ? 'bad' : 'warn'),
       row(t('backend'), s.modelError ? errorText(s.modelError.code, s.modelError.message) : (s.backend ? `${s.backend.name}${s.backend.threads ? ` (${s.backend.threads} ${t(s.backend.threads > 1 ? 'threads' : 'thread')})` : ''}, ${s.backend.detail}` : '—'), 'status-backend', s.modelError ? 'bad' : s.backend ? 'ok' : 'warn'),
@@ -139,15 +145,15 @@ export class GuardView {
         ? row(t('upstream'), t('upstreamNotPaired'), 'status-upstream', 'bad')
         : row(t('upstream'), up ? `${word('upstream', up.state)}${upProblem ? ` · ${errorText(upProblem.code, ERROR_MESSAGES[upProblem.code])}` : ''}` : t('notConnected'), 'status-upstream', !up ? 'warn' : upProblem ? 'bad' : 'ok'),
       row(t('outbox'), String(up?.depth ?? 0), 'status-outbox', (up?.depth ?? 0) > 0 ? 'warn' : 'ok'),
-      row(
-        t('lastSynced'),
-        `${lastSyncedText(s.sync)}${s.sync.error ? ` · ${t('pullRefused')}: ${s.sync.error.code}` : ''}`,
-        'status-synced',
-        s.sync.error ? 'bad' : s.sync.syncedAt === null ? 'warn' : 'ok',
-      ),
+      syncRow,
     ];
     const upRow = rows[5]!;
     if (upProblem && paired) upRow.title = `${upProblem.code} · ${upProblem.reason}`;
+    // The refused bundle's code, like the upstream's, is for support: in the row's title, not in its words.
+    if (s.sync.error) {
+      syncRow.title = s.sync.error.code;
+      syncRow.dataset['code'] = s.sync.error.code;
+    }
     // A permanent rejection stays on screen until a guard says they have seen it (the decision itself was dropped).
     const ack = up?.lastRejection && !up.problem ? h('button', { type: 'button', 'data-testid': 'ack-rejection' }, t('ackRejection')) : null;
     ack?.addEventListener('click', () => this.actions.acknowledgeRejection());

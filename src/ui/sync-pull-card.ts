@@ -6,16 +6,17 @@
  * ask the authority, src/app/admin-ops.ts). It never fetches, verifies or stores anything itself.
  */
 import { PULL_MINUTES_MAX, type PullStatus } from '../app/bundle-pull';
-import { isKioskError } from '../shared/errors';
+import { message } from './card-kit';
 import { h } from './dom';
-import { errorText, t } from './i18n';
+import { errorText, formatDateTime, t } from './i18n';
 
 export interface SyncPullActions {
   savePullMinutes(minutes: number): Promise<unknown>;
   pullNow(): Promise<PullStatus>;
 }
 
-const when = (ms: number | null): string => (ms === null ? t('never') : new Date(ms).toLocaleString());
+/** In the chosen language (Intl), never the browser's locale: a Chinese screen in an English browser said "12/5/2026, 1:20:00 PM". */
+const when = (ms: number | null): string => (ms === null ? t('never') : formatDateTime(ms));
 
 /** "Last synced" text for any screen: the time and version of the last bundle a pull installed. */
 export function lastSyncedText(s: PullStatus): string {
@@ -40,14 +41,12 @@ export class SyncPullCard {
       b.disabled = true;
       this.out.textContent = '';
       delete this.out.dataset['code'];
+      delete this.out.dataset['tone'];
       try {
         await fn();
       } catch (e) {
-        this.out.dataset['tone'] = 'bad';
-        if (isKioskError(e)) {
-          this.out.dataset['code'] = e.code;
-          this.out.textContent = `${errorText(e.code, e.message)} [${e.code}]`;
-        } else this.out.textContent = String(e);
+        // In words (which field, what rule); the code only in the small details line for support.
+        message(this.out, e);
       } finally {
         b.disabled = false;
       }
@@ -78,7 +77,12 @@ export class SyncPullCard {
     if (s.error) {
       items.push(
         h('dt', {}, t('pullRefused')),
-        h('dd', { 'data-testid': 'pull-error', 'data-code': s.error.code, 'data-tone': 'bad' }, `${errorText(s.error.code, s.error.message)} [${s.error.code}]`),
+        h(
+          'dd',
+          { 'data-testid': 'pull-error', 'data-code': s.error.code, 'data-tone': 'bad' },
+          errorText(s.error.code, s.error.message),
+          h('small', { class: 'details', 'data-testid': 'error-details', title: t('details') }, s.error.code),
+        ),
       );
     }
     this.status.replaceChildren(...items);

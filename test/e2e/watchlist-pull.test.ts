@@ -80,6 +80,24 @@ async function pullStatus(page: Page): Promise<{ synced: string; error: string |
   });
 }
 
+/**
+ * The refusal as an admin reads it: words, with the code only in the small details line (issue 19: codes are for
+ * support), and when the last check was, in the chosen language's format (Intl, en-GB for English: "5 Dec 2026,
+ * 13:20"), not the browser's ("12/5/2026, 1:20:00 PM" in this en-US Chromium).
+ */
+async function pullWords(page: Page): Promise<{ words: string; details: string; checked: string }> {
+  return page.evaluate(() => {
+    const card = document.querySelector('[data-testid="section-pull"]');
+    const dd = card?.querySelector('[data-testid="pull-error"]');
+    const details = dd?.querySelector('[data-testid="error-details"]')?.textContent ?? '';
+    return {
+      words: (dd?.textContent ?? '').replace(details, ''),
+      details,
+      checked: card?.querySelector('[data-testid="pull-checked"]')?.textContent ?? '',
+    };
+  });
+}
+
 /** The names in the admin's people list. */
 function labels(page: Page): Promise<string[]> {
   return page.locator('[data-testid="people-table"] [data-testid="edit-label"]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
@@ -163,6 +181,11 @@ describe('watchlist pull from the receiver', () => {
       await card.getByTestId('pull-save').click();
       await until(async () => (await pullStatus(b.page)).error, 60_000, 'the foreign bundle refused');
       expect(await pullStatus(b.page)).toEqual({ synced: 'never', error: 'BUNDLE_SIGNATURE' });
+      const refused = await pullWords(b.page);
+      expect(refused.words).toMatch(/not signed/i);
+      expect(refused.words).not.toContain('BUNDLE_SIGNATURE');
+      expect(refused.details).toBe('BUNDLE_SIGNATURE');
+      expect(refused.checked).toMatch(/^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}$/);
       expect(await b.page.getByTestId('people-empty').isVisible()).toBe(true);
 
       // A's newer bundle: B installs it at its next scheduled pull, with no one pressing anything.
@@ -188,8 +211,12 @@ describe('watchlist pull from the receiver', () => {
       expect((await pullStatus(b.page)).synced).toMatch(/· v2$/);
       expect(await labels(b.page)).toEqual(['Person A']);
       await openGuardScreen(b.page, server.url);
-      expect(await b.page.getByTestId('status-synced').innerText()).toContain('BUNDLE_ROLLBACK');
-      expect(await b.page.getByTestId('status-synced').getAttribute('data-tone')).toBe('bad');
+      // The guard reads why in words; the code is for support (the row's title), as for the upstream's problems.
+      const guardRow = b.page.getByTestId('status-synced');
+      expect(await guardRow.innerText()).toMatch(/older than/i);
+      expect(await guardRow.innerText()).not.toContain('BUNDLE_ROLLBACK');
+      expect(await guardRow.getAttribute('title')).toBe('BUNDLE_ROLLBACK');
+      expect(await guardRow.getAttribute('data-tone')).toBe('bad');
     } finally {
       for (const br of browsers) await br.close().catch(() => undefined);
       await receiver?.stop();
