@@ -72,7 +72,29 @@ function rule(code: ErrorCode, d: Details, lng: Lang): string {
   }
 }
 
+/**
+ * A refusal already put in words on the admin's own screen with context only that screen may show (which file, the
+ * name of the person a face or plate collides with): shown as it is, its code still only in the details line.
+ */
+export class WordedError extends Error {
+  constructor(readonly described: ErrorDescription) {
+    super(described.text);
+    this.name = 'WordedError';
+  }
+}
+
+/**
+ * `e` described, with words before its text (a file name and a colon) and after it (the colliding person): the
+ * sentence as the describer writes it, so "photo.jpg: No face was found." and "…签名的。持有人：某某".
+ */
+export function worded(e: unknown, lng: Lang, around: { before?: string; after?: string }): WordedError {
+  const d = describeError(e, lng);
+  const after = around.after ? `${lng === 'zh' ? '' : ' '}${around.after}` : '';
+  return new WordedError({ ...d, text: `${around.before ?? ''}${d.text}${after}` });
+}
+
 export function describeError(e: unknown, lng: Lang): ErrorDescription {
+  if (e instanceof WordedError) return e.described;
   if (!isKioskError(e)) return { text: e instanceof Error ? e.message : String(e), details: '', code: null };
   const d = e.details ?? {};
   const sep = colon(lng);

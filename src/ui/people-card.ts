@@ -8,10 +8,12 @@
  */
 import type { EnrolReport, EnrolTarget } from '../app/enrolment';
 import type { WatchSubject } from '../app/watchlist';
+import { KioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import { card, fromLocalInput, listSelect, outLine, run, toLocalInput } from './card-kit';
 import { h } from './dom';
-import { t } from './i18n';
+import { worded } from './error-text';
+import { colon, lang, t } from './i18n';
 import { filterPeople, namingHolder, peopleToolbar, rowTools, type PeopleQuery } from './people-tools';
 
 export interface PeopleActions {
@@ -122,7 +124,9 @@ export class PeopleCard {
         addPhotos: async (files) => {
           const r = await this.addTo.enrolPhotos(files.map((file) => ({ file, label: s.label, list: s.list })), undefined, { addTo: s.id });
           const bad = r.find((x) => !x.ok);
-          if (bad) throw Object.assign(new Error(`${bad.file}: ${bad.message ?? ''} [${bad.code}]`), { code: bad.code });
+          // Which file and why, in words; the code in the details line (bad.message is the English default text).
+          if (bad?.code) throw worded(KioskError.fromJSON({ code: bad.code, message: bad.message ?? '', details: bad.details ?? {} }), lang(), { before: `${bad.file}${colon(lang())}` });
+          if (bad) throw new Error(bad.file);
         },
         addPlate: async (plate) => {
           try {

@@ -11,7 +11,8 @@ import { h } from './dom';
 
 /** A person as the people list shows it: a record without its face templates (the UI never holds those). */
 type Person = Omit<Subject, 'templates'>;
-import { errorText, t, type StringKey } from './i18n';
+import { worded } from './error-text';
+import { colon, lang, t, type StringKey } from './i18n';
 
 export type PeopleSort = 'name' | 'newest' | 'validUntil';
 
@@ -65,8 +66,8 @@ export function namingHolder(e: unknown, subjects: readonly Person[], holderId?:
   const holder = typeof id === 'string' ? subjects.find((s) => s.id === id) : undefined;
   if (!holder || !isKioskError(e)) return e;
   const plate = e.details?.['plate'];
-  const what = e.code === 'ENROL_PLATE_TAKEN' ? `${t('plateHeldBy')}: ${holder.label}${typeof plate === 'string' ? ` (${plate})` : ''}` : `${t('duplicateOf')}: ${holder.label}`;
-  return Object.assign(new Error(`${errorText(e.code, e.message)} ${what} [${e.code}]`), { code: e.code });
+  const what = e.code === 'ENROL_PLATE_TAKEN' ? `${t('plateHeldBy')}${colon(lang())}${holder.label}${typeof plate === 'string' ? ` (${plate})` : ''}` : `${t('duplicateOf')}${colon(lang())}${holder.label}`;
+  return worded(e, lang(), { after: what });
 }
 
 /** What the admin tells the person in front of the camera for each gate a frame failed (camera enrolment). */

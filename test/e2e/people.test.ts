@@ -8,7 +8,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launch, startKiosk } from './harness';
 import { enrolPhotos, outcome, peopleCount, setupKiosk } from './flows';
@@ -26,6 +26,15 @@ async function rowAction(page: Page, label: string, button: string) {
   await page.evaluate(() => document.querySelector('[data-testid="people-message"]')?.removeAttribute('data-tone'));
   await row(page, label).getByTestId(button).click();
   return outcome(page, 'people-message');
+}
+
+/** An outcome line's words without its small details line (where the code belongs), and that line. */
+async function wordsAndDetails(page: Page, testid: string): Promise<{ words: string; details: string }> {
+  return page.evaluate((id) => {
+    const el = document.querySelector(`[data-testid="${id}"]`);
+    const details = el?.querySelector('[data-testid="error-details"]')?.textContent ?? '';
+    return { words: (el?.textContent ?? '').replace(details, ''), details };
+  }, testid);
 }
 
 async function visibleLabels(page: Page): Promise<string[]> {
@@ -53,6 +62,16 @@ describe('a person is one record', () => {
       expect(added.tone, added.text).toBe('ok');
       expect(await peopleCount(b.page)).toBe(1);
       expect(await cells(b.page, 'Person A')).toEqual({ templates: 2, plates: '4S50233' });
+      // A photo with no face added to A: refused naming the file, in words; the code only in the details line.
+      await row(b.page, 'Person A').getByTestId('add-photos-files').setInputFiles([photos.noFace]);
+      const noFace = await rowAction(b.page, 'Person A', 'add-photos');
+      expect(noFace.tone).toBe('bad');
+      expect(noFace.code).toBe('INPUT_NO_FACE');
+      const noFaceWords = await wordsAndDetails(b.page, 'people-message');
+      expect(noFaceWords.words).toMatch(new RegExp(`^${basename(photos.noFace).replace('.', '\\.')}: No face was found`));
+      expect(noFaceWords.words).not.toContain('INPUT_NO_FACE');
+      expect(noFaceWords.details).toContain('INPUT_NO_FACE');
+      expect(await cells(b.page, 'Person A')).toEqual({ templates: 2, plates: '4S50233' });
 
       // A's face under a new name: refused with a warning naming A; the first choice adds the photo to A.
       const dup = await enrolPhotos(b.page, 'Someone Else', 'allow', [photos.personAOther]);
@@ -78,6 +97,9 @@ describe('a person is one record', () => {
       expect(taken.tone).toBe('bad');
       expect(taken.code).toBe('ENROL_PLATE_TAKEN');
       expect(taken.text).toContain('Person A');
+      const takenWords = await wordsAndDetails(b.page, 'plate-message');
+      expect(takenWords.words).not.toContain('ENROL_PLATE_TAKEN');
+      expect(takenWords.details).toContain('ENROL_PLATE_TAKEN');
       expect(await peopleCount(b.page)).toBe(1);
 
       // Another person (a different face: no warning), then search and sort.
