@@ -228,14 +228,16 @@ const enPresence = {
   mergeInto: 'Merge this person with',
   merge: 'Merge',
   merged: 'Merged.',
-  added: 'Added.',
+  photosAdded: 'Photos added.',
+  mergeChoose: 'Choose a person…',
+  mergeChooseFirst: 'Choose the person to merge with first.',
   searchPeople: 'Search people (name or plate)',
   peopleNoMatch: 'No one matches this search.',
   sortBy: 'Sort by',
   sortName: 'Name',
   sortNewest: 'Newest first',
   sortValidUntil: 'Valid until',
-  confirmMerge: 'Merge these two people into one? The other row is removed; its photos and plates are kept.',
+  confirmMerge: 'Merge “{other}” into “{self}”? “{other}” is removed; their photos and plates go to “{self}”, on the deny list if either is on it, with the narrower validity.',
 };
 const zhPresence: Record<keyof typeof enPresence, string> = {
   presenceCooldown: '同一人仍在画面中时，再次判定前等待的秒数（5–3600）',
@@ -253,14 +255,16 @@ const zhPresence: Record<keyof typeof enPresence, string> = {
   mergeInto: '将此人员与以下人员合并',
   merge: '合并',
   merged: '已合并。',
-  added: '已添加。',
+  photosAdded: '照片已添加。',
+  mergeChoose: '选择人员…',
+  mergeChooseFirst: '请先选择要合并的人员。',
   searchPeople: '搜索人员（姓名或车牌）',
   peopleNoMatch: '没有人符合此搜索。',
   sortBy: '排序',
   sortName: '姓名',
   sortNewest: '最新优先',
   sortValidUntil: '有效期至',
-  confirmMerge: '将这两个人员合并为一个？另一行将被删除，其照片和车牌保留。',
+  confirmMerge: '将“{other}”合并到“{self}”？“{other}”将被删除，其照片和车牌归入“{self}”；任一方在拒绝名单上则合并后在拒绝名单上，有效期取两者的交集。',
 };
 // ---- Issue 19 behaviour: end ----
 

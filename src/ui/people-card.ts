@@ -119,6 +119,7 @@ export class PeopleCard {
   private personTools(s: WatchSubject, all: readonly WatchSubject[]): HTMLElement {
     const others = all.filter((o) => o.id !== s.id);
     return rowTools(
+      s,
       others,
       {
         addPhotos: async (files) => {

@@ -6,13 +6,14 @@
  * every rule (who holds a plate, what a merge keeps) is in src/app/people.ts below the view.
  */
 import type { Subject } from '../shared/types';
+import { previewPlates } from '../app/input-rules';
 import { isKioskError } from '../shared/errors';
 import { h } from './dom';
 
 /** A person as the people list shows it: a record without its face templates (the UI never holds those). */
 type Person = Omit<Subject, 'templates'>;
 import { worded } from './error-text';
-import { colon, lang, t, type StringKey } from './i18n';
+import { colon, lang, t, tf, type StringKey } from './i18n';
 
 export type PeopleSort = 'name' | 'newest' | 'validUntil';
 
@@ -119,6 +120,7 @@ export interface RowActions {
 
 /** "Add photos", "Add plate" and "Merge with" for one person's row; `run` reports each outcome. */
 export function rowTools(
+  self: Person,
   others: readonly Person[],
   actions: RowActions,
   run: (button: HTMLButtonElement, fn: () => Promise<string | void>) => void,
@@ -130,25 +132,44 @@ export function rowTools(
       const chosen = [...(files.files ?? [])];
       if (chosen.length === 0) throw new Error(t('chooseFiles'));
       await actions.addPhotos(chosen);
-      return t('added');
+      return t('photosAdded');
     }),
   );
   const plate = h('input', { type: 'text', 'aria-label': t('addPlate'), placeholder: 'ABC1234', 'data-testid': 'add-plate-number' });
+  // The plate as it will be stored, before saving (the same rule as the plates card): nothing normalised silently.
+  const preview = h('small', { class: 'help', 'aria-live': 'polite', 'data-testid': 'add-plate-preview' });
+  plate.addEventListener('input', () => {
+    const p = previewPlates(plate.value);
+    preview.textContent = plate.value.trim() === '' ? '' : p.length > 0 ? tf('platePreview', { plates: p.join(', ') }) : t('platePreviewNone');
+  });
   const addPlate = h('button', { type: 'button', 'data-testid': 'add-plate' }, t('addPlate'));
   addPlate.addEventListener('click', () =>
     run(addPlate, async () => {
+      const stored = previewPlates(plate.value).join(', ');
       await actions.addPlate(plate.value);
-      return t('added');
+      return `${t('added')} ${stored}`;
     }),
   );
-  const other = h('select', { 'aria-label': t('mergeInto'), 'data-testid': 'merge-with' }, ...others.map((o) => h('option', { value: o.id }, o.label)));
+  // No one is picked until the admin picks: a merge moves one person's faces and plates to another, so it is never
+  // the list's first entry by default, and the question names both people.
+  const other = h(
+    'select',
+    { 'aria-label': t('mergeInto'), 'data-testid': 'merge-with' },
+    h('option', { value: '' }, t('mergeChoose')),
+    ...others.map((o) => h('option', { value: o.id }, o.label)),
+  );
   const merge = h('button', { type: 'button', 'data-testid': 'merge' }, t('merge'));
   merge.addEventListener('click', () => {
-    if (other.value && confirm(t('confirmMerge')))
+    const into = others.find((o) => o.id === other.value);
+    if (!into) {
+      run(merge, () => Promise.reject(new Error(t('mergeChooseFirst'))));
+      return;
+    }
+    if (confirm(tf('confirmMerge', { other: into.label, self: self.label })))
       run(merge, async () => {
-        await actions.mergeWith(other.value);
+        await actions.mergeWith(into.id);
         return t('merged');
       });
   });
-  return h('div', { class: 'row-tools' }, files, addPhotos, plate, addPlate, ...(others.length ? [other, merge] : []));
+  return h('div', { class: 'row-tools' }, files, addPhotos, plate, preview, addPlate, ...(others.length ? [other, merge] : []));
 }

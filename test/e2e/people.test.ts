@@ -55,8 +55,12 @@ describe('a person is one record', () => {
       expect(await cells(b.page, 'Person A')).toEqual({ templates: 1, plates: '' });
 
       // Add a plate and a second photo to A: still one row.
+      // The plate as it will be stored shows before saving, and the outcome says what was stored (not a bare "Added:").
       await row(b.page, 'Person A').getByTestId('add-plate-number').fill('4S5 0233');
-      expect((await rowAction(b.page, 'Person A', 'add-plate')).tone).toBe('ok');
+      expect(await row(b.page, 'Person A').getByTestId('add-plate-preview').innerText()).toBe('Will be saved as: 4S50233');
+      const plateAdded = await rowAction(b.page, 'Person A', 'add-plate');
+      expect(plateAdded.tone).toBe('ok');
+      expect(plateAdded.text).toBe('Added: 4S50233');
       await row(b.page, 'Person A').getByTestId('add-photos-files').setInputFiles([photos.personAOther]);
       const added = await rowAction(b.page, 'Person A', 'add-photos');
       expect(added.tone, added.text).toBe('ok');
@@ -119,9 +123,23 @@ describe('a person is one record', () => {
       await b.page.waitForFunction(() => document.querySelector('[data-testid="people-table"] tbody tr')?.getAttribute('data-label') === 'Person B');
       expect(await visibleLabels(b.page)).toEqual(['Person B', 'Person A']);
 
-      // Merge B into A: one row with everything of both, on the deny list (a merge never widens who gets in).
+      // Merge with no one picked: nothing is merged (the list's first person is not taken by default), and the
+      // admin is told to pick. No question is asked for it.
+      const asked: string[] = [];
+      b.page.on('dialog', (d) => void asked.push(d.message()));
+      expect(await row(b.page, 'Person A').getByTestId('merge-with').inputValue()).toBe('');
+      const unpicked = await rowAction(b.page, 'Person A', 'merge');
+      expect(unpicked.tone).toBe('bad');
+      expect(unpicked.text).toBe('Choose the person to merge with first.');
+      expect(asked).toEqual([]);
+      expect(await peopleCount(b.page)).toBe(2);
+
+      // Merge B into A: one row with everything of both, on the deny list (a merge never widens who gets in); the
+      // question names who is merged into whom.
       await row(b.page, 'Person A').getByTestId('merge-with').selectOption({ label: 'Person B' });
       expect((await rowAction(b.page, 'Person A', 'merge')).tone).toBe('ok');
+      expect(asked).toHaveLength(1);
+      expect(asked[0]).toMatch(/^Merge “Person B” into “Person A”\?/);
       expect(await peopleCount(b.page)).toBe(1);
       expect(await cells(b.page, 'Person A')).toEqual({ templates: 4, plates: '4S50233' });
       expect(await row(b.page, 'Person A').getByTestId('edit-list').inputValue()).toBe('deny');
