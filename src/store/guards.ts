@@ -12,7 +12,7 @@
  */
 import { KioskError } from '../shared/errors';
 import { checkPin, decoyVerifier, makePinVerifier, type PinVerifier } from '../crypto/pin';
-import { PIN_RULE } from '../shared/guard-pin';
+import { GUARD_NAME_MAX, PIN_RULE } from '../shared/guard-pin';
 import { COSE_ES256, verifyAssertion, type AssertionInput, type Expected } from '../crypto/webauthn';
 import type { VaultCore } from './core';
 import { beforeAttempt, rebase, waitMs, type LockoutPolicy } from './lockout';
@@ -41,7 +41,7 @@ export function pinTooEasy(pin: string): boolean {
 }
 /** The digits as a keyboard's top row has them: 0 after 9 (a wrap-around elsewhere, like 890123, is allowed). */
 const KEYBOARD_ROW = '1234567890';
-const NAME_MAX = 64;
+const NAME_MAX = GUARD_NAME_MAX;
 const MAX_GUARDS = 200;
 const MAX_PASSKEYS = 8;
 const SECRET = 'guards';

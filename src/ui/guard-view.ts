@@ -49,7 +49,8 @@ export class GuardView {
   constructor(private readonly actions: GuardActions) {
     this.status = h('dl', { class: 'status', 'data-testid': 'guard-status' });
     this.list = h('ol', { class: 'decisions', 'data-testid': 'guard-decisions', 'aria-label': t('liveDecisions') });
-    this.reason = h('input', { type: 'text', id: 'override-reason', 'data-testid': 'override-reason', maxlength: 200, required: true });
+    // No maxlength (the browser cut a long reason to 200 silently): the controller refuses it with the rule instead.
+    this.reason = h('input', { type: 'text', id: 'override-reason', 'data-testid': 'override-reason', required: true });
     this.message = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'override-message' });
     const grant = h('button', { type: 'button', class: 'grant', 'data-testid': 'override-grant' }, t('overrideGrant'));
     const deny = h('button', { type: 'button', class: 'deny', 'data-testid': 'override-deny' }, t('overrideDeny'));

@@ -26,8 +26,10 @@ export interface GuardActions {
 }
 
 export function guardsCard(actions: GuardActions): HTMLElement {
-  const name = h('input', { type: 'text', maxlength: 64, 'data-testid': 'guard-name' });
-  const pin = h('input', { type: 'password', inputmode: 'numeric', autocomplete: 'new-password', maxlength: 12, 'data-testid': 'guard-pin' });
+  // No maxlength: the browser cut a pasted 13-digit PIN to 12 and a long name to 64 silently, so the admin handed out
+  // a PIN that was not the one stored. The vault refuses either with its rule (field and limit) instead.
+  const name = h('input', { type: 'text', 'data-testid': 'guard-name' });
+  const pin = h('input', { type: 'password', inputmode: 'numeric', autocomplete: 'new-password', 'data-testid': 'guard-pin' });
   const add = h('button', { type: 'button', 'data-testid': 'guard-add' }, t('addGuard'));
   const out = outLine('guards-message');
   const list = h('div', { 'data-testid': 'guards-list' });
@@ -45,10 +47,12 @@ export function guardsCard(actions: GuardActions): HTMLElement {
   };
   add.addEventListener('click', () =>
     void run(add, out, async () => {
+      const withPin = pin.value !== '';
       await actions.createGuard(name.value, pin.value);
       name.value = pin.value = '';
       await refresh();
-      return t('guardAdded');
+      // Without a PIN the account cannot log in until a passkey is registered for it: said, not left to be found.
+      return t(withPin ? 'guardAdded' : 'guardAddedNoPin');
     }),
   );
   void refresh().catch((e: unknown) => message(out, e));

@@ -6,7 +6,7 @@
  * passkey refusal) and never decides anything itself: the vault checks name and PIN, the authority opens the session.
  */
 import { isKioskError } from '../shared/errors';
-import { PIN_RULE } from '../shared/guard-pin';
+import { GUARD_NAME_MAX, PIN_RULE } from '../shared/guard-pin';
 import { h } from './dom';
 import { describeError } from './error-text';
 import { lang, t } from './i18n';
@@ -40,10 +40,11 @@ export class LoginView {
       autocomplete: 'off',
       autocapitalize: 'off',
       spellcheck: 'false',
-      maxlength: 64,
       'data-testid': 'login-guard',
     });
-    this.pin = h('input', { id: 'login-pin', type: 'password', inputmode: 'numeric', autocomplete: 'off', maxlength: 12, 'data-testid': 'login-pin' });
+    // No maxlength: a 13th digit cut off by the browser sent a different PIN and cost one of the five tries; the form
+    // refuses a PIN that is not 6-12 digits, or a name longer than any guard's, without sending it.
+    this.pin = h('input', { id: 'login-pin', type: 'password', inputmode: 'numeric', autocomplete: 'off', 'data-testid': 'login-pin' });
     this.message = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'login-message' });
     this.submit = h('button', { type: 'submit', 'data-testid': 'login-submit' }, t('logIn'));
     const passkey = h('button', { type: 'button', 'data-testid': 'login-passkey' }, t('usePasskey'));
@@ -65,7 +66,8 @@ export class LoginView {
       e.preventDefault();
       // A try that can never be right (no name, or no PIN of 6-12 digits) is not sent: it would use up one of the
       // five tries that lock every guard login on this tablet (hand check: an empty "Log in" counted).
-      if (this.who.value.trim() === '' || !PIN_RULE.test(this.pin.value)) {
+      const who = this.who.value.trim();
+      if (who === '' || who.length > GUARD_NAME_MAX || !PIN_RULE.test(this.pin.value)) {
         this.show(t('loginIncomplete'), 'bad');
         return;
       }

@@ -21,14 +21,19 @@ import { enrolPhotos, outcome, saveSetting, setPadPolicy, setupKiosk, unlockAdmi
 
 const PIN = '135790';
 
-async function addGuard(page: Page, name: string, pin: string): Promise<void> {
+async function tryAddGuard(page: Page, name: string, pin: string) {
   const card = page.getByTestId('section-guards');
   await card.getByTestId('guard-name').fill(name);
   await card.getByTestId('guard-pin').fill(pin);
   await page.evaluate(() => document.querySelector('[data-testid="guards-message"]')?.removeAttribute('data-tone'));
   await card.getByTestId('guard-add').click();
-  const r = await outcome(page, 'guards-message');
+  return outcome(page, 'guards-message');
+}
+
+async function addGuard(page: Page, name: string, pin: string): Promise<string> {
+  const r = await tryAddGuard(page, name, pin);
   expect(r.tone, r.text).toBe('ok');
+  return r.text;
 }
 
 /** Types a PIN into the login form and returns the outcome (tone, code). */
@@ -116,6 +121,14 @@ describe('who may make the kiosk say yes', () => {
       // The fake camera loops a still photo: PAD (docs/liveness.md, test/e2e/liveness.test.ts) would rightly refuse it.
       await setPadPolicy(b.page, 'off');
       expect((await enrolPhotos(b.page, 'Person A', 'allow', [photos.personA])).tone).toBe('ok');
+      // Nothing is cut by the browser: a 13-digit PIN or a 65-character name is refused with its rule, not stored
+      // shortened (the admin would hand out a PIN that is not the one stored).
+      const longPin = await tryAddGuard(b.page, 'Night desk', `${PIN}1234567`);
+      expect(longPin).toMatchObject({ tone: 'bad', code: 'GUARD_PIN_RULE' });
+      const longName = await tryAddGuard(b.page, 'N'.repeat(65), PIN);
+      expect(longName).toMatchObject({ tone: 'bad', code: 'GUARD_NAME_INVALID' });
+      expect(longName.text).toMatch(/64/);
+      expect(await b.page.locator('[data-testid="guards-table"] tr').count()).toBe(0);
       await addGuard(b.page, 'Night desk', PIN);
       // Not "Log out": the admin leaves by the "Kiosk" link. Going to the visitor screen ends the session, so nobody
       // who walks up next finds "Guard" (and its Open button) one tap away, in the admin's name.
@@ -165,6 +178,9 @@ describe('who may make the kiosk say yes', () => {
       // A try that cannot be right is not sent, so it does not count (an empty "Log in" used up one of the five).
       expect(await pinLogin(b.page, '', PIN)).toMatchObject({ tone: 'bad', code: null, text: 'Type your guard name and your PIN (6 to 12 digits).' });
       expect(await pinLogin(b.page, 'Night desk', '')).toMatchObject({ tone: 'bad', code: null });
+      // Nor a 13-digit PIN (the browser used to cut it to 12 and send that) or a name longer than any guard's.
+      expect(await pinLogin(b.page, 'Night desk', `${PIN}1234567`)).toMatchObject({ tone: 'bad', code: null });
+      expect(await pinLogin(b.page, 'N'.repeat(65), PIN)).toMatchObject({ tone: 'bad', code: null });
       const noSuchName = await pinLogin(b.page, 'Day desk', PIN);
       expect(noSuchName).toMatchObject({ code: 'GUARD_WRONG_PIN', text: 'Wrong guard or PIN.' });
       for (let i = 2; i <= 5; i++) {
@@ -207,7 +223,8 @@ describe('who may make the kiosk say yes', () => {
       const page = b.page;
       await setupKiosk(page, url, { role: 'attended' });
       await addGuard(page, 'Night desk', PIN);
-      await addGuard(page, 'Day desk', ''); // passkey only
+      // Passkey only: the admin is told it cannot log in until a passkey is registered.
+      expect(await addGuard(page, 'Day desk', '')).toMatch(/without a PIN.*passkey/);
       const cdp = await b.context.newCDPSession(page);
       await cdp.send('WebAuthn.enable', { enableUI: false });
       const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -227,6 +244,11 @@ describe('who may make the kiosk say yes', () => {
       expect((await pinLogin(page, 'Night desk', PIN)).tone).toBe('ok');
       await page.getByTestId('guard').waitFor({ state: 'visible' });
       expect(await page.getByTestId('guard-who').innerText()).toContain('Night desk');
+      // A reason over 200 characters is refused with the rule, not cut and sent; nothing is used up by it.
+      await page.getByTestId('override-reason').fill('x'.repeat(250));
+      await page.getByTestId('override-grant').click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="override-message"]')?.getAttribute('data-tone') === 'bad');
+      expect(await page.getByTestId('override-message').innerText()).toBe('An override needs a reason of 3 to 200 characters.');
       await page.getByTestId('override-reason').fill('courier expected at the gate');
       await page.getByTestId('override-grant').click();
       await page.waitForFunction(() => /logged/i.test(document.querySelector('[data-testid="override-message"]')?.textContent ?? ''));
