@@ -13,8 +13,8 @@ import { KioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import { card, field, labelInput, listOf, listSelect, outLine, run } from './card-kit';
 import { h } from './dom';
-import { describeError } from './error-text';
-import { colon, errorText, lang, t, tf } from './i18n';
+import { describeError, worded } from './error-text';
+import { colon, lang, t, tf } from './i18n';
 import { enrolCoach, namingHolder } from './people-tools';
 
 export interface EnrolActions {
@@ -67,10 +67,12 @@ function photosCard(actions: EnrolActions, people: () => readonly WatchSubject[]
   const duplicate = h('div', { class: 'duplicate', 'data-testid': 'enrol-duplicate', hidden: true });
   const enrol = (chosen: File[], button: HTMLButtonElement, target: EnrolTarget) =>
     void run(button, out, async () => {
-      if (chosen.length === 0) throw new Error(t('chooseFiles'));
+      // A new attempt clears the last one's outcome first, also when it is refused at once (the last duplicate's
+      // "add to that person" stayed under a "choose a file first").
       reports.replaceChildren();
       duplicate.hidden = true;
       duplicate.replaceChildren();
+      if (chosen.length === 0) throw new Error(t('chooseFiles'));
       const r = await actions.enrolPhotos(
         chosen.map((file) => ({ file, label: label.value, list: listOf(list) })),
         (d, n) => (out.textContent = `${d}/${n}`),
@@ -88,15 +90,17 @@ function photosCard(actions: EnrolActions, people: () => readonly WatchSubject[]
         const asNew = h('button', { type: 'button', class: 'secondary', 'data-testid': 'enrol-as-new' }, t('enrolAsNew'));
         addTo.addEventListener('click', () => enrol(chosen, addTo, { addTo: holder.id }));
         asNew.addEventListener('click', () => enrol(chosen, asNew, { allowDuplicate: true }));
-        duplicate.replaceChildren(h('p', {}, `${t('duplicateOf')}: ${holder.label}`), addTo, asNew);
+        duplicate.replaceChildren(h('p', {}, `${t('duplicateOf')}${colon()}${holder.label}`), addTo, asNew);
         duplicate.hidden = false;
-        throw Object.assign(new Error(`${errorText('ENROL_DUPLICATE_FACE', dup.message ?? '')} ${t('duplicateOf')}: ${holder.label} [ENROL_DUPLICATE_FACE]`), { code: 'ENROL_DUPLICATE_FACE' });
+        // The code only in the details line; the holder's name only on this (the admin's) screen.
+        throw worded(KioskError.fromJSON({ code: 'ENROL_DUPLICATE_FACE', message: dup.message ?? '', details: {} }), lang(), { after: `${t('duplicateOf')}${colon()}${holder.label}` });
       }
       if (good.length === 0) {
         const first = r.find((x) => x.code);
         // In the screen's language, with its field and rule (the per-photo lines below say which photo).
-        const why = first?.code ? describeError(KioskError.fromJSON({ code: first.code, message: first.message ?? '', details: first.details ?? {} }), lang()).text : '';
-        throw Object.assign(new Error(`${t('enrolledNone')}${colon()}${why}`), first?.code ? { code: first.code } : {});
+        if (first?.code)
+          throw worded(KioskError.fromJSON({ code: first.code, message: first.message ?? '', details: first.details ?? {} }), lang(), { before: `${t('enrolledNone')}${colon()}` });
+        throw new Error(t('enrolledNone'));
       }
       return `${good.length}/${r.length} ${t('photosEnrolled')}`;
     });

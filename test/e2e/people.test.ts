@@ -82,10 +82,21 @@ describe('a person is one record', () => {
       expect(dup.tone).toBe('bad');
       expect(dup.code).toBe('ENROL_DUPLICATE_FACE');
       expect(dup.text).toContain('Person A');
+      const dupWords = await wordsAndDetails(b.page, 'enrol-message');
+      expect(dupWords.words).not.toContain('ENROL_DUPLICATE_FACE');
+      expect(dupWords.details).toContain('ENROL_DUPLICATE_FACE');
       const choices = b.page.getByTestId('enrol-duplicate').locator('button');
       expect(await choices.first().getAttribute('data-testid')).toBe('enrol-add-to-existing');
       expect(await choices.first().innerText()).toContain('Person A');
       expect(await peopleCount(b.page)).toBe(1);
+      // A new attempt clears the last one's choice, also when refused at once (no file chosen): then the choice is
+      // offered again by enrolling the photo again.
+      await b.page.getByTestId('enrol-files').setInputFiles([]);
+      await b.page.evaluate(() => document.querySelector('[data-testid="enrol-message"]')?.removeAttribute('data-tone'));
+      await b.page.getByTestId('enrol-submit').click();
+      expect((await outcome(b.page, 'enrol-message')).tone).toBe('bad');
+      expect(await b.page.getByTestId('enrol-duplicate').isVisible()).toBe(false);
+      expect((await enrolPhotos(b.page, 'Someone Else', 'allow', [photos.personAOther])).code).toBe('ENROL_DUPLICATE_FACE');
       await b.page.evaluate(() => document.querySelector('[data-testid="enrol-message"]')?.removeAttribute('data-tone'));
       await choices.first().click();
       expect((await outcome(b.page, 'enrol-message')).tone).toBe('ok');
