@@ -196,6 +196,28 @@ const CHECKS: { [K in keyof KioskSettings]-?: (v: unknown) => string | null } = 
 };
 const FIELDS = Object.keys(CHECKS) as (keyof KioskSettings)[];
 
+/**
+ * What each check asks for, in the refusal's details, so the admin reads the rule (src/ui/error-text.ts words it):
+ * a range, or the shape of an id or a path. Fields not listed are picked from offered values.
+ */
+const RULES: Partial<Record<keyof KioskSettings, Record<string, string | number>>> = {
+  kioskId: { rule: 'id', max: 32 },
+  door: { rule: 'id', max: 32 },
+  upstreamPath: { rule: 'path', max: 201 },
+  retentionHours: { min: 1, max: 24 * 366 },
+  // 0 is "this role's default" (the settings form's empty box), so the range is what an admin can type.
+  sessionIdleSeconds: { min: IDLE_SECONDS_MIN, max: IDLE_SECONDS_MAX },
+  overrideLimit: { min: 1, max: 100 },
+  overrideWindowMinutes: { min: 1, max: 1440 },
+  pullMinutes: { min: 0, max: 1440 },
+  presenceCooldownSeconds: { min: PRESENCE_COOLDOWN_MIN, max: PRESENCE_COOLDOWN_MAX },
+};
+
+/** CONFIG_INVALID naming the field, with its rule when it has one of its own (not for nested face/plate fields). */
+function refusal(k: keyof KioskSettings, bad: string): KioskError {
+  return new KioskError('CONFIG_INVALID', { field: bad, ...(bad === k ? RULES[k] : {}) });
+}
+
 export interface LoadedSettings {
   settings: KioskSettings;
   /** One CONFIG_INVALID per stored value that was refused and replaced by its default (details.field names it). */
@@ -215,7 +237,7 @@ export function loadKioskSettings(stored: Record<string, unknown> | null | undef
     if (!(k in stored) || stored[k] === undefined) continue;
     const bad = CHECKS[k](stored[k]);
     if (bad === null) out[k] = stored[k];
-    else refused.push(new KioskError('CONFIG_INVALID', { field: bad }));
+    else refused.push(refusal(k, bad));
   }
   return { settings: out as unknown as KioskSettings, refused };
 }
@@ -230,7 +252,7 @@ export function validateSettingsPatch(current: KioskSettings, patch: Partial<Kio
   const next = { ...current, ...patch };
   for (const k of FIELDS) {
     const bad = CHECKS[k](next[k]);
-    if (bad !== null) throw new KioskError('CONFIG_INVALID', { field: bad });
+    if (bad !== null) throw refusal(k, bad);
   }
   return next;
 }

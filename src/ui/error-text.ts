@@ -105,7 +105,8 @@ export function describeError(e: unknown, lng: Lang): ErrorDescription {
   const named = field ? fieldName(field, lng) : null;
   if (named) where.push(row !== undefined ? tf('csvColumn', { column: named }, lng) : named);
   const why = rule(e.code, d, lng);
-  const specific = where.length > 0 ? `${where.join(lng === 'zh' ? '，' : ', ')}${why ? `${sep}${why}` : ''}` : why;
+  // With no field to name, the rule is a sentence of its own: capitalised ("… not valid. Must be between …").
+  const specific = where.length > 0 ? `${where.join(lng === 'zh' ? '，' : ', ')}${why ? `${sep}${why}` : ''}` : why.charAt(0).toUpperCase() + why.slice(1);
   const base = errorText(e.code, e.message, lng);
   const extra = Object.entries(d)
     .map(([k, v]) => `${k}=${String(v)}`)

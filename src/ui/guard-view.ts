@@ -8,7 +8,7 @@
 import type { AppSnapshot, IdentifiedDecision } from '../app/controller';
 import { ERROR_MESSAGES, isKioskError } from '../shared/errors';
 import { h } from './dom';
-import { lastSyncedText } from './sync-pull-card';
+import { lastSyncedText, pullProblem } from './sync-pull-card';
 import { describeError } from './error-text';
 import { colon, errorText, formatDuration, formatTime, hasKey, lang, t } from './i18n';
 import { reasonText } from './reasons';
@@ -128,7 +128,7 @@ export class GuardView {
     const paired = !up || this.actions.paired();
     const syncRow = row(
       t('lastSynced'),
-      `${lastSyncedText(s.sync)}${s.sync.error ? ` · ${t('pullRefused')}: ${errorText(s.sync.error.code, s.sync.error.message)}` : ''}`,
+      `${lastSyncedText(s.sync)}${s.sync.error ? ` · ${pullProblem(s.sync.error).label}${colon()}${pullProblem(s.sync.error).text}` : ''}`,
       'status-synced',
       s.sync.error ? 'bad' : s.sync.syncedAt === null ? 'warn' : 'ok',
     );

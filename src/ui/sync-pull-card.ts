@@ -6,9 +6,11 @@
  * ask the authority, src/app/admin-ops.ts). It never fetches, verifies or stores anything itself.
  */
 import { PULL_MINUTES_MAX, type PullStatus } from '../app/bundle-pull';
-import { message } from './card-kit';
+import type { KioskError } from '../shared/errors';
+import { outLine, run } from './card-kit';
 import { h } from './dom';
-import { errorText, formatDateTime, t } from './i18n';
+import { describeError, WordedError } from './error-text';
+import { formatDateTime, lang, t } from './i18n';
 
 export interface SyncPullActions {
   savePullMinutes(minutes: number): Promise<unknown>;
@@ -17,6 +19,18 @@ export interface SyncPullActions {
 
 /** In the chosen language (Intl), never the browser's locale: a Chinese screen in an English browser said "12/5/2026, 1:20:00 PM". */
 const when = (ms: number | null): string => (ms === null ? t('never') : formatDateTime(ms));
+
+/**
+ * What the last pull's error means, for the card and the guard screen: a bundle refused (signature, rollback, …) or
+ * the receiver not reached. The transport's codes are the decision sender's too, and their words are about queued
+ * decisions ("Decisions are queued."), which says nothing true about a pull.
+ */
+export function pullProblem(e: KioskError): { label: string; text: string; error: WordedError } {
+  const unreachable = e.code === 'UPSTREAM_UNREACHABLE' || e.code === 'UPSTREAM_BUSY' || e.code === 'UPSTREAM_SERVER_ERROR';
+  const d = describeError(e, lang());
+  const text = unreachable ? t('pullUnreachable') : d.text;
+  return { label: t(unreachable ? 'pullFailed' : 'pullRefused'), text, error: new WordedError({ ...d, text }) };
+}
 
 /** "Last synced" text for any screen: the time and version of the last bundle a pull installed. */
 export function lastSyncedText(s: PullStatus): string {
@@ -35,24 +49,24 @@ export class SyncPullCard {
     this.minutes.id = 'pull-minutes-in';
     const save = h('button', { type: 'button', 'data-testid': 'pull-save' }, t('pullSave'));
     const now = h('button', { type: 'button', 'data-testid': 'pull-now' }, t('pullNow'));
-    this.out = h('p', { class: 'out', 'data-testid': 'pull-out', role: 'status' });
+    this.out = outLine('pull-out');
     this.status = h('dl', { class: 'status', 'data-testid': 'pull-status' });
-    const act = async (b: HTMLButtonElement, fn: () => Promise<unknown>) => {
-      b.disabled = true;
-      this.out.textContent = '';
-      delete this.out.dataset['code'];
-      delete this.out.dataset['tone'];
-      try {
-        await fn();
-      } catch (e) {
-        // In words (which field, what rule); the code only in the small details line for support.
-        message(this.out, e);
-      } finally {
-        b.disabled = false;
-      }
-    };
-    save.addEventListener('click', () => void act(save, () => this.actions.savePullMinutes(Number(this.minutes.value))));
-    now.addEventListener('click', () => void act(now, () => this.actions.pullNow()));
+    // Each press ends in words on the card: saved, up to date, installed, or what went wrong (the code only in the
+    // details line). "Pull now" with the receiver down said nothing here before (hand check, stop 31).
+    save.addEventListener('click', () =>
+      void run(save, this.out, async () => {
+        await this.actions.savePullMinutes(Number(this.minutes.value));
+        return t('saved');
+      }),
+    );
+    now.addEventListener('click', () =>
+      void run(now, this.out, async () => {
+        const before = this.shown?.syncedVersion ?? null;
+        const st = await this.actions.pullNow();
+        if (st.error) throw pullProblem(st.error).error;
+        return st.syncedVersion !== null && st.syncedVersion !== before ? `${t('pullInstalled')} v${st.syncedVersion}` : t('pullUpToDate');
+      }),
+    );
     this.el = h(
       'section',
       { class: 'card', 'data-testid': 'section-pull' },
@@ -75,12 +89,13 @@ export class SyncPullCard {
     ];
     const items = rows.flatMap(([k, v, id]) => [h('dt', {}, k), h('dd', { 'data-testid': id }, v)]);
     if (s.error) {
+      const p = pullProblem(s.error);
       items.push(
-        h('dt', {}, t('pullRefused')),
+        h('dt', {}, p.label),
         h(
           'dd',
           { 'data-testid': 'pull-error', 'data-code': s.error.code, 'data-tone': 'bad' },
-          errorText(s.error.code, s.error.message),
+          p.text,
           h('small', { class: 'details', 'data-testid': 'error-details', title: t('details') }, s.error.code),
         ),
       );

@@ -80,6 +80,16 @@ describe('admin screen words and files', () => {
       expect(range.text).toBe('A setting is not valid. Log out after idle seconds: must be between 10 and 3600.');
       expect(range.details).toMatch(/^CONFIG_INVALID · field=sessionIdleSeconds/);
       await settings.getByTestId('setting-idle').fill('3600');
+      // A free-text setting refused with its shape, and a number with the field named (it said only "choose one of
+      // the offered values" / "must be between 5 and 3600", hand check stop 31).
+      await settings.getByTestId('setting-door').fill('no spaces <b>');
+      const door = await act(page, 'section-settings', 'settings-save', 'settings-message');
+      expect(door.text).toBe('A setting is not valid. Door / lane id: up to 32 letters, digits, dots, dashes or underscores, starting with a letter or digit.');
+      await settings.getByTestId('setting-door').fill('');
+      await settings.getByTestId('setting-presence-cooldown').fill('-1');
+      const cooldown = await act(page, 'section-settings', 'settings-save', 'settings-message');
+      expect(cooldown.text).toBe('A setting is not valid. Seconds before the same person is decided again: must be between 5 and 3600.');
+      await settings.getByTestId('setting-presence-cooldown').fill('30');
       // An accept threshold under the reject threshold: refused naming the field the admin sees and its real range.
       await settings.getByTestId('setting-accept').fill('0.1');
       const low = await act(page, 'section-settings', 'settings-save', 'settings-message');

@@ -179,6 +179,7 @@ describe('watchlist pull from the receiver', () => {
       const card = b.page.getByTestId('section-pull');
       await card.getByTestId('pull-minutes').fill('1');
       await card.getByTestId('pull-save').click();
+      expect(await outcome(b.page, 'pull-out')).toMatchObject({ tone: 'ok', text: 'Saved.' });
       await until(async () => (await pullStatus(b.page)).error, 60_000, 'the foreign bundle refused');
       expect(await pullStatus(b.page)).toEqual({ synced: 'never', error: 'BUNDLE_SIGNATURE' });
       const refused = await pullWords(b.page);
@@ -201,12 +202,25 @@ describe('watchlist pull from the receiver', () => {
       expect(await b.page.getByTestId('status-synced').innerText()).toMatch(/v2/);
       expect(await b.page.getByTestId('status-synced').getAttribute('data-tone')).toBe('ok');
 
-      // A stale server on the receiver's address offers A's older bundle: refused, shown, nothing changed.
+      // The receiver down: "Pull now" says so on the card, as a failed check (not as a refused bundle, and not in
+      // the decision sender's words about queued decisions); v2 stays installed.
       await receiver.stop();
       receiver = null;
-      await serveStale(v1);
       await unlockAdmin(b.page, server.url);
+      await b.page.evaluate(() => document.querySelector('[data-testid="pull-out"]')?.removeAttribute('data-tone'));
       await b.page.getByTestId('section-pull').getByTestId('pull-now').click();
+      const down = await outcome(b.page, 'pull-out');
+      expect(down).toMatchObject({ tone: 'bad', code: 'UPSTREAM_UNREACHABLE' });
+      expect(down.text).toMatch(/^The receiver could not be reached\. The watchlist installed stays in force/);
+      expect(down.text).not.toMatch(/queued/);
+      expect(await b.page.getByTestId('section-pull').getByTestId('pull-status').innerText()).toContain('Last check failed');
+      expect((await pullStatus(b.page)).synced).toMatch(/· v2$/);
+
+      // A stale server on the receiver's address offers A's older bundle: refused, shown, nothing changed.
+      await serveStale(v1);
+      await b.page.evaluate(() => document.querySelector('[data-testid="pull-out"]')?.removeAttribute('data-tone'));
+      await b.page.getByTestId('section-pull').getByTestId('pull-now').click();
+      expect(await outcome(b.page, 'pull-out')).toMatchObject({ tone: 'bad', code: 'BUNDLE_ROLLBACK' });
       await until(async () => ((await pullStatus(b.page)).error === 'BUNDLE_ROLLBACK' ? true : null), 60_000, 'the older bundle refused');
       expect((await pullStatus(b.page)).synced).toMatch(/· v2$/);
       expect(await labels(b.page)).toEqual(['Person A']);

@@ -145,9 +145,9 @@ describe('the cool-down setting', () => {
   it.each([0, 4, 3601, 2.5, Number.NaN, '60'])('a stored %s falls back to the default', (v) => {
     expect(resolveKioskSettings({ kioskId: 'k1', presenceCooldownSeconds: v }).presenceCooldownSeconds).toBe(30);
   });
-  it.each([4, 3601, 1.5])('an admin typing %s is refused with the field named', (v) => {
+  it.each([4, 3601, 1.5])('an admin typing %s is refused with the field and its range named', (v) => {
     expect(() => validateSettingsPatch(defaultSettings('k1'), { presenceCooldownSeconds: v })).toThrow(
-      expect.objectContaining({ code: 'CONFIG_INVALID', details: { field: 'presenceCooldownSeconds' } }),
+      expect.objectContaining({ code: 'CONFIG_INVALID', details: { field: 'presenceCooldownSeconds', min: 5, max: 3600 } }),
     );
   });
 });
