@@ -94,10 +94,10 @@ export class SyncService {
     try {
       v = JSON.parse(json);
     } catch {
-      throw new KioskError('INPUT_INVALID', { reason: 'key-json' });
+      throw new KioskError('INPUT_INVALID', { reason: 'key-json', field: 'key', rule: 'keyJson' });
     }
     const o = v as { kind?: string; jwk?: JsonWebKey };
-    if (o?.kind !== kind || typeof o.jwk !== 'object') throw new KioskError('INPUT_INVALID', { reason: 'key-kind' });
+    if (o?.kind !== kind || typeof o.jwk !== 'object') throw new KioskError('INPUT_INVALID', { reason: 'key-kind', field: 'key', rule: 'keyKind' });
     return o.jwk;
   }
 
@@ -160,9 +160,9 @@ export class SyncService {
     if (!k.admin) await this.adminPublicKey();
     const keys = await this.keys();
     const recipients = (keys.recipients ?? []).map((r) => r.key);
-    if (!opts.sitePassphrase && recipients.length === 0) throw new KioskError('INPUT_INVALID', { reason: 'no-recipients' });
+    if (!opts.sitePassphrase && recipients.length === 0) throw new KioskError('INPUT_INVALID', { reason: 'no-recipients', rule: 'noRecipients' });
     const base = keys.exported;
-    if (delta && !base) throw new KioskError('INPUT_INVALID', { reason: 'no-base' });
+    if (delta && !base) throw new KioskError('INPUT_INVALID', { reason: 'no-base', rule: 'noBase' });
     const installed = await this.vault.watchlistVersion();
     const version = Math.max(installed, keys.exportedVersion ?? 0) + 1;
     const subjects = (await this.vault.loadWatchlist()).subjects;

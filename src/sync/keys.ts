@@ -36,8 +36,12 @@ export interface SitePassphrase {
   passphrase: string;
 }
 
+/** The rule an admin reads for a pasted key that is refused (src/ui/error-text.ts words it). */
+const KEY_RULES: Record<string, string> = { 'key-format': 'keyFormat', 'not-p256': 'keyFormat', 'private-key': 'privateKey' };
+
 function invalidKey(reason: string): KioskError {
-  return new KioskError('INPUT_INVALID', { reason });
+  const rule = KEY_RULES[reason];
+  return new KioskError('INPUT_INVALID', { reason, ...(rule ? { field: 'key', rule } : {}) });
 }
 
 /** The admin's signing key pair; the private half can sign but never be read out. */
@@ -115,7 +119,7 @@ async function importP256Public(
     );
   } catch (e) {
     if (e instanceof KioskError) throw e;
-    throw new KioskError('INPUT_INVALID', { reason: 'key-format' }, { cause: e });
+    throw new KioskError('INPUT_INVALID', { reason: 'key-format', field: 'key', rule: 'keyFormat' }, { cause: e });
   }
 }
 

@@ -124,6 +124,18 @@ describe('admin screen words and files', () => {
       const saved = await act(page, 'section-plates', 'plate-submit', 'plate-message');
       expect(saved).toMatchObject({ tone: 'ok', text: 'Enrolled. plates: AOU123, BX1B' });
 
+      // --- keys and bundles between tablets: what to paste, what to add first (it said only "The input is not valid.") ---
+      const sync = page.getByTestId('section-sync');
+      const noRecipient = await act(page, 'section-sync', 'export-bundle', 'sync-message');
+      expect(noRecipient).toMatchObject({ tone: 'bad', code: 'INPUT_INVALID' });
+      expect(noRecipient.text).toBe('The input is not valid. Add at least one receiving tablet’s kiosk key first, or give a site passphrase.');
+      await sync.getByTestId('pin-admin-json').fill('nope');
+      const badKey = await act(page, 'section-sync', 'pin-admin-submit', 'sync-message');
+      expect(badKey.text).toBe('The input is not valid. Public key: paste the whole key text the other tablet shows, from { to }.');
+      await sync.getByTestId('pin-admin-json').fill('{"kind":"entrance-kiosk-kiosk-key","jwk":{}}');
+      const wrongKind = await act(page, 'section-sync', 'pin-admin-submit', 'sync-message');
+      expect(wrongKind.text).toMatch(/^The input is not valid\. Public key: this is not the kind of key asked for here/);
+
       // --- the wipe word, and a CSV's bad row ---
       await page.getByTestId('wipe-confirm').fill('wipe');
       const wipe = await act(page, 'section-wipe', 'wipe-submit', 'wipe-message');
