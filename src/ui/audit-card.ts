@@ -8,7 +8,7 @@
 import { AUDIT_EXPORT_EXTENSION } from '../app/audit-file';
 import { KioskError } from '../shared/errors';
 import type { AuditEntry } from '../shared/types';
-import { card, field, outLine, passphraseRules, run, save, word } from './card-kit';
+import { card, field, filePicker, outLine, passphraseRules, run, save, word } from './card-kit';
 import { h } from './dom';
 import { formatDateTime, lang, t } from './i18n';
 import { reasonText } from './reasons';
@@ -102,7 +102,7 @@ export function auditCard(actions: AuditActions): HTMLElement {
     table,
     h('h3', {}, t('auditReadTitle')),
     h('p', { class: 'help' }, t('auditReadHelp')),
-    field(t('auditFile'), file, 'audit-read-file-in'),
+    field(t('auditFile'), filePicker(file), 'audit-read-file-in'),
     field(t('exportPassphrase'), filePass, 'audit-read-pass'),
     readBtn,
     readOut,

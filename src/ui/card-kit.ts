@@ -12,7 +12,7 @@ import { checkPassphrase, LABEL_MAX_CHARS, PASSPHRASE_RULE } from '../app/input-
 import type { ListKind } from '../shared/types';
 import { h } from './dom';
 import { describeError } from './error-text';
-import { hasKey, lang, t, tf, type StringKey } from './i18n';
+import { colon, formatDateTime, hasKey, lang, t, tf, type StringKey } from './i18n';
 
 /**
  * One admin card: a `section` with exactly one `h2` (the console's heading levels are h1 for the screen, h2 for a
@@ -46,8 +46,30 @@ export function word(prefix: string, value: string): string {
 }
 
 export function field(label: string, input: HTMLElement, id: string): HTMLElement {
-  input.id = id;
+  // A wrapped control (filePicker) is labelled through the control inside it.
+  const control = input.matches('input, select, textarea') ? input : (input.querySelector('input, select, textarea') ?? input);
+  control.id = id;
   return h('div', { class: 'field' }, h('label', { for: id }, label), input);
+}
+
+/**
+ * A file input with its button and "what is chosen" in the chosen language: the browser's own control says
+ * "Choose Files" / "No file chosen" in the browser's language whatever the screen's (hand check, stop 31). The
+ * native input stays the focusable, labelled control (visually hidden; its focus ring is drawn on the button).
+ * Code that clears `input.value` dispatches 'change' so the line follows.
+ */
+export function filePicker(input: HTMLInputElement): HTMLElement {
+  input.classList.add('file-native');
+  const choose = h('button', { type: 'button', class: 'secondary file-choose', tabindex: '-1', 'aria-hidden': 'true' }, t(input.multiple ? 'chooseFilesButton' : 'chooseFileButton'));
+  const chosen = h('span', { class: 'file-chosen', 'data-testid': `${input.dataset['testid'] ?? 'file'}-chosen` });
+  choose.addEventListener('click', () => input.click());
+  const show = (): void => {
+    const list = [...(input.files ?? [])];
+    chosen.textContent = list.length === 0 ? t('noFileChosen') : list.length === 1 ? list[0]!.name : tf('filesChosen', { n: list.length });
+  };
+  input.addEventListener('change', show);
+  show();
+  return h('span', { class: 'file-picker' }, input, choose, chosen);
 }
 
 /** The outcome line of a card (status for progress and results; `alert` where a refusal must be announced). */
@@ -87,6 +109,29 @@ export function toLocalInput(ms: number | undefined): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/**
+ * A date-time input with what it holds read back beneath it in the chosen language (Intl): the input itself is the
+ * browser's control and shows the browser's locale ("01/01/2030, 10:00 AM" on a Chinese screen in an English
+ * browser), so the line under it is what the admin can rely on.
+ */
+export function dateTimeField(testid: string, ms: number | undefined, label: string): { input: HTMLInputElement; el: HTMLElement } {
+  const input = h('input', { type: 'datetime-local', value: toLocalInput(ms), 'aria-label': label, 'data-testid': testid });
+  const read = h('small', { class: 'help date-read', 'data-testid': `${testid}-read` });
+  const show = (): void => {
+    let v: number | undefined;
+    try {
+      v = fromLocalInput(input.value);
+    } catch {
+      v = undefined;
+    }
+    read.textContent = `${label}${colon()}${v === undefined ? t('dateNotSet') : formatDateTime(v)}`;
+  };
+  input.addEventListener('input', show);
+  input.addEventListener('change', show);
+  show();
+  return { input, el: h('div', { class: 'date-field' }, input, read) };
 }
 
 /** A datetime-local value back to a wall time (undefined when empty); invalid text is refused by the caller. */

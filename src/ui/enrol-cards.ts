@@ -11,7 +11,7 @@ import type { WatchSubject } from '../app/watchlist';
 import { previewPlates, splitPlates } from '../app/input-rules';
 import { KioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
-import { card, field, labelInput, listOf, listSelect, outLine, run } from './card-kit';
+import { card, field, filePicker, labelInput, listOf, listSelect, outLine, run } from './card-kit';
 import { h } from './dom';
 import { describeError, worded } from './error-text';
 import { colon, lang, t, tf } from './i18n';
@@ -82,7 +82,10 @@ function photosCard(actions: EnrolActions, people: () => readonly WatchSubject[]
       const good = r.filter((x) => x.ok);
       // Nothing enrolled (a refused name, no face): the chosen photos stay chosen, to fix the field and try again.
       // Once any photo went in, the picker is cleared so a second press cannot enrol it twice.
-      if (good.length > 0) files.value = '';
+      if (good.length > 0) {
+        files.value = '';
+        files.dispatchEvent(new Event('change'));
+      }
       const dup = r.find((x) => x.code === 'ENROL_DUPLICATE_FACE' && x.holderId);
       const holder = dup ? people().find((x) => x.id === dup.holderId) : undefined;
       if (dup && holder) {
@@ -111,7 +114,7 @@ function photosCard(actions: EnrolActions, people: () => readonly WatchSubject[]
     h('p', { class: 'help' }, t('enrolPhotosHelp')),
     field(t('label'), label, 'enrol-label-in'),
     field(t('list'), list, 'enrol-list-in'),
-    field(t('photos'), files, 'enrol-files-in'),
+    field(t('photos'), filePicker(files), 'enrol-files-in'),
     btn,
     out,
     duplicate,
@@ -151,7 +154,7 @@ function bulkCard(actions: EnrolActions): HTMLElement {
       return `${r.filter((x) => x.ok).length}/${r.length} ${t('photosEnrolled')}`;
     }),
   );
-  return card(t('bulkImport'), 'section-bulk', h('p', { class: 'help' }, t('bulkHelp')), field(t('photos'), photos, 'bulk-photos-in'), field(t('field_csv'), csv, 'bulk-csv-in'), btn, out, reports);
+  return card(t('bulkImport'), 'section-bulk', h('p', { class: 'help' }, t('bulkHelp')), field(t('photos'), filePicker(photos), 'bulk-photos-in'), field(t('field_csv'), filePicker(csv), 'bulk-csv-in'), btn, out, reports);
 }
 
 function platesCard(actions: EnrolActions, people: () => readonly WatchSubject[]): HTMLElement {

@@ -10,7 +10,7 @@ import type { EnrolReport, EnrolTarget } from '../app/enrolment';
 import type { WatchSubject } from '../app/watchlist';
 import { KioskError } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
-import { card, fromLocalInput, listSelect, outLine, run, toLocalInput } from './card-kit';
+import { card, dateTimeField, fromLocalInput, listSelect, outLine, run } from './card-kit';
 import { h } from './dom';
 import { worded } from './error-text';
 import { colon, lang, t } from './i18n';
@@ -66,8 +66,10 @@ export class PeopleCard {
       const list = listSelect('edit-list');
       list.value = s.list;
       const saveBtn = h('button', { type: 'button', 'data-testid': 'save-subject' }, t('save'));
-      const from = h('input', { type: 'datetime-local', value: toLocalInput(s.validFrom), 'aria-label': t('validFrom'), 'data-testid': 'edit-valid-from' });
-      const until = h('input', { type: 'datetime-local', value: toLocalInput(s.validUntil), 'aria-label': t('validUntil'), 'data-testid': 'edit-valid-until' });
+      const fromField = dateTimeField('edit-valid-from', s.validFrom, t('validFrom'));
+      const untilField = dateTimeField('edit-valid-until', s.validUntil, t('validUntil'));
+      const from = fromField.input;
+      const until = untilField.input;
       expire.addEventListener('click', () => void run(expire, out, () => this.actions.expireSubject(s.id)));
       del.addEventListener('click', () => {
         if (confirm(t('confirmDelete'))) void run(del, out, () => this.actions.deleteSubject(s.id));
@@ -94,7 +96,7 @@ export class PeopleCard {
         h('td', {}, list),
         h('td', {}, String(templates)),
         h('td', {}, s.plates.join(' ')),
-        h('td', { 'data-testid': 'validity' }, expired ? t('expired') : '', from, until),
+        h('td', { 'data-testid': 'validity' }, expired ? t('expired') : '', fromField.el, untilField.el),
         h('td', {}, saveBtn, expire, del, this.personTools(s, subjects)),
       );
     });

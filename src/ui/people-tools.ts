@@ -8,12 +8,13 @@
 import type { Subject } from '../shared/types';
 import { previewPlates } from '../app/input-rules';
 import { isKioskError } from '../shared/errors';
+import { filePicker } from './card-kit';
 import { h } from './dom';
+import { worded } from './error-text';
+import { colon, lang, t, tf, type StringKey } from './i18n';
 
 /** A person as the people list shows it: a record without its face templates (the UI never holds those). */
 type Person = Omit<Subject, 'templates'>;
-import { worded } from './error-text';
-import { colon, lang, t, tf, type StringKey } from './i18n';
 
 export type PeopleSort = 'name' | 'newest' | 'validUntil';
 
@@ -171,5 +172,5 @@ export function rowTools(
         return t('merged');
       });
   });
-  return h('div', { class: 'row-tools' }, files, addPhotos, plate, preview, addPlate, ...(others.length ? [other, merge] : []));
+  return h('div', { class: 'row-tools' }, filePicker(files), addPhotos, plate, preview, addPlate, ...(others.length ? [other, merge] : []));
 }

@@ -9,7 +9,7 @@
  */
 import { qrMatrix } from '../app/qr-exchange';
 import { BUNDLE_EXTENSION, type ExportedBundle } from '../app/sync-service';
-import { card, field, outLine, run, save } from './card-kit';
+import { card, field, filePicker, outLine, run, save } from './card-kit';
 import { h } from './dom';
 import { t, tf } from './i18n';
 
@@ -123,7 +123,7 @@ export function syncCard(actions: SyncActions): HTMLElement {
     field(t('sitePassphrase'), site, 'site-pass'),
     h('div', { class: 'buttons' }, exportBtn, deltaBtn),
     h('p', { class: 'help' }, t('exportDeltaHelp')),
-    field(t('bundleFile'), file, 'bundle-file'),
+    field(t('bundleFile'), filePicker(file), 'bundle-file'),
     importBtn,
     out,
   );

@@ -197,6 +197,14 @@ describe('admin screen words and files', () => {
       expect(zhRow).toContain('人工干预：开门');
       expect(zhRow).toMatch(/\d{4}年\d{1,2}月\d{1,2}日/);
       expect(zhRow).not.toMatch(/AM|PM/);
+      // The browser's own controls speak the browser's language (English here): the file pickers and the validity
+      // read-back under each date control speak the screen's.
+      const enrolPicker = page.getByTestId('section-enrol-photos');
+      expect(await enrolPicker.locator('.file-choose').innerText()).toBe('选择文件…');
+      expect(await enrolPicker.getByTestId('enrol-files-chosen').innerText()).toBe('未选择文件');
+      const firstRow = page.locator('[data-testid="people-table"] tbody tr').first();
+      await firstRow.getByTestId('edit-valid-until').fill('2030-01-01T10:00');
+      expect(await firstRow.getByTestId('edit-valid-until-read').innerText()).toBe('有效期至：2030年1月1日 10:00');
       // A refused enrolment's summary line is Chinese too (it carried the error's English message).
       const zhPhotos = page.getByTestId('section-enrol-photos');
       await zhPhotos.getByTestId('enrol-label').fill('王伟');

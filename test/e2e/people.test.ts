@@ -62,10 +62,18 @@ describe('a person is one record', () => {
       expect(plateAdded.tone).toBe('ok');
       expect(plateAdded.text).toBe('Added: 4S50233');
       await row(b.page, 'Person A').getByTestId('add-photos-files').setInputFiles([photos.personAOther]);
+      // The picker says what is chosen in the screen's words (the browser's own control would say "No file chosen"
+      // in the browser's language).
+      expect(await row(b.page, 'Person A').getByTestId('add-photos-files-chosen').innerText()).toBe(basename(photos.personAOther));
       const added = await rowAction(b.page, 'Person A', 'add-photos');
       expect(added.tone, added.text).toBe('ok');
       expect(await peopleCount(b.page)).toBe(1);
       expect(await cells(b.page, 'Person A')).toEqual({ templates: 2, plates: '4S50233' });
+      // The validity as typed, read back in the screen's language under the browser's date control.
+      expect(await row(b.page, 'Person A').getByTestId('edit-valid-until-read').innerText()).toBe('Valid until: not set');
+      await row(b.page, 'Person A').getByTestId('edit-valid-until').fill('2030-01-01T10:00');
+      expect(await row(b.page, 'Person A').getByTestId('edit-valid-until-read').innerText()).toBe('Valid until: 1 Jan 2030, 10:00');
+      await row(b.page, 'Person A').getByTestId('edit-valid-until').fill('');
       // A photo with no face added to A: refused naming the file, in words; the code only in the details line.
       await row(b.page, 'Person A').getByTestId('add-photos-files').setInputFiles([photos.noFace]);
       const noFace = await rowAction(b.page, 'Person A', 'add-photos');
