@@ -135,12 +135,15 @@ export class DeviceCards {
   private async loadModels(): Promise<void> {
     try {
       const files = await this.actions.models();
+      // The licence and source are the manifest's records, shown verbatim (a record is not translated); they are
+      // marked as English so a screen reader on a Chinese screen reads them as English.
       this.modelTable.replaceChildren(
+        h('p', { class: 'help', 'data-testid': 'model-records-note' }, t('modelRecordsNote')),
         h(
           'table',
           {},
           h('thead', {}, h('tr', {}, ...[t('colFile'), t('colPackage'), t('licence'), t('provenance')].map((c) => h('th', {}, c)))),
-          h('tbody', {}, ...files.map((f) => h('tr', {}, h('td', {}, f.id), h('td', {}, `${f.package}@${f.version}`), h('td', {}, f.license), h('td', {}, f.provenance)))),
+          h('tbody', {}, ...files.map((f) => h('tr', {}, h('td', {}, f.id), h('td', {}, `${f.package}@${f.version}`), h('td', { lang: 'en' }, f.license), h('td', { lang: 'en' }, f.provenance)))),
         ),
       );
     } catch (e) {

@@ -205,6 +205,11 @@ describe('admin screen words and files', () => {
       const firstRow = page.locator('[data-testid="people-table"] tbody tr').first();
       await firstRow.getByTestId('edit-valid-until').fill('2030-01-01T10:00');
       expect(await firstRow.getByTestId('edit-valid-until-read').innerText()).toBe('有效期至：2030年1月1日 10:00');
+      // The models' licences and sources are manifest records shown word for word: said so, and marked as English.
+      await page.getByTestId('model-records-note').waitFor();
+      expect(await page.getByTestId('model-records-note').innerText()).toMatch(/^许可与来源为模型清单/);
+      const recordLangs = await page.getByTestId('model-licences').locator('tbody td[lang]').evaluateAll((tds) => [...new Set(tds.map((td) => td.getAttribute('lang')))]);
+      expect(recordLangs).toEqual(['en']);
       // A refused enrolment's summary line is Chinese too (it carried the error's English message).
       const zhPhotos = page.getByTestId('section-enrol-photos');
       await zhPhotos.getByTestId('enrol-label').fill('王伟');
