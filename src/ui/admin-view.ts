@@ -17,7 +17,7 @@ import { DeviceCards, wipeCard, type DeviceActions } from './device-card';
 import { h } from './dom';
 import { enrolCards, type EnrolActions } from './enrol-cards';
 import { guardsCard, type GuardActions } from './guards-card';
-import { formatDuration, t } from './i18n';
+import { formatDuration, labelled, t } from './i18n';
 import { MaintenanceCard, type MaintenanceActions } from './maintenance-card';
 import { PeopleCard, type PeopleActions } from './people-card';
 import { SettingsCard, type SettingsActions } from './settings-card';
@@ -190,7 +190,7 @@ export class AdminView {
       out.dataset['tone'] = 'bad';
       out.dataset['code'] = 'STORE_LOCKED_OUT';
       out.dataset['remainingMs'] = String(left);
-      out.textContent = `${t('lockedOutFor')} ${formatDuration(left)}`;
+      out.textContent = labelled(t('lockedOutFor'), formatDuration(left));
     };
     if (until > Date.now()) {
       tick();

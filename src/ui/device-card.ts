@@ -12,7 +12,7 @@ import type { AppSnapshot } from '../app/controller';
 import { WIPE_CONFIRMATION } from '../app/input-rules';
 import { card, field, message, outLine, run } from './card-kit';
 import { h } from './dom';
-import { formatBytes, t } from './i18n';
+import { formatBytes, labelled, t } from './i18n';
 
 export interface DeviceActions {
   pair(code: string): Promise<{ fingerprint: string }>;
@@ -55,14 +55,14 @@ export class DeviceCards {
       void run(btn, out, async () => {
         const r = await this.actions.pair(code.value);
         code.value = '';
-        return `${t('paired')} ${r.fingerprint}`;
+        return labelled(t('paired'), r.fingerprint);
       }),
     );
     const scan = h('button', { type: 'button', 'data-testid': 'pair-scan' }, t('scanPairCode'));
     scan.addEventListener('click', () =>
       void run(scan, out, async () => {
         out.textContent = t('scanning');
-        return `${t('paired')} ${(await this.actions.scanPairingCode()).fingerprint}`;
+        return labelled(t('paired'), (await this.actions.scanPairingCode()).fingerprint);
       }),
     );
     return card(t('pairing'), 'section-pairing', h('p', { class: 'help' }, t('pairHelp')), field(t('pairCode'), code, 'pair-code-in'), btn, scan, out);

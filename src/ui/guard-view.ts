@@ -10,7 +10,7 @@ import { ERROR_MESSAGES, isKioskError } from '../shared/errors';
 import { h } from './dom';
 import { lastSyncedText, pullProblem } from './sync-pull-card';
 import { describeError } from './error-text';
-import { colon, errorText, formatDuration, formatTime, hasKey, lang, t } from './i18n';
+import { colon, errorText, formatDuration, formatTime, hasKey, labelled, lang, t } from './i18n';
 import { reasonText } from './reasons';
 
 export interface GuardActions {
@@ -120,15 +120,16 @@ export class GuardView {
     if (this.shown && parts.every((p, i) => p === this.shown![i])) return;
     const sessionChanged = this.shown?.[8] !== s.session;
     this.shown = parts;
-    this.who.textContent = s.session.kind === 'guard' ? `${t('loggedInAs')} ${s.session.name}` : s.session.kind === 'admin' ? `${t('loggedInAs')} ${t('admin')}` : '';
+    this.who.textContent = s.session.kind === 'guard' ? labelled(t('loggedInAs'), s.session.name) : s.session.kind === 'admin' ? labelled(t('loggedInAs'), t('admin')) : '';
     if (sessionChanged) void this.refreshQuota();
     const up = s.upstream;
     const upProblem = up?.problem ?? up?.lastRejection;
     // Known once the decision service is open (s.upstream set); before that the row says "not connected".
     const paired = !up || this.actions.paired();
+    const pullIssue = s.sync.error ? pullProblem(s.sync.error) : null;
     const syncRow = row(
       t('lastSynced'),
-      `${lastSyncedText(s.sync)}${s.sync.error ? ` · ${pullProblem(s.sync.error).label}${colon()}${pullProblem(s.sync.error).text}` : ''}`,
+      `${lastSyncedText(s.sync)}${pullIssue ? ` · ${pullIssue.label}${colon()}${pullIssue.text}` : ''}`,
       'status-synced',
       s.sync.error ? 'bad' : s.sync.syncedAt === null ? 'warn' : 'ok',
     );

@@ -7,7 +7,7 @@
  */
 import { card, field, message, outLine, run } from './card-kit';
 import { h } from './dom';
-import { t } from './i18n';
+import { colon, t } from './i18n';
 
 export interface GuardRow {
   id: string;
@@ -82,7 +82,7 @@ function guardRow(actions: GuardActions, g: GuardRow, out: HTMLElement, refresh:
     { 'data-guard': g.id, 'data-name': g.name, 'data-disabled': String(g.disabled) },
     h('td', {}, g.name),
     h('td', {}, g.hasPin ? t('pin') : ''),
-    h('td', {}, `${t('passkeys')}: ${g.passkeys}`),
+    h('td', {}, `${t('passkeys')}${colon()}${g.passkeys}`),
     h('td', {}, g.disabled ? t('disabled') : t('active')),
     h('td', {}, toggle, passkey, del),
   );

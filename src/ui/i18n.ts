@@ -561,7 +561,7 @@ const en = {
   guardLogin: 'Guard login',
   guardName: 'Display name',
   guardNameLogin: 'Your guard name',
-  loginIncomplete: 'Type your guard name and your PIN (6 to 12 digits).',
+  loginIncomplete: 'Type your guard name (up to {max} characters) and your PIN (6 to 12 digits).',
   guards: 'Guard accounts',
   guardsHelp: 'At the login a guard types their display name (any case) and PIN; the login lists no names. Each guard has a PIN of 6 to 12 digits, not one digit repeated, a run like 123456 or 1234567890 or a pattern like 121212 (stored only as a salted PBKDF2 verifier inside the encrypted vault), and may register a passkey on this device.',
   logIn: 'Log in',
@@ -776,7 +776,7 @@ const zh: Record<StringKey, string> = {
   guardLogin: '保安登录',
   guardName: '显示名称',
   guardNameLogin: '保安姓名',
-  loginIncomplete: '请输入保安姓名和 PIN（6 到 12 位数字）。',
+  loginIncomplete: '请输入保安姓名（最多 {max} 个字符）和 PIN（6 到 12 位数字）。',
   guards: '保安账户',
   guardsHelp: '登录时保安输入自己的显示名称（不区分大小写）和 PIN；登录界面不列出姓名。每位保安有 6 到 12 位数字 PIN，不能是同一数字重复、123456、1234567890 这样的连续数字或 121212 这样的重复组合（仅以加盐 PBKDF2 校验值存放在加密保险库中），并可在本设备上注册通行密钥。',
   logIn: '登录',
@@ -1052,6 +1052,14 @@ export function lang(): Lang {
 }
 
 /** A label's colon in the language: full width in Chinese ("名单：2"), ": " in English. */
+/**
+ * A label that ends in a colon, then its value: "Added: AB12CD" / "已添加：AB12CD" (a full-width colon takes no space
+ * after it; the ZH hand check read "已添加： AB12CD").
+ */
+export function labelled(text: string, value: string, lng: Lang = current): string {
+  return lng === 'zh' && text.endsWith('：') ? `${text}${value}` : `${text} ${value}`;
+}
+
 export function colon(lng: Lang = current): string {
   return lng === 'zh' ? '：' : ': ';
 }

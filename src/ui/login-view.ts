@@ -9,7 +9,7 @@ import { isKioskError } from '../shared/errors';
 import { GUARD_NAME_MAX, PIN_RULE } from '../shared/guard-pin';
 import { h } from './dom';
 import { describeError } from './error-text';
-import { lang, t } from './i18n';
+import { lang, t, tf } from './i18n';
 
 export interface LoginActions {
   /**
@@ -68,7 +68,7 @@ export class LoginView {
       // five tries that lock every guard login on this tablet (hand check: an empty "Log in" counted).
       const who = this.who.value.trim();
       if (who === '' || who.length > GUARD_NAME_MAX || !PIN_RULE.test(this.pin.value)) {
-        this.show(t('loginIncomplete'), 'bad');
+        this.show(tf('loginIncomplete', { max: GUARD_NAME_MAX }), 'bad');
         return;
       }
       void this.run(this.submit, () => this.actions.loginPin(this.who.value, this.pin.value));

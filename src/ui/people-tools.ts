@@ -11,7 +11,7 @@ import { isKioskError } from '../shared/errors';
 import { filePicker } from './card-kit';
 import { h } from './dom';
 import { worded } from './error-text';
-import { colon, lang, t, tf, type StringKey } from './i18n';
+import { colon, labelled, lang, t, tf, type StringKey } from './i18n';
 
 /** A person as the people list shows it: a record without its face templates (the UI never holds those). */
 type Person = Omit<Subject, 'templates'>;
@@ -148,7 +148,7 @@ export function rowTools(
     run(addPlate, async () => {
       const stored = previewPlates(plate.value).join(', ');
       await actions.addPlate(plate.value);
-      return `${t('added')} ${stored}`;
+      return labelled(t('added'), stored);
     }),
   );
   // No one is picked until the admin picks: a merge moves one person's faces and plates to another, so it is never

@@ -14,7 +14,7 @@ import { DEFAULT_PLATE_MATCH } from '../config/plate';
 import { KioskError } from '../shared/errors';
 import { card, field, outLine, roleSelect, run } from './card-kit';
 import { h } from './dom';
-import { lang, t, tf, type StringKey } from './i18n';
+import { colon, lang, t, tf, type StringKey } from './i18n';
 
 export interface SettingsActions {
   saveSettings(patch: Partial<KioskSettings>): Promise<KioskSettings>;
@@ -197,7 +197,7 @@ export class SettingsCard {
     idleDefault();
     role.addEventListener('change', idleDefault);
     // Empty: decisions name no door and the receiver uses the kiosk id as the door (receiver/orders.mjs); say which.
-    const door = h('input', { type: 'text', value: s.door, placeholder: `${t('field_kioskId')}: ${s.kioskId}`, 'data-testid': 'setting-door' });
+    const door = h('input', { type: 'text', value: s.door, placeholder: `${t('field_kioskId')}${colon()}${s.kioskId}`, 'data-testid': 'setting-door' });
     const path = h('input', { type: 'text', value: s.upstreamPath, 'data-testid': 'setting-upstream-path' });
     const region = h('select', { 'data-testid': 'setting-plate-region' }, ...['us', 'eu', 'br', 'cn'].map((r) => h('option', { value: r }, r.toUpperCase())));
     region.value = s.plate.region ?? DEFAULT_PLATE_MATCH.region;

@@ -11,7 +11,7 @@ import { qrMatrix } from '../app/qr-exchange';
 import { BUNDLE_EXTENSION, type ExportedBundle } from '../app/sync-service';
 import { card, field, filePicker, outLine, run, save } from './card-kit';
 import { h } from './dom';
-import { t, tf } from './i18n';
+import { labelled, t, tf } from './i18n';
 
 export interface SyncActions {
   adminPublicKey(): Promise<{ json: string; fingerprint: string }>;
@@ -63,7 +63,7 @@ export function syncCard(actions: SyncActions): HTMLElement {
       out.textContent = t('scanning');
       const fingerprint = await actions.scanAdminKey();
       fp.textContent = fingerprint;
-      return `${t('pinned')} ${fingerprint}`;
+      return labelled(t('pinned'), fingerprint);
     }),
   );
   scanKiosk.addEventListener('click', () =>
@@ -71,15 +71,15 @@ export function syncCard(actions: SyncActions): HTMLElement {
       out.textContent = t('scanning');
       const fingerprint = await actions.scanKioskKey();
       fp.textContent = fingerprint;
-      return `${t('added')} ${fingerprint}`;
+      return labelled(t('added'), fingerprint);
     }),
   );
   const pinIn = h('textarea', { rows: 3, 'data-testid': 'pin-admin-json' });
   const pinBtn = h('button', { type: 'button', 'data-testid': 'pin-admin-submit' }, t('pinAdminKey'));
-  pinBtn.addEventListener('click', () => void run(pinBtn, out, async () => `${t('pinned')} ${await actions.pinAdminKey(pinIn.value)}`));
+  pinBtn.addEventListener('click', () => void run(pinBtn, out, async () => labelled(t('pinned'), await actions.pinAdminKey(pinIn.value))));
   const recIn = h('textarea', { rows: 3, 'data-testid': 'recipient-json' });
   const recBtn = h('button', { type: 'button', 'data-testid': 'recipient-submit' }, t('addRecipient'));
-  recBtn.addEventListener('click', () => void run(recBtn, out, async () => `${t('added')} ${await actions.addRecipient(recIn.value)}`));
+  recBtn.addEventListener('click', () => void run(recBtn, out, async () => labelled(t('added'), await actions.addRecipient(recIn.value))));
   const site = h('input', { type: 'password', autocomplete: 'off', 'data-testid': 'site-passphrase' });
   const exportBtn = h('button', { type: 'button', 'data-testid': 'export-bundle' }, t('exportBundle'));
   exportBtn.addEventListener('click', () =>

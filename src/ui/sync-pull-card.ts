@@ -6,7 +6,7 @@
  * ask the authority, src/app/admin-ops.ts). It never fetches, verifies or stores anything itself.
  */
 import { PULL_MINUTES_MAX, type PullStatus } from '../app/bundle-pull';
-import type { KioskError } from '../shared/errors';
+import { KioskError } from '../shared/errors';
 import { outLine, run } from './card-kit';
 import { h } from './dom';
 import { describeError, WordedError } from './error-text';
@@ -55,7 +55,10 @@ export class SyncPullCard {
     // details line). "Pull now" with the receiver down said nothing here before (hand check, stop 31).
     save.addEventListener('click', () =>
       void run(save, this.out, async () => {
-        await this.actions.savePullMinutes(Number(this.minutes.value));
+        // An empty box is refused with the rule, not read as 0 ("off") — Number('') is 0.
+        const v = this.minutes.value.trim() === '' ? NaN : Number(this.minutes.value);
+        if (!Number.isInteger(v)) throw new KioskError('CONFIG_INVALID', { field: 'pullMinutes', min: 0, max: PULL_MINUTES_MAX });
+        await this.actions.savePullMinutes(v);
         return t('saved');
       }),
     );

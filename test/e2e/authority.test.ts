@@ -176,7 +176,7 @@ describe('who may make the kiosk say yes', () => {
       // Five wrong tries lock every guard login — a name nobody has is one of them, in the same words as a wrong
       // PIN; the right PIN is then refused, also after a reload.
       // A try that cannot be right is not sent, so it does not count (an empty "Log in" used up one of the five).
-      expect(await pinLogin(b.page, '', PIN)).toMatchObject({ tone: 'bad', code: null, text: 'Type your guard name and your PIN (6 to 12 digits).' });
+      expect(await pinLogin(b.page, '', PIN)).toMatchObject({ tone: 'bad', code: null, text: 'Type your guard name (up to 64 characters) and your PIN (6 to 12 digits).' });
       expect(await pinLogin(b.page, 'Night desk', '')).toMatchObject({ tone: 'bad', code: null });
       // Nor a 13-digit PIN (the browser used to cut it to 12 and send that) or a name longer than any guard's.
       expect(await pinLogin(b.page, 'Night desk', `${PIN}1234567`)).toMatchObject({ tone: 'bad', code: null });

@@ -177,6 +177,13 @@ describe('watchlist pull from the receiver', () => {
       // B trusts A only: its first scheduled pull (right after saving the schedule) refuses C's bundle.
       await submit(b.page, 'pin-admin-json', 'pin-admin-submit', adminKeyA);
       const card = b.page.getByTestId('section-pull');
+      // An empty box is refused with the field and range (it was saved as 0, "off").
+      await card.getByTestId('pull-minutes').fill('');
+      await card.getByTestId('pull-save').click();
+      const empty = await outcome(b.page, 'pull-out');
+      expect(empty).toMatchObject({ tone: 'bad', code: 'CONFIG_INVALID' });
+      expect(empty.text).toMatch(/^A setting is not valid\. Pull every \(minutes\): must be between 0 and 1440\./);
+      await b.page.evaluate(() => document.querySelector('[data-testid="pull-out"]')?.removeAttribute('data-tone'));
       await card.getByTestId('pull-minutes').fill('1');
       await card.getByTestId('pull-save').click();
       expect(await outcome(b.page, 'pull-out')).toMatchObject({ tone: 'ok', text: 'Saved.' });
