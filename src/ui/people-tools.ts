@@ -133,6 +133,9 @@ export function rowTools(
       const chosen = [...(files.files ?? [])];
       if (chosen.length === 0) throw new Error(t('chooseFiles'));
       await actions.addPhotos(chosen);
+      // Added: the picker is cleared so a second press cannot add the same photos again.
+      files.value = '';
+      files.dispatchEvent(new Event('change'));
       return t('photosAdded');
     }),
   );

@@ -67,6 +67,8 @@ describe('a person is one record', () => {
       expect(await row(b.page, 'Person A').getByTestId('add-photos-files-chosen').innerText()).toBe(basename(photos.personAOther));
       const added = await rowAction(b.page, 'Person A', 'add-photos');
       expect(added.tone, added.text).toBe('ok');
+      // Cleared once added: a second press cannot add the same photo again.
+      expect(await row(b.page, 'Person A').getByTestId('add-photos-files-chosen').innerText()).toBe('No file chosen');
       expect(await peopleCount(b.page)).toBe(1);
       expect(await cells(b.page, 'Person A')).toEqual({ templates: 2, plates: '4S50233' });
       // The validity as typed, read back in the screen's language under the browser's date control.
