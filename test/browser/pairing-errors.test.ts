@@ -24,7 +24,7 @@ describe('pairing errors', () => {
     expect(isKioskError(e, 'UPSTREAM_PAIRING_FAILED')).toBe(true);
     const en = describeError(e, 'en').text;
     expect(en).toContain('not paired');
-    expect(en).toContain('the receiver could not be reached');
+    expect(en).toContain('not paired. The receiver could not be reached');
     expect(en).not.toMatch(/queued|check the code/i);
     const zh = describeError(e, 'zh').text;
     expect(zh).toContain('无法连接接收端');
@@ -34,6 +34,6 @@ describe('pairing errors', () => {
   it('a malformed code says what a code looks like, before anything is sent', async () => {
     const e = await failure('nope');
     expect(isKioskError(e, 'UPSTREAM_PAIRING_FAILED')).toBe(true);
-    expect(describeError(e, 'en').text).toContain('a pairing code is 10 letters or digits');
+    expect(describeError(e, 'en').text).toContain('not paired. A pairing code is 10 letters or digits');
   });
 });
