@@ -65,6 +65,8 @@ export class SettingsCard {
   readonly notice: HTMLElement;
   private readonly openSet: HTMLElement;
   private shown: KioskSettings | null = null;
+  /** `shown` serialised: compared when a new settings object arrives (an equal copy keeps the form as it is). */
+  private shownJson = '';
   private lastOpenSet: unknown = undefined;
   private lastRepairs = '';
   /** One outcome line for every rendering of the card: a save re-renders it with the stored values. */
@@ -81,16 +83,22 @@ export class SettingsCard {
   render(settings: KioskSettings, openSet: AppSnapshot['openSet'], repairs: readonly string[]): void {
     // Rebuilt only for other values: every unlock hands over an equal copy, and rebuilding for it threw away what the
     // admin had chosen but not saved yet (CI, stop 30: a role just picked was back to the stored one).
-    if (settings !== this.shown && JSON.stringify(settings) !== JSON.stringify(this.shown)) {
-      const next = this.build(settings);
-      this.el.replaceWith(next);
-      this.el = next;
+    // The admin view renders on every snapshot (every analysed frame): settings are serialised only when a new
+    // object arrives, and an equal one is kept as the one shown so the next frames stop at the identity check.
+    if (settings !== this.shown) {
+      const json = JSON.stringify(settings);
+      if (json !== this.shownJson) {
+        const next = this.build(settings);
+        this.el.replaceWith(next);
+        this.el = next;
+      }
+      this.shown = settings;
     }
     if (openSet !== this.lastOpenSet) {
       this.lastOpenSet = openSet;
       this.renderOpenSet(openSet);
     }
-    const key = `${repairs.join('|')}#${JSON.stringify(settings)}`;
+    const key = `${repairs.join('|')}#${this.shownJson}`;
     if (key !== this.lastRepairs) {
       this.lastRepairs = key;
       this.renderRepairs();
@@ -150,6 +158,7 @@ export class SettingsCard {
 
   private build(s: KioskSettings): HTMLElement {
     this.shown = s;
+    this.shownJson = JSON.stringify(s);
     // Every control shows the value in force: where a setting is "the default", the default's value is shown.
     const inForce = resolveFaceConfig(s.face);
     const mode = h('select', { 'data-testid': 'setting-mode' }, h('option', { value: 'face' }, t('modeFace')), h('option', { value: 'plate' }, t('modePlate')));
