@@ -287,6 +287,17 @@ describe('who may make the kiosk say yes', () => {
       expect(await rows.count()).toBe(1);
       expect(await rows.first().innerText()).toContain('Night desk');
       expect(await rows.first().innerText()).toContain('courier expected at the gate');
+
+      // Both guards disabled: the login says no guard can log in here (it counted disabled accounts as usable).
+      for (const name of ['Night desk', 'Day desk']) {
+        await page.evaluate(() => document.querySelector('[data-testid="guards-message"]')?.removeAttribute('data-tone'));
+        await page.locator(`[data-testid="guards-table"] tr[data-name="${name}"]`).getByTestId('guard-toggle').click();
+        await page.locator(`[data-testid="guards-table"] tr[data-name="${name}"][data-disabled="true"]`).waitFor();
+      }
+      await page.reload();
+      await page.getByTestId('login').waitFor({ state: 'visible' });
+      await page.waitForFunction(() => document.querySelector('[data-testid="login-message"]')?.getAttribute('data-tone') === 'bad', undefined, { timeout: 60_000 });
+      expect(await page.getByTestId('login-message').innerText()).toMatch(/^No guard accounts yet/);
       expect(b.pageErrors).toEqual([]);
     } finally {
       await b?.close();
