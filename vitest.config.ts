@@ -49,6 +49,32 @@ function pinnedOtherPlugin(): Plugin {
   };
 }
 
+/**
+ * Test-only: `/models-octet/<path>` serves `models/<path>` as application/octet-stream, as a server that does not know
+ * the wasm type would — the browser then refuses to stream-compile it, and the model loader must compile the
+ * verified bytes instead (test/browser/model-loader-compile.test.ts).
+ */
+function octetPlugin(): Plugin {
+  const PREFIX = '/models-octet/';
+  return {
+    name: 'kiosk-models-octet',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const url = req.url?.split('?')[0] ?? '';
+        if (!url.startsWith(PREFIX) || url.includes('..')) return next();
+        try {
+          const body = readFileSync(new URL(`./models/${url.slice(PREFIX.length)}`, import.meta.url));
+          res.setHeader('Content-Type', 'application/octet-stream');
+          res.end(body);
+        } catch {
+          res.statusCode = 404;
+          res.end();
+        }
+      });
+    },
+  };
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -64,7 +90,7 @@ export default defineConfig({
         // block vitest's tester iframe and inline scripts, and every browser test then hangs. CSP is proven in e2e.
         server: { headers: withoutCsp(securityHeaders()) },
         // /models/ must be served as in the app (raw bytes, right MIME, no Vite transform of the wasm loaders).
-        plugins: [pinnedOtherPlugin(), modelsPlugin()],
+        plugins: [pinnedOtherPlugin(), octetPlugin(), modelsPlugin()],
         optimizeDeps: { exclude: ['onnxruntime-web'] },
         test: {
           name: 'browser',

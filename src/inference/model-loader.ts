@@ -137,6 +137,35 @@ export class ModelLoader {
     return (await p).slice();
   }
 
+  /**
+   * The wasm module of `id`, compiled from the response itself (`WebAssembly.compileStreaming`) so that V8 keeps its
+   * optimised code beside that cached response and a restart reads it back instead of compiling the runtime again
+   * (issue 19: ORT's runtime, handed over as bytes, was compiled afresh on every start). The bytes are still proved
+   * first: a copy of the same response is hashed while it compiles, and the module is returned only when they match
+   * the manifest — compiling runs none of its code, and an unverified module is dropped unused. A wrong copy takes
+   * `load`'s path (evicted, re-fetched once, MODEL_INTEGRITY if still wrong) and a verified repair is compiled from
+   * its bytes. A response the browser cannot stream-compile (a server that does not say application/wasm) is compiled
+   * from its verified bytes. Same errors as `load`.
+   */
+  async compileVerified(id: string): Promise<WebAssembly.Module> {
+    const entry = await this.entry(id);
+    const url = this.fileUrl(entry);
+    const res = await this.fetchResponse(entry, url, 'default').catch(async (e: unknown) => {
+      const cached = await matchInCaches(url);
+      if (cached) return cached;
+      throw e;
+    });
+    const copy = res.clone();
+    const compiling = WebAssembly.compileStreaming(res).then(
+      (m) => m,
+      () => null,
+    );
+    const bytes = await readBody(copy, entry);
+    // Wrong bytes: whatever compiled from them is dropped; load() repairs the copy or fails closed.
+    if (!(await matches(bytes, entry))) return compileBytes(await this.load(id), entry);
+    return (await compiling) ?? compileBytes(bytes, entry);
+  }
+
   private async readManifest(): Promise<ModelManifest> {
     let m: unknown = this.manifestSource;
     if (this.manifestSource instanceof URL) {
@@ -194,6 +223,10 @@ export class ModelLoader {
   }
 
   private async fetchBytes(entry: ModelManifestEntry, url: URL, cache: RequestCache): Promise<Uint8Array<ArrayBuffer>> {
+    return readBody(await this.fetchResponse(entry, url, cache), entry);
+  }
+
+  private async fetchResponse(entry: ModelManifestEntry, url: URL, cache: RequestCache): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(url, { mode: 'same-origin', credentials: 'same-origin', redirect: 'error', cache });
@@ -202,7 +235,15 @@ export class ModelLoader {
     }
     if (res.status === 404) throw new KioskError('MODEL_MISSING', { id: entry.id, file: entry.out });
     if (!res.ok) throw new KioskError('MODEL_LOAD_FAILED', { id: entry.id, file: entry.out, status: res.status });
-    return readBody(res, entry);
+    return res;
+  }
+}
+
+async function compileBytes(bytes: Uint8Array<ArrayBuffer>, entry: ModelManifestEntry): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (e) {
+    throw new KioskError('MODEL_LOAD_FAILED', { id: entry.id, file: entry.out, reason: 'wasm' }, { cause: e });
   }
 }
 

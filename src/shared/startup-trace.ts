@@ -53,34 +53,17 @@ export class SpanLog {
 /** This realm's log: the worker entry hands it to the page; the runtimes it loads (ort-runtime.ts) add to it. */
 export const realmTrace = new SpanLog();
 
-const namedBytes = new Map<number, string>();
-
-/** Names a wasm binary of `byteLength` bytes that will be compiled from memory, for traceWasmCompiles. */
-export function nameWasmBytes(byteLength: number, file: string): void {
-  namedBytes.set(byteLength, file);
-}
 
 /**
- * Times every streaming wasm compile of this realm (ORT's and MediaPipe's runtimes) as `wasm:<file>`, so the trace
- * shows whether a compile came from V8's code cache (tens of ms) or was compiled afresh (seconds on 2 cores). Wraps
- * WebAssembly.instantiateStreaming once; the wrapped call is the browser's own, with the same arguments and result.
+ * Times every streaming wasm instantiation of this realm (MediaPipe's runtime) as `wasm:<file>`, so the trace shows
+ * whether a compile came from V8's code cache or was compiled afresh. ORT's runtime is compiled by the ORT layer
+ * from verified bytes and timed there under the same name. Wraps WebAssembly.instantiateStreaming once; the wrapped
+ * call is the browser's own, with the same arguments and result.
  */
 export function traceWasmCompiles(log: SpanLog): void {
   const wasm = WebAssembly as typeof WebAssembly & { __traced?: boolean };
   if (wasm.__traced || typeof wasm.instantiateStreaming !== 'function') return;
   wasm.__traced = true;
-  // Bytes handed over already read (ORT's wasm from model-loader.ts): timed when their size was named.
-  const instantiate = wasm.instantiate.bind(wasm) as (src: BufferSource, imports?: WebAssembly.Imports) => Promise<unknown>;
-  (wasm as { instantiate: unknown }).instantiate = async (src: BufferSource | WebAssembly.Module, imports?: WebAssembly.Imports) => {
-    const file = src instanceof WebAssembly.Module ? undefined : namedBytes.get(src.byteLength);
-    if (!file) return instantiate(src as BufferSource, imports);
-    const start = wallNow();
-    try {
-      return await instantiate(src as BufferSource, imports);
-    } finally {
-      log.add({ name: `wasm:${file}`, start, end: wallNow() });
-    }
-  };
   const original = wasm.instantiateStreaming.bind(wasm);
   wasm.instantiateStreaming = async (source, imports) => {
     const start = wallNow();

@@ -80,8 +80,8 @@ export interface RuntimeOptions {
   backend?: 'auto' | BackendName;
   /** Override the WASM thread count (default: ort-runtime.ts's policy, up to FACE_MAX_THREADS). */
   threads?: number;
-  /** Verified bytes of ORT's plain wasm (OrtSetup.wasmBinary); without it ORT fetches the file itself. */
-  wasmBinary?: () => Promise<Uint8Array>;
+  /** ORT's plain wasm compiled from verified bytes (OrtSetup.wasmModule); without it ORT fetches the file itself. */
+  wasmModule?: () => Promise<WebAssembly.Module>;
 }
 
 /** Ceiling of the default thread count for faces: half the cores up to 4 (ORT's own default). */

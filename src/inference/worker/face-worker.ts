@@ -38,7 +38,7 @@ import { fusePad, needsFrLiveness } from '../../matching/face/pad-fusion';
 import { EYES_MODEL_ID, EyeStateModel } from './face-eyes';
 import { realmTrace as trace, traceWasmCompiles } from '../../shared/startup-trace';
 import { LazyModel } from './lazy-model';
-import { ORT_WASM_ID, ortBuildStarted } from './ort-runtime';
+import { compileOrtRuntime } from './ort-runtime';
 
 interface State {
   config: FaceConfig;
@@ -77,34 +77,6 @@ const now = () => performance.now();
 traceWasmCompiles(trace);
 let firstAnalyse = true;
 
-/**
- * ORT's 14 MB wasm, read (and hash-checked, model-loader.ts) from the worker's first moment, beside the detector's
- * load: reading it was most of what ORT's own fetch-and-compile span cost (WebAssembly.compile of the bytes alone took
- * ~0.14 s at load 10; docs/architecture.md, cold start). Handed to ORT once (ort-runtime.ts) and then dropped here, on
- * a loader of its own, so the worker does not hold a second 14 MB copy for its lifetime. A failed read is not
- * reported here: the embedder's load meets it (a fresh read) and reports it.
- */
-class OrtWasmPrefetch {
-  private read: Promise<Uint8Array> | null = null;
-
-  constructor(private readonly base: string) {}
-
-  private load(): Promise<Uint8Array> {
-    return trace.time(`bytes:${ORT_WASM_ID}`, () => new ModelLoader({ base: this.base }).load(ORT_WASM_ID));
-  }
-
-  start(): void {
-    this.read ??= this.load();
-    this.read.catch(() => undefined);
-  }
-
-  readonly take = (): Promise<Uint8Array> => {
-    const r = this.read ?? this.load();
-    this.read = null;
-    return r;
-  };
-}
-
 async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
   const t0 = now();
   const base = (req.modelBase ?? '/models/').replace(/\/?$/, '/');
@@ -112,12 +84,18 @@ async function init(req: FaceCommands['init']['req']): Promise<FaceWorkerInfo> {
   closePass = req.closePass ?? true;
   const loader = new ModelLoader({ base });
   const bytes = (id: string) => trace.time(`bytes:${id}`, () => loader.load(id));
-  const ortWasm = new OrtWasmPrefetch(base);
+  // ORT's 14 MB runtime is compiled from its cached response and hash-checked (ModelLoader.compileVerified) when ORT's
+  // build loads, on a loader of its own so no copy of the bytes stays: compiled from the response, V8 reads the
+  // runtime's optimised code back after a restart. Not at the worker's first moment: reading that code back runs on
+  // this thread and then held the detector's start back (docs/architecture.md, cold start, session 14).
   const backend = await trace.time('face:runtime', () =>
-    configureRuntime({ wasmBase: `${base}ort/`, backend: req.backend ?? 'auto', threads: req.threads, wasmBinary: ortWasm.take }),
+    configureRuntime({
+      wasmBase: `${base}ort/`,
+      backend: req.backend ?? 'auto',
+      threads: req.threads,
+      wasmModule: () => compileOrtRuntime(new ModelLoader({ base })),
+    }),
   );
-  // A re-initialisation (settings changed) keeps the runtime this worker already loaded: nothing to read then.
-  if (backend.backend === 'wasm' && !ortBuildStarted('wasm')) ortWasm.start();
   // Cold start (issue 19): only what a first decision needs is loaded here — the detector and the embedder, each
   // warmed with one run so the first visitor does not pay the first-run cost — and both start at once: ORT's runtime
   // is read and its session built while MediaPipe compiles and builds its graph (the wasm compiles run on V8's

@@ -16,7 +16,8 @@
 import type * as Ort from 'onnxruntime-web';
 import { KioskError } from '../../shared/errors';
 import type { BackendInfo, BackendName } from '../../shared/face-protocol';
-import { nameWasmBytes, realmTrace } from '../../shared/startup-trace';
+import { realmTrace } from '../../shared/startup-trace';
+import type { ModelLoader } from '../model-loader';
 
 export type OrtModule = typeof Ort;
 export type OrtBuild = BackendName;
@@ -34,21 +35,59 @@ export interface OrtSetup {
    * was measured slower than WASM). */
   autoPrefers: BackendName;
   /**
-   * Verified bytes of the plain build's wasm (model-loader.ts, manifest id ORT_WASM_ID), handed to ORT instead of
-   * letting it fetch the file by URL. Cold start (issue 19): the caller can start reading them early, beside the
-   * face detector's load, and the runtime is hash-checked like every model. Without it ORT fetches `wasmBase`.
+   * The plain build's wasm, compiled from verified bytes (ModelLoader.compileVerified, manifest id ORT_WASM_ID),
+   * handed to ORT instead of letting it fetch the file by URL: the runtime is hash-checked like every model, the
+   * caller can start the compile early, beside the face detector's load (cold start, issue 19), and a module
+   * compiled from its cached response lets V8 reuse its optimised code after a restart. Without it ORT fetches
+   * `wasmBase`.
    */
-  wasmBinary?: () => Promise<Uint8Array>;
+  wasmModule?: () => Promise<WebAssembly.Module>;
 }
 
-/** The manifest id of the plain (SIMD, threaded) build's wasm: what `OrtSetup.wasmBinary` must return. */
+/** The manifest id of the plain (SIMD, threaded) build's wasm: what `OrtSetup.wasmModule` must compile. */
 export const ORT_WASM_ID = 'ort-wasm-plain-binary';
 /** Its file name (ORT's loader asks for it; the trace names its compile after it). */
 export const ORT_WASM_FILE = 'ort-wasm-simd-threaded.wasm';
 
+/** The plain build's runtime, compiled from `loader`'s verified copy (what `OrtSetup.wasmModule` should return). */
+export function compileOrtRuntime(loader: ModelLoader): Promise<WebAssembly.Module> {
+  return realmTrace.time(`wasm:${ORT_WASM_FILE}`, () => loader.compileVerified(ORT_WASM_ID));
+}
+
 const modules = new Map<OrtBuild, Promise<OrtModule>>();
 let configured: { wasmBase: string; threads: number } | null = null;
-let wasmBinary: (() => Promise<Uint8Array>) | null = null;
+let wasmModule: (() => Promise<WebAssembly.Module>) | null = null;
+
+/**
+ * ORT takes its runtime only as bytes (`env.wasm.wasmBinary`) or a URL, and its Emscripten loader compiles what it is
+ * given with `WebAssembly.instantiate(bytes, imports)`. To hand it a module we compiled and verified, it is given
+ * random marker bytes instead, and this realm's `WebAssembly.instantiate` answers exactly those bytes with an
+ * instance of that module (the result shape of a bytes call: `{ module, instance }`; the module also goes to ORT's
+ * thread pool). Every other call is the browser's own. Fails closed: were the hook ever bypassed, the marker is not
+ * wasm and ORT's start fails with MODEL_LOAD_FAILED; it never runs unverified bytes.
+ */
+const handedOver: { marker: Uint8Array; module: WebAssembly.Module }[] = [];
+
+function isMarker(src: unknown, marker: Uint8Array): boolean {
+  const view = src instanceof ArrayBuffer ? new Uint8Array(src) : ArrayBuffer.isView(src) ? new Uint8Array(src.buffer, src.byteOffset, src.byteLength) : null;
+  return view !== null && view.byteLength === marker.byteLength && view.every((b, i) => b === marker[i]);
+}
+
+function handOver(module: WebAssembly.Module): Uint8Array {
+  const wasm = WebAssembly as typeof WebAssembly & { __handOver?: true };
+  if (!wasm.__handOver) {
+    wasm.__handOver = true;
+    const instantiate = wasm.instantiate.bind(wasm) as (src: unknown, imports?: WebAssembly.Imports) => Promise<unknown>;
+    (wasm as { instantiate: unknown }).instantiate = async (src: unknown, imports?: WebAssembly.Imports) => {
+      const handed = src instanceof WebAssembly.Module ? undefined : handedOver.find((h) => isMarker(src, h.marker));
+      if (!handed) return instantiate(src, imports);
+      return { module: handed.module, instance: await instantiate(handed.module, imports) };
+    };
+  }
+  const marker = crypto.getRandomValues(new Uint8Array(32));
+  handedOver.push({ marker, module });
+  return marker;
+}
 
 /**
  * Default WASM threads: half the cores up to `maxThreads` (ORT's own default uses 4), but never fewer than 2 when
@@ -91,7 +130,7 @@ export async function configureOrt(setup: OrtSetup): Promise<BackendInfo> {
   if (configured && configured.wasmBase !== wasmBase) throw new KioskError('CONFIG_INVALID', { field: 'wasmBase' });
   if (configured && configured.threads !== threads) throw new KioskError('CONFIG_INVALID', { field: 'threads' });
   configured = { wasmBase, threads };
-  wasmBinary = setup.wasmBinary ?? null;
+  wasmModule = setup.wasmModule ?? null;
   const want = setup.backend ?? 'auto';
   if (want === 'wasm') return { backend: 'wasm', threads, reason: 'WASM forced by configuration' };
   if (want === 'webgpu' || setup.autoPrefers === 'webgpu') {
@@ -108,30 +147,21 @@ export async function configureOrt(setup: OrtSetup): Promise<BackendInfo> {
   return { backend: 'wasm', threads, reason: `WASM SIMD, ${threads} thread(s) (faster here than a software WebGPU adapter)` };
 }
 
-/** Whether `build` was already asked for in this worker (its wasm is then loaded or loading: no second read). */
-export function ortBuildStarted(build: OrtBuild): boolean {
-  return modules.has(build);
-}
-
 /** The ORT build for `build`, set up with this worker's wasm location and thread count (configureOrt first). */
 export function ortBuild(build: OrtBuild): Promise<OrtModule> {
   if (!configured) return Promise.reject(new KioskError('INTERNAL', { reason: 'configureOrt() first' }));
   const { wasmBase, threads } = configured;
   let p = modules.get(build);
   if (!p) {
-    const binary = build === 'wasm' ? wasmBinary : null;
+    const precompiled = build === 'wasm' ? wasmModule : null;
     p = (build === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm')).then(async (ort) => {
       ort.env.wasm.wasmPaths = wasmBase;
       ort.env.wasm.numThreads = threads;
       ort.env.wasm.proxy = false;
       ort.env.logLevel = 'error';
       // ORT reads env.wasm.wasmBinary when this build creates its first session (its loader .mjs still comes from
-      // wasmBase); the bytes are compiled with WebAssembly.instantiate, which traceWasmCompiles names by size.
-      if (binary) {
-        const bytes = await binary();
-        nameWasmBytes(bytes.byteLength, ORT_WASM_FILE);
-        ort.env.wasm.wasmBinary = bytes;
-      }
+      // wasmBase); the marker there is answered with our verified module (handOver).
+      if (precompiled) ort.env.wasm.wasmBinary = handOver(await precompiled());
       return ort as unknown as OrtModule;
     });
     modules.set(build, p);
@@ -209,7 +239,7 @@ export class OrtSession {
       const session = await realmTrace.time(`ort:session:${model}`, () =>
         ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' }),
       );
-      // The build is initialised once per worker: its wasm bytes (14 MB) need not stay referenced.
+      // The build is initialised once per worker: its marker need not stay referenced.
       ort.env.wasm.wasmBinary = undefined;
       return new OrtSession(model, ort, session, ep);
     } catch (e) {

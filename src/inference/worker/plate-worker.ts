@@ -25,7 +25,7 @@ import { trainedCharset } from './plate-trained';
 import { ModelLoader } from '../model-loader';
 import { expose } from './expose';
 import type { RgbaImage } from './plate-image';
-import { configureOrt, ORT_WASM_ID, OrtSession } from './ort-runtime';
+import { compileOrtRuntime, configureOrt, OrtSession } from './ort-runtime';
 import {
   readFrame,
   readPlateBox,
@@ -89,7 +89,7 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
     autoPrefers: 'wasm',
     // ORT's own runtime is hash-checked like every model (ORT's own fetch never was); read on a loader of its own so
     // the 14 MB are not kept for the worker's life once ORT has compiled them (ort-runtime.ts).
-    wasmBinary: () => new ModelLoader({ base }).load(ORT_WASM_ID),
+    wasmModule: () => compileOrtRuntime(new ModelLoader({ base })),
   });
   const loader = new ModelLoader({ base });
   const createRun = async (id: string): Promise<OnnxRun> =>
