@@ -16,6 +16,19 @@ const MATCHING = '/src/matching/plates/index.ts';
 const { PlateClient } = await import(/* @vite-ignore */ CLIENT);
 const M = await import(/* @vite-ignore */ MATCHING);
 
+/**
+ * The label as the kiosk stores and compares it: normalised, then spelled the region's way (US plates print O and 0
+ * with one glyph, so reads and listed plates both spell it 0: formats.ts regionSpelling). A read is exact when it
+ * equals this; comparing with the raw label would count every US plate labelled with a letter O as misread, though
+ * the kiosk never emits that O for any plate (the raw-label rate is reported beside it).
+ * @param {string} label @param {string} region
+ */
+function spelled(label, region) {
+  const rules = M.REGION_RULES[region];
+  const plate = M.normalisePlate(label);
+  return rules ? M.regionSpelling(plate, rules) : plate;
+}
+
 /** @type {Map<string, any>} */
 const clients = new Map();
 /** @type {Map<string, string[]>} */
@@ -127,6 +140,7 @@ const hook = {
       const crop = await client.read(undefined, bitmap, { region: o.region, plateBox: box, debug: o.raw === true });
       const none = { text: '', confidence: 0, times: crop.times, top: [], crops: [], raw: [] };
       return {
+        truth: spelled(o.plate, o.region),
         e2e: none,
         crop: { text: crop.text, confidence: crop.confidence, times: crop.times, raw: rawReads(crop) },
         enrolled: { outcome: 'skipped', reason: 'crop mode' },
@@ -156,6 +170,7 @@ const hook = {
       now: 0,
     });
     return {
+      truth: spelled(o.plate, o.region),
       e2e: {
         text: e2e.text,
         confidence: e2e.confidence,
