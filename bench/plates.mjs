@@ -392,7 +392,11 @@ async function main() {
               p95: r1(quantile(/** @type {number[]} */ (t.crop), 0.95)),
             },
           });
-          Object.assign(extra[reader][region], { e2eExactUpToO0I1: null, e2eExactAsLabelled: null, missedGrants: null });
+          Object.assign(extra[reader][region], {
+            e2eExactUpToO0I1: null,
+            e2eExactAsLabelled: null,
+            missedGrants: null,
+          });
         }
         const m = out.readers[reader].regions[region];
         if (cropMode) {
