@@ -4,7 +4,8 @@
  *
  * Owns the app-side integrity rule of issue 2: a copy that fails its hash (typically a corrupt Cache Storage entry
  * left by an interrupted precache) is evicted from every cache and re-fetched once from the origin with
- * `cache: 'reload'`; if that copy is wrong too, the load fails closed with MODEL_INTEGRITY. It must never fetch
+ * `cache: 'reload'`; a verified repair is put back under the evicted keys (so the precache stays whole and the next
+ * start works offline); if that copy is wrong too, the load fails closed with MODEL_INTEGRITY. It must never fetch
  * from another origin, never hand out unverified bytes, and never remember a failure (a rejected load is dropped
  * from the memo so a later retry really retries).
  *
@@ -42,7 +43,9 @@ export interface ModelLoaderOptions {
 
 export type ModelLoaderEvent =
   | { type: 'evicted'; id: string; url: string; cache: string; from: 'cache' | 'network' }
-  | { type: 'refetched'; id: string; url: string; ok: boolean };
+  | { type: 'refetched'; id: string; url: string; ok: boolean }
+  /** A verified repair written back under a key it was evicted from (ok false: the cache refused, e.g. storage full). */
+  | { type: 'restored'; id: string; url: string; cache: string; ok: boolean };
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
@@ -204,13 +207,25 @@ export class ModelLoader {
     if (await matches(first, entry)) return first;
 
     // Wrong bytes: whichever copy they came from, no cache may serve them again.
-    for (const cache of await evictFromCaches(url)) {
+    const evicted = await evictFromCaches(url);
+    for (const { cache } of evicted) {
       this.onEvent({ type: 'evicted', id, url: url.href, cache, from: cached ? 'cache' : 'network' });
     }
-    const second = await this.fetchBytes(entry, url, 'reload');
+    const res = await this.fetchResponse(entry, url, 'reload');
+    const second = await readBody(res, entry);
     const ok = await matches(second, entry);
     this.onEvent({ type: 'refetched', id, url: url.href, ok });
-    if (ok) return second;
+    if (ok) {
+      // The service worker's precache does not re-cache a file on its own (workbox repairs only entries with an
+      // integrity hash), so without this the kiosk would start offline next time without the file and fail closed.
+      // Only bytes just proved against the pin are written, under exactly the keys the bad copy held.
+      const type = res.headers.get('content-type');
+      for (const { cache, request } of evicted) {
+        const put = await restore(cache, request, second, type);
+        this.onEvent({ type: 'restored', id, url: url.href, cache, ok: put });
+      }
+      return second;
+    }
     // A service worker may have re-cached the bad response on the way: do not leave it for the next start.
     await evictFromCaches(url);
     throw new KioskError('MODEL_INTEGRITY', {
@@ -281,18 +296,29 @@ async function matchInCaches(url: URL): Promise<Response | null> {
   return null;
 }
 
-/** Deletes every cached entry whose URL path equals `url`'s, in every cache; returns the caches touched. */
-async function evictFromCaches(url: URL): Promise<string[]> {
+/** Deletes every cached entry whose URL path equals `url`'s, in every cache; returns the entries deleted. */
+async function evictFromCaches(url: URL): Promise<{ cache: string; request: Request }[]> {
   const storage = cacheStorage();
   if (!storage) return [];
-  const touched: string[] = [];
+  const touched: { cache: string; request: Request }[] = [];
   for (const name of await storage.keys()) {
     const cache = await storage.open(name);
     for (const req of await cache.keys()) {
-      if (samePath(req.url, url) && (await cache.delete(req))) touched.push(name);
+      if (samePath(req.url, url) && (await cache.delete(req))) touched.push({ cache: name, request: req });
     }
   }
   return touched;
+}
+
+/** Writes verified bytes under `request` in cache `name`; false when the cache refuses (quota), never throws. */
+async function restore(name: string, request: Request, bytes: Uint8Array<ArrayBuffer>, type: string | null) {
+  try {
+    const headers = type ? { 'content-type': type } : undefined;
+    await (await caches.open(name)).put(request, new Response(bytes, { headers }));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function samePath(a: string, b: URL): boolean {

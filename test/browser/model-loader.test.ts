@@ -2,7 +2,7 @@
  * src/inference/model-loader.ts in Chromium with real fetch, Cache Storage and WebCrypto against the provisioned
  * /models/ (served by the test server as in the app): a good file loads; a corrupt copy in Cache Storage (stored
  * under a workbox-style `__WB_REVISION__` key) is detected, evicted and replaced by a verified re-fetch from the
- * origin; a file whose origin copy is wrong too fails closed with MODEL_INTEGRITY; missing files and ids give
+ * origin, which is put back under the same key; a file whose origin copy is wrong too fails closed with MODEL_INTEGRITY; missing files and ids give
  * MODEL_MISSING; a rejected load is not memoised, so a retry really retries.
  */
 import { afterEach, describe, expect, test } from 'vitest';
@@ -67,7 +67,6 @@ describe('ModelLoader', () => {
     const bytes = await loader.load('plate-rec-keys');
 
     expect(await hex(bytes)).toBe(entry.sha256);
-    expect(await cache.match(key)).toBeUndefined();
     expect(events).toEqual([
       {
         type: 'evicted',
@@ -77,7 +76,28 @@ describe('ModelLoader', () => {
         from: 'cache',
       },
       { type: 'refetched', id: 'plate-rec-keys', url: `${location.origin}/models/${entry.out}`, ok: true },
+      {
+        type: 'restored',
+        id: 'plate-rec-keys',
+        url: `${location.origin}/models/${entry.out}`,
+        cache: TEST_CACHE,
+        ok: true,
+      },
     ]);
+    // The repair is back under the precache's own key (the next start finds it offline), and it is the pinned bytes.
+    const restored = await cache.match(key);
+    expect(restored).toBeDefined();
+    expect(await hex(new Uint8Array(await restored!.arrayBuffer()))).toBe(entry.sha256);
+    expect((await cache.keys()).map((r) => r.url)).toEqual([key]);
+    // A new loader (the next start) uses that copy as is: no event, no request to the origin.
+    performance.clearResourceTimings();
+    const later: ModelLoaderEvent[] = [];
+    expect(await hex(await new ModelLoader({ onEvent: (e) => later.push(e) }).load('plate-rec-keys'))).toBe(
+      entry.sha256,
+    );
+    expect(later).toEqual([]);
+    const fetched = performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname);
+    expect(fetched).not.toContain(`/models/${entry.out}`);
   });
 
   test('a good copy in Cache Storage is used as is (offline start), not re-fetched', async () => {

@@ -2,7 +2,8 @@
  * Issue 2's end-to-end proof: a fresh profile opens the kiosk, the first-run progress reaches 100% while models are
  * precached, the fake camera (a real photo) shows a face and a box is drawn over the hand-annotated face region;
  * then the server is stopped, the page reloaded, and the kiosk starts and still detects. Over the whole run the
- * browser's own network log shows no host but 127.0.0.1 and the page saw no CSP violation.
+ * browser's own network log shows no host but 127.0.0.1 and the page saw no CSP violation. And a runtime tampered
+ * with in the precache is repaired from the origin on the next start, so the start after that works offline.
  */
 import { describe, expect, inject, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -95,5 +96,69 @@ describe('offline kiosk shell', () => {
       console.warn(`Chromium itself (not the kiosk) tried: ${foreign.browser.join(', ')}`);
     }
     expect(foreign.kiosk).toEqual([]);
+  });
+
+  it('a tampered runtime in the precache is replaced by a verified copy, so the next start still works offline', async () => {
+    const profile = mkdtempSync(join(tmpdir(), 'kiosk-e2e-'));
+    const server = await startKiosk(inject('distDir'));
+    const port = new URL(server.url).port;
+    const path = '/models/ort/ort-wasm-simd-threaded.wasm';
+    let browser = await launch({ fakeCamera: inject('feeds').oneFace, userDataDir: profile });
+    try {
+      await browser.page.goto(server.url);
+      await browser.page.waitForFunction(
+        () => document.querySelector('[data-testid=precache-progress]')?.getAttribute('aria-valuenow') === '100',
+        undefined,
+        { timeout: 120_000 },
+      );
+      await waitForBoxes(browser.page);
+      // Someone with the disk flips one byte of ORT's runtime (code the face worker would run) in the precache,
+      // under the service worker's own key: same size, same headers; only the pinned SHA-256 can tell.
+      const key = await browser.page.evaluate(async (p) => {
+        for (const name of await caches.keys()) {
+          const cache = await caches.open(name);
+          for (const req of await cache.keys()) {
+            if (new URL(req.url).pathname !== p) continue;
+            const res = (await cache.match(req))!;
+            const bytes = new Uint8Array(await res.arrayBuffer());
+            const mid = bytes.length >> 1;
+            bytes[mid] = bytes[mid]! ^ 0xff;
+            await cache.put(req, new Response(bytes, { headers: res.headers }));
+            return { cache: name, url: req.url };
+          }
+        }
+        return null;
+      }, path);
+      expect(key).not.toBeNull();
+      await browser.close();
+
+      // Next start, origin reachable: the copy is refused, evicted, fetched again, proved and put back.
+      browser = await launch({ fakeCamera: inject('feeds').oneFace, userDataDir: profile });
+      await browser.page.goto(server.url);
+      expect(await waitForBoxes(browser.page)).toHaveLength(1);
+      const stored = await browser.page.evaluate(async ({ cache, url }) => {
+        const res = await (await caches.open(cache)).match(url);
+        if (!res) return null;
+        const digest = await crypto.subtle.digest('SHA-256', await res.arrayBuffer());
+        return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+      }, key!);
+      const manifest = (await (await fetch(new URL('models/manifest.json', server.url))).json()) as {
+        files: { out: string; sha256: string }[];
+      };
+      expect(stored).toBe(manifest.files.find((f) => `/models/${f.out}` === path)!.sha256);
+      expect(browser.pageErrors).toEqual([]);
+      await browser.close();
+
+      // Then offline: the repaired precache alone starts the kiosk.
+      await server.close();
+      browser = await launch({ fakeCamera: inject('feeds').oneFace, userDataDir: profile });
+      await browser.page.goto(`http://127.0.0.1:${port}/`);
+      expect(await waitForBoxes(browser.page)).toHaveLength(1);
+      expect(browser.pageErrors).toEqual([]);
+    } finally {
+      await browser.close();
+      await server.close().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+    }
   });
 });
