@@ -8,33 +8,20 @@
  * for a full run, `--install` (models/trained/ and the manifest's hashes); for `--smoke`, the int8 is built in the
  * smoke output folder only, so a smoke run never changes a committed file. Owns only this sequencing.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PYTHON, runOrExit, trainingOut } from './lib-train.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-export const PYTHON = '/usr/bin/python3';
+export { PYTHON };
 
 const args = process.argv.slice(2);
-const smoke = args.includes('--smoke');
-const outIdx = args.indexOf('--out');
-const out =
-  outIdx >= 0
-    ? /** @type {string} */ (args[outIdx + 1])
-    : smoke
-      ? mkdtempSync(join(tmpdir(), 'plate-smoke-'))
-      : join(root, 'train/plates/run');
-const pyArgs = [join(root, 'train/plates/train.py'), ...args, ...(outIdx >= 0 ? [] : ['--out', out])];
+const { smoke, out, outArgs } = trainingOut(args, 'plate-smoke-', join(root, 'train/plates/run'));
+const pyArgs = [join(root, 'train/plates/train.py'), ...args, ...outArgs];
 if (!smoke && !args.includes('--fixture')) pyArgs.push('--fixture');
 
 /** @param {string} cmd @param {string[]} a */
-function run(cmd, a) {
-  console.log(`$ ${cmd} ${a.join(' ')}`);
-  const r = spawnSync(cmd, a, { stdio: 'inherit', cwd: root });
-  if (r.status !== 0) process.exit(r.status ?? 1);
-}
+const run = (cmd, a) => runOrExit(cmd, a, root);
 
 run(PYTHON, pyArgs);
 run(process.execPath, [join(root, 'scripts/quantise-plate-rec.mjs'), '--run', out, ...(smoke ? [] : ['--install'])]);
