@@ -23,6 +23,25 @@ export interface PlateBox {
   height: number;
 }
 
+/** How readFrame uses the plate finder's boxes (src/inference/worker/plate-finder.ts; docs/plates.md). */
+export interface PlateFinderOptions {
+  /** Boxes whose centre probability is at least this are read. */
+  minScore: number;
+  /** Most boxes read per frame. */
+  maxBoxes: number;
+  /** Width and height factors a box is grown by before it is read as a known plate box. */
+  grow: [number, number];
+  /** While a finder box scoring at least `trustScore` exists, reads of the line search whose centre lies outside
+   * every such box are weighted by `outsideWeight` (1: off). */
+  trustScore: number;
+  outsideWeight: number;
+  /** 'settle': the finder's boxes are read first and a read scoring lineAcceptScore there skips the line search;
+   * 'pool': both always run and their reads pool; 'verify': the line search runs as without the finder, and only
+   * when its best read fits none of the region's formats (or nothing was read) does the finder run; its trusted
+   * boxes are then read and pooled when the best read lies in none of them. */
+  mode: 'settle' | 'pool' | 'verify';
+}
+
 /** Pipeline overrides for benchmarks and unusual cameras; each defaults to DEFAULT_PIPELINE's measured value. */
 export interface PlateTuning {
   /** Detector scales (longest side, px) tried in turn while no read is good enough. */
@@ -64,6 +83,8 @@ export interface PlateTuning {
   settleOnFormat?: boolean;
   /** Further lines per scale read while nothing fits a format (with settleOnFormat). */
   extraLines?: number;
+  /** How the plate finder's boxes are used (null: not at all). */
+  finder?: PlateFinderOptions | null;
 }
 
 export interface PlateWorkerInit {
@@ -84,6 +105,8 @@ export interface PlateWorkerInfo {
   threads: number;
   /** The recognisers loaded, in the order they read: 'ppocr-v4', 'ppocr-v3-en', 'tesseract', 'trained'. */
   recognisers: string[];
+  /** The project's plate finder is loaded (PlateTuning.finder not null). */
+  finder: boolean;
   /** Model fetch + verification + session creation + warm-up (ms). */
   loadMs: number;
 }

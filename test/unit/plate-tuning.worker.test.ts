@@ -15,6 +15,9 @@ describe('resolvePipelineOptions', () => {
       maxLines: 5,
       boxRetry: null,
     });
+    const settle = { ...DEFAULT_PIPELINE.finder!, mode: 'settle' as const };
+    expect(resolvePipelineOptions({ finder: settle }).finder).toEqual(settle);
+    expect(resolvePipelineOptions({ finder: null }).finder).toBeNull();
   });
 
   it.each([
@@ -31,6 +34,11 @@ describe('resolvePipelineOptions', () => {
     [{ extraLines: -1 }, 'tuning.extraLines'],
     [{ extraLines: 1.5 }, 'tuning.extraLines'],
     [{ sharpenn: 1 }, 'tuning.sharpenn'],
+    [{ finder: { ...DEFAULT_PIPELINE.finder, mode: 'always' } }, 'tuning.finder'],
+    [{ finder: { ...DEFAULT_PIPELINE.finder, maxBoxes: 0 } }, 'tuning.finder'],
+    [{ finder: { ...DEFAULT_PIPELINE.finder, grow: [1.1] } }, 'tuning.finder'],
+    [{ finder: { ...DEFAULT_PIPELINE.finder, outsideWeight: 1.5 } }, 'tuning.finder'],
+    [{ finder: { ...DEFAULT_PIPELINE.finder, trustScore: undefined } }, 'tuning.finder'],
   ])('%j is refused naming %s', (tuning, field) => {
     expect(() => resolvePipelineOptions(tuning as never)).toThrow(refused(field));
   });

@@ -11,7 +11,7 @@
  * It never keeps a frame or a crop after returning (debug crops are returned only when asked for).
  */
 import { KioskError } from '../../shared/errors';
-import type { PlateTuning } from '../../shared/plate-protocol';
+import type { PlateFinderOptions, PlateTuning } from '../../shared/plate-protocol';
 import { LIKENESS, plateLikeness, applyPositionRules, type RegionRules } from '../../matching/plates/formats';
 import { normalisePlate } from '../../matching/plates/normalise';
 import {
@@ -37,6 +37,7 @@ import {
   type PlateCharset,
 } from './plate-recogniser';
 import { TRAINED_H, TRAINED_W, trainedPreprocess, trainedToSteps } from './plate-trained';
+import { decodeFinder, finderInput, FINDER_SIDE, type PlateBox } from './plate-finder';
 import { EN_TAG, TESSERACT_TAG, TRAINED_TAG, chooseRead, poolReads, type EnsembleLead } from './plate-ensemble';
 
 export interface OnnxOutput {
@@ -61,7 +62,12 @@ export interface PlateModels {
   /** The project's own recogniser (models/trained/, plate-trained.ts), reading the same crops; its candidates are
    * weighted by PipelineOptions.trainedWeight and add up with PP-OCR's when they agree. */
   trained?: { run: OnnxRun; charset: PlateCharset };
+  /** The project's own plate finder (plate-finder.ts): whole-plate boxes, read as known plate boxes. */
+  finder?: OnnxRun;
 }
+
+/** How readFrame uses the plate finder's boxes (PipelineOptions.finder; fields documented with the type). */
+export type FinderOptions = PlateFinderOptions;
 
 export interface PipelineOptions {
   rules: RegionRules;
@@ -160,6 +166,10 @@ export interface PipelineOptions {
   /** readFrame: while no read of a frame fits a format (settleOnFormat), up to this many further lines per detector
    * scale are read after the first maxLines (0: none). */
   extraLines: number;
+  /** readFrame: how the plate finder's boxes (models.finder) are used; null: not at all (and the worker does not
+   * load it). Default 'verify' with trust 0.5: the tune split's one gain (a dealer's "$300" read instead of the plate),
+   * no change on val and held-out rows, no latency cost (docs/plates.md, "The plate finder"). */
+  finder: FinderOptions | null;
 }
 
 /**
@@ -208,6 +218,7 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   lead: { eu: 'ppocr', br: 'ppocr' },
   settleOnFormat: false,
   extraLines: 3,
+  finder: { minScore: 0.3, maxBoxes: 2, grow: [1.08, 1.15], trustScore: 0.5, outsideWeight: 0.5, mode: 'verify' },
 };
 
 const TUNING_LEADS: readonly string[] = ['pool', 'ppocr', 'trained'];
@@ -242,6 +253,24 @@ const TUNING_CHECKS: Record<keyof PlateTuning, (v: unknown) => boolean> = {
   lead: (v) => typeof v === 'object' && v !== null && Object.values(v).every((x) => TUNING_LEADS.includes(x as string)),
   settleOnFormat: (v) => typeof v === 'boolean',
   extraLines: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 20,
+  finder: (v) => {
+    if (v === null) return true;
+    const f = v as Partial<Record<keyof FinderOptions, unknown>>;
+    return (
+      typeof v === 'object' &&
+      num(f.minScore) &&
+      Number.isInteger(f.maxBoxes) &&
+      (f.maxBoxes as number) >= 1 &&
+      (f.maxBoxes as number) <= 5 &&
+      Array.isArray(f.grow) &&
+      f.grow.length === 2 &&
+      nums(f.grow) &&
+      num(f.trustScore) &&
+      num(f.outsideWeight) &&
+      (f.outsideWeight as number) <= 1 &&
+      ['settle', 'pool', 'verify'].includes(f.mode as string)
+    );
+  },
 };
 
 /**
@@ -667,10 +696,65 @@ function sameLine(a: TextBox, b: TextBox): boolean {
   return Math.abs(dx * ux + dy * uy) < b.w / 2 && Math.abs(-dx * uy + dy * ux) < b.h / 2;
 }
 
+/** The plate finder's boxes in frame pixels (its run counted as detection). */
+async function findPlates(img: RgbaImage, run: OnnxRun, f: FinderOptions, times: StageTimes): Promise<PlateBox[]> {
+  const t0 = now();
+  const input = finderInput(img);
+  const t1 = now();
+  const out = await run(input.tensor, [1, 3, FINDER_SIDE, FINDER_SIDE]);
+  const t2 = now();
+  const boxes = decodeFinder(out.data, input, img, f.minScore, f.maxBoxes);
+  times.detPreMs += t1 - t0;
+  times.detRunMs += t2 - t1;
+  times.detPostMs += now() - t2;
+  times.detMs += now() - t0;
+  return boxes;
+}
+
+/** Every read inside the given finder boxes, each grown by `grow` and read as a known plate box. */
+async function readBoxes(
+  img: RgbaImage,
+  boxes: readonly PlateBox[],
+  f: FinderOptions,
+  models: PlateModels,
+  opts: PipelineOptions,
+  times: StageTimes,
+): Promise<{ cands: PlateCandidate[]; crops: Crop[] }> {
+  const cands: PlateCandidate[] = [];
+  const crops: Crop[] = [];
+  for (const [k, b] of boxes.entries()) {
+    const w = b.width * f.grow[0];
+    const h = b.height * f.grow[1];
+    const x = Math.max(0, b.x + b.width / 2 - w / 2);
+    const y = Math.max(0, b.y + b.height / 2 - h / 2);
+    const box = { x, y, width: Math.min(img.width - x, w), height: Math.min(img.height - y, h) };
+    const more = await readBox(img, box, models, opts, times, `finder${k}`);
+    cands.push(...more.cands);
+    crops.push(...more.crops);
+  }
+  return { cands, crops };
+}
+
+/** True when the centre of `quad` lies inside one of `boxes`. */
+function inAny(quad: readonly Point[], boxes: readonly PlateBox[]): boolean {
+  const cx = quad.reduce((a, p) => a + p.x, 0) / quad.length;
+  const cy = quad.reduce((a, p) => a + p.y, 0) / quad.length;
+  return boxes.some((b) => cx >= b.x && cx <= b.x + b.width && cy >= b.y && cy <= b.y + b.height);
+}
+
+/** Reads of the line search whose centre lies in none of the trusted finder boxes count `outsideWeight` as much:
+ * with a plate found, text elsewhere (a notice, a dealer's sign) is less likely the registration. */
+function weighOutside(reads: PlateCandidate[], trusted: readonly PlateBox[], f: FinderOptions): void {
+  if (trusted.length === 0 || f.outsideWeight >= 1) return;
+  for (const c of reads) if (!inAny(c.quad, trusted)) c.score *= f.outsideWeight;
+}
+
 /**
  * Read the plate in a whole frame. The detector runs at each of `detSides` in turn (small first: cheap, and
  * enough for a plate that fills a gate camera's frame); a larger scale is tried only while no read has reached
- * `acceptScore`, so small, distant plates cost time only when they are all there is.
+ * `acceptScore`, so small, distant plates cost time only when they are all there is. The plate finder
+ * (`opts.finder`) reads whole-plate boxes before that search ('settle', 'pool') or, by default, only after it when
+ * its best read fits none of the region's formats and lies on no plate the finder is sure of ('verify').
  */
 export async function readFrame(img: RgbaImage, models: PlateModels, opts: PipelineOptions): Promise<PipelineResult> {
   const t0 = now();
@@ -681,7 +765,18 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
   const sides = opts.detSides.length > 0 ? opts.detSides : [opts.det.maxSide];
   // The best read so far (ranked as the result will be, before the height weighting).
   let best: PlateCandidate | undefined;
-  for (const [i, side] of sides.entries()) {
+  const f = models.finder && opts.finder ? opts.finder : null;
+  // 'verify' runs the finder only after the line search, and only for a read that fits none of the region's formats.
+  const plates = f && f.mode !== 'verify' ? await findPlates(img, models.finder!, f, times) : [];
+  let trusted = f ? plates.filter((b) => b.score >= f.trustScore) : [];
+  let settled = false;
+  if (f && f.mode !== 'verify') {
+    const r = await readBoxes(img, plates, f, models, opts, times);
+    cands.push(...r.cands);
+    crops.push(...r.crops);
+    settled = f.mode === 'settle' && settlesSearch(r.cands, opts.lineAcceptScore, opts);
+  }
+  for (const [i, side] of settled ? [] : sides.entries()) {
     // A larger scale only helps when the frame is larger than the last one tried.
     if (i > 0 && Math.max(img.width, img.height) <= sides[i - 1]!) break;
     const td = now();
@@ -694,12 +789,13 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
     for (const [j, line] of lines.entries()) {
       // Past maxLines only while nothing read so far fits a format (settleOnFormat): the plate may be further down.
       if (j >= opts.maxLines && settlesSearch(cands, opts.acceptScore, opts)) break;
-      const found = await cropsFor(img, line, models, opts, times, `s${side}line${j}`);
+      const lineCrops = await cropsFor(img, line, models, opts, times, `s${side}line${j}`);
       const tr = now();
-      const read = await readCrops(img, found, models, opts, times);
+      const read = await readCrops(img, lineCrops, models, opts, times);
       times.recMs += now() - tr;
+      if (f) weighOutside(read, trusted, f);
       cands.push(...read);
-      crops.push(...found);
+      crops.push(...lineCrops);
       if (settlesSearch(read, opts.lineAcceptScore, opts)) {
         done = true;
         break;
@@ -710,6 +806,22 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
       opts.combine,
     )[0];
     if (done || settlesSearch(cands, opts.acceptScore, opts)) break;
+  }
+  const unfit = !best || best.text === '' || plateLikeness(best.text, opts.rules).score < 1;
+  if (f?.mode === 'verify' && unfit) {
+    trusted = (await findPlates(img, models.finder!, f, times)).filter((b) => b.score >= f.trustScore);
+  }
+  if (f?.mode === 'verify' && trusted.length > 0 && !(best && best.text !== '' && inAny(best.quad, trusted))) {
+    // The line search's best read fits no format and is not on the plate the finder is sure of (a notice, a sign),
+    // or nothing was read: read the plate itself too, and let the reads compete.
+    weighOutside(cands, trusted, f);
+    const r = await readBoxes(img, trusted, f, models, opts, times);
+    cands.push(...r.cands);
+    crops.push(...r.crops);
+    best = poolReads(
+      cands.map((c) => ({ ...c })),
+      opts.combine,
+    )[0];
   }
   if (opts.boxRetry && best && best.text !== '' && best.score < opts.boxRetry.below) {
     // Unsure: read again the way a known plate box is read, in a box grown around the best line.
@@ -752,6 +864,7 @@ async function readBox(
   models: PlateModels,
   opts: PipelineOptions,
   times: StageTimes,
+  tag = 'box',
 ): Promise<{ cands: PlateCandidate[]; crops: Crop[] }> {
   const t0 = now();
   const plate = makeBox(
@@ -769,7 +882,7 @@ async function readBox(
       .slice(0, opts.maxLines);
     lines.forEach((l, i) =>
       crops.push(
-        makeCrop(img, l, { ...opts, padX: opts.refinedPadX, padY: opts.refinedPadY }, `box/${th}/line${i}`, times),
+        makeCrop(img, l, { ...opts, padX: opts.refinedPadX, padY: opts.refinedPadY }, `${tag}/${th}/line${i}`, times),
       ),
     );
   }
@@ -781,11 +894,13 @@ async function readBox(
         { cx: plate.cx, cy: plate.cy + box.height * v.dy, w: box.width * v.w, h: box.height * v.h, angle: 0 },
         1,
       );
-      crops.push(makeCrop(img, { box: band, parts: [band] }, { ...opts, padX: 0, padY: 0 }, `box/band${v.h}`, times));
+      crops.push(
+        makeCrop(img, { box: band, parts: [band] }, { ...opts, padX: 0, padY: 0 }, `${tag}/band${v.h}`, times),
+      );
     }
   }
   if (models.trained && opts.trainedWholeBox) {
-    const whole = makeCrop(img, { box: plate, parts: [plate] }, { ...opts, padX: 0, padY: 0 }, 'box/plate', times);
+    const whole = makeCrop(img, { box: plate, parts: [plate] }, { ...opts, padX: 0, padY: 0 }, `${tag}/plate`, times);
     crops.push({ ...whole, trainedOnly: true });
   }
   const t1 = now();

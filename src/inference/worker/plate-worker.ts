@@ -117,6 +117,7 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
   if (req.reader === 'trained' || req.reader === 'ensemble') {
     models.trained = { run: await createRun('plate-rec-trained'), charset: trainedCharset() };
   }
+  if (options.finder) models.finder = await createRun('plate-finder');
   // The first runs compile kernels; pay that now rather than on the first car.
   const warm: RgbaImage = { width: 64, height: 32, data: new Uint8ClampedArray(64 * 32 * 4).fill(255) };
   await readFrame(warm, models, { ...options, rules: rulesFor(req.region) });
@@ -133,6 +134,7 @@ async function init(req: PlateWorkerInit): Promise<PlateWorkerInfo> {
     backend,
     threads,
     recognisers,
+    finder: models.finder !== undefined,
     loadMs: now() - t0,
   };
   state = { init: req, models, cnModels: null, dictText, tesseract, info, options };
