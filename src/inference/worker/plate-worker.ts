@@ -1,6 +1,6 @@
 /**
- * The plate worker: frame → PP-OCRv4 detector → tight crops → PP-OCRv4 and/or tesseract.js reads, behind the
- * WorkerBridge.
+ * The plate worker: frame → PP-OCRv4 detector → tight crops → PP-OCRv4 and/or tesseract.js reads (and the project's
+ * own recogniser; its plate finder checks a read that fits no format), behind the WorkerBridge.
  *
  * Owns the plate models of this worker (verified by the ModelLoader against models/manifest.json before use) and
  * the chosen reader. Frames arrive as ImageBitmaps, are copied to RGBA once, closed, and dropped after the reply;
