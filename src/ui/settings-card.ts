@@ -71,6 +71,9 @@ export class SettingsCard {
   private lastRepairs = '';
   /** One outcome line for every rendering of the card: a save re-renders it with the stored values. */
   private readonly out = outLine('settings-message');
+  /** Controls the admin changed and has not saved (by test id, last change last): carried over when the card is
+   * rebuilt for settings stored under it, so a role picked a moment before another change is not thrown away. */
+  private readonly unsaved = new Map<string, { value: string; checked: boolean }>();
 
   constructor(private readonly actions: SettingsActions, s: KioskSettings) {
     this.openSet = h('dl', { class: 'status', 'data-testid': 'open-set' });
@@ -89,6 +92,7 @@ export class SettingsCard {
       const json = JSON.stringify(settings);
       if (json !== this.shownJson) {
         const next = this.build(settings);
+        this.carryOver(next);
         this.el.replaceWith(next);
         this.el = next;
       }
@@ -102,6 +106,18 @@ export class SettingsCard {
     if (key !== this.lastRepairs) {
       this.lastRepairs = key;
       this.renderRepairs();
+    }
+  }
+
+  /** Re-applies the unsaved changes to a rebuilt card, in the order they were made, each with its change event
+   * (so what follows from it — the idle default of a role, the threshold of an embedder — follows again). */
+  private carryOver(el: HTMLElement): void {
+    for (const [id, v] of [...this.unsaved]) {
+      const c = el.querySelector<HTMLInputElement | HTMLSelectElement>(`[data-testid="${id}"]`);
+      if (!c) continue;
+      if (c instanceof HTMLInputElement && c.type === 'checkbox') c.checked = v.checked;
+      else c.value = v.value;
+      c.dispatchEvent(new Event('change', { bubbles: true }));
     }
   }
 
@@ -213,7 +229,8 @@ export class SettingsCard {
     const camera = h('select', { 'data-testid': 'setting-camera' }, h('option', { value: '' }, t('defaultCamera')));
     void this.actions.cameras().then((cams) => {
       for (const c of cams) camera.append(h('option', { value: c.deviceId }, c.label));
-      camera.value = s.cameraDeviceId;
+      // A camera picked on the card this one replaced (carryOver ran before the list was here) stays picked.
+      camera.value = this.unsaved.get('setting-camera')?.value ?? s.cameraDeviceId;
     });
     const btn = h('button', { type: 'button', 'data-testid': 'settings-save' }, t('save'));
     // One outcome line for every rendering of this card: a save re-renders it with the stored values.
@@ -278,10 +295,11 @@ export class SettingsCard {
         // in the new language for the moment before the reload.
         const lng = next.lang ?? lang();
         await this.actions.saveSettings(next);
+        this.unsaved.clear();
         return tf('settingsChanged', { fields: changed.map((f) => t(f, lng)).join(lng === 'zh' ? '、' : ', ') }, lng);
       }),
     );
-    return card(
+    const form = card(
       t('settings'),
       'section-settings',
       field(t('deviceRole'), role, 'set-role'),
@@ -306,5 +324,15 @@ export class SettingsCard {
       btn,
       out,
     );
+    const note = (e: Event) => {
+      const c = e.target as HTMLInputElement | HTMLSelectElement;
+      const id = c.dataset['testid'];
+      if (!id || !id.startsWith('setting-')) return;
+      this.unsaved.delete(id);
+      this.unsaved.set(id, { value: c.value, checked: c instanceof HTMLInputElement && c.checked });
+    };
+    form.addEventListener('input', note);
+    form.addEventListener('change', note);
+    return form;
   }
 }
