@@ -294,8 +294,16 @@ export class SettingsCard {
         // other cards and the guard screen stayed in the old language (hand check, stop 28). The line is already
         // in the new language for the moment before the reload.
         const lng = next.lang ?? lang();
-        await this.actions.saveSettings(next);
+        // Cleared before the save: the card it rebuilds shows the stored values (as stored: "1e-7", not the typed
+        // "0.0000001"); a refused save keeps them unsaved.
+        const pending = [...this.unsaved];
         this.unsaved.clear();
+        try {
+          await this.actions.saveSettings(next);
+        } catch (e) {
+          for (const [id, v] of pending) if (!this.unsaved.has(id)) this.unsaved.set(id, v);
+          throw e;
+        }
         return tf('settingsChanged', { fields: changed.map((f) => t(f, lng)).join(lng === 'zh' ? '、' : ', ') }, lng);
       }),
     );

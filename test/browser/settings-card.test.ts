@@ -21,13 +21,18 @@ describe('settings card', () => {
   it('carries unsaved changes over a rebuild for settings stored under it, and not once they are saved', async () => {
     const { app, ops } = await openKiosk('settings-card', new AdjustableClock());
     await ops.setup(PASS, { role: 'visitor' });
+    // As in the admin view, the snapshot of a save re-renders the card before the save's promise settles.
     const actions = {
-      saveSettings: (p: Parameters<typeof ops.settings.saveSettings>[0]) => ops.settings.saveSettings(p),
+      saveSettings: async (p: Parameters<typeof ops.settings.saveSettings>[0]) => {
+        const stored = await ops.settings.saveSettings(p);
+        card.render(stored, app.snapshot.openSet, []);
+        return stored;
+      },
       repairs: () => ops.settings.repairs(),
       cameras: () => Camera.list(),
       showLanguage: () => {},
     };
-    const card = new SettingsCard(actions, app.snapshot.settings);
+    const card: SettingsCard = new SettingsCard(actions, app.snapshot.settings);
     document.body.append(card.el);
     shown.push(card.el);
     const q = <T extends HTMLElement>(id: string) => card.el.querySelector<T>(`[data-testid="${id}"]`)!;
@@ -46,10 +51,15 @@ describe('settings card', () => {
     expect(q<HTMLSelectElement>('setting-role').value).toBe('guard'); // the unsaved pick is kept
     expect(q<HTMLInputElement>('setting-idle').placeholder).toMatch(/: 900$/);
 
-    // Saved, the pick is no longer "unsaved": a later stored role is what the card shows.
+    // Saved, the pick is no longer "unsaved": the card shows what was stored, as stored (a target typed as
+    // 0.0000001 % comes back as 1e-7), and a later stored role is what the card shows.
+    const fpir = q<HTMLInputElement>('setting-fpir-target');
+    fpir.value = '0.0000001';
+    fpir.dispatchEvent(new Event('input', { bubbles: true }));
     q<HTMLButtonElement>('settings-save').click();
     await expect.poll(() => q('settings-message').dataset['tone'], { timeout: 10_000 }).toBe('ok');
     expect((await ops.settings.saveSettings({})).role).toBe('guard');
+    expect(q<HTMLInputElement>('setting-fpir-target').value).toBe('1e-7');
     const back = await ops.settings.saveSettings({ role: 'visitor' });
     card.render(back, app.snapshot.openSet, []);
     expect(q<HTMLSelectElement>('setting-role').value).toBe('visitor');
