@@ -112,6 +112,10 @@ describe('formats, position rules and plate-likeness', () => {
     expect(applyPositionRules('ZA834C0', eu)).toBe('ZA834CO');
     // Fits the Polish LLDDDDL series as read: unchanged, although the Slovak reading would be BA302OZ.
     expect(applyPositionRules('BA3020Z', eu)).toBe('BA3020Z');
+    // A Polish diplomatic plate (W and six digits) fits its own series as read; before the series was listed it was
+    // rewritten into the civil one by one O/0 swap (WO53011).
+    expect(applyPositionRules('W053011', eu)).toBe('W053011');
+    expect(applyPositionRules('W053011', eu, undefined, 0.4)).toBe('W053011');
   });
   it('leaves a read alone when fitting it would cost more than maxCost (a vanity plate is not a misread)', () => {
     // The Slovak vanity plate KM BORAK fits the UK series only as KM80RAK (B→8 0.3 + O→0 0.2).
