@@ -37,8 +37,9 @@ export interface PlateFinderOptions {
   outsideWeight: number;
   /** 'settle': the finder's boxes are read first and a read scoring lineAcceptScore there skips the line search;
    * 'pool': both always run and their reads pool; 'verify': the line search runs as without the finder, and only
-   * when its best read fits none of the region's formats (or nothing was read) does the finder run; its trusted
-   * boxes are then read and pooled when the best read lies in none of them. */
+   * when it found a text line and its best read fits none of the region's formats (or nothing was read) does the
+   * finder run (a frame without text, the empty driveway, costs no finder run); its trusted boxes are then read and
+   * pooled when the best read lies in none of them. */
   mode: 'settle' | 'pool' | 'verify';
 }
 
