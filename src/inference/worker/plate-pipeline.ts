@@ -753,8 +753,9 @@ function weighOutside(reads: PlateCandidate[], trusted: readonly PlateBox[], f: 
  * Read the plate in a whole frame. The detector runs at each of `detSides` in turn (small first: cheap, and
  * enough for a plate that fills a gate camera's frame); a larger scale is tried only while no read has reached
  * `acceptScore`, so small, distant plates cost time only when they are all there is. The plate finder
- * (`opts.finder`) reads whole-plate boxes before that search ('settle', 'pool') or, by default, only after it, when it
- * found a text line and its best read fits none of the region's formats and lies on no plate the finder trusts ('verify').
+ * (`opts.finder`) reads whole-plate boxes before that search ('settle', 'pool') or, by default, only after it
+ * ('verify'): when it found a text line and its best read fits none of the region's formats and lies on no plate the
+ * finder trusts.
  */
 export async function readFrame(img: RgbaImage, models: PlateModels, opts: PipelineOptions): Promise<PipelineResult> {
   const t0 = now();

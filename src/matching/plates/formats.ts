@@ -80,9 +80,8 @@ export const REGION_RULES: Readonly<Record<string, RegionRules>> = {
       f('pl-3l4d', 'LLLDDDD'),
       f('pl-2l4d1l', 'LLDDDDL'),
       f('pl-3l2d2l', 'LLLDDLL'),
-      // PL diplomatic and consular plates, white on blue: the issuing voivodeship's letter (W for Warsaw's embassies)
-      // and six digits, "W 053011". Without it a read that fitted no series was rewritten into the civil LL-DDDDD
-      // series by one O/0 swap (WO53011: docs/plates.md).
+      // PL diplomatic plates, white on blue: a letter for the mission's city (W: Warsaw) and six digits, "W 053011".
+      // Without it such a read fitted no series and was rewritten into the civil LL-DDDDD one by an O/0 swap (WO53011).
       f('pl-dipl', 'LDDDDDD'),
       f('es', 'DDDDLLL'),
       f('uk', 'LLDDLLL'),
