@@ -55,6 +55,7 @@ export interface PlateTuning {
   refineBelowPx?: number;
   /** Also read the detector's own box next to the refined one. */
   readBoth?: boolean;
+  readDetBelowCover?: number;
   /** Score that ends the search for larger detector scales / for further lines. */
   acceptScore?: number;
   lineAcceptScore?: number;

@@ -110,6 +110,9 @@ export interface PipelineOptions {
   padTo320: boolean;
   /** Also read the unrefined detector box next to the refined one. */
   readBoth: boolean;
+  /** Also read the unrefined detector box when the refined box spans less than this fraction of its length (the
+   * re-detection lost a glyph group at an end; 0: never). */
+  readDetBelowCover: number;
   /** readPlateBox only: read the plate's central band (registration characters fill it on most plates), the
    * detector's lines inside the box, or both. */
   boxMode: 'band' | 'refine' | 'both';
@@ -198,6 +201,7 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   sharpen: 0,
   padTo320: true,
   readBoth: false,
+  readDetBelowCover: 0.8,
   boxMode: 'both',
   combine: 'sum',
   formatDecodes: true,
@@ -233,6 +237,7 @@ const TUNING_CHECKS: Record<keyof PlateTuning, (v: unknown) => boolean> = {
   refineTextHeights: nums,
   refineBelowPx: num,
   readBoth: (v) => typeof v === 'boolean',
+  readDetBelowCover: (v) => num(v) && v <= 1,
   acceptScore: num,
   lineAcceptScore: num,
   refinedPadX: num,
@@ -446,6 +451,10 @@ interface Crop {
   source: string;
   /** Read by the trained recogniser only (a whole plate box: PP-OCR reads margins badly, ours was trained on them). */
   trainedOnly?: boolean;
+  /** The line height its reads are ranked by (heightWeight), when not its own box's: the detector's box read beside
+   * a refined one of the same line counts at the refined height, so the two reads compete on what they read, not on
+   * the detector's looser box. */
+  lineHeight?: number;
 }
 
 function makeCrop(img: RgbaImage, line: Line, o: PipelineOptions, source: string, times: StageTimes): Crop {
@@ -484,7 +493,7 @@ function candidate(
     score: confidence * likeness * factor,
     quad: crop.box.quad.map((p) => ({ x: p.x, y: p.y })),
     source,
-    lineHeight: crop.box.h,
+    lineHeight: crop.lineHeight ?? crop.box.h,
   };
 }
 
@@ -675,15 +684,21 @@ async function cropsFor(
 ): Promise<Crop[]> {
   if (!o.refine || line.box.h >= o.refineBelowPx) return [makeCrop(img, line, o, `${tag}/det`, t)];
   const crops: Crop[] = [];
+  let narrow: Crop | undefined;
   for (const th of o.refineTextHeights) {
     const t0 = now();
     const refined = await refineLine(img, line.box, models, o, th, t);
     t.refineMs += now() - t0;
     const best = refined.sort((a, b) => b.box.w * b.box.h * b.box.score - a.box.w * a.box.h * a.box.score)[0];
-    if (best)
-      crops.push(makeCrop(img, best, { ...o, padX: o.refinedPadX, padY: o.refinedPadY }, `${tag}/refined${th}`, t));
+    if (best) {
+      const c = makeCrop(img, best, { ...o, padX: o.refinedPadX, padY: o.refinedPadY }, `${tag}/refined${th}`, t);
+      crops.push(c);
+      // The re-detection found only part of the detector's line (dev photo AJK7551: the refined box began at J).
+      if (best.box.w < o.readDetBelowCover * line.box.w) narrow ??= c;
+    }
   }
-  if (crops.length === 0 || o.readBoth) crops.push(makeCrop(img, line, o, `${tag}/det`, t));
+  if (narrow) crops.push({ ...makeCrop(img, line, o, `${tag}/det`, t), lineHeight: narrow.box.h });
+  else if (crops.length === 0 || o.readBoth) crops.push(makeCrop(img, line, o, `${tag}/det`, t));
   return crops;
 }
 

@@ -1,0 +1,136 @@
+/**
+ * readFrame's refinement losing a glyph group (readDetBelowCover in src/inference/worker/plate-pipeline.ts): when
+ * the re-detection inside a line's region finds only part of the line the frame's detector found (dev photos
+ * `AJK7551` → JK7551: the refined box began at J), the detector's own box is read too and competes. Real models
+ * cannot be made to fail on cue, so the detector here is a stand-in that marks dark strokes as text and, in
+ * refinement passes, misses everything left of the widest gap between glyphs — the failure seen on the dev photo;
+ * the reader reads the glyphs a crop holds. What is under test is which crops the pipeline reads and what wins.
+ * The real models run in test/browser/plate-reader.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { makeImage, type RgbaImage } from '../../src/inference/worker/plate-image';
+import {
+  readFrame,
+  resolvePipelineOptions,
+  type LineReader,
+  type OnnxRun,
+  type PipelineOptions,
+} from '../../src/inference/worker/plate-pipeline';
+import { REGION_RULES } from '../../src/matching/plates/formats';
+
+const PLATE = '1AMW240';
+
+/** A grey frame holding the plate as seven dark glyph blocks, "1A" set apart from "MW240" by a wider gap. */
+function frame(): RgbaImage {
+  const img = makeImage(640, 480);
+  img.data.fill(200);
+  const xs = [250, 268, 296, 314, 332, 350, 368];
+  for (const x0 of xs)
+    for (let y = 220; y < 250; y++)
+      for (let x = x0; x < x0 + 12; x++) {
+        const i = (y * 640 + x) * 4;
+        img.data[i] = img.data[i + 1] = img.data[i + 2] = 30;
+      }
+  for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
+  return img;
+}
+
+/** Column runs of dark pixels, as [start, end) pairs, of a W-wide mask given per column. */
+function runs(dark: boolean[]): [number, number][] {
+  const out: [number, number][] = [];
+  let s = -1;
+  dark.forEach((d, x) => {
+    if (d && s < 0) s = x;
+    if (!d && s >= 0) {
+      out.push([s, x]);
+      s = -1;
+    }
+  });
+  if (s >= 0) out.push([s, dark.length]);
+  return out;
+}
+
+/**
+ * A stand-in text detector: DB's probability map marks the dark glyphs' row as one blob, shrunk as DB's own map is.
+ * The frame pass (640 × 480 input) sees every glyph; a refinement pass (any other input size) misses what lies left
+ * of a gap more than twice as wide as the narrowest. Returns the input sizes it was run at.
+ */
+function detector(): { run: OnnxRun; sizes: string[] } {
+  const sizes: string[] = [];
+  const run: OnnxRun = async (input, dims) => {
+    const [, , h, w] = dims as [number, number, number, number];
+    sizes.push(`${w}x${h}`);
+    // Channel 0 of PaddleOCR's normalisation: (v / 255 - 0.485) / 0.229; the glyphs are far below 0, the grey above.
+    const dark = (x: number, y: number) => input[y * w + x]! < 0;
+    const rows = Array.from({ length: h }, (_, y) => Array.from({ length: w }, (_, x) => dark(x, y)).some(Boolean));
+    const glyphH = rows.filter(Boolean).length;
+    const cols = Array.from({ length: w }, (_, x) => rows.some((r, y) => r && dark(x, y)));
+    const glyphs = runs(cols);
+    let from = 0;
+    const gaps = glyphs.slice(1).map((g, i) => g[0] - glyphs[i]![1]);
+    if (!(w === 640 && h === 480) && gaps.length > 0 && Math.max(...gaps) > 2 * Math.min(...gaps))
+      from = glyphs[gaps.indexOf(Math.max(...gaps)) + 1]![0];
+    // DB marks text shrunk by ~0.4 of its height on every side (its post-processing grows the box back).
+    const k = Math.round(glyphH * 0.4);
+    const top = rows.indexOf(true);
+    const kept = glyphs.filter(([s0]) => s0 >= from);
+    const map = new Float32Array(w * h);
+    if (kept.length > 0)
+      for (let y = top + k; y < top + glyphH - k; y++)
+        for (let x = kept[0]![0] + k; x < kept[kept.length - 1]![1] - k; x++) map[y * w + x] = 0.95;
+    return { data: map, dims: [1, 1, h, w] };
+  };
+  return { run, sizes };
+}
+
+/** A stand-in reader: the plate's last n characters for a crop showing n glyphs. */
+const reader: LineReader = async (crop) => {
+  const cols = Array.from({ length: crop.width }, (_, x) => {
+    for (let y = 0; y < crop.height; y++) if (crop.data[(y * crop.width + x) * 4]! < 100) return true;
+    return false;
+  });
+  const n = runs(cols).length;
+  return { text: n > 0 && n <= PLATE.length ? PLATE.slice(PLATE.length - n) : '', confidence: 0.95 };
+};
+
+const opts = (tuning = {}): PipelineOptions => ({
+  // Only the line search: no retry inside a grown box, no finder (their own tests cover them).
+  ...resolvePipelineOptions({ boxRetry: null, finder: null, ...tuning }),
+  debugCrops: true,
+  rules: REGION_RULES.us!,
+});
+
+describe('a refined line that lost a glyph group', () => {
+  it('the stand-ins behave: the frame pass sees the whole line, a refinement pass only MW240', async () => {
+    const det = detector();
+    const r = await readFrame(frame(), { det: det.run, other: reader }, opts({ readDetBelowCover: 0 }));
+    expect(det.sizes[0]).toBe('640x480');
+    expect(det.sizes.length).toBeGreaterThan(1);
+    expect(r.crops?.map((c) => c.source)).toEqual(['s640line0/refined56']);
+    expect(r.text).toBe('MW240');
+  });
+
+  it('is read from the detector’s own box too, and the whole registration wins (default)', async () => {
+    const det = detector();
+    const r = await readFrame(frame(), { det: det.run, other: reader }, opts());
+    expect(r.crops?.map((c) => c.source)).toEqual(['s640line0/refined56', 's640line0/det']);
+    expect(r.text).toBe(PLATE);
+    expect(r.candidates.map((c) => c.text)).toContain('MW240');
+    // Both crops' reads are ranked at the refined box's height, not at the detector's looser box.
+    expect(new Set(r.candidates.map((c) => c.lineHeight)).size).toBe(1);
+  });
+
+  it('a refined box that keeps the whole line costs no second read', async () => {
+    const det = detector();
+    // Every glyph evenly spaced: no gap stands out, so the stand-in's refinement keeps the line whole.
+    const img = frame();
+    for (let y = 220; y < 250; y++)
+      for (let x = 250; x < 400; x++) {
+        const i = (y * 640 + x) * 4;
+        const k = (x - 250) % 18;
+        img.data[i] = img.data[i + 1] = img.data[i + 2] = x < 376 && k < 12 ? 30 : 200;
+      }
+    const r = await readFrame(img, { det: det.run, other: reader }, opts());
+    expect(r.crops?.map((c) => c.source)).toEqual(['s640line0/refined56']);
+  });
+});
