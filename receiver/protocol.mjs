@@ -62,6 +62,23 @@ function isSafeInt(x) {
 }
 
 /**
+ * Parses JSON that must be one object (`field` names where it came from, for the error).
+ * @param {string} text @param {string} [field]
+ * @returns {Check<Record<string, unknown>>}
+ */
+function parseObject(text, field) {
+  /** @type {unknown} */
+  let obj;
+  try {
+    obj = JSON.parse(text);
+  } catch {
+    return no('bad_json', field);
+  }
+  if (!isObject(obj)) return no('not_object', field);
+  return { ok: true, value: obj };
+}
+
+/**
  * Checks that `obj` has only `allowed` keys and all `required` ones.
  * @param {Record<string, unknown>} obj @param {readonly string[]} allowed @param {readonly string[]} required
  * @returns {{ ok: false, reason: SchemaReason, field?: string } | undefined}
@@ -101,14 +118,9 @@ export function canonicalPairPayload(p) {
  */
 function checkEnvelope(text, maxBytes) {
   if (Buffer.byteLength(text, 'utf8') > maxBytes) return no('too_large');
-  /** @type {unknown} */
-  let obj;
-  try {
-    obj = JSON.parse(text);
-  } catch {
-    return no('bad_json');
-  }
-  if (!isObject(obj)) return no('not_object');
+  const parsed = parseObject(text);
+  if (!parsed.ok) return parsed;
+  const obj = parsed.value;
   const bad = checkKeys(obj, ['payload', 'sig'], ['payload', 'sig']);
   if (bad) return bad;
   if (typeof obj.payload !== 'string') return no('bad_field', 'payload');
@@ -127,14 +139,9 @@ function checkEnvelope(text, maxBytes) {
 export function checkDecisionBody(text) {
   const env = checkEnvelope(text, MAX_DECISION_BYTES);
   if (!env.ok) return env;
-  /** @type {unknown} */
-  let p;
-  try {
-    p = JSON.parse(env.value.payload);
-  } catch {
-    return no('bad_json', 'payload');
-  }
-  if (!isObject(p)) return no('not_object', 'payload');
+  const parsed = parseObject(env.value.payload, 'payload');
+  if (!parsed.ok) return parsed;
+  const p = parsed.value;
   const bad = checkKeys(
     p,
     ['v', 'kiosk', 'seq', 'ts', 'decision', 'door', 'nonce', 'stale', 'sub'],
@@ -166,14 +173,9 @@ export function checkDecisionBody(text) {
 export function checkPairBody(text) {
   const env = checkEnvelope(text, MAX_BODY_BYTES);
   if (!env.ok) return env;
-  /** @type {unknown} */
-  let p;
-  try {
-    p = JSON.parse(env.value.payload);
-  } catch {
-    return no('bad_json', 'payload');
-  }
-  if (!isObject(p)) return no('not_object', 'payload');
+  const parsed = parseObject(env.value.payload, 'payload');
+  if (!parsed.ok) return parsed;
+  const p = parsed.value;
   const bad = checkKeys(p, ['v', 'kiosk', 'key', 'ts', 'proof'], ['v', 'kiosk', 'key', 'ts', 'proof']);
   if (bad) return bad;
   if (p.v !== 1) return no('bad_field', 'v');

@@ -135,13 +135,16 @@ export interface PlateReadCandidate {
 export interface PlateStageTimes {
   detMs: number;
   refineMs: number;
+  /** All reading (every recogniser, decoding included). */
   recMs: number;
-  /** Of recMs, per recogniser: PP-OCRv4, PP-OCRv3 English, the trained one. */
+  /** Of recMs, per recogniser (each with its pre-processing and decoding): PP-OCRv4, PP-OCRv3 English, the trained
+   * one. */
   ppocrMs: number;
   enMs: number;
   trainedMs: number;
   /** Of detMs + refineMs, every detector pass (whole frame and refinement): resize and normalise, the model run,
-   * and the probability map's boxes; cropMs: the crops' perspective warps for the recognisers. */
+   * and the probability map's boxes; cropMs: the crops' perspective warps for the recognisers (within refineMs and
+   * readBox's share of it). */
   detPreMs: number;
   detRunMs: number;
   detPostMs: number;

@@ -11,7 +11,7 @@
  * It never keeps a frame or a crop after returning (debug crops are returned only when asked for).
  */
 import { KioskError } from '../../shared/errors';
-import type { PlateFinderOptions, PlateTuning } from '../../shared/plate-protocol';
+import type { PlateFinderOptions, PlateStageTimes, PlateTuning } from '../../shared/plate-protocol';
 import { LIKENESS, plateLikeness, applyPositionRules, type RegionRules } from '../../matching/plates/formats';
 import { normalisePlate } from '../../matching/plates/normalise';
 import {
@@ -313,23 +313,8 @@ export interface PlateCandidate {
   lineHeight: number;
 }
 
-export interface StageTimes {
-  detMs: number;
-  refineMs: number;
-  /** All reading (every recogniser, decoding included). */
-  recMs: number;
-  /** Of recMs: PP-OCRv4, PP-OCRv3 English and the trained recogniser, each with its pre-processing and decoding. */
-  ppocrMs: number;
-  enMs: number;
-  trainedMs: number;
-  /** Of detMs + refineMs, every detector pass: pre-processing, the model run, post-processing. */
-  detPreMs: number;
-  detRunMs: number;
-  detPostMs: number;
-  /** Crop warps (within refineMs and readBox's share of it). */
-  cropMs: number;
-  totalMs: number;
-}
+/** Per-stage times of one read, as the protocol reports them (fields documented there). */
+export type StageTimes = PlateStageTimes;
 
 const noTimes = (): StageTimes => ({
   detMs: 0,
