@@ -96,7 +96,7 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 
 /** Field-by-field check of a parsed payload object: exact key set, exact types and ranges. */
 export function checkPayloadObject(obj: unknown): Checked<DecisionPayload> {
-  if (!isPlainObject(obj)) return fail('not_object');
+  if (!isPlainObject(obj)) return fail('not_object', 'payload');
   const known = new Set<string>(PAYLOAD_KEYS.map(([k]) => k));
   for (const key of Object.keys(obj)) if (!known.has(key)) return fail('extra_field', key);
   for (const [key, required] of PAYLOAD_KEYS) if (required && !(key in obj)) return fail('missing_field', key);

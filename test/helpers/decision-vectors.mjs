@@ -91,6 +91,8 @@ const invalid = [
     reason: 'extra_field',
     field: 'image',
   },
+  { name: 'payload not JSON', body: await envelope('grant'), reason: 'bad_json', field: 'payload' },
+  { name: 'payload an array', body: await envelope('["grant"]'), reason: 'not_object', field: 'payload' },
   {
     name: 'whitespace in payload',
     body: await envelope(base.replace(',"seq"', ', "seq"')),
