@@ -309,8 +309,9 @@ const out = {
       strategies: r.adaptive.strategy,
     },
     videos: r.videos,
-    // Two distinct actions in order, drawn from four (turn left, turn right, come closer, blink): 12 challenges.
-    guessRate: 1 / 12,
+    // Two distinct actions in order, drawn from four (turn left, turn right, come closer, blink) and holding a head
+    // turn (src/matching/face/challenge.ts chooseActions): 10 challenges.
+    guessRate: 1 / 10,
     blink: {
       stillAttempts: Object.values(r.stillBlink).reduce((s, /** @type {any} */ t) => s + t.attempts, 0),
       stillPassed: Object.values(r.stillBlink).reduce((s, /** @type {any} */ t) => s + t.passed, 0),

@@ -2,10 +2,11 @@
  * The active liveness challenge as a pure state machine: per-frame observations in, running / passed / failed out.
  *
  * Owns the rules an unattended door applies after the face decision said "grant": the visitor performs one or two
- * randomly chosen actions (turn the head left or right, come closer, blink), each within `stepMs`, then faces the
- * camera again; the same person must be in front of the camera throughout (every embedded frame close to the
- * anchor template that won the decision), and passive PAD keeps running. It never reads a clock, a random source
- * or a frame: the caller passes monotonic times, a random function and numbers measured by the worker.
+ * randomly chosen actions (turn the head left or right, come closer, blink; always at least one head turn), each
+ * within `stepMs`, then faces the camera again; the same person must be in front of the camera throughout (every
+ * embedded frame close to the anchor template that won the decision), and passive PAD keeps running. It never reads
+ * a clock, a random source or a frame: the caller passes monotonic times, a random function and numbers measured
+ * by the worker.
  *
  * Head turn is measured as the nose's affine lateral coordinate in the (right eye, left eye, mouth) frame
  * (`lateralTurn`). Any affine map of a flat picture — a printed photo tilted, sheared or moved — leaves it
@@ -111,20 +112,24 @@ function eyeDistance(kp: readonly Point[]): number {
 
 /**
  * Chooses `n` distinct actions with `random` (uniform in [0, 1); the caller passes a cryptographic source so an
- * attacker cannot predict the challenge). 'blink' only when the worker measures eye state, and never alone: on a
- * still photo the eye-state network's reading can swing between "closed" and "open" from sensor noise alone
+ * attacker cannot predict the challenge): uniformly among the ordered choices that hold a head turn. Only a head
+ * turn is something no still picture can do (the nose's affine position does not move when a flat picture is
+ * tilted, sheared or moved, `lateralTurn`). "Come closer" is met by a print or a phone moved towards the camera (a
+ * flat picture scales like a face), and 'blink' on a still photo can be met by the eye-state network's own flicker
  * (bench:liveness, stop 28: a print and a screen replay passed blink asked alone, 2 of 377 still attempts, eye-open
- * 0.10 → 0.90 between frames of one unmoving picture), while no still can turn a head or come closer. So a one-action
- * challenge draws from the three geometric actions, and a blink always comes with one of them.
+ * 0.10 → 0.90 between frames of one unmoving picture). So one action is a turn; a pair holds at least one turn,
+ * beside the other turn, coming closer or (when the worker measures eye state) a blink.
  */
 export function chooseActions(n: 1 | 2, random: () => number, withBlink = false): ChallengeAction[] {
-  const pool: ChallengeAction[] = ['turn-left', 'turn-right', 'closer', ...(withBlink && n === 2 ? (['blink'] as const) : [])];
-  const out: ChallengeAction[] = [];
-  while (out.length < n && pool.length > 0) {
-    const i = Math.min(pool.length - 1, Math.floor(random() * pool.length));
-    out.push(pool.splice(i, 1)[0]!);
-  }
-  return out;
+  const turns: ChallengeAction[] = ['turn-left', 'turn-right'];
+  const pool: ChallengeAction[] = [...turns, 'closer', ...(withBlink ? (['blink'] as const) : [])];
+  const choices: ChallengeAction[][] =
+    n === 1
+      ? turns.map((a) => [a])
+      : pool
+          .flatMap((a) => pool.filter((b) => b !== a).map((b) => [a, b]))
+          .filter((c) => c.some((a) => turns.includes(a)));
+  return [...choices[Math.min(choices.length - 1, Math.floor(random() * choices.length))]!];
 }
 
 export function startChallenge(actions: readonly ChallengeAction[], at: number): ChallengeState {
