@@ -25,7 +25,6 @@ export {
   formatFingerprint,
   createSiteKey,
   deriveSiteKey,
-  MIN_SITE_PASSPHRASE_CHARS,
   type SiteKey,
   type SitePassphrase,
   type PublicKeyData,

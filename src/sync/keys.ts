@@ -8,6 +8,7 @@
  * instead of copying a secret onto every kiosk.
  */
 import { KioskError } from '../shared/errors';
+import { checkPassphrase } from '../crypto/passphrase';
 import { MAX_PBKDF2_ITERATIONS, MIN_PBKDF2_ITERATIONS, SALT_BYTES } from './format';
 import { toHex } from './bytes';
 
@@ -17,8 +18,6 @@ export const KIOSK_KEY_ALGORITHM: EcKeyImportParams = { name: 'ECDH', namedCurve
 
 /** Default PBKDF2 work for new site keys (the format accepts MIN_PBKDF2_ITERATIONS..MAX_PBKDF2_ITERATIONS). */
 export const DEFAULT_PBKDF2_ITERATIONS = MIN_PBKDF2_ITERATIONS;
-/** A stolen USB stick can be attacked offline at leisure; below this a passphrase is refused for new site keys. */
-export const MIN_SITE_PASSPHRASE_CHARS = 12;
 
 /**
  * The symmetric key a whole site shares (AES-KW 256, non-extractable), with the PBKDF2 parameters that derived it.
@@ -165,10 +164,13 @@ export async function deriveSiteKey(passphrase: string, salt: Uint8Array, iterat
   return { key, salt: saltCopy, iterations };
 }
 
-/** A new site key for an admin setting up a site: fresh random salt, and a passphrase long enough to resist offline guessing. */
+/**
+ * A new site key for an admin setting up a site: fresh random salt, and a passphrase that passes the admin
+ * passphrase rule (src/crypto/passphrase.ts). A site-passphrase bundle can be fetched by anyone who reaches the
+ * receiver and guessed at offline, so its passphrase is held to the same rule as the vault's, not to a length alone.
+ */
 export async function createSiteKey(passphrase: string, iterations = DEFAULT_PBKDF2_ITERATIONS): Promise<SiteKey> {
-  if (typeof passphrase !== 'string' || [...passphrase.normalize('NFC')].length < MIN_SITE_PASSPHRASE_CHARS) {
-    throw new KioskError('STORE_WEAK_PASSPHRASE', { min: MIN_SITE_PASSPHRASE_CHARS });
-  }
+  const check = typeof passphrase === 'string' ? checkPassphrase(passphrase) : { ok: false, reasons: ['too-short'] };
+  if (!check.ok) throw new KioskError('STORE_WEAK_PASSPHRASE', { reasons: check.reasons.join(',') });
   return deriveSiteKey(passphrase, crypto.getRandomValues(new Uint8Array(SALT_BYTES)), iterations);
 }

@@ -31,7 +31,7 @@ let kioskA: CryptoKeyPair;
 let kioskB: CryptoKeyPair;
 let kioskC: CryptoKeyPair;
 let site: SiteKey;
-const SITE_PASSPHRASE = 'correct horse battery staple';
+const SITE_PASSPHRASE = 'mauve otter drives 9 trams';
 
 /**
  * 512-d template with awkward bit patterns mixed in (smallest normal, -0, subnormal, max float). No NaN: the one
@@ -178,8 +178,17 @@ describe('keys', () => {
     expect(await publicKeyId(imported)).toEqual(await publicKeyId(kioskA.publicKey));
   });
 
-  test('a weak site passphrase is refused when creating the site key', async () => {
+  test('a weak site passphrase is refused when creating the site key, by the admin passphrase rule', async () => {
     await expect(createSiteKey('short')).rejects.toMatchObject({ code: 'STORE_WEAK_PASSPHRASE' });
+    // Long enough, but guessed early offline by anyone who fetches the bundle from the receiver: the vault's rule
+    // applies, with its reasons for the admin's screen.
+    await expect(createSiteKey('passwordpassword')).rejects.toMatchObject({
+      code: 'STORE_WEAK_PASSPHRASE',
+      details: { reasons: 'too-few-kinds,common' },
+    });
+    await expect(createSiteKey('correct horse battery staple')).rejects.toMatchObject({
+      details: { reasons: 'common' },
+    });
   });
 });
 

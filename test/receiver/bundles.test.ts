@@ -183,7 +183,7 @@ function kioskView(b: Uint8Array): unknown {
 
 describe('the receiver reads bundle headers as src/sync does', () => {
   it('reads real full, delta and site-key bundles exactly as inspectBundle does, also from a header-only prefix', async () => {
-    const site = await createSiteKey('correct horse battery staple 42');
+    const site = await createSiteKey('mauve otter drives 42 trams');
     const made = [
       await full(3, [kioskA.publicKey, kioskB.publicKey]),
       await delta(3, 4, [kioskB.publicKey]),
