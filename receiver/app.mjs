@@ -5,7 +5,8 @@
  *
  * A decision is accepted only if, in this order: the body is at most 1 KiB and JSON; the envelope and payload
  * match the schema exactly (no unknown field, canonical spelling); the kiosk is paired; the ECDSA P-256 signature
- * verifies with the paired key; the kiosk is within its rate; the timestamp is not in the future beyond the skew
+ * verifies with the paired key; the kiosk is within its rate; the door it names is one of its own (bound at pairing
+ * or by its first decision); the timestamp is not in the future beyond the skew
  * tolerance; and the sequence number is strictly greater than the last one accepted from that kiosk. The new
  * sequence number is saved before any output sees the decision. A decision older than the freshness window (or
  * marked stale by the kiosk) is accepted for the record with `actuate: false`: this receiver never lets a door act
@@ -28,6 +29,7 @@ import {
   checkPairBody,
   fingerprint,
   importPublicKey,
+  isId,
   thumbprint,
   verifySignature,
 } from './protocol.mjs';
@@ -208,7 +210,7 @@ async function build(opts, store, unlock) {
    * @param {import('fastify').FastifyReply} reply
    * @param {number} status
    * @param {string} reason
-   * @param {{ field?: string, kiosk?: string, seq?: number, latest?: number, retryAfterMs?: number }} [extra]
+   * @param {{ field?: string, kiosk?: string, seq?: number, latest?: number, retryAfterMs?: number, door?: string }} [extra]
    */
   function reject(req, reply, status, reason, extra = {}) {
     const body = typeof req.body === 'string' ? req.body : undefined;
@@ -324,6 +326,18 @@ async function build(opts, store, unlock) {
       return reject(req, reply, 401, 'bad_signature', ids);
     const limit = kioskLimiter.take(p.kiosk);
     if (!limit.ok) return reject(req, reply, 429, 'rate_limited', { ...ids, retryAfterMs: limit.retryAfterMs });
+    // A kiosk addresses only its own doors: those its pairing code named, or else the one its first decision named
+    // (a kiosk that names none addresses the door spelled like its id). Without this, any paired tablet — the
+    // weakest one, or one whose admin passphrase leaked — could send grants for every door on this receiver.
+    const door = p.door ?? p.kiosk;
+    let doors = rec.doors;
+    if (doors === undefined) {
+      if (await store.bindDoor(p.kiosk, rec.kid, door)) {
+        doors = [door];
+        req.log.info({ event: 'door_bound', kiosk: p.kiosk, door }, `kiosk ${p.kiosk} bound to door ${door}`);
+      } else doors = (await store.kiosk(p.kiosk))?.doors ?? [];
+    }
+    if (!doors.includes(door)) return reject(req, reply, 409, 'door_not_allowed', { ...ids, door });
     const receivedAt = now();
     const ageMs = receivedAt - p.ts;
     if (ageMs < -skewMs) return reject(req, reply, 422, 'future_timestamp', ids);
@@ -404,13 +418,13 @@ async function build(opts, store, unlock) {
       return reject(req, reply, 401, 'bad_signature', { kiosk: p.kiosk });
     const kid = await thumbprint(p.key);
     const prev = await store.kiosk(p.kiosk);
-    const verdict = await pairing.verify(p.proof, p.kiosk, kid, prev !== undefined && prev.kid !== kid);
+    const { verdict, doors } = await pairing.redeem(p.proof, p.kiosk, kid, prev !== undefined && prev.kid !== kid);
     if (verdict === 'repair_not_allowed') return reject(req, reply, 409, verdict, { kiosk: p.kiosk });
     if (verdict !== 'ok') return reject(req, reply, 403, verdict, { kiosk: p.kiosk });
     // The same key keeps its sequence (resetting it would re-open every old message to replay); a new key starts a
     // new sequence space, and old messages cannot verify under it. Conditional on what we read above: if another
     // pairing (here or on another receiver) changed this id meanwhile, nothing is written.
-    if (!(await store.pair(p.kiosk, { jwk: p.key, kid, at: now() }, prev?.kid)))
+    if (!(await store.pair(p.kiosk, { jwk: p.key, kid, at: now(), ...(doors ? { doors } : {}) }, prev?.kid)))
       return reject(req, reply, 409, 'repair_not_allowed', { kiosk: p.kiosk });
     keys.delete(p.kiosk);
     record({
@@ -438,9 +452,10 @@ async function build(opts, store, unlock) {
 
   app.post('/admin/pairing-code', async (req, reply) => {
     if (!admitAdmin(req, reply)) return reply;
-    // Optional body {"repair":"<kiosk id>"}: the explicit admin act that lets this code give a paired id a new key.
-    /** @type {string | undefined} */
-    let repair;
+    // Optional body {"repair":"<kiosk id>", "doors":["<door id>", …]}: `repair` is the explicit admin act that lets
+    // this code give a paired id a new key; `doors` are the doors the kiosk paired with it may address (1-16 ids).
+    /** @type {{ repair?: string, doors?: string[] }} */
+    const how = {};
     if (typeof req.body === 'string' && req.body !== '') {
       /** @type {unknown} */
       let b;
@@ -450,13 +465,21 @@ async function build(opts, store, unlock) {
         return reject(req, reply, 400, 'bad_json');
       }
       const o = /** @type {Record<string, unknown>} */ (b);
-      if (typeof b !== 'object' || b === null || Object.keys(o).some((k) => k !== 'repair'))
+      if (typeof b !== 'object' || b === null || Object.keys(o).some((k) => k !== 'repair' && k !== 'doors'))
         return reject(req, reply, 400, 'extra_field');
-      if (typeof o.repair !== 'string' || (await store.kiosk(o.repair)) === undefined)
-        return reject(req, reply, 404, 'not_paired', { field: 'repair' });
-      repair = o.repair;
+      if (o.repair !== undefined) {
+        if (typeof o.repair !== 'string' || (await store.kiosk(o.repair)) === undefined)
+          return reject(req, reply, 404, 'not_paired', { field: 'repair' });
+        how.repair = o.repair;
+      }
+      if (o.doors !== undefined) {
+        const d = o.doors;
+        if (!Array.isArray(d) || d.length < 1 || d.length > 16 || !d.every(isId) || new Set(d).size !== d.length)
+          return reject(req, reply, 400, 'bad_field', { field: 'doors' });
+        how.doors = d;
+      }
     }
-    return issuePairingCode(repair === undefined ? {} : { repair });
+    return issuePairingCode(how);
   });
 
   app.get('/decisions/log', async (req, reply) => {
@@ -569,19 +592,22 @@ async function build(opts, store, unlock) {
     );
   });
 
-  /** @param {{ repair?: string }} [how] */
+  /** @param {{ repair?: string, doors?: string[] }} [how] */
   function issuePairingCode(how = {}) {
     const issued = pairing.issue(how);
-    const repair = how.repair === undefined ? {} : { repair: how.repair };
+    const extra = {
+      ...(how.repair === undefined ? {} : { repair: how.repair }),
+      ...(how.doors ? { doors: how.doors } : {}),
+    };
     if (how.repair === undefined)
-      app.log.info({ event: 'pairing_code', expiresAt: issued.expiresAt }, 'pairing code issued');
+      app.log.info({ event: 'pairing_code', expiresAt: issued.expiresAt, ...extra }, 'pairing code issued');
     else
       app.log.warn(
-        { event: 'pairing_code', expiresAt: issued.expiresAt, ...repair },
+        { event: 'pairing_code', expiresAt: issued.expiresAt, ...extra },
         `pairing code issued that may RE-PAIR kiosk ${how.repair} with a new key`,
       );
-    emit({ type: 'pairing_code', code: issued.display, expiresAt: issued.expiresAt, ...repair });
-    return { code: issued.display, expiresAt: issued.expiresAt, ...repair };
+    emit({ type: 'pairing_code', code: issued.display, expiresAt: issued.expiresAt, ...extra });
+    return { code: issued.display, expiresAt: issued.expiresAt, ...extra };
   }
 
   return {

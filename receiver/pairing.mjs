@@ -9,6 +9,8 @@
  * lifted off the wire and used for another key. One code is live at a time; issuing a new one retires the old.
  * A code pairs new kiosk ids only: giving an already paired id a new key (re-pairing) needs a code the admin issued
  * for exactly that id, because a silent key swap is how a stolen code would take over a working kiosk.
+ * A code may name the doors the kiosk paired with it may address (`doors`); a kiosk paired without them is bound to
+ * the door its first decision names (receiver/app.mjs), so one compromised tablet cannot open every door.
  */
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { pairingProof } from './protocol.mjs';
@@ -32,7 +34,7 @@ export function displayCode(code) {
 }
 
 export class PairingCodes {
-  /** @type {{ code: string, expiresAt: number, attemptsLeft: number, repair?: string } | undefined} */
+  /** @type {{ code: string, expiresAt: number, attemptsLeft: number, repair?: string, doors?: string[] } | undefined} */
   #live;
   #ttlMs;
   #maxAttempts;
@@ -47,13 +49,21 @@ export class PairingCodes {
 
   /**
    * Issues a fresh code, retiring any live one.
-   * @param {{ repair?: string }} [opts] `repair`: the one already paired kiosk id this code may give a new key
+   * @param {{ repair?: string, doors?: string[] }} [opts] `repair`: the one already paired kiosk id this code may
+   *   give a new key; `doors`: the doors the kiosk paired with this code may address
    */
   issue(opts = {}) {
     const code = newCode();
     this.#live = { code, expiresAt: this.#now() + this.#ttlMs, attemptsLeft: this.#maxAttempts };
     if (opts.repair !== undefined) this.#live.repair = opts.repair;
-    return { code, display: displayCode(code), expiresAt: this.#live.expiresAt, repair: opts.repair };
+    if (opts.doors !== undefined) this.#live.doors = [...opts.doors];
+    return {
+      code,
+      display: displayCode(code),
+      expiresAt: this.#live.expiresAt,
+      repair: opts.repair,
+      doors: opts.doors,
+    };
   }
 
   /** True while a code can still be used. */
@@ -69,26 +79,36 @@ export class PairingCodes {
    * @returns {Promise<PairingVerdict>}
    */
   async verify(proof, kiosk, kid, replaces = false) {
+    return (await this.redeem(proof, kiosk, kid, replaces)).verdict;
+  }
+
+  /**
+   * `verify`, with the doors the consumed code named (on 'ok', when it named any).
+   * @param {string} proof @param {string} kiosk @param {string} kid @param {boolean} [replaces]
+   * @returns {Promise<{ verdict: PairingVerdict, doors?: string[] }>}
+   */
+  async redeem(proof, kiosk, kid, replaces = false) {
+    const verdict = (/** @type {PairingVerdict} */ v) => ({ verdict: v });
     const live = this.#live;
-    if (!live) return 'no_pairing_code';
+    if (!live) return verdict('no_pairing_code');
     if (this.#now() > live.expiresAt) {
       this.#live = undefined;
-      return 'code_expired';
+      return verdict('code_expired');
     }
     const expected = Buffer.from(await pairingProof(live.code, kiosk, kid));
     const given = Buffer.from(proof);
     // The code may have been retired while we hashed.
-    if (this.#live !== live) return 'no_pairing_code';
+    if (this.#live !== live) return verdict('no_pairing_code');
     if (expected.length === given.length && timingSafeEqual(expected, given)) {
-      if (replaces && live.repair !== kiosk) return 'repair_not_allowed';
+      if (replaces && live.repair !== kiosk) return verdict('repair_not_allowed');
       this.#live = undefined;
-      return 'ok';
+      return live.doors === undefined ? verdict('ok') : { verdict: 'ok', doors: live.doors };
     }
     live.attemptsLeft--;
     if (live.attemptsLeft <= 0) {
       this.#live = undefined;
-      return 'code_burnt';
+      return verdict('code_burnt');
     }
-    return 'bad_code';
+    return verdict('bad_code');
   }
 }

@@ -21,6 +21,11 @@ export const MAX_DECISION_BYTES = 512;
 export const MAX_BODY_BYTES = 1024;
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+
+/** A kiosk or door id as decisions spell them. @param {unknown} x @returns {x is string} */
+export function isId(x) {
+  return typeof x === 'string' && ID.test(x);
+}
 const B64URL_22 = /^[A-Za-z0-9_-]{22}$/;
 const B64URL_43 = /^[A-Za-z0-9_-]{43}$/;
 const SIG = /^[A-Za-z0-9_-]{86}$/;

@@ -12,7 +12,7 @@
  *     [--insecure-http]
  *   node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)
  *   node receiver/server.mjs admin-token [--data DIR]
- *   node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--ca FILE] [--qr]
+ *   node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--doors A,B] [--ca FILE] [--qr]
  *
  * Prints its URL and a one-time pairing code on start, and on first start the admin token (shown once, stored
  * hashed; `admin-token` makes a new one while the receiver is stopped). Human lines are prefixed "receiver:";
@@ -41,7 +41,7 @@ const USAGE =
   '[--trusted-proxy ADDR]... [--insecure-http] [--quiet]\n' +
   '       node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)\n' +
   '       node receiver/server.mjs admin-token [--data DIR]\n' +
-  '       node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--ca FILE] [--qr]';
+  '       node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--doors A,B] [--ca FILE] [--qr]';
 
 /** @param {string | undefined} data */
 const dataDirOf = (data) =>
@@ -130,18 +130,26 @@ function adminTokenCommand(argv) {
  * `pairing-code`: mints a fresh one-time pairing code on the RUNNING receiver (the codes live in its memory) through
  * its admin route, so a second tablet can be paired without curl. The admin token comes from --token-file or the
  * RECEIVER_ADMIN_TOKEN environment variable, never from an argument (arguments show in `ps`). --repair KIOSK mints
- * the code that may give that paired kiosk a new key. --ca: the site CA for a receiver on TLS (its data folder's
+ * the code that may give that paired kiosk a new key. --doors A,B: the doors the kiosk paired with this code may
+ * address (without it, a new kiosk is bound to the door its first decision names). --ca: the site CA for a receiver on TLS (its data folder's
  * tls/ca.pem). --qr also prints the code as a QR code in the terminal, for the kiosk's "scan pairing code". Exit 0 printed a code, 1 refused or unreachable, 2 usage.
  * @param {string[]} argv
  * @returns {Promise<number>}
  */
 async function pairingCodeCommand(argv) {
-  /** @type {{ url?: string, 'token-file'?: string, repair?: string, ca?: string, qr?: boolean }} */
+  /** @type {{ url?: string, 'token-file'?: string, repair?: string, doors?: string, ca?: string, qr?: boolean }} */
   let values;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { url: { type: 'string' }, 'token-file': { type: 'string' }, repair: { type: 'string' }, ca: { type: 'string' }, qr: { type: 'boolean' } },
+      options: {
+        url: { type: 'string' },
+        'token-file': { type: 'string' },
+        repair: { type: 'string' },
+        doors: { type: 'string' },
+        ca: { type: 'string' },
+        qr: { type: 'boolean' },
+      },
       strict: true,
     }));
   } catch (e) {
@@ -154,7 +162,9 @@ async function pairingCodeCommand(argv) {
     return 2;
   }
   const url = new URL('/admin/pairing-code', values.url ?? 'http://127.0.0.1:8787');
-  const body = values.repair === undefined ? '' : JSON.stringify({ repair: values.repair });
+  const doors = values.doors?.split(',').map((d) => d.trim());
+  const wanted = { ...(values.repair === undefined ? {} : { repair: values.repair }), ...(doors ? { doors } : {}) };
+  const body = Object.keys(wanted).length === 0 ? '' : JSON.stringify(wanted);
   const { request } = await import(url.protocol === 'https:' ? 'node:https' : 'node:http');
   try {
     /** @type {{ status: number, text: string }} */
@@ -178,7 +188,7 @@ async function pairingCodeCommand(argv) {
       req.on('error', fail);
       req.end(body);
     });
-    /** @type {{ code?: string, expiresAt?: number, repair?: string, reason?: string }} */
+    /** @type {{ code?: string, expiresAt?: number, repair?: string, doors?: string[], reason?: string, field?: string }} */
     let j = {};
     try {
       j = JSON.parse(res.text);
@@ -188,14 +198,16 @@ async function pairingCodeCommand(argv) {
     if (res.status !== 200 || typeof j.code !== 'string') {
       const hint =
         j.reason === 'admin_token_required' ? ' (wrong admin token)' : j.reason === 'admin_needs_tls' ? ' (use the https:// URL from this host)' : '';
-      console.error(`receiver: no pairing code: HTTP ${res.status} ${j.reason ?? ''}${hint}`);
+      const field = j.field ? ` (${j.field})` : '';
+      console.error(`receiver: no pairing code: HTTP ${res.status} ${j.reason ?? ''}${field}${hint}`);
       return 1;
     }
     const until = new Date(j.expiresAt ?? 0);
     const mins = Math.round(((j.expiresAt ?? 0) - Date.now()) / 60_000);
     console.log(
       `receiver: pairing code: ${j.code} (single use, valid until ${until.toISOString()}, about ${mins} min` +
-        `${j.repair ? `; may RE-PAIR kiosk ${j.repair} with a new key` : ''})`,
+        `${j.repair ? `; may RE-PAIR kiosk ${j.repair} with a new key` : ''}` +
+        `${j.doors ? `; the kiosk may address door(s) ${j.doors.join(', ')} only` : ''})`,
     );
     if (values.qr) console.log((await import('uqr')).renderUnicodeCompact(j.code, { ecc: 'M', border: 2 }));
     return 0;

@@ -27,13 +27,16 @@ export const RECENT = 32;
 
 /**
  * @typedef {import('./protocol.mjs').PublicJwk} PublicJwk
- * @typedef {{ jwk: PublicJwk, kid: string, pairedAt: number, lastSeq: number, lastAcceptedAt?: number }} KioskRecord
+ * @typedef {{ jwk: PublicJwk, kid: string, pairedAt: number, lastSeq: number, lastAcceptedAt?: number,
+ *   doors?: string[] }} KioskRecord `doors`: the doors this kiosk may address (absent: not yet bound; the first
+ *   decision it sends binds it to the door it names, receiver/app.mjs)
  * @typedef {'ok' | 'duplicate' | 'replay' | 'rekeyed'} AcceptVerdict
  * @typedef {{ kind: 'sqlite' | 'postgres',
  *   kiosk: (id: string) => Promise<KioskRecord | undefined>,
  *   kiosks: () => Promise<Map<string, KioskRecord>>,
- *   pair: (id: string, rec: { jwk: PublicJwk, kid: string, at: number }, previousKid: string | undefined)
- *     => Promise<boolean>,
+ *   pair: (id: string, rec: { jwk: PublicJwk, kid: string, at: number, doors?: string[] },
+ *     previousKid: string | undefined) => Promise<boolean>,
+ *   bindDoor: (id: string, kid: string, door: string) => Promise<boolean>,
  *   accept: (id: string, kid: string, seq: number, nonce: string, at: number) => Promise<AcceptVerdict>,
  *   journal: (entry: { at: number } & Record<string, unknown>) => Promise<number>,
  *   journalSince: (since: number, limit: number) => Promise<{ entries: Record<string, unknown>[], last: number }>,
@@ -52,6 +55,12 @@ const MIGRATIONS = [
         ? 'CREATE TABLE journal (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, entry TEXT NOT NULL)'
         : 'CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at BIGINT NOT NULL, entry TEXT NOT NULL)',
     ],
+  },
+  {
+    // The doors each kiosk may address (JSON array; NULL until bound): one compromised tablet must not open every
+    // door on the receiver.
+    version: 2,
+    sql: () => ['ALTER TABLE kiosks ADD COLUMN doors TEXT'],
   },
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -201,6 +210,7 @@ function kioskOf(r) {
     lastSeq: Number(r.last_seq),
   };
   if (r.last_accepted_at !== null && r.last_accepted_at !== undefined) rec.lastAcceptedAt = Number(r.last_accepted_at);
+  if (typeof r.doors === 'string') rec.doors = JSON.parse(r.doors);
   return rec;
 }
 
@@ -302,34 +312,43 @@ export async function openStore(opts) {
       return new Map(rows.map((r) => [String(r.id), kioskOf(r)]));
     },
     async pair(id, rec, previousKid) {
+      const doors = rec.doors === undefined ? null : JSON.stringify(rec.doors);
       return db.tx(async (q) => {
         if (previousKid === undefined) {
           // A new id: fails (returns false) if another pairing created it meanwhile.
           const r = await q(
-            `INSERT INTO kiosks (id, jwk, kid, paired_at, last_seq) VALUES ($1, $2, $3, $4, 0)
+            `INSERT INTO kiosks (id, jwk, kid, paired_at, last_seq, doors) VALUES ($1, $2, $3, $4, 0, $5)
              ON CONFLICT (id) DO NOTHING RETURNING id`,
-            [id, JSON.stringify(rec.jwk), rec.kid, rec.at],
+            [id, JSON.stringify(rec.jwk), rec.kid, rec.at, doors],
           );
           return r.length === 1;
         }
+        // Re-pairing: the code's doors when it names some, else the kiosk keeps the doors it had.
         if (previousKid === rec.kid) {
           // The same key again keeps its sequence: resetting it would re-open every old message to replay.
-          const r = await q('UPDATE kiosks SET paired_at = $1 WHERE id = $2 AND kid = $3 RETURNING id', [
-            rec.at,
-            id,
-            rec.kid,
-          ]);
+          const r = await q(
+            'UPDATE kiosks SET paired_at = $1, doors = COALESCE($2, doors) WHERE id = $3 AND kid = $4 RETURNING id',
+            [rec.at, doors, id, rec.kid],
+          );
           return r.length === 1;
         }
         const r = await q(
-          `UPDATE kiosks SET jwk = $1, kid = $2, paired_at = $3, last_seq = 0, last_accepted_at = NULL
-           WHERE id = $4 AND kid = $5 RETURNING id`,
-          [JSON.stringify(rec.jwk), rec.kid, rec.at, id, previousKid],
+          `UPDATE kiosks SET jwk = $1, kid = $2, paired_at = $3, last_seq = 0, last_accepted_at = NULL,
+           doors = COALESCE($4, doors) WHERE id = $5 AND kid = $6 RETURNING id`,
+          [JSON.stringify(rec.jwk), rec.kid, rec.at, doors, id, previousKid],
         );
         if (r.length !== 1) return false;
         await q('DELETE FROM recent WHERE kiosk = $1', [id]);
         return true;
       });
+    },
+    async bindDoor(id, kid, door) {
+      // Only while unbound: of two receivers binding one kiosk at once, one writes; the other re-reads the record.
+      const r = await db.query(
+        'UPDATE kiosks SET doors = $1 WHERE id = $2 AND kid = $3 AND doors IS NULL RETURNING id',
+        [JSON.stringify([door]), id, kid],
+      );
+      return r.length === 1;
     },
     async accept(id, kid, seq, nonce, at) {
       return db.tx(async (q) => {

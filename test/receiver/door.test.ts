@@ -32,8 +32,8 @@ import {
 type Receiver = Awaited<ReturnType<typeof createReceiver>>;
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
-async function pairKiosk(receiver: Receiver, url: string, kiosk: NodeKiosk): Promise<void> {
-  const { code } = receiver.issuePairingCode();
+async function pairKiosk(receiver: Receiver, url: string, kiosk: NodeKiosk, doors?: string[]): Promise<void> {
+  const { code } = receiver.issuePairingCode(doors ? { doors } : {});
   expect((await post(`${url}/pair`, await pairBody(kiosk, code))).status).toBe(200);
 }
 
@@ -98,7 +98,8 @@ describe('webhook orders and the door client', () => {
       '300',
     ]);
     doorUrl = `http://${(await door.waitForOutput(/listening on http:\/\/(\S+) \(webhook\)/))[1]}/open`;
-    await pairKiosk(receiver, url, await kiosk);
+    // Paired for two doors: the door client below must refuse an order for the other one itself.
+    await pairKiosk(receiver, url, await kiosk, ['main', 'garage']);
   });
   afterAll(async () => {
     await door?.stop();

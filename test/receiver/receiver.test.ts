@@ -181,6 +181,73 @@ describe('pairing', () => {
   });
 });
 
+describe('doors: a kiosk addresses only its own', () => {
+  const grant = (k: NodeKiosk, seq: number, door?: string) =>
+    decisionBody(k, { seq, ts: Date.now(), decision: 'grant', ...(door ? { door } : {}) });
+  const mint = async (body: unknown) =>
+    fetch(`${h.url}/admin/pairing-code`, {
+      method: 'POST',
+      headers: { ...bearer(h.token), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('binds a kiosk paired without doors to the door its first decision names; another door is refused, nothing actuates', async () => {
+    await pair(h, kiosk);
+    expect((await h.receiver.kiosks())['lobby-1']!.doors).toBeUndefined();
+    expect((await post(`${h.url}/decisions`, await grant(kiosk, 1, 'main'))).status).toBe(200);
+    expect((await h.receiver.kiosks())['lobby-1']!.doors).toEqual(['main']);
+    // The tablet's admin (or whoever took it over) points it at another door: refused for good, no order signed.
+    expect(await post(`${h.url}/decisions`, await grant(kiosk, 2, 'server-room'))).toMatchObject({
+      status: 409,
+      json: { ok: false, reason: 'door_not_allowed', door: 'server-room' },
+    });
+    expect(await post(`${h.url}/decisions`, await grant(kiosk, 3))).toMatchObject({
+      status: 409,
+      json: { reason: 'door_not_allowed', door: 'lobby-1' },
+    });
+    expect((await post(`${h.url}/decisions`, await grant(kiosk, 4, 'main'))).status).toBe(200);
+    const out = await until(() => (loggedOrders(h.dataDir).length === 2 ? loggedOrders(h.dataDir) : undefined));
+    expect(out.map((d) => [d.seq, d.door, d.actuate])).toEqual([
+      [1, 'main', true],
+      [4, 'main', true],
+    ]);
+    // A kiosk that names no door is bound to the door spelled like its id.
+    const garage = await makeKiosk('garage');
+    await pair(h, garage);
+    expect((await post(`${h.url}/decisions`, await grant(garage, 1))).status).toBe(200);
+    expect((await post(`${h.url}/decisions`, await grant(garage, 2, 'main'))).status).toBe(409);
+    expect((await h.receiver.kiosks()).garage!.doors).toEqual(['garage']);
+  });
+
+  it('a pairing code may name the doors; re-pairing the same key with such a code changes them', async () => {
+    const r = await mint({ doors: ['main', 'garage'] });
+    expect(r.status).toBe(200);
+    const issued = (await r.json()) as { code: string; doors: string[] };
+    expect(issued.doors).toEqual(['main', 'garage']);
+    expect((await post(`${h.url}/pair`, await pairBody(kiosk, issued.code))).status).toBe(200);
+    expect((await post(`${h.url}/decisions`, await grant(kiosk, 1, 'garage'))).status).toBe(200);
+    expect((await post(`${h.url}/decisions`, await grant(kiosk, 2, 'main'))).status).toBe(200);
+    expect((await post(`${h.url}/decisions`, await grant(kiosk, 3, 'side'))).status).toBe(409);
+    // An ordinary code re-pairs the same key without widening anything.
+    await pair(h, kiosk);
+    expect((await h.receiver.kiosks())['lobby-1']!.doors).toEqual(['main', 'garage']);
+    // The receiver's admin moves the tablet to another door.
+    const moved = ((await (await mint({ doors: ['side'] })).json()) as { code: string }).code;
+    expect((await post(`${h.url}/pair`, await pairBody(kiosk, moved))).status).toBe(200);
+    expect((await post(`${h.url}/decisions`, await grant(kiosk, 4, 'side'))).status).toBe(200);
+    expect((await post(`${h.url}/decisions`, await grant(kiosk, 5, 'main'))).status).toBe(409);
+  });
+
+  it('refuses a door list that is empty, too long, repeated or not ids', async () => {
+    for (const doors of [[], ['a', 'a'], ['bad door'], Array.from({ length: 17 }, (_, i) => `d${i}`), 'main', [1]])
+      expect(await mint({ doors }).then(async (r) => [r.status, await r.json()])).toEqual([
+        400,
+        { ok: false, reason: 'bad_field', field: 'doors' },
+      ]);
+    expect((await mint({ doors: ['main'], other: 1 })).status).toBe(400);
+  });
+});
+
 describe('decisions', () => {
   beforeEach(async () => {
     await pair(h, kiosk);
@@ -192,13 +259,13 @@ describe('decisions', () => {
     expect(grant).toMatchObject({ status: 200, json: { ok: true, seq: 1, stale: false, actuate: true } });
     const deny = await post(
       `${h.url}/decisions`,
-      await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'deny' }),
+      await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'deny', door: 'main' }),
     );
     expect(deny).toMatchObject({ status: 200, json: { ok: true, seq: 2, stale: false, actuate: false } });
     const out = await until(() => (loggedOrders(h.dataDir).length === 2 ? loggedOrders(h.dataDir) : undefined));
     expect(out.map((d) => [d.seq, d.decision, d.door, d.actuate])).toEqual([
       [1, 'grant', 'main', true],
-      [2, 'deny', 'lobby-1', false],
+      [2, 'deny', 'main', false],
     ]);
     expect(Object.keys(out[0]!)).toEqual([
       'v',
@@ -213,10 +280,9 @@ describe('decisions', () => {
       'ageMs',
       'source',
     ]);
-    // The kiosk's own signed decision rides along, byte for byte, with its key id; a deny without a door is
-    // addressed to the kiosk's own entrance.
+    // The kiosk's own signed decision rides along, byte for byte, with its key id (a decision without a door is
+    // addressed to the kiosk's own entrance: "doors" above).
     expect(out[0]!.source).toEqual({ ...JSON.parse(grantBody), kid: kiosk.kid });
-    expect(out[1]!.door).toBe('lobby-1');
     // Signed by the receiver's key, whose public half is in the data folder for door controllers.
     const line = JSON.parse(readFileSync(join(h.dataDir, 'decisions.jsonl'), 'utf8').split('\n')[0]!) as {
       order: string;
@@ -663,11 +729,11 @@ describe('persistence', () => {
     await first.receiver.close();
     const { Database } = (await import('node-sqlite3-wasm')).default;
     const db = new Database(join(made.path, 'receiver.db'));
-    expect(db.all('SELECT version FROM schema_migrations')).toEqual([{ version: 1 }]);
+    expect(db.all('SELECT version FROM schema_migrations')).toEqual([{ version: 1 }, { version: 2 }]);
     db.run('INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)');
     db.close();
     await expect(createReceiver({ port: 0, dataDir: made.path, logger: false })).rejects.toThrow(
-      /schema v99, newer than this receiver knows \(v1\)/,
+      /schema v99, newer than this receiver knows \(v2\)/,
     );
     made.remove();
     const damaged = tempDir('receiver-damaged-');
