@@ -332,7 +332,11 @@ async function build(opts, store, unlock) {
     const door = p.door ?? p.kiosk;
     let doors = rec.doors;
     if (doors === undefined) {
-      if (await store.bindDoor(p.kiosk, rec.kid, door)) {
+      // First use binds only a door no other kiosk holds: a tablet paired with a leaked code cannot claim the
+      // lobby's door by naming it (two kiosks at one door need a code naming it: the receiver admin's explicit act).
+      const held = [...(await store.kiosks())].some(([id, r]) => id !== p.kiosk && r.doors?.includes(door));
+      if (held) doors = [];
+      else if (await store.bindDoor(p.kiosk, rec.kid, door)) {
         doors = [door];
         req.log.info({ event: 'door_bound', kiosk: p.kiosk, door }, `kiosk ${p.kiosk} bound to door ${door}`);
       } else doors = (await store.kiosk(p.kiosk))?.doors ?? [];

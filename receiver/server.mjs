@@ -14,8 +14,8 @@
  *   node receiver/server.mjs admin-token [--data DIR]
  *   node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--doors A,B] [--ca FILE] [--qr]
  *
- * Prints its URL and a one-time pairing code on start, and on first start the admin token (shown once, stored
- * hashed; `admin-token` makes a new one while the receiver is stopped). Human lines are prefixed "receiver:";
+ * Prints its URL and, while no kiosk is paired, a one-time pairing code on start, and on first start the admin
+ * token (shown once, stored hashed; `admin-token` makes a new one while the receiver is stopped). Human lines are prefixed "receiver:";
  * everything else is JSON-lines logging. It listens on loopback unless told otherwise: exposing it is a deliberate
  * act, and on any other address it speaks TLS (a site CA it makes, or the admin's certificate) unless
  * --insecure-http. `publish` puts a watchlist bundle into the data directory (same checks as the PUT) and exits; a
@@ -418,7 +418,17 @@ else
           : ', publishing is refused until an --admin-key is pinned'),
   );
 }
-receiver.issuePairingCode();
+// A live pairing code is authority to add a kiosk that sends grants; printed on every start it would sit in logs
+// for whoever reads them. So only a receiver with no kiosk yet prints one; later codes come from `pairing-code`.
+{
+  const paired = Object.keys(await receiver.kiosks()).length;
+  if (paired === 0) receiver.issuePairingCode();
+  else
+    say(
+      `${paired} kiosk(s) paired; a code for another: node receiver/server.mjs pairing-code ` +
+        `[--doors A,B] (admin token from RECEIVER_ADMIN_TOKEN or --token-file)`,
+    );
+}
 
 let closing = false;
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {

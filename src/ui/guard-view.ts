@@ -145,7 +145,7 @@ export class GuardView {
       // opened from this kiosk at all (hand check, stop 28: "Upstream: idle" in green on a kiosk never paired).
       !paired
         ? row(t('upstream'), t('upstreamNotPaired'), 'status-upstream', 'bad')
-        : row(t('upstream'), up ? `${word('upstream', up.state)}${upProblem ? ` · ${errorText(upProblem.code, ERROR_MESSAGES[upProblem.code])}` : ''}` : t('notConnected'), 'status-upstream', !up ? 'warn' : upProblem ? 'bad' : 'ok'),
+        : row(t('upstream'), up ? `${word('upstream', up.state)}${upProblem ? ` · ${upProblem.reason === 'door_not_allowed' ? t('upstreamDoorNotAllowed') : errorText(upProblem.code, ERROR_MESSAGES[upProblem.code])}` : ''}` : t('notConnected'), 'status-upstream', !up ? 'warn' : upProblem ? 'bad' : 'ok'),
       row(t('outbox'), String(up?.depth ?? 0), 'status-outbox', (up?.depth ?? 0) > 0 ? 'warn' : 'ok'),
       syncRow,
     ];

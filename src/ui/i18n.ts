@@ -656,6 +656,8 @@ const en = {
   upstream: 'Upstream',
   notConnected: 'not connected',
   upstreamNotPaired: 'not paired: nothing is sent and no door opens from this kiosk (pair it in Admin)',
+  upstreamDoorNotAllowed:
+    'the receiver does not let this kiosk open that door (its admin pairs the kiosk again with a code naming the door)',
   outbox: 'Outbox depth',
   navVisitor: 'Kiosk',
   navGuard: 'Guard',
@@ -871,6 +873,7 @@ const zh: Record<StringKey, string> = {
   upstream: '上游',
   notConnected: '未连接',
   upstreamNotPaired: '未配对：不发送任何决定，本终端无法开门（请在管理中配对）',
+  upstreamDoorNotAllowed: '接收端不允许本终端打开该门（请接收端管理员用指定该门的配对码重新配对本终端）',
   outbox: '待发送数量',
   navVisitor: '终端',
   navGuard: '保安',

@@ -251,12 +251,29 @@ describe('kiosk → receiver in Chromium', () => {
         ['entrance-kiosk/k-basic/decision', 1, 'grant', 'main', true],
         ['entrance-kiosk/k-basic/decision', 2, 'deny', 'main', false],
       ]);
+      // Bound to 'main' by its first decision: a grant this tablet signs for another door is refused for good (the
+      // kiosk keeps the rejection on show), and no door hears of it.
+      await page.evaluate(() => (window as unknown as H).harness.decide('grant', 'server-room'));
+      const refused = await waitStatus(page, (s) => s.counts.rejected === 1 && s.depth === 0);
+      expect(refused.lastRejection).toMatchObject({
+        code: 'UPSTREAM_REJECTED',
+        reason: 'door_not_allowed',
+        status: 409,
+        seq: 3,
+      });
+      expect(
+        captured('k-basic')
+          .filter((c) => c.result === 'rejected')
+          .map((c) => [c.seq, c.reason]),
+      ).toEqual([[3, 'door_not_allowed']]);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(mqttMessages.filter((x) => x.d.kiosk === 'k-basic')).toHaveLength(2);
 
       // What the browser itself sent: only the kiosk origin and the receiver, and every decision body is exactly schema.
       const hosts = new Set(requests.map((r) => new URL(r.url).origin));
       expect([...hosts].sort()).toEqual([kioskOrigin, receiverUrl].sort());
       const decisionPosts = requests.filter((r) => r.url === `${receiverUrl}/decisions` && r.method === 'POST');
-      expect(decisionPosts).toHaveLength(2);
+      expect(decisionPosts).toHaveLength(3);
       for (const r of decisionPosts) {
         expect(checkDecisionBody(r.body ?? '').ok).toBe(true);
         expect(Buffer.byteLength(r.body ?? '')).toBeLessThanOrEqual(MAX_DECISION_BYTES);
