@@ -2,13 +2,15 @@
  * The receiver's permanent rejection of a decision, seen and cleared on the guard screen: a real DecisionService
  * (signing, outbox, sender) whose upstream answers 401 `bad_signature` puts the rejection in the status; the real
  * guard view shows it on the upstream row with a "seen" button; pressing it clears the rejection through the
- * controller (the authority asks for `override`), and nobody without a staff session can clear it.
+ * controller (the authority asks for `override`), and nobody without a staff session can clear it. A refusal
+ * because the receiver does not let this kiosk open that door is said as such, in English and Chinese.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DecisionService } from '../../src/decisions/service';
 import { checkEnvelopeText } from '../../src/decisions/message';
 import { AdjustableClock } from '../../src/shared/clock';
 import { GuardView } from '../../src/ui/guard-view';
+import { setLang, t } from '../../src/ui/i18n';
 import { MemoryKeyStore, MemoryOutbox } from './decisions-memory-stores';
 import { closeKiosks, openKiosk } from './kiosk-app';
 import { PASS } from './vault-helpers';
@@ -18,6 +20,36 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
   closeKiosks();
 });
+
+/** A real DecisionService whose upstream answers every decision with `fetch`. */
+async function serviceAnswering(fetch: typeof globalThis.fetch): Promise<DecisionService> {
+  const service = await DecisionService.open({
+    kioskId: 'lobby-1',
+    url: 'http://127.0.0.1:9/decisions',
+    outbox: new MemoryOutbox(),
+    keys: new MemoryKeyStore(),
+    backoff: { baseMs: 20, maxMs: 100 },
+    fetch,
+  });
+  cleanup.push(() => service.stop());
+  return service;
+}
+
+/** The real guard view on the page, its rejection button wired to the controller. */
+function guardView(app: { acknowledgeRejection: () => void }): GuardView {
+  const view = new GuardView({
+    override: () => Promise.resolve({ sent: true }),
+    guardLog: () => [],
+    overridesLeft: () => Promise.resolve({ left: 1, limit: 1, windowMinutes: 1 }),
+    logout: () => undefined,
+    acknowledgeRejection: () => app.acknowledgeRejection(),
+    // These tests are about a paired kiosk's rejection; pairing itself is shown in e2e (admin-words, session-egress).
+    paired: () => true,
+  });
+  document.body.append(view.root);
+  cleanup.push(() => view.root.remove());
+  return view;
+}
 
 describe('guard acknowledges a permanent rejection', () => {
   it('shows the rejection until a guard or the admin marks it seen', async () => {
@@ -29,30 +61,12 @@ describe('guard acknowledges a permanent rejection', () => {
       if (!checked.ok) throw new Error(checked.reason);
       return new Response(JSON.stringify({ ok: false, reason: 'bad_signature' }), { status: 401 });
     }) as typeof globalThis.fetch;
-    const service = await DecisionService.open({
-      kioskId: 'lobby-1',
-      url: 'http://127.0.0.1:9/decisions',
-      outbox: new MemoryOutbox(),
-      keys: new MemoryKeyStore(),
-      backoff: { baseMs: 20, maxMs: 100 },
-      fetch,
-    });
-    cleanup.push(() => service.stop());
+    const service = await serviceAnswering(fetch);
     const own = app.decisions;
     app.decisions = service;
     cleanup.push(() => void (app.decisions = own));
 
-    const view = new GuardView({
-      override: () => Promise.resolve({ sent: true }),
-      guardLog: () => [],
-      overridesLeft: () => Promise.resolve({ left: 1, limit: 1, windowMinutes: 1 }),
-      logout: () => undefined,
-      acknowledgeRejection: () => app.acknowledgeRejection(),
-      // This test is about a paired kiosk's rejection; pairing itself is shown in e2e (admin-words, session-egress).
-      paired: () => true,
-    });
-    document.body.append(view.root);
-    cleanup.push(() => view.root.remove());
+    const view = guardView(app);
     const show = () => view.render({ ...app.snapshot, upstream: service.status });
 
     await service.decide('grant');
@@ -75,5 +89,32 @@ describe('guard acknowledges a permanent rejection', () => {
     show();
     expect(view.root.querySelector('[data-testid="ack-rejection"]')).toBeNull();
     expect(row()?.dataset['tone']).toBe('ok');
+  }, 90_000);
+
+  it('says in words, in English and Chinese, when the receiver does not let this kiosk open that door', async () => {
+    const { app, ops } = await openKiosk('door-not-allowed', new AdjustableClock());
+    await ops.setup(PASS, { role: 'attended' });
+    // The receiver's answer to a kiosk bound to another door (receiver/app.mjs, "doors").
+    const fetch: typeof globalThis.fetch = (async () =>
+      new Response(JSON.stringify({ ok: false, reason: 'door_not_allowed', door: 'server-room' }), {
+        status: 409,
+      })) as typeof globalThis.fetch;
+    const service = await serviceAnswering(fetch);
+    const view = guardView(app);
+    cleanup.push(() => setLang('en'));
+    await service.decide('grant');
+    await expect.poll(() => service.status.lastRejection?.reason, { timeout: 10_000 }).toBe('door_not_allowed');
+    const row = () => view.root.querySelector<HTMLElement>('[data-testid="status-upstream"]')!;
+    for (const lang of ['en', 'zh'] as const) {
+      setLang(lang);
+      view.render({ ...app.snapshot, upstream: service.status });
+      expect(row().textContent).toContain(t('upstreamDoorNotAllowed', lang));
+      expect(row().dataset['tone']).toBe('bad');
+      // The codes are for support, in the row's title only.
+      expect(row().title).toBe('UPSTREAM_REJECTED · door_not_allowed');
+    }
+    expect(t('upstreamDoorNotAllowed', 'zh')).not.toBe(t('upstreamDoorNotAllowed', 'en'));
+    // Not the generic wording every other permanent rejection gets.
+    expect(row().textContent).not.toContain('rejected a decision');
   }, 90_000);
 });
