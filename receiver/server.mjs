@@ -197,7 +197,13 @@ async function pairingCodeCommand(argv) {
     }
     if (res.status !== 200 || typeof j.code !== 'string') {
       const hint =
-        j.reason === 'admin_token_required' ? ' (wrong admin token)' : j.reason === 'admin_needs_tls' ? ' (use the https:// URL from this host)' : '';
+        j.reason === 'admin_token_required'
+          ? ' (wrong admin token)'
+          : j.reason === 'admin_needs_tls'
+            ? ' (use the https:// URL from this host)'
+            : j.field === 'doors'
+              ? ': --doors takes 1-16 different door ids, comma-separated, each 1-32 of A-Z a-z 0-9 . _ - (starting with a letter or digit)'
+              : '';
       const field = j.field ? ` (${j.field})` : '';
       console.error(`receiver: no pairing code: HTTP ${res.status} ${j.reason ?? ''}${field}${hint}`);
       return 1;

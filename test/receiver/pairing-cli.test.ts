@@ -55,6 +55,14 @@ describe('pairing-code command', () => {
     const qr = await cli(['--url', receiver.url, '--token-file', file, '--qr']);
     expect(qr.code, qr.out).toBe(0);
     expect(qr.out.split('\n').filter((l) => /[▀▄█]/.test(l)).length).toBeGreaterThan(8);
+    // Doors: named with the code (spaces after commas forgiven), and an odd list refused with the rule.
+    const doors = await cli(['--url', receiver.url, '--token-file', file, '--doors', 'main, garage']);
+    expect(doors.code, doors.out).toBe(0);
+    expect(doors.out).toMatch(/the kiosk may address door\(s\) main, garage only/);
+    for (const odd of ['', 'a,,b', 'main,main', 'bad door']) {
+      const r = await cli(['--url', receiver.url, '--token-file', file, '--doors', odd]);
+      expect([r.code, r.out]).toEqual([1, expect.stringMatching(/HTTP 400 bad_field \(doors\): --doors takes 1-16 different door ids/)]);
+    }
     const unknown = await cli(['--url', receiver.url, '--token-file', file, '--repair', 'nobody']);
     expect(unknown.code).toBe(1);
     expect(unknown.out).toMatch(/HTTP 404 not_paired/);
