@@ -20,6 +20,7 @@ import {
   type ChallengeSettings,
 } from '../src/matching/face/challenge';
 import { cosineSimilarity } from '../src/matching/face/similarity';
+import { frameVote, observationFromAnalysis, type FaceObservation } from '../src/matching/face/decision-policy';
 import type { FrameAnalysis } from '../src/shared/face-protocol';
 import {
   held,
@@ -217,13 +218,16 @@ export interface RunResult {
 }
 
 interface Obs {
-  frame: Omit<ChallengeFrame, 'at' | 'sameness'>;
+  frame: Omit<ChallengeFrame, 'at' | 'sameness' | 'identity'>;
   template?: Float32Array;
+  /** The frame as the door's policy sees it (quality, liveness), for its door vote (the challenge's last frame). */
+  door: FaceObservation;
 }
 
 function obsOf(a: FrameAnalysis): Obs {
   const f = a.faces[0];
   return {
+    door: observationFromAnalysis(a, 0),
     frame: {
       faces: Math.max(a.detections.length, a.faces.length),
       ...(f ? { keypoints: f.detection.keypoints } : {}),
@@ -260,9 +264,15 @@ function attempt(t: ChallengeTally, lead: Obs[], frames: Obs[], actions: Challen
   for (let i = 0; s.status === 'running' || sp.status === 'running'; i++) {
     at += frameMs;
     const o = frames[i % frames.length]!;
-    const f: ChallengeFrame = { ...o.frame, at, ...(o.template ? { sameness: cosineSimilarity(o.template, anchor) } : {}) };
-    s = stepChallenge(s, f, withoutPad);
-    sp = stepChallenge(sp, f, settings);
+    const sameness = o.template ? cosineSimilarity(o.template, anchor) : undefined;
+    const f: ChallengeFrame = { ...o.frame, at, ...(sameness !== undefined ? { sameness } : {}) };
+    // The frame's own door vote, as the kiosk's gate makes it (src/app/liveness-gate.ts) with the anchor as the
+    // person's one enrolled template: the frame that passes the challenge must be one.
+    const door: FaceObservation = { ...o.door, ...(sameness !== undefined ? { match: { best: { subjectId: 'self', score: sameness }, second: null } } : {}) };
+    const t = cfg.thresholds[cfg.embedder];
+    const vote = (pad: boolean) => (frameVote(door, t, cfg.quality, pad ? cfg.pad : undefined).kind === 'identity' ? { identity: 'grant' as const } : {});
+    s = stepChallenge(s, { ...f, ...vote(false) }, withoutPad);
+    sp = stepChallenge(sp, { ...f, ...vote(true) }, settings);
     if (i > 100_000) break;
   }
   if (s.status === 'passed') t.passed++;

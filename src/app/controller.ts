@@ -15,8 +15,7 @@ import { resolveFaceConfig, type FaceConfig } from '../config/face';
 import { DecisionService, upstreamDecisionFor, type UpstreamStatus } from '../decisions';
 import { FaceClient } from '../inference/client/face-client';
 import { PlateClient } from '../inference/client/plate-client';
-import { decideFace, observationFromAnalysis, type FaceObservation } from '../matching/face/decision-policy';
-import { validAt } from '../matching/validity';
+import { decideFace, observationFromAnalysis, revalidateGrant, type FaceObservation } from '../matching/face/decision-policy';
 import type { OpenSetAssessment } from '../matching/face/open-set';
 import { decidePlate, voteConsensus, type FrameRead } from '../matching/plates';
 import { KioskError, isKioskError } from '../shared/errors';
@@ -545,15 +544,16 @@ export class KioskController {
       return;
     }
     if (at < this.holdUntil) return;
+    const thresholds = { ...cfg.thresholds[cfg.embedder], accept: this.snap.openSet?.threshold ?? cfg.thresholds[cfg.embedder].accept };
     if (this.gate.running) {
-      const g = this.gate.onFrame(a, at, cfg, pad !== 'off');
+      const g = this.gate.onFrame(a, at, cfg, pad !== 'off', thresholds);
       if (g.kind === 'prompt') this.setPrompt({ key: 'challenge', detail: g.prompt.action, challenge: g.prompt });
-      else await this.act(this.stillValid(g.decision), at, { kind: 'face', template: this.gateAnchor }, g.seeGuard ? 'seeGuard' : undefined);
+      else await this.act(revalidateGrant(g.decision, g.decision.subjectId ? this.watchlist.subject(g.decision.subjectId) : undefined, this.clock.wall()), at, { kind: 'face', template: this.gateAnchor }, g.seeGuard ? 'seeGuard' : undefined);
       return;
     }
     this.observations.push(observationFromAnalysis(a, at));
     const d = decideFace(this.observations, {
-      thresholds: { ...cfg.thresholds[cfg.embedder], accept: this.snap.openSet?.threshold ?? cfg.thresholds[cfg.embedder].accept },
+      thresholds,
       policy: cfg.policy,
       quality: cfg.quality,
       subject: (id) => this.watchlist.subject(id),
@@ -583,15 +583,7 @@ export class KioskController {
     else this.setPrompt({ key: 'checking' });
   }
 
-  /** A grant withheld for a challenge is let through only if its person is still enrolled and valid now. */
-  private stillValid(d: DecisionResult): DecisionResult {
-    if (d.outcome !== 'grant' || !d.subjectId) return d;
-    const s = this.watchlist.subject(d.subjectId);
-    if (s && validAt(s, this.clock.wall())) return d;
-    return { ...d, outcome: 'deny-unknown', reason: s ? 'enrolled but not valid at this time' : 'matched a person who is no longer enrolled' };
-  }
-
-    private padMemo: { from: KioskSettings; pad: FaceConfig['pad'] } | null = null;
+  private padMemo: { from: KioskSettings; pad: FaceConfig['pad'] } | null = null;
 
   private padSettings(): FaceConfig['pad'] {
     const s = this.snap.settings;
@@ -704,7 +696,18 @@ export class KioskController {
     };
     this.pushDecision(entry);
     this.update({ prompt: { key: decision === 'grant' ? 'granted' : 'denied' } });
-    this.holdUntil = this.clock.monotonic() + RESULT_HOLD_MS;
+    const now = this.clock.monotonic();
+    this.holdUntil = now + RESULT_HOLD_MS;
+    // The guard has decided about whoever is at the door: a challenge or a window of frames collected before the
+    // override must not decide again after it (an attacker review found a guard's deny followed, 3 s later, by the
+    // grant it was meant to stop). The person decided on is held as a presence, like any decision's.
+    const plate = this.plateReads.at(-1)?.read.text;
+    const about: PresenceKey = s.mode === 'plate' ? { kind: 'plate', text: plate ?? '' } : { kind: 'face', template: this.gateAnchor };
+    this.gate.cancel();
+    this.gateAnchor = null;
+    this.observations = [];
+    this.plateReads = [];
+    this.presence = beginPresence(about, now);
     await this.record(entry, upstreamDecisionFor(outcome), actor);
     return { sent: entry.sent };
   }

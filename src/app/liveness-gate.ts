@@ -10,7 +10,8 @@
  * passes monotonic frame times.
  */
 import { KioskError } from '../shared/errors';
-import type { FaceConfig } from '../config/face';
+import type { EmbedderThresholds, FaceConfig } from '../config/face';
+import { frameVote, observationFromAnalysis } from '../matching/face/decision-policy';
 import {
   chooseActions,
   currentPrompt,
@@ -71,8 +72,12 @@ export class LivenessGate {
     this.pending = null;
   }
 
-  /** Feed one analysed frame (largest face first). */
-  onFrame(a: FrameAnalysis, at: number, cfg: FaceConfig, passive: boolean): GateResult {
+  /**
+   * Feed one analysed frame (largest face first). `thresholds` are the ones in force at the door (the open-set
+   * accept threshold included): the frame that passes the challenge must be a door vote for the withheld grant's
+   * person under them, and one matched to anyone else ends it.
+   */
+  onFrame(a: FrameAnalysis, at: number, cfg: FaceConfig, passive: boolean, thresholds: EmbedderThresholds): GateResult {
     const s = this.state;
     const anchor = this.anchor;
     const grant = this.pending;
@@ -80,6 +85,16 @@ export class LivenessGate {
     const f = a.faces[0];
     const sameness = f?.template && f.template.length === anchor.length ? cosineSimilarity(f.template, anchor) : undefined;
     if (f?.liveness !== undefined) this.minLive = Math.min(this.minLive, f.liveness);
+    const vote = frameVote(observationFromAnalysis(a, at), thresholds, cfg.quality, passive ? cfg.pad : undefined);
+    const best = f?.match?.best;
+    const identity =
+      vote.kind === 'identity'
+        ? vote.subjectId === grant.subjectId
+          ? 'grant'
+          : 'other'
+        : best && best.subjectId !== grant.subjectId && best.score >= thresholds.accept
+          ? 'other'
+          : undefined;
     const next = stepChallenge(
       s,
       {
@@ -89,6 +104,7 @@ export class LivenessGate {
         ...(sameness !== undefined ? { sameness } : {}),
         ...(f?.liveness !== undefined ? { liveness: f.liveness } : {}),
         ...(f?.eyes ? { eyes: f.eyes } : {}),
+        ...(identity ? { identity } : {}),
       },
       { ...cfg.challenge, lostMs: LOST_MS, ...(passive ? { pad: cfg.pad } : {}) },
     );

@@ -4,8 +4,10 @@
  * subject's left (nose 9 px towards the image's right, α +0.15), 'R' = turned right, 'C' = centre, 'N' = centre
  * and 1.4× nearer, 'x' = another person (template cosine 0.1 to the anchor), '-' = no face, '2' = two faces,
  * 'S' = centre but PAD says spoof, 'b' = eyes closed, 'o' = eyes open, 'B' = eyes closed on a frame that was not
- * embedded (no sameness), 'k' = eyes closed while turned left, 'w' = one eye closed (a wink, or one eye misread). Frames are 100 ms apart unless a '+N'
- * suffix adds N ms before that frame.
+ * embedded (no sameness), 'k' = eyes closed while turned left, 'w' = one eye closed (a wink, or one eye misread),
+ * 'y' = a look-alike facing the camera (cosine 0.4 to the anchor, above minSameness, but no door match for the
+ * person), 'z' = someone else matched at the accept threshold. Facing frames of the person ('C', 'N', 'o') are door
+ * votes for them (`identity: 'grant'`). Frames are 100 ms apart unless a '+N' suffix adds N ms before that frame.
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FACE_CONFIG } from '../../src/config/face';
@@ -49,7 +51,11 @@ function frame(spec: string, at: number): ChallengeFrame {
     case 'b':
       return { at, faces: 1, keypoints: face(0), sameness: 0.8, liveness: 0.99, eyes: [0.1, 0.05] };
     case 'o':
-      return { at, faces: 1, keypoints: face(0), sameness: 0.8, liveness: 0.99, eyes: [0.9, 0.95] };
+      return { at, faces: 1, keypoints: face(0), sameness: 0.8, liveness: 0.99, eyes: [0.9, 0.95], identity: 'grant' };
+    case 'y':
+      return { at, faces: 1, keypoints: face(0), sameness: 0.4, liveness: 0.99 };
+    case 'z':
+      return { at, faces: 1, keypoints: face(0), sameness: 0.4, liveness: 0.99, identity: 'other' };
     case 'B':
       return { at, faces: 1, keypoints: face(0), liveness: 0.99, eyes: [0.1, 0.1] };
     case 'k':
@@ -58,7 +64,8 @@ function frame(spec: string, at: number): ChallengeFrame {
       return { at, faces: 1, keypoints: face(0), sameness: 0.8, liveness: 0.99, eyes: [0.95, 0.1] };
   }
   const nose = spec === 'L' ? 9 : spec === 'R' ? -9 : 0;
-  return { at, faces: 1, keypoints: face(nose, spec === 'N' ? 1.4 : 1), sameness: 0.8, liveness: 0.99 };
+  const facing = spec === 'C' || spec === 'N';
+  return { at, faces: 1, keypoints: face(nose, spec === 'N' ? 1.4 : 1), sameness: 0.8, liveness: 0.99, ...(facing ? { identity: 'grant' as const } : {}) };
 }
 
 function run(actions: ChallengeAction[], frames: string): ChallengeState {
@@ -108,6 +115,9 @@ describe('challenge state machine', () => {
     ['another person steps in mid-challenge', ['turn-left'], 'C L x C', 'failed', 'identity-switch'],
     ['another person finishes the challenge', ['turn-left', 'turn-right'], 'C L x R C', 'failed', 'identity-switch'],
     ['another person blinks', ['blink'], 'C o x o', 'failed', 'identity-switch'],
+    ['a look-alike (near the anchor, no door match for the person) cannot finish it', ['turn-left'], 'C L y y y', 'running'],
+    ['the person finishes after a look-alike frame', ['turn-left'], 'C L y C', 'passed'],
+    ['a frame matched to someone else ends it', ['turn-left'], 'C L z', 'failed', 'identity-switch'],
     ['two faces in view', ['turn-left'], 'C 2 L C', 'failed', 'multiple-faces'],
     // time
     ['nobody moves: time-out', ['turn-left'], 'C C C C+4000', 'failed', 'timeout'],

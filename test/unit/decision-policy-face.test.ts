@@ -13,6 +13,7 @@ import {
   frameWeight,
   framesInWindow,
   observationFromAnalysis,
+  revalidateGrant,
   type FaceObservation,
   type SubjectInfo,
 } from '../../src/matching/face/decision-policy';
@@ -146,7 +147,7 @@ describe('decideFace', () => {
     const old = ['A.62', 'A.70', 'A.66'].map((s, i) => frame(s, now - 4000 + i * 10));
     expect(decideFace([...old, frame('-', now - 100), frame('-', now)], ctx).outcome).toBe('no-face');
     // Seven frames in the window: the oldest (a B vote) drops out, leaving only A votes.
-    const seq = ['B.66', 'A.62', 'A.70', 'A.66', '-', '-', '-'].map((s, i) => frame(s, now - 600 + i * 100));
+    const seq = ['B.66', 'A.62', 'A.70', '-', '-', '-', 'A.66'].map((s, i) => frame(s, now - 600 + i * 100));
     expect(framesInWindow(seq, policy, now)).toHaveLength(6);
     expect(decideFace(seq, ctx).outcome).toBe('grant');
     // Frames from the future (clock skew) do not count.
@@ -157,6 +158,17 @@ describe('decideFace', () => {
     expect(frameWeight({ eyeDistancePx: 120, sharpness: 200 }, quality)).toBe(1);
     expect(frameWeight({ eyeDistancePx: 37, sharpness: 21 }, quality)).toBeLessThan(0.5);
     expect(run(['A.62@s', '?.20', 'A.70@s', '?.10', 'A.66@s', '?.15']).outcome).toBe('deny-unknown');
+  });
+
+  it('a grant withheld for the challenge is released only for a person still allowed and valid at release', () => {
+    const grant = { outcome: 'grant' as const, mode: 'face' as const, reason: 'matched 3 of 3 frames', subjectId: 'A', score: 0.7 };
+    expect(revalidateGrant(grant, subjects.A, WALL)).toEqual(grant);
+    // Moved to the deny list during the challenge (an admin, or a bundle installed meanwhile).
+    expect(revalidateGrant(grant, subjects.D, WALL)).toMatchObject({ outcome: 'deny-listed', subjectId: 'A' });
+    expect(revalidateGrant(grant, subjects.E, WALL)).toMatchObject({ outcome: 'deny-unknown', reason: 'enrolled but not valid at this time' });
+    expect(revalidateGrant(grant, undefined, WALL)).toMatchObject({ outcome: 'deny-unknown', reason: 'matched a person who is no longer enrolled' });
+    const deny = { outcome: 'deny-spoof' as const, mode: 'face' as const, reason: 'challenge failed' };
+    expect(revalidateGrant(deny, undefined, WALL)).toBe(deny);
   });
 
   it('a subject removed since the gallery was built is never granted', () => {

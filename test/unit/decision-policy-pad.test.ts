@@ -66,6 +66,28 @@ describe('decideFace with passive PAD', () => {
     expect(run(['A.62~0.99', 'A.70~0.93', 'A.66~0.98'], false).liveness).toBeUndefined();
   });
 
+  it('a window won while a frame failing PAD held it back turns final only on a frame of that person', () => {
+    // A photo of A: one frame fails PAD, three pass; the photo is lowered and someone else (or nobody) is in view
+    // when the failing frame leaves the window. The kiosk anchors the challenge on the deciding frame, so that frame
+    // must be A's (found by an attacker review: the grant used to turn final on the stranger's frame).
+    const specs = ['A.62~0.10', 'A.62~0.99', 'A.70~0.99', 'A.66~0.99'];
+    const base = specs.map((s, i) => frame(s, i * 200));
+    const decide = (extra: FaceObservation[], now: number) =>
+      decideFace([...base, ...extra], {
+        thresholds,
+        policy,
+        quality: DEFAULT_FACE_CONFIG.quality,
+        subject: () => ({ list: 'allow' }),
+        clock: { monotonic: () => now, wall: () => Date.UTC(2026, 11, 4) },
+        pad,
+      });
+    const stranger = frame('?.02~0.99', 3100);
+    expect(decide([stranger], 3100)).toMatchObject({ outcome: 'uncertain', final: false });
+    expect(decide([{ at: 3100, faces: 0 }], 3100)).toMatchObject({ final: false });
+    // A's own next frame decides it.
+    expect(decide([stranger, frame('A.64~0.99', 3300)], 3300)).toMatchObject({ outcome: 'grant', final: true, subjectId: 'A' });
+  });
+
   it('upstream sees a plain deny for deny-spoof', () => {
     expect(upstreamDecisionFor('deny-spoof')).toBe('deny');
   });

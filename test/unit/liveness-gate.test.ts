@@ -14,8 +14,16 @@ const grant: DecisionResult = { outcome: 'grant', mode: 'face', reason: 'matched
 const A = Float32Array.from({ length: 8 }, (_, i) => (i === 0 ? 1 : 0));
 const B = Float32Array.from({ length: 8 }, (_, i) => (i === 1 ? 1 : 0));
 
-/** nose offset in eye distances (0.15 ≈ a real head turn to the subject's left), template, live probability. */
-function frame(nose: number, template = A, liveness = 0.99): FrameAnalysis {
+/** The door's thresholds for these tests (the gate gets the ones in force from the kiosk). */
+const thresholds = cfg.thresholds[cfg.embedder];
+/** A look-alike of A: cosine 0.4 to A's template (above minSameness) and matched to A at 0.4 (below accept). */
+const L = Float32Array.from({ length: 8 }, (_, i) => (i === 0 ? 0.4 : i === 2 ? Math.sqrt(1 - 0.16) : 0));
+
+/**
+ * nose offset in eye distances (0.15 ≈ a real head turn to the subject's left), template, live probability, and the
+ * worker's gallery match of that template (A and B are enrolled: each template matches its own person at 0.7).
+ */
+function frame(nose: number, template = A, liveness = 0.99, match = template === B ? { subjectId: 'B', score: 0.7 } : template === L ? { subjectId: 'A', score: 0.4 } : { subjectId: 'A', score: 0.7 }): FrameAnalysis {
   const kp = [
     { x: 100, y: 100 },
     { x: 160, y: 100 },
@@ -28,7 +36,7 @@ function frame(nose: number, template = A, liveness = 0.99): FrameAnalysis {
     width: 640,
     height: 480,
     detections: [detection],
-    faces: [{ detection, quality: { ok: true, issues: [], reason: null, metrics }, template, liveness }],
+    faces: [{ detection, quality: { ok: true, issues: [], reason: null, metrics }, template, liveness, embedded: true, match: { best: match, second: null, rescored: 0 } }],
     timings: { detect: 1, align: 1, embed: 1, match: 0 },
   };
 }
@@ -40,7 +48,7 @@ function run(r: number, frames: FrameAnalysis[], stepMs = 100) {
   let at = 0;
   for (const f of frames) {
     at += stepMs;
-    const g = gate.onFrame(f, at, cfg, true);
+    const g = gate.onFrame(f, at, cfg, true, thresholds);
     if (g.kind === 'done') return { prompt, g, running: gate.running };
   }
   return { prompt, g: null, running: gate.running };
@@ -69,6 +77,18 @@ describe('liveness gate', () => {
     expect(g.decision.subjectId).toBeUndefined();
     expect(g.decision.reason).toMatch(why);
     expect(g.seeGuard).toBe(false);
+  });
+
+  it('a look-alike cannot finish the challenge for the person (close to the anchor, no door match)', () => {
+    expect(thresholds.accept).toBeGreaterThan(0.4);
+    expect(cfg.challenge.minSameness).toBeLessThan(0.4);
+    // The person's photo won the window; someone who resembles them does the turn and faces the camera.
+    const { g } = run(0, [frame(0, L), frame(0.15, L), ...Array.from({ length: 200 }, () => frame(0, L))]);
+    if (g?.kind !== 'done') throw new Error('challenge still running');
+    expect(g.decision.outcome).not.toBe('grant');
+    // The person themselves finishes after the same frames.
+    const own = run(0, [frame(0, L), frame(0.15, L), frame(0, L), frame(0)]).g;
+    expect(own?.kind === 'done' && own.decision.outcome).toBe('grant');
   });
 
   it('a still face times out → uncertain, "please see the guard", never a grant', () => {

@@ -20,7 +20,10 @@
  * 'spoof'; the opposite action (turning the other way, or turning when asked to come closer) once the visitor has
  * settled back to the start pose → failed 'wrong-action' (a replayed video that shows every move must not pass);
  * the asked action reached → next step. After the last action the visitor must face the camera again (the
- * "return" step) with a same-person frame.
+ * "return" step) with a same-person frame. The frame that passes the challenge must also be a door vote for the
+ * withheld grant's person (`identity: 'grant'`: good quality, live, matched at the accept threshold with margin —
+ * `minSameness` alone lets a look-alike finish someone else's challenge), and a frame matched to anyone else at the
+ * accept threshold fails 'identity-switch' at once.
  */
 import type { ChallengeConfig } from '../../config/face';
 
@@ -60,6 +63,12 @@ export interface ChallengeFrame {
   liveness?: number;
   /** How open each eye is ([right, left], 0 closed .. 1 open), when the worker measures eye state. */
   eyes?: readonly [number, number];
+  /**
+   * This frame's own door vote (decision-policy.ts `frameVote`): 'grant' = a good, live frame matched to the
+   * withheld grant's person at the accept threshold with margin; 'other' = matched to someone else at the accept
+   * threshold; absent = neither (a turned head, a frame below the threshold).
+   */
+  identity?: 'grant' | 'other';
 }
 
 export interface ChallengeSettings extends ChallengeConfig {
@@ -162,7 +171,7 @@ export function stepChallenge(s: ChallengeState, f: ChallengeFrame, cfg: Challen
   if (f.faces === 0 || !f.keypoints || f.keypoints.length < 4) {
     return f.at - s.lastFaceAt > cfg.lostMs ? fail('face-lost') : s;
   }
-  if (f.sameness !== undefined && !(f.sameness >= cfg.minSameness)) return fail('identity-switch');
+  if (f.identity === 'other' || (f.sameness !== undefined && !(f.sameness >= cfg.minSameness))) return fail('identity-switch');
   let spoofFrames = s.spoofFrames;
   if (cfg.pad && f.sameness !== undefined && !(f.liveness !== undefined && f.liveness >= cfg.pad.liveThreshold)) {
     spoofFrames++;
@@ -180,7 +189,7 @@ export function stepChallenge(s: ChallengeState, f: ChallengeFrame, cfg: Challen
   const advance = (): ChallengeState => {
     const step = next.step + 1;
     // The last action may end facing the camera already (come closer, blink): that frame completes the return.
-    const done = step === s.actions.length && near && f.sameness !== undefined;
+    const done = step === s.actions.length && near && f.identity === 'grant';
     return { ...next, step, stepStartedAt: f.at, settled: near, sawOpen: false, sawClosed: false, closedRun: 0, status: done ? 'passed' : 'running' };
   };
   switch (currentPrompt(s)) {
@@ -214,7 +223,7 @@ export function stepChallenge(s: ChallengeState, f: ChallengeFrame, cfg: Challen
       return { ...next, settled, closedRun: 0 };
     }
     case 'face-camera':
-      // Back at the start pose with a same-person frame: the challenge is done.
-      return near && f.sameness !== undefined ? { ...next, status: 'passed' } : { ...next, settled };
+      // Back at the start pose on a frame that is itself a door vote for the withheld grant's person: done.
+      return near && f.identity === 'grant' ? { ...next, status: 'passed' } : { ...next, settled };
   }
 }

@@ -123,6 +123,18 @@ export function frameVote(
   return { kind: 'ambiguous', score: best.score, weight, why: 'between-thresholds' };
 }
 
+/**
+ * A grant withheld for the active challenge (~10 s) is released only if its person is, at release, still enrolled,
+ * still on the allow list (an admin or a bundle may have moved them to the deny list meanwhile) and valid at `wall`.
+ * Any other decision passes unchanged.
+ */
+export function revalidateGrant(d: DecisionResult, s: SubjectInfo | undefined, wall: number): DecisionResult {
+  if (d.outcome !== 'grant' || !d.subjectId) return d;
+  if (s?.list === 'deny') return { ...d, outcome: 'deny-listed', reason: 'on the deny list' };
+  if (s && validAt(s, wall)) return d;
+  return { ...d, outcome: 'deny-unknown', reason: s ? 'enrolled but not valid at this time' : 'matched a person who is no longer enrolled' };
+}
+
 /** Frames that count now: inside the window, at most the last n, oldest first. */
 export function framesInWindow(obs: readonly FaceObservation[], p: FacePolicyConfig, now: number): FaceObservation[] {
   return obs
@@ -214,6 +226,13 @@ export function decideFace(observations: readonly FaceObservation[], ctx: Policy
   if (id !== undefined && summary.identities[id]! >= p.k && idWeight.get(id)! / goodWeight >= p.minWeightShare) {
     // Any frame of the window that failed PAD withholds the grant until it has left the window.
     if (summary.spoof > 0) return out('uncertain', 'some frames did not look live', false, liveExtra);
+    // The grant is made on a frame of that person: a window already won (a photo of them, say, held up until a
+    // frame failing PAD left the window) must not turn final on a frame showing someone else or nobody — the
+    // kiosk anchors the active challenge, and the presence after the decision, on the deciding frame.
+    const last = votes[votes.length - 1];
+    if (last?.kind !== 'identity' || last.subjectId !== id) {
+      return out('uncertain', 'waiting for a frame of the matched person', false, liveExtra);
+    }
     const s = ctx.subject(id);
     const score = idBest.get(id)!;
     if (!s) return out('uncertain', 'matched a person who is no longer enrolled', true);
