@@ -8,9 +8,11 @@
  * bundle's signature is the admin's authority, so a kiosk updates unattended; callers that act for a person (the
  * file import) ask the authority first. The plan is computed against the vault's watchlist, never against memory.
  * On any failure the installed watchlist is untouched and the KioskError says why (BUNDLE_SIGNATURE, BUNDLE_ROLLBACK,
- * BUNDLE_INVALID, …). It never fetches: transport is src/sync/transport.ts.
+ * BUNDLE_INVALID, …). It says what it installed (version, kind, the signing key's fingerprint) for the audit entry
+ * its callers write (src/app/sync-service.ts, for a file and for a pull); it writes no audit itself, and never
+ * fetches: transport is src/sync/transport.ts.
  */
-import { applyPlan, openBundle } from '../sync';
+import { applyPlan, formatFingerprint, openBundle, type BundleKind } from '../sync';
 import { KioskError } from '../shared/errors';
 import type { Vault } from '../store';
 
@@ -20,9 +22,9 @@ export interface SyncKeys {
   admin?: CryptoKeyPair;
   /** This kiosk's ECDH key pair for receiving bundles. */
   kiosk?: CryptoKeyPair;
-  /** Admin public keys this kiosk trusts (pinned at provisioning). */
+  /** Admin public keys this kiosk trusts (pinned by an admin after comparing fingerprints; removable). */
   pinnedAdmins?: CryptoKey[];
-  /** Kiosks this admin exports to. */
+  /** Kiosks this admin exports to (added by an admin after comparing fingerprints; removable). */
   recipients?: { fingerprint: string; key: CryptoKey }[];
   /** Highest bundle version this admin has exported. */
   exportedVersion?: number;
@@ -40,6 +42,14 @@ export async function syncKeys(vault: Vault): Promise<SyncKeys> {
 export interface Applied {
   version: number;
   subjects: number;
+  kind: BundleKind;
+  /** Fingerprint of the pinned admin key that signed the bundle (as the sync card shows fingerprints). */
+  issuer: string;
+}
+
+/** The fingerprint of a key id in hex (a verified bundle's issuer): its first 128 bits, grouped as keyFingerprint does. */
+function fingerprintOfKeyId(hex: string): string {
+  return formatFingerprint(Uint8Array.from(hex.match(/[0-9a-f]{2}/gi) ?? [], (b) => parseInt(b, 16)));
 }
 
 /** Verify, decrypt and install `bytes`; resolves once the vault holds the new watchlist. */
@@ -55,5 +65,5 @@ export async function installBundle(vault: Vault, bytes: Uint8Array, opts: { sit
   });
   const plan = applyPlan({ version: installedVersion, subjects: (await vault.loadWatchlist()).subjects }, contents);
   await vault.applyWatchlistPlan(plan);
-  return { version: plan.toVersion, subjects: plan.subjects.length };
+  return { version: plan.toVersion, subjects: plan.subjects.length, kind: contents.kind, issuer: fingerprintOfKeyId(contents.issuerKeyId) };
 }

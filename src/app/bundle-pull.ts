@@ -8,13 +8,15 @@
  * (and which version), and the last refusal (an older or foreign-signed bundle on the receiver is refused, kept off
  * the device, and named here until a later pull succeeds). Only one pull runs at a time; a failed pull is retried at
  * the next tick. Needs only the device unlock (the signature is the authority). It never sends anything but the
- * installed version and this kiosk's public key id, and never writes the vault except through installBundle.
+ * installed version and this kiosk's public key id, and never writes the vault except through installBundle. What
+ * it installed goes to the `onInstalled` listeners (the sync service audits it); a listener that fails is logged
+ * and never undoes or fails the install.
  */
 import { KioskError, isKioskError } from '../shared/errors';
 import type { Clock } from '../shared/clock';
 import type { Vault } from '../store';
 import { publicKeyId, pullBundle, type PullOptions } from '../sync';
-import { installBundle, syncKeys } from './bundle-apply';
+import { installBundle, syncKeys, type Applied } from './bundle-apply';
 
 export interface PullStatus {
   /** Minutes between pulls; 0 = off. */
@@ -47,6 +49,7 @@ export class BundlePuller {
   private inFlight: Promise<PullStatus> | null = null;
   private statusValue: PullStatus = { everyMinutes: 0, checkedAt: null, syncedAt: null, syncedVersion: null, error: null, running: false };
   private listeners = new Set<(s: PullStatus) => void>();
+  private installListeners = new Set<(a: Applied) => Promise<void> | void>();
 
   constructor(deps: PullerDeps) {
     this.deps = deps;
@@ -59,6 +62,15 @@ export class BundlePuller {
   subscribe(fn: (s: PullStatus) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /**
+   * Told of every bundle a pull installed, right after the vault committed it (before the watchlist reloads). The
+   * install stands whatever a listener does: its failure is logged, not reported as the pull's.
+   */
+  onInstalled(fn: (a: Applied) => Promise<void> | void): () => void {
+    this.installListeners.add(fn);
+    return () => this.installListeners.delete(fn);
   }
 
   /** (Re)arm the schedule: the first pull now, then every `minutes`; 0 stops it. */
@@ -108,6 +120,13 @@ export class BundlePuller {
       });
       if (bytes) {
         const applied = await installBundle(vault, bytes);
+        for (const fn of this.installListeners) {
+          try {
+            await fn(applied);
+          } catch (e) {
+            console.warn(`bundle pull: v${applied.version} installed; a listener failed (${isKioskError(e) ? e.code : 'INTERNAL'})`);
+          }
+        }
         await this.deps.installed();
         this.set({ syncedAt: clock.wall(), syncedVersion: applied.version });
       }

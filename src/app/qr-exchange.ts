@@ -4,8 +4,9 @@
  * matrix to draw (uqr, encoder) and reading a code from the kiosk's camera frames (the browser's BarcodeDetector
  * where it exists and reads QR codes, else jsQR, a pure-JS decoder: Debian's Chromium on Linux has no
  * BarcodeDetector). What a scanned text means is decided by the caller, which checks it exactly as it checks pasted
- * text (AdminOps.pinAdminKey, addRecipient, pair); a QR code is just another way to type it, and the fingerprint is
- * shown on both screens so two people can compare it by eye. Frames are read and dropped, never kept.
+ * text (SyncService.previewKey, then pinAdminKey / addRecipient once the admin confirmed; DeviceService.pair); a QR
+ * code is just another way to type it, and the fingerprint is shown on both screens so two people can compare it by
+ * eye before a key is trusted. Frames are read and dropped, never kept.
  *
  * Decoding runs on the main thread on purpose: it only runs while an admin holds a scan open (one frame in flight,
  * a 640×480 frame decodes in a few tens of milliseconds), and a worker would add a second copy of every frame.
@@ -65,6 +66,8 @@ export async function scanQr(
     const onAbort = () => done(() => reject(new KioskError('WORKER_ABORTED', { reason: 'qr-scan-cancelled' })));
     const timer = setTimeout(() => done(() => reject(new KioskError('INPUT_QR_NOT_FOUND', { seenOther: seen }))), opts.timeoutMs ?? 30_000);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // A Cancel pressed while the detector was still being set up (above) fired before the listener existed.
+    if (opts.signal?.aborted) return onAbort();
     app.frameTap = async (frame) => {
       const text = native ? ((await native.detect(frame))[0]?.rawValue ?? null) : decodeWithJsQr(frame);
       if (text === null) return;

@@ -1,16 +1,22 @@
 /**
- * Watchlist sync, the admin's side: this tablet's admin and kiosk public keys (text and QR), pinning another
- * tablet's admin key and adding kiosks to export to (typed or scanned by the camera), exporting the watchlist as a
- * signed, encrypted bundle (file name and type chosen here), importing one, and pulling from the receiver now.
+ * Watchlist sync, the admin's side: this tablet's admin and kiosk public keys (text and QR); another tablet's key,
+ * pasted or scanned by the camera, first only previewed (checked, fingerprint shown, nothing saved) and trusted —
+ * pinned as an admin key or added as an export recipient — only by the explicit call the admin makes after comparing
+ * fingerprints on both screens; the trusted keys listed and removed; exporting the watchlist as a signed, encrypted
+ * bundle (file name and type chosen here), importing one, and pulling from the receiver now.
  *
- * Owns the sync keys record and the export version counter; src/sync owns the bundle format and its checks,
- * src/app/bundle-apply.ts the one install path (rollback refused, applied in one transaction or not at all).
- * Every operation asks the authority first (`export` for what leaves the tablet, `import` for what comes in). It
- * never renders anything.
+ * Owns the sync keys record, the export version rule (newer than what is installed, than this desk's last export,
+ * and at least the wall clock in seconds, so a replacement desk's first bundle is newer than the old desk's) and the
+ * audit entries of key trusts, key removals and installed bundles (file imports, and the LAN pulls it hears of from
+ * the puller); an audit entry that cannot be written is logged and never undoes what it records. src/sync owns the
+ * bundle format and its checks, src/app/bundle-apply.ts the one install path (rollback refused, applied in one
+ * transaction or not at all). Every operation asks the authority first (`export` for what leaves the tablet and
+ * the kiosks exported to, `import` for what comes in and the admin keys it comes from). It never renders anything.
  */
-import { installBundle, syncKeys, type SyncKeys } from './bundle-apply';
+import { installBundle, syncKeys, type Applied, type SyncKeys } from './bundle-apply';
 import type { PullStatus } from './bundle-pull';
-import { KioskError } from '../shared/errors';
+import { KioskError, isKioskError } from '../shared/errors';
+import type { AuditEntry } from '../shared/types';
 import { scanQr } from './qr-exchange';
 import {
   createSiteKey,
@@ -30,14 +36,55 @@ export { BUNDLE_EXTENSION } from '../sync/transport';
 import type { Capability } from './authority';
 import type { KioskController } from './controller';
 
+/** Which tablet a key belongs to: an admin desk (signs bundles) or a kiosk (bundles are encrypted to it). */
+export type KeyKind = 'admin' | 'kiosk';
+
+/** A key read from pasted or scanned text, fully checked but not saved: what the admin compares before trusting. */
+export interface KeyPreview {
+  kind: KeyKind;
+  json: string;
+  fingerprint: string;
+}
+
+/** The keys this tablet trusts, by fingerprint: admin keys it accepts bundles from, kiosks it exports to. */
+export interface TrustedKeys {
+  admins: string[];
+  recipients: string[];
+}
+
+/** The `kind` field of each key text, and the capability that trusting or removing such a key needs. */
+const KEY_TEXT: Record<KeyKind, string> = { admin: 'entrance-kiosk-admin-key', kiosk: 'entrance-kiosk-kiosk-key' };
+const KEY_CAPABILITY: Record<KeyKind, Capability> = { admin: 'import', kiosk: 'export' };
+
+/**
+ * The audit reason of a key trusted or removed ("admin <fingerprint>") and of an installed bundle ("v<version>
+ * full|delta, signed by <fingerprint>"): machine-readable, so the audit card words it in the reader's language
+ * (readSyncAuditReason). Fingerprints only; never a name.
+ */
+const keyReason = (kind: KeyKind, fingerprint: string): string => `${kind} ${fingerprint}`;
+const installReason = (a: Applied): string => `v${a.version} ${a.kind}, signed by ${a.issuer}`;
+
+/** A sync audit entry's reason read back (undefined if it is not one this service writes). */
+export function readSyncAuditReason(
+  reason: string,
+): { key: KeyKind; fingerprint: string } | { version: number; kind: 'full' | 'delta'; issuer: string } | undefined {
+  const key = /^(admin|kiosk) ([0-9A-F]{8}(?: [0-9A-F]{8}){3})$/.exec(reason);
+  if (key) return { key: key[1] as KeyKind, fingerprint: key[2]! };
+  const inst = /^v(\d+) (full|delta), signed by ([0-9A-F]{8}(?: [0-9A-F]{8}){3})$/.exec(reason);
+  if (inst) return { version: Number(inst[1]), kind: inst[2] as 'full' | 'delta', issuer: inst[3]! };
+  return undefined;
+}
+
 /** Whether a scanned text is a public key of this kind (the full check is the import's own). */
-function isKeyText(text: string, kind: string): boolean {
+function isKeyText(text: string, kind: KeyKind): boolean {
   try {
-    return (JSON.parse(text) as { kind?: unknown }).kind === kind;
+    return (JSON.parse(text) as { kind?: unknown }).kind === KEY_TEXT[kind];
   } catch {
     return false;
   }
 }
+
+const unknownKey = (): KioskError => new KioskError('INPUT_INVALID', { reason: 'unknown-key', field: 'key', rule: 'keyUnknown' });
 
 /** An exported bundle with the file name and type to save it under; a changes bundle says its base and counts. */
 export interface ExportedBundle {
@@ -51,7 +98,10 @@ export interface ExportedBundle {
 }
 
 export class SyncService {
-  constructor(private readonly app: KioskController) {}
+  constructor(private readonly app: KioskController) {
+    // A pull installs unattended, with no admin here: the audit entry is written for it all the same.
+    app.puller.onInstalled((a) => this.audit('watchlist-installed', installReason(a)));
+  }
 
   private get vault() {
     return this.app.vault;
@@ -89,7 +139,7 @@ export class SyncService {
     return { json: JSON.stringify({ kind: 'entrance-kiosk-kiosk-key', jwk }), fingerprint: await keyFingerprint(k.kiosk.publicKey) };
   }
 
-  private static parseKey(json: string, kind: string): JsonWebKey {
+  private static parseKey(json: string, kind: KeyKind): JsonWebKey {
     let v: unknown;
     try {
       v = JSON.parse(json);
@@ -97,48 +147,124 @@ export class SyncService {
       throw new KioskError('INPUT_INVALID', { reason: 'key-json', field: 'key', rule: 'keyJson' });
     }
     const o = v as { kind?: string; jwk?: JsonWebKey };
-    if (o?.kind !== kind || typeof o.jwk !== 'object') throw new KioskError('INPUT_INVALID', { reason: 'key-kind', field: 'key', rule: 'keyKind' });
+    if (o?.kind !== KEY_TEXT[kind] || typeof o.jwk !== 'object') throw new KioskError('INPUT_INVALID', { reason: 'key-kind', field: 'key', rule: 'keyKind' });
     return o.jwk;
   }
 
-  /** Pin an admin public key on this kiosk; returns its fingerprint for the admin to compare by eye. */
+  /** The full import check of a key text (JSON, kind, P-256 public point, no private half); saves nothing. */
+  private static importKey(json: string, kind: KeyKind): Promise<CryptoKey> {
+    const jwk = SyncService.parseKey(json, kind);
+    return kind === 'admin' ? importAdminPublicKey(jwk) : importKioskPublicKey(jwk);
+  }
+
+  /** The capability for trusting or removing a key of `kind`; a kind that is neither is refused, not guessed. */
+  private requireFor(kind: KeyKind): void {
+    if (!Object.hasOwn(KEY_CAPABILITY, kind)) throw new KioskError('INPUT_INVALID', { reason: 'key-kind', field: 'kind' });
+    this.require(KEY_CAPABILITY[kind]);
+  }
+
+  /**
+   * Check a pasted or scanned key text exactly as trusting it would, and say its fingerprint, saving nothing: the
+   * admin compares the fingerprint with the other tablet's screen and only then calls pinAdminKey / addRecipient.
+   */
+  async previewKey(json: string, kind: KeyKind): Promise<KeyPreview> {
+    this.requireFor(kind);
+    return { kind, json, fingerprint: await keyFingerprint(await SyncService.importKey(json, kind)) };
+  }
+
+  /**
+   * Pin an admin public key on this kiosk: from now on bundles it signs are accepted. Call only after the admin
+   * compared the fingerprint (previewKey) with the admin desk's screen. Returns the fingerprint.
+   */
   async pinAdminKey(json: string): Promise<string> {
     this.require('import');
-    const key = await importAdminPublicKey(SyncService.parseKey(json, 'entrance-kiosk-admin-key'));
+    const key = await SyncService.importKey(json, 'admin');
     const fp = await keyFingerprint(key);
     const k = await this.keys();
     const existing = await Promise.all((k.pinnedAdmins ?? []).map((p) => keyFingerprint(p)));
-    if (!existing.includes(fp)) k.pinnedAdmins = [...(k.pinnedAdmins ?? []), key];
+    if (existing.includes(fp)) return fp;
+    k.pinnedAdmins = [...(k.pinnedAdmins ?? []), key];
     await this.saveKeys(k);
+    await this.audit('key-trusted', keyReason('admin', fp));
     return fp;
   }
 
-  /** Pins the admin key another tablet shows as a QR code (read by this camera); returns its fingerprint. */
-  async scanAdminKey(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+  /**
+   * Reads the admin key another tablet shows as a QR code with this camera and previews it: nothing is pinned
+   * (a code held up by anyone while the scan runs would otherwise be trusted). `signal` cancels the scan.
+   */
+  async scanAdminKey(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<KeyPreview> {
     this.require('import');
-    return this.pinAdminKey(await scanQr(this.app, (t) => isKeyText(t, 'entrance-kiosk-admin-key'), opts));
+    return this.previewKey(await scanQr(this.app, (t) => isKeyText(t, 'admin'), opts), 'admin');
   }
 
-  /** Adds the kiosk whose key another tablet shows as a QR code to the export recipients; returns its fingerprint. */
-  async scanKioskKey(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+  /** Reads a kiosk's key QR code with this camera and previews it; nothing is added. `signal` cancels the scan. */
+  async scanKioskKey(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<KeyPreview> {
     this.require('export');
-    return this.addRecipient(await scanQr(this.app, (t) => isKeyText(t, 'entrance-kiosk-kiosk-key'), opts));
+    return this.previewKey(await scanQr(this.app, (t) => isKeyText(t, 'kiosk'), opts), 'kiosk');
   }
 
-  /** Add a kiosk to export to; returns its fingerprint. */
+  /**
+   * Add a kiosk to export to: every later export is encrypted to it. Call only after the admin compared the
+   * fingerprint (previewKey) with the kiosk's screen. Returns the fingerprint.
+   */
   async addRecipient(json: string): Promise<string> {
     this.require('export');
-    const key = await importKioskPublicKey(SyncService.parseKey(json, 'entrance-kiosk-kiosk-key'));
+    const key = await SyncService.importKey(json, 'kiosk');
     const fingerprint = await keyFingerprint(key);
     const k = await this.keys();
+    const known = (k.recipients ?? []).some((r) => r.fingerprint === fingerprint);
     k.recipients = [...(k.recipients ?? []).filter((r) => r.fingerprint !== fingerprint), { fingerprint, key }];
     await this.saveKeys(k);
+    if (!known) await this.audit('key-trusted', keyReason('kiosk', fingerprint));
     return fingerprint;
+  }
+
+  /** The pinned admin keys and the export recipients, by fingerprint, in the order they were trusted. */
+  async trustedKeys(): Promise<TrustedKeys> {
+    this.require('import');
+    this.require('export');
+    const k = await this.keys();
+    return {
+      admins: await Promise.all((k.pinnedAdmins ?? []).map((p) => keyFingerprint(p))),
+      recipients: (k.recipients ?? []).map((r) => r.fingerprint),
+    };
+  }
+
+  /**
+   * Stop trusting a pinned admin key: bundles it signs are refused from now on (a rotation pins the new key next to
+   * the old one first). Removing the last one leaves a kiosk that installs nothing until a key is pinned again.
+   * INPUT_INVALID (field `key`, rule `keyUnknown`) for a fingerprint that is not pinned.
+   */
+  async unpinAdminKey(fingerprint: string): Promise<void> {
+    this.require('import');
+    const k = await this.keys();
+    const pinned = k.pinnedAdmins ?? [];
+    const fps = await Promise.all(pinned.map((p) => keyFingerprint(p)));
+    if (typeof fingerprint !== 'string' || !fps.includes(fingerprint)) throw unknownKey();
+    k.pinnedAdmins = pinned.filter((_, i) => fps[i] !== fingerprint);
+    await this.saveKeys(k);
+    await this.audit('key-removed', keyReason('admin', fingerprint));
+  }
+
+  /**
+   * Stop exporting to a kiosk: later exports are not encrypted to it (bundles it already holds stay readable to
+   * it). INPUT_INVALID (field `key`, rule `keyUnknown`) for a fingerprint that is not a recipient.
+   */
+  async removeRecipient(fingerprint: string): Promise<void> {
+    this.require('export');
+    const k = await this.keys();
+    const recipients = k.recipients ?? [];
+    if (typeof fingerprint !== 'string' || !recipients.some((r) => r.fingerprint === fingerprint)) throw unknownKey();
+    k.recipients = recipients.filter((r) => r.fingerprint !== fingerprint);
+    await this.saveKeys(k);
+    await this.audit('key-removed', keyReason('kiosk', fingerprint));
   }
 
   /**
    * Export the whole watchlist as a signed, encrypted bundle, to a site passphrase and/or every added kiosk.
-   * Versions increase with every export from this tablet, so kiosks refuse anything older than what they have.
+   * Versions increase with every export from this tablet, so kiosks refuse anything older than what they have; see
+   * nextVersion for why they also follow the wall clock.
    */
   async exportWatchlist(opts: { sitePassphrase?: string }): Promise<ExportedBundle> {
     return this.export(opts, false);
@@ -163,8 +289,7 @@ export class SyncService {
     if (!opts.sitePassphrase && recipients.length === 0) throw new KioskError('INPUT_INVALID', { reason: 'no-recipients', rule: 'noRecipients' });
     const base = keys.exported;
     if (delta && !base) throw new KioskError('INPUT_INVALID', { reason: 'no-base', rule: 'noBase' });
-    const installed = await this.vault.watchlistVersion();
-    const version = Math.max(installed, keys.exportedVersion ?? 0) + 1;
+    const version = this.nextVersion(await this.vault.watchlistVersion(), keys.exportedVersion ?? 0);
     const subjects = (await this.vault.loadWatchlist()).subjects;
     const stamps = Object.fromEntries(subjects.map((s) => [s.id, s.updatedAt]));
     const changes = delta && base ? { upserts: subjects.filter((s) => base.stamps[s.id] !== s.updatedAt), deletions: Object.keys(base.stamps).filter((id) => !(id in stamps)).sort() } : null;
@@ -188,13 +313,27 @@ export class SyncService {
   }
 
   /**
-   * Import a bundle file: verify the signature against the pinned admin key(s), refuse rollbacks, decrypt with the
-   * site passphrase or this kiosk's key, then replace the watchlist in one transaction. On any failure the
-   * installed watchlist is untouched.
+   * The next export's version: above what this tablet has installed and above its own last export (so versions
+   * never repeat from one desk), and at least the wall clock in whole seconds — so the first bundle of a desk that
+   * replaced a lost one (its counter starts over) is still newer than everything the old desk made, and kiosks
+   * accept it instead of refusing it as a rollback. The cost: a desk whose clock ran far ahead makes versions that
+   * other desks cannot pass until their clocks reach them (docs/sync.md). At most 2^53−1, the file format's limit.
    */
-  async importWatchlist(file: Blob, opts: { sitePassphrase?: string } = {}): Promise<{ version: number; subjects: number }> {
+  private nextVersion(installed: number, lastExported: number): number {
+    const version = Math.max(installed + 1, lastExported + 1, Math.floor(this.app.clock.wall() / 1000));
+    if (!Number.isSafeInteger(version)) throw new KioskError('INPUT_INVALID', { reason: 'version-exhausted', rule: 'versionExhausted' });
+    return version;
+  }
+
+  /**
+   * Import a bundle file: verify the signature against the pinned admin key(s), refuse rollbacks, decrypt with the
+   * site passphrase or this kiosk's key, then replace the watchlist in one transaction, and audit it. On any failure
+   * the installed watchlist is untouched.
+   */
+  async importWatchlist(file: Blob, opts: { sitePassphrase?: string } = {}): Promise<Applied> {
     this.require('import');
     const applied = await installBundle(this.vault, await readBundleFile(file), opts);
+    await this.audit('watchlist-installed', installReason(applied));
     await this.app.reloadWatchlist();
     return applied;
   }
@@ -207,5 +346,18 @@ export class SyncService {
 
   private require(cap: Capability): void {
     this.app.authority.require(cap);
+  }
+
+  /**
+   * One 'system' audit entry for what was just done to this tablet's sync state. Best effort by design: the change
+   * it records is already committed, and refusing or undoing an install because the log is full would leave the
+   * kiosk on an older watchlist (as auditRepairs in the controller, a failure is logged, not thrown).
+   */
+  private async audit(outcome: Extract<AuditEntry['outcome'], 'watchlist-installed' | 'key-trusted' | 'key-removed'>, reason: string): Promise<void> {
+    try {
+      await this.vault.audit.append({ at: this.app.clock.wall(), outcome, subjectId: 'unknown', kiosk: this.app.snapshot.settings.kioskId, mode: 'system', reason });
+    } catch (e) {
+      console.warn(`sync: ${outcome} not audited (${isKioskError(e) ? e.code : 'INTERNAL'})`);
+    }
   }
 }

@@ -47,8 +47,11 @@ export interface Subject {
 
 /** An entry of the encrypted audit log (never an image). */
 /**
- * What an audit entry records: a decision, a guard's override, or (mode 'system') a stored setting that failed its
- * check at start and runs on its default (`reason` names the field). One list for the log and its export reader.
+ * What an audit entry records: a decision, a guard's override, or (mode 'system', subject 'unknown') something done
+ * to the tablet itself: a stored setting that failed its check at start and runs on its default (`reason` names the
+ * field), a watchlist bundle installed from a file or the receiver (`reason` "v<version> full|delta, signed by
+ * <issuer fingerprint>"), or a sync key trusted or removed (`reason` "admin <fingerprint>" / "kiosk <fingerprint>").
+ * One list for the log and its export reader.
  */
 export const AUDIT_OUTCOMES = [
   'grant',
@@ -61,6 +64,9 @@ export const AUDIT_OUTCOMES = [
   'override-grant',
   'override-deny',
   'config-repaired',
+  'watchlist-installed',
+  'key-trusted',
+  'key-removed',
 ] as const;
 export const AUDIT_MODES = ['face', 'plate', 'manual', 'system'] as const;
 

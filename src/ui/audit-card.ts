@@ -6,11 +6,12 @@
  * decrypts. It never reaches storage or crypto itself, and shows guard names, never guard ids where a name is known.
  */
 import { AUDIT_EXPORT_EXTENSION } from '../app/audit-file';
+import { readSyncAuditReason } from '../app/sync-service';
 import { KioskError } from '../shared/errors';
 import type { AuditEntry } from '../shared/types';
 import { card, field, filePicker, outLine, passphraseRules, run, save, word } from './card-kit';
 import { h } from './dom';
-import { formatDateTime, lang, t } from './i18n';
+import { formatDateTime, lang, t, tf } from './i18n';
 import { reasonText } from './reasons';
 
 export interface AuditActions {
@@ -21,10 +22,25 @@ export interface AuditActions {
   listGuards(): Promise<{ id: string; name: string }[]>;
 }
 
-/** A manual override's reason is the guard's own words; a repaired setting names its field; policy reasons are translated. */
+/**
+ * What a 'system' entry records, in the chosen language: a repaired setting names its field; an installed bundle
+ * its version, kind and signing key; a key trusted or removed its kind and fingerprint (the reason as
+ * src/app/sync-service.ts writes it; anything else is shown as written rather than worded wrongly).
+ */
+function systemReason(e: AuditEntry): string {
+  const reason = e.reason ?? '';
+  if (e.outcome === 'config-repaired') return `${t('configRepairedAudit')}: ${reason}`;
+  const sync = readSyncAuditReason(reason);
+  if (e.outcome === 'watchlist-installed' && sync && 'version' in sync) return tf('auditInstalled', { version: sync.version, kind: t(`auditKind_${sync.kind}`), issuer: sync.issuer });
+  if (e.outcome === 'key-trusted' && sync && 'key' in sync) return tf(`auditKeyTrusted_${sync.key}`, { fingerprint: sync.fingerprint });
+  if (e.outcome === 'key-removed' && sync && 'key' in sync) return tf(`auditKeyRemoved_${sync.key}`, { fingerprint: sync.fingerprint });
+  return reason;
+}
+
+/** A manual override's reason is the guard's own words; a system entry says what was done; policy reasons are translated. */
 function auditReason(e: AuditEntry): string {
   if (e.mode === 'manual') return e.reason ?? '';
-  if (e.mode === 'system') return `${t('configRepairedAudit')}: ${e.reason ?? ''}`;
+  if (e.mode === 'system') return systemReason(e);
   return reasonText(e.reason ?? '', lang());
 }
 
@@ -45,7 +61,6 @@ function auditTable(entries: readonly AuditEntry[], names: ReadonlyMap<string, s
           h('td', {}, word('outcome', e.outcome)),
           h('td', {}, word('mode', e.mode)),
           h('td', {}, e.actor ? (e.actor === 'admin' ? t('admin') : (names.get(e.actor) ?? e.actor)) : ''),
-          // A manual override's reason is the guard's own words; policy reasons are translated.
           h('td', {}, auditReason(e)),
         ),
       ),

@@ -1,14 +1,18 @@
 /**
  * The sync card of the admin console: this tablet's admin and kiosk keys (JSON, fingerprint and a QR code for the
- * other tablet's camera), scanning or pasting the other tablet's key, and the watchlist as a bundle file (export to
- * a site passphrase and/or the added kiosks — the whole list or only the changes since the last export — and
- * import). The LAN pull has its own card (src/ui/sync-pull-card.ts).
+ * other tablet's camera), scanning (cancellable) or pasting the other tablet's key — shown with its fingerprint to
+ * compare with the other screen, and trusted only when the admin confirms they match —, the keys trusted (pinned
+ * admin keys, kiosks exported to) with a way to remove each, and the watchlist as a bundle file (export to a site
+ * passphrase and/or the added kiosks — the whole list or only the changes since the last export — and import). The
+ * LAN pull has its own card (src/ui/sync-pull-card.ts).
  *
- * Owns only this card's DOM; it calls the sync service (src/app/sync-service.ts), which names the file and does
- * every check. It never reaches storage, crypto, the network or src/sync itself.
+ * Owns only this card's DOM and the key waiting for confirmation; it calls the sync service
+ * (src/app/sync-service.ts), which checks every key, names the file and asks the authority. It never reaches
+ * storage, crypto, the network or src/sync itself.
  */
 import { qrMatrix } from '../app/qr-exchange';
-import { BUNDLE_EXTENSION, type ExportedBundle } from '../app/sync-service';
+import { BUNDLE_EXTENSION, type ExportedBundle, type KeyKind, type KeyPreview, type TrustedKeys } from '../app/sync-service';
+import { isKioskError } from '../shared/errors';
 import { card, field, filePicker, outLine, run, save } from './card-kit';
 import { h } from './dom';
 import { labelled, t, tf } from './i18n';
@@ -16,10 +20,17 @@ import { labelled, t, tf } from './i18n';
 export interface SyncActions {
   adminPublicKey(): Promise<{ json: string; fingerprint: string }>;
   kioskPublicKey(): Promise<{ json: string; fingerprint: string }>;
+  /** Checks a pasted key and says its fingerprint; saves nothing. */
+  previewKey(json: string, kind: KeyKind): Promise<KeyPreview>;
+  /** Trust: only after the admin confirmed the fingerprints match. */
   pinAdminKey(json: string): Promise<string>;
   addRecipient(json: string): Promise<string>;
-  scanAdminKey(): Promise<string>;
-  scanKioskKey(): Promise<string>;
+  /** Read the other tablet's QR code with this camera and preview it (nothing saved); `signal` cancels. */
+  scanAdminKey(opts?: { signal?: AbortSignal }): Promise<KeyPreview>;
+  scanKioskKey(opts?: { signal?: AbortSignal }): Promise<KeyPreview>;
+  trustedKeys(): Promise<TrustedKeys>;
+  unpinAdminKey(fingerprint: string): Promise<void>;
+  removeRecipient(fingerprint: string): Promise<void>;
   exportWatchlist(opts: { sitePassphrase?: string }): Promise<ExportedBundle>;
   /** Only what changed since the last export (a delta bundle for kiosks on that version). */
   exportChanges(opts: { sitePassphrase?: string }): Promise<ExportedBundle>;
@@ -55,31 +66,110 @@ export function syncCard(actions: SyncActions): HTMLElement {
   };
   showAdmin.addEventListener('click', () => void run(showAdmin, out, async () => showKey(await actions.adminPublicKey())));
   showKiosk.addEventListener('click', () => void run(showKiosk, out, async () => showKey(await actions.kioskPublicKey())));
-  // Reading the other tablet's QR code with this camera: the fingerprint is shown here to compare with theirs.
-  const scanAdmin = h('button', { type: 'button', 'data-testid': 'scan-admin-key' }, t('scanAdminKey'));
-  const scanKiosk = h('button', { type: 'button', 'data-testid': 'scan-kiosk-key' }, t('scanKioskKey'));
-  scanAdmin.addEventListener('click', () =>
-    void run(scanAdmin, out, async () => {
-      out.textContent = t('scanning');
-      const fingerprint = await actions.scanAdminKey();
-      fp.textContent = fingerprint;
-      return labelled(t('pinned'), fingerprint);
-    }),
-  );
-  scanKiosk.addEventListener('click', () =>
-    void run(scanKiosk, out, async () => {
-      out.textContent = t('scanning');
-      const fingerprint = await actions.scanKioskKey();
-      fp.textContent = fingerprint;
-      return labelled(t('added'), fingerprint);
-    }),
-  );
   const pinIn = h('textarea', { rows: 3, 'data-testid': 'pin-admin-json' });
   const pinBtn = h('button', { type: 'button', 'data-testid': 'pin-admin-submit' }, t('pinAdminKey'));
-  pinBtn.addEventListener('click', () => void run(pinBtn, out, async () => labelled(t('pinned'), await actions.pinAdminKey(pinIn.value))));
   const recIn = h('textarea', { rows: 3, 'data-testid': 'recipient-json' });
   const recBtn = h('button', { type: 'button', 'data-testid': 'recipient-submit' }, t('addRecipient'));
-  recBtn.addEventListener('click', () => void run(recBtn, out, async () => labelled(t('added'), await actions.addRecipient(recIn.value))));
+  // The other tablet's key, scanned or pasted, waits here with its fingerprint until the admin confirms it matches
+  // the other screen: trusting on read let a QR code held up by anyone during a scan pin itself (security review).
+  let pending: KeyPreview | null = null;
+  const confirmFp = h('p', { class: 'fingerprint', 'data-testid': 'confirm-fingerprint' });
+  const confirmWhat = h('p', { 'data-testid': 'confirm-what' });
+  const confirmBtn = h('button', { type: 'button', 'data-testid': 'confirm-key' }, t('confirmKey'));
+  const cancelBtn = h('button', { type: 'button', class: 'secondary', 'data-testid': 'cancel-key' }, t('cancel'));
+  const confirmBox = h(
+    'div',
+    { class: 'key-confirm', 'data-testid': 'key-confirm', hidden: true, role: 'group', 'aria-label': t('compareKey') },
+    confirmWhat,
+    confirmFp,
+    h('p', { class: 'help' }, t('keyCompareHelp')),
+    h('div', { class: 'buttons' }, confirmBtn, cancelBtn),
+  );
+  const showPending = (p: KeyPreview | null): string | void => {
+    pending = p;
+    confirmBox.hidden = !p;
+    if (!p) return;
+    confirmWhat.textContent = t(`keyPreview_${p.kind}`);
+    confirmFp.textContent = p.fingerprint;
+    return labelled(t('compareKey'), p.fingerprint);
+  };
+
+  const trustedList = h('ul', { class: 'trusted-keys', 'data-testid': 'trusted-keys' });
+  const trustedRow = (kind: KeyKind, fingerprint: string): HTMLElement => {
+    const remove = h('button', { type: 'button', class: 'secondary', 'data-testid': 'remove-key', 'aria-label': `${t('removeKey')} ${fingerprint}` }, t('removeKey'));
+    remove.addEventListener('click', () =>
+      void run(remove, out, async () => {
+        await (kind === 'admin' ? actions.unpinAdminKey(fingerprint) : actions.removeRecipient(fingerprint));
+        await refreshTrusted();
+        return labelled(t('removedKey'), fingerprint);
+      }),
+    );
+    return h('li', { 'data-kind': kind, 'data-fingerprint': fingerprint }, `${t(kind === 'admin' ? 'trustedAdmin' : 'trustedKiosk')} `, h('span', { class: 'fingerprint' }, fingerprint), ' ', remove);
+  };
+  // Refreshed after every trust and removal, so the list is what the vault holds, not what this card assumed.
+  const refreshTrusted = async (): Promise<void> => {
+    const k = await actions.trustedKeys();
+    const rows = [...k.admins.map((fp) => trustedRow('admin', fp)), ...k.recipients.map((fp) => trustedRow('kiosk', fp))];
+    trustedList.replaceChildren(...(rows.length ? rows : [h('li', { class: 'help', 'data-testid': 'trusted-none' }, t('trustedNone'))]));
+  };
+  // The console is built for an admin session; a refusal here (none) leaves the list empty rather than the card broken.
+  void refreshTrusted().catch(() => undefined);
+
+  confirmBtn.addEventListener('click', () =>
+    void run(confirmBtn, out, async () => {
+      const p = pending;
+      if (!p) return t('keyNotTrusted');
+      const fingerprint = p.kind === 'admin' ? await actions.pinAdminKey(p.json) : await actions.addRecipient(p.json);
+      showPending(null);
+      (p.kind === 'admin' ? pinIn : recIn).value = '';
+      await refreshTrusted();
+      return labelled(t(p.kind === 'admin' ? 'pinned' : 'added'), fingerprint);
+    }),
+  );
+  cancelBtn.addEventListener('click', () =>
+    void run(cancelBtn, out, async () => {
+      showPending(null);
+      return t('keyNotTrusted');
+    }),
+  );
+
+  // Reading the other tablet's QR code with this camera: a Cancel stops the camera scan; nothing is saved either way.
+  const scanAdmin = h('button', { type: 'button', 'data-testid': 'scan-admin-key' }, t('scanAdminKey'));
+  const scanKiosk = h('button', { type: 'button', 'data-testid': 'scan-kiosk-key' }, t('scanKioskKey'));
+  const cancelScan = h('button', { type: 'button', class: 'secondary', 'data-testid': 'cancel-scan', hidden: true }, t('cancel'));
+  let scanning: AbortController | null = null;
+  cancelScan.addEventListener('click', () => scanning?.abort());
+  const scan = (button: HTMLButtonElement, read: (o: { signal: AbortSignal }) => Promise<KeyPreview>) =>
+    void run(button, out, async () => {
+      scanning?.abort();
+      const ctl = new AbortController();
+      scanning = ctl;
+      showPending(null);
+      out.textContent = t('scanning');
+      cancelScan.hidden = false;
+      try {
+        return showPending(await read({ signal: ctl.signal }));
+      } catch (e) {
+        if (ctl.signal.aborted && isKioskError(e, 'WORKER_ABORTED')) return t('scanCancelled');
+        throw e;
+      } finally {
+        if (scanning === ctl) {
+          scanning = null;
+          cancelScan.hidden = true;
+        }
+      }
+    });
+  scanAdmin.addEventListener('click', () => scan(scanAdmin, (o) => actions.scanAdminKey(o)));
+  scanKiosk.addEventListener('click', () => scan(scanKiosk, (o) => actions.scanKioskKey(o)));
+  // A new paste replaces whatever waited for confirmation first, also when it is refused: a refused paste must not
+  // leave an earlier key's confirm button under its error.
+  const paste = (button: HTMLButtonElement, input: HTMLTextAreaElement, kind: KeyKind) =>
+    void run(button, out, async () => {
+      showPending(null);
+      return showPending(await actions.previewKey(input.value, kind));
+    });
+  pinBtn.addEventListener('click', () => paste(pinBtn, pinIn, 'admin'));
+  recBtn.addEventListener('click', () => paste(recBtn, recIn, 'kiosk'));
   const site = h('input', { type: 'password', autocomplete: 'off', 'data-testid': 'site-passphrase' });
   const exportBtn = h('button', { type: 'button', 'data-testid': 'export-bundle' }, t('exportBundle'));
   exportBtn.addEventListener('click', () =>
@@ -115,11 +205,15 @@ export function syncCard(actions: SyncActions): HTMLElement {
     keyOut,
     fp,
     qr,
-    h('div', { class: 'buttons' }, scanAdmin, scanKiosk),
+    h('div', { class: 'buttons' }, scanAdmin, scanKiosk, cancelScan),
     field(t('pinAdminKey'), pinIn, 'pin-in'),
     pinBtn,
     field(t('addRecipient'), recIn, 'rec-in'),
     recBtn,
+    confirmBox,
+    h('h3', {}, t('trustedKeysTitle')),
+    h('p', { class: 'help' }, t('trustedKeysHelp')),
+    trustedList,
     field(t('sitePassphrase'), site, 'site-pass'),
     h('div', { class: 'buttons' }, exportBtn, deltaBtn),
     h('p', { class: 'help' }, t('exportDeltaHelp')),

@@ -2,9 +2,10 @@
  * Authority below the views, in real Chromium: the app layer (controller + admin operations + authority, with the
  * real vault in IndexedDB, real WebCrypto and the real face worker) is called directly, with no screen at all, and
  * refuses what the session lacks with typed errors: nobody may override, see names or scores, enrol, edit, export,
- * import, wipe or change settings; a guard may override and see the decision list but nothing an admin does.
- * Overrides are audited with the guard's id and rate-limited per guard (the window survives a reload, as does the
- * PIN lock-out); a guard session and an admin session end after the idle timeout on a test-driven clock.
+ * import, preview, trust, list or remove sync keys, wipe or change settings; a guard may override and see the
+ * decision list but nothing an admin does. Overrides are audited with the guard's id and rate-limited per guard (the
+ * window survives a reload, as does the PIN lock-out); a guard session and an admin session end after the idle
+ * timeout on a test-driven clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdminOps } from '../../src/app/admin-ops';
@@ -71,6 +72,14 @@ describe('authority in the app layer (no UI)', () => {
       ['export watchlist', () => ops.sync.exportWatchlist({ sitePassphrase: 'x' })],
       ['import watchlist', () => ops.sync.importWatchlist(blob)],
       ['pin admin key', () => ops.sync.pinAdminKey('{}')],
+      ['add recipient', () => ops.sync.addRecipient('{}')],
+      ['preview admin key', () => ops.sync.previewKey('{}', 'admin')],
+      ['preview kiosk key', () => ops.sync.previewKey('{}', 'kiosk')],
+      ['scan admin key', () => ops.sync.scanAdminKey({ timeoutMs: 10 })],
+      ['scan kiosk key', () => ops.sync.scanKioskKey({ timeoutMs: 10 })],
+      ['list trusted keys', () => ops.sync.trustedKeys()],
+      ['unpin admin key', () => ops.sync.unpinAdminKey('00000000 00000000 00000000 00000000')],
+      ['remove recipient', () => ops.sync.removeRecipient('00000000 00000000 00000000 00000000')],
       ['export audit', () => ops.audit.exportAudit('Some export passphrase 9')],
       ['read audit', () => ops.audit.readAudit(10)],
       ['wipe', () => ops.wipe('WIPE')],

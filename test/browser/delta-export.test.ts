@@ -38,8 +38,11 @@ describe('changes-only export', () => {
     await a.vault.enrol({ label: 'Person 4', list: 'allow', plates: [], templates: { fr_feature: [tpl(512, 4)] } });
     await a.app.watchlistSettled();
     const delta = await a.ops.sync.exportChanges({ sitePassphrase: SITE });
-    expect(delta).toMatchObject({ version: full.version + 1, baseVersion: full.version, upserts: 2, deletions: 1 });
-    expect(delta.fileName).toBe(`watchlist-v${full.version + 1}-from-v${full.version}.kwb`);
+    // Newer than the base, and (docs/sync.md) at least the wall clock in seconds: the clock moved on a second.
+    expect(delta).toMatchObject({ baseVersion: full.version, upserts: 2, deletions: 1 });
+    expect(delta.version).toBeGreaterThan(full.version);
+    expect(delta.version).toBeGreaterThanOrEqual(Math.floor((clock.wall() - 1000) / 1000));
+    expect(delta.fileName).toBe(`watchlist-v${delta.version}-from-v${full.version}.kwb`);
     // Smaller than the whole list: only two people's templates travel.
     expect(delta.bytes.byteLength).toBeLessThan(full.bytes.byteLength);
 

@@ -4,7 +4,8 @@
  * - Settings show the values in force (no blank embedder or threshold); "Save" says what changed or that nothing
  *   did; an out-of-range value is refused with the field and the range named.
  * - Refusals name the field and rule (empty name, 5,000-character name with the limit, lower-case "wipe", a bad
- *   CSV row by number); the code is only in the small details line; plates are previewed as they will be saved.
+ *   CSV row by number, a pasted key that is not JSON or of the wrong kind — and then nothing waits to be trusted);
+ *   the code is only in the small details line; plates are previewed as they will be saved.
  * - The audit export downloads as .ekaudit and the same screen reads it back (in Chinese too: outcome words and
  *   an Intl date); the lock-out shows a countdown and keeps the unlock button disabled until it ends.
  */
@@ -135,6 +136,9 @@ describe('admin screen words and files', () => {
       await sync.getByTestId('pin-admin-json').fill('{"kind":"entrance-kiosk-kiosk-key","jwk":{}}');
       const wrongKind = await act(page, 'section-sync', 'pin-admin-submit', 'sync-message');
       expect(wrongKind.text).toMatch(/^The input is not valid\. Public key: this is not the kind of key asked for here/);
+      // A refused key leaves nothing waiting to be trusted: no fingerprint to confirm, nothing in the trusted list.
+      expect(await sync.getByTestId('key-confirm').isVisible()).toBe(false);
+      expect(await sync.getByTestId('trusted-keys').locator('li[data-kind]').count()).toBe(0);
 
       // --- the wipe word, and a CSV's bad row ---
       await page.getByTestId('wipe-confirm').fill('wipe');

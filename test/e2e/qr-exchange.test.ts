@@ -1,9 +1,10 @@
 /**
  * Issue 19: the admin key moves between two tablets by QR code. Profile A shows its admin public key as a QR code;
  * a screenshot of that code becomes profile B's camera (Chromium's fake camera, a .y4m made here from the
- * screenshot); B's "scan admin key" reads it with the kiosk's own camera path and pins it. Both screens show the same
- * fingerprint. The reader used (BarcodeDetector or jsQR) is recorded: Debian's Chromium on Linux has no
- * BarcodeDetector, so this proves the jsQR path there.
+ * screenshot); B's "scan admin key" reads it with the kiosk's own camera path and shows A's fingerprint to compare —
+ * and trusts nothing yet (the trusted-keys list stays empty: a code held up by anyone during a scan is not pinned).
+ * Only "Fingerprints match — trust this key" pins it, and the list then shows it. The reader used (BarcodeDetector
+ * or jsQR) is recorded: Debian's Chromium on Linux has no BarcodeDetector, so this proves the jsQR path there.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { launch, startKiosk, type Browser } from './harness';
 import { outcome, setupKiosk } from './flows';
 
 describe('QR exchange between two tablets', () => {
-  it("pins tablet A's admin key on tablet B by B's camera reading A's screen", { timeout: 360_000 }, async () => {
+  it("pins tablet A's admin key on tablet B by B's camera reading A's screen, once the admin confirms", { timeout: 360_000 }, async () => {
     const server = await startKiosk(inject('distDir'));
     const dir = mkdtempSync(join(tmpdir(), 'qr-'));
     let a: Browser | undefined;
@@ -43,16 +44,28 @@ describe('QR exchange between two tablets', () => {
         return BD && (await BD.getSupportedFormats()).includes('qr_code') ? 'BarcodeDetector' : 'jsQR';
       });
       console.log(`qr-exchange: reader on this Chromium: ${reader}`);
+      const trusted = b.page.getByTestId('trusted-keys');
+      await trusted.getByTestId('trusted-none').waitFor();
       await b.page.evaluate(() => document.querySelector('[data-testid="sync-message"]')?.removeAttribute('data-tone'));
       await b.page.getByTestId('scan-admin-key').click();
       const r = await outcome(b.page, 'sync-message');
       step('B scanned');
       expect(r.tone, r.text).toBe('ok');
-      expect(r.text).toBe(`Pinned: ${fingerprintA}`);
-      expect((await b.page.getByTestId('key-fingerprint').innerText()).trim()).toBe(fingerprintA);
+      expect(r.text).toBe(`Compare with the other tablet’s screen: ${fingerprintA}`);
+      expect((await b.page.getByTestId('confirm-fingerprint').innerText()).trim()).toBe(fingerprintA);
+      // Read, not trusted: nothing is pinned before the admin confirms.
+      expect(await trusted.locator('li[data-kind]').count()).toBe(0);
+      expect(await trusted.getByTestId('trusted-none').isVisible()).toBe(true);
+      expect(await b.page.getByTestId('cancel-scan').isVisible()).toBe(false);
+      await b.page.evaluate(() => document.querySelector('[data-testid="sync-message"]')?.removeAttribute('data-tone'));
+      await b.page.getByTestId('confirm-key').click();
+      const pinned = await outcome(b.page, 'sync-message');
+      expect(pinned).toMatchObject({ tone: 'ok', text: `Pinned: ${fingerprintA}` });
+      expect(await b.page.getByTestId('key-confirm').isVisible()).toBe(false);
+      expect(await trusted.locator('li[data-kind]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-kind')} ${e.getAttribute('data-fingerprint')}`))).toEqual([`admin ${fingerprintA}`]);
       // The pinned key is A's: B's kiosk key is a different key with a different fingerprint.
       await b.page.getByTestId('show-kiosk-key').click();
-      await b.page.waitForFunction((fp) => (document.querySelector('[data-testid="key-fingerprint"]')?.textContent ?? fp) !== fp, fingerprintA);
+      await b.page.waitForFunction((fp) => !['', fp].includes((document.querySelector('[data-testid="key-fingerprint"]')?.textContent ?? '').trim()), fingerprintA);
       expect(a.pageErrors).toEqual([]);
       expect(b.pageErrors).toEqual([]);
     } finally {

@@ -1,8 +1,8 @@
 /**
  * Issue 7 end to end with two browser profiles (two tablets): admin on tablet A enrols two people and exports a
- * signed, encrypted watchlist bundle; tablet B pins A's admin key, imports it and grants A's person at the camera.
- * A tampered bundle, one signed by another admin key, an older version and a truncated file are refused with a clear
- * message and B's watchlist stays as it was. A guard override is logged with its reason; the visitor screen shows
+ * signed, encrypted watchlist bundle; tablet B pins A's admin key (pasted, fingerprint compared, confirmed), imports
+ * it and grants A's person at the camera. A tampered bundle, one signed by another admin key, an older version and
+ * a truncated file are refused with a clear message and B's watchlist stays as it was. A guard override is logged with its reason; the visitor screen shows
  * no name by default; the Chinese UI renders every screen. Screenshots of the visitor, guard and Chinese screens are
  * taken (the English admin console: admin-layout.test.ts) (docs/screenshots/
  * with UPDATE_SCREENSHOTS=1).
@@ -88,8 +88,13 @@ describe('two tablets, offline watchlist sync, guard and visitor screens', () =>
       const sync = b.page.getByTestId('section-sync');
       await sync.getByTestId('pin-admin-json').fill(keyA.json);
       await sync.getByTestId('pin-admin-submit').click();
+      // The pasted key's fingerprint to compare with A's screen; pinned only on confirm.
+      const read = await outcome(b.page, 'sync-message');
+      expect(read.text).toContain(keyA.fingerprint);
+      await b.page.evaluate(() => document.querySelector('[data-testid="sync-message"]')?.removeAttribute('data-tone'));
+      await sync.getByTestId('confirm-key').click();
       const pinned = await outcome(b.page, 'sync-message');
-      expect(pinned.text).toContain(keyA.fingerprint);
+      expect(pinned).toMatchObject({ tone: 'ok', text: `Pinned: ${keyA.fingerprint}` });
 
       const bytes = new Uint8Array(await (await import('node:fs/promises')).readFile(v2));
       const tampered = join(dir, 'tampered.kwb');

@@ -1,14 +1,16 @@
 /**
  * Issue 17's LAN pull end to end: the built kiosk in Chromium, the real reference receiver over loopback.
- * Tablet A (the admin desk) exports signed bundles to kiosk B's key; tablet C, another site's admin, signs one of
- * its own for B (a kiosk's public key is no secret). B pins A's key only and sets a pull schedule of one minute.
- * The receiver is shared with C's site, so it pins both admin keys and publishes both admins' bundles: what it
- * accepts is no authority for the kiosk. C's bundle is refused at B's first scheduled pull (BUNDLE_SIGNATURE),
- * installs nothing, and the admin card says why. A's newer bundle, published next, is installed at B's following
- * scheduled pull with no one pressing anything, shown as "last synced v2" on both screens. The real receiver never
- * offers a version older than the kiosk asks for (`since`), so the older bundle comes from a stale server on the
- * receiver's address (the only origin the kiosk's CSP lets it ask): A's v1 is refused (BUNDLE_ROLLBACK), shown on
- * both screens, and the watchlist stays as it was.
+ * Tablet C, another site's admin, signs a bundle of its own for kiosk B (a kiosk's public key is no secret); then
+ * tablet A (the admin desk) exports two signed bundles to B's key (versions follow the wall clock, so A's, made
+ * later, are newer than C's — the receiver publishes a full bundle only if it is newer than every one it has). B pins
+ * A's key only (fingerprint shown, then confirmed) and sets a pull schedule of one minute. The receiver is shared
+ * with C's site, so it pins both admin keys and publishes both admins' bundles: what it accepts is no authority for
+ * the kiosk. C's bundle is refused at B's first scheduled pull (BUNDLE_SIGNATURE), installs nothing, and the admin
+ * card says why. A's second bundle, published next, is installed at B's following scheduled pull with no one
+ * pressing anything, shown as "last synced v<its version>" on both screens. The real receiver never offers a version
+ * older than the kiosk asks for (`since`), so the older bundle comes from a stale server on the receiver's address
+ * (the only origin the kiosk's CSP lets it ask): A's first is refused (BUNDLE_ROLLBACK), shown on both screens, and
+ * the watchlist stays as it was.
  *
  * The receiver's port is the one the e2e build's CSP allows (E2E_RECEIVER_PORT), so this file cannot pick its own.
  */
@@ -36,14 +38,25 @@ async function showKey(page: Page, which: 'admin' | 'kiosk'): Promise<string> {
   return sync.getByTestId('key-json').inputValue();
 }
 
+/** Paste a key, see its fingerprint to compare, then confirm it (the only step that trusts it). */
 async function submit(page: Page, input: string, button: string, value: string): Promise<void> {
   const sync = page.getByTestId('section-sync');
-  await page.evaluate(() => document.querySelector('[data-testid="sync-message"]')?.removeAttribute('data-tone'));
+  const clear = () => page.evaluate(() => document.querySelector('[data-testid="sync-message"]')?.removeAttribute('data-tone'));
+  await clear();
   await sync.getByTestId(input).fill(value);
   await sync.getByTestId(button).click();
-  const r = await outcome(page, 'sync-message');
-  expect(r.tone, r.text).toBe('ok');
+  const read = await outcome(page, 'sync-message');
+  expect(read.tone, read.text).toBe('ok');
+  expect(read.text).toMatch(/^Compare with the other tablet’s screen: /);
+  await clear();
+  await sync.getByTestId('confirm-key').click();
+  const trusted = await outcome(page, 'sync-message');
+  expect(trusted.tone, trusted.text).toBe('ok');
+  expect(trusted.text).toBe(`${input === 'pin-admin-json' ? 'Pinned' : 'Added'}: ${read.text.split(': ')[1]}`);
 }
+
+/** The watchlist version in a bundle's header (u64 little-endian at offset 12, docs/sync.md). */
+const versionOf = (bytes: Buffer): number => Number(bytes.readBigUInt64LE(12));
 
 /** Export to the added recipients (a site passphrase too, as the export card asks for one or the other). */
 async function exportBundle(page: Page, dir: string, name: string): Promise<Buffer> {
@@ -154,13 +167,16 @@ describe('watchlist pull from the receiver', () => {
         await submit(desk.page, 'recipient-json', 'recipient-submit', kioskKey);
         return { desk, adminKey: await showKey(desk.page, 'admin') };
       };
+      const { desk: c, adminKey: adminKeyC } = await adminDesk('c', 'Intruder', photos.personB);
+      const foreign = await exportBundle(c.page, dir, 'foreign.kwb');
+      await c.close(); // two cores: only the tablets in use keep running
       const { desk: a, adminKey: adminKeyA } = await adminDesk('a', 'Person A', photos.personA);
       const v1 = await exportBundle(a.page, dir, 'v1.kwb');
       const v2 = await exportBundle(a.page, dir, 'v2.kwb');
-      await a.close(); // two cores: only the tablets in use keep running
-      const { desk: c, adminKey: adminKeyC } = await adminDesk('c', 'Intruder', photos.personB);
-      const foreign = await exportBundle(c.page, dir, 'foreign.kwb');
-      await c.close();
+      await a.close();
+      const [foreignVersion, older, newer] = [foreign, v1, v2].map(versionOf);
+      expect(foreignVersion).toBeLessThan(older!);
+      expect(older).toBeLessThan(newer!);
 
       // The receiver C's site shares: it pins both admins' keys (bare JWKs, as inside the admin screen's key text).
       const keyFiles = [adminKeyA, adminKeyC].map((json, i) => {
@@ -200,13 +216,13 @@ describe('watchlist pull from the receiver', () => {
       await publish(receiver, v2);
       const installed = await until(async () => {
         const s = await pullStatus(b.page);
-        return s.synced.endsWith('v2') && s.error === null ? s : null;
+        return s.synced.endsWith(`v${newer}`) && s.error === null ? s : null;
       }, 120_000, 'v2 installed by the schedule');
-      expect(installed.synced).toMatch(/· v2$/);
+      expect(installed.synced).toMatch(new RegExp(`· v${newer}$`));
       await until(async () => ((await peopleCount(b.page)) === 1 ? true : null), 30_000, 'Person A listed');
       expect(await labels(b.page)).toEqual(['Person A']);
       await openGuardScreen(b.page, server.url);
-      expect(await b.page.getByTestId('status-synced').innerText()).toMatch(/v2/);
+      expect(await b.page.getByTestId('status-synced').innerText()).toContain(`v${newer}`);
       expect(await b.page.getByTestId('status-synced').getAttribute('data-tone')).toBe('ok');
 
       // The receiver down: "Pull now" says so on the card, as a failed check (not as a refused bundle, and not in
@@ -221,7 +237,7 @@ describe('watchlist pull from the receiver', () => {
       expect(down.text).toMatch(/^The receiver could not be reached\. The watchlist installed stays in force/);
       expect(down.text).not.toMatch(/queued/);
       expect(await b.page.getByTestId('section-pull').getByTestId('pull-status').innerText()).toContain('Last check failed');
-      expect((await pullStatus(b.page)).synced).toMatch(/· v2$/);
+      expect((await pullStatus(b.page)).synced).toMatch(new RegExp(`· v${newer}$`));
 
       // A stale server on the receiver's address offers A's older bundle: refused, shown, nothing changed.
       await serveStale(v1);
@@ -229,7 +245,7 @@ describe('watchlist pull from the receiver', () => {
       await b.page.getByTestId('section-pull').getByTestId('pull-now').click();
       expect(await outcome(b.page, 'pull-out')).toMatchObject({ tone: 'bad', code: 'BUNDLE_ROLLBACK' });
       await until(async () => ((await pullStatus(b.page)).error === 'BUNDLE_ROLLBACK' ? true : null), 60_000, 'the older bundle refused');
-      expect((await pullStatus(b.page)).synced).toMatch(/· v2$/);
+      expect((await pullStatus(b.page)).synced).toMatch(new RegExp(`· v${newer}$`));
       expect(await labels(b.page)).toEqual(['Person A']);
       await openGuardScreen(b.page, server.url);
       // The guard reads why in words; the code is for support (the row's title), as for the upstream's problems.
