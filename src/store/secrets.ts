@@ -23,7 +23,8 @@ const DECISION_KEYS = 'decision-keys';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const secretAad = (name: string): Uint8Array<ArrayBuffer> => bindingData('secrets', name, RECORD_FORMAT);
+/** Binding data of the secret record `name` (also used by subjects.ts for its installed-version record). */
+export const secretAad = (name: string): Uint8Array<ArrayBuffer> => bindingData('secrets', name, RECORD_FORMAT);
 
 interface KeyRef {
   $cryptoKey: number;

@@ -26,7 +26,16 @@ import {
 import type { QuarantineItem, VaultCore } from './core';
 import { assertGeneration, loadSnapshot, nextGen, prepareRoot, requireRoot } from './manifest';
 import type { IndexSnapshot } from './snapshot';
-import { PAGE_TARGET_BYTES, RECORD_FORMAT, type SubjectPageRecord } from './schema';
+import { PAGE_TARGET_BYTES, RECORD_FORMAT, type SecretRecord, type SubjectPageRecord } from './schema';
+import { secretAad } from './secrets';
+
+/**
+ * The installed bundle version is sealed in the root and, since session 19, also in this separate record written in
+ * the same transaction: rebuilding the index after a damaged root (one flipped byte) used to seal version 0 into the
+ * new root, and every older signed bundle — one still listing a revoked person — installed again.
+ */
+const VERSION_FLOOR = 'watchlist-version';
+const floorBytes = new TextEncoder();
 
 /** Pages per read: ~4 MB at the target page size, small enough to overlap reading with decryption. */
 const LOAD_CHUNK_PAGES = 16;
@@ -268,6 +277,18 @@ export class SubjectsApi {
     });
   }
 
+  /** The installed version as the separate record holds it (0 when there is none or it does not open). */
+  private async versionFloor(key: CryptoKey): Promise<number> {
+    const rec = await this.core.read((db) => db.get('secrets', VERSION_FLOOR));
+    if (!rec) return 0;
+    try {
+      const v = (JSON.parse(new TextDecoder().decode(await open(key, rec.box, secretAad(VERSION_FLOOR)))) as { v?: unknown }).v;
+      return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
+    } catch {
+      return 0;
+    }
+  }
+
   /** Version of the last bundle applied, from a fresh root. */
   async watchlistVersion(): Promise<number> {
     const { dataKey } = this.core.requireUnlocked();
@@ -333,7 +354,8 @@ export class SubjectsApi {
       if (bad.length) await this.quarantinePages(bad);
       const gen = nextGen(snap, maxV);
       const base: IndexSnapshot = { ...snap, gen: Math.min(snap.gen, gen - 1) };
-      const { record, next } = await prepareRoot(dataKey, base, gen, { pages, settingsV, nextPage, lastPageBytes });
+      const watchlistVersion = Math.max(snap.watchlistVersion, await this.versionFloor(dataKey));
+      const { record, next } = await prepareRoot(dataKey, base, gen, { pages, settingsV, nextPage, lastPageBytes, watchlistVersion });
       await this.core.writeTx(['index'], async (tx) => {
         assertGeneration(await tx.store.get('root'), snap);
         await tx.store.put(record, 'root');
@@ -617,7 +639,10 @@ export class SubjectsApi {
       lastPageBytes,
       ...(bundle ? { watchlistVersion: bundle.to } : {}),
     });
-    await this.core.writeTx(['subjects', 'index'], async (tx) => {
+    const floor: SecretRecord | null = bundle
+      ? { f: RECORD_FORMAT, keys: [], box: await seal(key, floorBytes.encode(JSON.stringify({ v: bundle.to })), secretAad(VERSION_FLOOR)) }
+      : null;
+    await this.core.writeTx(['subjects', 'index', 'secrets'], async (tx) => {
       const index = tx.objectStore('index');
       assertGeneration(await index.get('root'), snap);
       const store = tx.objectStore('subjects');
@@ -627,6 +652,7 @@ export class SubjectsApi {
         ...emptied.map((p) => store.delete(p)),
         ...records.map((r) => store.put(r)),
         index.put(record, 'root'),
+        ...(floor ? [tx.objectStore('secrets').put(floor, VERSION_FLOOR)] : []),
       ]);
     });
     this.core.index = next;

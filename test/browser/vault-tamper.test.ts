@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Vault } from '../../src/store';
 import type { Subject } from '../../src/shared/types';
+import { applyPlan } from '../../src/sync';
 import {
   PASS,
   expectCode,
@@ -210,6 +211,32 @@ describe('tampered records', () => {
     await k.enrol({ ...person(0), id: subjects[0]!.id, label: 'Renamed' });
     expect((await k.subjects.get(subjects[0]!.id))?.label).toBe('Renamed');
     expect(await k.subjects.count()).toBe(4);
+  });
+
+  it('rebuilding after a damaged root keeps the installed bundle version: an older bundle is still refused', async () => {
+    // Found by an attacker review (session 19): the rebuilt root carried version 0, so any older signed bundle — one
+    // still listing a revoked person — installed again after one flipped byte and an admin's rebuild.
+    const name = uniqueName('root-version');
+    const v = await open(name);
+    await v.setup(PASS);
+    const plan = (from: number, to: number, label: string) =>
+      applyPlan(
+        { version: from, subjects: [] },
+        { kind: 'full', baseVersion: 0, version: to, createdAt: 0, issuerKeyId: 'x', subjects: [{ ...person(1), id: 'a1', label, createdAt: 1, updatedAt: 1, version: 1 }] },
+      );
+    await v.applyWatchlistPlan(plan(0, 3, 'v3'));
+    await v.applyWatchlistPlan(plan(3, 4, 'v4'));
+    v.close();
+    const r = rec(await rawDump(name), 'index', 'root');
+    const box = new Uint8Array((r.value.box as ArrayBuffer).slice(0));
+    box[box.length - 1] = (box[box.length - 1] ?? 0) ^ 1;
+    await rawPut(name, 'index', [{ key: 'root', value: { ...r.value, box: box.buffer } }]);
+    const k = await restart(name);
+    await k.unlockAdmin(PASS);
+    await k.subjects.rebuildIndex();
+    expect(await k.watchlistVersion()).toBe(4);
+    await expectCode(k.applyWatchlistPlan(plan(0, 3, 'v3 again')), 'BUNDLE_ROLLBACK');
+    expect((await k.loadWatchlist()).subjects.map((x) => x.label)).toEqual(['v4']);
   });
 
   it('damaging the root to smuggle back a revoked allow entry does not grant it', async () => {
