@@ -221,7 +221,14 @@ async function main(): Promise<void> {
     show();
   });
   let lastTouch = clock.monotonic();
-  const interacted = () => {
+  // Any touch or key is someone at the kiosk (a service-worker update waits for idle), but only one on the staff
+  // panel or the navigation keeps a staff session alive: on an attended kiosk the visitor view sits beside the guard
+  // panel, and a visitor's taps kept a walked-away guard's session — and its override button — open indefinitely
+  // (attacker review, session 19; test/e2e/authority.test.ts).
+  const interacted = (e: Event) => {
+    app.touch();
+    const target = e.target;
+    if (!(target instanceof Node) || ![panel, nav, corner].some((el) => el.contains(target))) return;
     lastTouch = clock.monotonic();
     app.interacted();
   };

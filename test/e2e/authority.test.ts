@@ -264,9 +264,15 @@ describe('who may make the kiosk say yes', () => {
       expect(await page.getByTestId('guard-who').innerText()).toContain('Day desk');
 
       // Walk away: after the idle timeout the screen is the visitor view again, and the override button the
-      // old guard screen still holds in memory is refused by the app layer.
+      // old guard screen still holds in memory is refused by the app layer. A visitor tapping the visitor view
+      // beside the guard panel meanwhile does not keep the guard's session alive (attacker review, session 19).
       const stale = await page.getByTestId('override-grant').elementHandle();
-      await page.getByTestId('guard').waitFor({ state: 'detached', timeout: 45_000 });
+      const taps = setInterval(() => void page.getByTestId('visitor').dispatchEvent('pointerdown').catch(() => undefined), 3_000);
+      try {
+        await page.getByTestId('guard').waitFor({ state: 'detached', timeout: 45_000 });
+      } finally {
+        clearInterval(taps);
+      }
       await page.getByTestId('login').waitFor({ state: 'visible' });
       expect(await page.getByTestId('visitor').isVisible()).toBe(true);
       const refused = await stale!.evaluate(async (btn) => {
