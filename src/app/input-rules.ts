@@ -6,7 +6,7 @@
  * for the screen to show). Errors carry field names, limits, lengths and row numbers only, never the value itself.
  */
 import { checkPassphrase, LONG_PASSPHRASE_LENGTH, MAX_PASSPHRASE_LENGTH, MIN_PASSPHRASE_LENGTH } from '../crypto/passphrase';
-import { normalisePlate } from '../matching/plates';
+import { isPlateChar, normalisePlate } from '../matching/plates';
 import { KioskError } from '../shared/errors';
 import { SUBJECT_LIMITS as LIMITS } from '../shared/subject-schema';
 import { WIPE_CONFIRMATION } from '../store';
@@ -48,6 +48,11 @@ export function checkPlates(raw: readonly string[], extra: Record<string, number
   return entries.map((p, i) => {
     const n = normalisePlate(p);
     if (n.length === 0) throw new KioskError('INPUT_PLATE_INVALID', { field: 'plates', rule: 'plateChars', position: i + 1, ...extra });
+    // A letter or digit the plate alphabet does not have (Greek, Cyrillic, Arabic-Indic digits…) is refused, not
+    // dropped: "ΙΚΥ 1234" typed on a Greek keyboard was stored as 1234, a plate any sign or covered plate reads as.
+    const foreign = [...p.normalize('NFKD').toUpperCase()].find((c) => /[\p{L}\p{N}]/u.test(c) && !isPlateChar(c));
+    if (foreign !== undefined)
+      throw new KioskError('INPUT_PLATE_INVALID', { field: 'plates', rule: 'plateAlphabet', char: foreign, position: i + 1, ...extra });
     if (n.length > PLATE_MAX_CHARS)
       throw new KioskError('INPUT_PLATE_INVALID', { field: 'plates', rule: 'plateTooLong', max: PLATE_MAX_CHARS, position: i + 1, ...extra });
     return n;

@@ -52,6 +52,13 @@ describe('bulk import CSV', () => {
     // The normalised form is what the screen previews before saving.
     expect(previewPlates('ÄÖÜ-123, <b>X1</b>')).toEqual(['AOU123', 'BX1B']);
     expect(() => checkPlates(['ab-12', '---'])).toThrow(expect.objectContaining({ code: 'INPUT_PLATE_INVALID', details: { field: 'plates', rule: 'plateChars', position: 2 } }));
+    // Letters and digits of other alphabets are refused with the character, never dropped (attacker review,
+    // session 19: "ΙΚΥ 1234" typed on a Greek keyboard was stored as 1234; Cyrillic А/В/К look Latin too).
+    expect(() => checkPlates(['ΙΚΥ 1234'])).toThrow(expect.objectContaining({ code: 'INPUT_PLATE_INVALID', details: expect.objectContaining({ rule: 'plateAlphabet', char: 'Ι', position: 1 }) }));
+    expect(() => checkPlates(['AB-12', 'АА 1234 ВК'])).toThrow(expect.objectContaining({ details: expect.objectContaining({ rule: 'plateAlphabet', position: 2 }) }));
+    expect(() => checkPlates(['AB١٢٣'])).toThrow(expect.objectContaining({ details: expect.objectContaining({ rule: 'plateAlphabet' }) }));
+    // Accents, full-width forms, separators and CN provinces stay what they were: folded or kept.
+    expect(checkPlates(['Čž-55 ao', 'ＲＫ５５０', '京A·12345'])).toEqual(['CZ55AO', 'RK550', '京A12345']);
     expect(() => checkPlates(['A'.repeat(100)])).toThrow(expect.objectContaining({ code: 'INPUT_PLATE_INVALID', details: expect.objectContaining({ rule: 'plateTooLong', max: 32 }) }));
     expect(() => checkWipeConfirmation('wipe')).toThrow(expect.objectContaining({ code: 'INPUT_CONFIRMATION', details: { field: 'confirmation', word: 'WIPE' } }));
     expect(describeError(new KioskError('INPUT_CONFIRMATION', { field: 'confirmation', word: 'WIPE' }), 'en').text).toContain('type WIPE in capital letters');

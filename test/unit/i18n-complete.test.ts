@@ -96,7 +96,7 @@ describe('Chinese is complete', () => {
       'summary.identities[id]': '3',
       'frames.length': '5',
       'consensus.support': '1',
-      'near.length': '2',
+      close: '2',
       failure: 'timeout',
       what: 'turn-left + blink',
       'grant.reason': 'matched 3 of 5 frames',

@@ -10,6 +10,7 @@ import {
   normalisePlate,
   plateDistance,
   plateLikeness,
+  PlateIndex,
   REGION_RULES,
   regionSpelling,
   substitutionCost,
@@ -174,6 +175,26 @@ describe('voteConsensus', () => {
     ]);
     expect(c.text).toBe('ABC1234');
   });
+  it('a read one clear character off joins the vote but never counts as support (it is another plate)', () => {
+    // Attacker review (session 19): one frame of a listed plate and one of a car a character off made the two
+    // agreeing frames a grant needs.
+    const list: PlateWatchEntry[] = [{ id: 'alice', list: 'allow', plates: ['ABC1234'] }];
+    for (const other of ['ABC1237', 'ABC12345', 'ABC123']) {
+      const c = voteConsensus([
+        { text: other, confidence: 0.7 },
+        { text: 'ABC1234', confidence: 0.8 },
+      ]);
+      expect(c.support, other).toBe(1);
+      expect(decideNow(c, list).outcome, other).not.toBe('grant');
+    }
+    // Look-alike reads still support each other.
+    const same = voteConsensus([
+      { text: 'A8C1234', confidence: 0.7 },
+      { text: 'ABC1234', confidence: 0.8 },
+    ]);
+    expect(same).toMatchObject({ text: 'ABC1234', support: 2, agreement: 1 });
+    expect(decideNow(same, list).outcome).toBe('grant');
+  });
   it('ignores empty and low-confidence reads', () => {
     expect(voteConsensus([]).text).toBe('');
     expect(voteConsensus([{ text: '', confidence: 1 }]).frames).toBe(0);
@@ -224,6 +245,22 @@ describe('decidePlate', () => {
     ];
     expect(decideNow(consensus('ABC1234'), near).outcome).toBe('uncertain');
     expect(decideNow(consensus('ABC1234'), near, { ambiguityMargin: 0 }).outcome).toBe('grant');
+  });
+  it('a listed plate outside its validity period still makes a look-alike read ambiguous', () => {
+    // Attacker review (session 19): Bob's access expired; his own car A8C1234, read exactly, was granted as Alice's
+    // ABC1234 (a look-alike at 0.3) because an expired entry was left out of the "too close" check.
+    const now = Date.UTC(2026, 11, 4);
+    for (const bob of [
+      { validUntil: now - 1 },
+      { validFrom: now + 86_400_000 },
+    ]) {
+      const twins: PlateWatchEntry[] = [
+        { id: 'alice', list: 'allow', plates: ['ABC1234'] },
+        { id: 'bob', list: 'allow', plates: ['A8C1234'], ...bob },
+      ];
+      expect(decideNow(consensus('A8C1234'), twins).outcome).toBe('uncertain');
+      expect(decideNow(consensus('A8C1234'), PlateIndex.from(twins)).outcome).toBe('uncertain');
+    }
   });
   it('reports deny-listed plates', () => {
     expect(decideNow(consensus('BAD666'), list)).toMatchObject({ outcome: 'deny-listed', subjectId: 'mallory' });

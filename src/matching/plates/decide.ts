@@ -75,12 +75,16 @@ export function decidePlate(
   // A subject outside its validity period is not listed now; the closest such match only names the reason.
   const near: { id: string; list: ListKind; d: number }[] = [];
   let lapsed: { id: string; d: number } | null = null;
+  // Listed plates outside their validity period are still cars on the road: one this close to the read makes it
+  // as ambiguous as a valid one does (an expired person's own car must not be granted as a look-alike neighbour).
+  let lapsedNear = 0;
   const scored =
     watchlist instanceof PlateIndex
       ? watchlist.near(plate, c.maxDistance + c.ambiguityMargin, table)
       : watchlist.map((entry) => ({ entry, d: bestDistance(plate, entry, table) }));
   for (const { entry: s, d: best } of scored) {
     if (!validAt(s, now)) {
+      if (best <= c.maxDistance + c.ambiguityMargin) lapsedNear++;
       // Ties go to the smaller id, so the answer does not depend on the watchlist's order (list or index).
       if (best <= c.maxDistance && (!lapsed || best < lapsed.d || (best === lapsed.d && s.id < lapsed.id)))
         lapsed = { id: s.id, d: best };
@@ -93,9 +97,8 @@ export function decidePlate(
   if (within.length === 0 && lapsed)
     return out('deny-unknown', 'enrolled but not valid at this time', { subjectId: lapsed.id, score: lapsed.d });
   if (within.length === 0) return out('deny-unknown', 'plate not on the list', near[0] ? { score: near[0].d } : {});
-  if (near.length > 1) {
-    return out('uncertain', `${near.length} listed plates are this close to the read`, { score: within[0]!.d });
-  }
+  const close = near.length + lapsedNear;
+  if (close > 1) return out('uncertain', `${close} listed plates are this close to the read`, { score: within[0]!.d });
   const hit = within[0]!;
   if (hit.list === 'deny') return out('deny-listed', 'plate is on the deny list', { subjectId: hit.id, score: hit.d });
   return out('grant', hit.d === 0 ? 'plate matches exactly' : 'plate matches up to look-alike characters', {

@@ -2,9 +2,12 @@
  * Multi-frame voting: turn a burst of per-frame plate reads into one consensus string, or say there is none.
  *
  * Owns how frames agree: reads are normalised, grouped with the confusion-weighted distance (a read one look-alike
- * away from the group joins it), the group with the most confidence wins, and within it each position is voted
- * among reads of the winning length. It never decides access (decide.ts does) and keeps no state between calls:
- * the caller holds the window of recent reads.
+ * or one edit away from the group joins it), the group with the most confidence wins, and within it each position
+ * is voted among reads of the winning length. Only reads within `supportDistance` of the voted text (look-alikes)
+ * count as its support and weight: a read one clear character away is another plate, and counting it let one frame
+ * of a listed plate plus one of a car a character off make the two agreeing frames a grant needs (attacker review,
+ * session 19). It never decides access (decide.ts does) and keeps no state between calls: the caller holds the
+ * window of recent reads.
  */
 import { DEFAULT_TABLE, plateDistance, type ConfusionTable } from './confusion';
 import { normalisePlate } from './normalise';
@@ -20,7 +23,7 @@ export interface Consensus {
   text: string;
   /** Mean confidence of the reads that support the consensus, times their share of all confidence. */
   confidence: number;
-  /** Frames whose read joined the winning group. */
+  /** Frames whose read is the voted plate up to look-alikes (VoteOptions.supportDistance). */
   support: number;
   /** Frames with any non-empty read. */
   frames: number;
@@ -33,9 +36,14 @@ export interface VoteOptions {
   groupDistance: number;
   /** Reads below this confidence are ignored. Default 0.3. */
   minConfidence: number;
+  /**
+   * Reads within this distance of the voted text support it (count in `support`, `agreement`, `confidence`).
+   * Default 0.5: look-alike characters only, the decision's own bound (PlateMatchConfig.maxDistance).
+   */
+  supportDistance: number;
 }
 
-export const DEFAULT_VOTE: VoteOptions = { groupDistance: 1, minConfidence: 0.3 };
+export const DEFAULT_VOTE: VoteOptions = { groupDistance: 1, minConfidence: 0.3, supportDistance: 0.5 };
 
 export const NO_CONSENSUS: Consensus = { text: '', confidence: 0, support: 0, frames: 0, agreement: 0 };
 
@@ -85,12 +93,13 @@ export function voteConsensus(
     }
     text += [...votes.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
   }
-  const w = weight(win);
+  const supporters = win.members.filter((m) => plateDistance(m.text, text, table) <= o.supportDistance);
+  const w = supporters.reduce((s, m) => s + m.confidence, 0);
   const agreement = total > 0 ? w / total : 0;
   return {
     text,
-    confidence: (w / win.members.length) * agreement,
-    support: win.members.length,
+    confidence: supporters.length > 0 ? (w / supporters.length) * agreement : 0,
+    support: supporters.length,
     frames: usable.length,
     agreement,
   };
