@@ -237,8 +237,11 @@ export class GuardsApi {
       if (!ok || !g) {
         throw new KioskError('GUARD_WRONG_PIN', { failures: gate.rec.failures, waitMs: waitMs(gate.rec, this.core.now()) });
       }
-      await this.core.writeTx(['meta'], (tx) => tx.store.put(NO_GUARD_LOCKOUT, 'guard-lockout'), 'strict');
+      // A disabled account's right PIN opens nothing, so it must not clear the device's count either: it did, and a
+      // former guard could guess a colleague's PIN four times, log in with their own, and go on without end
+      // (attacker review, session 19). The attempt stays counted.
       if (g.disabled) throw new KioskError('GUARD_DISABLED');
+      await this.core.writeTx(['meta'], (tx) => tx.store.put(NO_GUARD_LOCKOUT, 'guard-lockout'), 'strict');
       return summary(g);
     });
   }

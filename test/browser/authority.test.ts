@@ -204,8 +204,10 @@ describe('authority in the app layer (no UI)', () => {
     expect(unknown.ms, `unknown name ${Math.round(unknown.ms)} ms, wrong PIN ${Math.round(wrong.ms)} ms`).toBeGreaterThan(wrong.ms * 0.3);
     expect(await expectCode(app.authority.loginPinByName('Passkey only', PIN_1), 'GUARD_WRONG_PIN')).toMatchObject({ failures: 3 });
     expect(app.authority.session.kind).toBe('none');
-    // A disabled account is told so only with its right PIN.
+    // A disabled account is told so only with its right PIN, and that attempt stays counted: it used to clear the
+    // device's lock-out, so a former guard could guess a colleague's PIN without end (attacker review, session 19).
     await expectCode(app.authority.loginPinByName('former guard', PIN_2), 'GUARD_DISABLED');
+    expect((await app.vault.guards.lockout()).failures).toBe(4);
     // The name in any case, with spaces around it.
     await app.authority.loginPinByName('  night desk ', PIN_1);
     expect(app.authority.session).toMatchObject({ kind: 'guard', guardId: g.id, name: 'Night Desk' });
