@@ -10,6 +10,7 @@
  */
 import { resolveFaceConfig } from '../config/face';
 import { selectEnrolmentTemplates, type EnrolmentSample } from '../matching/face/enrolment';
+import { cosineSimilarity } from '../matching/face/similarity';
 import { parseImportCsv } from './csv-import';
 import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
@@ -45,6 +46,20 @@ export interface EnrolTarget {
   addTo?: string;
   /** The admin saw the duplicate warning and still wants a new person. */
   allowDuplicate?: boolean;
+}
+
+/**
+ * The photos given under one name must show one person: each template at least the accept threshold from the
+ * group's medoid (the rule camera enrolment applies to its frames). Two different people sharing a name, or one
+ * wrong photo among several, would otherwise give one of them the other's access. ENROL_PHOTOS_DIFFER otherwise.
+ */
+function assertOnePerson(templates: readonly Float32Array[], accept: number): void {
+  if (templates.length < 2) return;
+  const sim = templates.map((a) => templates.map((b) => (a.length === b.length ? cosineSimilarity(a, b) : -1)));
+  const sums = sim.map((row) => row.reduce((x, y) => x + y, 0));
+  const medoid = sums.indexOf(Math.max(...sums));
+  const worst = Math.min(...sim[medoid]!);
+  if (worst < accept) throw new KioskError('ENROL_PHOTOS_DIFFER', { photos: templates.length, score: Number(worst.toFixed(3)) });
 }
 
 function report(item: { file: string; label: string }, e?: unknown): EnrolReport {
@@ -83,7 +98,16 @@ export class EnrolmentService {
       const cur = await this.vault.subjects.get(target.addTo);
       if (!cur) throw new KioskError('STORE_NOT_FOUND', { field: 'addTo' });
       assertPlatesFree(this.app.listSubjects(), input.plates, cur.id);
-      const merged = mergedRecord(cur, { ...cur, templates: { [embedder]: templates }, plates: input.plates });
+      // The list and validity the admin chose for these photos merge as two people do (deny wins, the narrower
+      // period): "Add to Bob" after enrolling Mallory on the deny list used to keep Bob — and her face — allowed.
+      const merged = mergedRecord(cur, {
+        ...cur,
+        templates: { [embedder]: templates },
+        plates: input.plates,
+        list: input.list,
+        validFrom: input.validFrom,
+        validUntil: input.validUntil,
+      });
       return this.vault.subjects.put(merged);
     }
     assertPlatesFree(this.app.listSubjects(), input.plates);
@@ -101,15 +125,20 @@ export class EnrolmentService {
     this.require('enrol');
     const embedder = this.embedder();
     const reports: EnrolReport[] = [];
-    const people = new Map<string, { item: EnrolItem; templates: Float32Array[] }>();
+    // Rows under one name are one person: their plates are pooled and the narrowest validity holds (the first row's
+    // alone used to win, so a second "John Smith" with an end date was enrolled without one), and their photos must
+    // show one person (checked below, as camera enrolment does).
+    const people = new Map<string, { item: EnrolItem; templates: Float32Array[]; plates: string[]; validUntil?: number }>();
     let done = 0;
     for (const item of items) {
       const key = `${item.list}\u0000${item.label}`;
       try {
         checkLabel(item.label);
         const r = await this.app.faces.enrolFromImage(undefined, item.file);
-        const p = people.get(key) ?? { item, templates: [] };
+        const p = people.get(key) ?? { item, templates: [], plates: [] };
         p.templates.push(r.template);
+        p.plates.push(...(item.plates ?? []));
+        if (item.validUntil !== undefined) p.validUntil = Math.min(p.validUntil ?? Infinity, item.validUntil);
         people.set(key, p);
         reports.push(report({ file: item.file.name, label: item.label }));
       } catch (e) {
@@ -117,15 +146,16 @@ export class EnrolmentService {
       }
       onProgress?.(++done, items.length);
     }
-    for (const { item, templates } of people.values()) {
-      const input: SubjectInput = {
-        label: item.label.trim(),
-        list: item.list,
-        templates: { [embedder]: templates },
-        plates: checkPlates(item.plates ?? []),
-        ...(item.validUntil ? { validUntil: item.validUntil } : {}),
-      };
+    for (const { item, templates, plates, validUntil } of people.values()) {
       try {
+        const input: SubjectInput = {
+          label: item.label.trim(),
+          list: item.list,
+          templates: { [embedder]: templates },
+          plates: [...new Set(checkPlates([...new Set(plates.map((p) => p.trim()))]))],
+          ...(validUntil !== undefined ? { validUntil } : {}),
+        };
+        assertOnePerson(templates, this.acceptThreshold());
         await this.store(input, target);
       } catch (e) {
         // Nothing was stored for this person: mark every file of theirs as failed.

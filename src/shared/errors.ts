@@ -30,6 +30,7 @@ export const ERROR_MESSAGES = {
   INPUT_INVALID: 'The input is not valid.',
   ENROL_DUPLICATE_FACE: 'This face matches a person who is already enrolled. Add the photos to that person instead.',
   ENROL_PLATE_TAKEN: 'This plate already belongs to another person. Nothing was changed.',
+  ENROL_PHOTOS_DIFFER: 'The photos given under this name do not show the same person. Give each person their own name, or leave out the photo that does not match. Nothing was enrolled for this name.',
   INPUT_REQUIRED: 'A required field is empty.',
   INPUT_TOO_LONG: 'A field is longer than allowed. Nothing was cut or saved.',
   INPUT_PLATE_INVALID: 'A licence plate is not valid.',

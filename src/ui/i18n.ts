@@ -1090,6 +1090,7 @@ const errorsZh: Record<ErrorCode, string> = {
   GUARD_PASSKEY_UNAVAILABLE: '本设备没有通行密钥验证器。',
   OVERRIDE_RATE_LIMITED: '短时间内人工操作过多。请联系管理员或稍后再试。',
   ENROL_DUPLICATE_FACE: '此人脸与已登记的人员相符。请把照片添加到该人员。',
+  ENROL_PHOTOS_DIFFER: '以此姓名提供的照片不是同一个人。请为每个人使用各自的姓名，或去掉不相符的照片。此姓名下未登记任何内容。',
   ENROL_PLATE_TAKEN: '此车牌已属于另一人员，未做任何更改。',
   INTERNAL: '发生意外错误。',
 };
