@@ -93,6 +93,27 @@ function rowRule<T>(row: number, fn: () => T): T {
 
 /** Reads the bulk-import CSV: header `file,label,list[,valid_until][,plates]`; plates separated by `;` (a plate may
  * contain spaces and dashes, which normalisation removes). */
+/**
+ * A CSV end date, in one spelling only: `YYYY-MM-DD` (valid through the end of that day) or `YYYY-MM-DDTHH:MM[:SS[.mmm]]`,
+ * both in the tablet's local time (as the people card's picker), or with an explicit `Z` / `±HH:MM`. Anything else is
+ * refused: `Date.parse` read "12/01/2030" and "12.01.2030" as 1 December (a UK or German spreadsheet's 12 January,
+ * so ~11 months more access) and a bare date as midnight UTC (attacker review, session 19). null when refused.
+ */
+export function parseValidUntil(v: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})?)?$/.exec(v);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [hh, mi, ss] = [m[4], m[5], m[6]].map((x) => (x === undefined ? undefined : Number(x)));
+  const ms = m[7] === undefined ? 0 : Number(m[7].padEnd(3, '0'));
+  const zone = m[8];
+  if (mo < 1 || mo > 12 || (hh ?? 0) > 23 || (mi ?? 0) > 59 || (ss ?? 0) > 59) return null;
+  // 2030-02-31 would roll over into March: refused, not moved.
+  if (new Date(Date.UTC(y, mo - 1, d)).getUTCDate() !== d) return null;
+  if (zone) return Date.parse(v);
+  if (hh === undefined) return new Date(y, mo - 1, d, 23, 59, 59, 999).getTime();
+  return new Date(y, mo - 1, d, hh, mi ?? 0, ss ?? 0, ms).getTime();
+}
+
 export function parseImportCsv(text: string): CsvEntry[] {
   const rows = parseCsvRows(text.replace(/^\uFEFF/, ''));
   const header = rows.shift()?.fields.map((h) => h.trim().toLowerCase());
@@ -110,8 +131,8 @@ export function parseImportCsv(text: string): CsvEntry[] {
     const label = rowRule(row, () => checkLabel(r[1] ?? ''));
     const e: CsvEntry = { file, label, list, plates: [], row };
     if (vu >= 0 && r[vu]?.trim()) {
-      const t = Date.parse(r[vu]!.trim());
-      if (Number.isNaN(t)) throw bad('validUntil', 'date');
+      const t = parseValidUntil(r[vu]!.trim());
+      if (t === null) throw bad('validUntil', 'date');
       rowRule(row, () => checkValidity(undefined, t));
       e.validUntil = t;
     }

@@ -14,9 +14,18 @@ describe('bulk import CSV', () => {
     ]);
     const rows = parseImportCsv('\uFEFFfile,label,list,valid_until,plates\r\nann.jpg,"Ann, front desk",allow,2030-01-01,"ab-12 cd;XY 99"\nbob.png,Bob,DENY,,\n');
     expect(rows).toEqual([
-      { file: 'ann.jpg', label: 'Ann, front desk', list: 'allow', validUntil: Date.parse('2030-01-01'), plates: ['AB12CD', 'XY99'], row: 2 },
+      { file: 'ann.jpg', label: 'Ann, front desk', list: 'allow', validUntil: new Date(2030, 0, 1, 23, 59, 59, 999).getTime(), plates: ['AB12CD', 'XY99'], row: 2 },
       { file: 'bob.png', label: 'Bob', list: 'deny', plates: [], row: 3 },
     ]);
+  });
+
+  it('reads valid_until as a local date (through its last minute), a local time, or a time with an explicit zone', () => {
+    const until = (v: string) => parseImportCsv(`file,label,list,valid_until\na.jpg,A,allow,${v}`)[0]!.validUntil;
+    expect(until('2030-01-12')).toBe(new Date(2030, 0, 12, 23, 59, 59, 999).getTime());
+    expect(until('2030-01-12T08:30')).toBe(new Date(2030, 0, 12, 8, 30).getTime());
+    expect(until('2030-01-12T08:30:15')).toBe(new Date(2030, 0, 12, 8, 30, 15).getTime());
+    expect(until('2030-01-12T08:30Z')).toBe(Date.UTC(2030, 0, 12, 8, 30));
+    expect(until('2030-01-12T08:30+02:00')).toBe(Date.UTC(2030, 0, 12, 6, 30));
   });
 
   it.each([
@@ -26,6 +35,11 @@ describe('bulk import CSV', () => {
     [`file,label,list\na.jpg,A,allow\nb.jpg,B,deny\nc.jpg,${'x'.repeat(5000)},allow`, 4, 'label', 'tooLong'],
     ['file,label,list\n,A,allow', 2, 'file', 'required'],
     ['file,label,list,valid_until\na.jpg,A,allow,someday', 2, 'validUntil', 'date'],
+    // Day and month are never guessed: a UK or German spreadsheet's 12 January was read as 1 December.
+    ['file,label,list,valid_until\na.jpg,A,allow,12/01/2030', 2, 'validUntil', 'date'],
+    ['file,label,list,valid_until\na.jpg,A,allow,12.01.2030', 2, 'validUntil', 'date'],
+    ['file,label,list,valid_until\na.jpg,A,allow,2030-02-31', 2, 'validUntil', 'date'],
+    ['file,label,list,valid_until\na.jpg,A,allow,2030-13-01', 2, 'validUntil', 'date'],
     ['file,label,list,plates\na.jpg,A,allow,AB1;<>', 2, 'plates', 'plateChars'],
     [`file,label,list,plates\na.jpg,A,allow,${'9'.repeat(40)}`, 2, 'plates', 'plateTooLong'],
   ])('refuses %j naming row %i, field %s, rule %s', (text, row, field, rule) => {
