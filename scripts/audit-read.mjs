@@ -9,7 +9,9 @@
  *
  * The passphrase comes from --passphrase-file, the AUDIT_EXPORT_PASSPHRASE environment variable, or the first line
  * of standard input; never from an argument (arguments show in `ps`). Prints one line per entry (UTC time, outcome,
- * mode, who overrode, reason) and with --json writes the decrypted payload. It only reads: the file is not changed.
+ * mode, who overrode or made a change, the person's or guard's id a change is about, reason) and with --json writes
+ * the decrypted payload. It only reads: the file is not changed. Outcomes are printed as written, so a newer kiosk's
+ * outcome is shown rather than refused.
  *
  * The byte format is written out in src/crypto/export-file.ts (magic "EKAX", PBKDF2-SHA-256, AES-256-GCM with the
  * header as additional data). This is a second, independent reader of it in plain Node, on purpose (like the
@@ -62,8 +64,10 @@ export async function readAuditExport(file, passphrase) {
 function line(e) {
   const at = new Date(Number(e.at)).toISOString().replace('T', ' ').slice(0, 19);
   const who = e.actor ? ` by ${e.actor}` : '';
+  // A change (mode system) is about a person or guard account; a decision's subject stays out of the printout.
+  const about = e.mode === 'system' && e.subjectId && e.subjectId !== 'unknown' ? ` about ${e.subjectId}` : '';
   const score = typeof e.score === 'number' ? ` score ${e.score.toFixed(3)}` : '';
-  return `${at} UTC  ${String(e.outcome).padEnd(14)} ${String(e.mode).padEnd(6)}${who}${score}${e.reason ? `  ${e.reason}` : ''}`;
+  return `${at} UTC  ${String(e.outcome).padEnd(14)} ${String(e.mode).padEnd(6)}${who}${about}${score}${e.reason ? `  ${e.reason}` : ''}`;
 }
 
 async function main() {

@@ -50,6 +50,7 @@ export function adminActions(ops: AdminOps, hooks: PageHooks = {}): AdminActions
       exportAudit: (p) => ops.audit.exportAudit(p),
       readAuditFile: (f, p) => ops.audit.readAuditFile(f, p),
       listGuards: () => ops.listGuards(),
+      listPeople: () => ops.people.list(),
     },
     maintenance: ops.maintenance,
   };

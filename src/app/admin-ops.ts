@@ -8,9 +8,12 @@
  * Every operation either completes or leaves the stored data exactly as it was (the vault writes one transaction
  * per logical change). Every operation first asks the app's authority (src/app/authority.ts) for its capability,
  * so a caller that skips the UI — a script, a test, a view bug — gets the same STORE_ADMIN_REQUIRED refusal; the
- * vault's own admin gate stays underneath. It never renders anything.
+ * vault's own admin gate stays underneath. What it changes is audited once done (src/app/change-audit.ts): an admin
+ * session started (setup or passphrase), a wrong passphrase (the failure count, never what was typed), each guard
+ * account created, disabled, enabled, given a passkey or deleted (the guard's id, never the name), the passphrase
+ * changed. It never renders anything.
  */
-import { KioskError } from '../shared/errors';
+import { KioskError, isKioskError } from '../shared/errors';
 import { checkWipeConfirmation } from './input-rules';
 import type { Capability } from './authority';
 import type { KioskController } from './controller';
@@ -24,6 +27,7 @@ import { PeopleService } from './people-service';
 import { SettingsService } from './settings-service';
 import { SyncService } from './sync-service';
 import { VaultMaintenance } from './vault-maintenance';
+import { loginFailedReason, recordChange, type GuardChange } from './change-audit';
 
 export { parseCsv, parseImportCsv, type CsvEntry } from './csv-import';
 export type { EnrolItem, EnrolReport, EnrolTarget } from './enrolment';
@@ -60,12 +64,32 @@ export class AdminOps {
     const settings = validateSettingsPatch(defaultSettings(), { lang: this.app.snapshot.settings.lang, ...(opts.role ? { role: opts.role } : {}) });
     await this.vault.settings.put({ ...settings });
     await this.app.afterUnlock();
+    // After afterUnlock: the entry carries the kiosk id of the settings just stored.
+    await recordChange(this.app, { outcome: 'admin-unlocked', reason: 'setup', actor: 'admin' });
   }
 
   async unlock(passphrase: string): Promise<void> {
-    await this.vault.unlockAdmin(passphrase);
+    try {
+      await this.vault.unlockAdmin(passphrase);
+    } catch (e) {
+      await this.unlockFailed(e);
+      throw e;
+    }
     this.app.authority.adminStarted();
     if (this.app.snapshot.phase !== 'running') await this.app.afterUnlock();
+    await recordChange(this.app, { outcome: 'admin-unlocked', reason: 'passphrase', actor: 'admin' });
+  }
+
+  /**
+   * A wrong passphrase on a running kiosk is audited with the count in a row and the wait it started. Attempts the
+   * lock-out refused before any check are not (anyone at the screen could fill the log with them); nor is a wrong
+   * passphrase while the device itself is locked, when there is no key to append with.
+   */
+  private async unlockFailed(e: unknown): Promise<void> {
+    if (!isKioskError(e, 'STORE_WRONG_PASSPHRASE') || this.vault.state.status !== 'unlocked') return;
+    const failures = Number(e.details?.['failures'] ?? 0);
+    const lockoutMs = Number(e.details?.['waitMs'] ?? 0);
+    await recordChange(this.app, { outcome: 'login-failed', reason: loginFailedReason({ kind: 'wrong', via: 'passphrase', failures, lockoutMs }) });
   }
 
   /** Ends the admin (and any guard) session on this screen. */
@@ -73,9 +97,10 @@ export class AdminOps {
     this.app.authority.logout();
   }
 
-  changePassphrase(current: string, next: string): Promise<void> {
+  async changePassphrase(current: string, next: string): Promise<void> {
     this.require('settings');
-    return this.vault.changePassphrase(current, next);
+    await this.vault.changePassphrase(current, next);
+    await recordChange(this.app, { outcome: 'settings-changed', reason: 'passphrase', actor: 'admin' });
   }
 
   // ---- guards ----
@@ -85,19 +110,23 @@ export class AdminOps {
     return this.vault.guards.list();
   }
 
-  createGuard(name: string, pin: string): Promise<GuardSummary> {
+  async createGuard(name: string, pin: string): Promise<GuardSummary> {
     this.require('manage-guards');
-    return this.vault.guards.create(name, pin);
+    const g = await this.vault.guards.create(name, pin);
+    await this.guardChanged(g.id, 'created');
+    return g;
   }
 
-  setGuardDisabled(id: string, disabled: boolean): Promise<void> {
+  async setGuardDisabled(id: string, disabled: boolean): Promise<void> {
     this.require('manage-guards');
-    return this.vault.guards.setDisabled(id, disabled);
+    await this.vault.guards.setDisabled(id, disabled);
+    await this.guardChanged(id, disabled ? 'disabled' : 'enabled');
   }
 
-  deleteGuard(id: string): Promise<void> {
+  async deleteGuard(id: string): Promise<void> {
     this.require('manage-guards');
-    return this.vault.guards.remove(id);
+    await this.vault.guards.remove(id);
+    await this.guardChanged(id, 'deleted');
   }
 
   /** Registers a passkey for a guard: the guard verifies on this device's authenticator (PIN or biometric). */
@@ -107,6 +136,12 @@ export class AdminOps {
     if (!g) throw new KioskError('GUARD_NOT_FOUND');
     const p = await createPasskey(g);
     await this.vault.guards.addPasskey(id, p.credentialId, p.spki, p.alg);
+    await this.guardChanged(id, 'passkey-added');
+  }
+
+  /** The guard's id, never the name: the audit card looks the name up while the account exists. */
+  private guardChanged(id: string, change: GuardChange): Promise<void> {
+    return recordChange(this.app, { outcome: 'guard-changed', subjectId: id, reason: change, actor: 'admin' });
   }
 
   async wipe(confirmation: string): Promise<void> {

@@ -7,13 +7,16 @@
  *
  * Sessions: the admin session is the vault's (passphrase unlock; its idle rule is the vault's), a guard session
  * is held here after a PIN or passkey check by the vault (src/store/guards.ts). Both end after the role's idle
- * timeout without a touch or key (monotonic clock), on logout, and on reload (memory only). It never stores a
- * PIN and never decides a door: it only says who is asking.
+ * timeout without a touch or key (monotonic clock), on logout, and on reload (memory only). A guard login the vault
+ * refuses — wrong PIN or unknown name (with the failure count and any lock-out it started), a disabled account, a
+ * passkey that does not verify — is handed to `loginFailed` (the controller audits it) without anything typed. It
+ * never stores a PIN and never decides a door: it only says who is asking.
  */
 import type { Clock } from '../shared/clock';
-import { KioskError, type ErrorCode } from '../shared/errors';
+import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
 import type { GuardSummary, Vault } from '../store';
 import { getPasskeyAssertion } from './passkeys';
+import type { LoginFailure } from './change-audit';
 
 export type Capability =
   /** A manual grant or deny, signed and sent like any decision. */
@@ -74,6 +77,23 @@ export interface AuthorityOptions {
   clock: Clock;
   /** The idle timeout in force (it follows the settings). */
   idleMs: () => number;
+  /** A guard login the vault refused (the audit's; must not throw). Default: nothing. */
+  loginFailed?: (f: LoginFailure) => Promise<void>;
+}
+
+/**
+ * What a refused guard login was, for the audit; null for what is not a failed check. GUARD_LOCKED_OUT is refused
+ * before any check, as often as anyone at the screen taps: the failure that started the lock-out is recorded, the
+ * taps during it are not (they would fill the log). A passkey the platform did not give (cancelled, no
+ * authenticator) is not a failed check either.
+ */
+function loginFailure(e: unknown, via: 'pin' | 'passkey'): LoginFailure | null {
+  if (isKioskError(e, 'GUARD_WRONG_PIN')) {
+    return { kind: 'wrong', via: 'pin', failures: Number(e.details?.['failures'] ?? 0), lockoutMs: Number(e.details?.['waitMs'] ?? 0) };
+  }
+  if (isKioskError(e, 'GUARD_DISABLED')) return { kind: 'disabled', via };
+  if (isKioskError(e, 'GUARD_PASSKEY_FAILED') && via === 'passkey') return { kind: 'passkey', problem: String(e.details?.['reason'] ?? '') };
+  return null;
 }
 
 export class Authority {
@@ -175,7 +195,7 @@ export class Authority {
 
   /** PIN login. Wrong PIN, lock-out and disabled account come back as typed errors from the vault. */
   async loginPin(guardId: string, pin: string): Promise<GuardSummary> {
-    const g = await this.opts.vault.guards.verifyPin(guardId, pin);
+    const g = await this.checked('pin', () => this.opts.vault.guards.verifyPin(guardId, pin));
     this.begin(g, 'pin');
     return g;
   }
@@ -185,7 +205,7 @@ export class Authority {
    * refused exactly as a wrong PIN is (GUARD_WRONG_PIN, counted towards the same lock-out).
    */
   async loginPinByName(name: string, pin: string): Promise<GuardSummary> {
-    const g = await this.opts.vault.guards.verifyPinByName(name, pin);
+    const g = await this.checked('pin', () => this.opts.vault.guards.verifyPinByName(name, pin));
     this.begin(g, 'pin');
     return g;
   }
@@ -195,9 +215,20 @@ export class Authority {
     const ids = await this.opts.vault.guards.passkeyIds();
     if (ids.length === 0) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'none-registered' });
     const { assertion, expected } = await getPasskeyAssertion(ids, signal);
-    const g = await this.opts.vault.guards.verifyPasskey(assertion, expected);
+    const g = await this.checked('passkey', () => this.opts.vault.guards.verifyPasskey(assertion, expected));
     this.begin(g, 'passkey');
     return g;
+  }
+
+  /** Runs the vault's check; a refusal is reported to `loginFailed` (awaited, so it is on record) and rethrown. */
+  private async checked(via: 'pin' | 'passkey', check: () => Promise<GuardSummary>): Promise<GuardSummary> {
+    try {
+      return await check();
+    } catch (e) {
+      const f = loginFailure(e, via);
+      if (f && this.opts.loginFailed) await this.opts.loginFailed(f);
+      throw e;
+    }
   }
 
   private begin(g: GuardSummary, via: 'pin' | 'passkey'): void {

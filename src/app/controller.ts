@@ -6,7 +6,8 @@
  * frames → when final: audit entry (encrypted) + signed yes/no upstream + the visitor's result. Frames are
  * transferred to the worker and dropped there; nothing here keeps an image. Labels stay in memory and reach a
  * screen only where the role allows (guard always, visitor only when an admin turned names on).
- * Admin operations live in ./admin-ops.ts and go through the same vault; the watchlist service (./watchlist.ts)
+ * Admin operations live in ./admin-ops.ts and go through the same vault (their audit entries, and those of refused
+ * guard logins, are ./change-audit.ts's); the watchlist service (./watchlist.ts)
  * follows the vault's change events, so an edit updates the live gallery and plate index for that person only.
  */
 import { Camera, runFrameLoop } from '../capture/camera';
@@ -30,6 +31,7 @@ import { BundlePuller, type PullStatus } from './bundle-pull';
 import { DEFAULT_LEAVE_MS, DEFAULT_SAME_PLATE, beginPresence, observePresence, type Presence, type PresenceConfig, type PresenceKey, type Sighting } from '../matching/presence';
 import { kioskReadiness, type Readiness } from './readiness';
 import { markOnce, traced } from '../shared/startup-trace';
+import { loginFailedReason, recordChange } from './change-audit';
 
 export type Phase = 'starting' | 'setup-needed' | 'locked' | 'running' | 'wiped' | 'error';
 
@@ -177,7 +179,13 @@ export class KioskController {
     this.faces.gallerySource = () => this.watchlist.galleryEntries();
     this.puller = new BundlePuller({ vault: deps.vault, clock: this.clock, installed: () => this.reloadWatchlist() });
     this.watchlist.subscribe((w) => this.onWatchlist(w));
-    this.authority = new Authority({ vault: deps.vault, clock: this.clock, idleMs: () => sessionIdleMs(this.snap.settings) });
+    this.authority = new Authority({
+      vault: deps.vault,
+      clock: this.clock,
+      idleMs: () => sessionIdleMs(this.snap.settings),
+      // A refused guard login goes to the audit like the admin's changes (src/app/change-audit.ts); nothing typed.
+      loginFailed: (f) => recordChange(this, { outcome: 'login-failed', reason: loginFailedReason(f) }),
+    });
     this.snap = {
       phase: 'starting',
       settings: resolveKioskSettings(null),

@@ -5,8 +5,10 @@
  * Owns turning photos and frames into stored records: photos are decoded and embedded in the face worker and dropped
  * there, only templates reach the vault. A new face that matches someone enrolled is refused with
  * ENROL_DUPLICATE_FACE naming them (unless the admin chose a new record), a plate someone holds with
- * ENROL_PLATE_TAKEN; adding to a person keeps everything they have. Every operation asks the authority for `enrol`
- * first. It never renders anything and never decides at the door.
+ * ENROL_PLATE_TAKEN; adding to a person keeps everything they have. Every person stored is audited
+ * (src/app/change-audit.ts): 'person-enrolled' with how (photos, camera, CSV, plates) and the list, or
+ * 'person-edited' with what was added — the person's id, never their name or face. Every operation asks the
+ * authority for `enrol` first. It never renders anything and never decides at the door.
  */
 import { resolveFaceConfig } from '../config/face';
 import { selectEnrolmentTemplates, type EnrolmentSample } from '../matching/face/enrolment';
@@ -19,6 +21,7 @@ import { checkLabel, checkPlates } from './input-rules';
 import type { Capability } from './authority';
 import type { KioskController } from './controller';
 import { assertPlatesFree, faceDuplicate, mergedRecord } from './people';
+import { changedPersonFields, editedReason, enrolledReason, recordChange, type EnrolVia } from './change-audit';
 
 export interface EnrolItem {
   file: File;
@@ -89,8 +92,9 @@ export class EnrolmentService {
    * Stores templates as a new person, or adds them (and plates) to `target.addTo`. A new person whose face matches
    * someone enrolled at the accept threshold is refused with ENROL_DUPLICATE_FACE naming that person, unless the
    * admin chose to enrol them anyway: two records of one person make the door refuse them ("too close to another").
+   * Audited once stored: enrolled (`via`, the list) or edited (what the added photos or plates changed).
    */
-  private async store(input: SubjectInput, target: EnrolTarget): Promise<Subject> {
+  private async store(input: SubjectInput, target: EnrolTarget, via: EnrolVia): Promise<Subject> {
     const embedder = this.embedder();
     const templates = input.templates[embedder] ?? [];
     if (target.addTo) {
@@ -108,7 +112,10 @@ export class EnrolmentService {
         validFrom: input.validFrom,
         validUntil: input.validUntil,
       });
-      return this.vault.subjects.put(merged);
+      const after = await this.vault.subjects.put(merged);
+      const fields = changedPersonFields(cur, after);
+      if (fields.length) await recordChange(this.app, { outcome: 'person-edited', subjectId: after.id, reason: editedReason(`add-${via}`, fields), actor: 'admin' });
+      return after;
     }
     assertPlatesFree(this.app.listSubjects(), input.plates);
     if (!target.allowDuplicate) {
@@ -117,12 +124,18 @@ export class EnrolmentService {
       const dup = faceDuplicate(enrolled, templates, embedder, this.acceptThreshold());
       if (dup) throw new KioskError('ENROL_DUPLICATE_FACE', { holderId: dup.subject.id, score: Number(dup.score.toFixed(3)) });
     }
-    return this.vault.enrol(input);
+    const s = await this.vault.enrol(input);
+    await recordChange(this.app, { outcome: 'person-enrolled', subjectId: s.id, reason: enrolledReason(via, s.list), actor: 'admin' });
+    return s;
   }
 
   /** Enrol from photo files; several files with the same label become one person with several templates. */
-  async enrolPhotos(items: EnrolItem[], onProgress?: (done: number, total: number) => void, target: EnrolTarget = {}): Promise<EnrolReport[]> {
+  enrolPhotos(items: EnrolItem[], onProgress?: (done: number, total: number) => void, target: EnrolTarget = {}): Promise<EnrolReport[]> {
     this.require('enrol');
+    return this.enrolFiles(items, onProgress, target, 'photos');
+  }
+
+  private async enrolFiles(items: EnrolItem[], onProgress: ((done: number, total: number) => void) | undefined, target: EnrolTarget, via: EnrolVia): Promise<EnrolReport[]> {
     const embedder = this.embedder();
     const reports: EnrolReport[] = [];
     // Rows under one name are one person: their plates are pooled and the narrowest validity holds (the first row's
@@ -156,7 +169,7 @@ export class EnrolmentService {
           ...(validUntil !== undefined ? { validUntil } : {}),
         };
         assertOnePerson(templates, this.acceptThreshold());
-        await this.store(input, target);
+        await this.store(input, target, via);
       } catch (e) {
         // Nothing was stored for this person: mark every file of theirs as failed.
         const holderId = isKioskError(e) ? e.details?.['holderId'] : undefined;
@@ -183,7 +196,7 @@ export class EnrolmentService {
       }
       items.push({ file, label: r.label, list: r.list, plates: r.plates, ...(r.validUntil ? { validUntil: r.validUntil } : {}) });
     }
-    return [...(await this.enrolPhotos(items, onProgress)), ...missing];
+    return [...(await this.enrolFiles(items, onProgress, {}, 'csv')), ...missing];
   }
 
   /**
@@ -239,7 +252,7 @@ export class EnrolmentService {
     // Only frames of one person become the record: someone who swaps in front of the camera between frames (one
     // face per frame passes the check above) is dropped, and frames that do not agree refuse the enrolment.
     const { templates } = selectEnrolmentTemplates(samples, { accept: face.thresholds[embedder].accept, gates: face.quality });
-    const s = await this.store({ label: label.trim(), list, templates: { [embedder]: templates }, plates: [] }, opts);
+    const s = await this.store({ label: label.trim(), list, templates: { [embedder]: templates }, plates: [] }, opts, 'camera');
     await this.app.watchlistSettled();
     return s;
   }
@@ -251,7 +264,7 @@ export class EnrolmentService {
     const name = target.addTo ? label.trim() : checkLabel(label);
     const norm = checkPlates(plates);
     if (norm.length === 0) throw new KioskError('INPUT_REQUIRED', { field: 'plates' });
-    const s = await this.store({ label: name, list, templates: {}, plates: norm }, target);
+    const s = await this.store({ label: name, list, templates: {}, plates: norm }, target, 'plates');
     await this.app.watchlistSettled();
     return s;
   }

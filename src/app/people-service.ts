@@ -4,8 +4,9 @@
  *
  * Owns these edits; it reads and writes the stored record through the vault (never a copy in memory, so an edit
  * keeps the faces exactly as stored) and waits until the watchlist service has the change in force. Every
- * operation asks the authority for `edit` first. The rules (who holds a plate, what a merge keeps) are the pure
- * functions of src/app/people.ts; it never renders anything.
+ * operation asks the authority for `edit` first and is audited once done (src/app/change-audit.ts: the person's id,
+ * which fields changed or the other id of a merge; never a name). The rules (who holds a plate, what a merge keeps)
+ * are the pure functions of src/app/people.ts; it never renders anything.
  */
 import { KioskError } from '../shared/errors';
 import type { Subject } from '../shared/types';
@@ -15,6 +16,17 @@ import type { Capability } from './authority';
 import type { KioskController } from './controller';
 import type { WatchSubject } from './watchlist';
 import { assertPlatesFree, mergedRecord } from './people';
+import {
+  changedPersonFields,
+  deletedReason,
+  editedReason,
+  mergedReason,
+  recordChange,
+  type EditVia,
+} from './change-audit';
+
+/** What the people list may change of a person. */
+export type SubjectPatch = Partial<Pick<Subject, 'label' | 'list' | 'validFrom' | 'validUntil' | 'plates'>>;
 
 export class PeopleService {
   constructor(private readonly app: KioskController) {}
@@ -40,14 +52,41 @@ export class PeopleService {
     const other = await this.vault.subjects.get(otherId);
     if (!keep || !other) throw new KioskError('INPUT_INVALID', { field: 'merge' });
     const s = await this.vault.subjects.putAndDelete(mergedRecord(keep, other), otherId);
+    await recordChange(this.app, {
+      outcome: 'people-merged',
+      subjectId: keepId,
+      reason: mergedReason(otherId),
+      actor: 'admin',
+    });
     await this.app.watchlistSettled();
     return s;
   }
 
-  async updateSubject(
-    id: string,
-    patch: Partial<Pick<Subject, 'label' | 'list' | 'validFrom' | 'validUntil' | 'plates'>>,
-  ): Promise<void> {
+  updateSubject(id: string, patch: SubjectPatch): Promise<void> {
+    return this.update(id, patch, 'edit');
+  }
+
+  /** Expire now: the person stays listed (for the audit trail) but no longer matches. */
+  expireSubject(id: string): Promise<void> {
+    return this.update(id, { validUntil: this.app.clock.wall() }, 'expire');
+  }
+
+  async deleteSubject(id: string): Promise<void> {
+    this.require('edit');
+    // The list they were on, from the watchlist in memory: deleting someone from the deny list is what matters here.
+    const list = this.app.listSubjects().find((s) => s.id === id)?.list;
+    await this.vault.subjects.delete(id);
+    await recordChange(this.app, {
+      outcome: 'person-deleted',
+      subjectId: id,
+      reason: deletedReason(list),
+      actor: 'admin',
+    });
+    await this.app.watchlistSettled();
+  }
+
+  /** An edit; audited with the fields that changed (nothing is recorded for a save that changed nothing). */
+  private async update(id: string, patch: SubjectPatch, via: EditVia): Promise<void> {
     this.require('edit');
     // The stored record (with its templates), not a copy in memory: the edit keeps the faces exactly as stored.
     const cur = await this.vault.subjects.get(id);
@@ -64,18 +103,15 @@ export class PeopleService {
     const vu = 'validUntil' in patch ? patch.validUntil : cur.validUntil;
     if (vf !== undefined) next.validFrom = vf;
     if (vu !== undefined) next.validUntil = vu;
-    await this.vault.subjects.put(next);
-    await this.app.watchlistSettled();
-  }
-
-  /** Expire now: the person stays listed (for the audit trail) but no longer matches. */
-  expireSubject(id: string): Promise<void> {
-    return this.updateSubject(id, { validUntil: this.app.clock.wall() });
-  }
-
-  async deleteSubject(id: string): Promise<void> {
-    this.require('edit');
-    await this.vault.subjects.delete(id);
+    const after = await this.vault.subjects.put(next);
+    const fields = changedPersonFields(cur, after);
+    if (fields.length)
+      await recordChange(this.app, {
+        outcome: 'person-edited',
+        subjectId: id,
+        reason: editedReason(via, fields),
+        actor: 'admin',
+      });
     await this.app.watchlistSettled();
   }
 

@@ -5,13 +5,38 @@
  * to their defaults at start (the controller's `configRepairs`).
  *
  * Owns applying settings; the config module (src/config) owns defaults and checks, the vault stores them. Every
- * change asks the authority for `settings` first. It never renders anything.
+ * change asks the authority for `settings` first. A save that changes anything is audited as 'settings-changed'
+ * with the names of the fields it changed, never their values (src/app/change-audit.ts). A new audit retention
+ * purges entries, so its entry is written before anything is stored and a save whose entry cannot be written is
+ * refused whole (AUDIT_NOT_WRITTEN): no purge goes unrecorded. Any other save's entry is best effort. It never
+ * renders anything.
  */
 import { resolveFaceConfig } from '../config/face';
 import { loadKioskSettings, validateSettingsPatch, type KioskSettings } from '../config/kiosk';
 import { resolvePlateMatchConfig } from '../config/plate';
 import type { Capability } from './authority';
 import type { KioskController } from './controller';
+import { recordChange, recordChangeFirst, settingsReason, type ChangeEntry } from './change-audit';
+import type { SettingsValues } from '../store';
+
+/** JSON with object keys sorted: two settings values compare equal whatever order their keys were written in. */
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stable(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+/** The settings whose stored value this save replaces: compared with the record as stored, so a field repaired at
+ * start (stored invalid, running on its default) counts as changed when the save writes it. */
+function changedFields(stored: SettingsValues, next: KioskSettings): string[] {
+  return (Object.keys(next) as (keyof KioskSettings)[]).filter((k) => stable(stored[k]) !== stable(next[k]));
+}
 
 function valueInForce(s: KioskSettings, field: string): string {
   const [head, ...rest] = field.split('.');
@@ -35,8 +60,19 @@ export class SettingsService {
     this.require('settings');
     const cur = this.app.snapshot.settings;
     const next = validateSettingsPatch(cur, patch);
+    // A stored record that cannot be read (tampered, lost) is replaced whole by this save: every field changes.
+    const before = await this.vault.settings.get().catch((): SettingsValues => ({}));
+    const fields = changedFields(before, next);
+    const retentionMs = next.retentionHours * 3_600_000;
+    const newRetention = patch.retentionHours !== undefined && retentionMs !== this.vault.audit.retentionMs();
+    if (newRetention && !fields.includes('retentionHours')) fields.push('retentionHours');
+    const entry: ChangeEntry = { outcome: 'settings-changed', reason: settingsReason(fields), actor: 'admin' };
+    // The retention's purge destroys entries: its own entry first, and nothing at all if that cannot be written.
+    // (A save that then fails leaves an entry for a change not made: the safer side of the two.)
+    if (newRetention) await recordChangeFirst(this.app, entry);
     await this.vault.settings.put({ ...next });
-    if (patch.retentionHours !== undefined) await this.vault.audit.setRetention(next.retentionHours * 3_600_000);
+    if (!newRetention && fields.length) await recordChange(this.app, entry);
+    if (patch.retentionHours !== undefined) await this.vault.audit.setRetention(retentionMs);
     // The whole record was written valid: whatever was repaired at start is now the admin's value.
     const { settings: stored, refused } = loadKioskSettings(await this.vault.settings.get());
     this.app.update({ settings: stored, configRepairs: refused.map((e) => String(e.details?.['field'])) });

@@ -68,6 +68,7 @@ export const ERROR_MESSAGES = {
   BUNDLE_UNREADABLE: 'The watchlist file could not be read. Check the USB stick and try again.',
   BUNDLE_ALREADY_INSTALLED: 'This watchlist version is already installed. Nothing was changed.',
   AUDIT_FILE_INVALID: 'This is not an audit export of this kiosk, or it is damaged.',
+  AUDIT_NOT_WRITTEN: 'The change could not be recorded in the audit log, so it was not made. Nothing was changed.',
   // upstream
   UPSTREAM_UNREACHABLE: 'The door controller cannot be reached. Decisions are queued.',
   UPSTREAM_REJECTED: 'The door controller rejected a decision.',

@@ -47,11 +47,15 @@ export interface Subject {
 
 /** An entry of the encrypted audit log (never an image). */
 /**
- * What an audit entry records: a decision, a guard's override, or (mode 'system', subject 'unknown') something done
- * to the tablet itself: a stored setting that failed its check at start and runs on its default (`reason` names the
- * field), a watchlist bundle installed from a file or the receiver (`reason` "v<version> full|delta, signed by
- * <issuer fingerprint>"), or a sync key trusted or removed (`reason` "admin <fingerprint>" / "kiosk <fingerprint>").
- * One list for the log and its export reader.
+ * What an audit entry records: a decision, a guard's override, or (mode 'system') something done to the tablet
+ * itself: a stored setting that failed its check at start and runs on its default (`reason` names the field), a
+ * watchlist bundle installed from a file or the receiver (`reason` "v<version> full|delta, signed by <issuer
+ * fingerprint>"), a sync key trusted or removed (`reason` "admin <fingerprint>" / "kiosk <fingerprint>"); and who
+ * changed the kiosk and its people: a person enrolled, edited (expired, photos or plates added), deleted or merged
+ * (subject = the person's id), a guard account changed (subject = the guard's id), a failed guard PIN, passkey or
+ * admin passphrase (subject 'unknown'), settings saved (the field names) and an admin session started. The reasons
+ * of these last eight are written and read back by src/app/change-audit.ts. One list for the log and its export
+ * reader.
  */
 export const AUDIT_OUTCOMES = [
   'grant',
@@ -67,6 +71,14 @@ export const AUDIT_OUTCOMES = [
   'watchlist-installed',
   'key-trusted',
   'key-removed',
+  'person-enrolled',
+  'person-edited',
+  'person-deleted',
+  'people-merged',
+  'guard-changed',
+  'login-failed',
+  'settings-changed',
+  'admin-unlocked',
 ] as const;
 export const AUDIT_MODES = ['face', 'plate', 'manual', 'system'] as const;
 

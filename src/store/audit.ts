@@ -1,7 +1,8 @@
 /**
- * The encrypted audit log: one sealed entry per decision (time, outcome, subject id or "unknown", score, kiosk,
- * mode, short reason), never an image, never a name or template. Owns append, admin read, the retention purge and
- * the admin's encrypted export.
+ * The encrypted audit log: one sealed entry per decision, override or recorded change (time, outcome, subject id or
+ * "unknown", score, kiosk, mode, short reason, actor id), never an image, never a name or template. Owns append,
+ * admin read, the retention purge and the admin's encrypted export; what a change entry says is src/app's
+ * (change-audit.ts, sync-service.ts), including that a new retention's entry is written before setRetention purges.
  *
  * Entries are sealed to the audit public key (see src/crypto/keys.ts): the unattended kiosk appends but cannot
  * read back; only an admin session, holding the passphrase-unwrapped audit private key, can. The entry time is in

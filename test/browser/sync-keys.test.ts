@@ -60,7 +60,9 @@ async function tablet(tag: string, clock: AdjustableClock, label?: string): Prom
 /** The fingerprint of a recipient key id as inspectBundle gives it (hex SHA-256 of the kiosk's SPKI). */
 const fingerprintOf = (keyIdHex: string): string => formatFingerprint(Uint8Array.from(keyIdHex.match(/../g)!, (b) => parseInt(b, 16)));
 const recipientsOf = (bytes: Uint8Array): string[] => inspectBundle(bytes).kioskKeyIds.map(fingerprintOf);
-const systemEntries = async (t: Tablet): Promise<AuditEntry[]> => (await t.ops.audit.readAudit(100)).filter((e) => e.mode === 'system').sort((x, y) => x.at - y.at || (x.id ?? 0) - (y.id ?? 0));
+/** The sync service's own audit entries (the admin's login and settings saved are 'system' entries too). */
+const SYNC_OUTCOMES = new Set(['watchlist-installed', 'key-trusted', 'key-removed']);
+const systemEntries = async (t: Tablet): Promise<AuditEntry[]> => (await t.ops.audit.readAudit(100)).filter((e) => e.mode === 'system' && SYNC_OUTCOMES.has(e.outcome)).sort((x, y) => x.at - y.at || (x.id ?? 0) - (y.id ?? 0));
 const importFile = (t: Tablet, bytes: Uint8Array<ArrayBuffer>) => t.ops.sync.importWatchlist(new Blob([bytes]), { sitePassphrase: SITE });
 
 /** The audit card as the console mounts it: its rows after "show" as [outcome, outcome word, reason words]. */

@@ -3,6 +3,7 @@
  * exportEncrypted does) is read back by the admin screen's reader (src/app/audit-file.ts) and by the support CLI
  * `npm run audit:read` (scripts/audit-read.mjs, an independent implementation of the same format). Wrong
  * passphrases, altered bytes and foreign payloads are refused by both with a clear message, and nothing is shown.
+ * A change entry (mode system: who deleted which person) is read by both; the CLI prints whom it is about.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const entries: AuditEntry[] = [
   { at: Date.UTC(2026, 11, 4, 2, 8, 23), outcome: 'grant', subjectId: 's-1', score: 0.71234, kiosk: 'k-1', mode: 'face', reason: 'matched 3 of 5 frames' },
   { at: Date.UTC(2026, 11, 4, 2, 9, 0), outcome: 'override-deny', subjectId: 'unknown', kiosk: 'k-1', mode: 'manual', reason: 'tailgating', actor: 'g-7' },
+  { at: Date.UTC(2026, 11, 4, 2, 10, 0), outcome: 'person-deleted', subjectId: 's-2', kiosk: 'k-1', mode: 'system', reason: 'deny', actor: 'admin' },
 ];
 
 async function seal(payload: unknown, pass = PASS): Promise<Uint8Array<ArrayBuffer>> {
@@ -38,8 +40,8 @@ function cli(file: string, stdin: string, extra: string[] = []) {
 describe('audit export reader', { timeout: 60_000 }, () => {
   it('the admin screen reads back what the kiosk exported, newest first; names the file .ekaudit', async () => {
     const got = await readAuditExport(await seal(payload), PASS);
-    expect(got.entries.map((e) => e.outcome)).toEqual(['override-deny', 'grant']);
-    expect(got.entries[1]).toEqual(entries[0]);
+    expect(got.entries.map((e) => e.outcome)).toEqual(['person-deleted', 'override-deny', 'grant']);
+    expect(got.entries[2]).toEqual(entries[0]);
     expect(auditExportFileName(Date.UTC(2026, 11, 4))).toBe('audit-2026-12-04.ekaudit');
   });
 
@@ -62,9 +64,10 @@ describe('audit export reader', { timeout: 60_000 }, () => {
     const r = cli(file, `${PASS}\n`, ['--json', json]);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^audit export of 2026-12-04T03:00:00.000Z: 2 entries, newest first$/);
-    expect(lines[1]).toBe('2026-12-04 02:09:00 UTC  override-deny  manual by g-7  tailgating');
-    expect(lines[2]).toBe('2026-12-04 02:08:23 UTC  grant          face   score 0.712  matched 3 of 5 frames');
+    expect(lines[0]).toMatch(/^audit export of 2026-12-04T03:00:00.000Z: 3 entries, newest first$/);
+    expect(lines[1]).toBe('2026-12-04 02:10:00 UTC  person-deleted system by admin about s-2  deny');
+    expect(lines[2]).toBe('2026-12-04 02:09:00 UTC  override-deny  manual by g-7  tailgating');
+    expect(lines[3]).toBe('2026-12-04 02:08:23 UTC  grant          face   score 0.712  matched 3 of 5 frames');
     expect(JSON.parse(readFileSync(json, 'utf8')).entries).toEqual(entries);
   });
 

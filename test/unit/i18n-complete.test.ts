@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_MESSAGES, KioskError, type ErrorCode } from '../../src/shared/errors';
 import { QUALITY_REASONS } from '../../src/shared/face-protocol';
+import { AUDIT_MODES, AUDIT_OUTCOMES } from '../../src/shared/types';
 import { TABLE_KEYS, ZH_ERROR_CODES, errorText, formatDateTime, formatDuration, formatTime, hasKey, t } from '../../src/ui/i18n';
 import { knownReason, reasonText } from '../../src/ui/reasons';
 import { describeError } from '../../src/ui/error-text';
@@ -55,9 +56,10 @@ describe('Chinese is complete', () => {
     for (const k of literal) expect(hasKey(k), k).toBe(true);
     // Words built from a value at run time: word('outcome', …), word('vault', …), t(`camera_${status}`).
     const built: [string, string[]][] = [
-      ['outcome', [...unionMembers('src/shared/types.ts', 'Outcome'), 'override-grant', 'override-deny']],
+      // Every audit outcome (decisions, overrides and the 'system' entries) has its word in the audit table.
+      ['outcome', [...new Set([...unionMembers('src/shared/types.ts', 'Outcome'), ...AUDIT_OUTCOMES])]],
       ['vault', unionMembers('src/store/core.ts', 'VaultStatus')],
-      ['mode', ['face', 'plate', 'manual']],
+      ['mode', [...AUDIT_MODES]],
       ['upstream', [...read('src/decisions/sender.ts').match(/state: ('[a-z]+'(?: \| '[a-z]+')+);/)![1]!.matchAll(/'([a-z]+)'/g)].map((m) => m[1]!)],
       ['camera', [...read('src/app/controller.ts').match(/camera: \{ status: ('[a-z]+'(?: \| '[a-z]+')+)/)![1]!.matchAll(/'([a-z]+)'/g)].map((m) => m[1]!)],
     ];
