@@ -46,6 +46,14 @@ async function seeded(tag: string, n: number): Promise<{ name: string; v: Vault;
   return { name, v, subjects };
 }
 
+/** Flips one bit of the sealed index root, as a profile editor or a failing disk would. */
+async function damageRoot(name: string): Promise<void> {
+  const r = rec(await rawDump(name), 'index', 'root');
+  const box = new Uint8Array((r.value.box as ArrayBuffer).slice(0));
+  box[box.length - 1] = (box[box.length - 1] ?? 0) ^ 1;
+  await rawPut(name, 'index', [{ key: 'root', value: { ...r.value, box: box.buffer } }]);
+}
+
 function rec(dump: RawRecord[], store: string, key: IDBValidKey): { key: IDBValidKey; value: Record<string, unknown> } {
   const r = dump.find((x) => x.store === store && x.key === key);
   if (!r) throw new Error(`no ${store}/${String(key)}`);
@@ -192,10 +200,7 @@ describe('tampered records', () => {
   it('a damaged root: allow-list entries are held back (fail closed), deny-list entries load, until the index is rebuilt', async () => {
     const { name, v, subjects } = await seeded('root', 4);
     v.close();
-    const r = rec(await rawDump(name), 'index', 'root');
-    const box = new Uint8Array((r.value.box as ArrayBuffer).slice(0));
-    box[box.length - 1] = (box[box.length - 1] ?? 0) ^ 1;
-    await rawPut(name, 'index', [{ key: 'root', value: { ...r.value, box: box.buffer } }]);
+    await damageRoot(name);
     const k = await restart(name);
     const first = await k.loadWatchlist();
     expect(first.report.issues).toEqual(['index-root-corrupt']);
@@ -227,10 +232,7 @@ describe('tampered records', () => {
     await v.applyWatchlistPlan(plan(0, 3, 'v3'));
     await v.applyWatchlistPlan(plan(3, 4, 'v4'));
     v.close();
-    const r = rec(await rawDump(name), 'index', 'root');
-    const box = new Uint8Array((r.value.box as ArrayBuffer).slice(0));
-    box[box.length - 1] = (box[box.length - 1] ?? 0) ^ 1;
-    await rawPut(name, 'index', [{ key: 'root', value: { ...r.value, box: box.buffer } }]);
+    await damageRoot(name);
     const k = await restart(name);
     await k.unlockAdmin(PASS);
     await k.subjects.rebuildIndex();
