@@ -63,7 +63,9 @@ describe('face worker cold start (real worker, WASM)', () => {
     expect(names(door.trace).filter((n) => n === 'face:pad-trained')).toHaveLength(1);
     expect(sofar.filter((n) => n === 'bytes:face-pad-trained')).toHaveLength(1);
     const all = [...info.trace!, ...(off.trace ?? []), ...(door.trace ?? [])];
-    expect(all.find((t) => t.name === 'bytes:face-pad-trained')!.start).toBeLessThan(span('face:embedder-warm').end + 1);
+    // Right after the warm-ups (a few ms later on a loaded 2-core CI machine: 1.45 ms past a 1 ms bound once, session
+    // 19), long before a frame's analysis (≥ 100 ms here).
+    expect(all.find((t) => t.name === 'bytes:face-pad-trained')!.start).toBeLessThan(span('face:embedder-warm').end + 25);
     expect(sofar).not.toContain('face:liveness');
     expect(names(door.trace)).not.toContain('face:eyes');
 
