@@ -23,6 +23,37 @@ import type { SecretsApi } from './secrets';
 export const GUARD_LOCKOUT_POLICY: LockoutPolicy = { freeAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60 * 60_000 };
 
 /**
+ * A day with no PIN attempt at all forgets the count. Failures aimed at a colleague's account are no longer cleared
+ * by anyone else's right PIN (below), so without this a slip by a guard on leave would shorten everyone's free
+ * attempts for good; a guesser gains at most the ~30 tries a locked day allows, then a silent day.
+ */
+export const GUARD_FAILURES_FORGOTTEN_MS = 24 * 60 * 60_000;
+/** The target of a failure at a name no account has (such guesses can open nothing, so any right PIN clears them). */
+const UNKNOWN_TARGET = '?';
+
+/** The record's failures per target; a record from before targets were kept counts all as unknown. */
+function targetsOf(rec: GuardLockoutRecord): Record<string, number> {
+  const out: Record<string, number> = {};
+  const by = rec.byTarget;
+  if (by && typeof by === 'object') {
+    for (const [k, n] of Object.entries(by)) if (Number.isSafeInteger(n) && n > 0) out[k] = n;
+  } else if (rec.failures > 0) out[UNKNOWN_TARGET] = rec.failures;
+  return out;
+}
+
+/**
+ * What a guard's right PIN leaves of the count: their own failures and those at unknown names go; failures aimed at
+ * any other account stay. It used to clear everything, so an enabled guard could try four PINs at a colleague's name,
+ * log in as themselves, and go on without end (attacker review, session 19). The wait already served is not
+ * restarted; the next failure is counted on top of what stays.
+ */
+function afterSuccess(rec: GuardLockoutRecord, guardId: string): GuardLockoutRecord {
+  const left = Object.fromEntries(Object.entries(targetsOf(rec)).filter(([k]) => k !== guardId && k !== UNKNOWN_TARGET));
+  const failures = Object.values(left).reduce((a, b) => a + b, 0);
+  return failures === 0 ? NO_GUARD_LOCKOUT : { ...rec, failures, lockedUntil: 0, byTarget: left };
+}
+
+/**
  * A PIN anyone would try first at a guard login: one digit repeated (111111), a straight run up or down (123456,
  * 987654), a run along the keyboard's digit row, where 0 follows 9 (1234567890, 567890, 0987654321), or a block
  * repeated (121212, 123123, 12341234, 1234512345). A guard PIN can open the door, and the lock-out allows five tries
@@ -183,6 +214,7 @@ export class GuardsApi {
   async lockout(): Promise<{ failures: number; waitMs: number; lockedUntil: number }> {
     const rec = await this.readLockout();
     const now = this.core.now();
+    if (waitMs(rec, now) === 0 && now - rebase(rec, now).lastAttemptAt >= GUARD_FAILURES_FORGOTTEN_MS) return { failures: 0, waitMs: 0, lockedUntil: 0 };
     return { failures: rec.failures, waitMs: waitMs(rec, now), lockedUntil: rebase(rec, now).lockedUntil };
   }
 
@@ -216,14 +248,19 @@ export class GuardsApi {
     if (typeof pin !== 'string' || pin.length > 64) throw new KioskError('INPUT_INVALID', { field: 'pin' });
     return this.core.withAuthLock(async () => {
       const now = this.core.now();
+      // Which account the attempt is aimed at is known before the PIN is checked: the failure is counted against it.
+      const g = (await this.all()).find(pick);
+      const target = g ? g.id : UNKNOWN_TARGET;
       const gate = await this.core.writeTx(
         ['meta'],
         async (tx) => {
           const stored = await tx.store.get('guard-lockout');
-          const rec = rebase(stored && stored.kind === 'guard-lockout' ? stored : NO_GUARD_LOCKOUT, now);
+          let rec = rebase(stored && stored.kind === 'guard-lockout' ? stored : NO_GUARD_LOCKOUT, now);
           const wait = waitMs(rec, now);
           if (wait > 0) return { rec, wait };
-          const counted = beforeAttempt(rec, now, GUARD_LOCKOUT_POLICY);
+          if (now - rec.lastAttemptAt >= GUARD_FAILURES_FORGOTTEN_MS) rec = NO_GUARD_LOCKOUT;
+          const targets = targetsOf(rec);
+          const counted = { ...beforeAttempt(rec, now, GUARD_LOCKOUT_POLICY), byTarget: { ...targets, [target]: (targets[target] ?? 0) + 1 } };
           await tx.store.put(counted, 'guard-lockout');
           return { rec: counted, wait: 0 };
         },
@@ -231,7 +268,6 @@ export class GuardsApi {
       );
       if (gate.wait > 0)
         throw new KioskError('GUARD_LOCKED_OUT', { waitMs: gate.wait, lockedUntil: gate.rec.lockedUntil, failures: gate.rec.failures });
-      const g = (await this.all()).find(pick);
       // No such guard, or none with a PIN: the same derivation against a decoy, so the answer takes as long.
       const ok = (await checkPin(pin, g?.pin ?? decoyVerifier())) && !!g?.pin;
       if (!ok || !g) {
@@ -241,7 +277,14 @@ export class GuardsApi {
       // former guard could guess a colleague's PIN four times, log in with their own, and go on without end
       // (attacker review, session 19). The attempt stays counted.
       if (g.disabled) throw new KioskError('GUARD_DISABLED');
-      await this.core.writeTx(['meta'], (tx) => tx.store.put(NO_GUARD_LOCKOUT, 'guard-lockout'), 'strict');
+      await this.core.writeTx(
+        ['meta'],
+        async (tx) => {
+          const stored = await tx.store.get('guard-lockout');
+          await tx.store.put(afterSuccess(stored && stored.kind === 'guard-lockout' ? stored : NO_GUARD_LOCKOUT, g.id), 'guard-lockout');
+        },
+        'strict',
+      );
       return summary(g);
     });
   }

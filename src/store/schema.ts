@@ -72,12 +72,18 @@ export interface LockoutRecord {
   lastAttemptAt: number;
 }
 
-/** The guard-PIN lock-out: one counter for every guard account on this device (a guesser needs any PIN). */
+/**
+ * The guard-PIN lock-out: one counter for every guard account on this device (a guesser needs any PIN), split by
+ * the account each failure was aimed at (its random guard id, or '?' for a name nobody has) so that a guard's own
+ * right PIN clears only their own slips, not the guesses at a colleague's PIN (src/store/guards.ts).
+ */
 export interface GuardLockoutRecord {
   kind: 'guard-lockout';
   failures: number;
   lockedUntil: number;
   lastAttemptAt: number;
+  /** Failures per target; absent in records written before session 20 (then all count as '?'). */
+  byTarget?: Record<string, number>;
 }
 
 /**

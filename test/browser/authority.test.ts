@@ -213,6 +213,48 @@ describe('authority in the app layer (no UI)', () => {
     expect(app.authority.session).toMatchObject({ kind: 'guard', guardId: g.id, name: 'Night Desk' });
   });
 
+  it("a guard's own right PIN clears only their own slips: guesses at a colleague's PIN stay counted", async () => {
+    const clock = new AdjustableClock();
+    const { ops, app } = await kiosk(uniqueName('pin-colleague'), clock);
+    await ops.setup(PASS);
+    const mine = await ops.createGuard('Day Desk', PIN_1);
+    const theirs = await ops.createGuard('Night Desk', PIN_2);
+    ops.lock();
+    // The insider's loop (attacker review, session 19): four guesses at the colleague's name, then a login with the
+    // insider's own PIN, which used to reset the device's count to 0, then four more — without end.
+    for (let i = 1; i <= 4; i++) await expectCode(app.authority.loginPinByName('Night Desk', `90817${i}`), 'GUARD_WRONG_PIN');
+    expect((await app.vault.guards.lockout()).failures).toBe(4);
+    await app.authority.loginPin(mine.id, PIN_1);
+    app.authority.logout();
+    expect((await app.vault.guards.lockout()).failures).toBe(4);
+    // The next guess at the colleague is the fifth: the tablet waits, for every name, the insider's own too.
+    expect((await expectCode(app.authority.loginPinByName('Night Desk', '908175'), 'GUARD_WRONG_PIN'))['waitMs']).toBeGreaterThan(0);
+    await expectCode(app.authority.loginPin(mine.id, PIN_1), 'GUARD_LOCKED_OUT');
+    clock.advance(61_000);
+    await app.authority.loginPin(mine.id, PIN_1);
+    app.authority.logout();
+    // Still counted after the insider's login; the wait after the sixth doubles.
+    expect((await app.vault.guards.lockout()).failures).toBe(5);
+    expect((await expectCode(app.authority.loginPinByName('Night Desk', '908176'), 'GUARD_WRONG_PIN'))['waitMs']).toBeGreaterThan(100_000);
+    clock.advance(121_000);
+    // The colleague's own right PIN clears the guesses at their account.
+    await app.authority.loginPinByName('night desk', PIN_2);
+    expect(app.authority.session).toMatchObject({ kind: 'guard', guardId: theirs.id });
+    expect((await app.vault.guards.lockout()).failures).toBe(0);
+    app.authority.logout();
+    // A guard's own slips are cleared by their right PIN, as before; slips at an unknown name too.
+    await expectCode(app.authority.loginPinByName('Day Desk', '908177'), 'GUARD_WRONG_PIN');
+    await expectCode(app.authority.loginPinByName('Dya Desk', PIN_1), 'GUARD_WRONG_PIN');
+    await expectCode(app.authority.loginPinByName('Night Desk', '908178'), 'GUARD_WRONG_PIN');
+    await app.authority.loginPinByName('Day Desk', PIN_1);
+    app.authority.logout();
+    expect((await app.vault.guards.lockout()).failures).toBe(1);
+    // A day without any attempt forgets what is left (a slip by a guard on leave does not shorten everyone's tries).
+    clock.advance(24 * 60 * 60_000);
+    expect((await app.vault.guards.lockout()).failures).toBe(0);
+    expect(await expectCode(app.authority.loginPinByName('Night Desk', '908179'), 'GUARD_WRONG_PIN')).toMatchObject({ failures: 1 });
+  });
+
   it('locks every guard login after five wrong PINs, and the lock survives a reload', async () => {
     const clock = new AdjustableClock();
     const name = uniqueName('pin-lockout');
