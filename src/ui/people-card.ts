@@ -92,12 +92,13 @@ export class PeopleCard {
       return h(
         'tr',
         { 'data-subject': s.id, 'data-label': s.label },
-        h('td', {}, label),
-        h('td', {}, list),
-        h('td', {}, String(templates)),
-        h('td', {}, s.plates.join(' ')),
-        h('td', { 'data-testid': 'validity' }, expired ? t('expired') : '', fromField.el, untilField.el),
-        h('td', {}, saveBtn, expire, del, this.personTools(s, subjects)),
+        // data-col: the column's heading, shown above each value where the rows are stacked (a portrait tablet).
+        h('td', { 'data-col': t('label') }, label),
+        h('td', { 'data-col': t('list') }, list),
+        h('td', { 'data-col': t('templates') }, String(templates)),
+        h('td', { 'data-col': t('colPlates') }, s.plates.join(' ')),
+        h('td', { 'data-testid': 'validity', 'data-col': t('colValidity') }, expired ? t('expired') : '', fromField.el, untilField.el),
+        h('td', { 'data-col': t('colActions') }, saveBtn, expire, del, this.personTools(s, subjects)),
       );
     });
     this.people.replaceChildren(

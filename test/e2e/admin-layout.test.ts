@@ -3,8 +3,9 @@
  * README screenshots.
  * - The console's cards come in the order of the job: people, enrolment, sync, settings, device (then audit, wipe).
  * - At a tablet (768x1024) and a phone (390x844) viewport no card is wider than its box (scrollWidth ≤ clientWidth
- *   for every card, the models table and the people table included: wide tables scroll inside their card); at a
- *   landscape tablet (1024x768) the people table fits its card whole, actions included.
+ *   for every card, the models table and the people table included: wide tables scroll inside their card); there
+ *   the people rows are stacked, so nothing of them scrolls sideways and every control is inside the card; at a
+ *   landscape tablet (1024x768) the people table fits its card whole as a table, actions included.
  * - Headings are consistent: one h1 for the screen, exactly one h2 per card as its first child, h3 only inside a
  *   card, nothing deeper.
  * - The device card shows the browser's storage estimate.
@@ -96,6 +97,24 @@ describe('admin console layout and README screenshots', () => {
         expect(l.overflowing, `${viewport.width}x${viewport.height}`).toEqual([]);
         expect(l.headings).toEqual([]);
         expect(l.wide, `wider than the ${viewport.width} px page`).toEqual([]);
+        // The people rows stack below a landscape tablet: nothing scrolls sideways and every control, the actions
+        // included, is inside the card (at 768 px they were cut at its right edge, hand check stop 35).
+        const people = await page.evaluate(() => {
+          const t = document.querySelector<HTMLElement>('[data-testid="people-table"]')!;
+          const box = t.closest<HTMLElement>('.table-scroll')!;
+          const edge = box.getBoundingClientRect();
+          const controls = [...t.querySelectorAll<HTMLElement>('tbody button, tbody input, tbody select')];
+          const off = controls
+            .filter((e) => {
+              const r = e.getBoundingClientRect();
+              return r.right > edge.right + 0.5 || r.left < edge.left - 0.5;
+            })
+            .map((e) => e.dataset['testid'] ?? e.tagName);
+          return { table: t.scrollWidth, box: box.clientWidth, controls: controls.length, off };
+        });
+        expect(people.table, JSON.stringify(people)).toBeLessThanOrEqual(people.box);
+        expect(people.controls).toBeGreaterThan(10);
+        expect(people.off, `${viewport.width}x${viewport.height}`).toEqual([]);
         // The README's console pictures, at both sizes, from the console's heading down.
         await page.getByTestId('admin').evaluate((e) => e.scrollIntoView());
         await page.screenshot({ path: join(SHOTS, `admin-${viewport.width < 500 ? 'phone' : 'tablet'}.png`) });
