@@ -129,7 +129,7 @@ export class AdminOps {
     await this.guardChanged(id, 'deleted');
   }
 
-  /** Registers a passkey for a guard: the guard verifies on this device's authenticator (PIN or biometric). */
+  /** Registers a passkey for a guard: the guard verifies on their own security key (its PIN or fingerprint). */
   async registerPasskey(id: string): Promise<void> {
     this.require('manage-guards');
     const g = (await this.vault.guards.list()).find((x) => x.id === id);

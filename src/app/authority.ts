@@ -210,7 +210,7 @@ export class Authority {
     return g;
   }
 
-  /** Passkey login: asks the platform authenticator (user verification required) and verifies the assertion. */
+  /** Passkey login: asks the guard's own security key (user verification required) and verifies the assertion. */
   async loginPasskey(signal?: AbortSignal): Promise<GuardSummary> {
     const ids = await this.opts.vault.guards.passkeyIds();
     if (ids.length === 0) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'none-registered' });

@@ -3,7 +3,9 @@
  * §7.2): the client data is a `webauthn.get` for our challenge and our origin, the authenticator data is for our
  * RP id with user presence *and* user verification set (a passkey without its PIN or biometric is not a guard),
  * and the ES256 signature over authenticatorData ‖ SHA-256(clientDataJSON) verifies with the public key registered
- * for that credential. Only ES256 (P-256) keys are accepted at registration, so only ES256 is checked here.
+ * for that credential. Only ES256 (P-256) keys are accepted at registration, so only ES256 is checked here. A
+ * credential that says it may be backed up or is (flags BE, BS: a passkey synced to an account) is refused: its
+ * user verification is whoever unlocks any device of that account, not the guard (attacker review, session 20).
  * Owns parsing and verification; it never calls navigator.credentials (the app layer does) and stores nothing.
  */
 
@@ -20,9 +22,12 @@ export interface Expected {
   rpId: string;
 }
 
-export type AssertionProblem = 'client-data' | 'type' | 'challenge' | 'origin' | 'rp-id' | 'user-presence' | 'user-verification' | 'signature';
+export type AssertionProblem = 'client-data' | 'type' | 'challenge' | 'origin' | 'rp-id' | 'user-presence' | 'user-verification' | 'backed-up' | 'signature';
 
 export const COSE_ES256 = -7;
+/** Authenticator data flags (WebAuthn level 3 §6.1): backup eligible, backed up. */
+export const FLAG_BE = 0x08;
+export const FLAG_BS = 0x10;
 
 export function b64url(bytes: ArrayBuffer | Uint8Array): string {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
@@ -84,6 +89,7 @@ export async function verifyAssertion(a: AssertionInput, spki: Uint8Array<ArrayB
   const flags = auth[32]!;
   if (!(flags & 0x01)) return 'user-presence';
   if (!(flags & 0x04)) return 'user-verification';
+  if (flags & (FLAG_BE | FLAG_BS)) return 'backed-up';
   try {
     const key = await crypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
     const signed = new Uint8Array(auth.length + 32);

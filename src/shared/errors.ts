@@ -90,6 +90,8 @@ export const ERROR_MESSAGES = {
   GUARD_NAME_TAKEN: 'Another guard already has this display name.',
   GUARD_PASSKEY_FAILED: 'The passkey could not be verified.',
   GUARD_PASSKEY_UNAVAILABLE: 'This device has no passkey authenticator.',
+  GUARD_PASSKEY_NOT_OWN:
+    "Register the guard's own security key (a FIDO2 key with its own PIN or fingerprint): a passkey kept on this tablet or synced to an account opens for anyone who can unlock it.",
   OVERRIDE_RATE_LIMITED: 'Too many overrides in a short time. Ask an admin, or wait.',
   INTERNAL: 'An unexpected error occurred.',
 } as const;

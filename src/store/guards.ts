@@ -84,7 +84,15 @@ export interface PasskeyRecord {
   /** base64 SubjectPublicKeyInfo of the ES256 key. */
   spki: string;
   createdAt: number;
+  /**
+   * 'security-key': registered as the guard's own roaming, device-bound authenticator (src/app/passkeys.ts). Absent
+   * on passkeys registered before session 20 on the tablet's platform authenticator, whose user verification is the
+   * tablet's unlock: those are kept (the admin sees and removes them with the account) but never offered or accepted.
+   */
+  kind?: 'security-key';
 }
+
+const usable = (p: PasskeyRecord): boolean => p.kind === 'security-key';
 
 interface GuardRecord {
   id: string;
@@ -110,7 +118,7 @@ const summary = (g: GuardRecord): GuardSummary => ({
   name: g.name,
   disabled: g.disabled,
   hasPin: !!g.pin,
-  passkeys: g.passkeys.length,
+  passkeys: g.passkeys.filter(usable).length,
   createdAt: g.createdAt,
 });
 
@@ -188,7 +196,8 @@ export class GuardsApi {
     return this.edit(id, () => null);
   }
 
-  /** Registers a passkey for a guard (admin, with the guard at the authenticator). ES256 keys only. */
+  /** Registers a passkey for a guard (admin, with the guard and their security key). ES256 keys only; the app has
+   * checked it is a roaming, device-bound authenticator (src/app/passkeys.ts), so it is stored as a security key. */
   async addPasskey(id: string, credentialId: string, spki: string, alg: number): Promise<void> {
     if (alg !== COSE_ES256) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'algorithm' });
     try {
@@ -201,13 +210,13 @@ export class GuardsApi {
       throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'already-registered' });
     await this.edit(id, (g) => {
       if (g.passkeys.length >= MAX_PASSKEYS) throw new KioskError('INPUT_INVALID', { field: 'passkeys', max: MAX_PASSKEYS });
-      return { ...g, passkeys: [...g.passkeys, { id: credentialId, spki, createdAt: this.core.now() }] };
+      return { ...g, passkeys: [...g.passkeys, { id: credentialId, spki, createdAt: this.core.now(), kind: 'security-key' }] };
     });
   }
 
   /** The credential ids a login may offer to the authenticator (enabled guards only). */
   async passkeyIds(): Promise<string[]> {
-    return (await this.all()).filter((g) => !g.disabled).flatMap((g) => g.passkeys.map((p) => p.id));
+    return (await this.all()).filter((g) => !g.disabled).flatMap((g) => g.passkeys.filter(usable).map((p) => p.id));
   }
 
   /** Current PIN lock-out, read from storage (survives reloads). */
@@ -295,6 +304,7 @@ export class GuardsApi {
     const g = (await this.all()).find((x) => x.passkeys.some((p) => p.id === a.credentialId));
     const key = g?.passkeys.find((p) => p.id === a.credentialId);
     if (!g || !key) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'unknown-credential' });
+    if (!usable(key)) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'platform-passkey' });
     const problem = await verifyAssertion(a, Uint8Array.from(atob(key.spki), (c) => c.charCodeAt(0)), want);
     if (problem) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: problem });
     if (g.disabled) throw new KioskError('GUARD_DISABLED');

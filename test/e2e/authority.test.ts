@@ -227,12 +227,29 @@ describe('who may make the kiosk say yes', () => {
       expect(await addGuard(page, 'Day desk', '')).toMatch(/without a PIN.*passkey/);
       const cdp = await b.context.newCDPSession(page);
       await cdp.send('WebAuthn.enable', { enableUI: false });
-      const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      const register = async () => {
+        await page.evaluate(() => document.querySelector('[data-testid="guards-message"]')?.removeAttribute('data-tone'));
+        await page.locator('[data-testid="guards-table"] tr[data-name="Day desk"]').getByTestId('guard-passkey').click();
+        return outcome(page, 'guards-message');
+      };
+      const key = { protocol: 'ctap2', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true } as const;
+      // A passkey is the guard's own security key, not the tablet's authenticator nor one synced to an account: the
+      // user verification of those is the tablet's (or account's) unlock, which any guard — a disabled one too — or
+      // anyone who watched it typed passes, for every guard's credential on it (attacker review, session 20).
+      const platform = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { ...key, transport: 'internal' } });
+      const onPlatform = await register();
+      expect(onPlatform.tone, onPlatform.text).toBe('bad');
+      expect((await cdp.send('WebAuthn.getCredentials', { authenticatorId: platform.authenticatorId })).credentials).toHaveLength(0);
+      await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: platform.authenticatorId });
+      const synced = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+        options: { ...key, transport: 'usb', defaultBackupEligibility: true, defaultBackupState: true },
       });
-      await page.evaluate(() => document.querySelector('[data-testid="guards-message"]')?.removeAttribute('data-tone'));
-      await page.locator('[data-testid="guards-table"] tr[data-name="Day desk"]').getByTestId('guard-passkey').click();
-      const reg = await outcome(page, 'guards-message');
+      const onSynced = await register();
+      expect(onSynced).toMatchObject({ tone: 'bad', code: 'GUARD_PASSKEY_NOT_OWN' });
+      expect(onSynced.text).toContain('security key');
+      await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: synced.authenticatorId });
+      const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { ...key, transport: 'usb' } });
+      const reg = await register();
       expect(reg.tone, reg.text).toBe('ok');
       expect((await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials).toHaveLength(1);
       await saveSetting(page, 'setting-idle', '20');
