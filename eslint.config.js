@@ -37,7 +37,7 @@ const boundaries = Object.entries(forbidden).map(([folder, patterns]) => ({
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'dev-dist/**', 'node_modules/**', 'models/**', 'test/.cache/**', 'bench/results/**', 'coverage/**'],
+    ignores: ['dist/**', 'dist-e2e/**', 'dev-dist/**', 'node_modules/**', 'models/**', 'test/.cache/**', 'bench/results/**', 'coverage/**'],
   },
   ...tseslint.configs.recommended,
   {

@@ -7,9 +7,10 @@
  */
 import { defineConfig, type Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
-import { createReadStream, existsSync, statSync, readFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { createReadStream, existsSync, statSync, readFileSync, mkdirSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve, extname, dirname } from 'node:path';
 import { securityHeaders, upstreamOrigin } from './scripts/security-headers.mjs';
+import { TEST_BUILD_MARKER } from './scripts/serve.mjs';
 
 const root = import.meta.dirname;
 const modelsDir = resolve(root, 'models');
@@ -70,6 +71,29 @@ export function modelsPlugin(): Plugin {
 }
 
 /**
+ * The e2e build (KIOSK_TEST_HOOKS=1) has a clock any script on the page can set (window.__kioskTest): served to
+ * tablets it would let a console move validity and lock-out times. It goes to dist-e2e/, not dist/, and carries a
+ * marker that scripts/serve.mjs — and so the receiver's --app — refuses (attacker review, session 20: dist/ held the
+ * e2e build after every test run, and `npm run serve` or `--app dist` served it).
+ */
+const TEST_HOOKS = process.env['KIOSK_TEST_HOOKS'] === '1';
+function testBuildMarkerPlugin(): Plugin {
+  let outDir = 'dist';
+  return {
+    name: 'kiosk-test-build-marker',
+    apply: 'build',
+    configResolved(c) {
+      outDir = resolve(c.root, c.build.outDir);
+    },
+    writeBundle() {
+      const marker = join(outDir, TEST_BUILD_MARKER);
+      if (TEST_HOOKS) writeFileSync(marker, 'KIOSK_TEST_HOOKS=1: an e2e build with a settable clock. Never serve it to tablets.\n');
+      else rmSync(marker, { force: true });
+    },
+  };
+}
+
+/**
  * Puts the same CSP into the built index.html as a meta tag, so the policy travels with the precached page and
  * holds even when a tablet serves the app from a server that forgets the header. (frame-ancestors is not allowed
  * in a meta policy; the server header carries it.)
@@ -92,16 +116,17 @@ export default defineConfig({
   define: {
     __KIOSK_UPSTREAM__: JSON.stringify(upstreamOrigin()),
     // The e2e build only: a clock the tests can set (src/main.ts). Every other build compiles it out.
-    __KIOSK_TEST_HOOKS__: JSON.stringify(process.env['KIOSK_TEST_HOOKS'] === '1'),
+    __KIOSK_TEST_HOOKS__: JSON.stringify(TEST_HOOKS),
   },
   server: { host: '127.0.0.1', port: 5173, strictPort: true, headers: securityHeaders() },
   preview: { host: '127.0.0.1', port: 4173, strictPort: true, headers: securityHeaders() },
   worker: { format: 'es' },
-  build: { target: 'es2022', sourcemap: true },
+  build: { target: 'es2022', sourcemap: true, outDir: TEST_HOOKS ? 'dist-e2e' : 'dist' },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   plugins: [
     modelsPlugin(),
     cspMetaPlugin(),
+    testBuildMarkerPlugin(),
     VitePWA({
       strategies: 'injectManifest',
       srcDir: 'src/sw',

@@ -27,15 +27,22 @@ const MIME = /** @type {Record<string, string>} */ ({
   '.map': 'application/json',
 });
 
+/** Written into a KIOSK_TEST_HOOKS=1 build (vite.config.ts): that build has a clock any page script can set. */
+export const TEST_BUILD_MARKER = 'TEST-HOOKS-BUILD.txt';
+
 /**
  * The static handler on its own, for servers that hand out the app next to other routes (the receiver's
- * `--app DIR`, over TLS). Answers every request it is given.
+ * `--app DIR`, over TLS). Answers every request it is given. Refuses an e2e build (its marker) unless the caller
+ * is a test harness and says so: served to a tablet, its settable clock would move validity and lock-out times.
  * @param {string} dir
+ * @param {{ allowTestBuild?: boolean }} [opts]
  * @returns {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void}
  */
-export function appHandler(dir) {
+export function appHandler(dir, { allowTestBuild = false } = {}) {
   const root = resolve(dir);
   if (!existsSync(join(root, 'index.html'))) throw new Error(`${root}/index.html missing: run npm run build first`);
+  if (!allowTestBuild && existsSync(join(root, TEST_BUILD_MARKER)))
+    throw new Error(`${root} is an e2e build (KIOSK_TEST_HOOKS=1: a clock any page script can set); build the kiosk with npm run build`);
   const headers = securityHeaders();
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -76,11 +83,11 @@ export function appHandler(dir) {
 }
 
 /**
- * @param {{ host?: string, port?: number, dir?: string }} opts
+ * @param {{ host?: string, port?: number, dir?: string, allowTestBuild?: boolean }} opts
  * @returns {Promise<{ url: string, close: () => Promise<void> }>}
  */
-export function serve({ host = '127.0.0.1', port = 4173, dir = 'dist' } = {}) {
-  const server = createServer(appHandler(dir));
+export function serve({ host = '127.0.0.1', port = 4173, dir = 'dist', allowTestBuild = false } = {}) {
+  const server = createServer(appHandler(dir, { allowTestBuild }));
   return new Promise((ok, fail) => {
     server.once('error', fail);
     server.listen(port, host, () => {

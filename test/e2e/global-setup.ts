@@ -21,15 +21,15 @@ declare module 'vitest' {
 
 export default function setup(project: TestProject): void {
   const root = resolve(import.meta.dirname, '../..');
-  const distDir = resolve(root, 'dist');
+  const distDir = resolve(root, 'dist-e2e');
   if (!existsSync(resolve(distDir, 'index.html'))) {
-    throw new Error('dist/ is missing: run `npm test -- e2e` (it builds for the e2e upstream first)');
+    throw new Error('dist-e2e/ is missing: run `npm test -- e2e` (it builds for the e2e upstream first, KIOSK_TEST_HOOKS=1)');
   }
   // The build bakes its upstream origin into the CSP; the servers started here must send the same one.
   const built = readFileSync(resolve(distDir, 'index.html'), 'utf8');
   if (!built.includes(E2E_UPSTREAM)) {
     throw new Error(
-      `dist/ was not built for ${E2E_UPSTREAM}: run \`npm test -- e2e\` (KIOSK_UPSTREAM=${E2E_UPSTREAM} vite build)`,
+      `dist-e2e/ was not built for ${E2E_UPSTREAM}: run \`npm test -- e2e\` (KIOSK_UPSTREAM=${E2E_UPSTREAM} KIOSK_TEST_HOOKS=1 vite build)`,
     );
   }
   process.env['KIOSK_UPSTREAM'] = E2E_UPSTREAM;

@@ -28,7 +28,8 @@ describe('the receiver on a site network, over TLS', () => {
     const distDir = join(dir, 'dist');
     const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn', '--outDir', distDir, '--emptyOutDir'], {
       cwd: ROOT,
-      env: { ...process.env, KIOSK_UPSTREAM: origin },
+      // A production build (no test hooks): the receiver's --app refuses an e2e build.
+      env: { ...process.env, KIOSK_UPSTREAM: origin, KIOSK_TEST_HOOKS: '0' },
       encoding: 'utf8',
     });
     expect(build.status, build.stderr).toBe(0);
