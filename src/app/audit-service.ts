@@ -3,11 +3,15 @@
  * file named here), and read such a file back.
  *
  * Owns these three operations; the vault keeps and seals the log (src/store/audit.ts), src/app/audit-file.ts owns
- * the file format. Every operation asks the authority for `export` first. It never renders anything.
+ * the file format. Every operation asks the authority for `export` first. An export is audited ('data-exported'
+ * `audit`, by the admin; src/app/change-audit.ts) once the file is made, best effort: on a full disk exporting the
+ * log is how an admin keeps it before making room, so an entry that cannot be written does not refuse it. It never
+ * renders anything.
  */
 import type { AuditEntry } from '../shared/types';
 import { auditExportFileName, AUDIT_EXPORT_MIME, readAuditExport } from './audit-file';
 import type { Capability } from './authority';
+import { exportedReason, recordChange } from './change-audit';
 import type { KioskController } from './controller';
 
 export class AuditService {
@@ -28,6 +32,11 @@ export class AuditService {
   async exportAudit(exportPassphrase: string): Promise<{ blob: Blob; fileName: string; mime: string }> {
     this.require('export');
     const blob = await this.vault.audit.exportEncrypted(exportPassphrase);
+    await recordChange(this.app, {
+      outcome: 'data-exported',
+      reason: exportedReason({ what: 'audit' }),
+      actor: 'admin',
+    });
     return { blob, fileName: auditExportFileName(this.app.clock.wall()), mime: AUDIT_EXPORT_MIME };
   }
 

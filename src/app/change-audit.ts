@@ -1,19 +1,25 @@
 /**
  * The audit entries of who changed this kiosk and its people, and of who got in to do it or tried and failed: a
  * person enrolled, edited (expired, photos or plates added), deleted or merged; a guard account created, disabled,
- * enabled, given a passkey or deleted; settings saved; an admin session started; a wrong guard PIN or name, a
- * refused passkey, a disabled account's login, a wrong admin passphrase (and whether it started a lock-out). Mode
- * 'system'; the subject is the person's or the guard's id (else 'unknown'); the actor 'admin' for what an admin did;
- * the reason short and machine-readable, so the audit card words it in the reader's language (readChangeReason).
+ * enabled, given a passkey or deleted; settings saved (the subject-reference key renewed among them); an admin
+ * session started; a wrong guard PIN or name, a refused passkey, a disabled account's login, a wrong admin
+ * passphrase (and whether it started a lock-out); the stored data maintained (index rebuilt, quarantine cleared,
+ * unattended restart turned on or off); this tablet paired with the receiver, or a pairing that failed; and data
+ * taken off the tablet (a watchlist bundle, whole or changes, or the audit log exported). Mode 'system'; the
+ * subject is the person's or the guard's id (else 'unknown'); the actor 'admin' for what an admin did; the reason
+ * short and machine-readable, so the audit card words it in the reader's language (readChangeReason).
  *
  * Owns the reason grammar (written and read back here, nowhere else) and the one way these entries are appended.
  * A reason holds only ids, field names, list kinds, counts, durations and fixed words: never a name, a plate, a
- * PIN or passphrase, an image or a template (callers hand over ids and field names, not values). An entry that
+ * PIN or passphrase, a pairing code, an image or a template (callers hand over ids and field names, not values;
+ * key fingerprints, the receiver's origin, error codes and counts are not personal and not secret). An entry that
  * cannot be written is logged and never fails or undoes what it records (`recordChange`, as for repaired settings
  * and sync events): the change is already committed, and a full disk must not stop an admin from deleting someone.
- * The one exception is a change that destroys entries, a new audit retention: it is made only once its own entry
- * is written (`recordChangeFirst`, AUDIT_NOT_WRITTEN otherwise), so a purge never goes unrecorded. It decides
- * nothing, asks no authority (its callers have) and renders nothing.
+ * The exceptions are made only once their own entry is written (`recordChangeFirst`, AUDIT_NOT_WRITTEN otherwise):
+ * what destroys records — a new audit retention (its purge), clearing the quarantine (the evidence of tampering) —
+ * and a watchlist export, whose names and faces leave the tablet for good once the bytes are handed over. The
+ * audit log's own export stays best effort: it is how an admin keeps the log before making room on a full disk.
+ * It decides nothing, asks no authority (its callers have) and renders nothing.
  */
 import { KioskError, isKioskError } from '../shared/errors';
 import type { Clock } from '../shared/clock';
@@ -30,6 +36,10 @@ export type ChangeOutcome = Extract<
   | 'login-failed'
   | 'settings-changed'
   | 'admin-unlocked'
+  | 'vault-maintained'
+  | 'receiver-paired'
+  | 'pairing-failed'
+  | 'data-exported'
 >;
 
 /** What the entries need of the app (the controller is one): the vault to append to, the wall clock, the kiosk id. */
@@ -66,6 +76,33 @@ export type LoginFailure =
 /** An admin session began: with the passphrase, or by setting the kiosk up. */
 export type UnlockHow = 'passphrase' | 'setup';
 
+/**
+ * What an admin did to the stored data (src/app/vault-maintenance.ts): rebuilt the index (the people who count now,
+ * from the pages that authenticated), cleared the quarantine (the records it held), unattended restart on or off.
+ */
+export type Maintenance =
+  | { action: 'index-rebuilt'; people: number }
+  | { action: 'quarantine-cleared'; records: number }
+  | { action: 'unattended'; on: boolean };
+
+/**
+ * Data taken off the tablet: a whole watchlist bundle or its changes since the last export (the version, how many
+ * people it carries, how many kiosk keys it is encrypted to and whether also to a site passphrase; never a name or
+ * the passphrase), or the audit log (always encrypted to an export passphrase).
+ */
+export type DataExport =
+  | { what: 'watchlist'; version: number; people: number; kiosks: number; passphrase: boolean }
+  | {
+      what: 'changes';
+      version: number;
+      base: number;
+      people: number;
+      deleted: number;
+      kiosks: number;
+      passphrase: boolean;
+    }
+  | { what: 'audit' };
+
 /** A change entry's reason, read back. */
 export type ChangeReason =
   | { outcome: 'person-enrolled'; via: EnrolVia; list: ListKind }
@@ -75,11 +112,24 @@ export type ChangeReason =
   | { outcome: 'guard-changed'; change: GuardChange }
   | { outcome: 'login-failed'; failure: LoginFailure }
   | { outcome: 'settings-changed'; fields: string[] }
-  | { outcome: 'admin-unlocked'; how: UnlockHow };
+  | { outcome: 'admin-unlocked'; how: UnlockHow }
+  | { outcome: 'vault-maintained'; maintenance: Maintenance }
+  /** This tablet's signing key as the receiver registered it (short fingerprint), and the receiver's origin. */
+  | { outcome: 'receiver-paired'; fingerprint: string; origin: string | null }
+  /** The error code the attempt ended in, and the check or the receiver's word for it (never the code typed). */
+  | { outcome: 'pairing-failed'; code: string; problem: string | null }
+  | { outcome: 'data-exported'; export: DataExport };
 
 const MAX_REASON = 200;
 const LISTS: readonly ListKind[] = ['allow', 'deny'];
 const PROBLEM = /^[a-z][a-z-]{0,39}$/;
+/** The short fingerprint of a decision key (src/decisions/signer.ts `fingerprint`): four groups of base64url. */
+const FINGERPRINT = /^[A-Za-z0-9_-]{4}-[A-Za-z0-9_-]{4}-[A-Za-z0-9_-]{4}-[A-Za-z0-9_-]{4}$/;
+/** An error code's shape (ERROR_MESSAGES' keys); a newer kiosk's code is read back, not refused. */
+const ERROR_CODE = /^[A-Z][A-Z0-9_]{1,47}$/;
+/** The pairing check's or the receiver's word for a failure ('network', 'code_format', 'bad_code' …). */
+const PAIR_PROBLEM = /^[a-z][a-z0-9_-]{0,39}$/;
+const COUNT = '(0|[1-9]\\d{0,15})';
 const has = <T extends string>(list: readonly T[], v: string | undefined): v is T =>
   v !== undefined && (list as readonly string[]).includes(v);
 
@@ -97,6 +147,43 @@ export function loginFailedReason(f: LoginFailure): string {
     return `passkey ${PROBLEM.test(f.problem) && f.problem !== 'disabled' ? f.problem : 'other'}`;
   const failures = Math.max(0, Math.floor(f.failures));
   return f.lockoutMs > 0 ? `${f.via} ${failures} lockout ${Math.ceil(f.lockoutMs / 1000)}s` : `${f.via} ${failures}`;
+}
+
+export function maintainedReason(m: Maintenance): string {
+  if (m.action === 'unattended') return `unattended ${m.on ? 'on' : 'off'}`;
+  return `${m.action} ${count(m.action === 'index-rebuilt' ? m.people : m.records)}`;
+}
+
+/** The fingerprint, and the receiver's origin after it when it is one (and fits the reason). */
+export function pairedReason(fingerprint: string, origin: string | undefined): string {
+  const fp = FINGERPRINT.test(fingerprint) ? fingerprint : 'unknown';
+  return origin !== undefined && isOrigin(origin) && fp.length + 1 + origin.length <= MAX_REASON
+    ? `${fp} ${origin}`
+    : fp;
+}
+
+/** The error code and the check's word (a receiver's word not of that shape is 'other'); never what was typed. */
+export function pairingFailedReason(code: string, problem: unknown): string {
+  const c = ERROR_CODE.test(code) ? code : 'INTERNAL';
+  if (problem === undefined || problem === null || problem === '') return c;
+  return `${c} ${typeof problem === 'string' && PAIR_PROBLEM.test(problem) ? problem : 'other'}`;
+}
+
+export function exportedReason(e: DataExport): string {
+  if (e.what === 'audit') return 'audit';
+  const to = `kiosks ${count(e.kiosks)} ${e.passphrase ? 'passphrase' : 'no-passphrase'}`;
+  if (e.what === 'watchlist') return `watchlist v${count(e.version)} people ${count(e.people)} ${to}`;
+  return `changes v${count(e.version)} base v${count(e.base)} people ${count(e.people)} deleted ${count(e.deleted)} ${to}`;
+}
+
+const count = (n: number): number => (Number.isSafeInteger(n) && n > 0 ? n : 0);
+
+function isOrigin(s: string): boolean {
+  try {
+    return /^https?:\/\/\S+$/.test(s) && new URL(s).origin === s;
+  } catch {
+    return false;
+  }
 }
 
 /** Field names joined by ','; past the reason's limit the rest are counted ("+3"), never cut mid-name. */
@@ -163,9 +250,69 @@ export function readChangeReason(outcome: AuditEntry['outcome'], reason: string 
       return r === '' ? undefined : { outcome, fields: r.split(',') };
     case 'admin-unlocked':
       return r === 'passphrase' || r === 'setup' ? { outcome, how: r } : undefined;
+    case 'vault-maintained':
+      return readMaintenance(r);
+    case 'receiver-paired': {
+      const [fp = '', origin] = twoWords(r);
+      return FINGERPRINT.test(fp) && (origin === undefined || isOrigin(origin))
+        ? { outcome, fingerprint: fp, origin: origin ?? null }
+        : undefined;
+    }
+    case 'pairing-failed': {
+      const [code = '', problem] = twoWords(r);
+      return ERROR_CODE.test(code) && (problem === undefined || PAIR_PROBLEM.test(problem))
+        ? { outcome, code, problem: problem ?? null }
+        : undefined;
+    }
+    case 'data-exported':
+      return readExport(r);
     default:
       return undefined;
   }
+}
+
+/** One word, or two separated by one space; [] for anything else. */
+function twoWords(r: string): [string?, string?] {
+  const m = /^(\S+)(?: (\S+))?$/.exec(r);
+  return m ? [m[1], m[2]] : [];
+}
+
+function readMaintenance(r: string): ChangeReason | undefined {
+  const outcome = 'vault-maintained';
+  const unattended = /^unattended (on|off)$/.exec(r);
+  if (unattended) return { outcome, maintenance: { action: 'unattended', on: unattended[1] === 'on' } };
+  const n = new RegExp(`^(index-rebuilt|quarantine-cleared) ${COUNT}$`).exec(r);
+  if (!n) return undefined;
+  const v = Number(n[2]);
+  return {
+    outcome,
+    maintenance:
+      n[1] === 'index-rebuilt' ? { action: 'index-rebuilt', people: v } : { action: 'quarantine-cleared', records: v },
+  };
+}
+
+function readExport(r: string): ChangeReason | undefined {
+  const outcome = 'data-exported';
+  if (r === 'audit') return { outcome, export: { what: 'audit' } };
+  const to = `kiosks ${COUNT} (passphrase|no-passphrase)`;
+  const whole = new RegExp(`^watchlist v${COUNT} people ${COUNT} ${to}$`).exec(r);
+  if (whole) {
+    const [version, people, kiosks] = [whole[1], whole[2], whole[3]].map(Number) as [number, number, number];
+    return { outcome, export: { what: 'watchlist', version, people, kiosks, passphrase: whole[4] === 'passphrase' } };
+  }
+  const delta = new RegExp(`^changes v${COUNT} base v${COUNT} people ${COUNT} deleted ${COUNT} ${to}$`).exec(r);
+  if (!delta) return undefined;
+  const [version, base, people, deleted, kiosks] = delta.slice(1, 6).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return {
+    outcome,
+    export: { what: 'changes', version, base, people, deleted, kiosks, passphrase: delta[6] === 'passphrase' },
+  };
 }
 
 function readLoginFailure(r: string): ChangeReason | undefined {

@@ -7,9 +7,15 @@
  * Owns these operations; the decision service owns pairing and the subject key, the vault asks the browser for the
  * estimate. Pairing and the key ask the authority for `pair` / `settings`; the estimate and manifest are
  * public facts about the device. It never renders anything.
+ *
+ * Audited (src/app/change-audit.ts), by the admin: a pairing ('receiver-paired': the fingerprint of the key the
+ * receiver registered, and the receiver's origin), a pairing attempt that failed ('pairing-failed': the error code
+ * and the check's word, never the code typed or scanned), and a new subject-reference key ('settings-changed'
+ * `subjectKey`). Best effort: the entry never fails or undoes what it records.
  */
-import { KioskError } from '../shared/errors';
+import { KioskError, isKioskError } from '../shared/errors';
 import { scanQr } from './qr-exchange';
+import { pairedReason, pairingFailedReason, recordChange, settingsReason } from './change-audit';
 import type { Capability } from './authority';
 import type { KioskController } from './controller';
 
@@ -28,8 +34,23 @@ export class DeviceService {
   /** Pair with the receiver using the one-time code it printed. */
   async pair(code: string): Promise<{ fingerprint: string }> {
     this.require('pair');
-    if (!this.app.decisions) throw new KioskError('UPSTREAM_NOT_PAIRED');
-    const r = await this.app.decisions.pair(code);
+    const decisions = this.app.decisions;
+    if (!decisions) throw new KioskError('UPSTREAM_NOT_PAIRED');
+    let r: { fingerprint: string };
+    try {
+      r = await decisions.pair(code);
+    } catch (e) {
+      const reason = isKioskError(e)
+        ? pairingFailedReason(e.code, e.details?.['reason'])
+        : pairingFailedReason('INTERNAL', undefined);
+      await recordChange(this.app, { outcome: 'pairing-failed', reason, actor: 'admin' });
+      throw e;
+    }
+    await recordChange(this.app, {
+      outcome: 'receiver-paired',
+      reason: pairedReason(r.fingerprint, decisions.pairedWith?.origin),
+      actor: 'admin',
+    });
     return { fingerprint: r.fingerprint };
   }
 
@@ -53,6 +74,11 @@ export class DeviceService {
     this.require('settings');
     if (!this.app.decisions) throw new KioskError('UPSTREAM_NOT_PAIRED');
     await this.app.decisions.rotateSubjectKey();
+    await recordChange(this.app, {
+      outcome: 'settings-changed',
+      reason: settingsReason(['subjectKey']),
+      actor: 'admin',
+    });
   }
 
   /** The model files with package, version, licence and provenance (the app's own manifest). */

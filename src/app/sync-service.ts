@@ -8,7 +8,11 @@
  * Owns the sync keys record, the export version rule (newer than what is installed, than this desk's last export,
  * and at least the wall clock in seconds, so a replacement desk's first bundle is newer than the old desk's) and the
  * audit entries of key trusts, key removals and installed bundles (file imports, and the LAN pulls it hears of from
- * the puller); an audit entry that cannot be written is logged and never undoes what it records. src/sync owns the
+ * the puller); an audit entry that cannot be written is logged and never undoes what it records. An export is
+ * audited as 'data-exported' (src/app/change-audit.ts: whole or changes, version, how many people, how many kiosk
+ * keys, whether a site passphrase; never a name or the passphrase) before its bytes are handed over, and refused
+ * (AUDIT_NOT_WRITTEN, nothing stored, the export version not used up) when that entry cannot be written: once the
+ * file has left the tablet it cannot be taken back. src/sync owns the
  * bundle format and its checks, src/app/bundle-apply.ts the one install path (rollback refused, applied in one
  * transaction or not at all). Every operation asks the authority first (`export` for what leaves the tablet and
  * the kiosks exported to, `import` for what comes in and the admin keys it comes from). It never renders anything.
@@ -18,6 +22,7 @@ import type { PullStatus } from './bundle-pull';
 import { KioskError, isKioskError } from '../shared/errors';
 import type { AuditEntry } from '../shared/types';
 import { scanQr } from './qr-exchange';
+import { exportedReason, recordChangeFirst, type DataExport } from './change-audit';
 import {
   createSiteKey,
   exportBundle,
@@ -301,6 +306,13 @@ export class SyncService {
       recipients,
       ...(opts.sitePassphrase ? { siteKey: await createSiteKey(opts.sitePassphrase) } : {}),
     });
+    // On record before anything is stored or handed over: without the entry the export did not happen.
+    const to = { kiosks: recipients.length, passphrase: Boolean(opts.sitePassphrase) };
+    const what: DataExport =
+      changes && base
+        ? { what: 'changes', version, base: base.version, people: changes.upserts.length, deleted: changes.deletions.length, ...to }
+        : { what: 'watchlist', version, people: subjects.length, ...to };
+    await recordChangeFirst(this.app, { outcome: 'data-exported', reason: exportedReason(what), actor: 'admin' });
     await this.saveKeys({ ...keys, exportedVersion: version, exported: { version, stamps } });
     const fileName = changes && base ? bundleFileName({ kind: 'delta', version, baseVersion: base.version }) : bundleFileName({ kind: 'full', version });
     return {

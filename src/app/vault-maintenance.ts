@@ -9,8 +9,14 @@
  * user gets STORE_ADMIN_REQUIRED whatever the UI shows. Rebuilding is an admin decision on purpose: it makes every
  * page that authenticates now current again, an old copy put back included, which is why it is never automatic.
  * It never deletes a watchlist page itself (quarantine holds only what the store already moved out).
+ *
+ * Each of the three changes is audited as 'vault-maintained' by the admin (src/app/change-audit.ts): the index
+ * rebuilt (how many people count from it), the quarantine cleared (how many records it held; written before they
+ * are deleted, and nothing is deleted without it: AUDIT_NOT_WRITTEN), unattended restart on or off. Never the
+ * passphrase, an id or a name.
  */
 import type { QuarantineSummary } from '../store';
+import { maintainedReason, recordChange, recordChangeFirst, type Maintenance } from './change-audit';
 import type { KioskController } from './controller';
 
 /** What a check (or the check after a rebuild) found; ids are never shown, only counts and page numbers. */
@@ -55,18 +61,32 @@ export class VaultMaintenance {
   /** Re-seal the index from the pages that authenticate now; the kiosk then decides with exactly those. */
   async rebuildIndex(): Promise<MaintenanceReport> {
     this.app.authority.require('edit');
-    await this.app.vault.subjects.rebuildIndex();
-    // A damaged index also stops the settings loading (they cannot be vouched for either), so the unlock that
-    // brought the admin here stopped before the kiosk ran: finish it now. Otherwise the rebuild's change event
-    // (no ids) has the watchlist service reload everything; wait until the next frame decides with it.
-    if (this.app.snapshot.phase !== 'running') await this.app.afterUnlock();
-    else await this.app.watchlistSettled();
+    const rebuilt = await this.app.vault.subjects.rebuildIndex();
+    try {
+      // A damaged index also stops the settings loading (they cannot be vouched for either), so the unlock that
+      // brought the admin here stopped before the kiosk ran: finish it now. Otherwise the rebuild's change event
+      // (no ids) has the watchlist service reload everything; wait until the next frame decides with it.
+      if (this.app.snapshot.phase !== 'running') await this.app.afterUnlock();
+      else await this.app.watchlistSettled();
+    } finally {
+      // After the settings loaded (the entry carries this kiosk's id), and written even if starting the kiosk failed.
+      await this.record({ action: 'index-rebuilt', people: rebuilt.total });
+    }
     return this.check();
   }
 
-  /** Empty the quarantine after review (the records in it are unreadable to the kiosk either way). */
+  /**
+   * Empty the quarantine after review (the records in it are unreadable to the kiosk either way). They are what is
+   * left of the tampering, so they go only once the entry saying so is written (AUDIT_NOT_WRITTEN otherwise).
+   */
   async clearQuarantine(): Promise<MaintenanceReport> {
     this.app.authority.require('edit');
+    const records = (await this.app.vault.listQuarantine()).length;
+    await recordChangeFirst(this.app, {
+      outcome: 'vault-maintained',
+      reason: maintainedReason({ action: 'quarantine-cleared', records }),
+      actor: 'admin',
+    });
     await this.app.vault.clearQuarantine();
     return this.check();
   }
@@ -75,7 +95,12 @@ export class VaultMaintenance {
   async setUnattended(enabled: boolean, passphrase: string): Promise<boolean> {
     this.app.authority.require('settings');
     await this.app.vault.setUnattended(enabled, passphrase);
+    await this.record({ action: 'unattended', on: enabled });
     return this.app.vault.state.unattended;
+  }
+
+  private record(m: Maintenance): Promise<void> {
+    return recordChange(this.app, { outcome: 'vault-maintained', reason: maintainedReason(m), actor: 'admin' });
   }
 
   private async report(check: WatchlistCheck): Promise<MaintenanceReport> {

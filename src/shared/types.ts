@@ -53,9 +53,10 @@ export interface Subject {
  * fingerprint>"), a sync key trusted or removed (`reason` "admin <fingerprint>" / "kiosk <fingerprint>"); and who
  * changed the kiosk and its people: a person enrolled, edited (expired, photos or plates added), deleted or merged
  * (subject = the person's id), a guard account changed (subject = the guard's id), a failed guard PIN, passkey or
- * admin passphrase (subject 'unknown'), settings saved (the field names) and an admin session started. The reasons
- * of these last eight are written and read back by src/app/change-audit.ts. One list for the log and its export
- * reader.
+ * admin passphrase (subject 'unknown'), settings saved (the field names) and an admin session started; the stored
+ * data maintained (index rebuilt, quarantine cleared, unattended restart on or off), this tablet paired with the
+ * receiver or a pairing that failed, and data exported (a watchlist bundle or the audit log). The reasons of these
+ * last twelve are written and read back by src/app/change-audit.ts. One list for the log and its export reader.
  */
 export const AUDIT_OUTCOMES = [
   'grant',
@@ -79,6 +80,10 @@ export const AUDIT_OUTCOMES = [
   'login-failed',
   'settings-changed',
   'admin-unlocked',
+  'vault-maintained',
+  'receiver-paired',
+  'pairing-failed',
+  'data-exported',
 ] as const;
 export const AUDIT_MODES = ['face', 'plate', 'manual', 'system'] as const;
 

@@ -7,7 +7,7 @@
  * guard or person who still exists on this tablet (looked up in the current lists), and the id of one who does not.
  */
 import { AUDIT_EXPORT_EXTENSION } from '../app/audit-file';
-import { readChangeReason, type LoginFailure } from '../app/change-audit';
+import { readChangeReason, type DataExport, type LoginFailure, type Maintenance } from '../app/change-audit';
 import { readSyncAuditReason } from '../app/sync-service';
 import { KioskError } from '../shared/errors';
 import type { AuditEntry } from '../shared/types';
@@ -43,6 +43,7 @@ const SETTING_WORDS: Readonly<Record<string, StringKey>> = {
   pad: 'padPolicy',
   cameraDeviceId: 'camera',
   faces: 'auditFaces',
+  subjectKey: 'auditSubjectKey',
 };
 
 /** Field names as words ("label,plates" → "Name, Plates"); a name with no word is shown as written. */
@@ -62,6 +63,19 @@ function loginWords(f: LoginFailure): string {
   if (f.kind === 'passkey') return tf('auditLoginPasskey', { problem: f.problem });
   const wrong = tf(`auditLoginWrong_${f.via}`, { failures: f.failures });
   return f.lockoutMs > 0 ? `${wrong}${lang() === 'zh' ? '；' : '; '}${tf(`auditLockout_${f.via}`, { wait: formatDuration(f.lockoutMs) })}` : wrong;
+}
+
+function maintenanceWords(m: Maintenance): string {
+  if (m.action === 'unattended') return t(m.on ? 'auditUnattended_on' : 'auditUnattended_off');
+  return m.action === 'index-rebuilt' ? tf('auditIndexRebuilt', { people: m.people }) : tf('auditQuarantineCleared', { records: m.records });
+}
+
+function exportWords(x: DataExport): string {
+  if (x.what === 'audit') return t('auditExportedAudit');
+  const to = x.kiosks === 0 ? t('auditExportToPassphrase') : tf(x.passphrase ? 'auditExportToBoth' : 'auditExportToKiosks', { kiosks: x.kiosks });
+  return x.what === 'watchlist'
+    ? tf('auditExportedWatchlist', { version: x.version, people: x.people, to })
+    : tf('auditExportedChanges', { version: x.version, base: x.base, people: x.people, deleted: x.deleted, to });
 }
 
 /** A change entry (src/app/change-audit.ts) in words; undefined if its reason is not one that module writes. */
@@ -86,14 +100,22 @@ function changeReason(e: AuditEntry, names: Names): string | undefined {
       return tf('auditSettingsChanged', { fields: fieldWords(c.fields) });
     case 'admin-unlocked':
       return t(`auditUnlocked_${c.how}`);
+    case 'vault-maintained':
+      return maintenanceWords(c.maintenance);
+    case 'receiver-paired':
+      return c.origin ? tf('auditPairedAt', { origin: c.origin, fingerprint: c.fingerprint }) : tf('auditPaired', { fingerprint: c.fingerprint });
+    case 'pairing-failed':
+      return c.problem ? tf('auditPairingFailedWhy', { code: c.code, problem: c.problem }) : tf('auditPairingFailed', { code: c.code });
+    case 'data-exported':
+      return exportWords(c.export);
   }
 }
 
 /**
  * What a 'system' entry records, in the chosen language: a repaired setting names its field; an installed bundle
  * its version, kind and signing key; a key trusted or removed its kind and fingerprint (the reason as
- * src/app/sync-service.ts writes it); a change to people, guards or settings, an admin login or a refused login
- * what src/app/change-audit.ts wrote. Anything else is shown as written rather than worded wrongly.
+ * src/app/sync-service.ts writes it); a change to people, guards or settings, an admin login or a refused login,
+ * stored-data maintenance, a pairing (or a failed one) and an export what src/app/change-audit.ts wrote. Anything else is shown as written rather than worded wrongly.
  */
 function systemReason(e: AuditEntry, names: Names): string {
   const reason = e.reason ?? '';
