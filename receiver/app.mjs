@@ -3,19 +3,20 @@
  * The reference receiver as a library: a fastify app that pairs kiosks, verifies their signed decisions and hands
  * the verified ones to pluggable outputs. receiver/server.mjs is the command line around it; tests use it directly.
  *
- * A decision is accepted only if, in this order: the body is at most 1 KiB and JSON; the envelope and payload
- * match the schema exactly (no unknown field, canonical spelling); the kiosk is paired; the ECDSA P-256 signature
- * verifies with the paired key; the kiosk is within its rate; the door it names is one of its own (bound at pairing
- * or by its first decision); the timestamp is not in the future beyond the skew
- * tolerance; and the sequence number is strictly greater than the last one accepted from that kiosk. The new
- * sequence number is saved before any output sees the decision. A decision older than the freshness window (or
- * marked stale by the kiosk) is accepted for the record with `actuate: false`: this receiver never lets a door act
- * on a late or unverifiable message. Every rejection is logged with a reason code and answered with a status the
- * kiosk maps to "rejected for good" (400/401/409/413/415/422) or "try again later" (403 not_paired, 429, 5xx).
- * It never stores or forwards anything a kiosk did not sign, and it has nothing to store beyond the schema's fields.
- * It also serves the admin's watchlist bundles to kiosks on the LAN (GET /watchlist/bundle, published by a PUT that
- * needs the admin token, receiver/admin.mjs, or the `publish` command; receiver/bundles.mjs), as opaque files the
- * kiosk verifies itself.
+ * A decision is accepted only if, in this order: the body is at most 1 KiB and JSON; the envelope and payload match the
+ * schema exactly (no unknown field, canonical spelling); the kiosk is paired; the ECDSA P-256 signature verifies with
+ * the paired key; the admin has not revoked the kiosk (`unpair`: a lost or retired tablet); the kiosk is within its
+ * rate; the door it names is one of its own (bound at pairing or by its first decision); the timestamp is not in the
+ * future beyond the skew tolerance; and the sequence number is strictly greater than the last one accepted from that
+ * kiosk. The new sequence number is saved before any output sees the decision; a verified decision refused for good
+ * (another door, a future timestamp) uses its number up all the same, so its bytes can never be accepted later. A
+ * decision older than the freshness window (or marked stale by the kiosk) is accepted for the record with
+ * `actuate: false`: this receiver never lets a door act on a late or unverifiable message. Every rejection is logged with a
+ * reason code and answered with a status the kiosk maps to "rejected for good" (400/401/409/413/415/422) or "try again
+ * later" (403 not_paired, 429, 5xx). It never stores or forwards anything a kiosk did not sign, and it has nothing to
+ * store beyond the schema's fields. It also serves the admin's watchlist bundles to kiosks on the LAN
+ * (GET /watchlist/bundle, published by a PUT that needs the admin token, receiver/admin.mjs, or the `publish` command;
+ * receiver/bundles.mjs), as opaque files the kiosk verifies itself.
  */
 import Fastify, { LogController } from 'fastify';
 import { createServer } from 'node:http';
@@ -71,7 +72,9 @@ export const DEFAULT_ORIGINS = [
  * }} ReceiverOptions
  * @typedef {{ type: 'pairing_code', code: string, expiresAt: number, repair?: string }
  *   | { type: 'paired', kiosk: string, kid: string, fingerprint: string }
- *   | { type: 'repaired', kiosk: string, kid: string, fingerprint: string, previous: string }
+ *   | { type: 'repaired', kiosk: string, kid: string, fingerprint: string, previous: string, sameKey: boolean,
+ *       wasRevoked: boolean, doors?: string[], previousDoors?: string[] }
+ *   | { type: 'revoked', kiosk: string, fingerprint: string }
  *   | { type: 'decision', decision: VerifiedDecision }
  *   | { type: 'rejected', entry: JournalEntry }
  *   | { type: 'bundle_published', bundle: import('./bundles.mjs').PublishedBundle }} ReceiverEvent
@@ -324,6 +327,9 @@ async function build(opts, store, unlock) {
     const key = await keyFor(p.kiosk, rec);
     if (!(await verifySignature(key, envelope.payload, envelope.sig)))
       return reject(req, reply, 401, 'bad_signature', ids);
+    // Unpaired by the admin (a lost or retired tablet): its key opens nothing. Final for the kiosk (401), and
+    // journaled like every refusal, so a stolen tablet still trying shows up in the log.
+    if (rec.revokedAt !== undefined) return reject(req, reply, 401, 'kiosk_revoked', ids);
     const limit = kioskLimiter.take(p.kiosk);
     if (!limit.ok) return reject(req, reply, 429, 'rate_limited', { ...ids, retryAfterMs: limit.retryAfterMs });
     // A kiosk addresses only its own doors: those its pairing code named, or else the one its first decision named
@@ -334,21 +340,34 @@ async function build(opts, store, unlock) {
     if (doors === undefined) {
       // First use binds only a door no other kiosk holds: a tablet paired with a leaked code cannot claim the
       // lobby's door by naming it (two kiosks at one door need a code naming it: the receiver admin's explicit act).
-      const held = [...(await store.kiosks())].some(([id, r]) => id !== p.kiosk && r.doors?.includes(door));
-      if (held) doors = [];
-      else if (await store.bindDoor(p.kiosk, rec.kid, door)) {
+      // The check and the bind are one atomic step in the database (store.bindDoor): checked here first and bound
+      // after, two kiosks naming one free door at once (several receivers on PostgreSQL) could both be bound.
+      if (await store.bindDoor(p.kiosk, rec.kid, door)) {
         doors = [door];
         req.log.info({ event: 'door_bound', kiosk: p.kiosk, door }, `kiosk ${p.kiosk} bound to door ${door}`);
       } else doors = (await store.kiosk(p.kiosk))?.doors ?? [];
     }
-    if (!doors.includes(door)) return reject(req, reply, 409, 'door_not_allowed', { ...ids, door });
+    // A verified decision refused for good uses up its sequence number (one conditional statement, like accepting
+    // it): the kiosk drops it, and the same signed bytes must never actuate later. A grant refused as future-dated
+    // would otherwise open the door for whoever resends it once the receiver's clock reaches its `ts` (from a kiosk
+    // whose clock runs ahead); one refused for another door would once that door is added to the kiosk's. Their raw
+    // bodies stay in the journal and the capture (what the kiosk sent is what an admin needs to see), and are no
+    // replay material there: resent, they are answered `replay`.
+    if (!doors.includes(door)) {
+      await store.burn(p.kiosk, rec.kid, p.seq);
+      return reject(req, reply, 409, 'door_not_allowed', { ...ids, door });
+    }
     const receivedAt = now();
     const ageMs = receivedAt - p.ts;
-    if (ageMs < -skewMs) return reject(req, reply, 422, 'future_timestamp', ids);
+    if (ageMs < -skewMs) {
+      await store.burn(p.kiosk, rec.kid, p.seq);
+      return reject(req, reply, 422, 'future_timestamp', ids);
+    }
     // The sequence check and its update are one conditional statement in the database (receiver/store.mjs): of two
     // receivers given this decision at once, exactly one gets 'ok'. Saved before any output sees the decision.
     const verdict = await store.accept(p.kiosk, rec.kid, p.seq, p.nonce, receivedAt);
     if (verdict === 'rekeyed') return reject(req, reply, 401, 'bad_signature', ids); // re-paired with another key
+    if (verdict === 'revoked') return reject(req, reply, 401, 'kiosk_revoked', ids); // unpaired meanwhile
     if (verdict !== 'ok') return reject(req, reply, 409, verdict, ids);
     const stale = p.stale === true || ageMs > freshnessMs;
     const actuate = !stale && p.decision === 'grant';
@@ -422,13 +441,19 @@ async function build(opts, store, unlock) {
       return reject(req, reply, 401, 'bad_signature', { kiosk: p.kiosk });
     const kid = await thumbprint(p.key);
     const prev = await store.kiosk(p.kiosk);
-    const { verdict, doors } = await pairing.redeem(p.proof, p.kiosk, kid, prev !== undefined && prev.kid !== kid);
+    const wasRevoked = prev?.revokedAt !== undefined;
+    // A new key for a paired id, any key for a revoked one, or other doors for it need the code the admin issued for
+    // that id (receiver/pairing.mjs, needsRepairCode).
+    const current = prev && { kid: prev.kid, ...(prev.doors ? { doors: prev.doors } : {}), revoked: wasRevoked };
+    const { verdict, doors } = await pairing.redeem(p.proof, p.kiosk, kid, current);
     if (verdict === 'repair_not_allowed') return reject(req, reply, 409, verdict, { kiosk: p.kiosk });
     if (verdict !== 'ok') return reject(req, reply, 403, verdict, { kiosk: p.kiosk });
     // The same key keeps its sequence (resetting it would re-open every old message to replay); a new key starts a
     // new sequence space, and old messages cannot verify under it. Conditional on what we read above: if another
     // pairing (here or on another receiver) changed this id meanwhile, nothing is written.
-    if (!(await store.pair(p.kiosk, { jwk: p.key, kid, at: now(), ...(doors ? { doors } : {}) }, prev?.kid)))
+    if (
+      !(await store.pair(p.kiosk, { jwk: p.key, kid, at: now(), ...(doors ? { doors } : {}) }, prev?.kid, wasRevoked))
+    )
       return reject(req, reply, 409, 'repair_not_allowed', { kiosk: p.kiosk });
     keys.delete(p.kiosk);
     record({
@@ -440,13 +465,27 @@ async function build(opts, store, unlock) {
       bytes: Buffer.byteLength(text),
       body: text,
     });
-    if (prev && prev.kid !== kid) {
-      const was = fingerprint(prev.kid);
+    if (prev) {
+      // Every re-pairing of a known id is a warning, the same key included: it may have moved the kiosk to other
+      // doors or brought a revoked one back, and an unexpected one means a pairing code is in the wrong hands.
+      const sameKey = prev.kid === kid;
+      const was = {
+        kiosk: p.kiosk,
+        kid,
+        fingerprint: fingerprint(kid),
+        previous: fingerprint(prev.kid),
+        sameKey,
+        wasRevoked,
+        ...(doors ? { doors } : {}),
+        ...(prev.doors ? { previousDoors: prev.doors } : {}),
+      };
       req.log.warn(
-        { event: 'repaired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid), previous: was },
-        'kiosk RE-PAIRED with a new key: its old key is no longer accepted and its sequence starts over',
+        { event: 'repaired', ...was },
+        sameKey
+          ? `kiosk RE-PAIRED with the same key (sequence kept${wasRevoked ? ', revocation lifted' : ''}${doors ? ', doors set by the code' : ''})`
+          : 'kiosk RE-PAIRED with a new key: its old key is no longer accepted and its sequence starts over',
       );
-      emit({ type: 'repaired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid), previous: was });
+      emit({ type: 'repaired', ...was });
     } else {
       req.log.info({ event: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) }, 'kiosk paired');
       emit({ type: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) });
@@ -484,6 +523,31 @@ async function build(opts, store, unlock) {
       }
     }
     return issuePairingCode(how);
+  });
+
+  // Unpairing (`server.mjs unpair <id>`): for a tablet that is lost, stolen or retired. The kiosk's row stays, marked
+  // revoked: its key is refused (401 kiosk_revoked) from the next request on, its id can be paired again only with a
+  // re-pair code for it (an ordinary code, even with the same key, is `repair_not_allowed`), and its last sequence
+  // number and doors are kept (a first-use binding by another kiosk still cannot take its door).
+  app.post('/admin/kiosks/:kiosk/revoke', async (req, reply) => {
+    if (!admitAdmin(req, reply)) return reply;
+    const id = /** @type {{ kiosk: string }} */ (req.params).kiosk;
+    if (!isId(id)) return reject(req, reply, 400, 'bad_field', { field: 'kiosk' });
+    const rec = await store.kiosk(id);
+    const at = now();
+    const result = rec === undefined ? 'not_paired' : await store.revoke(id, at);
+    if (rec === undefined || result === 'not_paired') return reject(req, reply, 404, 'not_paired', { kiosk: id });
+    keys.delete(id);
+    const already = result === 'already_revoked';
+    const fp = fingerprint(rec.kid);
+    if (!already) {
+      req.log.warn(
+        { event: 'revoked', kiosk: id, fingerprint: fp },
+        `kiosk ${id} REVOKED: its key is refused; only a re-pair code for it pairs it again`,
+      );
+      emit({ type: 'revoked', kiosk: id, fingerprint: fp });
+    }
+    return { ok: true, kiosk: id, revoked: true, already, revokedAt: already ? rec.revokedAt : at, fingerprint: fp };
   });
 
   app.get('/decisions/log', async (req, reply) => {
@@ -608,7 +672,7 @@ async function build(opts, store, unlock) {
     else
       app.log.warn(
         { event: 'pairing_code', expiresAt: issued.expiresAt, ...extra },
-        `pairing code issued that may RE-PAIR kiosk ${how.repair} with a new key`,
+        `pairing code issued that may RE-PAIR kiosk ${how.repair} (a new key, after unpair, or other doors)`,
       );
     emit({ type: 'pairing_code', code: issued.display, expiresAt: issued.expiresAt, ...extra });
     return { code: issued.display, expiresAt: issued.expiresAt, ...extra };

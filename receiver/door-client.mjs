@@ -4,13 +4,15 @@
  * Reference door controller: how to consume the receiver's actuation orders safely (docs/receiver.md, "Orders to
  * the door"). It trusts no transport: every order must carry the pinned receiver key's signature (low-s ECDSA
  * P-256), be fresh (issued within --freshness of now, and not before this process started, so a restart cannot
- * re-open the door for an order seen before it), be new (its id never seen), and name this door. Over the webhook,
+ * re-open the door for an order seen before it), be new (its id never seen), and name this door: `--door` is
+ * required, because without it every grant of every paired kiosk would open this door (the MQTT subscription covers
+ * all kiosks); a site with a single door says so with `--any-door`. Over the webhook,
  * the HMAC header (t=…,v1=…) is checked first, before the body is even parsed. Only then does an order with
  * `actuate: true` open the door: it prints `door-client: OPEN …` and, when --gpio names a file that exists (a sysfs
  * GPIO `value` file), writes 1 and after --pulse-ms writes 0. It never opens on `decision` alone, never on an
  * order it could not verify, and never stores anything.
  *
- *   node receiver/door-client.mjs --receiver-key receiver-public.jwk [--door ID] [--freshness MS]
+ *   node receiver/door-client.mjs --receiver-key receiver-public.jwk (--door ID | --any-door) [--freshness MS]
  *     (--listen HOST:PORT --webhook-secret FILE | --mqtt URL [--mqtt-user U --mqtt-password-file F] [--mqtt-ca F]
  *      [--mqtt-topic PREFIX]) [--gpio PATH [--pulse-ms MS]]
  */
@@ -26,21 +28,36 @@ const ORDER_ID = /^[A-Za-z0-9_-]{22}$/;
 
 /**
  * @typedef {import('./orders.mjs').Order} Order
- * @typedef {{ key: CryptoKey, kid: string, door?: string, freshnessMs: number, skewMs: number, notBefore: number,
- *   seen: Map<string, number> }} Verifier
+ * @typedef {{ key: CryptoKey, kid: string, door?: string, anyDoor: boolean, freshnessMs: number, skewMs: number,
+ *   notBefore: number, seen: Map<string, number> }} Verifier `door`: the only door whose orders pass, unless
+ *   `anyDoor` (a site with one door) lets every door's through
  * @typedef {{ ok: true, order: Order } | { ok: false, reason: string }} Verdict
  */
 
+/** A door client set up without naming its door (and without saying that any door will do). */
+export class DoorRequiredError extends Error {
+  constructor() {
+    super('name this door (--door ID), or --any-door on a site with a single door');
+    this.name = 'DoorRequiredError';
+    this.code = 'door_required';
+  }
+}
+
 /**
  * @param {import('./orders.mjs').PublicJwk} jwk
- * @param {{ door?: string, freshnessMs?: number, skewMs?: number, notBefore?: number }} [opts]
+ * @param {{ door?: string, anyDoor?: boolean, freshnessMs?: number, skewMs?: number, notBefore?: number }} opts
+ *   exactly one of `door` and `anyDoor: true`: the default must not be "open for every door"
  * @returns {Promise<Verifier>}
  */
-export async function makeVerifier(jwk, opts = {}) {
+export async function makeVerifier(jwk, opts) {
+  const anyDoor = opts.anyDoor === true;
+  if ((opts.door === undefined) === !anyDoor) throw new DoorRequiredError();
+  if (opts.door !== undefined && !ID.test(opts.door)) throw new Error(`not a door id: ${JSON.stringify(opts.door)}`);
   return {
     key: await importPublicKey(jwk),
     kid: await thumbprint(jwk),
     ...(opts.door === undefined ? {} : { door: opts.door }),
+    anyDoor,
     freshnessMs: opts.freshnessMs ?? 5000,
     skewMs: opts.skewMs ?? 1000,
     notBefore: opts.notBefore ?? Date.now(),
@@ -90,7 +107,8 @@ export async function verifyOrder(v, text, now) {
   )
     return { ok: false, reason: 'bad_order' };
   const order = /** @type {Order} */ (/** @type {unknown} */ (o));
-  if (v.door !== undefined && order.door !== v.door) return { ok: false, reason: 'other_door' };
+  // Fails closed: a verifier with no door passes other doors' orders only when built with anyDoor.
+  if (!v.anyDoor && order.door !== v.door) return { ok: false, reason: 'other_door' };
   if (order.at > now + v.skewMs) return { ok: false, reason: 'future_order' };
   if (now - order.at > v.freshnessMs || order.at < v.notBefore - v.skewMs) return { ok: false, reason: 'stale_order' };
   for (const [id, at] of v.seen) if (now - at > v.freshnessMs + v.skewMs) v.seen.delete(id);
@@ -121,6 +139,7 @@ async function main() {
     options: {
       'receiver-key': { type: 'string' },
       door: { type: 'string' },
+      'any-door': { type: 'boolean', default: false },
       freshness: { type: 'string', default: '5000' },
       listen: { type: 'string' },
       'webhook-secret': { type: 'string' },
@@ -141,10 +160,20 @@ async function main() {
     console.error('door-client: need --receiver-key and either --listen with --webhook-secret, or --mqtt');
     process.exit(2);
   }
+  if ((values.door === undefined) === !values['any-door']) {
+    console.error(
+      values['any-door']
+        ? 'door-client: --door and --any-door exclude each other'
+        : 'door-client: name this door with --door ID (without it, a grant for any door would open this one); ' +
+            'a site with a single door says --any-door',
+    );
+    process.exit(2);
+  }
   const v = await makeVerifier(JSON.parse(readFileSync(keyFile, 'utf8')), {
-    ...(values.door === undefined ? {} : { door: values.door }),
+    ...(values.door === undefined ? { anyDoor: true } : { door: values.door }),
     freshnessMs: Number(values.freshness),
   });
+  const serves = v.door === undefined ? 'ANY door (--any-door)' : `door ${v.door}`;
   const how = { say, pulseMs: Number(values['pulse-ms']), ...(values.gpio ? { gpio: values.gpio } : {}) };
   /** @param {string} text */
   const handle = async (text) => {
@@ -185,7 +214,7 @@ async function main() {
     );
     await new Promise((r) => server.listen(Number(port), host, () => r(undefined)));
     const a = /** @type {import('node:net').AddressInfo} */ (server.address());
-    say(`listening on http://${a.address}:${a.port} (webhook), receiver key ${v.kid.slice(0, 16)}`);
+    say(`listening on http://${a.address}:${a.port} (webhook), receiver key ${v.kid.slice(0, 16)}, for ${serves}`);
   }
   if (values.mqtt) {
     const { connectAsync } = await import('mqtt');
@@ -199,7 +228,7 @@ async function main() {
     client.on('message', (_topic, payload) => void handle(payload.toString('utf8')));
     const topic = `${values['mqtt-topic']}/+/decision`;
     await client.subscribeAsync(topic, { qos: 1 });
-    say(`subscribed to ${topic} on ${values.mqtt}, receiver key ${v.kid.slice(0, 16)}`);
+    say(`subscribed to ${topic} on ${values.mqtt}, receiver key ${v.kid.slice(0, 16)}, for ${serves}`);
   }
 }
 

@@ -13,9 +13,11 @@
  *   node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)
  *   node receiver/server.mjs admin-token [--data DIR]
  *   node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--doors A,B] [--ca FILE] [--qr]
+ *   node receiver/server.mjs unpair KIOSK [--url URL] [--token-file FILE] [--ca FILE]
  *
- * Prints its URL and, while no kiosk is paired, a one-time pairing code on start, and on first start the admin
- * token (shown once, stored hashed; `admin-token` makes a new one while the receiver is stopped). Human lines are prefixed "receiver:";
+ * Prints its URL and, while no kiosk is paired, a one-time pairing code on start (codes minted later go to whoever
+ * asked for them, never to this output), and on first start the admin token (shown once, stored hashed;
+ * `admin-token` makes a new one while the receiver is stopped). Human lines are prefixed "receiver:";
  * everything else is JSON-lines logging. It listens on loopback unless told otherwise: exposing it is a deliberate
  * act, and on any other address it speaks TLS (a site CA it makes, or the admin's certificate) unless
  * --insecure-http. `publish` puts a watchlist bundle into the data directory (same checks as the PUT) and exits; a
@@ -41,7 +43,8 @@ const USAGE =
   '[--trusted-proxy ADDR]... [--insecure-http] [--quiet]\n' +
   '       node receiver/server.mjs publish FILE [--data DIR] (--admin-key FILE... | --allow-unsigned-bundles)\n' +
   '       node receiver/server.mjs admin-token [--data DIR]\n' +
-  '       node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--doors A,B] [--ca FILE] [--qr]';
+  '       node receiver/server.mjs pairing-code [--url URL] [--token-file FILE] [--repair KIOSK] [--doors A,B] [--ca FILE] [--qr]\n' +
+  '       node receiver/server.mjs unpair KIOSK [--url URL] [--token-file FILE] [--ca FILE]';
 
 /** @param {string | undefined} data */
 const dataDirOf = (data) =>
@@ -127,12 +130,73 @@ function adminTokenCommand(argv) {
 }
 
 /**
+ * The admin token for the commands that call a running receiver's admin routes: from --token-file or the
+ * RECEIVER_ADMIN_TOKEN environment variable, never from an argument (arguments show in `ps`).
+ * @param {string | undefined} tokenFile
+ */
+function adminTokenFrom(tokenFile) {
+  return tokenFile ? readFileSync(tokenFile, 'utf8').trim() : process.env.RECEIVER_ADMIN_TOKEN?.trim();
+}
+
+/**
+ * POSTs `body` to an admin route of the running receiver. Resolves its status and parsed JSON answer ({} when it was
+ * not JSON); rejects when the receiver cannot be reached.
+ * @param {{ url?: string, ca?: string }} where @param {string} token @param {string} path @param {string} body
+ * @returns {Promise<{ status: number, j: Record<string, unknown> & { reason?: string, field?: string } }>}
+ */
+async function adminPost(where, token, path, body) {
+  const url = new URL(path, where.url ?? 'http://127.0.0.1:8787');
+  const { request } = await import(url.protocol === 'https:' ? 'node:https' : 'node:http');
+  /** @type {{ status: number, text: string }} */
+  const res = await new Promise((ok, fail) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        ...(where.ca ? { ca: readFileSync(where.ca) } : {}),
+        timeout: 10_000,
+      },
+      (/** @type {import('node:http').IncomingMessage} */ r) => {
+        let text = '';
+        r.setEncoding('utf8');
+        r.on('data', (/** @type {string} */ c) => (text += c));
+        r.on('end', () => ok({ status: r.statusCode ?? 0, text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', fail);
+    req.end(body);
+  });
+  /** @type {Record<string, unknown> & { reason?: string, field?: string }} */
+  let j = {};
+  try {
+    j = JSON.parse(res.text);
+  } catch {
+    // the caller reports the status
+  }
+  return { status: res.status, j };
+}
+
+/** Why an admin route said no, for a human. @param {{ reason?: string }} j */
+const adminHint = (j) =>
+  j.reason === 'admin_token_required'
+    ? ' (wrong admin token)'
+    : j.reason === 'admin_needs_tls'
+      ? ' (use the https:// URL from this host)'
+      : '';
+
+const NO_TOKEN =
+  'receiver: the admin token is needed: --token-file FILE or RECEIVER_ADMIN_TOKEN (printed once at first start; `admin-token` makes a new one)';
+
+/**
  * `pairing-code`: mints a fresh one-time pairing code on the RUNNING receiver (the codes live in its memory) through
- * its admin route, so a second tablet can be paired without curl. The admin token comes from --token-file or the
- * RECEIVER_ADMIN_TOKEN environment variable, never from an argument (arguments show in `ps`). --repair KIOSK mints
- * the code that may give that paired kiosk a new key. --doors A,B: the doors the kiosk paired with this code may
- * address (without it, a new kiosk is bound to the door its first decision names). --ca: the site CA for a receiver on TLS (its data folder's
- * tls/ca.pem). --qr also prints the code as a QR code in the terminal, for the kiosk's "scan pairing code". Exit 0 printed a code, 1 refused or unreachable, 2 usage.
+ * its admin route, so a second tablet can be paired without curl. The code is printed here, to the admin who asked,
+ * and never by the receiver itself (its output ends up in logs). --repair KIOSK mints the code that may give that
+ * paired kiosk a new key, pair it again after `unpair`, or change its doors. --doors A,B: the doors the kiosk paired
+ * with this code may address (without it, a new kiosk is bound to the door its first decision names). --ca: the site
+ * CA for a receiver on TLS (its data folder's tls/ca.pem). --qr also prints the code as a QR code in the terminal, for
+ * the kiosk's "scan pairing code". Exit 0 printed a code, 1 refused or unreachable, 2 usage.
  * @param {string[]} argv
  * @returns {Promise<number>}
  */
@@ -156,54 +220,23 @@ async function pairingCodeCommand(argv) {
     console.error(`receiver: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
     return 2;
   }
-  const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.RECEIVER_ADMIN_TOKEN?.trim();
+  const token = adminTokenFrom(values['token-file']);
   if (!token) {
-    console.error('receiver: the admin token is needed: --token-file FILE or RECEIVER_ADMIN_TOKEN (printed once at first start; `admin-token` makes a new one)');
+    console.error(NO_TOKEN);
     return 2;
   }
-  const url = new URL('/admin/pairing-code', values.url ?? 'http://127.0.0.1:8787');
   const doors = values.doors?.split(',').map((d) => d.trim());
   const wanted = { ...(values.repair === undefined ? {} : { repair: values.repair }), ...(doors ? { doors } : {}) };
   const body = Object.keys(wanted).length === 0 ? '' : JSON.stringify(wanted);
-  const { request } = await import(url.protocol === 'https:' ? 'node:https' : 'node:http');
   try {
-    /** @type {{ status: number, text: string }} */
-    const res = await new Promise((ok, fail) => {
-      const req = request(
-        url,
-        {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-          ...(values.ca ? { ca: readFileSync(values.ca) } : {}),
-          timeout: 10_000,
-        },
-        (/** @type {import('node:http').IncomingMessage} */ r) => {
-          let text = '';
-          r.setEncoding('utf8');
-          r.on('data', (/** @type {string} */ c) => (text += c));
-          r.on('end', () => ok({ status: r.statusCode ?? 0, text }));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
-      req.on('error', fail);
-      req.end(body);
-    });
-    /** @type {{ code?: string, expiresAt?: number, repair?: string, doors?: string[], reason?: string, field?: string }} */
-    let j = {};
-    try {
-      j = JSON.parse(res.text);
-    } catch {
-      // reported below with the status
-    }
+    const res = await adminPost(values, token, '/admin/pairing-code', body);
+    const j = /** @type {{ code?: string, expiresAt?: number, repair?: string, doors?: string[], reason?: string, field?: string }} */ (res.j);
     if (res.status !== 200 || typeof j.code !== 'string') {
       const hint =
-        j.reason === 'admin_token_required'
-          ? ' (wrong admin token)'
-          : j.reason === 'admin_needs_tls'
-            ? ' (use the https:// URL from this host)'
-            : j.field === 'doors'
-              ? ': --doors takes 1-16 different door ids, comma-separated, each 1-32 of A-Z a-z 0-9 . _ - (starting with a letter or digit)'
-              : '';
+        adminHint(j) ||
+        (j.field === 'doors'
+          ? ': --doors takes 1-16 different door ids, comma-separated, each 1-32 of A-Z a-z 0-9 . _ - (starting with a letter or digit)'
+          : '');
       const field = j.field ? ` (${j.field})` : '';
       console.error(`receiver: no pairing code: HTTP ${res.status} ${j.reason ?? ''}${field}${hint}`);
       return 1;
@@ -212,18 +245,71 @@ async function pairingCodeCommand(argv) {
     const mins = Math.round(((j.expiresAt ?? 0) - Date.now()) / 60_000);
     console.log(
       `receiver: pairing code: ${j.code} (single use, valid until ${until.toISOString()}, about ${mins} min` +
-        `${j.repair ? `; may RE-PAIR kiosk ${j.repair} with a new key` : ''}` +
+        `${j.repair ? `; may RE-PAIR kiosk ${j.repair} with a new key, after unpair, or with other doors` : ''}` +
         `${j.doors ? `; the kiosk may address door(s) ${j.doors.join(', ')} only` : ''})`,
     );
     if (values.qr) console.log((await import('uqr')).renderUnicodeCompact(j.code, { ecc: 'M', border: 2 }));
     return 0;
   } catch (e) {
-    console.error(`receiver: cannot reach ${url.origin}: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(`receiver: cannot reach ${values.url ?? 'http://127.0.0.1:8787'}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+/**
+ * `unpair KIOSK`: revokes a paired kiosk on the RUNNING receiver (a tablet that is lost, stolen or retired) through
+ * its admin route: from the next request on its key is refused (401 kiosk_revoked) and its id can be paired again
+ * only with `pairing-code --repair KIOSK`. Same token and --url/--ca as `pairing-code`. Exit 0 revoked (or already
+ * was), 1 unknown kiosk, refused or unreachable, 2 usage.
+ * @param {string[]} argv
+ * @returns {Promise<number>}
+ */
+async function unpairCommand(argv) {
+  /** @type {{ values: { url?: string, 'token-file'?: string, ca?: string }, positionals: string[] }} */
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { url: { type: 'string' }, 'token-file': { type: 'string' }, ca: { type: 'string' } },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    console.error(`receiver: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+    return 2;
+  }
+  const [kiosk, ...rest] = parsed.positionals;
+  if (kiosk === undefined || rest.length > 0) {
+    console.error(`receiver: unpair takes exactly one kiosk id\n${USAGE}`);
+    return 2;
+  }
+  const token = adminTokenFrom(parsed.values['token-file']);
+  if (!token) {
+    console.error(NO_TOKEN);
+    return 2;
+  }
+  try {
+    const res = await adminPost(parsed.values, token, `/admin/kiosks/${encodeURIComponent(kiosk)}/revoke`, '');
+    const j = /** @type {{ ok?: boolean, already?: boolean, fingerprint?: string, reason?: string, field?: string }} */ (res.j);
+    if (res.status !== 200 || j.ok !== true) {
+      const field = j.field ? ` (${j.field})` : '';
+      const hint = adminHint(j) || (j.reason === 'not_paired' ? ` (no kiosk ${kiosk} is paired)` : '');
+      console.error(`receiver: not unpaired: HTTP ${res.status} ${j.reason ?? ''}${field}${hint}`);
+      return 1;
+    }
+    console.log(
+      `receiver: kiosk ${kiosk} ${j.already ? 'was already unpaired' : 'unpaired'} (key ${j.fingerprint}): its decisions ` +
+        `are refused (kiosk_revoked); to pair this id again: node receiver/server.mjs pairing-code --repair ${kiosk}`,
+    );
+    return 0;
+  } catch (e) {
+    console.error(`receiver: cannot reach ${parsed.values.url ?? 'http://127.0.0.1:8787'}: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
 }
 
 if (process.argv[2] === 'pairing-code') process.exit(await pairingCodeCommand(process.argv.slice(3)));
+if (process.argv[2] === 'unpair') process.exit(await unpairCommand(process.argv.slice(3)));
 if (process.argv[2] === 'publish') process.exit(await publishCommand(process.argv.slice(3)));
 if (process.argv[2] === 'admin-token') process.exit(adminTokenCommand(process.argv.slice(3)));
 
@@ -352,15 +438,19 @@ const receiver = await createReceiver({
   allowUnsignedBundles: values['allow-unsigned-bundles'],
   bundleMaxBytes: bundleMax,
   logger: values.quiet ? { level: 'warn' } : { level: 'info' },
+  // No pairing_code here: a code minted later (the `pairing-code` command, the admin route) is shown only to the
+  // admin who asked for it, never in this process's output, which journald, a container log or a log shipper keeps.
   onEvent: (e) => {
-    if (e.type === 'pairing_code')
-      say(
-        `pairing code: ${e.code} (single use, valid until ${new Date(e.expiresAt).toISOString()}` +
-          `${e.repair === undefined ? '' : `, may RE-PAIR kiosk ${e.repair}`})`,
-      );
     if (e.type === 'paired') say(`paired kiosk ${e.kiosk}, key fingerprint ${e.fingerprint}`);
-    if (e.type === 'repaired')
-      say(`WARNING: RE-PAIRED kiosk ${e.kiosk}: key ${e.previous} replaced by ${e.fingerprint}, sequence reset`);
+    if (e.type === 'repaired') {
+      const doors = e.doors ? `; doors ${(e.previousDoors ?? ['(not bound)']).join(', ')} -> ${e.doors.join(', ')}` : '';
+      say(
+        e.sameKey
+          ? `WARNING: RE-PAIRED ${e.wasRevoked ? 'revoked ' : ''}kiosk ${e.kiosk} with the same key ${e.fingerprint}, sequence kept${doors}`
+          : `WARNING: RE-PAIRED ${e.wasRevoked ? 'revoked ' : ''}kiosk ${e.kiosk}: key ${e.previous} replaced by ${e.fingerprint}, sequence reset${doors}`,
+      );
+    }
+    if (e.type === 'revoked') say(`WARNING: kiosk ${e.kiosk} UNPAIRED (revoked): key ${e.fingerprint} is refused from now on`);
     if (e.type === 'bundle_published')
       say(`published watchlist v${e.bundle.version} (${e.bundle.kind}) as ${e.bundle.file}`);
   },
@@ -385,7 +475,17 @@ if (tls?.caFile)
       `SPKI sha256/${tls.caSpki}; certificate for ${tls.names.join(', ')}. Trust this CA on the tablets ` +
       '(docs/deployment.md) and compare the fingerprint.',
   );
-else if (tls) say(`TLS with the given certificate for ${tls.names.join(', ') || 'its subject'}`);
+if (tls?.caFile && tls.caConstrained === false)
+  say(
+    `WARNING: the site CA ${tls.caFile} has no name constraints (made by an older receiver): it can vouch for any ` +
+      'site to every tablet that trusts it. Replace it when you can (docs/deployment.md, "The site CA key").',
+  );
+if (tls?.outside?.length)
+  say(
+    `WARNING: not in the certificate: ${tls.outside.join(', ')} (the site CA may not vouch for them; tablets must ` +
+      `use one of ${tls.names.join(', ')})`,
+  );
+if (tls && !tls.caFile) say(`TLS with the given certificate for ${tls.names.join(', ') || 'its subject'}`);
 if (values.app) say(`serving the kiosk app from ${resolve(values.app)} at ${url}/`);
 say(
   `state in ${receiver.store.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'} ${receiver.store.where}` +
@@ -425,11 +525,14 @@ else
   );
 }
 // A live pairing code is authority to add a kiosk that sends grants; printed on every start it would sit in logs
-// for whoever reads them. So only a receiver with no kiosk yet prints one; later codes come from `pairing-code`.
+// for whoever reads them. So only a receiver with no kiosk yet prints one; later codes come from `pairing-code`,
+// whose caller alone sees them (the admin route answers with the code; nothing here prints it).
 {
   const paired = Object.keys(await receiver.kiosks()).length;
-  if (paired === 0) receiver.issuePairingCode();
-  else
+  if (paired === 0) {
+    const first = receiver.issuePairingCode();
+    say(`pairing code: ${first.code} (single use, valid until ${new Date(first.expiresAt).toISOString()})`);
+  } else
     say(
       `${paired} kiosk(s) paired; a code for another: node receiver/server.mjs pairing-code ` +
         `[--doors A,B] (admin token from RECEIVER_ADMIN_TOKEN or --token-file)`,

@@ -9,6 +9,7 @@
  * `UPDATE kiosks SET last_seq = $seq … WHERE id = $kiosk AND kid = $kid AND last_seq < $seq`, so of two receivers
  * handed the same decision at the same time exactly one sees its row updated (PostgreSQL's row lock makes the second
  * re-check `last_seq < $seq` after the first commits); the loser answers duplicate/replay and actuates nothing.
+ * A verified decision the receiver refuses for good has its number used up by the same kind of statement (`burn`).
  * A database this receiver cannot read (damaged file, a schema from a newer receiver, an unknown layout) stops the
  * receiver with a clear message instead of being replaced: starting empty would forget every sequence number,
  * which is exactly what a replay needs.
@@ -28,16 +29,20 @@ export const RECENT = 32;
 /**
  * @typedef {import('./protocol.mjs').PublicJwk} PublicJwk
  * @typedef {{ jwk: PublicJwk, kid: string, pairedAt: number, lastSeq: number, lastAcceptedAt?: number,
- *   doors?: string[] }} KioskRecord `doors`: the doors this kiosk may address (absent: not yet bound; the first
- *   decision it sends binds it to the door it names, receiver/app.mjs)
- * @typedef {'ok' | 'duplicate' | 'replay' | 'rekeyed'} AcceptVerdict
+ *   doors?: string[], revokedAt?: number }} KioskRecord `doors`: the doors this kiosk may address (absent: not yet
+ *   bound; the first decision it sends binds it to the door it names, receiver/app.mjs). `revokedAt`: when the admin
+ *   unpaired it (a lost or retired tablet); its key is refused from then on, and only a re-pair code for its id
+ *   pairs it again
+ * @typedef {'ok' | 'duplicate' | 'replay' | 'rekeyed' | 'revoked'} AcceptVerdict
  * @typedef {{ kind: 'sqlite' | 'postgres',
  *   kiosk: (id: string) => Promise<KioskRecord | undefined>,
  *   kiosks: () => Promise<Map<string, KioskRecord>>,
  *   pair: (id: string, rec: { jwk: PublicJwk, kid: string, at: number, doors?: string[] },
- *     previousKid: string | undefined) => Promise<boolean>,
+ *     previousKid: string | undefined, wasRevoked?: boolean) => Promise<boolean>,
+ *   revoke: (id: string, at: number) => Promise<'revoked' | 'already_revoked' | 'not_paired'>,
  *   bindDoor: (id: string, kid: string, door: string) => Promise<boolean>,
  *   accept: (id: string, kid: string, seq: number, nonce: string, at: number) => Promise<AcceptVerdict>,
+ *   burn: (id: string, kid: string, seq: number) => Promise<boolean>,
  *   journal: (entry: { at: number } & Record<string, unknown>) => Promise<number>,
  *   journalSince: (since: number, limit: number) => Promise<{ entries: Record<string, unknown>[], last: number }>,
  *   close: () => Promise<void> }} Store
@@ -61,6 +66,12 @@ const MIGRATIONS = [
     // door on the receiver.
     version: 2,
     sql: () => ['ALTER TABLE kiosks ADD COLUMN doors TEXT'],
+  },
+  {
+    // Revocation (a lost, stolen or retired tablet): the row stays, so its id cannot be paired again with an
+    // ordinary code and its last sequence number is not forgotten.
+    version: 3,
+    sql: () => ['ALTER TABLE kiosks ADD COLUMN revoked_at BIGINT'],
   },
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -211,6 +222,7 @@ function kioskOf(r) {
   };
   if (r.last_accepted_at !== null && r.last_accepted_at !== undefined) rec.lastAcceptedAt = Number(r.last_accepted_at);
   if (typeof r.doors === 'string') rec.doors = JSON.parse(r.doors);
+  if (r.revoked_at !== null && r.revoked_at !== undefined) rec.revokedAt = Number(r.revoked_at);
   return rec;
 }
 
@@ -311,8 +323,10 @@ export async function openStore(opts) {
       const rows = await db.query('SELECT * FROM kiosks ORDER BY id');
       return new Map(rows.map((r) => [String(r.id), kioskOf(r)]));
     },
-    async pair(id, rec, previousKid) {
+    async pair(id, rec, previousKid, wasRevoked = false) {
       const doors = rec.doors === undefined ? null : JSON.stringify(rec.doors);
+      // Re-pairing clears a revocation, and only the one the caller saw: a revoke that lands meanwhile is kept.
+      const asSeen = wasRevoked ? 'revoked_at IS NOT NULL' : 'revoked_at IS NULL';
       return db.tx(async (q) => {
         if (previousKid === undefined) {
           // A new id: fails (returns false) if another pairing created it meanwhile.
@@ -327,14 +341,15 @@ export async function openStore(opts) {
         if (previousKid === rec.kid) {
           // The same key again keeps its sequence: resetting it would re-open every old message to replay.
           const r = await q(
-            'UPDATE kiosks SET paired_at = $1, doors = COALESCE($2, doors) WHERE id = $3 AND kid = $4 RETURNING id',
+            `UPDATE kiosks SET paired_at = $1, doors = COALESCE($2, doors), revoked_at = NULL
+             WHERE id = $3 AND kid = $4 AND ${asSeen} RETURNING id`,
             [rec.at, doors, id, rec.kid],
           );
           return r.length === 1;
         }
         const r = await q(
           `UPDATE kiosks SET jwk = $1, kid = $2, paired_at = $3, last_seq = 0, last_accepted_at = NULL,
-           doors = COALESCE($4, doors) WHERE id = $5 AND kid = $6 RETURNING id`,
+           doors = COALESCE($4, doors), revoked_at = NULL WHERE id = $5 AND kid = $6 AND ${asSeen} RETURNING id`,
           [JSON.stringify(rec.jwk), rec.kid, rec.at, doors, id, previousKid],
         );
         if (r.length !== 1) return false;
@@ -342,19 +357,42 @@ export async function openStore(opts) {
         return true;
       });
     },
+    async revoke(id, at) {
+      const r = await db.query('UPDATE kiosks SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id', [
+        at,
+        id,
+      ]);
+      if (r.length === 1) return 'revoked';
+      return (await db.query('SELECT 1 AS hit FROM kiosks WHERE id = $1', [id])).length > 0
+        ? 'already_revoked'
+        : 'not_paired';
+    },
     async bindDoor(id, kid, door) {
-      // Only while unbound: of two receivers binding one kiosk at once, one writes; the other re-reads the record.
-      const r = await db.query(
-        'UPDATE kiosks SET doors = $1 WHERE id = $2 AND kid = $3 AND doors IS NULL RETURNING id',
-        [JSON.stringify([door]), id, kid],
-      );
-      return r.length === 1;
+      // True: bound now to `door`, which no other kiosk holds (revoked ones included); false: already bound, revoked,
+      // re-keyed, or the door is another's.
+      // Only while unbound, and only a door no other kiosk holds, checked and written in ONE statement: of two kiosks
+      // naming one free door at the same moment (on one receiver or on several) exactly one is bound, and a kiosk
+      // bound twice at once is written once. Door ids are `isId` spellings (no quote, no backslash), so the door is
+      // in another kiosk's JSON list exactly when its quoted form is a substring of it. On PostgreSQL the statement
+      // alone is not enough: under READ COMMITTED two updates of DIFFERENT rows each see the door free in their own
+      // snapshot (write skew), so a transaction-scoped advisory lock serialises binds, and the second statement's
+      // snapshot is taken after the first one commits. SQLite runs one statement at a time (one connection here).
+      const held = db.kind === 'postgres' ? 'strpos(other.doors, $4) > 0' : 'instr(other.doors, $4) > 0';
+      return db.tx(async (q) => {
+        if (db.kind === 'postgres') await q('SELECT pg_advisory_xact_lock(7231840092)');
+        const r = await q(
+          `UPDATE kiosks SET doors = $1 WHERE id = $2 AND kid = $3 AND doors IS NULL AND revoked_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM kiosks AS other WHERE other.id <> $2 AND ${held}) RETURNING id`,
+          [JSON.stringify([door]), id, kid, JSON.stringify(door)],
+        );
+        return r.length === 1;
+      });
     },
     async accept(id, kid, seq, nonce, at) {
       return db.tx(async (q) => {
         const won = await q(
           `UPDATE kiosks SET last_seq = $1, last_accepted_at = $2
-           WHERE id = $3 AND kid = $4 AND last_seq < $1 RETURNING id`,
+           WHERE id = $3 AND kid = $4 AND last_seq < $1 AND revoked_at IS NULL RETURNING id`,
           [seq, at, id, kid],
         );
         if (won.length === 1) {
@@ -366,8 +404,10 @@ export async function openStore(opts) {
           );
           return 'ok';
         }
-        const now = await q('SELECT kid FROM kiosks WHERE id = $1', [id]);
+        const now = await q('SELECT kid, revoked_at FROM kiosks WHERE id = $1', [id]);
         if (now[0]?.kid !== kid) return 'rekeyed';
+        // Revoked while this request was on its way: the revocation wins.
+        if (now[0]?.revoked_at !== null && now[0]?.revoked_at !== undefined) return 'revoked';
         const same = await q('SELECT 1 AS hit FROM recent WHERE kiosk = $1 AND seq = $2 AND nonce = $3', [
           id,
           seq,
@@ -375,6 +415,15 @@ export async function openStore(opts) {
         ]);
         return same.length > 0 ? 'duplicate' : 'replay';
       });
+    },
+    async burn(id, kid, seq) {
+      // Like accept, without accepting: the number is used up and nothing is remembered as delivered, so the same
+      // bytes later are `replay`. Only ever raises last_seq; a kiosk re-keyed meanwhile is left alone.
+      const r = await db.query(
+        'UPDATE kiosks SET last_seq = $1 WHERE id = $2 AND kid = $3 AND last_seq < $1 RETURNING id',
+        [seq, id, kid],
+      );
+      return r.length === 1;
     },
     async journal(entry) {
       const rows = await db.query('INSERT INTO journal (at, entry) VALUES ($1, $2) RETURNING id', [

@@ -2,8 +2,10 @@
  * Receiver state in PostgreSQL (a real server from Debian's packages, started here on a loopback port): two
  * receivers on one database serve one site, and the same decision handed to both at the same instant actuates
  * exactly once; pairings made on one are seen by the other; the schema is migrated once even when both start
- * together; a wrong URL or password refuses to start with a clear message. (SQLite, the default, is covered in
- * receiver.test.ts: import of the old JSON state, damaged and newer databases, one receiver per data folder.)
+ * together; of two unbound kiosks naming one free door at the same instant (one on each receiver) only one is bound
+ * (without the advisory lock in store.bindDoor both were, every time); a wrong URL or password refuses to start with
+ * a clear message. (SQLite, the default, is covered in receiver.test.ts: import of the old JSON state, damaged and
+ * newer databases, one receiver per data folder.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReceiver } from '../../receiver/app.mjs';
@@ -70,6 +72,47 @@ describe('two receivers on one PostgreSQL', () => {
       expect(loggedOrders(dirs[0]!.path).length).toBeGreaterThan(0);
       expect(loggedOrders(dirs[1]!.path).length).toBeGreaterThan(0);
       expect((await a.kiosks())['lobby-1']!.lastSeq).toBe(N);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      for (const d of dirs) d.remove();
+    }
+  });
+
+  it('bind a free door to only one of two unbound kiosks naming it at the same instant', async () => {
+    const dirs = [tempDir('receiver-pg-bind-a-'), tempDir('receiver-pg-bind-b-')];
+    const [a, b] = (await Promise.all(
+      dirs.map((d) =>
+        createReceiver({
+          port: 0,
+          dataDir: d.path,
+          db: pg.url,
+          logger: false,
+          pairRate: { burst: 500, perSecond: 500 },
+        }),
+      ),
+    )) as [Receiver, Receiver];
+    try {
+      const [urlA, urlB] = [await a.listen(), await b.listen()];
+      const pairOn = async (r: Receiver, url: string, id: string) => {
+        const k = await makeKiosk(id);
+        expect((await post(`${url}/pair`, await pairBody(k, r.issuePairingCode().code))).status).toBe(200);
+        return k;
+      };
+      const ROUNDS = 12;
+      const outcomes: number[][] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        // Two tablets paired with door-less codes (a leaked one, say) both name one free door first.
+        const [ka, kb] = await Promise.all([pairOn(a, urlA, `bind-a-${round}`), pairOn(b, urlB, `bind-b-${round}`)]);
+        const door = `door-${round}`;
+        const [bodyA, bodyB] = await Promise.all(
+          [ka, kb].map((k) => decisionBody(k, { seq: 1, ts: Date.now(), decision: 'grant', door })),
+        );
+        const both = await Promise.all([post(`${urlA}/decisions`, bodyA!), post(`${urlB}/decisions`, bodyB!)]);
+        outcomes.push(both.map((r) => r.status).sort());
+        const holders = Object.entries(await a.kiosks()).filter(([, r]) => r.doors?.includes(door));
+        expect(holders.map(([id]) => id)).toHaveLength(1);
+      }
+      expect(outcomes).toEqual(Array.from({ length: ROUNDS }, () => [200, 409]));
     } finally {
       await Promise.all([a.close(), b.close()]);
       for (const d of dirs) d.remove();

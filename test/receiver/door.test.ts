@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReceiver } from '../../receiver/app.mjs';
+import { makeVerifier } from '../../receiver/door-client.mjs';
 import {
   type Mosquitto,
   type NodeKiosk,
@@ -183,6 +184,53 @@ describe('webhook orders and the door client', () => {
     expect(await deliver(again)).toBe(422);
     await door.waitForOutput(/refused order: stale_order/);
     expect(opens()).toBe(before + 1);
+  });
+});
+
+describe('the door client must be told its door', () => {
+  it('refuses to start without --door unless --any-door says so; the library refuses the same', async () => {
+    const dir = tempDir('door-config-');
+    try {
+      const keyFile = join(dir.path, 'receiver-public.jwk');
+      writeFileSync(keyFile, JSON.stringify((await makeKiosk('receiver')).jwk));
+      const common = ['--receiver-key', keyFile, '--webhook-secret', keyFile];
+      /** Its exit code, or 'still running' (then stopped) when it has not exited within 5 s. */
+      const exitOf = async (p: NodeProcess) => {
+        const quiet = new Promise<string>((r) => setTimeout(() => r('still running'), 5000));
+        const code = await Promise.race([p.stop('SIGCONT'), quiet]);
+        await p.stop();
+        return code;
+      };
+      // Without --door, a grant at the lobby kiosk would also open, say, the server room.
+      const bare = startNode('receiver/door-client.mjs', [...common, '--listen', `127.0.0.1:${await freePort()}`]);
+      expect(await exitOf(bare)).toBe(2);
+      expect(bare.output()).toMatch(/^door-client: name this door with --door ID .* says --any-door$/m);
+      const both = startNode('receiver/door-client.mjs', [
+        ...common,
+        '--door',
+        'main',
+        '--any-door',
+        '--listen',
+        '127.0.0.1:0',
+      ]);
+      expect(await exitOf(both)).toBe(2);
+      expect(both.output()).toMatch(/--door and --any-door exclude each other/);
+      const single = startNode('receiver/door-client.mjs', [...common, '--any-door', '--listen', '127.0.0.1:0']);
+      try {
+        await single.waitForOutput(
+          /^door-client: listening on http:\/\/\S+ \(webhook\), receiver key \S+, for ANY door \(--any-door\)$/m,
+        );
+      } finally {
+        await single.stop();
+      }
+      const jwk = (await makeKiosk('receiver')).jwk;
+      await expect(makeVerifier(jwk, {})).rejects.toMatchObject({ code: 'door_required' });
+      await expect(makeVerifier(jwk, { door: 'main', anyDoor: true })).rejects.toMatchObject({ code: 'door_required' });
+      expect(await makeVerifier(jwk, { anyDoor: true })).toMatchObject({ anyDoor: true });
+      expect(await makeVerifier(jwk, { door: 'main' })).toMatchObject({ door: 'main', anyDoor: false });
+    } finally {
+      dir.remove();
+    }
   });
 });
 

@@ -8,12 +8,12 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, freePort, makeKiosk, pairBody, post, startReceiver, tempDir, type ReceiverProcess } from './helpers';
+import { ROOT, decisionBody, freePort, makeKiosk, pairBody, post, startReceiver, tempDir, until, type ReceiverProcess } from './helpers';
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+function cli(args: string[], env: Record<string, string> = {}, command = 'pairing-code'): Promise<{ code: number | null; out: string }> {
   return new Promise((res) => {
     const { RECEIVER_ADMIN_TOKEN: _drop, ...base } = process.env;
-    const child = spawn(process.execPath, ['receiver/server.mjs', 'pairing-code', ...args], { cwd: ROOT, env: { ...base, ...env } });
+    const child = spawn(process.execPath, ['receiver/server.mjs', command, ...args], { cwd: ROOT, env: { ...base, ...env } });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -44,6 +44,26 @@ describe('pairing-code command', () => {
     // One code is live at a time: the one printed at start no longer pairs, the new one does.
     expect((await post(`${receiver.url}/pair`, await pairBody(await makeKiosk('old-code'), receiver.pairingCode))).status).not.toBe(200);
     expect((await post(`${receiver.url}/pair`, await pairBody(await makeKiosk('lobby-2'), code!))).status).toBe(200);
+  });
+
+  it("shows a minted code to its caller only, never in the receiver's own output (journald, container logs)", async () => {
+    const token = receiver.adminToken!;
+    const minted: string[] = [];
+    for (const args of [[], ['--doors', 'main'], ['--repair', 'lobby-2']]) {
+      const r = await cli(['--url', receiver.url, ...args], { RECEIVER_ADMIN_TOKEN: token });
+      expect(r.code, r.out).toBe(0);
+      minted.push(/^receiver: pairing code: (\S+) /m.exec(r.out)![1]!);
+    }
+    const direct = await fetch(`${receiver.url}/admin/pairing-code`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    minted.push(((await direct.json()) as { code: string }).code);
+    // The admin route's answer reached the caller; the receiver's stdout/stderr (and so its logs) never held a code.
+    // (--quiet: only the re-pair code's warning is logged; the output has caught up once it is there.)
+    await until(() => receiver.logLines().some((l) => l.event === 'pairing_code' && l.repair === 'lobby-2'));
+    await new Promise((r) => setTimeout(r, 200));
+    for (const code of minted) expect(receiver.output()).not.toContain(code);
+    expect(receiver.output()).not.toContain(minted.at(-1)!.replace('-', ''));
+    // Only the start-up code (no kiosk paired yet) was printed, once.
+    expect(receiver.output().match(/pairing code:/g)).toHaveLength(1);
   });
 
   it('reads the token from a file (never from an argument) and can mint a re-pairing code', async () => {
@@ -78,5 +98,36 @@ describe('pairing-code command', () => {
     const away = await cli(['--url', `http://127.0.0.1:${await freePort()}`], { RECEIVER_ADMIN_TOKEN: receiver.adminToken! });
     expect(away.code).toBe(1);
     expect(away.out).toMatch(/cannot reach/);
+  });
+
+  it('unpairs a lost tablet: its key is refused from then on, and it pairs again only with a re-pair code', async () => {
+    const env = { RECEIVER_ADMIN_TOKEN: receiver.adminToken! };
+    const lost = await makeKiosk('lost-1');
+    const minted = await cli(['--url', receiver.url], env);
+    const code = /^receiver: pairing code: (\S+) /m.exec(minted.out)![1]!;
+    expect((await post(`${receiver.url}/pair`, await pairBody(lost, code))).status).toBe(200);
+    const grant = (seq: number) => decisionBody(lost, { seq, ts: Date.now(), decision: 'grant' });
+    expect((await post(`${receiver.url}/decisions`, await grant(1))).status).toBe(200);
+
+    const r = await cli(['lost-1', '--url', receiver.url], env, 'unpair');
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/^receiver: kiosk lost-1 unpaired \(key \S+\): its decisions are refused \(kiosk_revoked\); to pair this id again: node receiver\/server.mjs pairing-code --repair lost-1$/m);
+    await receiver.waitForOutput(/^receiver: WARNING: kiosk lost-1 UNPAIRED \(revoked\)/m);
+    expect(await post(`${receiver.url}/decisions`, await grant(2))).toMatchObject({ status: 401, json: { reason: 'kiosk_revoked' } });
+    const again = await cli(['lost-1', '--url', receiver.url], env, 'unpair');
+    expect([again.code, again.out]).toEqual([0, expect.stringMatching(/kiosk lost-1 was already unpaired/)]);
+    // The found tablet comes back only through the admin's re-pair code for its id.
+    const plain = /^receiver: pairing code: (\S+) /m.exec((await cli(['--url', receiver.url], env)).out)![1]!;
+    expect(await post(`${receiver.url}/pair`, await pairBody(lost, plain))).toMatchObject({ status: 409, json: { reason: 'repair_not_allowed' } });
+    const repair = /^receiver: pairing code: (\S+) /m.exec((await cli(['--url', receiver.url, '--repair', 'lost-1'], env)).out)![1]!;
+    expect((await post(`${receiver.url}/pair`, await pairBody(lost, repair))).status).toBe(200);
+    await receiver.waitForOutput(/^receiver: WARNING: RE-PAIRED revoked kiosk lost-1 with the same key \S+, sequence kept$/m);
+    expect((await post(`${receiver.url}/decisions`, await grant(3))).status).toBe(200);
+
+    const unknown = await cli(['nobody', '--url', receiver.url], env, 'unpair');
+    expect([unknown.code, unknown.out]).toEqual([1, expect.stringMatching(/HTTP 404 not_paired \(no kiosk nobody is paired\)/)]);
+    expect((await cli(['--url', receiver.url], env, 'unpair')).code).toBe(2);
+    const noToken = await cli(['lost-1', '--url', receiver.url], {}, 'unpair');
+    expect([noToken.code, noToken.out]).toEqual([2, expect.stringMatching(/admin token is needed/)]);
   });
 });

@@ -16,7 +16,7 @@ import {
   thumbprint,
   verifySignature,
 } from '../../receiver/protocol.mjs';
-import { PairingCodes, displayCode, newCode, CROCKFORD } from '../../receiver/pairing.mjs';
+import { PairingCodes, displayCode, needsRepairCode, newCode, CROCKFORD } from '../../receiver/pairing.mjs';
 import { RateLimiter } from '../../receiver/ratelimit.mjs';
 import { ROOT, makeKiosk, pairBody } from './helpers';
 
@@ -128,6 +128,18 @@ describe('pairing', () => {
     expect(await codes.verify(await pairingProof(third.code, 'lobby-1', 'kid1'), 'lobby-1', 'kid1')).toBe(
       'code_expired',
     );
+  });
+
+  it('asks for a re-pair code when a pairing would change what a paired id may do', () => {
+    const paired = { kid: 'kid1', doors: ['main', 'garage'] };
+    expect(needsRepairCode(undefined, 'kid1', ['main'])).toBe(false); // a new id
+    expect(needsRepairCode(paired, 'kid1', undefined)).toBe(false); // same key, doors kept
+    expect(needsRepairCode(paired, 'kid1', ['garage', 'main'])).toBe(false); // the same doors
+    expect(needsRepairCode(paired, 'kid2', undefined)).toBe(true); // a new key
+    expect(needsRepairCode({ ...paired, revoked: true }, 'kid1', undefined)).toBe(true);
+    for (const doors of [['main'], ['main', 'garage', 'side'], ['side']])
+      expect(needsRepairCode(paired, 'kid1', doors)).toBe(true);
+    expect(needsRepairCode({ kid: 'kid1' }, 'kid1', ['main'])).toBe(true); // not bound yet: the code would bind it
   });
 
   it('checks pairing bodies exactly', async () => {

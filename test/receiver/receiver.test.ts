@@ -132,7 +132,10 @@ describe('pairing', () => {
     ).toBe(200);
     await pair(h, kiosk);
     expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(5);
-    expect(h.logs.filter((l) => l.event === 'repaired')).toEqual([]);
+    // Still a warning: a re-pairing nobody expected means a pairing code is in the wrong hands.
+    expect(h.logs.filter((l) => l.event === 'repaired')).toEqual([
+      expect.objectContaining({ level: 40, kiosk: 'lobby-1', sameKey: true, wasRevoked: false }),
+    ]);
     const replacement = await makeKiosk('lobby-1');
     // A plain code cannot swap the key of a paired id: 409, and the code stays usable for a new kiosk.
     const { code } = h.receiver.issuePairingCode();
@@ -164,7 +167,7 @@ describe('pairing', () => {
     expect((await post(`${h.url}/pair`, await pairBody(replacement, repairCode))).status).toBe(200);
     expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(0);
     // A distinct warning, naming both keys, unlike an ordinary pairing's info line.
-    const warned = h.logs.filter((l) => l.event === 'repaired');
+    const warned = h.logs.filter((l) => l.event === 'repaired' && l.sameKey === false);
     expect(warned).toHaveLength(1);
     expect(warned[0]).toMatchObject({ level: 40, kiosk: 'lobby-1', kid: replacement.kid });
     expect(warned[0]!.previous).toBe(kiosk.kid.slice(0, 16).match(/.{4}/g)!.join('-'));
@@ -247,7 +250,9 @@ describe('doors: a kiosk addresses only its own', () => {
     ]);
   });
 
-  it('a pairing code may name the doors; re-pairing the same key with such a code changes them', async () => {
+  it('a pairing code may name the doors; re-pairing the same key changes them only with a re-pair code for it', async () => {
+    await h.close();
+    h = await start({ pairRate: { burst: 20, perSecond: 1 } });
     const r = await mint({ doors: ['main', 'garage'] });
     expect(r.status).toBe(200);
     const issued = (await r.json()) as { code: string; doors: string[] };
@@ -259,11 +264,30 @@ describe('doors: a kiosk addresses only its own', () => {
     // An ordinary code re-pairs the same key without widening anything.
     await pair(h, kiosk);
     expect((await h.receiver.kiosks())['lobby-1']!.doors).toEqual(['main', 'garage']);
-    // The receiver's admin moves the tablet to another door.
-    const moved = ((await (await mint({ doors: ['side'] })).json()) as { code: string }).code;
+    // The holder of this kiosk's key learns a code the admin minted for a new tablet at `side`: redeemed with this
+    // kiosk's own id and key it must not widen (or move) its doors. Refused; the code stays usable for that tablet.
+    const forNewTablet = ((await (await mint({ doors: ['side'] })).json()) as { code: string }).code;
+    expect(await post(`${h.url}/pair`, await pairBody(kiosk, forNewTablet))).toMatchObject({
+      status: 409,
+      json: { reason: 'repair_not_allowed' },
+    });
+    expect((await h.receiver.kiosks())['lobby-1']!.doors).toEqual(['main', 'garage']);
+    expect((await post(`${h.url}/decisions`, await grant(kiosk, 4, 'side'))).status).toBe(409);
+    expect((await post(`${h.url}/pair`, await pairBody(await makeKiosk('side-1'), forNewTablet))).status).toBe(200);
+    // The same doors in another order are no change: an ordinary code will do.
+    const same = ((await (await mint({ doors: ['garage', 'main'] })).json()) as { code: string }).code;
+    expect((await post(`${h.url}/pair`, await pairBody(kiosk, same))).status).toBe(200);
+    // The receiver's admin moves the tablet to another door: a re-pair code for it, naming the door.
+    const moved = ((await (await mint({ repair: 'lobby-1', doors: ['side'] })).json()) as { code: string }).code;
     expect((await post(`${h.url}/pair`, await pairBody(kiosk, moved))).status).toBe(200);
-    expect((await post(`${h.url}/decisions`, await grant(kiosk, 4, 'side'))).status).toBe(200);
-    expect((await post(`${h.url}/decisions`, await grant(kiosk, 5, 'main'))).status).toBe(409);
+    expect(h.logs.filter((l) => l.event === 'repaired').at(-1)).toMatchObject({
+      level: 40,
+      sameKey: true,
+      doors: ['side'],
+      previousDoors: ['garage', 'main'],
+    });
+    expect((await post(`${h.url}/decisions`, await grant(kiosk, 5, 'side'))).status).toBe(200);
+    expect((await post(`${h.url}/decisions`, await grant(kiosk, 6, 'main'))).status).toBe(409);
   });
 
   it('refuses a door list that is empty, too long, repeated or not ids', async () => {
@@ -273,6 +297,90 @@ describe('doors: a kiosk addresses only its own', () => {
         { ok: false, reason: 'bad_field', field: 'doors' },
       ]);
     expect((await mint({ doors: ['main'], other: 1 })).status).toBe(400);
+  });
+});
+
+describe('revocation: a lost or retired tablet', () => {
+  const revoke = (id: string, token = h.token) =>
+    fetch(`${h.url}/admin/kiosks/${id}/revoke`, { method: 'POST', headers: bearer(token) });
+  const grant = (k: NodeKiosk, seq: number) => decisionBody(k, { seq, ts: Date.now(), decision: 'grant' });
+
+  it("refuses a revoked kiosk's key for good; only a re-pair code for its id pairs it again", async () => {
+    await h.close();
+    h = await start({ pairRate: { burst: 20, perSecond: 1 } });
+    await pair(h, kiosk);
+    expect((await post(`${h.url}/decisions`, await grant(kiosk, 1))).status).toBe(200);
+    // Admin only; an unknown id is said to be unknown.
+    expect((await fetch(`${h.url}/admin/kiosks/lobby-1/revoke`, { method: 'POST' })).status).toBe(401);
+    expect(await revoke('nobody').then(async (r) => [r.status, await r.json()])).toEqual([
+      404,
+      { ok: false, reason: 'not_paired', kiosk: 'nobody' },
+    ]);
+    const r = await revoke('lobby-1');
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ ok: true, kiosk: 'lobby-1', revoked: true, already: false });
+    expect(h.logs.some((l) => l.event === 'revoked' && l.kiosk === 'lobby-1' && l.level === 40)).toBe(true);
+    expect(await revoke('lobby-1').then((x) => x.json())).toMatchObject({ ok: true, already: true });
+    // The thief's (or the drawer's) copy of the key: refused, final for a kiosk (401), journaled, no order.
+    for (const seq of [2, Number.MAX_SAFE_INTEGER])
+      expect(await post(`${h.url}/decisions`, await grant(kiosk, seq))).toMatchObject({
+        status: 401,
+        json: { reason: 'kiosk_revoked', kiosk: 'lobby-1' },
+      });
+    expect((await journal(h.url, h.token)).filter((e) => e.reason === 'kiosk_revoked')).toHaveLength(2);
+    expect((await h.receiver.kiosks())['lobby-1']).toMatchObject({ lastSeq: 1, revokedAt: expect.any(Number) });
+    // An ordinary code pairs it again neither with its old key nor with a new one; the code stays usable.
+    const replacement = await makeKiosk('lobby-1');
+    const { code } = h.receiver.issuePairingCode();
+    for (const k of [kiosk, replacement])
+      expect(await post(`${h.url}/pair`, await pairBody(k, code))).toMatchObject({
+        status: 409,
+        json: { reason: 'repair_not_allowed' },
+      });
+    expect(await post(`${h.url}/decisions`, await grant(kiosk, 2))).toMatchObject({ status: 401 });
+    // The admin's explicit act: a re-pair code for that id, here for the replacement tablet's new key.
+    const issued = await fetch(`${h.url}/admin/pairing-code`, {
+      method: 'POST',
+      headers: { ...bearer(h.token), 'content-type': 'application/json' },
+      body: '{"repair":"lobby-1"}',
+    });
+    const repairCode = ((await issued.json()) as { code: string }).code;
+    expect((await post(`${h.url}/pair`, await pairBody(replacement, repairCode))).status).toBe(200);
+    expect(h.logs.find((l) => l.event === 'repaired')).toMatchObject({ level: 40, wasRevoked: true });
+    expect((await h.receiver.kiosks())['lobby-1']!.revokedAt).toBeUndefined();
+    expect((await post(`${h.url}/decisions`, await grant(replacement, 1))).status).toBe(200);
+    expect(await post(`${h.url}/decisions`, await grant(kiosk, 3))).toMatchObject({
+      status: 401,
+      json: { reason: 'bad_signature' },
+    });
+    const out = await until(() => (loggedOrders(h.dataDir).length === 2 ? loggedOrders(h.dataDir) : undefined));
+    expect(out.map((o) => [o.seq, o.actuate])).toEqual([
+      [1, true],
+      [1, true],
+    ]);
+  });
+
+  it('keeps a revocation across a restart', async () => {
+    const dir = tempDir('receiver-revoke-');
+    try {
+      const a = await start({}, dir.path);
+      await pair(a, kiosk);
+      expect(
+        (await fetch(`${a.url}/admin/kiosks/lobby-1/revoke`, { method: 'POST', headers: bearer(a.token) })).status,
+      ).toBe(200);
+      await a.receiver.close();
+      const b = await start({}, dir.path, a.token);
+      try {
+        expect(await post(`${b.url}/decisions`, await grant(kiosk, 1))).toMatchObject({
+          status: 401,
+          json: { reason: 'kiosk_revoked' },
+        });
+      } finally {
+        await b.receiver.close();
+      }
+    } finally {
+      dir.remove();
+    }
   });
 });
 
@@ -411,7 +519,51 @@ describe('decisions', () => {
       status: 422,
       json: { reason: 'future_timestamp' },
     });
+    // Refused, and its number used up all the same (next test).
+    expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(2);
+  });
+
+  it('uses up the sequence number of a verified grant it refuses for good: resent later, it never actuates', async () => {
+    await h.close();
+    let clock = Date.now();
+    h = await start({ now: () => clock });
+    await pair(h, kiosk);
+    // The kiosk's clock runs an hour ahead: its grant is refused, and the kiosk drops it (422 is final).
+    const ahead = await decisionBody(kiosk, { seq: 1, ts: clock + 3_600_000, decision: 'grant', door: 'main' });
+    expect(await post(`${h.url}/decisions`, ahead)).toMatchObject({
+      status: 422,
+      json: { reason: 'future_timestamp', seq: 1 },
+    });
     expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(1);
+    // Its clock is put right and it carries on from its next number.
+    expect(
+      (
+        await post(
+          `${h.url}/decisions`,
+          await decisionBody(kiosk, { seq: 2, ts: clock, decision: 'deny', door: 'main' }),
+        )
+      ).status,
+    ).toBe(200);
+    // A grant for a door the kiosk may not address is used up too, even once the admin adds that door.
+    const garage = await decisionBody(kiosk, { seq: 3, ts: clock, decision: 'grant', door: 'garage' });
+    expect(await post(`${h.url}/decisions`, garage)).toMatchObject({
+      status: 409,
+      json: { reason: 'door_not_allowed' },
+    });
+    const issued = await fetch(`${h.url}/admin/pairing-code`, {
+      method: 'POST',
+      headers: { ...bearer(h.token), 'content-type': 'application/json' },
+      body: '{"repair":"lobby-1","doors":["main","garage"]}',
+    });
+    const code = ((await issued.json()) as { code: string }).code;
+    expect((await post(`${h.url}/pair`, await pairBody(kiosk, code))).status).toBe(200);
+    expect(await post(`${h.url}/decisions`, garage)).toMatchObject({ status: 409, json: { reason: 'replay' } });
+    // An hour later whoever kept the refused bytes (the wire, the journal) sends them: a replay, nothing opens.
+    clock += 3_600_000;
+    expect(await post(`${h.url}/decisions`, ahead)).toMatchObject({ status: 409, json: { reason: 'replay', seq: 1 } });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(loggedOrders(h.dataDir).map((o) => [o.seq, o.actuate])).toEqual([[2, false]]);
+    expect((await journal(h.url, h.token)).find((e) => e.reason === 'future_timestamp')?.body).toBe(ahead);
   });
 
   it('rejects an extra field even when correctly signed, and an unpaired kiosk', async () => {
@@ -757,11 +909,11 @@ describe('persistence', () => {
     await first.receiver.close();
     const { Database } = (await import('node-sqlite3-wasm')).default;
     const db = new Database(join(made.path, 'receiver.db'));
-    expect(db.all('SELECT version FROM schema_migrations')).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(db.all('SELECT version FROM schema_migrations')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     db.run('INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)');
     db.close();
     await expect(createReceiver({ port: 0, dataDir: made.path, logger: false })).rejects.toThrow(
-      /schema v99, newer than this receiver knows \(v2\)/,
+      /schema v99, newer than this receiver knows \(v3\)/,
     );
     made.remove();
     const damaged = tempDir('receiver-damaged-');

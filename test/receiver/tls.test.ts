@@ -1,17 +1,22 @@
 /**
  * TLS built into the receiver (receiver/tls.mjs) over loopback: the site CA made at first start, a server
  * certificate for the host's names and each --tls-name that a client trusting only that CA accepts (and one
- * trusting the system store refuses), the same CA kept across restarts with the server certificate reissued when
- * the names change, the admin's own certificate with --tls-cert/--tls-key, and X-Forwarded-* honoured only from a
- * trusted proxy.
+ * trusting the system store refuses), the same CA kept across restarts, its critical NameConstraints (openssl
+ * refuses a certificate its key signs for any other name or address; a --tls-name it was not made for is refused
+ * at start), a CA from before the constraints still used and reported, the admin's own certificate with
+ * --tls-cert/--tls-key, and X-Forwarded-* honoured only from a trusted proxy.
  */
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+// @peculiar/x509 needs the Reflect metadata polyfill first (as in receiver/tls.mjs).
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import { createReceiver } from '../../receiver/app.mjs';
-import { spkiSha256 } from '../../receiver/tls.mjs';
-import { httpsGetAs, makeTestCa, startReceiver, tempDir } from './helpers';
+import { NAME_CONSTRAINTS_OID, loadTls, permits, permittedNames, spkiSha256 } from '../../receiver/tls.mjs';
+import { httpsGetAs, makeTestCa, startNode, startReceiver, tempDir } from './helpers';
 
 describe('TLS built in', () => {
   it('makes a site CA once, issues a certificate for the host and --tls-name, and keeps the CA across restarts', async () => {
@@ -35,13 +40,164 @@ describe('TLS built in', () => {
       expect(Date.parse(leaf.validTo) - Date.now()).toBeLessThan(398 * 86_400_000);
       expect(await r1.stop()).toBe(0);
 
-      const r2 = await startReceiver(['--port', '0', '--data', data.path, '--tls', '--tls-name', 'door.site.test']);
+      // A name the CA was not made for: its name constraints forbid it, so the receiver says how to get one.
+      const other = startNode('receiver/server.mjs', [
+        '--port',
+        '0',
+        '--data',
+        data.path,
+        '--tls-name',
+        'door.site.test',
+        '--tls',
+      ]);
+      const exited = new Promise<string>((r) => setTimeout(() => r('still running'), 30_000));
+      expect(await Promise.race([other.stop('SIGCONT'), exited])).toBe(1);
+      await other.stop();
+      expect(other.output()).toMatch(
+        /^receiver: TLS: --tls-name door\.site\.test: the site CA \S+ may vouch only for the names it was made for .*receiver\.site\.test.* make a new site CA/m,
+      );
+      const r2 = await startReceiver(['--port', '0', '--data', data.path, '--tls', '--tls-name', 'receiver.site.test']);
       try {
         expect(r2.output()).not.toContain('(made now)');
         expect(r2.output()).toContain(`SHA-256 fingerprint ${m[2]}`);
-        expect(await httpsGetAs(r2.port, 'door.site.test', '/health', ca)).toBe(200);
+        expect(r2.output()).not.toContain('WARNING');
+        expect(await httpsGetAs(r2.port, 'receiver.site.test', '/health', ca)).toBe(200);
       } finally {
         await r2.stop();
+      }
+    } finally {
+      data.remove();
+    }
+  });
+
+  it("makes a site CA that may vouch only for the receiver's own names: critical NameConstraints, checked by openssl", async () => {
+    const data = tempDir('receiver-tls-nc-');
+    const openssl = (args: string[]) => spawnSync('openssl', args, { cwd: data.path, encoding: 'utf8' });
+    try {
+      const tls = await loadTls({ dataDir: data.path, names: ['receiver.site.test'] });
+      expect(tls).toMatchObject({ created: true, caConstrained: true, outside: [] });
+      const dir = join(data.path, 'tls');
+      const nc = new x509.X509Certificate(readFileSync(join(dir, 'ca.pem'), 'utf8')).getExtension(NAME_CONSTRAINTS_OID);
+      expect(nc?.critical).toBe(true);
+      const text = openssl(['x509', '-in', 'tls/ca.pem', '-noout', '-ext', 'nameConstraints']).stdout;
+      expect(text).toMatch(/X509v3 Name Constraints: critical\n\s+Permitted:\n/);
+      for (const name of ['DNS:receiver.site.test', 'DNS:localhost', 'IP:127.0.0.1/255.255.255.255'])
+        expect(text).toContain(`      ${name}\n`);
+      expect(text).not.toMatch(/Excluded/);
+      // Its own server certificate verifies, for each of its names.
+      const verify = (leaf: string, host: string) =>
+        openssl(['verify', '-CAfile', 'tls/ca.pem', '-purpose', 'sslserver', '-verify_hostname', host, leaf]);
+      expect(verify('tls/server.pem', 'receiver.site.test')).toMatchObject({
+        status: 0,
+        stdout: 'tls/server.pem: OK\n',
+      });
+      // Whoever takes the CA key (the host, a backup) signs a certificate for another site: no tool trusting the CA
+      // accepts it, a name or an address.
+      for (const [name, san] of [
+        ['www.bank.example', 'DNS:www.bank.example'],
+        ['203.0.113.7', 'IP:203.0.113.7'],
+        ['receiver.site.test.evil.example', 'DNS:receiver.site.test.evil.example'],
+      ] as const) {
+        const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+        expect(
+          openssl(['req', '-new', ...ec, '-keyout', 'rogue.key', '-out', 'rogue.csr', '-subj', `/CN=${name}`]).status,
+        ).toBe(0);
+        writeFileSync(
+          join(data.path, 'ext.cnf'),
+          `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
+        );
+        const signed = openssl([
+          'x509',
+          '-req',
+          '-in',
+          'rogue.csr',
+          '-CA',
+          'tls/ca.pem',
+          '-CAkey',
+          'tls/ca-key.pem',
+          '-CAcreateserial',
+          '-days',
+          '2',
+          '-extfile',
+          'ext.cnf',
+          '-out',
+          'rogue.pem',
+        ]);
+        expect(signed.status, signed.stderr).toBe(0);
+        const v = verify('rogue.pem', name);
+        expect(v.status, `${name}: ${v.stdout}`).not.toBe(0);
+        expect(v.stdout + v.stderr).toMatch(/permitted subtree violation/);
+      }
+      // The matching rule itself (RFC 5280): a DNS name or one under it; an address exactly.
+      const p = permittedNames(tls.ca!)!;
+      expect(
+        ['receiver.site.test', 'a.receiver.site.test', 'LOCALHOST', '127.0.0.1', '::1'].every((n) => permits(p, n)),
+      ).toBe(true);
+      expect(
+        ['site.test', 'xreceiver.site.test', '127.0.0.2', '::2', '0:0:0:0:0:0:0:1'].map((n) => permits(p, n)),
+      ).toEqual([false, false, false, false, true]);
+      // Asking for a name the CA was not made for is refused with a typed error; the CA stays as it was.
+      await expect(loadTls({ dataDir: data.path, names: ['door.site.test'] })).rejects.toMatchObject({
+        code: 'tls_name_outside_ca',
+      });
+      const again = () => loadTls({ dataDir: data.path, names: ['receiver.site.test'] });
+      expect((await again()).caFingerprint).toBe(tls.caFingerprint);
+      // The CA key moved offline: the certificate is still served, a reissue says what is missing, no new CA appears.
+      renameSync(join(dir, 'ca-key.pem'), join(data.path, 'offline-ca-key.pem'));
+      expect((await again()).caFingerprint).toBe(tls.caFingerprint);
+      const nextYear = () => Date.now() + 380 * 86_400_000;
+      await expect(loadTls({ dataDir: data.path, names: ['receiver.site.test'], now: nextYear })).rejects.toMatchObject(
+        {
+          code: 'ca_key_missing',
+        },
+      );
+      renameSync(join(data.path, 'offline-ca-key.pem'), join(dir, 'ca-key.pem'));
+      const renewed = await loadTls({ dataDir: data.path, names: ['receiver.site.test'], now: nextYear });
+      expect(renewed.caFingerprint).toBe(tls.caFingerprint);
+    } finally {
+      data.remove();
+    }
+  });
+
+  it('keeps using a site CA made before name constraints, and says it has none', async () => {
+    const data = tempDir('receiver-tls-old-');
+    try {
+      const dir = join(data.path, 'tls');
+      mkdirSync(dir, { recursive: true });
+      const made = spawnSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          'ca-key.pem',
+          '-out',
+          'ca.pem',
+          '-subj',
+          '/CN=old site CA',
+          '-days',
+          '2',
+          '-addext',
+          'basicConstraints=critical,CA:TRUE',
+          '-addext',
+          'keyUsage=critical,keyCertSign',
+        ],
+        { cwd: dir, encoding: 'utf8' },
+      );
+      expect(made.status, made.stderr).toBe(0);
+      const r = await startReceiver(['--port', '0', '--data', data.path, '--tls', '--tls-name', 'receiver.site.test']);
+      try {
+        expect(r.output()).toMatch(/^receiver: WARNING: the site CA \S+ has no name constraints/m);
+        expect(
+          await httpsGetAs(r.port, 'receiver.site.test', '/health', readFileSync(join(dir, 'ca.pem'), 'utf8')),
+        ).toBe(200);
+      } finally {
+        await r.stop();
       }
     } finally {
       data.remove();
