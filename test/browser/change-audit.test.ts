@@ -14,66 +14,22 @@ import s6 from '@vladmandic/face-api/demo/sample6.jpg?url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AdjustableClock } from '../../src/shared/clock';
 import { KioskError } from '../../src/shared/errors';
-import type { AuditEntry } from '../../src/shared/types';
-import { auditCard } from '../../src/ui/audit-card';
 import { setLang } from '../../src/ui/i18n';
+import { auditRows, expectNothingTyped, said, since, systemEntries, unmountAuditCards } from './audit-helpers';
 import { closeKiosks, openKiosk } from './kiosk-app';
 import { PASS, expectCode } from './vault-helpers';
 import { herPhoto } from './watchlist-people';
 
-const mounted: HTMLElement[] = [];
 afterEach(() => {
   vi.restoreAllMocks();
-  for (const el of mounted.splice(0)) el.remove();
+  unmountAuditCards();
   setLang('en');
   closeKiosks();
 });
 
-type Kiosk = Awaited<ReturnType<typeof openKiosk>>;
-
 const PIN = '135790';
 const OTHER_PIN = '246802';
 const WRONG_PIN = '975318';
-
-/** The 'system' entries, oldest first. */
-async function systemEntries(k: Kiosk): Promise<AuditEntry[]> {
-  return (await k.ops.audit.readAudit(1000)).filter((e) => e.mode === 'system').reverse();
-}
-
-/** What each entry says, without time and id: [outcome, subjectId, reason, actor]. */
-const said = (es: readonly AuditEntry[]) => es.map((e) => [e.outcome, e.subjectId, e.reason ?? '', e.actor ?? '']);
-
-/** The entries written since `before` entries were there. */
-async function since(k: Kiosk, before: number): Promise<AuditEntry[]> {
-  return (await systemEntries(k)).slice(before);
-}
-
-/** The audit card as the console mounts it: its rows after "show" as [outcome, outcome word, reason words]. */
-async function auditRows(k: Kiosk): Promise<string[][]> {
-  const card = auditCard({
-    readAudit: (n) => k.ops.audit.readAudit(n),
-    exportAudit: (p) => k.ops.audit.exportAudit(p),
-    readAuditFile: (f, p) => k.ops.audit.readAuditFile(f, p),
-    listGuards: () => k.ops.listGuards(),
-    listPeople: () => k.ops.people.list(),
-  });
-  document.body.append(card);
-  mounted.push(card);
-  const out = card.querySelector<HTMLElement>('[data-testid="audit-message"]')!;
-  card.querySelector<HTMLButtonElement>('[data-testid="audit-show"]')!.click();
-  await vi.waitFor(() => expect(out.dataset['tone']).toBe('ok'));
-  return [...card.querySelectorAll<HTMLTableRowElement>('[data-testid="audit-entries"] tbody tr')].map((tr) => [
-    tr.dataset['outcome']!,
-    tr.cells[1]!.textContent!,
-    tr.cells[4]!.textContent!,
-  ]);
-}
-
-/** Nothing an admin or guard typed is in the log: names, plates, PINs, passphrases. */
-function expectNothingTyped(entries: readonly AuditEntry[], typed: readonly string[]): void {
-  const text = JSON.stringify(entries).toLowerCase();
-  for (const s of typed) expect(text, s).not.toContain(s.toLowerCase());
-}
 
 async function crop(url: string, x: number, y: number, w: number, h: number): Promise<Blob> {
   const src = await createImageBitmap(await (await fetch(url)).blob());
@@ -90,14 +46,14 @@ describe('the audit log records who changed the kiosk', () => {
     const { ops, app } = k;
     await ops.setup(PASS, { role: 'attended' });
     const kioskId = app.snapshot.settings.kioskId;
-    expect(said(await systemEntries(k))).toEqual([['admin-unlocked', 'unknown', 'setup', 'admin']]);
+    expect(said(await systemEntries(k.ops))).toEqual([['admin-unlocked', 'unknown', 'setup', 'admin']]);
 
     // People (plates need no face model): enrolled, edited, an edit that changes nothing, plates added, expired,
     // merged, deleted.
-    let n = (await systemEntries(k)).length;
+    let n = (await systemEntries(k.ops)).length;
     const vera = await ops.enrolment.addPlates('Vera Vanname', ['AB123CD'], 'allow');
     const olga = await ops.enrolment.addPlates('Olga Othername', ['XY987ZW'], 'allow');
-    expect(said(await since(k, n))).toEqual([
+    expect(said(await since(k.ops, n))).toEqual([
       ['person-enrolled', vera.id, 'plates allow', 'admin'],
       ['person-enrolled', olga.id, 'plates allow', 'admin'],
     ]);
@@ -109,7 +65,7 @@ describe('the audit log records who changed the kiosk', () => {
     await ops.people.mergeSubjects(vera.id, olga.id);
     await ops.people.deleteSubject(vera.id);
     expect(app.listSubjects()).toEqual([]);
-    expect(said(await since(k, n))).toEqual([
+    expect(said(await since(k.ops, n))).toEqual([
       ['person-edited', vera.id, 'edit label,list', 'admin'],
       ['person-edited', vera.id, 'add-plates plates', 'admin'],
       ['person-edited', olga.id, 'expire validUntil', 'admin'],
@@ -123,7 +79,7 @@ describe('the audit log records who changed the kiosk', () => {
     await ops.setGuardDisabled(g.id, true);
     await ops.setGuardDisabled(g.id, false);
     await ops.deleteGuard(g.id);
-    expect(said(await since(k, n))).toEqual(
+    expect(said(await since(k.ops, n))).toEqual(
       ['created', 'disabled', 'enabled', 'deleted'].map((r) => ['guard-changed', g.id, r, 'admin']),
     );
     n += 4;
@@ -137,7 +93,7 @@ describe('the audit log records who changed the kiosk', () => {
     ops.lock();
     await expectCode(ops.unlock('Wrong-Lantern 42 harbour'), 'STORE_WRONG_PASSPHRASE');
     await ops.unlock(NEW_PASS);
-    const last = await since(k, n);
+    const last = await since(k.ops, n);
     expect(last.map((e) => e.outcome)).toEqual([
       'settings-changed',
       'settings-changed',
@@ -152,7 +108,7 @@ describe('the audit log records who changed the kiosk', () => {
     ]);
 
     // Every one is a 'system' entry of this kiosk, and nothing typed is in any of them.
-    const all = await systemEntries(k);
+    const all = await systemEntries(k.ops);
     expect(new Set(all.map((e) => `${e.mode} ${e.kiosk}`))).toEqual(new Set([`system ${kioskId}`]));
     expectNothingTyped(all, [
       'Vera',
@@ -169,7 +125,7 @@ describe('the audit log records who changed the kiosk', () => {
     ]);
 
     // The card words them; a person or guard who is gone is named by id.
-    const rows = await auditRows(k);
+    const rows = await auditRows(k.ops);
     expect(rows).toEqual(
       expect.arrayContaining([
         ['person-enrolled', 'person enrolled', `person ${vera.id} enrolled from plates only, on the allow list`],
@@ -184,7 +140,7 @@ describe('the audit log records who changed the kiosk', () => {
       ]),
     );
     setLang('zh');
-    expect(await auditRows(k)).toEqual(
+    expect(await auditRows(k.ops)).toEqual(
       expect.arrayContaining([
         ['person-enrolled', '人员已登记', `人员 ${vera.id} 已通过仅车牌登记，列入允许名单`],
         ['person-deleted', '人员已删除', `人员 ${vera.id} 已删除（原在禁止名单）`],
@@ -203,7 +159,7 @@ describe('the audit log records who changed the kiosk', () => {
     const gate = await ops.createGuard('Gate Guard Gustav', PIN);
     const old = await ops.createGuard('Former Guard Fiona', OTHER_PIN);
     await ops.setGuardDisabled(old.id, true);
-    const n = (await systemEntries(k)).length;
+    const n = (await systemEntries(k.ops)).length;
     ops.lock();
 
     const auth = app.authority;
@@ -221,7 +177,7 @@ describe('the audit log records who changed the kiosk', () => {
     expect(auth.session.kind).toBe('none');
 
     await ops.unlock(PASS);
-    const failed = (await since(k, n)).filter((e) => e.outcome === 'login-failed');
+    const failed = (await since(k.ops, n)).filter((e) => e.outcome === 'login-failed');
     expect(said(failed.slice(0, 4))).toEqual([
       ['login-failed', 'unknown', 'pin 1', ''],
       ['login-failed', 'unknown', 'pin 2', ''],
@@ -233,9 +189,9 @@ describe('the audit log records who changed the kiosk', () => {
     expect(lockout, failed[4]!.reason).not.toBeNull();
     expect(Number(lockout![1])).toBeGreaterThan(50);
     expect(Number(lockout![1])).toBeLessThanOrEqual(60);
-    expectNothingTyped(await systemEntries(k), ['Nobody', 'Gustav', 'Fiona', PIN, OTHER_PIN, WRONG_PIN]);
+    expectNothingTyped(await systemEntries(k.ops), ['Nobody', 'Gustav', 'Fiona', PIN, OTHER_PIN, WRONG_PIN]);
 
-    const rows = (await auditRows(k)).filter((r) => r[0] === 'login-failed').map((r) => r[2]);
+    const rows = (await auditRows(k.ops)).filter((r) => r[0] === 'login-failed').map((r) => r[2]);
     expect(rows).toEqual(
       expect.arrayContaining([
         'wrong guard name or PIN (1 in a row)',
@@ -244,13 +200,13 @@ describe('the audit log records who changed the kiosk', () => {
       ]),
     );
     // A guard who still exists is named on the card (the log itself holds the id).
-    expect(await auditRows(k)).toEqual(
+    expect(await auditRows(k.ops)).toEqual(
       expect.arrayContaining([
         ['guard-changed', 'guard account changed', 'guard Former Guard Fiona: account disabled'],
       ]),
     );
     setLang('zh');
-    const zh = (await auditRows(k)).filter((r) => r[0] === 'login-failed').map((r) => r[2]);
+    const zh = (await auditRows(k.ops)).filter((r) => r[0] === 'login-failed').map((r) => r[2]);
     expect(zh).toEqual(
       expect.arrayContaining([
         '保安姓名或 PIN 错误（连续第 1 次）',
@@ -307,7 +263,7 @@ describe('the audit log records who changed the kiosk', () => {
     expect(entryCall).toBeGreaterThanOrEqual(0);
     expect(append.mock.invocationCallOrder[entryCall]!).toBeLessThan(setRetention.mock.invocationCallOrder[0]!);
     expect(await decisions()).toEqual(['half-an-hour-ago']);
-    const changes = (await systemEntries(k)).filter((e) => e.outcome === 'settings-changed');
+    const changes = (await systemEntries(k.ops)).filter((e) => e.outcome === 'settings-changed');
     expect(said(changes)).toEqual([['settings-changed', 'unknown', 'retentionHours', 'admin']]);
     expect(vault.audit.retentionMs()).toBe(3_600_000);
 
@@ -319,7 +275,7 @@ describe('the audit log records who changed the kiosk', () => {
     append.mockRejectedValueOnce(new KioskError('STORE_QUOTA'));
     await ops.people.deleteSubject(p.id);
     expect(app.listSubjects()).toEqual([]);
-    expect(said((await systemEntries(k)).filter((e) => e.subjectId === p.id))).toEqual([
+    expect(said((await systemEntries(k.ops)).filter((e) => e.subjectId === p.id))).toEqual([
       ['person-enrolled', p.id, 'plates allow', 'admin'],
     ]);
   }, 120_000);
@@ -329,7 +285,7 @@ describe('the audit log records who changed the kiosk', () => {
     const k = await openKiosk('change-audit-faces', clock);
     const { ops, app } = k;
     await ops.setup(PASS, { role: 'attended' });
-    const n = (await systemEntries(k)).length;
+    const n = (await systemEntries(k.ops)).length;
     // Person A (the centre woman of sample3, and of sample1) by photo; person B (sample6) by a CSV import.
     const her = new File([await herPhoto()], 'her.jpg', { type: 'image/jpeg' });
     const [photo] = await ops.enrolment.enrolPhotos([{ file: her, label: 'Hanna Photoname', list: 'allow' }]);
@@ -354,13 +310,13 @@ describe('the audit log records who changed the kiosk', () => {
     }
     expect((await done).id).toBe(hanna);
 
-    expect(said(await since(k, n))).toEqual([
+    expect(said(await since(k.ops, n))).toEqual([
       ['person-enrolled', hanna, 'photos allow', 'admin'],
       ['person-enrolled', bruno, 'csv deny', 'admin'],
       ['person-edited', hanna, 'add-camera faces', 'admin'],
     ]);
-    expectNothingTyped(await systemEntries(k), ['Hanna', 'Bruno', 'her.jpg', 'b.jpg']);
-    expect(await auditRows(k)).toEqual(
+    expectNothingTyped(await systemEntries(k.ops), ['Hanna', 'Bruno', 'her.jpg', 'b.jpg']);
+    expect(await auditRows(k.ops)).toEqual(
       expect.arrayContaining([
         ['person-enrolled', 'person enrolled', 'person Bruno Csvname enrolled from a CSV import, on the deny list'],
         ['person-edited', 'person changed', 'person Hanna Photoname: camera frames added; changed: face photos'],

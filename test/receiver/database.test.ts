@@ -26,25 +26,23 @@ let pg: Postgres;
 beforeAll(async () => {
   pg = await startPostgres();
 }, 60_000);
+/** Two receivers on the one database, started at the same moment, each with its own data folder. */
+async function twoReceivers(prefix: string, extra: Record<string, unknown>) {
+  const dirs = [tempDir(`${prefix}a-`), tempDir(`${prefix}b-`)] as const;
+  const [a, b] = (await Promise.all(
+    dirs.map((d) => createReceiver({ port: 0, dataDir: d.path, db: pg.url, logger: false, ...extra })),
+  )) as [Receiver, Receiver];
+  return { a, b, dirs };
+}
+
 afterAll(async () => {
   await pg?.stop();
 });
 
 describe('two receivers on one PostgreSQL', () => {
   it('actuate each decision exactly once when both get it at the same time', async () => {
-    const dirs = [tempDir('receiver-pg-a-'), tempDir('receiver-pg-b-')];
     // Both start at once: the migration runs once (advisory lock), the other finds the schema in place.
-    const [a, b] = (await Promise.all(
-      dirs.map((d) =>
-        createReceiver({
-          port: 0,
-          dataDir: d.path,
-          db: pg.url,
-          logger: false,
-          kioskRate: { burst: 500, perSecond: 500 },
-        }),
-      ),
-    )) as [Receiver, Receiver];
+    const { a, b, dirs } = await twoReceivers('receiver-pg-', { kioskRate: { burst: 500, perSecond: 500 } });
     try {
       expect(a.store).toMatchObject({ kind: 'postgres' });
       expect(a.store.where).not.toContain(new URL(pg.url).password);
@@ -65,12 +63,12 @@ describe('two receivers on one PostgreSQL', () => {
       }
       expect(statuses).toEqual(Array.from({ length: N }, () => [200, 409]));
       await new Promise((r) => setTimeout(r, 300));
-      const all = [...loggedOrders(dirs[0]!.path), ...loggedOrders(dirs[1]!.path)];
+      const all = [...loggedOrders(dirs[0].path), ...loggedOrders(dirs[1].path)];
       expect(all.filter((o) => o.actuate === true)).toHaveLength(N);
       expect(new Set(all.map((o) => o.seq)).size).toBe(N);
       // Both did serve: the race was real, not one receiver answering everything.
-      expect(loggedOrders(dirs[0]!.path).length).toBeGreaterThan(0);
-      expect(loggedOrders(dirs[1]!.path).length).toBeGreaterThan(0);
+      expect(loggedOrders(dirs[0].path).length).toBeGreaterThan(0);
+      expect(loggedOrders(dirs[1].path).length).toBeGreaterThan(0);
       expect((await a.kiosks())['lobby-1']!.lastSeq).toBe(N);
     } finally {
       await Promise.all([a.close(), b.close()]);
@@ -79,18 +77,7 @@ describe('two receivers on one PostgreSQL', () => {
   });
 
   it('bind a free door to only one of two unbound kiosks naming it at the same instant', async () => {
-    const dirs = [tempDir('receiver-pg-bind-a-'), tempDir('receiver-pg-bind-b-')];
-    const [a, b] = (await Promise.all(
-      dirs.map((d) =>
-        createReceiver({
-          port: 0,
-          dataDir: d.path,
-          db: pg.url,
-          logger: false,
-          pairRate: { burst: 500, perSecond: 500 },
-        }),
-      ),
-    )) as [Receiver, Receiver];
+    const { a, b, dirs } = await twoReceivers('receiver-pg-bind-', { pairRate: { burst: 500, perSecond: 500 } });
     try {
       const [urlA, urlB] = [await a.listen(), await b.listen()];
       const pairOn = async (r: Receiver, url: string, id: string) => {
