@@ -36,6 +36,16 @@ function row(label: string, value: string, testid: string, tone: 'ok' | 'bad' | 
   return h('div', { class: 'status-row', 'data-testid': testid, 'data-tone': tone }, h('dt', {}, label), h('dd', {}, value));
 }
 
+/**
+ * The receiver's refusals that need the receiver's admin, not the kiosk's, in words (receiver/app.mjs reasons);
+ * any other refusal gets its error code's text.
+ */
+function upstreamReasonText(reason: string | undefined): string | undefined {
+  if (reason === 'door_not_allowed') return t('upstreamDoorNotAllowed');
+  if (reason === 'kiosk_revoked') return t('upstreamRevoked');
+  return undefined;
+}
+
 export class GuardView {
   readonly root: HTMLElement;
   private readonly status: HTMLElement;
@@ -145,7 +155,7 @@ export class GuardView {
       // opened from this kiosk at all (hand check, stop 28: "Upstream: idle" in green on a kiosk never paired).
       !paired
         ? row(t('upstream'), t('upstreamNotPaired'), 'status-upstream', 'bad')
-        : row(t('upstream'), up ? `${word('upstream', up.state)}${upProblem ? ` · ${upProblem.reason === 'door_not_allowed' ? t('upstreamDoorNotAllowed') : errorText(upProblem.code, ERROR_MESSAGES[upProblem.code])}` : ''}` : t('notConnected'), 'status-upstream', !up ? 'warn' : upProblem ? 'bad' : 'ok'),
+        : row(t('upstream'), up ? `${word('upstream', up.state)}${upProblem ? ` · ${upstreamReasonText(upProblem.reason) ?? errorText(upProblem.code, ERROR_MESSAGES[upProblem.code])}` : ''}` : t('notConnected'), 'status-upstream', !up ? 'warn' : upProblem ? 'bad' : 'ok'),
       row(t('outbox'), String(up?.depth ?? 0), 'status-outbox', (up?.depth ?? 0) > 0 ? 'warn' : 'ok'),
       syncRow,
     ];

@@ -816,6 +816,8 @@ const en = {
   upstreamNotPaired: 'not paired: nothing is sent and no door opens from this kiosk (pair it in Admin)',
   upstreamDoorNotAllowed:
     'the receiver does not let this kiosk open that door (its admin pairs the kiosk again with a code naming the door)',
+  upstreamRevoked:
+    "the receiver's admin has unpaired this kiosk (a lost or retired tablet): no door opens from it until it is paired again with a re-pair code",
   outbox: 'Outbox depth',
   navVisitor: 'Kiosk',
   navGuard: 'Guard',
@@ -1047,6 +1049,7 @@ const zh: Record<StringKey, string> = {
   notConnected: '未连接',
   upstreamNotPaired: '未配对：不发送任何决定，本终端无法开门（请在管理中配对）',
   upstreamDoorNotAllowed: '接收端不允许本终端打开该门（请接收端管理员用指定该门的配对码重新配对本终端）',
+  upstreamRevoked: '接收端管理员已解除本终端的配对（丢失或退役的平板）：在用重新配对码再次配对之前，本终端无法开门',
   outbox: '待发送数量',
   navVisitor: '终端',
   navGuard: '保安',

@@ -91,30 +91,34 @@ describe('guard acknowledges a permanent rejection', () => {
     expect(row()?.dataset['tone']).toBe('ok');
   }, 90_000);
 
-  it('says in words, in English and Chinese, when the receiver does not let this kiosk open that door', async () => {
-    const { app, ops } = await openKiosk('door-not-allowed', new AdjustableClock());
-    await ops.setup(PASS, { role: 'attended' });
-    // The receiver's answer to a kiosk bound to another door (receiver/app.mjs, "doors").
-    const fetch: typeof globalThis.fetch = (async () =>
-      new Response(JSON.stringify({ ok: false, reason: 'door_not_allowed', door: 'server-room' }), {
-        status: 409,
-      })) as typeof globalThis.fetch;
-    const service = await serviceAnswering(fetch);
-    const view = guardView(app);
-    cleanup.push(() => setLang('en'));
-    await service.decide('grant');
-    await expect.poll(() => service.status.lastRejection?.reason, { timeout: 10_000 }).toBe('door_not_allowed');
-    const row = () => view.root.querySelector<HTMLElement>('[data-testid="status-upstream"]')!;
-    for (const lang of ['en', 'zh'] as const) {
-      setLang(lang);
-      view.render({ ...app.snapshot, upstream: service.status });
-      expect(row().textContent).toContain(t('upstreamDoorNotAllowed', lang));
-      expect(row().dataset['tone']).toBe('bad');
-      // The codes are for support, in the row's title only.
-      expect(row().title).toBe('UPSTREAM_REJECTED · door_not_allowed');
-    }
-    expect(t('upstreamDoorNotAllowed', 'zh')).not.toBe(t('upstreamDoorNotAllowed', 'en'));
-    // Not the generic wording every other permanent rejection gets.
-    expect(row().textContent).not.toContain('rejected a decision');
-  }, 90_000);
+  // The receiver's refusals only its admin can lift: another door, a kiosk unpaired there (a lost tablet).
+  for (const [reason, status, words] of [
+    ['door_not_allowed', 409, 'upstreamDoorNotAllowed'],
+    ['kiosk_revoked', 401, 'upstreamRevoked'],
+  ] as const) {
+    it(`says in words, in English and Chinese, what the receiver's ${reason} means`, async () => {
+      const { app, ops } = await openKiosk(`upstream-${reason}`, new AdjustableClock());
+      await ops.setup(PASS, { role: 'attended' });
+      // The receiver's answer (receiver/app.mjs, "doors" and "unpair").
+      const fetch: typeof globalThis.fetch = (async () =>
+        new Response(JSON.stringify({ ok: false, reason, door: 'server-room' }), { status })) as typeof globalThis.fetch;
+      const service = await serviceAnswering(fetch);
+      const view = guardView(app);
+      cleanup.push(() => setLang('en'));
+      await service.decide('grant');
+      await expect.poll(() => service.status.lastRejection?.reason, { timeout: 10_000 }).toBe(reason);
+      const row = () => view.root.querySelector<HTMLElement>('[data-testid="status-upstream"]')!;
+      for (const lang of ['en', 'zh'] as const) {
+        setLang(lang);
+        view.render({ ...app.snapshot, upstream: service.status });
+        expect(row().textContent).toContain(t(words, lang));
+        expect(row().dataset['tone']).toBe('bad');
+        // The codes are for support, in the row's title only.
+        expect(row().title).toBe(`UPSTREAM_REJECTED · ${reason}`);
+      }
+      expect(t(words, 'zh')).not.toBe(t(words, 'en'));
+      // Not the generic wording every other permanent rejection gets.
+      expect(row().textContent).not.toContain('rejected a decision');
+    }, 90_000);
+  }
 });
