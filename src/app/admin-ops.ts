@@ -57,12 +57,19 @@ export class AdminOps {
 
   // ---- vault life ----
 
-  /** First run: set the admin passphrase, choose what this tablet is, create its identity and settings. */
+  /**
+   * First run: set the admin passphrase, choose what this tablet is, create its identity and settings. The
+   * settings (with the kiosk id and the chosen role) go in the vault's set-up transaction: a tab closed or a disk
+   * full part-way leaves either a set-up vault with them or no vault at all, never one without them.
+   */
   async setup(passphrase: string, opts: { unattended?: boolean; role?: KioskSettings['role'] } = {}): Promise<void> {
-    await this.vault.setup(passphrase, { unattended: opts.unattended ?? true });
-    this.app.authority.adminStarted();
     const settings = validateSettingsPatch(defaultSettings(), { lang: this.app.snapshot.settings.lang, ...(opts.role ? { role: opts.role } : {}) });
-    await this.vault.settings.put({ ...settings });
+    await this.vault.setup(passphrase, {
+      unattended: opts.unattended ?? true,
+      settings: { ...settings },
+      auditRetentionMs: settings.retentionHours * 3_600_000,
+    });
+    this.app.authority.adminStarted();
     await this.app.afterUnlock();
     // After afterUnlock: the entry carries the kiosk id of the settings just stored.
     await recordChange(this.app, { outcome: 'admin-unlocked', reason: 'setup', actor: 'admin' });

@@ -13,6 +13,28 @@ import { openExportFile, type AuditExportPayload } from '../store';
 export const AUDIT_EXPORT_EXTENSION = '.ekaudit';
 export const AUDIT_EXPORT_MIME = 'application/vnd.entrance-kiosk.audit-export';
 
+/**
+ * No audit export is larger: the kiosk builds the payload as one JavaScript string (V8 holds at most ~512 Mi
+ * characters). A bigger file is not one, and reading it whole could fail with a RangeError or take the tab down.
+ */
+export const AUDIT_FILE_MAX_BYTES = 512 * 1024 * 1024;
+
+/**
+ * The bytes of a chosen audit file: AUDIT_FILE_INVALID (part size) above AUDIT_FILE_MAX_BYTES, before anything is
+ * read; FILE_UNREADABLE when the browser cannot read it (changed, moved or removed since it was chosen).
+ */
+export async function readAuditFileBytes(file: Blob): Promise<Uint8Array> {
+  if (file.size > AUDIT_FILE_MAX_BYTES) throw new KioskError('AUDIT_FILE_INVALID', { part: 'size', size: file.size, max: AUDIT_FILE_MAX_BYTES });
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await file.arrayBuffer());
+  } catch (e) {
+    throw new KioskError('FILE_UNREADABLE', { reason: e instanceof Error ? e.name : 'read' }, { cause: e });
+  }
+  if (bytes.length !== file.size) throw new KioskError('FILE_UNREADABLE', { reason: 'size-changed' });
+  return bytes;
+}
+
 export function auditExportFileName(at: number): string {
   return `audit-${new Date(at).toISOString().slice(0, 10)}${AUDIT_EXPORT_EXTENSION}`;
 }
@@ -39,7 +61,7 @@ function validEntry(e: unknown): e is AuditEntry {
   );
 }
 
-/** Decrypts and checks an audit export; entries newest first. STORE_WRONG_PASSPHRASE or AUDIT_FILE_INVALID. */
+/** Decrypts and checks an audit export; entries newest first. EXPORT_FILE_NOT_OPENED or AUDIT_FILE_INVALID. */
 export async function readAuditExport(bytes: Uint8Array, passphrase: string): Promise<Omit<AuditExportPayload, 'entries'> & { entries: AuditEntry[] }> {
   let plain: Uint8Array;
   try {

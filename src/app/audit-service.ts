@@ -9,7 +9,7 @@
  * renders anything.
  */
 import type { AuditEntry } from '../shared/types';
-import { auditExportFileName, AUDIT_EXPORT_MIME, readAuditExport } from './audit-file';
+import { auditExportFileName, AUDIT_EXPORT_MIME, readAuditExport, readAuditFileBytes } from './audit-file';
 import type { Capability } from './authority';
 import { exportedReason, recordChange } from './change-audit';
 import type { KioskController } from './controller';
@@ -43,7 +43,7 @@ export class AuditService {
   /** Reads an audit export file back (any file the kiosk exported, with its export passphrase); entries newest first. */
   async readAuditFile(file: Blob, exportPassphrase: string): Promise<AuditEntry[]> {
     this.require('export');
-    return (await readAuditExport(new Uint8Array(await file.arrayBuffer()), exportPassphrase)).entries;
+    return (await readAuditExport(await readAuditFileBytes(file), exportPassphrase)).entries;
   }
 
   private require(cap: Capability): void {

@@ -15,13 +15,15 @@
  * key fingerprints, the receiver's origin, error codes and counts are not personal and not secret). An entry that
  * cannot be written is logged and never fails or undoes what it records (`recordChange`, as for repaired settings
  * and sync events): the change is already committed, and a full disk must not stop an admin from deleting someone.
+ * It is not silent either: the host hears of every entry lost and of the next one written (`AuditHost.auditResult`),
+ * so the admin screen names the changes the log is missing until the log can be written again (`AuditGap`).
  * The exceptions are made only once their own entry is written (`recordChangeFirst`, AUDIT_NOT_WRITTEN otherwise):
  * what destroys records — a new audit retention (its purge), clearing the quarantine (the evidence of tampering) —
  * and a watchlist export, whose names and faces leave the tablet for good once the bytes are handed over. The
  * audit log's own export stays best effort: it is how an admin keeps the log before making room on a full disk.
  * It decides nothing, asks no authority (its callers have) and renders nothing.
  */
-import { KioskError, isKioskError } from '../shared/errors';
+import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
 import type { Clock } from '../shared/clock';
 import type { AuditEntry, ListKind, Subject } from '../shared/types';
 import type { Vault } from '../store';
@@ -47,6 +49,39 @@ export interface AuditHost {
   readonly vault: Pick<Vault, 'audit'>;
   readonly clock: Pick<Clock, 'wall'>;
   readonly snapshot: { readonly settings: { readonly kioskId: string } };
+  /** Told of each append: the entry lost (its outcome and why), or null once one was written. */
+  auditResult?(lost: LostAuditEntry | null): void;
+}
+
+/** An entry that could not be appended: what it recorded (never who) and the append's error code. */
+export interface LostAuditEntry {
+  outcome: AuditEntry['outcome'];
+  code: ErrorCode;
+}
+
+/**
+ * Changes made but missing from the audit log since the last entry that could be written: the outcomes lost, in
+ * order (the latest MAX_GAP_OUTCOMES), how many in all, the last error code and when the first was lost. Memory
+ * only; the admin screen shows it until an append works again.
+ */
+export interface AuditGap {
+  readonly outcomes: readonly AuditEntry['outcome'][];
+  readonly lost: number;
+  readonly code: ErrorCode;
+  readonly since: number;
+}
+
+const MAX_GAP_OUTCOMES = 50;
+
+/** The gap after one append: `lost` adds to it, an entry written (null) ends it. */
+export function nextAuditGap(prev: AuditGap | null, lost: LostAuditEntry | null, now: number): AuditGap | null {
+  if (!lost) return null;
+  return {
+    outcomes: [...(prev?.outcomes ?? []), lost.outcome].slice(-MAX_GAP_OUTCOMES),
+    lost: (prev?.lost ?? 0) + 1,
+    code: lost.code,
+    since: prev?.since ?? now,
+  };
 }
 
 /** How a new person came in: photo files, the live camera, a CSV bulk import, or plates only (a vehicle). */
@@ -358,13 +393,20 @@ function auditEntry(host: AuditHost, e: ChangeEntry): Omit<AuditEntry, 'id'> {
   };
 }
 
-/** Appends the entry; a failure is logged, never thrown (what it records is already done). */
+/**
+ * Appends the entry; a failure is logged and reported to the host (the admin screen names it), never thrown: what
+ * it records is already done.
+ */
 export async function recordChange(host: AuditHost, e: ChangeEntry): Promise<void> {
   try {
     await host.vault.audit.append(auditEntry(host, e));
   } catch (err) {
-    console.warn(`audit: ${e.outcome} not recorded (${isKioskError(err) ? err.code : 'INTERNAL'})`);
+    const code = isKioskError(err) ? err.code : 'INTERNAL';
+    console.warn(`audit: ${e.outcome} not recorded (${code})`);
+    host.auditResult?.({ outcome: e.outcome, code });
+    return;
   }
+  host.auditResult?.(null);
 }
 
 /** Appends the entry before the change it records is made: AUDIT_NOT_WRITTEN (the cause attached) if it cannot be. */
@@ -378,4 +420,5 @@ export async function recordChangeFirst(host: AuditHost, e: ChangeEntry): Promis
       { cause: err },
     );
   }
+  host.auditResult?.(null);
 }

@@ -31,7 +31,7 @@ import { BundlePuller, type PullStatus } from './bundle-pull';
 import { DEFAULT_LEAVE_MS, DEFAULT_SAME_PLATE, beginPresence, observePresence, type Presence, type PresenceConfig, type PresenceKey, type Sighting } from '../matching/presence';
 import { kioskReadiness, type Readiness } from './readiness';
 import { markOnce, traced } from '../shared/startup-trace';
-import { loginFailedReason, recordChange } from './change-audit';
+import { loginFailedReason, nextAuditGap, recordChange, type AuditGap, type LostAuditEntry } from './change-audit';
 
 export type Phase = 'starting' | 'setup-needed' | 'locked' | 'running' | 'wiped' | 'error';
 
@@ -103,6 +103,11 @@ export interface AppSnapshot {
    * `retentionHours`, `face.pad.liveThreshold`): the admin screen names them, the audit keeps them.
    */
   configRepairs: readonly string[];
+  /**
+   * Changes made but missing from the audit log because appending failed (a damaged audit key record, a full
+   * disk): the admin screen names them until an entry can be written again. Null while the log keeps up.
+   */
+  auditGap: AuditGap | null;
 }
 
 export type PromptKey =
@@ -205,6 +210,7 @@ export class KioskController {
       openSet: null,
       sync: this.puller.status,
       configRepairs: [],
+      auditGap: null,
     };
     this.puller.subscribe((sync) => this.update({ sync }));
     this.authority.subscribe((session) => this.update({ session }));
@@ -325,8 +331,20 @@ export class KioskController {
         await this.vault.audit.append({ at: this.clock.wall(), outcome: 'config-repaired', subjectId: 'unknown', kiosk, mode: 'system', reason: field.slice(0, 200) });
       } catch (e) {
         this.update({ error: isKioskError(e) ? e : new KioskError('INTERNAL') });
+        this.auditResult({ outcome: 'config-repaired', code: isKioskError(e) ? e.code : 'INTERNAL' });
+        continue;
       }
+      this.auditResult(null);
     }
+  }
+
+  /**
+   * Hears how an audit append went (src/app/change-audit.ts): an entry lost adds to `snapshot.auditGap`, one
+   * written clears it (the log works again).
+   */
+  auditResult(lost: LostAuditEntry | null): void {
+    const gap = nextAuditGap(this.snap.auditGap, lost, this.clock.wall());
+    if (gap !== this.snap.auditGap) this.update({ auditGap: gap });
   }
 
   private async openDecisions(settings: KioskSettings): Promise<void> {
@@ -739,6 +757,8 @@ export class KioskController {
     };
     try {
       await this.vault.audit.append(audit);
+      // The log works (again): the admin screen's list of changes it missed is done.
+      if (this.snap.auditGap) this.auditResult(null);
     } catch (e) {
       this.update({ error: isKioskError(e) ? e : new KioskError('INTERNAL') });
     }
@@ -780,6 +800,7 @@ export class KioskController {
       lastResult: null,
       plateDebug: [],
       watchlist: { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null },
+      auditGap: null,
     });
   }
 

@@ -13,7 +13,7 @@
 import { resolveFaceConfig } from '../config/face';
 import { selectEnrolmentTemplates, type EnrolmentSample } from '../matching/face/enrolment';
 import { cosineSimilarity } from '../matching/face/similarity';
-import { parseImportCsv } from './csv-import';
+import { parseImportCsv, readCsvFile } from './csv-import';
 import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
 import type { ListKind, Subject } from '../shared/types';
 import type { SubjectInput } from '../store';
@@ -22,6 +22,7 @@ import type { Capability } from './authority';
 import type { KioskController } from './controller';
 import { assertPlatesFree, faceDuplicate, mergedRecord } from './people';
 import { changedPersonFields, editedReason, enrolledReason, recordChange, type EnrolVia } from './change-audit';
+import { watchCamera } from './camera-watch';
 
 export interface EnrolItem {
   file: File;
@@ -141,25 +142,29 @@ export class EnrolmentService {
     // Rows under one name are one person: their plates are pooled and the narrowest validity holds (the first row's
     // alone used to win, so a second "John Smith" with an end date was enrolled without one), and their photos must
     // show one person (checked below, as camera enrolment does).
-    const people = new Map<string, { item: EnrolItem; templates: Float32Array[]; plates: string[]; validUntil?: number }>();
+    // A person is their list and name (the key below); `reports` are their files' lines, the ones a failure to store
+    // them marks (matching on the name alone marked a namesake on the other list as failed, though stored).
+    const people = new Map<string, { item: EnrolItem; templates: Float32Array[]; plates: string[]; validUntil?: number; reports: EnrolReport[] }>();
     let done = 0;
     for (const item of items) {
       const key = `${item.list}\u0000${item.label}`;
       try {
         checkLabel(item.label);
         const r = await this.app.faces.enrolFromImage(undefined, item.file);
-        const p = people.get(key) ?? { item, templates: [], plates: [] };
+        const p = people.get(key) ?? { item, templates: [], plates: [], reports: [] };
         p.templates.push(r.template);
         p.plates.push(...(item.plates ?? []));
         if (item.validUntil !== undefined) p.validUntil = Math.min(p.validUntil ?? Infinity, item.validUntil);
         people.set(key, p);
-        reports.push(report({ file: item.file.name, label: item.label }));
+        const ok = report({ file: item.file.name, label: item.label });
+        p.reports.push(ok);
+        reports.push(ok);
       } catch (e) {
         reports.push(report({ file: item.file.name, label: item.label }, e));
       }
       onProgress?.(++done, items.length);
     }
-    for (const { item, templates, plates, validUntil } of people.values()) {
+    for (const { item, templates, plates, validUntil, reports: theirs } of people.values()) {
       try {
         const input: SubjectInput = {
           label: item.label.trim(),
@@ -173,25 +178,28 @@ export class EnrolmentService {
       } catch (e) {
         // Nothing was stored for this person: mark every file of theirs as failed.
         const holderId = isKioskError(e) ? e.details?.['holderId'] : undefined;
-        for (const r of reports)
-          if (r.label === item.label && r.ok) Object.assign(r, report(r, e), typeof holderId === 'string' ? { holderId } : {});
+        for (const r of theirs) Object.assign(r, report(r, e), typeof holderId === 'string' ? { holderId } : {});
       }
     }
     await this.app.watchlistSettled();
     return reports;
   }
 
-  /** Bulk import: photo files plus a CSV mapping file names to labels and lists. */
-  async bulkImport(photos: File[], csvText: string, onProgress?: (done: number, total: number) => void): Promise<EnrolReport[]> {
+  /**
+   * Bulk import: photo files plus a CSV mapping file names to labels and lists. `csv` is the chosen file (read as
+   * UTF-8 and refused if it is not, src/app/csv-import.ts decodeCsv) or its text.
+   */
+  async bulkImport(photos: File[], csv: string | Blob, onProgress?: (done: number, total: number) => void): Promise<EnrolReport[]> {
     this.require('enrol');
-    const rows = parseImportCsv(csvText);
+    const rows = parseImportCsv(typeof csv === 'string' ? csv : await readCsvFile(csv));
     const byName = new Map(photos.map((f) => [f.name, f]));
     const items: EnrolItem[] = [];
     const missing: EnrolReport[] = [];
     for (const r of rows) {
       const file = byName.get(r.file);
       if (!file) {
-        missing.push(report({ file: r.file, label: r.label }, new KioskError('INPUT_CSV_ROW', { row: r.row, field: 'file', rule: 'photoMissing' })));
+        // This row only: the rest of the file is imported (INPUT_CSV_ROW says nothing was); the line names the file.
+        missing.push(report({ file: r.file, label: r.label }, new KioskError('INPUT_CSV_PHOTO_MISSING', { row: r.row, field: 'file', rule: 'photoMissing' })));
         continue;
       }
       items.push({ file, label: r.label, list: r.list, plates: r.plates, ...(r.validUntil ? { validUntil: r.validUntil } : {}) });
@@ -221,9 +229,14 @@ export class EnrolmentService {
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), opts.timeoutMs ?? 20_000);
     let lastIssue: KioskError | null = null;
+    let unwatch = (): void => undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        ctl.signal.addEventListener('abort', () => reject(lastIssue ?? new KioskError('INPUT_NO_FACE')), { once: true });
+        // A camera failure aborts with its own error (a KioskError reason); the timeout with the last frame's issue.
+        ctl.signal.addEventListener('abort', () => reject(isKioskError(ctl.signal.reason) ? ctl.signal.reason : (lastIssue ?? new KioskError('INPUT_NO_FACE'))), { once: true });
+        // Camera denied, absent or lost (now or during the wait): no frame will come, so say that at once.
+        unwatch = watchCamera(this.app, (e) => ctl.abort(e));
+        if (ctl.signal.aborted) return;
         this.app.frameTap = async (frame) => {
           // Enrolment keeps the template (a door frame gets only the match).
           const a = await this.app.faces.analyse(ctl.signal, frame, { embed: 'good', gates: 'door', returnTemplate: true });
@@ -247,6 +260,7 @@ export class EnrolmentService {
       });
     } finally {
       clearTimeout(timer);
+      unwatch();
       this.app.frameTap = null;
     }
     // Only frames of one person become the record: someone who swaps in front of the camera between frames (one

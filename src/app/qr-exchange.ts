@@ -15,6 +15,7 @@ import jsQR from 'jsqr';
 import { encode } from 'uqr';
 import { KioskError } from '../shared/errors';
 import type { KioskController } from './controller';
+import { watchCamera } from './camera-watch';
 
 /** Dark (true) and light modules with a 4-module quiet zone, medium error correction (reads off a glossy screen). */
 export function qrMatrix(text: string): boolean[][] {
@@ -47,7 +48,8 @@ function decodeWithJsQr(frame: ImageBitmap): string | null {
 
 /**
  * Reads camera frames until a QR code whose text `accept` takes appears, then resolves with that text. Rejects with
- * INPUT_QR_NOT_FOUND after `timeoutMs` (naming whether any QR code was seen), WORKER_ABORTED when `signal` aborts.
+ * INPUT_QR_NOT_FOUND after `timeoutMs` (naming whether any QR code was seen), WORKER_ABORTED when `signal` aborts,
+ * and at once with the camera's own error (CAMERA_DENIED, CAMERA_LOST …) when the camera is or goes in error.
  */
 export async function scanQr(
   app: KioskController,
@@ -57,9 +59,11 @@ export async function scanQr(
   const native = await nativeDetector();
   let seen = 0;
   return new Promise<string>((resolve, reject) => {
+    let unwatch = (): void => undefined;
     const done = (fn: () => void) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
+      unwatch();
       app.frameTap = null;
       fn();
     };
@@ -68,6 +72,13 @@ export async function scanQr(
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     // A Cancel pressed while the detector was still being set up (above) fired before the listener existed.
     if (opts.signal?.aborted) return onAbort();
+    // No frame comes from a denied, absent or lost camera: its own error now, not "no QR code" after the timeout.
+    let failed = false;
+    unwatch = watchCamera(app, (e) => {
+      failed = true;
+      done(() => reject(e));
+    });
+    if (failed) return unwatch();
     app.frameTap = async (frame) => {
       const text = native ? ((await native.detect(frame))[0]?.rawValue ?? null) : decodeWithJsQr(frame);
       if (text === null) return;

@@ -8,8 +8,9 @@
  * change asks the authority for `settings` first. A save that changes anything is audited as 'settings-changed'
  * with the names of the fields it changed, never their values (src/app/change-audit.ts). A new audit retention
  * purges entries, so its entry is written before anything is stored and a save whose entry cannot be written is
- * refused whole (AUDIT_NOT_WRITTEN): no purge goes unrecorded. Any other save's entry is best effort. It never
- * renders anything.
+ * refused whole (AUDIT_NOT_WRITTEN): no purge goes unrecorded. Any other save's entry is best effort. The record and
+ * the retention the vault purges by are one write (the store's), made with every save: they cannot disagree, and
+ * a save that fails has stored neither. It never renders anything.
  */
 import { resolveFaceConfig } from '../config/face';
 import { loadKioskSettings, validateSettingsPatch, type KioskSettings } from '../config/kiosk';
@@ -63,16 +64,18 @@ export class SettingsService {
     // A stored record that cannot be read (tampered, lost) is replaced whole by this save: every field changes.
     const before = await this.vault.settings.get().catch((): SettingsValues => ({}));
     const fields = changedFields(before, next);
+    // Every save stores the retention the record names, with it: a vault whose two had come apart (an older
+    // version wrote them separately) purges by what its settings card shows again after the next save.
     const retentionMs = next.retentionHours * 3_600_000;
-    const newRetention = patch.retentionHours !== undefined && retentionMs !== this.vault.audit.retentionMs();
+    const newRetention = retentionMs !== this.vault.audit.retentionMs();
     if (newRetention && !fields.includes('retentionHours')) fields.push('retentionHours');
     const entry: ChangeEntry = { outcome: 'settings-changed', reason: settingsReason(fields), actor: 'admin' };
     // The retention's purge destroys entries: its own entry first, and nothing at all if that cannot be written.
     // (A save that then fails leaves an entry for a change not made: the safer side of the two.)
     if (newRetention) await recordChangeFirst(this.app, entry);
-    await this.vault.settings.put({ ...next });
+    // One transaction: both stored, or neither (then the error's "Nothing was changed" is true).
+    await this.vault.settings.put({ ...next }, { auditRetentionMs: retentionMs });
     if (!newRetention && fields.length) await recordChange(this.app, entry);
-    if (patch.retentionHours !== undefined) await this.vault.audit.setRetention(retentionMs);
     // The whole record was written valid: whatever was repaired at start is now the admin's value.
     const { settings: stored, refused } = loadKioskSettings(await this.vault.settings.get());
     this.app.update({ settings: stored, configRepairs: refused.map((e) => String(e.details?.['field'])) });

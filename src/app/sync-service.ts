@@ -363,13 +363,18 @@ export class SyncService {
   /**
    * One 'system' audit entry for what was just done to this tablet's sync state. Best effort by design: the change
    * it records is already committed, and refusing or undoing an install because the log is full would leave the
-   * kiosk on an older watchlist (as auditRepairs in the controller, a failure is logged, not thrown).
+   * kiosk on an older watchlist (as auditRepairs in the controller, a failure is logged, not thrown, and named on
+   * the admin screen until the log can be written again: AuditGap in change-audit.ts).
    */
   private async audit(outcome: Extract<AuditEntry['outcome'], 'watchlist-installed' | 'key-trusted' | 'key-removed'>, reason: string): Promise<void> {
     try {
       await this.vault.audit.append({ at: this.app.clock.wall(), outcome, subjectId: 'unknown', kiosk: this.app.snapshot.settings.kioskId, mode: 'system', reason });
     } catch (e) {
-      console.warn(`sync: ${outcome} not audited (${isKioskError(e) ? e.code : 'INTERNAL'})`);
+      const code = isKioskError(e) ? e.code : 'INTERNAL';
+      console.warn(`sync: ${outcome} not audited (${code})`);
+      this.app.auditResult({ outcome, code });
+      return;
     }
+    this.app.auditResult(null);
   }
 }

@@ -76,7 +76,12 @@ export async function sealExportFile(
   return out;
 }
 
-/** Decrypts an export file. INPUT_INVALID for a file that is not one; STORE_WRONG_PASSPHRASE when the tag fails. */
+/**
+ * Decrypts an export file. INPUT_INVALID for a file that is not one; EXPORT_FILE_NOT_OPENED when the tag fails. A
+ * wrong passphrase and a file cut short or changed fail the same tag check, and the format carries no length or
+ * checksum outside it to tell them apart, so the error names both (a half-downloaded file used to say "Wrong
+ * passphrase." and send the admin retrying the right one).
+ */
 export async function openExportFile(file: Uint8Array, passphrase: string): Promise<Uint8Array<ArrayBuffer>> {
   if (file.byteLength < EXPORT_HEADER_BYTES + TAG_BITS / 8 || MAGIC.some((b, i) => file[i] !== b)) {
     throw new KioskError('INPUT_INVALID', { field: 'export-file' });
@@ -101,6 +106,6 @@ export async function openExportFile(file: Uint8Array, passphrase: string): Prom
     );
     return new Uint8Array(pt);
   } catch (e) {
-    throw new KioskError('STORE_WRONG_PASSPHRASE', { field: 'export-file' }, { cause: e });
+    throw new KioskError('EXPORT_FILE_NOT_OPENED', { part: 'export-file' }, { cause: e });
   }
 }

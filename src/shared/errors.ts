@@ -35,7 +35,9 @@ export const ERROR_MESSAGES = {
   INPUT_TOO_LONG: 'A field is longer than allowed. Nothing was cut or saved.',
   INPUT_PLATE_INVALID: 'A licence plate is not valid.',
   INPUT_CSV_ROW: 'A row of the CSV file is not valid. Nothing was imported.',
+  INPUT_CSV_PHOTO_MISSING: 'The photo this CSV row names is not among the chosen photos. This row was not imported; the other rows have their own lines.',
   INPUT_CONFIRMATION: 'The confirmation word does not match.',
+  FILE_UNREADABLE: 'The file could not be read: it was changed, moved or removed after it was chosen, or the drive it is on was unplugged. Choose it again.',
   INPUT_QR_NOT_FOUND: 'No matching QR code was read. Hold the other tablet’s code steady in front of this camera.',
   // matching
   MATCH_VECTOR_LENGTH: 'Template lengths differ.',
@@ -64,10 +66,12 @@ export const ERROR_MESSAGES = {
   BUNDLE_SIGNATURE: 'The watchlist file is not signed by this site’s admin key.',
   BUNDLE_ROLLBACK: 'The watchlist file is older than the one installed.',
   BUNDLE_NOT_FOR_KIOSK: 'The watchlist file was not made for this kiosk.',
+  BUNDLE_SITE_PASSPHRASE: 'The site passphrase is wrong: it does not open this watchlist file. Check it and type it again. Nothing was changed.',
   BUNDLE_TOO_LARGE: 'The watchlist file is larger than this kiosk accepts.',
   BUNDLE_UNREADABLE: 'The watchlist file could not be read. Check the USB stick and try again.',
   BUNDLE_ALREADY_INSTALLED: 'This watchlist version is already installed. Nothing was changed.',
   AUDIT_FILE_INVALID: 'This is not an audit export of this kiosk, or it is damaged.',
+  EXPORT_FILE_NOT_OPENED: 'Wrong passphrase, or the file is damaged (cut short or changed). If the passphrase is right, copy the file again.',
   AUDIT_NOT_WRITTEN: 'The change could not be recorded in the audit log, so it was not made. Nothing was changed.',
   // upstream
   UPSTREAM_UNREACHABLE: 'The door controller cannot be reached. Decisions are queued.',

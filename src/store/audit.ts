@@ -2,7 +2,8 @@
  * The encrypted audit log: one sealed entry per decision, override or recorded change (time, outcome, subject id or
  * "unknown", score, kiosk, mode, short reason, actor id), never an image, never a name or template. Owns append,
  * admin read, the retention purge and the admin's encrypted export; what a change entry says is src/app's
- * (change-audit.ts, sync-service.ts), including that a new retention's entry is written before setRetention purges.
+ * (change-audit.ts, sync-service.ts), including that a new retention's entry is written before it is stored and
+ * purges (here by setRetention, or with the settings that name it: src/store/settings.ts).
  *
  * Entries are sealed to the audit public key (see src/crypto/keys.ts): the unattended kiosk appends but cannot
  * read back; only an admin session, holding the passphrase-unwrapped audit private key, can. The entry time is in
@@ -26,6 +27,13 @@ const WRITER_MAX_ENTRIES = 1000;
 export const MIN_RETENTION_MS = 60_000;
 export const MAX_RETENTION_MS = 366 * 24 * 60 * 60_000;
 const MAX_REASON_CHARS = 200;
+
+/** INPUT_INVALID unless `ms` is a retention the vault keeps (setup, setRetention, a settings save carrying one). */
+export function checkRetentionMs(ms: number): void {
+  if (!Number.isFinite(ms) || ms < MIN_RETENTION_MS || ms > MAX_RETENTION_MS) {
+    throw new KioskError('INPUT_INVALID', { field: 'auditRetentionMs', min: MIN_RETENTION_MS, max: MAX_RETENTION_MS });
+  }
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -163,13 +171,7 @@ export class AuditApi {
 
   /** Sets the retention period (admin) and purges at once. */
   async setRetention(ms: number): Promise<void> {
-    if (!Number.isFinite(ms) || ms < MIN_RETENTION_MS || ms > MAX_RETENTION_MS) {
-      throw new KioskError('INPUT_INVALID', {
-        field: 'auditRetentionMs',
-        min: MIN_RETENTION_MS,
-        max: MAX_RETENTION_MS,
-      });
-    }
+    checkRetentionMs(ms);
     this.core.requireAdmin();
     await this.core.writeTx(['meta'], async (tx) => {
       const meta = await tx.store.get('vault');

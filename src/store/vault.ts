@@ -48,7 +48,7 @@ import {
   wrapWith,
 } from '../crypto/keys';
 import { MAX_PASSPHRASE_LENGTH, checkPassphrase } from '../crypto/passphrase';
-import { AuditApi, MAX_RETENTION_MS, MIN_RETENTION_MS, auditPublicAad } from './audit';
+import { AuditApi, auditPublicAad, checkRetentionMs } from './audit';
 import type { SubjectInput } from './codec';
 import { DEFAULT_AUDIT_RETENTION_MS, VaultCore, type VaultEvent, type VaultOptions, type VaultState } from './core';
 import { NO_LOCKOUT, beforeAttempt, rebase, waitMs } from './lockout';
@@ -63,7 +63,7 @@ import {
   type PassphraseKeyRecord,
   type VaultMetaRecord,
 } from './schema';
-import { SettingsApi } from './settings';
+import { SettingsApi, encodeSettings, sealSettings, type SettingsValues } from './settings';
 import { SecretsApi } from './secrets';
 import { GuardsApi } from './guards';
 import { SubjectsApi, type WatchlistLoad, type WatchlistPlanLike } from './subjects';
@@ -81,6 +81,11 @@ export interface SetupOptions {
   /** Keep a device-wrapped data key so the kiosk restarts without the admin. Default true. */
   unattended?: boolean;
   auditRetentionMs?: number;
+  /**
+   * The first settings (the kiosk's id, its role...), stored in the set-up transaction: a vault never exists
+   * without them, as it would if a second write were cut off (a new kiosk id at every start, the role lost).
+   */
+  settings?: SettingsValues;
 }
 
 export interface QuarantineSummary {
@@ -110,8 +115,8 @@ export class Vault {
 
   private constructor(private readonly core: VaultCore) {
     this.subjects = new SubjectsApi(core);
-    this.settings = new SettingsApi(core);
     this.audit = new AuditApi(core);
+    this.settings = new SettingsApi(core, this.audit);
     this.outbox = new VaultOutbox(core);
     this.keys = new SecretsApi(core);
     this.decisionKeys = this.keys.decisionKeys;
@@ -155,7 +160,10 @@ export class Vault {
 
   // --- set-up and unlock --------------------------------------------------------------------------------------
 
-  /** First run: creates the keys and leaves the vault unlocked as admin. STORE_WEAK_PASSPHRASE with reasons. */
+  /**
+   * First run: creates the keys (and stores the first settings, if given, in the same transaction) and leaves the
+   * vault unlocked as admin. STORE_WEAK_PASSPHRASE with reasons.
+   */
   async setup(passphrase: string, opts: SetupOptions = {}): Promise<void> {
     this.core.requireOpen();
     if (this.core.state.status !== 'uninitialised') throw new KioskError('STORE_ALREADY_INITIALISED');
@@ -166,9 +174,8 @@ export class Vault {
       throw new KioskError('INPUT_INVALID', { field: 'pbkdf2Iterations', min: PBKDF2_MIN_ITERATIONS });
     }
     const retention = opts.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS;
-    if (!Number.isFinite(retention) || retention < MIN_RETENTION_MS || retention > MAX_RETENTION_MS) {
-      throw new KioskError('INPUT_INVALID', { field: 'auditRetentionMs' });
-    }
+    checkRetentionMs(retention);
+    const settingsBytes = opts.settings === undefined ? null : encodeSettings(opts.settings);
     const unattended = opts.unattended ?? true;
     const now = this.core.now();
 
@@ -199,7 +206,12 @@ export class Vault {
     const dataKey = await unwrapDataKey(pass.dataKey, kek, aadPassDataKey(), false);
     const auditPrivate = await unwrapAuditPrivateKey(pass.auditKey, kek, aadPassAuditKey(), false);
     const auditPublic = await seal(dataKey, await exportPublicKey(audit.publicKey), auditPublicAad());
-    const { record: root, next } = await prepareRoot(dataKey, emptySnapshot(), 1, { pages: new Map() });
+    // Generation 1 is the first root; the first settings are written at it.
+    const settings = settingsBytes ? await sealSettings(dataKey, settingsBytes, 1) : null;
+    const { record: root, next } = await prepareRoot(dataKey, emptySnapshot(), 1, {
+      pages: new Map(),
+      settingsV: settings ? 1 : 0,
+    });
     const meta: VaultMetaRecord = {
       kind: 'vault',
       f: RECORD_FORMAT,
@@ -209,7 +221,7 @@ export class Vault {
     };
 
     await this.core.writeTx(
-      ['keyring', 'meta', 'index'],
+      ['keyring', 'meta', 'index', 'settings'],
       async (tx) => {
         const keyring = tx.objectStore('keyring');
         const metaStore = tx.objectStore('meta');
@@ -222,6 +234,7 @@ export class Vault {
           metaStore.put(meta, 'vault'),
           metaStore.put(NO_LOCKOUT, 'lockout'),
           tx.objectStore('index').put(root, 'root'),
+          ...(settings ? [tx.objectStore('settings').put(settings, 'settings')] : []),
         ]);
       },
       'strict',
@@ -231,14 +244,21 @@ export class Vault {
     this.core.setState({ unattended, failures: 0, lockedUntil: 0 });
     this.core.beginAdmin(dataKey, auditPrivate);
     this.core.emit({ type: 'change', store: 'keys' });
+    if (settings) this.core.emit({ type: 'change', store: 'settings' });
   }
 
   /** Unattended restart: unwraps the data key with the device key. STORE_LOCKED when unattended mode is off. */
   async unlockDevice(): Promise<void> {
     const db = this.core.requireInitialised();
     if (this.core.dataKey) return;
-    const rec = await this.core.read(() => db.get('keyring', 'device'));
-    if (!rec) throw new KioskError('STORE_LOCKED', { reason: 'passphrase-needed' });
+    const [meta, rec] = await this.core.read(async () => {
+      const tx = db.transaction(['meta', 'keyring']);
+      return Promise.all([tx.objectStore('meta').get('vault'), tx.objectStore('keyring').get('device')]);
+    });
+    // Meta says whether the mode is on: turning it off leaves an overwritten device record behind until its
+    // delete commits (setUnattended), and that record is not a damaged key.
+    if (!rec || (meta?.kind === 'vault' && !meta.unattended))
+      throw new KioskError('STORE_LOCKED', { reason: 'passphrase-needed' });
     if (rec.kind !== 'device' || !(rec.key instanceof CryptoKey))
       throw new KioskError('STORE_CORRUPT_RECORD', { store: 'keyring', key: 'device' });
     try {
@@ -307,7 +327,10 @@ export class Vault {
     this.core.emit({ type: 'change', store: 'keys' });
   }
 
-  /** Turns unattended restart on (new device key) or off (device record overwritten, then deleted). Admin. */
+  /**
+   * Turns unattended restart on (new device key) or off (device record overwritten, then deleted; see below).
+   * Admin.
+   */
   async setUnattended(enabled: boolean, passphrase: string): Promise<void> {
     this.core.requireAdmin();
     const { dataKey } = await this.tryPassphrase(passphrase, enabled);
@@ -337,19 +360,25 @@ export class Vault {
         'strict',
       );
     } else {
+      // Two transactions on purpose: overwritten and deleted in one, the storage engine may drop the junk without
+      // ever writing it over the key. The first also turns the mode off in meta, so a tab closed between the two
+      // leaves a vault that says "off" (unlockDevice: passphrase needed) with junk where the key was, never a
+      // vault that is "on" with a device record that cannot open (STORE_CORRUPT_RECORD at every start).
       const junk = await this.junkKeyring();
       const device = junk.find((r) => r.kind === 'device');
-      if (device) await this.core.writeTx(['keyring'], (tx) => tx.store.put(device, 'device'), 'strict');
       await this.core.writeTx(
         ['keyring', 'meta'],
         async (tx) => {
-          await tx.objectStore('keyring').delete('device');
+          if (device) await tx.objectStore('keyring').put(device, 'device');
           await setMeta(tx.objectStore('meta'));
         },
         'strict',
       );
+      // Off from here on, whatever becomes of the delete.
+      this.core.setState({ unattended: false });
+      if (device) await this.core.writeTx(['keyring'], (tx) => tx.store.delete('device'), 'strict');
     }
-    this.core.setState({ unattended: enabled });
+    if (enabled) this.core.setState({ unattended: true });
     this.core.emit({ type: 'change', store: 'keys' });
   }
 

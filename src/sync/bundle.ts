@@ -260,11 +260,11 @@ async function unwrapContentKey(header: BundleHeader, opts: OpenOptions): Promis
   }
   const hasSite = header.recipients.some((r) => r.type === 'site');
   const hasKiosk = header.recipients.some((r) => r.type === 'kiosk');
-  throw new KioskError('BUNDLE_NOT_FOR_KIOSK', {
-    siteEntry: hasSite,
-    kioskEntries: hasKiosk,
-    reason: !opts.kioskPrivateKey && !opts.siteKey ? 'no-key-given' : 'no-entry-opened',
-  });
+  const details = { siteEntry: hasSite, kioskEntries: hasKiosk, reason: !opts.kioskPrivateKey && !opts.siteKey ? 'no-key-given' : 'no-entry-opened' };
+  // The file has a site entry and a typed passphrase opened nothing: the passphrase is wrong (a mistyped one used to
+  // read "not made for this kiosk"). With none typed, say that the file opens with one.
+  if (hasSite && opts.siteKey && 'passphrase' in opts.siteKey) throw new KioskError('BUNDLE_SITE_PASSPHRASE', details);
+  throw new KioskError('BUNDLE_NOT_FOR_KIOSK', hasSite && !opts.siteKey ? { ...details, rule: 'sitePassphraseNeeded' } : details);
 }
 
 /** Own, immutable copy: the caller's buffer could change between verification and decryption otherwise. */
@@ -278,7 +278,8 @@ function ownCopy(input: Uint8Array | ArrayBuffer): Uint8Array<ArrayBuffer> {
  * Verify, check the version, decrypt and parse a bundle. Resolves only with the complete verified contents;
  * otherwise rejects with BUNDLE_INVALID (not a well-formed bundle), BUNDLE_TOO_LARGE, BUNDLE_SIGNATURE (not signed
  * by a pinned admin key, or altered), BUNDLE_ALREADY_INSTALLED (version = installed), BUNDLE_ROLLBACK (version < installed, or a delta whose base is not the
- * installed version), BUNDLE_NOT_FOR_KIOSK (no recipient entry opens with the keys given).
+ * installed version), BUNDLE_SITE_PASSPHRASE (the site passphrase typed does not open the file's site entry),
+ * BUNDLE_NOT_FOR_KIOSK (no other recipient entry opens with the keys given).
  */
 export async function openBundle(input: Uint8Array | ArrayBuffer, opts: OpenOptions): Promise<BundleContents> {
   if (!isSafeVersion(opts.installedVersion)) throw inputError('installed-version');

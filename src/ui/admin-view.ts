@@ -3,7 +3,8 @@
  * once unlocked, one card per capability in the order of the job — people first, then enrolment (photo, camera,
  * CSV, plates), sync (bundle file and QR keys, LAN pull), settings (settings, open-set status, guards), the device
  * (pairing, storage and subject key, stored-data maintenance, models, plate reads), the audit log and the wipe.
- * A notice at the top names any stored setting that was repaired to its default.
+ * A notice at the top names any stored setting that was repaired to its default, and one (kept in view) the changes
+ * made but missing from the audit log until it can be written again.
  *
  * Composes the cards (src/ui/*-card.ts) and routes snapshots to them; it renders the gate itself. Every card calls
  * its service in src/app through the actions given here; this module never reaches storage, crypto, a worker or
@@ -12,6 +13,7 @@
 import type { AppSnapshot } from '../app/controller';
 import type { DeviceRole } from '../config/kiosk';
 import { auditCard, type AuditActions } from './audit-card';
+import { AuditGapNotice } from './audit-gap-notice';
 import { field, passphraseRules, roleSelect, run } from './card-kit';
 import { DeviceCards, wipeCard, type DeviceActions } from './device-card';
 import { h } from './dom';
@@ -52,6 +54,7 @@ interface ConsoleCards {
   device: DeviceCards;
   pull: SyncPullCard;
   maintenance: MaintenanceCard;
+  auditGap: AuditGapNotice;
 }
 
 export class AdminView {
@@ -98,6 +101,7 @@ export class AdminView {
       c.settings.render(s.settings, s.openSet, s.configRepairs);
       c.pull.render(s.sync);
       c.maintenance.render(v.unattended);
+      c.auditGap.render(s.auditGap);
     }
   }
 
@@ -209,10 +213,12 @@ export class AdminView {
     const device = new DeviceCards(a.device);
     const pull = new SyncPullCard(a.pull, s.settings.pullMinutes);
     const maintenance = new MaintenanceCard(a.maintenance);
-    this.cards = { people, settings, device, pull, maintenance };
+    const auditGap = new AuditGapNotice();
+    this.cards = { people, settings, device, pull, maintenance, auditGap };
     // The order of the job: people, enrolment, sync, settings, device; then the audit log and the wipe.
     this.console.replaceChildren(
       h('div', { class: 'toolbar' }, lockBtn),
+      auditGap.el,
       settings.notice,
       people.el,
       ...enrolCards(a.enrolment, () => a.people.list()),

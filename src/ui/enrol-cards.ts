@@ -19,7 +19,8 @@ import { enrolCoach, namingHolder } from './people-tools';
 
 export interface EnrolActions {
   enrolPhotos(items: { file: File; label: string; list: ListKind }[], onProgress?: (d: number, n: number) => void, target?: EnrolTarget): Promise<EnrolReport[]>;
-  bulkImport(photos: File[], csv: string, onProgress?: (d: number, n: number) => void): Promise<EnrolReport[]>;
+  /** `csv` is the chosen file: the service reads it, as UTF-8 only (a file in another encoding is refused). */
+  bulkImport(photos: File[], csv: Blob, onProgress?: (d: number, n: number) => void): Promise<EnrolReport[]>;
   enrolFromCamera(label: string, list: ListKind, opts: { onProgress?: (got: number, need: number, hint: string | null) => void } & EnrolTarget): Promise<Subject>;
   addPlates(label: string, plates: string[], list: ListKind, target?: EnrolTarget): Promise<Subject>;
 }
@@ -149,7 +150,7 @@ function bulkCard(actions: EnrolActions): HTMLElement {
       const csvFile = csv.files?.[0];
       if (!csvFile) throw new Error(t('chooseCsv'));
       reports.replaceChildren();
-      const r = await actions.bulkImport([...(photos.files ?? [])], await csvFile.text(), (d, n) => (out.textContent = `${d}/${n}`));
+      const r = await actions.bulkImport([...(photos.files ?? [])], csvFile, (d, n) => (out.textContent = `${d}/${n}`));
       reports.replaceChildren(reportList(r));
       return `${r.filter((x) => x.ok).length}/${r.length} ${t('photosEnrolled')}`;
     }),

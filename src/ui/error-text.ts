@@ -6,7 +6,7 @@
  * counts and row numbers, which is all a KioskError's details may carry.
  */
 import { PASSPHRASE_RULE } from '../app/input-rules';
-import { isKioskError, type ErrorCode } from '../shared/errors';
+import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
 import { colon, formatDuration, hasKey, t, tf, errorText, type Lang, type StringKey } from './i18n';
 
 export interface ErrorDescription {
@@ -93,9 +93,25 @@ export function worded(e: unknown, lng: Lang, around: { before?: string; after?:
   return new WordedError({ ...d, text: `${around.before ?? ''}${d.text}${after}` });
 }
 
+/**
+ * A browser error that is not the kiosk's own, as one of its codes: a picked file that can no longer be read
+ * (changed, moved or removed after it was chosen; the USB stick pulled) is FILE_UNREADABLE, anything else INTERNAL
+ * with the browser's name and text for the details line only. A plain Error is a screen's own sentence (t(...)) and
+ * is shown as it is.
+ */
+function asKioskError(e: unknown): KioskError | null {
+  if (!(e instanceof Error) || e.name === 'Error') return null;
+  if (e.name === 'NotReadableError' || e.name === 'NotFoundError') return new KioskError('FILE_UNREADABLE', { reason: e.name }, { cause: e });
+  return new KioskError('INTERNAL', { reason: `${e.name}: ${e.message}`.slice(0, 200) }, { cause: e });
+}
+
 export function describeError(e: unknown, lng: Lang): ErrorDescription {
   if (e instanceof WordedError) return e.described;
-  if (!isKioskError(e)) return { text: e instanceof Error ? e.message : String(e), details: '', code: null };
+  if (!isKioskError(e)) {
+    const k = asKioskError(e);
+    if (k) return describeError(k, lng);
+    return { text: e instanceof Error ? e.message : String(e), details: '', code: null };
+  }
   const d = e.details ?? {};
   const sep = colon(lng);
   const where: string[] = [];

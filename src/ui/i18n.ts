@@ -75,6 +75,8 @@ const enSync = {
   pullInstalled: 'Installed the watchlist',
   pullUpToDate: 'Checked: the watchlist installed is the newest.',
   never: 'never',
+  rule_sitePassphraseNeeded: 'it opens with the site passphrase it was made with: type it in the "Site passphrase" field',
+  rule_photoTooLarge: 'a photo may be at most {maxMB} MB and {maxMP} megapixels; make it smaller, or save it as a JPEG',
 } as const;
 
 const zhSync: Record<keyof typeof enSync, string> = {
@@ -91,6 +93,8 @@ const zhSync: Record<keyof typeof enSync, string> = {
   pullInstalled: '已安装名单',
   pullUpToDate: '已检查：已安装的名单是最新的。',
   never: '从未',
+  rule_sitePassphraseNeeded: '它需用制作时的站点口令打开：请在“站点口令”栏中输入该口令',
+  rule_photoTooLarge: '照片最大 {maxMB} MB、{maxMP} 百万像素；请缩小照片，或另存为 JPEG',
 };
 // ---- Watchlist pull from the receiver (issue 17): end ----
 // ---- Admin console by capability: repaired settings, device storage, subject key (issues 17, 19): begin ----
@@ -226,6 +230,8 @@ const enChangeAudit = {
   auditExportToBoth: 'encrypted to {kiosks} kiosk keys and a site passphrase',
   auditExportToPassphrase: 'encrypted to a site passphrase',
   auditExportedAudit: 'audit log exported, encrypted to an export passphrase',
+  auditGapTitle: 'Made, but not recorded in the audit log ({count} since {since}):',
+  auditGapHelp: 'The audit log cannot be written at the moment, so changes take effect without a record. This notice stays until an entry can be written again. If storage is full, export the audit log and free space; otherwise run "Check stored data" on the Stored data card.',
 } as const;
 
 const zhChangeAudit: Record<keyof typeof enChangeAudit, string> = {
@@ -291,6 +297,8 @@ const zhChangeAudit: Record<keyof typeof enChangeAudit, string> = {
   auditExportToBoth: '加密给 {kiosks} 个终端密钥和站点口令',
   auditExportToPassphrase: '使用站点口令加密',
   auditExportedAudit: '已导出审计日志，使用导出口令加密',
+  auditGapTitle: '以下更改已生效，但未记入审计日志（自 {since} 起共 {count} 项）：',
+  auditGapHelp: '审计日志目前无法写入，因此更改会在没有记录的情况下生效。此提示会一直显示，直到审计日志可以再次写入。如果存储已满，请导出审计日志并释放空间；否则请在“存储数据”卡片上运行“检查存储数据”。',
 };
 // ---- Audit of changes and refused logins: end ----
 // ---- Vault maintenance: check, quarantine, rebuild the index, unattended restart (issue 17): begin ----
@@ -507,7 +515,11 @@ const enWords = {
   rule_allowDeny: 'must be allow or deny',
   rule_date: 'must be a date written 2030-12-31 (valid through that day) or 2030-12-31T18:00, in this tablet\'s time',
   rule_header: 'the first line must be: {expected}',
-  rule_photoMissing: 'the photo {file} is not among the chosen files',
+  rule_photoMissing: 'choose it together with the other photos; the name must match exactly (extension, upper and lower case)',
+  rule_unknownColumn: 'column {position} of the first line, "{column}", is not one this import reads; the first line must be {expected}, spelt as here (upper or lower case)',
+  rule_duplicateColumn: 'the column "{column}" is given twice (again as column {position}); give each column once',
+  rule_extraField: 'field {position} is not under a column the first line names; a value with a comma in it (a name, several plates) must be in double quotes',
+  rule_notUtf8: 'the file is not saved as UTF-8 text, so its letters would be stored wrong; in Excel use Save As with "CSV UTF-8 (Comma delimited)", or save it as UTF-8 in the editor',
   rule_quote: 'a quote opened on this line is never closed',
   rule_invalid: 'the value is not allowed here',
   rule_range: 'must be between {min} and {max}',
@@ -637,7 +649,11 @@ const zhWords: Record<keyof typeof enWords, string> = {
   rule_allowDeny: '必须为 allow 或 deny',
   rule_date: '日期须写作 2030-12-31（当天全天有效）或 2030-12-31T18:00，按本平板的时间',
   rule_header: '第一行必须是：{expected}',
-  rule_photoMissing: '所选文件中没有照片 {file}',
+  rule_photoMissing: '请将它与其他照片一起选择；文件名必须完全一致（包括扩展名和大小写）',
+  rule_unknownColumn: '第一行的第 {position} 列“{column}”不是本导入读取的列；第一行必须是 {expected}，拼写与此相同（大小写不限）',
+  rule_duplicateColumn: '列“{column}”出现了两次（再次出现在第 {position} 列）；每列只能出现一次',
+  rule_extraField: '第 {position} 个字段不在第一行所列的任何列之下；含逗号的值（姓名、多个车牌）必须用英文双引号括起来',
+  rule_notUtf8: '文件不是以 UTF-8 文本保存的，其中的文字会被存错；请在 Excel 中“另存为”并选择“CSV UTF-8（逗号分隔）”，或在编辑器中保存为 UTF-8',
   rule_quote: '此行开始的引号没有闭合',
   rule_invalid: '此处不允许该值',
   rule_range: '必须在 {min} 到 {max} 之间',
@@ -858,7 +874,7 @@ const en = {
   import: 'Import',
   chooseCsv: 'Choose the CSV file.',
   bulkImport: 'Bulk import',
-  bulkHelp: 'CSV header: file,label,list[,valid_until][,plates] — list is allow or deny; valid_until as 2030-12-31 (through that day) or 2030-12-31T18:00, this tablet\'s time; several plates separated by ;',
+  bulkHelp: 'CSV header: file,label,list[,valid_until][,plates], spelt so (another column is refused) — list is allow or deny; valid_until as 2030-12-31 (through that day) or 2030-12-31T18:00, this tablet\'s time; several plates separated by ; or , (with a comma, the cell in double quotes: "AB 12, CD 34"). From Excel, save as "CSV UTF-8".',
   addPlates: 'Add vehicle plates',
   modeFace: 'Faces',
   modePlate: 'Licence plates',
@@ -1090,7 +1106,7 @@ const zh: Record<StringKey, string> = {
   import: '导入',
   chooseCsv: '请选择 CSV 文件。',
   bulkImport: '批量导入',
-  bulkHelp: 'CSV 表头：file,label,list[,valid_until][,plates]，list 为 allow 或 deny；valid_until 写作 2030-12-31（当天全天有效）或 2030-12-31T18:00，按本平板的时间；多个车牌用 ; 分隔。',
+  bulkHelp: 'CSV 表头：file,label,list[,valid_until][,plates]，须按此拼写（其他列会被拒绝）；list 为 allow 或 deny；valid_until 写作 2030-12-31（当天全天有效）或 2030-12-31T18:00，按本平板的时间；多个车牌用 ; 或 , 分隔（用 , 时整格加英文双引号，如 "AB 12, CD 34"）。从 Excel 保存时请选择“CSV UTF-8”。',
   addPlates: '添加车牌',
   modeFace: '人脸',
   modePlate: '车牌',
@@ -1176,7 +1192,9 @@ const errorsZh: Record<ErrorCode, string> = {
   INPUT_TOO_LONG: '内容超过允许的长度。未截断，也未保存。',
   INPUT_PLATE_INVALID: '车牌号无效。',
   INPUT_CSV_ROW: 'CSV 文件中有一行无效。未导入任何内容。',
+  INPUT_CSV_PHOTO_MISSING: '此 CSV 行指定的照片不在所选照片中。此行未导入；其他各行另有各自的结果。',
   INPUT_CONFIRMATION: '确认词不匹配。',
+  FILE_UNREADABLE: '无法读取该文件：选择之后它被修改、移动或删除，或其所在的存储设备已拔出。请重新选择。',
   INPUT_QR_NOT_FOUND: '未读到匹配的二维码。请将另一台平板上的二维码稳定地对准本机摄像头。',
   MATCH_VECTOR_LENGTH: '模板长度不一致。',
   MATCH_VECTOR_INVALID: '模板不是有限的非零向量。',
@@ -1201,10 +1219,12 @@ const errorsZh: Record<ErrorCode, string> = {
   BUNDLE_SIGNATURE: '名单文件不是由本场所的管理员密钥签名的。',
   BUNDLE_ROLLBACK: '名单文件比已安装的版本旧。',
   BUNDLE_NOT_FOR_KIOSK: '名单文件不是为本终端制作的。',
+  BUNDLE_SITE_PASSPHRASE: '站点口令错误：无法用它打开此名单文件。请检查后重新输入。未做任何更改。',
   BUNDLE_TOO_LARGE: '名单文件超过本终端接受的大小。',
   BUNDLE_UNREADABLE: '无法读取名单文件。请检查 U 盘后重试。',
   BUNDLE_ALREADY_INSTALLED: '此名单版本已安装。未做任何更改。',
   AUDIT_FILE_INVALID: '这不是本终端的审计导出文件，或文件已损坏。',
+  EXPORT_FILE_NOT_OPENED: '口令错误，或文件已损坏（不完整或被改动）。如果口令无误，请重新复制该文件。',
   AUDIT_NOT_WRITTEN: '此更改无法写入审计日志，因此未执行。未做任何更改。',
   UPSTREAM_UNREACHABLE: '无法连接门禁控制器。判定已排队等待发送。',
   UPSTREAM_REJECTED: '门禁控制器拒绝了一条判定。',

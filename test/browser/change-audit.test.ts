@@ -255,13 +255,16 @@ describe('the audit log records who changed the kiosk', () => {
     expect((await vault.settings.get())['retentionHours']).toBe(24);
     expect(vault.audit.retentionMs()).toBe(24 * 3_600_000);
 
-    // Written: the entry first, then the purge; the three-hour-old decision is gone, the entry and the recent one stay.
-    const setRetention = vi.spyOn(vault.audit, 'setRetention');
+    // Written: the entry first, then the retention (stored with the settings), then the purge; the three-hour-old
+    // decision is gone, the entry and the recent one stay.
+    const put = vi.spyOn(vault.settings, 'put');
+    const purge = vi.spyOn(vault.audit, 'purge');
     await ops.settings.saveSettings({ retentionHours: 1 });
-    expect(setRetention).toHaveBeenCalledWith(3_600_000);
+    expect(put).toHaveBeenCalledWith(expect.objectContaining({ retentionHours: 1 }), { auditRetentionMs: 3_600_000 });
     const entryCall = append.mock.calls.findLastIndex(([e]) => e.outcome === 'settings-changed');
     expect(entryCall).toBeGreaterThanOrEqual(0);
-    expect(append.mock.invocationCallOrder[entryCall]!).toBeLessThan(setRetention.mock.invocationCallOrder[0]!);
+    expect(append.mock.invocationCallOrder[entryCall]!).toBeLessThan(put.mock.invocationCallOrder[0]!);
+    expect(put.mock.invocationCallOrder[0]!).toBeLessThan(purge.mock.invocationCallOrder[0]!);
     expect(await decisions()).toEqual(['half-an-hour-ago']);
     const changes = (await systemEntries(k.ops)).filter((e) => e.outcome === 'settings-changed');
     expect(said(changes)).toEqual([['settings-changed', 'unknown', 'retentionHours', 'admin']]);

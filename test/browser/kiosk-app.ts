@@ -6,13 +6,18 @@
 import { AdminOps } from '../../src/app/admin-ops';
 import { KioskController } from '../../src/app/controller';
 import type { AdjustableClock } from '../../src/shared/clock';
-import type { Vault } from '../../src/store';
+import type { Vault, VaultOptions } from '../../src/store';
 import { openVault, uniqueName } from './vault-helpers';
 
 const opened: { vault: Vault; app: KioskController }[] = [];
 
-export async function openKiosk(tag: string, clock: AdjustableClock): Promise<{ vault: Vault; app: KioskController; ops: AdminOps }> {
-  const vault = await openVault(uniqueName(tag), { now: () => clock.wall(), monotonic: () => clock.monotonic() });
+/** `opts`: the vault's own (a database name to reopen, another IndexedDB factory); the clock is the test's. */
+export async function openKiosk(
+  tag: string,
+  clock: AdjustableClock,
+  opts: VaultOptions = {},
+): Promise<{ vault: Vault; app: KioskController; ops: AdminOps }> {
+  const vault = await openVault(opts.name ?? uniqueName(tag), { ...opts, now: () => clock.wall(), monotonic: () => clock.monotonic() });
   const app = new KioskController({ vault, video: document.createElement('video'), clock });
   opened.push({ vault, app });
   return { vault, app, ops: new AdminOps(app) };

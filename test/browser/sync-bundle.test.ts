@@ -23,6 +23,7 @@ import {
   type SiteKey,
 } from '../../src/sync';
 import { KioskError, type ErrorCode } from '../../src/shared/errors';
+import { describeError } from '../../src/ui/error-text';
 import type { Subject } from '../../src/shared/types';
 
 let admin: CryptoKeyPair;
@@ -257,21 +258,31 @@ describe('round trips', () => {
       installedVersion: 0,
     });
     expect(typed.kind === 'full' && typed.subjects.length).toBe(3);
+    // A mistyped site passphrase is named as such (it used to read "not made for this kiosk"), in both languages.
     const wrong = await refusal(
       openBundle(bytes, {
         pinnedAdminKeys: admin.publicKey,
         siteKey: { passphrase: 'correct horse battery stapler' },
         installedVersion: 0,
       }),
-      'BUNDLE_NOT_FOR_KIOSK',
+      'BUNDLE_SITE_PASSPHRASE',
     );
     expect(wrong.details).toMatchObject({ siteEntry: true, kioskEntries: false });
+    expect(describeError(wrong, 'en').text).toBe('The site passphrase is wrong: it does not open this watchlist file. Check it and type it again. Nothing was changed.');
+    expect(describeError(wrong, 'zh').text).toBe('站点口令错误：无法用它打开此名单文件。请检查后重新输入。未做任何更改。');
+    // Also when the file is wrapped to kiosks as well, none of them this one.
+    const both = await fullBundle(6, { recipients: [kioskB.publicKey], siteKey: site });
+    const mixed = { pinnedAdminKeys: admin.publicKey, kioskPrivateKey: kioskA.privateKey, kioskPublicKey: kioskA.publicKey, siteKey: { passphrase: 'mauve otter drives 9 tram' }, installedVersion: 0 };
+    await refusal(openBundle(both, mixed), 'BUNDLE_SITE_PASSPHRASE');
     const otherSite = await createSiteKey(SITE_PASSPHRASE);
     await refusal(
       openBundle(bytes, { pinnedAdminKeys: admin.publicKey, siteKey: otherSite, installedVersion: 0 }),
       'BUNDLE_NOT_FOR_KIOSK',
     );
-    await refusal(openBundle(bytes, asKioskA()), 'BUNDLE_NOT_FOR_KIOSK');
+    // No passphrase typed: not for this kiosk's key, and the file says it opens with a site passphrase.
+    const none = await refusal(openBundle(bytes, asKioskA()), 'BUNDLE_NOT_FOR_KIOSK');
+    expect(describeError(none, 'en').text).toBe('The watchlist file was not made for this kiosk. It opens with the site passphrase it was made with: type it in the "Site passphrase" field.');
+    expect(describeError(none, 'zh').text).toMatch(/^名单文件不是为本终端制作的。它需用制作时的站点口令打开/);
   });
 
   test('a bundle wrapped to both the site key and a kiosk opens either way', async () => {

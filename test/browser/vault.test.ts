@@ -159,7 +159,7 @@ describe('vault round trip', () => {
     const blob = await v.audit.exportEncrypted('Auditor-Only Copy 7');
     const bytes = new Uint8Array(await blob.arrayBuffer());
     expect(new TextDecoder().decode(bytes)).not.toContain('deny-listed');
-    await expectCode(openExportFile(bytes, PASS), 'STORE_WRONG_PASSPHRASE');
+    await expectCode(openExportFile(bytes, PASS), 'EXPORT_FILE_NOT_OPENED');
     const payload = JSON.parse(
       new TextDecoder().decode(await openExportFile(bytes, 'Auditor-Only Copy 7')),
     ) as AuditExportPayload;

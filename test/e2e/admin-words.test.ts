@@ -177,7 +177,7 @@ describe('admin screen words and files', () => {
       await page.getByTestId('audit-read-file').setInputFiles(file);
       await page.getByTestId('audit-read-passphrase').fill('Not-The 2026 passphrase');
       const wrong = await act(page, 'section-audit', 'audit-read', 'audit-read-message');
-      expect(wrong).toMatchObject({ tone: 'bad', code: 'STORE_WRONG_PASSPHRASE', text: 'Wrong passphrase.' });
+      expect(wrong).toMatchObject({ tone: 'bad', code: 'EXPORT_FILE_NOT_OPENED', text: 'Wrong passphrase, or the file is damaged (cut short or changed). If the passphrase is right, copy the file again.' });
       await page.getByTestId('audit-read-passphrase').fill(AUDIT_PASS);
       // The override and the admin's own entries (set-up, settings saved, people enrolled, logins): a count, not one.
       expect(await act(page, 'section-audit', 'audit-read', 'audit-read-message')).toMatchObject({ tone: 'ok', text: expect.stringMatching(/^\d+ entries$/) });

@@ -1,6 +1,7 @@
 /** The bulk-import CSV reader: quoting, header check, per-line errors with the line number, plate normalisation. */
 import { describe, expect, it } from 'vitest';
 import { parseCsv, parseImportCsv } from '../../src/app/admin-ops';
+import { decodeCsv } from '../../src/app/csv-import';
 import { isKioskError, KioskError } from '../../src/shared/errors';
 import { checkLabel, checkPlates, checkWipeConfirmation, previewPlates } from '../../src/app/input-rules';
 import { describeError } from '../../src/ui/error-text';
@@ -59,6 +60,97 @@ describe('bulk import CSV', () => {
     }
   });
 
+  // Review of bad input, finding 1: a header column spelt otherwise (`Valid Until`, `plate`) was ignored, and the
+  // people were enrolled with no end date or without their plates. Nothing in the file is ignored now.
+  it.each([
+    ['file,label,list,Valid Until\na.jpg,Ann,allow,2020-01-01', { rule: 'unknownColumn', column: 'Valid Until', position: 4 }],
+    ['file,label,list,validuntil\na.jpg,Ann,allow,2020-01-01', { rule: 'unknownColumn', column: 'validuntil', position: 4 }],
+    ['file,label,list,valid-until\na.jpg,Ann,allow,2020-01-01', { rule: 'unknownColumn', column: 'valid-until', position: 4 }],
+    ['file,label,list,valid_until,plate\na.jpg,Ann,allow,,AB12', { rule: 'unknownColumn', column: 'plate', position: 5 }],
+    ['file,label,list,expires\na.jpg,Ann,allow,2020-01-01', { rule: 'unknownColumn', column: 'expires', position: 4 }],
+    ['file,label,list,plates,PLATES\na.jpg,Ann,allow,AB12,CD34', { rule: 'duplicateColumn', column: 'PLATES', position: 5 }],
+    ['file,label,list,valid_until,plates,valid_until\na.jpg,Ann,allow,,,', { rule: 'duplicateColumn', column: 'valid_until', position: 6 }],
+  ])('refuses the header of %j naming the column and the columns it reads', (text, details) => {
+    const e = refusal(() => parseImportCsv(text));
+    expect(e.details).toMatchObject({ row: 1, ...details });
+    const en = describeError(e, 'en').text;
+    const zh = describeError(e, 'zh').text;
+    expect(en).toContain(`CSV row 1: `);
+    expect(en).toContain(`"${details.column}"`);
+    expect(zh).toContain(`CSV 第 1 行`);
+    expect(zh).toContain(`“${details.column}”`);
+    if (details.rule === 'unknownColumn') {
+      expect(en).toContain('file,label,list[,valid_until][,plates]');
+      expect(zh).toContain('file,label,list[,valid_until][,plates]');
+    }
+    for (const t of [en, zh]) expect(t).not.toMatch(/\{\w+\}/);
+  });
+
+  it('matches the known columns in any case and with spaces around them, and lets empty trailing columns through', () => {
+    const rows = parseImportCsv(' File ,LABEL,List,Valid_Until, Plates ,\na.jpg,Ann,ALLOW,2030-01-01,AB12,\nb.jpg,Bob,deny,,,  \n');
+    expect(rows).toEqual([
+      { file: 'a.jpg', label: 'Ann', list: 'allow', validUntil: new Date(2030, 0, 1, 23, 59, 59, 999).getTime(), plates: ['AB12'], row: 2 },
+      { file: 'b.jpg', label: 'Bob', list: 'deny', plates: [], row: 3 },
+    ]);
+    // A spreadsheet's trailing commas under a header without them carry nothing: nothing is lost.
+    expect(parseImportCsv('file,label,list\na.jpg,Ann,allow,,\n')).toHaveLength(1);
+  });
+
+  // Finding 2: a value beyond the header's columns was dropped (an unquoted comma in plates lost the second plate);
+  // plates in one cell split as the typed plates field splits them, on commas and semicolons.
+  it.each([
+    ['file,label,list,plates\na.jpg,Ann,allow,AB 12,CD 34', 2, 5],
+    ['file,label,list\na.jpg,Ann,allow,2030-01-01', 2, 4],
+    ['file,label,list\na.jpg,Ann,allow\nb.jpg,Smith, John,deny', 3, 4],
+    ['file,label,list,,plates\na.jpg,Ann,allow,x,AB12', 2, 4],
+  ])('refuses a row of %j with a value beyond the named columns, naming row %i and field %i', (text, row, position) => {
+    const e = refusal(() => parseImportCsv(text));
+    expect(e.details).toMatchObject({ row, rule: 'extraField', position });
+    const en = describeError(e, 'en').text;
+    expect(en).toContain(`CSV row ${row}: field ${position} is not under a column`);
+    expect(en).toContain('double quotes');
+    expect(describeError(e, 'zh').text).toContain(`CSV 第 ${row} 行`);
+    expect(describeError(e, 'zh').text).toContain(`第 ${position} 个字段`);
+  });
+
+  it('splits a plates cell on commas and semicolons, as the typed plates field does', () => {
+    const plates = (cell: string) => parseImportCsv(`file,label,list,plates\na.jpg,Ann,allow,${cell}`)[0]!.plates;
+    expect(plates('"AB 12, CD 34"')).toEqual(['AB12', 'CD34']);
+    expect(plates('"B-MW 1, K-AB 2"')).toEqual(['BMW1', 'KAB2']);
+    expect(plates('AB 12;CD 34')).toEqual(['AB12', 'CD34']);
+    expect(plates('"AB 12,, ;CD 34,"')).toEqual(['AB12', 'CD34']);
+    expect(plates('AB 12 CD')).toEqual(['AB12CD']);
+  });
+
+  // Finding 3: a Windows-1252 CSV (Excel's "CSV (comma delimited)") was decoded with replacement characters and
+  // "Zoë Müller" stored as "Zo\uFFFD M\uFFFDller". It is refused, naming the row and column, saying how to save it.
+  it('reads a CSV file as UTF-8 (a byte-order mark is fine) and refuses other encodings with the row and column', () => {
+    const utf8 = new TextEncoder().encode('file,label,list\na.jpg,Zoë Müller,allow\n');
+    expect(parseImportCsv(decodeCsv(utf8))[0]!.label).toBe('Zoë Müller');
+    expect(parseImportCsv(decodeCsv(new Uint8Array([0xef, 0xbb, 0xbf, ...utf8])))[0]!.label).toBe('Zoë Müller');
+
+    const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+    const cases: [Uint8Array, Record<string, unknown>][] = [
+      [latin1('file,label,list\na.jpg,Ann,allow\nz.jpg,Zo\u00eb M\u00fcller,allow\n'), { row: 3, field: 'label' }],
+      [latin1('file,label,list,plates\r\nz.jpg,Zoe,allow,"AB 12,\r\nK\u00d6 34"\r\n'), { row: 2, field: 'plates' }],
+      [latin1('file,label,list\n\n\nz.jpg,Zoe,allow\nm\u00fcller.jpg,M,deny\n'), { row: 5, field: 'file' }],
+      [latin1('file,label,list,g\u00fcltig\na.jpg,A,allow,x\n'), { row: 1 }],
+      // A file cut off inside a character, and one whose quote is never closed: the line is still named.
+      [new Uint8Array([...new TextEncoder().encode('file,label,list\na.jpg,Zo'), 0xc3]), { row: 2, field: 'label' }],
+      [latin1('file,label,list\na.jpg,"Zo\u00eb,allow\n'), { row: 2 }],
+    ];
+    for (const [bytes, where] of cases) {
+      const e = refusal(() => decodeCsv(bytes));
+      expect(e.details).toEqual({ ...where, rule: 'notUtf8' });
+      const en = describeError(e, 'en').text;
+      expect(en).toContain(`CSV row ${where['row'] as number}`);
+      expect(en).toContain('"CSV UTF-8 (Comma delimited)"');
+      expect(describeError(e, 'zh').text).toContain('CSV UTF-8');
+    }
+    // A UTF-16 file (Excel's "Unicode text") is not UTF-8 either.
+    expect(refusal(() => decodeCsv(new Uint8Array([0xff, 0xfe, 0x66, 0x00]))).details).toEqual({ row: 1, rule: 'notUtf8' });
+  });
+
   it('never cuts a name or normalises a plate silently', () => {
     expect(() => checkLabel('x'.repeat(5000))).toThrow(expect.objectContaining({ code: 'INPUT_TOO_LONG', details: { field: 'label', max: 200, length: 5000 } }));
     expect(() => checkLabel('   ')).toThrow(expect.objectContaining({ code: 'INPUT_REQUIRED' }));
@@ -78,3 +170,13 @@ describe('bulk import CSV', () => {
     expect(describeError(new KioskError('INPUT_CONFIRMATION', { field: 'confirmation', word: 'WIPE' }), 'en').text).toContain('type WIPE in capital letters');
   });
 });
+
+function refusal(fn: () => unknown): KioskError {
+  try {
+    fn();
+  } catch (e) {
+    expect(isKioskError(e, 'INPUT_CSV_ROW')).toBe(true);
+    return e as KioskError;
+  }
+  return expect.unreachable();
+}

@@ -14,6 +14,7 @@ import { readAuditExport, auditExportFileName } from '../../src/app/audit-file';
 import { sealExportFile } from '../../src/crypto/export-file';
 import { isKioskError } from '../../src/shared/errors';
 import type { AuditEntry } from '../../src/shared/types';
+import { describeError } from '../../src/ui/error-text';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PASS = 'Export-Lantern 2026 river';
@@ -48,13 +49,27 @@ describe('audit export reader', { timeout: 60_000 }, () => {
   it('the admin screen refuses a wrong passphrase, altered bytes and a foreign payload', async () => {
     const file = await seal(payload);
     const code = async (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (isKioskError(e) ? e.code : String(e)));
-    expect(await code(readAuditExport(file, 'Wrong-Lantern 2026 river'))).toBe('STORE_WRONG_PASSPHRASE');
+    expect(await code(readAuditExport(file, 'Wrong-Lantern 2026 river'))).toBe('EXPORT_FILE_NOT_OPENED');
     const altered = file.slice();
     altered[altered.length - 1]! ^= 1;
-    expect(await code(readAuditExport(altered, PASS))).toBe('STORE_WRONG_PASSPHRASE');
+    expect(await code(readAuditExport(altered, PASS))).toBe('EXPORT_FILE_NOT_OPENED');
     expect(await code(readAuditExport(new TextEncoder().encode('{"entries":[]}'), PASS))).toBe('AUDIT_FILE_INVALID');
     expect(await code(readAuditExport(await seal({ ...payload, format: 'something-else' }), PASS))).toBe('AUDIT_FILE_INVALID');
     expect(await code(readAuditExport(await seal({ ...payload, entries: [{ at: 'yesterday' }] }), PASS))).toBe('AUDIT_FILE_INVALID');
+  });
+
+  it('a file cut short or with a changed byte, opened with the right passphrase, is not called a wrong passphrase', async () => {
+    const file = await seal(payload);
+    const err = async (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
+    // Truncated by 10 bytes (a half-finished copy) and a flipped byte in the middle, as the review did.
+    const flipped = file.slice();
+    flipped[Math.floor(flipped.length / 2)]! ^= 1;
+    for (const damaged of [file.slice(0, file.length - 10), flipped]) {
+      const e = await err(readAuditExport(damaged, PASS));
+      expect(isKioskError(e, 'EXPORT_FILE_NOT_OPENED')).toBe(true);
+      expect(describeError(e, 'en').text).toBe('Wrong passphrase, or the file is damaged (cut short or changed). If the passphrase is right, copy the file again.');
+      expect(describeError(e, 'zh').text).toBe('口令错误，或文件已损坏（不完整或被改动）。如果口令无误，请重新复制该文件。');
+    }
   });
 
   it('npm run audit:read prints the entries and writes JSON, with the passphrase on stdin', async () => {

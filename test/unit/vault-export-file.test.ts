@@ -18,10 +18,10 @@ describe('encrypted export file (format v1)', () => {
 
   it('wrong passphrase and a tampered header both fail authentication', async () => {
     const file = await sealExportFile(new TextEncoder().encode('x'), pass, 600_000);
-    await expect(openExportFile(file, pass + '!')).rejects.toSatisfy((e) => isKioskError(e, 'STORE_WRONG_PASSPHRASE'));
+    await expect(openExportFile(file, pass + '!')).rejects.toSatisfy((e) => isKioskError(e, 'EXPORT_FILE_NOT_OPENED'));
     const tampered = file.slice();
     tampered[12] = (tampered[12] ?? 0) ^ 1; // a salt byte: covered by the additional data and the KDF
-    await expect(openExportFile(tampered, pass)).rejects.toSatisfy((e) => isKioskError(e, 'STORE_WRONG_PASSPHRASE'));
+    await expect(openExportFile(tampered, pass)).rejects.toSatisfy((e) => isKioskError(e, 'EXPORT_FILE_NOT_OPENED'));
   });
 
   it('refuses files that are not exports, and iteration counts below the floor', async () => {

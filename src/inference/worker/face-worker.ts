@@ -37,6 +37,7 @@ import { LIVENESS_MODEL_ID, LivenessModel, TRAINED_PAD, TRAINED_PAD_MODEL_ID } f
 import { fusePad, needsFrLiveness } from '../../matching/face/pad-fusion';
 import { EYES_MODEL_ID, EyeStateModel } from './face-eyes';
 import { realmTrace as trace, traceWasmCompiles } from '../../shared/startup-trace';
+import { checkPhotoSize, MAX_PHOTO_BYTES, PHOTO_HEAD_BYTES } from '../../shared/photo-size';
 import { LazyModel } from './lazy-model';
 import { compileOrtRuntime } from './ort-runtime';
 
@@ -384,11 +385,22 @@ async function analyse(req: FaceCommands['analyse']['req']): Promise<FrameAnalys
   }
 }
 
+/** The file's first bytes, for its header; FILE_UNREADABLE when the file changed or went after it was chosen. */
+async function readHead(image: Blob): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await image.slice(0, PHOTO_HEAD_BYTES).arrayBuffer());
+  } catch (e) {
+    throw new KioskError('FILE_UNREADABLE', { reason: e instanceof Error ? e.name : 'read' }, { cause: e });
+  }
+}
+
 /** Photos larger than this (long side) are decoded downscaled: detection needs no more, memory does. */
 const MAX_PHOTO_SIDE = 4096;
 
 async function decode(image: Blob | ImageBitmap): Promise<ImageBitmap> {
   if (image instanceof ImageBitmap) return image;
+  // Bytes and the header's pixel count before anything is decoded (src/shared/photo-size.ts: a decompression bomb).
+  checkPhotoSize(image.size, image.size > MAX_PHOTO_BYTES ? null : await readHead(image));
   let probe: ImageBitmap;
   try {
     probe = await createImageBitmap(image);
