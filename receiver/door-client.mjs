@@ -134,6 +134,29 @@ export function act(order, how) {
   }
 }
 
+/**
+ * The door's one entry point for orders from any transport: verifies and acts on one order at a time, in arrival
+ * order. Node's WebCrypto verifies on its thread pool, so two orders checked at once finish in either order; a
+ * door's log and its pulses must follow the order the broker or webhook delivered them in, or an audit reads a
+ * replay before its original.
+ * @param {Verifier} v @param {{ gpio?: string, pulseMs?: number, say: (line: string) => void }} how
+ * @returns {(text: string) => Promise<Verdict>}
+ */
+export function orderHandler(v, how) {
+  /** @type {Promise<unknown>} */
+  let queue = Promise.resolve();
+  return (text) => {
+    const next = queue.then(async () => {
+      const verdict = await verifyOrder(v, text, Date.now());
+      if (!verdict.ok) how.say(`refused order: ${verdict.reason}`);
+      else act(verdict.order, how);
+      return verdict;
+    });
+    queue = next.catch(() => undefined);
+    return next;
+  };
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -175,13 +198,7 @@ async function main() {
   });
   const serves = v.door === undefined ? 'ANY door (--any-door)' : `door ${v.door}`;
   const how = { say, pulseMs: Number(values['pulse-ms']), ...(values.gpio ? { gpio: values.gpio } : {}) };
-  /** @param {string} text */
-  const handle = async (text) => {
-    const verdict = await verifyOrder(v, text, Date.now());
-    if (!verdict.ok) say(`refused order: ${verdict.reason}`);
-    else act(verdict.order, how);
-    return verdict;
-  };
+  const handle = orderHandler(v, how);
 
   if (values.listen) {
     const secret = readFileSync(values['webhook-secret'] ?? '', 'utf8').trim();

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReceiver } from '../../receiver/app.mjs';
-import { makeVerifier } from '../../receiver/door-client.mjs';
+import { makeVerifier, orderHandler } from '../../receiver/door-client.mjs';
+import { signLowS } from '../../receiver/protocol.mjs';
 import {
   type Mosquitto,
   type NodeKiosk,
@@ -231,6 +232,45 @@ describe('the door client must be told its door', () => {
     } finally {
       dir.remove();
     }
+  });
+});
+
+describe('the door client takes orders one at a time', () => {
+  it('logs and acts in arrival order even when later signatures verify first', async () => {
+    // Node verifies ECDSA on its thread pool, so 60 orders handed over at once finish in any order unless the
+    // client queues them; a replay must never be logged (or acted on) before its original.
+    // A key pair standing in for the receiver's signing key.
+    const { jwk, kid, keys: pair } = await makeKiosk('receiver');
+    const v = await makeVerifier(jwk, { door: 'main', notBefore: Date.now() - 1000 });
+    const lines: string[] = [];
+    const handle = orderHandler(v, { say: (l) => lines.push(l) });
+    const envelope = async (n: number) => {
+      const order = JSON.stringify({
+        v: 1,
+        id: Buffer.alloc(16, n).toString('base64url'),
+        at: Date.now(),
+        door: 'main',
+        kiosk: 'lobby-1',
+        seq: n,
+        decision: 'grant',
+        actuate: true,
+      });
+      return JSON.stringify({ order, sig: await signLowS(pair.privateKey, order), kid });
+    };
+    const sent: { text: string; expect: RegExp }[] = [];
+    for (let n = 1; n <= 20; n++) {
+      const genuine = await envelope(n);
+      sent.push({
+        text: await forgeOrder(kid, JSON.parse(JSON.parse(genuine).order as string)),
+        expect: /bad_signature/,
+      });
+      sent.push({ text: genuine, expect: new RegExp(`OPEN door main .* seq ${n}\\)`) });
+      sent.push({ text: genuine, expect: /replayed_order/ });
+    }
+    const verdicts = await Promise.all(sent.map((o) => handle(o.text)));
+    expect(verdicts.filter((x) => x.ok)).toHaveLength(20);
+    expect(lines).toHaveLength(sent.length);
+    lines.forEach((line, i) => expect(line).toMatch(sent[i]!.expect));
   });
 });
 
