@@ -155,6 +155,29 @@ function must(cmd: string, args: string[], cwd?: string): void {
 }
 
 /**
+ * Issues a leaf certificate with Debian's openssl under a CA whose files are in `dir`: a new P-256 key
+ * `<name>.key`, and `<name>.pem` for `subject` with subjectAltName `san` (serverAuth only when asked). Throws with
+ * openssl's stderr when a step fails; what a verifier then makes of the leaf is the caller's test.
+ */
+export function issueLeaf(
+  dir: string,
+  o: { ca: string; caKey: string; name: string; subject: string; san: string; serverAuth?: boolean },
+): string {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  const csr = `${o.name}.csr`;
+  must('openssl', ['req', '-new', ...ec, '-keyout', `${o.name}.key`, '-out', csr, '-subj', o.subject], dir);
+  const ext = `${o.name}-ext.cnf`;
+  writeFileSync(
+    join(dir, ext),
+    `subjectAltName=${o.san}\nbasicConstraints=CA:FALSE\n${o.serverAuth ? 'extendedKeyUsage=serverAuth\n' : ''}`,
+  );
+  const pem = `${o.name}.pem`;
+  const sign = ['x509', '-req', '-in', csr, '-CA', o.ca, '-CAkey', o.caKey, '-CAcreateserial', '-days', '2'];
+  must('openssl', [...sign, '-extfile', ext, '-out', pem], dir);
+  return join(dir, pem);
+}
+
+/**
  * A throwaway CA and a server certificate for 127.0.0.1/localhost it issued, made with Debian's openssl (test
  * fixtures only; the receiver makes its own site CA in Node). Files: ca.pem, server.pem, server.key.
  */
@@ -165,29 +188,8 @@ export function makeTestCa(dir: string): { ca: string; cert: string; key: string
     ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=test-ca', '-days', '2'],
     dir,
   );
-  must('openssl', ['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir);
-  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n');
-  must(
-    'openssl',
-    [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      'ext.cnf',
-      '-out',
-      'server.pem',
-    ],
-    dir,
-  );
+  const subject = '/CN=127.0.0.1';
+  issueLeaf(dir, { ca: 'ca.pem', caKey: 'ca.key', name: 'server', subject, san: 'IP:127.0.0.1,DNS:localhost' });
   return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
 }
 

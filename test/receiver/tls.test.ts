@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 // @peculiar/x509 needs the Reflect metadata polyfill first (as in receiver/tls.mjs).
 import 'reflect-metadata';
@@ -16,7 +16,7 @@ import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import { createReceiver } from '../../receiver/app.mjs';
 import { NAME_CONSTRAINTS_OID, loadTls, permits, permittedNames, spkiSha256 } from '../../receiver/tls.mjs';
-import { httpsGetAs, makeTestCa, startNode, startReceiver, tempDir } from './helpers';
+import { httpsGetAs, issueLeaf, makeTestCa, startNode, startReceiver, tempDir } from './helpers';
 
 describe('TLS built in', () => {
   it('makes a site CA once, issues a certificate for the host and --tls-name, and keeps the CA across restarts', async () => {
@@ -98,32 +98,14 @@ describe('TLS built in', () => {
         ['203.0.113.7', 'IP:203.0.113.7'],
         ['receiver.site.test.evil.example', 'DNS:receiver.site.test.evil.example'],
       ] as const) {
-        const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-        expect(
-          openssl(['req', '-new', ...ec, '-keyout', 'rogue.key', '-out', 'rogue.csr', '-subj', `/CN=${name}`]).status,
-        ).toBe(0);
-        writeFileSync(
-          join(data.path, 'ext.cnf'),
-          `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
-        );
-        const signed = openssl([
-          'x509',
-          '-req',
-          '-in',
-          'rogue.csr',
-          '-CA',
-          'tls/ca.pem',
-          '-CAkey',
-          'tls/ca-key.pem',
-          '-CAcreateserial',
-          '-days',
-          '2',
-          '-extfile',
-          'ext.cnf',
-          '-out',
-          'rogue.pem',
-        ]);
-        expect(signed.status, signed.stderr).toBe(0);
+        issueLeaf(data.path, {
+          ca: 'tls/ca.pem',
+          caKey: 'tls/ca-key.pem',
+          name: 'rogue',
+          subject: `/CN=${name}`,
+          san,
+          serverAuth: true,
+        });
         const v = verify('rogue.pem', name);
         expect(v.status, `${name}: ${v.stdout}`).not.toBe(0);
         expect(v.stdout + v.stderr).toMatch(/permitted subtree violation/);
