@@ -281,6 +281,11 @@ describe('who may make the kiosk say yes', () => {
       expect(await page.getByTestId('override-quota').getAttribute('data-left')).toBe('5');
       await page.getByTestId('guard-logout').click();
 
+      // A visitor at the screen then locks every PIN login on this tablet with five wrong tries at names nobody
+      // has; a guard's own security key still logs in (it cannot be guessed, so the PIN lock-out does not hold it).
+      for (let i = 1; i <= 5; i++) expect((await pinLogin(page, `guess ${i}`, '000000')).code).toBe('GUARD_WRONG_PIN');
+      expect((await pinLogin(page, 'Night desk', PIN)).code).toBe('GUARD_LOCKED_OUT');
+
       // The second guard with the passkey (user verification by the virtual authenticator).
       await page.getByTestId('login').waitFor({ state: 'visible' });
       await page.getByTestId('login-passkey').click();
