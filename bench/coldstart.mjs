@@ -225,7 +225,7 @@ async function main() {
     console.log('\n| phase (page trace, ms from navigation; p50 over runs) | start | end | duration | runs |\n|---|---|---|---|---|');
     for (const p of phases) console.log(`| ${p.phase} | ${p.start} | ${p.end} | ${p.duration} | ${p.runs} |`);
     console.log(`\n${runs.length} runs, target first decision ≤ ${result.targetMs} ms p50: ${result.firstDecisionMs.p50 <= result.targetMs ? 'met' : 'NOT met'}; ` +
-      `machine ${result.machine.cpu} × ${result.machine.cores}, ` +
+      `machine ${result.machine.cpu} × ${result.machine.cores} at ${result.machine.cpuMHz} MHz (${result.machine.vectorIsa}), ` +
       `load average (1, 5, 15 min) before ${result.loadavgBefore.join(' ')}, after ${result.loadavg.join(' ')}`);
     mkdirSync(dirname(resolve(args.json)), { recursive: true });
     writeFileSync(resolve(args.json), `${JSON.stringify(result, null, 2)}\n`);

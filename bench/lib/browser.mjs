@@ -123,12 +123,36 @@ export async function startBench(opts = {}) {
 
 export { q as quantile } from './metrics.mjs';
 
-/** @returns {{ cpu: string, cores: number, memGiB: number, os: string, node: string }} */
+/**
+ * The machine a benchmark ran on. `cpuMHz` and `vectorIsa` (the widest x86 vector extension the CPU reports) are there
+ * because the same code measured 1.3 s on one 2-core VM and 3.6 s on another (docs/architecture.md, session 21):
+ * wasm compile and SIMD kernels follow the CPU, and the model name alone ("Intel(R) Xeon(R) Processor") hides it.
+ * @returns {{ cpu: string, cores: number, cpuMHz: number, vectorIsa: string, memGiB: number, os: string, node: string }}
+ */
 export function machine() {
   const cpus = os.cpus();
+  let info = '';
+  try {
+    info = readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    /* not Linux: unknown */
+  }
+  const flags = (/^flags\s*:\s*(.*)$/m.exec(info)?.[1] ?? '').split(' ');
+  const has = (/** @type {string} */ f) => flags.includes(f);
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(info)?.[1] ?? cpus[0]?.speed ?? 0);
   return {
     cpu: cpus[0]?.model ?? 'unknown',
     cores: cpus.length,
+    cpuMHz: Math.round(mhz),
+    vectorIsa: has('avx512f')
+      ? 'avx512'
+      : has('avx2')
+        ? 'avx2'
+        : has('avx')
+          ? 'avx'
+          : has('sse4_1')
+            ? 'sse4.1'
+            : 'unknown',
     memGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
