@@ -16,7 +16,8 @@
  * later" (403 not_paired, 429, 5xx). It never stores or forwards anything a kiosk did not sign, and it has nothing to
  * store beyond the schema's fields. It also serves the admin's watchlist bundles to kiosks on the LAN
  * (GET /watchlist/bundle, published by a PUT that needs the admin token, receiver/admin.mjs, or the `publish` command;
- * receiver/bundles.mjs), as opaque files the kiosk verifies itself.
+ * receiver/bundles.mjs), as opaque files the kiosk verifies itself, and only to a paired, unrevoked kiosk that signs
+ * its request with its decision key.
  */
 import Fastify, { LogController } from 'fastify';
 import { createServer } from 'node:http';
@@ -31,6 +32,7 @@ import {
   fingerprint,
   importPublicKey,
   isId,
+  pullStatement,
   thumbprint,
   verifySignature,
 } from './protocol.mjs';
@@ -57,7 +59,7 @@ export const DEFAULT_ORIGINS = [
  * @typedef {{ burst: number, perSecond: number }} Rate
  * @typedef {{
  *   host?: string, port?: number, dataDir: string, origins?: string[],
- *   freshnessMs?: number, skewMs?: number, pairTtlMs?: number,
+ *   freshnessMs?: number, skewMs?: number, pullWindowMs?: number, pairTtlMs?: number,
  *   mqtt?: string, mqttTopic?: string, mqttUser?: string, mqttPassword?: string, mqttCa?: Buffer, haDiscovery?: string,
  *   webhook?: string, webhookSecretFile?: string,
  *   logFile?: string, capture?: string,
@@ -120,6 +122,7 @@ async function build(opts, store, unlock) {
   const now = opts.now ?? Date.now;
   const freshnessMs = opts.freshnessMs ?? 5000;
   const skewMs = opts.skewMs ?? 1000;
+  const pullWindowMs = opts.pullWindowMs ?? 300_000;
   const origins = new Set((opts.origins ?? DEFAULT_ORIGINS).map((o) => new URL(o).origin));
   const emit = opts.onEvent ?? (() => {});
   const adminKeys = await Promise.all(
@@ -569,8 +572,26 @@ async function build(opts, store, unlock) {
       return reject(req, reply, 400, 'bad_query', { field: 'kiosk' });
     const since = Number(sinceText);
     const kioskId = kiosk?.toLowerCase();
+    // Only a paired, unrevoked kiosk is served, by the key it decides with (pullStatement in receiver/protocol.mjs).
+    // Bundles are encrypted, but an open route handed every site-passphrase entry to anyone on the LAN for offline
+    // guessing, and kept feeding a tablet the admin had unpaired. A signature within the time window is all it
+    // takes: replaying one inside the window fetches what that kiosk was sent, no more (and over TLS nobody sees it).
+    const { id, ts: tsText, sig } = q;
+    if (id === undefined && tsText === undefined && sig === undefined) return reject(req, reply, 401, 'unsigned_pull');
+    if (!isId(id)) return reject(req, reply, 400, 'bad_query', { field: 'id' });
+    if (typeof tsText !== 'string' || !/^[1-9]\d{0,15}$/.test(tsText) || !Number.isSafeInteger(+tsText))
+      return reject(req, reply, 400, 'bad_query', { field: 'ts' });
+    if (typeof sig !== 'string' || !/^[A-Za-z0-9_-]{86}$/.test(sig))
+      return reject(req, reply, 400, 'bad_query', { field: 'sig' });
+    const rec = await store.kiosk(id);
+    if (!rec) return reject(req, reply, 403, 'not_paired', { kiosk: id });
+    const signed = pullStatement(id, since, kioskId, Number(tsText));
+    if (!(await verifySignature(await keyFor(id, rec), signed, sig)))
+      return reject(req, reply, 401, 'bad_signature', { kiosk: id });
+    if (rec.revokedAt !== undefined) return reject(req, reply, 401, 'kiosk_revoked', { kiosk: id });
+    if (Math.abs(now() - Number(tsText)) > pullWindowMs) return reject(req, reply, 401, 'pull_expired', { kiosk: id });
     const choice = selectBundle(bundles.list(), since, kioskId);
-    const pull = { event: 'bundle_pull', since, ...(kioskId ? { kioskKey: kioskId.slice(0, 16) } : {}) };
+    const pull = { event: 'bundle_pull', kiosk: id, since, ...(kioskId ? { kioskKey: kioskId.slice(0, 16) } : {}) };
     if (choice.status !== 200) {
       req.log.info({ ...pull, status: choice.status }, choice.status === 204 ? 'kiosk is up to date' : 'no bundle');
       if (choice.status === 204) return reply.code(204).send();

@@ -283,6 +283,16 @@ export async function signLowS(key, text) {
   return toBase64url(raw);
 }
 
+/**
+ * What a kiosk signs to pull a watchlist bundle (GET /watchlist/bundle): its id, the version it has, the receiving
+ * key id it asks for (or "-") and its clock. Its own first line keeps it apart from a decision (JSON, starting "{")
+ * and from the pairing statement, so no signature made for one can be presented as the other.
+ * @param {string} kiosk @param {number} since @param {string | undefined} receivingKey @param {number} ts
+ */
+export function pullStatement(kiosk, since, receivingKey, ts) {
+  return `entrance-kiosk/bundle-pull/v1\n${kiosk}\n${since}\n${receivingKey ?? '-'}\n${ts}`;
+}
+
 /** @param {string} kiosk @param {string} kid */
 export function pairingStatement(kiosk, kid) {
   return `entrance-kiosk/pair/v1\n${kiosk}\n${kid}`;

@@ -517,6 +517,7 @@ else
   say(
     `watchlist bundles: ${url}/watchlist/bundle, ${published.length} published` +
       (latest ? ` (latest full v${latest})` : '') +
+      ', served to paired kiosks only' +
       (keys.length
         ? `, publishing requires the admin key ${keys.map((k) => k.fingerprint).join(' or ')}`
         : values['allow-unsigned-bundles']

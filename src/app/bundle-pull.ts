@@ -8,14 +8,15 @@
  * (and which version), and the last refusal (an older or foreign-signed bundle on the receiver is refused, kept off
  * the device, and named here until a later pull succeeds). Only one pull runs at a time; a failed pull is retried at
  * the next tick. Needs only the device unlock (the signature is the authority). It never sends anything but the
- * installed version and this kiosk's public key id, and never writes the vault except through installBundle. What
+ * installed version, this kiosk's id and public key id, and the pull's signature by its decision key, and never
+ * writes the vault except through installBundle. What
  * it installed goes to the `onInstalled` listeners (the sync service audits it); a listener that fails is logged
  * and never undoes or fails the install.
  */
 import { KioskError, isKioskError } from '../shared/errors';
 import type { Clock } from '../shared/clock';
 import type { Vault } from '../store';
-import { publicKeyId, pullBundle, type PullOptions } from '../sync';
+import { publicKeyId, pullBundle, type PullOptions, type PullSignature } from '../sync';
 import { installBundle, syncKeys, type Applied } from './bundle-apply';
 
 export interface PullStatus {
@@ -34,6 +35,11 @@ export interface PullStatus {
 export interface PullerDeps {
   vault: Vault;
   clock: Clock;
+  /**
+   * Signs each pull with the kiosk's decision key (the decision service's signPull); the receiver serves bundles only
+   * to a paired, unrevoked kiosk. Rejects with UPSTREAM_NOT_PAIRED while there is no decision service.
+   */
+  sign: (since: number, receivingKeyHex: string | undefined) => Promise<PullSignature>;
   /** Called after a bundle was installed (the watchlist service reloads). */
   installed: () => Promise<void>;
   /** The transport (tests give the real one a different upstream origin). */
@@ -115,6 +121,7 @@ export class BundlePuller {
       const installedVersion = await vault.watchlistVersion();
       const bytes = await (this.deps.pull ?? pullBundle)({
         installedVersion,
+        sign: this.deps.sign,
         ...(keys.kiosk ? { kioskKeyId: await publicKeyId(keys.kiosk.publicKey) } : {}),
         ...(this.deps.upstreamOrigin ? { upstreamOrigin: this.deps.upstreamOrigin } : {}),
       });

@@ -182,7 +182,14 @@ export class KioskController {
       now: () => this.clock.wall(),
     });
     this.faces.gallerySource = () => this.watchlist.galleryEntries();
-    this.puller = new BundlePuller({ vault: deps.vault, clock: this.clock, installed: () => this.reloadWatchlist() });
+    this.puller = new BundlePuller({
+      vault: deps.vault,
+      clock: this.clock,
+      installed: () => this.reloadWatchlist(),
+      // Whichever decision service is open at the time of the pull (settings reopen it).
+      sign: (since, key) =>
+        this.decisions ? this.decisions.signPull(since, key) : Promise.reject(new KioskError('UPSTREAM_NOT_PAIRED')),
+    });
     this.watchlist.subscribe((w) => this.onWatchlist(w));
     this.authority = new Authority({
       vault: deps.vault,

@@ -17,11 +17,13 @@ export {
   type DecisionPayload,
   type DecisionEnvelope,
   type UpstreamDecision,
+  type PullCredentials,
   DECISION_VERSION,
   MAX_ENVELOPE_BYTES,
   canonicalPayload,
   checkEnvelopeText,
   checkPayloadText,
+  pullStatement,
   serialiseEnvelope,
   upstreamDecisionFor,
 } from './message';

@@ -86,6 +86,22 @@ export function serialiseEnvelope(env: DecisionEnvelope): string {
   return JSON.stringify({ payload: env.payload, sig: env.sig });
 }
 
+/** What a kiosk presents with a bundle pull (query `id`, `ts`, `sig`): see pullStatement. */
+export interface PullCredentials {
+  kiosk: string;
+  ts: number;
+  sig: string;
+}
+
+/**
+ * The text a kiosk signs, with its decision key, to pull a watchlist bundle from the receiver (receiver/protocol.mjs
+ * spells the same text independently): kiosk id, installed version, the receiving key id it asks for (hex, or "-")
+ * and its clock. The first line keeps it apart from a decision payload (JSON) and the pairing statement.
+ */
+export function pullStatement(kiosk: string, since: number, receivingKeyHex: string | undefined, ts: number): string {
+  return `entrance-kiosk/bundle-pull/v1\n${kiosk}\n${since}\n${receivingKeyHex ?? '-'}\n${ts}`;
+}
+
 function fail<T>(reason: SchemaFailure, field?: string): Checked<T> {
   return field === undefined ? { ok: false, reason } : { ok: false, reason, field };
 }

@@ -14,10 +14,12 @@ import type { BackoffPolicy } from './delivery-policy';
 import { randomBase64url } from './encoding';
 import {
   type DecisionPayload,
+  type PullCredentials,
   type UpstreamDecision,
   ID_PATTERN,
   MAX_ENVELOPE_BYTES,
   checkEnvelopeText,
+  pullStatement,
   serialiseEnvelope,
 } from './message';
 import { pairWithReceiver } from './pairing';
@@ -31,6 +33,7 @@ import {
   jwkThumbprint,
   restampStale,
   signPayload,
+  signText,
   subjectRef,
 } from './signer';
 
@@ -192,6 +195,21 @@ export class DecisionService {
     });
     void this.sender.flush();
     return { kid, fingerprint: fingerprint(kid) };
+  }
+
+  /**
+   * Signs a watchlist bundle pull (the receiver serves bundles only to paired, unrevoked kiosks). The statement is
+   * built here from typed values, never taken from a caller, so this key signs nothing but decisions and pulls.
+   */
+  async signPull(since: number, receivingKeyHex: string | undefined): Promise<PullCredentials> {
+    if (!Number.isSafeInteger(since) || since < 0)
+      throw new KioskError('INPUT_INVALID', { reason: 'installed-version' });
+    if (receivingKeyHex !== undefined && !/^[0-9a-f]{64}$/.test(receivingKeyHex))
+      throw new KioskError('INPUT_INVALID', { reason: 'receiving-key' });
+    const ts = Math.round((this.opts.now ?? Date.now)());
+    const kiosk = this.opts.kioskId;
+    const sig = await signText(this.record.signingKey.privateKey, pullStatement(kiosk, since, receivingKeyHex, ts));
+    return { kiosk, ts, sig };
   }
 
   /** New HMAC key: every earlier subject reference becomes unlinkable to later ones. */

@@ -44,6 +44,7 @@ export {
   pullBundle,
   type ReadOptions,
   type PullOptions,
+  type PullSignature,
 } from './transport';
 export { MAX_BUNDLE_BYTES, MIN_PBKDF2_ITERATIONS } from './format';
 export type {

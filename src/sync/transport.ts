@@ -5,8 +5,8 @@
  * Transport is untrusted by design — a bundle is verified and decrypted by openBundle, never here — so this module
  * only guarantees bounded, clearly failing reads: every read is capped (MAX_BUNDLE_BYTES by default) while it
  * streams, so a huge or endless file cannot exhaust memory, and every failure is a KioskError the UI can name.
- * The LAN pull goes only to the build-time upstream origin (the one CSP's connect-src allows) and sends no
- * credentials, cookies or referrer.
+ * The LAN pull goes only to the build-time upstream origin (the one CSP's connect-src allows), signed by the kiosk's
+ * decision key (the receiver serves paired, unrevoked kiosks only), and sends no cookies or referrer.
  */
 import { KioskError } from '../shared/errors';
 import { UPSTREAM_ORIGIN } from '../config/upstream';
@@ -158,7 +158,19 @@ export async function readBundleFromDrop(event: DragEvent, opts: ReadOptions = {
   return readBundleFile(file, opts);
 }
 
+/** A pull's signature by the kiosk's decision key (src/decisions: DecisionService.signPull). */
+export interface PullSignature {
+  kiosk: string;
+  ts: number;
+  sig: string;
+}
+
 export interface PullOptions extends ReadOptions {
+  /**
+   * Signs this pull: the receiver serves bundles only to a paired, unrevoked kiosk (docs/sync.md). Rejecting with a
+   * KioskError (e.g. UPSTREAM_NOT_PAIRED) stops the pull before anything is sent.
+   */
+  sign: (since: number, receivingKeyHex: string | undefined) => Promise<PullSignature>;
   /** The version the kiosk has installed: the receiver answers 204 when it has nothing newer. */
   installedVersion: number;
   /** This kiosk's receiving key id (SHA-256 of its SPKI), so a receiver holding per-kiosk bundles can pick one. */
@@ -169,11 +181,25 @@ export interface PullOptions extends ReadOptions {
   timeoutMs?: number;
 }
 
+/** The `reason` of a small JSON refusal body (read at most 4 KiB of it), or undefined. */
+async function refusalReason(res: Response, signal: AbortSignal): Promise<string | undefined> {
+  if (!res.body) return undefined;
+  try {
+    const bytes = await readCapped(res.body, 4096, signal);
+    const reason: unknown = (JSON.parse(new TextDecoder().decode(bytes)) as { reason?: unknown } | null)?.reason;
+    return typeof reason === 'string' && /^[a-z_]{1,40}$/.test(reason) ? reason : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Fetch the newest bundle from the reference receiver on the LAN: GET <upstream>/watchlist/bundle?since=N[&kiosk=id].
+ * Fetch the newest bundle from the reference receiver on the LAN:
+ * GET <upstream>/watchlist/bundle?since=N[&kiosk=key id]&id=<kiosk>&ts=<ms>&sig=<pull signature>.
  * Resolves with the raw bytes (still to be verified by openBundle) or undefined when the receiver has nothing newer
  * (204) or nothing at all (404). Rejects with UPSTREAM_UNREACHABLE, UPSTREAM_BUSY, UPSTREAM_SERVER_ERROR,
- * UPSTREAM_REJECTED, BUNDLE_TOO_LARGE or WORKER_ABORTED.
+ * UPSTREAM_NOT_PAIRED, UPSTREAM_REJECTED (its `reason`: kiosk_revoked, pull_expired, …), BUNDLE_TOO_LARGE or
+ * WORKER_ABORTED, or with whatever `sign` rejects with.
  */
 export async function pullBundle(opts: PullOptions): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const max = capOf(opts);
@@ -182,8 +208,13 @@ export async function pullBundle(opts: PullOptions): Promise<Uint8Array<ArrayBuf
   }
   const origin = new URL(opts.upstreamOrigin ?? UPSTREAM_ORIGIN).origin;
   const url = new URL(BUNDLE_PULL_PATH, origin);
+  const keyHex = opts.kioskKeyId ? toHex(opts.kioskKeyId) : undefined;
+  const signed = await opts.sign(opts.installedVersion, keyHex);
   url.searchParams.set('since', String(opts.installedVersion));
-  if (opts.kioskKeyId) url.searchParams.set('kiosk', toHex(opts.kioskKeyId));
+  if (keyHex) url.searchParams.set('kiosk', keyHex);
+  url.searchParams.set('id', signed.kiosk);
+  url.searchParams.set('ts', String(signed.ts));
+  url.searchParams.set('sig', signed.sig);
 
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
@@ -213,10 +244,19 @@ export async function pullBundle(opts: PullOptions): Promise<Uint8Array<ArrayBuf
     return undefined;
   }
   if (res.status !== 200) {
-    await res.body?.cancel().catch(() => undefined);
-    if (res.status === 429 || res.status === 503) throw new KioskError('UPSTREAM_BUSY', { status: res.status });
-    if (res.status >= 500) throw new KioskError('UPSTREAM_SERVER_ERROR', { status: res.status });
-    throw new KioskError('UPSTREAM_REJECTED', { status: res.status });
+    if (res.status === 429 || res.status === 503) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new KioskError('UPSTREAM_BUSY', { status: res.status });
+    }
+    if (res.status >= 500) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new KioskError('UPSTREAM_SERVER_ERROR', { status: res.status });
+    }
+    // The receiver's reason says what the admin must do (pair this kiosk, re-pair a revoked one, set its clock).
+    const reason = await refusalReason(res, signal);
+    if (res.status === 403 && reason === 'not_paired')
+      throw new KioskError('UPSTREAM_NOT_PAIRED', { status: 403, reason });
+    throw new KioskError('UPSTREAM_REJECTED', { status: res.status, ...(reason ? { reason } : {}) });
   }
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > max) {

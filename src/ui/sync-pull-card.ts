@@ -21,15 +21,27 @@ export interface SyncPullActions {
 const when = (ms: number | null): string => (ms === null ? t('never') : formatDateTime(ms));
 
 /**
- * What the last pull's error means, for the card and the guard screen: a bundle refused (signature, rollback, …) or
- * the receiver not reached. The transport's codes are the decision sender's too, and their words are about queued
+ * What the last pull's error means, for the card and the guard screen: a bundle refused (signature, rollback, …), the
+ * pull itself refused (kiosk not paired, unpaired by the receiver's admin, clock off), or the receiver not reached. The transport's codes are the decision sender's too, and their words are about queued
  * decisions ("Decisions are queued."), which says nothing true about a pull.
  */
 export function pullProblem(e: KioskError): { label: string; text: string; error: WordedError } {
   const unreachable = e.code === 'UPSTREAM_UNREACHABLE' || e.code === 'UPSTREAM_BUSY' || e.code === 'UPSTREAM_SERVER_ERROR';
   const d = describeError(e, lang());
-  const text = unreachable ? t('pullUnreachable') : d.text;
-  return { label: t(unreachable ? 'pullFailed' : 'pullRefused'), text, error: new WordedError({ ...d, text }) };
+  // The receiver's refusals of the pull itself (docs/sync.md: only paired, unrevoked kiosks are served) need the
+  // receiver's admin or the tablet's clock, not a better bundle: said in those words.
+  const reason = e.details?.reason;
+  const refusal =
+    e.code === 'UPSTREAM_NOT_PAIRED'
+      ? t('pullNotPaired')
+      : e.code === 'UPSTREAM_REJECTED' && reason === 'kiosk_revoked'
+        ? t('pullRevoked')
+        : e.code === 'UPSTREAM_REJECTED' && reason === 'pull_expired'
+          ? t('pullClock')
+          : undefined;
+  const text = unreachable ? t('pullUnreachable') : (refusal ?? d.text);
+  const label = t(unreachable || refusal !== undefined ? 'pullFailed' : 'pullRefused');
+  return { label, text, error: new WordedError({ ...d, text }) };
 }
 
 /** "Last synced" text for any screen: the time and version of the last bundle a pull installed. */

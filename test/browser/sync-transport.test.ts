@@ -24,12 +24,24 @@ import {
   readBundleFromInput,
 } from '../../src/sync';
 import { KioskError, type ErrorCode } from '../../src/shared/errors';
+import { pullStatement } from '../../src/decisions';
+import { generateSigningKey, signText, verifyText } from '../../src/decisions/signer';
 import type { Subject } from '../../src/shared/types';
 
 const UPSTREAM = 'http://127.0.0.1:8787';
 
 let admin: CryptoKeyPair;
 let kiosk: CryptoKeyPair;
+/** The kiosk's decision key: what DecisionService.signPull signs pulls with. */
+let decisionKey: CryptoKeyPair;
+const sign = async (since: number, key: string | undefined) => {
+  const ts = Date.now();
+  return {
+    kiosk: 'lobby-1',
+    ts,
+    sig: await signText(decisionKey.privateKey, pullStatement('lobby-1', since, key, ts)),
+  };
+};
 let bundle: Uint8Array<ArrayBuffer>;
 
 const person: Subject = {
@@ -54,7 +66,11 @@ async function codeOf(p: Promise<unknown>): Promise<ErrorCode | 'resolved'> {
 }
 
 beforeAll(async () => {
-  [admin, kiosk] = await Promise.all([generateAdminKeyPair(), generateKioskKeyPair()]);
+  [admin, kiosk, decisionKey] = await Promise.all([
+    generateAdminKeyPair(),
+    generateKioskKeyPair(),
+    generateSigningKey(),
+  ]);
   bundle = await exportBundle({
     subjects: [person],
     version: 3,
@@ -196,7 +212,7 @@ describe('LAN pull', () => {
     // Interception can take effect a moment after Fetch.enable returns: probe until a request is seen paused.
     for (let i = 0; i < 50 && seen.length === 0; i++) {
       replies = [{ status: 204 }];
-      await pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM }).catch(() => undefined);
+      await pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM, sign }).catch(() => undefined);
       if (seen.length === 0) await new Promise((r) => setTimeout(r, 100));
     }
     expect(seen.length).toBeGreaterThan(0);
@@ -221,7 +237,7 @@ describe('LAN pull', () => {
       { status: 200, headers: { 'Content-Type': BUNDLE_MIME, 'Content-Length': String(bundle.length) }, body: bundle },
     ];
     const kid = await publicKeyId(kiosk.publicKey);
-    const bytes = await pullBundle({ installedVersion: 2, kioskKeyId: kid, upstreamOrigin: UPSTREAM });
+    const bytes = await pullBundle({ installedVersion: 2, kioskKeyId: kid, upstreamOrigin: UPSTREAM, sign });
     expect(bytes).toEqual(bundle);
     expect((await openAsKiosk(bytes!)).version).toBe(3);
     expect(seen).toHaveLength(1);
@@ -229,6 +245,19 @@ describe('LAN pull', () => {
     expect(url.origin + url.pathname).toBe(`${UPSTREAM}/watchlist/bundle`);
     expect(url.searchParams.get('since')).toBe('2');
     expect(url.searchParams.get('kiosk')).toMatch(/^[0-9a-f]{64}$/);
+    // Signed by the decision key over exactly what the query says (the receiver rebuilds the same statement).
+    expect(url.searchParams.get('id')).toBe('lobby-1');
+    const ts = Number(url.searchParams.get('ts'));
+    expect(Math.abs(Date.now() - ts)).toBeLessThan(60_000);
+    const statement = pullStatement('lobby-1', 2, url.searchParams.get('kiosk')!, ts);
+    expect(await verifyText(decisionKey.publicKey, statement, url.searchParams.get('sig')!)).toBe(true);
+    expect(
+      await verifyText(
+        decisionKey.publicKey,
+        pullStatement('lobby-1', 3, url.searchParams.get('kiosk')!, ts),
+        url.searchParams.get('sig')!,
+      ),
+    ).toBe(false);
     expect(seen[0]!.method).toBe('GET');
     const headerNames = Object.keys(seen[0]!.headers).map((h) => h.toLowerCase());
     expect(headerNames).not.toContain('cookie');
@@ -237,17 +266,52 @@ describe('LAN pull', () => {
 
   test('204 and 404 mean nothing newer; errors map to upstream codes', async () => {
     replies = [{ status: 204 }, { status: 404 }, { status: 503 }, { status: 500 }, { status: 403 }, 'fail'];
-    expect(await pullBundle({ installedVersion: 3, upstreamOrigin: UPSTREAM })).toBeUndefined();
-    expect(await pullBundle({ installedVersion: 3, upstreamOrigin: UPSTREAM })).toBeUndefined();
-    expect(await codeOf(pullBundle({ installedVersion: 3, upstreamOrigin: UPSTREAM }))).toBe('UPSTREAM_BUSY');
-    expect(await codeOf(pullBundle({ installedVersion: 3, upstreamOrigin: UPSTREAM }))).toBe('UPSTREAM_SERVER_ERROR');
-    expect(await codeOf(pullBundle({ installedVersion: 3, upstreamOrigin: UPSTREAM }))).toBe('UPSTREAM_REJECTED');
-    expect(await codeOf(pullBundle({ installedVersion: 3, upstreamOrigin: UPSTREAM }))).toBe('UPSTREAM_UNREACHABLE');
+    expect(await pullBundle({ installedVersion: 3, upstreamOrigin: UPSTREAM, sign })).toBeUndefined();
+    expect(await pullBundle({ installedVersion: 3, upstreamOrigin: UPSTREAM, sign })).toBeUndefined();
+    expect(await codeOf(pullBundle({ installedVersion: 3, upstreamOrigin: UPSTREAM, sign }))).toBe('UPSTREAM_BUSY');
+    expect(await codeOf(pullBundle({ installedVersion: 3, upstreamOrigin: UPSTREAM, sign }))).toBe(
+      'UPSTREAM_SERVER_ERROR',
+    );
+    expect(await codeOf(pullBundle({ installedVersion: 3, upstreamOrigin: UPSTREAM, sign }))).toBe('UPSTREAM_REJECTED');
+    expect(await codeOf(pullBundle({ installedVersion: 3, upstreamOrigin: UPSTREAM, sign }))).toBe(
+      'UPSTREAM_UNREACHABLE',
+    );
+  });
+
+  test("the receiver's refusals keep its reason: not paired, revoked, expired", async () => {
+    const json = (status: number, reason: string) => ({
+      status,
+      headers: { 'Content-Type': 'application/json' },
+      body: new TextEncoder().encode(JSON.stringify({ ok: false, reason })),
+    });
+    replies = [json(403, 'not_paired'), json(401, 'kiosk_revoked'), json(401, 'pull_expired')];
+    const details = async (p: Promise<unknown>) => {
+      const e = await p.then(
+        () => null,
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(KioskError);
+      return { code: (e as KioskError).code, reason: (e as KioskError).details?.reason };
+    };
+    const pull = () => pullBundle({ installedVersion: 1, upstreamOrigin: UPSTREAM, sign });
+    expect(await details(pull())).toEqual({ code: 'UPSTREAM_NOT_PAIRED', reason: 'not_paired' });
+    expect(await details(pull())).toEqual({ code: 'UPSTREAM_REJECTED', reason: 'kiosk_revoked' });
+    expect(await details(pull())).toEqual({ code: 'UPSTREAM_REJECTED', reason: 'pull_expired' });
+  });
+
+  test('a pull that cannot be signed sends nothing', async () => {
+    const unsigned = () => Promise.reject(new KioskError('UPSTREAM_NOT_PAIRED'));
+    expect(await codeOf(pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM, sign: unsigned }))).toBe(
+      'UPSTREAM_NOT_PAIRED',
+    );
+    expect(seen).toHaveLength(0);
   });
 
   test('a redirect is not followed', async () => {
     replies = [{ status: 302, headers: { Location: 'http://127.0.0.1:9/elsewhere' } }];
-    expect(await codeOf(pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM }))).toBe('UPSTREAM_UNREACHABLE');
+    expect(await codeOf(pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM, sign }))).toBe(
+      'UPSTREAM_UNREACHABLE',
+    );
     expect(seen.map((r) => new URL(r.url).port)).toEqual(['8787']);
   });
 
@@ -257,21 +321,21 @@ describe('LAN pull', () => {
       { status: 200, headers: { 'Content-Length': '5000' }, body: big },
       { status: 200, headers: { 'Content-Type': BUNDLE_MIME }, body: big },
     ];
-    expect(await codeOf(pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM, maxBytes: 4096 }))).toBe(
+    expect(await codeOf(pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM, sign, maxBytes: 4096 }))).toBe(
       'BUNDLE_TOO_LARGE',
     );
-    expect(await codeOf(pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM, maxBytes: 4096 }))).toBe(
+    expect(await codeOf(pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM, sign, maxBytes: 4096 }))).toBe(
       'BUNDLE_TOO_LARGE',
     );
   });
 
   test('a receiver that never answers times out; the caller can abort', async () => {
     replies = ['hang', 'hang'];
-    expect(await codeOf(pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM, timeoutMs: 300 }))).toBe(
+    expect(await codeOf(pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM, sign, timeoutMs: 300 }))).toBe(
       'UPSTREAM_UNREACHABLE',
     );
     const ctl = new AbortController();
-    const p = pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM, signal: ctl.signal });
+    const p = pullBundle({ installedVersion: 0, upstreamOrigin: UPSTREAM, sign, signal: ctl.signal });
     setTimeout(() => ctl.abort(), 100);
     expect(await codeOf(p)).toBe('WORKER_ABORTED');
   });

@@ -100,6 +100,16 @@ export async function outcome(page: Page, testid: string): Promise<{ tone: strin
   return { tone: (await el.getAttribute('data-tone'))!, code: await el.getAttribute('data-code'), text: await el.innerText() };
 }
 
+/** Pairs the kiosk with the receiver on the admin screen's pairing card (the console must be open); the card must say ok. */
+export async function pairWithCode(page: Page, code: string): Promise<{ tone: string; text: string }> {
+  const pairing = page.getByTestId('section-pairing');
+  await pairing.getByTestId('pair-code').fill(code);
+  await pairing.getByTestId('pair-submit').click();
+  const r = await outcome(page, 'pair-message');
+  if (r.tone !== 'ok') throw new Error(`pairing refused: ${r.text}`);
+  return r;
+}
+
 /**
  * Sets the kiosk's presentation-attack policy on the admin screen (the console must be open). Tests whose fake camera
  * loops a still photo turn PAD off: they are about recognition; test/e2e/liveness.test.ts is about PAD.

@@ -17,7 +17,7 @@ import type { Page } from 'playwright-core';
 import { E2E_RECEIVER_PORT } from '../helpers/e2e-env.mjs';
 import { journal, startReceiver, until, type JournalEntry, type ReceiverProcess } from '../receiver/helpers';
 import { launch, startKiosk, type Browser } from './harness';
-import { enrolPhotos, outcome, saveSetting, setPadPolicy, setupKiosk, unlockAdmin, waitForGuardOutcome } from './flows';
+import { enrolPhotos, pairWithCode, saveSetting, setPadPolicy, setupKiosk, unlockAdmin, waitForGuardOutcome } from './flows';
 
 interface Verified {
   seq: number;
@@ -38,14 +38,6 @@ async function accepted(r: ReceiverProcess): Promise<Verified[]> {
 
 async function decisionRequests(r: ReceiverProcess): Promise<number> {
   return (await journal(r.url, r.adminToken)).filter((e) => e.route === '/decisions').length;
-}
-
-async function pair(page: Page, code: string): Promise<void> {
-  const pairing = page.getByTestId('section-pairing');
-  await pairing.getByTestId('pair-code').fill(code);
-  await pairing.getByTestId('pair-submit').click();
-  const r = await outcome(page, 'pair-message');
-  expect(r.tone, r.text).toBe('ok');
 }
 
 /** Waits until frames are being analysed (the guard screen names the model backend once the first frame ran). */
@@ -117,7 +109,7 @@ describe('decisions only when set up, one per presence', () => {
       // 3. Paired: what arrives was decided after pairing, nothing from before.
       await unlockAdmin(b.page, server.url);
       const pairedAt = Date.now();
-      await pair(b.page, receiver.pairingCode);
+      await pairWithCode(b.page, receiver.pairingCode);
       const first = await until(async () => (await accepted(receiver))[0], 90_000, 'a verified decision after pairing');
       expect(first.decision).toBe('grant');
       // Nothing was signed before pairing: the first sequence number is the first one this key ever used, and nothing
@@ -143,7 +135,7 @@ describe('decisions only when set up, one per presence', () => {
       let b = await s.launch(feeds.noFace);
       await setupKiosk(b.page, server.url, { role: 'visitor' });
       await setPadPolicy(b.page, 'off');
-      await pair(b.page, receiver.pairingCode);
+      await pairWithCode(b.page, receiver.pairingCode);
       expect((await enrolPhotos(b.page, 'Person A', 'allow', [photos.personA])).tone).toBe('ok');
       await b.close();
       expect(await decisionRequests(receiver)).toBe(0);

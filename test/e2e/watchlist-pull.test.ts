@@ -2,15 +2,16 @@
  * Issue 17's LAN pull end to end: the built kiosk in Chromium, the real reference receiver over loopback.
  * Tablet C, another site's admin, signs a bundle of its own for kiosk B (a kiosk's public key is no secret); then
  * tablet A (the admin desk) exports two signed bundles to B's key (versions follow the wall clock, so A's, made
- * later, are newer than C's — the receiver publishes a full bundle only if it is newer than every one it has). B pins
- * A's key only (fingerprint shown, then confirmed) and sets a pull schedule of one minute. The receiver is shared
+ * later, are newer than C's — the receiver publishes a full bundle only if it is newer than every one it has). B, not yet
+ * paired with the receiver, is refused its first pull (the receiver serves paired kiosks only) and told so; paired, it
+ * pins A's key only (fingerprint shown, then confirmed) and sets a pull schedule of one minute. The receiver is shared
  * with C's site, so it pins both admin keys and publishes both admins' bundles: what it accepts is no authority for
  * the kiosk. C's bundle is refused at B's first scheduled pull (BUNDLE_SIGNATURE), installs nothing, and the admin
  * card says why. A's second bundle, published next, is installed at B's following scheduled pull with no one
  * pressing anything, shown as "last synced v<its version>" on both screens. The real receiver never offers a version
  * older than the kiosk asks for (`since`), so the older bundle comes from a stale server on the receiver's address
  * (the only origin the kiosk's CSP lets it ask): A's first is refused (BUNDLE_ROLLBACK), shown on both screens, and
- * the watchlist stays as it was.
+ * the watchlist stays as it was. Unpaired by the receiver's admin (a lost tablet), B gets nothing more and says why.
  *
  * The receiver's port is the one the e2e build's CSP allows (E2E_RECEIVER_PORT), so this file cannot pick its own.
  */
@@ -22,9 +23,19 @@ import type { Page } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
 import { BUNDLE_MIME } from '../../receiver/bundles.mjs';
 import { E2E_RECEIVER_PORT } from '../helpers/e2e-env.mjs';
-import { bearer, startReceiver, until, type ReceiverProcess } from '../receiver/helpers';
+import { bearer, journal, startReceiver, until, type ReceiverProcess } from '../receiver/helpers';
 import { launch, startKiosk, type Browser } from './harness';
-import { enrolPhotos, openGuardScreen, outcome, peopleCount, savedDownload, setPadPolicy, setupKiosk, unlockAdmin } from './flows';
+import {
+  enrolPhotos,
+  openGuardScreen,
+  outcome,
+  pairWithCode,
+  peopleCount,
+  savedDownload,
+  setPadPolicy,
+  setupKiosk,
+  unlockAdmin,
+} from './flows';
 
 async function showKey(page: Page, which: 'admin' | 'kiosk'): Promise<string> {
   const sync = page.getByTestId('section-sync');
@@ -190,9 +201,20 @@ describe('watchlist pull from the receiver', () => {
       ]);
       await publish(receiver, foreign);
 
+      // The receiver serves paired kiosks only: B, not yet paired, is told so in words and gets no bundle bytes.
+      const card = b.page.getByTestId('section-pull');
+      await card.getByTestId('pull-now').click();
+      const unpaired = await outcome(b.page, 'pull-out');
+      expect(unpaired).toMatchObject({ tone: 'bad', code: 'UPSTREAM_NOT_PAIRED' });
+      expect(unpaired.text).toMatch(/^The receiver gives watchlists only to kiosks paired with it/);
+      const refusedPull = (await journal(receiver.url, receiver.adminToken)).filter((e) => e.route === '/watchlist/bundle');
+      expect(refusedPull.map((e) => [e.status, e.reason])).toEqual([[403, 'not_paired']]);
+      const kioskB = refusedPull[0]!.kiosk!; // the id B signs its pulls as
+      await b.page.evaluate(() => document.querySelector('[data-testid="pull-out"]')?.removeAttribute('data-tone'));
+      await pairWithCode(b.page, receiver.pairingCode);
+
       // B trusts A only: its first scheduled pull (right after saving the schedule) refuses C's bundle.
       await submit(b.page, 'pin-admin-json', 'pin-admin-submit', adminKeyA);
-      const card = b.page.getByTestId('section-pull');
       // An empty box is refused with the field and range (it was saved as 0, "off").
       await card.getByTestId('pull-minutes').fill('');
       await card.getByTestId('pull-save').click();
@@ -225,11 +247,26 @@ describe('watchlist pull from the receiver', () => {
       expect(await b.page.getByTestId('status-synced').innerText()).toContain(`v${newer}`);
       expect(await b.page.getByTestId('status-synced').getAttribute('data-tone')).toBe('ok');
 
+      // The receiver's admin unpairs B (a lost tablet): its next pull gets nothing and says why; v2 stays installed.
+      await unlockAdmin(b.page, server.url);
+      const revoke = await fetch(`${receiver.url}/admin/kiosks/${kioskB}/revoke`, {
+        method: 'POST',
+        headers: bearer(receiver.adminToken),
+      });
+      expect(revoke.status, await revoke.text()).toBe(200);
+      await b.page.evaluate(() => document.querySelector('[data-testid="pull-out"]')?.removeAttribute('data-tone'));
+      await b.page.getByTestId('section-pull').getByTestId('pull-now').click();
+      const revoked = await outcome(b.page, 'pull-out');
+      expect(revoked).toMatchObject({ tone: 'bad', code: 'UPSTREAM_REJECTED' });
+      expect(revoked.text).toMatch(/^The receiver's admin has unpaired this kiosk/);
+      expect(await b.page.getByTestId('section-pull').getByTestId('pull-status').innerText()).toContain('Last check failed');
+      expect((await pullStatus(b.page)).synced).toMatch(new RegExp(`· v${newer}$`));
+      expect(await labels(b.page)).toEqual(['Person A']);
+
       // The receiver down: "Pull now" says so on the card, as a failed check (not as a refused bundle, and not in
       // the decision sender's words about queued decisions); v2 stays installed.
       await receiver.stop();
       receiver = null;
-      await unlockAdmin(b.page, server.url);
       await b.page.evaluate(() => document.querySelector('[data-testid="pull-out"]')?.removeAttribute('data-tone'));
       await b.page.getByTestId('section-pull').getByTestId('pull-now').click();
       const down = await outcome(b.page, 'pull-out');

@@ -3,8 +3,8 @@
  * real receiver CLI by the loopback PUT (with the admin key pinned, so the receiver's Node-side signature check
  * meets the browser's signatures), then pulled by src/sync's pullBundle from a cross-origin-isolated kiosk page
  * (the app's COOP/COEP/CSP headers, the receiver as the one allowed upstream) and opened with openBundle. Proves:
- * 404 before anything is published, the full bundle to a new kiosk, the delta to a kiosk on its base, 204 when up
- * to date, the answers carry CORS for the kiosk origin and no-store, the request carries no referrer or cookie,
+ * 404 before anything is published, the full bundle to a new kiosk (its pull signed by the decision key the page
+ * paired), the delta to a kiosk on its base, 204 when up to date, nothing for a kiosk the receiver never paired, the answers carry CORS for the kiosk origin and no-store, the request carries no referrer or cookie,
  * and a page on another origin gets nothing (CORS), seen as UPSTREAM_UNREACHABLE by the kiosk.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -85,12 +85,18 @@ function nextAnswer(on: Page): Promise<Seen> {
   });
 }
 
-async function pull(installed: number, sendKeyId = true, on: Page = page): Promise<{ r: PullResult; last: Seen }> {
+async function pull(
+  installed: number,
+  sendKeyId = true,
+  on: Page = page,
+  stranger = false,
+): Promise<{ r: PullResult; last: Seen }> {
   const answer = nextAnswer(on);
-  const r = await on.evaluate(([u, v, k]) => (window as unknown as W).bundles.pull(u, v, k), [
+  const r = await on.evaluate(([u, v, k, x]) => (window as unknown as W).bundles.pull(u, v, k, x), [
     receiverUrl,
     installed,
     sendKeyId,
+    stranger,
   ] as const);
   const last = await Promise.race([
     answer,
@@ -141,6 +147,13 @@ beforeAll(async () => {
     keyFile,
   ]);
   expect(receiver.url).toBe(receiverUrl);
+  // The receiver serves bundles only to paired kiosks: the page pairs its decision key, as the pairing card does.
+  const minted = await fetch(`${receiverUrl}/admin/pairing-code`, {
+    method: 'POST',
+    headers: bearer(receiver.adminToken),
+  });
+  const { code } = (await minted.json()) as { code: string };
+  await page.evaluate(([u, c]) => (window as unknown as W).bundles.pair(u, c), [receiverUrl, code] as const);
 });
 
 afterAll(async () => {
@@ -174,7 +187,12 @@ describe('kiosk pulls watchlist bundles from the receiver in Chromium', () => {
     expect(first.r.opened).toEqual({ kind: 'full', version: 1, baseVersion: 0, ids: ['ada', 'bob'], deletions: [] });
     expect(first.r.bytes).toBe(Buffer.from(v1, 'base64').length);
     expect(first.last.status).toBe(200);
-    expect(first.last.url).toBe(`${receiverUrl}/watchlist/bundle?since=0&kiosk=${keys.kioskKeyId}`);
+    // The version, the receiving key id, and the kiosk's id, clock and signature over them: nothing else.
+    expect(first.last.url).toMatch(
+      new RegExp(
+        `^${receiverUrl}/watchlist/bundle\\?since=0&kiosk=${keys.kioskKeyId}&id=lobby-1&ts=\\d+&sig=[\\w-]{86}$`,
+      ),
+    );
     expect(first.last.headers).toMatchObject({
       'content-type': BUNDLE_MIME,
       'cache-control': 'no-store',
@@ -206,6 +224,13 @@ describe('kiosk pulls watchlist bundles from the receiver in Chromium', () => {
     const v3 = await page.evaluate(() => (window as unknown as W).bundles.full(3, ['bob', 'cyd', 'dee']));
     await publish(v3);
     expect((await pull(2)).r.opened).toMatchObject({ kind: 'full', version: 3, ids: ['bob', 'cyd', 'dee'] });
+  });
+
+  it('gives a kiosk the receiver never paired nothing: UPSTREAM_NOT_PAIRED, no bundle bytes', async () => {
+    const { r, last } = await pull(0, true, page, true);
+    expect(r).toEqual({ error: { code: 'UPSTREAM_NOT_PAIRED', details: { status: 403, reason: 'not_paired' } } });
+    expect(last.status).toBe(403);
+    expect(last.headers['access-control-allow-origin']).toBe(kioskOrigin);
   });
 
   it('gives a page on another origin nothing: CORS refuses it and the kiosk sees UPSTREAM_UNREACHABLE', async () => {

@@ -18,10 +18,16 @@ import {
   pullBundle,
 } from '../../src/sync';
 import { KioskError } from '../../src/shared/errors';
+import { pullStatement } from '../../src/decisions';
+import { pairWithReceiver } from '../../src/decisions/pairing';
+import { generateSigningKey, signText } from '../../src/decisions/signer';
 import type { Subject } from '../../src/shared/types';
 
 let admin: CryptoKeyPair | undefined;
 let kiosk: CryptoKeyPair | undefined;
+/** The kiosk's decision key (what the kiosk signs decisions and pulls with) and its id. */
+let decisionKey: CryptoKeyPair | undefined;
+const KIOSK_ID = 'lobby-1';
 
 function need<T>(v: T | undefined, what: string): T {
   if (v === undefined) throw new Error(`bundles harness: ${what} missing, call setup() first`);
@@ -63,7 +69,11 @@ const bundles = {
 
   /** Fresh admin and kiosk keys; returns what the test may know: public key ids, the admin JWK and fingerprint. */
   async setup(): Promise<{ kioskKeyId: string; adminKeyId: string; adminJwk: JsonWebKey; adminFingerprint: string }> {
-    [admin, kiosk] = await Promise.all([generateAdminKeyPair(), generateKioskKeyPair()]);
+    [admin, kiosk, decisionKey] = await Promise.all([
+      generateAdminKeyPair(),
+      generateKioskKeyPair(),
+      generateSigningKey(),
+    ]);
     return {
       kioskKeyId: hex(await publicKeyId(kiosk.publicKey)),
       adminKeyId: hex(await publicKeyId(admin.publicKey)),
@@ -101,14 +111,39 @@ const bundles = {
     );
   },
 
-  /** The kiosk's side: pull from the receiver, then verify and open what came with the pinned admin key. */
-  async pull(upstreamOrigin: string, installedVersion: number, sendKeyId = true): Promise<PullResult> {
+  /** Pairs this page's decision key with the receiver (the kiosk's pairing card, with a code the test minted). */
+  async pair(upstreamOrigin: string, code: string): Promise<string> {
+    const { kid } = await pairWithReceiver({
+      decisionsUrl: `${upstreamOrigin}/decisions`,
+      kiosk: KIOSK_ID,
+      keyPair: need(decisionKey, 'decision key'),
+      code,
+    });
+    return kid;
+  },
+
+  /**
+   * The kiosk's side: pull from the receiver, then verify and open what came with the pinned admin key. `stranger`
+   * signs the pull with a key the receiver never paired, under another id.
+   */
+  async pull(
+    upstreamOrigin: string,
+    installedVersion: number,
+    sendKeyId = true,
+    stranger = false,
+  ): Promise<PullResult> {
     const k = need(kiosk, 'kiosk key');
+    const signer = stranger ? (await generateSigningKey()).privateKey : need(decisionKey, 'decision key').privateKey;
+    const id = stranger ? 'lobby-9' : KIOSK_ID;
     try {
       const bytes = await pullBundle({
         installedVersion,
         upstreamOrigin,
         timeoutMs: 10_000,
+        sign: async (since, key) => {
+          const ts = Date.now();
+          return { kiosk: id, ts, sig: await signText(signer, pullStatement(id, since, key, ts)) };
+        },
         ...(sendKeyId ? { kioskKeyId: await publicKeyId(k.publicKey) } : {}),
       });
       if (!bytes) return {};

@@ -16,6 +16,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BUNDLES_DIR,
   BUNDLE_MIME,
   BundleFormatError,
   BundleStore,
@@ -38,7 +39,18 @@ import {
   publicKeyId,
 } from '../../src/sync';
 import type { Subject } from '../../src/shared/types';
-import { ROOT, bearer, startReceiver, tempDir, type ReceiverProcess } from './helpers';
+import {
+  ROOT,
+  bearer,
+  makeKiosk,
+  pairBody,
+  post,
+  sign,
+  startReceiver,
+  tempDir,
+  type NodeKiosk,
+  type ReceiverProcess,
+} from './helpers';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -523,6 +535,31 @@ const put = (url: string, token: string | undefined, body: Uint8Array, headers: 
     body: new Uint8Array(body),
   });
 
+/**
+ * Pairs a kiosk (decision key made in Node) with a running receiver, as the kiosk's pairing card does: a code from
+ * the admin route, then the signed pairing request.
+ */
+async function pairKiosk(url: string, token: string | undefined, id: string): Promise<NodeKiosk> {
+  const kiosk = await makeKiosk(id);
+  const minted = await call(`${url}/admin/pairing-code`, { method: 'POST', headers: bearer(token) });
+  expect(minted.status, JSON.stringify(minted.json)).toBe(200);
+  const paired = await post(`${url}/pair`, await pairBody(kiosk, String(minted.json.code)));
+  expect(paired.status, JSON.stringify(paired.json)).toBe(200);
+  return kiosk;
+}
+
+/**
+ * The query of a signed pull: `q` as given plus id, ts and sig over the pull statement, spelled out here
+ * independently of the kiosk's and the receiver's code (since as written, the receiving key id lowercased or "-").
+ */
+async function signedQuery(kiosk: NodeKiosk, q: string, opts: { ts?: number; high?: boolean } = {}): Promise<string> {
+  const params = new URLSearchParams(q);
+  const ts = opts.ts ?? Date.now();
+  const statement = `entrance-kiosk/bundle-pull/v1\n${kiosk.id}\n${params.get('since') ?? ''}\n${params.get('kiosk')?.toLowerCase() ?? '-'}\n${ts}`;
+  const sig = await sign(kiosk.keys.privateKey, statement, opts.high);
+  return `${q}${q ? '&' : ''}id=${kiosk.id}&ts=${ts}&sig=${sig}`;
+}
+
 /** `node receiver/server.mjs publish …`, as an admin would type it. */
 function publishCli(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((res) => {
@@ -542,22 +579,27 @@ describe('the receiver serves and accepts bundles over HTTP', () => {
   let token: string | undefined;
   const args = () => ['--port', '0', '--data', data.path, '--origin', KIOSK, '--allow-unsigned-bundles'];
 
+  let lobby: NodeKiosk;
+
   beforeAll(async () => {
     data = tempDir('receiver-bundles-');
     receiver = await startReceiver([...args(), '--bundle-max', '200000']);
     url = receiver.url;
     token = receiver.adminToken;
+    lobby = await pairKiosk(url, token, 'lobby-1');
   });
   afterAll(async () => {
     await receiver?.stop();
     data?.remove();
   });
 
-  const pull = (q: string, headers: Record<string, string> = {}) => call(`${url}/watchlist/bundle?${q}`, { headers });
+  /** A pull signed by the paired kiosk `lobby-1`. */
+  const pull = async (q: string, headers: Record<string, string> = {}) =>
+    call(`${url}/watchlist/bundle?${await signedQuery(lobby, q)}`, { headers });
 
   it('answers 404 until something is published, 200 with the bytes, then 204, all no-store', async () => {
     expect(receiver.output()).toMatch(
-      /watchlist bundles: \S+\/watchlist\/bundle, 0 published, publishing does not check signatures \(--allow-unsigned/,
+      /watchlist bundles: \S+\/watchlist\/bundle, 0 published, served to paired kiosks only, publishing does not check signatures \(--allow-unsigned/,
     );
     const none = await pull('since=0');
     expect(none.status).toBe(404);
@@ -584,7 +626,9 @@ describe('the receiver serves and accepts bundles over HTTP', () => {
     // Kiosk B is no recipient of anything here: nothing was published for it.
     expect((await pull(`since=0&kiosk=${idB}`)).status).toBe(404);
     // No HEAD route: a stream opened for a HEAD answer would only leak a file descriptor.
-    expect((await call(`${url}/watchlist/bundle?since=0`, { method: 'HEAD' })).status).toBe(404);
+    expect(
+      (await call(`${url}/watchlist/bundle?${await signedQuery(lobby, 'since=0')}`, { method: 'HEAD' })).status,
+    ).toBe(404);
   });
 
   it('serves the delta from the installed version, and the full bundle to a kiosk on another version', async () => {
@@ -701,6 +745,70 @@ describe('the receiver serves and accepts bundles over HTTP', () => {
     expect(pre.headers.get('access-control-allow-methods')).toBe('GET');
   });
 
+  it('serves only a paired, unrevoked kiosk that signs its pull, within the time window', async () => {
+    const at = (q: string) => call(`${url}/watchlist/bundle?${q}`);
+    const refused = async (q: string) => {
+      const r = await at(q);
+      expect(r.bytes.includes(Buffer.from([0x89, 0x4b, 0x57, 0x42]))).toBe(false); // no bundle magic
+      return [r.status, r.json.reason];
+    };
+    // Anyone on the LAN: no signature, no bundle (it would be material for offline site-passphrase guessing).
+    expect(await refused('since=0')).toEqual([401, 'unsigned_pull']);
+    expect(await refused(`since=0&kiosk=${idA}`)).toEqual([401, 'unsigned_pull']);
+    // A key the receiver never paired, under a made-up or a paired kiosk's id.
+    const stranger = await makeKiosk('lobby-9');
+    expect(await refused(await signedQuery(stranger, 'since=0'))).toEqual([403, 'not_paired']);
+    const impostor = { ...stranger, id: 'lobby-1' };
+    expect(await refused(await signedQuery(impostor, 'since=0'))).toEqual([401, 'bad_signature']);
+    // The kiosk's own signature, but not over this request: another version, another key id, another time.
+    const good = new URLSearchParams(await signedQuery(lobby, `since=0&kiosk=${idA}`));
+    const edited = (k: string, v: string) => {
+      const p = new URLSearchParams(good);
+      p.set(k, v);
+      return p.toString();
+    };
+    expect((await at(good.toString())).status).toBe(200);
+    expect(await refused(edited('since', '1'))).toEqual([401, 'bad_signature']);
+    expect(await refused(edited('kiosk', idB))).toEqual([401, 'bad_signature']);
+    expect(await refused(edited('ts', String(Number(good.get('ts')) + 1)))).toEqual([401, 'bad_signature']);
+    // The same signature in its high-s twin (valid ECDSA, refused: one signature per request), and a decision's
+    // signature presented as a pull's (another statement, so it cannot verify).
+    expect(await refused(await signedQuery(lobby, 'since=0', { high: true }))).toEqual([401, 'bad_signature']);
+    const decisionSig = await sign(lobby.keys.privateKey, '{"v":1}');
+    expect(await refused(edited('sig', decisionSig))).toEqual([401, 'bad_signature']);
+    // A captured request is good for five minutes either side of the kiosk's clock, not for ever.
+    expect(await refused(await signedQuery(lobby, 'since=0', { ts: Date.now() - 301_000 }))).toEqual([
+      401,
+      'pull_expired',
+    ]);
+    expect(await refused(await signedQuery(lobby, 'since=0', { ts: Date.now() + 301_000 }))).toEqual([
+      401,
+      'pull_expired',
+    ]);
+    expect((await at(await signedQuery(lobby, 'since=0', { ts: Date.now() - 200_000 }))).status).toBe(200);
+    // Malformed credentials say which field.
+    expect((await at('since=0&id=lobby-1')).json).toMatchObject({ reason: 'bad_query', field: 'ts' });
+    expect((await at(`since=0&id=lobby-1&ts=${Date.now()}&sig=abc`)).json).toMatchObject({ field: 'sig' });
+    expect((await at(`since=0&id=bad%20id&ts=1&sig=${decisionSig}`)).json).toMatchObject({ field: 'id' });
+
+    // The admin unpairs a tablet: from the next pull on it gets nothing, and the refusal is journaled.
+    const gate = await pairKiosk(url, token, 'gate-2');
+    expect((await at(await signedQuery(gate, 'since=0'))).status).toBe(200);
+    const revoke = await call(`${url}/admin/kiosks/gate-2/revoke`, { method: 'POST', headers: bearer(token) });
+    expect(revoke.status).toBe(200);
+    expect(await refused(await signedQuery(gate, 'since=0'))).toEqual([401, 'kiosk_revoked']);
+    expect((await at(await signedQuery(lobby, 'since=0'))).status).toBe(200); // the other kiosk is unaffected
+    const log = await call(`${url}/decisions/log?since=0`, { headers: bearer(token) });
+    const rows = log.json.entries as { route: string; reason?: string; kiosk?: string }[];
+    expect(rows.filter((e) => e.route === '/watchlist/bundle').map((e) => [e.reason, e.kiosk ?? null])).toEqual(
+      expect.arrayContaining([
+        ['unsigned_pull', null],
+        ['not_paired', 'lobby-9'],
+        ['kiosk_revoked', 'gate-2'],
+      ]),
+    );
+  });
+
   it('keeps what was published across a restart', async () => {
     await receiver.stop();
     receiver = await startReceiver(args());
@@ -726,7 +834,7 @@ describe('--admin-key: only bundles signed by the pinned admin key are published
         code: 1,
         out: expect.stringMatching(/refused .*: no_admin_key/),
       });
-      expect((await call(`${receiver.url}/watchlist/bundle?since=0`)).status).toBe(404);
+      expect(readdirSync(join(data.path, BUNDLES_DIR)).filter((f) => f.endsWith('.kwb'))).toEqual([]);
     } finally {
       await receiver.stop();
       data.remove();

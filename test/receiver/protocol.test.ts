@@ -13,6 +13,8 @@ import {
   fromBase64url,
   importPublicKey,
   pairingProof,
+  pairingStatement,
+  pullStatement,
   thumbprint,
   verifySignature,
 } from '../../receiver/protocol.mjs';
@@ -155,6 +157,32 @@ describe('pairing', () => {
       sig: env.sig,
     });
     expect(checkPairBody(withD)).toEqual({ ok: false, reason: 'extra_field', field: 'key.d' });
+  });
+});
+
+describe('bundle pull statement', () => {
+  it('is spelled the same by the kiosk and the receiver, and apart from every other signed text', async () => {
+    const kioskSide = (await import('../../src/decisions/message')).pullStatement;
+    const key = 'ab'.repeat(32);
+    for (const [id, since, k, ts] of [
+      ['lobby-1', 0, key, 1_765_000_000_000],
+      ['Gate_2.b', 9_007_199_254_740_991, undefined, 1_800_000_000_123],
+    ] as const) {
+      expect(pullStatement(id, since, k, ts)).toBe(kioskSide(id, since, k, ts));
+    }
+    expect(pullStatement('lobby-1', 3, key, 1)).toBe(`entrance-kiosk/bundle-pull/v1\nlobby-1\n3\n${key}\n1`);
+    expect(pullStatement('lobby-1', 3, undefined, 1)).toBe('entrance-kiosk/bundle-pull/v1\nlobby-1\n3\n-\n1');
+    // A pull's signature cannot stand for a decision (JSON) or the pairing statement (its own first line).
+    expect(pullStatement('lobby-1', 0, undefined, 1).split('\n')[0]).not.toBe(
+      pairingStatement('lobby-1', 'x').split('\n')[0],
+    );
+    // And a signature over it verifies only over it (the receiver route checks the rest: test/receiver/bundles.test.ts).
+    const kiosk = await makeKiosk('lobby-1');
+    const text = pullStatement('lobby-1', 3, key, 1_765_000_000_000);
+    const sig = await signLowS(kiosk.keys.privateKey, text);
+    const pub = await importPublicKey(kiosk.jwk);
+    expect(await verifySignature(pub, text, sig)).toBe(true);
+    expect(await verifySignature(pub, pullStatement('lobby-1', 4, key, 1_765_000_000_000), sig)).toBe(false);
   });
 });
 
