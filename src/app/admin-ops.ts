@@ -27,7 +27,7 @@ import { PeopleService } from './people-service';
 import { SettingsService } from './settings-service';
 import { SyncService } from './sync-service';
 import { VaultMaintenance } from './vault-maintenance';
-import { loginFailedReason, recordChange, type GuardChange } from './change-audit';
+import { loginFailedReason, maintainedReason, recordChange, type GuardChange } from './change-audit';
 
 export { parseCsv, parseImportCsv, type CsvEntry } from './csv-import';
 export type { EnrolItem, EnrolReport, EnrolTarget } from './enrolment';
@@ -134,6 +134,28 @@ export class AdminOps {
     this.require('manage-guards');
     await this.vault.guards.remove(id);
     await this.guardChanged(id, 'deleted');
+  }
+
+  /** The device-wide guard PIN lock-out: wrong tries counted and the wait left (0 when PIN logins are open). */
+  async guardLockout(): Promise<{ failures: number; waitMs: number; lockedUntil: number }> {
+    this.require('manage-guards');
+    return this.vault.guards.lockout();
+  }
+
+  /**
+   * Ends the guard PIN lock-out early (a visitor's five wrong tries locked every guard's PIN); audited with the tries
+   * it held. Nothing to clear is not an audited change. Returns the tries cleared.
+   */
+  async clearGuardLockout(): Promise<number> {
+    this.require('manage-guards');
+    const held = await this.vault.guards.clearLockout();
+    if (held.failures === 0 && held.waitMs === 0) return 0;
+    await recordChange(this.app, {
+      outcome: 'vault-maintained',
+      reason: maintainedReason({ action: 'guard-lockout-cleared', failures: held.failures }),
+      actor: 'admin',
+    });
+    return held.failures;
   }
 
   /** Registers a passkey for a guard: the guard verifies on their own security key (its PIN or fingerprint). */

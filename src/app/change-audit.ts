@@ -118,6 +118,8 @@ export type UnlockHow = 'passphrase' | 'setup';
 export type Maintenance =
   | { action: 'index-rebuilt'; people: number }
   | { action: 'quarantine-cleared'; records: number }
+  /** The guard PIN lock-out ended early by the admin: the wrong tries it held (src/store/guards.ts clearLockout). */
+  | { action: 'guard-lockout-cleared'; failures: number }
   | { action: 'unattended'; on: boolean };
 
 /**
@@ -186,7 +188,7 @@ export function loginFailedReason(f: LoginFailure): string {
 
 export function maintainedReason(m: Maintenance): string {
   if (m.action === 'unattended') return `unattended ${m.on ? 'on' : 'off'}`;
-  return `${m.action} ${count(m.action === 'index-rebuilt' ? m.people : m.records)}`;
+  return `${m.action} ${count(m.action === 'index-rebuilt' ? m.people : m.action === 'quarantine-cleared' ? m.records : m.failures)}`;
 }
 
 /** The fingerprint, and the receiver's origin after it when it is one (and fits the reason). */
@@ -316,14 +318,16 @@ function readMaintenance(r: string): ChangeReason | undefined {
   const outcome = 'vault-maintained';
   const unattended = /^unattended (on|off)$/.exec(r);
   if (unattended) return { outcome, maintenance: { action: 'unattended', on: unattended[1] === 'on' } };
-  const n = new RegExp(`^(index-rebuilt|quarantine-cleared) ${COUNT}$`).exec(r);
+  const n = new RegExp(`^(index-rebuilt|quarantine-cleared|guard-lockout-cleared) ${COUNT}$`).exec(r);
   if (!n) return undefined;
   const v = Number(n[2]);
-  return {
-    outcome,
-    maintenance:
-      n[1] === 'index-rebuilt' ? { action: 'index-rebuilt', people: v } : { action: 'quarantine-cleared', records: v },
-  };
+  const maintenance: Maintenance =
+    n[1] === 'index-rebuilt'
+      ? { action: 'index-rebuilt', people: v }
+      : n[1] === 'quarantine-cleared'
+        ? { action: 'quarantine-cleared', records: v }
+        : { action: 'guard-lockout-cleared', failures: v };
+  return { outcome, maintenance };
 }
 
 function readExport(r: string): ChangeReason | undefined {

@@ -227,6 +227,20 @@ export class GuardsApi {
     return { failures: rec.failures, waitMs: waitMs(rec, now), lockedUntil: rebase(rec, now).lockedUntil };
   }
 
+  /**
+   * The admin ends the PIN lock-out early (admin session): five wrong tries by anyone at the screen lock every
+   * guard's PIN for up to an hour, and only waiting ended it. Returns what it held, for the audit. Clearing gives a
+   * guesser nothing: only the admin, after the passphrase (with its own lock-out), can do it, and each time is audited.
+   */
+  async clearLockout(): Promise<{ failures: number; waitMs: number }> {
+    this.core.requireAdmin();
+    return this.core.withAuthLock(async () => {
+      const held = await this.lockout();
+      await this.core.writeTx(['meta'], async (tx) => tx.store.put(NO_GUARD_LOCKOUT, 'guard-lockout'), 'strict');
+      return { failures: held.failures, waitMs: held.waitMs };
+    });
+  }
+
   private async readLockout(): Promise<GuardLockoutRecord> {
     const rec = await this.core.read((db) => db.get('meta', 'guard-lockout'));
     return rec && rec.kind === 'guard-lockout' ? rec : NO_GUARD_LOCKOUT;

@@ -1,13 +1,13 @@
 /**
  * The guards card of the admin console: guard accounts (name and PIN), disable or delete one, register a passkey
- * on this device for a guard.
+ * on this device for a guard, and the tablet's guard PIN lock-out with the admin's way to end it early.
  *
  * Owns only this card's DOM; it calls the guard actions it is given (src/app/admin-ops.ts, which asks the authority
  * for `manage-guards`). It never reaches storage or crypto and never shows a PIN.
  */
 import { card, field, message, outLine, run } from './card-kit';
 import { h } from './dom';
-import { colon, t } from './i18n';
+import { colon, formatDuration, t, tf } from './i18n';
 
 export interface GuardRow {
   id: string;
@@ -23,6 +23,8 @@ export interface GuardActions {
   setGuardDisabled(id: string, disabled: boolean): Promise<void>;
   deleteGuard(id: string): Promise<void>;
   registerPasskey(id: string): Promise<void>;
+  guardLockout(): Promise<{ failures: number; waitMs: number }>;
+  clearGuardLockout(): Promise<number>;
 }
 
 export function guardsCard(actions: GuardActions): HTMLElement {
@@ -33,7 +35,33 @@ export function guardsCard(actions: GuardActions): HTMLElement {
   const add = h('button', { type: 'button', 'data-testid': 'guard-add' }, t('addGuard'));
   const out = outLine('guards-message');
   const list = h('div', { 'data-testid': 'guards-list' });
+  // The device-wide PIN lock-out, shown to the admin with the way to end it: five wrong tries by anyone at the
+  // screen locked every guard's PIN for up to an hour, and nothing on this card said so (issue 15's note).
+  const lockout = h('div', { class: 'lockout', 'data-testid': 'guard-lockout' });
+  const showLockout = async (): Promise<void> => {
+    const l = await actions.guardLockout();
+    if (l.failures === 0 && l.waitMs === 0) {
+      lockout.replaceChildren();
+      delete lockout.dataset['tone'];
+      return;
+    }
+    const clear = h('button', { type: 'button', 'data-testid': 'guard-lockout-clear' }, t('guardLockoutClear'));
+    clear.addEventListener('click', () =>
+      void run(clear, out, async () => {
+        await actions.clearGuardLockout();
+        await showLockout();
+        return t('guardLockoutCleared');
+      }),
+    );
+    lockout.dataset['tone'] = l.waitMs > 0 ? 'bad' : 'warn';
+    const words =
+      l.waitMs > 0
+        ? tf('guardLockoutLocked', { failures: l.failures, wait: formatDuration(l.waitMs) })
+        : tf('guardLockoutCounting', { failures: l.failures });
+    lockout.replaceChildren(h('p', { 'data-testid': 'guard-lockout-text' }, words), clear);
+  };
   const refresh = async (): Promise<void> => {
+    await showLockout();
     const guards = await actions.listGuards();
     list.replaceChildren(
       guards.length === 0
@@ -64,6 +92,7 @@ export function guardsCard(actions: GuardActions): HTMLElement {
     field(t('pin'), pin, 'guard-pin-in'),
     add,
     out,
+    lockout,
     list,
   );
 }

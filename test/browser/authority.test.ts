@@ -255,6 +255,39 @@ describe('authority in the app layer (no UI)', () => {
     expect(await expectCode(app.authority.loginPinByName('Night Desk', '908179'), 'GUARD_WRONG_PIN')).toMatchObject({ failures: 1 });
   });
 
+  it('the admin, and only the admin, ends the PIN lock-out early; it is audited with the tries it held', async () => {
+    const clock = new AdjustableClock();
+    const { ops, app } = await kiosk(uniqueName('pin-lockout-clear'), clock);
+    await ops.setup(PASS);
+    const g = await ops.createGuard('Gate', PIN_1);
+    expect(await ops.guardLockout()).toEqual({ failures: 0, waitMs: 0, lockedUntil: 0 });
+    // Nothing to clear is not an audited change.
+    expect(await ops.clearGuardLockout()).toBe(0);
+    ops.lock();
+    // A visitor at the screen: five wrong tries lock every guard's PIN.
+    for (let i = 1; i <= 5; i++) await expectCode(app.authority.loginPinByName(`guess ${i}`, '000000'), 'GUARD_WRONG_PIN');
+    await expectCode(app.authority.loginPin(g.id, PIN_1), 'GUARD_LOCKED_OUT');
+    // Neither nobody nor a guard may end it (a guard's passkey login would otherwise free the PIN guesser).
+    await expectCode(ops.clearGuardLockout(), 'STORE_ADMIN_REQUIRED');
+    await expectCode(ops.guardLockout(), 'STORE_ADMIN_REQUIRED');
+    await expectCode(app.vault.guards.clearLockout(), 'STORE_ADMIN_REQUIRED');
+    expect((await app.vault.guards.lockout()).failures).toBe(5);
+    // The admin sees it and ends it; the right PIN logs in at once, and the count starts again from zero.
+    await ops.unlock(PASS);
+    const held = await ops.guardLockout();
+    expect(held).toMatchObject({ failures: 5 });
+    expect(held.waitMs).toBeGreaterThan(50_000);
+    expect(await ops.clearGuardLockout()).toBe(5);
+    expect(await ops.guardLockout()).toEqual({ failures: 0, waitMs: 0, lockedUntil: 0 });
+    const audit = (await ops.audit.readAudit(50)).filter((e) => e.outcome === 'vault-maintained');
+    expect(audit.map((e) => [e.reason, e.actor])).toEqual([['guard-lockout-cleared 5', 'admin']]);
+    ops.lock();
+    await app.authority.loginPin(g.id, PIN_1);
+    expect(app.authority.session).toMatchObject({ kind: 'guard', guardId: g.id });
+    app.authority.logout();
+    expect((await expectCode(app.authority.loginPin(g.id, '000000'), 'GUARD_WRONG_PIN'))['failures']).toBe(1);
+  });
+
   it('locks every guard login after five wrong PINs, and the lock survives a reload', async () => {
     const clock = new AdjustableClock();
     const name = uniqueName('pin-lockout');

@@ -204,6 +204,22 @@ describe('who may make the kiosk say yes', () => {
       await b.page.locator('[data-testid="audit-entries"] tbody tr').first().waitFor();
       expect(await b.page.locator('[data-testid="audit-entries"] tr[data-outcome="grant"]').count()).toBeGreaterThan(0);
       expect(await b.page.locator('[data-testid="audit-entries"] tr[data-outcome^="override"]').count()).toBe(0);
+
+      // The admin sees the lock-out on the guards card and ends it early (audited with the tries it held); the
+      // guard's right PIN then logs in at once instead of after the wait.
+      const guards = b.page.getByTestId('section-guards');
+      await guards.getByTestId('guard-lockout-text').waitFor();
+      expect(await guards.getByTestId('guard-lockout-text').innerText()).toMatch(/^Guard PIN logins on this tablet: 5 wrong tries/);
+      await guards.getByTestId('guard-lockout-clear').click();
+      expect(await outcome(b.page, 'guards-message')).toMatchObject({ tone: 'ok', text: 'Lock-out cleared: guards can log in with their PIN again.' });
+      expect(await guards.getByTestId('guard-lockout').innerText()).toBe('');
+      await b.page.getByTestId('audit-show').click();
+      const cleared = b.page.locator('[data-testid="audit-entries"] tr[data-outcome="vault-maintained"]');
+      await cleared.first().waitFor();
+      expect(await cleared.first().innerText()).toContain('guard PIN lock-out cleared by the admin (5 wrong tries)');
+      await b.page.getByTestId('admin-lock').click();
+      await b.page.goto(`${server.url}#/guard`);
+      expect(await pinLogin(b.page, 'Night desk', PIN)).toMatchObject({ tone: 'ok' });
       expect(b.pageErrors).toEqual([]);
     } finally {
       await b.close();

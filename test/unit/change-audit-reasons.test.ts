@@ -25,6 +25,7 @@ describe('change-audit reasons: stored data, pairing, exports', () => {
       [{ action: 'index-rebuilt', people: 12 }, 'index-rebuilt 12'],
       [{ action: 'index-rebuilt', people: 0 }, 'index-rebuilt 0'],
       [{ action: 'quarantine-cleared', records: 3 }, 'quarantine-cleared 3'],
+      [{ action: 'guard-lockout-cleared', failures: 7 }, 'guard-lockout-cleared 7'],
       [{ action: 'unattended', on: true }, 'unattended on'],
       [{ action: 'unattended', on: false }, 'unattended off'],
     ];
@@ -120,6 +121,8 @@ describe('change-audit reasons: stored data, pairing, exports', () => {
       ['vault-maintained', 'index-rebuilt 01'],
       ['vault-maintained', 'index-rebuilt 3 extra'],
       ['vault-maintained', 'quarantine-cleared x'],
+      ['vault-maintained', 'guard-lockout-cleared'],
+      ['vault-maintained', 'guard-lockout-cleared 5 by-visitor'],
       ['vault-maintained', 'wiped 3'],
       ['receiver-paired', undefined],
       ['receiver-paired', ''],
