@@ -3,8 +3,8 @@
  * face of a bitmap to the ArcFace 112×112 template and returns fr_feature's input tensor, with the kiosk's own
  * alignment and normalisation code. A bench-only worker, so the face worker itself never hands out pixels.
  */
-import { AlignCanvas, alignmentFor, ARCFACE_112 } from '../src/inference/worker/face-align';
-import { EMBEDDERS } from '../src/inference/worker/face-embedder';
+import { AlignCanvas, alignmentFor, ARCFACE_112 } from '../src/inference/worker/face/face-align';
+import { EMBEDDERS } from '../src/inference/worker/face/face-embedder';
 import type { FaceDetection } from '../src/shared/types';
 
 const align = new AlignCanvas(ARCFACE_112.size);

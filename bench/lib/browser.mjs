@@ -81,7 +81,7 @@ export async function startBench(opts = {}) {
     // Discover the bench pages' and the face worker's dependencies before the first request, so the dependency
     // optimiser does not reload the page in the middle of a run.
     optimizeDeps: {
-      entries: [...(opts.entries ?? ['bench/*.html']), 'src/inference/worker/face-worker.ts'],
+      entries: [...(opts.entries ?? ['bench/*.html']), 'src/inference/worker/face/face-worker.ts'],
       include: ['@mediapipe/tasks-vision'],
     },
     plugins: opts.plugins ?? [],

@@ -3,7 +3,7 @@
  *
  * Owns, on the main thread, what a decision needs to know about each enrolled person except their face: label,
  * list, validity, plates and template counts (a `WatchSubject`), and the plate index the per-frame plate decision
- * searches. The face templates go to the face worker, which holds the only copy (src/inference/worker/
+ * searches. The face templates go to the face worker, which holds the only copy (src/inference/worker/face/
  * face-gallery-store.ts); a restarted worker gets them back from the vault through `galleryEntries()`, so nothing
  * here keeps a template. The vault's change events (the ids that changed, and the subjects as written) are applied
  * as small updates: the plate index and the worker gallery change for those subjects only (their templates pass

@@ -5,7 +5,7 @@
  * (src/config/upstream.ts). Every option documents its default and unit where it is declared and is validated
  * when loaded or supplied: a bad value is CONFIG_INVALID naming the field. Defaults and checks only: no storage,
  * no network, no runtime. Measured constants the product never changes stay beside the code that uses them
- * (the plate pipeline's tunables in src/inference/worker/plate-pipeline.ts, measurements in docs/plates.md).
+ * (the plate pipeline's tunables in src/inference/worker/plate/plate-pipeline.ts, measurements in docs/plates.md).
  */
 export * from './face';
 export * from './plate';

@@ -7,7 +7,7 @@
  * (the admin's settings) onto the defaults and refuses a bad value with CONFIG_INVALID naming the field: a bad
  * bound would silently widen who gets in, and an unknown region would silently judge reads by another country's
  * rules. The plate pipeline's own tunables (detector scales, crop margins, reader weights) are measured constants
- * the product never changes: src/inference/worker/plate-pipeline.ts, with the measurements in docs/plates.md.
+ * the product never changes: src/inference/worker/plate/plate-pipeline.ts, with the measurements in docs/plates.md.
  */
 import { KioskError } from '../shared/errors';
 

@@ -1,7 +1,7 @@
 /**
  * What the face worker and its client say to each other: the command map and every payload type.
  *
- * Shared by src/inference/client/face-client.ts and src/inference/worker/face-worker.ts (the excalidraw/squoosh
+ * Shared by src/inference/client/face-client.ts and src/inference/worker/face/face-worker.ts (the excalidraw/squoosh
  * three-file pattern), so a renamed command or a changed field fails to compile on both sides. Data only: no
  * runtime imports, nothing that touches a model. Templates are Float32Arrays; frames and images cross as
  * ImageBitmap/Blob and are dropped by the worker after use.

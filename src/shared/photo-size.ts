@@ -3,7 +3,7 @@
  * header (PNG, JPEG, GIF, WebP, BMP) without decoding a pixel. A few-kilobyte PNG can claim 40,000 × 40,000 pixels
  * and take 6.4 GB to decode (a decompression bomb), which would take the face worker down; such a photo is refused
  * with INPUT_NOT_IMAGE (rule photoTooLarge) instead. The caps are far above a camera's photo (a 61-megapixel
- * full-frame camera, a 20 MB JPEG, a 50-megapixel PNG); the decoder downscales what passes (src/inference/worker/face-worker.ts).
+ * full-frame camera, a 20 MB JPEG, a 50-megapixel PNG); the decoder downscales what passes (src/inference/worker/face/face-worker.ts).
  * A header this module does not find (another format, an EXIF block longer than the bytes read) is left to the
  * decoder, which refuses what it cannot read. Pure: no DOM, no worker state.
  */

@@ -1,7 +1,7 @@
 /**
  * What the plate worker and its client say to each other: the command map and every payload type.
  *
- * Shared by src/inference/client/plate-client.ts and src/inference/worker/plate-worker.ts (the three-file
+ * Shared by src/inference/client/plate-client.ts and src/inference/worker/plate/plate-worker.ts (the three-file
  * pattern), so a renamed command or changed field fails to compile on both sides. Data only: no runtime imports.
  * Frames cross as ImageBitmap (transferred, closed by the worker); replies carry text and numbers, and crops only
  * when the admin debug view asks for them (kept in memory by the caller, never stored).
@@ -23,7 +23,7 @@ export interface PlateBox {
   height: number;
 }
 
-/** How readFrame uses the plate finder's boxes (src/inference/worker/plate-finder.ts; docs/plates.md). */
+/** How readFrame uses the plate finder's boxes (src/inference/worker/plate/plate-finder.ts; docs/plates.md). */
 export interface PlateFinderOptions {
   /** Boxes whose centre probability is at least this are read. */
   minScore: number;

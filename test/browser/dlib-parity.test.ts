@@ -12,7 +12,7 @@
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as faceapi from '@vladmandic/face-api';
-// The build the app's face worker loads (src/inference/worker/face-embedder.ts), with its own wasm file.
+// The build the app's face worker loads (src/inference/worker/face/face-embedder.ts), with its own wasm file.
 import * as ort from 'onnxruntime-web/webgpu';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import manifestUrl from '@vladmandic/face-api/model/face_recognition_model-weights_manifest.json?url';

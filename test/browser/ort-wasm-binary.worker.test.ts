@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ModelLoader, type ModelManifest } from '../../src/inference/model-loader';
-import { configureRuntime, createEmbedder } from '../../src/inference/worker/face-embedder';
+import { configureRuntime, createEmbedder } from '../../src/inference/worker/face/face-embedder';
 import { compileOrtRuntime, ORT_WASM_FILE, ORT_WASM_ID } from '../../src/inference/worker/ort-runtime';
 import { realmTrace, traceWasmCompiles } from '../../src/shared/startup-trace';
 

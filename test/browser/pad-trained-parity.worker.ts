@@ -5,7 +5,7 @@
  */
 import { expose } from '../../src/inference/worker/expose';
 import { configureOrt, OrtSession } from '../../src/inference/worker/ort-runtime';
-import { livenessTensor, softmax0, TRAINED_PAD } from '../../src/inference/worker/face-liveness';
+import { livenessTensor, softmax0, TRAINED_PAD } from '../../src/inference/worker/face/face-liveness';
 
 /** Mirrored (by hand) in pad-trained.test.ts: a type import from here would pull worker code into the app project. */
 type Commands = {

@@ -6,7 +6,7 @@
  */
 import { expose } from '../../src/inference/worker/expose';
 import { configureOrt, OrtSession } from '../../src/inference/worker/ort-runtime';
-import { foldProbs, greedyDecode } from '../../src/inference/worker/plate-recogniser';
+import { foldProbs, greedyDecode } from '../../src/inference/worker/plate/plate-recogniser';
 import {
   TRAINED_CHARSET,
   TRAINED_H,
@@ -14,8 +14,8 @@ import {
   trainedCharset,
   trainedPreprocess,
   trainedToSteps,
-} from '../../src/inference/worker/plate-trained';
-import type { RgbaImage } from '../../src/inference/worker/plate-image';
+} from '../../src/inference/worker/plate/plate-trained';
+import type { RgbaImage } from '../../src/inference/worker/plate/plate-image';
 
 /** Mirrored (by hand) in plate-trained.test.ts: a type import from here would pull worker code into the app project. */
 type Commands = {

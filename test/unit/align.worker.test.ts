@@ -16,7 +16,7 @@ import {
   similarityScale,
   type Point,
   type Similarity,
-} from '../../src/inference/worker/face-align';
+} from '../../src/inference/worker/face/face-align';
 import type { FaceDetection } from '../../src/shared/types';
 
 function similarity(scale: number, deg: number, tx: number, ty: number): Similarity {

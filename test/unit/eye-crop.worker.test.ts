@@ -4,7 +4,7 @@
  * no crop without two eye points far enough apart to read; grey is OpenCV's BGR2GRAY weighting in 0..1, as fr_eye was fed.
  */
 import { describe, expect, it } from 'vitest';
-import { EYE_CROP, MIN_EYE_DISTANCE, eyeCrops, greyTensor } from '../../src/inference/worker/face-eyes';
+import { EYE_CROP, MIN_EYE_DISTANCE, eyeCrops, greyTensor } from '../../src/inference/worker/face/face-eyes';
 
 const det = (pts: [number, number][]) => ({ keypoints: pts.map(([x, y]) => ({ x, y })) });
 

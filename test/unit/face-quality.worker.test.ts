@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FACE_CONFIG } from '../../src/config/face';
-import { ARCFACE_112, applySimilarity } from '../../src/inference/worker/face-align';
-import { assessQuality, contextScale, estimatePose, faceRegion, imageStats, requirePadContext } from '../../src/inference/worker/face-quality';
+import { ARCFACE_112, applySimilarity } from '../../src/inference/worker/face/face-align';
+import { assessQuality, contextScale, estimatePose, faceRegion, imageStats, requirePadContext } from '../../src/inference/worker/face/face-quality';
 import type { FaceDetection } from '../../src/shared/types';
 
 const deg = Math.PI / 180;

@@ -4,7 +4,7 @@
  * planar raw 0..255 in the requested channel order (BGR for fr_liveness); softmax index 0 is the live probability.
  */
 import { describe, expect, it } from 'vitest';
-import { livenessCrop, livenessTensor, softmax0 } from '../../src/inference/worker/face-liveness';
+import { livenessCrop, livenessTensor, softmax0 } from '../../src/inference/worker/face/face-liveness';
 
 describe('liveness crop', () => {
   it('grows the box 2.7× about its centre', () => {

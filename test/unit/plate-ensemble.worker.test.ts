@@ -1,5 +1,5 @@
 /**
- * The 'ensemble' rule (src/inference/worker/plate-ensemble.ts) on reads shaped like the pipeline's, and what the
+ * The 'ensemble' rule (src/inference/worker/plate/plate-ensemble.ts) on reads shaped like the pipeline's, and what the
  * access decision makes of its result: two readers that disagree beyond look-alikes never yield a grant, whichever
  * of them read the listed plate; a region's lead reports that reader's read; one reader alone is passed through.
  */
@@ -13,7 +13,7 @@ import {
   readerFamily,
   type EnsembleOptions,
   type ScoredRead,
-} from '../../src/inference/worker/plate-ensemble';
+} from '../../src/inference/worker/plate/plate-ensemble';
 import { decidePlate, voteConsensus } from '../../src/matching/plates';
 
 const opts: EnsembleOptions = { disagreeFactor: 0.3, lead: { eu: 'ppocr', br: 'ppocr' } };

@@ -15,7 +15,7 @@ import { defaultPaths, loadManifest, provisionEntries, verifyFile } from '../../
 const root = new URL('../..', import.meta.url).pathname;
 const manifest = loadManifest(join(root, 'models', 'manifest.json'));
 const entry = manifest.files.find((e) => e.id === 'plate-finder')!;
-// The shape src/inference/worker/plate-finder.ts decodes (FINDER_SIDE 384, stride 8; its decoder refuses any other).
+// The shape src/inference/worker/plate/plate-finder.ts decodes (FINDER_SIDE 384, stride 8; its decoder refuses any other).
 const FINDER_SIDE = 384;
 const G = FINDER_SIDE / 8;
 

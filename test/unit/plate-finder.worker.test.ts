@@ -1,12 +1,12 @@
 /**
- * The plate finder's pre- and post-processing (src/inference/worker/plate-finder.ts): the letterbox must be the
+ * The plate finder's pre- and post-processing (src/inference/worker/plate/plate-finder.ts): the letterbox must be the
  * training's (train/plates/detector.py: top-left, grey 128 padding, (x/255 − 0.5)/0.5), and the decoder must turn
  * heat-map peaks into frame boxes (offsets, log sizes, scale, clipping, threshold, count). The trained model itself
  * runs in test/unit/plate-finder-model.test.ts and in the browser plate tests.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeFinder, finderInput, FINDER_SIDE, FINDER_STRIDE } from '../../src/inference/worker/plate-finder';
-import { makeImage } from '../../src/inference/worker/plate-image';
+import { decodeFinder, finderInput, FINDER_SIDE, FINDER_STRIDE } from '../../src/inference/worker/plate/plate-finder';
+import { makeImage } from '../../src/inference/worker/plate/plate-image';
 
 const G = FINDER_SIDE / FINDER_STRIDE;
 

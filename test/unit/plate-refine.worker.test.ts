@@ -1,5 +1,5 @@
 /**
- * readFrame's refinement losing a glyph group (readDetBelowCover in src/inference/worker/plate-pipeline.ts): when
+ * readFrame's refinement losing a glyph group (readDetBelowCover in src/inference/worker/plate/plate-pipeline.ts): when
  * the re-detection inside a line's region finds only part of the line the frame's detector found (dev photos
  * `AJK7551` → JK7551: the refined box began at J), the detector's own box is read too and competes. Real models
  * cannot be made to fail on cue, so the detector here is a stand-in that marks dark strokes as text and, in
@@ -8,14 +8,14 @@
  * The real models run in test/browser/plate-reader.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { makeImage, type RgbaImage } from '../../src/inference/worker/plate-image';
+import { makeImage, type RgbaImage } from '../../src/inference/worker/plate/plate-image';
 import {
   readFrame,
   resolvePipelineOptions,
   type LineReader,
   type OnnxRun,
   type PipelineOptions,
-} from '../../src/inference/worker/plate-pipeline';
+} from '../../src/inference/worker/plate/plate-pipeline';
 import { REGION_RULES } from '../../src/matching/plates/formats';
 
 const PLATE = '1AMW240';

@@ -1,5 +1,5 @@
 /**
- * When readFrame's search for the plate's line may stop (settlesSearch in src/inference/worker/plate-pipeline.ts),
+ * When readFrame's search for the plate's line may stop (settlesSearch in src/inference/worker/plate/plate-pipeline.ts),
  * on reads shaped like the pipeline's own (texts, scores and sources as the benchmark's raw dump of dev photos shows
  * them): a confident read of a notice, a badge or a price that one reader alone made must not end the search before
  * the plate's own line is read, while a read fitting the region's formats, or one both independent readers agree
@@ -11,7 +11,7 @@ import {
   settlesSearch,
   type PipelineOptions,
   type PlateCandidate,
-} from '../../src/inference/worker/plate-pipeline';
+} from '../../src/inference/worker/plate/plate-pipeline';
 import { REGION_RULES, plateLikeness } from '../../src/matching/plates/formats';
 
 // The rule is off by default (measured, not kept: docs/plates.md "Localisation"); these tests turn it on.

@@ -3,7 +3,7 @@
  * or mistyped knob is CONFIG_INVALID naming `tuning.<field>`, never silently the default or a NaN-disabled stage.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PIPELINE, resolvePipelineOptions } from '../../src/inference/worker/plate-pipeline';
+import { DEFAULT_PIPELINE, resolvePipelineOptions } from '../../src/inference/worker/plate/plate-pipeline';
 
 const refused = (field: string) => expect.objectContaining({ code: 'CONFIG_INVALID', details: { field } });
 

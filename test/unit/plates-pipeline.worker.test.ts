@@ -12,7 +12,7 @@ import {
   DEFAULT_DET_OPTIONS,
   detPreprocess,
   detPreprocessTo,
-} from '../../src/inference/worker/plate-detector';
+} from '../../src/inference/worker/plate/plate-detector';
 import {
   cropQuad,
   makeImage,
@@ -20,8 +20,8 @@ import {
   stretchContrast,
   warpQuad,
   type RgbaImage,
-} from '../../src/inference/worker/plate-image';
-import { groupLines } from '../../src/inference/worker/plate-lines';
+} from '../../src/inference/worker/plate/plate-image';
+import { groupLines } from '../../src/inference/worker/plate/plate-lines';
 import {
   buildCharset,
   constrainedDecode,
@@ -31,8 +31,8 @@ import {
   recPreprocess,
   REC_HEIGHT,
   LATIN_AND_PROVINCES,
-} from '../../src/inference/worker/plate-recogniser';
-import { encodeBmp, prepareForTesseract } from '../../src/inference/worker/plate-tesseract';
+} from '../../src/inference/worker/plate/plate-recogniser';
+import { encodeBmp, prepareForTesseract } from '../../src/inference/worker/plate/plate-tesseract';
 
 /** A tiny stand-in for ppocr_keys_v1.txt: CJK, look-alike forms, separators and Latin characters. */
 const DICT = ['品', '〇', 'o', 'O', 'Ｏ', '0', '1', 'l', 'I', 'A', 'B', '8', '-', '·', '京', 'X', '7'].join('\n');

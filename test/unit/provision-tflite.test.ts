@@ -15,7 +15,7 @@ import {
   METADATA_ENTRY_NAME,
 } from '../../scripts/tflite-metadata.mjs';
 
-const pkg = new URL('../../node_modules/@mediapipe/face_detection/', import.meta.url).pathname;
+const pkg = new URL('../../node_modules/@mediapipe/face_detection', import.meta.url).pathname;
 const opts = { name: 'BlazeFace', license: 'Apache-2.0', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] };
 
 describe.each([

@@ -1,7 +1,7 @@
 /**
  * FaceClient: the main thread's typed handle on the face worker (detect → align → embed → match).
  *
- * Owns one WorkerBridge to src/inference/worker/face-worker.ts and the state a restarted worker must get back
+ * Owns one WorkerBridge to src/inference/worker/face/face-worker.ts and the state a restarted worker must get back
  * (its init options and the current gallery), so callers never see a restart. Every method takes an AbortSignal
  * first; calls are serialised; a stuck call is terminated by the bridge's timeout. Errors are KioskErrors.
  * It never decides grant/deny (src/matching/face/decision-policy.ts does) and never stores anything.
@@ -89,7 +89,7 @@ export class FaceClient {
     this.config = resolveFaceConfig(opts.config ?? {});
     const factory =
       opts.workerFactory ??
-      (() => new Worker(new URL('../worker/face-worker.ts', import.meta.url), { type: 'module', name: 'face' }));
+      (() => new Worker(new URL('../worker/face/face-worker.ts', import.meta.url), { type: 'module', name: 'face' }));
     // Model loading (tens of MB, session creation) needs far more than a frame's budget on the first call.
     this.bridge = new WorkerBridge<FaceCommands>(
       () => {

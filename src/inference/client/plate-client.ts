@@ -1,7 +1,7 @@
 /**
  * PlateClient: the main thread's typed handle on the plate worker (detect → crop → read).
  *
- * Owns one WorkerBridge to src/inference/worker/plate-worker.ts and the init options a restarted worker must get
+ * Owns one WorkerBridge to src/inference/worker/plate/plate-worker.ts and the init options a restarted worker must get
  * back, so callers never see a restart. Every method takes an AbortSignal first; calls are serialised; a stuck
  * call is ended by the bridge's timeout. Errors are KioskErrors. It never decides access (decidePlate in
  * src/matching/plates does, on the consensus of several reads) and never stores a frame, crop or read.
@@ -55,7 +55,7 @@ export class PlateClient {
     };
     const factory =
       opts.workerFactory ??
-      (() => new Worker(new URL('../worker/plate-worker.ts', import.meta.url), { type: 'module', name: 'plates' }));
+      (() => new Worker(new URL('../worker/plate/plate-worker.ts', import.meta.url), { type: 'module', name: 'plates' }));
     // Loading two models and (optionally) tesseract takes seconds; a frame's budget is far less.
     this.bridge = new WorkerBridge<PlateCommands>(factory, {
       timeoutMs: opts.timeoutMs ?? 60_000,

@@ -156,7 +156,7 @@ export class FaceGallery {
   /**
    * Stop reporting `subjectId` (a deleted or re-enrolled person) without rebuilding the matrix: O(1), so one edit
    * in a large watchlist costs nothing here. Its rows are still scanned until the owner rebuilds (see
-   * src/inference/worker/face-gallery-store.ts). Returns whether it was present.
+   * src/inference/worker/face/face-gallery-store.ts). Returns whether it was present.
    */
   remove(subjectId: string): boolean {
     const k = this.identityIndex.get(subjectId);

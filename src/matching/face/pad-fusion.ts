@@ -2,7 +2,7 @@
  * Passive PAD fusion: which PAD network's score the decision uses, and how two networks' scores combine into the
  * one "live" probability the decision policy compares with pad.liveThreshold.
  *
- * Owns only the rule (pure, no I/O). It never runs a network (src/inference/worker/face-liveness.ts does) and never
+ * Owns only the rule (pure, no I/O). It never runs a network (src/inference/worker/face/face-liveness.ts does) and never
  * decides a door (decision-policy.ts does). A missing score fails closed: no number, no live vote.
  */
 import type { PadModel } from '../../config/face';

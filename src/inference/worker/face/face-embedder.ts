@@ -10,11 +10,11 @@
  *                 RGB 0..255 as is (the graph normalises), NCHW → 128-D.
  * It never sees identities and never keeps a crop or a template after returning it.
  */
-import { KioskError } from '../../shared/errors';
-import type { EmbedderName, EmbedderPrecision } from '../../config/face';
-import type { BackendInfo, BackendName } from '../../shared/face-protocol';
+import { KioskError } from '../../../shared/errors';
+import type { EmbedderName, EmbedderPrecision } from '../../../config/face';
+import type { BackendInfo, BackendName } from '../../../shared/face-protocol';
 import { ARCFACE_112, DLIB_150, type AlignTemplate } from './face-align';
-import { configureOrt, OrtSession } from './ort-runtime';
+import { configureOrt, OrtSession } from '../ort-runtime';
 
 export type { EmbedderName };
 

@@ -7,7 +7,7 @@
  * so no canvas is needed. It never localises plates (the PP-OCR detector does) and never sees whole frames.
  */
 import { createWorker, OEM, PSM, type Worker as TesseractWorker } from 'tesseract.js';
-import { KioskError } from '../../shared/errors';
+import { KioskError } from '../../../shared/errors';
 import { resize, stretchContrast, toGray, type RgbaImage } from './plate-image';
 
 export interface TesseractPaths {

@@ -9,8 +9,8 @@
  * exactly those of one gallery built from the current map (best and runner-up are merged across the two parts,
  * whose identities never overlap). It never decides access, never sends a template back, and never persists.
  */
-import { FaceGallery, type IdentityScore, type SearchResult } from '../../matching/face/gallery';
-import type { GalleryInfo, GalleryTemplate, GalleryUpdate } from '../../shared/face-protocol';
+import { FaceGallery, type IdentityScore, type SearchResult } from '../../../matching/face/gallery';
+import type { GalleryInfo, GalleryTemplate, GalleryUpdate } from '../../../shared/face-protocol';
 
 /** The delta is folded into base once it holds this many rows, or this share of base's rows, whichever is larger. */
 const DELTA_ROWS_MIN = 256;

@@ -14,8 +14,8 @@
  *   a = Σ w(px·qx + py·qy) / Σ w|p|²,  b = Σ w(px·qy − py·qx) / Σ w|p|²,  t = q̄ − [a −b; b a]·p̄
  * which equals Umeyama's c·R for the 2-D case (its SVD reflection test cannot trigger when det(R) is forced to +1).
  */
-import { KioskError } from '../../shared/errors';
-import type { FaceDetection } from '../../shared/types';
+import { KioskError } from '../../../shared/errors';
+import type { FaceDetection } from '../../../shared/types';
 
 export interface Point {
   x: number;

@@ -8,8 +8,8 @@
  * province characters). It also decodes under a format pattern (Viterbi over the CTC lattice constrained to
  * letter/digit classes per position). Running the model is the caller's job; this module is pure.
  */
-import { charFits, type CharClass } from '../../matching/plates/formats';
-import { CN_PROVINCES, DIGITS, LATIN_LETTERS } from '../../matching/plates/normalise';
+import { charFits, type CharClass } from '../../../matching/plates/formats';
+import { CN_PROVINCES, DIGITS, LATIN_LETTERS } from '../../../matching/plates/normalise';
 import { resize, type RgbaImage } from './plate-image';
 
 export const REC_HEIGHT = 48;

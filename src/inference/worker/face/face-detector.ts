@@ -11,9 +11,9 @@
  * makes no such request (see shared/docs/browser-testing.md).
  */
 import { FaceDetector, FilesetResolver, type Detection } from '@mediapipe/tasks-vision';
-import { KioskError } from '../../shared/errors';
-import type { FaceDetection } from '../../shared/types';
-import { loadModel } from '../model-loader';
+import { KioskError } from '../../../shared/errors';
+import type { FaceDetection } from '../../../shared/types';
+import { loadModel } from '../../model-loader';
 
 /** short: BlazeFace 128x128, faces within ~2 m (a visitor at the kiosk). full: 192x192, ~5 m, small faces in groups. */
 export type FaceDetectorRange = 'short' | 'full';

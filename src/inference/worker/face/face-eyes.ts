@@ -11,9 +11,9 @@
  * and closed on the next (measured on still photos). It reports both eyes; the challenge wants both to agree. It
  * never decides anything (src/matching/face/challenge.ts does) and never keeps a crop.
  */
-import { KioskError } from '../../shared/errors';
-import type { FaceDetection } from '../../shared/types';
-import { OrtSession } from './ort-runtime';
+import { KioskError } from '../../../shared/errors';
+import type { FaceDetection } from '../../../shared/types';
+import { OrtSession } from '../ort-runtime';
 
 export const EYES_MODEL_ID = 'face-eyes';
 export const EYE_INPUT = 24;

@@ -8,7 +8,7 @@
  * never runs a model, never sees pixels and never decides access (src/matching/plates/decide.ts does). It must
  * never let one reader alone make a frame confident when the other read a different plate.
  */
-import { plateDistance } from '../../matching/plates/confusion';
+import { plateDistance } from '../../../matching/plates/confusion';
 
 /** The fields of a read the combination needs (PlateCandidate fits). */
 export interface ScoredRead {

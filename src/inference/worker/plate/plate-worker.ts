@@ -10,7 +10,7 @@
  * Commands (types in src/shared/plate-protocol.ts): init(reader, region, …) → backend info; read(frame[, plate
  * box]) → best read, ranked candidates and per-stage times.
  */
-import { KioskError } from '../../shared/errors';
+import { KioskError } from '../../../shared/errors';
 import type {
   PlateCommands,
   PlateReadCandidate,
@@ -18,14 +18,14 @@ import type {
   PlateReadResult,
   PlateWorkerInfo,
   PlateWorkerInit,
-} from '../../shared/plate-protocol';
-import { REGION_RULES, type RegionRules } from '../../matching/plates/formats';
+} from '../../../shared/plate-protocol';
+import { REGION_RULES, type RegionRules } from '../../../matching/plates/formats';
 import { LATIN_AND_PROVINCES, buildCharset } from './plate-recogniser';
 import { trainedCharset } from './plate-trained';
-import { ModelLoader } from '../model-loader';
-import { expose } from './expose';
+import { ModelLoader } from '../../model-loader';
+import { expose } from '../expose';
 import type { RgbaImage } from './plate-image';
-import { compileOrtRuntime, configureOrt, OrtSession } from './ort-runtime';
+import { compileOrtRuntime, configureOrt, OrtSession } from '../ort-runtime';
 import {
   readFrame,
   readPlateBox,
@@ -36,7 +36,7 @@ import {
   type PlateModels,
 } from './plate-pipeline';
 import { createTesseractRecogniser, type TesseractRecogniser } from './plate-tesseract';
-import { LATIN_LETTERS, DIGITS } from '../../matching/plates/normalise';
+import { LATIN_LETTERS, DIGITS } from '../../../matching/plates/normalise';
 
 interface State {
   init: PlateWorkerInit;

@@ -10,10 +10,10 @@
  * Models are passed in as `OnnxRun` functions, so the same code runs in the plate worker and in Node tooling.
  * It never keeps a frame or a crop after returning (debug crops are returned only when asked for).
  */
-import { KioskError } from '../../shared/errors';
-import type { PlateFinderOptions, PlateStageTimes, PlateTuning } from '../../shared/plate-protocol';
-import { LIKENESS, plateLikeness, applyPositionRules, type RegionRules } from '../../matching/plates/formats';
-import { normalisePlate } from '../../matching/plates/normalise';
+import { KioskError } from '../../../shared/errors';
+import type { PlateFinderOptions, PlateStageTimes, PlateTuning } from '../../../shared/plate-protocol';
+import { LIKENESS, plateLikeness, applyPositionRules, type RegionRules } from '../../../matching/plates/formats';
+import { normalisePlate } from '../../../matching/plates/normalise';
 import {
   DEFAULT_DET_OPTIONS,
   detPostprocess,

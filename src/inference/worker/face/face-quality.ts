@@ -11,8 +11,8 @@
  * distance in front of them, yaw θ moves the projected nose sideways by ½·tan θ (in projected inter-eye units);
  * pitch moves it along the eye→mouth axis. Good enough to tell "looking at the camera" from "looking away".
  */
-import type { FaceDetection } from '../../shared/types';
-import type { FaceQualityConfig } from '../../config/face';
+import type { FaceDetection } from '../../../shared/types';
+import type { FaceQualityConfig } from '../../../config/face';
 import {
   QUALITY_ORDER,
   QUALITY_REASONS,
@@ -21,7 +21,7 @@ import {
   type ImageStats,
   type PoseEstimate,
   type QualityIssue,
-} from '../../shared/face-protocol';
+} from '../../../shared/face-protocol';
 import { ARCFACE_112, type AlignTemplate } from './face-align';
 
 /** Nose-tip depth in front of the eyes, in inter-eye distances (anthropometric average; see header). */

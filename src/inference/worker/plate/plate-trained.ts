@@ -7,8 +7,8 @@
  * output [N, C, 1, T] is transposed to the [N, T, C] layout foldProbs reads, so greedy and format-constrained
  * decoding are exactly PP-OCR's (plate-recogniser.ts). Running the model is the caller's job; this module is pure.
  */
-import { KioskError } from '../../shared/errors';
-import { CN_PROVINCES, DIGITS, LATIN_LETTERS } from '../../matching/plates/normalise';
+import { KioskError } from '../../../shared/errors';
+import { CN_PROVINCES, DIGITS, LATIN_LETTERS } from '../../../matching/plates/normalise';
 import type { PlateCharset } from './plate-recogniser';
 import { resize, type RgbaImage } from './plate-image';
 

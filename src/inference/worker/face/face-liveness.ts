@@ -11,9 +11,9 @@
  * BGR (measured in docs/liveness.md). It never decides anything (src/matching/face/decision-policy.ts does) and never
  * keeps the crop: the canvas is reused and overwritten by the next face.
  */
-import { KioskError } from '../../shared/errors';
-import type { FaceDetection } from '../../shared/types';
-import { OrtSession } from './ort-runtime';
+import { KioskError } from '../../../shared/errors';
+import type { FaceDetection } from '../../../shared/types';
+import { OrtSession } from '../ort-runtime';
 
 export const LIVENESS_MODEL_ID = 'face-liveness';
 export const LIVENESS_INPUT = 128;

@@ -14,10 +14,10 @@
  * INPUT_LOW_QUALITY; setGallery(templates); updateGallery(puts, removes). With `liveness`, analyse also scores each embedded face with passive PAD
  * (face-liveness.ts) — in memory, on the same frame, never kept.
  */
-import type { FaceConfig } from '../../config/face';
-import { KioskError } from '../../shared/errors';
-import type { FaceDetection } from '../../shared/types';
-import { FaceGallery } from '../../matching/face/gallery';
+import type { FaceConfig } from '../../../config/face';
+import { KioskError } from '../../../shared/errors';
+import type { FaceDetection } from '../../../shared/types';
+import { FaceGallery } from '../../../matching/face/gallery';
 import { GalleryStore } from './face-gallery-store';
 import type {
   AnalysedFace,
@@ -26,20 +26,20 @@ import type {
   FrameAnalysis,
   EnrolResult,
   PadScores,
-} from '../../shared/face-protocol';
-import { expose } from './expose';
+} from '../../../shared/face-protocol';
+import { expose } from '../expose';
 import { ARCFACE_112, AlignCanvas, alignmentFor } from './face-align';
 import { configureRuntime, createEmbedder, type Embedder } from './face-embedder';
 import { assessQuality, estimatePose, imageStats, requirePadContext } from './face-quality';
 import { createFaceDetector, FACE_DETECTOR_MODEL_IDS, type FaceDetectorHandle } from './face-detector';
-import { ModelLoader } from '../model-loader';
+import { ModelLoader } from '../../model-loader';
 import { LIVENESS_MODEL_ID, LivenessModel, TRAINED_PAD, TRAINED_PAD_MODEL_ID } from './face-liveness';
-import { fusePad, needsFrLiveness } from '../../matching/face/pad-fusion';
+import { fusePad, needsFrLiveness } from '../../../matching/face/pad-fusion';
 import { EYES_MODEL_ID, EyeStateModel } from './face-eyes';
-import { realmTrace as trace, traceWasmCompiles } from '../../shared/startup-trace';
-import { checkPhotoSize, MAX_PHOTO_BYTES, PHOTO_HEAD_BYTES } from '../../shared/photo-size';
-import { LazyModel } from './lazy-model';
-import { compileOrtRuntime } from './ort-runtime';
+import { realmTrace as trace, traceWasmCompiles } from '../../../shared/startup-trace';
+import { checkPhotoSize, MAX_PHOTO_BYTES, PHOTO_HEAD_BYTES } from '../../../shared/photo-size';
+import { LazyModel } from '../lazy-model';
+import { compileOrtRuntime } from '../ort-runtime';
 
 interface State {
   config: FaceConfig;
