@@ -418,7 +418,9 @@ async function build(opts, store, unlock) {
         );
       });
     }
-    return { ok: true, seq: p.seq, stale, actuate };
+    // `now`: the receiver's clock, so a kiosk can see its own clock drift before its grants go stale (the kiosk
+    // measures the offset; it never stamps decisions with it).
+    return { ok: true, seq: p.seq, stale, actuate, now: receivedAt };
   });
 
   app.post('/pair', async (req, reply) => {

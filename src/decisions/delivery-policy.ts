@@ -11,7 +11,14 @@
 import type { ErrorCode } from '../shared/errors';
 
 export type DeliveryResult =
-  | { kind: 'delivered'; duplicate: boolean; stale: boolean; actuate: boolean | undefined }
+  | {
+      kind: 'delivered';
+      duplicate: boolean;
+      stale: boolean;
+      actuate: boolean | undefined;
+      /** The receiver's clock when it accepted the decision (its answer's `now`), when it said. */
+      receiverNow?: number;
+    }
   | { kind: 'rejected'; code: 'UPSTREAM_REJECTED'; reason: string; status: number }
   | { kind: 'retry'; code: ErrorCode; reason: string; status?: number; retryAfterMs?: number };
 
@@ -39,12 +46,14 @@ export function classifyResponse(
 ): DeliveryResult {
   const reason = reasonOf(body, status);
   if (status >= 200 && status < 300) {
-    const b = (body ?? {}) as { stale?: unknown; actuate?: unknown };
+    const b = (body ?? {}) as { stale?: unknown; actuate?: unknown; now?: unknown };
+    const receiverNow = typeof b.now === 'number' && Number.isSafeInteger(b.now) && b.now > 0 ? b.now : undefined;
     return {
       kind: 'delivered',
       duplicate: false,
       stale: b.stale === true,
       actuate: typeof b.actuate === 'boolean' ? b.actuate : undefined,
+      ...(receiverNow === undefined ? {} : { receiverNow }),
     };
   }
   if (status === 409 && reason === 'duplicate')

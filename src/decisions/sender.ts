@@ -60,11 +60,21 @@ export interface UpstreamStatus {
   /** The most recent permanent rejection, until `clearRejection()`; a guard must see these. */
   lastRejection?: UpstreamProblem;
   lastDelivered?: { seq: number; at: number; stale: boolean; actuate?: boolean };
+  /**
+   * The receiver's clock minus this kiosk's (the clock decisions are stamped with), measured at the last delivery
+   * whose answer said the receiver's time and came back within CLOCK_RTT_MAX_MS (so the midpoint is within about a
+   * second). A kiosk clock behind the receiver's by more than its freshness window makes every decision stale: the
+   * receiver records it and no door opens, with nothing else on screen saying why.
+   */
+  clock?: { offsetMs: number; at: number };
   nextAttemptAt?: number;
   counts: { delivered: number; duplicates: number; stale: number; rejected: number; expired: number };
 }
 
 export type StatusListener = (status: UpstreamStatus) => void;
+
+/** A clock reading from an answer slower than this round trip is not kept (its midpoint could be off by half). */
+export const CLOCK_RTT_MAX_MS = 2000;
 
 export class DecisionSender {
   private readonly opts: Required<Omit<SenderOptions, 'fetch' | 'now'>> & { fetch: typeof fetch; now: () => number };
@@ -209,6 +219,7 @@ export class DecisionSender {
     if (now() - entry.createdAt > freshnessMs) body = await this.opts.restamp(body);
     const ctl = new AbortController();
     this.inflight = ctl;
+    const sentAt = now();
     try {
       const res = await this.opts.fetch(this.opts.url, {
         method: 'POST',
@@ -221,7 +232,11 @@ export class DecisionSender {
         signal: AbortSignal.any([ctl.signal, AbortSignal.timeout(requestTimeoutMs)]),
       });
       const reply: unknown = await res.json().catch(() => null);
-      return classifyResponse(res.status, reply, res.headers.get('retry-after'), now());
+      const answeredAt = now();
+      const result = classifyResponse(res.status, reply, res.headers.get('retry-after'), answeredAt);
+      if (result.kind === 'delivered' && result.receiverNow !== undefined && answeredAt - sentAt <= CLOCK_RTT_MAX_MS)
+        this.update({ clock: { offsetMs: Math.round(result.receiverNow - (sentAt + answeredAt) / 2), at: answeredAt } });
+      return result;
     } catch (e) {
       return classifyFetchError(e);
     } finally {

@@ -10,7 +10,7 @@ import { ERROR_MESSAGES, isKioskError } from '../shared/errors';
 import { h } from './dom';
 import { lastSyncedText, pullProblem } from './sync-pull-card';
 import { describeError } from './error-text';
-import { colon, errorText, formatDuration, formatTime, hasKey, labelled, lang, t } from './i18n';
+import { colon, errorText, formatDuration, formatTime, hasKey, labelled, lang, t, tf } from './i18n';
 import { reasonText } from './reasons';
 
 export interface GuardActions {
@@ -43,7 +43,24 @@ function row(label: string, value: string, testid: string, tone: 'ok' | 'bad' | 
 function upstreamReasonText(reason: string | undefined): string | undefined {
   if (reason === 'door_not_allowed') return t('upstreamDoorNotAllowed');
   if (reason === 'kiosk_revoked') return t('upstreamRevoked');
+  if (reason === 'future_timestamp') return t('upstreamClockAhead');
   return undefined;
+}
+
+/**
+ * This tablet's clock against the receiver's (the sender's last reading, src/decisions/sender.ts). Within 1 s either
+ * way is in step; a clock behind by 4 s or more is close to the receiver's default 5 s freshness window, past which
+ * every grant is recorded stale and opens no door; ahead by 1 s or more passes its default skew tolerance, past
+ * which decisions are refused as dated in the future. Neither showed anywhere before: "Upstream: idle" in green.
+ */
+function clockRow(clock: { offsetMs: number } | undefined): HTMLElement | null {
+  if (!clock) return null;
+  const off = clock.offsetMs;
+  const seconds = (Math.abs(off) / 1000).toFixed(1);
+  if (Math.abs(off) < 1000) return row(t('clock'), t('clockInStep'), 'status-clock', 'ok');
+  const behind = off > 0;
+  const tone = behind ? (off >= 4000 ? 'bad' : 'warn') : 'bad';
+  return row(t('clock'), tf(behind ? 'clockBehind' : 'clockAhead', { seconds }), 'status-clock', tone);
 }
 
 export class GuardView {
@@ -159,6 +176,7 @@ export class GuardView {
       row(t('outbox'), String(up?.depth ?? 0), 'status-outbox', (up?.depth ?? 0) > 0 ? 'warn' : 'ok'),
       syncRow,
     ];
+    const clock = paired ? clockRow(up?.clock) : null;
     const upRow = rows[5]!;
     if (upProblem && paired) upRow.title = `${upProblem.code} · ${upProblem.reason}`;
     // The refused bundle's code, like the upstream's, is for support: in the row's title, not in its words.
@@ -169,7 +187,7 @@ export class GuardView {
     // A permanent rejection stays on screen until a guard says they have seen it (the decision itself was dropped).
     const ack = up?.lastRejection && !up.problem ? h('button', { type: 'button', 'data-testid': 'ack-rejection' }, t('ackRejection')) : null;
     ack?.addEventListener('click', () => this.actions.acknowledgeRejection());
-    this.status.replaceChildren(...rows, ...(ack ? [h('dd', {}, ack)] : []));
+    this.status.replaceChildren(...rows, ...(clock ? [clock] : []), ...(ack ? [h('dd', {}, ack)] : []));
     let log: readonly IdentifiedDecision[] = [];
     try {
       log = this.actions.guardLog();

@@ -849,6 +849,14 @@ const en = {
     'the receiver does not let this kiosk open that door (its admin pairs the kiosk again with a code naming the door)',
   upstreamRevoked:
     "the receiver's admin has unpaired this kiosk (a lost or retired tablet): no door opens from it until it is paired again with a re-pair code",
+  upstreamClockAhead:
+    "the receiver refused a decision dated after its own clock: this tablet's clock runs ahead of the receiver's, and no door opens from it until the clock is set (NTP)",
+  clock: 'Clock',
+  clockInStep: 'in step with the receiver',
+  clockBehind:
+    "{seconds} s behind the receiver's: its decisions arrive stale (the receiver records them, no door opens) once this passes the receiver's freshness window (5 s by default). Set this tablet's clock (NTP).",
+  clockAhead:
+    "{seconds} s ahead of the receiver's: the receiver refuses its decisions as dated in the future once this passes its tolerance (1 s by default). Set this tablet's clock (NTP).",
   outbox: 'Outbox depth',
   navVisitor: 'Kiosk',
   navGuard: 'Guard',
@@ -1085,6 +1093,11 @@ const zh: Record<StringKey, string> = {
   upstreamNotPaired: '未配对：不发送任何决定，本终端无法开门（请在管理中配对）',
   upstreamDoorNotAllowed: '接收端不允许本终端打开该门（请接收端管理员用指定该门的配对码重新配对本终端）',
   upstreamRevoked: '接收端管理员已解除本终端的配对（丢失或退役的平板）：在用重新配对码再次配对之前，本终端无法开门',
+  upstreamClockAhead: '接收端拒绝了一条日期晚于其自身时钟的判定：本平板的时钟比接收端快，在校准时钟（NTP）之前本终端无法开门',
+  clock: '时钟',
+  clockInStep: '与接收端一致',
+  clockBehind: '比接收端慢 {seconds} 秒：超过接收端的时效窗口（默认 5 秒）后，本终端的判定到达时已过时（接收端只作记录，不开门）。请校准本平板的时钟（NTP）。',
+  clockAhead: '比接收端快 {seconds} 秒：超过接收端的容差（默认 1 秒）后，接收端会以“日期在未来”为由拒绝本终端的判定。请校准本平板的时钟（NTP）。',
   outbox: '待发送数量',
   navVisitor: '终端',
   navGuard: '保安',

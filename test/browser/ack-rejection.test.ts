@@ -3,14 +3,15 @@
  * (signing, outbox, sender) whose upstream answers 401 `bad_signature` puts the rejection in the status; the real
  * guard view shows it on the upstream row with a "seen" button; pressing it clears the rejection through the
  * controller (the authority asks for `override`), and nobody without a staff session can clear it. A refusal
- * because the receiver does not let this kiosk open that door is said as such, in English and Chinese.
+ * because the receiver does not let this kiosk open that door is said as such, in English and Chinese; so is a
+ * tablet clock out of step with the receiver's (measured from the receiver's answers), on its own status row.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DecisionService } from '../../src/decisions/service';
 import { checkEnvelopeText } from '../../src/decisions/message';
 import { AdjustableClock } from '../../src/shared/clock';
 import { GuardView } from '../../src/ui/guard-view';
-import { setLang, t } from '../../src/ui/i18n';
+import { setLang, t, tf } from '../../src/ui/i18n';
 import { MemoryKeyStore, MemoryOutbox } from './decisions-memory-stores';
 import { closeKiosks, openKiosk } from './kiosk-app';
 import { PASS } from './vault-helpers';
@@ -50,6 +51,47 @@ function guardView(app: { acknowledgeRejection: () => void }): GuardView {
   cleanup.push(() => view.root.remove());
   return view;
 }
+
+describe("the guard screen shows this tablet's clock against the receiver's", () => {
+  // The receiver's answer carries its clock (`now`, receiver/app.mjs); the offset is the sender's measurement.
+  for (const [offsetMs, tone, words] of [
+    [300, 'ok', 'clockInStep'],
+    [2500, 'warn', 'clockBehind'],
+    [8000, 'bad', 'clockBehind'],
+    [-1500, 'bad', 'clockAhead'],
+  ] as const) {
+    it(`receiver ${offsetMs} ms from this tablet: ${tone}`, async () => {
+      const { app } = await openKiosk(`clock-${offsetMs}`, new AdjustableClock());
+      const fetch: typeof globalThis.fetch = (async () =>
+        new Response(
+          JSON.stringify({
+            ok: true,
+            seq: 1,
+            stale: offsetMs > 5000,
+            actuate: offsetMs <= 5000,
+            now: Date.now() + offsetMs,
+          }),
+          { status: 200 },
+        )) as typeof globalThis.fetch;
+      const service = await serviceAnswering(fetch);
+      const view = guardView(app);
+      cleanup.push(() => setLang('en'));
+      await service.decide('grant');
+      await expect.poll(() => service.status.clock?.offsetMs, { timeout: 10_000 }).toBeDefined();
+      expect(Math.abs(service.status.clock!.offsetMs - offsetMs)).toBeLessThan(500);
+      const row = () => view.root.querySelector<HTMLElement>('[data-testid="status-clock"]')!;
+      for (const lang of ['en', 'zh'] as const) {
+        setLang(lang);
+        view.render({ ...app.snapshot, upstream: service.status });
+        expect(row().dataset['tone']).toBe(tone);
+        const seconds = (Math.abs(service.status.clock!.offsetMs) / 1000).toFixed(1);
+        expect(row().querySelector('dd')!.textContent).toBe(
+          words === 'clockInStep' ? t(words, lang) : tf(words, { seconds }, lang),
+        );
+      }
+    }, 60_000);
+  }
+});
 
 describe('guard acknowledges a permanent rejection', () => {
   it('shows the rejection until a guard or the admin marks it seen', async () => {
@@ -95,6 +137,8 @@ describe('guard acknowledges a permanent rejection', () => {
   for (const [reason, status, words] of [
     ['door_not_allowed', 409, 'upstreamDoorNotAllowed'],
     ['kiosk_revoked', 401, 'upstreamRevoked'],
+    // Not the receiver admin's to lift but the tablet's clock: said as such, not as a generic rejection.
+    ['future_timestamp', 422, 'upstreamClockAhead'],
   ] as const) {
     it(`says in words, in English and Chinese, what the receiver's ${reason} means`, async () => {
       const { app, ops } = await openKiosk(`upstream-${reason}`, new AdjustableClock());

@@ -44,6 +44,7 @@ interface UpstreamStatus {
   lastError?: UpstreamProblem;
   lastRejection?: UpstreamProblem;
   lastDelivered?: { seq: number; stale: boolean; actuate?: boolean };
+  clock?: { offsetMs: number; at: number };
   counts: { delivered: number; duplicates: number; stale: number; rejected: number; expired: number };
 }
 interface Harness {
@@ -237,6 +238,8 @@ describe('kiosk → receiver in Chromium', () => {
       const st = await waitStatus(page, (s) => s.counts.delivered === 2 && s.depth === 0);
       expect(st.lastDelivered).toMatchObject({ seq: 2, stale: false, actuate: false });
       expect(st.problem).toBeUndefined();
+      // The receiver's answer says its time: on one machine the two clocks agree to well within a second.
+      expect(Math.abs(st.clock!.offsetMs)).toBeLessThan(1000);
 
       const got = captured('k-basic').filter((c) => c.route === '/decisions');
       expect(got.map((c) => [c.result, c.seq, c.actuate, c.stale])).toEqual([
@@ -283,6 +286,27 @@ describe('kiosk → receiver in Chromium', () => {
           (h) => h['cross-origin-resource-policy'] === undefined && h['access-control-allow-origin'] === kioskOrigin,
         ),
       ).toBe(true);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("sees its own clock 8 s behind the receiver's: the grant is recorded stale, and the offset is in the status", async () => {
+    // A tablet on a LAN with no time server drifts; 8 s behind passes the receiver's 5 s freshness window, so every
+    // grant it signs is recorded and opens nothing. The kiosk measures the offset from the receiver's answers.
+    const { context, page } = await newKioskPage();
+    try {
+      await openAndPair(page, 'k-clock', { clockOffsetMs: -8000 });
+      await page.evaluate(() => (window as unknown as H).harness.decide('grant'));
+      const st = await waitStatus(page, (s) => s.counts.delivered === 1 && s.depth === 0);
+      expect(st.lastDelivered).toMatchObject({ stale: true, actuate: false });
+      expect(st.clock!.offsetMs).toBeGreaterThan(7000);
+      expect(st.clock!.offsetMs).toBeLessThan(9000);
+      expect(
+        captured('k-clock')
+          .filter((c) => c.route === '/decisions')
+          .map((c) => [c.result, c.stale, c.actuate]),
+      ).toEqual([['accepted', true, false]]);
     } finally {
       await context.close();
     }

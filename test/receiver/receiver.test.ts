@@ -391,8 +391,12 @@ describe('decisions', () => {
 
   it('accepts a verified grant and deny, records them, and lets only the fresh grant actuate', async () => {
     const grantBody = await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant', door: 'main' });
+    const before = Date.now();
     const grant = await post(`${h.url}/decisions`, grantBody);
     expect(grant).toMatchObject({ status: 200, json: { ok: true, seq: 1, stale: false, actuate: true } });
+    // The receiver's clock at acceptance, so a kiosk can see its own drift (it never stamps decisions with it).
+    expect(grant.json.now).toBeGreaterThanOrEqual(before);
+    expect(grant.json.now).toBeLessThanOrEqual(Date.now());
     const deny = await post(
       `${h.url}/decisions`,
       await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'deny', door: 'main' }),
