@@ -22,7 +22,7 @@ export interface Expected {
   rpId: string;
 }
 
-export type AssertionProblem = 'client-data' | 'type' | 'challenge' | 'origin' | 'rp-id' | 'user-presence' | 'user-verification' | 'backed-up' | 'signature';
+export type AssertionProblem = 'client-data' | 'type' | 'challenge' | 'origin' | 'rp-id' | 'user-presence' | 'user-verification' | 'backed-up' | 'signature' | 'counter';
 
 export const COSE_ES256 = -7;
 /** Authenticator data flags (WebAuthn level 3 §6.1): backup eligible, backed up. */
@@ -70,6 +70,17 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   let d = 0;
   for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
   return d === 0;
+}
+
+/**
+ * The authenticator's signature counter (authenticatorData bytes 33-36, big-endian; WebAuthn §6.1). A security key
+ * that keeps one raises it with every assertion, so a value not above the last one seen means another copy of the
+ * key signed in between (§6.1.1): the caller compares, as only it knows the stored value. 0 means no counter.
+ */
+export function signCountOf(authenticatorData: ArrayBuffer): number {
+  const auth = new Uint8Array(authenticatorData);
+  if (auth.length < 37) return 0;
+  return new DataView(auth.buffer, auth.byteOffset + 33, 4).getUint32(0, false);
 }
 
 /** Returns null when the assertion is good, else the first check it failed. */

@@ -1,7 +1,7 @@
 /**
  * Guard accounts and the records that keep guard authority honest: the accounts themselves (display name, PIN
  * verifier, registered passkeys, disabled flag), the device-wide PIN lock-out and the override rate window.
- * Owns the sealed 'guards' secret and the 'guard-lockout' and 'override-log' meta records. Creating, changing and
+ * Owns the sealed 'guards' secret and the 'guard-lockout', 'override-log' and 'passkey-counts' meta records. Creating, changing and
  * deleting accounts needs the admin session; checking a PIN or a passkey needs only the device unlock (a guard logs
  * in on a running kiosk). It never keeps a PIN, never returns a verifier, and decides nothing about sessions: the
  * app's authority (src/app/authority.ts) does that with what this module verifies.
@@ -13,7 +13,7 @@
 import { KioskError } from '../shared/errors';
 import { checkPin, decoyVerifier, makePinVerifier, type PinVerifier } from '../crypto/pin';
 import { GUARD_NAME_MAX, PIN_RULE } from '../shared/guard-pin';
-import { COSE_ES256, verifyAssertion, type AssertionInput, type Expected } from '../crypto/webauthn';
+import { COSE_ES256, signCountOf, verifyAssertion, type AssertionInput, type Expected } from '../crypto/webauthn';
 import type { VaultCore } from './core';
 import { beforeAttempt, rebase, waitMs, type LockoutPolicy } from './lockout';
 import type { GuardLockoutRecord, OverrideLogRecord } from './schema';
@@ -312,7 +312,12 @@ export class GuardsApi {
     });
   }
 
-  /** Checks a passkey assertion against the registered credential; returns the guard it belongs to. */
+  /**
+   * Checks a passkey assertion against the registered credential; returns the guard it belongs to. A security key
+   * that counts its signatures must count up: an assertion whose counter is not above the last one accepted is
+   * refused as `counter` (a copy of the key signed in between, or this assertion is a copy), and the last accepted
+   * count is kept with the credential. Keys that report 0 every time keep no count and are not checked.
+   */
   async verifyPasskey(a: AssertionInput, want: Expected): Promise<GuardSummary> {
     this.core.requireUnlocked();
     const g = (await this.all()).find((x) => x.passkeys.some((p) => p.id === a.credentialId));
@@ -322,6 +327,23 @@ export class GuardsApi {
     const problem = await verifyAssertion(a, Uint8Array.from(atob(key.spki), (c) => c.charCodeAt(0)), want);
     if (problem) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: problem });
     if (g.disabled) throw new KioskError('GUARD_DISABLED');
+    const count = signCountOf(a.authenticatorData);
+    // Compared and raised in one transaction, against the value stored there: two logins racing with one counter
+    // value cannot both pass.
+    const ok = await this.core.writeTx(
+      ['meta'],
+      async (tx) => {
+        const rec = await tx.store.get('passkey-counts');
+        const byCredential = rec && rec.kind === 'passkey-counts' ? rec.byCredential : {};
+        const stored = byCredential[a.credentialId] ?? 0;
+        if (count === 0 && stored === 0) return true;
+        if (count <= stored) return false;
+        await tx.store.put({ kind: 'passkey-counts', byCredential: { ...byCredential, [a.credentialId]: count } }, 'passkey-counts');
+        return true;
+      },
+      'strict',
+    );
+    if (!ok) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'counter' });
     return summary(g);
   }
 

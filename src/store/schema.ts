@@ -95,7 +95,17 @@ export interface OverrideLogRecord {
   byActor: Record<string, number[]>;
 }
 
-export type MetaRecord = VaultMetaRecord | LockoutRecord | GuardLockoutRecord | OverrideLogRecord;
+/**
+ * The signature counter of the last accepted assertion per guard security key (credential id, a random id), for
+ * spotting a copied key (src/store/guards.ts verifyPasskey). In clear like the lock-out counters, and written on a
+ * guard's login, which has no admin session to write the sealed guards secret with.
+ */
+export interface PasskeyCountsRecord {
+  kind: 'passkey-counts';
+  byCredential: Record<string, number>;
+}
+
+export type MetaRecord = VaultMetaRecord | LockoutRecord | GuardLockoutRecord | OverrideLogRecord | PasskeyCountsRecord;
 
 /**
  * Subjects are stored and sealed in pages of about PAGE_TARGET_BYTES (the page is one AES-GCM box bound to

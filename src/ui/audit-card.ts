@@ -60,6 +60,7 @@ function who(kind: 'person' | 'guard', id: string, names: Names): string {
 
 function loginWords(f: LoginFailure): string {
   if (f.kind === 'disabled') return t(`auditLoginDisabled_${f.via}`);
+  if (f.kind === 'passkey' && f.problem === 'counter') return t('auditLoginPasskeyCounter');
   if (f.kind === 'passkey') return tf('auditLoginPasskey', { problem: f.problem });
   const wrong = tf(`auditLoginWrong_${f.via}`, { failures: f.failures });
   return f.lockoutMs > 0 ? `${wrong}${lang() === 'zh' ? '；' : '; '}${tf(`auditLockout_${f.via}`, { wait: formatDuration(f.lockoutMs) })}` : wrong;

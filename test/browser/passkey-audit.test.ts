@@ -20,6 +20,9 @@ import { PASS, expectCode } from './vault-helpers';
 const PIN = '135790';
 let authenticatorId: string | null = null;
 
+/** More authenticators a test added (copies of a key), removed after it. */
+const extraAuthenticators: string[] = [];
+
 afterEach(async () => {
   vi.restoreAllMocks();
   unmountAuditCards();
@@ -27,10 +30,14 @@ afterEach(async () => {
   closeKiosks();
   if (authenticatorId) await cdp().send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
   authenticatorId = null;
+  for (const id of extraAuthenticators.splice(0))
+    await cdp()
+      .send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: id })
+      .catch(() => undefined);
 });
 
 /** A security key on USB: user verification (its PIN or fingerprint) passes, presence is simulated, no backup. */
-async function securityKey(): Promise<string> {
+async function usbKey(): Promise<string> {
   const session = cdp();
   await session.send('WebAuthn.enable', { enableUI: false });
   const r = (await session.send('WebAuthn.addVirtualAuthenticator', {
@@ -43,8 +50,13 @@ async function securityKey(): Promise<string> {
       automaticPresenceSimulation: true,
     },
   })) as { authenticatorId: string };
-  authenticatorId = r.authenticatorId;
   return r.authenticatorId;
+}
+
+/** The guard's security key (removed after the test). */
+async function securityKey(): Promise<string> {
+  authenticatorId = await usbKey();
+  return authenticatorId;
 }
 
 /** The credential the key holds for each guard (the user handle registered is the guard's id), base64url. */
@@ -72,6 +84,76 @@ function onNextGet(opts: {
     return (opts.alter ? opts.alter(cred) : cred) as Credential;
   });
 }
+
+interface VirtualCredential {
+  credentialId: string;
+  isResidentCredential: boolean;
+  rpId?: string;
+  privateKey: string;
+  userHandle?: string;
+  signCount: number;
+}
+
+/** The one credential a virtual key holds, private key and counter included (what a cloner would copy). */
+async function onlyCredential(id: string): Promise<VirtualCredential> {
+  const r = (await cdp().send('WebAuthn.getCredentials', { authenticatorId: id })) as {
+    credentials: VirtualCredential[];
+  };
+  expect(r.credentials).toHaveLength(1);
+  return r.credentials[0]!;
+}
+
+/** Another USB key holding `cred` with the counter given: a copy of the guard's key. */
+async function copyOfKey(cred: VirtualCredential, signCount: number): Promise<string> {
+  const id = await usbKey();
+  extraAuthenticators.push(id);
+  await cdp().send('WebAuthn.addCredential', { authenticatorId: id, credential: { ...cred, signCount } });
+  return id;
+}
+
+describe('a copied guard security key', () => {
+  it('is refused once the real key has signed past its count, and the real key goes on working', async () => {
+    expect(location.hostname).toBe('localhost');
+    const { ops, app } = await openKiosk('passkey-counter', new AdjustableClock());
+    await ops.setup(PASS, { role: 'attended' });
+    const key = await securityKey();
+    const gate = await ops.createGuard('Gate Keeper Greta', PIN);
+    await ops.registerPasskey(gate.id);
+    // Someone copies the key's secret now (counter as it stands), then the guard goes on using the real key.
+    const copied = await onlyCredential(key);
+    ops.lock();
+    for (let i = 0; i < 2; i++) {
+      expect((await app.authority.loginPasskey()).id).toBe(gate.id);
+      app.authority.logout();
+    }
+    const real = await onlyCredential(key);
+    expect(real.signCount).toBeGreaterThan(copied.signCount);
+    // Only the copy is plugged in: its assertion verifies (same private key) but counts from the old value.
+    await cdp().send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: key });
+    authenticatorId = null;
+    const copy = await copyOfKey(copied, copied.signCount);
+    expect(await expectCode(app.authority.loginPasskey(), 'GUARD_PASSKEY_FAILED')).toMatchObject({ reason: 'counter' });
+    expect(app.authority.session.kind).toBe('none');
+    // The real key again (its counter where it was): accepted.
+    await cdp().send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: copy });
+    await copyOfKey(real, real.signCount);
+    expect((await app.authority.loginPasskey()).id).toBe(gate.id);
+    app.authority.logout();
+
+    await ops.unlock(PASS);
+    const refused = (await systemEntries(ops)).filter((e) => e.outcome === 'login-failed');
+    expect(said(refused)).toEqual([['login-failed', 'unknown', 'passkey counter', '']]);
+    expect(await auditRows(ops)).toEqual(
+      expect.arrayContaining([
+        [
+          'login-failed',
+          'login refused',
+          "security key refused: its signature count did not go up, so another copy of the key signed in between (re-register the guard's key)",
+        ],
+      ]),
+    );
+  }, 120_000);
+});
 
 describe('guard passkeys in the audit log', () => {
   it('registered, refused (bad signature, disabled account) and cancelled: entries as recorded, worded in EN and ZH', async () => {
