@@ -270,6 +270,19 @@ async function build(opts, store, unlock) {
     warn: (msg, fields) => app.log.warn({ event: 'bundle_skipped', ...fields }, msg),
   });
 
+  /** @type {Map<string, number>} when each kiosk's clock was last reported behind (log rate limit) */
+  const clockWarned = new Map();
+  /** @param {string} kiosk @param {number} at */
+  function clockWarnDue(kiosk, at) {
+    const last = clockWarned.get(kiosk);
+    if (last !== undefined && at - last < 600_000) return false;
+    // Paired kiosks only reach here, so the map stays as small as the site; re-inserting keeps it in time order.
+    clockWarned.delete(kiosk);
+    clockWarned.set(kiosk, at);
+    if (clockWarned.size > 10_000) clockWarned.delete(/** @type {string} */ (clockWarned.keys().next().value));
+    return true;
+  }
+
   /** @param {string} kiosk @param {import('./store.mjs').KioskRecord} rec */
   async function keyFor(kiosk, rec) {
     const cached = keys.get(kiosk);
@@ -373,6 +386,15 @@ async function build(opts, store, unlock) {
     if (verdict === 'revoked') return reject(req, reply, 401, 'kiosk_revoked', ids); // unpaired meanwhile
     if (verdict !== 'ok') return reject(req, reply, 409, verdict, ids);
     const stale = p.stale === true || ageMs > freshnessMs;
+    // Sent as fresh (the kiosk marks what it queued too long) yet older than the window on arrival: a LAN that slow
+    // is rare, a kiosk clock behind this one is not, and then none of its grants opens a door. Said once per kiosk
+    // per 10 minutes, so the receiver's admin sees why (the kiosk's guard screen shows its measured offset too).
+    if (p.stale !== true && ageMs > freshnessMs && clockWarnDue(p.kiosk, receivedAt))
+      req.log.warn(
+        { event: 'clock_behind', kiosk: p.kiosk, ageMs },
+        `kiosk ${p.kiosk}: a decision it sent as fresh arrived ${(ageMs / 1000).toFixed(1)} s old; its clock is ` +
+          "probably behind this receiver's (keep both in step by NTP)",
+      );
     const actuate = !stale && p.decision === 'grant';
 
     /** @type {VerifiedDecision} */

@@ -507,6 +507,17 @@ describe('decisions', () => {
     expect(out.every((d) => d.stale === true && d.actuate === false)).toBe(true);
     expect((await journal(h.url, h.token)).filter((e) => e.reason === 'stale')).toHaveLength(2);
     expect(h.logs.filter((l) => l.reason === 'stale' && l.level === 40)).toHaveLength(2);
+    // The unmarked one arrived 10 s old though sent as fresh: the kiosk's clock is probably behind, said once.
+    const behind = () => h.logs.filter((l) => l.event === 'clock_behind');
+    expect(behind()).toHaveLength(1);
+    expect(behind()[0]).toMatchObject({ kiosk: kiosk.id, level: 40 });
+    expect(Number(behind()[0]!.ageMs)).toBeGreaterThanOrEqual(10_000);
+    const again = await post(
+      `${h.url}/decisions`,
+      await decisionBody(kiosk, { seq: 3, ts: Date.now() - 9_000, decision: 'grant' }),
+    );
+    expect(again).toMatchObject({ status: 200, json: { stale: true, actuate: false } });
+    expect(behind()).toHaveLength(1); // not again within 10 minutes
   });
 
   it('tolerates clock skew up to the limit and rejects timestamps from further in the future', async () => {
