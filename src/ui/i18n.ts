@@ -73,7 +73,7 @@ const enSync = {
   pullFailed: 'Last check failed',
   pullUnreachable: 'The receiver could not be reached. The watchlist installed stays in force; the next check tries again.',
   pullNotPaired:
-    'The receiver gives watchlists only to kiosks paired with it: pair this kiosk (Pairing, above) with a code from the receiver. The watchlist installed stays in force.',
+    "The receiver gives watchlists only to kiosks paired with it: pair this kiosk with a code from the receiver on the admin screen's Receiver pairing card. The watchlist installed stays in force.",
   pullRevoked:
     "The receiver's admin has unpaired this kiosk: it gets no watchlist until it is paired again with a re-pair code. The watchlist installed stays in force.",
   pullClock:
@@ -96,7 +96,7 @@ const zhSync: Record<keyof typeof enSync, string> = {
   pullRefused: '上次名单包被拒绝',
   pullFailed: '上次检查失败',
   pullUnreachable: '无法连接接收端。已安装的名单继续有效；下次检查时会重试。',
-  pullNotPaired: '接收端只向已与其配对的终端提供名单：请用接收端的配对码为本终端配对（见上方“配对”）。已安装的名单继续有效。',
+  pullNotPaired: '接收端只向已与其配对的终端提供名单：请在管理界面的“接收端配对”卡片中，用接收端的配对码为本终端配对。已安装的名单继续有效。',
   pullRevoked: '接收端管理员已解除本终端的配对：在用重新配对码再次配对之前，本终端收不到名单。已安装的名单继续有效。',
   pullClock: '接收端认为请求的时间过早或过晚：本平板的时钟与接收端相差超过 5 分钟。请校准时钟；下次检查时会重试。',
   pullInstalled: '已安装名单',

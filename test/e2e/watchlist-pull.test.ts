@@ -207,6 +207,8 @@ describe('watchlist pull from the receiver', () => {
       const unpaired = await outcome(b.page, 'pull-out');
       expect(unpaired).toMatchObject({ tone: 'bad', code: 'UPSTREAM_NOT_PAIRED' });
       expect(unpaired.text).toMatch(/^The receiver gives watchlists only to kiosks paired with it/);
+      // Named by its title, not by where it sits (the pairing card is below this one; the guard screen shows it too).
+      expect(unpaired.text).toContain("on the admin screen's Receiver pairing card");
       const refusedPull = (await journal(receiver.url, receiver.adminToken)).filter((e) => e.route === '/watchlist/bundle');
       expect(refusedPull.map((e) => [e.status, e.reason])).toEqual([[403, 'not_paired']]);
       const kioskB = refusedPull[0]!.kiosk!; // the id B signs its pulls as
