@@ -91,6 +91,20 @@ export class BundlePuller {
     this.set({ everyMinutes: 0 });
   }
 
+  /**
+   * The kiosk was just paired with the receiver. A last pull the receiver refused because this kiosk was not paired
+   * (or was unpaired) is no longer what the screens should say: with a schedule, pull again now (its result replaces
+   * the words); without one, drop the stale error (the admin's next "pull now" tells the truth). Found by hand: the
+   * card said "not paired" right under a successful pairing until the next pull.
+   */
+  receiverPaired(): void {
+    const e = this.statusValue.error;
+    const stale = e?.code === 'UPSTREAM_NOT_PAIRED' || (e?.code === 'UPSTREAM_REJECTED' && e.details?.['reason'] === 'kiosk_revoked');
+    if (!stale) return;
+    if (this.statusValue.everyMinutes > 0) void this.pullNow();
+    else this.set({ error: null });
+  }
+
   /** One pull now (the admin's "pull now", and every tick). Concurrent calls share the running one. */
   pullNow(): Promise<PullStatus> {
     this.inFlight ??= this.run().finally(() => {

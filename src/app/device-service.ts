@@ -46,6 +46,7 @@ export class DeviceService {
       await recordChange(this.app, { outcome: 'pairing-failed', reason, actor: 'admin' });
       throw e;
     }
+    this.app.puller.receiverPaired();
     await recordChange(this.app, {
       outcome: 'receiver-paired',
       reason: pairedReason(r.fingerprint, decisions.pairedWith?.origin),

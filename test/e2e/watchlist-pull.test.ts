@@ -213,7 +213,10 @@ describe('watchlist pull from the receiver', () => {
       expect(refusedPull.map((e) => [e.status, e.reason])).toEqual([[403, 'not_paired']]);
       const kioskB = refusedPull[0]!.kiosk!; // the id B signs its pulls as
       await b.page.evaluate(() => document.querySelector('[data-testid="pull-out"]')?.removeAttribute('data-tone'));
+      expect((await pullStatus(b.page)).error).toBe('UPSTREAM_NOT_PAIRED');
       await pairWithCode(b.page, receiver.pairingCode);
+      // Paired now: the card no longer says "not paired" under the pairing it asked for (no schedule yet, so no pull).
+      await until(async () => ((await pullStatus(b.page)).error === null ? true : null), 10_000, 'the stale refusal dropped');
 
       // B trusts A only: its first scheduled pull (right after saving the schedule) refuses C's bundle.
       await submit(b.page, 'pin-admin-json', 'pin-admin-submit', adminKeyA);
