@@ -364,6 +364,7 @@ export class KioskController {
       ...(settings.door ? { door: settings.door } : {}),
       subjectRefs: settings.subjectRefs,
       now: () => this.clock.wall(),
+      monotonic: () => this.clock.monotonic(),
     });
     this.decisions.subscribe((s) => this.update({ upstream: s }));
     this.update({ upstream: this.decisions.status });

@@ -7,7 +7,11 @@
  * leaves the entry where it was and schedules the next pass with backoff; passes also start on `start()`, on the
  * browser's `online` event and whenever a new decision is queued. Entries past the retention limit are dropped
  * unsent. An entry older than the freshness window is re-signed with `stale: true` before sending, so the record
- * says it came late and no door acts on it. Cross-tab exclusion uses a Web Lock when the runtime has one.
+ * says it came late and no door acts on it. "Older" is asked of both clocks: the wall clock alone let a grant queued
+ * while the kiosk's clock ran an hour fast go out unmarked an hour later, once the clock was corrected, and the
+ * receiver (which checks only the signed time) opened the door (attacker review, session 23); the monotonic clock
+ * alone stands still while the tablet sleeps. An entry queued before this page started (a reload, a restart) has no
+ * monotonic reading and is always sent as stale. Cross-tab exclusion uses a Web Lock when the runtime has one.
  * This module never holds key material (re-signing is a callback) and never sends anything but outbox bodies.
  */
 import { type ErrorCode, isKioskError } from '../shared/errors';
@@ -38,6 +42,8 @@ export interface SenderOptions {
   lockName?: string;
   fetch?: typeof fetch;
   now?: () => number;
+  /** A clock that never jumps (performance.now()), read at enqueue and at sending. */
+  monotonic?: () => number;
 }
 
 export interface UpstreamProblem {
@@ -77,7 +83,13 @@ export type StatusListener = (status: UpstreamStatus) => void;
 export const CLOCK_RTT_MAX_MS = 2000;
 
 export class DecisionSender {
-  private readonly opts: Required<Omit<SenderOptions, 'fetch' | 'now'>> & { fetch: typeof fetch; now: () => number };
+  private readonly opts: Required<Omit<SenderOptions, 'fetch' | 'now' | 'monotonic'>> & {
+    fetch: typeof fetch;
+    now: () => number;
+    monotonic: () => number;
+  };
+  /** seq → monotonic time it was queued, for entries queued by this page (see the header: freshness). */
+  private readonly queuedAt = new Map<number, number>();
   private statusValue: UpstreamStatus = {
     state: 'stopped',
     depth: 0,
@@ -105,6 +117,7 @@ export class DecisionSender {
       ...options,
       fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
       now: options.now ?? Date.now,
+      monotonic: options.monotonic ?? (() => performance.now()),
     };
   }
 
@@ -140,6 +153,7 @@ export class DecisionSender {
 
   /** Persists a new decision, then starts a pass at once (a waiting grant should not sit out a backoff). */
   async enqueue(entry: Pick<OutboxEntry, 'seq' | 'createdAt' | 'body'>): Promise<void> {
+    this.queuedAt.set(entry.seq, this.opts.monotonic());
     await this.opts.outbox.put({ seq: entry.seq, createdAt: entry.createdAt, body: entry.body, attempts: 0 });
     this.update({ depth: await this.opts.outbox.count() });
     void this.flush();
@@ -207,16 +221,29 @@ export class DecisionSender {
         return;
       }
       await outbox.remove(entry.seq);
+      this.queuedAt.delete(entry.seq);
       this.failures = 0;
       this.record(result, entry.seq);
       this.update({ depth: await outbox.count() });
     }
   }
 
+  /**
+   * Whether an entry may still go out as it was signed: queued by this page, and within the freshness window on the
+   * monotonic clock and on the wall clock (its signed time neither older than the window nor ahead of now).
+   */
+  private fresh(entry: OutboxEntry): boolean {
+    const { now, monotonic, freshnessMs } = this.opts;
+    const queued = this.queuedAt.get(entry.seq);
+    if (queued === undefined || monotonic() - queued > freshnessMs) return false;
+    const age = now() - entry.createdAt;
+    return age >= 0 && age <= freshnessMs;
+  }
+
   private async attempt(entry: OutboxEntry): Promise<DeliveryResult> {
-    const { now, freshnessMs, requestTimeoutMs } = this.opts;
+    const { now, requestTimeoutMs } = this.opts;
     let body = entry.body;
-    if (now() - entry.createdAt > freshnessMs) body = await this.opts.restamp(body);
+    if (!this.fresh(entry)) body = await this.opts.restamp(body);
     const ctl = new AbortController();
     this.inflight = ctl;
     const sentAt = now();

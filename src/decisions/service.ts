@@ -53,6 +53,8 @@ export interface DecisionServiceOptions {
   backoff?: BackoffPolicy;
   fetch?: typeof fetch;
   now?: () => number;
+  /** Monotonic clock for the sender's freshness rule (src/decisions/sender.ts). */
+  monotonic?: () => number;
   /** Web Lock names (tests running two "kiosks" in one page give each its own). */
   lockPrefix?: string;
 }
@@ -105,6 +107,7 @@ export class DecisionService {
       ...(opts.backoff === undefined ? {} : { backoff: opts.backoff }),
       ...(opts.fetch === undefined ? {} : { fetch: opts.fetch }),
       ...(opts.now === undefined ? {} : { now: opts.now }),
+      ...(opts.monotonic === undefined ? {} : { monotonic: opts.monotonic }),
       lockName: `${opts.lockPrefix ?? 'entrance-kiosk'}-outbox`,
     });
   }

@@ -56,6 +56,7 @@ async function openService(opts: {
   outbox?: MemoryOutbox;
   keys?: MemoryKeyStore;
   now?: () => number;
+  monotonic?: () => number;
   freshnessMs?: number;
   subjectRefs?: boolean;
 }) {
@@ -67,6 +68,7 @@ async function openService(opts: {
     backoff: FAST,
     fetch: opts.fetch,
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.monotonic ? { monotonic: opts.monotonic } : {}),
     ...(opts.freshnessMs === undefined ? {} : { freshnessMs: opts.freshnessMs }),
     ...(opts.subjectRefs === undefined ? {} : { subjectRefs: opts.subjectRefs }),
   });
@@ -196,6 +198,59 @@ describe('DecisionService + DecisionSender', () => {
     expect(last).toEqual({ ...first, stale: true });
     expect(s.status.lastError).toMatchObject({ code: 'UPSTREAM_STALE', seq: 1 });
     expect(s.status.counts.stale).toBe(1);
+  });
+
+  it('a grant queued while the clock ran fast goes out stale once the clock is corrected (the monotonic clock ran on)', async () => {
+    // The receiver checks only the signed time: sent unmarked at the real time the fast clock had stamped, it opened
+    // the door an hour after the visitor left. Here the wall clock is set back an hour while the grant waits.
+    let wall = 1_795_000_000_000 + 3_600_000;
+    let mono = 1_000;
+    let down = true;
+    const up = scriptedUpstream(() => (down ? 'network-error' : { status: 200, body: { ok: true, stale: true, actuate: false } }));
+    const s = await openService({ fetch: up.fetch, now: () => wall, monotonic: () => mono, freshnessMs: 5000 });
+    await s.decide('grant');
+    await until(() => up.got.length >= 1 && s.status.state === 'waiting');
+    const first = up.got[0]!;
+    expect(first.stale).toBeUndefined();
+    wall -= 3_600_000; // NTP corrects the clock
+    mono += 3_600_000; // an hour passes: the signed ts is "now" again on every clock that counts wall time
+    down = false;
+    await s.sender.flush();
+    await until(() => s.status.counts.delivered === 1);
+    expect(up.got[up.got.length - 1]).toEqual({ ...first, stale: true });
+  });
+
+  it('a grant stamped ahead of the clock now is sent as stale', async () => {
+    let wall = 1_795_000_000_000;
+    let down = true;
+    const up = scriptedUpstream(() => (down ? 'network-error' : { status: 200, body: { ok: true, stale: true, actuate: false } }));
+    const s = await openService({ fetch: up.fetch, now: () => wall, monotonic: () => 1_000, freshnessMs: 5000 });
+    await s.decide('grant');
+    await until(() => up.got.length >= 1 && s.status.state === 'waiting');
+    const sent = up.got[0]!;
+    wall -= 2000; // the clock set back 2 s: the signed time is now in this clock's future
+    down = false;
+    await s.sender.flush();
+    await until(() => s.status.counts.delivered === 1);
+    expect(up.got[up.got.length - 1]).toEqual({ ...sent, stale: true });
+  });
+
+  it('a grant queued before this page started is never sent as fresh, however recent its time', async () => {
+    const wall = 1_795_000_000_000;
+    let down = true;
+    const up = scriptedUpstream(() => (down ? 'network-error' : { status: 200, body: { ok: true, stale: true, actuate: false } }));
+    const outbox = new MemoryOutbox();
+    const keys = new MemoryKeyStore();
+    const first = await openService({ fetch: up.fetch, outbox, keys, now: () => wall, monotonic: () => 1_000, freshnessMs: 5000 });
+    await first.decide('grant');
+    await until(() => up.got.length >= 1 && first.status.state === 'waiting');
+    const sent = up.got[0]!;
+    await first.stop();
+    // A restart at once: fresh by both clocks, but this page did not queue it, so how long it waited is unknown.
+    down = false;
+    const second = await openService({ fetch: up.fetch, outbox, keys, now: () => wall, monotonic: () => 1_000, freshnessMs: 5000 });
+    await until(() => second.status.counts.delivered === 1);
+    expect(up.got[up.got.length - 1]).toEqual({ ...sent, stale: true });
   });
 
   it('drops entries past the retention limit unsent and says so', async () => {
