@@ -295,7 +295,12 @@ export class SyncService {
     const base = keys.exported;
     if (delta && !base) throw new KioskError('INPUT_INVALID', { reason: 'no-base', rule: 'noBase' });
     const version = this.nextVersion(await this.vault.watchlistVersion(), keys.exportedVersion ?? 0);
-    const subjects = (await this.vault.loadWatchlist()).subjects;
+    const { subjects, report } = await this.vault.loadWatchlist();
+    // A bundle says who is on the list: people on a page that failed its check (or is missing, or held back) would
+    // go out as absent, and a full bundle or a delta removes them from every kiosk that installs it. The admin looks
+    // at the storage card and rebuilds the index first (that is when a loss is accepted).
+    if (report.quarantined.length || report.missingPages.length || report.unverified.length || report.issues.length)
+      throw new KioskError('STORE_CORRUPT_RECORD', { reason: 'export-incomplete' });
     const stamps = Object.fromEntries(subjects.map((s) => [s.id, s.updatedAt]));
     const changes = delta && base ? { upserts: subjects.filter((s) => base.stamps[s.id] !== s.updatedAt), deletions: Object.keys(base.stamps).filter((id) => !(id in stamps)).sort() } : null;
     const bytes = await exportBundle({
