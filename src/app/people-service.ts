@@ -66,9 +66,22 @@ export class PeopleService {
     return this.update(id, patch, 'edit');
   }
 
-  /** Expire now: the person stays listed (for the audit trail) but no longer matches. */
-  expireSubject(id: string): Promise<void> {
-    return this.update(id, { validUntil: this.app.clock.wall() }, 'expire');
+  /**
+   * Expire now: the person stays listed (for the audit trail) but no longer matches. The end is now, or earlier: an
+   * end already past stays where it was (expiring again must not move it), and a visitor whose validity has not begun
+   * ends at their start (validUntil is exclusive: never valid). That case was refused before (INPUT_INVALID, a start
+   * after the end), so "Expire" failed on the very people registered for tomorrow.
+   */
+  async expireSubject(id: string): Promise<void> {
+    this.require('edit');
+    const cur = await this.vault.subjects.get(id);
+    if (!cur) throw new KioskError('INPUT_INVALID', { field: 'id' });
+    const end = Math.min(this.app.clock.wall(), cur.validUntil ?? Infinity);
+    return this.update(
+      id,
+      { validUntil: cur.validFrom !== undefined && cur.validFrom > end ? cur.validFrom : end },
+      'expire',
+    );
   }
 
   async deleteSubject(id: string): Promise<void> {
