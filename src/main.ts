@@ -8,22 +8,25 @@ import { adminActions } from './admin-actions';
 import { AdminOps } from './app/admin-ops';
 import { Camera } from './capture/camera';
 import { KioskController } from './app/controller';
+import { holdInstance, takeInstance } from './app/instance-lock';
 import { FaceClient } from './inference/client/face-client';
 import { sessionIdleMs, type DeviceRole } from './config/kiosk';
 import { registerOffline } from './offline/register';
-import { AdjustableClock, systemClock, type Clock } from './shared/clock';
+import { AdjustableClock, idleSince, stampOf, systemClock, type Clock } from './shared/clock';
 import { KioskError, isKioskError } from './shared/errors';
 import { Vault } from './store';
 import { AdminView } from './ui/admin-view';
 import { GuardView } from './ui/guard-view';
 import { h } from './ui/dom';
 import { lang, setLang, t, type Lang } from './ui/i18n';
-import { fullscreenOnGesture, keepScreenOn, staffCorner } from './ui/kiosk-screen';
+import { fullscreenOnGesture, instanceNotice, keepScreenOn, staffCorner } from './ui/kiosk-screen';
 import { LoginView } from './ui/login-view';
 import { VisitorView } from './ui/visitor-view';
 import { markOnce, traced } from './shared/startup-trace';
 
 type Screen = 'visitor' | 'guard' | 'admin' | 'login' | 'attended';
+/** How long a new window waits for another to let the instance lock go (a reload's old page may still hold it). */
+const INSTANCE_WAIT_MS = 3000;
 const LANG_KEY = 'kiosk-lang';
 
 declare const __KIOSK_TEST_HOOKS__: boolean;
@@ -64,6 +67,12 @@ async function main(): Promise<void> {
   const stored = localStorage.getItem(LANG_KEY);
   setLang(stored === 'zh' || stored === 'en' ? stored : lang());
   const root = document.getElementById('app')!;
+  // One window runs the kiosk (src/app/instance-lock.ts): a second waits here, before the store, models or camera,
+  // until the admin moves the kiosk to it; the window that loses the lock reloads (and then waits here itself).
+  const reload = () => location.reload();
+  if (!(await holdInstance(INSTANCE_WAIT_MS, reload))) {
+    await new Promise<void>((taken) => root.replaceChildren(instanceNotice(() => void takeInstance(reload).then(taken))));
+  }
   const clock = makeClock();
 
   let app: KioskController | null = null;
@@ -221,7 +230,7 @@ async function main(): Promise<void> {
     sessionKey = key;
     show();
   });
-  let lastTouch = clock.monotonic();
+  let lastTouch = stampOf(clock);
   // Any touch or key is someone at the kiosk (a service-worker update waits for idle), but only one on the staff
   // panel or the navigation keeps a staff session alive: on an attended kiosk the visitor view sits beside the guard
   // panel, and a visitor's taps kept a walked-away guard's session — and its override button — open indefinitely
@@ -230,19 +239,19 @@ async function main(): Promise<void> {
     app.touch();
     const target = e.target;
     if (!(target instanceof Node) || ![panel, nav, corner].some((el) => el.contains(target))) return;
-    lastTouch = clock.monotonic();
+    lastTouch = stampOf(clock);
     app.interacted();
   };
   // Going somewhere (a link, a typed address) is activity too: the idle rule must not bounce it straight home.
   window.addEventListener('hashchange', () => {
-    lastTouch = clock.monotonic();
+    lastTouch = stampOf(clock);
     show();
   });
   document.addEventListener('pointerdown', interacted, { passive: true });
   document.addEventListener('keydown', interacted, { passive: true });
   // Idle: end any session and go home. Also leave a login or admin gate someone walked away from.
   setInterval(() => {
-    const idle = clock.monotonic() - lastTouch > sessionIdleMs(app.snapshot.settings);
+    const idle = idleSince(clock, lastTouch) > sessionIdleMs(app.snapshot.settings);
     if (authority.expireIfIdle() || (idle && requested() !== '' && app.snapshot.vault?.status !== 'uninitialised')) home();
   }, 1000);
   const kioskRole = () => app.snapshot.settings.role !== 'guard' && screen !== 'admin';

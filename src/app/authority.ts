@@ -7,12 +7,12 @@
  *
  * Sessions: the admin session is the vault's (passphrase unlock; its idle rule is the vault's), a guard session
  * is held here after a PIN or passkey check by the vault (src/store/guards.ts). Both end after the role's idle
- * timeout without a touch or key (monotonic clock), on logout, and on reload (memory only). A guard login the vault
+ * timeout without a touch or key (both clocks: a sleeping tablet's monotonic clock stands still), on logout, and on reload (memory only). A guard login the vault
  * refuses — wrong PIN or unknown name (with the failure count and any lock-out it started), a disabled account, a
  * passkey that does not verify — is handed to `loginFailed` (the controller audits it) without anything typed. It
  * never stores a PIN and never decides a door: it only says who is asking.
  */
-import type { Clock } from '../shared/clock';
+import { idleSince, stampOf, type Clock, type Stamp } from '../shared/clock';
 import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';
 import type { GuardSummary, Vault } from '../store';
 import { getPasskeyAssertion } from './passkeys';
@@ -98,7 +98,7 @@ function loginFailure(e: unknown, via: 'pin' | 'passkey'): LoginFailure | null {
 
 export class Authority {
   private guard: Extract<Session, { kind: 'guard' }> | null = null;
-  private lastActive = 0;
+  private lastActive: Stamp = { mono: 0, wall: 0 };
   private readonly listeners = new Set<(s: Session) => void>();
 
   constructor(private readonly opts: AuthorityOptions) {
@@ -106,7 +106,7 @@ export class Authority {
     opts.vault.subscribe((e) => {
       if (e.type !== 'state') return;
       // An admin session that just began is fresh: its idle time counts from now, not from the last touch.
-      if (e.state.admin && !admin) this.lastActive = opts.clock.monotonic();
+      if (e.state.admin && !admin) this.lastActive = stampOf(opts.clock);
       admin = e.state.admin;
       this.emit();
     });
@@ -162,13 +162,13 @@ export class Authority {
 
   /** A touch or key press: keeps a session alive. */
   touch(): void {
-    this.lastActive = this.opts.clock.monotonic();
+    this.lastActive = stampOf(this.opts.clock);
   }
 
   /** Ends both sessions when the idle timeout has passed; returns whether it did. Called on a timer too. */
   expireIfIdle(): boolean {
     const active = this.guard !== null || this.opts.vault.state.admin;
-    if (!active || this.opts.clock.monotonic() - this.lastActive <= this.opts.idleMs()) return false;
+    if (!active || idleSince(this.opts.clock, this.lastActive) <= this.opts.idleMs()) return false;
     this.logout();
     return true;
   }
@@ -184,7 +184,7 @@ export class Authority {
   /** The admin unlocked the vault (the vault already checked the passphrase): start the idle clock. */
   adminStarted(): void {
     this.guard = null;
-    this.lastActive = this.opts.clock.monotonic();
+    this.lastActive = stampOf(this.opts.clock);
     this.emit();
   }
 
@@ -235,7 +235,7 @@ export class Authority {
     // A guard login ends an admin session on this screen: one person at a time holds the tablet.
     if (this.opts.vault.state.admin) this.opts.vault.lockAdmin();
     this.guard = { kind: 'guard', guardId: g.id, name: g.name, via };
-    this.lastActive = this.opts.clock.monotonic();
+    this.lastActive = stampOf(this.opts.clock);
     this.emit();
   }
 }

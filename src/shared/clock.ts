@@ -1,6 +1,6 @@
 /**
  * Time, typed. Two clocks that must never be mixed: `monotonic()` (ms since page start, never jumps; frame
- * timing, decision windows, idle timers, result hold) and `wall()` (ms since the epoch; validity periods, expiry,
+ * timing, decision windows, result hold; idle rules read both, `idleSince`) and `wall()` (ms since the epoch; validity periods, expiry,
  * retention, lock-outs, timestamps that leave the device). Modules that decide anything take a Clock instead of
  * reading `Date.now()` or `performance.now()` themselves, so a test can drive either one and a mix-up (comparing a
  * frame time with an expiry date) is visible at the call site. Owns no state beyond an optional test offset.
@@ -12,6 +12,25 @@ export interface Clock {
   monotonic(): number;
   /** Milliseconds since the Unix epoch (Date.now()). */
   wall(): number;
+}
+
+/** One moment read on both clocks, for idle rules (`idleSince`). */
+export interface Stamp {
+  mono: number;
+  wall: number;
+}
+
+export const stampOf = (c: Pick<Clock, 'monotonic' | 'wall'>): Stamp => ({ mono: c.monotonic(), wall: c.wall() });
+
+/**
+ * Time since `s` for an idle rule: the larger of what the two clocks say. The monotonic clock alone does not run
+ * while the device sleeps (performance.now() in Chromium on Android, Linux and macOS), so a guard's session outlived
+ * hours of dark screen and the first visitor to wake the tablet found its override button live (attacker review,
+ * session 23); the wall clock alone can be set back. Taking the larger, neither a sleep nor a wall clock set back
+ * extends a session, and a wall clock set forward only ends one early (fails closed).
+ */
+export function idleSince(c: Pick<Clock, 'monotonic' | 'wall'>, s: Stamp): number {
+  return Math.max(c.monotonic() - s.mono, c.wall() - s.wall);
 }
 
 export const systemClock: Clock = {

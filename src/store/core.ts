@@ -10,6 +10,7 @@
  * non-extractable CryptoKeys, and are dropped on lock, close, version change and wipe.
  */
 import { wrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import { idleSince, stampOf, type Stamp } from '../shared/clock';
 import { KioskError, type ErrorCode } from '../shared/errors';
 import type { Subject } from '../shared/types';
 import { DEFAULT_LOCKOUT_POLICY, type LockoutPolicy } from './lockout';
@@ -24,7 +25,7 @@ export interface VaultOptions {
   name?: string;
   /** Wall clock for lock-out, retention and record times (tests pass their own; never a browser API mock). */
   now?: () => number;
-  /** Monotonic clock for the admin idle timeout (a wall clock that jumps must not end or extend a session). */
+  /** Monotonic clock for the admin idle timeout, read with `now` (src/shared/clock.ts idleSince: a sleep or a wall clock set back must not extend a session). */
   monotonic?: () => number;
   lockoutPolicy?: LockoutPolicy;
   /** Admin unlock expires after this much time without an admin action. Default 5 min. */
@@ -136,6 +137,8 @@ export class VaultCore {
   readonly name: string;
   readonly now: () => number;
   readonly monotonic: () => number;
+  /** Both clocks, for the admin idle rule. */
+  private readonly clocks: { monotonic: () => number; wall: () => number };
   readonly lockoutPolicy: LockoutPolicy;
   readonly adminIdleMs: number;
   readonly openTimeoutMs: number;
@@ -156,7 +159,8 @@ export class VaultCore {
   auditWriter: { epk: ArrayBuffer; key: CryptoKey; since: number; count: number } | null = null;
   /** Mirrors meta.auditRetentionMs. */
   auditRetentionMs = DEFAULT_AUDIT_RETENTION_MS;
-  private adminUntil = 0;
+  /** The admin's last operation on both clocks (null: no admin session); see idleSince. */
+  private adminActive: Stamp | null = null;
   private readonly listeners = new Set<(e: VaultEvent) => void>();
   private localLock: Promise<unknown> = Promise.resolve();
 
@@ -176,6 +180,7 @@ export class VaultCore {
     this.name = opts.name ?? DEFAULT_DB_NAME;
     this.now = opts.now ?? Date.now;
     this.monotonic = opts.monotonic ?? (() => performance.now());
+    this.clocks = { monotonic: () => this.monotonic(), wall: () => this.now() };
     this.lockoutPolicy = opts.lockoutPolicy ?? DEFAULT_LOCKOUT_POLICY;
     this.adminIdleMs = opts.adminIdleMs ?? 5 * 60_000;
     this.openTimeoutMs = opts.openTimeoutMs ?? 10_000;
@@ -268,7 +273,7 @@ export class VaultCore {
     this.index = null;
     this.auditPrivate = null;
     this.auditWriter = null;
-    this.adminUntil = 0;
+    this.adminActive = null;
   }
 
   // --- guards -------------------------------------------------------------------------------------------------
@@ -297,25 +302,24 @@ export class VaultCore {
   requireAdmin(): { db: IDBPDatabase<VaultDB>; dataKey: CryptoKey; auditPrivate: CryptoKey } {
     const { db, dataKey } = this.requireUnlocked();
     if (!this.auditPrivate || !this.state.admin) throw new KioskError('STORE_ADMIN_REQUIRED');
-    const now = this.monotonic();
-    if (now > this.adminUntil) {
+    if (!this.adminActive || idleSince(this.clocks, this.adminActive) > this.adminIdleMs) {
       this.endAdmin();
       throw new KioskError('STORE_ADMIN_REQUIRED', { reason: 'idle' });
     }
-    this.adminUntil = now + this.adminIdleMs;
+    this.adminActive = stampOf(this.clocks);
     return { db, dataKey, auditPrivate: this.auditPrivate };
   }
 
   beginAdmin(dataKey: CryptoKey, auditPrivate: CryptoKey): void {
     this.dataKey = dataKey;
     this.auditPrivate = auditPrivate;
-    this.adminUntil = this.monotonic() + this.adminIdleMs;
+    this.adminActive = stampOf(this.clocks);
     this.setState({ status: 'unlocked', admin: true });
   }
 
   endAdmin(): void {
     this.auditPrivate = null;
-    this.adminUntil = 0;
+    this.adminActive = null;
     if (this.state.admin) this.setState({ admin: false });
   }
 

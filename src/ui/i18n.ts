@@ -801,6 +801,9 @@ const en = {
   cameraHelp: 'A guard has been notified. The kiosk will retry automatically.',
   retry: 'Retry',
   updateWaiting: 'An update will install when the kiosk is idle.',
+  instanceElsewhere:
+    'The kiosk is already open in another window or tab of this browser, and only one may run: close this one, or use it here (the other one stops).',
+  instanceTakeHere: 'Use it here',
   modelError: 'The recognition models could not be loaded.',
   detectorBusy: 'Detector restarting…',
   notSetUp: 'This kiosk is not set up yet. Please ask staff.',
@@ -1047,6 +1050,8 @@ const zh: Record<StringKey, string> = {
   cameraHelp: '已通知保安。终端将自动重试。',
   retry: '重试',
   updateWaiting: '终端空闲时将安装更新。',
+  instanceElsewhere: '本终端已在此浏览器的另一个窗口或标签页中打开，且只能运行一个：请关闭此窗口，或改在此处使用（另一个将停止）。',
+  instanceTakeHere: '在此处使用',
   modelError: '无法加载识别模型。',
   detectorBusy: '检测器正在重启…',
   notSetUp: '本终端尚未设置。请联系工作人员。',

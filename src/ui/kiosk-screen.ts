@@ -4,8 +4,10 @@
  * inside a user gesture; and the staff gesture — a long press in the top-left corner — that is the only way from a
  * visitor screen to a login. None of these protect anything on their own (authority does); they keep the visitor
  * from wandering off the kiosk and staff from needing a keyboard. Pinning the tablet to the app is the platform's
- * job (docs/deployment.md).
+ * job (docs/deployment.md). Also the notice a second window of the app shows (only one window runs the kiosk).
  */
+import { h } from './dom';
+import { t } from './i18n';
 
 export type WakeState = 'held' | 'unavailable' | 'refused' | 'released';
 
@@ -68,4 +70,22 @@ export function staffCorner(onHold: () => void, holdMs = 1500): HTMLElement {
   for (const ev of ['pointerup', 'pointercancel', 'pointerleave'] as const) el.addEventListener(ev, cancel);
   el.addEventListener('contextmenu', (e) => e.preventDefault());
   return el;
+}
+
+/**
+ * What a second window of the app shows instead of a kiosk (src/app/instance-lock.ts): the kiosk is open elsewhere,
+ * and a button that moves it here. Nothing else of the app starts behind it.
+ */
+export function instanceNotice(onTake: () => void): HTMLElement {
+  const take = h('button', { type: 'button', 'data-testid': 'instance-take' }, t('instanceTakeHere'));
+  take.addEventListener('click', () => {
+    take.disabled = true;
+    onTake();
+  });
+  return h(
+    'section',
+    { class: 'instance-notice', role: 'alert', 'data-testid': 'instance-elsewhere' },
+    h('p', {}, t('instanceElsewhere')),
+    take,
+  );
 }

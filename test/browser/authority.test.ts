@@ -180,6 +180,36 @@ describe('authority in the app layer (no UI)', () => {
     expect(() => app.guardLog()).toThrow(expect.objectContaining({ code: 'GUARD_REQUIRED' }));
   });
 
+  it('a tablet that slept (wall clock on, monotonic clock still) wakes with no guard or admin session', async () => {
+    // performance.now() does not run while Chromium's device sleeps (Android, Linux, macOS): measured on it alone, a
+    // guard's session outlived hours of dark screen, override button and all. A wall clock set back extends nothing.
+    const clock = new AdjustableClock();
+    const { app, ops } = await kiosk(uniqueName('sleep'), clock);
+    await ops.setup(PASS, { role: 'attended' });
+    await ops.settings.saveSettings({ sessionIdleSeconds: 30 });
+    const g = await ops.createGuard('Lobby', PIN_1);
+
+    clock.setWall(clock.wall() + 3 * 3_600_000); // three hours asleep
+    await expectCode(ops.settings.saveSettings({ showNames: true }), 'STORE_ADMIN_REQUIRED');
+    expect(app.authority.session.kind).toBe('none');
+
+    await app.authority.loginPin(g.id, PIN_1);
+    await app.override('grant', 'before the sleep');
+    clock.setWall(clock.wall() + 31_000);
+    await expectCode(app.override('grant', 'after the sleep'), 'GUARD_REQUIRED');
+    expect(app.authority.session.kind).toBe('none');
+
+    // Set back, the wall clock does not hold a session open: the monotonic clock still ends it.
+    await app.authority.loginPin(g.id, PIN_1);
+    clock.setWall(clock.wall() - 3_600_000);
+    clock.advance(31_000);
+    await expectCode(app.override('grant', 'clock set back'), 'GUARD_REQUIRED');
+    await ops.unlock(PASS);
+    clock.setWall(clock.wall() - 3_600_000);
+    clock.advance(31_000);
+    await expectCode(ops.settings.saveSettings({ showNames: true }), 'STORE_ADMIN_REQUIRED');
+  });
+
   it('logs a guard in by the display name as typed; an unknown name is refused and counted like a wrong PIN', async () => {
     const clock = new AdjustableClock();
     const { ops, app } = await kiosk(uniqueName('pin-by-name'), clock);

@@ -210,9 +210,11 @@ describe('sync keys: trusted only on confirmation, removable, audited', () => {
     await k.ops.sync.importWatchlist(new Blob([v3.bytes]));
     expect(await k.vault.watchlistVersion()).toBe(v3.version);
 
-    // The desk is lost and replaced an hour later (wall time; the admin sessions are on the monotonic clock): a fresh
-    // admin key, no export counter. K pins it next to A's.
+    // The desk is lost and replaced an hour later: a fresh admin key, no export counter. K pins it next to A's. An
+    // hour on the wall clock ends every admin session (idle rules read both clocks), so K's admin logs in again.
     clock.setWall(clock.wall() + 60 * 60_000);
+    await expectCode(k.ops.sync.pinAdminKey(keyA.json), 'STORE_ADMIN_REQUIRED');
+    await k.ops.unlock(PASS);
     const b = await tablet('versions-b', clock, 'Person B');
     const keyB = await b.ops.sync.adminPublicKey();
     await b.ops.sync.addRecipient(keyK.json);
@@ -227,11 +229,14 @@ describe('sync keys: trusted only on confirmation, removable, audited', () => {
     // The rotation ends: A's key dropped, so a bundle the old desk made (even a newer one) is refused.
     await k.ops.sync.unpinAdminKey(keyA.fingerprint);
     clock.setWall(clock.wall() + 60 * 60_000);
+    await a.ops.unlock(PASS);
+    await k.ops.unlock(PASS);
     const late = await a.ops.sync.exportWatchlist({});
     await expectCode(k.ops.sync.importWatchlist(new Blob([late.bytes])), 'BUNDLE_SIGNATURE');
 
     // A clock so far ahead that the version would pass the format's 2^53−1: refused on the desk, nothing written.
     clock.setWall(2 ** 53 * 1000);
+    await b.ops.unlock(PASS);
     expect(await expectCode(b.ops.sync.exportWatchlist({}), 'INPUT_INVALID')).toMatchObject({ reason: 'version-exhausted', rule: 'versionExhausted' });
   }, 240_000);
 

@@ -399,6 +399,9 @@ describe('who may make the kiosk say yes', () => {
       expect(next.outcome).toBe('deny-unknown');
       expect(next.text).toContain('not valid');
       await f.page.evaluate((ms) => (window as unknown as { __kioskTest: { clock: { setWall(ms: number): void } } }).__kioskTest.clock.setWall(ms), from.ms + 60_000);
+      // Two hours on the wall clock end the admin's session too (idle rules read both clocks): log in again.
+      await unlockAdmin(f.page, server.url);
+      await f.page.goto(`${server.url}#/guard`);
       mark = await lastN(f.page);
       next = await nextDecision(f.page, mark, 30_000);
       expect(next.outcome).toBe('grant');
@@ -426,6 +429,8 @@ describe('who may make the kiosk say yes', () => {
       expect(next.outcome).toBe('deny-unknown');
       expect(next.text).toContain('not valid');
       await p.page.evaluate((ms) => (window as unknown as { __kioskTest: { clock: { setWall(ms: number): void } } }).__kioskTest.clock.setWall(ms), pfrom.ms + 60_000);
+      await unlockAdmin(p.page, server.url);
+      await p.page.goto(`${server.url}#/guard`);
       next = await nextDecision(p.page, await lastN(p.page), 120_000);
       expect(next.outcome).toBe('grant');
       expect(next.text).toContain('Delivery van');
