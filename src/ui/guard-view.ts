@@ -3,7 +3,10 @@
  * in the encrypted audit with the guard's id and sent as a signed decision like any other), and the health of every
  * part: camera, model backend, watchlist, vault, upstream and outbox depth. It is shown only to a logged-in guard
  * or the admin, and it takes names and scores from the app layer's guardLog(), which refuses anyone else: the view
- * hides nothing on its own. Nothing here is ever sent anywhere.
+ * hides nothing on its own. Except on an attended kiosk, where this panel sits beside the visitor view on the screen
+ * every visitor looks into: there the list shows outcome, time and policy reason only, and the guard's "Show names"
+ * reveals names, scores and override reasons for 15 s (attacker review, session 23: the visitor read the names of
+ * the people before them). Nothing here is ever sent anywhere.
  */
 import type { AppSnapshot, IdentifiedDecision } from '../app/controller';
 import { ERROR_MESSAGES, isKioskError } from '../shared/errors';
@@ -63,6 +66,9 @@ function clockRow(clock: { offsetMs: number } | undefined): HTMLElement | null {
   return row(t('clock'), tf(behind ? 'clockBehind' : 'clockAhead', { seconds }), 'status-clock', tone);
 }
 
+/** How long the attended kiosk's "Show names" lasts. */
+const REVEAL_MS = 15_000;
+
 export class GuardView {
   readonly root: HTMLElement;
   private readonly status: HTMLElement;
@@ -72,6 +78,13 @@ export class GuardView {
   private readonly who: HTMLElement;
   private readonly quota: HTMLElement;
   private shown: unknown[] | null = null;
+  /** The attended kiosk's reveal: names show until this (performance.now()); 0 = hidden. */
+  private revealUntil = 0;
+  private revealTimer: ReturnType<typeof setTimeout> | undefined;
+  private last: AppSnapshot | null = null;
+  private revealedFor: AppSnapshot['session'] | null = null;
+  private readonly reveal: HTMLButtonElement;
+  private readonly hiddenNote: HTMLElement;
 
   constructor(private readonly actions: GuardActions) {
     this.status = h('dl', { class: 'status', 'data-testid': 'guard-status' });
@@ -85,6 +98,9 @@ export class GuardView {
     deny.addEventListener('click', () => void this.submit('deny'));
     this.who = h('span', { 'data-testid': 'guard-who' });
     this.quota = h('p', { class: 'help', 'data-testid': 'override-quota' });
+    this.reveal = h('button', { type: 'button', 'data-testid': 'guard-reveal' }, t('guardRevealNames'));
+    this.reveal.addEventListener('click', () => this.setReveal(this.revealUntil === 0));
+    this.hiddenNote = h('p', { class: 'help', 'data-testid': 'guard-names-hidden' }, t('guardNamesHidden'));
     const logout = h('button', { type: 'button', 'data-testid': 'guard-logout' }, t('logOut'));
     logout.addEventListener('click', () => this.actions.logout());
     this.root = h(
@@ -96,6 +112,8 @@ export class GuardView {
         h('div', {}, h('h2', {}, t('systemStatus')), this.status),
         h('div', {},
           h('h2', {}, t('liveDecisions')),
+          this.hiddenNote,
+          this.reveal,
           this.list,
           h('form', { class: 'override', 'aria-label': t('override') },
             h('h2', {}, t('override')),
@@ -129,6 +147,16 @@ export class GuardView {
     void this.refreshQuota();
   }
 
+  /** Names on or off on the attended kiosk's shared screen; on for REVEAL_MS at most. */
+  private setReveal(on: boolean): void {
+    clearTimeout(this.revealTimer);
+    this.revealUntil = on ? performance.now() + REVEAL_MS : 0;
+    this.revealedFor = this.last?.session ?? null;
+    if (on) this.revealTimer = setTimeout(() => this.setReveal(false), REVEAL_MS);
+    this.shown = null;
+    if (this.last) this.render(this.last);
+  }
+
   private async refreshQuota(): Promise<void> {
     try {
       const q = await this.actions.overridesLeft();
@@ -147,6 +175,17 @@ export class GuardView {
     if (this.shown && parts.every((p, i) => p === this.shown![i])) return;
     const sessionChanged = this.shown?.[8] !== s.session;
     this.shown = parts;
+    this.last = s;
+    // A new guard (or none) starts hidden: a reveal belongs to the session that asked for it.
+    if (this.revealUntil !== 0 && s.session !== this.revealedFor) {
+      clearTimeout(this.revealTimer);
+      this.revealUntil = 0;
+    }
+    const shared = s.settings.role === 'attended';
+    const revealed = !shared || performance.now() < this.revealUntil;
+    this.reveal.hidden = !shared;
+    this.hiddenNote.hidden = revealed;
+    this.reveal.textContent = t(revealed ? 'guardHideNames' : 'guardRevealNames');
     this.who.textContent = s.session.kind === 'guard' ? labelled(t('loggedInAs'), s.session.name) : s.session.kind === 'admin' ? labelled(t('loggedInAs'), t('admin')) : '';
     if (sessionChanged) void this.refreshQuota();
     const up = s.upstream;
@@ -194,23 +233,24 @@ export class GuardView {
     } catch {
       // Nobody logged in (or the session just ended): the screen is about to be replaced; show nobody.
     }
-    this.list.replaceChildren(...log.slice(0, 30).map((d) => this.item(d)));
+    this.list.replaceChildren(...log.slice(0, 30).map((d) => this.item(d, revealed)));
   }
 
-  private item(d: IdentifiedDecision): HTMLElement {
+  /** One decision; `identify` false (attended kiosk, not revealed): no name, score, guard or override reason. */
+  private item(d: IdentifiedDecision, identify: boolean): HTMLElement {
     const tone = d.outcome === 'grant' || d.outcome === 'override-grant' ? 'grant' : d.outcome === 'uncertain' || d.outcome === 'low-quality' ? 'warn' : 'deny';
     return h(
       'li',
       { 'data-tone': tone, 'data-outcome': d.outcome, 'data-n': d.n, 'data-sent': String(d.sent) },
       h('time', { datetime: new Date(d.at).toISOString() }, formatTime(d.at)),
       h('strong', {}, word('outcome', d.outcome)),
-      d.label ? h('span', { class: 'who' }, d.label) : null,
-      // A policy's reason is translated; an override's reason is the guard's own words.
-      h('span', { class: 'why' }, d.mode === 'manual' ? d.reason : reasonText(d.reason, lang())),
-      d.score !== undefined ? h('span', { class: 'score' }, d.score.toFixed(3)) : null,
+      identify && d.label ? h('span', { class: 'who' }, d.label) : null,
+      // A policy's reason is translated; an override's reason is the guard's own words (which may name someone).
+      d.mode === 'manual' ? (identify ? h('span', { class: 'why' }, d.reason) : null) : h('span', { class: 'why' }, reasonText(d.reason, lang())),
+      identify && d.score !== undefined ? h('span', { class: 'score' }, d.score.toFixed(3)) : null,
       // 'admin' is the role, not a name: said in the screen's language (a guard's own display name stays as written).
-      d.by ? h('span', { class: 'by', 'data-testid': 'override-by' }, `${t('by')} ${d.by === 'admin' ? t('admin') : d.by}`) : null,
-      d.liveness !== undefined ? h('span', { class: 'pad', 'data-pad': d.liveness.toFixed(3) }, `${t('pad')} ${d.liveness.toFixed(3)}`) : null,
+      identify && d.by ? h('span', { class: 'by', 'data-testid': 'override-by' }, `${t('by')} ${d.by === 'admin' ? t('admin') : d.by}`) : null,
+      identify && d.liveness !== undefined ? h('span', { class: 'pad', 'data-pad': d.liveness.toFixed(3) }, `${t('pad')} ${d.liveness.toFixed(3)}`) : null,
       h('span', { class: 'mode' }, word('mode', d.mode)),
     );
   }

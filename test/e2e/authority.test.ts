@@ -293,7 +293,18 @@ describe('who may make the kiosk say yes', () => {
       await page.getByTestId('override-grant').click();
       await page.waitForFunction(() => /logged/i.test(document.querySelector('[data-testid="override-message"]')?.textContent ?? ''));
       const li = page.locator('[data-testid="guard-decisions"] li[data-outcome="override-grant"]');
+      // The attended kiosk's panel is on the screen every visitor looks into: the list names nobody (nor the guard,
+      // nor the reason, which may name someone) until the guard asks, for 15 s (attacker review, session 23).
+      await li.waitFor();
+      expect(await li.innerText()).not.toContain('Night desk');
+      expect(await li.innerText()).not.toContain('courier expected');
+      expect(await page.getByTestId('guard-names-hidden').isVisible()).toBe(true);
+      await page.getByTestId('guard-reveal').click();
+      expect(await page.getByTestId('guard-names-hidden').isVisible()).toBe(false);
       expect(await li.innerText()).toContain('Night desk');
+      expect(await li.innerText()).toContain('courier expected');
+      await page.getByTestId('guard-reveal').click(); // "Hide names"
+      expect(await li.innerText()).not.toContain('Night desk');
       expect(await page.getByTestId('override-quota').getAttribute('data-left')).toBe('5');
       await page.getByTestId('guard-logout').click();
 
