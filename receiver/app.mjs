@@ -45,6 +45,41 @@ import { loadReceiverKey, loadWebhookSecret, signOrder } from './orders.mjs';
 import { logOutput, mqttOutput, webhookOutput } from './outputs.mjs';
 import { BUNDLE_MIME, BundleStore, bundleSummary, loadAdminKey, selectBundle } from './bundles.mjs';
 
+/** Open connections one peer address may hold (a kiosk needs one or two; a browser opens at most six). */
+export const MAX_CONNECTIONS_PER_ADDRESS = 16;
+/** Open connections in all: well under a default 1024-descriptor limit, so the database and logs keep theirs. */
+export const MAX_CONNECTIONS = 512;
+
+/**
+ * Node's request deadlines start at a request's first byte: a socket that never sends one (or a TLS client that
+ * never finishes its handshake, 120 s by default) was held for ever, and a few hundred of them used up the process's
+ * file descriptors, so paired kiosks' grants were lost (attacker review, session 23). Every socket is now closed
+ * after `idleMs` without traffic, the server takes at most MAX_CONNECTIONS, and one peer address at most
+ * `perAddress` (not applied behind a trusted proxy, whose connections all share its address).
+ * @param {import('node:http').Server} server @param {{ idleMs: number, perAddress: number }} o
+ */
+function limitConnections(server, o) {
+  server.maxConnections = MAX_CONNECTIONS;
+  /** @type {Map<string, number>} */
+  const open = new Map();
+  server.on('connection', (/** @type {import('node:net').Socket} */ sock) => {
+    const who = sock.remoteAddress ?? '?';
+    const n = (open.get(who) ?? 0) + 1;
+    if (n > o.perAddress) {
+      sock.destroy();
+      return;
+    }
+    open.set(who, n);
+    sock.once('close', () => {
+      const left = (open.get(who) ?? 1) - 1;
+      if (left <= 0) open.delete(who);
+      else open.set(who, left);
+    });
+  });
+  // Node's own per-socket inactivity timer (a socket's own setTimeout never fires once the HTTP parser holds it).
+  server.timeout = o.idleMs;
+}
+
 /** Kiosk origins allowed by default: the kiosk's own dev and preview servers on loopback. */
 export const DEFAULT_ORIGINS = [
   'http://127.0.0.1:4173',
@@ -164,9 +199,22 @@ async function build(opts, store, unlock) {
     serverFactory: (handler) => {
       const limits = { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) };
       const server = opts.tls
-        ? createTlsServer({ ...limits, cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, handler)
+        ? createTlsServer(
+            {
+              ...limits,
+              cert: opts.tls.cert,
+              key: opts.tls.key,
+              minVersion: 'TLSv1.2',
+              handshakeTimeout: headersTimeout,
+            },
+            handler,
+          )
         : createServer(limits, handler);
       server.keepAliveTimeout = 5000;
+      limitConnections(server, {
+        idleMs: headersTimeout,
+        perAddress: opts.trustedProxies?.length ? Infinity : MAX_CONNECTIONS_PER_ADDRESS,
+      });
       return server;
     },
   });

@@ -53,6 +53,16 @@ export async function makeVerifier(jwk, opts) {
   const anyDoor = opts.anyDoor === true;
   if ((opts.door === undefined) === !anyDoor) throw new DoorRequiredError();
   if (opts.door !== undefined && !ID.test(opts.door)) throw new Error(`not a door id: ${JSON.stringify(opts.door)}`);
+  // A window that is not a finite positive number (NaN from `--freshness 5s`) made every age comparison false: no
+  // order was ever stale and the seen-ids list never emptied, so a held-back grant opened the door whenever it came.
+  for (const [name, v] of /** @type {const} */ ([
+    ['freshnessMs', opts.freshnessMs],
+    ['skewMs', opts.skewMs],
+    ['notBefore', opts.notBefore],
+  ])) {
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0))
+      throw new RangeError(`${name} must be a finite number ≥ 0, got ${String(v)}`);
+  }
   return {
     key: await importPublicKey(jwk),
     kid: await thumbprint(jwk),
@@ -192,12 +202,24 @@ async function main() {
     );
     process.exit(2);
   }
+  /** A whole number of milliseconds, > 0, or exit 2 (`--freshness 5s` was NaN, and a NaN window never expires). */
+  const millis = (/** @type {'freshness' | 'pulse-ms'} */ name) => {
+    const raw = values[name];
+    const n = Number(raw);
+    if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n <= 0) {
+      console.error(`door-client: --${name} must be a whole number of milliseconds > 0, got ${JSON.stringify(raw)}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  const freshnessMs = millis('freshness');
+  const pulseMs = millis('pulse-ms');
   const v = await makeVerifier(JSON.parse(readFileSync(keyFile, 'utf8')), {
     ...(values.door === undefined ? { anyDoor: true } : { door: values.door }),
-    freshnessMs: Number(values.freshness),
+    freshnessMs,
   });
   const serves = v.door === undefined ? 'ANY door (--any-door)' : `door ${v.door}`;
-  const how = { say, pulseMs: Number(values['pulse-ms']), ...(values.gpio ? { gpio: values.gpio } : {}) };
+  const how = { say, pulseMs, ...(values.gpio ? { gpio: values.gpio } : {}) };
   const handle = orderHandler(v, how);
 
   if (values.listen) {

@@ -14,6 +14,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { connect } from 'mqtt';
 import { SIGNATURE_HEADER, webhookSignature } from './orders.mjs';
+import { redact } from './store.mjs';
 
 /**
  * @typedef {{ kiosk: string, seq: number, ts: number, decision: 'grant' | 'deny', door?: string, sub?: string,
@@ -134,7 +135,8 @@ export function mqttOutput(url, opts) {
   });
   /** @type {Promise<void>} */
   const ready = new Promise((resolve) => client.once('connect', () => resolve()));
-  client.on('connect', () => opts.logger.info({ event: 'mqtt_connected', url }, 'mqtt connected'));
+  // A password given in the URL (mqtt://user:pw@host) is not logged: logs go to journald and log shippers.
+  client.on('connect', () => opts.logger.info({ event: 'mqtt_connected', url: redact(url) }, 'mqtt connected'));
   client.on('error', (e) => opts.logger.warn({ event: 'mqtt_error', reason: e.message }, 'mqtt error'));
   return {
     name: 'mqtt',

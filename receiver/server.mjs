@@ -29,7 +29,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ORIGINS, createReceiver } from './app.mjs';
 import { BundleStore, MAX_BUNDLE_BYTES, loadAdminKey } from './bundles.mjs';
-import { ADMIN_TOKEN_FILE, rotateAdminToken } from './admin.mjs';
+import { ADMIN_TOKEN_FILE, isLoopback, rotateAdminToken } from './admin.mjs';
 import { lockDataDir } from './lock.mjs';
 import { RECEIVER_PUBLIC_FILE } from './orders.mjs';
 import { loadTls } from './tls.mjs';
@@ -139,6 +139,26 @@ function adminTokenFrom(tokenFile) {
 }
 
 /**
+ * Where the admin commands send the token: refused (a message; the caller exits 2) when it would cross the network in
+ * clear. The receiver refuses plain-HTTP admin calls off loopback, but only after the token has been on the wire
+ * (attacker review, session 23): anyone on the LAN who saw it could mint pairing codes for any door.
+ * @param {string | undefined} url @returns {string | null} the refusal, or null when the URL is fine
+ */
+function adminUrlProblem(url) {
+  let u;
+  try {
+    u = new URL(url ?? 'http://127.0.0.1:8787');
+  } catch {
+    return `--url is not a URL: ${JSON.stringify(url)}`;
+  }
+  if (u.protocol === 'https:') return null;
+  if (u.protocol !== 'http:') return `--url must be https:// (or http:// to loopback), got ${u.protocol}`;
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || isLoopback(host)) return null;
+  return `refusing to send the admin token in clear to ${u.host}: use --url https://${u.host} (with --ca for the site CA)`;
+}
+
+/**
  * POSTs `body` to an admin route of the running receiver. Resolves its status and parsed JSON answer ({} when it was
  * not JSON); rejects when the receiver cannot be reached.
  * @param {{ url?: string, ca?: string }} where @param {string} token @param {string} path @param {string} body
@@ -220,6 +240,11 @@ async function pairingCodeCommand(argv) {
     console.error(`receiver: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
     return 2;
   }
+  const clear = adminUrlProblem(values.url);
+  if (clear) {
+    console.error(`receiver: ${clear}`);
+    return 2;
+  }
   const token = adminTokenFrom(values['token-file']);
   if (!token) {
     console.error(NO_TOKEN);
@@ -281,6 +306,11 @@ async function unpairCommand(argv) {
   const [kiosk, ...rest] = parsed.positionals;
   if (kiosk === undefined || rest.length > 0) {
     console.error(`receiver: unpair takes exactly one kiosk id\n${USAGE}`);
+    return 2;
+  }
+  const clear = adminUrlProblem(parsed.values.url);
+  if (clear) {
+    console.error(`receiver: ${clear}`);
     return 2;
   }
   const token = adminTokenFrom(parsed.values['token-file']);

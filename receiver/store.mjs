@@ -176,8 +176,8 @@ async function openPostgres(url) {
   };
 }
 
-/** @param {string} url the URL without its password, for messages */
-function redact(url) {
+/** @param {string} url the URL without its password, for messages and logs (the MQTT output's too) */
+export function redact(url) {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

@@ -8,7 +8,7 @@
  * Usage: node scripts/serve.mjs [--host 127.0.0.1] [--port 4173] [--dir dist]
  */
 import { createServer } from 'node:http';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { closeSync, constants, createReadStream, existsSync, fstatSync, openSync, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { securityHeaders } from './security-headers.mjs';
@@ -69,16 +69,37 @@ export function appHandler(dir, { allowTestBuild = false } = {}) {
         return;
       }
     }
+    // Opened once, then measured and read through that descriptor: a file removed between the check above and the
+    // read (a rebuild while tablets fetch), or one that is no regular file, threw an unhandled stream error and
+    // ended the process, taking the receiver serving the app down with it (attacker review, session 23).
+    let fd;
+    let size;
+    try {
+      fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new Error('not a regular file');
+      size = st.size;
+    } catch {
+      if (fd !== undefined) closeSync(fd);
+      res.writeHead(404, headers).end('not found');
+      return;
+    }
     const type = MIME[extname(file)] ?? 'application/octet-stream';
     const cache = file.endsWith('sw.js') || file.endsWith('.html') ? 'no-cache' : 'public, max-age=0, must-revalidate';
     res.writeHead(200, {
       ...headers,
       'Content-Type': type,
       'Cache-Control': cache,
-      'Content-Length': statSync(file).size,
+      'Content-Length': size,
     });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
+    if (req.method === 'HEAD') {
+      closeSync(fd);
+      res.end();
+      return;
+    }
+    createReadStream('', { fd })
+      .on('error', () => res.destroy())
+      .pipe(res);
   };
 }
 

@@ -14,6 +14,7 @@ import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReceiver } from '../../receiver/app.mjs';
 import { makeVerifier, orderHandler } from '../../receiver/door-client.mjs';
+import { mqttOutput } from '../../receiver/outputs.mjs';
 import { signLowS } from '../../receiver/protocol.mjs';
 import {
   type Mosquitto,
@@ -233,6 +234,49 @@ describe('the door client must be told its door', () => {
       dir.remove();
     }
   });
+
+  it('refuses a freshness window or pulse that is not a whole number of milliseconds (a NaN window never expires)', async () => {
+    // `--freshness 5s` was Number('5s') = NaN: every age comparison false, so a held-back grant opened the door
+    // whenever it arrived (attacker review, session 23). The CLI exits 2; the library refuses the same.
+    const dir = tempDir('door-numbers-');
+    try {
+      const keyFile = join(dir.path, 'receiver-public.jwk');
+      const jwk = (await makeKiosk('receiver')).jwk;
+      writeFileSync(keyFile, JSON.stringify(jwk));
+      const common = [
+        '--receiver-key',
+        keyFile,
+        '--webhook-secret',
+        keyFile,
+        '--door',
+        'main',
+        '--listen',
+        '127.0.0.1:0',
+      ];
+      for (const [flag, value] of [
+        ['--freshness', '5s'],
+        ['--freshness', '0'],
+        ['--freshness', '5.5'],
+        ['--pulse-ms', 'abc'],
+        ['--pulse-ms', '1e3'],
+      ]) {
+        const p = startNode('receiver/door-client.mjs', [...common, flag!, value!]);
+        const quiet = new Promise<string>((r) => setTimeout(() => r('still running'), 5000));
+        const code = await Promise.race([p.stop('SIGCONT'), quiet]);
+        await p.stop();
+        expect(code, `${flag} ${value}`).toBe(2);
+        expect(p.output()).toContain(`door-client: ${flag} must be a whole number of milliseconds > 0, got "${value}"`);
+      }
+      for (const freshnessMs of [Number.NaN, Infinity, -5]) {
+        await expect(makeVerifier(jwk, { door: 'main', freshnessMs })).rejects.toThrow(
+          /freshnessMs must be a finite number/,
+        );
+      }
+      await expect(makeVerifier(jwk, { door: 'main', skewMs: Number.NaN })).rejects.toThrow(/skewMs/);
+    } finally {
+      dir.remove();
+    }
+  });
 });
 
 describe('the door client takes orders one at a time', () => {
@@ -333,6 +377,28 @@ describe('MQTT with TLS, passwords and an ACL (real Mosquitto)', () => {
     await receiver?.close();
     await broker?.stop();
     data?.remove();
+  });
+
+  it('logs the broker it connected to without a password given in the URL', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = {
+      info: (o: Record<string, unknown>) => lines.push(o),
+      warn: (o: Record<string, unknown>) => lines.push(o),
+    };
+    const withPassword = broker.url.replace('://', `://receiver:${encodeURIComponent(USERS.receiver)}@`);
+    const out = mqttOutput(withPassword, {
+      logger: logger as never,
+      ca: readFileSync(broker.caFile!),
+      clientId: 'redaction-check',
+    });
+    try {
+      await out.ready;
+      const connected = lines.find((l) => l['event'] === 'mqtt_connected');
+      expect(String(connected?.['url'])).toContain('receiver:***@');
+      expect(JSON.stringify(lines)).not.toContain(USERS.receiver);
+    } finally {
+      await out.close();
+    }
   });
 
   it('refuses anonymous clients, wrong passwords and clients that do not trust its CA', async () => {

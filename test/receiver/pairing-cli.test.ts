@@ -100,6 +100,35 @@ describe('pairing-code command', () => {
     expect(away.out).toMatch(/cannot reach/);
   });
 
+  it('never sends the admin token in clear off loopback: a plain http:// URL to another host is refused before connecting', async () => {
+    // The receiver refuses plain-HTTP admin calls off loopback, but only once the token has crossed the LAN.
+    const { createServer } = await import('node:net');
+    let connections = 0;
+    const listener = createServer((sock) => {
+      connections++;
+      sock.destroy();
+    });
+    await new Promise<void>((r) => listener.listen(0, '0.0.0.0', r));
+    const port = (listener.address() as { port: number }).port;
+    // This host's own LAN address when it has one (not loopback, so the rule applies), else a documentation address.
+    const { networkInterfaces } = await import('node:os');
+    const lan = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address ?? '192.0.2.2';
+    try {
+      const env = { RECEIVER_ADMIN_TOKEN: receiver.adminToken! };
+      for (const [command, args] of [['pairing-code', []], ['unpair', ['lobby-1']]] as const) {
+        const r = await cli(['--url', `http://${lan}:${port}`, ...args], env, command);
+        expect(r.code, r.out).toBe(2);
+        expect(r.out).toContain(`refusing to send the admin token in clear to ${lan}:${port}: use --url https://${lan}:${port}`);
+      }
+      expect(connections).toBe(0);
+      // Loopback by name is still fine over http (the receiver's own host).
+      const local = await cli(['--url', receiver.url.replace('127.0.0.1', 'localhost')], env);
+      expect(local.code, local.out).toBe(0);
+    } finally {
+      listener.close();
+    }
+  });
+
   it('unpairs a lost tablet: its key is refused from then on, and it pairs again only with a re-pair code', async () => {
     const env = { RECEIVER_ADMIN_TOKEN: receiver.adminToken! };
     const lost = await makeKiosk('lost-1');

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -696,6 +696,35 @@ describe('hostile input that once got past (issue 18)', () => {
     expect(closedAfterMs).toBeGreaterThanOrEqual(900);
     expect(closedAfterMs).toBeLessThan(5000);
     expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(0);
+    expect((await fetch(`${h.url}/health`)).status).toBe(200);
+  });
+
+  it('closes a connection that never sends a byte, and holds at most 16 open connections per peer address', async () => {
+    // Node's request deadlines start at the first byte: silent sockets were held for ever, and a few hundred of them
+    // used up the process's file descriptors, so paired kiosks' grants were lost (attacker review, session 23).
+    await h.close();
+    h = await start({ requestTimeoutMs: 1000 });
+    const { port } = new URL(h.url);
+    const open = () =>
+      new Promise<{ sock: Socket; closed: Promise<number> }>((resolve) => {
+        const started = Date.now();
+        const sock = connect(Number(port), '127.0.0.1');
+        sock.on('error', () => {});
+        const closed = new Promise<number>((r) => sock.on('close', () => r(Date.now() - started)));
+        sock.on('connect', () => resolve({ sock, closed }));
+      });
+    const silent = await open();
+    const after = await silent.closed;
+    expect(after).toBeGreaterThanOrEqual(900);
+    expect(after).toBeLessThan(3000);
+
+    const many = await Promise.all(Array.from({ length: 20 }, open));
+    const early = await Promise.all(
+      many.map((c) => Promise.race([c.closed, new Promise<number>((r) => setTimeout(() => r(-1), 500))])),
+    );
+    expect(early.filter((ms) => ms >= 0)).toHaveLength(4); // the 17th to 20th, at once
+    for (const c of many) c.sock.destroy();
+    await Promise.all(many.map((c) => c.closed));
     expect((await fetch(`${h.url}/health`)).status).toBe(200);
   });
 

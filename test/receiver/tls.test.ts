@@ -10,6 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 // @peculiar/x509 needs the Reflect metadata polyfill first (as in receiver/tls.mjs).
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -207,6 +209,52 @@ describe('TLS built in', () => {
         expect(await httpsGetAs(r.port, 'localhost', '/health', readFileSync(own.ca, 'utf8'))).toBe(200);
       } finally {
         await r.stop();
+      }
+    } finally {
+      data.remove();
+    }
+  });
+
+  it("closes a TLS connection that never finishes its handshake (not after Node's 120 s), and one that goes quiet after it", async () => {
+    // A client that opened TCP and sent nothing held its socket for 120 s, and a few hundred such exhausted the
+    // receiver's descriptors (attacker review, session 23).
+    const data = tempDir('receiver-tls-idle-');
+    try {
+      const own = makeTestCa(data.path);
+      const r = await createReceiver({
+        port: 0,
+        dataDir: join(data.path, 'd'),
+        logger: false,
+        requestTimeoutMs: 1000,
+        tls: { cert: readFileSync(own.cert, 'utf8'), key: readFileSync(own.key, 'utf8') },
+      });
+      try {
+        const { port } = new URL(await r.listen());
+        const closedAfter = (after: (s: import('node:net').Socket) => void) =>
+          new Promise<number>((resolve) => {
+            const started = Date.now();
+            const s = netConnect(Number(port), '127.0.0.1', () => after(s));
+            s.on('error', () => {});
+            s.on('close', () => resolve(Date.now() - started));
+          });
+        const silent = await closedAfter(() => {});
+        expect(silent).toBeGreaterThanOrEqual(900);
+        expect(silent).toBeLessThan(3000);
+        const handshaken = await new Promise<number>((resolve) => {
+          const started = Date.now();
+          const s = tlsConnect({
+            port: Number(port),
+            host: '127.0.0.1',
+            servername: 'localhost',
+            ca: readFileSync(own.ca),
+          });
+          s.on('error', () => {});
+          s.on('close', () => resolve(Date.now() - started));
+        });
+        expect(handshaken).toBeLessThan(3000);
+        expect(await httpsGetAs(Number(port), 'localhost', '/health', readFileSync(own.ca, 'utf8'))).toBe(200);
+      } finally {
+        await r.close();
       }
     } finally {
       data.remove();
