@@ -3,7 +3,7 @@
  * schema, size, rate), CORS for the kiosk origin only, loopback-only admin routes, persisted state, and the log,
  * webhook and MQTT outputs (MQTT through a real Mosquitto). Kiosk messages are made with Node's WebCrypto.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage } from 'node:http';
@@ -758,10 +758,50 @@ describe('hostile input that once got past (issue 18)', () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     writeFileSync(join(dir.path, 'receiver.lock'), `${dead.stdout}\n`);
     const after = await start({}, dir.path);
-    expect(readFileSync(join(dir.path, 'receiver.lock'), 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(join(dir.path, 'receiver.lock'), 'utf8').trim()).toMatch(new RegExp(`^${process.pid} `));
     await after.close();
     expect(existsSync(join(dir.path, 'receiver.lock'))).toBe(false);
     dir.remove();
+  });
+
+  it('restarts after a crash even when the old pid is in use again (a container is pid 1 every time)', async () => {
+    // The lock held only a pid: after a power cut the same pid (this process's own, or another program's) counted as
+    // "held", and the receiver never started again, so the door stayed shut (attacker review, session 23).
+    const dir = tempDir('receiver-reused-pid-');
+    const lock = join(dir.path, 'receiver.lock');
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const startOf = (pid: number) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+    };
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+    try {
+      await until(() => existsSync(`/proc/${sleeper.pid}/stat`));
+      const cases: [string, string, boolean][] = [
+        ['our own pid, written before a reboot', `${process.pid} not-this-boot ${startOf(process.pid)}`, true],
+        ['our own pid, older format (pid only)', `${process.pid}`, true],
+        ['a live pid of another program started after the crash', `${sleeper.pid} ${bootId} 1`, true],
+        ['a live receiver (same pid, boot and start time)', `${sleeper.pid} ${bootId} ${startOf(sleeper.pid!)}`, false],
+      ];
+      for (const [what, text, starts] of cases) {
+        writeFileSync(lock, `${text}\n`);
+        if (starts) {
+          const r = await start({}, dir.path);
+          expect(readFileSync(lock, 'utf8').trim(), what).toMatch(new RegExp(`^${process.pid} ${bootId} \\d+$`));
+          // A second receiver in this process is still refused while the first runs.
+          await expect(start({}, dir.path), what).rejects.toThrow(/held by another receiver/);
+          await r.close();
+          expect(existsSync(lock), what).toBe(false);
+        } else {
+          await expect(start({}, dir.path), what).rejects.toThrow(
+            new RegExp(`held by another receiver \\(pid ${sleeper.pid}\\)`),
+          );
+        }
+      }
+    } finally {
+      sleeper.kill();
+      dir.remove();
+    }
   });
 });
 
