@@ -245,6 +245,10 @@ async function main(): Promise<void> {
   // Going somewhere (a link, a typed address) is activity too: the idle rule must not bounce it straight home.
   window.addEventListener('hashchange', () => {
     lastTouch = stampOf(clock);
+    // Going (back) to the login is leaving: the form said "log in" while the guard's session, and "Guard" one tap
+    // away, stayed open until the idle timeout (attacker review, session 23). Only a navigation does this; a
+    // re-render while the hash still says login (right after a login succeeded) does not.
+    if (requested() === 'login' && authority.session.kind !== 'none') authority.logout();
     show();
   });
   document.addEventListener('pointerdown', interacted, { passive: true });

@@ -170,6 +170,15 @@ describe('who may make the kiosk say yes', () => {
       await b.page.waitForTimeout(1_800);
       await b.page.mouse.up();
       await b.page.waitForFunction(() => location.hash === '#/login');
+      // A guard who logs in and goes Back to the login has left: the guard screen asks for a login again.
+      expect((await pinLogin(b.page, 'Night desk', PIN)).tone).toBe('ok');
+      await b.page.getByTestId('guard').waitFor({ state: 'visible' });
+      await b.page.goBack();
+      await b.page.waitForFunction(() => location.hash === '#/login');
+      await b.page.goto(`${server.url}#/guard`);
+      await b.page.getByTestId('login').waitFor({ state: 'visible' });
+      expect(await b.page.getByTestId('guard').isVisible()).toBe(false);
+      await b.page.goto(`${server.url}#/login`);
       // The kiosk screen keeps itself on (Screen Wake Lock) and went full screen on the first touch.
       expect(await b.page.evaluate(() => [document.body.dataset['wakeLock'], !!document.fullscreenElement])).toEqual(['held', true]);
 
