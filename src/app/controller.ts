@@ -444,16 +444,22 @@ export class KioskController {
     this.presence = null;
   }
 
-  private presenceConfig(sameFace: number): PresenceConfig {
-    return { cooldownMs: this.snap.settings.presenceCooldownSeconds * 1000, leaveMs: DEFAULT_LEAVE_MS, sameFace, samePlate: DEFAULT_SAME_PLATE };
+  private presenceConfig(sameFace: number, otherFace?: number): PresenceConfig {
+    return {
+      cooldownMs: this.snap.settings.presenceCooldownSeconds * 1000,
+      leaveMs: DEFAULT_LEAVE_MS,
+      sameFace,
+      ...(otherFace === undefined ? {} : { otherFace }),
+      samePlate: DEFAULT_SAME_PLATE,
+    };
   }
 
   /**
    * Moves the presence on by one frame; true while the person decided last is still there (no new decision yet).
    * Called on every analysed frame, the result hold included, so "left the view" is measured from their last frame.
    */
-  private stillPresent(seen: Sighting, at: number, sameFace: number): boolean {
-    this.presence = observePresence(this.presence, seen, at, this.presenceConfig(sameFace)).presence;
+  private stillPresent(seen: Sighting, at: number, sameFace: number, otherFace?: number): boolean {
+    this.presence = observePresence(this.presence, seen, at, this.presenceConfig(sameFace, otherFace)).presence;
     return this.presence !== null;
   }
 
@@ -573,7 +579,9 @@ export class KioskController {
     // of the face config follows only after it re-initialises).
     const cfg = { ...this.faces.settings, pad: this.padSettings() };
     const templates = a.faces.flatMap((f) => (f.template ? [f.template] : []));
-    if (this.stillPresent({ kind: 'face', found: faces.length, templates }, at, cfg.thresholds[cfg.embedder].reject)) {
+    const matches = a.faces.flatMap((f) => (f.match ? [{ subjectId: f.match.best?.subjectId ?? null, score: f.match.best?.score ?? -1 }] : []));
+    const limits = cfg.thresholds[cfg.embedder];
+    if (this.stillPresent({ kind: 'face', found: faces.length, templates, matches }, at, limits.reject, this.snap.openSet?.threshold ?? limits.accept)) {
       this.observations = [];
       return;
     }
@@ -582,7 +590,7 @@ export class KioskController {
     if (this.gate.running) {
       const g = this.gate.onFrame(a, at, cfg, pad !== 'off', thresholds);
       if (g.kind === 'prompt') this.setPrompt({ key: 'challenge', detail: g.prompt.action, challenge: g.prompt });
-      else await this.act(revalidateGrant(g.decision, g.decision.subjectId ? this.watchlist.subject(g.decision.subjectId) : undefined, this.clock.wall()), at, { kind: 'face', template: this.gateAnchor }, g.seeGuard ? 'seeGuard' : undefined);
+      else await this.act(revalidateGrant(g.decision, g.decision.subjectId ? this.watchlist.subject(g.decision.subjectId) : undefined, this.clock.wall()), at, { kind: 'face', template: this.gateAnchor, subjectId: g.decision.subjectId ?? null }, g.seeGuard ? 'seeGuard' : undefined);
       return;
     }
     this.observations.push(observationFromAnalysis(a, at));
@@ -608,7 +616,7 @@ export class KioskController {
         return;
       }
       this.observations = [];
-      await this.act(d, at, { kind: 'face', template: a.faces[0]?.template ? Float32Array.from(a.faces[0].template) : null });
+      await this.act(d, at, { kind: 'face', template: a.faces[0]?.template ? Float32Array.from(a.faces[0].template) : null, subjectId: d.subjectId ?? null });
       return;
     }
     if (faces.length === 0) this.setPrompt({ key: 'lookAtCamera' });

@@ -8,7 +8,13 @@
  * at the embedder's reject threshold: below it the policy itself would call them a different person) or the plate
  * text (confusion-aware distance, so one misread frame does not start a second decision). A face seen without a
  * template (it failed a quality gate) keeps the presence alive: a different person is told apart as soon as one of
- * their frames is good enough to embed, and only a good frame could be decided on anyway.
+ * their frames is good enough to embed, and only a good frame could be decided on anyway. Without a template on this
+ * thread (the worker keeps them unless the active challenge needs them) the worker's 1:N match of the embedded face
+ * tells: the decided person's own id at or above the reject threshold is them, another listed person at or above the
+ * accept threshold is someone else, and anything between keeps the presence (a weak frame of the decided person
+ * must not start a second grant). Before, any face
+ * counted as the decided person there, so a deny-listed person who stepped in right behind a granted one got no
+ * decision and no alert on the guard screen for the whole cool-down (attacker review, session 23).
  * Must never: decide access, read a clock (the caller passes monotonic times), or keep anything beyond the one
  * template in memory. Pure functions; inputs are never modified.
  */
@@ -22,6 +28,8 @@ export interface PresenceConfig {
   leaveMs: number;
   /** Cosine at or above which a face is the decided person (the embedder's reject threshold). */
   sameFace: number;
+  /** Match score at or above which a face is surely another listed person (the accept threshold); default sameFace. */
+  otherFace?: number;
   /** Plate distance (confusion-weighted edits) at or below which a read is the decided plate. */
   samePlate: number;
 }
@@ -31,8 +39,12 @@ export const DEFAULT_LEAVE_MS = 1_500;
 /** Plate reads within one look-alike or one edit of the decided plate are that plate. */
 export const DEFAULT_SAME_PLATE = 1;
 
-/** What a decision was about: the decided frame's face template (null when that frame had none), or the plate. */
-export type PresenceKey = { kind: 'face'; template: Float32Array | null } | { kind: 'plate'; text: string };
+/**
+ * What a decision was about: the decided frame's face template (null when that frame had none) and the listed person
+ * it was about (null: nobody listed; absent: not known, e.g. a manual override), or the plate.
+ */
+export type PresenceKey =
+  { kind: 'face'; template: Float32Array | null; subjectId?: string | null } | { kind: 'plate'; text: string };
 
 export interface Presence {
   key: PresenceKey;
@@ -47,7 +59,13 @@ export interface Presence {
  * those the pipeline could read. A face or plate found but not read keeps a presence alive without confirming it.
  */
 export type Sighting =
-  | { kind: 'face'; found: number; templates: readonly Float32Array[] }
+  | {
+      kind: 'face';
+      found: number;
+      templates: readonly Float32Array[];
+      /** The worker's best match of each embedded face (subjectId null: nobody listed scored at all). */
+      matches?: readonly { subjectId: string | null; score: number }[];
+    }
   | { kind: 'plate'; found: number; texts: readonly string[] };
 
 export type PresenceEnd = 'left' | 'cooldown' | 'someone-else' | 'mode';
@@ -68,8 +86,16 @@ export function beginPresence(key: PresenceKey, at: number): Presence {
 function showsSamePerson(key: PresenceKey, seen: Sighting, cfg: PresenceConfig): boolean | null {
   if (key.kind === 'face' && seen.kind === 'face') {
     const anchor = key.template;
-    if (seen.templates.length === 0 || !anchor) return seen.found > 0 ? true : null;
-    return seen.templates.some((t) => t.length === anchor.length && cosineSimilarity(t, anchor) >= cfg.sameFace);
+    if (anchor && seen.templates.length > 0)
+      return seen.templates.some((t) => t.length === anchor.length && cosineSimilarity(t, anchor) >= cfg.sameFace);
+    const matches = seen.matches ?? [];
+    if (key.subjectId !== undefined && matches.length > 0) {
+      const who = key.subjectId;
+      if (who !== null && matches.some((m) => m.subjectId === who && m.score >= cfg.sameFace)) return true;
+      const other = cfg.otherFace ?? cfg.sameFace;
+      if (matches.every((m) => m.subjectId !== null && m.subjectId !== who && m.score >= other)) return false;
+    }
+    return seen.found > 0 ? true : null;
   }
   if (key.kind === 'plate' && seen.kind === 'plate') {
     if (seen.texts.length === 0) return seen.found > 0 ? true : null;

@@ -83,6 +83,27 @@ describe('one decision per presence: faces', () => {
     ['a plate frame after a face decision (mode switched) ends it', FACE, [{ t: 400, seen: plate(1, '4S50233'), holds: false, ended: 'mode' }]],
   ])('%s', (_name, key, steps) => run(key, steps));
 
+  // No template on the main thread (PAD passive or off: the worker keeps them): the worker's 1:N match tells. A
+  // deny-listed person stepping in right behind a granted one was "the same person" for the whole cool-down: no
+  // decision, no alert on the guard screen (attacker review, session 23).
+  const ALICE: PresenceKey = { kind: 'face', template: null, subjectId: 'alice' };
+  const UNKNOWN: PresenceKey = { kind: 'face', template: null, subjectId: null };
+  const matched = (...m: [string | null, number][]): Sighting => ({ kind: 'face', found: m.length, templates: [], matches: m.map(([subjectId, score]) => ({ subjectId, score })) });
+  const MATCH_CFG = { ...CFG, otherFace: 0.5 };
+  it.each<[string, PresenceKey, Step[]]>([
+    ['the granted person matched again: held', ALICE, [{ t: 400, seen: matched(['alice', 0.7]), holds: true }]],
+    ['a listed person (a deny-list entry) matched at the accept threshold: someone else', ALICE, [
+      { t: 400, seen: matched(['alice', 0.7]), holds: true },
+      { t: 800, seen: matched(['bob', 0.5]), holds: false, ended: 'someone-else' },
+    ]],
+    ['another id below the accept threshold: not sure, held', ALICE, [{ t: 400, seen: matched(['bob', 0.45]), holds: true }]],
+    ['a weak frame of the granted person: held (no second grant)', ALICE, [{ t: 400, seen: matched(['alice', 0.2]), holds: true }]],
+    ['the person plus a listed one beside them: held until the person goes', ALICE, [{ t: 400, seen: matched(['alice', 0.7], ['bob', 0.9]), holds: true }]],
+    ['after an unknown was decided, a listed person: someone else', UNKNOWN, [{ t: 400, seen: matched(['carol', 0.8]), holds: false, ended: 'someone-else' }]],
+    ['after an unknown was decided, another unknown: held', UNKNOWN, [{ t: 400, seen: matched([null, -1]), holds: true }]],
+    ['a decision about nobody in particular (an override): any face holds', { kind: 'face', template: null }, [{ t: 400, seen: matched(['bob', 0.9]), holds: true }]],
+  ])('by match: %s', (_name, key, steps) => run(key, steps, MATCH_CFG));
+
   it('a template of another length (embedder switched) is someone else, not an error', () => {
     const r = observePresence(beginPresence(FACE, 0), face(1, new Float32Array([1, 0, 0])), 100, CFG);
     expect(r).toEqual({ presence: null, ended: 'someone-else' });
