@@ -174,10 +174,12 @@ async function build(opts, store, unlock) {
   const kioskLimiter = new RateLimiter({ ...(opts.kioskRate ?? { burst: 30, perSecond: 5 }), now });
   const clientLimiter = new RateLimiter({ ...(opts.clientRate ?? { burst: 120, perSecond: 40 }), now });
   const pairLimiter = new RateLimiter({ ...(opts.pairRate ?? { burst: 5, perSecond: 0.1 }), now });
-  // One bucket for all rejection log lines: a flood of junk (from any number of addresses) cannot fill the disk
-  // through the log. What is not logged is counted and reported on the next line that is.
+  // One bucket for all unsigned rejections' log lines: a flood of junk (from any number of addresses) cannot fill the
+  // disk through the log; and one per paired kiosk for refusals of its validly signed requests, so that junk cannot
+  // hide them (reject). What is not logged is counted and reported on the next line of the same bucket.
   const rejectLog = new RateLimiter({ ...(opts.rejectLogRate ?? { burst: 50, perSecond: 5 }), now });
-  let unloggedRejections = 0;
+  /** Rejections not logged since the last line from the same bucket (see reject), by bucket. */
+  const unloggedRejections = new Map();
   const requestTimeout = opts.requestTimeoutMs ?? 30_000;
   const headersTimeout = Math.min(opts.headersTimeoutMs ?? 10_000, requestTimeout);
   /** @type {Map<string, { kid: string, key: CryptoKey }>} */
@@ -265,8 +267,12 @@ async function build(opts, store, unlock) {
    * @param {number} status
    * @param {string} reason
    * @param {{ field?: string, kiosk?: string, seq?: number, latest?: number, retryAfterMs?: number, door?: string }} [extra]
+   * @param {{ signedBy?: string }} [how] `signedBy`: the request carried this paired kiosk's valid signature. Its log
+   *   lines then come from that kiosk's own bucket: a flood of unsigned junk from the LAN drained the one shared
+   *   bucket, and a stolen tablet's `kiosk_revoked` attempt made meanwhile was never logged (attacker review,
+   *   session 23); a kiosk flooding with its own key fills only its own.
    */
-  function reject(req, reply, status, reason, extra = {}) {
+  function reject(req, reply, status, reason, extra = {}, how = {}) {
     const body = typeof req.body === 'string' ? req.body : undefined;
     const { retryAfterMs, ...fields } = extra;
     const entry = record({
@@ -279,14 +285,16 @@ async function build(opts, store, unlock) {
       bytes: body === undefined ? Number(req.headers['content-length'] ?? 0) : Buffer.byteLength(body),
       ...(body === undefined ? {} : { body }),
     });
-    if (rejectLog.take('all').ok) {
-      const skipped = unloggedRejections > 0 ? { unlogged: unloggedRejections } : {};
-      unloggedRejections = 0;
+    const bucket = how.signedBy === undefined ? 'all' : `kiosk:${how.signedBy}`;
+    if (rejectLog.take(bucket).ok) {
+      const missed = unloggedRejections.get(bucket) ?? 0;
+      const skipped = missed > 0 ? { unlogged: missed } : {};
+      unloggedRejections.delete(bucket);
       req.log.warn(
         { event: 'rejected', route: entry.route, status, reason, ...fields, ip: req.ip, ...skipped },
         `rejected: ${reason}`,
       );
-    } else unloggedRejections++;
+    } else unloggedRejections.set(bucket, (unloggedRejections.get(bucket) ?? 0) + 1);
     emit({ type: 'rejected', entry });
     if (retryAfterMs !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
     return reply.code(status).send({ ok: false, reason, ...fields });
@@ -393,7 +401,7 @@ async function build(opts, store, unlock) {
       return reject(req, reply, 401, 'bad_signature', ids);
     // Unpaired by the admin (a lost or retired tablet): its key opens nothing. Final for the kiosk (401), and
     // journaled like every refusal, so a stolen tablet still trying shows up in the log.
-    if (rec.revokedAt !== undefined) return reject(req, reply, 401, 'kiosk_revoked', ids);
+    if (rec.revokedAt !== undefined) return reject(req, reply, 401, 'kiosk_revoked', ids, { signedBy: p.kiosk });
     const limit = kioskLimiter.take(p.kiosk);
     if (!limit.ok) return reject(req, reply, 429, 'rate_limited', { ...ids, retryAfterMs: limit.retryAfterMs });
     // A kiosk addresses only its own doors: those its pairing code named, or else the one its first decision named
@@ -419,20 +427,20 @@ async function build(opts, store, unlock) {
     // replay material there: resent, they are answered `replay`.
     if (!doors.includes(door)) {
       await store.burn(p.kiosk, rec.kid, p.seq);
-      return reject(req, reply, 409, 'door_not_allowed', { ...ids, door });
+      return reject(req, reply, 409, 'door_not_allowed', { ...ids, door }, { signedBy: p.kiosk });
     }
     const receivedAt = now();
     const ageMs = receivedAt - p.ts;
     if (ageMs < -skewMs) {
       await store.burn(p.kiosk, rec.kid, p.seq);
-      return reject(req, reply, 422, 'future_timestamp', ids);
+      return reject(req, reply, 422, 'future_timestamp', ids, { signedBy: p.kiosk });
     }
     // The sequence check and its update are one conditional statement in the database (receiver/store.mjs): of two
     // receivers given this decision at once, exactly one gets 'ok'. Saved before any output sees the decision.
     const verdict = await store.accept(p.kiosk, rec.kid, p.seq, p.nonce, receivedAt);
     if (verdict === 'rekeyed') return reject(req, reply, 401, 'bad_signature', ids); // re-paired with another key
-    if (verdict === 'revoked') return reject(req, reply, 401, 'kiosk_revoked', ids); // unpaired meanwhile
-    if (verdict !== 'ok') return reject(req, reply, 409, verdict, ids);
+    if (verdict === 'revoked') return reject(req, reply, 401, 'kiosk_revoked', ids, { signedBy: p.kiosk }); // unpaired meanwhile
+    if (verdict !== 'ok') return reject(req, reply, 409, verdict, ids, { signedBy: p.kiosk });
     const stale = p.stale === true || ageMs > freshnessMs;
     // Sent as fresh (the kiosk marks what it queued too long) yet older than the window on arrival: a LAN that slow
     // is rare, a kiosk clock behind this one is not, and then none of its grants opens a door. Said once per kiosk
@@ -660,8 +668,9 @@ async function build(opts, store, unlock) {
     const signed = pullStatement(id, since, kioskId, Number(tsText));
     if (!(await verifySignature(await keyFor(id, rec), signed, sig)))
       return reject(req, reply, 401, 'bad_signature', { kiosk: id });
-    if (rec.revokedAt !== undefined) return reject(req, reply, 401, 'kiosk_revoked', { kiosk: id });
-    if (Math.abs(now() - Number(tsText)) > pullWindowMs) return reject(req, reply, 401, 'pull_expired', { kiosk: id });
+    if (rec.revokedAt !== undefined) return reject(req, reply, 401, 'kiosk_revoked', { kiosk: id }, { signedBy: id });
+    if (Math.abs(now() - Number(tsText)) > pullWindowMs)
+      return reject(req, reply, 401, 'pull_expired', { kiosk: id }, { signedBy: id });
     const choice = selectBundle(bundles.list(), since, kioskId);
     const pull = { event: 'bundle_pull', kiosk: id, since, ...(kioskId ? { kioskKey: kioskId.slice(0, 16) } : {}) };
     if (choice.status !== 200) {

@@ -740,6 +740,20 @@ describe('hostile input that once got past (issue 18)', () => {
     await post(`${h.url}/decisions`, '{"junk":2}');
     expect(rejected()).toHaveLength(4);
     expect(rejected()[3]).toMatchObject({ reason: 'extra_field', unlogged: 17 });
+
+    // A stolen tablet's signed attempt is logged even while junk has drained the shared bucket: signed refusals come
+    // from the kiosk's own bucket (attacker review, session 23: junk from the LAN hid the kiosk_revoked line).
+    await pair(h, kiosk);
+    const revoked = await fetch(`${h.url}/admin/kiosks/lobby-1/revoke`, { method: 'POST', headers: bearer(h.token) });
+    expect(revoked.status).toBe(200);
+    for (let i = 0; i < 20; i++) await post(`${h.url}/decisions`, '{"junk":3}');
+    const before = rejected().length;
+    const thief = await post(`${h.url}/decisions`, await decisionBody(kiosk, { seq: 2, ts: clock, decision: 'grant' }));
+    expect(thief).toMatchObject({ status: 401, json: { reason: 'kiosk_revoked' } });
+    expect(rejected().slice(before)).toEqual([expect.objectContaining({ reason: 'kiosk_revoked', kiosk: 'lobby-1' })]);
+    // The junk is still bounded: its bucket stays empty.
+    await post(`${h.url}/decisions`, '{"junk":4}');
+    expect(rejected().length).toBe(before + 1);
   });
 
   it('lets one receiver hold a data folder: a second one refuses to start, a stale lock is taken over', async () => {
