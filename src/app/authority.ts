@@ -7,10 +7,11 @@
  *
  * Sessions: the admin session is the vault's (passphrase unlock; its idle rule is the vault's), a guard session
  * is held here after a PIN or passkey check by the vault (src/store/guards.ts). Both end after the role's idle
- * timeout without a touch or key (both clocks: a sleeping tablet's monotonic clock stands still), on logout, and on reload (memory only). A guard login the vault
- * refuses — wrong PIN or unknown name (with the failure count and any lock-out it started), a disabled account, a
- * passkey that does not verify — is handed to `loginFailed` (the controller audits it) without anything typed. It
- * never stores a PIN and never decides a door: it only says who is asking.
+ * timeout without a touch or key (on both clocks: a sleeping tablet's monotonic clock stands still), on logout, and
+ * on reload (memory only). A guard login the vault refuses — wrong PIN or unknown name (with the failure count and
+ * any lock-out it started), a disabled account, a passkey that does not verify — is handed to `loginFailed` (the
+ * controller audits it) without anything typed. It never stores a PIN and never decides a door: it only says who is
+ * asking.
  */
 import { idleSince, stampOf, type Clock, type Stamp } from '../shared/clock';
 import { KioskError, isKioskError, type ErrorCode } from '../shared/errors';

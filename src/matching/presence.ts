@@ -12,9 +12,9 @@
  * thread (the worker keeps them unless the active challenge needs them) the worker's 1:N match of the embedded face
  * tells: the decided person's own id at or above the reject threshold is them, another listed person at or above the
  * accept threshold is someone else, and anything between keeps the presence (a weak frame of the decided person
- * must not start a second grant). Before, any face
- * counted as the decided person there, so a deny-listed person who stepped in right behind a granted one got no
- * decision and no alert on the guard screen for the whole cool-down (attacker review, session 23).
+ * must not start a second grant). Before, any face counted as the decided person there, so a deny-listed person who
+ * stepped in right behind a granted one got no decision and no alert on the guard screen for the whole cool-down
+ * (attacker review, session 23).
  * Must never: decide access, read a clock (the caller passes monotonic times), or keep anything beyond the one
  * template in memory. Pure functions; inputs are never modified.
  */

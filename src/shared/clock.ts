@@ -1,9 +1,10 @@
 /**
  * Time, typed. Two clocks that must never be mixed: `monotonic()` (ms since page start, never jumps; frame
- * timing, decision windows, result hold; idle rules read both, `idleSince`) and `wall()` (ms since the epoch; validity periods, expiry,
- * retention, lock-outs, timestamps that leave the device). Modules that decide anything take a Clock instead of
- * reading `Date.now()` or `performance.now()` themselves, so a test can drive either one and a mix-up (comparing a
- * frame time with an expiry date) is visible at the call site. Owns no state beyond an optional test offset.
+ * timing, decision windows, result hold) and `wall()` (ms since the epoch; validity periods, expiry, retention,
+ * lock-outs, timestamps that leave the device); idle rules read both (`idleSince`). Modules that decide anything
+ * take a Clock instead of reading `Date.now()` or `performance.now()` themselves, so a test can drive either one and
+ * a mix-up (comparing a frame time with an expiry date) is visible at the call site. Owns no state beyond an
+ * optional test offset.
  */
 import { KioskError } from './errors';
 

@@ -25,7 +25,10 @@ export interface VaultOptions {
   name?: string;
   /** Wall clock for lock-out, retention and record times (tests pass their own; never a browser API mock). */
   now?: () => number;
-  /** Monotonic clock for the admin idle timeout, read with `now` (src/shared/clock.ts idleSince: a sleep or a wall clock set back must not extend a session). */
+  /**
+   * Monotonic clock for the admin idle timeout, read with `now` (src/shared/clock.ts idleSince: neither a sleep nor
+   * a wall clock set back may extend a session).
+   */
   monotonic?: () => number;
   lockoutPolicy?: LockoutPolicy;
   /** Admin unlock expires after this much time without an admin action. Default 5 min. */
