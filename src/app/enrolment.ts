@@ -103,6 +103,17 @@ export class EnrolmentService {
       const cur = await this.vault.subjects.get(target.addTo);
       if (!cur) throw new KioskError('STORE_NOT_FOUND', { field: 'addTo' });
       assertPlatesFree(this.app.listSubjects(), input.plates, cur.id);
+      // New photos must show this person, and nobody else enrolled: "Add photos" stored any face, so one wrong photo
+      // (or a deny-listed person's) gave its face this person's access (attacker review, session 23).
+      const theirs = cur.templates[embedder] ?? [];
+      if (templates.length > 0 && theirs.length > 0) {
+        const accept = this.acceptThreshold();
+        const closest = Math.min(...templates.map((t) => Math.max(...theirs.map((e) => (e.length === t.length ? cosineSimilarity(t, e) : -1)))));
+        if (closest < accept) throw new KioskError('ENROL_PHOTOS_DIFFER', { photos: templates.length, score: Number(closest.toFixed(3)) });
+        const others = (await this.vault.loadWatchlist()).subjects;
+        const dup = faceDuplicate(others, templates, embedder, accept, cur.id);
+        if (dup) throw new KioskError('ENROL_DUPLICATE_FACE', { holderId: dup.subject.id, score: Number(dup.score.toFixed(3)) });
+      }
       // The list and validity the admin chose for these photos merge as two people do (deny wins, the narrower
       // period): "Add to Bob" after enrolling Mallory on the deny list used to keep Bob — and her face — allowed.
       const merged = mergedRecord(cur, {

@@ -65,6 +65,34 @@ describe('enrolment: add to an existing person', () => {
     expect(after[0]).toMatchObject({ id: bob.id, list: 'deny', validUntil: until });
   });
 
+  it('a photo of someone else is not added to a person (it would open their door for that face)', async () => {
+    // "Add photos" stored any face: one wrong photo, or a deny-listed person's, got this person's access (session 23).
+    const clock = new AdjustableClock();
+    const { app, ops } = await openKiosk('enrol-add-other', clock);
+    await ops.setup(PASS, { role: 'attended' });
+    const [ann] = await ops.enrolment.enrolPhotos([{ file: await photoFile('a1'), label: 'Ann', list: 'allow' }]);
+    expect(ann?.ok).toBe(true);
+    await app.watchlistSettled();
+    const id = app.listSubjects().find((s) => s.label === 'Ann')!.id;
+    const [other] = await ops.enrolment.enrolPhotos(
+      [{ file: await photoFile('b'), label: 'Ann', list: 'allow' }],
+      undefined,
+      { addTo: id },
+    );
+    expect(other).toMatchObject({ ok: false, code: 'ENROL_PHOTOS_DIFFER' });
+    await app.watchlistSettled();
+    expect(app.listSubjects().find((s) => s.id === id)).toMatchObject({ templateCounts: { fr_feature: 1 } });
+    // Her own second photo is added.
+    const [own] = await ops.enrolment.enrolPhotos(
+      [{ file: await photoFile('a3'), label: 'Ann', list: 'allow' }],
+      undefined,
+      { addTo: id },
+    );
+    expect(own?.ok).toBe(true);
+    await app.watchlistSettled();
+    expect(app.listSubjects().find((s) => s.id === id)).toMatchObject({ templateCounts: { fr_feature: 2 } });
+  });
+
   it('photos under one name must show one person; their plates and end dates are pooled', async () => {
     const clock = new AdjustableClock();
     const { app, ops } = await openKiosk('enrol-one-name', clock);

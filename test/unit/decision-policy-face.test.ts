@@ -120,6 +120,17 @@ describe('decideFace', () => {
       undefined,
     ],
     ['half unknown, half ambiguous', ['?.20', 'A.40', '?.15', 'A.41', '?.25', 'A.42'], 'uncertain', true, undefined],
+    // A deny-listed person at the accept threshold as runner-up: no vote for the allowed best match, whatever the
+    // margin (the same person enrolled on both lists, or an allowed look-alike of a deny-listed one). Session 23.
+    [
+      'a deny-listed runner-up at the accept threshold',
+      ['A.80/D.60', 'A.78/D.58', 'A.81/D.62', 'A.79/D.60', 'A.80/D.59', 'A.82/D.61'],
+      'uncertain',
+      true,
+      undefined,
+    ],
+    ['a deny-listed runner-up below it does not matter', ['A.80/D.45', 'A.78/D.44', 'A.81/D.46'], 'grant', true, 'A'],
+    ['an allowed runner-up at it does not either (the margin holds)', ['A.80/B.60', 'A.78/B.58', 'A.81/B.62'], 'grant', true, 'A'],
   ] as const)('%s → %s', (_name, specs, outcome, final, subjectId) => {
     const d = run(specs);
     expect(d.outcome).toBe(outcome);

@@ -97,12 +97,19 @@ export function frameWeight(q: { eyeDistancePx: number; sharpness: number }, gat
   return size * sharp;
 }
 
-/** Classify one frame. */
+/**
+ * Classify one frame. With `subject` (the watchlist's lists), a frame whose runner-up is a deny-listed person at or
+ * above the accept threshold is no vote for an allowed best match: it is `ambiguous` (margin), so the decision
+ * refuses. The margin alone let it through: a deny-listed person also enrolled on the allow list under another
+ * record (a fresh photo there scores above an old still on the deny record), or a close look-alike of an allowed
+ * person, was granted as the allowed one (attacker review, session 23).
+ */
 export function frameVote(
   o: FaceObservation,
   t: EmbedderThresholds,
   gates: FaceQualityConfig,
   pad?: PolicyContext['pad'],
+  subject?: PolicyContext['subject'],
 ): FrameVote {
   if (o.faces === 0 || !o.quality) return { kind: 'no-face' };
   if (!o.quality.ok) return { kind: 'low-quality', reason: o.quality.reason ?? 'low quality' };
@@ -113,9 +120,12 @@ export function frameVote(
   const weight = frameWeight(o.quality, gates);
   const best = o.match?.best ?? null;
   if (!best) return { kind: 'unknown', score: -1, weight };
-  const second = o.match?.second?.score ?? -1;
+  const runnerUp = o.match?.second ?? null;
+  const second = runnerUp?.score ?? -1;
   if (best.score >= t.accept) {
-    return best.score - second >= t.margin
+    const deniedRunnerUp =
+      runnerUp !== null && runnerUp.score >= t.accept && subject?.(runnerUp.subjectId)?.list === 'deny' && subject(best.subjectId)?.list !== 'deny';
+    return best.score - second >= t.margin && !deniedRunnerUp
       ? { kind: 'identity', subjectId: best.subjectId, score: best.score, weight }
       : { kind: 'ambiguous', score: best.score, weight, why: 'margin' };
   }
@@ -146,7 +156,7 @@ export function framesInWindow(obs: readonly FaceObservation[], p: FacePolicyCon
 export function decideFace(observations: readonly FaceObservation[], ctx: PolicyContext): FaceDecision {
   const { thresholds: t, policy: p, quality: gates } = ctx;
   const frames = framesInWindow(observations, p, ctx.clock.monotonic());
-  const votes = frames.map((o) => frameVote(o, t, gates, ctx.pad));
+  const votes = frames.map((o) => frameVote(o, t, gates, ctx.pad, ctx.subject));
   const summary: VoteSummary = {
     frames: frames.length,
     noFace: 0,

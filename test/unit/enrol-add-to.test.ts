@@ -1,0 +1,79 @@
+/**
+ * "Add photos" to an enrolled person (src/app/enrolment.ts, target addTo), with a stand-in app: the face worker gives
+ * the template the test chooses, the vault holds Bob (allowed) and Carol (deny-listed).
+ * A face close enough to Bob but closer to Carol is refused as hers (ENROL_DUPLICATE_FACE): added to Bob it would have
+ * opened his door for her. The real-photo case (someone else's face refused as ENROL_PHOTOS_DIFFER) is in
+ * test/browser/enrol-add-to.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import type { KioskController } from '../../src/app/controller';
+import { EnrolmentService } from '../../src/app/enrolment';
+import type { Subject } from '../../src/shared/types';
+
+const unit = (...v: number[]) => {
+  const n = Math.hypot(...v);
+  return new Float32Array(v.map((x) => x / n));
+};
+const bob: Subject = {
+  id: 'bob',
+  label: 'Bob',
+  list: 'allow',
+  plates: [],
+  templates: { fr_feature: [unit(1, 0, 0, 0)] },
+} as unknown as Subject;
+const carol: Subject = {
+  id: 'carol',
+  label: 'Carol',
+  list: 'deny',
+  plates: [],
+  templates: { fr_feature: [unit(0.3, 0.95, 0, 0)] },
+} as unknown as Subject;
+
+function standIn(template: Float32Array) {
+  const put: Subject[] = [];
+  const app = {
+    authority: { require: () => undefined },
+    snapshot: { settings: { kioskId: 'kiosk-test' } },
+    clock: { wall: () => Date.UTC(2026, 0, 1) },
+    faces: { enrolFromImage: async () => ({ template }) },
+    listSubjects: () => [bob, carol].map((s) => ({ id: s.id, label: s.label, list: s.list, plates: s.plates })),
+    vault: {
+      subjects: {
+        get: async (id: string) => [bob, carol].find((s) => s.id === id),
+        put: async (s: Subject) => (put.push(s), s),
+      },
+      loadWatchlist: async () => ({ subjects: [bob, carol] }),
+      audit: { append: async () => undefined },
+    },
+    watchlistSettled: async () => undefined,
+  };
+  return { enrolment: new EnrolmentService(app as unknown as KioskController), put };
+}
+
+const photo = () => new File([new Uint8Array([1])], 'p.jpg', { type: 'image/jpeg' });
+
+describe('add photos to a person', () => {
+  it('refuses a face that matches another enrolled person (deny-listed Carol) too', async () => {
+    const { enrolment, put } = standIn(unit(0.7, 0.7, 0, 0)); // cos 0.71 to Bob, 0.88 to Carol
+    const [r] = await enrolment.enrolPhotos([{ file: photo(), label: 'Bob', list: 'allow' }], undefined, {
+      addTo: 'bob',
+    });
+    expect(r).toMatchObject({ ok: false, code: 'ENROL_DUPLICATE_FACE', holderId: 'carol' });
+    expect(put).toEqual([]);
+  });
+
+  it('refuses a face that is not theirs, and adds one that is', async () => {
+    const other = standIn(unit(0, 0, 1, 0));
+    const [r] = await other.enrolment.enrolPhotos([{ file: photo(), label: 'Bob', list: 'allow' }], undefined, {
+      addTo: 'bob',
+    });
+    expect(r).toMatchObject({ ok: false, code: 'ENROL_PHOTOS_DIFFER' });
+    expect(other.put).toEqual([]);
+    const own = standIn(unit(1, 0.05, 0.02, 0)); // Bob again (cos 0.999); 0.34 to Carol
+    const [ok] = await own.enrolment.enrolPhotos([{ file: photo(), label: 'Bob', list: 'allow' }], undefined, {
+      addTo: 'bob',
+    });
+    expect(ok?.ok).toBe(true);
+    expect(own.put.map((s) => [s.id, s.templates['fr_feature']?.length])).toEqual([['bob', 2]]);
+  });
+});
