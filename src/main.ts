@@ -269,6 +269,8 @@ async function main(): Promise<void> {
       visitor.kiosk.setNotice(st.updateWaiting ? t('updateWaiting') : null);
     },
     isIdle: () => app.isIdle(),
+    // An overdue update waits only for a running liveness challenge to end (src/offline/register.ts updateDue).
+    canInterrupt: () => app.snapshot.prompt.key !== 'challenge',
   });
   await app.start();
   started = true;

@@ -3,7 +3,9 @@
  *
  * First run: reports precache progress until every file the kiosk needs offline is cached. Later: a new version is
  * installed in the background and activated only when the caller says the kiosk is idle (nobody at the door,
- * no admin session), then the page reloads into it. Never registers under Vite's dev server (it serves modules on
+ * no admin session), then the page reloads into it; an update that has waited a day is applied at the next moment
+ * nothing is half done (`updateDue`), since "idle" may never come (a picture taped in view of the camera, a guard
+ * logged in all day) and an old, possibly vulnerable version would run on for ever (attacker review, session 23). Never registers under Vite's dev server (it serves modules on
  * the fly, there is no precache list); every build registers, whatever mode or NODE_ENV it was made in.
  */
 import { Workbox } from 'workbox-window';
@@ -22,7 +24,21 @@ export interface OfflineOptions {
   onStatus: (s: OfflineStatus) => void;
   /** Polled while an update waits; return true when nobody is using the kiosk. */
   isIdle: () => boolean;
+  /** Once the update is overdue: whether a reload now would cut nothing off (no active challenge). Default: yes. */
+  canInterrupt?: () => boolean;
   idlePollMs?: number;
+  /** How long an update may wait for an idle kiosk before it is applied anyway. Default 24 h. */
+  maxWaitMs?: number;
+}
+
+export const UPDATE_MAX_WAIT_MS = 24 * 3_600_000;
+
+/**
+ * Whether a waiting update is applied now: when the kiosk is idle, or, once it has waited `maxWaitMs` (wall clock,
+ * which runs on through a sleep), at the first moment a reload cuts nothing off.
+ */
+export function updateDue(p: { waitedMs: number; maxWaitMs: number; idle: boolean; canInterrupt: boolean }): boolean {
+  return p.idle || (p.waitedMs >= p.maxWaitMs && p.canInterrupt);
 }
 
 export async function registerOffline(opts: OfflineOptions): Promise<void> {
@@ -55,8 +71,15 @@ export async function registerOffline(opts: OfflineOptions): Promise<void> {
   wb.addEventListener('waiting', () => {
     status.updateWaiting = true;
     emit();
+    const since = Date.now();
     const poll = setInterval(() => {
-      if (!opts.isIdle()) return;
+      const due = updateDue({
+        waitedMs: Date.now() - since,
+        maxWaitMs: opts.maxWaitMs ?? UPDATE_MAX_WAIT_MS,
+        idle: opts.isIdle(),
+        canInterrupt: opts.canInterrupt?.() ?? true,
+      });
+      if (!due) return;
       clearInterval(poll);
       wb.addEventListener('controlling', () => window.location.reload());
       wb.messageSkipWaiting();
