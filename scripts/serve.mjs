@@ -27,6 +27,25 @@ const MIME = /** @type {Record<string, string>} */ ({
   '.map': 'application/json',
 });
 
+/**
+ * What a service-worker script request for anything but the kiosk's own /sw.js gets: a worker that unregisters itself
+ * and reloads its pages. A worker registered under another script or scope (by whoever once controlled what this
+ * origin served: a bad build, a leaked site CA key) stayed for ever, since a browser keeps a registration whose
+ * update check fails (404), and it could serve the kiosk's pages or workers code of its choosing (attacker review,
+ * session 23). The browser's own update check fetches this in its place and the registration ends.
+ */
+export const SW_REMOVER = `// Not this origin's service worker: remove it (scripts/serve.mjs).
+self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    self.registration
+      .unregister()
+      .then(() => self.clients.matchAll({ type: 'window' }))
+      .then((windows) => Promise.all(windows.map((w) => w.navigate(w.url)))),
+  );
+});
+`;
+
 /** Written into a KIOSK_TEST_HOOKS=1 build (vite.config.ts): that build has a clock any page script can set. */
 export const TEST_BUILD_MARKER = 'TEST-HOOKS-BUILD.txt';
 
@@ -54,6 +73,11 @@ export function appHandler(dir, { allowTestBuild = false } = {}) {
       path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     } catch {
       res.writeHead(400).end();
+      return;
+    }
+    if (req.headers['service-worker'] === 'script' && path !== '/sw.js') {
+      res.writeHead(200, { ...headers, 'Content-Type': MIME['.js'], 'Cache-Control': 'no-cache' });
+      res.end(req.method === 'HEAD' ? undefined : SW_REMOVER);
       return;
     }
     let file = resolve(root, '.' + path);

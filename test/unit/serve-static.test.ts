@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { serve } from '../../scripts/serve.mjs';
+import { SW_REMOVER, serve } from '../../scripts/serve.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'serve-static-'));
 const sockets: Server[] = [];
@@ -38,6 +38,28 @@ describe('the static server', () => {
       expect(await ok.text()).toBe('export {};');
       const head = await fetch(new URL('index.html', server.url), { method: 'HEAD' });
       expect([head.status, head.headers.get('content-length')]).toEqual([200, '35']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers a service-worker script request for anything but /sw.js with a worker that removes itself', async () => {
+    // A worker registered under another script or scope (by whoever once controlled what this origin served) stayed
+    // for ever: the browser keeps a registration whose update check fails. Its update check now gets the remover.
+    writeFileSync(join(dir, 'sw.js'), '/* the kiosk worker */');
+    const server = await serve({ port: 0, dir });
+    try {
+      for (const path of ['rogue-sw.js', 'assets/app.js', 'rogue']) {
+        const res = await fetch(new URL(path, server.url), { headers: { 'service-worker': 'script' } });
+        expect([res.status, res.headers.get('content-type')], path).toEqual([200, 'text/javascript; charset=utf-8']);
+        expect(await res.text(), path).toBe(SW_REMOVER);
+      }
+      expect(SW_REMOVER).toContain('registration');
+      expect(SW_REMOVER).toContain('.unregister()');
+      // The kiosk's own worker, and ordinary requests for the same paths, are served as files.
+      const own = await fetch(new URL('sw.js', server.url), { headers: { 'service-worker': 'script' } });
+      expect(await own.text()).toBe('/* the kiosk worker */');
+      expect((await fetch(new URL('rogue-sw.js', server.url))).status).toBe(404);
     } finally {
       await server.close();
     }
