@@ -130,12 +130,15 @@ export class EnrolmentService {
       return after;
     }
     assertPlatesFree(this.app.listSubjects(), input.plates);
-    if (!target.allowDuplicate) {
-      // Templates live in the vault and the worker's gallery only; enrolment is rare enough to read the vault.
-      const enrolled = templates.length ? (await this.vault.loadWatchlist()).subjects : [];
-      const dup = faceDuplicate(enrolled, templates, embedder, this.acceptThreshold());
-      if (dup) throw new KioskError('ENROL_DUPLICATE_FACE', { holderId: dup.subject.id, score: Number(dup.score.toFixed(3)) });
-    }
+    // Templates live in the vault and the worker's gallery only; enrolment is rare enough to read the vault.
+    const enrolled = templates.length ? (await this.vault.loadWatchlist()).subjects : [];
+    const dup = faceDuplicate(enrolled, templates, embedder, this.acceptThreshold());
+    // "Enrol as a new person anyway" is for a namesake or a twin, never for a deny-listed face on the allow list: a
+    // second record of them there was how a deny-listed person got a yes (attacker review, session 23). Such a face
+    // goes onto the deny list or is added to their record.
+    const deniedFace = dup !== undefined && dup.subject.list === 'deny' && input.list === 'allow';
+    if (dup && (!target.allowDuplicate || deniedFace))
+      throw new KioskError('ENROL_DUPLICATE_FACE', { holderId: dup.subject.id, score: Number(dup.score.toFixed(3)), ...(deniedFace ? { holderList: 'deny' } : {}) });
     const s = await this.vault.enrol(input);
     await recordChange(this.app, { outcome: 'person-enrolled', subjectId: s.id, reason: enrolledReason(via, s.list), actor: 'admin' });
     return s;

@@ -94,10 +94,14 @@ function photosCard(actions: EnrolActions, people: () => readonly WatchSubject[]
         const asNew = h('button', { type: 'button', class: 'secondary', 'data-testid': 'enrol-as-new' }, t('enrolAsNew'));
         addTo.addEventListener('click', () => enrol(chosen, addTo, { addTo: holder.id }));
         asNew.addEventListener('click', () => enrol(chosen, asNew, { allowDuplicate: true }));
-        duplicate.replaceChildren(h('p', {}, `${t('duplicateOf')}${colon()}${holder.label}`), addTo, asNew);
+        // A deny-listed face is never enrolled again on the allow list (src/app/enrolment.ts): no button that cannot work.
+        const denied = holder.list === 'deny';
+        asNew.hidden = denied;
+        const who = `${t('duplicateOf')}${colon()}${holder.label}${denied ? ` (${t('auditList_deny')})` : ''}`;
+        duplicate.replaceChildren(h('p', { 'data-testid': 'enrol-duplicate-of' }, who), addTo, asNew);
         duplicate.hidden = false;
         // The code only in the details line; the holder's name only on this (the admin's) screen.
-        throw worded(KioskError.fromJSON({ code: 'ENROL_DUPLICATE_FACE', message: dup.message ?? '', details: {} }), lang(), { after: `${t('duplicateOf')}${colon()}${holder.label}` });
+        throw worded(KioskError.fromJSON({ code: 'ENROL_DUPLICATE_FACE', message: dup.message ?? '', details: {} }), lang(), { after: who });
       }
       if (good.length === 0) {
         const first = r.find((x) => x.code);

@@ -43,6 +43,7 @@ function standIn(template: Float32Array) {
         put: async (s: Subject) => (put.push(s), s),
       },
       loadWatchlist: async () => ({ subjects: [bob, carol] }),
+      enrol: async (input: Subject) => (put.push({ ...input, id: 'new' }), { ...input, id: 'new' }),
       audit: { append: async () => undefined },
     },
     watchlistSettled: async () => undefined,
@@ -75,5 +76,37 @@ describe('add photos to a person', () => {
     });
     expect(ok?.ok).toBe(true);
     expect(own.put.map((s) => [s.id, s.templates['fr_feature']?.length])).toEqual([['bob', 2]]);
+  });
+});
+
+describe('enrol as a new person anyway', () => {
+  it('is refused for a deny-listed face on the allow list, and allowed for the deny list or an allowed namesake', async () => {
+    // A second record of a deny-listed person on the allow list was how they got a yes (session 23).
+    const caroline = standIn(unit(0.3, 0.95, 0, 0)); // Carol's face
+    const [asAllowed] = await caroline.enrolment.enrolPhotos(
+      [{ file: photo(), label: 'Caroline', list: 'allow' }],
+      undefined,
+      { allowDuplicate: true },
+    );
+    expect(asAllowed).toMatchObject({
+      ok: false,
+      code: 'ENROL_DUPLICATE_FACE',
+      holderId: 'carol',
+      details: { holderList: 'deny' },
+    });
+    expect(caroline.put).toEqual([]);
+    const [asDenied] = await caroline.enrolment.enrolPhotos(
+      [{ file: photo(), label: 'Caroline', list: 'deny' }],
+      undefined,
+      { allowDuplicate: true },
+    );
+    expect(asDenied?.ok).toBe(true);
+    const twin = standIn(unit(1, 0, 0, 0)); // Bob's face, allowed: the admin's call
+    const [namesake] = await twin.enrolment.enrolPhotos([{ file: photo(), label: 'Rob', list: 'allow' }], undefined, {
+      allowDuplicate: true,
+    });
+    expect(namesake?.ok).toBe(true);
+    const [warned] = await twin.enrolment.enrolPhotos([{ file: photo(), label: 'Rob', list: 'allow' }]);
+    expect(warned).toMatchObject({ ok: false, code: 'ENROL_DUPLICATE_FACE', holderId: 'bob' });
   });
 });
