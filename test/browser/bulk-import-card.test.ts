@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../src/shared/clock';
 import { enrolCards } from '../../src/ui/enrol-cards';
 import { setLang } from '../../src/ui/i18n';
+import { choose } from './file-input';
 import { closeKiosks, openKiosk } from './kiosk-app';
 import { PASS } from './vault-helpers';
 
@@ -18,14 +19,6 @@ afterEach(() => {
   for (const el of shown.splice(0)) el.remove();
   closeKiosks();
 });
-
-/** Gives `files` to a file input as a person choosing them does (the input's FileList, then a change event). */
-function choose(input: HTMLInputElement, files: File[]): void {
-  const dt = new DataTransfer();
-  for (const f of files) dt.items.add(f);
-  input.files = dt.files;
-  input.dispatchEvent(new Event('change', { bubbles: true }));
-}
 
 describe('bulk import card', () => {
   it('refuses a CSV that is not UTF-8 with the row, column and "CSV UTF-8"; reads a UTF-8 one with a BOM as written', async () => {

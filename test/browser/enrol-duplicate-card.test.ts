@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../src/shared/clock';
 import { enrolCards } from '../../src/ui/enrol-cards';
 import { setLang } from '../../src/ui/i18n';
+import { choose } from './file-input';
 import { closeKiosks, openKiosk } from './kiosk-app';
 import { PASS } from './vault-helpers';
 import { herPhoto } from './watchlist-people';
@@ -18,13 +19,6 @@ afterEach(() => {
   setLang('en');
   closeKiosks();
 });
-
-function choose(input: HTMLInputElement, files: File[]): void {
-  const dt = new DataTransfer();
-  for (const f of files) dt.items.add(f);
-  input.files = dt.files;
-  input.dispatchEvent(new Event('change', { bubbles: true }));
-}
 
 describe('photo card: a face already on the deny list', () => {
   it.each([
