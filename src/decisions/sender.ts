@@ -197,6 +197,8 @@ export class DecisionSender {
   private async pass(): Promise<void> {
     const { outbox, now } = this.opts;
     const expired = await outbox.purgeOlderThan(this.opts.retentionMs, now());
+    // Entries dropped unsent leave the enqueue times of this page with them (no map growing over a week offline).
+    for (const [seq, at] of this.queuedAt) if (this.opts.monotonic() - at > this.opts.retentionMs) this.queuedAt.delete(seq);
     if (expired > 0) {
       const problem = { code: 'UPSTREAM_EXPIRED' as const, reason: 'retention', at: now() };
       this.update({
