@@ -265,6 +265,17 @@ describe('decidePlate', () => {
   it('reports deny-listed plates', () => {
     expect(decideNow(consensus('BAD666'), list)).toMatchObject({ outcome: 'deny-listed', subjectId: 'mallory' });
   });
+  it('a deny-listed plate outranks a look-alike listed next to it (no "uncertain" that hides the alert)', () => {
+    // Attacker review (session 24): enrolling 8AD666 next to the deny-listed BAD666 turned the deny-listed car's
+    // exact read into "uncertain": no alert, nobody named, and the guard one override away from opening.
+    for (const neighbour of [{ list: 'allow' as const }, { list: 'allow' as const, validUntil: 1 }]) {
+      const shadowed: PlateWatchEntry[] = [...list, { id: 'insider', plates: ['8AD666'], ...neighbour }];
+      for (const read of ['BAD666', '8AD666']) {
+        expect(decideNow(consensus(read), shadowed)).toMatchObject({ outcome: 'deny-listed', subjectId: 'mallory' });
+        expect(decideNow(consensus(read), PlateIndex.from(shadowed))).toMatchObject({ outcome: 'deny-listed' });
+      }
+    }
+  });
   it('says low-quality for no read, too little agreement, low confidence or a non-plate', () => {
     expect(decideNow(consensus(''), list).outcome).toBe('low-quality');
     expect(decideNow(consensus('ABC1234', { support: 1 }), list).outcome).toBe('low-quality');

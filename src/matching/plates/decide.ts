@@ -2,8 +2,9 @@
  * The plate access decision: consensus read + watchlist + config → one explicit outcome.
  *
  * Guard clauses in order, each ending in an outcome with one reason (the immich model): nothing read, too few
- * agreeing frames, not plate-like, no listed plate within the bound, two different subjects within the bound
- * (uncertain: refuse, never guess), a deny-listed plate, else grant. Thresholds come from `PlateMatchConfig`
+ * agreeing frames, not plate-like, no listed plate within the bound, a deny-listed plate within the bound (it
+ * outranks everything after it), two different subjects within the bound (uncertain: refuse, never guess), else
+ * grant. Thresholds come from `PlateMatchConfig`
  * (src/config/plate.ts: defaults, units, validation — CONFIG_INVALID on a bad value), never constants. No storage,
  * no logging side effects, no clock of its own: the caller passes the wall time (`now`, from its Clock's wall())
  * that judges listed subjects' validity periods.
@@ -97,10 +98,15 @@ export function decidePlate(
   if (within.length === 0 && lapsed)
     return out('deny-unknown', 'enrolled but not valid at this time', { subjectId: lapsed.id, score: lapsed.d });
   if (within.length === 0) return out('deny-unknown', 'plate not on the list', near[0] ? { score: near[0].d } : {});
+  // A deny-listed plate within the bound outranks the "too close" refusal, as on the face path: an uncertain
+  // outcome raises no alert and names nobody, so enrolling a look-alike of a deny-listed car (8AD666 next to BAD666)
+  // silenced its alert and left the guard one override away from letting it in (attacker review, session 24).
+  const denied = within.find((n) => n.list === 'deny');
+  if (denied)
+    return out('deny-listed', 'plate is on the deny list', { subjectId: denied.id, score: denied.d });
   const close = near.length + lapsedNear;
   if (close > 1) return out('uncertain', `${close} listed plates are this close to the read`, { score: within[0]!.d });
   const hit = within[0]!;
-  if (hit.list === 'deny') return out('deny-listed', 'plate is on the deny list', { subjectId: hit.id, score: hit.d });
   return out('grant', hit.d === 0 ? 'plate matches exactly' : 'plate matches up to look-alike characters', {
     subjectId: hit.id,
     score: hit.d,
