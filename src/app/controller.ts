@@ -18,7 +18,7 @@ import { FaceClient } from '../inference/client/face-client';
 import { PlateClient } from '../inference/client/plate-client';
 import { decideFace, observationFromAnalysis, revalidateGrant, type FaceObservation } from '../matching/face/decision-policy';
 import type { OpenSetAssessment } from '../matching/face/open-set';
-import { decidePlate, voteConsensus, type FrameRead } from '../matching/plates';
+import { decidePlate, listedWithin, voteConsensus, type FrameRead } from '../matching/plates';
 import { KioskError, isKioskError } from '../shared/errors';
 import type { PlateDebugCrop } from '../shared/plate-protocol';
 import type { AuditEntry, DecisionResult, FaceDetection, Outcome } from '../shared/types';
@@ -654,7 +654,10 @@ export class KioskController {
       if (this.snap.phase === 'running') this.setPrompt({ key: 'notSetUp' });
       return;
     }
-    if (this.stillPresent({ kind: 'plate', found: r.box ? 1 : 0, texts: r.text ? [r.text] : [] }, at, 1)) {
+    const listed = (text: string) =>
+      listedWithin(text, this.watchlist.plates, this.snap.settings.plate, { now: this.clock.wall() });
+    const sighting: Sighting = { kind: 'plate', found: r.box ? 1 : 0, texts: r.text ? [r.text] : [], listed: r.text ? [listed(r.text)] : [] };
+    if (this.stillPresent(sighting, at, 1)) {
       this.plateReads = [];
       return;
     }
@@ -669,7 +672,7 @@ export class KioskController {
     const enough = consensus.support >= (this.snap.settings.plate.minSupport ?? 2);
     if (enough && d.outcome !== 'no-face') {
       this.plateReads = [];
-      await this.act(d, at, { kind: 'plate', text: consensus.text });
+      await this.act(d, at, { kind: 'plate', text: consensus.text, listed: listed(consensus.text) });
     } else {
       this.setPrompt({ key: r.text ? 'checking' : 'showPlate' });
     }

@@ -14,7 +14,9 @@
  * accept threshold is someone else, and anything between keeps the presence (a weak frame of the decided person
  * must not start a second grant). Before, any face counted as the decided person there, so a deny-listed person who
  * stepped in right behind a granted one got no decision and no alert on the guard screen for the whole cool-down
- * (attacker review, session 23).
+ * (attacker review, session 23). Plates likewise: a read within one edit of the decided plate is that car unless it
+ * matches a listed plate the decision did not (a deny-listed ABC1235 right behind a granted ABC1234 was held back
+ * for the cool-down; attacker review, session 24).
  * Must never: decide access, read a clock (the caller passes monotonic times), or keep anything beyond the one
  * template in memory. Pure functions; inputs are never modified.
  */
@@ -44,7 +46,13 @@ export const DEFAULT_SAME_PLATE = 1;
  * it was about (null: nobody listed; absent: not known, e.g. a manual override), or the plate.
  */
 export type PresenceKey =
-  { kind: 'face'; template: Float32Array | null; subjectId?: string | null } | { kind: 'plate'; text: string };
+  | { kind: 'face'; template: Float32Array | null; subjectId?: string | null }
+  | {
+      kind: 'plate';
+      text: string;
+      /** Listed subjects within the match bound of the decided read (absent: not known, e.g. a manual override). */
+      listed?: readonly string[];
+    };
 
 export interface Presence {
   key: PresenceKey;
@@ -66,7 +74,13 @@ export type Sighting =
       /** The worker's best match of each embedded face (subjectId null: nobody listed scored at all). */
       matches?: readonly { subjectId: string | null; score: number }[];
     }
-  | { kind: 'plate'; found: number; texts: readonly string[] };
+  | {
+      kind: 'plate';
+      found: number;
+      texts: readonly string[];
+      /** Per text, the listed subjects within the match bound of it (listedWithin in plates/decide.ts). */
+      listed?: readonly (readonly string[])[];
+    };
 
 export type PresenceEnd = 'left' | 'cooldown' | 'someone-else' | 'mode';
 
@@ -99,7 +113,13 @@ function showsSamePerson(key: PresenceKey, seen: Sighting, cfg: PresenceConfig):
   }
   if (key.kind === 'plate' && seen.kind === 'plate') {
     if (seen.texts.length === 0) return seen.found > 0 ? true : null;
-    return seen.texts.some((t) => plateDistance(t, key.text) <= cfg.samePlate);
+    const decided = key.listed;
+    return seen.texts.some(
+      (t, i) =>
+        plateDistance(t, key.text) <= cfg.samePlate &&
+        // A read that matches a listed plate the decision did not is another car, however close to the decided text.
+        !(decided && (seen.listed?.[i] ?? []).some((id) => !decided.includes(id))),
+    );
   }
   return false;
 }

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { beginPresence, observePresence, type Presence, type PresenceConfig, type PresenceEnd, type PresenceKey, type Sighting } from '../../src/matching/presence';
 import { kioskReadiness, type ReadinessFacts } from '../../src/app/readiness';
+import { PlateIndex, listedWithin, type PlateWatchEntry } from '../../src/matching/plates';
 import { defaultSettings, resolveKioskSettings, validateSettingsPatch } from '../../src/config/kiosk';
 
 const CFG: PresenceConfig = { cooldownMs: 30_000, leaveMs: 1_500, sameFace: 0.3, samePlate: 1 };
@@ -132,6 +133,39 @@ describe('one decision per presence: plates', () => {
     ]],
     ['another car is decided at once', [{ t: 800, seen: plate(1, '1287960'), holds: false, ended: 'someone-else' }]],
   ])('%s', (_name, steps) => run(PLATE, steps));
+
+  it('a car one character off that matches another listed plate is decided at once', () => {
+    // Attacker review (session 24): a deny-listed ABC1235 right behind a granted ABC1234 was "the same car" (one
+    // edit) and got no decision and no alert for the cool-down. Now the reads' listed matches tell them apart.
+    const list: PlateWatchEntry[] = [
+      { id: 'alice', list: 'allow', plates: ['ABC1234'] },
+      { id: 'mallory', list: 'deny', plates: ['ABC1235'] },
+      { id: 'old', list: 'allow', plates: ['ABC1236'], validUntil: 1 },
+    ];
+    const now = Date.UTC(2026, 11, 6);
+    for (const index of [list, PlateIndex.from(list)]) {
+      const listed = (t: string) => listedWithin(t, index, {}, { now });
+      expect(listed('ABC1234')).toEqual(['alice']);
+      expect(listed('A8C1235')).toEqual(['mallory']);
+      expect(listed('ABC1236')).toEqual([]); // lapsed: not listed now
+      const key: PresenceKey = { kind: 'plate', text: 'ABC1234', listed: listed('ABC1234') };
+      const read = (t: string): Sighting => ({ kind: 'plate', found: 1, texts: [t], listed: [listed(t)] });
+      run(key, [
+        { t: 400, seen: read('A8C1234'), holds: true },
+        { t: 800, seen: read('ABC1236'), holds: true }, // a misread (or an unlisted car) one edit off: held as before
+        { t: 1_200, seen: read('ABC1235'), holds: false, ended: 'someone-else' },
+      ]);
+      // Two listed plates were within the bound of the decided read (uncertain): either of them is that car.
+      const both = [{ id: 'a', list: 'allow' as const, plates: ['ABC1234'] }, { id: 'b', list: 'allow' as const, plates: ['A8C1234'] }];
+      const twins = (t: string) => listedWithin(t, both, {}, { now });
+      expect(twins('ABC1234')).toEqual(['a', 'b']);
+      run({ kind: 'plate', text: 'ABC1234', listed: twins('ABC1234') }, [
+        { t: 400, seen: { kind: 'plate', found: 1, texts: ['A8C1234'], listed: [twins('A8C1234')] }, holds: true },
+      ]);
+      // Without the decision's matches (a guard's override), the text alone decides, as before.
+      run({ kind: 'plate', text: 'ABC1234' }, [{ t: 400, seen: read('ABC1235'), holds: true }]);
+    }
+  });
 });
 
 describe('when a kiosk is set up', () => {

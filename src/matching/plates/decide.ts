@@ -112,3 +112,27 @@ export function decidePlate(
     score: hit.d,
   });
 }
+
+/**
+ * Ids of the subjects valid at `now` with a listed plate within the match bound of `text` (sorted). The presence rule
+ * uses it to tell a car one character off the decided one from the decided car misread (src/matching/presence.ts).
+ */
+export function listedWithin(
+  text: string,
+  watchlist: readonly PlateWatchEntry[] | PlateIndex,
+  config: Partial<PlateMatchConfig> = {},
+  opts: { now: number; table?: ConfusionTable },
+): string[] {
+  const c = resolvePlateMatchConfig(config);
+  const table = opts.table ?? DEFAULT_TABLE;
+  const plate = normalisePlate(text);
+  if (plate.length === 0) return [];
+  const scored =
+    watchlist instanceof PlateIndex
+      ? watchlist.near(plate, c.maxDistance, table)
+      : watchlist.map((entry) => ({ entry, d: bestDistance(plate, entry, table) }));
+  return scored
+    .filter(({ entry, d }) => d <= c.maxDistance && validAt(entry, opts.now))
+    .map(({ entry }) => entry.id)
+    .sort();
+}
