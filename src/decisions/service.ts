@@ -118,6 +118,14 @@ export class DecisionService {
     if (opts.door !== undefined && !ID_PATTERN.test(opts.door))
       throw new KioskError('CONFIG_INVALID', { field: 'door' });
     const now = opts.now ?? Date.now;
+    // New keys are made extractable so the vault can seal them; from then on only the copy the store gives back
+    // (private halves non-extractable) is held, so a script in this page cannot read the key out later.
+    const reloaded = async (saved: DecisionKeyRecord): Promise<DecisionKeyRecord> => {
+      const back = await opts.keys.load();
+      if (!isUsableRecord(back) || back.kioskId !== saved.kioskId || (saved.subjectKey && !back.subjectKey))
+        throw new KioskError('INTERNAL', { reason: 'the decision key was not read back after saving' });
+      return back;
+    };
     const loadOrCreate = async (): Promise<DecisionKeyRecord> => {
       const stored = await opts.keys.load();
       if (!isUsableRecord(stored)) {
@@ -131,7 +139,7 @@ export class DecisionService {
           createdAt: now(),
         };
         await opts.keys.save(fresh);
-        return fresh;
+        return reloaded(fresh);
       }
       if (stored.kioskId === opts.kioskId) return stored;
       const { pairedWith: _dropped, ...rest } = stored;
@@ -145,7 +153,7 @@ export class DecisionService {
       if (!opts.subjectRefs || rec.subjectKey) return rec;
       const next = { ...rec, subjectKey: await generateSubjectKey() };
       await opts.keys.save(next);
-      return next;
+      return reloaded(next);
     };
     // Two tabs opening on a fresh device must not both generate (and race to save) a key.
     const record = await withLock(`${opts.lockPrefix ?? 'entrance-kiosk'}-keys`, withSubjectKey);

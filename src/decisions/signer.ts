@@ -24,9 +24,13 @@ export interface PublicJwk {
   y: string;
 }
 
+/**
+ * A new signing pair, extractable once so the vault can seal it (src/store/secrets.ts); the service keeps and uses
+ * only the copy the vault gives back, whose private half is non-extractable. Generated non-extractable, the key had
+ * to be stored as a CryptoKey object outside the seal, readable from a copied profile.
+ */
 export async function generateSigningKey(): Promise<CryptoKeyPair> {
-  // WebCrypto always makes the public half extractable; `false` applies to the private half.
-  return crypto.subtle.generateKey(ECDSA_GEN, false, ['sign', 'verify']);
+  return crypto.subtle.generateKey(ECDSA_GEN, true, ['sign', 'verify']);
 }
 
 export async function exportPublicJwk(publicKey: CryptoKey): Promise<PublicJwk> {
@@ -100,8 +104,9 @@ export async function restampStale(privateKey: CryptoKey, env: DecisionEnvelope)
   return signPayload(privateKey, { ...checked.value, stale: true });
 }
 
+/** Extractable once, for the vault's seal, like generateSigningKey. */
 export async function generateSubjectKey(): Promise<CryptoKey> {
-  return crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256', length: 256 }, false, ['sign']);
+  return crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256', length: 256 }, true, ['sign']);
 }
 
 /** Pseudonymous, stable-per-key reference to a subject: first 16 bytes of HMAC-SHA-256("subject/v1\n" + id). */

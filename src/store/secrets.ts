@@ -1,13 +1,17 @@
 /**
  * Key material other modules keep in the vault: the decision module's signing record (src/shared/decision-keys.ts
  * contract) and the sync module's keys (admin signing pair, kiosk bundle key, pinned admin keys, recipients).
- * Owns the 'secrets' store. A value is any JSON-shaped object that may hold CryptoKeys: the keys are stored as
- * CryptoKey objects (structured clone; their owners make private halves non-extractable), everything else is
- * sealed under the data key as JSON with a placeholder where each key goes, bound to the record's name.
+ * Owns the 'secrets' store. A value is any JSON-shaped object that may hold CryptoKeys; the whole value is sealed
+ * under the data key as JSON, bound to the record's name. Keys go inside the seal as JWK: their owners generate
+ * them extractable for the one write, and they come back from `get` re-imported non-extractable (public halves stay
+ * extractable, as WebCrypto makes them anyway). So a copy of the profile made while unattended mode is off holds
+ * no usable key: before, the CryptoKey objects sat beside the sealed JSON in clear, and Chromium keeps a
+ * non-extractable key's material in the profile's IndexedDB files, so a copied profile opened at this origin
+ * signed grants for the kiosk's doors or bundles as its admin (attacker review, session 24).
  *
- * Not defended: someone with write access could swap the stored CryptoKey objects for their own. For the signing
- * key that only breaks pairing (the receiver checks the key id); for pinned admin keys it would let them sign a
- * bundle, but such an attacker can already write the watchlist directly. Rollback of these records is not detected.
+ * Records written before then, or keys handed in non-extractable, still keep the CryptoKey object beside the
+ * seal (structured clone; it cannot be exported to seal it) until the key is replaced (a wipe and new set-up).
+ * Rollback of these records is not detected.
  */
 import { KioskError } from '../shared/errors';
 import type { DecisionKeyRecord, DecisionKeyStore } from '../shared/decision-keys';
@@ -26,11 +30,52 @@ const decoder = new TextDecoder();
 /** Binding data of the secret record `name` (also used by subjects.ts for its installed-version record). */
 export const secretAad = (name: string): Uint8Array<ArrayBuffer> => bindingData('secrets', name, RECORD_FORMAT);
 
+/** A key kept beside the seal as a CryptoKey object (records from before session 24, or a non-extractable key). */
 interface KeyRef {
   $cryptoKey: number;
 }
-const isKeyRef = (v: unknown): v is KeyRef =>
-  typeof v === 'object' && v !== null && typeof (v as KeyRef).$cryptoKey === 'number' && Object.keys(v).length === 1;
+/** A key kept inside the seal. */
+interface SealedKey {
+  $sealedKey: { jwk: JsonWebKey; algorithm: KeyAlgorithm; usages: KeyUsage[] };
+}
+const only = (v: unknown, field: string): boolean =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && field in v;
+const isKeyRef = (v: unknown): v is KeyRef => only(v, '$cryptoKey') && typeof (v as KeyRef).$cryptoKey === 'number';
+const isSealedKey = (v: unknown): v is SealedKey =>
+  only(v, '$sealedKey') && typeof (v as SealedKey).$sealedKey?.jwk === 'object';
+
+/** Every CryptoKey in a JSON-shaped value, in the order JSON.stringify meets them. */
+function keysIn(value: unknown): CryptoKey[] {
+  const found: CryptoKey[] = [];
+  JSON.stringify(value, (_k, v: unknown) => {
+    if (v instanceof CryptoKey) {
+      found.push(v);
+      return null;
+    }
+    return v;
+  });
+  return found;
+}
+
+/** Puts the CryptoKeys back into a parsed value: sealed ones re-imported (private halves non-extractable). */
+async function restoreKeys(v: unknown, beside: readonly CryptoKey[]): Promise<unknown> {
+  if (isKeyRef(v)) {
+    const key = beside[v.$cryptoKey];
+    if (!(key instanceof CryptoKey)) throw new Error('key reference');
+    return key;
+  }
+  if (isSealedKey(v)) {
+    const { jwk, algorithm, usages } = v.$sealedKey;
+    return crypto.subtle.importKey('jwk', jwk, algorithm as AlgorithmIdentifier, jwk.d === undefined && jwk.k === undefined, usages);
+  }
+  if (Array.isArray(v)) return Promise.all(v.map((x) => restoreKeys(x, beside)));
+  if (typeof v === 'object' && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = await restoreKeys(x, beside);
+    return out;
+  }
+  return v;
+}
 
 function validName(name: unknown): string {
   if (typeof name !== 'string' || !NAME.test(name)) throw new KioskError('INPUT_INVALID', { field: 'secret-name' });
@@ -48,12 +93,7 @@ export class SecretsApi {
     if (!rec) return undefined;
     try {
       const json = decoder.decode(await open(dataKey, rec.box, secretAad(name)));
-      return JSON.parse(json, (_k, v: unknown) => {
-        if (!isKeyRef(v)) return v;
-        const key = rec.keys[v.$cryptoKey];
-        if (!(key instanceof CryptoKey)) throw new Error('key reference');
-        return key;
-      }) as unknown;
+      return await restoreKeys(JSON.parse(json) as unknown, rec.keys);
     } catch (e) {
       await this.core.quarantine([{ store: 'secrets', key: name, reason: 'integrity', raw: rec }]);
       throw new KioskError('STORE_CORRUPT_RECORD', { store: 'secrets', key: name }, { cause: e });
@@ -90,12 +130,18 @@ export class SecretsApi {
     const keys: CryptoKey[] = [];
     let json: string | undefined;
     try {
+      const sealed = new Map<CryptoKey, SealedKey>();
+      for (const key of keysIn(value)) {
+        if (!key.extractable || sealed.has(key)) continue;
+        const jwk = await crypto.subtle.exportKey('jwk', key);
+        sealed.set(key, { $sealedKey: { jwk, algorithm: key.algorithm, usages: [...key.usages] } });
+      }
       json = JSON.stringify(value, (_k, v: unknown) => {
-        if (v instanceof CryptoKey) {
-          keys.push(v);
-          return { $cryptoKey: keys.length - 1 } satisfies KeyRef;
-        }
-        return v;
+        if (!(v instanceof CryptoKey)) return v;
+        const inside = sealed.get(v);
+        if (inside) return inside;
+        keys.push(v);
+        return { $cryptoKey: keys.length - 1 } satisfies KeyRef;
       });
     } catch (e) {
       throw new KioskError('INPUT_INVALID', { field: 'secret-value' }, { cause: e });

@@ -25,7 +25,8 @@
  *   makes everything undecryptable by destroying the wrapped keys; and walk-up use of the kiosk cannot enrol,
  *   export or wipe. With unattended mode off, a stolen device or copied profile reveals nothing without the
  *   passphrase: offline guessing then faces PBKDF2 plus the strength rule (the lock-out only slows guessing
- *   through this code).
+ *   through this code). That includes other modules' keys (decision signing, admin and kiosk sync keys): they are
+ *   sealed inside the data key's seal as well (secrets.ts), not kept as CryptoKey objects in clear.
  * - A script running in this origin (XSS, a hostile dependency) acts as the page: it can call the vault while it
  *   is unlocked. Non-extractable keys mean it must exfiltrate decrypted data live; the CSP limits where to. The
  *   admin gate is enforced by this code, not by cryptography, except for the audit log.

@@ -43,14 +43,17 @@ function invalidKey(reason: string): KioskError {
   return new KioskError('INPUT_INVALID', { reason, ...(rule ? { field: 'key', rule } : {}) });
 }
 
-/** The admin's signing key pair; the private half can sign but never be read out. */
+/**
+ * The admin's signing key pair. Extractable only so the vault can seal it on its one write (src/store/secrets.ts);
+ * every later use loads it from the vault, where the private half comes back non-extractable.
+ */
 export async function generateAdminKeyPair(): Promise<CryptoKeyPair> {
-  return crypto.subtle.generateKey(ADMIN_KEY_ALGORITHM, false, ['sign', 'verify']);
+  return crypto.subtle.generateKey(ADMIN_KEY_ALGORITHM, true, ['sign', 'verify']);
 }
 
-/** A kiosk's receiving key pair; the private half can derive (ECDH) but never be read out. */
+/** A kiosk's receiving key pair (ECDH); extractable for the vault's seal only, like generateAdminKeyPair. */
 export async function generateKioskKeyPair(): Promise<CryptoKeyPair> {
-  return crypto.subtle.generateKey(KIOSK_KEY_ALGORITHM, false, ['deriveBits']);
+  return crypto.subtle.generateKey(KIOSK_KEY_ALGORITHM, true, ['deriveBits']);
 }
 
 export function isP256(key: CryptoKey, name: 'ECDSA' | 'ECDH', type: KeyType): boolean {

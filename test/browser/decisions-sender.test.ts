@@ -8,9 +8,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DecisionSender, type UpstreamStatus } from '../../src/decisions/sender';
 import { DecisionService } from '../../src/decisions/service';
 import { checkEnvelopeText, type DecisionPayload } from '../../src/decisions/message';
-import { generateSigningKey, signPayload } from '../../src/decisions/signer';
+import { exportPublicJwk, generateSigningKey, jwkThumbprint, signPayload } from '../../src/decisions/signer';
 import { serialiseEnvelope } from '../../src/decisions/message';
+import type { DecisionKeyStore } from '../../src/shared/decision-keys';
 import { MemoryKeyStore, MemoryOutbox } from './decisions-memory-stores';
+import { PASS, openVault, uniqueName } from './vault-helpers';
 
 type Reply = { status: number; body?: unknown; headers?: Record<string, string> } | 'network-error';
 
@@ -54,7 +56,7 @@ afterEach(async () => {
 async function openService(opts: {
   fetch: typeof fetch;
   outbox?: MemoryOutbox;
-  keys?: MemoryKeyStore;
+  keys?: DecisionKeyStore;
   now?: () => number;
   monotonic?: () => number;
   freshnessMs?: number;
@@ -315,14 +317,21 @@ describe('DecisionService + DecisionSender', () => {
     expect(keys.saves - savesBefore).toBe(3);
   });
 
-  it('replaces an unusable stored record with a fresh non-extractable key', async () => {
-    const keys = new MemoryKeyStore();
-    await keys.save({ v: 1, kioskId: 'lobby-1', signingKey: {} as CryptoKeyPair, lastSeq: -4, createdAt: 0 });
-    const s = await openService({ fetch: scriptedUpstream(() => ({ status: 200 })).fetch, keys });
-    const rec = await keys.load();
-    expect(rec?.lastSeq).toBe(0);
-    expect(rec?.signingKey.privateKey.extractable).toBe(false);
-    expect(s.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  it('replaces an unusable stored record with a fresh key, sealed by the vault and non-extractable from then on', async () => {
+    const vault = await openVault(uniqueName('decision-service'));
+    try {
+      await vault.setup(PASS);
+      const keys = vault.decisionKeys;
+      await keys.save({ v: 1, kioskId: 'lobby-1', signingKey: {} as CryptoKeyPair, lastSeq: -4, createdAt: 0 });
+      const s = await openService({ fetch: scriptedUpstream(() => ({ status: 200 })).fetch, keys });
+      const rec = await keys.load();
+      expect(rec?.lastSeq).toBe(0);
+      expect(rec?.signingKey.privateKey.extractable).toBe(false);
+      expect(s.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(s.kid).toBe(await jwkThumbprint(await exportPublicJwk(rec!.signingKey.publicKey)));
+    } finally {
+      vault.close();
+    }
   });
 
   it('sends no subject reference unless an admin opted in, and never the subject id', async () => {

@@ -9,6 +9,7 @@ import type { DecisionKeyRecord } from '../../src/shared/decision-keys';
 import type { Subject } from '../../src/shared/types';
 import { applyPlan } from '../../src/sync';
 import { generateSigningKey, generateSubjectKey } from '../../src/decisions/signer';
+import { generateAdminKeyPair, generateKioskKeyPair } from '../../src/sync/keys';
 import {
   PASS,
   concat,
@@ -77,6 +78,59 @@ describe('key material of other modules', () => {
     const hay = concat((await rawDump(name)).flatMap((r) => serialise([r.key, r.value])));
     for (const s of ['FRONT-DOOR-7', 'receiver.example', 'KID-THUMBPRINT'])
       expect(containsBytes(hay, new TextEncoder().encode(s)), s).toBe(false);
+  });
+
+  it('seals every key inside the vault: a copied profile holds no CryptoKey and no private key bytes', async () => {
+    // Attacker review (session 24): the signing and sync keys were stored as CryptoKey objects beside the sealed
+    // JSON. Chromium keeps their material in the profile's IndexedDB files, so a copy of the profile opened at this
+    // origin could sign grants for the kiosk's doors, or bundles as its admin, without the passphrase.
+    const name = uniqueName('sealed-keys');
+    const v = await open(name);
+    await v.setup(PASS);
+    const signing = await generateSigningKey();
+    const subjectKey = await generateSubjectKey();
+    const admin = await generateAdminKeyPair();
+    const kiosk = await generateKioskKeyPair();
+    await v.decisionKeys.save({ v: 1, kioskId: 'k', signingKey: signing, subjectKey, lastSeq: 1, createdAt: 1 });
+    await v.keys.put('sync', { admin, kiosk, pinnedAdmins: [admin.publicKey] });
+    const privates = await Promise.all(
+      [signing.privateKey, admin.privateKey, kiosk.privateKey].map(async (key) => (await crypto.subtle.exportKey('jwk', key)).d!),
+    );
+    const hmac = (await crypto.subtle.exportKey('jwk', subjectKey)).k!;
+    v.close();
+
+    const secrets = (await rawDump(name)).filter((r) => r.store === 'secrets');
+    expect(secrets.map((r) => r.key).sort()).toEqual(['decision-keys', 'sync']);
+    for (const r of secrets) expect((r.value as { keys: unknown[] }).keys, String(r.key)).toEqual([]);
+    const everything = await rawDump(name);
+    // The only CryptoKey objects left anywhere are the keyring's own (the unattended device key), none of these.
+    const holding = new Set<string>();
+    for (const r of everything)
+      JSON.stringify(r.value, (_k, x: unknown) => (x instanceof CryptoKey ? (holding.add(r.store), null) : x));
+    expect([...holding].filter((store) => store !== 'keyring')).toEqual([]);
+    const hay = concat(everything.flatMap((r) => serialise([r.key, r.value])));
+    for (const secret of [...privates, hmac]) {
+      expect(containsBytes(hay, new TextEncoder().encode(secret))).toBe(false);
+      expect(containsBytes(hay, Uint8Array.from(atob(secret.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)))).toBe(false);
+    }
+
+    // Read back: usable, private halves non-extractable, public halves as before.
+    const k = await open(name);
+    await k.unlockDevice();
+    const rec = await k.decisionKeys.load();
+    expect(rec?.signingKey.privateKey.extractable).toBe(false);
+    expect(rec?.subjectKey?.extractable).toBe(false);
+    const data = new TextEncoder().encode('decision');
+    const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, rec!.signingKey.privateKey, data);
+    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, signing.publicKey, sig, data)).toBe(true);
+    const mac = (key: CryptoKey) => crypto.subtle.sign('HMAC', key, data).then((b) => [...new Uint8Array(b)]);
+    expect(await mac(rec!.subjectKey!)).toEqual(await mac(subjectKey));
+    const sync = (await k.keys.get('sync')) as { admin: CryptoKeyPair; kiosk: CryptoKeyPair; pinnedAdmins: CryptoKey[] };
+    expect([sync.admin.privateKey.extractable, sync.kiosk.privateKey.extractable]).toEqual([false, false]);
+    expect(sync.pinnedAdmins[0]!.extractable).toBe(true);
+    expect(sync.kiosk.privateKey.usages).toEqual(['deriveBits']);
+    const adminSig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, sync.admin.privateKey, data);
+    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, sync.pinnedAdmins[0]!, adminSig, data)).toBe(true);
   });
 
   it('a tampered decision record reads as none (the decision module then makes a new key) and is quarantined', async () => {

@@ -92,11 +92,12 @@ describe('payload', () => {
 });
 
 describe('signing key', () => {
-  it('is P-256 with a private half that cannot be exported', async () => {
+  it('is P-256, and extractable only for the vault to seal it (its stored copy is not)', async () => {
+    // The vault's non-extractable copy: test/browser/vault-integration.test.ts (sealed keys).
     const pair = await generateSigningKey();
-    expect(pair.privateKey.extractable).toBe(false);
+    expect(pair.privateKey.extractable).toBe(true);
+    expect(pair.privateKey.usages).toEqual(['sign']);
     expect((pair.privateKey.algorithm as EcKeyAlgorithm).namedCurve).toBe('P-256');
-    await expect(crypto.subtle.exportKey('jwk', pair.privateKey)).rejects.toThrow();
     const jwk = await exportPublicJwk(pair.publicKey);
     expect(Object.keys(jwk).sort()).toEqual(['crv', 'kty', 'x', 'y']);
     expect(await jwkThumbprint(jwk)).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -128,7 +129,7 @@ describe('subject references', () => {
   it('are stable per key, differ per subject, change when the key rotates, and hide the id', async () => {
     const k1 = await generateSubjectKey();
     const k2 = await generateSubjectKey();
-    expect(k1.extractable).toBe(false);
+    expect(k1.usages).toEqual(['sign']);
     const a = await subjectRef(k1, 'subject-42');
     expect(a).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(await subjectRef(k1, 'subject-42')).toBe(a);
