@@ -44,6 +44,13 @@ const isKeyRef = (v: unknown): v is KeyRef => only(v, '$cryptoKey') && typeof (v
 const isSealedKey = (v: unknown): v is SealedKey =>
   only(v, '$sealedKey') && typeof (v as SealedKey).$sealedKey?.jwk === 'object';
 
+/**
+ * The sealed form of each key this page re-imported from a seal: the re-imported key is non-extractable, so without
+ * this a value read, changed and written back (the next sequence number, a newly pinned key) would store its keys
+ * as CryptoKey objects beside the seal again. Module-private and weak: it lives as long as the key object does.
+ */
+const sealedForm = new WeakMap<CryptoKey, SealedKey>();
+
 /** Every CryptoKey in a JSON-shaped value, in the order JSON.stringify meets them. */
 function keysIn(value: unknown): CryptoKey[] {
   const found: CryptoKey[] = [];
@@ -66,7 +73,10 @@ async function restoreKeys(v: unknown, beside: readonly CryptoKey[]): Promise<un
   }
   if (isSealedKey(v)) {
     const { jwk, algorithm, usages } = v.$sealedKey;
-    return crypto.subtle.importKey('jwk', jwk, algorithm as AlgorithmIdentifier, jwk.d === undefined && jwk.k === undefined, usages);
+    const isPublic = jwk.d === undefined && jwk.k === undefined;
+    const key = await crypto.subtle.importKey('jwk', jwk, algorithm as AlgorithmIdentifier, isPublic, usages);
+    sealedForm.set(key, v);
+    return key;
   }
   if (Array.isArray(v)) return Promise.all(v.map((x) => restoreKeys(x, beside)));
   if (typeof v === 'object' && v !== null) {
@@ -132,6 +142,8 @@ export class SecretsApi {
     try {
       const sealed = new Map<CryptoKey, SealedKey>();
       for (const key of keysIn(value)) {
+        const known = sealedForm.get(key);
+        if (known) sealed.set(key, known);
         if (!key.extractable || sealed.has(key)) continue;
         const jwk = await crypto.subtle.exportKey('jwk', key);
         sealed.set(key, { $sealedKey: { jwk, algorithm: key.algorithm, usages: [...key.usages] } });

@@ -97,6 +97,15 @@ describe('key material of other modules', () => {
       [signing.privateKey, admin.privateKey, kiosk.privateKey].map(async (key) => (await crypto.subtle.exportKey('jwk', key)).d!),
     );
     const hmac = (await crypto.subtle.exportKey('jwk', subjectKey)).k!;
+    // Read, changed and written back (the next sequence number; a newly pinned key), as the kiosk does: the
+    // re-imported keys are non-extractable, and must not fall back to being stored as CryptoKey objects.
+    v.lockAdmin();
+    await v.unlockAdmin(PASS);
+    const loaded = (await v.decisionKeys.load())!;
+    await v.decisionKeys.save({ ...loaded, lastSeq: 2 });
+    const sync0 = (await v.keys.get('sync')) as { pinnedAdmins: CryptoKey[] };
+    const other = (await generateAdminKeyPair()).publicKey;
+    await v.keys.put('sync', { ...sync0, pinnedAdmins: [...sync0.pinnedAdmins, other] });
     v.close();
 
     const secrets = (await rawDump(name)).filter((r) => r.store === 'secrets');
@@ -118,6 +127,7 @@ describe('key material of other modules', () => {
     const k = await open(name);
     await k.unlockDevice();
     const rec = await k.decisionKeys.load();
+    expect(rec?.lastSeq).toBe(2);
     expect(rec?.signingKey.privateKey.extractable).toBe(false);
     expect(rec?.subjectKey?.extractable).toBe(false);
     const data = new TextEncoder().encode('decision');
