@@ -143,6 +143,38 @@ describe('two tablets, offline watchlist sync, guard and visitor screens', () =>
       expect(logged).toContain('tailgating seen on CCTV');
       await shot(b.page, 'guard');
 
+      // Every key these tablets made and used (decision signing with its sequence saved after each decision, A's
+      // admin key, B's pinned key) is sealed inside the vault: no CryptoKey object in the secrets store, which a
+      // copied profile could use without the passphrase (attacker review, session 24).
+      for (const [tablet, page] of [['A', a.page], ['B', b.page]] as const) {
+        const stored = await page.evaluate(
+          () =>
+            new Promise<{ name: string; beside: number }[]>((resolve, reject) => {
+              const req = indexedDB.open('entrance-kiosk-vault');
+              req.onerror = () => reject(req.error);
+              req.onsuccess = () => {
+                const db = req.result;
+                const all = db.transaction('secrets').objectStore('secrets');
+                const names = all.getAllKeys();
+                const values = all.getAll();
+                values.onsuccess = () => {
+                  db.close();
+                  resolve(
+                    (values.result as { keys: unknown[] }[]).map((v, i) => ({
+                      name: String(names.result[i]),
+                      beside: v.keys.filter((k) => k instanceof CryptoKey).length,
+                    })),
+                  );
+                };
+                values.onerror = () => reject(values.error);
+              };
+            }),
+        );
+        expect(stored.map((r) => r.name), tablet).toContain('decision-keys');
+        expect(stored.map((r) => r.name), tablet).toContain('sync');
+        expect(stored.filter((r) => r.beside > 0), tablet).toEqual([]);
+      }
+
       // Chinese UI on every screen.
       // Staff are logged in: the switch asks first (it reloads and ends the session); "cancel" keeps everything.
       const asked: string[] = [];
