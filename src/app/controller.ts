@@ -18,7 +18,7 @@ import { FaceClient } from '../inference/client/face-client';
 import { PlateClient } from '../inference/client/plate-client';
 import { decideFace, observationFromAnalysis, revalidateGrant, type FaceObservation } from '../matching/face/decision-policy';
 import type { OpenSetAssessment } from '../matching/face/open-set';
-import { decidePlate, listedWithin, voteConsensus, type FrameRead } from '../matching/plates';
+import { decidePlate, listedWithin, voteConsensus, withDenyListedInView, type FrameRead } from '../matching/plates';
 import { KioskError, isKioskError } from '../shared/errors';
 import type { PlateDebugCrop } from '../shared/plate-protocol';
 import type { AuditEntry, DecisionResult, FaceDetection, Outcome } from '../shared/types';
@@ -152,7 +152,8 @@ export class KioskController {
   private loop: AbortController | null = null;
   private observations: FaceObservation[] = [];
   private readonly gate = new LivenessGate();
-  private plateReads: { at: number; read: FrameRead }[] = [];
+  /** The frames behind the next plate decision: each one's best read and its ranked alternatives (other plates). */
+  private plateReads: { at: number; read: FrameRead; alternatives: readonly FrameRead[] }[] = [];
   private holdUntil = 0;
   /** The decrypted watchlist (labels, lists, plates here; face templates only in the face worker). */
   readonly watchlist: Watchlist;
@@ -664,11 +665,20 @@ export class KioskController {
     if (at < this.holdUntil) return;
     if (r.text) {
       this.touch();
-      this.plateReads.push({ at, read: { text: r.text, confidence: r.confidence } });
+      const alternatives = r.candidates.map((c) => ({ text: c.text, confidence: c.confidence }));
+      this.plateReads.push({ at, read: { text: r.text, confidence: r.confidence }, alternatives });
     }
     this.plateReads = this.plateReads.filter((p) => at - p.at <= 4_000).slice(-8);
     const consensus = voteConsensus(this.plateReads.map((p) => p.read));
-    const d = decidePlate(consensus, this.watchlist.plates, this.snap.settings.plate, { now: this.clock.wall() });
+    const plateCfg = this.snap.settings.plate;
+    const wall = { now: this.clock.wall() };
+    const d = withDenyListedInView(
+      decidePlate(consensus, this.watchlist.plates, plateCfg, wall),
+      this.plateReads.map((p) => [p.read, ...p.alternatives]),
+      this.watchlist.plates,
+      plateCfg,
+      wall,
+    );
     const enough = consensus.support >= (this.snap.settings.plate.minSupport ?? 2);
     if (enough && d.outcome !== 'no-face') {
       this.plateReads = [];

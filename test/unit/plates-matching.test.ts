@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applyPositionRules,
   decidePlate,
+  withDenyListedInView,
   DEFAULT_CONFUSIONS,
   fitFormat,
   foldIdenticalGlyphs,
@@ -275,6 +276,36 @@ describe('decidePlate', () => {
         expect(decideNow(consensus(read), PlateIndex.from(shadowed))).toMatchObject({ outcome: 'deny-listed' });
       }
     }
+  });
+  it('a deny-listed plate anywhere in the frames behind a decision outranks it', () => {
+    // Attacker review (session 24): only each frame's best read was decided, so a deny-listed car with an
+    // allow-listed plate held up beside it was granted on that plate and raised no alert.
+    const now = Date.UTC(2026, 11, 6);
+    const granted = decideNow(consensus('ABC1234'), list);
+    expect(granted.outcome).toBe('grant');
+    const frames = (...alts: { text: string; confidence: number }[]) => [
+      [{ text: 'ABC1234', confidence: 0.9 }, ...alts],
+      [{ text: 'ABC1234', confidence: 0.9 }],
+    ];
+    for (const watch of [list, PlateIndex.from(list)]) {
+      const judge = (f: { text: string; confidence: number }[][], entries = watch) =>
+        withDenyListedInView(granted, f, entries, {}, { now });
+      expect(judge(frames({ text: 'BAD666', confidence: 0.8 }))).toMatchObject({
+        outcome: 'deny-listed',
+        subjectId: 'mallory',
+        reason: 'a deny-listed plate is in view',
+      });
+      expect(judge(frames({ text: '8AD666', confidence: 0.6 })).outcome).toBe('deny-listed'); // a look-alike read
+      // Not on a weak read, a non-plate, a clear character away, or a deny entry not valid now.
+      expect(judge(frames({ text: 'BAD666', confidence: 0.2 }))).toBe(granted);
+      expect(judge(frames({ text: 'BAD667', confidence: 0.9 }))).toBe(granted);
+      expect(judge(frames({ text: 'B', confidence: 0.9 }))).toBe(granted);
+      expect(judge(frames())).toBe(granted);
+    }
+    const lapsed = list.map((e) => (e.list === 'deny' ? { ...e, validUntil: now - 1 } : e));
+    expect(withDenyListedInView(granted, frames({ text: 'BAD666', confidence: 0.9 }), lapsed, {}, { now })).toBe(granted);
+    const denied = decideNow(consensus('BAD666'), list);
+    expect(withDenyListedInView(denied, frames({ text: 'BAD666', confidence: 0.9 }), list, {}, { now })).toBe(denied);
   });
   it('says low-quality for no read, too little agreement, low confidence or a non-plate', () => {
     expect(decideNow(consensus(''), list).outcome).toBe('low-quality');

@@ -136,3 +136,49 @@ export function listedWithin(
     .map(({ entry }) => entry.id)
     .sort();
 }
+
+/**
+ * A deny-listed plate anywhere in the frames behind a decision outranks it. The pipeline reports one plate per
+ * frame (its best read), so a deny-listed car with an allow-listed plate beside it in view (a printed card, a
+ * second car) was granted on the other plate and raised no alert (attacker review, session 24). `frames` holds each
+ * frame's ranked alternatives; one that reads, with at least the decision's minimum confidence and plate-likeness,
+ * within the match bound of a deny-listed plate valid now turns the decision into `deny-listed` for that subject.
+ * A decision that already is `deny-listed` is returned unchanged.
+ */
+export function withDenyListedInView(
+  decision: PlateDecision,
+  frames: readonly (readonly { text: string; confidence: number }[])[],
+  watchlist: readonly PlateWatchEntry[] | PlateIndex,
+  config: Partial<PlateMatchConfig> = {},
+  opts: { now: number; rules?: RegionRules; table?: ConfusionTable },
+): PlateDecision {
+  if (decision.outcome === 'deny-listed') return decision;
+  const c = resolvePlateMatchConfig(config);
+  const table = opts.table ?? DEFAULT_TABLE;
+  const rules = rulesFor(c.region, opts.rules);
+  let found: { id: string; d: number; plate: string } | null = null;
+  for (const frame of frames) {
+    for (const cand of frame) {
+      const plate = normalisePlate(cand.text);
+      if (plate.length === 0 || cand.confidence < c.minConfidence) continue;
+      if (plateLikeness(plate, rules, table).score < c.minLikeness) continue;
+      const scored =
+        watchlist instanceof PlateIndex
+          ? watchlist.near(plate, c.maxDistance, table)
+          : watchlist.map((entry) => ({ entry, d: bestDistance(plate, entry, table) }));
+      for (const { entry, d } of scored) {
+        if (entry.list !== 'deny' || d > c.maxDistance || !validAt(entry, opts.now)) continue;
+        if (!found || d < found.d || (d === found.d && entry.id < found.id)) found = { id: entry.id, d, plate };
+      }
+    }
+  }
+  if (!found) return decision;
+  return {
+    outcome: 'deny-listed',
+    reason: 'a deny-listed plate is in view',
+    mode: 'plate',
+    plate: found.plate,
+    subjectId: found.id,
+    score: found.d,
+  };
+}
