@@ -32,6 +32,11 @@ export interface WatchlistSummary {
   loadedAt: number | null;
   /** The open-set threshold for this gallery size; `reachable: false` means the face gallery is not armed. */
   openSet: OpenSetAssessment | null;
+  /**
+   * Allow-list entries the store held back at the last full load (the list may be incomplete or old: pages missing,
+   * damaged or unverifiable) until an admin reviews and rebuilds the index; the guard screen says so.
+   */
+  heldBack: number;
 }
 
 /** More changed ids than this in one event: one full reload is cheaper than reading them back one by one. */
@@ -58,10 +63,11 @@ export class Watchlist {
   private subjects = new Map<string, WatchSubject>();
   /** The plate decision searches this, not the subjects. */
   readonly plates = new PlateIndex();
-  private summaryValue: WatchlistSummary = { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null, openSet: null };
+  private summaryValue: WatchlistSummary = { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null, openSet: null, heldBack: 0 };
   private queue: Promise<unknown> = Promise.resolve();
   private listeners = new Set<(s: WatchlistSummary) => void>();
   private templates = 0;
+  private heldBack = 0;
   /** Whether the worker currently holds the gallery (false when the open-set target cannot be met, or unloaded). */
   private armed = false;
   /** Change events seen / applied (tests and the benchmark read them). */
@@ -128,8 +134,9 @@ export class Watchlist {
     this.subjects.clear();
     this.plates.clear();
     this.templates = 0;
+    this.heldBack = 0;
     this.armed = false;
-    this.summaryValue = { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null, openSet: null };
+    this.summaryValue = { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null, openSet: null, heldBack: 0 };
   }
 
   private embedder(): string {
@@ -169,6 +176,7 @@ export class Watchlist {
     this.armed = openSet.reachable;
     await this.deps.faces.setGallery(undefined, this.armed ? load.subjects : []);
     this.templates = templates;
+    this.heldBack = load.report.unverified.length;
     this.updates.full++;
     return this.publish(load.version ?? 0, openSet);
   }
@@ -216,6 +224,7 @@ export class Watchlist {
       version,
       loadedAt: this.deps.now(),
       openSet,
+      heldBack: this.heldBack,
     };
     for (const fn of this.listeners) fn(this.summaryValue);
     return this.summaryValue;

@@ -53,8 +53,10 @@ export interface LoadReport {
   /** Pages the root lists that are absent from disk (deleted behind the vault's back). */
   missingPages: number[];
   /**
-   * Authentic, but the root could not be verified (see `issues`), so they may be old copies: deny-list entries
-   * are loaded, allow-list entries are held back until an admin rebuilds the index.
+   * Allow-list entries held back until an admin rebuilds the index (deny-list entries still load): authentic, but
+   * the root could not be verified (see `issues`), so they may be old copies; or the root is fine but pages it
+   * lists are missing, unreadable or older than listed (`missingPages`, `quarantined`), so the list may lack
+   * someone, a deny-listed person included.
    */
   unverified: string[];
   issues: string[];
@@ -181,13 +183,16 @@ export class SubjectsApi {
     });
   }
 
-  /** Decrypts the whole watchlist into memory. Bad pages are quarantined and reported; all others load. */
+  /**
+   * Decrypts the whole watchlist into memory. Bad pages are quarantined and reported; all others load, except that
+   * allow-list entries are held back while the list may be incomplete or old (see LoadReport.unverified).
+   */
   async load(): Promise<WatchlistLoad> {
     const { dataKey } = this.core.requireUnlocked();
     return this.core.withLock('shared', async () => {
       const t0 = performance.now();
       const snap = await this.freshSnapshot(dataKey);
-      const subjects: Subject[] = [];
+      let subjects: Subject[] = [];
       const bad: { rec: SubjectPageRecord; reason: string }[] = [];
       const unverified: string[] = [];
       const issues = [...snap.issues];
@@ -238,6 +243,18 @@ export class SubjectsApi {
       }
       if (prev) take(prev.recs, await prev.opened);
       const missingPages = snap.pages ? [...snap.pages.keys()].filter((p) => !seenPages.has(p)) : [];
+      // Pages the root lists that are gone, failed to open or are older than listed: whoever they held is missing
+      // from this load, a deny-listed person included. Fail closed as for an unverifiable root: deny-list entries
+      // load, allow-list entries wait for an admin to review and rebuild the index. Before, the rest of the list
+      // stayed armed, so deleting a deny-listed person's page from the profile's files (no key needed) removed
+      // their alert, and the rule that refuses a grant when a deny-listed look-alike comes a close second had no
+      // record to fire on (attacker review, session 24). A page the root does not list (`not-in-index`, e.g. a
+      // deleted page put back) loses no one and holds nothing back.
+      const lost = missingPages.length > 0 || bad.some((b) => b.reason !== 'not-in-index');
+      if (snap.pages && lost) {
+        for (const s of subjects) if (s.list !== 'deny') unverified.push(s.id);
+        subjects = subjects.filter((s) => s.list === 'deny');
+      }
       if (bad.length) await this.quarantinePages(bad);
       if (snap.pages) this.locator = loc;
       const report: LoadReport = {

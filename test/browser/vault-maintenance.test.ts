@@ -14,6 +14,7 @@ import { KioskController } from '../../src/app/controller';
 import { VaultMaintenance } from '../../src/app/vault-maintenance';
 import { AdjustableClock } from '../../src/shared/clock';
 import type { Vault } from '../../src/store';
+import { GuardView } from '../../src/ui/guard-view';
 import { MaintenanceCard } from '../../src/ui/maintenance-card';
 import { PASS, expectCode, openVault, pageOf, rawDump, rawEditPages, rawPut, tpl, uniqueName } from './vault-helpers';
 
@@ -176,12 +177,36 @@ describe('maintenance card: quarantine, index rebuild, unattended restart', () =
     await k.ops.unlock(PASS).catch(() => undefined); // however the start reports it, the admin is in
     expect(k.vault.state.admin).toBe(true);
     await k.app.watchlistSettled();
+    // The page that failed might have held a deny-listed person: nobody on the allow list decides until the admin
+    // has looked (attacker review, session 24), and the guard screen says so, in red.
+    expect(listed(k.app)).toEqual([]);
+    expect(k.app.snapshot.watchlist.heldBack).toBe(2);
+    const guard = new GuardView({
+      override: () => Promise.resolve({ sent: false }),
+      guardLog: () => [],
+      overridesLeft: () => Promise.resolve({ left: 5, limit: 5, windowMinutes: 60 }),
+      logout: () => undefined,
+      acknowledgeRejection: () => Promise.resolve(),
+      paired: () => false,
+    });
+    document.body.append(guard.root);
+    try {
+      guard.render(k.app.snapshot);
+      const row = guard.root.querySelector<HTMLElement>('[data-testid="status-watchlist"]')!;
+      expect(row.textContent).toContain('2 on the allow list held back');
+      expect(row.textContent).toContain('Stored data');
+      expect(row.dataset['tone']).toBe('bad');
+    } finally {
+      guard.root.remove();
+    }
     expect(await expectCode(k.ops.sync.exportWatchlist(site), 'STORE_CORRUPT_RECORD')).toMatchObject({ reason: 'export-incomplete' });
     await expectCode(k.ops.sync.exportChanges(site), 'STORE_CORRUPT_RECORD');
     // Refused again after a check (looking is not accepting the loss); allowed once the index is rebuilt.
     expect(await press(k.card, 'maint-check')).toEqual({ tone: 'ok', code: null });
     await expectCode(k.ops.sync.exportWatchlist(site), 'STORE_CORRUPT_RECORD');
     expect(await press(k.card, 'maint-rebuild', true)).toEqual({ tone: 'ok', code: null });
+    expect(listed(k.app)).toEqual(sorted(people.slice(1).map((p) => p.id)));
+    expect(k.app.snapshot.watchlist.heldBack).toBe(0);
     const after = await k.ops.sync.exportChanges(site);
     expect(after.version).toBeGreaterThan(0);
   });

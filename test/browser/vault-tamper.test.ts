@@ -1,7 +1,8 @@
 /**
  * Tampering with the vault's IndexedDB from outside (raw IndexedDB API, as a script or a profile editor would):
  * swapped ciphertexts, replayed old versions, restored deleted pages, deleted pages, a damaged or rolled-back
- * root. Every bad record is quarantined and reported while all others load. Subjects are sealed in pages; these
+ * root. Every bad record is quarantined and reported; while the list may be incomplete or old, only its deny-list
+ * entries load (the allow list waits for an admin's rebuild). Subjects are sealed in pages; these
  * tests use one subject per page (pageTargetBytes: 1) so a page stands for a subject.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -69,7 +70,7 @@ async function restart(name: string): Promise<Vault> {
 const ids = (xs: { id: string }[]) => xs.map((s) => s.id).sort();
 
 describe('tampered records', () => {
-  it('two swapped page ciphertexts fail to open: both quarantined, the others load', async () => {
+  it('two swapped page ciphertexts fail to open: both quarantined; until a rebuild only the deny list loads', async () => {
     const { name, v, subjects } = await seeded('swap', 5);
     v.close();
     const [a, b] = [subjects[0]!, subjects[1]!];
@@ -83,7 +84,11 @@ describe('tampered records', () => {
     });
     const k = await restart(name);
     const first = await k.loadWatchlist();
-    expect(ids(first.subjects)).toEqual(ids(subjects.slice(2)));
+    // The list lost two people the root vouched for (either might have been deny-listed): the allow list waits for
+    // an admin, the deny-list entry still loads (attacker review, session 24: the rest used to stay armed).
+    expect(ids(first.subjects)).toEqual(ids([subjects[4]!]));
+    expect(first.report.unverified.sort()).toEqual(ids(subjects.slice(2, 4)));
+    expect(first.report.loaded).toBe(1);
     expect(first.report.quarantined.sort((x, y) => x.page - y.page)).toEqual(
       [
         { page: pa, ids: [a.id], reason: 'integrity' },
@@ -99,7 +104,14 @@ describe('tampered records', () => {
     const second = await k.loadWatchlist();
     expect(second.report.quarantined).toEqual([]);
     expect(second.report.missingPages.sort()).toEqual([pa, pb].sort());
-    expect(second.subjects).toHaveLength(3);
+    expect(ids(second.subjects)).toEqual(ids([subjects[4]!]));
+    expect(second.report.unverified).toHaveLength(2);
+    // The admin reviews and rebuilds the index from what authenticates now: the three left all count again.
+    await k.unlockAdmin(PASS);
+    await k.subjects.rebuildIndex();
+    const third = await k.loadWatchlist();
+    expect(ids(third.subjects)).toEqual(ids(subjects.slice(2)));
+    expect(third.report).toMatchObject({ missingPages: [], unverified: [], quarantined: [] });
   });
 
   it('an old version put back, a deleted page restored and a page deleted behind the vault’s back are all caught', async () => {
@@ -119,7 +131,9 @@ describe('tampered records', () => {
     });
     const k = await restart(name);
     const { subjects: loaded, report } = await k.loadWatchlist();
-    expect(ids(loaded)).toEqual(ids([subjects[2]!, subjects[3]!]));
+    // The deny-list entry d is gone: the allow-listed b, c's neighbours, must not stay armed without it.
+    expect(ids(loaded)).toEqual([]);
+    expect(report.unverified.sort()).toEqual(ids([subjects[2]!, subjects[3]!]));
     expect(report.quarantined.sort((x, y) => x.reason.localeCompare(y.reason))).toEqual([
       { page: pc.page, ids: [c.id], reason: 'not-in-index' },
       { page: pa.page, ids: [a.id], reason: 'stale-version' },
