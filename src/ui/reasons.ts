@@ -63,6 +63,8 @@ const PHRASES: readonly (readonly [RegExp, Zh])[] = [
   [/^plate not on the list$/, '车牌不在名单中'],
   [/^(\d+) listed plates are this close to the read$/, (n) => `有 ${n} 个名单车牌与读数同样接近`],
   [/^plate is on the deny list$/, '车牌在禁止名单上'],
+  [/^a deny-listed plate is in view$/, '画面中有禁止名单上的车牌'],
+  [/^no frames read the listed plate itself, only their vote$/, '没有一帧单独读出名单上的车牌，只有多帧合成的结果'],
   [/^plate matches exactly$/, '车牌完全匹配'],
   [/^plate matches up to look-alike characters$/, '车牌匹配（仅相似字符不同）'],
   // active challenge (src/app/liveness-gate.ts)

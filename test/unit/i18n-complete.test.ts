@@ -112,7 +112,7 @@ describe('Chinese is complete', () => {
     for (const f of sources) {
       const src = read(f);
       for (const m of src.matchAll(/out\(\s*'[a-z-]+',\s*(['`])((?:(?!\1).)+)\1/g)) reasons.add(fill(m[2]!));
-      for (const m of src.matchAll(/reason: (['`])((?:(?!\1).)+)\1/g)) if (m[1] === '`' || f.includes('controller')) reasons.add(fill(m[2]!));
+      for (const m of src.matchAll(/reason: (['`])((?:(?!\1).)+)\1/g)) if (m[1] === '`' || f.includes('controller') || f.includes('plates/decide')) reasons.add(fill(m[2]!));
     }
     // The face policy's fall-backs ("?? 'low quality'") and its chosen "why" words ("? 'frames disagree'").
     const policy = read('src/matching/face/decision-policy.ts');

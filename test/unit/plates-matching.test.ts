@@ -277,6 +277,24 @@ describe('decidePlate', () => {
       }
     }
   });
+  it('grants only when enough frames each read the listed plate, not just their vote', () => {
+    // Attacker review (session 24): A8C1Z34 and A8C123A (each 0.6 / 0.7 from ABC1234, no match alone) voted A8C1234,
+    // a look-alike of ABC1234 0.3 away, and both reads counted as its support: a grant no frame read.
+    const built = voteConsensus([
+      { text: 'A8C1Z34', confidence: 0.9 },
+      { text: 'A8C123A', confidence: 0.9 },
+    ]);
+    expect(built).toMatchObject({ text: 'A8C1234', support: 2 });
+    for (const watch of [list, PlateIndex.from(list)])
+      expect(decideNow(built, watch)).toMatchObject({ outcome: 'uncertain', reason: 'no frames read the listed plate itself, only their vote' });
+    // Frames that each read the plate up to one look-alike are granted as before.
+    const genuine = voteConsensus([
+      { text: 'ABC1234', confidence: 0.9 },
+      { text: 'A8C1234', confidence: 0.8 },
+      { text: 'ABC1Z34', confidence: 0.7 },
+    ]);
+    expect(decideNow(genuine, list)).toMatchObject({ outcome: 'grant', subjectId: 'alice' });
+  });
   it('a deny-listed plate anywhere in the frames behind a decision outranks it', () => {
     // Attacker review (session 24): only each frame's best read was decided, so a deny-listed car with an
     // allow-listed plate held up beside it was granted on that plate and raised no alert.

@@ -107,6 +107,15 @@ export function decidePlate(
   const close = near.length + lapsedNear;
   if (close > 1) return out('uncertain', `${close} listed plates are this close to the read`, { score: within[0]!.d });
   const hit = within[0]!;
+  // The voted text can be a string no frame read (A8C1Z34 and A8C123A vote A8C1234, a look-alike of ABC1234 that
+  // neither read is): a grant needs minSupport frames that each read the listed plate (attacker review, session 24).
+  if (consensus.supporters) {
+    const entry = scored.find((x) => x.entry.id === hit.id)?.entry;
+    const own = entry ? entry.plates.map(normalisePlate).filter((p) => p.length > 0) : [];
+    const reading = consensus.supporters.filter((r) => own.some((p) => plateDistance(r, p, table) <= c.maxDistance));
+    if (reading.length < c.minSupport)
+      return out('uncertain', 'no frames read the listed plate itself, only their vote', { score: hit.d });
+  }
   return out('grant', hit.d === 0 ? 'plate matches exactly' : 'plate matches up to look-alike characters', {
     subjectId: hit.id,
     score: hit.d,

@@ -29,6 +29,11 @@ export interface Consensus {
   frames: number;
   /** Confidence share of the winning group among all non-empty reads (0..1). */
   agreement: number;
+  /**
+   * The supporting reads themselves (normalised). The voted text is built position by position, so it can be a
+   * string no frame read; decide.ts checks that enough of these reads each match the plate it grants.
+   */
+  supporters?: readonly string[];
 }
 
 export interface VoteOptions {
@@ -102,5 +107,6 @@ export function voteConsensus(
     support: supporters.length,
     frames: usable.length,
     agreement,
+    supporters: supporters.map((m) => m.text),
   };
 }
