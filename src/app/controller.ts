@@ -87,7 +87,7 @@ export interface AppSnapshot {
   /** What runs the models, for the guard's status (worded there, in the screen's language). */
   backend: BackendSummary | null;
   modelError: KioskError | null;
-  watchlist: { subjects: number; templates: number; plates: number; version: number; loadedAt: number | null; heldBack: number };
+  watchlist: { subjects: number; templates: number; plates: number; version: number; loadedAt: number | null; heldBack: number; damaged: boolean };
   vault: Readonly<VaultState> | null;
   upstream: UpstreamStatus | null;
   decisions: readonly DecisionLogEntry[];
@@ -207,7 +207,7 @@ export class KioskController {
       detections: { faces: [], frameW: 640, frameH: 480 },
       backend: null,
       modelError: null,
-      watchlist: { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null, heldBack: 0 },
+      watchlist: { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null, heldBack: 0, damaged: false },
       vault: deps.vault.state,
       upstream: null,
       decisions: [],
@@ -399,7 +399,7 @@ export class KioskController {
       ...(o && !o.reachable
         ? { error: new KioskError('WATCHLIST_TOO_LARGE', { templates: w.templates, required: Number(o.required.toFixed(3)) }) }
         : {}),
-      watchlist: { subjects: w.subjects, templates: w.templates, plates: w.plates, version: w.version, loadedAt: w.loadedAt, heldBack: w.heldBack },
+      watchlist: { subjects: w.subjects, templates: w.templates, plates: w.plates, version: w.version, loadedAt: w.loadedAt, heldBack: w.heldBack, damaged: w.damaged },
     });
   }
 
@@ -828,7 +828,7 @@ export class KioskController {
       decisions: [],
       lastResult: null,
       plateDebug: [],
-      watchlist: { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null, heldBack: 0 },
+      watchlist: { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null, heldBack: 0, damaged: false },
       auditGap: null,
     });
   }

@@ -37,6 +37,8 @@ export interface WatchlistSummary {
    * damaged or unverifiable) until an admin reviews and rebuilds the index; the guard screen says so.
    */
   heldBack: number;
+  /** The last full load found pages missing, damaged, put back or unverifiable: an admin should review it. */
+  damaged: boolean;
 }
 
 /** More changed ids than this in one event: one full reload is cheaper than reading them back one by one. */
@@ -63,11 +65,12 @@ export class Watchlist {
   private subjects = new Map<string, WatchSubject>();
   /** The plate decision searches this, not the subjects. */
   readonly plates = new PlateIndex();
-  private summaryValue: WatchlistSummary = { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null, openSet: null, heldBack: 0 };
+  private summaryValue: WatchlistSummary = { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null, openSet: null, heldBack: 0, damaged: false };
   private queue: Promise<unknown> = Promise.resolve();
   private listeners = new Set<(s: WatchlistSummary) => void>();
   private templates = 0;
   private heldBack = 0;
+  private damaged = false;
   /** Whether the worker currently holds the gallery (false when the open-set target cannot be met, or unloaded). */
   private armed = false;
   /** Change events seen / applied (tests and the benchmark read them). */
@@ -135,8 +138,9 @@ export class Watchlist {
     this.plates.clear();
     this.templates = 0;
     this.heldBack = 0;
+    this.damaged = false;
     this.armed = false;
-    this.summaryValue = { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null, openSet: null, heldBack: 0 };
+    this.summaryValue = { subjects: 0, templates: 0, plates: 0, version: 0, loadedAt: null, openSet: null, heldBack: 0, damaged: false };
   }
 
   private embedder(): string {
@@ -176,7 +180,9 @@ export class Watchlist {
     this.armed = openSet.reachable;
     await this.deps.faces.setGallery(undefined, this.armed ? load.subjects : []);
     this.templates = templates;
-    this.heldBack = load.report.unverified.length;
+    const r = load.report;
+    this.heldBack = r.unverified.length;
+    this.damaged = r.unverified.length + r.missingPages.length + r.quarantined.length + r.issues.length > 0;
     this.updates.full++;
     return this.publish(load.version ?? 0, openSet);
   }
@@ -225,6 +231,7 @@ export class Watchlist {
       loadedAt: this.deps.now(),
       openSet,
       heldBack: this.heldBack,
+      damaged: this.damaged,
     };
     for (const fn of this.listeners) fn(this.summaryValue);
     return this.summaryValue;
