@@ -602,6 +602,8 @@ export class KioskController {
       subject: (id) => this.watchlist.subject(id),
       clock: this.clock,
       ...(pad !== 'off' ? { pad: cfg.pad } : {}),
+      // The deny list's veto at the embedder's own accept threshold, not the open-set one raised for grants.
+      denyAt: cfg.thresholds[cfg.embedder].accept,
     });
     this.observations = this.observations.filter((o) => at - o.at <= cfg.policy.windowMs);
     if (d.final && d.outcome !== 'no-face') {

@@ -140,6 +140,21 @@ describe('decideFace', () => {
     expect(d.reason.length).toBeGreaterThan(0);
   });
 
+  it('a raised open-set threshold raises the bar for a grant, not for the deny list\'s veto (denyAt)', () => {
+    // Attacker review (session 24): at the door `thresholds.accept` is the open-set threshold, raised with the
+    // gallery's size, and the deny-listed runner-up rule used it too: a deny-listed look-alike scoring between the
+    // embedder's accept threshold and the raised one no longer stopped the allowed match's grant.
+    const specs = ['A.85/D.53', 'A.84/D.52', 'A.86/D.54', 'A.85/D.53', 'A.84/D.55', 'A.86/D.52'];
+    const start = 2 * DAY - 200 * (specs.length - 1);
+    const obs = specs.map((x, i) => frame(x, start + i * 200));
+    const raised = { ...thresholds, accept: 0.6 };
+    const ctx = { thresholds: raised, policy, quality, subject: (id: string) => subjects[id], clock: clockAt(2 * DAY) };
+    expect(decideFace(obs, ctx)).toMatchObject({ outcome: 'grant', subjectId: 'A' }); // the hole, without denyAt
+    expect(decideFace(obs, { ...ctx, denyAt: thresholds.accept })).toMatchObject({ outcome: 'uncertain' });
+    // denyAt never raises the veto above the grant bar.
+    expect(decideFace(obs, { ...ctx, thresholds: { ...thresholds, accept: 0.49 }, denyAt: 0.9 }).outcome).toBe('uncertain');
+  });
+
   it('tells the visitor what to fix while collecting', () => {
     expect(run(['small', 'small']).reason).toBe('come closer');
     expect(run(['small', 'dark']).reason).toBe('too dark');

@@ -61,6 +61,12 @@ export interface PolicyContext {
   clock: Clock;
   /** Passive PAD settings; absent = PAD off (frames vote on identity alone). */
   pad?: { liveThreshold: number; spoofVotes: number };
+  /**
+   * A deny-listed runner-up at or above this score stops a grant (default `thresholds.accept`). The door passes the
+   * embedder's own accept threshold here while `thresholds.accept` is the open-set one, raised with the gallery's
+   * size: raising the bar for a grant must not raise it for the deny list's veto (attacker review, session 24).
+   */
+  denyAt?: number;
 }
 
 export type FrameVote =
@@ -99,7 +105,7 @@ export function frameWeight(q: { eyeDistancePx: number; sharpness: number }, gat
 
 /**
  * Classify one frame. With `subject` (the watchlist's lists), a frame whose runner-up is a deny-listed person at or
- * above the accept threshold is no vote for an allowed best match: it is `ambiguous` (margin), so the decision
+ * above the accept threshold (or `denyAt`, if lower) is no vote for an allowed best match: it is `ambiguous` (margin), so the decision
  * refuses. The margin alone let it through: a deny-listed person also enrolled on the allow list under another
  * record (a fresh photo there scores above an old still on the deny record), or a close look-alike of an allowed
  * person, was granted as the allowed one (attacker review, session 23).
@@ -110,6 +116,7 @@ export function frameVote(
   gates: FaceQualityConfig,
   pad?: PolicyContext['pad'],
   subject?: PolicyContext['subject'],
+  denyAt: number = t.accept,
 ): FrameVote {
   if (o.faces === 0 || !o.quality) return { kind: 'no-face' };
   if (!o.quality.ok) return { kind: 'low-quality', reason: o.quality.reason ?? 'low quality' };
@@ -124,7 +131,10 @@ export function frameVote(
   const second = runnerUp?.score ?? -1;
   if (best.score >= t.accept) {
     const deniedRunnerUp =
-      runnerUp !== null && runnerUp.score >= t.accept && subject?.(runnerUp.subjectId)?.list === 'deny' && subject(best.subjectId)?.list !== 'deny';
+      runnerUp !== null &&
+      runnerUp.score >= Math.min(t.accept, denyAt) &&
+      subject?.(runnerUp.subjectId)?.list === 'deny' &&
+      subject(best.subjectId)?.list !== 'deny';
     return best.score - second >= t.margin && !deniedRunnerUp
       ? { kind: 'identity', subjectId: best.subjectId, score: best.score, weight }
       : { kind: 'ambiguous', score: best.score, weight, why: 'margin' };
@@ -156,7 +166,7 @@ export function framesInWindow(obs: readonly FaceObservation[], p: FacePolicyCon
 export function decideFace(observations: readonly FaceObservation[], ctx: PolicyContext): FaceDecision {
   const { thresholds: t, policy: p, quality: gates } = ctx;
   const frames = framesInWindow(observations, p, ctx.clock.monotonic());
-  const votes = frames.map((o) => frameVote(o, t, gates, ctx.pad, ctx.subject));
+  const votes = frames.map((o) => frameVote(o, t, gates, ctx.pad, ctx.subject, ctx.denyAt));
   const summary: VoteSummary = {
     frames: frames.length,
     noFace: 0,
