@@ -14,9 +14,9 @@
  */
 import { applyPlan, formatFingerprint, openBundle, type BundleKind } from '../sync';
 import { KioskError } from '../shared/errors';
-import type { Vault } from '../store';
+import { loadIncomplete, type Vault } from '../store';
 
-/** Key records the admin screens keep in the vault (CryptoKeys by structured clone, private halves non-extractable). */
+/** Key records the admin screens keep in the vault (sealed inside it; private halves come back non-extractable). */
 export interface SyncKeys {
   /** This tablet's admin signing key (made on first export). */
   admin?: CryptoKeyPair;
@@ -63,7 +63,12 @@ export async function installBundle(vault: Vault, bytes: Uint8Array, opts: { sit
     ...(k.kiosk ? { kioskPrivateKey: k.kiosk.privateKey, kioskPublicKey: k.kiosk.publicKey } : {}),
     ...(opts.sitePassphrase ? { siteKey: { passphrase: opts.sitePassphrase } } : {}),
   });
-  const plan = applyPlan({ version: installedVersion, subjects: (await vault.loadWatchlist()).subjects }, contents);
+  const { subjects, report } = await vault.loadWatchlist();
+  // Planned from a list that lost pages (or holds people back), a bundle's deletions of people not in it were
+  // dropped as "not installed" and its version moved on: after the admin's rebuild a revoked person was back (review,
+  // session 24). Installing waits for the rebuild, as exporting does.
+  if (loadIncomplete(report)) throw new KioskError('STORE_CORRUPT_RECORD', { reason: 'install-incomplete' });
+  const plan = applyPlan({ version: installedVersion, subjects }, contents);
   await vault.applyWatchlistPlan(plan);
   return { version: plan.toVersion, subjects: plan.subjects.length, kind: contents.kind, issuer: fingerprintOfKeyId(contents.issuerKeyId) };
 }

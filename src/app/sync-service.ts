@@ -21,6 +21,7 @@ import { installBundle, syncKeys, type Applied, type SyncKeys } from './bundle-a
 import type { PullStatus } from './bundle-pull';
 import { KioskError, isKioskError } from '../shared/errors';
 import type { AuditEntry } from '../shared/types';
+import { loadIncomplete } from '../store';
 import { scanQr } from './qr-exchange';
 import { exportedReason, recordChangeFirst, type DataExport } from './change-audit';
 import {
@@ -299,8 +300,7 @@ export class SyncService {
     // A bundle says who is on the list: people on a page that failed its check (or is missing, or held back) would
     // go out as absent, and a full bundle or a delta removes them from every kiosk that installs it. The admin looks
     // at the storage card and rebuilds the index first (that is when a loss is accepted).
-    if (report.quarantined.length || report.missingPages.length || report.unverified.length || report.issues.length)
-      throw new KioskError('STORE_CORRUPT_RECORD', { reason: 'export-incomplete' });
+    if (loadIncomplete(report)) throw new KioskError('STORE_CORRUPT_RECORD', { reason: 'export-incomplete' });
     const stamps = Object.fromEntries(subjects.map((s) => [s.id, s.updatedAt]));
     const changes = delta && base ? { upserts: subjects.filter((s) => base.stamps[s.id] !== s.updatedAt), deletions: Object.keys(base.stamps).filter((id) => !(id in stamps)).sort() } : null;
     const bytes = await exportBundle({

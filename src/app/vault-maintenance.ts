@@ -1,7 +1,7 @@
 /**
  * Vault maintenance, the admin's side of the store's tamper handling: check the watchlist (decrypt every page and
- * say what loaded, what was quarantined, what is held back because the index could not vouch for it, what is
- * missing), review and clear the quarantine, rebuild the index, and turn unattended restart on or off.
+ * say what loaded, what was quarantined, what is held back because the index could not vouch for it or pages it
+ * lists are missing or damaged, what is missing), review and clear the quarantine, rebuild the index, and turn unattended restart on or off.
  *
  * Owns only these operations; the store (src/store) does the work and keeps its own admin gate underneath. Every
  * operation first asks the authority (rebuild and quarantine need `edit`, as they decide which watchlist entries
@@ -25,7 +25,10 @@ export interface WatchlistCheck {
   total: number;
   /** Of those, the ones that decide at the door. */
   loaded: number;
-  /** Authentic allow-list entries the index could not vouch for: held back until an admin rebuilds the index. */
+  /**
+   * Authentic allow-list entries held back until an admin rebuilds the index: the index could not vouch for them,
+   * or pages it lists are missing or damaged (they may have held a deny-listed person).
+   */
   heldBack: number;
   /** Pages moved to quarantine by this check. */
   quarantinedNow: number;

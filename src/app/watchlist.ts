@@ -18,7 +18,7 @@ import { assessOpenSet, type OpenSetAssessment } from '../matching/face/open-set
 import { PlateIndex } from '../matching/plates';
 import type { GalleryTemplate } from '../shared/face-protocol';
 import type { Subject } from '../shared/types';
-import type { Vault } from '../store';
+import { loadIncomplete, type Vault } from '../store';
 
 /** A subject as the main thread holds it: everything but the face templates (only their count per embedder). */
 export type WatchSubject = Omit<Subject, 'templates'> & { templateCounts: Record<string, number> };
@@ -84,7 +84,11 @@ export class Watchlist {
         const ids = e.ids ? [...e.ids] : null;
         // The write hands over what it committed (ids it does not carry were deleted): nothing to decrypt again.
         const written = e.subjects ? new Map(e.subjects.map((s) => [s.id, s])) : null;
-        this.enqueue(() => (ids && ids.length <= MAX_SMALL_UPDATE ? this.applyIds(ids, written) : this.load()));
+        // While the stored list is damaged every change reloads it whole, so the store's hold-back applies to what
+        // changed too (an allow-list person edited or enrolled meanwhile must not decide alone).
+        this.enqueue(() =>
+          ids && ids.length <= MAX_SMALL_UPDATE && !this.damaged ? this.applyIds(ids, written) : this.load(),
+        );
       }
     });
   }
@@ -182,7 +186,7 @@ export class Watchlist {
     this.templates = templates;
     const r = load.report;
     this.heldBack = r.unverified.length;
-    this.damaged = r.unverified.length + r.missingPages.length + r.quarantined.length + r.issues.length > 0;
+    this.damaged = loadIncomplete(r);
     this.updates.full++;
     return this.publish(load.version ?? 0, openSet);
   }

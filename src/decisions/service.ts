@@ -1,7 +1,8 @@
 /**
  * The decision service: turns a kiosk outcome into a signed, sequenced, queued decision and owns the device key.
  *
- * On open it loads the signing record from the store (or makes a fresh non-extractable ECDSA P-256 key) and starts
+ * On open it loads the signing record from the store (or makes a fresh ECDSA P-256 key, which the store seals and
+ * gives back non-extractable; only that copy is kept) and starts
  * the sender, which replays anything queued. `decide()` reserves the next sequence number in the store first, then
  * builds and signs the payload, then queues it: a crash can skip a number, never reuse one, and the receiver only
  * requires "strictly greater". Subject references are off unless an admin turns them on; the subject id itself
@@ -225,7 +226,11 @@ export class DecisionService {
 
   /** New HMAC key: every earlier subject reference becomes unlinkable to later ones. */
   async rotateSubjectKey(): Promise<void> {
-    await this.saveRecord({ ...this.record, subjectKey: await generateSubjectKey() });
+    const next = { ...this.record, subjectKey: await generateSubjectKey() };
+    await this.saveRecord(next);
+    // Hold the store's copy of the new key (non-extractable once sealed), not the extractable one just generated.
+    const back = await this.opts.keys.load();
+    if (back?.subjectKey && back.kioskId === next.kioskId) this.record = { ...next, subjectKey: back.subjectKey };
   }
 
   /** What `sub` would be for a subject (for an admin exporting the attendance mapping); undefined when off. */

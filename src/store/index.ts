@@ -7,6 +7,7 @@ export type { VaultEvent, VaultOptions, VaultState, VaultStatus, ChangedStore } 
 export { DEFAULT_AUDIT_RETENTION_MS } from './core';
 export type { SubjectInput } from './codec';
 export type { LoadReport, WatchlistLoad, WatchlistPlanLike } from './subjects';
+export { loadIncomplete } from './subjects';
 export type { SecretsApi } from './secrets';
 export type { SettingsValues } from './settings';
 export type { AuditQuery, AuditExportPayload } from './audit';

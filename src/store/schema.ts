@@ -162,9 +162,9 @@ export interface OutboxRecord {
 }
 
 /**
- * Key material other modules keep (decision signing keys, sync keys): CryptoKeys stored as structured-cloned
- * objects (private halves non-extractable where their owners made them so), everything else sealed as JSON with
- * placeholders where the keys go.
+ * Key material other modules keep (decision signing keys, sync keys), sealed as JSON: keys inside the seal as JWK
+ * (src/store/secrets.ts). `keys` holds only CryptoKeys that could not be sealed (non-extractable ones, e.g. from
+ * records written before session 24), structured-cloned, with placeholders in the JSON where they go.
  */
 export interface SecretRecord {
   f: number;

@@ -81,7 +81,10 @@ async function restoreKeys(v: unknown, beside: readonly CryptoKey[]): Promise<un
   if (Array.isArray(v)) return Promise.all(v.map((x) => restoreKeys(x, beside)));
   if (typeof v === 'object' && v !== null) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = await restoreKeys(x, beside);
+    // defineProperty, not assignment: JSON.parse makes "__proto__" an own key (a subject id in a bundle's stamps
+    // may be anything), and assigning it would set the prototype instead and drop the entry.
+    for (const [k, x] of Object.entries(v))
+      Object.defineProperty(out, k, { value: await restoreKeys(x, beside), enumerable: true, writable: true, configurable: true });
     return out;
   }
   return v;

@@ -63,6 +63,15 @@ export interface LoadReport {
   ms: number;
 }
 
+/**
+ * Whether a load found the list possibly incomplete or old (pages quarantined, missing or held back, an index that
+ * failed): the admin reviews the storage card and rebuilds the index before the list is exported, replaced by a
+ * bundle, or trusted whole.
+ */
+export function loadIncomplete(r: LoadReport): boolean {
+  return r.quarantined.length + r.missingPages.length + r.unverified.length + r.issues.length > 0;
+}
+
 export interface WatchlistLoad {
   subjects: Subject[];
   /** Version of the last watchlist bundle applied (0 if the watchlist was only edited here). */

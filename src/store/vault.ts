@@ -26,7 +26,8 @@
  *   export or wipe. With unattended mode off, a stolen device or copied profile reveals nothing without the
  *   passphrase: offline guessing then faces PBKDF2 plus the strength rule (the lock-out only slows guessing
  *   through this code). That includes other modules' keys (decision signing, admin and kiosk sync keys): they are
- *   sealed inside the data key's seal as well (secrets.ts), not kept as CryptoKey objects in clear.
+ *   sealed inside the data key's seal as well (secrets.ts), not kept as CryptoKey objects in clear (except keys
+ *   from before session 24, which cannot be sealed afterwards: a wipe and a new set-up replaces them).
  * - A script running in this origin (XSS, a hostile dependency) acts as the page: it can call the vault while it
  *   is unlocked. Non-extractable keys mean it must exfiltrate decrypted data live; the CSP limits where to. The
  *   admin gate is enforced by this code, not by cryptography, except for the audit log.

@@ -2,10 +2,11 @@
  * Keys of the watchlist sync: the admin's ECDSA P-256 signing key, each kiosk's ECDH P-256 receiving key, the
  * site key derived from the site passphrase, and the fingerprints a human compares when pinning or pairing.
  *
- * Generates, imports, exports and fingerprints keys; never stores them (the vault in src/store persists
- * CryptoKeys by structured clone) and never exports a private key: private keys are generated non-extractable, and
- * importers refuse a JWK that carries private material, so pasting the wrong half of a key pair fails loudly
- * instead of copying a secret onto every kiosk.
+ * Generates, imports, exports and fingerprints keys; never stores them (the vault in src/store seals them inside
+ * its data-key seal and gives private halves back non-extractable) and never exports a private key itself: the
+ * admin and kiosk pairs are generated extractable only so the vault can seal them on their one save, and importers
+ * refuse a JWK that carries private material, so pasting the wrong half of a key pair fails loudly instead of
+ * copying a secret onto every kiosk.
  */
 import { KioskError } from '../shared/errors';
 import { checkPassphrase } from '../crypto/passphrase';

@@ -317,7 +317,7 @@ const zhChangeAudit: Record<keyof typeof enChangeAudit, string> = {
 // ---- Vault maintenance: check, quarantine, rebuild the index, unattended restart (issue 17): begin ----
 const enMaintenance = {
   maintTitle: 'Stored data: integrity and restart',
-  maintHelp: 'Records that fail their integrity check are moved to quarantine and no longer decide anything. If the index itself was damaged, allow-list entries are held back (deny-list entries still apply) until you rebuild it. Rebuilding makes every record that reads correctly now count again, an old copy put back included: check who is listed afterwards.',
+  maintHelp: 'Records that fail their integrity check are moved to quarantine and no longer decide anything. If the index itself was damaged, or records it lists are missing or damaged (they may have held someone on the deny list), allow-list entries are held back (deny-list entries still apply) until you rebuild it. Rebuilding makes every record that reads correctly now count again, an old copy put back included: check who is listed afterwards.',
   maintCheck: 'Check stored data',
   maintRebuild: 'Rebuild the index',
   maintRebuildConfirm: 'Rebuild the index from the records that read correctly now? Check the people list afterwards.',
@@ -355,7 +355,7 @@ const enMaintenance = {
 
 const zhMaintenance: Record<keyof typeof enMaintenance, string> = {
   maintTitle: '存储数据：完整性与重启',
-  maintHelp: '未通过完整性检查的记录会被移入隔离区，不再参与任何判定。如果索引本身损坏，白名单条目将被暂停（黑名单条目仍然生效），直到您重建索引。重建会让当前可正确读取的所有记录重新生效，包括被放回的旧副本：重建后请核对人员名单。',
+  maintHelp: '未通过完整性检查的记录会被移入隔离区，不再参与任何判定。如果索引本身损坏，或索引所列的记录缺失或损坏（其中可能有黑名单上的人），白名单条目将被暂停（黑名单条目仍然生效），直到您重建索引。重建会让当前可正确读取的所有记录重新生效，包括被放回的旧副本：重建后请核对人员名单。',
   maintCheck: '检查存储数据',
   maintRebuild: '重建索引',
   maintRebuildConfirm: '根据当前可正确读取的记录重建索引？完成后请核对人员名单。',

@@ -80,7 +80,7 @@ class IdbOutbox implements OutboxBackend {
   }
 }
 
-/** Test-only persisted key record (structured clone keeps the non-extractable CryptoKey handles). */
+/** Test-only persisted key record (structured clone keeps the CryptoKey handles; the vault seals them instead). */
 class IdbKeyStore implements DecisionKeyStore {
   constructor(private readonly name: string) {}
 

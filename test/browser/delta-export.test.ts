@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../src/shared/clock';
 import { closeKiosks, openKiosk } from './kiosk-app';
-import { PASS, expectCode, tpl } from './vault-helpers';
+import { PASS, expectCode, pageOf, rawDelete, rawPages, tpl, uniqueName } from './vault-helpers';
 
 const SITE = 'Site passphrase for deltas 42';
 afterEach(closeKiosks);
@@ -61,5 +61,50 @@ describe('changes-only export', () => {
     await c.ops.sync.pinAdminKey((await a.ops.sync.adminPublicKey()).json);
     await expect(c.ops.sync.importWatchlist(new Blob([delta.bytes]), { sitePassphrase: SITE })).rejects.toMatchObject({ code: expect.stringMatching(/^BUNDLE_/) });
     expect(labels(c)).toEqual([]);
+  }, 180_000);
+
+  it('is not installed on a kiosk whose stored list lost a page, and no edit arms the held-back people meanwhile', async () => {
+    // Review (session 24): planned from a list missing a page, a delta's deletion of a person on that page was dropped
+    // as "not installed" while the version moved on, so after the admin's rebuild the revoked person was back.
+    const clock = new AdjustableClock();
+    const a = await openKiosk('delta-damaged-a', clock);
+    const bName = uniqueName('delta-damaged-b');
+    const b = await openKiosk('delta-damaged-b', clock, { name: bName, pageTargetBytes: 1 });
+    await a.ops.setup(PASS, { role: 'attended' });
+    await b.ops.setup(PASS, { role: 'attended' });
+    await b.ops.sync.pinAdminKey((await a.ops.sync.adminPublicKey()).json);
+    const people = await Promise.all(
+      [1, 2, 3].map((i) => a.vault.enrol({ label: `Person ${i}`, list: 'allow', plates: [], templates: { fr_feature: [tpl(512, i)] } })),
+    );
+    await a.app.watchlistSettled();
+    await b.ops.sync.importWatchlist(new Blob([(await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes]), { sitePassphrase: SITE });
+    await b.app.watchlistSettled();
+    expect(labels(b)).toEqual(['Person 1', 'Person 2', 'Person 3']);
+
+    // Person 2's page disappears from B's storage (no key needed); A revokes person 2.
+    await rawDelete(bName, 'subjects', pageOf(await rawPages(bName), people[1]!.id).page);
+    await b.app.watchlist.reload();
+    expect(labels(b)).toEqual([]); // the allow list waits for the admin
+    clock.advance(1000);
+    await a.ops.people.deleteSubject(people[1]!.id);
+    await a.app.watchlistSettled();
+    const delta = await a.ops.sync.exportChanges({ sitePassphrase: SITE });
+    const version = await b.vault.watchlistVersion();
+    const refused = await expectCode(b.ops.sync.importWatchlist(new Blob([delta.bytes]), { sitePassphrase: SITE }), 'STORE_CORRUPT_RECORD');
+    expect(refused).toMatchObject({ reason: 'install-incomplete' });
+    expect(await b.vault.watchlistVersion()).toBe(version);
+
+    // An edit meanwhile does not put one allow-list person back in force on their own.
+    await b.ops.people.updateSubject(people[0]!.id, { label: 'Person 1 renamed' });
+    await b.app.watchlistSettled();
+    expect(labels(b)).toEqual([]);
+    expect(b.app.snapshot.watchlist).toMatchObject({ damaged: true, heldBack: 2 });
+
+    // The admin rebuilds the index (accepting the loss); then the delta installs and B matches A.
+    await b.vault.subjects.rebuildIndex();
+    await b.app.watchlistSettled();
+    await b.ops.sync.importWatchlist(new Blob([delta.bytes]), { sitePassphrase: SITE });
+    await b.app.watchlistSettled();
+    expect(labels(b)).toEqual(['Person 1 renamed', 'Person 3']);
   }, 180_000);
 });

@@ -183,6 +183,12 @@ describe('key material of other modules', () => {
     expect(new Uint8Array(await crypto.subtle.exportKey('raw', got.pinnedAdmins[0]!))).toEqual(
       new Uint8Array(await crypto.subtle.exportKey('raw', pinned)),
     );
+    // A key named "__proto__" (a bundle's subject ids are anyone's choosing) comes back as a plain entry.
+    await v.unlockAdmin(PASS);
+    await v.keys.put('sync', { exported: { version: 1, stamps: JSON.parse('{"__proto__": 5, "a": 1}') as unknown } });
+    const stamps = ((await v.keys.get('sync')) as { exported: { stamps: Record<string, number> } }).exported.stamps;
+    expect(Object.keys(stamps)).toEqual(['__proto__', 'a']);
+    expect(Object.getPrototypeOf(stamps)).toBe(Object.prototype);
     expect(await v.keys.get('nothing-here')).toBeUndefined();
     await expectCode(v.keys.get('Bad Name!'), 'INPUT_INVALID');
     v.lock();

@@ -266,6 +266,15 @@ describe('decidePlate', () => {
   it('reports deny-listed plates', () => {
     expect(decideNow(consensus('BAD666'), list)).toMatchObject({ outcome: 'deny-listed', subjectId: 'mallory' });
   });
+  it('names the same deny-listed subject whatever the watchlist\'s order when two are as close', () => {
+    const twins: PlateWatchEntry[] = [
+      { id: 'zed', list: 'deny', plates: ['BAD66G'] },
+      { id: 'amy', list: 'deny', plates: ['BAD6G6'] },
+    ];
+    for (const order of [twins, [...twins].reverse()])
+      for (const watch of [order, PlateIndex.from(order)])
+        expect(decideNow(consensus('BAD666'), watch)).toMatchObject({ outcome: 'deny-listed', subjectId: 'amy', score: 0.3 });
+  });
   it('a deny-listed plate outranks a look-alike listed next to it (no "uncertain" that hides the alert)', () => {
     // Attacker review (session 24): enrolling 8AD666 next to the deny-listed BAD666 turned the deny-listed car's
     // exact read into "uncertain": no alert, nobody named, and the guard one override away from opening.
@@ -301,9 +310,11 @@ describe('decidePlate', () => {
     const now = Date.UTC(2026, 11, 6);
     const granted = decideNow(consensus('ABC1234'), list);
     expect(granted.outcome).toBe('grant');
+    // Two frames carry the alternatives (minSupport), as a plate held up beside a car does in every frame.
     const frames = (...alts: { text: string; confidence: number }[]) => [
       [{ text: 'ABC1234', confidence: 0.9 }, ...alts],
       [{ text: 'ABC1234', confidence: 0.9 }],
+      [{ text: 'ABC1234', confidence: 0.9 }, ...alts],
     ];
     for (const watch of [list, PlateIndex.from(list)]) {
       const judge = (f: { text: string; confidence: number }[][], entries = watch) =>
@@ -319,6 +330,8 @@ describe('decidePlate', () => {
       expect(judge(frames({ text: 'BAD667', confidence: 0.9 }))).toBe(granted);
       expect(judge(frames({ text: 'B', confidence: 0.9 }))).toBe(granted);
       expect(judge(frames())).toBe(granted);
+      // One frame's alternative alone (e.g. a format-forced decode) is not enough evidence for an alert.
+      expect(judge([[{ text: 'ABC1234', confidence: 0.9 }, { text: 'BAD666', confidence: 0.9 }], [{ text: 'ABC1234', confidence: 0.9 }]])).toBe(granted);
     }
     const lapsed = list.map((e) => (e.list === 'deny' ? { ...e, validUntil: now - 1 } : e));
     expect(withDenyListedInView(granted, frames({ text: 'BAD666', confidence: 0.9 }), lapsed, {}, { now })).toBe(granted);

@@ -93,7 +93,8 @@ export function decidePlate(
     }
     if (best <= c.maxDistance + c.ambiguityMargin) near.push({ id: s.id, list: s.list, d: best });
   }
-  near.sort((a, b) => a.d - b.d);
+  // Ties go to the smaller id, so which deny-listed plate is named does not depend on the watchlist's order.
+  near.sort((a, b) => a.d - b.d || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const within = near.filter((n) => n.d <= c.maxDistance);
   if (within.length === 0 && lapsed)
     return out('deny-unknown', 'enrolled but not valid at this time', { subjectId: lapsed.id, score: lapsed.d });
@@ -150,9 +151,11 @@ export function listedWithin(
  * A deny-listed plate anywhere in the frames behind a decision outranks it. The pipeline reports one plate per
  * frame (its best read), so a deny-listed car with an allow-listed plate beside it in view (a printed card, a
  * second car) was granted on the other plate and raised no alert (attacker review, session 24). `frames` holds each
- * frame's ranked alternatives; one that reads, with at least the decision's minimum confidence and plate-likeness,
- * within the match bound of a deny-listed plate valid now turns the decision into `deny-listed` for that subject.
- * A decision that already is `deny-listed` is returned unchanged.
+ * frame's ranked alternatives. A deny-listed plate valid now that alternatives of at least `minSupport` frames read
+ * within the match bound (each with the decision's minimum confidence and plate-likeness) turns the decision into
+ * `deny-listed` for that subject: the same evidence a decision on the best read needs, so one frame's format-forced
+ * decode (it carries its free read's confidence) cannot raise an alert alone. A decision that already is
+ * `deny-listed` is returned unchanged.
  */
 export function withDenyListedInView(
   decision: PlateDecision,
@@ -165,8 +168,9 @@ export function withDenyListedInView(
   const c = resolvePlateMatchConfig(config);
   const table = opts.table ?? DEFAULT_TABLE;
   const rules = rulesFor(c.region, opts.rules);
-  let found: { id: string; d: number; plate: string } | null = null;
+  const seen = new Map<string, { frames: number; d: number; plate: string }>();
   for (const frame of frames) {
+    const inFrame = new Map<string, { d: number; plate: string }>();
     for (const cand of frame) {
       const plate = normalisePlate(cand.text);
       if (plate.length === 0 || cand.confidence < c.minConfidence) continue;
@@ -177,9 +181,19 @@ export function withDenyListedInView(
           : watchlist.map((entry) => ({ entry, d: bestDistance(plate, entry, table) }));
       for (const { entry, d } of scored) {
         if (entry.list !== 'deny' || d > c.maxDistance || !validAt(entry, opts.now)) continue;
-        if (!found || d < found.d || (d === found.d && entry.id < found.id)) found = { id: entry.id, d, plate };
+        const had = inFrame.get(entry.id);
+        if (!had || d < had.d) inFrame.set(entry.id, { d, plate });
       }
     }
+    for (const [id, hit] of inFrame) {
+      const had = seen.get(id);
+      seen.set(id, had ? { frames: had.frames + 1, d: Math.min(had.d, hit.d), plate: hit.d < had.d ? hit.plate : had.plate } : { frames: 1, ...hit });
+    }
+  }
+  let found: { id: string; d: number; plate: string } | null = null;
+  for (const [id, hit] of seen) {
+    if (hit.frames < c.minSupport) continue;
+    if (!found || hit.d < found.d || (hit.d === found.d && id < found.id)) found = { id, d: hit.d, plate: hit.plate };
   }
   if (!found) return decision;
   return {
