@@ -42,6 +42,8 @@ export interface MaintenanceReport {
   check: WatchlistCheck;
   quarantine: QuarantineSummary[];
   unattended: boolean;
+  /** Key records still stored outside the vault's seal (from before keys were sealed): replaced only by a new set-up. */
+  unsealedKeys: string[];
 }
 
 export class VaultMaintenance {
@@ -107,6 +109,11 @@ export class VaultMaintenance {
   }
 
   private async report(check: WatchlistCheck): Promise<MaintenanceReport> {
-    return { check, quarantine: await this.app.vault.listQuarantine(), unattended: this.app.vault.state.unattended };
+    return {
+      check,
+      quarantine: await this.app.vault.listQuarantine(),
+      unattended: this.app.vault.state.unattended,
+      unsealedKeys: await this.app.vault.keys.unsealed(),
+    };
   }
 }

@@ -84,7 +84,12 @@ async function restoreKeys(v: unknown, beside: readonly CryptoKey[]): Promise<un
     // defineProperty, not assignment: JSON.parse makes "__proto__" an own key (a subject id in a bundle's stamps
     // may be anything), and assigning it would set the prototype instead and drop the entry.
     for (const [k, x] of Object.entries(v))
-      Object.defineProperty(out, k, { value: await restoreKeys(x, beside), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: await restoreKeys(x, beside),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
   return v;
@@ -111,6 +116,20 @@ export class SecretsApi {
       await this.core.quarantine([{ store: 'secrets', key: name, reason: 'integrity', raw: rec }]);
       throw new KioskError('STORE_CORRUPT_RECORD', { store: 'secrets', key: name }, { cause: e });
     }
+  }
+
+  /**
+   * Names of the records that still keep a CryptoKey beside the seal (written before keys were sealed, or a key
+   * handed in non-extractable): a copy of the profile could use those keys. Only ciphertext and key objects are
+   * looked at, nothing is decrypted; the admin's storage card lists them.
+   */
+  async unsealed(): Promise<string[]> {
+    this.core.requireUnlocked();
+    const [names, recs] = await this.core.read((db) => Promise.all([db.getAllKeys('secrets'), db.getAll('secrets')]));
+    return names
+      .filter((_, i) => (recs[i]?.keys ?? []).some((k) => k instanceof CryptoKey))
+      .map(String)
+      .sort();
   }
 
   /** Replaces the value under `name` (admin). */

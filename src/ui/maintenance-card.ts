@@ -135,6 +135,8 @@ export class MaintenanceCard {
       [t('maintQuarantine'), String(r.quarantine.length), 'maint-quarantined', r.quarantine.length > 0],
     ];
     if (c.issues.length) rows.push([t('maintIssues'), c.issues.map((i) => word('maintIssue', i)).join('; '), 'maint-issues', true]);
+    // Keys from before they were sealed in the vault: a copy of this tablet's storage could use them.
+    if (r.unsealedKeys.length) rows.push([t('maintUnsealedKeys'), `${r.unsealedKeys.length} · ${t('maintUnsealedHelp')}`, 'maint-unsealed-keys', true]);
     const status = h(
       'dl',
       { class: 'status' },

@@ -94,7 +94,9 @@ describe('key material of other modules', () => {
     await v.decisionKeys.save({ v: 1, kioskId: 'k', signingKey: signing, subjectKey, lastSeq: 1, createdAt: 1 });
     await v.keys.put('sync', { admin, kiosk, pinnedAdmins: [admin.publicKey] });
     const privates = await Promise.all(
-      [signing.privateKey, admin.privateKey, kiosk.privateKey].map(async (key) => (await crypto.subtle.exportKey('jwk', key)).d!),
+      [signing.privateKey, admin.privateKey, kiosk.privateKey].map(
+        async (key) => (await crypto.subtle.exportKey('jwk', key)).d!,
+      ),
     );
     const hmac = (await crypto.subtle.exportKey('jwk', subjectKey)).k!;
     // Read, changed and written back (the next sequence number; a newly pinned key), as the kiosk does: the
@@ -120,7 +122,12 @@ describe('key material of other modules', () => {
     const hay = concat(everything.flatMap((r) => serialise([r.key, r.value])));
     for (const secret of [...privates, hmac]) {
       expect(containsBytes(hay, new TextEncoder().encode(secret))).toBe(false);
-      expect(containsBytes(hay, Uint8Array.from(atob(secret.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)))).toBe(false);
+      expect(
+        containsBytes(
+          hay,
+          Uint8Array.from(atob(secret.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)),
+        ),
+      ).toBe(false);
     }
 
     // Read back: usable, private halves non-extractable, public halves as before.
@@ -135,12 +142,18 @@ describe('key material of other modules', () => {
     expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, signing.publicKey, sig, data)).toBe(true);
     const mac = (key: CryptoKey) => crypto.subtle.sign('HMAC', key, data).then((b) => [...new Uint8Array(b)]);
     expect(await mac(rec!.subjectKey!)).toEqual(await mac(subjectKey));
-    const sync = (await k.keys.get('sync')) as { admin: CryptoKeyPair; kiosk: CryptoKeyPair; pinnedAdmins: CryptoKey[] };
+    const sync = (await k.keys.get('sync')) as {
+      admin: CryptoKeyPair;
+      kiosk: CryptoKeyPair;
+      pinnedAdmins: CryptoKey[];
+    };
     expect([sync.admin.privateKey.extractable, sync.kiosk.privateKey.extractable]).toEqual([false, false]);
     expect(sync.pinnedAdmins[0]!.extractable).toBe(true);
     expect(sync.kiosk.privateKey.usages).toEqual(['deriveBits']);
     const adminSig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, sync.admin.privateKey, data);
-    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, sync.pinnedAdmins[0]!, adminSig, data)).toBe(true);
+    expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, sync.pinnedAdmins[0]!, adminSig, data)).toBe(
+      true,
+    );
   });
 
   it('a tampered decision record reads as none (the decision module then makes a new key) and is quarantined', async () => {

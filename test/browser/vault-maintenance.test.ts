@@ -212,6 +212,22 @@ describe('maintenance card: quarantine, index rebuild, unattended restart', () =
     expect(after.version).toBeGreaterThan(0);
   });
 
+  it('lists key records still stored outside the seal (made before keys were sealed), and only those', async () => {
+    const clock = new AdjustableClock();
+    const k = await kiosk(uniqueName('unsealed'), clock);
+    await k.ops.setup(PASS, { role: 'attended' });
+    await k.vault.keys.put('sync', { admin: await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']) });
+    expect(await press(k.card, 'maint-check')).toEqual({ tone: 'ok', code: null });
+    expect(k.card.el.querySelector('[data-testid="maint-unsealed-keys"]')).toBeNull();
+    // A pair made non-extractable, as every key was before session 24: it cannot be sealed, so it is named.
+    const old = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    await k.vault.keys.put('sync', { admin: old });
+    expect(await k.vault.keys.unsealed()).toEqual(['sync']);
+    expect(await press(k.card, 'maint-check')).toEqual({ tone: 'ok', code: null });
+    expect(text(k.card, 'maint-unsealed-keys')).toMatch(/^1 · made before keys were sealed/);
+    expect(el(k.card, 'maint-unsealed-keys').dataset['tone']).toBe('bad');
+  });
+
   it('turns unattended restart off only with the passphrase; the next start then needs it', async () => {
     const clock = new AdjustableClock();
     const name = uniqueName('unattended');

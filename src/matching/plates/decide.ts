@@ -103,8 +103,7 @@ export function decidePlate(
   // outcome raises no alert and names nobody, so enrolling a look-alike of a deny-listed car (8AD666 next to BAD666)
   // silenced its alert and left the guard one override away from letting it in (attacker review, session 24).
   const denied = within.find((n) => n.list === 'deny');
-  if (denied)
-    return out('deny-listed', 'plate is on the deny list', { subjectId: denied.id, score: denied.d });
+  if (denied) return out('deny-listed', 'plate is on the deny list', { subjectId: denied.id, score: denied.d });
   const close = near.length + lapsedNear;
   if (close > 1) return out('uncertain', `${close} listed plates are this close to the read`, { score: within[0]!.d });
   const hit = within[0]!;
@@ -187,7 +186,12 @@ export function withDenyListedInView(
     }
     for (const [id, hit] of inFrame) {
       const had = seen.get(id);
-      seen.set(id, had ? { frames: had.frames + 1, d: Math.min(had.d, hit.d), plate: hit.d < had.d ? hit.plate : had.plate } : { frames: 1, ...hit });
+      seen.set(
+        id,
+        had
+          ? { frames: had.frames + 1, d: Math.min(had.d, hit.d), plate: hit.d < had.d ? hit.plate : had.plate }
+          : { frames: 1, ...hit },
+      );
     }
   }
   let found: { id: string; d: number; plate: string } | null = null;
