@@ -60,6 +60,16 @@ export async function readAuditExport(file, passphrase) {
   return payload;
 }
 
+/**
+ * Control, format and separator characters shown as \u{…}: a guard's override reason is free text, and an ESC
+ * sequence or a bidi override in it could erase or reorder lines of this printout in the reader's terminal and hide
+ * an entry (review, session 24). `--json` keeps the text as it is.
+ * @param {string} s
+ */
+function printable(s) {
+  return s.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u{${c.codePointAt(0)?.toString(16)}}`);
+}
+
 /** @param {Record<string, unknown>} e */
 function line(e) {
   const at = new Date(Number(e.at)).toISOString().replace('T', ' ').slice(0, 19);
@@ -67,7 +77,7 @@ function line(e) {
   // A change (mode system) is about a person or guard account; a decision's subject stays out of the printout.
   const about = e.mode === 'system' && e.subjectId && e.subjectId !== 'unknown' ? ` about ${e.subjectId}` : '';
   const score = typeof e.score === 'number' ? ` score ${e.score.toFixed(3)}` : '';
-  return `${at} UTC  ${String(e.outcome).padEnd(14)} ${String(e.mode).padEnd(6)}${who}${about}${score}${e.reason ? `  ${e.reason}` : ''}`;
+  return printable(`${at} UTC  ${String(e.outcome).padEnd(14)} ${String(e.mode).padEnd(6)}${who}${about}${score}${e.reason ? `  ${e.reason}` : ''}`);
 }
 
 async function main() {

@@ -86,6 +86,20 @@ describe('audit export reader', { timeout: 60_000 }, () => {
     expect(JSON.parse(readFileSync(json, 'utf8')).entries).toEqual(entries);
   });
 
+  it('npm run audit:read shows control and bidi characters in a reason as escapes, not as terminal commands', async () => {
+    // A guard's override reason is free text: ESC sequences (cursor up, erase line) or a right-to-left override in it
+    // could hide or reorder the printout's lines in the reader's terminal (review, session 24).
+    const reason = 'ok\u001b[1A\u001b[2K\u202Eevil\u2028x';
+    const file = join(dir, 'control.ekaudit');
+    writeFileSync(file, await seal({ ...payload, entries: [{ ...entries[1]!, reason }] }));
+    const json = join(dir, 'control.json');
+    const r = cli(file, `${PASS}\n`, ['--json', json]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/[\u001b\u202e\u2028]/);
+    expect(r.stdout).toContain(String.raw`ok\u{1b}[1A\u{1b}[2K\u{202e}evil\u{2028}x`);
+    expect(JSON.parse(readFileSync(json, 'utf8')).entries[0].reason).toBe(reason);
+  });
+
   it('npm run audit:read refuses a wrong passphrase and a file that is not an export, with exit 1', async () => {
     const file = join(dir, 'a.ekaudit');
     writeFileSync(file, await seal(payload));
