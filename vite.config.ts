@@ -118,7 +118,7 @@ export default defineConfig({
     // The e2e build only: a clock the tests can set (src/main.ts). Every other build compiles it out.
     __KIOSK_TEST_HOOKS__: JSON.stringify(TEST_HOOKS),
   },
-  server: { host: '127.0.0.1', port: 5173, strictPort: true, headers: securityHeaders() },
+  server: { host: '127.0.0.1', port: 5173, strictPort: true, headers: securityHeaders({ dev: true }) },
   preview: { host: '127.0.0.1', port: 4173, strictPort: true, headers: securityHeaders() },
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: true, outDir: TEST_HOOKS ? 'dist-e2e' : 'dist' },

@@ -17,7 +17,12 @@ export function upstreamOrigin() {
 }
 
 /**
- * @param {{ upstream?: string }} [opts]
+ * `dev`: Vite's dev server, which injects the stylesheet as inline <style> elements (hot reload), so only there
+ * does style-src allow 'unsafe-inline'. The built app links its CSS and sets no style attribute: everywhere a tablet
+ * is served from (the built page's meta policy, `vite preview`, scripts/serve.mjs, the receiver's --app) inline
+ * styles are refused, so a markup sink added by mistake could not be used to restyle or exfiltrate through CSS
+ * (injection review, session 24).
+ * @param {{ upstream?: string, dev?: boolean }} [opts]
  * @returns {Record<string, string>}
  */
 export function securityHeaders(opts = {}) {
@@ -29,7 +34,7 @@ export function securityHeaders(opts = {}) {
     `connect-src 'self' ${upstream}`,
     "img-src 'self' data: blob:",
     "media-src 'self' blob: mediastream:",
-    "style-src 'self' 'unsafe-inline'",
+    opts.dev ? "style-src 'self' 'unsafe-inline'" : "style-src 'self'",
     "font-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",

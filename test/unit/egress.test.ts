@@ -34,8 +34,15 @@ describe('content security policy', () => {
     for (const [name, values] of csp) {
       expect(values, name).not.toContain('*');
       expect(values, name).not.toContain("'unsafe-eval'");
+      // Not even for styles: only Vite's dev server (inline <style> for hot reload) gets that (dev: true).
+      expect(values, name).not.toContain("'unsafe-inline'");
       expect(values.some((v) => v.startsWith('https:') && v.length === 6), name).toBe(false);
     }
+  });
+
+  it('allows inline styles only on the dev server', () => {
+    expect(directives(securityHeaders({ dev: true })['Content-Security-Policy']!).get('style-src')).toEqual(["'self'", "'unsafe-inline'"]);
+    expect(directives(securityHeaders()['Content-Security-Policy']!).get('style-src')).toEqual(["'self'"]);
   });
 
   it('makes the page cross-origin isolated (ORT threads need it)', () => {
