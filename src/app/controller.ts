@@ -659,7 +659,8 @@ export class KioskController {
     }
     const listed = (text: string) =>
       listedWithin(text, this.watchlist.plates, this.snap.settings.plate, { now: this.clock.wall() });
-    const sighting: Sighting = { kind: 'plate', found: r.box ? 1 : 0, texts: r.text ? [r.text] : [], listed: r.text ? [listed(r.text)] : [] };
+    // The read's listed matches are looked up only while a presence is held (they tell its car from another).
+    const sighting: Sighting = { kind: 'plate', found: r.box ? 1 : 0, texts: r.text ? [r.text] : [], listed: r.text && this.presence ? [listed(r.text)] : [] };
     if (this.stillPresent(sighting, at, 1)) {
       this.plateReads = [];
       return;
@@ -673,16 +674,19 @@ export class KioskController {
     this.plateReads = this.plateReads.filter((p) => at - p.at <= 4_000).slice(-8);
     const consensus = voteConsensus(this.plateReads.map((p) => p.read));
     const plateCfg = this.snap.settings.plate;
+    const enough = consensus.support >= (plateCfg.minSupport ?? 2);
+    // Judged only once enough frames agree: until then nothing is decided, so the watchlist is not searched per frame.
     const wall = { now: this.clock.wall() };
-    const d = withDenyListedInView(
-      decidePlate(consensus, this.watchlist.plates, plateCfg, wall),
-      this.plateReads.map((p) => [p.read, ...p.alternatives]),
-      this.watchlist.plates,
-      plateCfg,
-      wall,
-    );
-    const enough = consensus.support >= (this.snap.settings.plate.minSupport ?? 2);
-    if (enough && d.outcome !== 'no-face') {
+    const d = enough
+      ? withDenyListedInView(
+          decidePlate(consensus, this.watchlist.plates, plateCfg, wall),
+          this.plateReads.map((p) => [p.read, ...p.alternatives]),
+          this.watchlist.plates,
+          plateCfg,
+          wall,
+        )
+      : null;
+    if (d && d.outcome !== 'no-face') {
       this.plateReads = [];
       await this.act(d, at, { kind: 'plate', text: consensus.text, listed: listed(consensus.text) });
     } else {
