@@ -102,7 +102,16 @@ async function main(): Promise<void> {
   // After a guard login: an attended kiosk keeps the visitor view with the guard panel beside it.
   const toGuard = () => (app.snapshot.settings.role === 'attended' ? home() : (location.hash = '#/guard'));
   const guard = new GuardView({
-    override: (d, r) => app.override(d, r),
+    override: async (d, r, p) => {
+      try {
+        return await app.override(d, r, p);
+      } catch (e) {
+        // A failed proof ended the session and the login replaced the panel: say there why (login is built below,
+        // before any click can reach this).
+        if (p && authority.session.kind === 'none') login.notice(e);
+        throw e;
+      }
+    },
     guardLog: () => app.guardLog(),
     overridesLeft: () => app.overridesLeft(),
     acknowledgeRejection: () => app.acknowledgeRejection(),

@@ -58,6 +58,9 @@ export const CAPABILITIES: readonly Capability[] = [
 /** What a guard may do; the admin may do everything. */
 const GUARD_CAPS: ReadonlySet<Capability> = new Set(['override', 'view-identities', 'guard-screen']);
 
+/** What a guard offers to prove again that they are at the screen (Authority.confirm). */
+export type GuardProof = { pin: string } | { passkey: true };
+
 export type Session =
   | { kind: 'none' }
   | { kind: 'guard'; guardId: string; name: string; via: 'pin' | 'passkey' }
@@ -219,6 +222,35 @@ export class Authority {
     const g = await this.checked('passkey', () => this.opts.vault.guards.verifyPasskey(assertion, expected));
     this.begin(g, 'passkey');
     return g;
+  }
+
+  /**
+   * The logged-in guard proves again that they are at the screen, with their PIN or their own security key: an
+   * attended kiosk's guard panel sits on the screen every visitor faces, and a guard who walked away left its
+   * Grant button to whoever came next until the idle timeout (attacker review, session 25). A failed proof ends the
+   * session (whoever failed it may not be the guard) and counts like a failed login: the PIN towards the device's
+   * lock-out, both audited. Another guard's key proves nothing about this session: refused as `other-guard`.
+   */
+  async confirm(proof: GuardProof, signal?: AbortSignal): Promise<void> {
+    const s = this.session;
+    if (s.kind !== 'guard') throw new KioskError('GUARD_REQUIRED', { capability: 'override' });
+    try {
+      if ('pin' in proof) {
+        await this.checked('pin', () => this.opts.vault.guards.verifyPin(s.guardId, proof.pin));
+      } else {
+        const ids = await this.opts.vault.guards.passkeyIds();
+        if (ids.length === 0) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'none-registered' });
+        const { assertion, expected } = await getPasskeyAssertion(ids, signal);
+        const g = await this.checked('passkey', () => this.opts.vault.guards.verifyPasskey(assertion, expected));
+        if (g.id !== s.guardId) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'other-guard' });
+      }
+    } catch (e) {
+      // Only a device without an authenticator checked nothing; a cancelled prompt ends the session too (whoever
+      // cancelled it may not be the guard, and the guard logs in again in seconds).
+      if (!isKioskError(e, 'GUARD_PASSKEY_UNAVAILABLE')) this.logout();
+      throw e;
+    }
+    this.touch();
   }
 
   /** Runs the vault's check; a refusal is reported to `loginFailed` (awaited, so it is on record) and rethrown. */

@@ -23,7 +23,7 @@ import { KioskError, isKioskError } from '../shared/errors';
 import type { PlateDebugCrop } from '../shared/plate-protocol';
 import type { AuditEntry, DecisionResult, FaceDetection, Outcome } from '../shared/types';
 import type { Vault, VaultState } from '../store';
-import { Authority, type Session } from './authority';
+import { Authority, type GuardProof, type Session } from './authority';
 import { CAMERA_CAPTURE, loadKioskSettings, padPolicyOf, resolveKioskSettings, sessionIdleMs, upstreamUrl, type KioskSettings } from '../config/kiosk';
 import { LivenessGate, type ChallengePrompt } from './liveness-gate';
 import { Watchlist, type WatchlistSummary, type WatchSubject } from './watchlist';
@@ -731,19 +731,27 @@ export class KioskController {
   }
 
   /**
-   * Manual override by the logged-in guard (or the admin): needs the 'override' capability, a reason, and room in
-   * the actor's override window (OVERRIDE_RATE_LIMITED otherwise, persisted across reloads). Recorded in the
+   * Manual override by the logged-in guard (or the admin): needs the 'override' capability, a reason, on the attended
+   * kiosk for a grant the guard's PIN or security key again (`proof`: GUARD_CONFIRM_REQUIRED without it; a wrong one
+   * ends the session), and room in the actor's override window (OVERRIDE_RATE_LIMITED otherwise, persisted across
+   * reloads). Recorded in the
    * encrypted audit with the actor's id and the reason; upstream gets only the signed yes/no. `sent` is false when the
    * kiosk is not set up or not paired: then nothing goes upstream (nothing is queued either, readiness.ts), so the
    * door did not open — the guard screen must say so rather than "sent".
    */
-  async override(decision: 'grant' | 'deny', reason: string): Promise<{ sent: boolean }> {
+  async override(decision: 'grant' | 'deny', reason: string, proof?: GuardProof): Promise<{ sent: boolean }> {
     this.authority.require('override');
-    const session = this.authority.session;
-    const actor = this.authority.actor!;
     const why = typeof reason === 'string' ? reason.trim() : '';
     if (why.length < 3 || why.length > 200) throw new KioskError('INPUT_INVALID', { field: 'reason', min: 3, max: 200 });
     const s = this.snap.settings;
+    // On the attended kiosk the guard panel is on the visitor's screen: a grant needs the guard's PIN or key again,
+    // so an open session is not a door anyone at the screen may open. A deny needs no proof (it opens nothing).
+    if (decision === 'grant' && s.role === 'attended' && this.authority.session.kind === 'guard') {
+      if (!proof) throw new KioskError('GUARD_CONFIRM_REQUIRED');
+      await this.authority.confirm(proof);
+    }
+    const session = this.authority.session;
+    const actor = this.authority.actor!;
     await this.vault.guards.countOverride(actor, s.overrideLimit, s.overrideWindowMinutes * 60_000);
     const outcome = decision === 'grant' ? 'override-grant' : 'override-deny';
     const entry: IdentifiedDecision = {

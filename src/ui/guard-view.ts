@@ -6,8 +6,10 @@
  * hides nothing on its own. Except on an attended kiosk, where this panel sits beside the visitor view on the screen
  * every visitor looks into: there the list shows outcome, time and policy reason only, and the guard's "Show names"
  * reveals names, scores and override reasons for 15 s (attacker review, session 23: the visitor read the names of
- * the people before them). Nothing here is ever sent anywhere.
+ * the people before them), and a grant asks for the guard's PIN or security key again (session 25: a guard who
+ * walked away left Grant to the next visitor until the idle timeout). Nothing here is ever sent anywhere.
  */
+import type { GuardProof } from '../app/authority';
 import type { AppSnapshot, IdentifiedDecision } from '../app/controller';
 import { ERROR_MESSAGES, isKioskError } from '../shared/errors';
 import { h } from './dom';
@@ -18,7 +20,7 @@ import { reasonText } from './reasons';
 
 export interface GuardActions {
   /** `sent` false: logged here, but the kiosk is not set up or not paired, so nothing went upstream. */
-  override(decision: 'grant' | 'deny', reason: string): Promise<{ sent: boolean }>;
+  override(decision: 'grant' | 'deny', reason: string, proof?: GuardProof): Promise<{ sent: boolean }>;
   /** Decisions with names and scores (throws GUARD_REQUIRED when nobody may see them). */
   guardLog(): readonly IdentifiedDecision[];
   overridesLeft(): Promise<{ left: number; limit: number; windowMinutes: number }>;
@@ -74,6 +76,9 @@ export class GuardView {
   private readonly status: HTMLElement;
   private readonly list: HTMLElement;
   private readonly reason: HTMLInputElement;
+  /** The attended kiosk's proof for a grant: the guard's PIN again (a passkey guard leaves it empty and taps a key). */
+  private readonly pin: HTMLInputElement;
+  private readonly pinRow: HTMLElement;
   private readonly message: HTMLElement;
   private readonly who: HTMLElement;
   private readonly quota: HTMLElement;
@@ -92,6 +97,12 @@ export class GuardView {
     // No maxlength (the browser cut a long reason to 200 silently): the controller refuses it with the rule instead.
     this.reason = h('input', { type: 'text', id: 'override-reason', 'data-testid': 'override-reason', required: true });
     this.message = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'override-message' });
+    this.pin = h('input', { type: 'password', id: 'override-pin', 'data-testid': 'override-pin', inputmode: 'numeric', autocomplete: 'off' });
+    this.pinRow = h('div', { class: 'override-pin' },
+      h('label', { for: 'override-pin' }, t('overridePin')),
+      this.pin,
+      h('p', { class: 'help' }, t('overridePinHelp')),
+    );
     const grant = h('button', { type: 'button', class: 'grant', 'data-testid': 'override-grant' }, t('overrideGrant'));
     const deny = h('button', { type: 'button', class: 'deny', 'data-testid': 'override-deny' }, t('overrideDeny'));
     grant.addEventListener('click', () => void this.submit('grant'));
@@ -119,6 +130,7 @@ export class GuardView {
             h('h2', {}, t('override')),
             h('label', { for: 'override-reason' }, t('overrideReason')),
             this.reason,
+            this.pinRow,
             h('div', { class: 'buttons' }, grant, deny),
             this.quota,
             this.message,
@@ -132,8 +144,18 @@ export class GuardView {
     this.message.textContent = '';
     delete this.message.dataset['code'];
     delete this.message.dataset['tone'];
+    // What a grant on the attended kiosk proves: the PIN typed, else the guard's own key when they logged in with
+    // one. Nothing for a deny, or on a staff-only screen (the controller decides whether a proof is needed).
+    const pin = this.pin.value;
+    this.pin.value = '';
+    const session = this.last?.session;
+    const proof: GuardProof | undefined =
+      decision !== 'grant' || this.pinRow.hidden ? undefined
+      : pin !== '' ? { pin }
+      : session?.kind === 'guard' && session.via === 'passkey' ? { passkey: true }
+      : undefined;
     try {
-      const { sent } = await this.actions.override(decision, this.reason.value);
+      const { sent } = await this.actions.override(decision, this.reason.value, proof);
       this.reason.value = '';
       // Not sent means the door was not opened (or closed) by it: said plainly, in the refusal colour.
       this.message.textContent = t(sent ? 'overrideLogged' : 'overrideNotSent');
@@ -184,6 +206,7 @@ export class GuardView {
     const shared = s.settings.role === 'attended';
     const revealed = !shared || performance.now() < this.revealUntil;
     this.reveal.hidden = !shared;
+    this.pinRow.hidden = !(shared && s.session.kind === 'guard');
     this.hiddenNote.hidden = revealed;
     this.reveal.textContent = t(revealed ? 'guardHideNames' : 'guardRevealNames');
     this.who.textContent = s.session.kind === 'guard' ? labelled(t('loggedInAs'), s.session.name) : s.session.kind === 'admin' ? labelled(t('loggedInAs'), t('admin')) : '';

@@ -84,6 +84,12 @@ export class LoginView {
     await this.refreshGuards();
   }
 
+  /** A guard's session ended because their proof for an override failed (`e`): the form says so, and why. */
+  notice(e: unknown): void {
+    this.fail(e);
+    this.message.textContent = `${t('proofFailedLoggedOut')} ${this.message.textContent}`;
+  }
+
   /**
    * Asks again whether any guard can log in (the vault was unlocked after the form appeared) and keeps what the
    * person already typed; a message that only said there was none, or that the accounts could not be read, goes

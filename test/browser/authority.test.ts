@@ -153,6 +153,41 @@ describe('authority in the app layer (no UI)', () => {
     expect(audit.every((e) => typeof e.at === 'number' && e.subjectId === 'unknown')).toBe(true);
   });
 
+  it("on the attended kiosk a grant needs the guard's PIN again; a wrong one ends the session and counts", async () => {
+    // The attended kiosk's guard panel is on the screen every visitor faces: a guard who walked away left "Open" to
+    // the next visitor until the idle timeout (attacker review, session 25). A deny opens nothing and needs no proof.
+    const clock = new AdjustableClock();
+    const { app, ops } = await kiosk(uniqueName('confirm'), clock);
+    await ops.setup(PASS, { role: 'attended' });
+    const g = await ops.createGuard('Lobby', PIN_1);
+    const other = await ops.createGuard('Day desk', PIN_2);
+    await app.authority.loginPin(g.id, PIN_1);
+    const left = (await app.overridesLeft()).left;
+    await expectCode(app.override('grant', 'courier at the gate'), 'GUARD_CONFIRM_REQUIRED');
+    expect(app.authority.session.kind).toBe('guard');
+    await app.override('deny', 'tailgating');
+    expect((await app.overridesLeft()).left).toBe(left - 1); // the refused grant used nothing up
+    // Another guard's PIN proves nothing about this session; the failure is counted like a login's.
+    expect(await expectCode(app.override('grant', 'courier at the gate', { pin: PIN_2 }), 'GUARD_WRONG_PIN')).toMatchObject({ failures: 1 });
+    expect(app.authority.session.kind).toBe('none');
+    await expectCode(app.override('grant', 'courier at the gate', { pin: PIN_1 }), 'GUARD_REQUIRED');
+    await app.authority.loginPin(g.id, PIN_1);
+    await app.override('grant', 'courier at the gate', { pin: PIN_1 });
+    expect(app.authority.session.kind).toBe('guard');
+    await ops.unlock(PASS);
+    const audit = (await ops.audit.readAudit(50)).filter((e) => e.mode === 'manual');
+    expect(audit.map((e) => [e.outcome, e.actor]).sort()).toEqual([
+      ['override-deny', g.id],
+      ['override-grant', g.id],
+    ]);
+    expect(audit.some((e) => e.actor === other.id)).toBe(false);
+    // A guard's own desk tablet (role guard) faces no visitor: no proof there.
+    await ops.settings.saveSettings({ role: 'guard' });
+    await app.authority.loginPin(g.id, PIN_1);
+    await app.override('grant', 'desk tablet', { pin: 'not checked' });
+    await app.override('grant', 'desk tablet, no proof');
+  });
+
   it('ends guard and admin sessions after the idle timeout; a disabled guard cannot log in', async () => {
     const clock = new AdjustableClock();
     const { app, ops } = await kiosk(uniqueName('idle'), clock);
@@ -169,7 +204,7 @@ describe('authority in the app layer (no UI)', () => {
 
     await expectCode(app.authority.loginPin(off.id, PIN_2), 'GUARD_DISABLED');
     await app.authority.loginPin(g.id, PIN_1);
-    await app.override('grant', 'before the timeout');
+    await app.override('grant', 'before the timeout', { pin: PIN_1 });
     clock.advance(20_000);
     app.interacted(); // a touch keeps the session
     clock.advance(20_000);
@@ -194,7 +229,7 @@ describe('authority in the app layer (no UI)', () => {
     expect(app.authority.session.kind).toBe('none');
 
     await app.authority.loginPin(g.id, PIN_1);
-    await app.override('grant', 'before the sleep');
+    await app.override('grant', 'before the sleep', { pin: PIN_1 });
     clock.setWall(clock.wall() + 31_000);
     await expectCode(app.override('grant', 'after the sleep'), 'GUARD_REQUIRED');
     expect(app.authority.session.kind).toBe('none');

@@ -298,9 +298,32 @@ describe('who may make the kiosk say yes', () => {
       await page.getByTestId('override-grant').click();
       await page.waitForFunction(() => document.querySelector('[data-testid="override-message"]')?.getAttribute('data-tone') === 'bad');
       expect(await page.getByTestId('override-message').innerText()).toBe('An override needs a reason of 3 to 200 characters.');
+      // The panel is on the visitor's screen: "Open" needs the guard's PIN again (attacker review, session 25), and a
+      // wrong PIN — whoever typed it — ends the session.
+      const override = async (pin: string) => {
+        await page.evaluate(() => document.querySelector('[data-testid="override-message"]')?.removeAttribute('data-tone'));
+        await page.getByTestId('override-reason').fill('courier expected at the gate');
+        await page.getByTestId('override-pin').fill(pin);
+        await page.getByTestId('override-grant').click();
+        return outcome(page, 'override-message');
+      };
+      expect(await page.getByTestId('override-pin').isVisible()).toBe(true);
+      const unproven = await override('');
+      expect(unproven).toMatchObject({ tone: 'bad', code: 'GUARD_CONFIRM_REQUIRED' });
+      expect(unproven.text).toContain('PIN');
+      await page.evaluate(() => document.querySelector('[data-testid="login-message"]')?.removeAttribute('data-tone'));
       await page.getByTestId('override-reason').fill('courier expected at the gate');
+      await page.getByTestId('override-pin').fill('999999');
       await page.getByTestId('override-grant').click();
-      await page.waitForFunction(() => /logged/i.test(document.querySelector('[data-testid="override-message"]')?.textContent ?? ''));
+      await page.getByTestId('guard').waitFor({ state: 'detached' });
+      const loggedOut = await outcome(page, 'login-message');
+      expect(loggedOut).toMatchObject({ tone: 'bad', code: 'GUARD_WRONG_PIN' });
+      expect(loggedOut.text).toMatch(/^Logged out: .*Wrong guard or PIN/);
+      expect((await pinLogin(page, 'Night desk', PIN)).tone).toBe('ok');
+      await page.getByTestId('guard').waitFor({ state: 'visible' });
+      // Logged (and, this kiosk being unpaired, said to be not sent: the refusal colour, no error code).
+      expect(await override(PIN)).toMatchObject({ code: null, text: expect.stringMatching(/^Override logged/) });
+      expect(await page.getByTestId('override-pin').inputValue()).toBe('');
       const li = page.locator('[data-testid="guard-decisions"] li[data-outcome="override-grant"]');
       // The attended kiosk's panel is on the screen every visitor looks into: the list names nobody (nor the guard,
       // nor the reason, which may name someone) until the guard asks, for 15 s (attacker review, session 23).
@@ -327,6 +350,11 @@ describe('who may make the kiosk say yes', () => {
       await page.getByTestId('login-passkey').click();
       await page.getByTestId('guard').waitFor({ state: 'visible' });
       expect(await page.getByTestId('guard-who').innerText()).toContain('Day desk');
+      // A passkey guard proves it again with the key: the PIN field left empty, "Open" asks the security key.
+      await page.evaluate(() => document.querySelector('[data-testid="override-message"]')?.removeAttribute('data-tone'));
+      await page.getByTestId('override-reason').fill('driver known to the day desk');
+      await page.getByTestId('override-grant').click();
+      expect(await outcome(page, 'override-message')).toMatchObject({ code: null, text: expect.stringMatching(/^Override logged/) });
 
       // Walk away: after the idle timeout the screen is the visitor view again, and the override button the
       // old guard screen still holds in memory is refused by the app layer. A visitor tapping the visitor view
@@ -350,14 +378,15 @@ describe('who may make the kiosk say yes', () => {
       });
       expect(refused).toBe('GUARD_REQUIRED');
 
-      // The audit names the first guard for the one override; the refused attempt left no entry.
+      // The audit names each guard for their one override; the refused attempts left no entry.
       await unlockAdmin(page, url);
       await page.getByTestId('audit-show').click();
       const rows = page.locator('[data-testid="audit-entries"] tr[data-outcome^="override"]');
       await rows.first().waitFor();
-      expect(await rows.count()).toBe(1);
-      expect(await rows.first().innerText()).toContain('Night desk');
-      expect(await rows.first().innerText()).toContain('courier expected at the gate');
+      expect(await rows.count()).toBe(2);
+      const texts = await rows.allInnerTexts();
+      expect(texts.filter((r) => r.includes('Night desk') && r.includes('courier expected at the gate'))).toHaveLength(1);
+      expect(texts.filter((r) => r.includes('Day desk') && r.includes('driver known to the day desk'))).toHaveLength(1);
 
       // Both guards disabled: the login says no guard can log in here (it counted disabled accounts as usable).
       for (const name of ['Night desk', 'Day desk']) {
