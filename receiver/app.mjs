@@ -402,7 +402,11 @@ async function build(opts, store, unlock) {
     // Unpaired by the admin (a lost or retired tablet): its key opens nothing. Final for the kiosk (401), and
     // journaled like every refusal, so a stolen tablet still trying shows up in the log.
     if (rec.revokedAt !== undefined) return reject(req, reply, 401, 'kiosk_revoked', ids, { signedBy: p.kiosk });
-    const limit = kioskLimiter.take(p.kiosk);
+    // Only a sequence number the kiosk has not used yet takes a token: copies of its old decisions (every order
+    // carries one, to MQTT, webhooks and logs) resent from the LAN drained the kiosk's own bucket, and its real grants
+    // were then refused as rate-limited and went stale — a door held shut by replays (attacker review, session 25).
+    // They are answered `replay` or `duplicate` below either way; the per-address limit still bounds them.
+    const limit = p.seq > rec.lastSeq ? kioskLimiter.take(p.kiosk) : { ok: true, retryAfterMs: 0 };
     if (!limit.ok) return reject(req, reply, 429, 'rate_limited', { ...ids, retryAfterMs: limit.retryAfterMs });
     // A kiosk addresses only its own doors: those its pairing code named, or else the one its first decision named
     // (a kiosk that names none addresses the door spelled like its id). Without this, any paired tablet — the
@@ -523,6 +527,10 @@ async function build(opts, store, unlock) {
     if (!(await verifySignature(key, envelope.payload, envelope.sig)))
       return reject(req, reply, 401, 'bad_signature', { kiosk: p.kiosk });
     const kid = await thumbprint(p.key);
+    // A revoked kiosk's key, or one a re-pairing replaced, never pairs again (under any id): grants it signed while
+    // out of sight would be accepted again. A tablet found again is wiped and set up, which makes a new key. Checked
+    // before the code is redeemed, so the code stays usable; store.pair checks again in its transaction.
+    if (await store.retired(kid)) return reject(req, reply, 403, 'key_retired', { kiosk: p.kiosk });
     const prev = await store.kiosk(p.kiosk);
     const wasRevoked = prev?.revokedAt !== undefined;
     // A new key for a paired id, any key for a revoked one, or other doors for it need the code the admin issued for
@@ -534,10 +542,14 @@ async function build(opts, store, unlock) {
     // The same key keeps its sequence (resetting it would re-open every old message to replay); a new key starts a
     // new sequence space, and old messages cannot verify under it. Conditional on what we read above: if another
     // pairing (here or on another receiver) changed this id meanwhile, nothing is written.
-    if (
-      !(await store.pair(p.kiosk, { jwk: p.key, kid, at: now(), ...(doors ? { doors } : {}) }, prev?.kid, wasRevoked))
-    )
-      return reject(req, reply, 409, 'repair_not_allowed', { kiosk: p.kiosk });
+    const paired = await store.pair(
+      p.kiosk,
+      { jwk: p.key, kid, at: now(), ...(doors ? { doors } : {}) },
+      prev?.kid,
+      wasRevoked,
+    );
+    if (paired === 'key_retired') return reject(req, reply, 403, 'key_retired', { kiosk: p.kiosk });
+    if (!paired) return reject(req, reply, 409, 'repair_not_allowed', { kiosk: p.kiosk });
     keys.delete(p.kiosk);
     record({
       route: '/pair',
@@ -565,8 +577,8 @@ async function build(opts, store, unlock) {
       req.log.warn(
         { event: 'repaired', ...was },
         sameKey
-          ? `kiosk RE-PAIRED with the same key (sequence kept${wasRevoked ? ', revocation lifted' : ''}${doors ? ', doors set by the code' : ''})`
-          : 'kiosk RE-PAIRED with a new key: its old key is no longer accepted and its sequence starts over',
+          ? `kiosk RE-PAIRED with the same key (sequence kept${doors ? ', doors set by the code' : ''})`
+          : 'kiosk RE-PAIRED with a new key: its old key is retired for good and its sequence starts over',
       );
       emit({ type: 'repaired', ...was });
     } else {

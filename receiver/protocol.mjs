@@ -192,11 +192,14 @@ export function checkPairBody(text) {
   const badKey = checkKeys(k, ['kty', 'crv', 'x', 'y'], ['kty', 'crv', 'x', 'y']);
   if (badKey) return { ...badKey, field: `key.${badKey.field}` };
   if (k.kty !== 'EC' || k.crv !== 'P-256') return no('bad_field', 'key');
-  if (typeof k.x !== 'string' || !B64URL_43.test(k.x) || typeof k.y !== 'string' || !B64URL_43.test(k.y)) {
-    return no('bad_field', 'key');
-  }
+  // Each coordinate exactly 32 bytes in its one canonical spelling: the last of 43 characters carries 2 spare bits,
+  // and a key spelled four ways had four key ids (thumbprints hash the text), so a retired key could pair again
+  // (attacker review, session 25).
+  const { x, y } = k;
+  if (typeof x !== 'string' || typeof y !== 'string') return no('bad_field', 'key');
+  for (const c of [x, y]) if (!B64URL_43.test(c) || fromBase64url(c)?.length !== 32) return no('bad_field', 'key');
   /** @type {PairPayload} */
-  const payload = { v: 1, kiosk: p.kiosk, key: { kty: 'EC', crv: 'P-256', x: k.x, y: k.y }, ts: p.ts, proof: p.proof };
+  const payload = { v: 1, kiosk: p.kiosk, key: { kty: 'EC', crv: 'P-256', x, y }, ts: p.ts, proof: p.proof };
   if (canonicalPairPayload(payload) !== env.value.payload) return no('not_canonical', 'payload');
   return { ok: true, value: { envelope: env.value, payload } };
 }

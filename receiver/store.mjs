@@ -38,7 +38,8 @@ export const RECENT = 32;
  *   kiosk: (id: string) => Promise<KioskRecord | undefined>,
  *   kiosks: () => Promise<Map<string, KioskRecord>>,
  *   pair: (id: string, rec: { jwk: PublicJwk, kid: string, at: number, doors?: string[] },
- *     previousKid: string | undefined, wasRevoked?: boolean) => Promise<boolean>,
+ *     previousKid: string | undefined, wasRevoked?: boolean) => Promise<boolean | 'key_retired'>,
+ *   retired: (kid: string) => Promise<boolean>,
  *   revoke: (id: string, at: number) => Promise<'revoked' | 'already_revoked' | 'not_paired'>,
  *   bindDoor: (id: string, kid: string, door: string) => Promise<boolean>,
  *   accept: (id: string, kid: string, seq: number, nonce: string, at: number) => Promise<AcceptVerdict>,
@@ -72,6 +73,18 @@ const MIGRATIONS = [
     // ordinary code and its last sequence number is not forgotten.
     version: 3,
     sql: () => ['ALTER TABLE kiosks ADD COLUMN revoked_at BIGINT'],
+  },
+  {
+    // Keys retired for good: a revoked kiosk's key and a key replaced by a re-pairing. Pairing one again would make
+    // grants signed with it while it was out of sight (a thief holding the tablet, sequence numbers far ahead and
+    // timestamps in the future) acceptable once more (attacker review, session 25). Revocations made before this
+    // table existed are carried over.
+    version: 4,
+    sql: () => [
+      'CREATE TABLE retired_keys (kid TEXT PRIMARY KEY, kiosk TEXT NOT NULL, retired_at BIGINT NOT NULL)',
+      `INSERT INTO retired_keys (kid, kiosk, retired_at)
+       SELECT kid, MIN(id), MIN(revoked_at) FROM kiosks WHERE revoked_at IS NOT NULL GROUP BY kid`,
+    ],
   },
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -319,6 +332,9 @@ export async function openStore(opts) {
       const rows = await db.query('SELECT * FROM kiosks WHERE id = $1', [id]);
       return rows[0] ? kioskOf(rows[0]) : undefined;
     },
+    async retired(kid) {
+      return (await db.query('SELECT 1 AS hit FROM retired_keys WHERE kid = $1', [kid])).length > 0;
+    },
     async kiosks() {
       const rows = await db.query('SELECT * FROM kiosks ORDER BY id');
       return new Map(rows.map((r) => [String(r.id), kioskOf(r)]));
@@ -328,6 +344,7 @@ export async function openStore(opts) {
       // Re-pairing clears a revocation, and only the one the caller saw: a revoke that lands meanwhile is kept.
       const asSeen = wasRevoked ? 'revoked_at IS NOT NULL' : 'revoked_at IS NULL';
       return db.tx(async (q) => {
+        if ((await q('SELECT 1 AS hit FROM retired_keys WHERE kid = $1', [rec.kid])).length > 0) return 'key_retired';
         if (previousKid === undefined) {
           // A new id: fails (returns false) if another pairing created it meanwhile.
           const r = await q(
@@ -354,14 +371,27 @@ export async function openStore(opts) {
         );
         if (r.length !== 1) return false;
         await q('DELETE FROM recent WHERE kiosk = $1', [id]);
+        await q(`INSERT INTO retired_keys (kid, kiosk, retired_at) VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING`, [
+          previousKid,
+          id,
+          rec.at,
+        ]);
         return true;
       });
     },
     async revoke(id, at) {
-      const r = await db.query('UPDATE kiosks SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id', [
-        at,
-        id,
-      ]);
+      const r = await db.tx(async (q) => {
+        const hit = await q('UPDATE kiosks SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING kid', [
+          at,
+          id,
+        ]);
+        if (hit.length === 1)
+          await q(
+            'INSERT INTO retired_keys (kid, kiosk, retired_at) VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING',
+            [hit[0]?.kid, id, at],
+          );
+        return hit;
+      });
       if (r.length === 1) return 'revoked';
       return (await db.query('SELECT 1 AS hit FROM kiosks WHERE id = $1', [id])).length > 0
         ? 'already_revoked'

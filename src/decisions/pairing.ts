@@ -113,10 +113,12 @@ export async function pairWithReceiver(opts: {
   }
   const reply = (await res.json().catch(() => ({}))) as { ok?: boolean; reason?: unknown; kid?: unknown };
   if (!res.ok || reply.ok !== true) {
+    const reason = typeof reply.reason === 'string' ? reply.reason.slice(0, 40) : 'unknown';
     throw new KioskError('UPSTREAM_PAIRING_FAILED', {
       status: res.status,
-      reason: typeof reply.reason === 'string' ? reply.reason.slice(0, 40) : 'unknown',
-      rule: 'pairRefused',
+      reason,
+      // This tablet's key was unpaired (revoked or replaced) and never pairs again: no code helps, a new key does.
+      rule: reason === 'key_retired' ? 'pairKeyRetired' : 'pairRefused',
     });
   }
   if (reply.kid !== kid) throw new KioskError('UPSTREAM_PAIRING_FAILED', { reason: 'kid_mismatch' });

@@ -122,6 +122,25 @@ describe('pairing', () => {
     expect(await h.receiver.kiosks()).toEqual({});
   });
 
+  it('refuses a key coordinate in any spelling but the canonical one (one key, one key id)', async () => {
+    // The 43rd character of a coordinate carries 2 spare bits; a spelling with them set decodes to the same point
+    // but hashed to another key id, so a retired key could pair again (attacker review, session 25).
+    const { code } = h.receiver.issuePairingCode();
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(kiosk.jwk.x.at(-1)!);
+    const x = kiosk.jwk.x.slice(0, -1) + alphabet[last ^ 1]!;
+    expect(Buffer.from(x, 'base64url')).toEqual(Buffer.from(kiosk.jwk.x, 'base64url')); // the same 32 bytes
+    const kid = createHash('sha256')
+      .update(`{"crv":"P-256","kty":"EC","x":"${x}","y":"${kiosk.jwk.y}"}`, 'utf8')
+      .digest('base64url');
+    const respelled = await pairBody({ ...kiosk, jwk: { ...kiosk.jwk, x }, kid }, code);
+    expect(await post(`${h.url}/pair`, respelled)).toMatchObject({
+      status: 400,
+      json: { reason: 'bad_field', field: 'key' },
+    });
+    expect((await post(`${h.url}/pair`, await pairBody(kiosk, code))).status).toBe(200);
+  });
+
   it('keeps the sequence when the same key re-pairs; a new key for a paired id needs a re-pair code', async () => {
     await h.close();
     h = await start({ pairRate: { burst: 20, perSecond: 1 } });
@@ -329,14 +348,18 @@ describe('revocation: a lost or retired tablet', () => {
       });
     expect((await journal(h.url, h.token)).filter((e) => e.reason === 'kiosk_revoked')).toHaveLength(2);
     expect((await h.receiver.kiosks())['lobby-1']).toMatchObject({ lastSeq: 1, revokedAt: expect.any(Number) });
-    // An ordinary code pairs it again neither with its old key nor with a new one; the code stays usable.
+    // An ordinary code pairs it again neither with its old key (retired for good) nor with a new one; the code
+    // stays usable.
     const replacement = await makeKiosk('lobby-1');
     const { code } = h.receiver.issuePairingCode();
-    for (const k of [kiosk, replacement])
-      expect(await post(`${h.url}/pair`, await pairBody(k, code))).toMatchObject({
-        status: 409,
-        json: { reason: 'repair_not_allowed' },
-      });
+    expect(await post(`${h.url}/pair`, await pairBody(kiosk, code))).toMatchObject({
+      status: 403,
+      json: { reason: 'key_retired' },
+    });
+    expect(await post(`${h.url}/pair`, await pairBody(replacement, code))).toMatchObject({
+      status: 409,
+      json: { reason: 'repair_not_allowed' },
+    });
     expect(await post(`${h.url}/decisions`, await grant(kiosk, 2))).toMatchObject({ status: 401 });
     // The admin's explicit act: a re-pair code for that id, here for the replacement tablet's new key.
     const issued = await fetch(`${h.url}/admin/pairing-code`, {
@@ -345,6 +368,14 @@ describe('revocation: a lost or retired tablet', () => {
       body: '{"repair":"lobby-1"}',
     });
     const repairCode = ((await issued.json()) as { code: string }).code;
+    // Not the revoked key, even with that code: a thief holding the tablet could have signed grants far ahead in
+    // sequence and time, and the "found" tablet re-paired would make them open the door (attacker review, session
+    // 25). The code stays usable.
+    const presigned = await decisionBody(kiosk, { seq: 2 ** 40, ts: Date.now() + 1_000, decision: 'grant' });
+    expect(await post(`${h.url}/pair`, await pairBody(kiosk, repairCode))).toMatchObject({
+      status: 403,
+      json: { reason: 'key_retired' },
+    });
     expect((await post(`${h.url}/pair`, await pairBody(replacement, repairCode))).status).toBe(200);
     expect(h.logs.find((l) => l.event === 'repaired')).toMatchObject({ level: 40, wasRevoked: true });
     expect((await h.receiver.kiosks())['lobby-1']!.revokedAt).toBeUndefined();
@@ -352,6 +383,27 @@ describe('revocation: a lost or retired tablet', () => {
     expect(await post(`${h.url}/decisions`, await grant(kiosk, 3))).toMatchObject({
       status: 401,
       json: { reason: 'bad_signature' },
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await post(`${h.url}/decisions`, presigned)).toMatchObject({
+      status: 401,
+      json: { reason: 'bad_signature' },
+    });
+    // The replaced key stays retired: not under this id with another re-pair code, nor under a new id.
+    const again = await fetch(`${h.url}/admin/pairing-code`, {
+      method: 'POST',
+      headers: { ...bearer(h.token), 'content-type': 'application/json' },
+      body: '{"repair":"lobby-1"}',
+    });
+    const againCode = ((await again.json()) as { code: string }).code;
+    expect(await post(`${h.url}/pair`, await pairBody(kiosk, againCode))).toMatchObject({
+      status: 403,
+      json: { reason: 'key_retired' },
+    });
+    const elsewhere = { ...kiosk, id: 'lobby-9' };
+    expect(await post(`${h.url}/pair`, await pairBody(elsewhere, h.receiver.issuePairingCode().code))).toMatchObject({
+      status: 403,
+      json: { reason: 'key_retired' },
     });
     const out = await until(() => (loggedOrders(h.dataDir).length === 2 ? loggedOrders(h.dataDir) : undefined));
     expect(out.map((o) => [o.seq, o.actuate])).toEqual([
@@ -369,11 +421,27 @@ describe('revocation: a lost or retired tablet', () => {
         (await fetch(`${a.url}/admin/kiosks/lobby-1/revoke`, { method: 'POST', headers: bearer(a.token) })).status,
       ).toBe(200);
       await a.receiver.close();
+      // A database from before retired keys (schema v3) carries its revocations over when it is upgraded.
+      const { Database } = (await import('node-sqlite3-wasm')).default;
+      const db = new Database(join(dir.path, 'receiver.db'));
+      db.run('DROP TABLE retired_keys');
+      db.run('DELETE FROM schema_migrations WHERE version = 4');
+      db.close();
       const b = await start({}, dir.path, a.token);
       try {
         expect(await post(`${b.url}/decisions`, await grant(kiosk, 1))).toMatchObject({
           status: 401,
           json: { reason: 'kiosk_revoked' },
+        });
+        const repair = await fetch(`${b.url}/admin/pairing-code`, {
+          method: 'POST',
+          headers: { ...bearer(b.token), 'content-type': 'application/json' },
+          body: '{"repair":"lobby-1"}',
+        });
+        const code = ((await repair.json()) as { code: string }).code;
+        expect(await post(`${b.url}/pair`, await pairBody(kiosk, code))).toMatchObject({
+          status: 403,
+          json: { reason: 'key_retired' },
         });
       } finally {
         await b.receiver.close();
@@ -838,6 +906,28 @@ describe('rate limits', () => {
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await h.receiver.kiosks())['lobby-1']!.lastSeq).toBe(3);
   });
+
+  it("copies of a kiosk's old decisions do not use up its rate: its next grant still gets through", async () => {
+    // Every order carries the kiosk's signed decision (MQTT, webhooks, logs): resent from the LAN, copies drained
+    // the kiosk's bucket and its real grants were refused and went stale (attacker review, session 25).
+    await h.close();
+    h = await start({ kioskRate: { burst: 3, perSecond: 0.01 } });
+    await pair(h, kiosk);
+    const old = await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant' });
+    expect((await post(`${h.url}/decisions`, old)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await post(`${h.url}/decisions`, old)).json.reason).toBe('duplicate');
+    const older = await decisionBody(kiosk, {
+      seq: 1,
+      ts: Date.now(),
+      decision: 'grant',
+      nonce: 'AQECAwQFBgcICQoLDA0ODw',
+    });
+    expect((await post(`${h.url}/decisions`, older)).json.reason).toBe('replay');
+    expect(
+      (await post(`${h.url}/decisions`, await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'grant' })))
+        .status,
+    ).toBe(200);
+  });
 });
 
 describe('CORS and admin routes', () => {
@@ -1010,11 +1100,11 @@ describe('persistence', () => {
     await first.receiver.close();
     const { Database } = (await import('node-sqlite3-wasm')).default;
     const db = new Database(join(made.path, 'receiver.db'));
-    expect(db.all('SELECT version FROM schema_migrations')).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    expect(db.all('SELECT version FROM schema_migrations')).toEqual([1, 2, 3, 4].map((version) => ({ version })));
     db.run('INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)');
     db.close();
     await expect(createReceiver({ port: 0, dataDir: made.path, logger: false })).rejects.toThrow(
-      /schema v99, newer than this receiver knows \(v3\)/,
+      /schema v99, newer than this receiver knows \(v4\)/,
     );
     made.remove();
     const damaged = tempDir('receiver-damaged-');
