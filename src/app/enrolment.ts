@@ -105,11 +105,15 @@ export class EnrolmentService {
       assertPlatesFree(this.app.listSubjects(), input.plates, cur.id);
       // New photos must show this person, and nobody else enrolled: "Add photos" stored any face, so one wrong photo
       // (or a deny-listed person's) gave its face this person's access (attacker review, session 23).
+      // A record with no face yet (plates only) has nothing to compare with, but the photos must still be nobody
+      // else's: a deny-listed face added to an allowed plates-only entry was stored (attacker review, session 25).
       const theirs = cur.templates[embedder] ?? [];
-      if (templates.length > 0 && theirs.length > 0) {
+      if (templates.length > 0) {
         const accept = this.acceptThreshold();
-        const closest = Math.min(...templates.map((t) => Math.max(...theirs.map((e) => (e.length === t.length ? cosineSimilarity(t, e) : -1)))));
-        if (closest < accept) throw new KioskError('ENROL_PHOTOS_DIFFER', { photos: templates.length, score: Number(closest.toFixed(3)) });
+        if (theirs.length > 0) {
+          const closest = Math.min(...templates.map((t) => Math.max(...theirs.map((e) => (e.length === t.length ? cosineSimilarity(t, e) : -1)))));
+          if (closest < accept) throw new KioskError('ENROL_PHOTOS_DIFFER', { photos: templates.length, score: Number(closest.toFixed(3)) });
+        }
         const others = (await this.vault.loadWatchlist()).subjects;
         const dup = faceDuplicate(others, templates, embedder, accept, cur.id);
         if (dup) throw new KioskError('ENROL_DUPLICATE_FACE', { holderId: dup.subject.id, score: Number(dup.score.toFixed(3)) });

@@ -93,6 +93,37 @@ describe('enrolment: add to an existing person', () => {
     expect(app.listSubjects().find((s) => s.id === id)).toMatchObject({ templateCounts: { fr_feature: 2 } });
   });
 
+  it("a deny-listed person's photo is not added to an allowed entry that has plates only", async () => {
+    // A plates-only entry has no face to compare the photos with; they were stored unchecked, and the deny-listed face
+    // had that entry's access — only the door's runner-up veto stood in the way (attacker review, session 25).
+    const clock = new AdjustableClock();
+    const { app, ops } = await openKiosk('enrol-add-plates-only', clock);
+    await ops.setup(PASS, { role: 'attended' });
+    const [mallory] = await ops.enrolment.enrolPhotos([{ file: await photoFile('a1'), label: 'Mallory', list: 'deny' }]);
+    expect(mallory?.ok).toBe(true);
+    await ops.enrolment.addPlates('Delivery van', ['XYZ 987'], 'allow');
+    await app.watchlistSettled();
+    const van = app.listSubjects().find((s) => s.label === 'Delivery van')!;
+    const deniedId = app.listSubjects().find((s) => s.label === 'Mallory')!.id;
+    const [added] = await ops.enrolment.enrolPhotos(
+      [{ file: await photoFile('a3'), label: 'Delivery van', list: 'allow' }],
+      undefined,
+      { addTo: van.id },
+    );
+    expect(added).toMatchObject({ ok: false, code: 'ENROL_DUPLICATE_FACE', holderId: deniedId });
+    await app.watchlistSettled();
+    expect(app.listSubjects().find((s) => s.id === van.id)).toMatchObject({ list: 'allow', templateCounts: {} });
+    // A face nobody has is added to it.
+    const [driver] = await ops.enrolment.enrolPhotos(
+      [{ file: await photoFile('b'), label: 'Delivery van', list: 'allow' }],
+      undefined,
+      { addTo: van.id },
+    );
+    expect(driver?.ok).toBe(true);
+    await app.watchlistSettled();
+    expect(app.listSubjects().find((s) => s.id === van.id)).toMatchObject({ templateCounts: { fr_feature: 1 } });
+  });
+
   it('photos under one name must show one person; their plates and end dates are pooled', async () => {
     const clock = new AdjustableClock();
     const { app, ops } = await openKiosk('enrol-one-name', clock);
