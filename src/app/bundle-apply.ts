@@ -53,13 +53,14 @@ function fingerprintOfKeyId(hex: string): string {
 }
 
 /** Verify, decrypt and install `bytes`; resolves once the vault holds the new watchlist. */
-export async function installBundle(vault: Vault, bytes: Uint8Array, opts: { sitePassphrase?: string } = {}): Promise<Applied> {
+export async function installBundle(vault: Vault, bytes: Uint8Array, opts: { sitePassphrase?: string; now: number }): Promise<Applied> {
   const k = await syncKeys(vault);
   if (!k.pinnedAdmins?.length) throw new KioskError('BUNDLE_SIGNATURE', { reason: 'no-pinned-admin-key' });
   const installedVersion = await vault.watchlistVersion();
   const contents = await openBundle(bytes, {
     pinnedAdminKeys: k.pinnedAdmins,
     installedVersion,
+    now: opts.now,
     ...(k.kiosk ? { kioskPrivateKey: k.kiosk.privateKey, kioskPublicKey: k.kiosk.publicKey } : {}),
     ...(opts.sitePassphrase ? { siteKey: { passphrase: opts.sitePassphrase } } : {}),
   });

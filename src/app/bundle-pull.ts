@@ -140,7 +140,7 @@ export class BundlePuller {
         ...(this.deps.upstreamOrigin ? { upstreamOrigin: this.deps.upstreamOrigin } : {}),
       });
       if (bytes) {
-        const applied = await installBundle(vault, bytes);
+        const applied = await installBundle(vault, bytes, { now: clock.wall() });
         for (const fn of this.installListeners) {
           try {
             await fn(applied);

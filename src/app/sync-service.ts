@@ -349,7 +349,7 @@ export class SyncService {
    */
   async importWatchlist(file: Blob, opts: { sitePassphrase?: string } = {}): Promise<Applied> {
     this.require('import');
-    const applied = await installBundle(this.vault, await readBundleFile(file), opts);
+    const applied = await installBundle(this.vault, await readBundleFile(file), { ...opts, now: this.app.clock.wall() });
     await this.audit('watchlist-installed', installReason(applied));
     await this.app.reloadWatchlist();
     return applied;

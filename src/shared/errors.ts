@@ -65,6 +65,8 @@ export const ERROR_MESSAGES = {
   BUNDLE_INVALID: 'The watchlist file is damaged or not a watchlist file.',
   BUNDLE_SIGNATURE: 'The watchlist file is not signed by this site’s admin key.',
   BUNDLE_ROLLBACK: 'The watchlist file is older than the one installed.',
+  BUNDLE_VERSION_AHEAD:
+    "The watchlist file's version is dated more than a day ahead of this tablet's clock. Check the clock of the desk that made it, and this tablet's; a desk whose admin key was lost or stolen must be unpinned.",
   BUNDLE_NOT_FOR_KIOSK: 'The watchlist file was not made for this kiosk.',
   BUNDLE_SITE_PASSPHRASE: 'The site passphrase is wrong: it does not open this watchlist file. Check it and type it again. Nothing was changed.',
   BUNDLE_TOO_LARGE: 'The watchlist file is larger than this kiosk accepts.',

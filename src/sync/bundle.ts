@@ -67,7 +67,17 @@ export interface OpenOptions {
   kioskPublicKey?: CryptoKey;
   /** The site key held by the vault, or the site passphrase typed by the admin. */
   siteKey?: SiteKey | SitePassphrase;
+  /**
+   * The kiosk's wall clock (ms). Given, a bundle whose version (an export's wall clock in seconds, or more) lies over
+   * VERSION_AHEAD_MAX_S ahead of it is refused: whoever holds a pinned admin key — a stolen desk — could otherwise
+   * install version 2^53−1 and no later bundle could ever be newer, the replacement desk's included (attacker review,
+   * session 25). Bounded so, such a lock lasts a day at most.
+   */
+  now?: number;
 }
+
+/** How far a bundle's version may lie ahead of the kiosk's clock: a day, for clocks that are set by hand. */
+export const VERSION_AHEAD_MAX_S = 86_400;
 
 function inputError(reason: string, details: Record<string, string | number | boolean> = {}): KioskError {
   return new KioskError('INPUT_INVALID', { reason, ...details });
@@ -278,7 +288,7 @@ function ownCopy(input: Uint8Array | ArrayBuffer): Uint8Array<ArrayBuffer> {
  * Verify, check the version, decrypt and parse a bundle. Resolves only with the complete verified contents;
  * otherwise rejects with BUNDLE_INVALID (not a well-formed bundle), BUNDLE_TOO_LARGE, BUNDLE_SIGNATURE (not signed
  * by a pinned admin key, or altered), BUNDLE_ALREADY_INSTALLED (version = installed), BUNDLE_ROLLBACK (version < installed, or a delta whose base is not the
- * installed version), BUNDLE_SITE_PASSPHRASE (the site passphrase typed does not open the file's site entry),
+ * installed version), BUNDLE_VERSION_AHEAD (version over a day ahead of `now`), BUNDLE_SITE_PASSPHRASE (the site passphrase typed does not open the file's site entry),
  * BUNDLE_NOT_FOR_KIOSK (no other recipient entry opens with the keys given).
  */
 export async function openBundle(input: Uint8Array | ArrayBuffer, opts: OpenOptions): Promise<BundleContents> {
@@ -295,6 +305,9 @@ export async function openBundle(input: Uint8Array | ArrayBuffer, opts: OpenOpti
   await verifySignature(bytes, header.issuerKeyId, signedEnd, pinned);
 
   // From here on the header is the admin's own words.
+  if (opts.now !== undefined && header.version > Math.floor(opts.now / 1000) + VERSION_AHEAD_MAX_S) {
+    throw new KioskError('BUNDLE_VERSION_AHEAD', { bundle: header.version, limit: Math.floor(opts.now / 1000) + VERSION_AHEAD_MAX_S });
+  }
   // The same version again is not a rollback: say it is already there (nothing to do), not that it is older.
   if (header.version === opts.installedVersion) {
     throw new KioskError('BUNDLE_ALREADY_INSTALLED', { installed: opts.installedVersion, bundle: header.version });

@@ -1279,6 +1279,7 @@ const errorsZh: Record<ErrorCode, string> = {
   BUNDLE_INVALID: '名单文件已损坏或不是名单文件。',
   BUNDLE_SIGNATURE: '名单文件不是由本场所的管理员密钥签名的。',
   BUNDLE_ROLLBACK: '名单文件比已安装的版本旧。',
+  BUNDLE_VERSION_AHEAD: '名单文件的版本时间比本平板的时钟超前一天以上。请检查制作它的管理台及本平板的时钟；管理密钥丢失或被盗的管理台必须取消信任。',
   BUNDLE_NOT_FOR_KIOSK: '名单文件不是为本终端制作的。',
   BUNDLE_SITE_PASSPHRASE: '站点口令错误：无法用它打开此名单文件。请检查后重新输入。未做任何更改。',
   BUNDLE_TOO_LARGE: '名单文件超过本终端接受的大小。',

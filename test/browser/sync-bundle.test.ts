@@ -250,6 +250,19 @@ describe('round trips', () => {
     await refusal(openBundle(bytes, asKioskA(7)), 'BUNDLE_ROLLBACK');
   });
 
+  test("refuses a version over a day ahead of the kiosk's clock (a stolen admin key cannot lock out every later bundle)", async () => {
+    // Versions are an export's wall clock in seconds; one signed as 2^53−1 by a stolen desk's key was newer than any
+    // bundle the replacement desk could ever make (attacker review, session 25).
+    const now = 1_800_000_000_000;
+    const ahead = await fullBundle(now / 1000 + 86_400 + 1);
+    const err = await refusal(openBundle(ahead, { ...asKioskA(0), now }), 'BUNDLE_VERSION_AHEAD');
+    expect(err.details).toMatchObject({ bundle: now / 1000 + 86_401, limit: now / 1000 + 86_400 });
+    await refusal(openBundle(await fullBundle(Number.MAX_SAFE_INTEGER), { ...asKioskA(0), now }), 'BUNDLE_VERSION_AHEAD');
+    // A day ahead (a desk clock set by hand) still opens; so does the far one once the kiosk's clock is there.
+    expect((await openBundle(await fullBundle(now / 1000 + 86_400), { ...asKioskA(0), now })).version).toBe(now / 1000 + 86_400);
+    expect((await openBundle(ahead, { ...asKioskA(0), now: now + 2_000 })).version).toBe(now / 1000 + 86_401);
+  });
+
   test('site key: opens with the held key or the passphrase; a wrong passphrase or another salt does not', async () => {
     const bytes = await fullBundle(5, { recipients: [], siteKey: site });
     const held = await openBundle(bytes, { pinnedAdminKeys: admin.publicKey, siteKey: site, installedVersion: 0 });
