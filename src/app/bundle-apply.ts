@@ -12,7 +12,8 @@
  * its callers write (src/app/sync-service.ts, for a file and for a pull); it writes no audit itself, and never
  * fetches: transport is src/sync/transport.ts.
  */
-import { applyPlan, formatFingerprint, openBundle, type BundleKind } from '../sync';
+import { applyPlan, formatFingerprint, keepLocalRevocations, openBundle, type BundleKind } from '../sync';
+import { localRevocations } from './local-revocations';
 import { KioskError } from '../shared/errors';
 import { loadIncomplete, type Vault } from '../store';
 
@@ -45,6 +46,8 @@ export interface Applied {
   kind: BundleKind;
   /** Fingerprint of the pinned admin key that signed the bundle (as the sync card shows fingerprints). */
   issuer: string;
+  /** People the bundle would have re-allowed whom an admin revoked on this tablet: kept revoked. */
+  keptRevoked: number;
 }
 
 /** The fingerprint of a key id in hex (a verified bundle's issuer): its first 128 bits, grouped as keyFingerprint does. */
@@ -69,7 +72,14 @@ export async function installBundle(vault: Vault, bytes: Uint8Array, opts: { sit
   // dropped as "not installed" and its version moved on: after the admin's rebuild a revoked person was back (review,
   // session 24). Installing waits for the rebuild, as exporting does.
   if (loadIncomplete(report)) throw new KioskError('STORE_CORRUPT_RECORD', { reason: 'install-incomplete' });
-  const plan = applyPlan({ version: installedVersion, subjects }, contents);
+  // People revoked on this tablet stay revoked (src/app/local-revocations.ts); read before anything is written.
+  const { plan, kept } = keepLocalRevocations(applyPlan({ version: installedVersion, subjects }, contents), await localRevocations(vault));
   await vault.applyWatchlistPlan(plan);
-  return { version: plan.toVersion, subjects: plan.subjects.length, kind: contents.kind, issuer: fingerprintOfKeyId(contents.issuerKeyId) };
+  return {
+    version: plan.toVersion,
+    subjects: plan.subjects.length,
+    kind: contents.kind,
+    issuer: fingerprintOfKeyId(contents.issuerKeyId),
+    keptRevoked: kept.length,
+  };
 }

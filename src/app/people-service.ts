@@ -16,6 +16,7 @@ import type { Capability } from './authority';
 import type { KioskController } from './controller';
 import type { WatchSubject } from './watchlist';
 import { assertPlatesFree, mergedRecord } from './people';
+import { noteChange } from './local-revocations';
 import {
   changedPersonFields,
   deletedReason,
@@ -88,7 +89,10 @@ export class PeopleService {
     this.require('edit');
     // The list they were on, from the watchlist in memory: deleting someone from the deny list is what matters here.
     const list = this.app.listSubjects().find((s) => s.id === id)?.list;
+    const before = await this.vault.subjects.get(id);
     await this.vault.subjects.delete(id);
+    // Kept over the next bundle: a desk that has not heard of it must not bring the person back with access.
+    if (before) await noteChange(this.vault, before, undefined, this.app.clock.wall());
     await recordChange(this.app, {
       outcome: 'person-deleted',
       subjectId: id,
@@ -117,6 +121,7 @@ export class PeopleService {
     if (vf !== undefined) next.validFrom = vf;
     if (vu !== undefined) next.validUntil = vu;
     const after = await this.vault.subjects.put(next);
+    await noteChange(this.vault, cur, after, this.app.clock.wall());
     const fields = changedPersonFields(cur, after);
     if (fields.length)
       await recordChange(this.app, {

@@ -68,16 +68,17 @@ const KEY_CAPABILITY: Record<KeyKind, Capability> = { admin: 'import', kiosk: 'e
  * (readSyncAuditReason). Fingerprints only; never a name.
  */
 const keyReason = (kind: KeyKind, fingerprint: string): string => `${kind} ${fingerprint}`;
-const installReason = (a: Applied): string => `v${a.version} ${a.kind}, signed by ${a.issuer}`;
+const installReason = (a: Applied): string =>
+  `v${a.version} ${a.kind}, signed by ${a.issuer}${a.keptRevoked ? `; kept ${a.keptRevoked} revoked here` : ''}`;
 
 /** A sync audit entry's reason read back (undefined if it is not one this service writes). */
 export function readSyncAuditReason(
   reason: string,
-): { key: KeyKind; fingerprint: string } | { version: number; kind: 'full' | 'delta'; issuer: string } | undefined {
+): { key: KeyKind; fingerprint: string } | { version: number; kind: 'full' | 'delta'; issuer: string; keptRevoked: number } | undefined {
   const key = /^(admin|kiosk) ([0-9A-F]{8}(?: [0-9A-F]{8}){3})$/.exec(reason);
   if (key) return { key: key[1] as KeyKind, fingerprint: key[2]! };
-  const inst = /^v(\d+) (full|delta), signed by ([0-9A-F]{8}(?: [0-9A-F]{8}){3})$/.exec(reason);
-  if (inst) return { version: Number(inst[1]), kind: inst[2] as 'full' | 'delta', issuer: inst[3]! };
+  const inst = /^v(\d+) (full|delta), signed by ([0-9A-F]{8}(?: [0-9A-F]{8}){3})(?:; kept (\d+) revoked here)?$/.exec(reason);
+  if (inst) return { version: Number(inst[1]), kind: inst[2] as 'full' | 'delta', issuer: inst[3]!, keptRevoked: Number(inst[4] ?? 0) };
   return undefined;
 }
 

@@ -13,7 +13,15 @@ export {
   type OpenOptions,
   type BundleSummary,
 } from './bundle';
-export { applyPlan, changesSince, diffWatchlists, sameSubject, type Tombstone } from './plan';
+export {
+  applyPlan,
+  changesSince,
+  diffWatchlists,
+  keepLocalRevocations,
+  sameSubject,
+  type LocalRevocation,
+  type Tombstone,
+} from './plan';
 export {
   generateAdminKeyPair,
   generateKioskKeyPair,

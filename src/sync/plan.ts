@@ -79,6 +79,47 @@ export function applyPlan(current: InstalledWatchlist, contents: BundleContents)
   };
 }
 
+/**
+ * A revocation an admin made on this tablet (deleted, moved to the deny list, or ended): `deny` or an end `until`
+ * (ms) that a bundle must not undo. Kept until the admin re-allows the person here.
+ */
+export interface LocalRevocation {
+  deny?: true;
+  until?: number;
+}
+
+/**
+ * The plan with this tablet's own revocations kept: a record the bundle writes for a person revoked here goes in
+ * on the deny list, or ended by the revocation's time, whichever the revocation was (a deleted person comes back
+ * ended, so the admin sees them and can decide). Without it, the next bundle from a desk that had not heard of the
+ * revocation — a scheduled pull, an old file — gave the person their access back without a word (attacker review,
+ * session 25). Pure; returns the ids it changed.
+ */
+export function keepLocalRevocations(
+  plan: WatchlistPlan,
+  holds: Readonly<Record<string, LocalRevocation>>,
+): { plan: WatchlistPlan; kept: string[] } {
+  const kept: string[] = [];
+  const held = (s: Subject): Subject => {
+    const h = Object.hasOwn(holds, s.id) ? holds[s.id] : undefined;
+    if (!h) return s;
+    let out = s;
+    if (h.deny && out.list !== 'deny') out = { ...out, list: 'deny' };
+    if (h.until !== undefined && (out.validUntil === undefined || out.validUntil > h.until)) {
+      // Never valid when it had not begun by then (validUntil is exclusive), as "Expire" does.
+      out = { ...out, validUntil: out.validFrom !== undefined && out.validFrom > h.until ? out.validFrom : h.until };
+    }
+    if (out !== s) kept.push(s.id);
+    return out;
+  };
+  const puts = plan.puts.map(held);
+  const changed = new Map(puts.filter((p, i) => p !== plan.puts[i]).map((p) => [p.id, p]));
+  return {
+    plan: { ...plan, puts, subjects: plan.subjects.map((s) => changed.get(s.id) ?? s) },
+    kept: [...new Set(kept)].sort(),
+  };
+}
+
 /** A deleted subject remembered by the admin's store, with the watchlist version that deleted it. */
 export interface Tombstone {
   id: string;

@@ -125,7 +125,8 @@ function systemReason(e: AuditEntry, names: Names): string {
   if (change !== undefined) return change;
   if (e.outcome === 'config-repaired') return `${t('configRepairedAudit')}: ${reason}`;
   const sync = readSyncAuditReason(reason);
-  if (e.outcome === 'watchlist-installed' && sync && 'version' in sync) return tf('auditInstalled', { version: sync.version, kind: t(`auditKind_${sync.kind}`), issuer: sync.issuer });
+  if (e.outcome === 'watchlist-installed' && sync && 'version' in sync)
+    return `${tf('auditInstalled', { version: sync.version, kind: t(`auditKind_${sync.kind}`), issuer: sync.issuer })}${sync.keptRevoked ? ` · ${tf('keptRevoked', { n: sync.keptRevoked })}` : ''}`;
   if (e.outcome === 'key-trusted' && sync && 'key' in sync) return tf(`auditKeyTrusted_${sync.key}`, { fingerprint: sync.fingerprint });
   if (e.outcome === 'key-removed' && sync && 'key' in sync) return tf(`auditKeyRemoved_${sync.key}`, { fingerprint: sync.fingerprint });
   return reason;

@@ -34,7 +34,7 @@ export interface SyncActions {
   exportWatchlist(opts: { sitePassphrase?: string }): Promise<ExportedBundle>;
   /** Only what changed since the last export (a delta bundle for kiosks on that version). */
   exportChanges(opts: { sitePassphrase?: string }): Promise<ExportedBundle>;
-  importWatchlist(file: Blob, opts: { sitePassphrase?: string }): Promise<{ version: number; subjects: number }>;
+  importWatchlist(file: Blob, opts: { sitePassphrase?: string }): Promise<{ version: number; subjects: number; keptRevoked: number }>;
 }
 
 /** A QR code on a canvas: 6 px per module, black on white (what a camera across a desk reads reliably). */
@@ -194,7 +194,7 @@ export function syncCard(actions: SyncActions): HTMLElement {
       const f = file.files?.[0];
       if (!f) throw new Error(t('chooseFiles'));
       const r = await actions.importWatchlist(f, site.value ? { sitePassphrase: site.value } : {});
-      return `${t('imported')} v${r.version}: ${r.subjects} ${t('people')}`;
+      return `${t('imported')} v${r.version}: ${r.subjects} ${t('people')}${r.keptRevoked ? ` · ${tf('keptRevoked', { n: r.keptRevoked })}` : ''}`;
     }),
   );
   return card(

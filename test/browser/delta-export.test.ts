@@ -63,6 +63,59 @@ describe('changes-only export', () => {
     expect(labels(c)).toEqual([]);
   }, 180_000);
 
+  it('keeps people revoked on the kiosk revoked when a bundle from a desk that has not heard of it arrives', async () => {
+    // Attacker review (session 25): deleting, denying or ending someone at the kiosk was undone, without a word, by the
+    // next scheduled pull or an old file from the desk, which still had them allowed.
+    const clock = new AdjustableClock();
+    const a = await openKiosk('revoked-here-a', clock);
+    const b = await openKiosk('revoked-here-b', clock);
+    await a.ops.setup(PASS, { role: 'attended' });
+    await b.ops.setup(PASS, { role: 'attended' });
+    await b.ops.sync.pinAdminKey((await a.ops.sync.adminPublicKey()).json);
+    const [gone, denied, ended, kept] = await Promise.all(
+      [1, 2, 3, 4].map((i) => a.vault.enrol({ label: `Person ${i}`, list: 'allow', plates: [], templates: { fr_feature: [tpl(512, i)] } })),
+    );
+    await a.app.watchlistSettled();
+    const install = async (bytes: Uint8Array<ArrayBuffer>) => {
+      const r = await b.ops.sync.importWatchlist(new Blob([bytes]), { sitePassphrase: SITE });
+      await b.app.watchlistSettled();
+      return r;
+    };
+    expect(await install((await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes)).toMatchObject({ keptRevoked: 0 });
+    // At the kiosk: one deleted, one moved to the deny list, one ended.
+    clock.advance(1000);
+    const revokedFrom = clock.wall();
+    await b.ops.people.deleteSubject(gone!.id);
+    await b.ops.people.updateSubject(denied!.id, { list: 'deny' });
+    await b.ops.people.expireSubject(ended!.id);
+    const endedAt = clock.wall();
+    // The desk, not told, exports again (its whole list, then its changes): both arrive with everyone allowed.
+    clock.advance(1000);
+    await a.ops.people.updateSubject(kept!.id, { label: 'Person 4 renamed' });
+    await a.app.watchlistSettled();
+    const full = await a.ops.sync.exportWatchlist({ sitePassphrase: SITE });
+    expect(await install(full.bytes)).toMatchObject({ keptRevoked: 3 });
+    const byId = () => new Map(b.app.listSubjects().map((x) => [x.id, x]));
+    const at = expect.toSatisfy((v: unknown) => typeof v === 'number' && v >= revokedFrom && v <= endedAt);
+    const revokedState = () => {
+      const m = byId();
+      return [m.get(gone!.id)?.validUntil, m.get(denied!.id)?.list, m.get(ended!.id)?.validUntil, m.get(kept!.id)?.list];
+    };
+    // The deleted person comes back ended at their deletion (the admin sees them), the others as revoked here.
+    expect(revokedState()).toEqual([at, 'deny', at, 'allow']);
+    expect(byId().get(kept!.id)?.label).toBe('Person 4 renamed');
+    // The audit says so, in words.
+    const audit = await b.ops.audit.readAudit(20);
+    expect(audit.find((e) => e.outcome === 'watchlist-installed' && /kept 3 revoked here$/.test(e.reason ?? ''))).toBeDefined();
+    // The admin here re-allows one: that lifts its hold, and the next bundle installs it as the desk has it.
+    await b.ops.people.updateSubject(denied!.id, { list: 'allow' });
+    clock.advance(1000);
+    await a.ops.people.updateSubject(kept!.id, { label: 'Person 4' });
+    await a.app.watchlistSettled();
+    expect(await install((await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes)).toMatchObject({ keptRevoked: 2 });
+    expect(revokedState()).toEqual([at, 'allow', at, 'allow']);
+  }, 180_000);
+
   it('is not installed on a kiosk whose stored list lost a page, and no edit arms the held-back people meanwhile', async () => {
     // Review (session 24): planned from a list missing a page, a delta's deletion of a person on that page was dropped
     // as "not installed" while the version moved on, so after the admin's rebuild the revoked person was back.

@@ -3,7 +3,7 @@
  * delta bundle, and the refusals (older version, delta from another base, self-contradicting contents).
  */
 import { describe, expect, test } from 'vitest';
-import { applyPlan, changesSince, diffWatchlists, sameSubject } from '../../src/sync/plan';
+import { applyPlan, changesSince, diffWatchlists, keepLocalRevocations, sameSubject } from '../../src/sync/plan';
 import type { BundleContents, DeltaContents, FullContents } from '../../src/sync/types';
 import type { Subject } from '../../src/shared/types';
 import { isKioskError } from '../../src/shared/errors';
@@ -170,4 +170,26 @@ describe('admin side: deltas', () => {
 test('a plan for every kind of contents is total (type check of the union)', () => {
   const contents: BundleContents[] = [full(1, []), delta(0, 1, [], [])];
   for (const c of contents) expect(applyPlan({ version: 0, subjects: [] }, c).toVersion).toBe(1);
+});
+
+describe('keepLocalRevocations: people revoked on this tablet stay revoked over a bundle', () => {
+  test('a record the bundle writes goes in denied or ended; what it does not write is left as installed', () => {
+    const installed = [subject('a'), { ...subject('b'), list: 'deny' as const }, subject('c')];
+    const later = { ...subject('d'), validFrom: 5_000 };
+    const plan = applyPlan({ version: 1, subjects: installed }, delta(1, 2, [subject('a', 2), later], []));
+    const { plan: out, kept } = keepLocalRevocations(plan, { a: { deny: true }, b: { deny: true }, d: { until: 4_000 } });
+    expect(kept).toEqual(['a', 'd']);
+    expect(out.puts.map((p) => [p.id, p.list, p.validUntil])).toEqual([
+      ['a', 'deny', undefined],
+      ['d', 'allow', 5_000], // ended before it began: never valid (validUntil is exclusive)
+    ]);
+    expect(out.subjects.find((x) => x.id === 'a')?.list).toBe('deny');
+    // b is not in the bundle: its stored record (already denied here) is not rewritten.
+    expect(out.puts.some((p) => p.id === 'b')).toBe(false);
+    expect(out.deletes).toEqual(plan.deletes);
+    // An earlier end in the bundle itself is kept as it is; the inputs are not mutated.
+    const sooner = applyPlan({ version: 1, subjects: [] }, full(2, [{ ...subject('e'), validUntil: 1_000 }]));
+    expect(keepLocalRevocations(sooner, { e: { until: 2_000 } })).toMatchObject({ kept: [] });
+    expect(plan.puts[0]!.list).toBe('allow');
+  });
 });
