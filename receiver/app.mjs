@@ -472,6 +472,9 @@ async function build(opts, store, unlock) {
     if (p.door !== undefined) decision.door = p.door;
     if (p.sub !== undefined) decision.sub = p.sub;
     const late = stale ? { reason: 'stale' } : {};
+    // A guard's or admin's override, signed as such by the kiosk: logged so, at warning level, so the receiver keeps
+    // its own trail of who was let in by hand (the tablet's audit can be purged there).
+    const manual = p.manual === true ? { manual: true } : {};
     record({
       route: '/decisions',
       status: 200,
@@ -480,14 +483,20 @@ async function build(opts, store, unlock) {
       ...ids,
       stale,
       actuate,
+      ...manual,
       ip: req.ip,
       bytes: Buffer.byteLength(text),
       body: text,
     });
     if (stale)
       req.log.warn(
-        { event: 'accepted', reason: 'stale', ...ids, decision: p.decision, actuate, ageMs },
+        { event: 'accepted', reason: 'stale', ...ids, decision: p.decision, actuate, ageMs, ...manual },
         'stale decision recorded, not actuated',
+      );
+    else if (p.manual === true)
+      req.log.warn(
+        { event: 'accepted', ...ids, decision: p.decision, actuate, ageMs, ...manual },
+        `MANUAL override (${p.decision}) accepted`,
       );
     else req.log.info({ event: 'accepted', ...ids, decision: p.decision, actuate, ageMs }, 'decision accepted');
     emit({ type: 'decision', decision });

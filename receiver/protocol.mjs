@@ -10,7 +10,8 @@
  * schema check of captured bodies (see docs/receiver.md).
  *
  * Envelope: {"payload":"<canonical JSON text>","sig":"<base64url raw r||s>"}; the signature covers the UTF-8 bytes of
- * the payload string. Payload keys, in this order: v, kiosk, seq, ts, decision, [door], nonce, [stale], [sub].
+ * the payload string. Payload keys, in this order: v, kiosk, seq, ts, decision, [door], nonce, [stale], [sub],
+ * [manual].
  */
 // Node's global WebCrypto (the same API the kiosk signs with in the browser).
 const subtle = globalThis.crypto.subtle;
@@ -34,7 +35,7 @@ const TS_MAX = 4_102_444_800_000; // 2100-01-01
 
 /**
  * @typedef {{ v: 1, kiosk: string, seq: number, ts: number, decision: 'grant' | 'deny', door?: string,
- *   nonce: string, stale?: true, sub?: string }} DecisionPayload
+ *   nonce: string, stale?: true, sub?: string, manual?: true }} DecisionPayload
  * @typedef {{ kty: 'EC', crv: 'P-256', x: string, y: string }} PublicJwk
  * @typedef {{ v: 1, kiosk: string, key: PublicJwk, ts: number, proof: string }} PairPayload
  * @typedef {{ payload: string, sig: string }} Envelope
@@ -102,6 +103,7 @@ export function canonicalDecisionPayload(p) {
   o.nonce = p.nonce;
   if (p.stale === true) o.stale = true;
   if (p.sub !== undefined) o.sub = p.sub;
+  if (p.manual === true) o.manual = true;
   return JSON.stringify(o);
 }
 
@@ -149,7 +151,7 @@ export function checkDecisionBody(text) {
   const p = parsed.value;
   const bad = checkKeys(
     p,
-    ['v', 'kiosk', 'seq', 'ts', 'decision', 'door', 'nonce', 'stale', 'sub'],
+    ['v', 'kiosk', 'seq', 'ts', 'decision', 'door', 'nonce', 'stale', 'sub', 'manual'],
     ['v', 'kiosk', 'seq', 'ts', 'decision', 'nonce'],
   );
   if (bad) return bad;
@@ -162,11 +164,13 @@ export function checkDecisionBody(text) {
   if (typeof p.nonce !== 'string' || !B64URL_22.test(p.nonce)) return no('bad_field', 'nonce');
   if (p.stale !== undefined && p.stale !== true) return no('bad_field', 'stale');
   if (p.sub !== undefined && (typeof p.sub !== 'string' || !B64URL_22.test(p.sub))) return no('bad_field', 'sub');
+  if (p.manual !== undefined && p.manual !== true) return no('bad_field', 'manual');
   /** @type {DecisionPayload} */
   const payload = { v: 1, kiosk: p.kiosk, seq: p.seq, ts: p.ts, decision: p.decision, nonce: p.nonce };
   if (p.door !== undefined) payload.door = /** @type {string} */ (p.door);
   if (p.stale === true) payload.stale = true;
   if (p.sub !== undefined) payload.sub = /** @type {string} */ (p.sub);
+  if (p.manual === true) payload.manual = true;
   if (canonicalDecisionPayload(payload) !== env.value.payload) return no('not_canonical', 'payload');
   return { ok: true, value: { envelope: env.value, payload } };
 }

@@ -808,7 +808,7 @@ export class KioskController {
     // An unpaired kiosk signs and queues nothing: a queued decision would be delivered, stale, at pairing.
     if (up && this.decisions && entry.sent) {
       try {
-        await this.decisions.decide(up, entry.subjectId ? { subjectId: entry.subjectId } : {});
+        await this.decisions.decide(up, { ...(entry.subjectId ? { subjectId: entry.subjectId } : {}), ...(entry.mode === 'manual' ? { manual: true } : {}) });
       } catch (e) {
         this.update({ error: isKioskError(e) ? e : new KioskError('INTERNAL') });
       }

@@ -46,6 +46,11 @@ export interface DecisionPayload {
   stale?: true;
   /** Pseudonymous subject reference (admin opt-in; absent by default). */
   sub?: string;
+  /**
+   * Only ever `true` when present: a guard's or admin's manual override, not the kiosk's own decision. Signed, so the
+   * receiver's log tells overrides apart even when the tablet's own audit has been purged (attacker review, session 25).
+   */
+  manual?: true;
 }
 
 export interface DecisionEnvelope {
@@ -64,6 +69,7 @@ const PAYLOAD_KEYS = [
   ['nonce', true],
   ['stale', false],
   ['sub', false],
+  ['manual', false],
 ] as const;
 
 export type SchemaFailure =
@@ -116,7 +122,7 @@ export function checkPayloadObject(obj: unknown): Checked<DecisionPayload> {
   const known = new Set<string>(PAYLOAD_KEYS.map(([k]) => k));
   for (const key of Object.keys(obj)) if (!known.has(key)) return fail('extra_field', key);
   for (const [key, required] of PAYLOAD_KEYS) if (required && !(key in obj)) return fail('missing_field', key);
-  const { v, kiosk, seq, ts, decision, door, nonce, stale, sub } = obj;
+  const { v, kiosk, seq, ts, decision, door, nonce, stale, sub, manual } = obj;
   if (v !== DECISION_VERSION) return fail('bad_field', 'v');
   if (typeof kiosk !== 'string' || !ID_PATTERN.test(kiosk)) return fail('bad_field', 'kiosk');
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return fail('bad_field', 'seq');
@@ -126,10 +132,12 @@ export function checkPayloadObject(obj: unknown): Checked<DecisionPayload> {
   if (typeof nonce !== 'string' || !NONCE_PATTERN.test(nonce)) return fail('bad_field', 'nonce');
   if (stale !== undefined && stale !== true) return fail('bad_field', 'stale');
   if (sub !== undefined && (typeof sub !== 'string' || !SUBJECT_REF_PATTERN.test(sub))) return fail('bad_field', 'sub');
+  if (manual !== undefined && manual !== true) return fail('bad_field', 'manual');
   const p: DecisionPayload = { v: 1, kiosk, seq, ts, decision, nonce };
   if (door !== undefined) p.door = door;
   if (stale === true) p.stale = true;
   if (sub !== undefined) p.sub = sub;
+  if (manual === true) p.manual = true;
   return { ok: true, value: p };
 }
 

@@ -64,6 +64,8 @@ export interface DecideOptions {
   door?: string;
   /** Used only when subject references are enabled; never sent as is. */
   subjectId?: string;
+  /** A guard's or admin's override: signed as `manual: true`. */
+  manual?: boolean;
 }
 
 function isUsableRecord(r: DecisionKeyRecord | undefined): r is DecisionKeyRecord {
@@ -250,6 +252,7 @@ export class DecisionService {
     const ts = (this.opts.now ?? Date.now)();
     const payload: DecisionPayload = { v: 1, kiosk: this.opts.kioskId, seq, ts, decision, nonce: randomBase64url(16) };
     if (door !== undefined) payload.door = door;
+    if (options.manual) payload.manual = true;
     if (options.subjectId !== undefined) {
       const sub = await this.subjectRefFor(options.subjectId);
       if (sub !== undefined) payload.sub = sub;

@@ -357,6 +357,28 @@ describe('DecisionService + DecisionSender', () => {
     expect(up.got[3]!.sub).not.toBe(up.got[1]!.sub);
   });
 
+  it('signs a manual override as manual, and keeps the flag when it is re-signed as stale', async () => {
+    // The receiver's log tells overrides from the kiosk's own decisions (attacker review, session 25: an override was
+    // a plain grant upstream, and the tablet's audit of it could be purged).
+    let clock = 1_795_000_000_000;
+    let down = true;
+    const up = scriptedUpstream(() => (down ? 'network-error' : { status: 200, body: { ok: true, stale: true, actuate: false } }));
+    const s = await openService({ fetch: up.fetch, now: () => clock, freshnessMs: 5000 });
+    await s.decide('grant');
+    await s.decide('grant', { manual: true });
+    await until(() => up.got.length >= 1 && s.status.state === 'waiting');
+    clock += 6000;
+    down = false;
+    await s.sender.flush();
+    await until(() => s.status.counts.delivered === 2);
+    const last = new Map(up.got.map((p) => [p.seq, p]));
+    expect([1, 2].map((seq) => [last.get(seq)?.manual, last.get(seq)?.stale])).toEqual([
+      [undefined, true],
+      [true, true],
+    ]);
+    expect(up.got.filter((p) => p.seq === 2 && !p.stale).every((p) => p.manual === true)).toBe(true);
+  });
+
   it('refuses a door id that does not fit the schema', async () => {
     const s = await openService({ fetch: scriptedUpstream(() => ({ status: 200 })).fetch });
     await expect(s.decide('grant', { door: 'Main Entrance (north)' })).rejects.toMatchObject({

@@ -65,8 +65,12 @@ const valid = [
     payload: `{"v":1,"kiosk":"lobby-1","seq":3,"ts":1795000001000,"decision":"grant","nonce":"${NONCE}","stale":true}`,
   },
   {
+    name: 'manual override grant',
+    payload: `{"v":1,"kiosk":"lobby-1","seq":4,"ts":1795000001500,"decision":"grant","nonce":"${NONCE}","manual":true}`,
+  },
+  {
     name: 'largest possible',
-    payload: `{"v":1,"kiosk":"${K32}","seq":9007199254740991,"ts":4102444800000,"decision":"grant","door":"${D32}","nonce":"${NONCE}","stale":true,"sub":"${SUB}"}`,
+    payload: `{"v":1,"kiosk":"${K32}","seq":9007199254740991,"ts":4102444800000,"decision":"grant","door":"${D32}","nonce":"${NONCE}","stale":true,"sub":"${SUB}","manual":true}`,
   },
 ];
 
@@ -110,6 +114,18 @@ const invalid = [
     body: await envelope(base.replace('}', ',"stale":false}')),
     reason: 'bad_field',
     field: 'stale',
+  },
+  {
+    name: 'manual false spelled out',
+    body: await envelope(base.replace('}', ',"manual":false}')),
+    reason: 'bad_field',
+    field: 'manual',
+  },
+  {
+    name: 'manual before sub',
+    body: await envelope(base.replace('}', `,"manual":true,"sub":"${SUB}"}`)),
+    reason: 'not_canonical',
+    field: 'payload',
   },
   { name: 'seq zero', body: await envelope(base.replace('"seq":7', '"seq":0')), reason: 'bad_field', field: 'seq' },
   {

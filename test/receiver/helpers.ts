@@ -423,12 +423,14 @@ export function payloadText(p: {
   nonce?: string;
   stale?: true;
   sub?: string;
+  manual?: true;
 }): string {
   let t = `{"v":1,"kiosk":"${p.kiosk}","seq":${p.seq},"ts":${p.ts},"decision":"${p.decision}"`;
   if (p.door !== undefined) t += `,"door":"${p.door}"`;
   t += `,"nonce":"${p.nonce ?? NONCE}"`;
   if (p.stale) t += ',"stale":true';
   if (p.sub !== undefined) t += `,"sub":"${p.sub}"`;
+  if (p.manual) t += ',"manual":true';
   return `${t}}`;
 }
 
@@ -476,6 +478,7 @@ export interface JournalEntry {
   seq?: number;
   stale?: boolean;
   actuate?: boolean;
+  manual?: boolean;
   body?: string;
 }
 

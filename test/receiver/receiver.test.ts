@@ -457,6 +457,26 @@ describe('decisions', () => {
     await pair(h, kiosk);
   });
 
+  it("logs a kiosk's manual override as one, at warning level, in the log and the journal", async () => {
+    // The tablet's own audit of an override can be purged there; the receiver keeps its own trail (session 25).
+    const manual = await post(
+      `${h.url}/decisions`,
+      await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant', manual: true }),
+    );
+    expect(manual).toMatchObject({ status: 200, json: { ok: true, actuate: true } });
+    await post(`${h.url}/decisions`, await decisionBody(kiosk, { seq: 2, ts: Date.now(), decision: 'grant' }));
+    const accepted = h.logs.filter((l) => l.event === 'accepted');
+    expect(accepted.map((l) => [l.seq, l.manual, l.level])).toEqual([
+      [1, true, 40],
+      [2, undefined, 30],
+    ]);
+    const entries = (await journal(h.url, h.token)).filter((e) => e.route === '/decisions' && e.result === 'accepted');
+    expect(entries.map((e) => [e.seq, e.manual])).toEqual([
+      [1, true],
+      [2, undefined],
+    ]);
+  });
+
   it('accepts a verified grant and deny, records them, and lets only the fresh grant actuate', async () => {
     const grantBody = await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant', door: 'main' });
     const before = Date.now();
