@@ -89,6 +89,16 @@ afterEach(async () => {
   await h.close();
 });
 
+/** A re-pair code for `id`, issued with the admin token (the receiver admin's explicit act). */
+async function repairCodeFor(r: { url: string; token: string | undefined }, id: string): Promise<string> {
+  const issued = await fetch(`${r.url}/admin/pairing-code`, {
+    method: 'POST',
+    headers: { ...bearer(r.token), 'content-type': 'application/json' },
+    body: JSON.stringify({ repair: id }),
+  });
+  return ((await issued.json()) as { code: string }).code;
+}
+
 describe('pairing', () => {
   it('registers a kiosk key with the one-time code, once', async () => {
     const { code } = h.receiver.issuePairingCode();
@@ -362,12 +372,7 @@ describe('revocation: a lost or retired tablet', () => {
     });
     expect(await post(`${h.url}/decisions`, await grant(kiosk, 2))).toMatchObject({ status: 401 });
     // The admin's explicit act: a re-pair code for that id, here for the replacement tablet's new key.
-    const issued = await fetch(`${h.url}/admin/pairing-code`, {
-      method: 'POST',
-      headers: { ...bearer(h.token), 'content-type': 'application/json' },
-      body: '{"repair":"lobby-1"}',
-    });
-    const repairCode = ((await issued.json()) as { code: string }).code;
+    const repairCode = await repairCodeFor(h, 'lobby-1');
     // Not the revoked key, even with that code: a thief holding the tablet could have signed grants far ahead in
     // sequence and time, and the "found" tablet re-paired would make them open the door (attacker review, session
     // 25). The code stays usable.
@@ -390,12 +395,7 @@ describe('revocation: a lost or retired tablet', () => {
       json: { reason: 'bad_signature' },
     });
     // The replaced key stays retired: not under this id with another re-pair code, nor under a new id.
-    const again = await fetch(`${h.url}/admin/pairing-code`, {
-      method: 'POST',
-      headers: { ...bearer(h.token), 'content-type': 'application/json' },
-      body: '{"repair":"lobby-1"}',
-    });
-    const againCode = ((await again.json()) as { code: string }).code;
+    const againCode = await repairCodeFor(h, 'lobby-1');
     expect(await post(`${h.url}/pair`, await pairBody(kiosk, againCode))).toMatchObject({
       status: 403,
       json: { reason: 'key_retired' },
@@ -433,12 +433,7 @@ describe('revocation: a lost or retired tablet', () => {
           status: 401,
           json: { reason: 'kiosk_revoked' },
         });
-        const repair = await fetch(`${b.url}/admin/pairing-code`, {
-          method: 'POST',
-          headers: { ...bearer(b.token), 'content-type': 'application/json' },
-          body: '{"repair":"lobby-1"}',
-        });
-        const code = ((await repair.json()) as { code: string }).code;
+        const code = await repairCodeFor(b, 'lobby-1');
         expect(await post(`${b.url}/pair`, await pairBody(kiosk, code))).toMatchObject({
           status: 403,
           json: { reason: 'key_retired' },
