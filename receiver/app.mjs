@@ -402,6 +402,9 @@ async function build(opts, store, unlock) {
     // Unpaired by the admin (a lost or retired tablet): its key opens nothing. Final for the kiosk (401), and
     // journaled like every refusal, so a stolen tablet still trying shows up in the log.
     if (rec.revokedAt !== undefined) return reject(req, reply, 401, 'kiosk_revoked', ids, { signedBy: p.kiosk });
+    // A key retired under another id (one tablet renamed keeps its key: two rows can share it) opens nothing here
+    // either: "retired for good" is per key (review, session 25).
+    if (await store.retired(rec.kid)) return reject(req, reply, 401, 'kiosk_revoked', ids, { signedBy: p.kiosk });
     // Only a sequence number the kiosk has not used yet takes a token: copies of its old decisions (every order
     // carries one, to MQTT, webhooks and logs) resent from the LAN drained the kiosk's own bucket, and its real grants
     // were then refused as rate-limited and went stale — a door held shut by replays (attacker review, session 25).

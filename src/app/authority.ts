@@ -242,7 +242,11 @@ export class Authority {
         if (ids.length === 0) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'none-registered' });
         const { assertion, expected } = await getPasskeyAssertion(ids, signal);
         const g = await this.checked('passkey', () => this.opts.vault.guards.verifyPasskey(assertion, expected));
-        if (g.id !== s.guardId) throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'other-guard' });
+        if (g.id !== s.guardId) {
+          // Audited like any failed proof: someone at the screen held another guard's key.
+          await this.opts.loginFailed?.({ kind: 'passkey', problem: 'other-guard' });
+          throw new KioskError('GUARD_PASSKEY_FAILED', { reason: 'other-guard' });
+        }
       }
     } catch (e) {
       // Only a device without an authenticator checked nothing; a cancelled prompt ends the session too (whoever

@@ -731,8 +731,8 @@ export class KioskController {
   }
 
   /**
-   * Manual override by the logged-in guard (or the admin): needs the 'override' capability, a reason, on the attended
-   * kiosk for a grant the guard's PIN or security key again (`proof`: GUARD_CONFIRM_REQUIRED without it; a wrong one
+   * Manual override by the logged-in guard (or the admin): needs the 'override' capability, a reason, on a tablet
+   * visitors use (attended or visitor role) for a guard's grant the guard's PIN or security key again (`proof`: GUARD_CONFIRM_REQUIRED without it; a wrong one
    * ends the session), and room in the actor's override window (OVERRIDE_RATE_LIMITED otherwise, persisted across
    * reloads). Recorded in the
    * encrypted audit with the actor's id and the reason; upstream gets only the signed yes/no. `sent` is false when the
@@ -744,9 +744,10 @@ export class KioskController {
     const why = typeof reason === 'string' ? reason.trim() : '';
     if (why.length < 3 || why.length > 200) throw new KioskError('INPUT_INVALID', { field: 'reason', min: 3, max: 200 });
     const s = this.snap.settings;
-    // On the attended kiosk the guard panel is on the visitor's screen: a grant needs the guard's PIN or key again,
-    // so an open session is not a door anyone at the screen may open. A deny needs no proof (it opens nothing).
-    if (decision === 'grant' && s.role === 'attended' && this.authority.session.kind === 'guard') {
+    // On a tablet visitors use (attended: the guard panel beside the visitor view; visitor: a guard who logged in on
+    // it) a grant needs the guard's PIN or key again, so an open session is not a door anyone at the screen may
+    // open. A deny needs no proof (it opens nothing); a guard-role desk tablet faces no visitor.
+    if (decision === 'grant' && s.role !== 'guard' && this.authority.session.kind === 'guard') {
       if (!proof) throw new KioskError('GUARD_CONFIRM_REQUIRED');
       await this.authority.confirm(proof);
     }

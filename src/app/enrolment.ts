@@ -11,6 +11,7 @@
  * authority for `enrol` first. It never renders anything and never decides at the door.
  */
 import { resolveFaceConfig } from '../config/face';
+import { noteChange } from './local-revocations';
 import { selectEnrolmentTemplates, type EnrolmentSample } from '../matching/face/enrolment';
 import { cosineSimilarity } from '../matching/face/similarity';
 import { parseImportCsv, readCsvFile } from './csv-import';
@@ -128,6 +129,8 @@ export class EnrolmentService {
         validFrom: input.validFrom,
         validUntil: input.validUntil,
       });
+      // Photos for the deny list (or a narrower period) revoke here: held over the next bundle like an edit.
+      await noteChange(this.vault, cur, { id: cur.id, list: merged.list, validUntil: merged.validUntil }, this.app.clock.wall());
       const after = await this.vault.subjects.put(merged);
       const fields = changedPersonFields(cur, after);
       if (fields.length) await recordChange(this.app, { outcome: 'person-edited', subjectId: after.id, reason: editedReason(`add-${via}`, fields), actor: 'admin' });

@@ -20,12 +20,18 @@ export async function localRevocations(vault: Vault): Promise<LocalRevocations> 
   return ((await vault.keys.get(NAME)) as LocalRevocations | undefined) ?? {};
 }
 
+/** What noteChange needs of a person before and after a change. */
+export type PersonState = Pick<Subject, 'id' | 'list' | 'validUntil'>;
+
 /**
- * What a change of one person here does to their revocation: `after` undefined is a deletion (revoked from `now`);
- * a move to the deny list or an earlier end adds to it; the allow list, or an end later than the held one (or none),
- * lifts that part. Admin session (the caller's edit already asked for it).
+ * What a change of one person here does to their revocation, recorded BEFORE the change is written (a hold for
+ * someone still listed does no harm; a change written without its hold would be undone by the next bundle):
+ * `after` undefined is a deletion (revoked from `now`); a move from the allow to the deny list, or an earlier end,
+ * adds to it; a move to the allow list, or an end that is none or still ahead of `now`, lifts that part (the admin
+ * re-allowed the person here). An end moved but still past keeps the person revoked, from that end. Admin session
+ * (the caller's edit already asked for it).
  */
-export async function noteChange(vault: Vault, before: Subject | undefined, after: Subject | undefined, now: number): Promise<void> {
+export async function noteChange(vault: Vault, before: PersonState | undefined, after: PersonState | undefined, now: number): Promise<void> {
   const id = before?.id ?? after?.id;
   if (!id) return;
   const all = await localRevocations(vault);
@@ -33,12 +39,14 @@ export async function noteChange(vault: Vault, before: Subject | undefined, afte
   if (!after) {
     cur.until = Math.min(cur.until ?? Infinity, now);
   } else {
-    if (after.list === 'deny') cur.deny = true;
-    else delete cur.deny;
+    // Only a move onto the deny list made here is held: someone the desk listed as denied is the desk's to re-allow.
+    if (after.list === 'allow') delete cur.deny;
+    else if (before?.list !== 'deny') cur.deny = true;
     const ends = after.validUntil;
     const earlier = ends !== undefined && (before?.validUntil === undefined || ends < before.validUntil);
     if (earlier) cur.until = Math.min(cur.until ?? Infinity, ends);
-    else if (cur.until !== undefined && (ends === undefined || ends > cur.until)) delete cur.until;
+    else if (cur.until !== undefined && (ends === undefined || ends > now)) delete cur.until;
+    else if (cur.until !== undefined && ends !== undefined && ends > cur.until) cur.until = ends;
   }
   const next: LocalRevocations = { ...all };
   if (cur.deny || cur.until !== undefined) next[id] = cur;

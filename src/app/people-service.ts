@@ -52,7 +52,12 @@ export class PeopleService {
     const keep = await this.vault.subjects.get(keepId);
     const other = await this.vault.subjects.get(otherId);
     if (!keep || !other) throw new KioskError('INPUT_INVALID', { field: 'merge' });
-    const s = await this.vault.subjects.putAndDelete(mergedRecord(keep, other), otherId);
+    const merged = mergedRecord(keep, other);
+    // Held over the next bundle like any revocation here: the merged record may be denied or end sooner than `keep`
+    // was, and `other` is gone from this kiosk (a desk's bundle brought both back as they were).
+    await noteChange(this.vault, keep, { id: keepId, list: merged.list, validUntil: merged.validUntil }, this.app.clock.wall());
+    await noteChange(this.vault, other, undefined, this.app.clock.wall());
+    const s = await this.vault.subjects.putAndDelete(merged, otherId);
     await recordChange(this.app, {
       outcome: 'people-merged',
       subjectId: keepId,
@@ -90,9 +95,9 @@ export class PeopleService {
     // The list they were on, from the watchlist in memory: deleting someone from the deny list is what matters here.
     const list = this.app.listSubjects().find((s) => s.id === id)?.list;
     const before = await this.vault.subjects.get(id);
-    await this.vault.subjects.delete(id);
-    // Kept over the next bundle: a desk that has not heard of it must not bring the person back with access.
+    // Kept over the next bundle (recorded first): a desk that has not heard of it must not bring the person back.
     if (before) await noteChange(this.vault, before, undefined, this.app.clock.wall());
+    await this.vault.subjects.delete(id);
     await recordChange(this.app, {
       outcome: 'person-deleted',
       subjectId: id,
@@ -120,8 +125,8 @@ export class PeopleService {
     const vu = 'validUntil' in patch ? patch.validUntil : cur.validUntil;
     if (vf !== undefined) next.validFrom = vf;
     if (vu !== undefined) next.validUntil = vu;
+    await noteChange(this.vault, cur, { id, list: next.list, validUntil: next.validUntil }, this.app.clock.wall());
     const after = await this.vault.subjects.put(next);
-    await noteChange(this.vault, cur, after, this.app.clock.wall());
     const fields = changedPersonFields(cur, after);
     if (fields.length)
       await recordChange(this.app, {

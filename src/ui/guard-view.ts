@@ -206,7 +206,8 @@ export class GuardView {
     const shared = s.settings.role === 'attended';
     const revealed = !shared || performance.now() < this.revealUntil;
     this.reveal.hidden = !shared;
-    this.pinRow.hidden = !(shared && s.session.kind === 'guard');
+    // As the controller asks (src/app/controller.ts override): a guard's grant on any tablet visitors use.
+    this.pinRow.hidden = !(s.settings.role !== 'guard' && s.session.kind === 'guard');
     this.hiddenNote.hidden = revealed;
     this.reveal.textContent = t(revealed ? 'guardHideNames' : 'guardRevealNames');
     this.who.textContent = s.session.kind === 'guard' ? labelled(t('loggedInAs'), s.session.name) : s.session.kind === 'admin' ? labelled(t('loggedInAs'), t('admin')) : '';

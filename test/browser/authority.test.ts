@@ -40,7 +40,8 @@ describe('authority in the app layer (no UI)', () => {
     const clock = new AdjustableClock();
     const name = uniqueName('authority');
     const { vault, app, ops } = await kiosk(name, clock);
-    await ops.setup(PASS, { role: 'visitor' });
+    // A guard's desk tablet: the grants below need no second proof (that is the next test's).
+    await ops.setup(PASS, { role: 'guard' });
     expect(app.authority.session.kind).toBe('admin');
     await ops.settings.saveSettings({ sessionIdleSeconds: 600 });
     await expectCode(ops.createGuard('Night desk', '12345'), 'GUARD_PIN_RULE');
@@ -181,7 +182,13 @@ describe('authority in the app layer (no UI)', () => {
       ['override-grant', g.id],
     ]);
     expect(audit.some((e) => e.actor === other.id)).toBe(false);
+    // A guard logged in on a visitor kiosk is on the visitors' tablet too: proof there as well (review, session 25).
+    await ops.settings.saveSettings({ role: 'visitor' });
+    await app.authority.loginPin(g.id, PIN_1);
+    await expectCode(app.override('grant', 'on the visitor kiosk'), 'GUARD_CONFIRM_REQUIRED');
+    await app.override('grant', 'on the visitor kiosk', { pin: PIN_1 });
     // A guard's own desk tablet (role guard) faces no visitor: no proof there.
+    await ops.unlock(PASS);
     await ops.settings.saveSettings({ role: 'guard' });
     await app.authority.loginPin(g.id, PIN_1);
     await app.override('grant', 'desk tablet', { pin: 'not checked' });

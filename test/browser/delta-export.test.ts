@@ -116,6 +116,31 @@ describe('changes-only export', () => {
     expect(revokedState()).toEqual([at, 'allow', at, 'allow']);
   }, 180_000);
 
+  it('a merge made on the kiosk is kept over the next bundle: the merged record stays denied (review, session 25)', async () => {
+    const clock = new AdjustableClock();
+    const a = await openKiosk('merge-here-a', clock);
+    const b = await openKiosk('merge-here-b', clock);
+    await a.ops.setup(PASS, { role: 'attended' });
+    await b.ops.setup(PASS, { role: 'attended' });
+    await b.ops.sync.pinAdminKey((await a.ops.sync.adminPublicKey()).json);
+    const allowed = await a.vault.enrol({ label: 'Kim', list: 'allow', plates: [], templates: { fr_feature: [tpl(512, 1)] } });
+    const denied = await a.vault.enrol({ label: 'Kim (banned)', list: 'deny', plates: [], templates: { fr_feature: [tpl(512, 2)] } });
+    await a.app.watchlistSettled();
+    const install = async () => {
+      await b.ops.sync.importWatchlist(new Blob([(await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes]), { sitePassphrase: SITE });
+      await b.app.watchlistSettled();
+    };
+    await install();
+    // The same person twice: merged at the kiosk, the deny list wins.
+    await b.ops.people.mergeSubjects(allowed.id, denied.id);
+    expect(b.app.listSubjects().map((x) => [x.id, x.list])).toEqual([[allowed.id, 'deny']]);
+    clock.advance(1000);
+    await install();
+    const after = new Map(b.app.listSubjects().map((x) => [x.id, x]));
+    expect(after.get(allowed.id)?.list).toBe('deny');
+    expect(after.get(denied.id)).toMatchObject({ list: 'deny', validUntil: expect.any(Number) });
+  }, 180_000);
+
   it('is not installed on a kiosk whose stored list lost a page, and no edit arms the held-back people meanwhile', async () => {
     // Review (session 24): planned from a list missing a page, a delta's deletion of a person on that page was dropped
     // as "not installed" while the version moved on, so after the admin's rebuild the revoked person was back.

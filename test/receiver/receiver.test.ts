@@ -410,6 +410,17 @@ describe('revocation: a lost or retired tablet', () => {
       [1, true],
       [1, true],
     ]);
+    // One key under two ids (a tablet renamed keeps its key): retiring it under one id retires it under the other.
+    const twin = await makeKiosk('side-1');
+    expect((await post(`${h.url}/pair`, await pairBody(twin, h.receiver.issuePairingCode().code))).status).toBe(200);
+    const renamed = { ...twin, id: 'side-2' };
+    expect((await post(`${h.url}/pair`, await pairBody(renamed, h.receiver.issuePairingCode().code))).status).toBe(200);
+    expect((await post(`${h.url}/decisions`, await grant(twin, 1))).status).toBe(200);
+    expect((await revoke('side-2')).status).toBe(200);
+    expect(await post(`${h.url}/decisions`, await grant(twin, 2))).toMatchObject({
+      status: 401,
+      json: { reason: 'kiosk_revoked' },
+    });
   });
 
   it('keeps a revocation across a restart', async () => {
