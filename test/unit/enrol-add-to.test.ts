@@ -45,6 +45,8 @@ function standIn(template: Float32Array) {
       loadWatchlist: async () => ({ subjects: [bob, carol] }),
       enrol: async (input: Subject) => (put.push({ ...input, id: 'new' }), { ...input, id: 'new' }),
       audit: { append: async () => undefined },
+      // The sealed local-revocations record (src/app/local-revocations.ts): none yet.
+      keys: { get: async () => undefined, put: async () => undefined },
     },
     watchlistSettled: async () => undefined,
   };
