@@ -15,6 +15,16 @@ afterEach(closeKiosks);
 
 const labels = (k: { app: { listSubjects(): { label: string }[] } }) => k.app.listSubjects().map((s) => s.label).sort();
 
+/** A desk (a) and a kiosk (b) that pins the desk's admin key, both set up as attended tablets. */
+async function deskAndKiosk(prefix: string, clock: AdjustableClock) {
+  const a = await openKiosk(`${prefix}-a`, clock);
+  const b = await openKiosk(`${prefix}-b`, clock);
+  await a.ops.setup(PASS, { role: 'attended' });
+  await b.ops.setup(PASS, { role: 'attended' });
+  await b.ops.sync.pinAdminKey((await a.ops.sync.adminPublicKey()).json);
+  return { a, b };
+}
+
 describe('changes-only export', () => {
   it('carries exactly what changed since the last export and applies only on its base', async () => {
     const clock = new AdjustableClock();
@@ -67,11 +77,7 @@ describe('changes-only export', () => {
     // Attacker review (session 25): deleting, denying or ending someone at the kiosk was undone, without a word, by the
     // next scheduled pull or an old file from the desk, which still had them allowed.
     const clock = new AdjustableClock();
-    const a = await openKiosk('revoked-here-a', clock);
-    const b = await openKiosk('revoked-here-b', clock);
-    await a.ops.setup(PASS, { role: 'attended' });
-    await b.ops.setup(PASS, { role: 'attended' });
-    await b.ops.sync.pinAdminKey((await a.ops.sync.adminPublicKey()).json);
+    const { a, b } = await deskAndKiosk('revoked-here', clock);
     const [gone, denied, ended, kept] = await Promise.all(
       [1, 2, 3, 4].map((i) => a.vault.enrol({ label: `Person ${i}`, list: 'allow', plates: [], templates: { fr_feature: [tpl(512, i)] } })),
     );
@@ -118,11 +124,7 @@ describe('changes-only export', () => {
 
   it('a merge made on the kiosk is kept over the next bundle: the merged record stays denied (review, session 25)', async () => {
     const clock = new AdjustableClock();
-    const a = await openKiosk('merge-here-a', clock);
-    const b = await openKiosk('merge-here-b', clock);
-    await a.ops.setup(PASS, { role: 'attended' });
-    await b.ops.setup(PASS, { role: 'attended' });
-    await b.ops.sync.pinAdminKey((await a.ops.sync.adminPublicKey()).json);
+    const { a, b } = await deskAndKiosk('merge-here', clock);
     const allowed = await a.vault.enrol({ label: 'Kim', list: 'allow', plates: [], templates: { fr_feature: [tpl(512, 1)] } });
     const denied = await a.vault.enrol({ label: 'Kim (banned)', list: 'deny', plates: [], templates: { fr_feature: [tpl(512, 2)] } });
     await a.app.watchlistSettled();
