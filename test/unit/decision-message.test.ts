@@ -135,7 +135,8 @@ describe('subject references', () => {
     expect(await subjectRef(k1, 'subject-42')).toBe(a);
     expect(await subjectRef(k1, 'subject-43')).not.toBe(a);
     expect(await subjectRef(k2, 'subject-42')).not.toBe(a);
-    expect(a).not.toContain('42');
+    // The id's text is not in it (a random reference contains "42" one time in about 200: that check was flaky).
+    expect(a).not.toContain('subject');
   });
 });
 
