@@ -138,6 +138,9 @@ export interface ControllerDeps {
   clock?: Clock;
 }
 
+/** The override window's key for an actor's denies (guard ids are `g-` and hex, or 'admin': it names no actor). */
+const denyBucket = (actor: string): string => `deny:${actor}`;
+
 export class KioskController {
   readonly vault: Vault;
   readonly camera: Camera;
@@ -415,7 +418,7 @@ export class KioskController {
     return this.identified;
   }
 
-  /** Overrides the current guard (or admin) has left in this window. */
+  /** Override grants the current guard (or admin) has left in this window (denies have a window of their own). */
   async overridesLeft(): Promise<{ left: number; limit: number; windowMinutes: number }> {
     this.authority.require('override');
     const s = this.snap.settings;
@@ -753,7 +756,11 @@ export class KioskController {
     }
     const session = this.authority.session;
     const actor = this.authority.actor!;
-    await this.vault.guards.countOverride(actor, s.overrideLimit, s.overrideWindowMinutes * 60_000);
+    // Grants and denies are counted apart: the window bounds what a guard (or whoever holds their session) can open,
+    // and denies opened nothing — counted together, six denies tapped at an attended kiosk's shared screen left the
+    // guard no grant for the window (attacker review, session 26). Denies keep a window of the same size, so the
+    // screen cannot be used to flood the decision log and the audit either.
+    await this.vault.guards.countOverride(decision === 'grant' ? actor : denyBucket(actor), s.overrideLimit, s.overrideWindowMinutes * 60_000);
     const outcome = decision === 'grant' ? 'override-grant' : 'override-deny';
     const entry: IdentifiedDecision = {
       n: ++this.decisionCount,
