@@ -58,8 +58,11 @@ export const CAPABILITIES: readonly Capability[] = [
 /** What a guard may do; the admin may do everything. */
 const GUARD_CAPS: ReadonlySet<Capability> = new Set(['override', 'view-identities', 'guard-screen']);
 
-/** What a guard offers to prove again that they are at the screen (Authority.confirm). */
-export type GuardProof = { pin: string } | { passkey: true };
+/**
+ * What staff offer to prove again that they are at the screen (Authority.confirm): a guard their PIN or own security
+ * key, the admin the passphrase.
+ */
+export type GuardProof = { pin: string } | { passkey: true } | { passphrase: string };
 
 export type Session =
   | { kind: 'none' }
@@ -233,7 +236,9 @@ export class Authority {
    */
   async confirm(proof: GuardProof, signal?: AbortSignal): Promise<void> {
     const s = this.session;
+    if (s.kind === 'admin') return this.confirmAdmin(proof);
     if (s.kind !== 'guard') throw new KioskError('GUARD_REQUIRED', { capability: 'override' });
+    if ('passphrase' in proof) throw new KioskError('GUARD_CONFIRM_REQUIRED');
     try {
       if ('pin' in proof) {
         await this.checked('pin', () => this.opts.vault.guards.verifyPin(s.guardId, proof.pin));
@@ -252,6 +257,27 @@ export class Authority {
       // Only a device without an authenticator checked nothing; a cancelled prompt ends the session too (whoever
       // cancelled it may not be the guard, and the guard logs in again in seconds).
       if (!isKioskError(e, 'GUARD_PASSKEY_UNAVAILABLE')) this.logout();
+      throw e;
+    }
+    this.touch();
+  }
+
+  /**
+   * The admin's proof is the passphrase (the vault checks it as an unlock would, lock-out included): an admin session
+   * left open on a tablet visitors use would otherwise give its grant to whoever came next. A wrong one ends the
+   * session and is audited like a wrong unlock; a refusal during a lock-out ends it too (whoever tapped may not be
+   * the admin). A guard's PIN or key proves nothing about the admin.
+   */
+  private async confirmAdmin(proof: GuardProof): Promise<void> {
+    if (!('passphrase' in proof)) throw new KioskError('ADMIN_CONFIRM_REQUIRED');
+    try {
+      await this.opts.vault.confirmAdmin(proof.passphrase);
+    } catch (e) {
+      if (isKioskError(e, 'STORE_WRONG_PASSPHRASE') && this.opts.loginFailed) {
+        const failures = Number(e.details?.['failures'] ?? 0);
+        await this.opts.loginFailed({ kind: 'wrong', via: 'passphrase', failures, lockoutMs: Number(e.details?.['waitMs'] ?? 0) });
+      }
+      if (isKioskError(e, 'STORE_WRONG_PASSPHRASE') || isKioskError(e, 'STORE_LOCKED_OUT') || isKioskError(e, 'INPUT_INVALID')) this.logout();
       throw e;
     }
     this.touch();

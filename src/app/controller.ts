@@ -748,10 +748,11 @@ export class KioskController {
     if (why.length < 3 || why.length > 200) throw new KioskError('INPUT_INVALID', { field: 'reason', min: 3, max: 200 });
     const s = this.snap.settings;
     // On a tablet visitors use (attended: the guard panel beside the visitor view; visitor: a guard who logged in on
-    // it) a grant needs the guard's PIN or key again, so an open session is not a door anyone at the screen may
-    // open. A deny needs no proof (it opens nothing); a guard-role desk tablet faces no visitor.
-    if (decision === 'grant' && s.role !== 'guard' && this.authority.session.kind === 'guard') {
-      if (!proof) throw new KioskError('GUARD_CONFIRM_REQUIRED');
+    // it) a grant needs the guard's PIN or key again, or the admin's passphrase, so an open session is not a door
+    // anyone at the screen may open. A deny needs no proof (it opens nothing); a guard-role desk tablet faces no visitor.
+    const kind = this.authority.session.kind;
+    if (decision === 'grant' && s.role !== 'guard' && (kind === 'guard' || kind === 'admin')) {
+      if (!proof) throw new KioskError(kind === 'admin' ? 'ADMIN_CONFIRM_REQUIRED' : 'GUARD_CONFIRM_REQUIRED');
       await this.authority.confirm(proof);
     }
     const session = this.authority.session;

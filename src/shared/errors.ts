@@ -95,6 +95,7 @@ export const ERROR_MESSAGES = {
   GUARD_NAME_INVALID: "A guard's display name is 1 to 64 characters.",
   GUARD_NAME_TAKEN: 'Another guard already has this display name.',
   GUARD_CONFIRM_REQUIRED: 'On this shared screen, a manual grant needs your PIN (or your security key) again.',
+  ADMIN_CONFIRM_REQUIRED: 'On this shared screen, a manual grant needs the admin passphrase again.',
   GUARD_PASSKEY_FAILED: 'The passkey could not be verified.',
   GUARD_PASSKEY_UNAVAILABLE: 'This device has no passkey authenticator.',
   GUARD_PASSKEY_NOT_OWN:

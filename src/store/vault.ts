@@ -282,6 +282,15 @@ export class Vault {
   }
 
   /**
+   * The open admin session's passphrase, asked again (a grant on a tablet visitors use): checked as an unlock is, the
+   * same lock-out counted, nothing else changes. Wrong: STORE_WRONG_PASSPHRASE; during a back-off STORE_LOCKED_OUT.
+   */
+  async confirmAdmin(passphrase: string): Promise<void> {
+    this.core.requireAdmin();
+    await this.tryPassphrase(passphrase, false);
+  }
+
+  /**
    * Throws STORE_ADMIN_REQUIRED unless an admin session is open and has not idled out (and counts as activity).
    * The app's authority asks here, so the vault's idle rule is the only admin rule.
    */

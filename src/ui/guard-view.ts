@@ -79,6 +79,8 @@ export class GuardView {
   /** The attended kiosk's proof for a grant: the guard's PIN again (a passkey guard leaves it empty and taps a key). */
   private readonly pin: HTMLInputElement;
   private readonly pinRow: HTMLElement;
+  private readonly pinLabel: HTMLElement;
+  private readonly pinHelp: HTMLElement;
   private readonly message: HTMLElement;
   private readonly who: HTMLElement;
   private readonly quota: HTMLElement;
@@ -98,11 +100,9 @@ export class GuardView {
     this.reason = h('input', { type: 'text', id: 'override-reason', 'data-testid': 'override-reason', required: true });
     this.message = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'override-message' });
     this.pin = h('input', { type: 'password', id: 'override-pin', 'data-testid': 'override-pin', inputmode: 'numeric', autocomplete: 'off' });
-    this.pinRow = h('div', { class: 'override-pin' },
-      h('label', { for: 'override-pin' }, t('overridePin')),
-      this.pin,
-      h('p', { class: 'help' }, t('overridePinHelp')),
-    );
+    this.pinLabel = h('label', { for: 'override-pin' }, t('overridePin'));
+    this.pinHelp = h('p', { class: 'help' }, t('overridePinHelp'));
+    this.pinRow = h('div', { class: 'override-pin' }, this.pinLabel, this.pin, this.pinHelp);
     const grant = h('button', { type: 'button', class: 'grant', 'data-testid': 'override-grant' }, t('overrideGrant'));
     const deny = h('button', { type: 'button', class: 'deny', 'data-testid': 'override-deny' }, t('overrideDeny'));
     grant.addEventListener('click', () => void this.submit('grant'));
@@ -144,13 +144,15 @@ export class GuardView {
     this.message.textContent = '';
     delete this.message.dataset['code'];
     delete this.message.dataset['tone'];
-    // What a grant on the attended kiosk proves: the PIN typed, else the guard's own key when they logged in with
-    // one. Nothing for a deny, or on a staff-only screen (the controller decides whether a proof is needed).
+    // What a grant on a tablet visitors use proves: the admin's passphrase, or the guard's PIN typed, else the
+    // guard's own key when they logged in with one. Nothing for a deny, or on a staff-only screen (the controller
+    // decides whether a proof is needed).
     const pin = this.pin.value;
     this.pin.value = '';
     const session = this.last?.session;
     const proof: GuardProof | undefined =
       decision !== 'grant' || this.pinRow.hidden ? undefined
+      : session?.kind === 'admin' ? (pin !== '' ? { passphrase: pin } : undefined)
       : pin !== '' ? { pin }
       : session?.kind === 'guard' && session.via === 'passkey' ? { passkey: true }
       : undefined;
@@ -206,8 +208,12 @@ export class GuardView {
     const shared = s.settings.role === 'attended';
     const revealed = !shared || performance.now() < this.revealUntil;
     this.reveal.hidden = !shared;
-    // As the controller asks (src/app/controller.ts override): a guard's grant on any tablet visitors use.
-    this.pinRow.hidden = !(s.settings.role !== 'guard' && s.session.kind === 'guard');
+    // As the controller asks (src/app/controller.ts override): a guard's or the admin's grant on any tablet visitors use.
+    this.pinRow.hidden = !(s.settings.role !== 'guard' && (s.session.kind === 'guard' || s.session.kind === 'admin'));
+    const admin = s.session.kind === 'admin';
+    this.pinLabel.textContent = t(admin ? 'overridePassphrase' : 'overridePin');
+    this.pinHelp.textContent = t(admin ? 'overridePassphraseHelp' : 'overridePinHelp');
+    this.pin.inputMode = admin ? 'text' : 'numeric';
     this.hiddenNote.hidden = revealed;
     this.reveal.textContent = t(revealed ? 'guardHideNames' : 'guardRevealNames');
     this.who.textContent = s.session.kind === 'guard' ? labelled(t('loggedInAs'), s.session.name) : s.session.kind === 'admin' ? labelled(t('loggedInAs'), t('admin')) : '';

@@ -200,6 +200,42 @@ describe('authority in the app layer (no UI)', () => {
     await app.override('grant', 'desk tablet, no proof');
   });
 
+  it("on a tablet visitors use the admin's grant needs the passphrase again; a wrong one ends the session", async () => {
+    // An admin session left open on the attended kiosk gave its Open button to the next visitor until the idle
+    // timeout, as a guard's did (attacker review, session 26).
+    const clock = new AdjustableClock();
+    const { app, ops } = await kiosk(uniqueName('confirm-admin'), clock);
+    await ops.setup(PASS, { role: 'attended' });
+    const g = await ops.createGuard('Lobby', PIN_1);
+    expect(app.authority.session.kind).toBe('admin');
+    const left = (await app.overridesLeft()).left;
+    await expectCode(app.override('grant', 'courier at the gate'), 'ADMIN_CONFIRM_REQUIRED');
+    // A guard's PIN proves nothing about the admin, and is not counted against anyone.
+    await expectCode(app.override('grant', 'courier at the gate', { pin: PIN_1 }), 'ADMIN_CONFIRM_REQUIRED');
+    expect(app.authority.session.kind).toBe('admin');
+    await app.override('deny', 'tailgating'); // a deny opens nothing: no proof
+    expect((await app.overridesLeft()).left).toBe(left);
+    // The wrong passphrase ends the session and counts as a wrong unlock would.
+    expect(await expectCode(app.override('grant', 'courier at the gate', { passphrase: 'not the passphrase' }), 'STORE_WRONG_PASSPHRASE')).toMatchObject({ failures: 1 });
+    expect(app.authority.session.kind).toBe('none');
+    await expectCode(app.override('grant', 'courier at the gate', { passphrase: PASS }), 'GUARD_REQUIRED');
+    await ops.unlock(PASS);
+    await app.override('grant', 'courier at the gate', { passphrase: PASS });
+    expect(app.authority.session.kind).toBe('admin');
+    const audit = await ops.audit.readAudit(50);
+    expect(audit.filter((e) => e.mode === 'manual').map((e) => [e.outcome, e.actor]).sort()).toEqual([
+      ['override-deny', 'admin'],
+      ['override-grant', 'admin'],
+    ]);
+    expect(audit.filter((e) => e.outcome === 'login-failed').map((e) => e.reason)).toEqual([expect.stringContaining('passphrase')]);
+    // The guard's PIN lock-out is not the admin's: the guard still logs in.
+    await app.authority.loginPin(g.id, PIN_1);
+    // On a guard's desk tablet the admin's grant needs nothing more.
+    await ops.unlock(PASS);
+    await ops.settings.saveSettings({ role: 'guard' });
+    await app.override('grant', 'desk tablet, no proof');
+  });
+
   it('ends guard and admin sessions after the idle timeout; a disabled guard cannot log in', async () => {
     const clock = new AdjustableClock();
     const { app, ops } = await kiosk(uniqueName('idle'), clock);

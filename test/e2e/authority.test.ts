@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { PLATE_FEEDS } from '../fixtures/feeds.mjs';
 import { launch, startKiosk, type Browser } from './harness';
-import { enrolPhotos, outcome, saveSetting, setPadPolicy, setupKiosk, unlockAdmin, visitorResult, waitForGuardOutcome } from './flows';
+import { PASS, enrolPhotos, outcome, saveSetting, setPadPolicy, setupKiosk, unlockAdmin, visitorResult, waitForGuardOutcome } from './flows';
 
 const PIN = '135790';
 
@@ -278,6 +278,23 @@ describe('who may make the kiosk say yes', () => {
       expect(reg.tone, reg.text).toBe('ok');
       expect((await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials).toHaveLength(1);
       await saveSetting(page, 'setting-idle', '20');
+      // The admin on this tablet's guard screen is on a screen visitors use as well: "Open" needs the passphrase
+      // again (attacker review, session 26), in the field the guard's PIN goes in, labelled for the admin.
+      await page.goto(`${url}#/guard`);
+      await page.getByTestId('guard').waitFor({ state: 'visible' });
+      expect(await page.locator('label[for="override-pin"]').innerText()).toBe('Admin passphrase (to open)');
+      const adminOpen = async (passphrase: string) => {
+        await page.evaluate(() => document.querySelector('[data-testid="override-message"]')?.removeAttribute('data-tone'));
+        await page.getByTestId('override-reason').fill('delivery for the admin office');
+        await page.getByTestId('override-pin').fill(passphrase);
+        await page.getByTestId('override-grant').click();
+        return outcome(page, 'override-message');
+      };
+      const adminUnproven = await adminOpen('');
+      expect(adminUnproven).toMatchObject({ tone: 'bad', code: 'ADMIN_CONFIRM_REQUIRED' });
+      expect(adminUnproven.text).toContain('admin passphrase');
+      expect(await adminOpen(PASS)).toMatchObject({ code: null, text: expect.stringMatching(/^Override logged/) });
+      await page.goto(`${url}#/admin`);
       // The admin who leaves the console for the attended kiosk's own view leaves no admin session behind: "Admin"
       // asks for the passphrase again (attacker review, session 19: the console was one tap away until the idle
       // timeout).
@@ -324,7 +341,7 @@ describe('who may make the kiosk say yes', () => {
       // Logged (and, this kiosk being unpaired, said to be not sent: the refusal colour, no error code).
       expect(await override(PIN)).toMatchObject({ code: null, text: expect.stringMatching(/^Override logged/) });
       expect(await page.getByTestId('override-pin').inputValue()).toBe('');
-      const li = page.locator('[data-testid="guard-decisions"] li[data-outcome="override-grant"]');
+      const li = page.locator('[data-testid="guard-decisions"] li[data-outcome="override-grant"]').first(); // newest first
       // The attended kiosk's panel is on the screen every visitor looks into: the list names nobody (nor the guard,
       // nor the reason, which may name someone) until the guard asks, for 15 s (attacker review, session 23).
       await li.waitFor();
@@ -378,13 +395,14 @@ describe('who may make the kiosk say yes', () => {
       });
       expect(refused).toBe('GUARD_REQUIRED');
 
-      // The audit names each guard for their one override; the refused attempts left no entry.
+      // The audit names each guard (and the admin) for their one override; the refused attempts left no entry.
       await unlockAdmin(page, url);
       await page.getByTestId('audit-show').click();
       const rows = page.locator('[data-testid="audit-entries"] tr[data-outcome^="override"]');
       await rows.first().waitFor();
-      expect(await rows.count()).toBe(2);
+      expect(await rows.count()).toBe(3);
       const texts = await rows.allInnerTexts();
+      expect(texts.filter((r) => r.includes('delivery for the admin office'))).toHaveLength(1);
       expect(texts.filter((r) => r.includes('Night desk') && r.includes('courier expected at the gate'))).toHaveLength(1);
       expect(texts.filter((r) => r.includes('Day desk') && r.includes('driver known to the day desk'))).toHaveLength(1);
 
