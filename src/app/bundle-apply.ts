@@ -19,7 +19,10 @@ import { loadIncomplete, type Vault } from '../store';
 
 /** Key records the admin screens keep in the vault (sealed inside it; private halves come back non-extractable). */
 export interface SyncKeys {
-  /** This tablet's admin signing key (made on first export). */
+  /**
+   * This tablet's admin signing pair, in records written before session 26 only: it now lives in the admin-only
+   * 'sync-admin' record (src/app/sync-service.ts adminPair), and is moved there on first use.
+   */
   admin?: CryptoKeyPair;
   /** This kiosk's ECDH key pair for receiving bundles. */
   kiosk?: CryptoKeyPair;

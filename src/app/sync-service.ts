@@ -91,6 +91,9 @@ function isKeyText(text: string, kind: KeyKind): boolean {
   }
 }
 
+/** The admin-only secrets record of this tablet's admin signing pair. */
+const ADMIN_RECORD = 'sync-admin';
+
 const unknownKey = (): KioskError => new KioskError('INPUT_INVALID', { reason: 'unknown-key', field: 'key', rule: 'keyUnknown' });
 
 /** An exported bundle with the file name and type to save it under; a changes bundle says its base and counts. */
@@ -114,24 +117,44 @@ export class SyncService {
     return this.app.vault;
   }
 
-  private keys(): Promise<SyncKeys> {
-    return syncKeys(this.vault);
+  /** The sync record; a signing pair it still holds from before session 26 is moved to the admin-only record first. */
+  private async keys(): Promise<SyncKeys> {
+    const k = await syncKeys(this.vault);
+    if (!k.admin) return k;
+    const held = (await this.vault.keys.getAdmin(ADMIN_RECORD)) as { admin?: CryptoKeyPair } | undefined;
+    if (!held?.admin) await this.vault.keys.putAdmin(ADMIN_RECORD, { admin: k.admin });
+    await this.saveKeys(k);
+    const { admin: _moved, ...rest } = k;
+    return rest;
   }
 
+  /** The sync record never holds the admin's signing pair again (adminPair): the device unlock opens it. */
   private async saveKeys(k: SyncKeys): Promise<void> {
-    await this.vault.keys.put('sync', k);
+    const { admin: _dropped, ...rest } = k;
+    await this.vault.keys.put('sync', rest);
+  }
+
+  /**
+   * This tablet's admin signing pair (created on first use), kept where only the admin's session reads it
+   * (vault.keys.putAdmin, sealed to the audit key): in the sync record the device unlock opened it, so a profile
+   * copied from a desk with unattended restart on signed bundles as its admin (attacker review, session 26). A pair
+   * the sync record still holds from before is moved on first use (keys()).
+   */
+  private async adminPair(): Promise<CryptoKeyPair> {
+    await this.keys();
+    const held = (await this.vault.keys.getAdmin(ADMIN_RECORD)) as { admin?: CryptoKeyPair } | undefined;
+    if (held?.admin) return held.admin;
+    const admin = await generateAdminKeyPair();
+    await this.vault.keys.putAdmin(ADMIN_RECORD, { admin });
+    return admin;
   }
 
   /** This tablet's admin public key (created on first use) as JSON text for kiosks to pin, with its fingerprint. */
   async adminPublicKey(): Promise<{ json: string; fingerprint: string }> {
     this.require('export');
-    const k = await this.keys();
-    if (!k.admin) {
-      k.admin = await generateAdminKeyPair();
-      await this.saveKeys(k);
-    }
-    const jwk = await exportPublicKey(k.admin.publicKey, 'jwk');
-    return { json: JSON.stringify({ kind: 'entrance-kiosk-admin-key', jwk }), fingerprint: await keyFingerprint(k.admin.publicKey) };
+    const admin = await this.adminPair();
+    const jwk = await exportPublicKey(admin.publicKey, 'jwk');
+    return { json: JSON.stringify({ kind: 'entrance-kiosk-admin-key', jwk }), fingerprint: await keyFingerprint(admin.publicKey) };
   }
 
   /** This kiosk's public key (created on first use) for the admin to encrypt bundles to. */
@@ -289,8 +312,7 @@ export class SyncService {
 
   private async export(opts: { sitePassphrase?: string }, delta: boolean): Promise<ExportedBundle> {
     this.require('export');
-    const k = await this.keys();
-    if (!k.admin) await this.adminPublicKey();
+    const admin = await this.adminPair();
     const keys = await this.keys();
     const recipients = (keys.recipients ?? []).map((r) => r.key);
     if (!opts.sitePassphrase && recipients.length === 0) throw new KioskError('INPUT_INVALID', { reason: 'no-recipients', rule: 'noRecipients' });
@@ -307,8 +329,8 @@ export class SyncService {
     const bytes = await exportBundle({
       ...(changes && base ? { changes, baseVersion: base.version } : { subjects }),
       version,
-      adminSigningKey: keys.admin!.privateKey,
-      adminPublicKey: keys.admin!.publicKey,
+      adminSigningKey: admin.privateKey,
+      adminPublicKey: admin.publicKey,
       recipients,
       ...(opts.sitePassphrase ? { siteKey: await createSiteKey(opts.sitePassphrase) } : {}),
     });

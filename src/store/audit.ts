@@ -228,18 +228,23 @@ export class AuditApi {
     const w = this.core.auditWriter;
     const now = this.core.now();
     if (w && now - w.since < WRITER_MAX_AGE_MS && w.count < WRITER_MAX_ENTRIES) return w;
-    const rec = await this.core.read((db) => db.get('keyring', 'audit-public'));
-    if (!rec || rec.kind !== 'audit-public')
-      throw new KioskError('STORE_CORRUPT_RECORD', { store: 'keyring', key: 'audit-public' });
-    let pub: CryptoKey;
-    try {
-      pub = await importAuditPublicKey(await open(dataKey, rec.box, auditPublicAad()));
-    } catch (e) {
-      throw new KioskError('STORE_CORRUPT_RECORD', { store: 'keyring', key: 'audit-public' }, { cause: e });
-    }
-    const s = await newAuditSessionKey(pub);
+    const s = await newAuditSessionKey(await readAuditPublic(this.core, dataKey));
     const next = { ...s, since: now, count: 0 };
     this.core.auditWriter = next;
     return next;
+  }
+}
+
+/**
+ * The audit key pair's public half (device unlock): what audit entries, and the secrets only the admin may read
+ * (secrets.ts `putAdmin`), are sealed to. STORE_CORRUPT_RECORD if its record is missing or tampered.
+ */
+export async function readAuditPublic(core: VaultCore, dataKey: CryptoKey): Promise<CryptoKey> {
+  const rec = await core.read((db) => db.get('keyring', 'audit-public'));
+  if (!rec || rec.kind !== 'audit-public') throw new KioskError('STORE_CORRUPT_RECORD', { store: 'keyring', key: 'audit-public' });
+  try {
+    return await importAuditPublicKey(await open(dataKey, rec.box, auditPublicAad()));
+  } catch (e) {
+    throw new KioskError('STORE_CORRUPT_RECORD', { store: 'keyring', key: 'audit-public' }, { cause: e });
   }
 }

@@ -170,6 +170,8 @@ export interface SecretRecord {
   f: number;
   keys: CryptoKey[];
   box: ArrayBuffer;
+  /** Set on a record only the admin may open (secrets.ts putAdmin): the box is sealed to the audit key under it. */
+  epk?: ArrayBuffer;
 }
 
 export interface QuarantineRecord {

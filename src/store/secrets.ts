@@ -11,11 +11,16 @@
  *
  * Records written before then, or keys handed in non-extractable, still keep the CryptoKey object beside the
  * seal (structured clone; it cannot be exported to seal it) until the key is replaced (a wipe and new set-up).
+ * A record written with `putAdmin` (the admin's bundle-signing pair) is sealed to the audit key pair instead, whose
+ * private half only the passphrase unwraps: the data key opens at device unlock alone when unattended restart is
+ * on, and a profile copied from such a tablet signed watchlist bundles as its admin (attacker review, session 26).
  * Rollback of these records is not detected.
  */
 import { KioskError } from '../shared/errors';
 import type { DecisionKeyRecord, DecisionKeyStore } from '../shared/decision-keys';
 import { bindingData, open, seal } from '../crypto/aead';
+import { auditReaderKey, newAuditSessionKey } from '../crypto/keys';
+import { readAuditPublic } from './audit';
 import type { VaultCore } from './core';
 import { RECORD_FORMAT, type SecretRecord } from './schema';
 
@@ -29,6 +34,9 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Binding data of the secret record `name` (also used by subjects.ts for its installed-version record). */
 export const secretAad = (name: string): Uint8Array<ArrayBuffer> => bindingData('secrets', name, RECORD_FORMAT);
+
+/** Binding data of an admin-only record: a record sealed to the audit key cannot pass for a device one, or the reverse. */
+const adminSecretAad = (name: string): Uint8Array<ArrayBuffer> => bindingData('secrets', 'admin', name, RECORD_FORMAT);
 
 /** A key kept beside the seal as a CryptoKey object (records from before session 24, or a non-extractable key). */
 interface KeyRef {
@@ -109,6 +117,8 @@ export class SecretsApi {
     const { dataKey } = this.core.requireUnlocked();
     const rec = await this.core.read((db) => db.get('secrets', name));
     if (!rec) return undefined;
+    // Not an integrity failure: the data key cannot open it, the admin's session can (getAdmin).
+    if (rec.epk !== undefined) throw new KioskError('STORE_ADMIN_REQUIRED', { secret: name });
     try {
       const json = decoder.decode(await open(dataKey, rec.box, secretAad(name)));
       return await restoreKeys(JSON.parse(json) as unknown, rec.keys);
@@ -135,7 +145,38 @@ export class SecretsApi {
   /** Replaces the value under `name` (admin). */
   async put(name: string, value: unknown): Promise<void> {
     this.core.requireAdmin();
-    await this.write(name, value);
+    await this.write(name, value, false);
+  }
+
+  /**
+   * Replaces the value under `name` with one only the admin's session can read back (`getAdmin`): sealed to the
+   * audit key pair, whose private half the passphrase alone unwraps, so neither the device unlock nor a copy of the
+   * profile opens it.
+   */
+  async putAdmin(name: string, value: unknown): Promise<void> {
+    this.core.requireAdmin();
+    await this.write(name, value, true);
+  }
+
+  /**
+   * A value `putAdmin` stored (undefined if none); STORE_ADMIN_REQUIRED outside the admin's session. A record under
+   * `name` that is not sealed to the audit key is refused as tampered (STORE_CORRUPT_RECORD): whoever holds the
+   * device unlock could otherwise plant one.
+   */
+  async getAdmin(name: string): Promise<unknown> {
+    validName(name);
+    const { auditPrivate } = this.core.requireAdmin();
+    const rec = await this.core.read((db) => db.get('secrets', name));
+    if (!rec) return undefined;
+    try {
+      if (!(rec.epk instanceof ArrayBuffer)) throw new Error('not sealed to the audit key');
+      const key = await auditReaderKey(auditPrivate, rec.epk);
+      const json = decoder.decode(await open(key, rec.box, adminSecretAad(name)));
+      return await restoreKeys(JSON.parse(json) as unknown, rec.keys);
+    } catch (e) {
+      await this.core.quarantine([{ store: 'secrets', key: name, reason: 'integrity', raw: rec }]);
+      throw new KioskError('STORE_CORRUPT_RECORD', { store: 'secrets', key: name }, { cause: e });
+    }
   }
 
   /** The decision module's store: device unlock is enough (a decision is signed on every visit). */
@@ -152,11 +193,11 @@ export class SecretsApi {
     },
     save: async (record: DecisionKeyRecord): Promise<void> => {
       this.core.requireUnlocked();
-      await this.write(DECISION_KEYS, record);
+      await this.write(DECISION_KEYS, record, false);
     },
   };
 
-  private async write(name: string, value: unknown): Promise<void> {
+  private async write(name: string, value: unknown, adminOnly: boolean): Promise<void> {
     validName(name);
     const { dataKey } = this.core.requireUnlocked();
     const keys: CryptoKey[] = [];
@@ -184,7 +225,13 @@ export class SecretsApi {
     const bytes = encoder.encode(json);
     if (bytes.byteLength > MAX_SECRET_BYTES)
       throw new KioskError('INPUT_INVALID', { field: 'secret-value', reason: 'too-large' });
-    const rec: SecretRecord = { f: RECORD_FORMAT, keys, box: await seal(dataKey, bytes, secretAad(name)) };
+    let rec: SecretRecord;
+    if (adminOnly) {
+      const { epk, key } = await newAuditSessionKey(await readAuditPublic(this.core, dataKey));
+      rec = { f: RECORD_FORMAT, keys, box: await seal(key, bytes, adminSecretAad(name)), epk };
+    } else {
+      rec = { f: RECORD_FORMAT, keys, box: await seal(dataKey, bytes, secretAad(name)) };
+    }
     await this.core.writeTx(['secrets'], (tx) => tx.store.put(rec, name));
     this.core.emit({ type: 'change', store: 'keys', ids: [name] });
   }

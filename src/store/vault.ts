@@ -21,7 +21,8 @@
  *   encryption, and turn unattended mode off (`setUnattended(false, ...)`, the admin's maintenance card) where
  *   someone is present at boot.
  * - What the split does buy in every mode: the audit log (who came when) needs the passphrase, so a copied
- *   profile does not reveal the history; a partial copy (any store without the keyring) reveals nothing; a wipe
+ *   profile does not reveal the history; nor does it hold the admin's bundle-signing key (sealed to the audit
+ *   key as well, secrets.ts `putAdmin`, session 26), so it cannot sign a watchlist the kiosks would install; a partial copy (any store without the keyring) reveals nothing; a wipe
  *   makes everything undecryptable by destroying the wrapped keys; and walk-up use of the kiosk cannot enrol,
  *   export or wipe. With unattended mode off, a stolen device or copied profile reveals nothing without the
  *   passphrase: offline guessing then faces PBKDF2 plus the strength rule (the lock-out only slows guessing

@@ -34,7 +34,7 @@ import { auditCard } from '../../src/ui/audit-card';
 import { setLang } from '../../src/ui/i18n';
 import { syncCard } from '../../src/ui/sync-card';
 import { closeKiosks, openKiosk } from './kiosk-app';
-import { PASS, expectCode, tpl } from './vault-helpers';
+import { PASS, expectCode, tpl, uniqueName } from './vault-helpers';
 
 const SITE = 'Site passphrase for key tests 42';
 const mounted: HTMLElement[] = [];
@@ -239,6 +239,52 @@ describe('sync keys: trusted only on confirmation, removable, audited', () => {
     await b.ops.unlock(PASS);
     expect(await expectCode(b.ops.sync.exportWatchlist({}), 'INPUT_INVALID')).toMatchObject({ reason: 'version-exhausted', rule: 'versionExhausted' });
   }, 240_000);
+
+  it("the admin's signing pair opens only in the admin's session, not with the device unlock; an old record is moved", async () => {
+    // Unattended restart unwraps the data key with no passphrase, and the sync record (data key) held the admin's
+    // signing pair: a copy of such a desk's profile, or anyone at it, signed bundles every kiosk pinned to it would
+    // install (attacker review, session 26). The pair is now sealed to the audit key, which only the passphrase opens.
+    const clock = new AdjustableClock();
+    const name = uniqueName('sign-sealed');
+    const desk = await openKiosk('', clock, { name });
+    await desk.ops.setup(PASS, { role: 'guard' }); // unattended restart on (the set-up default)
+    await desk.vault.enrol({ label: 'Ada', list: 'allow', plates: [], templates: { fr_feature: [tpl(512, 3)] } });
+    const { fingerprint } = await desk.ops.sync.adminPublicKey();
+    const { json: kioskKey } = await (await tablet('sign-sealed-kiosk', clock)).ops.sync.kioskPublicKey();
+    await desk.ops.sync.addRecipient(kioskKey);
+    desk.app.stop();
+    desk.vault.close();
+
+    // The same profile opened again, device unlock only (what a restart, or a copied profile, gets).
+    const copy = await openKiosk('', clock, { name });
+    await copy.app.resumeVault();
+    expect(copy.vault.state).toMatchObject({ status: 'unlocked', admin: false });
+    const sync = (await copy.vault.keys.get('sync')) as Record<string, unknown>;
+    expect(sync['recipients']).toHaveLength(1); // the device-readable part is there…
+    expect(sync['admin']).toBeUndefined(); // …the signing pair is not
+    await expectCode(copy.vault.keys.get('sync-admin'), 'STORE_ADMIN_REQUIRED');
+    await expectCode(copy.vault.keys.getAdmin('sync-admin'), 'STORE_ADMIN_REQUIRED');
+    expect(await copy.vault.keys.unsealed()).toEqual([]); // no key object kept beside a seal either
+    // With the passphrase: the same pair, so kiosks that pinned it keep installing what this desk signs.
+    await copy.ops.unlock(PASS);
+    expect((await copy.ops.sync.adminPublicKey()).fingerprint).toBe(fingerprint);
+    const bundle = await copy.ops.sync.exportWatchlist({ sitePassphrase: SITE });
+    expect(fingerprintOf(inspectBundle(bundle.bytes).issuerKeyId)).toBe(fingerprint);
+
+    // A record sealed under the data key in its place (anyone with the device unlock can write one) is refused as
+    // tampered, not signed with.
+    await copy.vault.keys.put('sync-admin', { admin: await generateAdminKeyPair() });
+    await expectCode(copy.vault.keys.getAdmin('sync-admin'), 'STORE_CORRUPT_RECORD');
+
+    // A desk whose sync record still holds the pair (written before session 26) keeps its fingerprint; the pair is
+    // moved out of the sync record on first use.
+    const old = await tablet('sign-legacy', clock);
+    const pair = await generateAdminKeyPair();
+    await old.vault.keys.put('sync', { admin: pair });
+    expect((await old.ops.sync.adminPublicKey()).fingerprint).toBe(await keyFingerprint(pair.publicKey));
+    expect(((await old.vault.keys.get('sync')) as Record<string, unknown>)['admin']).toBeUndefined();
+    expect((await old.ops.sync.adminPublicKey()).fingerprint).toBe(await keyFingerprint(pair.publicKey));
+  });
 
   it('the sync card trusts a pasted key only on confirm, lists and removes trusted keys; the audit card words them', async () => {
     const clock = new AdjustableClock();
