@@ -85,6 +85,7 @@ export class AdminOps {
     this.app.authority.adminStarted();
     if (this.app.snapshot.phase !== 'running') await this.app.afterUnlock();
     await recordChange(this.app, { outcome: 'admin-unlocked', reason: 'passphrase', actor: 'admin' });
+    await this.sync.secureAdminKey();
   }
 
   /**

@@ -736,7 +736,7 @@ export class KioskController {
   /**
    * Manual override by the logged-in guard (or the admin): needs the 'override' capability, a reason, on a tablet
    * visitors use (attended or visitor role) for a guard's grant the guard's PIN or security key again (`proof`: GUARD_CONFIRM_REQUIRED without it; a wrong one
-   * ends the session), and room in the actor's override window (OVERRIDE_RATE_LIMITED otherwise, persisted across
+   * ends the session) and for the admin's the passphrase (ADMIN_CONFIRM_REQUIRED), and room in the actor's override window (OVERRIDE_RATE_LIMITED otherwise, persisted across
    * reloads). Recorded in the
    * encrypted audit with the actor's id and the reason; upstream gets only the signed yes/no. `sent` is false when the
    * kiosk is not set up or not paired: then nothing goes upstream (nothing is queued either, readiness.ts), so the

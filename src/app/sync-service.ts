@@ -144,9 +144,27 @@ export class SyncService {
     await this.keys();
     const held = (await this.vault.keys.getAdmin(ADMIN_RECORD)) as { admin?: CryptoKeyPair } | undefined;
     if (held?.admin) return held.admin;
+    // A pair that failed its check waits in the quarantine: a new one made now would silently replace the key every
+    // kiosk pinned. Clearing the quarantine (the storage card, audited) is the admin's decision to start a new key.
+    if ((await this.vault.listQuarantine()).some((q) => q.store === 'secrets' && q.key === ADMIN_RECORD)) {
+      throw new KioskError('STORE_CORRUPT_RECORD', { store: 'secrets', key: ADMIN_RECORD, reason: 'admin-key-quarantined' });
+    }
     const admin = await generateAdminKeyPair();
     await this.vault.keys.putAdmin(ADMIN_RECORD, { admin });
     return admin;
+  }
+
+  /**
+   * Moves a signing pair the sync record still holds (written before session 26) to the admin-only record; called
+   * at every admin unlock, so a desk does not wait for its next export to stop exposing it. Never throws: a failure
+   * is logged and the move is tried again at the next use.
+   */
+  async secureAdminKey(): Promise<void> {
+    try {
+      await this.keys();
+    } catch (e) {
+      console.warn('admin signing key not moved yet', e);
+    }
   }
 
   /** This tablet's admin public key (created on first use) as JSON text for kiosks to pin, with its fingerprint. */

@@ -10,7 +10,7 @@
  * Argon2id would only exist here as a wasm package; its memory hardness is the one real gain and was not judged
  * worth a new dependency for a passphrase that is also rate-limited by the store's lock-out.
  */
-import { IV_BYTES, TAG_BITS, randomBytes } from './aead';
+import { IV_BYTES, TAG_BITS, randomBytes, toHex } from './aead';
 
 /** OWASP 2023 floor for PBKDF2-HMAC-SHA-256; the store refuses stored parameters below it. */
 export const PBKDF2_MIN_ITERATIONS = 600_000;
@@ -155,6 +155,34 @@ export async function newAuditSessionKey(auditPublic: CryptoKey): Promise<{ epk:
 export async function auditReaderKey(auditPrivate: CryptoKey, epk: ArrayBuffer): Promise<CryptoKey> {
   const pub = await crypto.subtle.importKey('raw', epk, AUDIT_CURVE, false, []);
   return auditAesKey(auditPrivate, pub, epk);
+}
+
+const ADMIN_SECRETS_INFO = encoder.encode('entrance-kiosk/admin-secrets/v1');
+
+/**
+ * The AES key of the records only the admin may read or write (src/store/secrets.ts putAdmin): HKDF of the audit
+ * private key's ECDH with its own public half (d·d·G), which needs the private half — wrapped by the passphrase key
+ * only — to compute, unlike anything sealed to the public half, which whoever holds the device unlock could write.
+ * `auditPublic` is the stored public half, checked first against the private one (an ephemeral ECDH both ways): a
+ * public half swapped for someone else's would otherwise give a key that someone can compute too. Null when the
+ * check fails.
+ */
+export async function adminSecretsKey(auditPrivate: CryptoKey, auditPublic: CryptoKey): Promise<CryptoKey | null> {
+  const eph = await crypto.subtle.generateKey(AUDIT_CURVE, false, ['deriveBits']);
+  const [a, b] = await Promise.all([
+    crypto.subtle.deriveBits({ name: 'ECDH', public: auditPublic }, eph.privateKey, 256),
+    crypto.subtle.deriveBits({ name: 'ECDH', public: eph.publicKey }, auditPrivate, 256),
+  ]);
+  if (toHex(new Uint8Array(a)) !== toHex(new Uint8Array(b))) return null;
+  const shared = await crypto.subtle.deriveBits({ name: 'ECDH', public: auditPublic }, auditPrivate, 256);
+  const ikm = await crypto.subtle.importKey('raw', shared, 'HKDF', false, ['deriveKey']);
+  return crypto.subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: ADMIN_SECRETS_INFO },
+    ikm,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    ['encrypt', 'decrypt'],
+  );
 }
 
 export function newSalt(): Uint8Array<ArrayBuffer> {

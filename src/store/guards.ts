@@ -348,8 +348,9 @@ export class GuardsApi {
   }
 
   /**
-   * Counts one manual override by `actor` against a sliding window; refuses (OVERRIDE_RATE_LIMITED, with the wait)
-   * once `limit` overrides fall inside `windowMs`. Persisted, so a reload does not reset it.
+   * Counts one manual override by `actor` (a bucket: the controller counts a guard's grants and denies apart)
+   * against a sliding window; refuses (OVERRIDE_RATE_LIMITED, with the wait) once `limit` overrides fall inside
+   * `windowMs`. Persisted, so a reload does not reset it.
    */
   async countOverride(actor: string, limit: number, windowMs: number): Promise<{ used: number; limit: number }> {
     this.core.requireUnlocked();
@@ -380,7 +381,7 @@ export class GuardsApi {
     );
   }
 
-  /** How many overrides `actor` has left in the current window (for the guard screen). */
+  /** How many overrides the bucket `actor` has left in the current window (the guard screen shows the grants'). */
   async overridesLeft(actor: string, limit: number, windowMs: number): Promise<number> {
     const now = this.core.now();
     const stored = await this.core.read((db) => db.get('meta', 'override-log'));

@@ -170,8 +170,8 @@ export interface SecretRecord {
   f: number;
   keys: CryptoKey[];
   box: ArrayBuffer;
-  /** Set on a record only the admin may open (secrets.ts putAdmin): the box is sealed to the audit key under it. */
-  epk?: ArrayBuffer;
+  /** A record only the admin may open (secrets.ts putAdmin): the box is sealed under the admin secrets key. */
+  admin?: true;
 }
 
 export interface QuarantineRecord {

@@ -1,8 +1,9 @@
 /**
  * Key material other modules keep in the vault: the decision module's signing record (src/shared/decision-keys.ts
- * contract) and the sync module's keys (admin signing pair, kiosk bundle key, pinned admin keys, recipients).
- * Owns the 'secrets' store. A value is any JSON-shaped object that may hold CryptoKeys; the whole value is sealed
- * under the data key as JSON, bound to the record's name. Keys go inside the seal as JWK: their owners generate
+ * contract) and the sync module's keys (kiosk bundle key, pinned admin keys, recipients; the admin signing pair in an
+ * admin-only record, below). Owns the 'secrets' store. A value is any JSON-shaped object that may hold CryptoKeys;
+ * the whole value is sealed under the data key (or, admin-only, the admin secrets key) as JSON, bound to the
+ * record's name. Keys go inside the seal as JWK: their owners generate
  * them extractable for the one write, and they come back from `get` re-imported non-extractable (public halves stay
  * extractable, as WebCrypto makes them anyway). So a copy of the profile made while unattended mode is off holds
  * no usable key: before, the CryptoKey objects sat beside the sealed JSON in clear, and Chromium keeps a
@@ -11,15 +12,17 @@
  *
  * Records written before then, or keys handed in non-extractable, still keep the CryptoKey object beside the
  * seal (structured clone; it cannot be exported to seal it) until the key is replaced (a wipe and new set-up).
- * A record written with `putAdmin` (the admin's bundle-signing pair) is sealed to the audit key pair instead, whose
- * private half only the passphrase unwraps: the data key opens at device unlock alone when unattended restart is
- * on, and a profile copied from such a tablet signed watchlist bundles as its admin (attacker review, session 26).
+ * A record written with `putAdmin` (the admin's bundle-signing pair) is sealed under a key derived from the audit
+ * private key instead (src/crypto/keys.ts adminSecretsKey), which only the passphrase unwraps, for reading and
+ * writing alike: the data key opens at device unlock alone when unattended restart is on, and a profile copied from
+ * such a tablet signed watchlist bundles as its admin (attacker review, session 26); a key derived from the public
+ * half would have hidden the pair but let the device unlock plant one of its own (review of that fix).
  * Rollback of these records is not detected.
  */
 import { KioskError } from '../shared/errors';
 import type { DecisionKeyRecord, DecisionKeyStore } from '../shared/decision-keys';
 import { bindingData, open, seal } from '../crypto/aead';
-import { auditReaderKey, newAuditSessionKey } from '../crypto/keys';
+import { adminSecretsKey } from '../crypto/keys';
 import { readAuditPublic } from './audit';
 import type { VaultCore } from './core';
 import { RECORD_FORMAT, type SecretRecord } from './schema';
@@ -118,7 +121,7 @@ export class SecretsApi {
     const rec = await this.core.read((db) => db.get('secrets', name));
     if (!rec) return undefined;
     // Not an integrity failure: the data key cannot open it, the admin's session can (getAdmin).
-    if (rec.epk !== undefined) throw new KioskError('STORE_ADMIN_REQUIRED', { secret: name });
+    if (rec.admin === true) throw new KioskError('STORE_ADMIN_REQUIRED', { secret: name });
     try {
       const json = decoder.decode(await open(dataKey, rec.box, secretAad(name)));
       return await restoreKeys(JSON.parse(json) as unknown, rec.keys);
@@ -145,32 +148,40 @@ export class SecretsApi {
   /** Replaces the value under `name` (admin). */
   async put(name: string, value: unknown): Promise<void> {
     this.core.requireAdmin();
-    await this.write(name, value, false);
+    await this.write(name, value, null);
   }
 
   /**
-   * Replaces the value under `name` with one only the admin's session can read back (`getAdmin`): sealed to the
-   * audit key pair, whose private half the passphrase alone unwraps, so neither the device unlock nor a copy of the
-   * profile opens it.
+   * Replaces the value under `name` with one only the admin's session can read back or write (`getAdmin`): sealed
+   * under the admin secrets key, derived from the audit private key the passphrase alone unwraps, so neither the
+   * device unlock nor a copy of the profile opens it or writes one that opens.
    */
   async putAdmin(name: string, value: unknown): Promise<void> {
-    this.core.requireAdmin();
-    await this.write(name, value, true);
+    const { dataKey, auditPrivate } = this.core.requireAdmin();
+    await this.write(name, value, await this.adminKey(dataKey, auditPrivate));
+  }
+
+  /** The admin secrets key; STORE_CORRUPT_RECORD (keyring audit-public) when the stored public half is not the private one's. */
+  private async adminKey(dataKey: CryptoKey, auditPrivate: CryptoKey): Promise<CryptoKey> {
+    const key = await adminSecretsKey(auditPrivate, await readAuditPublic(this.core, dataKey));
+    if (!key) throw new KioskError('STORE_CORRUPT_RECORD', { store: 'keyring', key: 'audit-public' });
+    return key;
   }
 
   /**
    * A value `putAdmin` stored (undefined if none); STORE_ADMIN_REQUIRED outside the admin's session. A record under
-   * `name` that is not sealed to the audit key is refused as tampered (STORE_CORRUPT_RECORD): whoever holds the
-   * device unlock could otherwise plant one.
+   * `name` that the admin secrets key does not open (one sealed under the data key, which whoever holds the device
+   * unlock could plant, or a damaged one) is quarantined — its bytes kept for review — and refused as
+   * STORE_CORRUPT_RECORD.
    */
   async getAdmin(name: string): Promise<unknown> {
     validName(name);
-    const { auditPrivate } = this.core.requireAdmin();
+    const { dataKey, auditPrivate } = this.core.requireAdmin();
     const rec = await this.core.read((db) => db.get('secrets', name));
     if (!rec) return undefined;
+    const key = await this.adminKey(dataKey, auditPrivate);
     try {
-      if (!(rec.epk instanceof ArrayBuffer)) throw new Error('not sealed to the audit key');
-      const key = await auditReaderKey(auditPrivate, rec.epk);
+      if (rec.admin !== true) throw new Error('not an admin-only record');
       const json = decoder.decode(await open(key, rec.box, adminSecretAad(name)));
       return await restoreKeys(JSON.parse(json) as unknown, rec.keys);
     } catch (e) {
@@ -193,11 +204,12 @@ export class SecretsApi {
     },
     save: async (record: DecisionKeyRecord): Promise<void> => {
       this.core.requireUnlocked();
-      await this.write(DECISION_KEYS, record, false);
+      await this.write(DECISION_KEYS, record, null);
     },
   };
 
-  private async write(name: string, value: unknown, adminOnly: boolean): Promise<void> {
+  /** `adminKey`: seal under it as an admin-only record; null: under the data key. */
+  private async write(name: string, value: unknown, adminKey: CryptoKey | null): Promise<void> {
     validName(name);
     const { dataKey } = this.core.requireUnlocked();
     const keys: CryptoKey[] = [];
@@ -225,13 +237,9 @@ export class SecretsApi {
     const bytes = encoder.encode(json);
     if (bytes.byteLength > MAX_SECRET_BYTES)
       throw new KioskError('INPUT_INVALID', { field: 'secret-value', reason: 'too-large' });
-    let rec: SecretRecord;
-    if (adminOnly) {
-      const { epk, key } = await newAuditSessionKey(await readAuditPublic(this.core, dataKey));
-      rec = { f: RECORD_FORMAT, keys, box: await seal(key, bytes, adminSecretAad(name)), epk };
-    } else {
-      rec = { f: RECORD_FORMAT, keys, box: await seal(dataKey, bytes, secretAad(name)) };
-    }
+    const rec: SecretRecord = adminKey
+      ? { f: RECORD_FORMAT, keys, box: await seal(adminKey, bytes, adminSecretAad(name)), admin: true }
+      : { f: RECORD_FORMAT, keys, box: await seal(dataKey, bytes, secretAad(name)) };
     await this.core.writeTx(['secrets'], (tx) => tx.store.put(rec, name));
     this.core.emit({ type: 'change', store: 'keys', ids: [name] });
   }

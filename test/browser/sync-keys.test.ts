@@ -17,6 +17,10 @@
  *   cancelled; the audit card words the new entries.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openDB } from 'idb';
+import { bindingData, seal } from '../../src/crypto/aead';
+import { generateAuditKeyPair } from '../../src/crypto/keys';
+import { RECORD_FORMAT } from '../../src/store/schema';
 import { AdjustableClock } from '../../src/shared/clock';
 import type { AuditEntry } from '../../src/shared/types';
 import {
@@ -271,18 +275,43 @@ describe('sync keys: trusted only on confirmation, removable, audited', () => {
     const bundle = await copy.ops.sync.exportWatchlist({ sitePassphrase: SITE });
     expect(fingerprintOf(inspectBundle(bundle.bytes).issuerKeyId)).toBe(fingerprint);
 
-    // A record sealed under the data key in its place (anyone with the device unlock can write one) is refused as
-    // tampered, not signed with.
-    await copy.vault.keys.put('sync-admin', { admin: await generateAdminKeyPair() });
-    await expectCode(copy.vault.keys.getAdmin('sync-admin'), 'STORE_CORRUPT_RECORD');
+    // What whoever holds the device unlock can write in its place is not signed with. The data key stands for what
+    // they hold (a copied profile with unattended restart on opens it).
+    const dataKey = (copy.vault as unknown as { core: { dataKey: CryptoKey } }).core.dataKey;
+    const db = await openDB(name);
+    try {
+      // 1. A record marked admin-only, sealed under a key they can compute: refused and kept in the quarantine, and
+      //    no new pair is made silently (it would replace the key every kiosk pinned) until the admin clears it.
+      const planted = await generateAdminKeyPair();
+      const json = JSON.stringify({ admin: { publicKey: { $sealedKey: { jwk: await crypto.subtle.exportKey('jwk', planted.publicKey), algorithm: planted.publicKey.algorithm, usages: ['verify'] } } } });
+      const box = await seal(dataKey, new TextEncoder().encode(json), bindingData('secrets', 'admin', 'sync-admin', RECORD_FORMAT));
+      await db.put('secrets', { f: RECORD_FORMAT, keys: [], box, admin: true }, 'sync-admin');
+      await expectCode(copy.ops.sync.adminPublicKey(), 'STORE_CORRUPT_RECORD');
+      expect((await copy.vault.listQuarantine()).map((q) => `${q.store}/${q.key}`)).toContain('secrets/sync-admin');
+      expect(await expectCode(copy.ops.sync.exportWatchlist({ sitePassphrase: SITE }), 'STORE_CORRUPT_RECORD')).toMatchObject({ reason: 'admin-key-quarantined' });
+      await copy.ops.maintenance.clearQuarantine();
+      expect((await copy.ops.sync.adminPublicKey()).fingerprint).not.toBe(await keyFingerprint(planted.publicKey));
+      // 2. The audit key's public half swapped for theirs (what an admin-only record is sealed under would then be a
+      //    key they can compute): the admin secrets key is refused, nothing is sealed or signed.
+      const theirs = await generateAuditKeyPair();
+      const pub = await seal(dataKey, new Uint8Array(await crypto.subtle.exportKey('raw', theirs.publicKey)), bindingData('keyring', 'audit-public', RECORD_FORMAT));
+      const stored = (await db.get('keyring', 'audit-public')) as Record<string, unknown>;
+      await db.put('keyring', { ...stored, box: pub }, 'audit-public');
+      expect(await expectCode(copy.ops.sync.adminPublicKey(), 'STORE_CORRUPT_RECORD')).toMatchObject({ store: 'keyring', key: 'audit-public' });
+      await db.put('keyring', stored, 'audit-public');
+    } finally {
+      db.close();
+    }
 
     // A desk whose sync record still holds the pair (written before session 26) keeps its fingerprint; the pair is
-    // moved out of the sync record on first use.
+    // moved out of the sync record at the next admin unlock.
     const old = await tablet('sign-legacy', clock);
     const pair = await generateAdminKeyPair();
     await old.vault.keys.put('sync', { admin: pair });
-    expect((await old.ops.sync.adminPublicKey()).fingerprint).toBe(await keyFingerprint(pair.publicKey));
+    old.ops.lock();
+    await old.ops.unlock(PASS);
     expect(((await old.vault.keys.get('sync')) as Record<string, unknown>)['admin']).toBeUndefined();
+    expect(await old.vault.keys.unsealed()).toEqual([]);
     expect((await old.ops.sync.adminPublicKey()).fingerprint).toBe(await keyFingerprint(pair.publicKey));
   });
 
