@@ -57,10 +57,10 @@ import torch.nn.functional as F  # noqa: E402
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter  # noqa: E402
 
 
-def read_roles():
+def read_roles(path=SPLIT_PATH):
     """(set, file) -> role from the committed split (written by train.py; this script never writes it)."""
     roles = {}
-    with open(SPLIT_PATH) as f:
+    with open(path) as f:
         for line in f:
             if line.startswith("#") or line.startswith("set\t"):
                 continue
@@ -385,6 +385,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eval-every", type=int, default=150)
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--split", default=SPLIT_PATH,
+                    help="another split file (a cross-validation fold: rows marked other than train/val are left out)")
     a = ap.parse_args()
     random.seed(SEED)
     np.random.seed(SEED)
@@ -399,7 +401,7 @@ def main():
         log_f.write(line + "\n")
         log_f.flush()
 
-    roles = read_roles()
+    roles = read_roles(a.split)
     if a.smoke:
         photos, val, crops, backgrounds = [], [], [], []
     else:

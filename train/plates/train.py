@@ -576,14 +576,21 @@ def main():
     ap.add_argument("--loose", type=float, default=0.0,
                     help="share of whole-plate crops cut with loose margins (up to 25 %% of the width and 55 %% of "
                          "the height each side), as a plate finder's box is")
+    ap.add_argument("--split", default="",
+                    help="another split file (a cross-validation fold: rows marked other than train/val are left "
+                         "out); the committed split.tsv is never rewritten from it")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--fixture", action="store_true", help="also write test/fixtures/plate-rec from the result")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     synth.LOOKALIKE = args.lookalike
-    global LOOSE
+    global LOOSE, SPLIT_PATH
     LOOSE = args.loose
+    if args.split:
+        if not os.path.exists(args.split):
+            sys.exit(f"--split {args.split}: no such file")
+        SPLIT_PATH = args.split
     random.seed(SEED)
     np.random.seed(SEED)
     torch.manual_seed(SEED)
