@@ -283,13 +283,15 @@ describe('who may make the kiosk say yes', () => {
       await page.goto(`${url}#/guard`);
       await page.getByTestId('guard').waitFor({ state: 'visible' });
       expect(await page.locator('label[for="override-pin"]').innerText()).toBe('Admin passphrase (to open)');
-      const adminOpen = async (passphrase: string) => {
+      // "Open" with a reason and what is typed in the proof field (the admin's passphrase, a guard's PIN, or nothing).
+      const openWith = async (reason: string, proof: string) => {
         await page.evaluate(() => document.querySelector('[data-testid="override-message"]')?.removeAttribute('data-tone'));
-        await page.getByTestId('override-reason').fill('delivery for the admin office');
-        await page.getByTestId('override-pin').fill(passphrase);
+        await page.getByTestId('override-reason').fill(reason);
+        await page.getByTestId('override-pin').fill(proof);
         await page.getByTestId('override-grant').click();
         return outcome(page, 'override-message');
       };
+      const adminOpen = (passphrase: string) => openWith('delivery for the admin office', passphrase);
       const adminUnproven = await adminOpen('');
       expect(adminUnproven).toMatchObject({ tone: 'bad', code: 'ADMIN_CONFIRM_REQUIRED' });
       expect(adminUnproven.text).toContain('admin passphrase');
@@ -317,13 +319,7 @@ describe('who may make the kiosk say yes', () => {
       expect(await page.getByTestId('override-message').innerText()).toBe('An override needs a reason of 3 to 200 characters.');
       // The panel is on the visitor's screen: "Open" needs the guard's PIN again (attacker review, session 25), and a
       // wrong PIN — whoever typed it — ends the session.
-      const override = async (pin: string) => {
-        await page.evaluate(() => document.querySelector('[data-testid="override-message"]')?.removeAttribute('data-tone'));
-        await page.getByTestId('override-reason').fill('courier expected at the gate');
-        await page.getByTestId('override-pin').fill(pin);
-        await page.getByTestId('override-grant').click();
-        return outcome(page, 'override-message');
-      };
+      const override = (pin: string) => openWith('courier expected at the gate', pin);
       expect(await page.getByTestId('override-pin').isVisible()).toBe(true);
       const unproven = await override('');
       expect(unproven).toMatchObject({ tone: 'bad', code: 'GUARD_CONFIRM_REQUIRED' });
