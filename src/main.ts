@@ -196,13 +196,22 @@ async function main(): Promise<void> {
 
   let shownPanel: HTMLElement | null = null;
   const show = () => {
+    const from = screen;
     screen = screenFor(requested(), app.snapshot.settings.role, authority.can('guard-screen'));
     // The visitor screen is never a staff screen: staff who go to it (the "Kiosk" link, a typed address) are logged
     // out, so the next person at an unattended kiosk cannot tap "Guard" and open the door in their name (hand check,
     // stop 28: an admin session left running behind the visitor view, kept alive by visitor taps). The attended
     // kiosk's guard keeps their session: they sit beside that view — but not the admin, whose console was one tap on
     // "Admin" away from the visitor there until the idle timeout (attacker review, session 19).
-    if ((screen === 'visitor' && authority.session.kind !== 'none') || (screen === 'attended' && authority.session.kind === 'admin')) {
+    // And on a tablet visitors use, the way back from the guard screen to the console asks for the passphrase again:
+    // an admin who walked away from that screen left "Admin" one tap away, and with it the role setting that turns
+    // the grant's proof off, or enrolling oneself (review, session 26).
+    const shared = app.snapshot.settings.role !== 'guard';
+    if (
+      (screen === 'visitor' && authority.session.kind !== 'none') ||
+      (screen === 'attended' && authority.session.kind === 'admin') ||
+      (shared && from === 'guard' && screen === 'admin' && authority.session.kind === 'admin')
+    ) {
       authority.logout();
       screen = screenFor(requested(), app.snapshot.settings.role, authority.can('guard-screen'));
     }

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../src/shared/clock';
 import { GuardView } from '../../src/ui/guard-view';
+import type { GuardProof } from '../../src/app/authority';
 import { closeKiosks, openKiosk } from './kiosk-app';
 import { PASS } from './vault-helpers';
 
@@ -16,7 +17,7 @@ afterEach(() => {
   closeKiosks();
 });
 
-function mount(override: (d: 'grant' | 'deny', r: string) => Promise<{ sent: boolean }>, paired: () => boolean = () => true): GuardView {
+function mount(override: (d: 'grant' | 'deny', r: string, p?: GuardProof) => Promise<{ sent: boolean }>, paired: () => boolean = () => true): GuardView {
   const view = new GuardView({
     override,
     guardLog: () => [],
@@ -30,9 +31,11 @@ function mount(override: (d: 'grant' | 'deny', r: string) => Promise<{ sent: boo
   return view;
 }
 
-async function overrideWith(view: GuardView, reason: string): Promise<{ text: string; tone: string | undefined }> {
+/** "Open" with `reason`, and `proof` in the proof field (the admin's passphrase on a tablet visitors use). */
+async function overrideWith(view: GuardView, reason: string, proof = ''): Promise<{ text: string; tone: string | undefined }> {
   const msg = view.root.querySelector<HTMLElement>('[data-testid="override-message"]')!;
   view.root.querySelector<HTMLInputElement>('[data-testid="override-reason"]')!.value = reason;
+  view.root.querySelector<HTMLInputElement>('[data-testid="override-pin"]')!.value = proof;
   msg.textContent = '';
   view.root.querySelector<HTMLButtonElement>('[data-testid="override-grant"]')!.click();
   for (let i = 0; i < 200 && !msg.textContent; i++) await new Promise((r) => setTimeout(r, 25));
@@ -45,7 +48,7 @@ describe('guard override message', () => {
     await ops.setup(PASS, { role: 'attended' });
     expect(app.readiness().missing).toContain('pairing');
     const real = mount(
-      (d, r) => app.override(d, r),
+      (d, r, p) => app.override(d, r, p),
       () => !app.readiness().missing.includes('pairing'),
     );
     // The status says it before anyone tries: not paired, as a fault (it read "idle" in green).
@@ -54,14 +57,16 @@ describe('guard override message', () => {
     const upRow = real.root.querySelector<HTMLElement>('[data-testid="status-upstream"]')!;
     expect(upRow.textContent).toContain('not paired');
     expect(upRow.dataset['tone']).toBe('bad');
-    const unpaired = await overrideWith(real, 'courier at the gate');
+    // The admin on the attended kiosk: the grant needs the passphrase again (session 26).
+    expect((await overrideWith(real, 'courier at the gate')).text).toContain('admin passphrase');
+    const unpaired = await overrideWith(real, 'courier at the gate', PASS);
     expect(unpaired.text).toContain('NOT sent');
     expect(unpaired.text).toContain('not paired');
     expect(unpaired.tone).toBe('bad');
     // Audited all the same, as a manual decision that was not sent.
     expect(app.guardLog().find((d) => d.outcome === 'override-grant')).toMatchObject({ sent: false, reason: 'courier at the gate' });
 
-    const refused = await overrideWith(real, ' ');
+    const refused = await overrideWith(real, ' ', PASS);
     expect(refused.tone).toBe('bad');
     expect(refused.text).not.toContain('sent');
 

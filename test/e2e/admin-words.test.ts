@@ -161,6 +161,8 @@ describe('admin screen words and files', () => {
       // A face kiosk with only a plate enrolled can grant nobody: its watchlist line is a warning, not green.
       expect(await page.getByTestId('status-watchlist').getAttribute('data-tone')).toBe('warn');
       await page.getByTestId('override-reason').fill('courier at the gate');
+      // A visitor kiosk: the admin's grant needs the passphrase again (session 26).
+      await page.getByTestId('override-pin').fill(PASS);
       await page.getByTestId('override-grant').click();
       await page.waitForFunction(() => /logged/i.test(document.querySelector('[data-testid="override-message"]')?.textContent ?? ''));
       // This kiosk was never paired: the override is audited here, but nothing went upstream and the door did not

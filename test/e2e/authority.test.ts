@@ -296,7 +296,11 @@ describe('who may make the kiosk say yes', () => {
       expect(adminUnproven).toMatchObject({ tone: 'bad', code: 'ADMIN_CONFIRM_REQUIRED' });
       expect(adminUnproven.text).toContain('admin passphrase');
       expect(await adminOpen(PASS)).toMatchObject({ code: null, text: expect.stringMatching(/^Override logged/) });
-      await page.goto(`${url}#/admin`);
+      // Walked away from that screen, the admin left "Admin" in its navigation one tap from the console (and the role
+      // setting that turns this proof off): the way back asks for the passphrase again (review, session 26).
+      await page.getByTestId('nav-admin').click();
+      await page.getByTestId('admin-gate').getByTestId('unlock-passphrase').waitFor({ state: 'visible' });
+      await unlockAdmin(page, url);
       // The admin who leaves the console for the attended kiosk's own view leaves no admin session behind: "Admin"
       // asks for the passphrase again (attacker review, session 19: the console was one tap away until the idle
       // timeout).
