@@ -21,7 +21,7 @@ import { loadIncomplete, type Vault } from '../store';
 export interface SyncKeys {
   /**
    * This tablet's admin signing pair, in records written before session 26 only: it now lives in the admin-only
-   * 'sync-admin' record (src/app/sync-service.ts adminPair), and is moved there on first use.
+   * 'sync-admin' record (src/app/sync-service.ts adminPair); one found here is dropped, not moved (keys()).
    */
   admin?: CryptoKeyPair;
   /** This kiosk's ECDH key pair for receiving bundles. */

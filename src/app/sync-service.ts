@@ -117,14 +117,17 @@ export class SyncService {
     return this.app.vault;
   }
 
-  /** The sync record; a signing pair it still holds from before session 26 is moved to the admin-only record first. */
+  /**
+   * The sync record. A signing pair it still holds (written before session 26, or planted since: the device unlock
+   * writes this record) is dropped, never used or moved: moved, a planted pair would become the desk's key at the
+   * next admin unlock (review, session 26), and a genuine old one sat where the device unlock read it, so it is
+   * retired. The desk makes a new pair at its next key or export; kiosks pin the new key and unpin the old one.
+   */
   private async keys(): Promise<SyncKeys> {
     const k = await syncKeys(this.vault);
     if (!k.admin) return k;
-    const held = (await this.vault.keys.getAdmin(ADMIN_RECORD)) as { admin?: CryptoKeyPair } | undefined;
-    if (!held?.admin) await this.vault.keys.putAdmin(ADMIN_RECORD, { admin: k.admin });
     await this.saveKeys(k);
-    const { admin: _moved, ...rest } = k;
+    const { admin: _retired, ...rest } = k;
     return rest;
   }
 
@@ -135,10 +138,10 @@ export class SyncService {
   }
 
   /**
-   * This tablet's admin signing pair (created on first use), kept where only the admin's session reads it
-   * (vault.keys.putAdmin, sealed to the audit key): in the sync record the device unlock opened it, so a profile
-   * copied from a desk with unattended restart on signed bundles as its admin (attacker review, session 26). A pair
-   * the sync record still holds from before is moved on first use (keys()).
+   * This tablet's admin signing pair (created on first use), kept where only the admin's session reads or writes
+   * it (vault.keys.putAdmin, sealed under the admin secrets key): in the sync record the device unlock opened it, so
+   * a profile copied from a desk with unattended restart on signed bundles as its admin (attacker review, session
+   * 26). A pair the sync record still holds is retired, not moved (keys()).
    */
   private async adminPair(): Promise<CryptoKeyPair> {
     await this.keys();
@@ -155,15 +158,15 @@ export class SyncService {
   }
 
   /**
-   * Moves a signing pair the sync record still holds (written before session 26) to the admin-only record; called
-   * at every admin unlock, so a desk does not wait for its next export to stop exposing it. Never throws: a failure
-   * is logged and the move is tried again at the next use.
+   * Drops a signing pair the sync record still holds (keys()); called at every admin unlock, so a desk does not
+   * wait for its next export to stop exposing it. Never throws: a failure is logged and it is tried again at the
+   * next use.
    */
   async secureAdminKey(): Promise<void> {
     try {
       await this.keys();
     } catch (e) {
-      console.warn('admin signing key not moved yet', e);
+      console.warn('old admin signing key not dropped yet', e);
     }
   }
 

@@ -181,7 +181,8 @@ export class SecretsApi {
     if (!rec) return undefined;
     const key = await this.adminKey(dataKey, auditPrivate);
     try {
-      if (rec.admin !== true) throw new Error('not an admin-only record');
+      // Key objects beside the seal are neither secret nor authenticated: an admin-only record never has any.
+      if (rec.admin !== true || rec.keys.length > 0) throw new Error('not an admin-only record');
       const json = decoder.decode(await open(key, rec.box, adminSecretAad(name)));
       return await restoreKeys(JSON.parse(json) as unknown, rec.keys);
     } catch (e) {
@@ -237,6 +238,8 @@ export class SecretsApi {
     const bytes = encoder.encode(json);
     if (bytes.byteLength > MAX_SECRET_BYTES)
       throw new KioskError('INPUT_INVALID', { field: 'secret-value', reason: 'too-large' });
+    // A key that cannot be sealed (non-extractable) would sit beside the seal, usable from a copied profile.
+    if (adminKey && keys.length > 0) throw new KioskError('INPUT_INVALID', { field: 'secret-value', reason: 'key-not-sealable' });
     const rec: SecretRecord = adminKey
       ? { f: RECORD_FORMAT, keys, box: await seal(adminKey, bytes, adminSecretAad(name)), admin: true }
       : { f: RECORD_FORMAT, keys, box: await seal(dataKey, bytes, secretAad(name)) };

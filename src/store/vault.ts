@@ -21,8 +21,9 @@
  *   encryption, and turn unattended mode off (`setUnattended(false, ...)`, the admin's maintenance card) where
  *   someone is present at boot.
  * - What the split does buy in every mode: the audit log (who came when) needs the passphrase, so a copied
- *   profile does not reveal the history; nor does it hold the admin's bundle-signing key (sealed to the audit
- *   key as well, secrets.ts `putAdmin`, session 26), so it cannot sign a watchlist the kiosks would install; a partial copy (any store without the keyring) reveals nothing; a wipe
+ *   profile does not reveal the history; nor does it hold the admin's bundle-signing key (sealed under a key
+ *   derived from the audit private key, secrets.ts `putAdmin`, session 26), so it cannot sign — or plant — a
+ *   watchlist signing key the kiosks would trust; a partial copy (any store without the keyring) reveals nothing; a wipe
  *   makes everything undecryptable by destroying the wrapped keys; and walk-up use of the kiosk cannot enrol,
  *   export or wipe. With unattended mode off, a stolen device or copied profile reveals nothing without the
  *   passphrase: offline guessing then faces PBKDF2 plus the strength rule (the lock-out only slows guessing
@@ -31,7 +32,7 @@
  *   from before session 24, which cannot be sealed afterwards: a wipe and a new set-up replaces them).
  * - A script running in this origin (XSS, a hostile dependency) acts as the page: it can call the vault while it
  *   is unlocked. Non-extractable keys mean it must exfiltrate decrypted data live; the CSP limits where to. The
- *   admin gate is enforced by this code, not by cryptography, except for the audit log.
+ *   admin gate is enforced by this code, not by cryptography, except for the audit log and the admin-only secrets.
  * - Wipe overwrites the key records, clears every store and deletes the database. IndexedDB's LevelDB files may
  *   keep stale copies until compaction; only full-disk encryption makes the old bytes unreadable.
  */

@@ -303,16 +303,26 @@ describe('sync keys: trusted only on confirmation, removable, audited', () => {
       db.close();
     }
 
-    // A desk whose sync record still holds the pair (written before session 26) keeps its fingerprint; the pair is
-    // moved out of the sync record at the next admin unlock.
-    const old = await tablet('sign-legacy', clock);
+    // A pair in the old sync record — a desk's from before session 26, or one planted there, since the device unlock
+    // writes that record — is dropped at the next admin unlock and never signs: moved, a planted pair became the
+    // desk's key (review, session 26). The desk makes a new one.
+    const oldName = uniqueName('sign-legacy');
+    const old = await openKiosk('', clock, { name: oldName });
+    await old.ops.setup(PASS, { role: 'attended' });
+    await old.vault.enrol({ label: 'Ada', list: 'allow', plates: [], templates: { fr_feature: [tpl(512, 3)] } });
+    const { fingerprint: genuine } = await old.ops.sync.adminPublicKey();
+    const db2 = await openDB(oldName);
+    await db2.delete('secrets', 'sync-admin'); // the admin-only record deleted (no quarantine entry left) …
+    db2.close();
     const pair = await generateAdminKeyPair();
-    await old.vault.keys.put('sync', { admin: pair });
+    await old.vault.keys.put('sync', { admin: pair }); // … and a pair planted where the device unlock writes
     old.ops.lock();
     await old.ops.unlock(PASS);
     expect(((await old.vault.keys.get('sync')) as Record<string, unknown>)['admin']).toBeUndefined();
-    expect(await old.vault.keys.unsealed()).toEqual([]);
-    expect((await old.ops.sync.adminPublicKey()).fingerprint).toBe(await keyFingerprint(pair.publicKey));
+    const next = (await old.ops.sync.adminPublicKey()).fingerprint;
+    expect(next).not.toBe(await keyFingerprint(pair.publicKey));
+    expect(next).not.toBe(genuine);
+    expect(fingerprintOf(inspectBundle((await old.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes).issuerKeyId)).toBe(next);
   });
 
   it('the sync card trusts a pasted key only on confirm, lists and removes trusted keys; the audit card words them', async () => {
