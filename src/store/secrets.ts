@@ -38,7 +38,7 @@ const decoder = new TextDecoder();
 /** Binding data of the secret record `name` (also used by subjects.ts for its installed-version record). */
 export const secretAad = (name: string): Uint8Array<ArrayBuffer> => bindingData('secrets', name, RECORD_FORMAT);
 
-/** Binding data of an admin-only record: a record sealed to the audit key cannot pass for a device one, or the reverse. */
+/** Binding data of an admin-only record: one cannot pass for a data-key record of the same name, or the reverse. */
 const adminSecretAad = (name: string): Uint8Array<ArrayBuffer> => bindingData('secrets', 'admin', name, RECORD_FORMAT);
 
 /** A key kept beside the seal as a CryptoKey object (records from before session 24, or a non-extractable key). */
@@ -122,8 +122,20 @@ export class SecretsApi {
     if (!rec) return undefined;
     // Not an integrity failure: the data key cannot open it, the admin's session can (getAdmin).
     if (rec.admin === true) throw new KioskError('STORE_ADMIN_REQUIRED', { secret: name });
+    return this.opened(name, rec, dataKey, secretAad(name), true);
+  }
+
+  /** `rec` opened and its keys restored; anything that fails (`ok` false included) quarantines it: STORE_CORRUPT_RECORD. */
+  private async opened(
+    name: string,
+    rec: SecretRecord,
+    key: CryptoKey,
+    aad: Uint8Array<ArrayBuffer>,
+    ok: boolean,
+  ): Promise<unknown> {
     try {
-      const json = decoder.decode(await open(dataKey, rec.box, secretAad(name)));
+      if (!ok) throw new Error('not the kind of record asked for');
+      const json = decoder.decode(await open(key, rec.box, aad));
       return await restoreKeys(JSON.parse(json) as unknown, rec.keys);
     } catch (e) {
       await this.core.quarantine([{ store: 'secrets', key: name, reason: 'integrity', raw: rec }]);
@@ -180,15 +192,8 @@ export class SecretsApi {
     const rec = await this.core.read((db) => db.get('secrets', name));
     if (!rec) return undefined;
     const key = await this.adminKey(dataKey, auditPrivate);
-    try {
-      // Key objects beside the seal are neither secret nor authenticated: an admin-only record never has any.
-      if (rec.admin !== true || rec.keys.length > 0) throw new Error('not an admin-only record');
-      const json = decoder.decode(await open(key, rec.box, adminSecretAad(name)));
-      return await restoreKeys(JSON.parse(json) as unknown, rec.keys);
-    } catch (e) {
-      await this.core.quarantine([{ store: 'secrets', key: name, reason: 'integrity', raw: rec }]);
-      throw new KioskError('STORE_CORRUPT_RECORD', { store: 'secrets', key: name }, { cause: e });
-    }
+    // Key objects beside the seal are neither secret nor authenticated: an admin-only record never has any.
+    return this.opened(name, rec, key, adminSecretAad(name), rec.admin === true && rec.keys.length === 0);
   }
 
   /** The decision module's store: device unlock is enough (a decision is signed on every visit). */
@@ -239,7 +244,8 @@ export class SecretsApi {
     if (bytes.byteLength > MAX_SECRET_BYTES)
       throw new KioskError('INPUT_INVALID', { field: 'secret-value', reason: 'too-large' });
     // A key that cannot be sealed (non-extractable) would sit beside the seal, usable from a copied profile.
-    if (adminKey && keys.length > 0) throw new KioskError('INPUT_INVALID', { field: 'secret-value', reason: 'key-not-sealable' });
+    if (adminKey && keys.length > 0)
+      throw new KioskError('INPUT_INVALID', { field: 'secret-value', reason: 'key-not-sealable' });
     const rec: SecretRecord = adminKey
       ? { f: RECORD_FORMAT, keys, box: await seal(adminKey, bytes, adminSecretAad(name)), admin: true }
       : { f: RECORD_FORMAT, keys, box: await seal(dataKey, bytes, secretAad(name)) };
