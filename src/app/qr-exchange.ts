@@ -60,7 +60,11 @@ export async function scanQr(
   let seen = 0;
   return new Promise<string>((resolve, reject) => {
     let unwatch = (): void => undefined;
+    // Once only: a frame still being decoded when the scan ended must not clear the tap of a scan started since.
+    let finished = false;
     const done = (fn: () => void) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       unwatch();

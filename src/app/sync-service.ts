@@ -95,6 +95,13 @@ function isKeyText(text: string, kind: KeyKind): boolean {
 const ADMIN_RECORD = 'sync-admin';
 
 const unknownKey = (): KioskError => new KioskError('INPUT_INVALID', { reason: 'unknown-key', field: 'key', rule: 'keyUnknown' });
+/**
+ * The key to trust is not the one whose fingerprint the admin compared: trusting is by the fingerprint shown, so a
+ * key swapped in after the comparison (a scan that finished late, a changed text box) is refused, not pinned.
+ */
+const shownKey = (fingerprint: string, shown: string | undefined): void => {
+  if (shown !== undefined && shown !== fingerprint) throw new KioskError('INPUT_INVALID', { reason: 'key-changed', field: 'key', rule: 'keyChanged' });
+};
 
 /** An exported bundle with the file name and type to save it under; a changes bundle says its base and counts. */
 export interface ExportedBundle {
@@ -225,12 +232,14 @@ export class SyncService {
 
   /**
    * Pin an admin public key on this kiosk: from now on bundles it signs are accepted. Call only after the admin
-   * compared the fingerprint (previewKey) with the admin desk's screen. Returns the fingerprint.
+   * compared the fingerprint (previewKey) with the admin desk's screen. `shown`: the fingerprint the admin compared;
+   * a key with another one is refused (INPUT_INVALID, rule `keyChanged`). Returns the fingerprint.
    */
-  async pinAdminKey(json: string): Promise<string> {
+  async pinAdminKey(json: string, shown?: string): Promise<string> {
     this.require('import');
     const key = await SyncService.importKey(json, 'admin');
     const fp = await keyFingerprint(key);
+    shownKey(fp, shown);
     const k = await this.keys();
     const existing = await Promise.all((k.pinnedAdmins ?? []).map((p) => keyFingerprint(p)));
     if (existing.includes(fp)) return fp;
@@ -257,12 +266,13 @@ export class SyncService {
 
   /**
    * Add a kiosk to export to: every later export is encrypted to it. Call only after the admin compared the
-   * fingerprint (previewKey) with the kiosk's screen. Returns the fingerprint.
+   * fingerprint (previewKey) with the kiosk's screen. `shown`: as for pinAdminKey. Returns the fingerprint.
    */
-  async addRecipient(json: string): Promise<string> {
+  async addRecipient(json: string, shown?: string): Promise<string> {
     this.require('export');
     const key = await SyncService.importKey(json, 'kiosk');
     const fingerprint = await keyFingerprint(key);
+    shownKey(fingerprint, shown);
     const k = await this.keys();
     const known = (k.recipients ?? []).some((r) => r.fingerprint === fingerprint);
     k.recipients = [...(k.recipients ?? []).filter((r) => r.fingerprint !== fingerprint), { fingerprint, key }];

@@ -22,9 +22,10 @@ export interface SyncActions {
   kioskPublicKey(): Promise<{ json: string; fingerprint: string }>;
   /** Checks a pasted key and says its fingerprint; saves nothing. */
   previewKey(json: string, kind: KeyKind): Promise<KeyPreview>;
-  /** Trust: only after the admin confirmed the fingerprints match. */
-  pinAdminKey(json: string): Promise<string>;
-  addRecipient(json: string): Promise<string>;
+  /** Trust: only after the admin confirmed the fingerprints match; `shown` is the fingerprint they compared (a key
+   * with another one is refused). */
+  pinAdminKey(json: string, shown?: string): Promise<string>;
+  addRecipient(json: string, shown?: string): Promise<string>;
   /** Read the other tablet's QR code with this camera and preview it (nothing saved); `signal` cancels. */
   scanAdminKey(opts?: { signal?: AbortSignal }): Promise<KeyPreview>;
   scanKioskKey(opts?: { signal?: AbortSignal }): Promise<KeyPreview>;
@@ -119,7 +120,9 @@ export function syncCard(actions: SyncActions): HTMLElement {
     void run(confirmBtn, out, async () => {
       const p = pending;
       if (!p) return t('keyNotTrusted');
-      const fingerprint = p.kind === 'admin' ? await actions.pinAdminKey(p.json) : await actions.addRecipient(p.json);
+      // Trusted by the fingerprint on the screen, the one the admin compared, not merely by what waits in `pending`.
+      const shown = confirmFp.textContent ?? '';
+      const fingerprint = p.kind === 'admin' ? await actions.pinAdminKey(p.json, shown) : await actions.addRecipient(p.json, shown);
       showPending(null);
       (p.kind === 'admin' ? pinIn : recIn).value = '';
       await refreshTrusted();
@@ -148,7 +151,10 @@ export function syncCard(actions: SyncActions): HTMLElement {
       out.textContent = t('scanning');
       cancelScan.hidden = false;
       try {
-        return showPending(await read({ signal: ctl.signal }));
+        const key = await read({ signal: ctl.signal });
+        // Ended by a paste or another scan while the code was being read: that key, not this one, is compared now.
+        if (ctl.signal.aborted) return t('scanCancelled');
+        return showPending(key);
       } catch (e) {
         if (ctl.signal.aborted && isKioskError(e, 'WORKER_ABORTED')) return t('scanCancelled');
         throw e;
@@ -162,9 +168,11 @@ export function syncCard(actions: SyncActions): HTMLElement {
   scanAdmin.addEventListener('click', () => scan(scanAdmin, (o) => actions.scanAdminKey(o)));
   scanKiosk.addEventListener('click', () => scan(scanKiosk, (o) => actions.scanKioskKey(o)));
   // A new paste replaces whatever waited for confirmation first, also when it is refused: a refused paste must not
-  // leave an earlier key's confirm button under its error.
+  // leave an earlier key's confirm button under its error. It also ends a scan still running: a code held up to the
+  // camera later would otherwise replace the pasted key while the admin compares its fingerprint (security review).
   const paste = (button: HTMLButtonElement, input: HTMLTextAreaElement, kind: KeyKind) =>
     void run(button, out, async () => {
+      scanning?.abort();
       showPending(null);
       return showPending(await actions.previewKey(input.value, kind));
     });

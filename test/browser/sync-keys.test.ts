@@ -15,9 +15,12 @@
  * - The sync card: a pasted key shows its fingerprint with confirm and cancel and is trusted only on confirm (a
  *   refused paste drops a key that was waiting); the trusted-keys list follows every change; a scan can be
  *   cancelled; the audit card words the new entries.
+ * - A paste ends a scan still running: a QR code that reaches the camera afterwards does not replace the pasted key
+ *   the admin is comparing, and the service trusts only the key whose fingerprint was shown (`keyChanged`).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openDB } from 'idb';
+import { qrMatrix } from '../../src/app/qr-exchange';
 import { bindingData, seal } from '../../src/crypto/aead';
 import { generateAuditKeyPair } from '../../src/crypto/keys';
 import { RECORD_FORMAT } from '../../src/store/schema';
@@ -418,4 +421,56 @@ describe('sync keys: trusted only on confirmation, removable, audited', () => {
     );
     expect(rows.filter((r) => r[0] === 'key-trusted')).toHaveLength(2);
   }, 180_000);
+
+  it('a paste ends a running scan, so a QR code read later replaces nothing; trust goes by the fingerprint shown', async () => {
+    const clock = new AdjustableClock();
+    const k = await tablet('card-race', clock);
+    const desk = await generateAdminKeyPair();
+    const deskJson = JSON.stringify({ kind: 'entrance-kiosk-admin-key', jwk: await exportPublicKey(desk.publicKey, 'jwk') });
+    const deskFp = await keyFingerprint(desk.publicKey);
+    const intruder = await generateAdminKeyPair();
+    const intruderJson = JSON.stringify({ kind: 'entrance-kiosk-admin-key', jwk: await exportPublicKey(intruder.publicKey, 'jwk') });
+    const intruderFp = await keyFingerprint(intruder.publicKey);
+    const card = syncCard(k.ops.sync);
+    document.body.append(card);
+    mounted.push(card);
+    const q = (id: string) => card.querySelector<HTMLElement>(`[data-testid="${id}"]`)!;
+
+    // The admin starts a scan, then pastes the desk's key instead and compares its fingerprint.
+    q('scan-admin-key').click();
+    await vi.waitFor(() => expect(k.app.frameTap).not.toBeNull());
+    const tap = k.app.frameTap!;
+    (q('pin-admin-json') as HTMLTextAreaElement).value = deskJson;
+    q('pin-admin-submit').click();
+    await vi.waitFor(() => expect(q('confirm-fingerprint').textContent).toBe(deskFp));
+
+    // Meanwhile someone holds the intruder's QR code up to the camera: the frame reaches the scan's tap (as one being
+    // decoded when the paste came would). The pasted key stays the one to compare and to trust.
+    const m = qrMatrix(intruderJson);
+    const canvas = new OffscreenCanvas((m.length + 8) * 6, (m.length + 8) * 6);
+    const ctx = canvas.getContext('2d')!;
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.fillStyle = '#000';
+    m.forEach((row, y) => row.forEach((dark, x) => dark && ctx.fillRect((x + 4) * 6, (y + 4) * 6, 6, 6)));
+    await tap(await createImageBitmap(canvas));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(q('confirm-fingerprint').textContent).toBe(deskFp);
+    // The paste ended the scan: the camera is no longer read for keys.
+    expect(q('cancel-scan').hidden).toBe(true);
+    expect(k.app.frameTap).toBeNull();
+    const out = q('sync-message');
+    delete out.dataset['tone'];
+    q('confirm-key').click();
+    await vi.waitFor(() => expect(out.dataset['tone']).toBe('ok'));
+    expect(out.textContent).toBe(`Pinned: ${deskFp}`);
+    expect(await k.ops.sync.trustedKeys()).toEqual({ admins: [deskFp], recipients: [] });
+
+    // The service pins only the key whose fingerprint was shown: another key is refused and nothing is saved.
+    expect(await expectCode(k.ops.sync.pinAdminKey(intruderJson, deskFp), 'INPUT_INVALID')).toMatchObject({ field: 'key', rule: 'keyChanged' });
+    const kiosk = await outsiderKioskKey();
+    expect(await expectCode(k.ops.sync.addRecipient(kiosk.json, intruderFp), 'INPUT_INVALID')).toMatchObject({ field: 'key', rule: 'keyChanged' });
+    expect(await k.ops.sync.trustedKeys()).toEqual({ admins: [deskFp], recipients: [] });
+    expect((await auditRows(k)).filter((r) => r[0] === 'key-trusted')).toHaveLength(1);
+  }, 120_000);
 });
