@@ -76,8 +76,9 @@ export class AdminOps {
   }
 
   async unlock(passphrase: string): Promise<void> {
+    let unlocked: { auditKeyRepaired: boolean };
     try {
-      await this.vault.unlockAdmin(passphrase);
+      unlocked = await this.vault.unlockAdmin(passphrase);
     } catch (e) {
       await this.unlockFailed(e);
       throw e;
@@ -85,6 +86,8 @@ export class AdminOps {
     this.app.authority.adminStarted();
     if (this.app.snapshot.phase !== 'running') await this.app.afterUnlock();
     await recordChange(this.app, { outcome: 'admin-unlocked', reason: 'passphrase', actor: 'admin' });
+    if (unlocked.auditKeyRepaired)
+      await recordChange(this.app, { outcome: 'vault-maintained', reason: maintainedReason({ action: 'audit-key-repaired' }), actor: 'admin' });
     await this.sync.secureAdminKey();
   }
 

@@ -120,7 +120,10 @@ export type Maintenance =
   | { action: 'quarantine-cleared'; records: number }
   /** The guard PIN lock-out ended early by the admin: the wrong tries it held (src/store/guards.ts clearLockout). */
   | { action: 'guard-lockout-cleared'; failures: number }
-  | { action: 'unattended'; on: boolean };
+  | { action: 'unattended'; on: boolean }
+  /** The audit log's public half found swapped (or damaged) at an admin unlock and written again from the private
+   * half (src/store/vault.ts repairAuditPublic): entries sealed in between are quarantined when read. */
+  | { action: 'audit-key-repaired' };
 
 /**
  * Data taken off the tablet: a whole watchlist bundle or its changes since the last export (the version, how many
@@ -188,6 +191,7 @@ export function loginFailedReason(f: LoginFailure): string {
 
 export function maintainedReason(m: Maintenance): string {
   if (m.action === 'unattended') return `unattended ${m.on ? 'on' : 'off'}`;
+  if (m.action === 'audit-key-repaired') return m.action;
   return `${m.action} ${count(m.action === 'index-rebuilt' ? m.people : m.action === 'quarantine-cleared' ? m.records : m.failures)}`;
 }
 
@@ -318,6 +322,7 @@ function readMaintenance(r: string): ChangeReason | undefined {
   const outcome = 'vault-maintained';
   const unattended = /^unattended (on|off)$/.exec(r);
   if (unattended) return { outcome, maintenance: { action: 'unattended', on: unattended[1] === 'on' } };
+  if (r === 'audit-key-repaired') return { outcome, maintenance: { action: r } };
   const n = new RegExp(`^(index-rebuilt|quarantine-cleared|guard-lockout-cleared) ${COUNT}$`).exec(r);
   if (!n) return undefined;
   const v = Number(n[2]);

@@ -113,6 +113,26 @@ export function importAuditPublicKey(raw: ArrayBuffer): Promise<CryptoKey> {
   return crypto.subtle.importKey('raw', raw, AUDIT_CURVE, true, []);
 }
 
+/**
+ * Whether `auditPublic` is the public half of `auditPrivate` (a non-extractable key is enough): an ephemeral key's
+ * ECDH with each must give the same secret.
+ */
+export async function auditPairMatches(auditPrivate: CryptoKey, auditPublic: CryptoKey): Promise<boolean> {
+  const eph = await crypto.subtle.generateKey(AUDIT_CURVE, false, ['deriveBits']);
+  const [a, b] = await Promise.all([
+    crypto.subtle.deriveBits({ name: 'ECDH', public: auditPublic }, eph.privateKey, 256),
+    crypto.subtle.deriveBits({ name: 'ECDH', public: eph.publicKey }, auditPrivate, 256),
+  ]);
+  return toHex(new Uint8Array(a)) === toHex(new Uint8Array(b));
+}
+
+/** The raw public half of an extractable audit private key (its JWK carries the point). */
+export async function auditPublicOf(extractablePrivate: CryptoKey): Promise<ArrayBuffer> {
+  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', extractablePrivate);
+  const pub = await crypto.subtle.importKey('jwk', { kty, crv, x, y }, AUDIT_CURVE, true, []);
+  return crypto.subtle.exportKey('raw', pub);
+}
+
 export function unwrapAuditPrivateKey(
   box: ArrayBuffer,
   wrappingKey: CryptoKey,
@@ -168,12 +188,7 @@ const ADMIN_SECRETS_INFO = encoder.encode('entrance-kiosk/admin-secrets/v1');
  * check fails.
  */
 export async function adminSecretsKey(auditPrivate: CryptoKey, auditPublic: CryptoKey): Promise<CryptoKey | null> {
-  const eph = await crypto.subtle.generateKey(AUDIT_CURVE, false, ['deriveBits']);
-  const [a, b] = await Promise.all([
-    crypto.subtle.deriveBits({ name: 'ECDH', public: auditPublic }, eph.privateKey, 256),
-    crypto.subtle.deriveBits({ name: 'ECDH', public: eph.publicKey }, auditPrivate, 256),
-  ]);
-  if (toHex(new Uint8Array(a)) !== toHex(new Uint8Array(b))) return null;
+  if (!(await auditPairMatches(auditPrivate, auditPublic))) return null;
   const shared = await crypto.subtle.deriveBits({ name: 'ECDH', public: auditPublic }, auditPrivate, 256);
   const ikm = await crypto.subtle.importKey('raw', shared, 'HKDF', false, ['deriveKey']);
   return crypto.subtle.deriveKey(

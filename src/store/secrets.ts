@@ -173,7 +173,8 @@ export class SecretsApi {
     await this.write(name, value, await this.adminKey(dataKey, auditPrivate));
   }
 
-  /** The admin secrets key; STORE_CORRUPT_RECORD (keyring audit-public) when the stored public half is not the private one's. */
+  /** The admin secrets key; STORE_CORRUPT_RECORD (keyring audit-public) when the stored public half is not the private
+   * one's (swapped during this admin session: the next admin unlock writes it again, vault.ts repairAuditPublic). */
   private async adminKey(dataKey: CryptoKey, auditPrivate: CryptoKey): Promise<CryptoKey> {
     const key = await adminSecretsKey(auditPrivate, await readAuditPublic(this.core, dataKey));
     if (!key) throw new KioskError('STORE_CORRUPT_RECORD', { store: 'keyring', key: 'audit-public' });

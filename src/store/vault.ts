@@ -36,11 +36,13 @@
  * - Wipe overwrites the key records, clears every store and deletes the database. IndexedDB's LevelDB files may
  *   keep stale copies until compaction; only full-disk encryption makes the old bytes unreadable.
  */
-import { KioskError } from '../shared/errors';
+import { KioskError, isKioskError } from '../shared/errors';
 import type { Subject } from '../shared/types';
 import { bindingData, randomBytes, seal } from '../crypto/aead';
 import {
   PBKDF2_MIN_ITERATIONS,
+  auditPairMatches,
+  auditPublicOf,
   derivePassphraseKey,
   exportPublicKey,
   generateAuditKeyPair,
@@ -52,7 +54,7 @@ import {
   wrapWith,
 } from '../crypto/keys';
 import { MAX_PASSPHRASE_LENGTH, checkPassphrase } from '../crypto/passphrase';
-import { AuditApi, auditPublicAad, checkRetentionMs } from './audit';
+import { AuditApi, auditPublicAad, checkRetentionMs, readAuditPublic } from './audit';
 import type { SubjectInput } from './codec';
 import { DEFAULT_AUDIT_RETENTION_MS, VaultCore, type VaultEvent, type VaultOptions, type VaultState } from './core';
 import { NO_LOCKOUT, beforeAttempt, rebase, waitMs } from './lockout';
@@ -276,11 +278,38 @@ export class Vault {
   /**
    * Admin unlock. Wrong passphrase: STORE_WRONG_PASSPHRASE (details: failures, waitMs) and nothing but the
    * lock-out counter changes; during a back-off: STORE_LOCKED_OUT (details: waitMs, lockedUntil).
+   * `auditKeyRepaired`: the audit log's stored public half was not the passphrase-wrapped private key's (or was
+   * missing or damaged) and has been written again from the private half (repairAuditPublic); the caller audits it.
    */
-  async unlockAdmin(passphrase: string): Promise<void> {
-    const { dataKey, auditKey } = await this.tryPassphrase(passphrase, false);
-    this.core.beginAdmin(dataKey, auditKey);
+  async unlockAdmin(passphrase: string): Promise<{ auditKeyRepaired: boolean }> {
+    const unlocked = await this.tryPassphrase(passphrase, false);
+    const auditKeyRepaired = await this.repairAuditPublic(unlocked);
+    this.core.beginAdmin(unlocked.dataKey, unlocked.auditKey);
     this.core.setState({ lastError: null });
+    return { auditKeyRepaired };
+  }
+
+  /**
+   * The audit public half is sealed under the data key, which the device unlock gives too: whoever holds that (a
+   * copied profile in unattended mode, a script in this origin) can swap it for their own, and every audit entry
+   * written after is sealed to them — readable by them, quarantined for the admin — while the admin-only secrets
+   * refuse to open (secrets.ts `adminKey`). Only the passphrase reaches the private half, so each admin unlock
+   * checks the pair and, when it does not match, writes the public half again from the private one, before any
+   * entry of this session is sealed. True when it did.
+   */
+  private async repairAuditPublic(u: { dataKey: CryptoKey; auditKey: CryptoKey; auditPublic: () => Promise<ArrayBuffer> }): Promise<boolean> {
+    let stored: CryptoKey | null = null;
+    try {
+      stored = await readAuditPublic(this.core, u.dataKey);
+    } catch (e) {
+      if (!isKioskError(e, 'STORE_CORRUPT_RECORD')) throw e;
+    }
+    if (stored && (await auditPairMatches(u.auditKey, stored))) return false;
+    const box = await seal(u.dataKey, await u.auditPublic(), auditPublicAad());
+    await this.core.writeTx(['keyring'], (tx) => tx.store.put({ kind: 'audit-public', f: RECORD_FORMAT, box }, 'audit-public'), 'strict');
+    // The writer's session key was derived from the swapped half.
+    this.core.auditWriter = null;
+    return true;
   }
 
   /**
@@ -541,7 +570,7 @@ export class Vault {
   private async tryPassphrase(
     passphrase: string,
     extractable: boolean,
-  ): Promise<{ dataKey: CryptoKey; auditKey: CryptoKey }> {
+  ): Promise<{ dataKey: CryptoKey; auditKey: CryptoKey; auditPublic: () => Promise<ArrayBuffer> }> {
     this.core.requireInitialised();
     if (typeof passphrase !== 'string' || passphrase.length > MAX_PASSPHRASE_LENGTH * 4) {
       throw new KioskError('INPUT_INVALID', { field: 'passphrase' });
@@ -602,7 +631,9 @@ export class Vault {
       }
       await this.core.writeTx(['meta'], (tx) => tx.store.put(NO_LOCKOUT, 'lockout'), 'strict');
       this.core.setState({ failures: 0, lockedUntil: 0 });
-      return { dataKey, auditKey };
+      // The public half, only when asked (repairAuditPublic): the one path that needs the private half extractable.
+      const auditPublic = async () => auditPublicOf(await unwrapAuditPrivateKey(pass.auditKey, kek, aadPassAuditKey(), true));
+      return { dataKey, auditKey, auditPublic };
     });
   }
 

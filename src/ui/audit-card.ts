@@ -69,6 +69,7 @@ function loginWords(f: LoginFailure): string {
 function maintenanceWords(m: Maintenance): string {
   if (m.action === 'unattended') return t(m.on ? 'auditUnattended_on' : 'auditUnattended_off');
   if (m.action === 'guard-lockout-cleared') return tf('auditGuardLockoutCleared', { failures: m.failures });
+  if (m.action === 'audit-key-repaired') return t('auditKeyRepaired');
   return m.action === 'index-rebuilt' ? tf('auditIndexRebuilt', { people: m.people }) : tf('auditQuarantineCleared', { records: m.records });
 }
 

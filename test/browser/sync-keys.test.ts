@@ -247,7 +247,7 @@ describe('sync keys: trusted only on confirmation, removable, audited', () => {
     expect(await expectCode(b.ops.sync.exportWatchlist({}), 'INPUT_INVALID')).toMatchObject({ reason: 'version-exhausted', rule: 'versionExhausted' });
   }, 240_000);
 
-  it("the admin's signing pair opens only in the admin's session, not with the device unlock; an old record is moved", async () => {
+  it("the admin's signing pair opens only in the admin's session, not with the device unlock; a swapped audit key is repaired at unlock", async () => {
     // Unattended restart unwraps the data key with no passphrase, and the sync record (data key) held the admin's
     // signing pair: a copy of such a desk's profile, or anyone at it, signed bundles every kiosk pinned to it would
     // install (attacker review, session 26). The pair is now sealed to the audit key, which only the passphrase opens.
@@ -282,6 +282,7 @@ describe('sync keys: trusted only on confirmation, removable, audited', () => {
     // they hold (a copied profile with unattended restart on opens it).
     const dataKey = (copy.vault as unknown as { core: { dataKey: CryptoKey } }).core.dataKey;
     const db = await openDB(name);
+    let current = '';
     try {
       // 1. A record marked admin-only, sealed under a key they can compute: refused and kept in the quarantine, and
       //    no new pair is made silently (it would replace the key every kiosk pinned) until the admin clears it.
@@ -293,7 +294,8 @@ describe('sync keys: trusted only on confirmation, removable, audited', () => {
       expect((await copy.vault.listQuarantine()).map((q) => `${q.store}/${q.key}`)).toContain('secrets/sync-admin');
       expect(await expectCode(copy.ops.sync.exportWatchlist({ sitePassphrase: SITE }), 'STORE_CORRUPT_RECORD')).toMatchObject({ reason: 'admin-key-quarantined' });
       await copy.ops.maintenance.clearQuarantine();
-      expect((await copy.ops.sync.adminPublicKey()).fingerprint).not.toBe(await keyFingerprint(planted.publicKey));
+      current = (await copy.ops.sync.adminPublicKey()).fingerprint;
+      expect(current).not.toBe(await keyFingerprint(planted.publicKey));
       // 2. The audit key's public half swapped for theirs (what an admin-only record is sealed under would then be a
       //    key they can compute): the admin secrets key is refused, nothing is sealed or signed.
       const theirs = await generateAuditKeyPair();
@@ -301,10 +303,30 @@ describe('sync keys: trusted only on confirmation, removable, audited', () => {
       const stored = (await db.get('keyring', 'audit-public')) as Record<string, unknown>;
       await db.put('keyring', { ...stored, box: pub }, 'audit-public');
       expect(await expectCode(copy.ops.sync.adminPublicKey(), 'STORE_CORRUPT_RECORD')).toMatchObject({ store: 'keyring', key: 'audit-public' });
-      await db.put('keyring', stored, 'audit-public');
     } finally {
       db.close();
     }
+    // 3. The desk restarts with the swapped half in place: what it audits in the kiosk session is sealed to them. The
+    //    next admin unlock finds the pair mismatched and writes the public half again from the passphrase-wrapped
+    //    private one, before its own entry: the signing pair opens again (the same key the kiosks pinned), the repair
+    //    is audited and worded, and the entry sealed in between is counted as quarantined, not read.
+    copy.app.stop();
+    copy.vault.close();
+    const again = await openKiosk('', clock, { name });
+    await again.app.resumeVault();
+    await again.vault.audit.append({ at: clock.wall(), outcome: 'deny-unknown', subjectId: 'unknown', kiosk: 'desk', mode: 'face' });
+    await again.ops.unlock(PASS);
+    expect((await again.ops.sync.adminPublicKey()).fingerprint).toBe(current);
+    expect(fingerprintOf(inspectBundle((await again.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes).issuerKeyId)).toBe(current);
+    const log = await again.vault.audit.read();
+    expect(log.quarantined).toBeGreaterThanOrEqual(1);
+    expect(log.entries.filter((e) => e.outcome === 'deny-unknown')).toEqual([]);
+    const rows = await auditRows(again);
+    expect(rows).toContainEqual(['vault-maintained', 'stored data maintained', expect.stringMatching(/^the audit log’s public key on this tablet had been replaced/)]);
+    // Repaired once: the next unlock finds the pair matching and audits no second repair.
+    again.ops.lock();
+    await again.ops.unlock(PASS);
+    expect((await auditRows(again)).filter((r) => r[2]?.startsWith('the audit log’s public key'))).toHaveLength(1);
 
     // A pair in the old sync record — a desk's from before session 26, or one planted there, since the device unlock
     // writes that record — is dropped at the next admin unlock and never signs: moved, a planted pair became the
