@@ -4,8 +4,11 @@
  *
  * Being on loopback grants nothing: any local process, a container on the host network, an SSRF in another service
  * or a TLS proxy on the same host all arrive from 127.0.0.1. An admin request carries `Authorization: Bearer
- * <token>`, a 256-bit random token generated at first start, printed once and stored only as its SHA-256 (in
- * `admin-token.sha256`, 0600). A fast hash is the right one here: slow hashes (scrypt, argon2) exist to stretch
+ * <token>`, a 256-bit random token generated at first start and stored only as its SHA-256 (in
+ * `admin-token.sha256`, 0600). The first start hands the token over in a file only its user can read
+ * (`admin-token.new`, 0600), never on its output: a service's output is kept by journald, a container runtime or
+ * a log shipper, and whoever reads those logs would hold the one credential that mints pairing codes for any door.
+ * The admin moves it somewhere safe and deletes the file; each start warns while it is there. A fast hash is the right one here: slow hashes (scrypt, argon2) exist to stretch
  * low-entropy passwords, while guessing a 256-bit token is hopeless at any speed; a slow hash would only make every
  * admin request a CPU cost an attacker could impose. The hash is compared in constant time. Web pages are refused
  * even with a token (an admin route has no business in a browser, and a leaked token in a page is the likeliest
@@ -13,7 +16,7 @@
  * This module never logs, journals or returns a token it was sent.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** @param {string | undefined} a a socket's peer address */
@@ -22,6 +25,26 @@ export function isLoopback(a) {
 }
 
 export const ADMIN_TOKEN_FILE = 'admin-token.sha256';
+/** The first start's token, in clear, for the admin to collect (0600); see the module header. */
+export const NEW_ADMIN_TOKEN_FILE = 'admin-token.new';
+
+/**
+ * Writes a first start's token to `admin-token.new` in the data folder, readable by this user only; returns the path.
+ * Created afresh (any file there before removed first), so the mode holds even where an older file had another.
+ * @param {string} dataDir
+ * @param {string} token
+ */
+export function writeNewTokenFile(dataDir, token) {
+  const path = join(dataDir, NEW_ADMIN_TOKEN_FILE);
+  rmSync(path, { force: true });
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, `${token}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
 const TOKEN = /^ekr_[A-Za-z0-9_-]{43}$/;
 
 /** @param {string} token */

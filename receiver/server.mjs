@@ -16,20 +16,21 @@
  *   node receiver/server.mjs unpair KIOSK [--url URL] [--token-file FILE] [--ca FILE]
  *
  * Prints its URL and, while no kiosk is paired, a one-time pairing code on start (codes minted later go to whoever
- * asked for them, never to this output), and on first start the admin token (shown once, stored hashed;
- * `admin-token` makes a new one while the receiver is stopped). Human lines are prefixed "receiver:";
+ * asked for them, never to this output), and on first start where the admin token is: a file only this user reads
+ * (`admin-token.new`; never the token itself, which this output's keepers would hold; stored hashed; `admin-token`
+ * makes a new one while the receiver is stopped). Human lines are prefixed "receiver:";
  * everything else is JSON-lines logging. It listens on loopback unless told otherwise: exposing it is a deliberate
  * act, and on any other address it speaks TLS (a site CA it makes, or the admin's certificate) unless
  * --insecure-http. `publish` puts a watchlist bundle into the data directory (same checks as the PUT) and exits; a
  * running receiver serves it from its next pull on.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ORIGINS, createReceiver } from './app.mjs';
 import { BundleStore, MAX_BUNDLE_BYTES, loadAdminKey } from './bundles.mjs';
-import { ADMIN_TOKEN_FILE, isLoopback, rotateAdminToken } from './admin.mjs';
+import { ADMIN_TOKEN_FILE, NEW_ADMIN_TOKEN_FILE, isLoopback, rotateAdminToken, writeNewTokenFile } from './admin.mjs';
 import { lockDataDir } from './lock.mjs';
 import { RECEIVER_PUBLIC_FILE } from './orders.mjs';
 import { loadTls } from './tls.mjs';
@@ -118,6 +119,9 @@ function adminTokenCommand(argv) {
     const unlock = lockDataDir(dir);
     try {
       const token = rotateAdminToken(dir);
+      // A first start's file would now hold a token that no longer works (a command a person runs in a terminal
+      // may print the new one: it is not a service's kept output).
+      rmSync(join(dir, NEW_ADMIN_TOKEN_FILE), { force: true });
       console.log(`receiver: new admin token (shown once; the old one no longer works): ${token}`);
     } finally {
       unlock();
@@ -530,14 +534,22 @@ if (receiver.webhookSecret)
     `webhook HMAC secret ${receiver.webhookSecret.created ? 'created' : 'read'}: ${receiver.webhookSecret.path} ` +
       '(the webhook endpoint needs the same secret)',
   );
+// Never on this output: journald, a container runtime or a log shipper keeps it, and the token mints pairing codes
+// for every door (attacker review, session 27). It goes to a file only this user can read.
 if (receiver.newAdminToken)
   say(
-    `admin token (shown once, stored hashed in ${join(dataDir, ADMIN_TOKEN_FILE)}; send as ` +
-      `"Authorization: Bearer <token>"): ${receiver.newAdminToken}`,
+    `admin token created: in ${writeNewTokenFile(dataDir, receiver.newAdminToken)} (readable by this user only; ` +
+      `stored hashed in ${join(dataDir, ADMIN_TOKEN_FILE)}). Move it somewhere safe and delete that file; send it as ` +
+      `"Authorization: Bearer <token>", or give the file to pairing-code --token-file`,
+  );
+else if (existsSync(join(dataDir, NEW_ADMIN_TOKEN_FILE)))
+  say(
+    `the admin token is still in ${join(dataDir, NEW_ADMIN_TOKEN_FILE)}, in clear: move it somewhere safe and ` +
+      `delete the file`,
   );
 else
   say(
-    `admin routes need the admin token printed at first start ` +
+    `admin routes need the admin token written at first start ` +
       `(lost it? stop the receiver, run: node receiver/server.mjs admin-token --data ${dataDir})`,
   );
 {

@@ -34,7 +34,8 @@ console.log(`receiver: http://127.0.0.1:${receiverPort}/ (decisions, pairing)`);
 console.log(
   'admin:    pair the kiosk with the pairing code above (printed while no kiosk is paired; later ones:\n' +
     '          node receiver/server.mjs pairing-code). Admin routes (new pairing codes, the decision log,\n' +
-    '          publishing bundles) need the admin token the receiver printed on its first start, sent as\n' +
+    '          publishing bundles) need the admin token the receiver wrote to admin-token.new in its data folder on\n' +
+    '          its first start (see its line above), sent as\n' +
     '          "Authorization: Bearer <token>"; lost it? stop this, then: node receiver/server.mjs admin-token\n' +
     '          Publishing watchlist bundles also needs the admin key pinned: see docs/receiver.md.\n',
 );

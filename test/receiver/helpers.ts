@@ -112,6 +112,15 @@ export function startNode(script: string, args: string[]): NodeProcess {
   };
 }
 
+/**
+ * The token a first start wrote for the admin to collect (its output names the file, never the token); undefined
+ * on later starts.
+ */
+function newAdminToken(output: string): string | undefined {
+  const file = /^receiver: admin token created: in (\S+) \(/m.exec(output)?.[1];
+  return file === undefined ? undefined : readFileSync(file, 'utf8').trim();
+}
+
 /** Spawns `node receiver/server.mjs` with the given arguments and waits for its banner. */
 export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
   const p = startNode('receiver/server.mjs', args);
@@ -131,7 +140,7 @@ export async function startReceiver(args: string[]): Promise<ReceiverProcess> {
     url,
     port: Number(new URL(url).port),
     pairingCode,
-    adminToken: /^receiver: admin token \(shown once.*: (ekr_\S+)$/m.exec(p.output())?.[1],
+    adminToken: newAdminToken(p.output()),
     logLines: () =>
       p
         .output()

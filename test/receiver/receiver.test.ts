@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -1322,6 +1322,11 @@ describe('command line', () => {
       expect(r1.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(r1.pairingCode).toMatch(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
       expect(r1.adminToken).toMatch(/^ekr_[A-Za-z0-9_-]{43}$/);
+      // The token is handed over in a file only this user can read, never on the output a service manager keeps
+      // (whoever reads those logs would mint pairing codes for any door).
+      expect(r1.output()).not.toContain(r1.adminToken!);
+      expect(r1.output()).not.toMatch(/ekr_/);
+      expect(statSync(join(dir.path, 'admin-token.new')).mode & 0o777).toBe(0o600);
       expect((await post(`${r1.url}/pair`, await pairBody(kiosk, r1.pairingCode))).status).toBe(200);
       await r1.waitForOutput(/^receiver: paired kiosk lobby-1, key fingerprint \S+/m);
       const good = await decisionBody(kiosk, { seq: 1, ts: Date.now(), decision: 'grant' });
@@ -1339,9 +1344,9 @@ describe('command line', () => {
         expect(r2.output()).toMatch(
           /^receiver: 1 kiosk\(s\) paired; a code for another: node receiver\/server.mjs pairing-code/m,
         );
-        // The token is shown once; the restart says where to get a new one instead.
+        // Later starts write no token; while the first start's file is there, each start says to collect it.
         expect(r2.adminToken).toBeUndefined();
-        expect(r2.output()).toMatch(/^receiver: admin routes need the admin token printed at first start/m);
+        expect(r2.output()).toMatch(/^receiver: the admin token is still in \S+admin-token\.new, in clear: move it somewhere safe/m);
         expect(r2.output()).not.toContain(r1.adminToken!);
         expect((await fetch(`${r2.url}/decisions/log`, { headers: bearer(r1.adminToken) })).status).toBe(200);
         // A new token cannot be made under a running receiver (it holds the folder).
@@ -1364,6 +1369,7 @@ describe('command line', () => {
       });
       expect(rotated.status).toBe(0);
       const fresh = /new admin token .*: (ekr_\S+)$/m.exec(rotated.stdout)![1]!;
+      expect(existsSync(join(dir.path, 'admin-token.new'))).toBe(false); // it held the token that stopped working
       expect(readFileSync(join(dir.path, 'admin-token.sha256'), 'utf8')).toBe(
         `sha256:${createHash('sha256').update(fresh).digest('hex')}\n`,
       );
