@@ -751,12 +751,21 @@ export class KioskController {
     // it) a grant needs the guard's PIN or key again, or the admin's passphrase, so an open session is not a door
     // anyone at the screen may open. A deny needs no proof (it opens nothing); a guard-role desk tablet faces no visitor.
     const kind = this.authority.session.kind;
+    const actor = this.authority.actor;
+    if (actor === null) throw new KioskError('GUARD_REQUIRED', { capability: 'override' });
+    // A deny stops what is pending at once, before anything is awaited: a deny refused for its window, or a slow
+    // write, must not leave a challenge or a window of frames free to grant whoever the guard meant to stop
+    // (attacker review, session 27).
+    if (decision === 'deny') this.haltPending();
     if (decision === 'grant' && s.role !== 'guard' && (kind === 'guard' || kind === 'admin')) {
       if (!proof) throw new KioskError(kind === 'admin' ? 'ADMIN_CONFIRM_REQUIRED' : 'GUARD_CONFIRM_REQUIRED');
       await this.authority.confirm(proof);
+      // The session may have ended while the key prompt or the check ran (an idle-out, a second tap refused by the
+      // browser ending it): the grant is then nobody's, and is not made.
+      this.authority.require('override');
+      if (this.authority.actor !== actor) throw new KioskError('GUARD_REQUIRED', { capability: 'override' });
     }
     const session = this.authority.session;
-    const actor = this.authority.actor!;
     // Grants and denies are counted apart: the window bounds what a guard (or whoever holds their session) can open,
     // and denies opened nothing — counted together, six denies tapped at an attended kiosk's shared screen left the
     // guard no grant for the window (attacker review, session 26). Denies keep a window of the same size, so the
@@ -774,20 +783,27 @@ export class KioskController {
     };
     this.pushDecision(entry);
     this.update({ prompt: { key: decision === 'grant' ? 'granted' : 'denied' } });
+    if (decision === 'grant') this.haltPending();
+    await this.record(entry, upstreamDecisionFor(outcome), actor);
+    return { sent: entry.sent };
+  }
+
+  /**
+   * The guard has decided about whoever is at the door: a challenge or a window of frames collected before the
+   * override must not decide again after it (an attacker review found a guard's deny followed, 3 s later, by the
+   * grant it was meant to stop). The person decided on is held as a presence, like any decision's, for the result's
+   * hold.
+   */
+  private haltPending(): void {
     const now = this.clock.monotonic();
     this.holdUntil = now + RESULT_HOLD_MS;
-    // The guard has decided about whoever is at the door: a challenge or a window of frames collected before the
-    // override must not decide again after it (an attacker review found a guard's deny followed, 3 s later, by the
-    // grant it was meant to stop). The person decided on is held as a presence, like any decision's.
     const plate = this.plateReads.at(-1)?.read.text;
-    const about: PresenceKey = s.mode === 'plate' ? { kind: 'plate', text: plate ?? '' } : { kind: 'face', template: this.gateAnchor };
+    const about: PresenceKey = this.snap.settings.mode === 'plate' ? { kind: 'plate', text: plate ?? '' } : { kind: 'face', template: this.gateAnchor };
     this.gate.cancel();
     this.gateAnchor = null;
     this.observations = [];
     this.plateReads = [];
     this.presence = beginPresence(about, now);
-    await this.record(entry, upstreamDecisionFor(outcome), actor);
-    return { sent: entry.sent };
   }
 
   private pushDecision(entry: IdentifiedDecision): void {

@@ -19,6 +19,9 @@ const opened: { vault: Vault; app: KioskController }[] = [];
 afterEach(() => {
   for (const o of opened.splice(0)) {
     o.app.stop();
+    // Each kiosk's face worker too: left running, their model loads piled up under later tests (a worker's
+    // INTERNAL reply in the last test, 2 runs in 3, once a test unlocked a kiosk and left it).
+    o.app.faces.terminate();
     o.vault.close();
   }
 });
@@ -234,6 +237,21 @@ describe('authority in the app layer (no UI)', () => {
     await ops.unlock(PASS);
     await ops.settings.saveSettings({ role: 'guard' });
     await app.override('grant', 'desk tablet, no proof');
+  });
+
+  it('a grant whose session ended while its proof was checked is not made', async () => {
+    // The session can end while the proof is checked (the passphrase's key derivation, a security key's prompt): an
+    // idle-out, a logout, a second tap the browser refuses. The grant then went out with no actor, counted in no
+    // one's window (attacker review, session 27).
+    const clock = new AdjustableClock();
+    const { app, ops } = await kiosk(uniqueName('confirm-ended'), clock);
+    await ops.setup(PASS, { role: 'attended' });
+    const pending = app.override('grant', 'courier at the gate', { passphrase: PASS });
+    app.authority.logout(); // while the passphrase is being checked
+    await expectCode(pending, 'GUARD_REQUIRED');
+    await ops.unlock(PASS);
+    expect(app.guardLog().filter((d) => d.outcome === 'override-grant')).toEqual([]);
+    expect((await ops.audit.readAudit(50)).filter((e) => e.outcome === 'override-grant')).toEqual([]);
   });
 
   it('ends guard and admin sessions after the idle timeout; a disabled guard cannot log in', async () => {

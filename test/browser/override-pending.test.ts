@@ -59,4 +59,36 @@ describe('guard override', () => {
     await feed(6, photo);
     expect(app.guardLog().map((d) => d.outcome)).toEqual(['grant', 'override-deny']);
   });
+
+  it('a deny refused for its window still stops the grant the kiosk was collecting frames for', async () => {
+    // Denies need no proof, so anyone at an attended kiosk's screen can use up the guard's deny window; the guard's
+    // next deny is then refused, and it used to be refused before it stopped anything (attacker review, session 27).
+    const clock = new AdjustableClock();
+    const { app, ops } = await openKiosk('override-pending-limited', clock);
+    await ops.setup(PASS, { role: 'attended' });
+    await ops.settings.saveSettings({ pad: 'off', overrideLimit: 1 });
+    const blob = await herPhoto();
+    const [her] = await ops.enrolment.enrolPhotos([
+      { file: new File([blob], 'her.jpg', { type: 'image/jpeg' }), label: 'Her', list: 'allow' },
+    ]);
+    expect(her?.ok).toBe(true);
+    await app.watchlistSettled();
+    const feed = async (n: number, frame: () => Promise<ImageBitmap>) => {
+      for (let i = 0; i < n; i++) {
+        clock.advance(200);
+        await app.feedFrame(await frame(), clock.monotonic());
+      }
+    };
+    const photo = () => createImageBitmap(blob);
+
+    await app.override('deny', 'tapped by a visitor'); // the window's one deny, nobody in view
+    clock.advance(60_000); // well past the result hold and any presence it began
+    await feed(10, blankFrame);
+    await feed(2, photo); // one frame short of a decision (k = 3)
+    expect(app.guardLog().map((d) => d.outcome)).toEqual(['override-deny']);
+    await expect(app.override('deny', 'a photo held up')).rejects.toMatchObject({ code: 'OVERRIDE_RATE_LIMITED' });
+    clock.advance(3_500);
+    await feed(10, photo);
+    expect(app.guardLog().map((d) => d.outcome)).toEqual(['override-deny']);
+  });
 });
