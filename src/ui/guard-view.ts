@@ -70,6 +70,12 @@ function clockRow(clock: { offsetMs: number } | undefined): HTMLElement | null {
 
 /** How long the attended kiosk's "Show names" lasts. */
 const REVEAL_MS = 15_000;
+/**
+ * How long a typed PIN or passphrase waits in the proof field for Open: a guard who typed it and walked off (or
+ * changed their mind, or pressed Enter, which submits nothing) left the next visitor one tap from a grant in their
+ * name (attacker review, session 27). Restarted by each keystroke.
+ */
+export const PROOF_IDLE_MS = 20_000;
 
 export class GuardView {
   readonly root: HTMLElement;
@@ -93,7 +99,13 @@ export class GuardView {
   private readonly reveal: HTMLButtonElement;
   private readonly hiddenNote: HTMLElement;
 
-  constructor(private readonly actions: GuardActions) {
+  private proofTimer: ReturnType<typeof setTimeout> | undefined;
+  private proofOwner: unknown = null;
+
+  constructor(
+    private readonly actions: GuardActions,
+    private readonly proofIdleMs = PROOF_IDLE_MS,
+  ) {
     this.status = h('dl', { class: 'status', 'data-testid': 'guard-status' });
     this.list = h('ol', { class: 'decisions', 'data-testid': 'guard-decisions', 'aria-label': t('liveDecisions') });
     // No maxlength (the browser cut a long reason to 200 silently): the controller refuses it with the rule instead.
@@ -103,6 +115,10 @@ export class GuardView {
     this.pinLabel = h('label', { for: 'override-pin' }, t('overridePin'));
     this.pinHelp = h('p', { class: 'help' }, t('overridePinHelp'));
     this.pinRow = h('div', { class: 'override-pin' }, this.pinLabel, this.pin, this.pinHelp);
+    this.pin.addEventListener('input', () => {
+      clearTimeout(this.proofTimer);
+      this.proofTimer = setTimeout(() => this.clearProof(), this.proofIdleMs);
+    });
     const grant = h('button', { type: 'button', class: 'grant', 'data-testid': 'override-grant' }, t('overrideGrant'));
     const deny = h('button', { type: 'button', class: 'deny', 'data-testid': 'override-deny' }, t('overrideDeny'));
     grant.addEventListener('click', () => void this.submit('grant'));
@@ -148,7 +164,7 @@ export class GuardView {
     // guard's own key when they logged in with one. Nothing for a deny, or on a staff-only screen (the controller
     // decides whether a proof is needed).
     const pin = this.pin.value;
-    this.pin.value = '';
+    this.clearProof();
     const session = this.last?.session;
     const proof: GuardProof | undefined =
       decision !== 'grant' || this.pinRow.hidden ? undefined
@@ -169,6 +185,12 @@ export class GuardView {
       this.message.textContent = isKioskError(e, 'INPUT_INVALID') ? t('overrideNeedsReason') : isKioskError(e) ? `${describeError(e, lang()).text}${wait}` : String(e);
     }
     void this.refreshQuota();
+  }
+
+  /** Empties the proof field: used for one override only, and never outlives its session or PROOF_IDLE_MS. */
+  private clearProof(): void {
+    clearTimeout(this.proofTimer);
+    this.pin.value = '';
   }
 
   /** Names on or off on the attended kiosk's shared screen; on for REVEAL_MS at most. */
@@ -200,6 +222,14 @@ export class GuardView {
     const sessionChanged = this.shown?.[8] !== s.session;
     this.shown = parts;
     this.last = s;
+    // A proof typed in one session is never offered in the next (a logout, an idle-out, another guard). A guard's
+    // session is one object from login to logout; the admin's is rebuilt on every vault state change, so its kind
+    // stands for it (the idle timer bounds a passphrase across the admin's own sessions).
+    const owner = s.session.kind === 'guard' ? s.session : s.session.kind;
+    if (owner !== this.proofOwner) {
+      this.proofOwner = owner;
+      this.clearProof();
+    }
     // A new guard (or none) starts hidden: a reveal belongs to the session that asked for it.
     if (this.revealUntil !== 0 && s.session !== this.revealedFor) {
       clearTimeout(this.revealTimer);

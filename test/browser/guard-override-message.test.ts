@@ -74,4 +74,48 @@ describe('guard override message', () => {
     expect(sent.text).toBe('Override logged and sent.');
     expect(sent.tone).toBe('ok');
   });
+
+  it('a PIN typed and left in the proof field is emptied after a short while and when the session changes', async () => {
+    // A guard who typed their PIN and walked off (or pressed Enter, which submits nothing) left the next visitor one
+    // tap from a grant in their name (attacker review, session 27).
+    const { app, ops } = await openKiosk('guard-proof-idle', new AdjustableClock());
+    await ops.setup(PASS, { role: 'attended' });
+    const g = await ops.createGuard('Lobby', '135790');
+    await app.authority.loginPin(g.id, '135790');
+    const view = new GuardView(
+      {
+        override: (d, r, p) => app.override(d, r, p),
+        guardLog: () => app.guardLog(),
+        overridesLeft: () => app.overridesLeft(),
+        logout: () => app.authority.logout(),
+        acknowledgeRejection: () => Promise.resolve(),
+        paired: () => true,
+      },
+      500,
+    );
+    document.body.append(view.root);
+    cleanup.push(() => view.root.remove());
+    view.render(app.snapshot);
+    const pin = view.root.querySelector<HTMLInputElement>('[data-testid="override-pin"]')!;
+    const type = (v: string) => {
+      pin.value = v;
+      pin.dispatchEvent(new Event('input', { bubbles: true }));
+    };
+    type('135790');
+    await new Promise((r) => setTimeout(r, 900));
+    expect(pin.value).toBe('');
+    // Whoever taps Open now has no PIN to offer: refused, nothing granted.
+    const msg = view.root.querySelector<HTMLElement>('[data-testid="override-message"]')!;
+    view.root.querySelector<HTMLInputElement>('[data-testid="override-reason"]')!.value = 'let me in';
+    view.root.querySelector<HTMLButtonElement>('[data-testid="override-grant"]')!.click();
+    for (let i = 0; i < 200 && !msg.textContent; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(msg.dataset['code']).toBe('GUARD_CONFIRM_REQUIRED');
+    expect(app.guardLog().filter((d) => d.outcome === 'override-grant')).toEqual([]);
+    // Typed, then the guard logs out and back in: the field is empty in the new session.
+    type('135790');
+    app.authority.logout();
+    await app.authority.loginPin(g.id, '135790');
+    view.render(app.snapshot);
+    expect(pin.value).toBe('');
+  });
 });
