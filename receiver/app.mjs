@@ -416,7 +416,12 @@ async function build(opts, store, unlock) {
     // weakest one, or one whose admin passphrase leaked — could send grants for every door on this receiver.
     const door = p.door ?? p.kiosk;
     let doors = rec.doors;
-    if (doors === undefined) {
+    // Only a new decision binds: an old one replayed (read off an MQTT topic or a journal) would otherwise choose the
+    // door of a kiosk paired before doors were kept, and leave its own one free for another (attacker review,
+    // session 27). Not new, it can never be accepted (accept needs seq > last_seq), so it is answered below as the
+    // replay or duplicate it is, without a door check.
+    const fresh = p.seq > rec.lastSeq;
+    if (doors === undefined && fresh) {
       // First use binds only a door no other kiosk holds: a tablet paired with a leaked code cannot claim the
       // lobby's door by naming it (two kiosks at one door need a code naming it: the receiver admin's explicit act).
       // The check and the bind are one atomic step in the database (store.bindDoor): checked here first and bound
@@ -432,7 +437,7 @@ async function build(opts, store, unlock) {
     // whose clock runs ahead); one refused for another door would once that door is added to the kiosk's. Their raw
     // bodies stay in the journal and the capture (what the kiosk sent is what an admin needs to see), and are no
     // replay material there: resent, they are answered `replay`.
-    if (!doors.includes(door)) {
+    if (doors !== undefined && !doors.includes(door)) {
       await store.burn(p.kiosk, rec.kid, p.seq);
       return reject(req, reply, 409, 'door_not_allowed', { ...ids, door }, { signedBy: p.kiosk });
     }
@@ -693,6 +698,9 @@ async function build(opts, store, unlock) {
     if (!(await verifySignature(await keyFor(id, rec), signed, sig)))
       return reject(req, reply, 401, 'bad_signature', { kiosk: id });
     if (rec.revokedAt !== undefined) return reject(req, reply, 401, 'kiosk_revoked', { kiosk: id }, { signedBy: id });
+    // A key retired under another id (one tablet renamed keeps its key) is refused here too, as for decisions: the
+    // admin unpaired that tablet, and its bundles must stop with it (attacker review, session 27).
+    if (await store.retired(rec.kid)) return reject(req, reply, 401, 'kiosk_revoked', { kiosk: id }, { signedBy: id });
     if (Math.abs(now() - Number(tsText)) > pullWindowMs)
       return reject(req, reply, 401, 'pull_expired', { kiosk: id }, { signedBy: id });
     const choice = selectBundle(bundles.list(), since, kioskId);

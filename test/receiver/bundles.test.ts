@@ -794,9 +794,16 @@ describe('the receiver serves and accepts bundles over HTTP', () => {
     // The admin unpairs a tablet: from the next pull on it gets nothing, and the refusal is journaled.
     const gate = await pairKiosk(url, token, 'gate-2');
     expect((await at(await signedQuery(gate, 'since=0'))).status).toBe(200);
+    // The same key under a second id (a tablet renamed keeps its key): retired with the first, it pulls nothing
+    // either (attacker review, session 27: only the revoked id was refused).
+    const renamed = { ...gate, id: 'gate-3' };
+    const code = await call(`${url}/admin/pairing-code`, { method: 'POST', headers: bearer(token) });
+    expect((await post(`${url}/pair`, await pairBody(renamed, String(code.json.code)))).status).toBe(200);
+    expect((await at(await signedQuery(renamed, 'since=0'))).status).toBe(200);
     const revoke = await call(`${url}/admin/kiosks/gate-2/revoke`, { method: 'POST', headers: bearer(token) });
     expect(revoke.status).toBe(200);
     expect(await refused(await signedQuery(gate, 'since=0'))).toEqual([401, 'kiosk_revoked']);
+    expect(await refused(await signedQuery(renamed, 'since=0'))).toEqual([401, 'kiosk_revoked']);
     expect((await at(await signedQuery(lobby, 'since=0'))).status).toBe(200); // the other kiosk is unaffected
     const log = await call(`${url}/decisions/log?since=0`, { headers: bearer(token) });
     const rows = log.json.entries as { route: string; reason?: string; kiosk?: string }[];

@@ -1106,6 +1106,14 @@ describe('persistence', () => {
       expect(existsSync(join(dir.path, 'receiver-state.json.migrated'))).toBe(true);
       const seven = await decisionBody(kiosk, { seq: 7, ts: Date.now(), decision: 'grant' });
       expect(await post(`${a.url}/decisions`, seven)).toMatchObject({ status: 409, json: { reason: 'duplicate' } });
+      // An old decision replayed (its bytes read off an MQTT topic or the journal) binds no door to a kiosk paired
+      // before doors were kept: it is a replay, and the kiosk's next real decision binds its own door.
+      const old5 = await decisionBody(kiosk, { seq: 5, ts: Date.now(), decision: 'grant', door: 'main' });
+      expect(await post(`${a.url}/decisions`, old5)).toMatchObject({ status: 409, json: { reason: 'replay' } });
+      expect((await a.receiver.kiosks())['lobby-1']!.doors).toBeUndefined();
+      const next = await decisionBody(kiosk, { seq: 8, ts: Date.now(), decision: 'deny' });
+      expect((await post(`${a.url}/decisions`, next)).status).toBe(200);
+      expect((await a.receiver.kiosks())['lobby-1']!.doors).toEqual(['lobby-1']);
       expect((await a.receiver.kiosks()).constructor).toMatchObject({ lastSeq: 2, kid: kiosk.kid });
     } finally {
       await a.receiver.close();
@@ -1113,7 +1121,7 @@ describe('persistence', () => {
     const b = await start({}, dir.path);
     try {
       expect(b.receiver.store.imported).toBe(0);
-      expect((await b.receiver.kiosks())['lobby-1']!.lastSeq).toBe(7);
+      expect((await b.receiver.kiosks())['lobby-1']!.lastSeq).toBe(8);
     } finally {
       await b.close();
       dir.remove();
