@@ -9,14 +9,22 @@
  * all kiosks); a site with a single door says so with `--any-door`. Over the webhook,
  * the HMAC header (t=…,v1=…) is checked first, before the body is even parsed. Only then does an order with
  * `actuate: true` open the door: it prints `door-client: OPEN …` and, when --gpio names a file that exists (a sysfs
- * GPIO `value` file), writes 1 and after --pulse-ms writes 0. It never opens on `decision` alone, never on an
- * order it could not verify, and never stores anything.
+ * GPIO `value` file), writes 1 and after --pulse-ms writes 0. It never opens on `decision` alone, and never on an
+ * order it could not verify.
+ *
+ * Freshness and the seen ids rest on this host's clock, which an attacker on the LAN (spoofed NTP) or at the box (a
+ * Raspberry Pi rebooted without its network comes up on fake-hwclock, in the past) can set back: a captured grant
+ * was then fresh again after a restart (attacker review, session 27). With --state FILE the client also keeps, per
+ * kiosk key, the highest kiosk sequence number it has taken (written and synced before the door opens) and refuses
+ * any order at or below it, whatever the clock says. The kiosk's sequence numbers only grow (the receiver accepts
+ * each once, in order), so this costs nothing but an order delivered out of order, which is refused.
  *
  *   node receiver/door-client.mjs --receiver-key receiver-public.jwk (--door ID | --any-door) [--freshness MS]
+ *     [--state FILE]
  *     (--listen HOST:PORT --webhook-secret FILE | --mqtt URL [--mqtt-user U --mqtt-password-file F] [--mqtt-ca F]
  *      [--mqtt-topic PREFIX]) [--gpio PATH [--pulse-ms MS]]
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -29,8 +37,9 @@ const ORDER_ID = /^[A-Za-z0-9_-]{22}$/;
 /**
  * @typedef {import('./orders.mjs').Order} Order
  * @typedef {{ key: CryptoKey, kid: string, door?: string, anyDoor: boolean, freshnessMs: number, skewMs: number,
- *   notBefore: number, seen: Map<string, number> }} Verifier `door`: the only door whose orders pass, unless
- *   `anyDoor` (a site with one door) lets every door's through
+ *   notBefore: number, seen: Map<string, number>, marks: Map<string, number>, state?: string }} Verifier `door`: the
+ *   only door whose orders pass, unless `anyDoor` (a site with one door) lets every door's through; `marks`: per
+ *   kiosk key id, the highest sequence number taken (kept in the `state` file when there is one)
  * @typedef {{ ok: true, order: Order } | { ok: false, reason: string }} Verdict
  */
 
@@ -44,8 +53,46 @@ export class DoorRequiredError extends Error {
 }
 
 /**
+ * The marks a state file holds; an empty map when there is none. A file that is not one is an error (the client
+ * then refuses to start: a door that forgot what it opened for must not guess).
+ * @param {string} path
+ * @returns {Map<string, number>}
+ */
+export function loadMarks(path) {
+  if (!existsSync(path)) return new Map();
+  /** @type {unknown} */
+  let o;
+  try {
+    o = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    o = null;
+  }
+  const marks = isObject(o) && o.v === 1 && isObject(o.marks) ? Object.entries(o.marks) : null;
+  if (!marks || !marks.every(([k, n]) => typeof k === 'string' && Number.isSafeInteger(n)))
+    throw new Error(`${path} is not a door-client state file (move it away only if you know why it is damaged)`);
+  return new Map(/** @type {[string, number][]} */ (marks));
+}
+
+/**
+ * Writes the marks atomically and durably: a temp file synced, then renamed over the old one.
+ * @param {string} path @param {Map<string, number>} marks
+ */
+export function saveMarks(path, marks) {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify({ v: 1, marks: Object.fromEntries(marks) })}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/**
  * @param {import('./orders.mjs').PublicJwk} jwk
- * @param {{ door?: string, anyDoor?: boolean, freshnessMs?: number, skewMs?: number, notBefore?: number }} opts
+ * @param {{ door?: string, anyDoor?: boolean, freshnessMs?: number, skewMs?: number, notBefore?: number,
+ *   state?: string }} opts
  *   exactly one of `door` and `anyDoor: true`: the default must not be "open for every door"
  * @returns {Promise<Verifier>}
  */
@@ -72,6 +119,8 @@ export async function makeVerifier(jwk, opts) {
     skewMs: opts.skewMs ?? 1000,
     notBefore: opts.notBefore ?? Date.now(),
     seen: new Map(),
+    marks: opts.state === undefined ? new Map() : loadMarks(opts.state),
+    ...(opts.state === undefined ? {} : { state: opts.state }),
   };
 }
 
@@ -113,7 +162,10 @@ export async function verifyOrder(v, text, now) {
     !Number.isSafeInteger(o.at) ||
     typeof o.door !== 'string' ||
     !ID.test(o.door) ||
-    typeof o.actuate !== 'boolean'
+    typeof o.actuate !== 'boolean' ||
+    !Number.isSafeInteger(o.seq) ||
+    !isObject(o.source) ||
+    typeof o.source.kid !== 'string'
   )
     return { ok: false, reason: 'bad_order' };
   const order = /** @type {Order} */ (/** @type {unknown} */ (o));
@@ -123,7 +175,11 @@ export async function verifyOrder(v, text, now) {
   if (now - order.at > v.freshnessMs || order.at < v.notBefore - v.skewMs) return { ok: false, reason: 'stale_order' };
   for (const [id, at] of v.seen) if (now - at > v.freshnessMs + v.skewMs) v.seen.delete(id);
   if (v.seen.has(order.id)) return { ok: false, reason: 'replayed_order' };
+  // Whatever the clock says: an order from a kiosk at or below the sequence number already taken from it is old.
+  const mark = v.marks.get(order.source.kid);
+  if (mark !== undefined && order.seq <= mark) return { ok: false, reason: 'replayed_order' };
   v.seen.set(order.id, order.at);
+  v.marks.set(order.source.kid, order.seq);
   return { ok: true, order };
 }
 
@@ -149,7 +205,11 @@ export function act(order, how) {
  * order. Node's WebCrypto verifies on its thread pool, so two orders checked at once finish in either order; a
  * door's log and its pulses must follow the order the broker or webhook delivered them in, or an audit reads a
  * replay before its original.
- * @param {Verifier} v @param {{ gpio?: string, pulseMs?: number, say: (line: string) => void }} how
+ * With a state file, the new mark is written and synced before the door opens: a crash after the pulse must not
+ * forget it.
+ * @param {Verifier} v
+ * @param {{ gpio?: string, pulseMs?: number, say: (line: string) => void, now?: () => number }} how `now`: this
+ *   host's clock (Date.now unless given)
  * @returns {(text: string) => Promise<Verdict>}
  */
 export function orderHandler(v, how) {
@@ -157,9 +217,12 @@ export function orderHandler(v, how) {
   let queue = Promise.resolve();
   return (text) => {
     const next = queue.then(async () => {
-      const verdict = await verifyOrder(v, text, Date.now());
+      const verdict = await verifyOrder(v, text, (how.now ?? Date.now)());
       if (!verdict.ok) how.say(`refused order: ${verdict.reason}`);
-      else act(verdict.order, how);
+      else {
+        if (v.state !== undefined) saveMarks(v.state, v.marks);
+        act(verdict.order, how);
+      }
       return verdict;
     });
     queue = next.catch(() => undefined);
@@ -183,6 +246,7 @@ async function main() {
       'mqtt-topic': { type: 'string', default: 'entrance-kiosk' },
       gpio: { type: 'string' },
       'pulse-ms': { type: 'string', default: '3000' },
+      state: { type: 'string' },
     },
     strict: true,
   });
@@ -217,7 +281,13 @@ async function main() {
   const v = await makeVerifier(JSON.parse(readFileSync(keyFile, 'utf8')), {
     ...(values.door === undefined ? { anyDoor: true } : { door: values.door }),
     freshnessMs,
+    ...(values.state === undefined ? {} : { state: values.state }),
   });
+  if (values.state === undefined)
+    say(
+      'no --state file: after a restart with this host clock set back, an order captured before could open the door ' +
+        'again (give --state FILE on a door that matters)',
+    );
   const serves = v.door === undefined ? 'ANY door (--any-door)' : `door ${v.door}`;
   const how = { say, pulseMs, ...(values.gpio ? { gpio: values.gpio } : {}) };
   const handle = orderHandler(v, how);

@@ -8,7 +8,7 @@
  * (misconfigured or stolen) injecting forged and replayed orders.
  */
 import { createHmac } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +99,8 @@ describe('webhook orders and the door client', () => {
       gpio,
       '--pulse-ms',
       '300',
+      '--state',
+      join(data.path, 'door-state.json'),
     ]);
     doorUrl = `http://${(await door.waitForOutput(/listening on http:\/\/(\S+) \(webhook\)/))[1]}/open`;
     // Paired for two doors: the door client below must refuse an order for the other one itself.
@@ -186,6 +188,32 @@ describe('webhook orders and the door client', () => {
     expect(await deliver(again)).toBe(422);
     await door.waitForOutput(/refused order: stale_order/);
     expect(opens()).toBe(before + 1);
+  });
+
+  it('remembers what it took across a restart: with its clock set back, a captured grant does not open again', async () => {
+    // Freshness and the seen ids rest on the door host's clock, which spoofed NTP or a reboot onto fake-hwclock sets
+    // back; after a restart the captured grant was fresh again (attacker review, session 27).
+    const state = join(data.path, 'door-state.json');
+    const k = await kiosk;
+    // The running client kept, per kiosk key, the highest sequence number it took (seq 5, the last grant), synced.
+    expect(JSON.parse(readFileSync(state, 'utf8'))).toEqual({ v: 1, marks: { [k.kid]: 5 } });
+    expect(statSync(state).mode & 0o777).toBe(0o600);
+    const grant = orderLines(data.path)[0]!; // seq 1, door main
+    const at = (JSON.parse(JSON.parse(grant).order as string) as { at: number }).at;
+    const jwk = JSON.parse(readFileSync(join(data.path, 'receiver-public.jwk'), 'utf8'));
+    const said: string[] = [];
+    // Restarted with the clock at the grant's own time: nothing it saw before the restart, a start time before it.
+    const rolledBack = { say: (l: string) => said.push(l), now: () => at + 10 };
+    const restarted = await makeVerifier(jwk, { door: 'main', notBefore: at - 100, state });
+    expect(await orderHandler(restarted, rolledBack)(grant)).toEqual({ ok: false, reason: 'replayed_order' });
+    expect(said).toEqual(['refused order: replayed_order']);
+    // The same restart without the state file is what opened the door before.
+    const forgetful = await makeVerifier(jwk, { door: 'main', notBefore: at - 100 });
+    expect((await orderHandler(forgetful, rolledBack)(grant)).ok).toBe(true);
+    // A damaged state file stops the client rather than letting it forget.
+    const bad = join(data.path, 'damaged-state.json');
+    writeFileSync(bad, '{"v":1,"marks":{"x":"7"}}');
+    await expect(makeVerifier(jwk, { door: 'main', state: bad })).rejects.toThrow(/not a door-client state file/);
   });
 });
 
@@ -298,6 +326,7 @@ describe('the door client takes orders one at a time', () => {
         seq: n,
         decision: 'grant',
         actuate: true,
+        source: { payload: '', sig: '', kid: 'lobby-1-key' },
       });
       return JSON.stringify({ order, sig: await signLowS(pair.privateKey, order), kid });
     };
