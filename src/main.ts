@@ -116,6 +116,15 @@ async function main(): Promise<void> {
     overridesLeft: () => app.overridesLeft(),
     acknowledgeRejection: () => app.acknowledgeRejection(),
     paired: () => !app.readiness().missing.includes('pairing'),
+    confirmReveal: async (p) => {
+      try {
+        await app.confirmReveal(p);
+      } catch (e) {
+        // As for a grant: a failed proof ended the session, and the login says why.
+        if (p && authority.session.kind === 'none') login.notice(e);
+        throw e;
+      }
+    },
     logout: () => {
       authority.logout();
       home();

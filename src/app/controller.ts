@@ -418,6 +418,19 @@ export class KioskController {
     return this.identified;
   }
 
+  /**
+   * "Show names" on an attended kiosk: its screen faces the visitor, and the names, scores and reasons of recent
+   * decisions are the guard's to read, not the next visitor's who taps the button (attacker review, session 27). So
+   * there it needs the same proof as a grant (`proof`; a wrong one ends the session, as for a grant); elsewhere none.
+   */
+  async confirmReveal(proof?: GuardProof): Promise<void> {
+    this.authority.require('view-identities');
+    if (this.snap.settings.role !== 'attended') return;
+    const kind = this.authority.session.kind;
+    if (!proof) throw new KioskError(kind === 'admin' ? 'ADMIN_CONFIRM_REQUIRED' : 'GUARD_CONFIRM_REQUIRED');
+    await this.authority.confirm(proof);
+  }
+
   /** Override grants the current guard (or admin) has left in this window (denies have a window of their own). */
   async overridesLeft(): Promise<{ left: number; limit: number; windowMinutes: number }> {
     this.authority.require('override');

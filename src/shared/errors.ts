@@ -94,8 +94,8 @@ export const ERROR_MESSAGES = {
   GUARD_PIN_RULE: 'A guard PIN is 6 to 12 digits, not one digit repeated, a run like 123456 or 1234567890 or a repeated pattern like 121212.',
   GUARD_NAME_INVALID: "A guard's display name is 1 to 64 characters.",
   GUARD_NAME_TAKEN: 'Another guard already has this display name.',
-  GUARD_CONFIRM_REQUIRED: 'On this shared screen, a manual grant needs your PIN (or your security key) again.',
-  ADMIN_CONFIRM_REQUIRED: 'On this shared screen, a manual grant needs the admin passphrase again.',
+  GUARD_CONFIRM_REQUIRED: 'On this shared screen, a manual grant or showing names needs your PIN (or your security key) again.',
+  ADMIN_CONFIRM_REQUIRED: 'On this shared screen, a manual grant or showing names needs the admin passphrase again.',
   GUARD_PASSKEY_FAILED: 'The passkey could not be verified.',
   GUARD_PASSKEY_UNAVAILABLE: 'This device has no passkey authenticator.',
   GUARD_PASSKEY_NOT_OWN:

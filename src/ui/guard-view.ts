@@ -29,6 +29,8 @@ export interface GuardActions {
   acknowledgeRejection(): void;
   /** The kiosk's decision key is paired with the receiver it sends to (else nothing goes upstream). */
   paired(): boolean;
+  /** Before "Show names" on an attended kiosk: the proof a grant there needs (controller.confirmReveal). */
+  confirmReveal(proof?: GuardProof): Promise<void>;
 }
 
 /** A status, outcome or mode value in the chosen language (the raw value only when the table has none). */
@@ -126,7 +128,7 @@ export class GuardView {
     this.who = h('span', { 'data-testid': 'guard-who' });
     this.quota = h('p', { class: 'help', 'data-testid': 'override-quota' });
     this.reveal = h('button', { type: 'button', 'data-testid': 'guard-reveal' }, t('guardRevealNames'));
-    this.reveal.addEventListener('click', () => this.setReveal(this.revealUntil === 0));
+    this.reveal.addEventListener('click', () => void (this.revealUntil === 0 ? this.revealWithProof() : this.setReveal(false)));
     this.hiddenNote = h('p', { class: 'help', 'data-testid': 'guard-names-hidden' }, t('guardNamesHidden'));
     const logout = h('button', { type: 'button', 'data-testid': 'guard-logout' }, t('logOut'));
     logout.addEventListener('click', () => this.actions.logout());
@@ -163,15 +165,7 @@ export class GuardView {
     // What a grant on a tablet visitors use proves: the admin's passphrase, or the guard's PIN typed, else the
     // guard's own key when they logged in with one. Nothing for a deny, or on a staff-only screen (the controller
     // decides whether a proof is needed).
-    const pin = this.pin.value;
-    this.clearProof();
-    const session = this.last?.session;
-    const proof: GuardProof | undefined =
-      decision !== 'grant' || this.pinRow.hidden ? undefined
-      : session?.kind === 'admin' ? (pin !== '' ? { passphrase: pin } : undefined)
-      : pin !== '' ? { pin }
-      : session?.kind === 'guard' && session.via === 'passkey' ? { passkey: true }
-      : undefined;
+    const proof = decision === 'grant' ? this.takeProof() : (this.clearProof(), undefined);
     try {
       const { sent } = await this.actions.override(decision, this.reason.value, proof);
       this.reason.value = '';
@@ -185,6 +179,36 @@ export class GuardView {
       this.message.textContent = isKioskError(e, 'INPUT_INVALID') ? t('overrideNeedsReason') : isKioskError(e) ? `${describeError(e, lang()).text}${wait}` : String(e);
     }
     void this.refreshQuota();
+  }
+
+  /**
+   * The proof field's content as the session's proof (the admin's passphrase, the guard's PIN, else the guard's own
+   * key when they logged in with one), emptied as it is taken; undefined where no proof is asked (a staff-only screen).
+   */
+  private takeProof(): GuardProof | undefined {
+    const pin = this.pin.value;
+    this.clearProof();
+    const session = this.last?.session;
+    return this.pinRow.hidden ? undefined
+      : session?.kind === 'admin' ? (pin !== '' ? { passphrase: pin } : undefined)
+      : pin !== '' ? { pin }
+      : session?.kind === 'guard' && session.via === 'passkey' ? { passkey: true }
+      : undefined;
+  }
+
+  /** "Show names" after the controller accepted the proof; its refusal is shown where an override's is. */
+  private async revealWithProof(): Promise<void> {
+    this.message.textContent = '';
+    delete this.message.dataset['code'];
+    delete this.message.dataset['tone'];
+    try {
+      await this.actions.confirmReveal(this.takeProof());
+      this.setReveal(true);
+    } catch (e) {
+      this.message.dataset['tone'] = 'bad';
+      if (isKioskError(e)) this.message.dataset['code'] = e.code;
+      this.message.textContent = isKioskError(e) ? describeError(e, lang()).text : String(e);
+    }
   }
 
   /** Empties the proof field: used for one override only, and never outlives its session or PROOF_IDLE_MS. */

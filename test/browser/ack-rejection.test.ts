@@ -46,6 +46,7 @@ function guardView(app: { acknowledgeRejection: () => void }): GuardView {
     acknowledgeRejection: () => app.acknowledgeRejection(),
     // These tests are about a paired kiosk's rejection; pairing itself is shown in e2e (admin-words, session-egress).
     paired: () => true,
+    confirmReveal: () => Promise.resolve(),
   });
   document.body.append(view.root);
   cleanup.push(() => view.root.remove());

@@ -25,6 +25,7 @@ function mount(override: (d: 'grant' | 'deny', r: string, p?: GuardProof) => Pro
     logout: () => undefined,
     acknowledgeRejection: () => Promise.resolve(),
     paired,
+    confirmReveal: () => Promise.resolve(),
   });
   document.body.append(view.root);
   cleanup.push(() => view.root.remove());
@@ -90,6 +91,7 @@ describe('guard override message', () => {
         logout: () => app.authority.logout(),
         acknowledgeRejection: () => Promise.resolve(),
         paired: () => true,
+        confirmReveal: (p) => app.confirmReveal(p),
       },
       500,
     );
@@ -117,5 +119,29 @@ describe('guard override message', () => {
     await app.authority.loginPin(g.id, '135790');
     view.render(app.snapshot);
     expect(pin.value).toBe('');
+
+    // "Show names" on this attended kiosk needs the PIN too: without it the names stay hidden; a wrong one ends the
+    // session (a visitor tapping it read the recent names, scores and reasons; attacker review, session 27).
+    const hidden = view.root.querySelector<HTMLElement>('[data-testid="guard-names-hidden"]')!;
+    const reveal = async () => {
+      msg.textContent = '';
+      delete msg.dataset['code'];
+      view.root.querySelector<HTMLButtonElement>('[data-testid="guard-reveal"]')!.click();
+      for (let i = 0; i < 200 && !msg.textContent && !hidden.hidden; i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    expect(hidden.hidden).toBe(false);
+    await reveal();
+    expect(msg.dataset['code']).toBe('GUARD_CONFIRM_REQUIRED');
+    expect(hidden.hidden).toBe(false);
+    type('135790');
+    await reveal();
+    expect(hidden.hidden).toBe(true);
+    expect(pin.value).toBe('');
+    view.root.querySelector<HTMLButtonElement>('[data-testid="guard-reveal"]')!.click(); // hide again: no proof
+    expect(hidden.hidden).toBe(false);
+    type('000000');
+    await reveal();
+    expect(msg.dataset['code']).toBe('GUARD_WRONG_PIN');
+    expect(app.authority.session.kind).toBe('none');
   });
 });

@@ -188,6 +188,7 @@ describe('maintenance card: quarantine, index rebuild, unattended restart', () =
       logout: () => undefined,
       acknowledgeRejection: () => Promise.resolve(),
       paired: () => false,
+      confirmReveal: () => Promise.resolve(),
     });
     document.body.append(guard.root);
     try {

@@ -348,8 +348,15 @@ describe('who may make the kiosk say yes', () => {
       expect(await li.innerText()).not.toContain('Night desk');
       expect(await li.innerText()).not.toContain('courier expected');
       expect(await page.getByTestId('guard-names-hidden').isVisible()).toBe(true);
+      // Showing them takes the guard's PIN too: a visitor tapping the button read them (attacker review, session 27).
+      await page.evaluate(() => document.querySelector('[data-testid="override-message"]')?.removeAttribute('data-tone'));
       await page.getByTestId('guard-reveal').click();
-      expect(await page.getByTestId('guard-names-hidden').isVisible()).toBe(false);
+      expect(await outcome(page, 'override-message')).toMatchObject({ tone: 'bad', code: 'GUARD_CONFIRM_REQUIRED' });
+      expect(await page.getByTestId('guard-names-hidden').isVisible()).toBe(true);
+      expect(await li.innerText()).not.toContain('Night desk');
+      await page.getByTestId('override-pin').fill(PIN);
+      await page.getByTestId('guard-reveal').click();
+      await page.getByTestId('guard-names-hidden').waitFor({ state: 'hidden' });
       expect(await li.innerText()).toContain('Night desk');
       expect(await li.innerText()).toContain('courier expected');
       await page.getByTestId('guard-reveal').click(); // "Hide names"
