@@ -19,7 +19,7 @@
  * the network), which failed here after >120 s of compiling; the wasm build installs from npm alone on any
  * platform. It has no cross-process locking of its own, which the data folder's lock (receiver/lock.mjs) provides.
  */
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const SQLITE_FILE = 'receiver.db';
@@ -111,6 +111,12 @@ export class StoreError extends Error {
  */
 async function openSqlite(path) {
   const { Database } = (await import('node-sqlite3-wasm')).default;
+  // node-sqlite3-wasm locks the file by creating the folder `<db>.lock` and removes it only on unlock or close: a
+  // receiver killed mid-statement (SIGKILL, the OOM killer, a power cut) leaves it, and every later start read
+  // "busy" as a damaged database whose advice, restore a backup, would bring back revoked kiosks (review, session 27).
+  // Only the receiver holding the data folder's lock (receiver/lock.mjs, taken before this) opens this file, so a
+  // lock folder found now is left from a process that is gone.
+  rmSync(`${path}.lock`, { recursive: true, force: true });
   /** @type {import('node-sqlite3-wasm').Database} */
   let db;
   try {
@@ -122,7 +128,8 @@ async function openSqlite(path) {
   } catch (e) {
     throw new StoreError(
       `${path} is damaged or not a receiver database (${e instanceof Error ? e.message : String(e)}); ` +
-        'refusing to start with unknown sequence numbers: restore it from a backup or move it away',
+        'refusing to start with unknown sequence numbers: restore it from a backup (then revoke again every tablet ' +
+        'unpaired since the backup was taken) or move it away',
       e,
     );
   }

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -1068,6 +1068,9 @@ describe('persistence', () => {
     const body = await decisionBody(kiosk, { seq: 7, ts: Date.now(), decision: 'grant' });
     expect((await post(`${a.url}/decisions`, body)).status).toBe(200);
     await a.close();
+    // A receiver killed mid-statement leaves the database library's lock folder behind: the next start must not
+    // take it for a damaged database (whose advice, restore a backup, would bring back revoked kiosks).
+    mkdirSync(join(dir.path, 'receiver.db.lock'));
     const b = await start({}, dir.path, a.token);
     try {
       expect(b.receiver.newAdminToken).toBeUndefined(); // shown once: a restart keeps the token it had
