@@ -81,6 +81,10 @@ export function webhookOutput(url, opts) {
   };
 }
 
+/** The door's state in Home Assistant (Jinja): on for an order that opened it and is at most 5 s old. */
+export const HA_VALUE_TEMPLATE =
+  "{{ 'ON' if value_json.actuate and (as_timestamp(now()) * 1000 - value_json.at) < 5000 else 'OFF' }}";
+
 /**
  * Home Assistant MQTT discovery config for one door as a binary_sensor (keys as in HA's MQTT binary sensor docs).
  * @param {string} door @param {string} stateTopic
@@ -92,7 +96,10 @@ export function haDoorConfig(door, stateTopic) {
     object_id: `entrance_kiosk_${door}`,
     device_class: 'door',
     state_topic: stateTopic,
-    value_template: "{{ 'ON' if value_json.actuate else 'OFF' }}",
+    // On only while the order is fresh (its `at` within 5 s of HA's clock): the state topic is retained, so after a
+    // restart of HA or the broker, or for a new subscriber, the last order comes again, and a door shown on for it
+    // fired any automation that triggers on the door opening, with nobody at the kiosk (attacker review, session 27).
+    value_template: HA_VALUE_TEMPLATE,
     payload_on: 'ON',
     payload_off: 'OFF',
     off_delay: 5,
