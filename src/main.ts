@@ -99,6 +99,10 @@ async function main(): Promise<void> {
     if (requested() !== '') location.hash = '#/';
     else show();
   };
+  // The session ended because the proof given failed (the login then says "Logged out: …" and why); one that merely
+  // ended while a right proof was checked (an idle-out: the override's re-check refuses with GUARD_REQUIRED) is not
+  // worded as a failed proof.
+  const proofFailed = (e: unknown): boolean => !isKioskError(e, 'GUARD_REQUIRED') && !isKioskError(e, 'STORE_ADMIN_REQUIRED');
   // After a guard login: an attended kiosk keeps the visitor view with the guard panel beside it.
   const toGuard = () => (app.snapshot.settings.role === 'attended' ? home() : (location.hash = '#/guard'));
   const guard = new GuardView({
@@ -108,7 +112,7 @@ async function main(): Promise<void> {
       } catch (e) {
         // A failed proof ended the session and the login replaced the panel: say there why (login is built below,
         // before any click can reach this).
-        if (p && authority.session.kind === 'none') login.notice(e);
+        if (p && authority.session.kind === 'none' && proofFailed(e)) login.notice(e);
         throw e;
       }
     },
@@ -121,7 +125,7 @@ async function main(): Promise<void> {
         await app.confirmReveal(p);
       } catch (e) {
         // As for a grant: a failed proof ended the session, and the login says why.
-        if (p && authority.session.kind === 'none') login.notice(e);
+        if (p && authority.session.kind === 'none' && proofFailed(e)) login.notice(e);
         throw e;
       }
     },

@@ -757,6 +757,10 @@ export class KioskController {
    */
   async override(decision: 'grant' | 'deny', reason: string, proof?: GuardProof): Promise<{ sent: boolean }> {
     this.authority.require('override');
+    // A deny stops what is pending at once, before anything is checked further or awaited: a deny refused (no reason
+    // typed in the hurry, its window used up) or a slow write must not leave a challenge or a window of frames free to
+    // grant whoever the guard meant to stop (attacker review, session 27).
+    if (decision === 'deny') this.haltPending();
     const why = typeof reason === 'string' ? reason.trim() : '';
     if (why.length < 3 || why.length > 200) throw new KioskError('INPUT_INVALID', { field: 'reason', min: 3, max: 200 });
     const s = this.snap.settings;
@@ -766,10 +770,6 @@ export class KioskController {
     const kind = this.authority.session.kind;
     const actor = this.authority.actor;
     if (actor === null) throw new KioskError('GUARD_REQUIRED', { capability: 'override' });
-    // A deny stops what is pending at once, before anything is awaited: a deny refused for its window, or a slow
-    // write, must not leave a challenge or a window of frames free to grant whoever the guard meant to stop
-    // (attacker review, session 27).
-    if (decision === 'deny') this.haltPending();
     if (decision === 'grant' && s.role !== 'guard' && (kind === 'guard' || kind === 'admin')) {
       if (!proof) throw new KioskError(kind === 'admin' ? 'ADMIN_CONFIRM_REQUIRED' : 'GUARD_CONFIRM_REQUIRED');
       await this.authority.confirm(proof);

@@ -90,5 +90,14 @@ describe('guard override', () => {
     clock.advance(3_500);
     await feed(10, photo);
     expect(app.guardLog().map((d) => d.outcome)).toEqual(['override-deny']);
+
+    // The same with no reason typed, in the hurry: refused for the reason, and still nothing granted behind it.
+    clock.advance(60_000);
+    await feed(10, blankFrame);
+    await feed(2, photo);
+    await expect(app.override('deny', '')).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    clock.advance(3_500);
+    await feed(10, photo);
+    expect(app.guardLog().map((d) => d.outcome)).toEqual(['override-deny']);
   });
 });
