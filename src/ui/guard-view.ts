@@ -103,6 +103,7 @@ export class GuardView {
 
   private proofTimer: ReturnType<typeof setTimeout> | undefined;
   private proofOwner: unknown = null;
+  private revealing = false;
 
   constructor(
     private readonly actions: GuardActions,
@@ -117,10 +118,14 @@ export class GuardView {
     this.pinLabel = h('label', { for: 'override-pin' }, t('overridePin'));
     this.pinHelp = h('p', { class: 'help' }, t('overridePinHelp'));
     this.pinRow = h('div', { class: 'override-pin' }, this.pinLabel, this.pin, this.pinHelp);
-    this.pin.addEventListener('input', () => {
+    // Any typing in the override form counts (a guard writing a long reason after the PIN keeps it), only while a
+    // proof is there.
+    const keepProof = () => {
       clearTimeout(this.proofTimer);
-      this.proofTimer = setTimeout(() => this.clearProof(), this.proofIdleMs);
-    });
+      if (this.pin.value !== '') this.proofTimer = setTimeout(() => this.clearProof(), this.proofIdleMs);
+    };
+    this.pin.addEventListener('input', keepProof);
+    this.reason.addEventListener('input', keepProof);
     const grant = h('button', { type: 'button', class: 'grant', 'data-testid': 'override-grant' }, t('overrideGrant'));
     const deny = h('button', { type: 'button', class: 'deny', 'data-testid': 'override-deny' }, t('overrideDeny'));
     grant.addEventListener('click', () => void this.submit('grant'));
@@ -196,8 +201,14 @@ export class GuardView {
       : undefined;
   }
 
-  /** "Show names" after the controller accepted the proof; its refusal is shown where an override's is. */
+  /**
+   * "Show names" after the controller accepted the proof; its refusal is shown where an override's is. A second tap
+   * while the first is checked is ignored: a second security-key prompt is refused by the browser, which ends the
+   * session.
+   */
   private async revealWithProof(): Promise<void> {
+    if (this.revealing) return;
+    this.revealing = true;
     this.message.textContent = '';
     delete this.message.dataset['code'];
     delete this.message.dataset['tone'];
@@ -208,6 +219,8 @@ export class GuardView {
       this.message.dataset['tone'] = 'bad';
       if (isKioskError(e)) this.message.dataset['code'] = e.code;
       this.message.textContent = isKioskError(e) ? describeError(e, lang()).text : String(e);
+    } finally {
+      this.revealing = false;
     }
   }
 

@@ -106,6 +106,17 @@ describe('guard override message', () => {
     type('135790');
     await new Promise((r) => setTimeout(r, 900));
     expect(pin.value).toBe('');
+    // Writing the reason after the PIN keeps it (a long reason is not a walk-away); stopping empties it.
+    const reasonIn = view.root.querySelector<HTMLInputElement>('[data-testid="override-reason"]')!;
+    type('135790');
+    for (const text of ['co', 'courier', 'courier at the']) {
+      await new Promise((r) => setTimeout(r, 300));
+      reasonIn.value = text;
+      reasonIn.dispatchEvent(new Event('input', { bubbles: true }));
+    }
+    expect(pin.value).toBe('135790');
+    await new Promise((r) => setTimeout(r, 900));
+    expect(pin.value).toBe('');
     // Whoever taps Open now has no PIN to offer: refused, nothing granted.
     const msg = view.root.querySelector<HTMLElement>('[data-testid="override-message"]')!;
     view.root.querySelector<HTMLInputElement>('[data-testid="override-reason"]')!.value = 'let me in';
