@@ -26,6 +26,7 @@
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { SIGNATURE_HEADER, checkWebhookSignature } from './orders.mjs';
@@ -74,7 +75,8 @@ export function loadMarks(path) {
 }
 
 /**
- * Writes the marks atomically and durably: a temp file synced, then renamed over the old one.
+ * Writes the marks atomically and durably: a temp file synced, renamed over the old one, and the folder synced (a
+ * power cut must not undo the rename: a reboot onto fake-hwclock after one is the attack this file answers).
  * @param {string} path @param {Map<string, number>} marks
  */
 export function saveMarks(path, marks) {
@@ -87,6 +89,12 @@ export function saveMarks(path, marks) {
     closeSync(fd);
   }
   renameSync(tmp, path);
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }
 
 /**
@@ -217,12 +225,20 @@ export function orderHandler(v, how) {
   let queue = Promise.resolve();
   return (text) => {
     const next = queue.then(async () => {
-      const verdict = await verifyOrder(v, text, (how.now ?? Date.now)());
-      if (!verdict.ok) how.say(`refused order: ${verdict.reason}`);
-      else {
-        if (v.state !== undefined) saveMarks(v.state, v.marks);
-        act(verdict.order, how);
+      /** @type {Verdict} */
+      let verdict = await verifyOrder(v, text, (how.now ?? Date.now)());
+      if (verdict.ok && v.state !== undefined) {
+        try {
+          saveMarks(v.state, v.marks);
+        } catch (e) {
+          // Not remembered, not opened (a full disk, a card gone read-only): said, never a crash on every order.
+          // The mark stays in memory, so the order is refused again until a restart, which reloads the file.
+          how.say(`cannot save ${v.state}: ${e instanceof Error ? e.message : String(e)}`);
+          verdict = { ok: false, reason: 'state_not_saved' };
+        }
       }
+      if (!verdict.ok) how.say(`refused order: ${verdict.reason}`);
+      else act(verdict.order, how);
       return verdict;
     });
     queue = next.catch(() => undefined);

@@ -210,6 +210,11 @@ describe('webhook orders and the door client', () => {
     // The same restart without the state file is what opened the door before.
     const forgetful = await makeVerifier(jwk, { door: 'main', notBefore: at - 100 });
     expect((await orderHandler(forgetful, rolledBack)(grant)).ok).toBe(true);
+    // A state file that cannot be written refuses the order (said, not a crash): the door never opens unremembered.
+    const unwritable = await makeVerifier(jwk, { door: 'main', notBefore: at - 100, state: join(data.path, 'no-such-dir', 's.json') });
+    said.length = 0;
+    expect(await orderHandler(unwritable, rolledBack)(grant)).toEqual({ ok: false, reason: 'state_not_saved' });
+    expect(said).toEqual([expect.stringMatching(/^cannot save .*s\.json: /), 'refused order: state_not_saved']);
     // A damaged state file stops the client rather than letting it forget.
     const bad = join(data.path, 'damaged-state.json');
     writeFileSync(bad, '{"v":1,"marks":{"x":"7"}}');
