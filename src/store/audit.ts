@@ -228,8 +228,11 @@ export class AuditApi {
     const w = this.core.auditWriter;
     const now = this.core.now();
     if (w && now - w.since < WRITER_MAX_AGE_MS && w.count < WRITER_MAX_ENTRIES) return w;
+    const generation = this.core.auditWriterGeneration;
     const s = await newAuditSessionKey(await readAuditPublic(this.core, dataKey));
     const next = { ...s, since: now, count: 0 };
+    // The public half was rewritten while this one was derived (a repair at admin unlock): derive again from it.
+    if (generation !== this.core.auditWriterGeneration) return this.writer(dataKey);
     this.core.auditWriter = next;
     return next;
   }

@@ -160,6 +160,9 @@ export class VaultCore {
   auditPrivate: CryptoKey | null = null;
   /** This session's audit writer key (derived from an ephemeral key pair whose private half is already gone). */
   auditWriter: { epk: ArrayBuffer; key: CryptoKey; since: number; count: number } | null = null;
+  /** Bumped when the audit public half is rewritten (vault.ts repairAuditPublic): a writer derived before from the
+   * old half, by an append already under way, is not kept. */
+  auditWriterGeneration = 0;
   /** Mirrors meta.auditRetentionMs. */
   auditRetentionMs = DEFAULT_AUDIT_RETENTION_MS;
   /** The admin's last operation on both clocks (null: no admin session); see idleSince. */

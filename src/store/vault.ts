@@ -307,8 +307,9 @@ export class Vault {
     if (stored && (await auditPairMatches(u.auditKey, stored))) return false;
     const box = await seal(u.dataKey, await u.auditPublic(), auditPublicAad());
     await this.core.writeTx(['keyring'], (tx) => tx.store.put({ kind: 'audit-public', f: RECORD_FORMAT, box }, 'audit-public'), 'strict');
-    // The writer's session key was derived from the swapped half.
+    // The writer's session key was derived from the swapped half, and an append under way may be deriving one now.
     this.core.auditWriter = null;
+    this.core.auditWriterGeneration++;
     return true;
   }
 
