@@ -70,7 +70,7 @@ export function rotateAdminToken(dataDir) {
 /**
  * Loads the stored hash, creating a token on first start.
  * @param {string} dataDir
- * @returns {{ hash: Buffer, created?: string }} `created` is the new token, to be shown once
+ * @returns {{ hash: Buffer, created?: string }} `created` is the new token, to be handed over once (a 0600 file)
  */
 export function loadAdminToken(dataDir) {
   const path = join(dataDir, ADMIN_TOKEN_FILE);

@@ -826,7 +826,7 @@ async function build(opts, store, unlock) {
     receiverKey: { jwk: receiverKey.jwk, kid: receiverKey.kid, fingerprint: receiverKey.fingerprint },
     /** Where the webhook's HMAC secret is, and whether this start made it. */
     webhookSecret: webhookSecret && { path: webhookSecret.path, created: webhookSecret.created },
-    /** The admin token if it was created by this start (shown once), else undefined. */
+    /** The admin token if it was created by this start (server.mjs writes it to admin-token.new), else undefined. */
     newAdminToken: adminToken.created,
     /** Resolves once the MQTT output (if any) has connected. */
     mqttReady: () => mqtt?.ready ?? Promise.resolve(),

@@ -211,7 +211,7 @@ const adminHint = (j) =>
       : '';
 
 const NO_TOKEN =
-  'receiver: the admin token is needed: --token-file FILE or RECEIVER_ADMIN_TOKEN (printed once at first start; `admin-token` makes a new one)';
+  'receiver: the admin token is needed: --token-file FILE or RECEIVER_ADMIN_TOKEN (written to admin-token.new in the data folder at first start; `admin-token` makes a new one)';
 
 /**
  * `pairing-code`: mints a fresh one-time pairing code on the RUNNING receiver (the codes live in its memory) through
