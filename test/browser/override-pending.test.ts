@@ -23,26 +23,33 @@ async function blankFrame(): Promise<ImageBitmap> {
   return createImageBitmap(c);
 }
 
+/**
+ * An attended kiosk (PAD off) with her enrolled on the allow list, the admin logged in; `feed` gives the controller
+ * `n` frames 200 ms apart, `photo` a frame of her.
+ */
+async function herAtAttendedKiosk(tag: string, settings: { overrideLimit?: number } = {}) {
+  const clock = new AdjustableClock();
+  const { app, ops } = await openKiosk(tag, clock);
+  await ops.setup(PASS, { role: 'attended' });
+  await ops.settings.saveSettings({ pad: 'off', ...settings });
+  const blob = await herPhoto();
+  const [her] = await ops.enrolment.enrolPhotos([
+    { file: new File([blob], 'her.jpg', { type: 'image/jpeg' }), label: 'Her', list: 'allow' },
+  ]);
+  expect(her?.ok).toBe(true);
+  await app.watchlistSettled();
+  const feed = async (n: number, frame: () => Promise<ImageBitmap>) => {
+    for (let i = 0; i < n; i++) {
+      clock.advance(200);
+      await app.feedFrame(await frame(), clock.monotonic());
+    }
+  };
+  return { app, clock, feed, photo: () => createImageBitmap(blob) };
+}
+
 describe('guard override', () => {
   it('a deny stops the grant the kiosk was collecting frames for; she is decided again only after leaving', async () => {
-    const clock = new AdjustableClock();
-    const { app, ops } = await openKiosk('override-pending', clock);
-    await ops.setup(PASS, { role: 'attended' });
-    await ops.settings.saveSettings({ pad: 'off' });
-    const blob = await herPhoto();
-    const [her] = await ops.enrolment.enrolPhotos([
-      { file: new File([blob], 'her.jpg', { type: 'image/jpeg' }), label: 'Her', list: 'allow' },
-    ]);
-    expect(her?.ok).toBe(true);
-    await app.watchlistSettled();
-
-    const feed = async (n: number, frame: () => Promise<ImageBitmap>) => {
-      for (let i = 0; i < n; i++) {
-        clock.advance(200);
-        await app.feedFrame(await frame(), clock.monotonic());
-      }
-    };
-    const photo = () => createImageBitmap(blob);
+    const { app, clock, feed, photo } = await herAtAttendedKiosk('override-pending');
     // Two frames of her: one short of a decision (k = 3).
     await feed(2, photo);
     expect(app.snapshot.decisions).toHaveLength(0);
@@ -63,23 +70,7 @@ describe('guard override', () => {
   it('a deny refused for its window still stops the grant the kiosk was collecting frames for', async () => {
     // Denies need no proof, so anyone at an attended kiosk's screen can use up the guard's deny window; the guard's
     // next deny is then refused, and it used to be refused before it stopped anything (attacker review, session 27).
-    const clock = new AdjustableClock();
-    const { app, ops } = await openKiosk('override-pending-limited', clock);
-    await ops.setup(PASS, { role: 'attended' });
-    await ops.settings.saveSettings({ pad: 'off', overrideLimit: 1 });
-    const blob = await herPhoto();
-    const [her] = await ops.enrolment.enrolPhotos([
-      { file: new File([blob], 'her.jpg', { type: 'image/jpeg' }), label: 'Her', list: 'allow' },
-    ]);
-    expect(her?.ok).toBe(true);
-    await app.watchlistSettled();
-    const feed = async (n: number, frame: () => Promise<ImageBitmap>) => {
-      for (let i = 0; i < n; i++) {
-        clock.advance(200);
-        await app.feedFrame(await frame(), clock.monotonic());
-      }
-    };
-    const photo = () => createImageBitmap(blob);
+    const { app, clock, feed, photo } = await herAtAttendedKiosk('override-pending-limited', { overrideLimit: 1 });
 
     await app.override('deny', 'tapped by a visitor'); // the window's one deny, nobody in view
     clock.advance(60_000); // well past the result hold and any presence it began
