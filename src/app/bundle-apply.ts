@@ -70,14 +70,19 @@ export async function installBundle(vault: Vault, bytes: Uint8Array, opts: { sit
     ...(k.kiosk ? { kioskPrivateKey: k.kiosk.privateKey, kioskPublicKey: k.kiosk.publicKey } : {}),
     ...(opts.sitePassphrase ? { siteKey: { passphrase: opts.sitePassphrase } } : {}),
   });
-  const { subjects, report } = await vault.loadWatchlist();
-  // Planned from a list that lost pages (or holds people back), a bundle's deletions of people not in it were
-  // dropped as "not installed" and its version moved on: after the admin's rebuild a revoked person was back (review,
-  // session 24). Installing waits for the rebuild, as exporting does.
-  if (loadIncomplete(report)) throw new KioskError('STORE_CORRUPT_RECORD', { reason: 'install-incomplete' });
-  // People revoked on this tablet stay revoked (src/app/local-revocations.ts); read before anything is written.
-  const { plan, kept } = keepLocalRevocations(applyPlan({ version: installedVersion, subjects }, contents), await localRevocations(vault));
-  await vault.applyWatchlistPlan(plan);
+  // Read and written as one change: an admin's delete committed between reading this tablet's revocations and
+  // writing the plan was undone by the bundle's list (review, session 27).
+  const { plan, kept } = await vault.asOneChange(async () => {
+    const { subjects, report } = await vault.loadWatchlist();
+    // Planned from a list that lost pages (or holds people back), a bundle's deletions of people not in it were
+    // dropped as "not installed" and its version moved on: after the admin's rebuild a revoked person was back
+    // (review, session 24). Installing waits for the rebuild, as exporting does.
+    if (loadIncomplete(report)) throw new KioskError('STORE_CORRUPT_RECORD', { reason: 'install-incomplete' });
+    // People revoked on this tablet stay revoked (src/app/local-revocations.ts); read before anything is written.
+    const planned = keepLocalRevocations(applyPlan({ version: installedVersion, subjects }, contents), await localRevocations(vault));
+    await vault.applyWatchlistPlan(planned.plan);
+    return planned;
+  });
   return {
     version: plan.toVersion,
     subjects: plan.subjects.length,

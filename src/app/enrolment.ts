@@ -130,8 +130,10 @@ export class EnrolmentService {
         validUntil: input.validUntil,
       });
       // Photos for the deny list (or a narrower period) revoke here: held over the next bundle like an edit.
-      await noteChange(this.vault, cur, { id: cur.id, list: merged.list, validUntil: merged.validUntil }, this.app.clock.wall());
-      const after = await this.vault.subjects.put(merged);
+      const after = await this.vault.asOneChange(async () => {
+        await noteChange(this.vault, cur, { id: cur.id, list: merged.list, validUntil: merged.validUntil }, this.app.clock.wall());
+        return this.vault.subjects.put(merged);
+      });
       const fields = changedPersonFields(cur, after);
       if (fields.length) await recordChange(this.app, { outcome: 'person-edited', subjectId: after.id, reason: editedReason(`add-${via}`, fields), actor: 'admin' });
       return after;

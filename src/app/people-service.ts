@@ -55,9 +55,11 @@ export class PeopleService {
     const merged = mergedRecord(keep, other);
     // Held over the next bundle like any revocation here: the merged record may be denied or end sooner than `keep`
     // was, and `other` is gone from this kiosk (a desk's bundle brought both back as they were).
-    await noteChange(this.vault, keep, { id: keepId, list: merged.list, validUntil: merged.validUntil }, this.app.clock.wall());
-    await noteChange(this.vault, other, undefined, this.app.clock.wall());
-    const s = await this.vault.subjects.putAndDelete(merged, otherId);
+    const s = await this.vault.asOneChange(async () => {
+      await noteChange(this.vault, keep, { id: keepId, list: merged.list, validUntil: merged.validUntil }, this.app.clock.wall());
+      await noteChange(this.vault, other, undefined, this.app.clock.wall());
+      return this.vault.subjects.putAndDelete(merged, otherId);
+    });
     await recordChange(this.app, {
       outcome: 'people-merged',
       subjectId: keepId,
@@ -96,8 +98,11 @@ export class PeopleService {
     const list = this.app.listSubjects().find((s) => s.id === id)?.list;
     const before = await this.vault.subjects.get(id);
     // Kept over the next bundle (recorded first): a desk that has not heard of it must not bring the person back.
-    if (before) await noteChange(this.vault, before, undefined, this.app.clock.wall());
-    await this.vault.subjects.delete(id);
+    // One change with the delete: a bundle installing meanwhile plans against the revocations before or after both.
+    await this.vault.asOneChange(async () => {
+      if (before) await noteChange(this.vault, before, undefined, this.app.clock.wall());
+      await this.vault.subjects.delete(id);
+    });
     await recordChange(this.app, {
       outcome: 'person-deleted',
       subjectId: id,
@@ -125,8 +130,10 @@ export class PeopleService {
     const vu = 'validUntil' in patch ? patch.validUntil : cur.validUntil;
     if (vf !== undefined) next.validFrom = vf;
     if (vu !== undefined) next.validUntil = vu;
-    await noteChange(this.vault, cur, { id, list: next.list, validUntil: next.validUntil }, this.app.clock.wall());
-    const after = await this.vault.subjects.put(next);
+    const after = await this.vault.asOneChange(async () => {
+      await noteChange(this.vault, cur, { id, list: next.list, validUntil: next.validUntil }, this.app.clock.wall());
+      return this.vault.subjects.put(next);
+    });
     const fields = changedPersonFields(cur, after);
     if (fields.length)
       await recordChange(this.app, {

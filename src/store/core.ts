@@ -169,6 +169,7 @@ export class VaultCore {
   private adminActive: Stamp | null = null;
   private readonly listeners = new Set<(e: VaultEvent) => void>();
   private localLock: Promise<unknown> = Promise.resolve();
+  private localChangeLock: Promise<unknown> = Promise.resolve();
 
   state: VaultState = {
     status: 'closed',
@@ -414,6 +415,18 @@ export class VaultCore {
     if (locks) return locks.request(`${this.name}/watchlist`, { mode }, fn);
     const run = this.localLock.then(fn, fn);
     this.localLock = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * The callers' lock around a read and the write that depends on it (Vault.asOneChange): apart from the write lock
+   * the vault's own methods take inside, so holding it never blocks them. Not re-entrant.
+   */
+  withChangeLock<T>(fn: () => Promise<T>): Promise<T> {
+    const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+    if (locks) return locks.request(`${this.name}/change`, { mode: 'exclusive' }, fn);
+    const run = this.localChangeLock.then(fn, fn);
+    this.localChangeLock = run.catch(() => undefined);
     return run;
   }
 

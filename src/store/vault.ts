@@ -442,6 +442,15 @@ export class Vault {
     return this.subjects.watchlistVersion();
   }
 
+  /**
+   * Runs `fn` as one change against the others made this way, in this tab and any other: for a caller whose write
+   * depends on what it read first (a bundle planned against this tablet's revocations; an admin's edit that records
+   * its revocation before writing). Each step inside still takes the vault's own locks. Not re-entrant.
+   */
+  asOneChange<T>(fn: () => Promise<T>): Promise<T> {
+    return this.core.withChangeLock(fn);
+  }
+
   /** Applies a verified bundle's plan atomically (see SubjectsApi.applyPlan). */
   applyWatchlistPlan(plan: WatchlistPlanLike): Promise<void> {
     return this.subjects.applyPlan(plan);

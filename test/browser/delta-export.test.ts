@@ -122,6 +122,42 @@ describe('changes-only export', () => {
     expect(revokedState()).toEqual([at, 'allow', at, 'allow']);
   }, 180_000);
 
+  it('a deletion made while a bundle is being installed stays a deletion', async () => {
+    // The install read this tablet's revocations, the admin's delete (its revocation, then the delete) committed, and
+    // the install then wrote the desk's list with the person in it, allowed again (review, session 27).
+    const clock = new AdjustableClock();
+    const { a, b } = await deskAndKiosk('revoked-racing', clock);
+    const person = await a.vault.enrol({ label: 'Person 1', list: 'allow', plates: [], templates: { fr_feature: [tpl(512, 1)] } });
+    await a.app.watchlistSettled();
+    const bundle = async () => new Blob([(await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes]);
+    await b.ops.sync.importWatchlist(await bundle(), { sitePassphrase: SITE });
+    await b.app.watchlistSettled();
+    clock.advance(1000);
+    const next = await bundle(); // the desk, not told of the delete to come, exports again
+    // The install is held just before it writes its plan (the revocations are read by then).
+    let reached!: () => void;
+    const atApply = new Promise<void>((r) => (reached = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const apply = b.vault.applyWatchlistPlan.bind(b.vault);
+    b.vault.applyWatchlistPlan = async (plan) => {
+      reached();
+      await gate;
+      return apply(plan);
+    };
+    const installing = b.ops.sync.importWatchlist(next, { sitePassphrase: SITE });
+    await atApply;
+    const deleting = b.ops.people.deleteSubject(person.id);
+    // Time for the delete to go through, if nothing makes it wait for the install.
+    await Promise.race([deleting, new Promise((r) => setTimeout(r, 500))]);
+    release();
+    await installing;
+    await deleting;
+    await b.app.watchlistSettled();
+    const after = b.app.listSubjects().find((x) => x.id === person.id);
+    expect(after === undefined || (after.validUntil !== undefined && after.validUntil <= clock.wall()), JSON.stringify(after)).toBe(true);
+  }, 120_000);
+
   it('a merge made on the kiosk is kept over the next bundle: the merged record stays denied (review, session 25)', async () => {
     const clock = new AdjustableClock();
     const { a, b } = await deskAndKiosk('merge-here', clock);

@@ -47,6 +47,8 @@ function standIn(template: Float32Array) {
       audit: { append: async () => undefined },
       // The sealed local-revocations record (src/app/local-revocations.ts): none yet.
       keys: { get: async () => undefined, put: async () => undefined },
+      // One change at a time (the vault's Web Lock; nothing runs beside this test).
+      asOneChange: <T>(fn: () => Promise<T>) => fn(),
     },
     watchlistSettled: async () => undefined,
   };
