@@ -84,6 +84,13 @@ export interface AuthorityOptions {
   clock: Clock;
   /** The idle timeout in force (it follows the settings). */
   idleMs: () => number;
+  /**
+   * How long after a guard last proved who they are (their login, or the PIN or key given for a grant or for names)
+   * touches may keep their session alive; 0 or absent: as long as they come. Past it, the session ends at the next
+   * idle timeout unless they prove it again. For a panel whose screen faces visitors, whose taps cannot be told from
+   * the guard's.
+   */
+  provenForMs?: () => number;
   /** A guard login the vault refused (the audit's; must not throw). Default: nothing. */
   loginFailed?: (f: LoginFailure) => Promise<void>;
 }
@@ -106,6 +113,8 @@ function loginFailure(e: unknown, via: 'pin' | 'passkey'): LoginFailure | null {
 export class Authority {
   private guard: Extract<Session, { kind: 'guard' }> | null = null;
   private lastActive: Stamp = { mono: 0, wall: 0 };
+  /** When the guard last proved who they are (login, confirm); see AuthorityOptions.provenForMs. */
+  private provenAt: Stamp | null = null;
   private readonly listeners = new Set<(s: Session) => void>();
 
   constructor(private readonly opts: AuthorityOptions) {
@@ -167,8 +176,12 @@ export class Authority {
     throw new KioskError(refusalFor(cap), { capability: cap });
   }
 
-  /** A touch or key press: keeps a session alive. */
+  /** A touch or key press: keeps a session alive (a guard's, only within provenForMs of their last proof). */
   touch(): void {
+    const cap = this.opts.provenForMs?.() ?? 0;
+    // On the attended kiosk visitors tap the guard's panel too: their taps kept a walked-away guard's session (and
+    // its Keep closed, which halts every pending grant) alive for good (attacker review, session 27).
+    if (this.guard && cap > 0 && this.provenAt && idleSince(this.opts.clock, this.provenAt) > cap) return;
     this.lastActive = stampOf(this.opts.clock);
   }
 
@@ -259,6 +272,7 @@ export class Authority {
       if (!isKioskError(e, 'GUARD_PASSKEY_UNAVAILABLE')) this.logout();
       throw e;
     }
+    this.provenAt = stampOf(this.opts.clock);
     this.touch();
   }
 
@@ -299,6 +313,7 @@ export class Authority {
     if (this.opts.vault.state.admin) this.opts.vault.lockAdmin();
     this.guard = { kind: 'guard', guardId: g.id, name: g.name, via };
     this.lastActive = stampOf(this.opts.clock);
+    this.provenAt = this.lastActive;
     this.emit();
   }
 }

@@ -24,7 +24,7 @@ import type { PlateDebugCrop } from '../shared/plate-protocol';
 import type { AuditEntry, DecisionResult, FaceDetection, Outcome } from '../shared/types';
 import type { Vault, VaultState } from '../store';
 import { Authority, type GuardProof, type Session } from './authority';
-import { CAMERA_CAPTURE, loadKioskSettings, padPolicyOf, resolveKioskSettings, sessionIdleMs, upstreamUrl, type KioskSettings } from '../config/kiosk';
+import { ATTENDED_PROVEN_MS, CAMERA_CAPTURE, loadKioskSettings, padPolicyOf, resolveKioskSettings, sessionIdleMs, upstreamUrl, type KioskSettings } from '../config/kiosk';
 import { LivenessGate, type ChallengePrompt } from './liveness-gate';
 import { Watchlist, type WatchlistSummary, type WatchSubject } from './watchlist';
 import { BundlePuller, type PullStatus } from './bundle-pull';
@@ -199,6 +199,7 @@ export class KioskController {
       vault: deps.vault,
       clock: this.clock,
       idleMs: () => sessionIdleMs(this.snap.settings),
+      provenForMs: () => (this.snap.settings.role === 'attended' ? ATTENDED_PROVEN_MS : 0),
       // A refused guard login goes to the audit like the admin's changes (src/app/change-audit.ts); nothing typed.
       loginFailed: (f) => recordChange(this, { outcome: 'login-failed', reason: loginFailedReason(f) }),
     });

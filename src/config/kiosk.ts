@@ -38,6 +38,12 @@ export const DEVICE_ROLES: readonly DeviceRole[] = ['visitor', 'guard', 'attende
 
 /** Idle seconds after which a session ends and the tablet goes home, per role, when the admin set none. */
 export const ROLE_IDLE_SECONDS: Record<DeviceRole, number> = { visitor: 60, attended: 300, guard: 900 };
+/**
+ * On the attended kiosk, taps keep a guard's session for at most this long after the guard last proved who they
+ * are (login, or the PIN or key given for a grant or for names): its panel faces visitors, whose taps cannot be
+ * told from the guard's (src/app/authority.ts provenForMs).
+ */
+export const ATTENDED_PROVEN_MS = 30 * 60_000;
 export const IDLE_SECONDS_MIN = 10;
 export const IDLE_SECONDS_MAX = 3600;
 

@@ -239,6 +239,38 @@ describe('authority in the app layer (no UI)', () => {
     await app.override('grant', 'desk tablet, no proof');
   });
 
+  it('on the attended kiosk, taps keep a guard session only for 30 minutes after the guard last proved who they are', async () => {
+    // Visitors tap the attended kiosk's guard panel too: their taps kept a walked-away guard's session alive for good,
+    // and with it Keep closed, which halts every pending grant (attacker review, session 27).
+    const clock = new AdjustableClock();
+    const { app, ops } = await kiosk(uniqueName('proven-for'), clock);
+    await ops.setup(PASS, { role: 'attended' });
+    const g = await ops.createGuard('Lobby', PIN_1);
+    await app.authority.loginPin(g.id, PIN_1);
+    const tapFor = (minutes: number) => {
+      for (let i = 0; i < minutes; i++) {
+        clock.advance(60_000);
+        app.authority.touch();
+        app.authority.expireIfIdle();
+      }
+    };
+    tapFor(29);
+    expect(app.authority.session.kind).toBe('guard');
+    // The PIN given to open proves it again: another 30 minutes from there.
+    await app.override('grant', 'courier at the gate', { pin: PIN_1 });
+    tapFor(29);
+    expect(app.authority.session.kind).toBe('guard');
+    // Past them, taps no longer count: the idle timeout (5 minutes here) ends the session.
+    tapFor(10);
+    expect(app.authority.session.kind).toBe('none');
+    // A guard's desk tablet faces no visitor: taps keep the session as long as they come.
+    await ops.unlock(PASS);
+    await ops.settings.saveSettings({ role: 'guard' });
+    await app.authority.loginPin(g.id, PIN_1);
+    tapFor(70);
+    expect(app.authority.session.kind).toBe('guard');
+  });
+
   it('a grant whose session ended while its proof was checked is not made', async () => {
     // The session can end while the proof is checked (the passphrase's key derivation, a security key's prompt): an
     // idle-out, a logout, a second tap the browser refuses. The grant then went out with no actor, counted in no
