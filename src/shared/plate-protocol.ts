@@ -87,6 +87,10 @@ export interface PlateTuning {
   extraLines?: number;
   /** How the plate finder's boxes are used (null: not at all). */
   finder?: PlateFinderOptions | null;
+  /** Where plates may be unlisted series, a read of letters only ranks as a word, whatever format it resembles. */
+  wordsRankAsWords?: boolean;
+  /** Read around a best read shorter than every format, in a box grown by these factors, for the glyphs it lacks. */
+  extendShort?: [number, number] | null;
 }
 
 export interface PlateWorkerInit {

@@ -20,11 +20,11 @@ import { REGION_RULES } from '../../src/matching/plates/formats';
 
 const PLATE = '1AMW240';
 
-/** A grey frame holding the plate as seven dark glyph blocks, "1A" set apart from "MW240" by a wider gap. */
-function frame(): RgbaImage {
+/** A grey frame holding the plate as seven dark glyph blocks, "1A" set apart from "MW240" by a wider gap (or the
+ * glyphs at `xs`). */
+function frame(xs = [250, 268, 296, 314, 332, 350, 368]): RgbaImage {
   const img = makeImage(640, 480);
   img.data.fill(200);
-  const xs = [250, 268, 296, 314, 332, 350, 368];
   for (const x0 of xs)
     for (let y = 220; y < 250; y++)
       for (let x = x0; x < x0 + 12; x++) {
@@ -52,10 +52,11 @@ function runs(dark: boolean[]): [number, number][] {
 
 /**
  * A stand-in text detector: DB's probability map marks the dark glyphs' row as one blob, shrunk as DB's own map is.
- * The frame pass (640 × 480 input) sees every glyph; a refinement pass (any other input size) misses what lies left
- * of a gap more than twice as wide as the narrowest. Returns the input sizes it was run at.
+ * The frame pass (640 × 480 input) sees every glyph (unless `missInFrameToo`); a refinement pass (any other input
+ * size) misses what lies left of a gap more than twice as wide as the narrowest. Returns the input sizes it was run
+ * at.
  */
-function detector(): { run: OnnxRun; sizes: string[] } {
+function detector(missInFrameToo = false): { run: OnnxRun; sizes: string[] } {
   const sizes: string[] = [];
   const run: OnnxRun = async (input, dims) => {
     const [, , h, w] = dims as [number, number, number, number];
@@ -68,7 +69,8 @@ function detector(): { run: OnnxRun; sizes: string[] } {
     const glyphs = runs(cols);
     let from = 0;
     const gaps = glyphs.slice(1).map((g, i) => g[0] - glyphs[i]![1]);
-    if (!(w === 640 && h === 480) && gaps.length > 0 && Math.max(...gaps) > 2 * Math.min(...gaps))
+    const frame = w === 640 && h === 480;
+    if ((missInFrameToo || !frame) && gaps.length > 0 && Math.max(...gaps) > 2 * Math.min(...gaps))
       from = glyphs[gaps.indexOf(Math.max(...gaps)) + 1]![0];
     // DB marks text shrunk by ~0.4 of its height on every side (its post-processing grows the box back).
     const k = Math.round(glyphH * 0.4);
@@ -84,18 +86,21 @@ function detector(): { run: OnnxRun; sizes: string[] } {
 }
 
 /** A stand-in reader: the plate's last n characters for a crop showing n glyphs. */
-const reader: LineReader = async (crop) => {
-  const cols = Array.from({ length: crop.width }, (_, x) => {
-    for (let y = 0; y < crop.height; y++) if (crop.data[(y * crop.width + x) * 4]! < 100) return true;
-    return false;
-  });
-  const n = runs(cols).length;
-  return { text: n > 0 && n <= PLATE.length ? PLATE.slice(PLATE.length - n) : '', confidence: 0.95 };
-};
+const readerOf =
+  (plate: string): LineReader =>
+  async (crop) => {
+    const cols = Array.from({ length: crop.width }, (_, x) => {
+      for (let y = 0; y < crop.height; y++) if (crop.data[(y * crop.width + x) * 4]! < 100) return true;
+      return false;
+    });
+    const n = runs(cols).length;
+    return { text: n > 0 && n <= plate.length ? plate.slice(plate.length - n) : '', confidence: 0.95 };
+  };
+const reader = readerOf(PLATE);
 
 const opts = (tuning = {}): PipelineOptions => ({
   // Only the line search: no retry inside a grown box, no finder (their own tests cover them).
-  ...resolvePipelineOptions({ boxRetry: null, finder: null, ...tuning }),
+  ...resolvePipelineOptions({ boxRetry: null, finder: null, extendShort: null, ...tuning }),
   debugCrops: true,
   rules: REGION_RULES.us!,
 });
@@ -132,5 +137,44 @@ describe('a refined line that lost a glyph group', () => {
       }
     const r = await readFrame(img, { det: det.run, other: reader }, opts());
     expect(r.crops?.map((c) => c.source)).toEqual(['s640line0/refined56']);
+  });
+});
+
+describe('a line the detector found without its first glyph (extendShort)', () => {
+  // A Missouri-style plate (LLDLDL) whose C stands apart: the detector finds J8P4V, which fits no series.
+  const MO = 'CJ8P4V';
+  const apart = () => frame([280, 302, 318, 334, 350, 366]);
+  const moReader = readerOf(MO);
+  // The default extension box; the rest of the pipeline as above.
+  const extend = { extendShort: resolvePipelineOptions().extendShort };
+
+  it('is read again in a wider box, and the whole registration, fitting a series, wins', async () => {
+    const r = await readFrame(apart(), { det: detector(true).run, other: moReader }, opts(extend));
+    expect(r.text).toBe(MO);
+    expect(r.crops?.some((c) => c.source.startsWith('ext/'))).toBe(true);
+  });
+
+  it('was read short without it (the stand-ins reproduce the miss)', async () => {
+    const r = await readFrame(apart(), { det: detector(true).run, other: moReader }, opts());
+    expect(r.text).toBe('J8P4V');
+  });
+
+  it('keeps from the wider box only reads that fit a series and hold the whole read: the rest stays out', async () => {
+    const r = await readFrame(apart(), { det: detector(true).run, other: moReader }, opts(extend));
+    // The wider box's refined line read J8P4V again (the detector misses the C there too): not added a second time.
+    expect(r.crops?.map((c) => c.source)).toContain('ext/56/line0');
+    expect(new Set(r.raw?.filter((c) => c.source.startsWith('ext/')).map((c) => c.text))).toEqual(new Set([MO]));
+    expect(r.raw?.filter((c) => c.text === 'J8P4V').map((c) => c.source)).toEqual(['s640line0/refined56/tesseract']);
+  });
+
+  it('leaves a read that fits a series alone: no second read', async () => {
+    // Six glyphs evenly spaced: the detector sees them all and the reader reads CJ8P4V whole.
+    const r = await readFrame(
+      frame([280, 298, 316, 334, 352, 370]),
+      { det: detector(true).run, other: moReader },
+      opts(extend),
+    );
+    expect(r.text).toBe(MO);
+    expect(r.crops?.some((c) => c.source.startsWith('ext/'))).toBe(false);
   });
 });

@@ -1,0 +1,120 @@
+/**
+ * A word does not outrank the plate (rankLikeness in src/inference/worker/plate/plate-pipeline.ts). A US notice
+ * read NOTICE or N0TICE fits the LDDLLL series through look-alikes (O→0, T→7) and used to rank as a misread plate;
+ * taller than the plate, it won the frame. The detector and reader are stand-ins (real models cannot be made to
+ * misread on cue): the detector marks each band of dark glyph rows as one text line, the reader reads six glyphs
+ * as the notice and seven as the plate. What is under test is how the pipeline ranks the two reads; the real
+ * models run in test/browser/plate-reader.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { makeImage, type RgbaImage } from '../../src/inference/worker/plate/plate-image';
+import {
+  rankLikeness,
+  readFrame,
+  resolvePipelineOptions,
+  type LineReader,
+  type OnnxRun,
+  type PipelineOptions,
+} from '../../src/inference/worker/plate/plate-pipeline';
+import { LIKENESS, REGION_RULES } from '../../src/matching/plates/formats';
+
+const PLATE = 'CWM3083';
+
+/** Dark glyph blocks on grey: a notice of 6 glyphs 40 px tall above a plate of 7 glyphs 22 px tall. */
+function frame(): RgbaImage {
+  const img = makeImage(640, 480);
+  img.data.fill(200);
+  const block = (x0: number, y0: number, w: number, h: number) => {
+    for (let y = y0; y < y0 + h; y++)
+      for (let x = x0; x < x0 + w; x++) {
+        const i = (y * 640 + x) * 4;
+        img.data[i] = img.data[i + 1] = img.data[i + 2] = 30;
+      }
+  };
+  for (let k = 0; k < 6; k++) block(200 + k * 36, 90, 24, 40);
+  for (let k = 0; k < 7; k++) block(250 + k * 20, 320, 13, 22);
+  for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
+  return img;
+}
+
+/** Runs of true values, as [start, end) pairs. */
+function runs(mask: boolean[]): [number, number][] {
+  const out: [number, number][] = [];
+  let s = -1;
+  mask.forEach((d, i) => {
+    if (d && s < 0) s = i;
+    if (!d && s >= 0) {
+      out.push([s, i]);
+      s = -1;
+    }
+  });
+  if (s >= 0) out.push([s, mask.length]);
+  return out;
+}
+
+/** A stand-in text detector: each band of rows holding dark pixels is one line, marked from its first to its last
+ * dark column and shrunk by ~0.4 of its height on every side, as DB's probability map is. */
+const detector: OnnxRun = async (input, dims) => {
+  const [, , h, w] = dims as [number, number, number, number];
+  // Channel 0 of PaddleOCR's normalisation: (v / 255 - 0.485) / 0.229; the glyphs are far below 0, the grey above.
+  const dark = (x: number, y: number) => input[y * w + x]! < 0;
+  const map = new Float32Array(w * h);
+  const rows = Array.from({ length: h }, (_, y) => Array.from({ length: w }, (_, x) => dark(x, y)).some(Boolean));
+  for (const [top, bottom] of runs(rows)) {
+    const inBand = (x: number) => rows.some((r, y) => r && y >= top && y < bottom && dark(x, y));
+    const cols = runs(Array.from({ length: w }, (_, x) => inBand(x)));
+    const k = Math.round((bottom - top) * 0.4);
+    for (let y = top + k; y < bottom - k; y++)
+      for (let x = cols[0]![0] + k; x < cols[cols.length - 1]![1] - k; x++) map[y * w + x] = 0.95;
+  }
+  return { data: map, dims: [1, 1, h, w] };
+};
+
+/** A stand-in reader: six glyphs are the notice (spelled `notice`), seven are the plate. */
+const reader =
+  (notice: string): LineReader =>
+  async (crop) => {
+    const cols = Array.from({ length: crop.width }, (_, x) => {
+      for (let y = 0; y < crop.height; y++) if (crop.data[(y * crop.width + x) * 4]! < 100) return true;
+      return false;
+    });
+    const n = runs(cols).length;
+    return { text: n === 6 ? notice : n === 7 ? PLATE : '', confidence: 0.95 };
+  };
+
+const opts = (tuning = {}): PipelineOptions => ({
+  // Only the line search: no retry inside a grown box, no finder (their own tests cover them).
+  ...resolvePipelineOptions({ boxRetry: null, finder: null, ...tuning }),
+  rules: REGION_RULES.us!,
+});
+
+describe('a word read near the plate', () => {
+  it('does not outrank the plate, spelled with a letter O or with a 0 (default)', async () => {
+    for (const notice of ['NOTICE', 'N0TICE']) {
+      const r = await readFrame(frame(), { det: detector, other: reader(notice) }, opts());
+      expect(r.text).toBe(PLATE);
+      expect(r.candidates.map((c) => c.text)).toContain(notice === 'NOTICE' ? 'N0TICE' : notice);
+    }
+  });
+
+  it('won the frame as a look-alike plate before (the stand-ins reproduce the miss)', async () => {
+    const r = await readFrame(frame(), { det: detector, other: reader('N0TICE') }, opts({ wordsRankAsWords: false }));
+    expect(r.text).toBe('N0TICE');
+  });
+
+  it('ranks as a word only what holds no digit: plates, zeros in listed series and regions without unlisted series keep their likeness', () => {
+    const us = opts();
+    expect(rankLikeness('NOTICE', us)).toBe(LIKENESS.lettersOnly);
+    expect(rankLikeness('STPARA', us)).toBe(LIKENESS.lettersOnly);
+    expect(rankLikeness(PLATE, us)).toBe(1);
+    // All-zero digits that fit a listed series as read are a plate (US 3l3d), not a word.
+    expect(rankLikeness('ABC000', us)).toBe(1);
+    // A mixed read keeps its likeness.
+    expect(rankLikeness('N0T1CE', us)).toBeGreaterThan(LIKENESS.lettersOnly);
+    // EU does not fold O into 0: a zero there is a digit.
+    expect(rankLikeness('W053011', { ...us, rules: REGION_RULES.eu! })).toBe(1);
+    // BR lists every series: its own likeness already judges letters.
+    const br = { ...us, rules: REGION_RULES.br! };
+    expect(rankLikeness('ABCDEFG', br)).toBeCloseTo(rankLikeness('ABCDEFG', { ...br, wordsRankAsWords: false }));
+  });
+});
