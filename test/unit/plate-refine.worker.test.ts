@@ -17,6 +17,7 @@ import {
   type PipelineOptions,
 } from '../../src/inference/worker/plate/plate-pipeline';
 import { REGION_RULES } from '../../src/matching/plates/formats';
+import { glyphCount, runs } from '../helpers/plate-stand-ins.worker';
 
 const PLATE = '1AMW240';
 
@@ -33,21 +34,6 @@ function frame(xs = [250, 268, 296, 314, 332, 350, 368]): RgbaImage {
       }
   for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
   return img;
-}
-
-/** Column runs of dark pixels, as [start, end) pairs, of a W-wide mask given per column. */
-function runs(dark: boolean[]): [number, number][] {
-  const out: [number, number][] = [];
-  let s = -1;
-  dark.forEach((d, x) => {
-    if (d && s < 0) s = x;
-    if (!d && s >= 0) {
-      out.push([s, x]);
-      s = -1;
-    }
-  });
-  if (s >= 0) out.push([s, dark.length]);
-  return out;
 }
 
 /**
@@ -89,11 +75,7 @@ function detector(missInFrameToo = false): { run: OnnxRun; sizes: string[] } {
 const readerOf =
   (plate: string): LineReader =>
   async (crop) => {
-    const cols = Array.from({ length: crop.width }, (_, x) => {
-      for (let y = 0; y < crop.height; y++) if (crop.data[(y * crop.width + x) * 4]! < 100) return true;
-      return false;
-    });
-    const n = runs(cols).length;
+    const n = glyphCount(crop);
     return { text: n > 0 && n <= plate.length ? plate.slice(plate.length - n) : '', confidence: 0.95 };
   };
 const reader = readerOf(PLATE);

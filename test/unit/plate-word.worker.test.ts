@@ -17,6 +17,7 @@ import {
   type PipelineOptions,
 } from '../../src/inference/worker/plate/plate-pipeline';
 import { LIKENESS, REGION_RULES } from '../../src/matching/plates/formats';
+import { glyphCount, runs } from '../helpers/plate-stand-ins.worker';
 
 const PLATE = 'CWM3083';
 
@@ -35,21 +36,6 @@ function frame(): RgbaImage {
   for (let k = 0; k < 7; k++) block(250 + k * 20, 320, 13, 22);
   for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
   return img;
-}
-
-/** Runs of true values, as [start, end) pairs. */
-function runs(mask: boolean[]): [number, number][] {
-  const out: [number, number][] = [];
-  let s = -1;
-  mask.forEach((d, i) => {
-    if (d && s < 0) s = i;
-    if (!d && s >= 0) {
-      out.push([s, i]);
-      s = -1;
-    }
-  });
-  if (s >= 0) out.push([s, mask.length]);
-  return out;
 }
 
 /** A stand-in text detector: each band of rows holding dark pixels is one line, marked from its first to its last
@@ -74,11 +60,7 @@ const detector: OnnxRun = async (input, dims) => {
 const reader =
   (notice: string): LineReader =>
   async (crop) => {
-    const cols = Array.from({ length: crop.width }, (_, x) => {
-      for (let y = 0; y < crop.height; y++) if (crop.data[(y * crop.width + x) * 4]! < 100) return true;
-      return false;
-    });
-    const n = runs(cols).length;
+    const n = glyphCount(crop);
     return { text: n === 6 ? notice : n === 7 ? PLATE : '', confidence: 0.95 };
   };
 
