@@ -8,6 +8,7 @@
  * The real models run in test/browser/plate-reader.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { FINDER_SIDE, FINDER_STRIDE } from '../../src/inference/worker/plate/plate-finder';
 import { makeImage, type RgbaImage } from '../../src/inference/worker/plate/plate-image';
 import {
   readFrame,
@@ -147,6 +148,28 @@ describe('a line the detector found without its first glyph (extendShort)', () =
     expect(r.crops?.map((c) => c.source)).toContain('ext/56/line0');
     expect(new Set(r.raw?.filter((c) => c.source.startsWith('ext/')).map((c) => c.text))).toEqual(new Set([MO]));
     expect(r.raw?.filter((c) => c.text === 'J8P4V').map((c) => c.source)).toEqual(['s640line0/refined56/tesseract']);
+  });
+
+  it('completes the short line before the finder is asked: the completed read fits, so the finder does not run', async () => {
+    // A stand-in finder that finds nothing and counts its runs (the finder runs only for a best read that fits no
+    // series). Before the order changed, the finder ran on J8P4V first, and a finder box read could pre-empt the
+    // completion (a fold model's box read a phone number on the plate frame: docs/plates.md).
+    let runs = 0;
+    const finder: OnnxRun = async () => {
+      runs++;
+      return { data: new Float32Array(5 * (FINDER_SIDE / FINDER_STRIDE) ** 2), dims: [1, 5, 1, 1] };
+    };
+    const withFinder = { ...extend, finder: resolvePipelineOptions().finder };
+    const r = await readFrame(apart(), { det: detector(true).run, other: moReader, finder }, opts(withFinder));
+    expect(r.text).toBe(MO);
+    expect(runs).toBe(0);
+    // Without the completion the short read fits nothing and the finder is asked (so this test can fail).
+    await readFrame(
+      apart(),
+      { det: detector(true).run, other: moReader, finder },
+      opts({ ...withFinder, extendShort: null }),
+    );
+    expect(runs).toBe(1);
   });
 
   it('leaves a read that fits a series alone: no second read', async () => {

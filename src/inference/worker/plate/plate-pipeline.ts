@@ -855,6 +855,24 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
     )[0];
     if (done || settlesSearch(cands, opts.acceptScore, opts)) break;
   }
+  if (opts.extendShort && best && best.text !== '' && shortOfEverySeries(best.text, opts.rules)) {
+    // A read shorter than every series of the region may be a line the detector cut short (1AMW240 read MW240: "1A"
+    // stood apart). Read around it as a known plate box, and keep only reads that fit a series as read and hold the
+    // whole best read: the missing glyphs found. Anything else the wider box shows (a neighbour's text, another
+    // crop of the same glyphs) is not let into the ranking, where it shifted the height weighting and the pooled
+    // scores. Reads of plate length that fit no series (vanity, legacy) do not pay for it: firing on every unfit
+    // read cost the held-out US p50 205 → 317 ms for no read (docs/plates.md, "Words and short lines"). Before the
+    // finder: a completed read fits a series, so the finder is not asked, and its box read (once a phone number on
+    // the plate's frame) cannot pre-empt the completion.
+    const base = best.text;
+    const more = await readBox(img, grownBox(best.quad, opts.extendShort, img), models, opts, times, 'ext');
+    cands.push(...more.cands.filter((c) => c.likeness >= 1 && c.text.length > base.length && c.text.includes(base)));
+    crops.push(...more.crops);
+    best = poolReads(
+      cands.map((c) => ({ ...c })),
+      opts.combine,
+    )[0];
+  }
   const unfit = !best || best.text === '' || plateLikeness(best.text, opts.rules).score < 1;
   // Only where the detector found text: a frame without a text line is the empty driveway of most frames, where the
   // finder cost time for nothing (p50 266 → 194 ms on plate-free frames); no tune photo's read came from a finder box
@@ -873,18 +891,6 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
       cands.map((c) => ({ ...c })),
       opts.combine,
     )[0];
-  }
-  if (opts.extendShort && best && best.text !== '' && shortOfEverySeries(best.text, opts.rules)) {
-    // A read shorter than every series of the region may be a line the detector cut short (1AMW240 read MW240: "1A"
-    // stood apart). Read around it as a known plate box, and keep only reads that fit a series as read and hold the
-    // whole best read: the missing glyphs found. Anything else the wider box shows (a neighbour's text, another
-    // crop of the same glyphs) is not let into the ranking, where it shifted the height weighting and the pooled
-    // scores. Reads of plate length that fit no series (vanity, legacy) do not pay for it: firing on every unfit
-    // read cost the held-out US p50 205 → 317 ms for no read (docs/plates.md, "Words and short lines").
-    const base = best.text;
-    const more = await readBox(img, grownBox(best.quad, opts.extendShort, img), models, opts, times, 'ext');
-    cands.push(...more.cands.filter((c) => c.likeness >= 1 && c.text.length > base.length && c.text.includes(base)));
-    crops.push(...more.crops);
   }
   if (opts.boxRetry && best && best.text !== '' && best.score < opts.boxRetry.below) {
     // Unsure: read again the way a known plate box is read, in a box grown around the best line.
