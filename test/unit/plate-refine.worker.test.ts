@@ -154,22 +154,29 @@ describe('a line the detector found without its first glyph (extendShort)', () =
     // A stand-in finder that finds nothing and counts its runs (the finder runs only for a best read that fits no
     // series). Before the order changed, the finder ran on J8P4V first, and a finder box read could pre-empt the
     // completion (a fold model's box read a phone number on the plate frame: docs/plates.md).
-    let runs = 0;
+    let finderRuns = 0;
     const finder: OnnxRun = async () => {
-      runs++;
+      finderRuns++;
       return { data: new Float32Array(5 * (FINDER_SIDE / FINDER_STRIDE) ** 2), dims: [1, 5, 1, 1] };
     };
     const withFinder = { ...extend, finder: resolvePipelineOptions().finder };
     const r = await readFrame(apart(), { det: detector(true).run, other: moReader, finder }, opts(withFinder));
     expect(r.text).toBe(MO);
-    expect(runs).toBe(0);
+    expect(finderRuns).toBe(0);
     // Without the completion the short read fits nothing and the finder is asked (so this test can fail).
     await readFrame(
       apart(),
       { det: detector(true).run, other: moReader, finder },
       opts({ ...withFinder, extendShort: null }),
     );
-    expect(runs).toBe(1);
+    expect(finderRuns).toBe(1);
+  });
+
+  it('judges a completion in the region’s spelling: a digit read as the letter O still completes the plate', async () => {
+    // The reader reads the 0 of CJ0P4V as the letter O; US plates print both alike, so CJOP4V is CJ0P4V (LLDLDL) and
+    // joins the ranking (where its look-alike still costs it, as any read's does).
+    const r = await readFrame(apart(), { det: detector(true).run, other: readerOf('CJOP4V') }, opts(extend));
+    expect(r.raw?.filter((c) => c.source.startsWith('ext/')).map((c) => c.text)).toContain('CJ0P4V');
   });
 
   it('leaves a read that fits a series alone: no second read', async () => {

@@ -89,14 +89,20 @@ describe('a word read near the plate', () => {
     expect(rankLikeness('NOTICE', us)).toBe(LIKENESS.lettersOnly);
     expect(rankLikeness('STPARA', us)).toBe(LIKENESS.lettersOnly);
     expect(rankLikeness(PLATE, us)).toBe(1);
-    // All-zero digits that fit a listed series as read are a plate (US 3l3d), not a word.
+    // All-zero digits that fit a listed series are a plate (US 3l3d), not a word, read with 0s or with Os.
     expect(rankLikeness('ABC000', us)).toBe(1);
+    expect(rankLikeness('ABCOOO', us)).toBe(rankLikeness('ABCOOO', { ...us, wordsRankAsWords: false }));
+    expect(rankLikeness('ABCOOO', us)).toBeGreaterThan(LIKENESS.lettersOnly);
     // A mixed read keeps its likeness.
     expect(rankLikeness('N0T1CE', us)).toBeGreaterThan(LIKENESS.lettersOnly);
-    // EU does not fold O into 0: a zero there is a digit.
-    expect(rankLikeness('W053011', { ...us, rules: REGION_RULES.eu! })).toBe(1);
-    // BR lists every series: its own likeness already judges letters.
+    // EU does not fold O into 0: a zero there is a digit, so AB0CDE is a mixed read in the EU and a word in the US.
+    const eu = { ...us, rules: REGION_RULES.eu! };
+    expect(rankLikeness('AB0CDE', us)).toBe(LIKENESS.lettersOnly);
+    expect(rankLikeness('AB0CDE', eu)).toBe(rankLikeness('AB0CDE', { ...eu, wordsRankAsWords: false }));
+    expect(rankLikeness('AB0CDE', eu)).toBeGreaterThan(LIKENESS.lettersOnly);
+    // BR lists every series: its own likeness judges a letters-only read (0.3 here, a costly look-alike fit).
     const br = { ...us, rules: REGION_RULES.br! };
-    expect(rankLikeness('ABCDEFG', br)).toBeCloseTo(rankLikeness('ABCDEFG', { ...br, wordsRankAsWords: false }));
+    expect(rankLikeness('ABCOOOO', br)).toBeGreaterThan(LIKENESS.lettersOnly);
+    expect(rankLikeness('ABCOOOO', br)).toBe(rankLikeness('ABCOOOO', { ...br, wordsRankAsWords: false }));
   });
 });

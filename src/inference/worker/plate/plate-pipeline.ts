@@ -12,7 +12,13 @@
  */
 import { KioskError } from '../../../shared/errors';
 import type { PlateFinderOptions, PlateStageTimes, PlateTuning } from '../../../shared/plate-protocol';
-import { LIKENESS, plateLikeness, applyPositionRules, type RegionRules } from '../../../matching/plates/formats';
+import {
+  LIKENESS,
+  plateLikeness,
+  applyPositionRules,
+  regionSpelling,
+  type RegionRules,
+} from '../../../matching/plates/formats';
 import { isDigit, isLetter, normalisePlate } from '../../../matching/plates/normalise';
 import {
   DEFAULT_DET_OPTIONS,
@@ -502,12 +508,14 @@ function candidate(
  */
 export function rankLikeness(read: string, o: Pick<PipelineOptions, 'rules' | 'wordsRankAsWords'>): number {
   const likeness = plateLikeness(read, o.rules).score;
-  // A read that fits a listed series as it stands (ABC000 in the US 3l3d one) is a plate, zeros and all.
   if (!o.wordsRankAsWords || o.rules.exhaustive || likeness >= 1) return likeness;
-  const zeroIsO = o.rules.glyphFolds?.includes('O0') ?? false;
+  const foldsO = o.rules.glyphFolds?.includes('O0') ?? false;
   const chars = [...read];
-  const word = chars.some(isLetter) && !chars.some((c) => isDigit(c) && !(zeroIsO && c === '0'));
-  return word ? Math.min(likeness, LIKENESS.lettersOnly) : likeness;
+  const word = chars.some(isLetter) && !chars.some((c) => isDigit(c) && !(foldsO && c === '0'));
+  // A read that fits a listed series in the region's spelling is a plate, zeros and all: ABC000 (LLLDDD), also
+  // when read ABCOOO, since the US prints O and 0 with one glyph.
+  if (!word || plateLikeness(regionSpelling(read, o.rules), o.rules).score >= 1) return likeness;
+  return Math.min(likeness, LIKENESS.lettersOnly);
 }
 
 /** Read crops with every recogniser present and return every candidate read. */
@@ -866,7 +874,15 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
     // the plate's frame) cannot pre-empt the completion.
     const base = best.text;
     const more = await readBox(img, grownBox(best.quad, opts.extendShort, img), models, opts, times, 'ext');
-    cands.push(...more.cands.filter((c) => c.likeness >= 1 && c.text.length > base.length && c.text.includes(base)));
+    // Judged in the region's spelling, as the texts compared are: a completion read 1AMW24O is 1AMW240. A
+    // format-constrained decode passes too, paying its path-probability ratio in its score.
+    const kept = more.cands.filter(
+      (c) => c.text.length > base.length && c.text.includes(base) && plateLikeness(c.text, opts.rules).score >= 1,
+    );
+    // With the finder's boxes known before the search ('settle', 'pool'), a completion off the plate counts less,
+    // as every line read does.
+    if (f) weighOutside(kept, trusted, f);
+    cands.push(...kept);
     crops.push(...more.crops);
     best = poolReads(
       cands.map((c) => ({ ...c })),
