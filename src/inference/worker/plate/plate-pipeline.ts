@@ -865,8 +865,8 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
   }
   if (opts.extendShort && best && best.text !== '' && shortOfEverySeries(best.text, opts.rules)) {
     // A read shorter than every series of the region may be a line the detector cut short (1AMW240 read MW240: "1A"
-    // stood apart). Read around it as a known plate box, and keep only reads that fit a series as read and hold the
-    // whole best read: the missing glyphs found. Anything else the wider box shows (a neighbour's text, another
+    // stood apart). Read around it as a known plate box, and keep only reads that fit a series and hold the whole
+    // best read: the missing glyphs found. Anything else the wider box shows (a neighbour's text, another
     // crop of the same glyphs) is not let into the ranking, where it shifted the height weighting and the pooled
     // scores. Reads of plate length that fit no series (vanity, legacy) do not pay for it: firing on every unfit
     // read cost the held-out US p50 205 → 317 ms for no read (docs/plates.md, "Words and short lines"). Before the
