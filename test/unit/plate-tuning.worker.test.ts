@@ -34,6 +34,7 @@ describe('resolvePipelineOptions', () => {
     [{ wordsRankAsWords: 'yes' }, 'tuning.wordsRankAsWords'],
     [{ extendShort: [2] }, 'tuning.extendShort'],
     [{ extendShort: [2, Number.NaN] }, 'tuning.extendShort'],
+    [{ splitLong: 'yes' }, 'tuning.splitLong'],
     [{ extraLines: -1 }, 'tuning.extraLines'],
     [{ extraLines: 1.5 }, 'tuning.extraLines'],
     [{ sharpenn: 1 }, 'tuning.sharpenn'],

@@ -78,17 +78,16 @@ export function groupLines(
     if (g) g.push(b);
     else groups.set(r, [b]);
   });
-  const out: { box: TextBox; parts: TextBox[] }[] = [];
-  for (const parts of groups.values()) {
-    if (parts.length === 1) {
-      out.push({ box: parts[0]!, parts });
-      continue;
-    }
-    const r = minAreaRect(parts.flatMap((p) => p.quad));
-    // The merged rectangle's height grows with any tilt between parts; keep the parts' own height instead.
-    const h = Math.min(r.h, Math.max(...parts.map((p) => extents(p, r.angle).across)) * 1.15);
-    const score = parts.reduce((s, p) => s + p.score * p.w, 0) / parts.reduce((s, p) => s + p.w, 0);
-    out.push({ box: makeBox({ ...r, h }, score), parts: parts.slice().sort((a, b) => a.cx - b.cx) });
-  }
-  return out;
+  return [...groups.values()].map(lineOf);
+}
+
+/** One line from boxes already known to form it (groupLines' merge; also a run of a line's parts read on its own).
+ * Parts come back sorted left to right. */
+export function lineOf(parts: readonly TextBox[]): { box: TextBox; parts: TextBox[] } {
+  if (parts.length === 1) return { box: parts[0]!, parts: [parts[0]!] };
+  const r = minAreaRect(parts.flatMap((p) => p.quad));
+  // The merged rectangle's height grows with any tilt between parts; keep the parts' own height instead.
+  const h = Math.min(r.h, Math.max(...parts.map((p) => extents(p, r.angle).across)) * 1.15);
+  const score = parts.reduce((s, p) => s + p.score * p.w, 0) / parts.reduce((s, p) => s + p.w, 0);
+  return { box: makeBox({ ...r, h }, score), parts: parts.slice().sort((a, b) => a.cx - b.cx) };
 }

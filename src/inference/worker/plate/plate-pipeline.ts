@@ -30,7 +30,7 @@ import {
   type TextBox,
 } from './plate-detector';
 import { cropQuad, cropRect, sharpen, stretchContrast, toGray, type Point, type RgbaImage } from './plate-image';
-import { groupLines, DEFAULT_LINE_OPTIONS, type LineOptions } from './plate-lines';
+import { groupLines, lineOf, DEFAULT_LINE_OPTIONS, type LineOptions } from './plate-lines';
 import {
   REC_HEIGHT,
   REC_MIN_WIDTH,
@@ -186,6 +186,11 @@ export interface PipelineOptions {
    * line by these (width, height) factors and add only reads that fit a format and contain the best read (null:
    * off). */
   extendShort: [number, number] | null;
+  /** readFrame: when the best read fits no format, a line whose read is longer than every format and whose refined
+   * box was merged from several detector boxes is read again one run of those boxes at a time; only reads that fit
+   * a format and are part of the line's read are added (a plate mounted over another one, a frame's text beside
+   * it). */
+  splitLong: boolean;
 }
 
 /**
@@ -238,6 +243,7 @@ export const DEFAULT_PIPELINE: Omit<PipelineOptions, 'rules'> = {
   finder: { minScore: 0.3, maxBoxes: 2, grow: [1.08, 1.15], trustScore: 0.5, outsideWeight: 0.5, mode: 'verify' },
   wordsRankAsWords: true,
   extendShort: [2.0, 1.5],
+  splitLong: true,
 };
 
 const TUNING_LEADS: readonly string[] = ['pool', 'ppocr', 'trained'];
@@ -274,6 +280,7 @@ const TUNING_CHECKS: Record<keyof PlateTuning, (v: unknown) => boolean> = {
   settleOnFormat: (v) => typeof v === 'boolean',
   wordsRankAsWords: (v) => typeof v === 'boolean',
   extendShort: (v) => v === null || (Array.isArray(v) && v.length === 2 && nums(v)),
+  splitLong: (v) => typeof v === 'boolean',
   extraLines: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 20,
   finder: (v) => {
     if (v === null) return true;
@@ -457,6 +464,8 @@ interface Crop {
    * a refined one of the same line counts at the refined height, so the two reads compete on what they read, not on
    * the detector's looser box. */
   lineHeight?: number;
+  /** The detector boxes a refined crop's line was merged from, left to right, when there were several (splitLong). */
+  parts?: TextBox[];
 }
 
 function makeCrop(img: RgbaImage, line: Line, o: PipelineOptions, source: string, times: StageTimes): Crop {
@@ -637,9 +646,60 @@ function decodeCrop(
   return cands;
 }
 
+/** The best of `reads` as the result would rank it (same texts pooled; before the height weighting), leaving the
+ * reads themselves unchanged. */
+function bestOf(reads: readonly PlateCandidate[], o: PipelineOptions): PlateCandidate | undefined {
+  return poolReads(
+    reads.map((c) => ({ ...c })),
+    o.combine,
+  )[0];
+}
+
 /** True when `text` is shorter than every listed series of the region (and so fits none of them). */
 function shortOfEverySeries(text: string, rules: RegionRules): boolean {
   return rules.formats.length > 0 && rules.formats.every((f) => [...text].length < [...f.pattern].length);
+}
+
+/** True when `text` is longer than every listed series of the region (and so fits none of them). */
+function longOfEverySeries(text: string, rules: RegionRules): boolean {
+  return rules.formats.length > 0 && rules.formats.every((f) => [...text].length > [...f.pattern].length);
+}
+
+/** A line of more than this many detector boxes is prose, not a plate with a neighbour: splitLong leaves it. */
+const SPLIT_MAX_PARTS = 4;
+
+/** Every run of consecutive parts but the whole line (a line of 3 parts: 1, 2, 3, 1-2 and 2-3). */
+function partRuns(parts: readonly TextBox[]): TextBox[][] {
+  const runs: TextBox[][] = [];
+  for (let i = 0; i < parts.length; i++)
+    for (let j = i + 1; j <= parts.length; j++) if (j - i < parts.length) runs.push(parts.slice(i, j));
+  return runs;
+}
+
+/**
+ * splitLong's reads of one long line: each run of its parts read as a line of its own, kept only when the read fits
+ * a series and is part of the line's own read (both in the region's spelling): the plate found inside the line, not
+ * whatever else a shorter crop shows.
+ */
+async function readPartRuns(
+  img: RgbaImage,
+  line: { crop: Crop; text: string },
+  models: PlateModels,
+  o: PipelineOptions,
+  times: StageTimes,
+): Promise<{ cands: PlateCandidate[]; crops: Crop[] }> {
+  const pads = { ...o, padX: o.refinedPadX, padY: o.refinedPadY };
+  const crops = partRuns(line.crop.parts ?? []).map((run, k) =>
+    makeCrop(img, lineOf(run), pads, `${line.crop.source}/split${k}`, times),
+  );
+  const t0 = now();
+  const reads = await readCrops(img, crops, models, o, times);
+  times.recMs += now() - t0;
+  const whole = regionSpelling(line.text, o.rules);
+  const cands = reads.filter(
+    (c) => plateLikeness(c.text, o.rules).score >= 1 && whole.includes(regionSpelling(c.text, o.rules)),
+  );
+  return { cands, crops };
 }
 
 /** The axis-aligned box around `quad` grown by `grow` (width, height factors) about its centre, inside the frame. */
@@ -732,7 +792,7 @@ async function cropsFor(
     const best = refined.sort((a, b) => b.box.w * b.box.h * b.box.score - a.box.w * a.box.h * a.box.score)[0];
     if (best) {
       const c = makeCrop(img, best, { ...o, padX: o.refinedPadX, padY: o.refinedPadY }, `${tag}/refined${th}`, t);
-      crops.push(c);
+      crops.push(best.parts.length > 1 ? { ...c, parts: best.parts } : c);
       // The re-detection found only part of the detector's line (dev photo AJK7551: the refined box began at J).
       if (best.box.w < o.readDetBelowCover * line.box.w) narrow ??= c;
     }
@@ -821,6 +881,8 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
   const sides = opts.detSides.length > 0 ? opts.detSides : [opts.det.maxSide];
   // The best read so far (ranked as the result will be, before the height weighting).
   let best: PlateCandidate | undefined;
+  // Lines read longer than every series, from a refined box of several detector boxes (splitLong).
+  const long: { crop: Crop; text: string }[] = [];
   const f = models.finder && opts.finder ? opts.finder : null;
   // 'verify' runs the finder only after the line search, and only for a read that fits none of the region's formats.
   const plates = f && f.mode !== 'verify' ? await findPlates(img, models.finder!, f, times) : [];
@@ -852,16 +914,30 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
       if (f) weighOutside(read, trusted, f);
       cands.push(...read);
       crops.push(...lineCrops);
+      const lineBest = opts.splitLong ? bestOf(read, opts) : undefined;
+      if (lineBest && longOfEverySeries(lineBest.text, opts.rules)) {
+        for (const c of lineCrops)
+          if (c.parts && c.parts.length <= SPLIT_MAX_PARTS) long.push({ crop: c, text: lineBest.text });
+      }
       if (settlesSearch(read, opts.lineAcceptScore, opts)) {
         done = true;
         break;
       }
     }
-    best = poolReads(
-      cands.map((c) => ({ ...c })),
-      opts.combine,
-    )[0];
+    best = bestOf(cands, opts);
     if (done || settlesSearch(cands, opts.acceptScore, opts)) break;
+  }
+  if (long.length > 0 && !(best && plateLikeness(best.text, opts.rules).score >= 1)) {
+    // Nothing read fits a series, and a line read longer than every series was merged from several detector boxes:
+    // the plate may be one run of them (a Californian plate mounted over a German one read "M 5VCF203 77" as one
+    // line, docs/plates.md "A line longer than every series"). Before extendShort and the finder, as a completion.
+    for (const line of long) {
+      const more = await readPartRuns(img, line, models, opts, times);
+      if (f) weighOutside(more.cands, trusted, f);
+      cands.push(...more.cands);
+      crops.push(...more.crops);
+    }
+    best = bestOf(cands, opts);
   }
   if (opts.extendShort && best && best.text !== '' && shortOfEverySeries(best.text, opts.rules)) {
     // A read shorter than every series of the region may be a line the detector cut short (1AMW240 read MW240: "1A"
@@ -884,10 +960,7 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
     if (f) weighOutside(kept, trusted, f);
     cands.push(...kept);
     crops.push(...more.crops);
-    best = poolReads(
-      cands.map((c) => ({ ...c })),
-      opts.combine,
-    )[0];
+    best = bestOf(cands, opts);
   }
   const unfit = !best || best.text === '' || plateLikeness(best.text, opts.rules).score < 1;
   // Only where the detector found text: a frame without a text line is the empty driveway of most frames, where the
@@ -903,10 +976,7 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
     const r = await readBoxes(img, trusted, f, models, opts, times);
     cands.push(...r.cands);
     crops.push(...r.crops);
-    best = poolReads(
-      cands.map((c) => ({ ...c })),
-      opts.combine,
-    )[0];
+    best = bestOf(cands, opts);
   }
   if (opts.boxRetry && best && best.text !== '' && best.score < opts.boxRetry.below) {
     // Unsure: read again the way a known plate box is read, in a box grown around the best line.
