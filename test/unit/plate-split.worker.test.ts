@@ -5,7 +5,7 @@
  * fits no series, so a banner misread won). Real models cannot be made to fail on cue: the detector here is a
  * stand-in that marks each group of dark glyph blocks as its own text box (groupLines merges them into one line, as
  * it did on the photo), and the reader reads a crop by how many glyphs it shows. What is under test is which crops
- * the pipeline reads and which of their reads may compete. The real models run in test/browser/plate-reader.test.ts.
+ * the pipeline reads, when, and which of their reads may compete. The real models run in test/browser/plate-reader.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { makeImage, type RgbaImage } from '../../src/inference/worker/plate/plate-image';
@@ -20,50 +20,55 @@ import { REGION_RULES } from '../../src/matching/plates/formats';
 import { glyphCount, runs } from '../helpers/plate-stand-ins.worker';
 
 const GLYPH = 12;
-/** Glyph groups left to right, each as its number of glyphs: 6 px between a group's glyphs, `gap` between groups. */
-function frame(groups: readonly number[], gap = 16): RgbaImage {
+/**
+ * A grey frame with a row of glyph groups at `top` (and more rows, each 30 px high): each group given by its number of
+ * glyphs, 6 px between a group's glyphs, 16 px between groups.
+ */
+function frame(groups: readonly number[], ...more: { groups: readonly number[]; top: number }[]): RgbaImage {
   const img = makeImage(640, 480);
   img.data.fill(200);
-  let x0 = 200;
-  for (const n of groups) {
-    for (let g = 0; g < n; g++, x0 += GLYPH + 6)
-      for (let y = 220; y < 250; y++)
-        for (let x = x0; x < x0 + GLYPH; x++) {
-          const i = (y * 640 + x) * 4;
-          img.data[i] = img.data[i + 1] = img.data[i + 2] = 30;
-        }
-    x0 += gap - 6;
+  for (const row of [{ groups, top: 220 }, ...more]) {
+    let x0 = 200;
+    for (const n of row.groups) {
+      for (let g = 0; g < n; g++, x0 += GLYPH + 6)
+        for (let y = row.top; y < row.top + 30; y++)
+          for (let x = x0; x < x0 + GLYPH; x++) {
+            const i = (y * 640 + x) * 4;
+            img.data[i] = img.data[i + 1] = img.data[i + 2] = 30;
+          }
+      x0 += 10;
+    }
   }
   for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
   return img;
 }
 
 /**
- * A stand-in text detector: DB's probability map marks each group of glyphs (a gap wider than a glyph ends a group)
- * as its own blob, shrunk as DB's own map is, at every scale.
+ * A stand-in text detector: DB's probability map marks each group of glyphs of each row (a gap wider than a glyph
+ * ends a group) as its own blob, shrunk as DB's own map is, at every scale.
  */
 const detector: OnnxRun = async (input, dims) => {
   const [, , h, w] = dims as [number, number, number, number];
   // Channel 0 of PaddleOCR's normalisation: (v / 255 - 0.485) / 0.229; the glyphs are far below 0, the grey above.
   const dark = (x: number, y: number) => input[y * w + x]! < 0;
-  const rows = Array.from({ length: h }, (_, y) => Array.from({ length: w }, (_, x) => dark(x, y)).some(Boolean));
-  const glyphH = rows.filter(Boolean).length;
-  const glyphs = runs(Array.from({ length: w }, (_, x) => rows.some((r, y) => r && dark(x, y))));
   const map = new Float32Array(w * h);
-  if (glyphs.length === 0) return { data: map, dims: [1, 1, h, w] };
-  const glyphW = glyphs[0]![1] - glyphs[0]![0];
-  const groups: [number, number][] = [];
-  for (const g of glyphs) {
-    const last = groups[groups.length - 1];
-    if (last && g[0] - last[1] <= glyphW) last[1] = g[1];
-    else groups.push([g[0], g[1]]);
-  }
-  const top = rows.indexOf(true);
-  // DB marks text shrunk on every side (its post-processing grows the box back); a lone glyph keeps some width.
-  const k = Math.round(glyphH * 0.25);
-  for (const [s, e] of groups) {
-    const kx = Math.min(k, Math.floor((e - s) / 4));
-    for (let y = top + k; y < top + glyphH - k; y++) for (let x = s + kx; x < e - kx; x++) map[y * w + x] = 0.95;
+  const rows = Array.from({ length: h }, (_, y) => Array.from({ length: w }, (_, x) => dark(x, y)).some(Boolean));
+  for (const [top, bottom] of runs(rows)) {
+    const glyphH = bottom - top;
+    const glyphs = runs(Array.from({ length: w }, (_, x) => rows.some((_, y) => y >= top && y < bottom && dark(x, y))));
+    const glyphW = glyphs[0]![1] - glyphs[0]![0];
+    const groups: [number, number][] = [];
+    for (const g of glyphs) {
+      const last = groups[groups.length - 1];
+      if (last && g[0] - last[1] <= glyphW) last[1] = g[1];
+      else groups.push([g[0], g[1]]);
+    }
+    // DB marks text shrunk on every side (its post-processing grows the box back); a lone glyph keeps some width.
+    const k = Math.round(glyphH * 0.25);
+    for (const [s, e] of groups) {
+      const kx = Math.min(k, Math.floor((e - s) / 4));
+      for (let y = top + k; y < bottom - k; y++) for (let x = s + kx; x < e - kx; x++) map[y * w + x] = 0.95;
+    }
   }
   return { data: map, dims: [1, 1, h, w] };
 };
@@ -77,11 +82,11 @@ const readerOf =
 const STACKED = [2, 7, 3];
 const stackedReads = { 2: 'KM', 3: '177', 7: '5VCF203', 9: 'KM5VCF203', 10: '5VCF203177', 12: 'KM5VCF203177' };
 
-const opts = (tuning = {}): PipelineOptions => ({
+const opts = (tuning = {}, rules = REGION_RULES.us!): PipelineOptions => ({
   // Only the line search and the split: no retry inside a grown box, no finder (their own tests cover them).
   ...resolvePipelineOptions({ boxRetry: null, finder: null, extendShort: null, ...tuning }),
   debugCrops: true,
-  rules: REGION_RULES.us!,
+  rules,
 });
 
 const splitSources = (r: Awaited<ReturnType<typeof readFrame>>) =>
@@ -118,12 +123,54 @@ describe('a line read longer than every series (splitLong)', () => {
     expect(r.text).toBe('KM5VCF203177');
   });
 
+  it('counts a run as part of the line up to the look-alikes position rules rewrite', async () => {
+    // Brazil rewrites a read to fit its series: the plate's run read ABCI234 is spelled ABC1234 (LLLDDDD, I→1); the
+    // line's read, fitting nothing, keeps the I. The same glyphs read the same way: a part of the line.
+    const reads = { 2: 'KM', 3: '177', 7: 'ABCI234', 12: 'KMABCI234177' };
+    const r = await readFrame(frame(STACKED), { det: detector, other: readerOf(reads) }, opts({}, REGION_RULES.br!));
+    expect(r.text).toBe('ABC1234');
+  });
+
   it('leaves a line that fits a series alone, even when merged from several boxes', async () => {
     // ABC 1234 with a sticker's gap: two boxes, one line, read whole and fitting LLLDDDD.
     const reads = { 3: 'ABC', 4: '1234', 7: 'ABC1234' };
     const r = await readFrame(frame([3, 4]), { det: detector, other: readerOf(reads) }, opts());
     expect(r.text).toBe('ABC1234');
     expect(splitSources(r)).toEqual([]);
+  });
+
+  it('leaves a long line alone when another line’s read already fits a series', async () => {
+    // The stacked line as above, and a plate ABC123 (LLLDDD) of six glyphs below it: the frame is read.
+    const reads = { ...stackedReads, 6: 'ABC123' };
+    const img = frame(STACKED, { groups: [6], top: 300 });
+    const r = await readFrame(img, { det: detector, other: readerOf(reads) }, opts());
+    expect(r.text).toBe('ABC123');
+    expect(r.raw?.some((c) => c.text === 'KM5VCF203177')).toBe(true);
+    expect(splitSources(r)).toEqual([]);
+  });
+
+  it('splits only a line longer than every series: a read of series length that fits none is a plate misread', async () => {
+    // Two boxes read KM | AB12; the whole KMAB12 fits neither series below, and AB12 fits LLDD.
+    const reads = { 2: 'KM', 4: 'AB12', 6: 'KMAB12' };
+    const rules = (...patterns: string[]) => ({
+      ...REGION_RULES.us!,
+      formats: patterns.map((pattern, i) => ({ id: `t${i}`, pattern })),
+    });
+    const short = await readFrame(
+      frame([2, 4]),
+      { det: detector, other: readerOf(reads) },
+      opts({}, rules('LLDD', 'LLLLDDDDD')),
+    );
+    expect(splitSources(short)).toEqual([]);
+    expect(short.text).toBe('KMAB12');
+    // The same line where every series is shorter than six: split, and AB12 is found.
+    const long = await readFrame(
+      frame([2, 4]),
+      { det: detector, other: readerOf(reads) },
+      opts({}, rules('LLDD', 'LLDDD')),
+    );
+    expect(splitSources(long)).toHaveLength(2);
+    expect(long.text).toBe('AB12');
   });
 
   it('leaves a long line of a single box alone: there is no run to read', async () => {
@@ -133,10 +180,12 @@ describe('a line read longer than every series (splitLong)', () => {
     expect(splitSources(r)).toEqual([]);
   });
 
-  it('leaves a line of more than four boxes alone: prose, not a plate beside its neighbours', async () => {
-    const reads = { 7: '5VCF203', 16: 'KMKM5VCF20317777' };
-    const r = await readFrame(frame([2, 2, 7, 3, 2]), { det: detector, other: readerOf(reads) }, opts());
-    expect(splitSources(r)).toEqual([]);
-    expect(r.text).not.toBe('5VCF203');
+  it('splits a line of up to four boxes, and leaves one of five alone: prose, not a plate beside its neighbours', async () => {
+    const reads = { 7: '5VCF203', 14: 'KM5VCF20317718', 16: 'KMKM5VCF20317718' };
+    const four = await readFrame(frame([2, 7, 3, 2]), { det: detector, other: readerOf(reads) }, opts());
+    expect(four.text).toBe('5VCF203');
+    const five = await readFrame(frame([2, 2, 7, 3, 2]), { det: detector, other: readerOf(reads) }, opts());
+    expect(splitSources(five)).toEqual([]);
+    expect(five.text).toBe('KMKM5VCF20317718');
   });
 });

@@ -20,6 +20,7 @@ import {
   type RegionRules,
 } from '../../../matching/plates/formats';
 import { isDigit, isLetter, normalisePlate } from '../../../matching/plates/normalise';
+import { plateDistance } from '../../../matching/plates/confusion';
 import {
   DEFAULT_DET_OPTIONS,
   detPostprocess,
@@ -678,8 +679,8 @@ function partRuns(parts: readonly TextBox[]): TextBox[][] {
 
 /**
  * splitLong's reads of one long line: each run of its parts read as a line of its own, kept only when the read fits
- * a series and is part of the line's own read (both in the region's spelling): the plate found inside the line, not
- * whatever else a shorter crop shows.
+ * a series and is part of the line's own read (partOf): the plate found inside the line, not whatever else a shorter
+ * crop shows.
  */
 async function readPartRuns(
   img: RgbaImage,
@@ -695,11 +696,24 @@ async function readPartRuns(
   const t0 = now();
   const reads = await readCrops(img, crops, models, o, times);
   times.recMs += now() - t0;
-  const whole = regionSpelling(line.text, o.rules);
   const cands = reads.filter(
-    (c) => plateLikeness(c.text, o.rules).score >= 1 && whole.includes(regionSpelling(c.text, o.rules)),
+    (c) => plateLikeness(c.text, o.rules).score >= 1 && partOf(c.text, line.text, o.freeRewriteMaxCost, o.rules),
   );
   return { cands, crops };
+}
+
+/**
+ * True when `run` is read in `whole` up to the look-alike rewrites a region's position rules make (EU, BR, CN: at most
+ * `maxCost` in all), both in the region's spelling: a run read ABCI234 is rewritten ABC1234 to fit a series, while
+ * the line's read, too long for any series, keeps ABCI234. A glyph read as another (3 for 8: cost 0.6) is another
+ * reading, not a part.
+ */
+function partOf(run: string, whole: string, maxCost: number, rules: RegionRules): boolean {
+  const r = regionSpelling(run, rules);
+  const w = [...regionSpelling(whole, rules)];
+  const n = [...r].length;
+  for (let i = 0; i + n <= w.length; i++) if (plateDistance(w.slice(i, i + n).join(''), r) <= maxCost) return true;
+  return false;
 }
 
 /** The axis-aligned box around `quad` grown by `grow` (width, height factors) about its centre, inside the frame. */
@@ -915,10 +929,10 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
       cands.push(...read);
       crops.push(...lineCrops);
       const lineBest = opts.splitLong ? bestOf(read, opts) : undefined;
-      if (lineBest && longOfEverySeries(lineBest.text, opts.rules)) {
-        for (const c of lineCrops)
-          if (c.parts && c.parts.length <= SPLIT_MAX_PARTS) long.push({ crop: c, text: lineBest.text });
-      }
+      // One crop per line: with several refinement text heights, each would read the same runs again.
+      const merged = lineCrops.find((c) => c.parts && c.parts.length <= SPLIT_MAX_PARTS);
+      if (lineBest && merged && longOfEverySeries(lineBest.text, opts.rules))
+        long.push({ crop: merged, text: lineBest.text });
       if (settlesSearch(read, opts.lineAcceptScore, opts)) {
         done = true;
         break;
@@ -928,7 +942,7 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
     if (done || settlesSearch(cands, opts.acceptScore, opts)) break;
   }
   if (long.length > 0 && !(best && plateLikeness(best.text, opts.rules).score >= 1)) {
-    // Nothing read fits a series, and a line read longer than every series was merged from several detector boxes:
+    // The best read fits no series, and a line read longer than every series was merged from several detector boxes:
     // the plate may be one run of them (a Californian plate mounted over a German one read "M 5VCF203 77" as one
     // line, docs/plates.md "A line longer than every series"). Before extendShort and the finder, as a completion.
     for (const line of long) {
