@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FINDER_SIDE, FINDER_STRIDE } from '../../src/inference/worker/plate/plate-finder';
-import { makeImage, type RgbaImage } from '../../src/inference/worker/plate/plate-image';
+import type { RgbaImage } from '../../src/inference/worker/plate/plate-image';
 import {
   readFrame,
   resolvePipelineOptions,
@@ -18,23 +18,14 @@ import {
   type PipelineOptions,
 } from '../../src/inference/worker/plate/plate-pipeline';
 import { REGION_RULES } from '../../src/matching/plates/formats';
-import { glyphCount, runs } from '../helpers/plate-stand-ins.worker';
+import { glyphCount, glyphFrame, runs } from '../helpers/plate-stand-ins.worker';
 
 const PLATE = '1AMW240';
 
 /** A grey frame holding the plate as seven dark glyph blocks, "1A" set apart from "MW240" by a wider gap (or the
  * glyphs at `xs`). */
 function frame(xs = [250, 268, 296, 314, 332, 350, 368]): RgbaImage {
-  const img = makeImage(640, 480);
-  img.data.fill(200);
-  for (const x0 of xs)
-    for (let y = 220; y < 250; y++)
-      for (let x = x0; x < x0 + 12; x++) {
-        const i = (y * 640 + x) * 4;
-        img.data[i] = img.data[i + 1] = img.data[i + 2] = 30;
-      }
-  for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
-  return img;
+  return glyphFrame(xs.map((x) => [x, 220, 12, 30] as const));
 }
 
 /**

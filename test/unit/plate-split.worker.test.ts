@@ -8,7 +8,7 @@
  * the pipeline reads, when, and which of their reads may compete. The real models run in test/browser/plate-reader.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { makeImage, type RgbaImage } from '../../src/inference/worker/plate/plate-image';
+import type { RgbaImage } from '../../src/inference/worker/plate/plate-image';
 import {
   readFrame,
   resolvePipelineOptions,
@@ -17,7 +17,7 @@ import {
   type PipelineOptions,
 } from '../../src/inference/worker/plate/plate-pipeline';
 import { REGION_RULES } from '../../src/matching/plates/formats';
-import { glyphCount, runs } from '../helpers/plate-stand-ins.worker';
+import { glyphBands, glyphCount, glyphFrame } from '../helpers/plate-stand-ins.worker';
 
 const GLYPH = 12;
 /**
@@ -25,22 +25,15 @@ const GLYPH = 12;
  * glyphs, 6 px between a group's glyphs, 16 px between groups.
  */
 function frame(groups: readonly number[], ...more: { groups: readonly number[]; top: number }[]): RgbaImage {
-  const img = makeImage(640, 480);
-  img.data.fill(200);
+  const blocks: [number, number, number, number][] = [];
   for (const row of [{ groups, top: 220 }, ...more]) {
     let x0 = 200;
     for (const n of row.groups) {
-      for (let g = 0; g < n; g++, x0 += GLYPH + 6)
-        for (let y = row.top; y < row.top + 30; y++)
-          for (let x = x0; x < x0 + GLYPH; x++) {
-            const i = (y * 640 + x) * 4;
-            img.data[i] = img.data[i + 1] = img.data[i + 2] = 30;
-          }
+      for (let g = 0; g < n; g++, x0 += GLYPH + 6) blocks.push([x0, row.top, GLYPH, 30]);
       x0 += 10;
     }
   }
-  for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
-  return img;
+  return glyphFrame(blocks);
 }
 
 /**
@@ -49,13 +42,8 @@ function frame(groups: readonly number[], ...more: { groups: readonly number[]; 
  */
 const detector: OnnxRun = async (input, dims) => {
   const [, , h, w] = dims as [number, number, number, number];
-  // Channel 0 of PaddleOCR's normalisation: (v / 255 - 0.485) / 0.229; the glyphs are far below 0, the grey above.
-  const dark = (x: number, y: number) => input[y * w + x]! < 0;
   const map = new Float32Array(w * h);
-  const rows = Array.from({ length: h }, (_, y) => Array.from({ length: w }, (_, x) => dark(x, y)).some(Boolean));
-  for (const [top, bottom] of runs(rows)) {
-    const glyphH = bottom - top;
-    const glyphs = runs(Array.from({ length: w }, (_, x) => rows.some((_, y) => y >= top && y < bottom && dark(x, y))));
+  for (const { top, bottom, glyphs } of glyphBands(input, w, h)) {
     const glyphW = glyphs[0]![1] - glyphs[0]![0];
     const groups: [number, number][] = [];
     for (const g of glyphs) {
@@ -64,7 +52,7 @@ const detector: OnnxRun = async (input, dims) => {
       else groups.push([g[0], g[1]]);
     }
     // DB marks text shrunk on every side (its post-processing grows the box back); a lone glyph keeps some width.
-    const k = Math.round(glyphH * 0.25);
+    const k = Math.round((bottom - top) * 0.25);
     for (const [s, e] of groups) {
       const kx = Math.min(k, Math.floor((e - s) / 4));
       for (let y = top + k; y < bottom - k; y++) for (let x = s + kx; x < e - kx; x++) map[y * w + x] = 0.95;

@@ -7,7 +7,7 @@
  * models run in test/browser/plate-reader.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { makeImage, type RgbaImage } from '../../src/inference/worker/plate/plate-image';
+import type { RgbaImage } from '../../src/inference/worker/plate/plate-image';
 import {
   rankLikeness,
   readFrame,
@@ -17,41 +17,27 @@ import {
   type PipelineOptions,
 } from '../../src/inference/worker/plate/plate-pipeline';
 import { LIKENESS, REGION_RULES } from '../../src/matching/plates/formats';
-import { glyphCount, runs } from '../helpers/plate-stand-ins.worker';
+import { glyphBands, glyphCount, glyphFrame } from '../helpers/plate-stand-ins.worker';
 
 const PLATE = 'CWM3083';
 
 /** Dark glyph blocks on grey: a notice of 6 glyphs 40 px tall above a plate of 7 glyphs 22 px tall. */
 function frame(): RgbaImage {
-  const img = makeImage(640, 480);
-  img.data.fill(200);
-  const block = (x0: number, y0: number, w: number, h: number) => {
-    for (let y = y0; y < y0 + h; y++)
-      for (let x = x0; x < x0 + w; x++) {
-        const i = (y * 640 + x) * 4;
-        img.data[i] = img.data[i + 1] = img.data[i + 2] = 30;
-      }
-  };
-  for (let k = 0; k < 6; k++) block(200 + k * 36, 90, 24, 40);
-  for (let k = 0; k < 7; k++) block(250 + k * 20, 320, 13, 22);
-  for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
-  return img;
+  return glyphFrame([
+    ...Array.from({ length: 6 }, (_, k) => [200 + k * 36, 90, 24, 40] as const),
+    ...Array.from({ length: 7 }, (_, k) => [250 + k * 20, 320, 13, 22] as const),
+  ]);
 }
 
 /** A stand-in text detector: each band of rows holding dark pixels is one line, marked from its first to its last
  * dark column and shrunk by ~0.4 of its height on every side, as DB's probability map is. */
 const detector: OnnxRun = async (input, dims) => {
   const [, , h, w] = dims as [number, number, number, number];
-  // Channel 0 of PaddleOCR's normalisation: (v / 255 - 0.485) / 0.229; the glyphs are far below 0, the grey above.
-  const dark = (x: number, y: number) => input[y * w + x]! < 0;
   const map = new Float32Array(w * h);
-  const rows = Array.from({ length: h }, (_, y) => Array.from({ length: w }, (_, x) => dark(x, y)).some(Boolean));
-  for (const [top, bottom] of runs(rows)) {
-    const inBand = (x: number) => rows.some((r, y) => r && y >= top && y < bottom && dark(x, y));
-    const cols = runs(Array.from({ length: w }, (_, x) => inBand(x)));
+  for (const { top, bottom, glyphs } of glyphBands(input, w, h)) {
     const k = Math.round((bottom - top) * 0.4);
     for (let y = top + k; y < bottom - k; y++)
-      for (let x = cols[0]![0] + k; x < cols[cols.length - 1]![1] - k; x++) map[y * w + x] = 0.95;
+      for (let x = glyphs[0]![0] + k; x < glyphs[glyphs.length - 1]![1] - k; x++) map[y * w + x] = 0.95;
   }
   return { data: map, dims: [1, 1, h, w] };
 };
