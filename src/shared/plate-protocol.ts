@@ -91,7 +91,7 @@ export interface PlateTuning {
   wordsRankAsWords?: boolean;
   /** Read around a best read shorter than every format, in a box grown by these factors, for the glyphs it lacks. */
   extendShort?: [number, number] | null;
-  /** With nothing read fitting a format, read a line longer than every format one run of its detector boxes at a
+  /** With the best read fitting no format, read a line longer than every format one run of its detector boxes at a
    * time. */
   splitLong?: boolean;
 }

@@ -666,7 +666,8 @@ function longOfEverySeries(text: string, rules: RegionRules): boolean {
   return rules.formats.length > 0 && rules.formats.every((f) => [...text].length > [...f.pattern].length);
 }
 
-/** A line of more than this many detector boxes is prose, not a plate with a neighbour: splitLong leaves it. */
+/** A line of more than this many detector boxes is prose, not a plate with a neighbour: splitLong leaves it (with
+ * several refinement text heights, the first refined crop of at most this many boxes is the one split). */
 const SPLIT_MAX_PARTS = 4;
 
 /** Every run of consecutive parts but the whole line (a line of 3 parts: 1, 2, 3, 1-2 and 2-3). */
@@ -703,10 +704,11 @@ async function readPartRuns(
 }
 
 /**
- * True when `run` is read in `whole` up to the look-alike rewrites a region's position rules make (EU, BR, CN: at most
- * `maxCost` in all), both in the region's spelling: a run read ABCI234 is rewritten ABC1234 to fit a series, while
- * the line's read, too long for any series, keeps ABCI234. A glyph read as another (3 for 8: cost 0.6) is another
- * reading, not a part.
+ * True when `run` is read in `whole` up to look-alikes: some window of `whole` lies within confusion distance `maxCost`
+ * of it, both in the region's spelling. That covers the rewrites a region's position rules make (EU, BR, CN: a run
+ * read ABCI234 is rewritten ABC1234 to fit a series, while the line's read, too long for any series, keeps ABCI234)
+ * and a look-alike read differently in the two crops (B/8, S/5). A glyph read as another that is no look-alike (3 for
+ * 8: cost 0.6) is another reading, not a part.
  */
 function partOf(run: string, whole: string, maxCost: number, rules: RegionRules): boolean {
   const r = regionSpelling(run, rules);
