@@ -930,10 +930,11 @@ export async function readFrame(img: RgbaImage, models: PlateModels, opts: Pipel
       if (f) weighOutside(read, trusted, f);
       cands.push(...read);
       crops.push(...lineCrops);
-      const lineBest = opts.splitLong ? bestOf(read, opts) : undefined;
-      // One crop per line: with several refinement text heights, each would read the same runs again.
-      const merged = lineCrops.find((c) => c.parts && c.parts.length <= SPLIT_MAX_PARTS);
-      if (lineBest && merged && longOfEverySeries(lineBest.text, opts.rules))
+      // One crop per line: with several refinement text heights, each would read the same runs again. The line's
+      // reads are pooled only for a line merged from several boxes (most lines are one box: no per-line cost).
+      const merged = opts.splitLong ? lineCrops.find((c) => c.parts && c.parts.length <= SPLIT_MAX_PARTS) : undefined;
+      const lineBest = merged ? bestOf(read, opts) : undefined;
+      if (merged && lineBest && longOfEverySeries(lineBest.text, opts.rules))
         long.push({ crop: merged, text: lineBest.text });
       if (settlesSearch(read, opts.lineAcceptScore, opts)) {
         done = true;
