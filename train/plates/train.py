@@ -571,6 +571,9 @@ def main():
     ap.add_argument("--us-crop-weight", type=float, default=1.0,
                     help="sampling weight of a real US crop (plate-crops) relative to a photo's plate box")
     ap.add_argument("--eu-weight", type=float, default=1.0, help="sampling weight of a real EU photo's plate")
+    ap.add_argument("--us-photo-weight", type=float, default=1.0,
+                    help="sampling weight of a real US photo's plate box (the end-to-end domain: small plates in "
+                         "whole-car photos) relative to a plate-crops crop")
     ap.add_argument("--lookalike", type=float, default=0.0,
                     help="chance that a synthetic EU/BR character is drawn from the look-alike set (synth.py)")
     ap.add_argument("--loose", type=float, default=0.0,
@@ -631,11 +634,12 @@ def main():
     # Real crops drawn by weight (all 1 by default: uniform, as the first runs did).
     real_cum, acc_w = [], 0.0
     for s in train_real:
-        acc_w += args.us_crop_weight if s.kind == "crop" else (args.eu_weight if s.region == "eu" else 1.0)
+        acc_w += args.us_crop_weight if s.kind == "crop" else {"eu": args.eu_weight, "us": args.us_photo_weight}.get(
+            s.region, 1.0)
         real_cum.append(acc_w)
     if train_real:
         log(f"real mix: {real_frac:.2f} of each batch; weights US crop {args.us_crop_weight}, EU photo "
-            f"{args.eu_weight}, other photos 1; synthetic look-alike draw {args.lookalike}; fonts "
+            f"{args.eu_weight}, US photo {args.us_photo_weight}, other photos 1; synthetic look-alike draw {args.lookalike}; fonts "
             f"{len(synth.LATIN_FONTS)} + {len(synth.PLATE_FONTS)} DIN-like; loose plate crops {LOOSE}")
     if args.init_onnx:
         irng = random.Random(SEED + 2)  # its own stream: the training draws stay those of a run without it
