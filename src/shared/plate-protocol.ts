@@ -94,6 +94,8 @@ export interface PlateTuning {
   /** With the best read fitting no format, read a line longer than every format one run of its detector boxes at a
    * time. */
   splitLong?: boolean;
+  /** How equal-text reads combine: best score, sum, or sum with PP-OCR's two recognisers as one voice. */
+  combine?: 'max' | 'sum' | 'voices';
 }
 
 export interface PlateWorkerInit {

@@ -52,6 +52,52 @@ describe('plate ensemble', () => {
     expect(poolReads(reads, 'sum')[0]!.source).toBe('s640line0/refined56');
   });
 
+  it("'voices' adds each recogniser's reads but counts PP-OCR's two recognisers as one voice", () => {
+    // PP-OCRv4 and its English model read the same misread; the trained reader read the plate (a 4GLS168 photo).
+    const reads = [trained('4GLS168', 0.999), ppocr('LGLS168', 0.69), en('LGLS168', 0.63)];
+    expect(poolReads(reads, 'sum')[0]!.text).toBe('LGLS168');
+    const v = poolReads(reads, 'voices');
+    expect(v.map((r) => [r.text, r.score])).toEqual([
+      ['4GLS168', 0.999],
+      ['LGLS168', 0.69],
+    ]);
+    // A recogniser's own reads of several crops still add up, and so do the families.
+    const several = [ppocr('ABC1234', 0.5), ppocr('ABC1234', 0.25), en('ABC1234', 0.6), trained('ABC1234', 0.4)];
+    expect(poolReads(several, 'voices')[0]!.score).toBeCloseTo(0.75 + 0.4, 9);
+    expect(poolReads(several, 'sum')[0]!.score).toBeCloseTo(1.75, 9);
+    // Tesseract is a voice of its own.
+    const tess = read('ABC1234', 0.3, `x/det${TESSERACT_TAG}`);
+    expect(poolReads([...several, tess], 'voices')[0]!.score).toBeCloseTo(1.45, 9);
+    // The fields are the first read's (or a later one's above the pooled score), as under 'sum'.
+    expect(v[1]!.source).toBe('s640line0/refined56');
+  });
+
+  it("under 'voices' a family's own best is still both its models' (the agreement test is unchanged)", () => {
+    // v4 reads an extra 0, its format decode and the English model read the plate: PP-OCR's own best is the plate,
+    // so the readers agree and the frame keeps its confidence (a 2DA044 photo).
+    const raw = [
+      ppocr('2DA0044', 0.96),
+      read('2DA044', 0.09, 's1280line0/refined56/us-1d2l3d'),
+      en('2DA044', 0.9),
+      trained('2DA044', 0.85),
+    ];
+    for (const combine of ['sum', 'voices'] as const) {
+      const c = chooseRead(raw, 'us', combine, opts);
+      expect(c.readers).toBe('agree');
+      expect(c.best!.text).toBe('2DA044');
+      expect(decide(c.best!.text, c.confidence, ['2DA044'], 'us')).toBe('grant');
+    }
+  });
+
+  it("'voices' reports the trained read over PP-OCR's doubled misread, and the disagreement still refuses", () => {
+    const raw = [trained('4GLS168', 0.999), ppocr('LGLS168', 0.69), en('LGLS168', 0.63)];
+    const c = chooseRead(raw, 'us', 'voices', opts);
+    expect(c.best!.text).toBe('4GLS168');
+    expect(c.readers).toBe('disagree');
+    for (const listed of [['4GLS168'], ['LGLS168']])
+      expect(decide(c.best!.text, c.confidence, listed, 'us')).not.toBe('grant');
+  });
+
   it('two readers agreeing (exactly or up to look-alikes) keep the confidence', () => {
     const exact = chooseRead([ppocr('ADL4681', 0.9), trained('ADL4681', 0.95)], 'us', 'sum', opts);
     expect(exact.readers).toBe('agree');

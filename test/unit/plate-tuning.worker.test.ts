@@ -18,6 +18,7 @@ describe('resolvePipelineOptions', () => {
     const settle = { ...DEFAULT_PIPELINE.finder!, mode: 'settle' as const };
     expect(resolvePipelineOptions({ finder: settle }).finder).toEqual(settle);
     expect(resolvePipelineOptions({ finder: null }).finder).toBeNull();
+    expect(resolvePipelineOptions({ combine: 'sum' }).combine).toBe('sum');
   });
 
   it.each([
@@ -35,6 +36,7 @@ describe('resolvePipelineOptions', () => {
     [{ extendShort: [2] }, 'tuning.extendShort'],
     [{ extendShort: [2, Number.NaN] }, 'tuning.extendShort'],
     [{ splitLong: 'yes' }, 'tuning.splitLong'],
+    [{ combine: 'mean' }, 'tuning.combine'],
     [{ extraLines: -1 }, 'tuning.extraLines'],
     [{ extraLines: 1.5 }, 'tuning.extraLines'],
     [{ sharpenn: 1 }, 'tuning.sharpenn'],

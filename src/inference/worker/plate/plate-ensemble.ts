@@ -43,30 +43,61 @@ export interface EnsembleOptions {
   lead: Readonly<Partial<Record<string, EnsembleLead>>>;
 }
 
-/** Merge reads with the same text into one, best-scoring first: 'max' keeps the best score, 'sum' adds them. */
-export function poolReads<T extends ScoredRead>(reads: readonly T[], combine: 'max' | 'sum'): T[] {
+/**
+ * How equal-text reads combine: 'max' keeps the best score, 'sum' adds them all, 'voices' adds each recogniser's
+ * reads but lets PP-OCR's two recognisers (v4 and the v3 English model) count as one voice, the larger of their two
+ * sums. They are one family (same lineage, correlated misreads), and the English model reads a line only when v4 and
+ * the trained recogniser disagree: under 'sum', exactly there, one family's misread counted twice against the other
+ * reader (docs/plates.md, "One voice per reader family").
+ */
+export type ReadCombine = 'max' | 'sum' | 'voices';
+
+/** The recogniser a read came from: the family, with PP-OCR's English model apart from v4. */
+function recogniserOf(source: string): string {
+  const family = readerFamily(source);
+  return family === 'ppocr' && source.includes(EN_TAG) ? 'ppocr-en' : family;
+}
+
+/** Merge reads with the same text into one, best-scoring first: the fields of the first read (or of a later one
+ * scoring above the pooled score so far), the score as `combine` says. */
+export function poolReads<T extends ScoredRead>(reads: readonly T[], combine: ReadCombine): T[] {
   const by = new Map<string, T>();
+  const sums = new Map<string, Map<string, number>>(); // 'voices': per text, each recogniser's sum
   for (const c of reads) {
     const prev = by.get(c.text);
+    if (combine === 'voices') {
+      const per = sums.get(c.text) ?? new Map<string, number>();
+      per.set(recogniserOf(c.source), (per.get(recogniserOf(c.source)) ?? 0) + c.score);
+      sums.set(c.text, per);
+    }
     if (!prev) {
       by.set(c.text, { ...c });
       continue;
     }
     const best = c.score > prev.score ? c : prev;
-    by.set(c.text, { ...best, score: combine === 'sum' ? prev.score + c.score : best.score });
+    const score = combine === 'sum' ? prev.score + c.score : combine === 'max' ? best.score : voices(sums.get(c.text)!);
+    by.set(c.text, { ...best, score });
   }
   return [...by.values()].sort((a, b) => b.score - a.score);
 }
 
-/** One reader's own best non-empty read (its reads pooled). */
+/** 'voices': the recognisers' sums added, PP-OCR's two taken as one (their larger sum). */
+function voices(sums: ReadonlyMap<string, number>): number {
+  let total = 0;
+  for (const [r, v] of sums) if (r !== 'ppocr' && r !== 'ppocr-en') total += v;
+  return total + Math.max(sums.get('ppocr') ?? 0, sums.get('ppocr-en') ?? 0);
+}
+
+/** One reader's own best non-empty read (its reads pooled; under 'voices' a family's recognisers add up: the
+ * family's own opinion is both of its models', only against the other family it counts once). */
 function readerBest<T extends ScoredRead>(
   raw: readonly T[],
   family: ReaderFamily,
-  combine: 'max' | 'sum',
+  combine: ReadCombine,
 ): T | undefined {
   return poolReads(
     raw.filter((c) => readerFamily(c.source) === family),
-    combine,
+    combine === 'voices' ? 'sum' : combine,
   ).find((c) => c.text !== '');
 }
 
@@ -90,7 +121,7 @@ export interface EnsembleChoice<T> {
 export function chooseRead<T extends ScoredRead>(
   raw: readonly T[],
   region: string,
-  combine: 'max' | 'sum',
+  combine: ReadCombine,
   o: EnsembleOptions,
 ): EnsembleChoice<T> {
   const ranked = poolReads(raw, combine);

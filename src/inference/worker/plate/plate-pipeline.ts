@@ -45,7 +45,15 @@ import {
 } from './plate-recogniser';
 import { TRAINED_H, TRAINED_W, trainedPreprocess, trainedToSteps } from './plate-trained';
 import { decodeFinder, finderInput, FINDER_SIDE, type PlateBox } from './plate-finder';
-import { EN_TAG, TESSERACT_TAG, TRAINED_TAG, chooseRead, poolReads, type EnsembleLead } from './plate-ensemble';
+import {
+  EN_TAG,
+  TESSERACT_TAG,
+  TRAINED_TAG,
+  chooseRead,
+  poolReads,
+  type EnsembleLead,
+  type ReadCombine,
+} from './plate-ensemble';
 
 export interface OnnxOutput {
   data: Float32Array;
@@ -138,8 +146,9 @@ export interface PipelineOptions {
   rec2UnlessTrainedAgrees: boolean;
   /** Plate-box bands read by readPlateBox (fractions of the plate box: vertical offset, width, height). */
   bands: { dy: number; w: number; h: number }[];
-  /** How reads of the same text from several crops combine: 'max' keeps the best, 'sum' adds their scores. */
-  combine: 'max' | 'sum';
+  /** How reads of the same text combine: 'max' keeps the best, 'sum' adds their scores, 'voices' adds them but
+   * counts PP-OCR's two recognisers as one voice (plate-ensemble.ts ReadCombine). */
+  combine: ReadCombine;
   /** Return the crops (RGBA) with the result, for the admin debug view. */
   debugCrops: boolean;
   /** How detector boxes merge into lines. */
@@ -282,6 +291,7 @@ const TUNING_CHECKS: Record<keyof PlateTuning, (v: unknown) => boolean> = {
   wordsRankAsWords: (v) => typeof v === 'boolean',
   extendShort: (v) => v === null || (Array.isArray(v) && v.length === 2 && nums(v)),
   splitLong: (v) => typeof v === 'boolean',
+  combine: (v) => ['max', 'sum', 'voices'].includes(v as string),
   extraLines: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 20,
   finder: (v) => {
     if (v === null) return true;
@@ -566,7 +576,7 @@ async function readCrops(
 }
 
 /** True when two readers' reads of the same crops have the same non-empty best text. */
-function sameBestRead(a: PlateCandidate[], b: PlateCandidate[], combine: 'max' | 'sum'): boolean {
+function sameBestRead(a: PlateCandidate[], b: PlateCandidate[], combine: ReadCombine): boolean {
   const x = poolReads(a, combine)[0];
   const y = poolReads(b, combine)[0];
   return x !== undefined && y !== undefined && x.text !== '' && x.text === y.text;
