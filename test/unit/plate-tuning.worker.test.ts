@@ -18,7 +18,7 @@ describe('resolvePipelineOptions', () => {
     const settle = { ...DEFAULT_PIPELINE.finder!, mode: 'settle' as const };
     expect(resolvePipelineOptions({ finder: settle }).finder).toEqual(settle);
     expect(resolvePipelineOptions({ finder: null }).finder).toBeNull();
-    expect(resolvePipelineOptions({ combine: 'sum' }).combine).toBe('sum');
+    expect(resolvePipelineOptions({ combine: 'voices' }).combine).toBe('voices');
   });
 
   it.each([

@@ -573,7 +573,7 @@ def main():
     ap.add_argument("--eu-weight", type=float, default=1.0, help="sampling weight of a real EU photo's plate")
     ap.add_argument("--us-photo-weight", type=float, default=1.0,
                     help="sampling weight of a real US photo's plate box (the end-to-end domain: small plates in "
-                         "whole-car photos) relative to a plate-crops crop")
+                         "whole-car photos); a plate-crops crop weighs --us-crop-weight")
     ap.add_argument("--lookalike", type=float, default=0.0,
                     help="chance that a synthetic EU/BR character is drawn from the look-alike set (synth.py)")
     ap.add_argument("--loose", type=float, default=0.0,

@@ -46,9 +46,11 @@ export interface EnsembleOptions {
 /**
  * How equal-text reads combine: 'max' keeps the best score, 'sum' adds them all, 'voices' adds each recogniser's
  * reads but lets PP-OCR's two recognisers (v4 and the v3 English model) count as one voice, the larger of their two
- * sums. They are one family (same lineage, correlated misreads), and the English model reads a line only when v4 and
- * the trained recogniser disagree: under 'sum', exactly there, one family's misread counted twice against the other
- * reader (docs/plates.md, "One voice per reader family").
+ * sums. They are one family (same lineage, correlated misreads), and the English model reads a line only when v4's
+ * best read of it scores below rec2Below and the trained recogniser's best read of it is another text: under 'sum',
+ * exactly there, one family's misread counted twice against the other reader (docs/plates.md, "One voice per reader
+ * family"). The pipeline's stopping and retry thresholds compare pooled scores, so the mode also changes which reads
+ * a frame gathers.
  */
 export type ReadCombine = 'max' | 'sum' | 'voices';
 
