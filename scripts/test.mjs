@@ -81,6 +81,31 @@ function ensureSystemPackages() {
   });
 }
 
+/**
+ * One line per failed test or suite in a vitest JSON report: project, file, test and the first line of its error.
+ * @param {string} project
+ * @param {{ testResults?: { name: string, message?: string, status?: string, assertionResults?: { fullName?: string, title: string, status: string, failureMessages?: string[] }[] }[] }} report
+ */
+function failedTests(project, report) {
+  /** @type {string[]} */
+  const lines = [];
+  const firstLine = (/** @type {string | undefined} */ m) =>
+    (m ?? '')
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim()
+      .slice(0, 300) ?? '';
+  for (const file of report.testResults ?? []) {
+    const rel = file.name.startsWith(root) ? file.name.slice(root.length) : file.name;
+    const tests = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
+    for (const t of tests)
+      lines.push(`  ${project} ${rel} > ${t.fullName ?? t.title}: ${firstLine(t.failureMessages?.[0])}`);
+    if (tests.length === 0 && file.status === 'failed')
+      lines.push(`  ${project} ${rel} (suite): ${firstLine(file.message)}`);
+  }
+  return lines;
+}
+
 ensureSystemPackages();
 run('node', ['scripts/provision.mjs']);
 if (only.length === 0) {
@@ -95,6 +120,9 @@ mkdirSync(reportDir, { recursive: true });
 let passed = 0;
 let failed = 0;
 let status = 0;
+/** Failing tests by name: CI keeps only the tail of the log, so the closing lines must say which test failed. */
+/** @type {string[]} */
+const failures = [];
 for (const project of projects) {
   // The e2e build and servers allow the test receiver's origin (CSP connect-src), not the default 8787.
   // KIOSK_TEST_HOOKS: the e2e build gets a clock the tests can set (validity tests); a normal build has none.
@@ -111,8 +139,10 @@ for (const project of projects) {
     passed += r.numPassedTests ?? 0;
     failed += r.numFailedTests ?? 0;
     if (code !== 0 && (r.numFailedTests ?? 0) === 0) failed += 1; // a suite that failed to load
+    failures.push(...failedTests(project, r));
   } else if (code !== 0) failed += 1;
   if (code !== 0) status = code;
 }
+if (failures.length) console.log(`\nFailed:\n${failures.join('\n')}`);
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(status === 0 && failed === 0 && passed > 0 ? 0 : 1);
