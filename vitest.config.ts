@@ -91,7 +91,16 @@ export default defineConfig({
         server: { headers: withoutCsp(securityHeaders()) },
         // /models/ must be served as in the app (raw bytes, right MIME, no Vite transform of the wasm loaders).
         plugins: [pinnedOtherPlugin(), octetPlugin(), modelsPlugin()],
-        optimizeDeps: { exclude: ['onnxruntime-web'] },
+        // Every bare import the tests reach (through the app and its workers) is pre-bundled before the first test file
+        // runs. With an empty cache (a fresh clone, as in CI) Vite found @mediapipe/tasks-vision only at run time and
+        // re-optimised; a re-optimisation reloads the page under whichever test files are running at that moment.
+        // The scan starts from all of src, not only the test files (vitest's default), so a module no test imports
+        // directly cannot bring a new dependency in mid-run; `include` names the ones known today.
+        optimizeDeps: {
+          entries: ['src/**/*.ts', 'test/browser/**/*.ts'],
+          exclude: ['onnxruntime-web'],
+          include: ['@mediapipe/tasks-vision', '@vladmandic/face-api', 'idb', 'jsqr', 'tesseract.js', 'uqr', 'workbox-window'],
+        },
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
