@@ -94,8 +94,9 @@ export default defineConfig({
         // Every bare import the tests reach (through the app and its workers) is pre-bundled before the first test file
         // runs. With an empty cache (a fresh clone, as in CI) Vite found @mediapipe/tasks-vision only at run time and
         // re-optimised; a re-optimisation reloads the page under whichever test files are running at that moment.
-        // The scan starts from all of src, not only the test files (vitest's default), so a module no test imports
-        // directly cannot bring a new dependency in mid-run; `include` names the ones known today.
+        // The scan also starts from all of src (vitest seeds it with the test files, and Vite joins the two lists), so
+        // a module no test imports directly, such as a worker, cannot bring a new dependency in mid-run; `include`
+        // names the ones known today.
         optimizeDeps: {
           entries: ['src/**/*.ts', 'test/browser/**/*.ts'],
           exclude: ['onnxruntime-web'],

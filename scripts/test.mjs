@@ -10,9 +10,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { E2E_UPSTREAM } from '../test/helpers/e2e-env.mjs';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = fileURLToPath(new URL('..', import.meta.url));
 const only = process.argv.slice(2); // e.g. `npm test -- unit` runs one project
 
 /** @param {string} cmd @param {string[]} args @param {{ allowFail?: boolean, env?: NodeJS.ProcessEnv }} [o] */
@@ -101,7 +102,10 @@ function failedTests(project, report) {
     for (const t of tests)
       lines.push(`  ${project} ${rel} > ${t.fullName ?? t.title}: ${firstLine(t.failureMessages?.[0])}`);
     if (tests.length === 0 && file.status === 'failed')
-      lines.push(`  ${project} ${rel} (suite): ${firstLine(file.message)}`);
+      // A hook failing inside a describe leaves the file failed with no message of its own.
+      lines.push(
+        `  ${project} ${rel} (suite): ${firstLine(file.message) || 'a hook or setup failed (see the log above)'}`,
+      );
   }
   return lines;
 }
@@ -139,8 +143,17 @@ for (const project of projects) {
     passed += r.numPassedTests ?? 0;
     failed += r.numFailedTests ?? 0;
     if (code !== 0 && (r.numFailedTests ?? 0) === 0) failed += 1; // a suite that failed to load
-    failures.push(...failedTests(project, r));
-  } else if (code !== 0) failed += 1;
+    const named = failedTests(project, r);
+    failures.push(...named);
+    // Unhandled errors fail the run without a failed test or file in the report: still say which project.
+    if (code !== 0 && named.length === 0)
+      failures.push(
+        `  ${project}: exit ${code} with no failed test in its report (an unhandled error? see the log above)`,
+      );
+  } else if (code !== 0) {
+    failed += 1;
+    failures.push(`  ${project}: exit ${code} and no report`);
+  }
   if (code !== 0) status = code;
 }
 if (failures.length) console.log(`\nFailed:\n${failures.join('\n')}`);
