@@ -5,7 +5,8 @@
  *
  * Installs the system packages the tests need when they are missing (Debian's chromium, ffmpeg for fake-camera
  * feeds, mosquitto for the MQTT path, python3-torch for the plate recogniser's training smoke test), provisions the models from node_modules, type-checks, lints, then runs the
- * unit, browser and e2e projects in that order and prints one closing line `N passed, N failed`.
+ * unit, browser, receiver and e2e projects in that order and prints one closing line `N passed, N failed`, after a
+ * `Failed:` list naming each failed test (CI keeps only the tail of the log).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
