@@ -69,7 +69,8 @@ export function poolReads<T extends ScoredRead>(reads: readonly T[], combine: Re
     const prev = by.get(c.text);
     if (combine === 'voices') {
       const per = sums.get(c.text) ?? new Map<string, number>();
-      per.set(recogniserOf(c.source), (per.get(recogniserOf(c.source)) ?? 0) + c.score);
+      const r = recogniserOf(c.source);
+      per.set(r, (per.get(r) ?? 0) + c.score);
       sums.set(c.text, per);
     }
     if (!prev) {
