@@ -13,6 +13,13 @@ import { WIPE_CONFIRMATION } from '../store';
 
 export const LABEL_MAX_CHARS = LIMITS.labelChars;
 export const PLATE_MAX_CHARS = LIMITS.plateChars;
+/**
+ * The shortest plate an admin may list: 1-3 characters (a bay or fleet number, a taxi's roof number, a sticker) are
+ * printed on many cars and signs, and the readers read them there; listed as a plate, any of them would be a grant.
+ * EU, BR and CN series are already at least this long; the US rules read 2-3 character vanity plates as plate-like.
+ * Input rule only: stored and synced subjects are not re-checked (a vault must keep loading what it holds).
+ */
+export const PLATE_MIN_CHARS = 4;
 export const PLATES_PER_PERSON = LIMITS.plates;
 export const PASSPHRASE_RULE = { min: MIN_PASSPHRASE_LENGTH, long: LONG_PASSPHRASE_LENGTH, max: MAX_PASSPHRASE_LENGTH } as const;
 export { WIPE_CONFIRMATION, checkPassphrase };
@@ -38,8 +45,8 @@ export function previewPlates(text: string): string[] {
 }
 
 /**
- * Normalises and checks plates: an entry with no letter or digit, one longer than the store keeps, or too many
- * plates are refused with the plate's position, never dropped or cut.
+ * Normalises and checks plates: an entry with no letter or digit, one shorter than PLATE_MIN_CHARS or longer than
+ * the store keeps, or too many plates are refused with the plate's position, never dropped or cut.
  */
 export function checkPlates(raw: readonly string[], extra: Record<string, number> = {}): string[] {
   const entries = raw.filter((p) => p.trim() !== '');
@@ -53,6 +60,8 @@ export function checkPlates(raw: readonly string[], extra: Record<string, number
     const foreign = [...p.normalize('NFKD').toUpperCase()].find((c) => /[\p{L}\p{N}]/u.test(c) && !isPlateChar(c));
     if (foreign !== undefined)
       throw new KioskError('INPUT_PLATE_INVALID', { field: 'plates', rule: 'plateAlphabet', char: foreign, position: i + 1, ...extra });
+    if (n.length < PLATE_MIN_CHARS)
+      throw new KioskError('INPUT_PLATE_INVALID', { field: 'plates', rule: 'plateTooShort', min: PLATE_MIN_CHARS, position: i + 1, ...extra });
     if (n.length > PLATE_MAX_CHARS)
       throw new KioskError('INPUT_PLATE_INVALID', { field: 'plates', rule: 'plateTooLong', max: PLATE_MAX_CHARS, position: i + 1, ...extra });
     return n;

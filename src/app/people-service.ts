@@ -123,7 +123,9 @@ export class PeopleService {
       label: checkLabel(patch.label ?? cur.label),
       list: patch.list ?? cur.list,
       templates: cur.templates,
-      plates: checkPlates(patch.plates ?? cur.plates),
+      // Stored plates are kept as they are unless the edit is of plates: a plate listed before an input rule was
+      // added (PLATE_MIN_CHARS) must not stop an admin from expiring the person or moving them to the deny list.
+      plates: patch.plates ? checkPlates(patch.plates) : cur.plates,
     };
     if (patch.plates) assertPlatesFree(this.app.listSubjects(), next.plates, id);
     const vf = 'validFrom' in patch ? patch.validFrom : cur.validFrom;

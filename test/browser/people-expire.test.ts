@@ -49,4 +49,30 @@ describe('expire now', () => {
     expect(await decideAt(staff.id, 'STF9012', end)).toBe('deny-unknown');
     expect(await decideAt(staff.id, 'STF9012', end - 1)).toBe('grant');
   });
+
+  it('a plate stored before the 4-character rule never blocks expiring or deny-listing its holder; a plates edit names it', async () => {
+    const clock = new AdjustableClock();
+    const { ops, vault } = await openKiosk('short-plate', clock);
+    await ops.setup(PASS, { role: 'attended' });
+    // What a vault written before session 32 may hold: the store itself keeps any non-empty plate.
+    const old = await vault.enrol({ label: 'Bay 12 van', list: 'allow', plates: ['12'], templates: {} });
+    await expect(ops.enrolment.addPlates('Another van', ['1 2'], 'allow')).rejects.toMatchObject({
+      code: 'INPUT_PLATE_INVALID',
+      details: { field: 'plates', rule: 'plateTooShort', min: 4, position: 1 },
+    });
+    await ops.people.updateSubject(old.id, { list: 'deny' });
+    expect(
+      decidePlate(frames('12'), [(await vault.subjects.get(old.id))!], { region: 'us' }, { now: clock.wall() }).outcome,
+    ).toBe('deny-listed');
+    await ops.people.expireSubject(old.id);
+    const expired = (await vault.subjects.get(old.id))!;
+    expect([expired.list, expired.plates, expired.validUntil! <= clock.wall()]).toEqual(['deny', ['12'], true]);
+    // An edit of the plates themselves is held to the rule, and refused whole: the stored record is unchanged.
+    await expect(ops.people.updateSubject(old.id, { plates: ['12', 'VAN1234'] })).rejects.toMatchObject({
+      details: { rule: 'plateTooShort', position: 1 },
+    });
+    expect((await vault.subjects.get(old.id))!.plates).toEqual(['12']);
+    await ops.people.updateSubject(old.id, { plates: ['VAN1234'] });
+    expect((await vault.subjects.get(old.id))!.plates).toEqual(['VAN1234']);
+  });
 });

@@ -31,7 +31,8 @@ function expandPlates(ps: string[]): string[] {
     const m = /^([PQ])\*(\d+)$/.exec(p);
     if (!m) return [p];
     const n = Number(m[2]);
-    return m[1] === 'Q' ? ['Q'.repeat(n)] : Array.from({ length: n }, (_, i) => `P${i}`);
+    // P000, P001, …: four characters, the shortest plate the CSV path (an input rule) takes.
+    return m[1] === 'Q' ? ['Q'.repeat(n)] : Array.from({ length: n }, (_, i) => `P${String(i).padStart(3, '0')}`);
   });
 }
 function templates(spec: Record<string, (string | number[])[]>): Record<string, Float32Array[]> {
