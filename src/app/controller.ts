@@ -24,7 +24,7 @@ import type { PlateDebugCrop } from '../shared/plate-protocol';
 import type { AuditEntry, DecisionResult, FaceDetection, Outcome } from '../shared/types';
 import type { Vault, VaultState } from '../store';
 import { Authority, type GuardProof, type Session } from './authority';
-import { ATTENDED_PROVEN_MS, CAMERA_CAPTURE, loadKioskSettings, padPolicyOf, resolveKioskSettings, sessionIdleMs, upstreamUrl, type KioskSettings } from '../config/kiosk';
+import { CAMERA_CAPTURE, loadKioskSettings, padPolicyOf, provenForMs, resolveKioskSettings, sessionIdleMs, upstreamUrl, type KioskSettings } from '../config/kiosk';
 import { LivenessGate, type ChallengePrompt } from './liveness-gate';
 import { Watchlist, type WatchlistSummary, type WatchSubject } from './watchlist';
 import { BundlePuller, type PullStatus } from './bundle-pull';
@@ -199,7 +199,7 @@ export class KioskController {
       vault: deps.vault,
       clock: this.clock,
       idleMs: () => sessionIdleMs(this.snap.settings),
-      provenForMs: () => (this.snap.settings.role === 'attended' ? ATTENDED_PROVEN_MS : 0),
+      provenForMs: () => provenForMs(this.snap.settings.role),
       // A refused guard login goes to the audit like the admin's changes (src/app/change-audit.ts); nothing typed.
       loginFailed: (f) => recordChange(this, { outcome: 'login-failed', reason: loginFailedReason(f) }),
     });
@@ -606,7 +606,10 @@ export class KioskController {
     if (at < this.holdUntil) return;
     const thresholds = { ...cfg.thresholds[cfg.embedder], accept: this.snap.openSet?.threshold ?? cfg.thresholds[cfg.embedder].accept };
     if (this.gate.running) {
-      const g = this.gate.onFrame(a, at, cfg, pad !== 'off', thresholds);
+      const g = this.gate.onFrame(a, at, cfg, pad !== 'off', thresholds, {
+        subject: (id) => this.watchlist.subject(id),
+        at: cfg.thresholds[cfg.embedder].accept,
+      });
       if (g.kind === 'prompt') this.setPrompt({ key: 'challenge', detail: g.prompt.action, challenge: g.prompt });
       else await this.act(revalidateGrant(g.decision, g.decision.subjectId ? this.watchlist.subject(g.decision.subjectId) : undefined, this.clock.wall()), at, { kind: 'face', template: this.gateAnchor, subjectId: g.decision.subjectId ?? null }, g.seeGuard ? 'seeGuard' : undefined);
       return;

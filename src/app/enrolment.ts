@@ -91,6 +91,17 @@ export class EnrolmentService {
   }
 
   /**
+   * The bar for "these photos show the same person": the door's own, i.e. the open-set threshold when the gallery's
+   * size has raised it above the embedder's accept. At the lower bar a stranger the door would not take for Bob
+   * (0.47 against him with ~300 templates enrolled: the door asks 0.473) could be added as Bob's photo, and then
+   * match that photo at ~0.8 (attacker review, session 32). A duplicate check keeps the lower bar: there a lower bar
+   * refuses more.
+   */
+  private sameFaceBar(): number {
+    return Math.max(this.acceptThreshold(), this.app.snapshot.openSet?.threshold ?? -Infinity);
+  }
+
+  /**
    * Stores templates as a new person, or adds them (and plates) to `target.addTo`. A new person whose face matches
    * someone enrolled at the accept threshold is refused with ENROL_DUPLICATE_FACE naming that person, unless the
    * admin chose to enrol them anyway: two records of one person make the door refuse them ("too close to another").
@@ -113,7 +124,7 @@ export class EnrolmentService {
         const accept = this.acceptThreshold();
         if (theirs.length > 0) {
           const closest = Math.min(...templates.map((t) => Math.max(...theirs.map((e) => (e.length === t.length ? cosineSimilarity(t, e) : -1)))));
-          if (closest < accept) throw new KioskError('ENROL_PHOTOS_DIFFER', { photos: templates.length, score: Number(closest.toFixed(3)) });
+          if (closest < this.sameFaceBar()) throw new KioskError('ENROL_PHOTOS_DIFFER', { photos: templates.length, score: Number(closest.toFixed(3)) });
         }
         const others = (await this.vault.loadWatchlist()).subjects;
         const dup = faceDuplicate(others, templates, embedder, accept, cur.id);
@@ -196,7 +207,7 @@ export class EnrolmentService {
           plates: [...new Set(checkPlates([...new Set(plates.map((p) => p.trim()))]))],
           ...(validUntil !== undefined ? { validUntil } : {}),
         };
-        assertOnePerson(templates, this.acceptThreshold());
+        assertOnePerson(templates, this.sameFaceBar());
         await this.store(input, target, via);
       } catch (e) {
         // Nothing was stored for this person: mark every file of theirs as failed.
@@ -288,7 +299,7 @@ export class EnrolmentService {
     }
     // Only frames of one person become the record: someone who swaps in front of the camera between frames (one
     // face per frame passes the check above) is dropped, and frames that do not agree refuse the enrolment.
-    const { templates } = selectEnrolmentTemplates(samples, { accept: face.thresholds[embedder].accept, gates: face.quality });
+    const { templates } = selectEnrolmentTemplates(samples, { accept: this.sameFaceBar(), gates: face.quality });
     const s = await this.store({ label: label.trim(), list, templates: { [embedder]: templates }, plates: [] }, opts, 'camera');
     await this.app.watchlistSettled();
     return s;

@@ -11,7 +11,7 @@
  */
 import { KioskError } from '../shared/errors';
 import type { EmbedderThresholds, FaceConfig } from '../config/face';
-import { frameVote, observationFromAnalysis } from '../matching/face/decision-policy';
+import { frameVote, observationFromAnalysis, type PolicyContext } from '../matching/face/decision-policy';
 import {
   chooseActions,
   currentPrompt,
@@ -75,9 +75,18 @@ export class LivenessGate {
   /**
    * Feed one analysed frame (largest face first). `thresholds` are the ones in force at the door (the open-set
    * accept threshold included): the frame that passes the challenge must be a door vote for the withheld grant's
-   * person under them, and one matched to anyone else ends it.
+   * person under them, and one matched to anyone else ends it. `deny` (the watchlist's lists and the deny bar, as
+   * the door's decision has them) makes a frame in which a deny-listed person scored at the bar end it too: the
+   * challenge is performed live, so a deny-listed look-alike could otherwise perform it as herself.
    */
-  onFrame(a: FrameAnalysis, at: number, cfg: FaceConfig, passive: boolean, thresholds: EmbedderThresholds): GateResult {
+  onFrame(
+    a: FrameAnalysis,
+    at: number,
+    cfg: FaceConfig,
+    passive: boolean,
+    thresholds: EmbedderThresholds,
+    deny?: { subject: PolicyContext['subject']; at: number },
+  ): GateResult {
     const s = this.state;
     const anchor = this.anchor;
     const grant = this.pending;
@@ -85,14 +94,14 @@ export class LivenessGate {
     const f = a.faces[0];
     const sameness = f?.template && f.template.length === anchor.length ? cosineSimilarity(f.template, anchor) : undefined;
     if (f?.liveness !== undefined) this.minLive = Math.min(this.minLive, f.liveness);
-    const vote = frameVote(observationFromAnalysis(a, at), thresholds, cfg.quality, passive ? cfg.pad : undefined);
+    const vote = frameVote(observationFromAnalysis(a, at), thresholds, cfg.quality, passive ? cfg.pad : undefined, deny?.subject, deny?.at);
     const best = f?.match?.best;
     const identity =
       vote.kind === 'identity'
         ? vote.subjectId === grant.subjectId
           ? 'grant'
           : 'other'
-        : best && best.subjectId !== grant.subjectId && best.score >= thresholds.accept
+        : (best && best.subjectId !== grant.subjectId && best.score >= thresholds.accept) || (vote.kind === 'ambiguous' && vote.denied)
           ? 'other'
           : undefined;
     const next = stepChallenge(

@@ -44,6 +44,17 @@ export const ROLE_IDLE_SECONDS: Record<DeviceRole, number> = { visitor: 60, atte
  * told from the guard's (src/app/authority.ts provenForMs).
  */
 export const ATTENDED_PROVEN_MS = 30 * 60_000;
+/**
+ * The same on an unattended (visitor-role) kiosk, where a guard's session is an errand at a screen that faces
+ * visitors: a visitor who came within the 60 s idle timeout kept it (the guard screen's names and Keep closed) alive
+ * by tapping (attacker review, session 32).
+ */
+export const UNATTENDED_PROVEN_MS = 5 * 60_000;
+
+/** How long taps may keep a guard session after the guard's last proof, per role (0: as long as they come). */
+export function provenForMs(role: DeviceRole): number {
+  return role === 'attended' ? ATTENDED_PROVEN_MS : role === 'visitor' ? UNATTENDED_PROVEN_MS : 0;
+}
 export const IDLE_SECONDS_MIN = 10;
 export const IDLE_SECONDS_MAX = 3600;
 

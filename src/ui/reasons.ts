@@ -36,6 +36,7 @@ const PHRASES: readonly (readonly [RegExp, Zh])[] = [
   [/^presentation attack suspected \(live ([\d.]+)\)$/, (l) => `疑似呈现攻击（活体 ${l}）`],
   [/^frames matched different people$/, '多帧匹配到不同的人'],
   [/^some frames did not look live$/, '部分画面不像真人'],
+  [/^a frame also matched someone on the deny list$/, '有一帧同时匹配到禁止名单上的人'],
   [/^waiting for a frame of the matched person$/, '正在等待匹配者本人的画面'],
   [/^matched a person who is no longer enrolled$/, '匹配到的人已不在名单中'],
   [/^enrolled but not valid at this time$/, '已登记，但当前不在有效期内'],

@@ -239,7 +239,7 @@ describe('authority in the app layer (no UI)', () => {
     await app.override('grant', 'desk tablet, no proof');
   });
 
-  it('on the attended kiosk, taps keep a guard session only for 30 minutes after the guard last proved who they are', async () => {
+  it('on the attended kiosk, taps keep a guard session only for 30 minutes after the guard last proved who they are (5 on a visitor kiosk)', async () => {
     // Visitors tap the attended kiosk's guard panel too: their taps kept a walked-away guard's session alive for good,
     // and with it Keep closed, which halts every pending grant (attacker review, session 27).
     const clock = new AdjustableClock();
@@ -262,6 +262,16 @@ describe('authority in the app layer (no UI)', () => {
     expect(app.authority.session.kind).toBe('guard');
     // Past them, taps no longer count: the idle timeout (5 minutes here) ends the session.
     tapFor(10);
+    expect(app.authority.session.kind).toBe('none');
+    // An unattended (visitor-role) kiosk: a guard's errand there is kept by taps for 5 minutes after the proof, then
+    // the 60 s idle timeout ends it (a visitor who came within the minute kept it for good; session 32).
+    await ops.unlock(PASS);
+    await ops.settings.saveSettings({ role: 'visitor' });
+    ops.lock();
+    await app.authority.loginPin(g.id, PIN_1);
+    tapFor(4);
+    expect(app.authority.session.kind).toBe('guard');
+    tapFor(3);
     expect(app.authority.session.kind).toBe('none');
     // A guard's desk tablet faces no visitor: taps keep the session as long as they come.
     await ops.unlock(PASS);

@@ -59,13 +59,21 @@ function frame(spec: string, at: number): FaceObservation {
   };
 }
 
-function run(specs: readonly string[], now = 2 * DAY, stepMs = 200) {
+function run(specs: readonly string[], now = 2 * DAY, stepMs = 200, denyAt?: number) {
   const start = now - stepMs * (specs.length - 1);
   const obs = specs.map((s, i) => frame(s, start + i * stepMs));
-  return decideFace(obs, { thresholds, policy, quality, subject: (id) => subjects[id], clock: clockAt(now) });
+  const deny = denyAt !== undefined ? { denyAt } : {};
+  return decideFace(obs, { thresholds, policy, quality, subject: (id) => subjects[id], clock: clockAt(now), ...deny });
 }
 
 describe('decideFace', () => {
+  it('a deny-listed person at the deny bar below an open-set accept threshold withholds the grant', () => {
+    // The door's accept is the open-set one (here 0.5); the deny bar stays the embedder's own (0.45).
+    const specs = ['D.47/A.30', 'A.66/D.40', 'A.66/D.40', 'A.66/D.40'];
+    expect(run(specs, 2 * DAY, 200, 0.45)).toMatchObject({ outcome: 'uncertain', final: false });
+    expect(run(specs, 2 * DAY, 200, 0.5)).toMatchObject({ outcome: 'grant', subjectId: 'A' });
+  });
+
   it.each([
     // [case, frames, outcome, final, subjectId?]
     ['three clear frames of A', ['A.62', 'A.70', 'A.66'], 'grant', true, 'A'],
@@ -131,6 +139,11 @@ describe('decideFace', () => {
     ],
     ['a deny-listed runner-up below it does not matter', ['A.80/D.45', 'A.78/D.44', 'A.81/D.46'], 'grant', true, 'A'],
     ['an allowed runner-up at it does not either (the margin holds)', ['A.80/B.60', 'A.78/B.58', 'A.81/B.62'], 'grant', true, 'A'],
+    // A deny-listed look-alike scored at the bar in one frame of the window (best without margin, or runner-up):
+    // the frames where it scored lower must not win the allowed person's grant (attacker review, session 32).
+    ['a deny-listed best without margin in one frame', ['D.52/A.50', 'A.66/D.44', 'A.66/D.44', 'A.66/D.44'], 'uncertain', false, undefined],
+    ['the same without the deny list (an allowed look-alike)', ['B.52/A.50', 'A.66/B.44', 'A.66/B.44', 'A.66/B.44'], 'grant', true, 'A'],
+    ['once that frame has left the window', ['D.52/A.50', 'A.66/D.44', 'A.66/D.44', 'A.66/D.44', 'A.66/D.44', 'A.66/D.44', 'A.66/D.44'], 'grant', true, 'A'],
   ] as const)('%s → %s', (_name, specs, outcome, final, subjectId) => {
     const d = run(specs);
     expect(d.outcome).toBe(outcome);

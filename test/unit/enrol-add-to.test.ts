@@ -29,11 +29,14 @@ const carol: Subject = {
   templates: { fr_feature: [unit(0.3, 0.95, 0, 0)] },
 } as unknown as Subject;
 
-function standIn(template: Float32Array) {
+function standIn(template: Float32Array, openSetThreshold?: number) {
   const put: Subject[] = [];
   const app = {
     authority: { require: () => undefined },
-    snapshot: { settings: { kioskId: 'kiosk-test' } },
+    snapshot: {
+      settings: { kioskId: 'kiosk-test' },
+      openSet: openSetThreshold === undefined ? null : { threshold: openSetThreshold },
+    },
     clock: { wall: () => Date.UTC(2026, 0, 1) },
     faces: { enrolFromImage: async () => ({ template }) },
     listSubjects: () => [bob, carol].map((s) => ({ id: s.id, label: s.label, list: s.list, plates: s.plates })),
@@ -80,6 +83,25 @@ describe('add photos to a person', () => {
     });
     expect(ok?.ok).toBe(true);
     expect(own.put.map((s) => [s.id, s.templates['fr_feature']?.length])).toEqual([['bob', 2]]);
+  });
+});
+
+describe('the bar for the same face', () => {
+  it("is the door's open-set threshold when a large gallery has raised it above the embedder's accept", async () => {
+    // cos 0.50 to Bob: above fr_feature's accept, below a door that asks 0.55 (a large gallery).
+    const stranger = unit(0.5, 0, Math.sqrt(0.75), 0);
+    const raised = standIn(stranger, 0.55);
+    const [r] = await raised.enrolment.enrolPhotos([{ file: photo(), label: 'Bob', list: 'allow' }], undefined, {
+      addTo: 'bob',
+    });
+    expect(r).toMatchObject({ ok: false, code: 'ENROL_PHOTOS_DIFFER' });
+    expect(raised.put).toEqual([]);
+    // The same photo with a small gallery (the door at the embedder's accept) is taken, as before.
+    const small = standIn(stranger);
+    const [ok] = await small.enrolment.enrolPhotos([{ file: photo(), label: 'Bob', list: 'allow' }], undefined, {
+      addTo: 'bob',
+    });
+    expect(ok?.ok).toBe(true);
   });
 });
 

@@ -55,6 +55,28 @@ function run(r: number, frames: FrameAnalysis[], stepMs = 100) {
 }
 
 describe('liveness gate', () => {
+  it('a deny-listed runner-up at the deny bar ends the challenge: a look-alike performs it live as herself', () => {
+    const lists = { subject: (id: string) => ({ list: id === 'D' ? ('deny' as const) : ('allow' as const) }), at: thresholds.accept };
+    const withD = (f: FrameAnalysis, d: number) => {
+      f.faces[0]!.match!.second = { subjectId: 'D', score: d };
+      return f;
+    };
+    const play = (d: number, deny?: typeof lists) => {
+      const gate = new LivenessGate();
+      gate.begin(grant, A, 0, cfg, () => 0);
+      for (const [i, f] of [frame(0), frame(0.15), frame(0)].entries()) {
+        const g = gate.onFrame(withD(f, d), 100 * (i + 1), cfg, true, thresholds, deny);
+        if (g.kind === 'done') return g;
+      }
+      return null;
+    };
+    const high = thresholds.accept + 0.01;
+    expect(play(high, lists)).toMatchObject({ kind: 'done', decision: { outcome: 'deny-spoof', reason: expect.stringMatching(/identity-switch/) } });
+    // Below the bar, or without the lists (a caller that passed none), the same frames pass.
+    expect(play(thresholds.accept - 0.05, lists)).toMatchObject({ kind: 'done', decision: { outcome: 'grant', subjectId: 'A' } });
+    expect(play(high)).toMatchObject({ kind: 'done', decision: { outcome: 'grant', subjectId: 'A' } });
+  });
+
   it('releases the withheld grant after the asked action (turn left: random 0 picks it)', () => {
     const { prompt, g, running } = run(0, [frame(0), frame(0.15), frame(0)]);
     expect(prompt).toEqual({ action: 'turn-left', step: 1, steps: 1 });

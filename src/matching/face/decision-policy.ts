@@ -11,10 +11,12 @@
  *   no face → "no-face"; quality gate failed → "low-quality" (with the visitor's reason);
  *   PAD on and the face's live probability below pad.liveThreshold (or missing) → a "spoof" vote, never an identity;
  *   best ≥ accept and best − runner-up ≥ margin → a vote for that identity;
- *   best < reject (or an empty gallery) → a vote for "unknown"; anything else → "ambiguous" (abstains).
+ *   best < reject (or an empty gallery) → a vote for "unknown"; anything else → "ambiguous" (abstains); an
+ *   ambiguous frame in which a deny-listed person scored at least `denyAt` (best or runner-up) is marked `denied`.
  * Over the window (frames newer than windowMs, at most the last n):
  *   1. any deny-listed identity with k votes → deny-listed (a deny list outranks everything);
- *   1b. pad.spoofVotes spoof votes → deny-spoof; any spoof vote in the window blocks a grant (rule 3);
+ *   1b. pad.spoofVotes spoof votes → deny-spoof; any spoof vote in the window blocks a grant (rule 3), and so
+ *       does any `denied` frame (a deny-listed look-alike must not win on the frames where it scored lower);
  *   2. votes for two different identities → uncertain (a stranger must never be averaged into someone);
  *   3. one identity with k votes holding ≥ minWeightShare of the weight of all good frames → grant
  *      (or deny-unknown when that subject is outside its validity period);
@@ -75,7 +77,14 @@ export type FrameVote =
   | { kind: 'spoof'; liveness: number }
   | { kind: 'identity'; subjectId: string; score: number; weight: number }
   | { kind: 'unknown'; score: number; weight: number }
-  | { kind: 'ambiguous'; score: number; weight: number; why: 'between-thresholds' | 'margin' };
+  | {
+      kind: 'ambiguous';
+      score: number;
+      weight: number;
+      why: 'between-thresholds' | 'margin';
+      /** A deny-listed person scored at least the deny bar in this frame (best or runner-up). */
+      denied?: true;
+    };
 
 export interface VoteSummary {
   frames: number;
@@ -129,18 +138,17 @@ export function frameVote(
   if (!best) return { kind: 'unknown', score: -1, weight };
   const runnerUp = o.match?.second ?? null;
   const second = runnerUp?.score ?? -1;
+  const denyBar = Math.min(t.accept, denyAt);
+  const deniedAt = (x: IdentityScore | null) => x !== null && x.score >= denyBar && subject?.(x.subjectId)?.list === 'deny';
+  const denied = deniedAt(best) || deniedAt(runnerUp) ? { denied: true as const } : {};
   if (best.score >= t.accept) {
-    const deniedRunnerUp =
-      runnerUp !== null &&
-      runnerUp.score >= Math.min(t.accept, denyAt) &&
-      subject?.(runnerUp.subjectId)?.list === 'deny' &&
-      subject(best.subjectId)?.list !== 'deny';
+    const deniedRunnerUp = deniedAt(runnerUp) && subject?.(best.subjectId)?.list !== 'deny';
     return best.score - second >= t.margin && !deniedRunnerUp
       ? { kind: 'identity', subjectId: best.subjectId, score: best.score, weight }
-      : { kind: 'ambiguous', score: best.score, weight, why: 'margin' };
+      : { kind: 'ambiguous', score: best.score, weight, why: 'margin', ...denied };
   }
   if (best.score < t.reject) return { kind: 'unknown', score: best.score, weight };
-  return { kind: 'ambiguous', score: best.score, weight, why: 'between-thresholds' };
+  return { kind: 'ambiguous', score: best.score, weight, why: 'between-thresholds', ...denied };
 }
 
 /**
@@ -184,6 +192,7 @@ export function decideFace(observations: readonly FaceObservation[], ctx: Policy
   let lastLowQuality: string | null = null;
   let bestUnknown = -Infinity;
   let bestAmbiguous: { score: number; why: string } | null = null;
+  let denied = 0;
   for (const v of votes) {
     switch (v.kind) {
       case 'no-face':
@@ -212,6 +221,7 @@ export function decideFace(observations: readonly FaceObservation[], ctx: Policy
       case 'ambiguous':
         summary.ambiguous++;
         goodWeight += v.weight;
+        if (v.denied) denied++;
         if (!bestAmbiguous || v.score > bestAmbiguous.score) bestAmbiguous = { score: v.score, why: v.why };
         break;
     }
@@ -246,6 +256,10 @@ export function decideFace(observations: readonly FaceObservation[], ctx: Policy
   if (id !== undefined && summary.identities[id]! >= p.k && idWeight.get(id)! / goodWeight >= p.minWeightShare) {
     // Any frame of the window that failed PAD withholds the grant until it has left the window.
     if (summary.spoof > 0) return out('uncertain', 'some frames did not look live', false, liveExtra);
+    // Likewise any frame in which a deny-listed person scored at the deny bar: Mallory (deny list) resembling Bob
+    // showed one frame M .52 / B .50 and three of B .56 / M .44, and the three won Bob's grant (attacker review,
+    // session 32). The frames where she scored lower are no evidence that it is not her.
+    if (denied > 0) return out('uncertain', 'a frame also matched someone on the deny list', false, liveExtra);
     // The grant is made on a frame of that person: a window already won (a photo of them, say, held up until a
     // frame failing PAD left the window) must not turn final on a frame showing someone else or nobody — the
     // kiosk anchors the active challenge, and the presence after the decision, on the deciding frame.
