@@ -144,7 +144,7 @@ export class AdminView {
   }
 
   private renderUnlock(lockedUntil: number): void {
-    const pass = h('input', { type: 'password', autocomplete: 'current-password', 'data-testid': 'unlock-passphrase' });
+    const pass = h('input', { type: 'password', autocomplete: 'new-password', 'data-testid': 'unlock-passphrase' });
     const out = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'unlock-message' });
     const btn = h('button', { type: 'submit', 'data-testid': 'unlock-submit' }, t('unlock'));
     const form = h('form', { 'aria-label': t('unlock') }, h('h2', {}, t('unlock')), field(t('passphrase'), pass, 'unlock-pass'), btn, out);

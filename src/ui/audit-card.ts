@@ -171,7 +171,7 @@ async function currentNames(actions: AuditActions): Promise<Names> {
 }
 
 export function auditCard(actions: AuditActions): HTMLElement {
-  const pass = h('input', { type: 'password', autocomplete: 'off', 'data-testid': 'audit-passphrase' });
+  const pass = h('input', { type: 'password', autocomplete: 'new-password', 'data-testid': 'audit-passphrase' });
   const btn = h('button', { type: 'button', 'data-testid': 'audit-export' }, t('exportAudit'));
   const out = outLine('audit-message');
   btn.addEventListener('click', () =>
@@ -192,7 +192,7 @@ export function auditCard(actions: AuditActions): HTMLElement {
   );
   // Reading an exported file back: the same table, from the file, with the passphrase it was exported with.
   const file = h('input', { type: 'file', accept: AUDIT_EXPORT_EXTENSION, 'data-testid': 'audit-read-file' });
-  const filePass = h('input', { type: 'password', autocomplete: 'off', 'data-testid': 'audit-read-passphrase' });
+  const filePass = h('input', { type: 'password', autocomplete: 'new-password', 'data-testid': 'audit-read-passphrase' });
   const readBtn = h('button', { type: 'button', 'data-testid': 'audit-read' }, t('auditRead'));
   const readOut = outLine('audit-read-message');
   const readTable = h('div', { 'data-testid': 'audit-read-entries' });

@@ -114,7 +114,7 @@ export class GuardView {
     // No maxlength (the browser cut a long reason to 200 silently): the controller refuses it with the rule instead.
     this.reason = h('input', { type: 'text', id: 'override-reason', 'data-testid': 'override-reason', required: true });
     this.message = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'override-message' });
-    this.pin = h('input', { type: 'password', id: 'override-pin', 'data-testid': 'override-pin', inputmode: 'numeric', autocomplete: 'off' });
+    this.pin = h('input', { type: 'password', id: 'override-pin', 'data-testid': 'override-pin', inputmode: 'numeric', autocomplete: 'new-password' });
     this.pinLabel = h('label', { for: 'override-pin' }, t('overridePin'));
     this.pinHelp = h('p', { class: 'help' }, t('overridePinHelp'));
     this.pinRow = h('div', { class: 'override-pin' }, this.pinLabel, this.pin, this.pinHelp);

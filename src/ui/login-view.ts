@@ -44,7 +44,9 @@ export class LoginView {
     });
     // No maxlength: a 13th digit cut off by the browser sent a different PIN and cost one of the five tries; the form
     // refuses a PIN that is not 6-12 digits, or a name longer than any guard's, without sending it.
-    this.pin = h('input', { id: 'login-pin', type: 'password', inputmode: 'numeric', autocomplete: 'off', 'data-testid': 'login-pin' });
+    // 'new-password' on every secret field of the kiosk: browsers ignore 'off' on password fields and fill in what
+    // they saved; a PIN saved once on this shared screen would be filled for the next visitor (docs/deployment.md).
+    this.pin = h('input', { id: 'login-pin', type: 'password', inputmode: 'numeric', autocomplete: 'new-password', 'data-testid': 'login-pin' });
     this.message = h('p', { class: 'form-message', role: 'alert', 'data-testid': 'login-message' });
     this.submit = h('button', { type: 'submit', 'data-testid': 'login-submit' }, t('logIn'));
     const passkey = h('button', { type: 'button', 'data-testid': 'login-passkey' }, t('usePasskey'));

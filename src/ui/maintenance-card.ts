@@ -44,7 +44,7 @@ export class MaintenanceCard {
     const clear = this.confirmed('maint-clear', t('maintClear'), t('maintClearConfirm'), () => this.actions.clearQuarantine());
 
     this.unattendedState = h('strong', { 'data-testid': 'maint-unattended' });
-    this.pass = h('input', { type: 'password', autocomplete: 'current-password', 'data-testid': 'maint-unattended-pass' });
+    this.pass = h('input', { type: 'password', autocomplete: 'new-password', 'data-testid': 'maint-unattended-pass' });
     this.pass.id = 'maint-unattended-pass';
     this.unattendedBtn = h('button', { type: 'button', 'data-testid': 'maint-unattended-toggle' });
     this.unattendedBtn.addEventListener('click', () => {

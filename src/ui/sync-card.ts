@@ -178,7 +178,7 @@ export function syncCard(actions: SyncActions): HTMLElement {
     });
   pinBtn.addEventListener('click', () => paste(pinBtn, pinIn, 'admin'));
   recBtn.addEventListener('click', () => paste(recBtn, recIn, 'kiosk'));
-  const site = h('input', { type: 'password', autocomplete: 'off', 'data-testid': 'site-passphrase' });
+  const site = h('input', { type: 'password', autocomplete: 'new-password', 'data-testid': 'site-passphrase' });
   const exportBtn = h('button', { type: 'button', 'data-testid': 'export-bundle' }, t('exportBundle'));
   exportBtn.addEventListener('click', () =>
     void run(exportBtn, out, async () => {

@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
 import { launch, startKiosk } from './harness';
-import { enrolPhotos, setupKiosk } from './flows';
+import { enrolPhotos, fieldsInvitingFill, setupKiosk } from './flows';
 
 // The README's screenshots: refreshed with UPDATE_SCREENSHOTS=1 (otherwise written under test/.cache, so a test
 // run does not dirty the work tree), as test/e2e/roles-sync.test.ts does for the other screens.
@@ -86,6 +86,10 @@ describe('admin console layout and README screenshots', () => {
       expect(at('section-settings')).toBeLessThan(at('section-pairing'));
       expect(Math.max(at('section-pairing'), at('section-storage'), at('section-models'))).toBeLessThan(at('section-audit'));
       expect(first.headings).toEqual([]);
+      // The console's secret fields (audit, site passphrase, maintenance, a new guard's PIN) ask never to be filled.
+      const fill = await fieldsInvitingFill(page);
+      expect(fill.offenders).toEqual([]);
+      expect(fill.secrets).toBeGreaterThanOrEqual(4);
 
       for (const viewport of [
         { width: 768, height: 1024 },

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { PLATE_FEEDS } from '../fixtures/feeds.mjs';
 import { launch, startKiosk, type Browser } from './harness';
-import { PASS, enrolPhotos, outcome, saveSetting, setPadPolicy, setupKiosk, unlockAdmin, visitorResult, waitForGuardOutcome } from './flows';
+import { PASS, enrolPhotos, fieldsInvitingFill, outcome, saveSetting, setPadPolicy, setupKiosk, unlockAdmin, visitorResult, waitForGuardOutcome } from './flows';
 
 const PIN = '135790';
 
@@ -43,6 +43,8 @@ async function pinLogin(page: Page, guardName: string, pin: string) {
   // The form lists no guard: anyone at a visitor kiosk can open it. The guard types their name.
   expect(await login.locator('select, option, datalist').count()).toBe(0);
   if (guardName) expect(await login.innerText()).not.toContain(guardName);
+  // Nothing the browser saved is filled in on this shared screen (session 32).
+  expect(await fieldsInvitingFill(page)).toMatchObject({ offenders: [], secrets: expect.any(Number) });
   await login.getByTestId('login-guard').fill(guardName);
   await login.getByTestId('login-pin').fill(pin);
   await page.evaluate(() => document.querySelector('[data-testid="login-message"]')?.removeAttribute('data-tone'));
@@ -283,6 +285,7 @@ describe('who may make the kiosk say yes', () => {
       await page.goto(`${url}#/guard`);
       await page.getByTestId('guard').waitFor({ state: 'visible' });
       expect(await page.locator('label[for="override-pin"]').innerText()).toBe('Admin passphrase (to open)');
+      expect((await fieldsInvitingFill(page)).offenders).toEqual([]);
       // "Open" with a reason and what is typed in the proof field (the admin's passphrase, a guard's PIN, or nothing).
       const openWith = async (reason: string, proof: string) => {
         await page.evaluate(() => document.querySelector('[data-testid="override-message"]')?.removeAttribute('data-tone'));
@@ -300,6 +303,7 @@ describe('who may make the kiosk say yes', () => {
       // setting that turns this proof off): the way back asks for the passphrase again (review, session 26).
       await page.getByTestId('nav-admin').click();
       await page.getByTestId('admin-gate').getByTestId('unlock-passphrase').waitFor({ state: 'visible' });
+      expect((await fieldsInvitingFill(page)).offenders).toEqual([]);
       await unlockAdmin(page, url);
       // The admin who leaves the console for the attended kiosk's own view leaves no admin session behind: "Admin"
       // asks for the passphrase again (attacker review, session 19: the console was one tap away until the idle

@@ -174,3 +174,21 @@ export async function savedDownload(d: Download): Promise<Uint8Array> {
   const path = await d.path();
   return new Uint8Array(readFileSync(path));
 }
+
+/**
+ * The secret and name fields on screen that invite the browser to fill in what it saved: a password field without
+ * autocomplete="new-password" (browsers ignore "off" there), or a login name field without "off". On a shared kiosk
+ * screen a saved guard PIN or admin passphrase would be filled in for the next visitor (docs/deployment.md). Returns
+ * the offenders' test ids and the number of password fields looked at.
+ */
+export async function fieldsInvitingFill(page: Page): Promise<{ offenders: string[]; secrets: number }> {
+  return page.evaluate(() => {
+    const secrets = [...document.querySelectorAll<HTMLInputElement>('input[type="password"]')];
+    const names = [...document.querySelectorAll<HTMLInputElement>('[data-testid="login-guard"]')];
+    const offenders = [
+      ...secrets.filter((i) => i.getAttribute('autocomplete') !== 'new-password'),
+      ...names.filter((i) => i.getAttribute('autocomplete') !== 'off'),
+    ].map((i) => `${i.dataset['testid'] ?? i.id}: ${i.getAttribute('autocomplete')}`);
+    return { offenders, secrets: secrets.length };
+  });
+}
