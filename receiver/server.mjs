@@ -158,7 +158,11 @@ function adminUrlProblem(url) {
   if (u.protocol === 'https:') return null;
   if (u.protocol !== 'http:') return `--url must be https:// (or http:// to loopback), got ${u.protocol}`;
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || isLoopback(host)) return null;
+  // Not "localhost" over plain http: Node tries ::1 first, and the receiver listens on 127.0.0.1 only, so any local
+  // user could listen on [::1] at the same port and take the token (attacker review, session 32).
+  if (host === 'localhost')
+    return `refusing to send the admin token to "localhost" over plain http (it may reach another local user's listener on ::1): use --url http://127.0.0.1:${u.port || '80'}`;
+  if (isLoopback(host)) return null;
   return `refusing to send the admin token in clear to ${u.host}: use --url https://${u.host} (with --ca for the site CA)`;
 }
 

@@ -121,11 +121,33 @@ describe('pairing-code command', () => {
         expect(r.out).toContain(`refusing to send the admin token in clear to ${lan}:${port}: use --url https://${lan}:${port}`);
       }
       expect(connections).toBe(0);
-      // Loopback by name is still fine over http (the receiver's own host).
-      const local = await cli(['--url', receiver.url.replace('127.0.0.1', 'localhost')], env);
-      expect(local.code, local.out).toBe(0);
     } finally {
       listener.close();
+    }
+  });
+
+  it('never sends the admin token to "localhost" over plain http: another local user can listen on [::1] at that port', async () => {
+    // The receiver listens on 127.0.0.1 only; "localhost" resolves to ::1 first, where any user may bind the port.
+    const { createServer } = await import('node:net');
+    let connections = 0;
+    const impostor = createServer((sock) => {
+      connections++;
+      sock.destroy();
+    });
+    const port = Number(new URL(receiver.url).port);
+    const v6 = await new Promise<boolean>((r) => {
+      impostor.once('error', () => r(false));
+      impostor.listen(port, '::1', () => r(true));
+    });
+    try {
+      const r = await cli(['--url', `http://localhost:${port}`], { RECEIVER_ADMIN_TOKEN: receiver.adminToken! });
+      expect(r.code, r.out).toBe(2);
+      expect(r.out).toContain(`use --url http://127.0.0.1:${port}`);
+      expect(connections).toBe(0);
+      // The literal loopback address reaches the receiver itself.
+      expect((await cli(['--url', `http://127.0.0.1:${port}`], { RECEIVER_ADMIN_TOKEN: receiver.adminToken! })).code).toBe(0);
+    } finally {
+      if (v6) impostor.close();
     }
   });
 
