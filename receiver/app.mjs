@@ -171,12 +171,13 @@ async function build(opts, store, unlock) {
   const receiverKey = await loadReceiverKey(opts.dataDir);
   const webhookSecret = opts.webhook ? loadWebhookSecret(opts.dataDir, opts.webhookSecretFile) : undefined;
   const pairing = new PairingCodes({ ttlMs: opts.pairTtlMs ?? 10 * 60_000, now });
-  // The latest time this receiver accepted any decision (from the store at start, then each accept): a clock that
-  // reads earlier than it, by more than the skew, has been set back, and a grant is then no fresher than its `ts` says
-  // (attacker review, session 32: a signed grant refused with a retryable answer keeps its number; set the clock back
-  // to its `ts` and it would actuate).
+  // The latest time this process accepted a decision that was fresh by both clocks (the kiosk's `ts` and ours agreed
+  // within the window): a clock that reads earlier than it by more than the window has been set back, and a grant is
+  // then no fresher than its `ts` says (attacker review, session 32: a signed grant refused with a retryable answer
+  // keeps its number; set the clock back to its `ts` and it would actuate). Only fresh acceptances raise it, so a
+  // clock that ran ahead (its decisions stale) and is put right locks nothing out; in memory only, so no other
+  // receiver's clock and no past error outlives a restart.
   let clockFloor = 0;
-  for (const k of (await store.kiosks()).values()) clockFloor = Math.max(clockFloor, k.lastAcceptedAt ?? 0);
   const kioskLimiter = new RateLimiter({ ...(opts.kioskRate ?? { burst: 30, perSecond: 5 }), now });
   const clientLimiter = new RateLimiter({ ...(opts.clientRate ?? { burst: 120, perSecond: 40 }), now });
   const pairLimiter = new RateLimiter({ ...(opts.pairRate ?? { burst: 5, perSecond: 0.1 }), now });
@@ -460,15 +461,15 @@ async function build(opts, store, unlock) {
     if (verdict === 'revoked') return reject(req, reply, 401, 'kiosk_revoked', ids, { signedBy: p.kiosk }); // unpaired meanwhile
     if (verdict !== 'ok') return reject(req, reply, 409, verdict, ids, { signedBy: p.kiosk });
     // Accepted (its number used up, so it is no replay material either way) but never actuated on a clock set back.
-    const setBack = receivedAt < clockFloor - skewMs;
+    const setBack = receivedAt < clockFloor - freshnessMs;
     if (setBack)
       req.log.warn(
         { event: 'clock_set_back', kiosk: p.kiosk, behindMs: clockFloor - receivedAt },
         `this receiver's clock reads ${((clockFloor - receivedAt) / 1000).toFixed(1)} s earlier than a decision it ` +
           'accepted before: no grant actuates until it is put right (keep it in step by NTP)',
       );
-    clockFloor = Math.max(clockFloor, receivedAt);
     const stale = p.stale === true || ageMs > freshnessMs || setBack;
+    if (!stale) clockFloor = Math.max(clockFloor, receivedAt);
     // Sent as fresh (the kiosk marks what it queued too long) yet older than the window on arrival: a LAN that slow
     // is rare, a kiosk clock behind this one is not, and then none of its grants opens a door. Said once per kiosk
     // per 10 minutes, so the receiver's admin sees why (the kiosk's guard screen shows its measured offset too).

@@ -159,7 +159,8 @@ function adminUrlProblem(url) {
   if (u.protocol !== 'http:') return `--url must be https:// (or http:// to loopback), got ${u.protocol}`;
   const host = u.hostname.replace(/^\[|\]$/g, '');
   // Not "localhost" over plain http: Node tries ::1 first, and the receiver listens on 127.0.0.1 only, so any local
-  // user could listen on [::1] at the same port and take the token (attacker review, session 32).
+  // user could listen on [::1] at the same port and take the token (attacker review, session 32). A literal [::1] is
+  // taken as meant: for a receiver started with --host ::1 (on one started on 127.0.0.1 it has the same exposure).
   if (host === 'localhost')
     return `refusing to send the admin token to "localhost" over plain http (it may reach another local user's listener on ::1): use --url http://127.0.0.1:${u.port || '80'}`;
   if (isLoopback(host)) return null;

@@ -606,6 +606,7 @@ export class KioskController {
     if (at < this.holdUntil) return;
     const thresholds = { ...cfg.thresholds[cfg.embedder], accept: this.snap.openSet?.threshold ?? cfg.thresholds[cfg.embedder].accept };
     if (this.gate.running) {
+      // The deny bar at the embedder's own accept, as for the window below: the open-set threshold raises a grant's bar only.
       const g = this.gate.onFrame(a, at, cfg, pad !== 'off', thresholds, {
         subject: (id) => this.watchlist.subject(id),
         at: cfg.thresholds[cfg.embedder].accept,

@@ -98,7 +98,9 @@ export class EnrolmentService {
    * refuses more.
    */
   private sameFaceBar(): number {
-    return Math.max(this.acceptThreshold(), this.app.snapshot.openSet?.threshold ?? -Infinity);
+    // At most maxAccept: a gallery too large to arm asks more than genuine photo sets reach (none would be taken).
+    const cap = resolveFaceConfig(this.app.snapshot.settings.face).openSet.maxAccept;
+    return Math.max(this.acceptThreshold(), Math.min(cap, this.app.snapshot.openSet?.threshold ?? -Infinity));
   }
 
   /**

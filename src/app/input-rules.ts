@@ -6,7 +6,7 @@
  * for the screen to show). Errors carry field names, limits, lengths and row numbers only, never the value itself.
  */
 import { checkPassphrase, LONG_PASSPHRASE_LENGTH, MAX_PASSPHRASE_LENGTH, MIN_PASSPHRASE_LENGTH } from '../crypto/passphrase';
-import { isPlateChar, normalisePlate } from '../matching/plates';
+import { isPlateChar, MIN_PLATE_CHARS, normalisePlate } from '../matching/plates';
 import { KioskError } from '../shared/errors';
 import { SUBJECT_LIMITS as LIMITS } from '../shared/subject-schema';
 import { WIPE_CONFIRMATION } from '../store';
@@ -14,12 +14,11 @@ import { WIPE_CONFIRMATION } from '../store';
 export const LABEL_MAX_CHARS = LIMITS.labelChars;
 export const PLATE_MAX_CHARS = LIMITS.plateChars;
 /**
- * The shortest plate an admin may list: 1-3 characters (a bay or fleet number, a taxi's roof number, a sticker) are
- * printed on many cars and signs, and the readers read them there; listed as a plate, any of them would be a grant.
- * EU, BR and CN series are already at least this long; the US rules read 2-3 character vanity plates as plate-like.
- * Input rule only: stored and synced subjects are not re-checked (a vault must keep loading what it holds).
+ * The shortest plate an admin may list (on either list: a deny-listed "12" would turn any grant with a "12" in view
+ * into an alert). Input rule only: stored and synced subjects are not re-checked (a vault must keep loading what it
+ * holds); the decision grants on no shorter read (src/matching/plates/decide.ts).
  */
-export const PLATE_MIN_CHARS = 4;
+export const PLATE_MIN_CHARS = MIN_PLATE_CHARS;
 export const PLATES_PER_PERSON = LIMITS.plates;
 export const PASSPHRASE_RULE = { min: MIN_PASSPHRASE_LENGTH, long: LONG_PASSPHRASE_LENGTH, max: MAX_PASSPHRASE_LENGTH } as const;
 export { WIPE_CONFIRMATION, checkPassphrase };

@@ -85,7 +85,7 @@ export class LivenessGate {
     cfg: FaceConfig,
     passive: boolean,
     thresholds: EmbedderThresholds,
-    deny?: { subject: PolicyContext['subject']; at: number },
+    deny: { subject: PolicyContext['subject']; at: number },
   ): GateResult {
     const s = this.state;
     const anchor = this.anchor;
@@ -94,14 +94,16 @@ export class LivenessGate {
     const f = a.faces[0];
     const sameness = f?.template && f.template.length === anchor.length ? cosineSimilarity(f.template, anchor) : undefined;
     if (f?.liveness !== undefined) this.minLive = Math.min(this.minLive, f.liveness);
-    const vote = frameVote(observationFromAnalysis(a, at), thresholds, cfg.quality, passive ? cfg.pad : undefined, deny?.subject, deny?.at);
+    const vote = frameVote(observationFromAnalysis(a, at), thresholds, cfg.quality, passive ? cfg.pad : undefined, deny.subject, deny.at);
     const best = f?.match?.best;
+    // Any frame with a match, whatever its quality or pose: a deny-listed best or runner-up at the deny bar.
+    const denied = [best, f?.match?.second].some((m) => m && m.score >= Math.min(deny.at, thresholds.accept) && deny.subject(m.subjectId)?.list === 'deny');
     const identity =
-      vote.kind === 'identity'
+      vote.kind === 'identity' && !denied
         ? vote.subjectId === grant.subjectId
           ? 'grant'
           : 'other'
-        : (best && best.subjectId !== grant.subjectId && best.score >= thresholds.accept) || (vote.kind === 'ambiguous' && vote.denied)
+        : (best && best.subjectId !== grant.subjectId && best.score >= thresholds.accept) || denied
           ? 'other'
           : undefined;
     const next = stepChallenge(

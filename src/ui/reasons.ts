@@ -67,6 +67,7 @@ const PHRASES: readonly (readonly [RegExp, Zh])[] = [
   [/^a deny-listed plate is in view$/, '画面中有禁止名单上的车牌'],
   [/^no frames read the listed plate itself, only their vote$/, '没有一帧单独读出名单上的车牌，只有多帧合成的结果'],
   [/^plate matches exactly$/, '车牌完全匹配'],
+  [/^plate too short to grant on$/, '车牌太短，不能据此放行'],
   [/^plate matches up to look-alike characters$/, '车牌匹配（仅相似字符不同）'],
   // active challenge (src/app/liveness-gate.ts)
   [/^challenge failed: ([\w-]+) \((.+)\)$/, (f, what) => `动作验证失败：${words(f)}（${words(what)}）`],

@@ -60,6 +60,8 @@ describe('expire now', () => {
       code: 'INPUT_PLATE_INVALID',
       details: { field: 'plates', rule: 'plateTooShort', min: 4, position: 1 },
     });
+    // It grants nothing (the decision's own floor), and can still be deny-listed.
+    expect(decidePlate(frames('12'), [old], { region: 'us' }, { now: clock.wall() }).outcome).toBe('uncertain');
     await ops.people.updateSubject(old.id, { list: 'deny' });
     expect(
       decidePlate(frames('12'), [(await vault.subjects.get(old.id))!], { region: 'us' }, { now: clock.wall() }).outcome,

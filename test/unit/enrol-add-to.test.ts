@@ -29,7 +29,8 @@ const carol: Subject = {
   templates: { fr_feature: [unit(0.3, 0.95, 0, 0)] },
 } as unknown as Subject;
 
-function standIn(template: Float32Array, openSetThreshold?: number) {
+function standIn(template: Float32Array | Float32Array[], openSetThreshold?: number) {
+  const next = Array.isArray(template) ? [...template] : null;
   const put: Subject[] = [];
   const app = {
     authority: { require: () => undefined },
@@ -38,7 +39,7 @@ function standIn(template: Float32Array, openSetThreshold?: number) {
       openSet: openSetThreshold === undefined ? null : { threshold: openSetThreshold },
     },
     clock: { wall: () => Date.UTC(2026, 0, 1) },
-    faces: { enrolFromImage: async () => ({ template }) },
+    faces: { enrolFromImage: async () => ({ template: next ? next.shift()! : template }) },
     listSubjects: () => [bob, carol].map((s) => ({ id: s.id, label: s.label, list: s.list, plates: s.plates })),
     vault: {
       subjects: {
@@ -102,6 +103,19 @@ describe('the bar for the same face', () => {
       addTo: 'bob',
     });
     expect(ok?.ok).toBe(true);
+  });
+
+  it('holds several photos of one new person to that bar too', async () => {
+    // Two photos given as one new person, cos 0.5 to each other and nobody's: one person at fr_feature's accept, two
+    // at a door that asks 0.55.
+    const pair = () => [unit(0, 0, 1, 0), unit(0, 0, 0.5, Math.sqrt(0.75))];
+    const items = () => [1, 2].map(() => ({ file: photo(), label: 'Dana', list: 'allow' as const }));
+    const raised = standIn(pair(), 0.55);
+    const refused = await raised.enrolment.enrolPhotos(items());
+    expect(refused.every((r) => !r.ok && r.code === 'ENROL_PHOTOS_DIFFER')).toBe(true);
+    expect(raised.put).toEqual([]);
+    const small = standIn(pair());
+    expect((await small.enrolment.enrolPhotos(items())).every((r) => r.ok)).toBe(true);
   });
 });
 

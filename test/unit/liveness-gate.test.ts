@@ -41,6 +41,9 @@ function frame(nose: number, template = A, liveness = 0.99, match = template ===
   };
 }
 
+/** Lists where nobody is deny-listed (the cases below are about actions, PAD and other people). */
+const NO_DENY = { subject: () => ({ list: 'allow' as const }), at: thresholds.accept };
+
 /** Runs a challenge of one action chosen by `r` over the frames; returns the final result. */
 function run(r: number, frames: FrameAnalysis[], stepMs = 100) {
   const gate = new LivenessGate();
@@ -48,7 +51,7 @@ function run(r: number, frames: FrameAnalysis[], stepMs = 100) {
   let at = 0;
   for (const f of frames) {
     at += stepMs;
-    const g = gate.onFrame(f, at, cfg, true, thresholds);
+    const g = gate.onFrame(f, at, cfg, true, thresholds, NO_DENY);
     if (g.kind === 'done') return { prompt, g, running: gate.running };
   }
   return { prompt, g: null, running: gate.running };
@@ -61,7 +64,7 @@ describe('liveness gate', () => {
       f.faces[0]!.match!.second = { subjectId: 'D', score: d };
       return f;
     };
-    const play = (d: number, deny?: typeof lists) => {
+    const play = (d: number, deny: typeof lists) => {
       const gate = new LivenessGate();
       gate.begin(grant, A, 0, cfg, () => 0);
       for (const [i, f] of [frame(0), frame(0.15), frame(0)].entries()) {
@@ -72,9 +75,15 @@ describe('liveness gate', () => {
     };
     const high = thresholds.accept + 0.01;
     expect(play(high, lists)).toMatchObject({ kind: 'done', decision: { outcome: 'deny-spoof', reason: expect.stringMatching(/identity-switch/) } });
-    // Below the bar, or without the lists (a caller that passed none), the same frames pass.
+    // A turned or blurred frame (no vote) of her counts as well: the match is checked whatever the frame's quality.
+    const gate = new LivenessGate();
+    gate.begin(grant, A, 0, cfg, () => 0);
+    const turned = frame(0.15);
+    turned.faces[0]!.quality = { ...turned.faces[0]!.quality, ok: false, reason: 'turn to the camera' };
+    expect(gate.onFrame(withD(turned, high), 100, cfg, true, thresholds, lists)).toMatchObject({ kind: 'done', decision: { outcome: 'deny-spoof' } });
+    // Below the bar, or when D is not on the deny list, the same frames pass.
     expect(play(thresholds.accept - 0.05, lists)).toMatchObject({ kind: 'done', decision: { outcome: 'grant', subjectId: 'A' } });
-    expect(play(high)).toMatchObject({ kind: 'done', decision: { outcome: 'grant', subjectId: 'A' } });
+    expect(play(high, { ...lists, subject: () => ({ list: 'allow' as const }) })).toMatchObject({ kind: 'done', decision: { outcome: 'grant', subjectId: 'A' } });
   });
 
   it('releases the withheld grant after the asked action (turn left: random 0 picks it)', () => {

@@ -373,3 +373,16 @@ describe('decidePlate', () => {
     }
   });
 });
+
+describe('short listed plates', () => {
+  // Attacker review, session 32: a listed US "12" was granted to any car whose sticker or bay number read 12 twice.
+  // Entry refuses such plates now; one stored before that, or from an older tablet's bundle, grants nothing.
+  const twice = (t: string) => voteConsensus([0.95, 0.96].map((confidence) => ({ text: t, confidence })));
+  const list = (list: 'allow' | 'deny', plate: string): PlateWatchEntry[] => [{ id: 'S', list, plates: [plate] }];
+  it('grants on no read shorter than four characters; still denies on it; four is enough', () => {
+    expect(decideNow(twice('12'), list('allow', '12'), { region: 'us' })).toMatchObject({ outcome: 'uncertain', reason: 'plate too short to grant on' });
+    expect(decideNow(twice('A12'), list('allow', 'A12'), { region: 'us' }).outcome).toBe('uncertain');
+    expect(decideNow(twice('12'), list('deny', '12'), { region: 'us' })).toMatchObject({ outcome: 'deny-listed', subjectId: 'S' });
+    expect(decideNow(twice('AB12'), list('allow', 'AB12'), { region: 'us' })).toMatchObject({ outcome: 'grant', subjectId: 'S' });
+  });
+});

@@ -15,8 +15,9 @@
  *   ambiguous frame in which a deny-listed person scored at least `denyAt` (best or runner-up) is marked `denied`.
  * Over the window (frames newer than windowMs, at most the last n):
  *   1. any deny-listed identity with k votes → deny-listed (a deny list outranks everything);
- *   1b. pad.spoofVotes spoof votes → deny-spoof; any spoof vote in the window blocks a grant (rule 3), and so
- *       does any `denied` frame (a deny-listed look-alike must not win on the frames where it scored lower);
+ *   1b. pad.spoofVotes spoof votes → deny-spoof; any spoof vote in the window blocks a grant (rule 3); a `denied`
+ *       frame turns what would be a grant into a final "uncertain" (a deny-listed look-alike must not win on the
+ *       frames where she scored lower, nor by waiting until that frame has left the window);
  *   2. votes for two different identities → uncertain (a stranger must never be averaged into someone);
  *   3. one identity with k votes holding ≥ minWeightShare of the weight of all good frames → grant
  *      (or deny-unknown when that subject is outside its validity period);
@@ -64,7 +65,7 @@ export interface PolicyContext {
   /** Passive PAD settings; absent = PAD off (frames vote on identity alone). */
   pad?: { liveThreshold: number; spoofVotes: number };
   /**
-   * A deny-listed runner-up at or above this score stops a grant (default `thresholds.accept`). The door passes the
+   * A deny-listed best or runner-up at or above this score stops a grant (default `thresholds.accept`). The door passes the
    * embedder's own accept threshold here while `thresholds.accept` is the open-set one, raised with the gallery's
    * size: raising the bar for a grant must not raise it for the deny list's veto (attacker review, session 24).
    */
@@ -115,7 +116,7 @@ export function frameWeight(q: { eyeDistancePx: number; sharpness: number }, gat
 /**
  * Classify one frame. With `subject` (the watchlist's lists), a frame whose runner-up is a deny-listed person at or
  * above the accept threshold (or `denyAt`, if lower) is no vote for an allowed best match: it is `ambiguous` (margin), so the decision
- * refuses. The margin alone let it through: a deny-listed person also enrolled on the allow list under another
+ * refuses; an ambiguous frame with a deny-listed best or runner-up at that bar is marked `denied`. The margin alone let it through: a deny-listed person also enrolled on the allow list under another
  * record (a fresh photo there scores above an old still on the deny record), or a close look-alike of an allowed
  * person, was granted as the allowed one (attacker review, session 23).
  */
@@ -256,10 +257,11 @@ export function decideFace(observations: readonly FaceObservation[], ctx: Policy
   if (id !== undefined && summary.identities[id]! >= p.k && idWeight.get(id)! / goodWeight >= p.minWeightShare) {
     // Any frame of the window that failed PAD withholds the grant until it has left the window.
     if (summary.spoof > 0) return out('uncertain', 'some frames did not look live', false, liveExtra);
-    // Likewise any frame in which a deny-listed person scored at the deny bar: Mallory (deny list) resembling Bob
-    // showed one frame M .52 / B .50 and three of B .56 / M .44, and the three won Bob's grant (attacker review,
-    // session 32). The frames where she scored lower are no evidence that it is not her.
-    if (denied > 0) return out('uncertain', 'a frame also matched someone on the deny list', false, liveExtra);
+    // A frame in which a deny-listed person scored at the deny bar: Mallory (deny list) resembling Bob showed one
+    // frame M .52 / B .50 and three of B .56 / M .44, and the three won Bob's grant (attacker review, session 32).
+    // The frames where she scored lower are no evidence that it is not her. Final, so the window ends here and the
+    // presence holds her: not a wait until that frame has left the window.
+    if (denied > 0) return out('uncertain', 'a frame also matched someone on the deny list', true, liveExtra);
     // The grant is made on a frame of that person: a window already won (a photo of them, say, held up until a
     // frame failing PAD left the window) must not turn final on a frame showing someone else or nobody — the
     // kiosk anchors the active challenge, and the presence after the decision, on the deciding frame.

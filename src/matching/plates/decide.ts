@@ -12,7 +12,7 @@
 import type { DecisionResult, ListKind } from '../../shared/types';
 import { DEFAULT_TABLE, plateDistance, type ConfusionTable } from './confusion';
 import { REGION_RULES, plateLikeness, type RegionRules } from './formats';
-import { normalisePlate } from './normalise';
+import { MIN_PLATE_CHARS, normalisePlate } from './normalise';
 import type { Consensus } from './voting';
 import { validAt } from '../validity';
 import { PlateIndex, type PlateWatchEntry } from './plate-index';
@@ -116,6 +116,9 @@ export function decidePlate(
     if (reading.length < c.minSupport)
       return out('uncertain', 'no frames read the listed plate itself, only their vote', { score: hit.d });
   }
+  // A listed plate of 1-3 characters (stored before entry refused them, or from an older tablet's bundle) opens
+  // nothing: a "12" sticker or bay number read twice was its grant (attacker review, session 32). It still denies.
+  if (plate.length < MIN_PLATE_CHARS) return out('uncertain', 'plate too short to grant on', { score: hit.d });
   return out('grant', hit.d === 0 ? 'plate matches exactly' : 'plate matches up to look-alike characters', {
     subjectId: hit.id,
     score: hit.d,

@@ -9,6 +9,12 @@
 
 export const LATIN_LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 export const DIGITS = '0123456789';
+
+/**
+ * The shortest plate that may be listed (src/app/input-rules.ts) or granted on (decide.ts): 1-3 characters (a bay or
+ * fleet number, a taxi's roof number, a sticker) are printed on many cars and signs, and the readers read them there.
+ */
+export const MIN_PLATE_CHARS = 4;
 /** Province abbreviations that open a mainland-China plate (31 of them). */
 export const CN_PROVINCES = '京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼';
 
