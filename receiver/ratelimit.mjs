@@ -30,10 +30,10 @@ export class RateLimiter {
     const now = this.#now();
     const b = this.#buckets.get(key) ?? { tokens: this.#burst, at: now };
     this.#buckets.delete(key); // re-insert below: Map order is our LRU order
-    // A clock stepped back (NTP) adds no tokens and takes none: negative elapsed time drained every bucket, so each
-    // kiosk was refused 429 for as long as the step (review, session 32).
+    // A clock stepped back (NTP) adds no tokens and takes none, and refilling goes on from the new reading: negative
+    // elapsed time drained every bucket, so each kiosk was refused 429 for as long as the step (review, session 32).
     b.tokens = Math.min(this.#burst, b.tokens + (Math.max(0, now - b.at) / 1000) * this.#perSecond);
-    b.at = Math.max(b.at, now);
+    b.at = now;
     let verdict;
     if (b.tokens >= 1) {
       b.tokens -= 1;

@@ -198,6 +198,17 @@ describe('rate limiter', () => {
     expect(rl.take('a').ok).toBe(false);
   });
 
+  it('goes on refilling after the clock steps back an hour, and gains nothing from the step', () => {
+    let clock = 3_600_000;
+    const rl = new RateLimiter({ burst: 2, perSecond: 1, now: () => clock });
+    expect([rl.take('a'), rl.take('a')].every((r) => r.ok)).toBe(true);
+    clock -= 3_600_000; // NTP steps the clock back an hour
+    expect(rl.take('a').ok).toBe(false); // no tokens from the step
+    clock += 1_000;
+    expect(rl.take('a').ok).toBe(true); // one second later, one token: not an hour's wait
+    expect(rl.take('a').ok).toBe(false);
+  });
+
   it('forgets the least recently used key past its bound', () => {
     const rl = new RateLimiter({ burst: 1, perSecond: 0.001, maxKeys: 2, now: () => 0 });
     rl.take('a');
