@@ -13,9 +13,13 @@
  * admin request a CPU cost an attacker could impose. The hash is compared in constant time. Web pages are refused
  * even with a token (an admin route has no business in a browser, and a leaked token in a page is the likeliest
  * leak), and a token never travels in clear over the LAN: non-loopback admin calls must come over TLS.
+ * Over plain http on loopback the admin commands first ask the listener to prove it is this receiver (`helloProof`):
+ * an HMAC keyed with the stored hash over their nonce and the address their connection reached. Any local user can
+ * listen on the receiver's port while it is down (a restart, a crash, an upgrade), or on another loopback address,
+ * relaying to it; neither can answer for the address it listens on, so the token stays with the command.
  * This module never logs, journals or returns a token it was sent.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -50,6 +54,33 @@ const TOKEN = /^ekr_[A-Za-z0-9_-]{43}$/;
 /** @param {string} token */
 export function hashToken(token) {
   return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** An admin command's challenge: 32 random bytes, base64url. */
+export const HELLO_NONCE = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * One end of a TCP connection as both sides name it: `127.0.0.1:8787`, `[::1]:8787` (an IPv4 address a dual-stack
+ * socket reports as `::ffff:127.0.0.1` is named as IPv4, as the other side sees it).
+ * @param {string | undefined} address @param {number | undefined} port
+ */
+export function endpointName(address, port) {
+  const a = (address ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  return `${a.includes(':') ? `[${a}]` : a}:${port ?? ''}`;
+}
+
+/**
+ * The receiver's answer to an admin command's nonce: HMAC-SHA256 keyed with the admin token's stored hash over the
+ * nonce and the endpoint the command's connection reached (`endpointName` of the receiver's local address). The
+ * command, which holds the token, computes the same from its own side of the connection before it sends the token.
+ * A listener without the hash cannot answer; one relaying to the real receiver gets the proof for the receiver's
+ * address, not its own. The answer reveals nothing of the hash (an HMAC of chosen input), so it needs no token.
+ * @param {Buffer} tokenHash @param {string} nonce @param {string} endpoint
+ */
+export function helloProof(tokenHash, nonce, endpoint) {
+  return createHmac('sha256', tokenHash)
+    .update(`entrance-kiosk-receiver admin hello\n${nonce}\n${endpoint}`)
+    .digest('base64url');
 }
 
 /** A new token: "ekr_" + 32 random bytes in base64url (the prefix makes a leaked one easy to grep for). */

@@ -40,7 +40,7 @@ import { PairingCodes } from './pairing.mjs';
 import { RateLimiter } from './ratelimit.mjs';
 import { openStore } from './store.mjs';
 import { lockDataDir } from './lock.mjs';
-import { adminVerdict, loadAdminToken } from './admin.mjs';
+import { HELLO_NONCE, adminVerdict, endpointName, helloProof, loadAdminToken } from './admin.mjs';
 import { loadReceiverKey, loadWebhookSecret, signOrder } from './orders.mjs';
 import { logOutput, mqttOutput, webhookOutput } from './outputs.mjs';
 import { BUNDLE_MIME, BundleStore, bundleSummary, loadAdminKey, selectBundle } from './bundles.mjs';
@@ -619,6 +619,18 @@ async function build(opts, store, unlock) {
       emit({ type: 'paired', kiosk: p.kiosk, kid, fingerprint: fingerprint(kid) });
     }
     return { ok: true, kiosk: p.kiosk, kid };
+  });
+
+  // An admin command's first question over plain http (receiver/admin.mjs, helloProof): are you this receiver? No
+  // token needed (the answer proves the hash without revealing it); never from a web page, like every admin route.
+  app.get('/admin/hello', async (req, reply) => {
+    const site = req.headers['sec-fetch-site'];
+    if (req.headers.origin !== undefined || (site !== undefined && site !== 'none'))
+      return reject(req, reply, 403, 'admin_only');
+    const nonce = /** @type {Record<string, unknown>} */ (req.query ?? {}).nonce;
+    if (typeof nonce !== 'string' || !HELLO_NONCE.test(nonce))
+      return reject(req, reply, 400, 'bad_field', { field: 'nonce' });
+    return { proof: helloProof(adminToken.hash, nonce, endpointName(req.socket.localAddress, req.socket.localPort)) };
   });
 
   app.post('/admin/pairing-code', async (req, reply) => {

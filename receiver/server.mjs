@@ -30,7 +30,17 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ORIGINS, createReceiver } from './app.mjs';
 import { BundleStore, MAX_BUNDLE_BYTES, loadAdminKey } from './bundles.mjs';
-import { ADMIN_TOKEN_FILE, NEW_ADMIN_TOKEN_FILE, isLoopback, rotateAdminToken, writeNewTokenFile } from './admin.mjs';
+import {
+  ADMIN_TOKEN_FILE,
+  NEW_ADMIN_TOKEN_FILE,
+  endpointName,
+  hashToken,
+  helloProof,
+  isLoopback,
+  rotateAdminToken,
+  writeNewTokenFile,
+} from './admin.mjs';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { lockDataDir } from './lock.mjs';
 import { RECEIVER_PUBLIC_FILE } from './orders.mjs';
 import { loadTls } from './tls.mjs';
@@ -167,45 +177,119 @@ function adminUrlProblem(url) {
   return `refusing to send the admin token in clear to ${u.host}: use --url https://${u.host} (with --ca for the site CA)`;
 }
 
+/** The receiver did not prove itself before the token was sent (`adminPost`, over plain http). */
+class NotTheReceiverError extends Error {}
+
+/**
+ * One HTTP exchange on `agent`, resolved with its status, body and the socket it went over. The request is written
+ * only once `check(socket)` has passed (it may throw), so nothing leaves on a connection the caller has not vetted.
+ * @param {URL} url @param {Record<string, unknown>} opts @param {string} body
+ * @param {(socket: import('node:net').Socket) => void} check
+ * @returns {Promise<{ status: number, text: string, socket: import('node:net').Socket }>}
+ */
+async function exchange(url, opts, body, check) {
+  const { request } = await import(url.protocol === 'https:' ? 'node:https' : 'node:http');
+  return new Promise((ok, fail) => {
+    /** @type {import('node:net').Socket} */
+    let sent;
+    const req = request(url, { ...opts, timeout: 10_000 }, (/** @type {import('node:http').IncomingMessage} */ r) => {
+      let text = '';
+      r.setEncoding('utf8');
+      r.on('data', (/** @type {string} */ c) => (text += c));
+      // (kept-alive, the socket is back in the agent's pool by now: r.socket is null)
+      r.on('end', () => ok({ status: r.statusCode ?? 0, text, socket: sent }));
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', fail);
+    req.once('socket', (/** @type {import('node:net').Socket} */ socket) => {
+      const send = () => {
+        try {
+          check(socket);
+        } catch (e) {
+          req.destroy(/** @type {Error} */ (e));
+          return;
+        }
+        sent = socket;
+        req.end(body);
+      };
+      // A new connection has no peer address until it is up; a reused one has it now.
+      if (socket.remoteAddress === undefined || socket.connecting) socket.once('connect', send);
+      else send();
+    });
+  });
+}
+
 /**
  * POSTs `body` to an admin route of the running receiver. Resolves its status and parsed JSON answer ({} when it was
- * not JSON); rejects when the receiver cannot be reached.
+ * not JSON); rejects when the receiver cannot be reached, or (NotTheReceiverError) over plain http when the listener
+ * could not prove it is the receiver that holds this token: any local user can listen on the receiver's port while
+ * it is down, or on another loopback address relaying to it (attacker review, session 33). The proof
+ * (receiver/admin.mjs, helloProof) is asked on one kept-alive connection and the token goes over that same
+ * connection or not at all. Over https the site CA already authenticates the receiver.
  * @param {{ url?: string, ca?: string }} where @param {string} token @param {string} path @param {string} body
  * @returns {Promise<{ status: number, j: Record<string, unknown> & { reason?: string, field?: string } }>}
  */
 async function adminPost(where, token, path, body) {
-  const url = new URL(path, where.url ?? 'http://127.0.0.1:8787');
-  const { request } = await import(url.protocol === 'https:' ? 'node:https' : 'node:http');
-  /** @type {{ status: number, text: string }} */
-  const res = await new Promise((ok, fail) => {
-    const req = request(
+  const base = where.url ?? 'http://127.0.0.1:8787';
+  const url = new URL(path, base);
+  const tls = url.protocol === 'https:';
+  const { Agent } = await import(tls ? 'node:https' : 'node:http');
+  // One connection for the proof and the token: a second one could reach whoever listens there by then.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ...(where.ca ? { ca: readFileSync(where.ca) } : {}) });
+  try {
+    /** @type {import('node:net').Socket | undefined} */
+    let proven;
+    if (!tls) {
+      const nonce = randomBytes(32).toString('base64url');
+      const hello = await exchange(new URL(`/admin/hello?nonce=${nonce}`, base), { agent, method: 'GET' }, '', () => {});
+      /** @type {unknown} */
+      let proof;
+      try {
+        proof = JSON.parse(hello.text).proof;
+      } catch {
+        // judged below
+      }
+      const at = endpointName(hello.socket.remoteAddress, hello.socket.remotePort);
+      const want = Buffer.from(helloProof(hashToken(token), nonce, at));
+      const got = Buffer.from(typeof proof === 'string' ? proof : '');
+      if (hello.status !== 200 || got.length !== want.length || !timingSafeEqual(got, want))
+        throw new NotTheReceiverError(
+          `the listener at ${at} did not prove it is the receiver holding this admin token (HTTP ${hello.status}): ` +
+            'the token was not sent. Wrong token, the receiver is not running there, or another program is listening on its port',
+        );
+      proven = hello.socket;
+    }
+    const res = await exchange(
       url,
       {
+        agent,
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        ...(where.ca ? { ca: readFileSync(where.ca) } : {}),
-        timeout: 10_000,
       },
-      (/** @type {import('node:http').IncomingMessage} */ r) => {
-        let text = '';
-        r.setEncoding('utf8');
-        r.on('data', (/** @type {string} */ c) => (text += c));
-        r.on('end', () => ok({ status: r.statusCode ?? 0, text }));
+      body,
+      (socket) => {
+        if (proven !== undefined && socket !== proven)
+          throw new NotTheReceiverError('the receiver closed the proven connection before the token was sent: try again');
       },
     );
-    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
-    req.on('error', fail);
-    req.end(body);
-  });
-  /** @type {Record<string, unknown> & { reason?: string, field?: string }} */
-  let j = {};
-  try {
-    j = JSON.parse(res.text);
-  } catch {
-    // the caller reports the status
+    /** @type {Record<string, unknown> & { reason?: string, field?: string }} */
+    let j = {};
+    try {
+      j = JSON.parse(res.text);
+    } catch {
+      // the caller reports the status
+    }
+    return { status: res.status, j };
+  } finally {
+    agent.destroy();
   }
-  return { status: res.status, j };
 }
+
+/** Why an admin command got no answer, for a human. @param {string | undefined} url @param {unknown} e */
+const adminFailure = (url, e) =>
+  e instanceof NotTheReceiverError
+    ? `receiver: refused: ${e.message}`
+    : `receiver: cannot reach ${url ?? 'http://127.0.0.1:8787'}: ${e instanceof Error ? e.message : String(e)}`;
 
 /** Why an admin route said no, for a human. @param {{ reason?: string }} j */
 const adminHint = (j) =>
@@ -285,7 +369,7 @@ async function pairingCodeCommand(argv) {
     if (values.qr) console.log((await import('uqr')).renderUnicodeCompact(j.code, { ecc: 'M', border: 2 }));
     return 0;
   } catch (e) {
-    console.error(`receiver: cannot reach ${values.url ?? 'http://127.0.0.1:8787'}: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(adminFailure(values.url, e));
     return 1;
   }
 }
@@ -342,7 +426,7 @@ async function unpairCommand(argv) {
     );
     return 0;
   } catch (e) {
-    console.error(`receiver: cannot reach ${parsed.values.url ?? 'http://127.0.0.1:8787'}: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(adminFailure(parsed.values.url, e));
     return 1;
   }
 }

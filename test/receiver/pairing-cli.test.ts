@@ -92,9 +92,10 @@ describe('pairing-code command', () => {
     const none = await cli(['--url', receiver.url]);
     expect(none.code).toBe(2);
     expect(none.out).toMatch(/admin token is needed/);
+    // A wrong token is not even sent: the receiver's proof (keyed with the right token's hash) does not match it.
     const wrong = await cli(['--url', receiver.url], { RECEIVER_ADMIN_TOKEN: `ekr_${'A'.repeat(43)}` });
     expect(wrong.code).toBe(1);
-    expect(wrong.out).toMatch(/HTTP 401 admin_token_required \(wrong admin token\)/);
+    expect(wrong.out).toMatch(/refused: the listener at 127\.0\.0\.1:\d+ did not prove it is the receiver holding this admin token \(HTTP 200\): the token was not sent\. Wrong token/);
     const away = await cli(['--url', `http://127.0.0.1:${await freePort()}`], { RECEIVER_ADMIN_TOKEN: receiver.adminToken! });
     expect(away.code).toBe(1);
     expect(away.out).toMatch(/cannot reach/);
@@ -148,6 +149,63 @@ describe('pairing-code command', () => {
       expect((await cli(['--url', `http://127.0.0.1:${port}`], { RECEIVER_ADMIN_TOKEN: receiver.adminToken! })).code).toBe(0);
     } finally {
       if (v6) impostor.close();
+    }
+  });
+
+  it("never sends the admin token to a listener that cannot prove it is the receiver (another local user on its port while it is down)", async () => {
+    // Any local user may listen on 127.0.0.1:8787 while the receiver restarts; an http server that answers every
+    // request (the hello with a made-up proof) and keeps every header it is sent.
+    const { createServer } = await import('node:http');
+    const heard: string[] = [];
+    const impostor = createServer((req, res) => {
+      heard.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)}`);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ proof: 'A'.repeat(43), code: 'AAAAA-AAAAA', ok: true }));
+    });
+    await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', r));
+    const port = (impostor.address() as { port: number }).port;
+    try {
+      const env = { RECEIVER_ADMIN_TOKEN: receiver.adminToken! };
+      for (const [command, args] of [['pairing-code', []], ['unpair', ['lobby-1']]] as const) {
+        const r = await cli([...args, '--url', `http://127.0.0.1:${port}`], env, command);
+        expect(r.code, r.out).toBe(1);
+        expect(r.out).toContain(`refused: the listener at 127.0.0.1:${port} did not prove it is the receiver holding this admin token`);
+        expect(r.out).not.toMatch(/pairing code:|unpaired/);
+      }
+      // It was asked (the hello), and heard no token.
+      expect(heard.length).toBe(2);
+      expect(heard.every((h) => h.startsWith('GET /admin/hello?nonce='))).toBe(true);
+      expect(heard.join('\n')).not.toMatch(/ekr_|authorization/i);
+    } finally {
+      impostor.close();
+    }
+  });
+
+  it('never sends the admin token through a relay to the real receiver: its proof names the address it was reached on', async () => {
+    // Another local user's program on another loopback port, passing bytes to and from the receiver: it can relay
+    // the receiver's proof, but that proof is for the receiver's own address, not the relay's.
+    const { createServer, connect } = await import('node:net');
+    const target = new URL(receiver.url);
+    let passed = '';
+    const relay = createServer((sock) => {
+      const up = connect(Number(target.port), target.hostname);
+      sock.on('data', (d: Buffer) => (passed += d.toString('latin1')));
+      sock.pipe(up).pipe(sock);
+      sock.on('error', () => up.destroy());
+      up.on('error', () => sock.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const port = (relay.address() as { port: number }).port;
+    try {
+      const r = await cli(['--url', `http://127.0.0.1:${port}`], { RECEIVER_ADMIN_TOKEN: receiver.adminToken! });
+      expect(r.code, r.out).toBe(1);
+      expect(r.out).toContain(`refused: the listener at 127.0.0.1:${port} did not prove it is the receiver`);
+      expect(passed).toMatch(/^GET \/admin\/hello\?nonce=[A-Za-z0-9_-]{43} /);
+      expect(passed).not.toMatch(/ekr_|authorization/i);
+      // The same command straight to the receiver proves it and mints.
+      expect((await cli(['--url', receiver.url], { RECEIVER_ADMIN_TOKEN: receiver.adminToken! })).code).toBe(0);
+    } finally {
+      relay.close();
     }
   });
 
