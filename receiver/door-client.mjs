@@ -20,7 +20,7 @@
  * each once, in order), so this costs nothing but an order delivered out of order, which is refused.
  *
  *   node receiver/door-client.mjs --receiver-key receiver-public.jwk (--door ID | --any-door) [--freshness MS]
- *     [--state FILE]
+ *     (--state FILE | --no-state)
  *     (--listen HOST:PORT --webhook-secret FILE | --mqtt URL [--mqtt-user U --mqtt-password-file F] [--mqtt-ca F]
  *      [--mqtt-topic PREFIX]) [--gpio PATH [--pulse-ms MS]]
  */
@@ -263,6 +263,7 @@ async function main() {
       gpio: { type: 'string' },
       'pulse-ms': { type: 'string', default: '3000' },
       state: { type: 'string' },
+      'no-state': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -292,6 +293,17 @@ async function main() {
     }
     return n;
   };
+  // Safe by default: the state file is what keeps a clock set back from re-opening the door for a captured order, so
+  // running without one is an explicit choice (--no-state), not what a forgotten flag gives (attacker residual, s32).
+  if ((values.state === undefined) === !values['no-state']) {
+    console.error(
+      values['no-state']
+        ? 'door-client: --state and --no-state exclude each other'
+        : 'door-client: give --state FILE (it keeps each kiosk\'s highest sequence number taken, so an order captured ' +
+            'before cannot open the door again after a restart with this host clock set back), or --no-state to run without',
+    );
+    process.exit(2);
+  }
   const freshnessMs = millis('freshness');
   const pulseMs = millis('pulse-ms');
   const v = await makeVerifier(JSON.parse(readFileSync(keyFile, 'utf8')), {
@@ -301,7 +313,7 @@ async function main() {
   });
   if (values.state === undefined)
     say(
-      'no --state file: after a restart with this host clock set back, an order captured before could open the door ' +
+      '--no-state: after a restart with this host clock set back, an order captured before could open the door ' +
         'again (give --state FILE on a door that matters)',
     );
   const serves = v.door === undefined ? 'ANY door (--any-door)' : `door ${v.door}`;

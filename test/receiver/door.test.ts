@@ -250,11 +250,28 @@ describe('the door client must be told its door', () => {
       ]);
       expect(await exitOf(both)).toBe(2);
       expect(both.output()).toMatch(/--door and --any-door exclude each other/);
-      const single = startNode('receiver/door-client.mjs', [...common, '--any-door', '--listen', '127.0.0.1:0']);
+      // Without --state (or the explicit --no-state), a restart with the clock set back would replay a captured order.
+      const stateless = startNode('receiver/door-client.mjs', [...common, '--door', 'main', '--listen', '127.0.0.1:0']);
+      expect(await exitOf(stateless)).toBe(2);
+      expect(stateless.output()).toMatch(/^door-client: give --state FILE \(.*\), or --no-state to run without$/m);
+      const contradict = startNode('receiver/door-client.mjs', [
+        ...common,
+        '--door',
+        'main',
+        '--state',
+        join(dir.path, 'state.json'),
+        '--no-state',
+        '--listen',
+        '127.0.0.1:0',
+      ]);
+      expect(await exitOf(contradict)).toBe(2);
+      expect(contradict.output()).toMatch(/--state and --no-state exclude each other/);
+      const single = startNode('receiver/door-client.mjs', [...common, '--any-door', '--no-state', '--listen', '127.0.0.1:0']);
       try {
         await single.waitForOutput(
           /^door-client: listening on http:\/\/\S+ \(webhook\), receiver key \S+, for ANY door \(--any-door\)$/m,
         );
+        expect(single.output()).toMatch(/^door-client: --no-state: after a restart with this host clock set back/m);
       } finally {
         await single.stop();
       }
@@ -283,6 +300,7 @@ describe('the door client must be told its door', () => {
         keyFile,
         '--door',
         'main',
+        '--no-state',
         '--listen',
         '127.0.0.1:0',
       ];
@@ -403,6 +421,8 @@ describe('MQTT with TLS, passwords and an ACL (real Mosquitto)', () => {
       pw,
       '--mqtt-ca',
       broker.caFile!,
+      '--state',
+      join(data.path, 'door-state.json'),
     ]);
     await door.waitForOutput(/subscribed to entrance-kiosk\/\+\/decision/);
   });
