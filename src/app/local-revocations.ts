@@ -9,6 +9,7 @@
  * device unlock). Never sent anywhere: bundles go from desks to kiosks only.
  */
 import type { LocalRevocation } from '../sync';
+import { KioskError } from '../shared/errors';
 import type { Subject } from '../shared/types';
 import type { Vault } from '../store';
 
@@ -16,8 +17,18 @@ const NAME = 'local-revocations';
 
 export type LocalRevocations = Record<string, LocalRevocation>;
 
+/**
+ * This tablet's revocations; none when the record was never written. A record that failed its check waits in the
+ * quarantine, and read as none it let the next bundle (a scheduled pull) give everyone revoked here their access
+ * back (attacker review, session 33): while it is there, installs and edits refuse (STORE_CORRUPT_RECORD). Clearing
+ * the quarantine (the storage card, audited) is the admin's decision to go on without them.
+ */
 export async function localRevocations(vault: Vault): Promise<LocalRevocations> {
-  return ((await vault.keys.get(NAME)) as LocalRevocations | undefined) ?? {};
+  const held = (await vault.keys.get(NAME)) as LocalRevocations | undefined;
+  if (held) return held;
+  if ((await vault.listQuarantine()).some((q) => q.store === 'secrets' && q.key === NAME))
+    throw new KioskError('STORE_CORRUPT_RECORD', { store: 'secrets', key: NAME, reason: 'local-revocations-quarantined' });
+  return {};
 }
 
 /** What noteChange needs of a person before and after a change. */

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../src/shared/clock';
 import { closeKiosks, openKiosk } from './kiosk-app';
-import { PASS, expectCode, pageOf, rawDelete, rawPages, tpl, uniqueName } from './vault-helpers';
+import { PASS, expectCode, pageOf, rawDelete, rawDump, rawPages, rawPut, tpl, uniqueName } from './vault-helpers';
 
 const SITE = 'Site passphrase for deltas 42';
 afterEach(closeKiosks);
@@ -120,6 +120,52 @@ describe('changes-only export', () => {
     await a.app.watchlistSettled();
     expect(await install((await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes)).toMatchObject({ keptRevoked: 2 });
     expect(revokedState()).toEqual([at, 'allow', at, 'allow']);
+  }, 180_000);
+
+  it("installs no bundle while this tablet's revocations are in quarantine: a damaged record read as none gave access back", async () => {
+    // Attacker review (session 33): a damaged `local-revocations` record failed its check once (that install was
+    // refused) and was quarantined; the next scheduled pull found no record and installed the desk's list, with the
+    // person deleted here allowed again.
+    const clock = new AdjustableClock();
+    const name = uniqueName('revocations-damaged-b');
+    const a = await openKiosk('revocations-damaged-a', clock);
+    const b = await openKiosk('revocations-damaged-b', clock, { name });
+    await a.ops.setup(PASS, { role: 'attended' });
+    await b.ops.setup(PASS, { role: 'attended' });
+    await b.ops.sync.pinAdminKey((await a.ops.sync.adminPublicKey()).json);
+    const [gone] = await Promise.all(
+      [1, 2].map((i) => a.vault.enrol({ label: `Person ${i}`, list: 'allow', plates: [], templates: { fr_feature: [tpl(512, i)] } })),
+    );
+    await a.app.watchlistSettled();
+    const install = async () => {
+      clock.advance(1000);
+      await a.ops.people.updateSubject(gone!.id, { label: `Person 1 at ${clock.wall()}` });
+      await a.app.watchlistSettled();
+      const r = await b.ops.sync.importWatchlist(new Blob([(await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes]), {
+        sitePassphrase: SITE,
+      });
+      await b.app.watchlistSettled();
+      return r;
+    };
+    await install();
+    await b.ops.people.deleteSubject(gone!.id);
+    const raw = (await rawDump(name)).find((r) => r.store === 'secrets' && r.key === 'local-revocations')!;
+    const value = raw.value as { box: ArrayBuffer };
+    const box = new Uint8Array(value.box.slice(0));
+    box[15] = (box[15] ?? 0) ^ 1;
+    await rawPut(name, 'secrets', [{ key: 'local-revocations', value: { ...value, box: box.buffer } }]);
+    const ids = () => b.app.listSubjects().map((x) => x.id);
+    expect(ids()).not.toContain(gone!.id);
+    // The first install finds the damage and quarantines the record; the next one, with no record left, still refuses.
+    for (let i = 0; i < 2; i++) await expectCode(install(), 'STORE_CORRUPT_RECORD');
+    expect((await b.vault.listQuarantine()).map((q) => [q.store, q.key])).toEqual([['secrets', 'local-revocations']]);
+    expect(ids()).not.toContain(gone!.id);
+    // An edit here (which would write a fresh record without the old holds) refuses too.
+    await expectCode(b.ops.people.updateSubject(b.app.listSubjects()[0]!.id, { list: 'deny' }), 'STORE_CORRUPT_RECORD');
+    // Clearing the quarantine is the admin's decision to go on without them: the desk's list is then installed as is.
+    await b.ops.maintenance.clearQuarantine();
+    await install();
+    expect(ids()).toContain(gone!.id);
   }, 180_000);
 
   it('a deletion made while a bundle is being installed stays a deletion', async () => {
