@@ -14,9 +14,9 @@
  * even with a token (an admin route has no business in a browser, and a leaked token in a page is the likeliest
  * leak), and a token never travels in clear over the LAN: non-loopback admin calls must come over TLS.
  * Over plain http on loopback the admin commands first ask the listener to prove it is this receiver (`helloProof`):
- * an HMAC keyed with the stored hash over their nonce and the address their connection reached. Any local user can
+ * an HMAC keyed with the stored hash over their nonce and both ends of their connection. Any local user can
  * listen on the receiver's port while it is down (a restart, a crash, an upgrade), or on another loopback address,
- * relaying to it; neither can answer for the address it listens on, so the token stays with the command.
+ * relaying to it; neither can answer for the connection the command opened, so the token stays with the command.
  * This module never logs, journals or returns a token it was sent.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -71,15 +71,19 @@ export function endpointName(address, port) {
 
 /**
  * The receiver's answer to an admin command's nonce: HMAC-SHA256 keyed with the admin token's stored hash over the
- * nonce and the endpoint the command's connection reached (`endpointName` of the receiver's local address). The
- * command, which holds the token, computes the same from its own side of the connection before it sends the token.
- * A listener without the hash cannot answer; one relaying to the real receiver gets the proof for the receiver's
- * address, not its own. The answer reveals nothing of the hash (an HMAC of chosen input), so it needs no token.
- * @param {Buffer} tokenHash @param {string} nonce @param {string} endpoint
+ * nonce and both ends of the very connection it came on (`endpointName` of the command's end, then the receiver's).
+ * The command, which holds the token, computes the same from its own socket before it sends the token. A listener
+ * without the hash cannot answer; one passing the nonce on to the real receiver gets a proof for its own connection
+ * to it, which has another client end (the kernel allows no second connection with the command's four-tuple while
+ * the command's is open): so neither a relay nor a listener that took the port while the receiver was down and held
+ * the command's connection until the receiver came back can pass it on (attacker review, session 33: bound to the
+ * receiver's end alone, that hand-over worked). The answer reveals nothing of the hash (an HMAC of chosen input), so
+ * it needs no token.
+ * @param {Buffer} tokenHash @param {string} nonce @param {string} client @param {string} server
  */
-export function helloProof(tokenHash, nonce, endpoint) {
+export function helloProof(tokenHash, nonce, client, server) {
   return createHmac('sha256', tokenHash)
-    .update(`entrance-kiosk-receiver admin hello\n${nonce}\n${endpoint}`)
+    .update(`entrance-kiosk-receiver admin hello\n${nonce}\n${client}\n${server}`)
     .digest('base64url');
 }
 

@@ -630,7 +630,14 @@ async function build(opts, store, unlock) {
     const nonce = /** @type {Record<string, unknown>} */ (req.query ?? {}).nonce;
     if (typeof nonce !== 'string' || !HELLO_NONCE.test(nonce))
       return reject(req, reply, 400, 'bad_field', { field: 'nonce' });
-    return { proof: helloProof(adminToken.hash, nonce, endpointName(req.socket.localAddress, req.socket.localPort)) };
+    return {
+      proof: helloProof(
+        adminToken.hash,
+        nonce,
+        endpointName(req.socket.remoteAddress, req.socket.remotePort),
+        endpointName(req.socket.localAddress, req.socket.localPort),
+      ),
+    };
   });
 
   app.post('/admin/pairing-code', async (req, reply) => {

@@ -197,10 +197,18 @@ async function exchange(url, opts, body, check) {
       r.setEncoding('utf8');
       r.on('data', (/** @type {string} */ c) => (text += c));
       // (kept-alive, the socket is back in the agent's pool by now: r.socket is null)
-      r.on('end', () => ok({ status: r.statusCode ?? 0, text, socket: sent }));
+      r.on('end', () => {
+        clearTimeout(deadline);
+        ok({ status: r.statusCode ?? 0, text, socket: sent });
+      });
     });
     req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
-    req.on('error', fail);
+    // And 10 s in all, not only idle: a listener trickling bytes must not hold the command until the receiver is back.
+    const deadline = setTimeout(() => req.destroy(new Error('no whole answer within 10 s')), 10_000);
+    req.on('error', (/** @type {Error} */ e) => {
+      clearTimeout(deadline);
+      fail(e);
+    });
     req.once('socket', (/** @type {import('node:net').Socket} */ socket) => {
       const send = () => {
         try {
@@ -250,7 +258,8 @@ async function adminPost(where, token, path, body) {
         // judged below
       }
       const at = endpointName(hello.socket.remoteAddress, hello.socket.remotePort);
-      const want = Buffer.from(helloProof(hashToken(token), nonce, at));
+      const from = endpointName(hello.socket.localAddress, hello.socket.localPort);
+      const want = Buffer.from(helloProof(hashToken(token), nonce, from, at));
       const got = Buffer.from(typeof proof === 'string' ? proof : '');
       if (hello.status !== 200 || got.length !== want.length || !timingSafeEqual(got, want))
         throw new NotTheReceiverError(

@@ -209,6 +209,56 @@ describe('pairing-code command', () => {
     }
   });
 
+  it('never sends the admin token through a listener that held its connection until the receiver came back on the port', async () => {
+    // Attacker review (session 33): a local user takes 127.0.0.1:P while the receiver is down, accepts the command's
+    // connection, closes its listener (the accepted connection stays), the receiver starts again on P, and the
+    // attacker passes the command's hello on to it over a new connection. Bound to the receiver's end alone, the
+    // proof matched (same 127.0.0.1:P) and the command sent its token down the attacker's connection.
+    const { createServer, connect } = await import('node:net');
+    const dir = tempDir('rcv-handover-');
+    const port = await freePort();
+    // A receiver for port P, its token known, then stopped: it is "down" when the admin runs the command.
+    const first = await startReceiver(['--port', String(port), '--data', dir.path, '--quiet']);
+    const token = first.adminToken!;
+    await first.stop();
+    let passed = '';
+    let restarted: ReceiverProcess | undefined;
+    const attacker = createServer((sock) => {
+      attacker.close();
+      let held = Buffer.alloc(0);
+      const hold = (d: Buffer) => (held = Buffer.concat([held, d]));
+      sock.on('data', hold);
+      sock.on('error', () => undefined);
+      void (async () => {
+        restarted = await startReceiver(['--port', String(port), '--data', dir.path, '--quiet']);
+        const up = connect(port, '127.0.0.1', () => {
+          sock.off('data', hold);
+          passed += held.toString('latin1');
+          up.write(held);
+          sock.on('data', (d: Buffer) => (passed += d.toString('latin1')));
+          sock.pipe(up).pipe(sock);
+        });
+        up.on('error', () => sock.destroy());
+      })();
+    });
+    await new Promise<void>((r) => attacker.listen(port, '127.0.0.1', r));
+    try {
+      const r = await cli(['--url', `http://127.0.0.1:${port}`], { RECEIVER_ADMIN_TOKEN: token });
+      expect(r.code, r.out).toBe(1);
+      expect(r.out).toContain(`refused: the listener at 127.0.0.1:${port} did not prove it is the receiver`);
+      // The hand-over happened: the hello reached the receiver through the attacker's two connections.
+      expect(restarted).toBeDefined();
+      expect(passed).toMatch(/^GET \/admin\/hello\?nonce=[A-Za-z0-9_-]{43} /);
+      expect(passed).not.toMatch(/ekr_|authorization/i);
+      // Straight to the receiver that came back, the same token proves it and mints.
+      expect((await cli(['--url', `http://127.0.0.1:${port}`], { RECEIVER_ADMIN_TOKEN: token })).code).toBe(0);
+    } finally {
+      attacker.close();
+      await restarted?.stop();
+      dir.remove();
+    }
+  }, 120_000);
+
   it('unpairs a lost tablet: its key is refused from then on, and it pairs again only with a re-pair code', async () => {
     const env = { RECEIVER_ADMIN_TOKEN: receiver.adminToken! };
     const lost = await makeKiosk('lost-1');
