@@ -179,8 +179,15 @@ export async function verifyOrder(v, text, now) {
   const order = /** @type {Order} */ (/** @type {unknown} */ (o));
   // Fails closed: a verifier with no door passes other doors' orders only when built with anyDoor.
   if (!v.anyDoor && order.door !== v.door) return { ok: false, reason: 'other_door' };
-  if (order.at > now + v.skewMs) return { ok: false, reason: 'future_order' };
-  if (now - order.at > v.freshnessMs || order.at < v.notBefore - v.skewMs) return { ok: false, reason: 'stale_order' };
+  // This door's genuine order refused as early or late still uses up its number, as at the receiver: with this host's
+  // clock behind (fake-hwclock, spoofed NTP) every order was refused as future and marked nothing, and a captured
+  // one replayed once the clock reached its `at` opened the door (attacker review, session 33).
+  const early = order.at > now + v.skewMs;
+  if (early || now - order.at > v.freshnessMs || order.at < v.notBefore - v.skewMs) {
+    const taken = v.marks.get(order.source.kid);
+    if (taken === undefined || order.seq > taken) v.marks.set(order.source.kid, order.seq);
+    return { ok: false, reason: early ? 'future_order' : 'stale_order' };
+  }
   for (const [id, at] of v.seen) if (now - at > v.freshnessMs + v.skewMs) v.seen.delete(id);
   if (v.seen.has(order.id)) return { ok: false, reason: 'replayed_order' };
   // Whatever the clock says: an order from a kiosk at or below the sequence number already taken from it is old.
@@ -225,16 +232,18 @@ export function orderHandler(v, how) {
   let queue = Promise.resolve();
   return (text) => {
     const next = queue.then(async () => {
+      const marksBefore = JSON.stringify([...v.marks]);
       /** @type {Verdict} */
       let verdict = await verifyOrder(v, text, (how.now ?? Date.now)());
-      if (verdict.ok && v.state !== undefined) {
+      // Every raised mark is saved: an order taken (before the door opens) and one used up by a refusal alike.
+      if (v.state !== undefined && JSON.stringify([...v.marks]) !== marksBefore) {
         try {
           saveMarks(v.state, v.marks);
         } catch (e) {
           // Not remembered, not opened (a full disk, a card gone read-only): said, never a crash on every order.
           // The mark stays in memory, so the order is refused again until a restart, which reloads the file.
           how.say(`cannot save ${v.state}: ${e instanceof Error ? e.message : String(e)}`);
-          verdict = { ok: false, reason: 'state_not_saved' };
+          if (verdict.ok) verdict = { ok: false, reason: 'state_not_saved' };
         }
       }
       if (!verdict.ok) how.say(`refused order: ${verdict.reason}`);

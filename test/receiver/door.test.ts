@@ -220,6 +220,31 @@ describe('webhook orders and the door client', () => {
     writeFileSync(bad, '{"v":1,"marks":{"x":"7"}}');
     await expect(makeVerifier(jwk, { door: 'main', state: bad })).rejects.toThrow(/not a door-client state file/);
   });
+
+  it('uses up the number of a genuine order it refused as early or late: a door clock behind keeps no grant for later', async () => {
+    // Attacker review (session 33): with the door host's clock behind (fake-hwclock, spoofed NTP), every order was
+    // refused as future_order and marked nothing; a captured one replayed once the clock reached its `at` opened.
+    const k = await kiosk;
+    const grant = orderLines(data.path)[0]!; // seq 1, door main
+    const at = (JSON.parse(JSON.parse(grant).order as string) as { at: number }).at;
+    const jwk = JSON.parse(readFileSync(join(data.path, 'receiver-public.jwk'), 'utf8'));
+    const state = join(data.path, 'behind-state.json');
+    const said: string[] = [];
+    const say = (l: string) => said.push(l);
+    const v = await makeVerifier(jwk, { door: 'main', notBefore: at - 120_000, state });
+    expect(await orderHandler(v, { say, now: () => at - 60_000 })(grant)).toEqual({ ok: false, reason: 'future_order' });
+    expect(JSON.parse(readFileSync(state, 'utf8'))).toEqual({ v: 1, marks: { [k.kid]: 1 } });
+    // The clock reaches the order's time: the replay is old, in this run and after a restart.
+    expect(await orderHandler(v, { say, now: () => at + 10 })(grant)).toEqual({ ok: false, reason: 'replayed_order' });
+    const restarted = await makeVerifier(jwk, { door: 'main', notBefore: at - 100, state });
+    expect(await orderHandler(restarted, { say, now: () => at + 10 })(grant)).toEqual({ ok: false, reason: 'replayed_order' });
+    // A late one uses up its number too (a clock ahead, then set right).
+    const late = join(data.path, 'ahead-state.json');
+    const ahead = await makeVerifier(jwk, { door: 'main', notBefore: at - 120_000, state: late });
+    expect(await orderHandler(ahead, { say, now: () => at + 60_000 })(grant)).toEqual({ ok: false, reason: 'stale_order' });
+    expect(await orderHandler(ahead, { say, now: () => at + 10 })(grant)).toEqual({ ok: false, reason: 'replayed_order' });
+    expect(said.map((l) => l.replace('refused order: ', ''))).toEqual(['future_order', 'replayed_order', 'replayed_order', 'stale_order', 'replayed_order']);
+  });
 });
 
 describe('the door client must be told its door', () => {
