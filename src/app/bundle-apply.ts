@@ -79,7 +79,7 @@ export async function installBundle(vault: Vault, bytes: Uint8Array, opts: { sit
     // (review, session 24). Installing waits for the rebuild, as exporting does.
     if (loadIncomplete(report)) throw new KioskError('STORE_CORRUPT_RECORD', { reason: 'install-incomplete' });
     // People revoked on this tablet stay revoked (src/app/local-revocations.ts); read before anything is written.
-    const planned = keepLocalRevocations(applyPlan({ version: installedVersion, subjects }, contents), await localRevocations(vault));
+    const planned = keepLocalRevocations(applyPlan({ version: installedVersion, subjects }, contents), await localRevocations(vault), subjects);
     await vault.applyWatchlistPlan(planned.plan);
     return planned;
   });

@@ -11,7 +11,7 @@
  * authority for `enrol` first. It never renders anything and never decides at the door.
  */
 import { resolveFaceConfig } from '../config/face';
-import { noteChange } from './local-revocations';
+import { noteChange, noteEnrolledDeny } from './local-revocations';
 import { selectEnrolmentTemplates, type EnrolmentSample } from '../matching/face/enrolment';
 import { cosineSimilarity } from '../matching/face/similarity';
 import { parseImportCsv, readCsvFile } from './csv-import';
@@ -161,7 +161,19 @@ export class EnrolmentService {
     const deniedFace = dup !== undefined && dup.subject.list === 'deny' && input.list === 'allow';
     if (dup && (!target.allowDuplicate || deniedFace))
       throw new KioskError('ENROL_DUPLICATE_FACE', { holderId: dup.subject.id, score: Number(dup.score.toFixed(3)), ...(deniedFace ? { holderList: 'deny' } : {}) });
-    const s = await this.vault.enrol(input);
+    // Enrolled here on the deny list: held over the next bundle, which no desk made with them in it (one change with
+    // the enrolment; if the hold cannot be written, the enrolment is taken back and the error said).
+    const s = await this.vault.asOneChange(async () => {
+      const made = await this.vault.enrol(input);
+      if (made.list !== 'deny') return made;
+      try {
+        await noteEnrolledDeny(this.vault, made.id);
+      } catch (e) {
+        await this.vault.subjects.delete(made.id).catch(() => undefined);
+        throw e;
+      }
+      return made;
+    });
     await recordChange(this.app, { outcome: 'person-enrolled', subjectId: s.id, reason: enrolledReason(via, s.list), actor: 'admin' });
     return s;
   }

@@ -31,6 +31,16 @@ export async function localRevocations(vault: Vault): Promise<LocalRevocations> 
   return {};
 }
 
+/**
+ * A person enrolled here on the deny list: kept over bundles that leave them out (src/sync/plan.ts
+ * keepLocalRevocations), until deleted or moved to the allow list here. Call inside the same `asOneChange` as the
+ * enrolment, so no install plans between the two. Admin session.
+ */
+export async function noteEnrolledDeny(vault: Vault, id: string): Promise<void> {
+  const all = await localRevocations(vault);
+  await vault.keys.put(NAME, { ...all, [id]: { ...(Object.hasOwn(all, id) ? all[id] : {}), deny: true, keep: true } });
+}
+
 /** What noteChange needs of a person before and after a change. */
 export type PersonState = Pick<Subject, 'id' | 'list' | 'validUntil'>;
 
@@ -49,18 +59,24 @@ export async function noteChange(vault: Vault, before: PersonState | undefined, 
   const cur: LocalRevocation = { ...(Object.hasOwn(all, id) ? all[id] : {}) };
   if (!after) {
     cur.until = Math.min(cur.until ?? Infinity, now);
+    // Deleted here: nothing of theirs is kept over a bundle that leaves them out.
+    delete cur.keep;
   } else {
     // Only a move onto the deny list made here is held: someone the desk listed as denied is the desk's to re-allow.
-    if (after.list === 'allow') delete cur.deny;
-    else if (before?.list !== 'deny') cur.deny = true;
+    if (after.list === 'allow') {
+      delete cur.deny;
+      delete cur.keep;
+    } else if (before?.list !== 'deny') cur.deny = true;
     const ends = after.validUntil;
     const earlier = ends !== undefined && (before?.validUntil === undefined || ends < before.validUntil);
     if (earlier) cur.until = Math.min(cur.until ?? Infinity, ends);
-    else if (cur.until !== undefined && (ends === undefined || ends > now)) delete cur.until;
-    else if (cur.until !== undefined && ends !== undefined && ends > cur.until) cur.until = ends;
+    // Re-allowed here until a later end: the hold moves to that end (deleting it let a bundle with no end for the
+    // person give them access for good; attacker review, session 33). With no end, it is lifted.
+    else if (cur.until !== undefined && ends === undefined) delete cur.until;
+    else if (cur.until !== undefined && ends !== undefined) cur.until = ends;
   }
   const next: LocalRevocations = { ...all };
-  if (cur.deny || cur.until !== undefined) next[id] = cur;
+  if (cur.deny || cur.until !== undefined || cur.keep) next[id] = cur;
   else delete next[id];
   if (JSON.stringify(next) !== JSON.stringify(all)) await vault.keys.put(NAME, next);
 }

@@ -81,11 +81,13 @@ export function applyPlan(current: InstalledWatchlist, contents: BundleContents)
 
 /**
  * A revocation an admin made on this tablet (deleted, moved to the deny list, or ended): `deny` or an end `until`
- * (ms) that a bundle must not undo. Kept until the admin re-allows the person here.
+ * (ms) that a bundle must not undo. Kept until the admin re-allows the person here. `keep`: the person was enrolled
+ * on the deny list here, so no desk's bundle lists them; a bundle that leaves them out does not delete them.
  */
 export interface LocalRevocation {
   deny?: true;
   until?: number;
+  keep?: true;
 }
 
 /**
@@ -93,11 +95,14 @@ export interface LocalRevocation {
  * on the deny list, or ended by the revocation's time, whichever the revocation was (a deleted person comes back
  * ended, so the admin sees them and can decide). Without it, the next bundle from a desk that had not heard of the
  * revocation — a scheduled pull, an old file — gave the person their access back without a word (attacker review,
- * session 25). Pure; returns the ids it changed.
+ * session 25). A deny-listed record enrolled here (`keep`) stays when the bundle leaves it out: a full bundle
+ * deleted it, and a look-alike record of the same person on the desk's allow list then matched alone (attacker
+ * review, session 33). `installed`: the watchlist the plan was made from. Pure; returns the ids it changed.
  */
 export function keepLocalRevocations(
   plan: WatchlistPlan,
   holds: Readonly<Record<string, LocalRevocation>>,
+  installed: readonly Subject[] = [],
 ): { plan: WatchlistPlan; kept: string[] } {
   const kept: string[] = [];
   const held = (s: Subject): Subject => {
@@ -114,8 +119,22 @@ export function keepLocalRevocations(
   };
   const puts = plan.puts.map(held);
   const changed = new Map(puts.filter((p, i) => p !== plan.puts[i]).map((p) => [p.id, p]));
+  let subjects = plan.subjects.map((s) => changed.get(s.id) ?? s);
+  let deletes = plan.deletes;
+  const listed = new Set(subjects.map((s) => s.id));
+  const stay = installed.filter(
+    (s) => !listed.has(s.id) && s.list === 'deny' && Object.hasOwn(holds, s.id) && holds[s.id]?.keep,
+  );
+  if (stay.length) {
+    const ids = new Set(stay.map((s) => s.id));
+    kept.push(...ids);
+    deletes = deletes.filter((id) => !ids.has(id));
+    subjects = [...subjects, ...stay].sort(byId);
+    // A full plan is written as its subjects (replacing all); a delta as its puts, which need not rewrite them.
+    if (plan.kind === 'full') puts.push(...stay);
+  }
   return {
-    plan: { ...plan, puts, subjects: plan.subjects.map((s) => changed.get(s.id) ?? s) },
+    plan: { ...plan, puts, subjects, deletes },
     kept: [...new Set(kept)].sort(),
   };
 }

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../src/shared/clock';
 import { closeKiosks, openKiosk } from './kiosk-app';
+import { noteEnrolledDeny } from '../../src/app/local-revocations';
 import { PASS, expectCode, pageOf, rawDelete, rawDump, rawPages, rawPut, tpl, uniqueName } from './vault-helpers';
 
 const SITE = 'Site passphrase for deltas 42';
@@ -120,6 +121,47 @@ describe('changes-only export', () => {
     await a.app.watchlistSettled();
     expect(await install((await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes)).toMatchObject({ keptRevoked: 2 });
     expect(revokedState()).toEqual([at, 'allow', at, 'allow']);
+  }, 180_000);
+
+  it('keeps a person enrolled on the deny list here over a full bundle, and a pass given here ends when it was given to', async () => {
+    // Attacker review (session 33): (1) "Bob (banned)", enrolled on the deny list at the kiosk (the enrolment service
+    // writes the hold in one change with it, test/unit/bulk-import.test.ts), was deleted by the desk's next full
+    // bundle, which cannot list him, and Bob's allow record then matched alone. (2) Expired here, then given a pass for
+    // an hour: the hold was lifted, and the desk's bundle (no end for him) gave him access for good.
+    const clock = new AdjustableClock();
+    const { a, b } = await deskAndKiosk('kept-here', clock);
+    const [bob, cy] = await Promise.all(
+      [1, 2].map((i) => a.vault.enrol({ label: `Person ${i}`, list: 'allow', plates: [], templates: { fr_feature: [tpl(512, i)] } })),
+    );
+    await a.app.watchlistSettled();
+    const install = async () => {
+      clock.advance(1000);
+      await a.ops.people.updateSubject(cy!.id, { label: `Person 2 at ${clock.wall()}` });
+      await a.app.watchlistSettled();
+      const r = await b.ops.sync.importWatchlist(new Blob([(await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes]), {
+        sitePassphrase: SITE,
+      });
+      await b.app.watchlistSettled();
+      return r;
+    };
+    await install();
+    const banned = await b.vault.asOneChange(async () => {
+      const m = await b.vault.enrol({ label: 'Person 1 (banned)', list: 'deny', plates: [], templates: { fr_feature: [tpl(512, 1)] } });
+      await noteEnrolledDeny(b.vault, m.id);
+      return m;
+    });
+    await b.app.watchlistSettled();
+    await b.ops.people.expireSubject(bob!.id);
+    const passUntil = clock.wall() + 3_600_000;
+    await b.ops.people.updateSubject(bob!.id, { validUntil: passUntil });
+    expect(await install()).toMatchObject({ keptRevoked: 2 });
+    const byId = new Map(b.app.listSubjects().map((x) => [x.id, x]));
+    expect(byId.get(banned.id)).toMatchObject({ label: 'Person 1 (banned)', list: 'deny' });
+    expect(byId.get(bob!.id)).toMatchObject({ list: 'allow', validUntil: passUntil });
+    // Deleted here, the banned record is the admin's to drop: the next full bundle removes nothing else and it is gone.
+    await b.ops.people.deleteSubject(banned.id);
+    await install();
+    expect(b.app.listSubjects().map((x) => x.id)).not.toContain(banned.id);
   }, 180_000);
 
   it("installs no bundle while this tablet's revocations are in quarantine: a damaged record read as none gave access back", async () => {

@@ -13,8 +13,9 @@ import type { SubjectInput } from '../../src/store';
 import { describeError } from '../../src/ui/error-text';
 
 /** An app whose face worker gives every photo the same template, with one person holding plate XY99. */
-function standIn(): { enrolment: EnrolmentService; stored: SubjectInput[] } {
+function standIn(): { enrolment: EnrolmentService; stored: SubjectInput[]; held: unknown[] } {
   const stored: SubjectInput[] = [];
+  const held: unknown[] = [];
   const app = {
     authority: { require: () => undefined },
     snapshot: { settings: { kioskId: 'kiosk-test' } },
@@ -28,15 +29,31 @@ function standIn(): { enrolment: EnrolmentService; stored: SubjectInput[] } {
         return { ...input, id: `s${stored.length}` };
       },
       audit: { append: async () => undefined },
+      // The sealed local-revocations record (a deny-list enrolment is held there): none yet, nothing quarantined.
+      keys: { get: async () => held.at(-1), put: async (_name: string, v: unknown) => void held.push(v) },
+      listQuarantine: async () => [],
+      subjects: { delete: async () => undefined },
+      asOneChange: <T>(fn: () => Promise<T>) => fn(),
     },
     watchlistSettled: async () => undefined,
   };
-  return { enrolment: new EnrolmentService(app as unknown as KioskController), stored };
+  return { enrolment: new EnrolmentService(app as unknown as KioskController), stored, held };
 }
 
 const photo = (name: string) => new File([new Uint8Array([1])], name, { type: 'image/jpeg' });
 
 describe('bulk import reports', () => {
+  it('holds each person enrolled on the deny list here over the next bundle, and no one on the allow list', async () => {
+    // Attacker review (session 33): a desk's full bundle, which cannot list them, deleted them (src/sync/plan.ts).
+    const { enrolment, held } = standIn();
+    const r = await enrolment.bulkImport(
+      [photo('a.jpg'), photo('b.jpg'), photo('c.jpg')],
+      'file,label,list\na.jpg,Ann,allow\nb.jpg,Bob,deny\nc.jpg,Cy,deny\n',
+    );
+    expect(r.map((x) => x.ok)).toEqual([true, true, true]);
+    expect(held.at(-1)).toEqual({ s2: { deny: true, keep: true }, s3: { deny: true, keep: true } });
+  });
+
   it('a photo the CSV names but that was not chosen: that row only, named, in words that are true', async () => {
     const { enrolment, stored } = standIn();
     const r = await enrolment.bulkImport([photo('a.jpg')], 'file,label,list\na.jpg,Ann,allow\nb.jpg,Bob,deny\n');

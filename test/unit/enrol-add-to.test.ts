@@ -51,6 +51,7 @@ function standIn(template: Float32Array | Float32Array[], openSetThreshold?: num
       audit: { append: async () => undefined },
       // The sealed local-revocations record (src/app/local-revocations.ts): none yet.
       keys: { get: async () => undefined, put: async () => undefined },
+      listQuarantine: async () => [],
       // One change at a time (the vault's Web Lock; nothing runs beside this test).
       asOneChange: <T>(fn: () => Promise<T>) => fn(),
     },

@@ -192,4 +192,26 @@ describe('keepLocalRevocations: people revoked on this tablet stay revoked over 
     expect(keepLocalRevocations(sooner, { e: { until: 2_000 } })).toMatchObject({ kept: [] });
     expect(plan.puts[0]!.list).toBe('allow');
   });
+
+  test('a deny-listed record enrolled here stays when a bundle leaves it out; nothing else is kept that way', () => {
+    // Attacker review (session 33): "Bob (banned)", enrolled on the deny list at the kiosk, was deleted by the desk's
+    // next full bundle, and Bob's allow record on the desk's list then matched alone.
+    const banned = { ...subject('m'), list: 'deny' as const };
+    const installed = [subject('a'), banned, subject('n'), { ...subject('o'), list: 'deny' as const }];
+    const holds = { m: { deny: true as const, keep: true as const }, n: { keep: true as const }, o: { deny: true as const } };
+    const plan = applyPlan({ version: 1, subjects: installed }, full(2, [subject('a', 2)]));
+    expect(plan.deletes).toEqual(['m', 'n', 'o']);
+    const { plan: out, kept } = keepLocalRevocations(plan, holds, installed);
+    expect(kept).toEqual(['m']);
+    expect(out.deletes).toEqual(['n', 'o']); // n is on the allow list now, o was not enrolled here
+    expect(ids(out.subjects)).toEqual(['a', 'm']);
+    expect(out.subjects.find((x) => x.id === 'm')).toBe(banned);
+    expect(ids(out.puts)).toEqual(['a', 'm']); // a full plan is written as its subjects
+    // A delta that does not name it leaves it where it is (no rewrite), and one deleting it does not.
+    const d = applyPlan({ version: 1, subjects: installed }, delta(1, 2, [subject('a', 2)], ['m']));
+    const kd = keepLocalRevocations(d, holds, installed);
+    expect([kd.kept, kd.plan.deletes, ids(kd.plan.puts), ids(kd.plan.subjects)]).toEqual([['m'], [], ['a'], ['a', 'm', 'n', 'o']]);
+    // The plan given is not changed.
+    expect(plan.deletes).toEqual(['m', 'n', 'o']);
+  });
 });
