@@ -16,14 +16,27 @@ afterEach(closeKiosks);
 
 const labels = (k: { app: { listSubjects(): { label: string }[] } }) => k.app.listSubjects().map((s) => s.label).sort();
 
-/** A desk (a) and a kiosk (b) that pins the desk's admin key, both set up as attended tablets. */
-async function deskAndKiosk(prefix: string, clock: AdjustableClock) {
+/** A desk (a) and a kiosk (b, in database `bName` when given) that pins the desk's admin key, both attended tablets. */
+async function deskAndKiosk(prefix: string, clock: AdjustableClock, bName?: string) {
   const a = await openKiosk(`${prefix}-a`, clock);
-  const b = await openKiosk(`${prefix}-b`, clock);
+  const b = await openKiosk(`${prefix}-b`, clock, bName === undefined ? {} : { name: bName });
   await a.ops.setup(PASS, { role: 'attended' });
   await b.ops.setup(PASS, { role: 'attended' });
   await b.ops.sync.pinAdminKey((await a.ops.sync.adminPublicKey()).json);
   return { a, b };
+}
+
+type Kiosk = Awaited<ReturnType<typeof openKiosk>>;
+
+/** A second later the desk renames `touch` (a newer list), exports its whole list, and the kiosk installs it. */
+async function installFresh(a: Kiosk, b: Kiosk, clock: AdjustableClock, touch: string) {
+  clock.advance(1000);
+  await a.ops.people.updateSubject(touch, { label: `Touched at ${clock.wall()}` });
+  await a.app.watchlistSettled();
+  const bytes = (await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes;
+  const r = await b.ops.sync.importWatchlist(new Blob([bytes]), { sitePassphrase: SITE });
+  await b.app.watchlistSettled();
+  return r;
 }
 
 describe('changes-only export', () => {
@@ -134,16 +147,7 @@ describe('changes-only export', () => {
       [1, 2].map((i) => a.vault.enrol({ label: `Person ${i}`, list: 'allow', plates: [], templates: { fr_feature: [tpl(512, i)] } })),
     );
     await a.app.watchlistSettled();
-    const install = async () => {
-      clock.advance(1000);
-      await a.ops.people.updateSubject(cy!.id, { label: `Person 2 at ${clock.wall()}` });
-      await a.app.watchlistSettled();
-      const r = await b.ops.sync.importWatchlist(new Blob([(await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes]), {
-        sitePassphrase: SITE,
-      });
-      await b.app.watchlistSettled();
-      return r;
-    };
+    const install = () => installFresh(a, b, clock, cy!.id);
     await install();
     const banned = await b.vault.asOneChange(async () => {
       const m = await b.vault.enrol({ label: 'Person 1 (banned)', list: 'deny', plates: [], templates: { fr_feature: [tpl(512, 1)] } });
@@ -170,25 +174,12 @@ describe('changes-only export', () => {
     // person deleted here allowed again.
     const clock = new AdjustableClock();
     const name = uniqueName('revocations-damaged-b');
-    const a = await openKiosk('revocations-damaged-a', clock);
-    const b = await openKiosk('revocations-damaged-b', clock, { name });
-    await a.ops.setup(PASS, { role: 'attended' });
-    await b.ops.setup(PASS, { role: 'attended' });
-    await b.ops.sync.pinAdminKey((await a.ops.sync.adminPublicKey()).json);
+    const { a, b } = await deskAndKiosk('revocations-damaged', clock, name);
     const [gone] = await Promise.all(
       [1, 2].map((i) => a.vault.enrol({ label: `Person ${i}`, list: 'allow', plates: [], templates: { fr_feature: [tpl(512, i)] } })),
     );
     await a.app.watchlistSettled();
-    const install = async () => {
-      clock.advance(1000);
-      await a.ops.people.updateSubject(gone!.id, { label: `Person 1 at ${clock.wall()}` });
-      await a.app.watchlistSettled();
-      const r = await b.ops.sync.importWatchlist(new Blob([(await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes]), {
-        sitePassphrase: SITE,
-      });
-      await b.app.watchlistSettled();
-      return r;
-    };
+    const install = () => installFresh(a, b, clock, gone!.id);
     await install();
     await b.ops.people.deleteSubject(gone!.id);
     const raw = (await rawDump(name)).find((r) => r.store === 'secrets' && r.key === 'local-revocations')!;
