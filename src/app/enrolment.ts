@@ -21,7 +21,7 @@ import type { SubjectInput } from '../store';
 import { checkLabel, checkPlates } from './input-rules';
 import type { Capability } from './authority';
 import type { KioskController } from './controller';
-import { assertPlatesFree, faceDuplicate, mergedRecord } from './people';
+import { assertPlatesFree, assertUnchanged, faceDuplicate, mergedRecord } from './people';
 import { changedPersonFields, editedReason, enrolledReason, recordChange, type EnrolVia } from './change-audit';
 import { watchCamera } from './camera-watch';
 
@@ -144,6 +144,7 @@ export class EnrolmentService {
       });
       // Photos for the deny list (or a narrower period) revoke here: held over the next bundle like an edit.
       const after = await this.vault.asOneChange(async () => {
+        await assertUnchanged((i) => this.vault.subjects.get(i), cur);
         await noteChange(this.vault, cur, { id: cur.id, list: merged.list, validUntil: merged.validUntil }, this.app.clock.wall());
         return this.vault.subjects.put(merged);
       });

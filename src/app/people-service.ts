@@ -15,7 +15,7 @@ import { checkLabel, checkPlates } from './input-rules';
 import type { Capability } from './authority';
 import type { KioskController } from './controller';
 import type { WatchSubject } from './watchlist';
-import { assertPlatesFree, mergedRecord } from './people';
+import { assertPlatesFree, assertUnchanged, mergedRecord } from './people';
 import { noteChange } from './local-revocations';
 import {
   changedPersonFields,
@@ -56,6 +56,9 @@ export class PeopleService {
     // Held over the next bundle like any revocation here: the merged record may be denied or end sooner than `keep`
     // was, and `other` is gone from this kiosk (a desk's bundle brought both back as they were).
     const s = await this.vault.asOneChange(async () => {
+      const get = (id: string) => this.vault.subjects.get(id);
+      await assertUnchanged(get, keep);
+      await assertUnchanged(get, other);
       await noteChange(this.vault, keep, { id: keepId, list: merged.list, validUntil: merged.validUntil }, this.app.clock.wall());
       await noteChange(this.vault, other, undefined, this.app.clock.wall());
       return this.vault.subjects.putAndDelete(merged, otherId);
@@ -133,6 +136,7 @@ export class PeopleService {
     if (vf !== undefined) next.validFrom = vf;
     if (vu !== undefined) next.validUntil = vu;
     const after = await this.vault.asOneChange(async () => {
+      await assertUnchanged((i) => this.vault.subjects.get(i), cur);
       await noteChange(this.vault, cur, { id, list: next.list, validUntil: next.validUntil }, this.app.clock.wall());
       return this.vault.subjects.put(next);
     });

@@ -12,6 +12,7 @@ import { foldIdenticalGlyphs, normalisePlate } from '../matching/plates';
 import { KioskError } from '../shared/errors';
 import type { Subject } from '../shared/types';
 import type { SubjectInput } from '../store';
+import { sameSubject } from '../sync/plan';
 
 /** The person (other than `except`) who already holds `plate`, if any. */
 export function plateHolder<S extends Pick<Subject, 'id' | 'plates'>>(subjects: readonly S[], plate: string, except?: string): S | undefined {
@@ -80,4 +81,15 @@ export function mergedRecord(keep: Subject, other: Subject): SubjectInput {
     ...(validFrom !== undefined ? { validFrom } : {}),
     ...(validUntil !== undefined ? { validUntil } : {}),
   };
+}
+
+/**
+ * Refuses (STORE_CONFLICT) an edit built from `read` when the stored record is no longer that: called inside the
+ * edit's `asOneChange`, after a bundle install (which holds the same lock) may have moved or deleted the person.
+ * An edit read before the install and written after it put the old record back: a person the desk had just moved to
+ * the deny list or deleted was allowed again, faces and all (attacker review, session 33).
+ */
+export async function assertUnchanged(get: (id: string) => Promise<Subject | null | undefined>, read: Subject): Promise<void> {
+  const now = await get(read.id);
+  if (!now || !sameSubject(now, read)) throw new KioskError('STORE_CONFLICT', { id: read.id, reason: now ? 'changed' : 'deleted' });
 }

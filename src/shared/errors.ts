@@ -59,7 +59,7 @@ export const ERROR_MESSAGES = {
   STORE_ALREADY_INITIALISED: 'The vault is already set up.',
   STORE_DUPLICATE: 'A record with this key already exists. Nothing was changed.',
   STORE_NOT_FOUND: 'The record does not exist.',
-  STORE_CONFLICT: 'Another tab changed the watchlist at the same moment. Try again.',
+  STORE_CONFLICT: 'The watchlist changed at the same moment (another tab, or a watchlist update being installed). Nothing was saved: look again and try again.',
   STORE_UNAVAILABLE: 'Browser storage is not available (closed by the browser, or disabled).',
   // sync
   BUNDLE_INVALID: 'The watchlist file is damaged or not a watchlist file.',

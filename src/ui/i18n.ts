@@ -1286,7 +1286,7 @@ const errorsZh: Record<ErrorCode, string> = {
   STORE_ALREADY_INITIALISED: '加密存储已经设置过。',
   STORE_DUPLICATE: '已存在相同键的记录。未做任何更改。',
   STORE_NOT_FOUND: '该记录不存在。',
-  STORE_CONFLICT: '另一个标签页同时修改了名单。请重试。',
+  STORE_CONFLICT: '名单在同一时刻被修改（另一个标签页，或正在安装的名单更新）。未保存任何内容：请重新查看后再试。',
   STORE_UNAVAILABLE: '浏览器存储不可用（已被浏览器关闭或禁用）。',
   BUNDLE_INVALID: '名单文件已损坏或不是名单文件。',
   BUNDLE_SIGNATURE: '名单文件不是由本场所的管理员密钥签名的。',

@@ -237,6 +237,49 @@ describe('changes-only export', () => {
     expect(after === undefined || (after.validUntil !== undefined && after.validUntil <= clock.wall()), JSON.stringify(after)).toBe(true);
   }, 120_000);
 
+  it('an edit read before a bundle installs is refused after it, not written over the desk\'s deny or delete', async () => {
+    // Attacker review (session 33): the edit read the person (allowed), waited for the install to finish, and wrote
+    // the old record back: the desk had just moved them to the deny list (or deleted them), and they were allowed.
+    const clock = new AdjustableClock();
+    const { a, b } = await deskAndKiosk('edit-racing', clock);
+    const [bob, cy] = await Promise.all(
+      [1, 2].map((i) => a.vault.enrol({ label: `Person ${i}`, list: 'allow', plates: [], templates: { fr_feature: [tpl(512, i)] } })),
+    );
+    await a.app.watchlistSettled();
+    await installFresh(a, b, clock, cy!.id);
+    // The desk denies Bob and deletes Cy, and exports; the kiosk's install is held just before it writes its plan.
+    clock.advance(1000);
+    await a.ops.people.updateSubject(bob!.id, { list: 'deny' });
+    await a.ops.people.deleteSubject(cy!.id);
+    await a.app.watchlistSettled();
+    const next = new Blob([(await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes]);
+    let reached!: () => void;
+    const atApply = new Promise<void>((r) => (reached = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const apply = b.vault.applyWatchlistPlan.bind(b.vault);
+    b.vault.applyWatchlistPlan = async (plan) => {
+      reached();
+      await gate;
+      return apply(plan);
+    };
+    const installing = b.ops.sync.importWatchlist(next, { sitePassphrase: SITE });
+    await atApply;
+    // The admin at the kiosk saves a label edit of each meanwhile (read now, written once the install is done).
+    const edits = [b.ops.people.updateSubject(bob!.id, { label: 'Bob, reception' }), b.ops.people.updateSubject(cy!.id, { label: 'Cy, reception' })];
+    await Promise.race([Promise.allSettled(edits), new Promise((r) => setTimeout(r, 500))]);
+    release();
+    await installing;
+    for (const e of edits) await expectCode(e, 'STORE_CONFLICT');
+    await b.app.watchlistSettled();
+    const byId = new Map(b.app.listSubjects().map((x) => [x.id, x]));
+    expect(byId.get(bob!.id)?.list).toBe('deny');
+    expect(byId.has(cy!.id)).toBe(false);
+    // Tried again, on what is stored now, the edit goes through and keeps the desk's list.
+    await b.ops.people.updateSubject(bob!.id, { label: 'Bob, reception' });
+    expect(b.app.listSubjects().find((x) => x.id === bob!.id)).toMatchObject({ label: 'Bob, reception', list: 'deny' });
+  }, 120_000);
+
   it('a merge made on the kiosk is kept over the next bundle: the merged record stays denied (review, session 25)', async () => {
     const clock = new AdjustableClock();
     const { a, b } = await deskAndKiosk('merge-here', clock);
