@@ -39,6 +39,21 @@ async function installFresh(a: Kiosk, b: Kiosk, clock: AdjustableClock, touch: s
   return r;
 }
 
+/** Holds the kiosk's next install just before it writes its plan (its revocations read by then), until `release`. */
+function holdInstallAtWrite(b: Kiosk): { atApply: Promise<void>; release: () => void } {
+  let reached!: () => void;
+  const atApply = new Promise<void>((r) => (reached = r));
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const apply = b.vault.applyWatchlistPlan.bind(b.vault);
+  b.vault.applyWatchlistPlan = async (plan) => {
+    reached();
+    await gate;
+    return apply(plan);
+  };
+  return { atApply, release };
+}
+
 describe('changes-only export', () => {
   it('carries exactly what changed since the last export and applies only on its base', async () => {
     const clock = new AdjustableClock();
@@ -214,16 +229,7 @@ describe('changes-only export', () => {
     clock.advance(1000);
     const next = await bundle(); // the desk, not told of the delete to come, exports again
     // The install is held just before it writes its plan (the revocations are read by then).
-    let reached!: () => void;
-    const atApply = new Promise<void>((r) => (reached = r));
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const apply = b.vault.applyWatchlistPlan.bind(b.vault);
-    b.vault.applyWatchlistPlan = async (plan) => {
-      reached();
-      await gate;
-      return apply(plan);
-    };
+    const { atApply, release } = holdInstallAtWrite(b);
     const installing = b.ops.sync.importWatchlist(next, { sitePassphrase: SITE });
     await atApply;
     const deleting = b.ops.people.deleteSubject(person.id);
@@ -253,16 +259,7 @@ describe('changes-only export', () => {
     await a.ops.people.deleteSubject(cy!.id);
     await a.app.watchlistSettled();
     const next = new Blob([(await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes]);
-    let reached!: () => void;
-    const atApply = new Promise<void>((r) => (reached = r));
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const apply = b.vault.applyWatchlistPlan.bind(b.vault);
-    b.vault.applyWatchlistPlan = async (plan) => {
-      reached();
-      await gate;
-      return apply(plan);
-    };
+    const { atApply, release } = holdInstallAtWrite(b);
     const installing = b.ops.sync.importWatchlist(next, { sitePassphrase: SITE });
     await atApply;
     // The admin at the kiosk saves a label edit of each meanwhile (read now, written once the install is done).
