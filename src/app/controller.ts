@@ -799,10 +799,23 @@ export class KioskController {
       sent: !this.readiness().missing.some((m) => m === 'setup' || m === 'pairing'),
       by: session.kind === 'guard' ? session.name : 'admin',
     };
+    // Who opened the door is written before it opens: the receiver hears only "manual", so this entry is the one
+    // record of which guard it was. Written after, a grant made while the log could not be written (full storage, a
+    // damaged audit key) opened with no one's name on it and no gap shown (attacker review, session 33). A deny is
+    // made whatever the log does (it opens nothing, and stopping someone must not wait on storage).
+    if (decision === 'grant') {
+      try {
+        await this.vault.audit.append(this.auditEntryOf(entry, actor));
+        if (this.snap.auditGap) this.auditResult(null);
+      } catch (e) {
+        this.auditResult({ outcome, code: isKioskError(e) ? e.code : 'INTERNAL' });
+        throw new KioskError('AUDIT_NOT_WRITTEN', { outcome }, { cause: e });
+      }
+    }
     this.pushDecision(entry);
     this.update({ prompt: { key: decision === 'grant' ? 'granted' : 'denied' } });
     if (decision === 'grant') this.haltPending();
-    await this.record(entry, upstreamDecisionFor(outcome), actor);
+    await this.record(entry, upstreamDecisionFor(outcome), actor, decision === 'grant');
     return { sent: entry.sent };
   }
 
@@ -830,8 +843,8 @@ export class KioskController {
     this.update({ decisions: [shown, ...this.snap.decisions].slice(0, DECISION_LOG_MAX), lastResult: shown });
   }
 
-  private async record(entry: IdentifiedDecision, up: ReturnType<typeof upstreamDecisionFor>, actor?: string): Promise<void> {
-    const audit: Omit<AuditEntry, 'id'> = {
+  private auditEntryOf(entry: IdentifiedDecision, actor?: string): Omit<AuditEntry, 'id'> {
+    return {
       at: entry.at,
       outcome: entry.outcome,
       subjectId: entry.subjectId ?? 'unknown',
@@ -841,12 +854,19 @@ export class KioskController {
       ...(entry.mode === 'manual' ? { reason: entry.reason } : {}),
       ...(actor ? { actor } : {}),
     };
-    try {
-      await this.vault.audit.append(audit);
-      // The log works (again): the admin screen's list of changes it missed is done.
-      if (this.snap.auditGap) this.auditResult(null);
-    } catch (e) {
-      this.update({ error: isKioskError(e) ? e : new KioskError('INTERNAL') });
+  }
+
+  /** Audits (unless `audited` already) and sends a decision; a lost audit entry is shown as a gap, not only an error. */
+  private async record(entry: IdentifiedDecision, up: ReturnType<typeof upstreamDecisionFor>, actor?: string, audited = false): Promise<void> {
+    if (!audited) {
+      try {
+        await this.vault.audit.append(this.auditEntryOf(entry, actor));
+        // The log works (again): the admin screen's list of changes it missed is done.
+        if (this.snap.auditGap) this.auditResult(null);
+      } catch (e) {
+        this.auditResult({ outcome: entry.outcome, code: isKioskError(e) ? e.code : 'INTERNAL' });
+        this.update({ error: isKioskError(e) ? e : new KioskError('INTERNAL') });
+      }
     }
     // An unpaired kiosk signs and queues nothing: a queued decision would be delivered, stale, at pairing.
     if (up && this.decisions && entry.sent) {

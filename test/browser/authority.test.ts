@@ -13,7 +13,7 @@ import { KioskController } from '../../src/app/controller';
 import { AdjustableClock } from '../../src/shared/clock';
 import type { ErrorCode } from '../../src/shared/errors';
 import type { Vault } from '../../src/store';
-import { PASS, expectCode, openVault, uniqueName } from './vault-helpers';
+import { PASS, expectCode, openVault, rawDump, rawPut, uniqueName } from './vault-helpers';
 
 const opened: { vault: Vault; app: KioskController }[] = [];
 afterEach(() => {
@@ -294,6 +294,39 @@ describe('authority in the app layer (no UI)', () => {
     await ops.unlock(PASS);
     expect(app.guardLog().filter((d) => d.outcome === 'override-grant')).toEqual([]);
     expect((await ops.audit.readAudit(50)).filter((e) => e.outcome === 'override-grant')).toEqual([]);
+  });
+
+  it('a grant is made only once the audit log holds who made it; a deny is made regardless, and the gap is shown', async () => {
+    // Attacker review (session 33): the grant was audited after it was made, best effort, so with the log failing (full
+    // storage, a damaged audit key) a guard's grant opened the door with no one's name on it, and no gap was shown.
+    const clock = new AdjustableClock();
+    const name = uniqueName('override-audit-first');
+    const first = await kiosk(name, clock);
+    await first.ops.setup(PASS, { role: 'guard' });
+    const g = await first.ops.createGuard('Night desk', PIN_1);
+    first.ops.lock();
+    // The audit key damaged on disk; the tablet restarts (a writer already open would keep its session key).
+    const [keyRec] = (await rawDump(name)).filter((r) => r.store === 'keyring' && r.key === 'audit-public');
+    await rawPut(name, 'keyring', [{ key: 'audit-public', value: { ...(keyRec!.value as object), kind: 'damaged' } }]);
+    const { app, ops } = await kiosk(name, clock);
+    await app.resumeVault();
+    await app.authority.loginPin(g.id, PIN_1);
+    await expectCode(app.override('grant', 'courier at the gate'), 'AUDIT_NOT_WRITTEN');
+    expect(app.guardLog().filter((d) => d.outcome === 'override-grant')).toEqual([]);
+    expect(app.snapshot.auditGap).toMatchObject({ outcomes: ['override-grant'], lost: 1 });
+    await app.override('deny', 'tailgating');
+    expect(app.guardLog()[0]).toMatchObject({ outcome: 'override-deny', by: 'Night desk' });
+    expect(app.snapshot.auditGap).toMatchObject({ lost: 2 });
+    // The log works again: the grant is made, written first, with the guard's id.
+    await rawPut(name, 'keyring', [{ key: 'audit-public', value: keyRec!.value }]);
+    await app.override('grant', 'courier at the gate');
+    expect(app.guardLog()[0]).toMatchObject({ outcome: 'override-grant', by: 'Night desk' });
+    expect(app.snapshot.auditGap).toBeNull();
+    app.authority.logout();
+    await ops.unlock(PASS);
+    expect((await ops.audit.readAudit(50)).filter((e) => e.outcome === 'override-grant')).toEqual([
+      expect.objectContaining({ actor: g.id, reason: 'courier at the gate' }),
+    ]);
   });
 
   it('ends guard and admin sessions after the idle timeout; a disabled guard cannot log in', async () => {
