@@ -166,7 +166,7 @@ export class Authority {
     // or a key does (touch()).
     if (this.opts.vault.state.admin) {
       try {
-        this.opts.vault.requireAdmin();
+        this.opts.vault.requireAdmin({ activity: false });
         return;
       } catch {
         // fell idle in the vault: continue as whoever else is logged in
@@ -183,6 +183,7 @@ export class Authority {
     // its Keep closed, which halts every pending grant) alive for good (attacker review, session 27).
     if (this.guard && cap > 0 && this.provenAt && idleSince(this.opts.clock, this.provenAt) > cap) return;
     this.lastActive = stampOf(this.opts.clock);
+    this.opts.vault.touchAdmin();
   }
 
   /** Ends both sessions when the idle timeout has passed; returns whether it did. Called on a timer too. */

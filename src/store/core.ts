@@ -306,14 +306,15 @@ export class VaultCore {
     return { db, dataKey: this.dataKey };
   }
 
-  requireAdmin(): { db: IDBPDatabase<VaultDB>; dataKey: CryptoKey; auditPrivate: CryptoKey } {
+  /** `activity: false`: a check only (a screen that re-renders by itself), which keeps nothing alive. */
+  requireAdmin(opts: { activity?: boolean } = {}): { db: IDBPDatabase<VaultDB>; dataKey: CryptoKey; auditPrivate: CryptoKey } {
     const { db, dataKey } = this.requireUnlocked();
     if (!this.auditPrivate || !this.state.admin) throw new KioskError('STORE_ADMIN_REQUIRED');
     if (!this.adminActive || idleSince(this.clocks, this.adminActive) > this.adminIdleMs) {
       this.endAdmin();
       throw new KioskError('STORE_ADMIN_REQUIRED', { reason: 'idle' });
     }
-    this.adminActive = stampOf(this.clocks);
+    if (opts.activity !== false) this.adminActive = stampOf(this.clocks);
     return { db, dataKey, auditPrivate: this.auditPrivate };
   }
 

@@ -323,11 +323,23 @@ export class Vault {
   }
 
   /**
-   * Throws STORE_ADMIN_REQUIRED unless an admin session is open and has not idled out (and counts as activity).
-   * The app's authority asks here, so the vault's idle rule is the only admin rule.
+   * Throws STORE_ADMIN_REQUIRED unless an admin session is open and has not idled out. Counts as activity unless
+   * `activity: false` (the app's authority checking a capability: a screen that re-renders after each decision kept
+   * an admin who had walked away logged in; attacker review, session 33). The app's authority asks here, so the
+   * vault's idle rule is the only admin rule.
    */
-  requireAdmin(): void {
-    this.core.requireAdmin();
+  requireAdmin(opts: { activity?: boolean } = {}): void {
+    this.core.requireAdmin(opts);
+  }
+
+  /** A touch or key press in an open admin session keeps it alive; nothing happens without one (or past its idle). */
+  touchAdmin(): void {
+    if (!this.core.state.admin) return;
+    try {
+      this.core.requireAdmin();
+    } catch {
+      // idled out already: the next check says so
+    }
   }
 
   /** Ends the admin session; the kiosk keeps matching with the data key. */

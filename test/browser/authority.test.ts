@@ -329,6 +329,39 @@ describe('authority in the app layer (no UI)', () => {
     ]);
   });
 
+  it("an admin's session ends 5 minutes after the last touch or admin act, however often a screen re-reads", async () => {
+    // Attacker review (session 33): every capability check counted as activity, so on a guard desk the guard screen's
+    // re-render after each visitor's decision (it reads the names) kept an admin who had walked away logged in.
+    const clock = new AdjustableClock();
+    const { app, ops } = await kiosk(uniqueName('admin-idle-checks'), clock);
+    await ops.setup(PASS, { role: 'guard' });
+    expect(app.authority.session.kind).toBe('admin');
+    const settings = () => Promise.resolve().then(() => app.authority.require('settings'));
+    let reads = 0;
+    for (let i = 0; i < 12; i++) {
+      clock.advance(30_000);
+      try {
+        app.guardLog();
+        reads++;
+      } catch {
+        // refused once the session has ended
+      }
+    }
+    expect(reads).toBeGreaterThanOrEqual(9); // until about the fifth minute
+    expect(reads).toBeLessThan(12);
+    await expectCode(settings(), 'STORE_ADMIN_REQUIRED');
+    expect(app.authority.session.kind).not.toBe('admin');
+    // A touch is activity: the same six minutes with a tap every 30 s keep the session.
+    await ops.unlock(PASS);
+    for (let i = 0; i < 12; i++) {
+      clock.advance(30_000);
+      app.authority.touch();
+      app.guardLog();
+    }
+    await settings();
+    expect(app.authority.session.kind).toBe('admin');
+  });
+
   it('ends guard and admin sessions after the idle timeout; a disabled guard cannot log in', async () => {
     const clock = new AdjustableClock();
     const { app, ops } = await kiosk(uniqueName('idle'), clock);
