@@ -27,7 +27,12 @@ import {
 } from './change-audit';
 
 /** What the people list may change of a person. */
-export type SubjectPatch = Partial<Pick<Subject, 'label' | 'list' | 'validFrom' | 'validUntil' | 'plates'>>;
+/**
+ * An edit. `seenVersion`: the record's `version` as the form that sends every field showed it; a record stored since
+ * (a bundle installed, another tab) refuses the edit (STORE_CONFLICT) rather than write the form's old list or end
+ * back over it (attacker review, session 33).
+ */
+export type SubjectPatch = Partial<Pick<Subject, 'label' | 'list' | 'validFrom' | 'validUntil' | 'plates'>> & { seenVersion?: number };
 
 export class PeopleService {
   constructor(private readonly app: KioskController) {}
@@ -121,6 +126,7 @@ export class PeopleService {
     // The stored record (with its templates), not a copy in memory: the edit keeps the faces exactly as stored.
     const cur = await this.vault.subjects.get(id);
     if (!cur) throw new KioskError('INPUT_INVALID', { field: 'id' });
+    if (patch.seenVersion !== undefined && patch.seenVersion !== cur.version) throw new KioskError('STORE_CONFLICT', { id, reason: 'stale-form' });
     const next: SubjectInput = {
       id,
       label: checkLabel(patch.label ?? cur.label),

@@ -18,7 +18,8 @@ import { filterPeople, namingHolder, peopleToolbar, rowTools, type PeopleQuery }
 
 export interface PeopleActions {
   list(): WatchSubject[];
-  updateSubject(id: string, patch: Partial<Pick<Subject, 'label' | 'list' | 'validFrom' | 'validUntil'>>): Promise<void>;
+  /** `seenVersion`: the version of the row the form shows (src/app/people-service.ts SubjectPatch). */
+  updateSubject(id: string, patch: Partial<Pick<Subject, 'label' | 'list' | 'validFrom' | 'validUntil'>> & { seenVersion?: number }): Promise<void>;
   expireSubject(id: string): Promise<void>;
   deleteSubject(id: string): Promise<void>;
   mergeSubjects(keepId: string, otherId: string): Promise<Subject>;
@@ -85,7 +86,9 @@ export class PeopleCard {
             throw new Error(t('badDate'));
           }
           if (validFrom !== undefined && validUntil !== undefined && validUntil <= validFrom) throw new Error(t('badPeriod'));
-          await this.actions.updateSubject(s.id, { label: label.value, list: list.value as ListKind, validFrom, validUntil });
+          // Every field as the row shows it: with the version shown, so a row drawn before a bundle changed the
+          // person cannot write its old list or end back (the list redraws only once the watchlist has reloaded).
+          await this.actions.updateSubject(s.id, { label: label.value, list: list.value as ListKind, validFrom, validUntil, seenVersion: s.version });
         }),
       );
       const templates = Object.values(s.templateCounts).reduce((n, a) => n + a, 0);

@@ -275,6 +275,19 @@ describe('changes-only export', () => {
     // Tried again, on what is stored now, the edit goes through and keeps the desk's list.
     await b.ops.people.updateSubject(bob!.id, { label: 'Bob, reception' });
     expect(b.app.listSubjects().find((x) => x.id === bob!.id)).toMatchObject({ label: 'Bob, reception', list: 'deny' });
+    // The people card sends every field of the row as drawn, with the version it showed: a row drawn before the desk's
+    // next change (here: Bob's end) cannot write its old list and end back over it.
+    const row = b.app.listSubjects().find((x) => x.id === bob!.id)!;
+    const ends = clock.wall() + 60_000;
+    await a.ops.people.updateSubject(bob!.id, { validUntil: ends });
+    await installFresh(a, b, clock, bob!.id);
+    const asDrawn = { label: 'Bob at the desk', list: 'allow' as const, validFrom: row.validFrom, validUntil: row.validUntil, seenVersion: row.version };
+    await expectCode(b.ops.people.updateSubject(bob!.id, asDrawn), 'STORE_CONFLICT');
+    expect(b.app.listSubjects().find((x) => x.id === bob!.id)).toMatchObject({ list: 'deny', validUntil: ends });
+    // Drawn again (the version now shown), the admin's edit is theirs to make.
+    const redrawn = b.app.listSubjects().find((x) => x.id === bob!.id)!;
+    await b.ops.people.updateSubject(bob!.id, { label: 'Bob at the desk', seenVersion: redrawn.version });
+    expect(b.app.listSubjects().find((x) => x.id === bob!.id)?.label).toBe('Bob at the desk');
   }, 120_000);
 
   it('a merge made on the kiosk is kept over the next bundle: the merged record stays denied (review, session 25)', async () => {
