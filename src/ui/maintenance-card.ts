@@ -163,6 +163,11 @@ export class MaintenanceCard {
           ),
         )
       : h('p', { 'data-testid': 'maint-quarantine-empty' }, t('maintQuarantineEmpty'));
-    this.report.replaceChildren(status, list);
+    // This tablet's own revocations damaged: what clearing costs is said before the admin presses it (the holds are
+    // gone with it, and the next watchlist update installs the desk's list as it is; src/app/local-revocations.ts).
+    const revocations = r.quarantine.some((q) => q.store === 'secrets' && q.key === 'local-revocations')
+      ? [h('p', { class: 'notice', role: 'alert', 'data-tone': 'bad', 'data-testid': 'maint-revocations-quarantined' }, t('maintRevocationsQuarantined'))]
+      : [];
+    this.report.replaceChildren(status, ...revocations, list);
   }
 }

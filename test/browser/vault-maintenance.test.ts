@@ -229,6 +229,27 @@ describe('maintenance card: quarantine, index rebuild, unattended restart', () =
     expect(el(k.card, 'maint-unsealed-keys').dataset['tone']).toBe('bad');
   });
 
+  it("says what clearing costs when this tablet's own revocations are in the quarantine, and only then", async () => {
+    // Review (session 33): while the record is quarantined, installs and revocations refuse; clearing forgets the
+    // holds, and the confirmation said only that the records were unreadable anyway.
+    const clock = new AdjustableClock();
+    const name = uniqueName('revocations-card');
+    const k = await kiosk(name, clock);
+    await k.ops.setup(PASS, { role: 'attended' });
+    const p = await k.vault.enrol(person(1));
+    await k.ops.people.deleteSubject(p.id);
+    expect(await press(k.card, 'maint-check')).toEqual({ tone: 'ok', code: null });
+    expect(k.card.el.querySelector('[data-testid="maint-revocations-quarantined"]')).toBeNull();
+    const raw = (await rawDump(name)).find((r) => r.store === 'secrets' && r.key === 'local-revocations')!;
+    const value = raw.value as { box: ArrayBuffer };
+    await rawPut(name, 'secrets', [{ key: 'local-revocations', value: { ...value, box: flip(value.box, 15) } }]);
+    await expectCode(k.ops.people.deleteSubject((await k.vault.enrol(person(2))).id), 'STORE_CORRUPT_RECORD');
+    expect(await press(k.card, 'maint-check')).toEqual({ tone: 'ok', code: null });
+    expect(text(k.card, 'maint-revocations-quarantined')).toMatch(/^This tablet's own revocations .* are in the quarantine\. .*Make the same changes on the desk first\.$/);
+    expect(await press(k.card, 'maint-clear', true)).toMatchObject({ tone: 'ok' });
+    expect(k.card.el.querySelector('[data-testid="maint-revocations-quarantined"]')).toBeNull();
+  });
+
   it('turns unattended restart off only with the passphrase; the next start then needs it', async () => {
     const clock = new AdjustableClock();
     const name = uniqueName('unattended');
