@@ -18,6 +18,7 @@ import { checkWipeConfirmation } from './input-rules';
 import type { Capability } from './authority';
 import type { KioskController } from './controller';
 import { createPasskey } from './passkeys';
+import { markKeepHolds } from './local-revocations';
 import type { GuardSummary } from '../store';
 import { defaultSettings, validateSettingsPatch, type KioskSettings } from '../config/kiosk';
 import { AuditService } from './audit-service';
@@ -73,6 +74,7 @@ export class AdminOps {
     await this.app.afterUnlock();
     // After afterUnlock: the entry carries the kiosk id of the settings just stored.
     await recordChange(this.app, { outcome: 'admin-unlocked', reason: 'setup', actor: 'admin' });
+    await this.markKeepHolds();
   }
 
   async unlock(passphrase: string): Promise<void> {
@@ -89,6 +91,19 @@ export class AdminOps {
     if (unlocked.auditKeyRepaired)
       await recordChange(this.app, { outcome: 'vault-maintained', reason: maintainedReason({ action: 'audit-key-repaired' }), actor: 'admin' });
     await this.sync.secureAdminKey();
+    await this.markKeepHolds();
+  }
+
+  /**
+   * Bans made on this tablet before keep holds existed are marked once (src/app/local-revocations.ts). Never stops an
+   * unlock: until it is done, installs keep every deny record anyway, and the next unlock tries again.
+   */
+  private async markKeepHolds(): Promise<void> {
+    try {
+      await markKeepHolds(this.vault);
+    } catch (e) {
+      console.warn(`keep holds not marked yet (${isKioskError(e) ? e.code : 'INTERNAL'})`);
+    }
   }
 
   /**

@@ -13,7 +13,7 @@
  * fetches: transport is src/sync/transport.ts.
  */
 import { applyPlan, formatFingerprint, keepLocalRevocations, openBundle, type BundleKind } from '../sync';
-import { localRevocations } from './local-revocations';
+import { holdsForInstall } from './local-revocations';
 import { KioskError } from '../shared/errors';
 import { loadIncomplete, type Vault } from '../store';
 
@@ -79,7 +79,7 @@ export async function installBundle(vault: Vault, bytes: Uint8Array, opts: { sit
     // (review, session 24). Installing waits for the rebuild, as exporting does.
     if (loadIncomplete(report)) throw new KioskError('STORE_CORRUPT_RECORD', { reason: 'install-incomplete' });
     // People revoked on this tablet stay revoked (src/app/local-revocations.ts); read before anything is written.
-    const planned = keepLocalRevocations(applyPlan({ version: installedVersion, subjects }, contents), await localRevocations(vault), subjects);
+    const planned = keepLocalRevocations(applyPlan({ version: installedVersion, subjects }, contents), await holdsForInstall(vault, subjects), subjects);
     await vault.applyWatchlistPlan(planned.plan);
     return planned;
   });

@@ -41,6 +41,44 @@ export async function noteEnrolledDeny(vault: Vault, id: string): Promise<void> 
   await vault.keys.put(NAME, { ...all, [id]: { ...(Object.hasOwn(all, id) ? all[id] : {}), deny: true, keep: true } });
 }
 
+/** Written once every installed deny record has a keep hold (markKeepHolds): the mark of a tablet set up since. */
+const KEEP_MARK = 'local-revocations-keep';
+
+/**
+ * The holds an install plans with. Before session 33 a deny enrolment here wrote no keep hold, and a record enrolled
+ * here cannot be told from one a desk sent; until an admin session has marked them (markKeepHolds), every installed
+ * deny record counts as kept, so the first scheduled pull after an upgrade deletes no ban made here (review of the
+ * keep holds, session 33). Device unlock.
+ */
+export async function holdsForInstall(vault: Vault, installed: readonly PersonState[]): Promise<LocalRevocations> {
+  const holds = await localRevocations(vault);
+  if ((await vault.keys.get(KEEP_MARK)) !== undefined) return holds;
+  return withKeep(holds, installed);
+}
+
+function withKeep(holds: LocalRevocations, installed: readonly PersonState[]): LocalRevocations {
+  const out: LocalRevocations = { ...holds };
+  for (const p of installed) if (p.list === 'deny') out[p.id] = { ...(Object.hasOwn(holds, p.id) ? holds[p.id] : {}), keep: true };
+  return out;
+}
+
+/**
+ * Once per tablet, in an admin session (set-up and each unlock until it is done): every installed deny record gets a
+ * keep hold, then the mark. Kept over bundles from then on: a ban the desk lifts by deleting the record stays on this
+ * tablet until deleted here (a ban lifted by moving the person to the allow list reaches it as before). Set up since,
+ * a tablet has nothing installed to mark.
+ */
+export async function markKeepHolds(vault: Vault): Promise<void> {
+  if ((await vault.keys.get(KEEP_MARK)) !== undefined) return;
+  await vault.asOneChange(async () => {
+    const { subjects } = await vault.loadWatchlist();
+    const holds = await localRevocations(vault);
+    const next = withKeep(holds, subjects);
+    if (JSON.stringify(next) !== JSON.stringify(holds)) await vault.keys.put(NAME, next);
+    await vault.keys.put(KEEP_MARK, { v: 1 });
+  });
+}
+
 /** What noteChange needs of a person before and after a change. */
 export type PersonState = Pick<Subject, 'id' | 'list' | 'validUntil'>;
 

@@ -8,7 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdjustableClock } from '../../src/shared/clock';
 import { closeKiosks, openKiosk } from './kiosk-app';
-import { noteEnrolledDeny } from '../../src/app/local-revocations';
+import { installBundle } from '../../src/app/bundle-apply';
+import { localRevocations, noteEnrolledDeny } from '../../src/app/local-revocations';
 import { PASS, expectCode, pageOf, rawDelete, rawDump, rawPages, rawPut, tpl, uniqueName } from './vault-helpers';
 
 const SITE = 'Site passphrase for deltas 42';
@@ -181,6 +182,40 @@ describe('changes-only export', () => {
     await b.ops.people.deleteSubject(banned.id);
     await install();
     expect(b.app.listSubjects().map((x) => x.id)).not.toContain(banned.id);
+  }, 180_000);
+
+  it('a tablet upgraded with bans made before keep holds keeps them over the first pull, and marks them at the next unlock', async () => {
+    // Review (session 33): keep holds are written at enrolment only, so a deny record enrolled here before them had
+    // none, and the first full bundle after the upgrade deleted it all the same.
+    const clock = new AdjustableClock();
+    const name = uniqueName('keep-upgrade-b');
+    const { a, b } = await deskAndKiosk('keep-upgrade', clock, name);
+    const [cy] = await Promise.all(
+      [1, 2].map((i) => a.vault.enrol({ label: `Person ${i}`, list: 'allow', plates: [], templates: { fr_feature: [tpl(512, i)] } })),
+    );
+    await a.app.watchlistSettled();
+    await installFresh(a, b, clock, cy!.id);
+    // As an older version left it: a ban enrolled here with no hold, and no mark.
+    const banned = await b.vault.enrol({ label: 'Person 1 (banned)', list: 'deny', plates: [], templates: { fr_feature: [tpl(512, 1)] } });
+    await rawDelete(name, 'secrets', 'local-revocations-keep');
+    expect(await localRevocations(b.vault)).toEqual({});
+    await b.app.watchlistSettled();
+    // The scheduled pull comes before any admin unlock (a device-unlocked kiosk, the pull's own install path): the
+    // ban stays.
+    b.ops.lock();
+    clock.advance(1000);
+    await a.ops.people.updateSubject(cy!.id, { label: 'Person 2, pulled' });
+    await a.app.watchlistSettled();
+    const pulled = (await a.ops.sync.exportWatchlist({ sitePassphrase: SITE })).bytes;
+    expect(await installBundle(b.vault, pulled, { sitePassphrase: SITE, now: clock.wall() })).toMatchObject({ keptRevoked: 1 });
+    const stored = new Map((await b.vault.loadWatchlist()).subjects.map((x) => [x.id, x]));
+    expect(stored.get(banned.id)?.list).toBe('deny');
+    expect(stored.get(cy!.id)?.label).toBe('Person 2, pulled');
+    // The next admin unlock marks it, and from then on it is kept like any ban made here.
+    await b.ops.unlock(PASS);
+    expect(await localRevocations(b.vault)).toEqual({ [banned.id]: { keep: true } });
+    expect(await installFresh(a, b, clock, cy!.id)).toMatchObject({ keptRevoked: 1 });
+    expect(b.app.listSubjects().find((x) => x.id === banned.id)?.list).toBe('deny');
   }, 180_000);
 
   it("installs no bundle while this tablet's revocations are in quarantine: a damaged record read as none gave access back", async () => {
