@@ -11,7 +11,7 @@
 import type { LocalRevocation } from '../sync';
 import { KioskError } from '../shared/errors';
 import type { Subject } from '../shared/types';
-import type { Vault } from '../store';
+import { loadIncomplete, type Vault } from '../store';
 
 const NAME = 'local-revocations';
 
@@ -71,7 +71,10 @@ function withKeep(holds: LocalRevocations, installed: readonly PersonState[]): L
 export async function markKeepHolds(vault: Vault): Promise<void> {
   if ((await vault.keys.get(KEEP_MARK)) !== undefined) return;
   await vault.asOneChange(async () => {
-    const { subjects } = await vault.loadWatchlist();
+    const { subjects, report } = await vault.loadWatchlist();
+    // A list that lost pages would mark too few and write the mark anyway: a ban on a page that came back later had
+    // no hold (review, session 33). Installs wait for the rebuild too; the next unlock tries again.
+    if (loadIncomplete(report)) throw new KioskError('STORE_CORRUPT_RECORD', { reason: 'keep-holds-incomplete' });
     const holds = await localRevocations(vault);
     const next = withKeep(holds, subjects);
     if (JSON.stringify(next) !== JSON.stringify(holds)) await vault.keys.put(NAME, next);

@@ -333,6 +333,8 @@ const enMaintenance = {
   maintIssues: 'Index problems',
   maintQuarantine: 'In quarantine',
   maintQuarantineEmpty: 'The quarantine is empty.',
+  maintClearConfirmRevocations:
+    "Delete the quarantined records for good? This tablet's own revocations are among them: the next watchlist update may allow again anyone revoked only on this tablet. Make the same changes on the desk first.",
   maintRevocationsQuarantined:
     "This tablet's own revocations (people deleted, moved to the deny list or ended here, and people enrolled on the deny list here) are in the quarantine. Until it is cleared, no watchlist update is installed and no such change can be made. Clearing forgets them: the next update installs the desk's list as it is, so anyone revoked only on this tablet may be allowed again. Make the same changes on the desk first.",
   maintUnsealedKeys: 'Keys stored outside the seal',
@@ -375,6 +377,7 @@ const zhMaintenance: Record<keyof typeof enMaintenance, string> = {
   maintIssues: '索引问题',
   maintQuarantine: '隔离区',
   maintQuarantineEmpty: '隔离区为空。',
+  maintClearConfirmRevocations: '永久删除隔离的记录？其中包括本终端自己的撤销记录：下一次名单更新可能让仅在本终端被撤销的人员重新获准通行。请先在管理台上做出相同的更改。',
   maintRevocationsQuarantined:
     '本终端自己的撤销记录（在此删除、移入拒绝名单或终止的人员，以及在此登记到拒绝名单的人员）已被隔离。清除隔离区之前，不会安装任何名单更新，也无法进行此类更改。清除会丢失这些记录：下一次更新将按管理台的名单原样安装，仅在本终端被撤销的人员可能重新获准通行。请先在管理台上做出相同的更改。',
   maintUnsealedKeys: '未加封存储的密钥',

@@ -20,6 +20,10 @@ export interface MaintenanceActions {
   setUnattended(enabled: boolean, passphrase: string): Promise<boolean>;
 }
 
+/** Whether this tablet's own revocations (src/app/local-revocations.ts) are among the quarantined records. */
+const revocationsQuarantined = (r: MaintenanceReport): boolean =>
+  r.quarantine.some((q) => q.store === 'secrets' && (q.key === 'local-revocations' || q.key === 'local-revocations-keep'));
+
 /** A store word in the chosen language, the raw word when the table has none (a reason a newer store added). */
 function word(prefix: string, value: string): string {
   const key = `${prefix}_${value}`;
@@ -41,7 +45,18 @@ export class MaintenanceCard {
     const check = h('button', { type: 'button', 'data-testid': 'maint-check' }, t('maintCheck'));
     check.addEventListener('click', () => void this.act(check, () => this.actions.check()));
     const rebuild = this.confirmed('maint-rebuild', t('maintRebuild'), t('maintRebuildConfirm'), () => this.actions.rebuildIndex());
-    const clear = this.confirmed('maint-clear', t('maintClear'), t('maintClearConfirm'), () => this.actions.clearQuarantine());
+    // What clearing costs is said in its confirmation, from a check made when Clear is pressed: the warning below the
+    // report shows only after a check, and an admin who pressed Clear at once was told the records were harmless.
+    const clear = this.confirmed(
+      'maint-clear',
+      t('maintClear'),
+      async () => {
+        const r = await this.actions.check();
+        this.showReport(r);
+        return revocationsQuarantined(r) ? t('maintClearConfirmRevocations') : t('maintClearConfirm');
+      },
+      () => this.actions.clearQuarantine(),
+    );
 
     this.unattendedState = h('strong', { 'data-testid': 'maint-unattended' });
     this.pass = h('input', { type: 'password', autocomplete: 'new-password', 'data-testid': 'maint-unattended-pass' });
@@ -84,18 +99,39 @@ export class MaintenanceCard {
   }
 
   /** A button whose first press shows what it will do and a confirm button; only the confirm runs it. */
-  private confirmed(testid: string, label: string, warning: string, fn: () => Promise<MaintenanceReport>): HTMLElement {
+  /** `warning`: the confirmation's text, or how to find it out when the button is pressed (a failure is said instead). */
+  private confirmed(
+    testid: string,
+    label: string,
+    warning: string | (() => Promise<string>),
+    fn: () => Promise<MaintenanceReport>,
+  ): HTMLElement {
     const start = h('button', { type: 'button', class: 'danger', 'data-testid': testid }, label);
     const yes = h('button', { type: 'button', class: 'danger', 'data-testid': `${testid}-confirm` }, label);
     const no = h('button', { type: 'button', 'data-testid': `${testid}-cancel` }, t('cancel'));
-    const ask = h('span', { class: 'confirm', hidden: true }, h('span', { class: 'help' }, warning), yes, no);
+    const text = h('span', { class: 'help', 'data-testid': `${testid}-warning` }, typeof warning === 'string' ? warning : '');
+    const ask = h('span', { class: 'confirm', hidden: true }, text, yes, no);
     const close = () => {
       ask.hidden = true;
       start.hidden = false;
     };
     start.addEventListener('click', () => {
-      start.hidden = true;
-      ask.hidden = false;
+      const show = (words: string) => {
+        text.textContent = words;
+        start.hidden = true;
+        ask.hidden = false;
+      };
+      if (typeof warning === 'string') return show(warning);
+      start.disabled = true;
+      warning()
+        .then(show, (e: unknown) => {
+          // No check, no confirmation: the refusal is said, as any action's.
+          const d = describeError(e, lang());
+          this.out.dataset['tone'] = 'bad';
+          if (d.code) this.out.dataset['code'] = d.code;
+          this.out.textContent = d.text;
+        })
+        .finally(() => (start.disabled = false));
     });
     no.addEventListener('click', close);
     yes.addEventListener('click', () => {
@@ -165,7 +201,7 @@ export class MaintenanceCard {
       : h('p', { 'data-testid': 'maint-quarantine-empty' }, t('maintQuarantineEmpty'));
     // This tablet's own revocations damaged: what clearing costs is said before the admin presses it (the holds are
     // gone with it, and the next watchlist update installs the desk's list as it is; src/app/local-revocations.ts).
-    const revocations = r.quarantine.some((q) => q.store === 'secrets' && q.key === 'local-revocations')
+    const revocations = revocationsQuarantined(r)
       ? [h('p', { class: 'notice', role: 'alert', 'data-tone': 'bad', 'data-testid': 'maint-revocations-quarantined' }, t('maintRevocationsQuarantined'))]
       : [];
     this.report.replaceChildren(status, ...revocations, list);

@@ -211,7 +211,15 @@ describe('changes-only export', () => {
     const stored = new Map((await b.vault.loadWatchlist()).subjects.map((x) => [x.id, x]));
     expect(stored.get(banned.id)?.list).toBe('deny');
     expect(stored.get(cy!.id)?.label).toBe('Person 2, pulled');
-    // The next admin unlock marks it, and from then on it is kept like any ban made here.
+    // An unlock while the list has lost a page (here: the ban's) marks nothing: it would mark too few.
+    const page = pageOf(await rawPages(name), banned.id);
+    await rawDelete(name, 'subjects', page.page);
+    await b.ops.unlock(PASS);
+    expect(await b.vault.keys.get('local-revocations-keep')).toBeUndefined();
+    expect(await localRevocations(b.vault)).toEqual({});
+    // The page back, the next admin unlock marks it, and from then on it is kept like any ban made here.
+    await rawPut(name, 'subjects', [{ key: page.page, value: page }]);
+    b.ops.lock();
     await b.ops.unlock(PASS);
     expect(await localRevocations(b.vault)).toEqual({ [banned.id]: { keep: true } });
     expect(await installFresh(a, b, clock, cy!.id)).toMatchObject({ keptRevoked: 1 });

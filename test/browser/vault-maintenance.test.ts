@@ -58,7 +58,12 @@ async function press(card: MaintenanceCard, id: string, confirm = false): Promis
   const out = el(card, 'maint-message');
   out.dataset['tone'] = '';
   el(card, id).click();
-  if (confirm) el(card, `${id}-confirm`).click();
+  if (confirm) {
+    // The confirmation shows once it knows what to say (Clear checks the quarantine first).
+    const yes = el(card, `${id}-confirm`);
+    await vi.waitUntil(() => yes.closest<HTMLElement>('.confirm')?.hidden === false, { timeout: 30_000, interval: 20 });
+    yes.click();
+  }
   await vi.waitUntil(() => out.dataset['tone'] === 'ok' || out.dataset['tone'] === 'bad', { timeout: 30_000, interval: 20 });
   return { tone: out.dataset['tone'] ?? '', code: out.dataset['code'] ?? null };
 }
@@ -246,6 +251,12 @@ describe('maintenance card: quarantine, index rebuild, unattended restart', () =
     await expectCode(k.ops.people.deleteSubject((await k.vault.enrol(person(2))).id), 'STORE_CORRUPT_RECORD');
     expect(await press(k.card, 'maint-check')).toEqual({ tone: 'ok', code: null });
     expect(text(k.card, 'maint-revocations-quarantined')).toMatch(/^This tablet's own revocations .* are in the quarantine\. .*Make the same changes on the desk first\.$/);
+    // Clear pressed at once (no Check first): its confirmation says what clearing costs, from a check of its own.
+    k.card.el.querySelector('[data-testid="maint-report"]')!.replaceChildren();
+    el(k.card, 'maint-clear').click();
+    await vi.waitUntil(() => text(k.card, 'maint-clear-warning') !== '', { timeout: 30_000, interval: 20 });
+    expect(text(k.card, 'maint-clear-warning')).toMatch(/^Delete the quarantined records for good\? This tablet's own revocations are among them: .*desk first\.$/);
+    el(k.card, 'maint-clear-cancel').click();
     expect(await press(k.card, 'maint-clear', true)).toMatchObject({ tone: 'ok' });
     expect(k.card.el.querySelector('[data-testid="maint-revocations-quarantined"]')).toBeNull();
   });
