@@ -24,6 +24,7 @@
  * --insecure-http. `publish` puts a watchlist bundle into the data directory (same checks as the PUT) and exits; a
  * running receiver serves it from its next pull on.
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -40,7 +41,6 @@ import {
   rotateAdminToken,
   writeNewTokenFile,
 } from './admin.mjs';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { lockDataDir } from './lock.mjs';
 import { RECEIVER_PUBLIC_FILE } from './orders.mjs';
 import { loadTls } from './tls.mjs';

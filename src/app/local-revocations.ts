@@ -17,6 +17,9 @@ const NAME = 'local-revocations';
 
 export type LocalRevocations = Record<string, LocalRevocation>;
 
+/** The hold kept for `id` (a copy; empty when there is none). */
+const holdOf = (all: LocalRevocations, id: string): LocalRevocation => ({ ...(Object.hasOwn(all, id) ? all[id] : {}) });
+
 /**
  * This tablet's revocations; none when the record was never written. A record that failed its check waits in the
  * quarantine, and read as none it let the next bundle (a scheduled pull) give everyone revoked here their access
@@ -38,7 +41,7 @@ export async function localRevocations(vault: Vault): Promise<LocalRevocations> 
  */
 export async function noteEnrolledDeny(vault: Vault, id: string): Promise<void> {
   const all = await localRevocations(vault);
-  await vault.keys.put(NAME, { ...all, [id]: { ...(Object.hasOwn(all, id) ? all[id] : {}), deny: true, keep: true } });
+  await vault.keys.put(NAME, { ...all, [id]: { ...holdOf(all, id), deny: true, keep: true } });
 }
 
 /** Written once every installed deny record has a keep hold (markKeepHolds): the mark of a tablet set up since. */
@@ -58,7 +61,7 @@ export async function holdsForInstall(vault: Vault, installed: readonly PersonSt
 
 function withKeep(holds: LocalRevocations, installed: readonly PersonState[]): LocalRevocations {
   const out: LocalRevocations = { ...holds };
-  for (const p of installed) if (p.list === 'deny') out[p.id] = { ...(Object.hasOwn(holds, p.id) ? holds[p.id] : {}), keep: true };
+  for (const p of installed) if (p.list === 'deny') out[p.id] = { ...holdOf(holds, p.id), keep: true };
   return out;
 }
 
@@ -97,7 +100,7 @@ export async function noteChange(vault: Vault, before: PersonState | undefined, 
   const id = before?.id ?? after?.id;
   if (!id) return;
   const all = await localRevocations(vault);
-  const cur: LocalRevocation = { ...(Object.hasOwn(all, id) ? all[id] : {}) };
+  const cur = holdOf(all, id);
   if (!after) {
     cur.until = Math.min(cur.until ?? Infinity, now);
     // Deleted here: nothing of theirs is kept over a bundle that leaves them out.

@@ -26,9 +26,8 @@ import {
   type EditVia,
 } from './change-audit';
 
-/** What the people list may change of a person. */
 /**
- * An edit. `seenVersion`: the record's `version` as the form that sends every field showed it; a record stored since
+ * What the people list may change of a person. `seenVersion`: the record's `version` as the form that sends every field showed it; a record stored since
  * (a bundle installed, another tab) refuses the edit (STORE_CONFLICT) rather than write the form's old list or end
  * back over it (attacker review, session 33).
  */
