@@ -8,7 +8,7 @@
  * Owns the sealed `local-revocations` record in the vault's secrets (written in an admin session, read with the
  * device unlock). Never sent anywhere: bundles go from desks to kiosks only.
  */
-import type { LocalRevocation } from '../sync';
+import { copiesOfFace, type LocalRevocation } from '../sync';
 import { KioskError } from '../shared/errors';
 import type { Subject } from '../shared/types';
 import { loadIncomplete, type Vault } from '../store';
@@ -42,6 +42,35 @@ export async function localRevocations(vault: Vault): Promise<LocalRevocations> 
 export async function noteEnrolledDeny(vault: Vault, id: string): Promise<void> {
   const all = await localRevocations(vault);
   await vault.keys.put(NAME, { ...all, [id]: { ...holdOf(all, id), deny: true, keep: true } });
+}
+
+/**
+ * Before a person revoked here (denied or ended) is deleted here: other records holding a copy of their face (a desk
+ * merged them into one, and installs carried the revocation over by the copy, src/sync/plan.ts keepLocalRevocations)
+ * take the revocation as holds of their own. Once the record is gone the next bundle has nothing to find the copy
+ * by, and deleting an old record would have lifted the ban on the face (review, session 34). A record not revoked
+ * passes nothing on (deleting someone is not ending their other record). The watchlist is read only when there is
+ * something to pass on. Call inside the deletion's (or merge's) `asOneChange`, before noteChange. Admin session.
+ */
+export async function passOnRevocation(vault: Vault, before: Subject): Promise<void> {
+  const all = await localRevocations(vault);
+  const h = holdOf(all, before.id);
+  if (!h.deny && h.until === undefined) return;
+  const { subjects: listed, report } = await vault.loadWatchlist();
+  // A copy on a lost page would be missed, and the ban lifted with the deletion: refuse until the rebuild.
+  if (loadIncomplete(report)) throw new KioskError('STORE_CORRUPT_RECORD', { reason: 'pass-on-incomplete' });
+  const heirs = copiesOfFace(before, listed);
+  if (!heirs.length) return;
+  const next: LocalRevocations = { ...all };
+  for (const id of heirs) {
+    const cur = holdOf(all, id);
+    // As an install passes it on. An end is kept for a record on the deny list too: installs give a ban no end, but
+    // if the desk lifts its ban the end applies (review, session 34).
+    if (h.deny) cur.deny = true;
+    if (h.until !== undefined) cur.until = Math.min(cur.until ?? Infinity, h.until);
+    next[id] = cur;
+  }
+  if (JSON.stringify(next) !== JSON.stringify(all)) await vault.keys.put(NAME, next);
 }
 
 /** Written once every installed deny record has a keep hold (markKeepHolds): the mark of a tablet set up since. */

@@ -16,7 +16,7 @@ import type { Capability } from './authority';
 import type { KioskController } from './controller';
 import type { WatchSubject } from './watchlist';
 import { assertPlatesFree, assertUnchanged, mergedRecord } from './people';
-import { noteChange } from './local-revocations';
+import { noteChange, passOnRevocation } from './local-revocations';
 import {
   changedPersonFields,
   deletedReason,
@@ -64,6 +64,8 @@ export class PeopleService {
       await assertUnchanged(get, keep);
       await assertUnchanged(get, other);
       await noteChange(this.vault, keep, { id: keepId, list: merged.list, validUntil: merged.validUntil }, this.app.clock.wall());
+      // A copy of `other`'s revoked face on `keep` (a desk merged them once) takes its revocation first (review, session 34).
+      await passOnRevocation(this.vault, other);
       await noteChange(this.vault, other, undefined, this.app.clock.wall());
       return this.vault.subjects.putAndDelete(merged, otherId);
     });
@@ -107,7 +109,10 @@ export class PeopleService {
     // Kept over the next bundle (recorded first): a desk that has not heard of it must not bring the person back.
     // One change with the delete: a bundle installing meanwhile plans against the revocations before or after both.
     await this.vault.asOneChange(async () => {
-      if (before) await noteChange(this.vault, before, undefined, this.app.clock.wall());
+      if (before) {
+        await passOnRevocation(this.vault, before);
+        await noteChange(this.vault, before, undefined, this.app.clock.wall());
+      }
       await this.vault.subjects.delete(id);
     });
     await recordChange(this.app, {

@@ -17,6 +17,7 @@ export {
   applyPlan,
   changesSince,
   diffWatchlists,
+  copiesOfFace,
   keepLocalRevocations,
   sameSubject,
   type LocalRevocation,

@@ -90,6 +90,83 @@ export interface LocalRevocation {
   keep?: true;
 }
 
+/** `s` under hold `h`: on the deny list with no start or end if it holds one, else ended by its time if that is sooner (the same object if neither changes it). */
+function restricted(s: Subject, h: LocalRevocation): Subject {
+  let out = s;
+  if (h.deny && (out.list !== 'deny' || out.validFrom !== undefined || out.validUntil !== undefined)) {
+    // A ban made here holds from now on and never ends (a plate ban is checked for validity; review, session 34).
+    const { validFrom: _from, validUntil: _until, ...rest } = out;
+    out = { ...rest, list: 'deny' };
+  }
+  // A ban is never given an end: a plate ban is checked for validity, so an end would lift it (review, session 34).
+  if (h.until !== undefined && out.list !== 'deny' && (out.validUntil === undefined || out.validUntil > h.until)) {
+    // Never valid when it had not begun by then (validUntil is exclusive), as "Expire" does.
+    out = { ...out, validUntil: out.validFrom !== undefined && out.validFrom > h.until ? out.validFrom : h.until };
+  }
+  return out;
+}
+
+/** A cheap key for a template's exact bytes (the embedder's name, length and two 32-bit hashes); equal keys are then compared bit for bit. */
+function templateKey(name: string, t: Float32Array): string {
+  const w = new Uint32Array(t.buffer, t.byteOffset, t.length);
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  for (let i = 0; i < w.length; i++) {
+    a = Math.imul(a ^ w[i]!, 0x01000193);
+    b = Math.imul(b ^ w[i]!, 0x85ebca6b) ^ (b >>> 15);
+  }
+  return `${name}/${t.length}/${a >>> 0}/${b >>> 0}`;
+}
+
+/**
+ * Which installed records revoked here have a face or plate listed under another record too, and what that record
+ * takes on: a template of another record the same bit for bit as one of a carrier's, or the same plate (a merge or
+ * "add photos" copies templates, a merge moves plates; the bundle codec and the store keep their bytes, and a plate is
+ * listed on one record only). Another record revoked here is looked at too (its own hold may be weaker). Returns the
+ * carrier ids with a copy listed, and for each other record the revocations it shares (deny if any carrier's is, the
+ * earliest end).
+ */
+function copiesOfRevokedFaces(
+  carriers: readonly Subject[],
+  others: readonly Subject[],
+  holds: Readonly<Record<string, LocalRevocation>>,
+): { copied: Set<string>; shared: Map<string, LocalRevocation> } {
+  const copied = new Set<string>();
+  const shared = new Map<string, LocalRevocation>();
+  if (!carriers.length) return { copied, shared };
+  const index = new Map<string, { id: string; t: Float32Array }[]>();
+  const plates = new Map<string, string[]>();
+  for (const c of carriers) {
+    for (const [name, list] of Object.entries(c.templates))
+      for (const t of list) {
+        const k = templateKey(name, t);
+        index.set(k, [...(index.get(k) ?? []), { id: c.id, t }]);
+      }
+    for (const p of c.plates) plates.set(p, [...(plates.get(p) ?? []), c.id]);
+  }
+  const share = (from: string, to: string) => {
+    copied.add(from);
+    const h = holds[from]!;
+    const cur = shared.get(to) ?? {};
+    if (h.deny) cur.deny = true;
+    if (h.until !== undefined) cur.until = Math.min(cur.until ?? Infinity, h.until);
+    shared.set(to, cur);
+  };
+  for (const o of others) {
+    for (const [name, list] of Object.entries(o.templates))
+      for (const t of list)
+        for (const hit of index.get(templateKey(name, t)) ?? [])
+          if (hit.id !== o.id && sameFloats(hit.t, t)) share(hit.id, o.id);
+    for (const p of o.plates) for (const id of plates.get(p) ?? []) if (id !== o.id) share(id, o.id);
+  }
+  return { copied, shared };
+}
+
+/** Ids of the records in `among` that hold a copy of one of `of`'s templates (the same bit for bit) or its plate. Pure. */
+export function copiesOfFace(of: Subject, among: readonly Subject[]): string[] {
+  return [...copiesOfRevokedFaces([of], among, { [of.id]: { deny: true } }).shared.keys()].sort();
+}
+
 /**
  * The plan with this tablet's own revocations kept: a record the bundle writes for a person revoked here goes in
  * on the deny list, or ended by the revocation's time, whichever the revocation was (a deleted person comes back
@@ -97,7 +174,17 @@ export interface LocalRevocation {
  * revocation — a scheduled pull, an old file — gave the person their access back without a word (attacker review,
  * session 25). A deny-listed record enrolled here (`keep`) stays when the bundle leaves it out: a full bundle
  * deleted it, and a look-alike record of the same person on the desk's allow list then matched alone (attacker
- * review, session 33). `installed`: the watchlist the plan was made from. Pure; returns the ids it changed.
+ * review, session 33).
+ *
+ * Holds follow ids, and a desk that merges a person revoked here into their other record deletes the revoked id and
+ * sends the other, allowed, with the revoked face's templates and plates: the person walked in (review, session 34).
+ * So a face or plate revoked here stays revoked under whichever record holds a copy of it (copiesOfRevokedFaces): that
+ * record goes in on the deny list when it was denied here, ended by the end given here when it was ended. An
+ * installed record denied here that the bundle deletes stays installed (a ban made here is this tablet's to lift, and
+ * its match vetoes a grant to a re-enrolled record of the same face); one ended here stays while a copy of it is
+ * listed (it is what the next bundle finds the copy by). A ban is never given an end (restricted). A person deleted
+ * here has no record left to find a copy by (a deletion forgets the face; the deny list is how to ban).
+ * `installed`: the watchlist the plan was made from. Pure; returns the ids it changed.
  */
 export function keepLocalRevocations(
   plan: WatchlistPlan,
@@ -105,33 +192,59 @@ export function keepLocalRevocations(
   installed: readonly Subject[] = [],
 ): { plan: WatchlistPlan; kept: string[] } {
   const kept: string[] = [];
+  const holdFor = (id: string) => (Object.hasOwn(holds, id) ? holds[id] : undefined);
   const held = (s: Subject): Subject => {
-    const h = Object.hasOwn(holds, s.id) ? holds[s.id] : undefined;
-    if (!h) return s;
-    let out = s;
-    if (h.deny && out.list !== 'deny') out = { ...out, list: 'deny' };
-    if (h.until !== undefined && (out.validUntil === undefined || out.validUntil > h.until)) {
-      // Never valid when it had not begun by then (validUntil is exclusive), as "Expire" does.
-      out = { ...out, validUntil: out.validFrom !== undefined && out.validFrom > h.until ? out.validFrom : h.until };
-    }
+    const h = holdFor(s.id);
+    const out = h ? restricted(s, h) : s;
     if (out !== s) kept.push(s.id);
     return out;
   };
-  const puts = plan.puts.map(held);
+  let puts = plan.puts.map(held);
   const changed = new Map(puts.filter((p, i) => p !== plan.puts[i]).map((p) => [p.id, p]));
   let subjects = plan.subjects.map((s) => changed.get(s.id) ?? s);
   let deletes = plan.deletes;
   const listed = new Set(subjects.map((s) => s.id));
+  const gone = new Set(deletes);
+  // Installed records revoked here (denied or ended) whose face may be listed under another record.
+  const carriers = installed.filter((s) => {
+    const h = holdFor(s.id);
+    return h !== undefined && (h.deny === true || h.until !== undefined);
+  });
+  const { copied, shared } = copiesOfRevokedFaces(carriers, subjects, holds);
   const stay = installed.filter(
-    (s) => !listed.has(s.id) && s.list === 'deny' && Object.hasOwn(holds, s.id) && holds[s.id]?.keep,
+    (s) =>
+      !listed.has(s.id) &&
+      ((s.list === 'deny' && holdFor(s.id)?.keep) ||
+        (gone.has(s.id) && (copied.has(s.id) || holdFor(s.id)?.deny === true))),
   );
   if (stay.length) {
     const ids = new Set(stay.map((s) => s.id));
     kept.push(...ids);
     deletes = deletes.filter((id) => !ids.has(id));
-    subjects = [...subjects, ...stay].sort(byId);
-    // A full plan is written as its subjects (replacing all); a delta as its puts, which need not rewrite them.
-    if (plan.kind === 'full') puts.push(...stay);
+    const staying = stay.map((s) => {
+      const h = holdFor(s.id);
+      return h ? restricted(s, h) : s;
+    });
+    subjects = [...subjects, ...staying].sort(byId);
+    // A full plan is written as its subjects (replacing all); a delta as its puts, which need not rewrite them; a
+    // record kept with a hold it did not yet show is written too.
+    const rewrite = staying.filter((s, i) => plan.kind === 'full' || s !== stay[i]);
+    puts = [...puts, ...rewrite];
+  }
+  if (shared.size) {
+    const moved = new Map<string, Subject>();
+    subjects = subjects.map((s) => {
+      const h = shared.get(s.id);
+      if (!h) return s;
+      const out = restricted(s, h);
+      if (out !== s) moved.set(s.id, out);
+      return out;
+    });
+    if (moved.size) {
+      kept.push(...moved.keys());
+      const written = new Set(puts.map((p) => p.id));
+      puts = [...puts.map((p) => moved.get(p.id) ?? p), ...[...moved.values()].filter((m) => !written.has(m.id))];
+    }
   }
   return {
     plan: { ...plan, puts, subjects, deletes },

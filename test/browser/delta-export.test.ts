@@ -166,7 +166,8 @@ describe('changes-only export', () => {
     const install = () => installFresh(a, b, clock, cy!.id);
     await install();
     const banned = await b.vault.asOneChange(async () => {
-      const m = await b.vault.enrol({ label: 'Person 1 (banned)', list: 'deny', plates: [], templates: { fr_feature: [tpl(512, 1)] } });
+      // Another photo of Person 1 (the same photo would be their face listed twice: the next test).
+      const m = await b.vault.enrol({ label: 'Person 1 (banned)', list: 'deny', plates: [], templates: { fr_feature: [tpl(512, 3)] } });
       await noteEnrolledDeny(b.vault, m.id);
       return m;
     });
@@ -182,6 +183,49 @@ describe('changes-only export', () => {
     await b.ops.people.deleteSubject(banned.id);
     await install();
     expect(b.app.listSubjects().map((x) => x.id)).not.toContain(banned.id);
+  }, 180_000);
+
+  it('a face denied or ended here stays so under the record the desk merged it into, bundle after bundle', async () => {
+    // Review (session 34): holds follow ids. The desk, not told that Bob was denied here, merged Bob into his newer
+    // record: its bundle deleted Bob's id and sent the newer record allowed, with Bob's templates, and Bob walked in.
+    const clock = new AdjustableClock();
+    const { a, b } = await deskAndKiosk('merged-on-desk', clock);
+    const [bob, bobNew, cy, cyNew, dee] = await Promise.all(
+      [1, 2, 3, 4, 5].map((i) => a.vault.enrol({ label: `Person ${i}`, list: 'allow', plates: [], templates: { fr_feature: [tpl(512, i)] } })),
+    );
+    await a.app.watchlistSettled();
+    await installFresh(a, b, clock, dee!.id);
+    // At the kiosk: Bob denied, Cy ended.
+    await b.ops.people.updateSubject(bob!.id, { list: 'deny' });
+    await b.ops.people.expireSubject(cy!.id);
+    const cyEnd = new Map(b.app.listSubjects().map((x) => [x.id, x])).get(cy!.id)?.validUntil;
+    expect(cyEnd).toEqual(expect.any(Number));
+    // At the desk: each merged into their newer record, which keeps its id and gets both photos.
+    clock.advance(1000);
+    await a.ops.people.mergeSubjects(bobNew!.id, bob!.id);
+    await a.ops.people.mergeSubjects(cyNew!.id, cy!.id);
+    const state = () => {
+      const m = new Map(b.app.listSubjects().map((x) => [x.id, x]));
+      return [bob, bobNew, cy, cyNew, dee].map((p) => [m.get(p!.id)?.list, m.get(p!.id)?.validUntil]);
+    };
+    const want = [['deny', undefined], ['deny', undefined], ['allow', cyEnd], ['allow', cyEnd], ['allow', undefined]];
+    expect(await installFresh(a, b, clock, dee!.id)).toMatchObject({ keptRevoked: 4 });
+    expect(state()).toEqual(want);
+    // The next bundle finds the copies again by the records kept here (a scheduled pull, nothing changed here).
+    await installFresh(a, b, clock, dee!.id);
+    expect(state()).toEqual(want);
+    // The admin here deletes the old records: the faces are still on the newer records, and so are the revocations.
+    await b.ops.people.deleteSubject(bob!.id);
+    await installFresh(a, b, clock, dee!.id);
+    expect(state().slice(1)).toEqual(want.slice(1));
+    // Moved to the allow list here, the newer record is re-allowed: the next bundle installs it as the desk has it.
+    await b.ops.people.updateSubject(bobNew!.id, { list: 'allow' });
+    await installFresh(a, b, clock, dee!.id);
+    expect(state()[1]).toEqual(['allow', undefined]);
+    // Merged here into the newer record (the old one gone), the end stays with the newer one.
+    await b.ops.people.mergeSubjects(cyNew!.id, cy!.id);
+    await installFresh(a, b, clock, dee!.id);
+    expect(state().slice(2)).toEqual([[undefined, undefined], ['allow', cyEnd], ['allow', undefined]]);
   }, 180_000);
 
   it('a tablet upgraded with bans made before keep holds keeps them over the first pull, and marks them at the next unlock', async () => {
@@ -351,7 +395,10 @@ describe('changes-only export', () => {
     await install();
     const after = new Map(b.app.listSubjects().map((x) => [x.id, x]));
     expect(after.get(allowed.id)?.list).toBe('deny');
-    expect(after.get(denied.id)).toMatchObject({ list: 'deny', validUntil: expect.any(Number) });
+    // The desk's ban comes back as the desk has it: a deletion here does not give a ban an end (session 34: an end
+    // lifted a plate ban).
+    expect(after.get(denied.id)).toMatchObject({ list: 'deny' });
+    expect(after.get(denied.id)?.validUntil).toBeUndefined();
   }, 180_000);
 
   it('is not installed on a kiosk whose stored list lost a page, and no edit arms the held-back people meanwhile', async () => {
@@ -390,6 +437,9 @@ describe('changes-only export', () => {
     await b.app.watchlistSettled();
     expect(labels(b)).toEqual([]);
     expect(b.app.snapshot.watchlist).toMatchObject({ damaged: true, heldBack: 2 });
+    // Deleting someone revoked here waits too: a copy of their face on the lost page would not take their revocation.
+    await b.ops.people.updateSubject(people[2]!.id, { list: 'deny' });
+    expect(await expectCode(b.ops.people.deleteSubject(people[2]!.id), 'STORE_CORRUPT_RECORD')).toMatchObject({ reason: 'pass-on-incomplete' });
 
     // The admin rebuilds the index (accepting the loss); then the delta installs and B matches A.
     await b.vault.subjects.rebuildIndex();

@@ -196,22 +196,95 @@ describe('keepLocalRevocations: people revoked on this tablet stay revoked over 
   test('a deny-listed record enrolled here stays when a bundle leaves it out; nothing else is kept that way', () => {
     // Attacker review (session 33): "Bob (banned)", enrolled on the deny list at the kiosk, was deleted by the desk's
     // next full bundle, and Bob's allow record on the desk's list then matched alone.
-    const banned = { ...subject('m'), list: 'deny' as const };
-    const installed = [subject('a'), banned, subject('n'), { ...subject('o'), list: 'deny' as const }];
+    // Four faces (identical templates would be one face listed four times: see the next test).
+    const banned = { ...subject('m', 1, 2), list: 'deny' as const };
+    const installed = [subject('a'), banned, subject('n', 1, 3), { ...subject('o', 1, 4), list: 'deny' as const }];
     const holds = { m: { deny: true as const, keep: true as const }, n: { keep: true as const }, o: { deny: true as const } };
     const plan = applyPlan({ version: 1, subjects: installed }, full(2, [subject('a', 2)]));
     expect(plan.deletes).toEqual(['m', 'n', 'o']);
     const { plan: out, kept } = keepLocalRevocations(plan, holds, installed);
-    expect(kept).toEqual(['m']);
-    expect(out.deletes).toEqual(['n', 'o']); // n is on the allow list now, o was not enrolled here
-    expect(ids(out.subjects)).toEqual(['a', 'm']);
+    // n is on the allow list now; o, denied here (not enrolled here), stays too: a ban made here is this tablet's to
+    // lift (session 34; the desk may have merged o's face into a record it still lists).
+    expect(kept).toEqual(['m', 'o']);
+    expect(out.deletes).toEqual(['n']);
+    expect(ids(out.subjects)).toEqual(['a', 'm', 'o']);
     expect(out.subjects.find((x) => x.id === 'm')).toBe(banned);
-    expect(ids(out.puts)).toEqual(['a', 'm']); // a full plan is written as its subjects
+    expect(ids(out.puts)).toEqual(['a', 'm', 'o']); // a full plan is written as its subjects
     // A delta that does not name it leaves it where it is (no rewrite), and one deleting it does not.
     const d = applyPlan({ version: 1, subjects: installed }, delta(1, 2, [subject('a', 2)], ['m']));
     const kd = keepLocalRevocations(d, holds, installed);
     expect([kd.kept, kd.plan.deletes, ids(kd.plan.puts), ids(kd.plan.subjects)]).toEqual([['m'], [], ['a'], ['a', 'm', 'n', 'o']]);
+    const kn = keepLocalRevocations(applyPlan({ version: 1, subjects: installed }, delta(1, 2, [], ['n', 'o'])), holds, installed);
+    expect([kn.kept, kn.plan.deletes, ids(kn.plan.puts)]).toEqual([['o'], ['n'], []]);
     // The plan given is not changed.
     expect(plan.deletes).toEqual(['m', 'n', 'o']);
+  });
+
+  test("a face revoked here stays revoked under the record the desk merged it into", () => {
+    // Review (session 34): the desk merged Bob, denied here, into his other record (allowed): the bundle deleted Bob's
+    // id and sent the other with Bob's templates, and Bob walked in.
+    const bob = { ...subject('bob', 1, 2), list: 'deny' as const };
+    const cy = { ...subject('cy', 1, 3), validUntil: 1_000 }; // ended here at 1 000
+    const other = subject('other', 1, 4);
+    const installed = [bob, cy, other, subject('x', 1, 5)];
+    const holds = { bob: { deny: true as const }, cy: { until: 1_000 } };
+    const merged = (id: string, from: Subject[], extra: Partial<Subject> = {}): Subject => ({
+      ...subject(id, 2, 6),
+      templates: { fr_feature: [subject(id, 2, 6).templates.fr_feature![0]!, ...from.flatMap((f) => f.templates.fr_feature!)] },
+      ...extra,
+    });
+    // Full bundle: Bob merged into "other", Cy merged into a new record "cy2"; both sent allowed, with no end.
+    const plan = applyPlan({ version: 1, subjects: installed }, full(2, [merged('other', [bob]), merged('cy2', [cy]), subject('x', 2, 5)]));
+    expect(plan.deletes).toEqual(['bob', 'cy']);
+    const { plan: out, kept } = keepLocalRevocations(plan, holds, installed);
+    const view = (list: readonly Subject[]) => list.map((x) => [x.id, x.list, x.validUntil]);
+    expect(view(out.subjects)).toEqual([
+      ['bob', 'deny', undefined], // kept, as revoked: the next bundle finds the copy by it
+      ['cy', 'allow', 1_000],
+      ['cy2', 'allow', 1_000], // ended when Cy was ended here
+      ['other', 'deny', undefined], // denied as Bob was here
+      ['x', 'allow', undefined],
+    ]);
+    expect(out.deletes).toEqual([]);
+    expect(ids(out.puts).sort()).toEqual(['bob', 'cy', 'cy2', 'other', 'x']);
+    expect(kept).toEqual(['bob', 'cy', 'cy2', 'other']);
+    // The next full bundle, with Bob and Cy long gone from the desk, finds the copies by the kept records again.
+    const next = applyPlan({ version: 2, subjects: out.subjects }, full(3, [merged('other', [bob]), merged('cy2', [cy]), subject('x', 3, 5)]));
+    expect(view(keepLocalRevocations(next, holds, out.subjects).plan.subjects)).toEqual(view(out.subjects));
+    // A delta that only deletes Bob (the copy arrived earlier and is installed allowed): the copy is written denied.
+    const withCopy = [bob, merged('other', [bob]), subject('x', 1, 5)];
+    const d = keepLocalRevocations(applyPlan({ version: 1, subjects: withCopy }, delta(1, 2, [], ['bob'])), holds, withCopy);
+    expect([view(d.plan.subjects), view(d.plan.puts), d.plan.deletes]).toEqual([
+      [['bob', 'deny', undefined], ['other', 'deny', undefined], ['x', 'allow', undefined]],
+      [['other', 'deny', undefined]],
+      [],
+    ]);
+    // A ban is never given an end: a deny-list copy of a face ended here stays without one.
+    const banned = { ...merged('ban', [cy]), list: 'deny' as const };
+    const e = keepLocalRevocations(applyPlan({ version: 1, subjects: [cy] }, full(2, [banned])), holds, [cy]);
+    expect(view(e.plan.subjects)).toEqual([['ban', 'deny', undefined], ['cy', 'allow', 1_000]]);
+    // No copy listed: the desk's deletion of someone ended here goes through; someone denied here stays (a ban made
+    // here is this tablet's to lift; its match vetoes a look-alike record's grant). Another photo of the same person
+    // (a look-alike, not a copy) takes on nothing.
+    const lookAlike = { ...subject('other', 2, 4), templates: { fr_feature: [bob.templates.fr_feature![0]!.map((v) => v + 1e-6)] } };
+    const g = keepLocalRevocations(applyPlan({ version: 1, subjects: installed }, full(2, [lookAlike, subject('x', 2, 5)])), holds, installed);
+    expect([g.plan.deletes, view(g.plan.subjects), g.kept]).toEqual([
+      ['cy'],
+      [['bob', 'deny', undefined], ['other', 'allow', undefined], ['x', 'allow', undefined]],
+      ['bob'],
+    ]);
+    // A record with a hold of its own is looked at as a holder too: Bob merged into a record given a later end here.
+    const later = { ...subject('later', 1, 7), validUntil: 9_000 };
+    const lh = { bob: { deny: true as const }, later: { until: 9_000 } };
+    const h2 = keepLocalRevocations(applyPlan({ version: 1, subjects: [bob, later] }, full(2, [merged('later', [bob])])), lh, [bob, later]);
+    expect(view(h2.plan.subjects)).toEqual([['bob', 'deny', undefined], ['later', 'deny', undefined]]);
+    // A plate is a copy too: a plate-only record denied here, merged on the desk into an allowed record.
+    const car = { ...subject('car', 1, 8), templates: {}, plates: ['7ABC123'] };
+    const owner = { ...subject('owner', 2, 9), plates: ['7ABC123'] };
+    const p = keepLocalRevocations(applyPlan({ version: 1, subjects: [car] }, delta(1, 2, [owner], ['car'])), { car: { deny: true } }, [car]);
+    expect(view(p.plan.subjects)).toEqual([['car', 'deny', undefined], ['owner', 'deny', undefined]]);
+    // A ban is never given an end, whatever the hold also holds (a plate ban is checked for validity).
+    const both = keepLocalRevocations(applyPlan({ version: 1, subjects: [] }, full(2, [subject('z', 2, 10)])), { z: { deny: true, until: 5 } });
+    expect(view(both.plan.subjects)).toEqual([['z', 'deny', undefined]]);
   });
 });
