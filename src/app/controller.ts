@@ -788,7 +788,7 @@ export class KioskController {
     // and denies opened nothing — counted together, six denies tapped at an attended kiosk's shared screen left the
     // guard no grant for the window (attacker review, session 26). Denies keep a window of the same size, so the
     // screen cannot be used to flood the decision log and the audit either.
-    await this.vault.guards.countOverride(decision === 'grant' ? actor : denyBucket(actor), s.overrideLimit, s.overrideWindowMinutes * 60_000);
+    const counted = await this.vault.guards.countOverride(decision === 'grant' ? actor : denyBucket(actor), s.overrideLimit, s.overrideWindowMinutes * 60_000);
     const outcome = decision === 'grant' ? 'override-grant' : 'override-deny';
     const entry: IdentifiedDecision = {
       n: ++this.decisionCount,
@@ -809,6 +809,8 @@ export class KioskController {
         if (this.snap.auditGap) this.auditResult(null);
       } catch (e) {
         this.auditResult({ outcome, code: isKioskError(e) ? e.code : 'INTERNAL' });
+        // Nothing opened, so the grant is given back (best effort: the storage that failed the log may fail this too).
+        await this.vault.guards.uncountOverride(actor, counted.at).catch(() => undefined);
         throw new KioskError('AUDIT_NOT_WRITTEN', { outcome }, { cause: e });
       }
     }

@@ -352,7 +352,7 @@ export class GuardsApi {
    * against a sliding window; refuses (OVERRIDE_RATE_LIMITED, with the wait) once `limit` overrides fall inside
    * `windowMs`. Persisted, so a reload does not reset it.
    */
-  async countOverride(actor: string, limit: number, windowMs: number): Promise<{ used: number; limit: number }> {
+  async countOverride(actor: string, limit: number, windowMs: number): Promise<{ used: number; limit: number; at: number }> {
     this.core.requireUnlocked();
     const now = this.core.now();
     return this.core.writeTx(
@@ -375,7 +375,28 @@ export class GuardsApi {
         }
         byActor[actor] = [...mine, now];
         await tx.store.put({ kind: 'override-log', byActor }, 'override-log');
-        return { used: mine.length + 1, limit };
+        return { used: mine.length + 1, limit, at: now };
+      },
+      'strict',
+    );
+  }
+
+  /**
+   * Gives back the override counted at `at` for `actor` (countOverride's `at`): one that was refused after it was
+   * counted (its audit entry could not be written, so nothing opened) must not use up the guard's grants.
+   */
+  async uncountOverride(actor: string, at: number): Promise<void> {
+    this.core.requireUnlocked();
+    await this.core.writeTx(
+      ['meta'],
+      async (tx) => {
+        const stored = await tx.store.get('override-log');
+        if (!stored || stored.kind !== 'override-log' || !Object.hasOwn(stored.byActor, actor)) return;
+        const times = stored.byActor[actor]!;
+        const i = times.lastIndexOf(at);
+        if (i < 0) return;
+        const byActor = { ...stored.byActor, [actor]: times.filter((_, j) => j !== i) };
+        await tx.store.put({ kind: 'override-log', byActor }, 'override-log');
       },
       'strict',
     );

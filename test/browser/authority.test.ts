@@ -311,8 +311,11 @@ describe('authority in the app layer (no UI)', () => {
     const { app, ops } = await kiosk(name, clock);
     await app.resumeVault();
     await app.authority.loginPin(g.id, PIN_1);
+    const left = await app.overridesLeft();
     await expectCode(app.override('grant', 'courier at the gate'), 'AUDIT_NOT_WRITTEN');
     expect(app.guardLog().filter((d) => d.outcome === 'override-grant')).toEqual([]);
+    // Nothing opened, so the guard's grants for the window are as they were.
+    expect(await app.overridesLeft()).toEqual(left);
     expect(app.snapshot.auditGap).toMatchObject({ outcomes: ['override-grant'], lost: 1 });
     await app.override('deny', 'tailgating');
     expect(app.guardLog()[0]).toMatchObject({ outcome: 'override-deny', by: 'Night desk' });
