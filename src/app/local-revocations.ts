@@ -59,7 +59,7 @@ export async function passOnRevocation(vault: Vault, before: Subject): Promise<v
   const { subjects: listed, report } = await vault.loadWatchlist();
   // A copy on a lost page would be missed, and the ban lifted with the deletion: refuse until the rebuild.
   if (loadIncomplete(report)) throw new KioskError('STORE_CORRUPT_RECORD', { reason: 'pass-on-incomplete' });
-  const heirs = copiesOfFace(before, listed);
+  const heirs = copiesOfFace(before, listed, h);
   if (!heirs.length) return;
   const next: LocalRevocations = { ...all };
   for (const id of heirs) {

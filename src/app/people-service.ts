@@ -63,9 +63,10 @@ export class PeopleService {
       const get = (id: string) => this.vault.subjects.get(id);
       await assertUnchanged(get, keep);
       await assertUnchanged(get, other);
-      await noteChange(this.vault, keep, { id: keepId, list: merged.list, validUntil: merged.validUntil }, this.app.clock.wall());
-      // A copy of `other`'s revoked face on `keep` (a desk merged them once) takes its revocation first (review, session 34).
+      // A copy of `other`'s revoked face on `keep` (a desk merged them once) takes its revocation; first, since it
+      // may refuse (a list with lost pages) and nothing written before a refusal is taken back (review, session 34).
       await passOnRevocation(this.vault, other);
+      await noteChange(this.vault, keep, { id: keepId, list: merged.list, validUntil: merged.validUntil }, this.app.clock.wall());
       await noteChange(this.vault, other, undefined, this.app.clock.wall());
       return this.vault.subjects.putAndDelete(merged, otherId);
     });
@@ -105,10 +106,11 @@ export class PeopleService {
     this.require('edit');
     // The list they were on, from the watchlist in memory: deleting someone from the deny list is what matters here.
     const list = this.app.listSubjects().find((s) => s.id === id)?.list;
-    const before = await this.vault.subjects.get(id);
     // Kept over the next bundle (recorded first): a desk that has not heard of it must not bring the person back.
     // One change with the delete: a bundle installing meanwhile plans against the revocations before or after both.
     await this.vault.asOneChange(async () => {
+      // Read inside the lock: an install just before may have changed the record whose copies are looked for.
+      const before = await this.vault.subjects.get(id);
       if (before) {
         await passOnRevocation(this.vault, before);
         await noteChange(this.vault, before, undefined, this.app.clock.wall());

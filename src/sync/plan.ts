@@ -7,6 +7,7 @@
  * the store must guarantee). applyPlan refuses anything that is not a forward step from exactly what is
  * installed, and never mutates its inputs.
  */
+import { foldIdenticalGlyphs, normalisePlate } from '../matching/plates';
 import { KioskError } from '../shared/errors';
 import type { Subject } from '../shared/types';
 import type { BundleContents, DeltaChanges, InstalledWatchlist, WatchlistPlan } from './types';
@@ -118,11 +119,14 @@ function templateKey(name: string, t: Float32Array): string {
   return `${name}/${t.length}/${a >>> 0}/${b >>> 0}`;
 }
 
+/** A plate as the desk's uniqueness check compares it (src/app/people.ts plateHolder): normalised, look-alike glyphs folded. */
+const plateKey = (p: string): string => foldIdenticalGlyphs(normalisePlate(p));
+
 /**
  * Which installed records revoked here have a face or plate listed under another record too, and what that record
- * takes on: a template of another record the same bit for bit as one of a carrier's, or the same plate (a merge or
- * "add photos" copies templates, a merge moves plates; the bundle codec and the store keep their bytes, and a plate is
- * listed on one record only). Another record revoked here is looked at too (its own hold may be weaker). Returns the
+ * takes on: a template of another record the same bit for bit as one of a carrier's, or, from a record ended here, the
+ * same plate (a merge or "add photos" copies templates, a merge moves plates; the bundle codec and the store keep their
+ * bytes, and a plate is listed on one record at a time). Another record revoked here is looked at too (its own hold may be weaker). Returns the
  * carrier ids with a copy listed, and for each other record the revocations it shares (deny if any carrier's is, the
  * earliest end).
  */
@@ -142,7 +146,11 @@ function copiesOfRevokedFaces(
         const k = templateKey(name, t);
         index.set(k, [...(index.get(k) ?? []), { id: c.id, t }]);
       }
-    for (const p of c.plates) plates.set(p, [...(plates.get(p) ?? []), c.id]);
+    // A plate spreads only from a record ended here: one denied here stays installed when the desk deletes it, and its
+    // plate ban outranks any other record's (src/matching/plates/decide.ts); spread, a plate reissued later to
+    // someone else put that person's face on the deny list too (review, session 34).
+    if (!holds[c.id]?.deny)
+      for (const p of c.plates) plates.set(plateKey(p), [...(plates.get(plateKey(p)) ?? []), c.id]);
   }
   const share = (from: string, to: string) => {
     copied.add(from);
@@ -157,14 +165,17 @@ function copiesOfRevokedFaces(
       for (const t of list)
         for (const hit of index.get(templateKey(name, t)) ?? [])
           if (hit.id !== o.id && sameFloats(hit.t, t)) share(hit.id, o.id);
-    for (const p of o.plates) for (const id of plates.get(p) ?? []) if (id !== o.id) share(id, o.id);
+    for (const p of o.plates) for (const id of plates.get(plateKey(p)) ?? []) if (id !== o.id) share(id, o.id);
   }
   return { copied, shared };
 }
 
-/** Ids of the records in `among` that hold a copy of one of `of`'s templates (the same bit for bit) or its plate. Pure. */
-export function copiesOfFace(of: Subject, among: readonly Subject[]): string[] {
-  return [...copiesOfRevokedFaces([of], among, { [of.id]: { deny: true } }).shared.keys()].sort();
+/**
+ * Ids of the records in `among` that an install would restrict by `of`'s hold: they hold a copy of one of its
+ * templates (the same bit for bit) or, when the hold is an end, its plate. Pure.
+ */
+export function copiesOfFace(of: Subject, among: readonly Subject[], hold: LocalRevocation): string[] {
+  return [...copiesOfRevokedFaces([of], among, { [of.id]: hold }).shared.keys()].sort();
 }
 
 /**

@@ -440,6 +440,12 @@ describe('changes-only export', () => {
     // Deleting someone revoked here waits too: a copy of their face on the lost page would not take their revocation.
     await b.ops.people.updateSubject(people[2]!.id, { list: 'deny' });
     expect(await expectCode(b.ops.people.deleteSubject(people[2]!.id), 'STORE_CORRUPT_RECORD')).toMatchObject({ reason: 'pass-on-incomplete' });
+    // So is merging them away, and the refused merge leaves no revocation behind on the record it would have kept.
+    const holdsBefore = await localRevocations(b.vault);
+    expect(await expectCode(b.ops.people.mergeSubjects(people[0]!.id, people[2]!.id), 'STORE_CORRUPT_RECORD')).toMatchObject({
+      reason: 'pass-on-incomplete',
+    });
+    expect(await localRevocations(b.vault)).toEqual(holdsBefore);
 
     // The admin rebuilds the index (accepting the loss); then the delta installs and B matches A.
     await b.vault.subjects.rebuildIndex();

@@ -31,6 +31,7 @@ const subjects: Record<string, SubjectInfo> = {
   A: { list: 'allow' },
   B: { list: 'allow' },
   D: { list: 'deny' },
+  K: { list: 'deny' }, // D's face kept under a second record (a desk merge)
   E: { list: 'allow', validUntil: WALL - DAY }, // expired yesterday
   F: { list: 'allow', validFrom: WALL + DAY }, // valid from tomorrow
 };
@@ -82,6 +83,7 @@ describe('decideFace', () => {
     ['two votes and a no-face', ['A.62', '-', 'A.70'], 'no-face', false, undefined],
     ['deny-listed person', ['D.80', 'D.75', 'D.77'], 'deny-listed', true, 'D'],
     ['deny list outranks a conflicting allow vote', ['D.80', 'A.60', 'D.75', 'D.77'], 'deny-listed', true, 'D'],
+    ['one banned face under two deny records: a tie is no doubt', ['D.80/K.80', 'D.75/K.75', 'D.77/K.77'], 'deny-listed', true, 'D'],
     ['stranger: three low scores', ['?.20', '?.15', '?.25'], 'deny-unknown', true, undefined],
     ['stranger with an empty gallery', ['empty', 'empty', 'empty'], 'deny-unknown', true, undefined],
     ['A but expired', ['E.62', 'E.70', 'E.66'], 'deny-unknown', true, 'E'],

@@ -278,11 +278,16 @@ describe('keepLocalRevocations: people revoked on this tablet stay revoked over 
     const lh = { bob: { deny: true as const }, later: { until: 9_000 } };
     const h2 = keepLocalRevocations(applyPlan({ version: 1, subjects: [bob, later] }, full(2, [merged('later', [bob])])), lh, [bob, later]);
     expect(view(h2.plan.subjects)).toEqual([['bob', 'deny', undefined], ['later', 'deny', undefined]]);
-    // A plate is a copy too: a plate-only record denied here, merged on the desk into an allowed record.
-    const car = { ...subject('car', 1, 8), templates: {}, plates: ['7ABC123'] };
-    const owner = { ...subject('owner', 2, 9), plates: ['7ABC123'] };
-    const p = keepLocalRevocations(applyPlan({ version: 1, subjects: [car] }, delta(1, 2, [owner], ['car'])), { car: { deny: true } }, [car]);
-    expect(view(p.plan.subjects)).toEqual([['car', 'deny', undefined], ['owner', 'deny', undefined]]);
+    // A plate is a copy too, from a record ended here (compared as the desk's uniqueness check does): a plate-only
+    // record ended here, merged on the desk into an allowed record.
+    const car = { ...subject('car', 1, 8), templates: {}, plates: ['7ABC123'], validUntil: 1_000 };
+    const owner = { ...subject('owner', 2, 9), plates: ['7abc 123'] };
+    const p = keepLocalRevocations(applyPlan({ version: 1, subjects: [car] }, delta(1, 2, [owner], ['car'])), { car: { until: 1_000 } }, [car]);
+    expect(view(p.plan.subjects)).toEqual([['car', 'allow', 1_000], ['owner', 'allow', 1_000]]);
+    // From a record denied here it does not spread (the plate may be reissued to someone else): the denied record
+    // stays installed, and its plate ban outranks the other record's plate.
+    const q = keepLocalRevocations(applyPlan({ version: 1, subjects: [car] }, delta(1, 2, [owner], ['car'])), { car: { deny: true } }, [car]);
+    expect(view(q.plan.subjects)).toEqual([['car', 'deny', undefined], ['owner', 'allow', undefined]]);
     // A ban is never given an end, whatever the hold also holds (a plate ban is checked for validity).
     const both = keepLocalRevocations(applyPlan({ version: 1, subjects: [] }, full(2, [subject('z', 2, 10)])), { z: { deny: true, until: 5 } });
     expect(view(both.plan.subjects)).toEqual([['z', 'deny', undefined]]);

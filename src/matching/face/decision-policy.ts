@@ -144,7 +144,11 @@ export function frameVote(
   const denied = deniedAt(best) || deniedAt(runnerUp) ? { denied: true as const } : {};
   if (best.score >= t.accept) {
     const deniedRunnerUp = deniedAt(runnerUp) && subject?.(best.subjectId)?.list !== 'deny';
-    return best.score - second >= t.margin && !deniedRunnerUp
+    // Two deny-listed records at the bar lead to the same outcome, so the margin between them does not matter: the
+    // same banned face kept under two records (a desk merge, src/sync/plan.ts keepLocalRevocations) tied every frame,
+    // and the window ended "uncertain", with no deny-list alert and nobody named (review, session 34).
+    const bothDenied = deniedAt(best) && deniedAt(runnerUp);
+    return (best.score - second >= t.margin || bothDenied) && !deniedRunnerUp
       ? { kind: 'identity', subjectId: best.subjectId, score: best.score, weight }
       : { kind: 'ambiguous', score: best.score, weight, why: 'margin', ...denied };
   }
