@@ -3,7 +3,8 @@
  * A bundle from a desk that has not heard of the change (a scheduled pull, an old file) rewrites the person as the
  * desk has them; without this record it gave a person revoked at this kiosk their access back without a word
  * (attacker review, session 25). installBundle applies them to every bundle (src/sync/plan.ts keepLocalRevocations);
- * the admin re-allowing the person here (allow list, a later or no end) is what lifts one.
+ * the admin re-allowing the person here (allow list, a later or no end) is what lifts one. Deleting or merging away a
+ * revoked record here passes its revocation on to the records holding copies of it (passOnRevocation).
  *
  * Owns the sealed `local-revocations` record in the vault's secrets (written in an admin session, read with the
  * device unlock). Never sent anywhere: bundles go from desks to kiosks only.
@@ -45,9 +46,9 @@ export async function noteEnrolledDeny(vault: Vault, id: string): Promise<void> 
 }
 
 /**
- * Before a person revoked here (denied or ended) is deleted here: other records holding a copy of their face (a desk
- * merged them into one, and installs carried the revocation over by the copy, src/sync/plan.ts keepLocalRevocations)
- * take the revocation as holds of their own. Once the record is gone the next bundle has nothing to find the copy
+ * Before a person revoked here (denied or ended) is deleted here: other records holding a copy of their face, or of
+ * the plate of someone ended here (a desk merged them into one, and installs carried the revocation over by the copy,
+ * src/sync/plan.ts keepLocalRevocations) take the revocation as holds of their own. Once the record is gone the next bundle has nothing to find the copy
  * by, and deleting an old record would have lifted the ban on the face (review, session 34). A record not revoked
  * passes nothing on (deleting someone is not ending their other record). The watchlist is read only when there is
  * something to pass on. Call inside the deletion's (or merge's) `asOneChange`, before noteChange. Admin session.

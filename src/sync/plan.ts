@@ -83,7 +83,9 @@ export function applyPlan(current: InstalledWatchlist, contents: BundleContents)
 /**
  * A revocation an admin made on this tablet (deleted, moved to the deny list, or ended): `deny` or an end `until`
  * (ms) that a bundle must not undo. Kept until the admin re-allows the person here. `keep`: the person was enrolled
- * on the deny list here, so no desk's bundle lists them; a bundle that leaves them out does not delete them.
+ * on the deny list here, so no desk's bundle lists them; a bundle that leaves them out does not delete them (since
+ * session 34 a `deny` hold keeps an installed record too, so `keep` adds to it only on an upgraded tablet's first
+ * installs, holdsForInstall).
  */
 export interface LocalRevocation {
   deny?: true;
@@ -91,20 +93,23 @@ export interface LocalRevocation {
   keep?: true;
 }
 
-/** `s` under hold `h`: on the deny list with no start or end if it holds one, else ended by its time if that is sooner (the same object if neither changes it). */
+/**
+ * `s` under hold `h`: on the deny list if it holds a deny, else ended by its end if that is sooner (the same object if
+ * neither changes it). A record on the deny list is never given an end: a plate ban is checked for validity, so an end
+ * lifted it (review, session 34). Its own dates (the desk's) are kept, so re-allowing here brings them back.
+ */
 function restricted(s: Subject, h: LocalRevocation): Subject {
-  let out = s;
-  if (h.deny && (out.list !== 'deny' || out.validFrom !== undefined || out.validUntil !== undefined)) {
-    // A ban made here holds from now on and never ends (a plate ban is checked for validity; review, session 34).
-    const { validFrom: _from, validUntil: _until, ...rest } = out;
-    out = { ...rest, list: 'deny' };
-  }
-  // A ban is never given an end: a plate ban is checked for validity, so an end would lift it (review, session 34).
-  if (h.until !== undefined && out.list !== 'deny' && (out.validUntil === undefined || out.validUntil > h.until)) {
-    // Never valid when it had not begun by then (validUntil is exclusive), as "Expire" does.
-    out = { ...out, validUntil: out.validFrom !== undefined && out.validFrom > h.until ? out.validFrom : h.until };
-  }
-  return out;
+  if (h.deny) return s.list === 'deny' ? s : { ...s, list: 'deny' };
+  if (h.until === undefined || s.list === 'deny' || (s.validUntil !== undefined && s.validUntil <= h.until)) return s;
+  // Never valid when it had not begun by then (validUntil is exclusive), as "Expire" does.
+  return { ...s, validUntil: s.validFrom !== undefined && s.validFrom > h.until ? s.validFrom : h.until };
+}
+
+/** Both revocations at once: a deny if either is, the earlier end. */
+function both(a: LocalRevocation | undefined, b: LocalRevocation | undefined): LocalRevocation | undefined {
+  if (!a || !b) return a ?? b;
+  const until = Math.min(a.until ?? Infinity, b.until ?? Infinity);
+  return { ...(a.deny || b.deny ? { deny: true as const } : {}), ...(until !== Infinity ? { until } : {}) };
 }
 
 /** A cheap key for a template's exact bytes (the embedder's name, length and two 32-bit hashes); equal keys are then compared bit for bit. */
@@ -121,6 +126,8 @@ function templateKey(name: string, t: Float32Array): string {
 
 /** A plate as the desk's uniqueness check compares it (src/app/people.ts plateHolder): normalised, look-alike glyphs folded. */
 const plateKey = (p: string): string => foldIdenticalGlyphs(normalisePlate(p));
+/** Plate keys worth comparing: a plate that normalises to nothing is no one's (as plateHolder skips it). */
+const plateKeys = (s: Subject): string[] => s.plates.map(plateKey).filter((k) => k.length > 0);
 
 /**
  * Which installed records revoked here have a face or plate listed under another record too, and what that record
@@ -149,8 +156,7 @@ function copiesOfRevokedFaces(
     // A plate spreads only from a record ended here: one denied here stays installed when the desk deletes it, and its
     // plate ban outranks any other record's (src/matching/plates/decide.ts); spread, a plate reissued later to
     // someone else put that person's face on the deny list too (review, session 34).
-    if (!holds[c.id]?.deny)
-      for (const p of c.plates) plates.set(plateKey(p), [...(plates.get(plateKey(p)) ?? []), c.id]);
+    if (!holds[c.id]?.deny) for (const k of plateKeys(c)) plates.set(k, [...(plates.get(k) ?? []), c.id]);
   }
   const share = (from: string, to: string) => {
     copied.add(from);
@@ -165,14 +171,14 @@ function copiesOfRevokedFaces(
       for (const t of list)
         for (const hit of index.get(templateKey(name, t)) ?? [])
           if (hit.id !== o.id && sameFloats(hit.t, t)) share(hit.id, o.id);
-    for (const p of o.plates) for (const id of plates.get(plateKey(p)) ?? []) if (id !== o.id) share(id, o.id);
+    for (const k of plateKeys(o)) for (const id of plates.get(k) ?? []) if (id !== o.id) share(id, o.id);
   }
   return { copied, shared };
 }
 
 /**
  * Ids of the records in `among` that an install would restrict by `of`'s hold: they hold a copy of one of its
- * templates (the same bit for bit) or, when the hold is an end, its plate. Pure.
+ * templates (the same bit for bit) or, when the hold is an end and no deny, its plate. Pure.
  */
 export function copiesOfFace(of: Subject, among: readonly Subject[], hold: LocalRevocation): string[] {
   return [...copiesOfRevokedFaces([of], among, { [of.id]: hold }).shared.keys()].sort();
@@ -189,39 +195,46 @@ export function copiesOfFace(of: Subject, among: readonly Subject[], hold: Local
  *
  * Holds follow ids, and a desk that merges a person revoked here into their other record deletes the revoked id and
  * sends the other, allowed, with the revoked face's templates and plates: the person walked in (review, session 34).
- * So a face or plate revoked here stays revoked under whichever record holds a copy of it (copiesOfRevokedFaces): that
- * record goes in on the deny list when it was denied here, ended by the end given here when it was ended. An
- * installed record denied here that the bundle deletes stays installed (a ban made here is this tablet's to lift, and
- * its match vetoes a grant to a re-enrolled record of the same face); one ended here stays while a copy of it is
- * listed (it is what the next bundle finds the copy by). A ban is never given an end (restricted). A person deleted
- * here has no record left to find a copy by (a deletion forgets the face; the deny list is how to ban).
+ * So a face revoked here stays revoked under whichever record holds a copy of it, and so does the plate of someone
+ * ended here (copiesOfRevokedFaces): that record goes in on the deny list when the face was denied here, ended by the
+ * end given here when it was ended. An installed record denied here that the bundle deletes stays installed (a ban
+ * made here is this tablet's to lift; its match vetoes a grant to a re-enrolled record of the same face, and its
+ * plate ban outranks another record's plate); one ended here stays while a copy of it is listed (it is what the next
+ * bundle finds the copy by). A ban is never given an end (restricted). A person deleted here has no record left to
+ * find a copy by (a deletion forgets the face; the deny list is how to ban).
  * `installed`: the watchlist the plan was made from. Pure; returns the ids it changed.
  */
 export function keepLocalRevocations(
   plan: WatchlistPlan,
   holds: Readonly<Record<string, LocalRevocation>>,
-  installed: readonly Subject[] = [],
+  installed: readonly Subject[],
 ): { plan: WatchlistPlan; kept: string[] } {
   const kept: string[] = [];
   const holdFor = (id: string) => (Object.hasOwn(holds, id) ? holds[id] : undefined);
-  const held = (s: Subject): Subject => {
-    const h = holdFor(s.id);
-    const out = h ? restricted(s, h) : s;
-    if (out !== s) kept.push(s.id);
-    return out;
-  };
-  let puts = plan.puts.map(held);
-  const changed = new Map(puts.filter((p, i) => p !== plan.puts[i]).map((p) => [p.id, p]));
-  let subjects = plan.subjects.map((s) => changed.get(s.id) ?? s);
-  let deletes = plan.deletes;
-  const listed = new Set(subjects.map((s) => s.id));
-  const gone = new Set(deletes);
-  // Installed records revoked here (denied or ended) whose face may be listed under another record.
+  // Installed records revoked here (denied or ended) whose face or plate may be listed under another record too.
   const carriers = installed.filter((s) => {
     const h = holdFor(s.id);
     return h !== undefined && (h.deny === true || h.until !== undefined);
   });
-  const { copied, shared } = copiesOfRevokedFaces(carriers, subjects, holds);
+  const { copied, shared } = copiesOfRevokedFaces(carriers, plan.subjects, holds);
+  // A record's own hold and what it shares with a copy, applied as one (so a deny is never followed by an end).
+  const held = (s: Subject): Subject => {
+    const h = both(holdFor(s.id), shared.get(s.id));
+    const out = h ? restricted(s, h) : s;
+    if (out !== s) kept.push(s.id);
+    return out;
+  };
+  let subjects = plan.subjects.map(held);
+  const changed = new Map(subjects.filter((x, i) => x !== plan.subjects[i]).map((x) => [x.id, x]));
+  // Every record changed is written: a delta's puts, and an installed record a copy now restricts.
+  const written = new Set(plan.puts.map((p) => p.id));
+  let puts = [
+    ...plan.puts.map((p) => changed.get(p.id) ?? p),
+    ...[...changed.values()].filter((c) => !written.has(c.id)),
+  ];
+  let deletes = plan.deletes;
+  const listed = new Set(subjects.map((s) => s.id));
+  const gone = new Set(deletes);
   const stay = installed.filter(
     (s) =>
       !listed.has(s.id) &&
@@ -241,21 +254,6 @@ export function keepLocalRevocations(
     // record kept with a hold it did not yet show is written too.
     const rewrite = staying.filter((s, i) => plan.kind === 'full' || s !== stay[i]);
     puts = [...puts, ...rewrite];
-  }
-  if (shared.size) {
-    const moved = new Map<string, Subject>();
-    subjects = subjects.map((s) => {
-      const h = shared.get(s.id);
-      if (!h) return s;
-      const out = restricted(s, h);
-      if (out !== s) moved.set(s.id, out);
-      return out;
-    });
-    if (moved.size) {
-      kept.push(...moved.keys());
-      const written = new Set(puts.map((p) => p.id));
-      puts = [...puts.map((p) => moved.get(p.id) ?? p), ...[...moved.values()].filter((m) => !written.has(m.id))];
-    }
   }
   return {
     plan: { ...plan, puts, subjects, deletes },

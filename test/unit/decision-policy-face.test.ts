@@ -84,6 +84,7 @@ describe('decideFace', () => {
     ['deny-listed person', ['D.80', 'D.75', 'D.77'], 'deny-listed', true, 'D'],
     ['deny list outranks a conflicting allow vote', ['D.80', 'A.60', 'D.75', 'D.77'], 'deny-listed', true, 'D'],
     ['one banned face under two deny records: a tie is no doubt', ['D.80/K.80', 'D.75/K.75', 'D.77/K.77'], 'deny-listed', true, 'D'],
+    ['one banned face under two deny records: split votes count together', ['D.80/K.79', 'K.82/D.80', 'D.78/K.77'], 'deny-listed', true, 'D'],
     ['stranger: three low scores', ['?.20', '?.15', '?.25'], 'deny-unknown', true, undefined],
     ['stranger with an empty gallery', ['empty', 'empty', 'empty'], 'deny-unknown', true, undefined],
     ['A but expired', ['E.62', 'E.70', 'E.66'], 'deny-unknown', true, 'E'],

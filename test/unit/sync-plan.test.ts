@@ -174,10 +174,11 @@ test('a plan for every kind of contents is total (type check of the union)', () 
 
 describe('keepLocalRevocations: people revoked on this tablet stay revoked over a bundle', () => {
   test('a record the bundle writes goes in denied or ended; what it does not write is left as installed', () => {
-    const installed = [subject('a'), { ...subject('b'), list: 'deny' as const }, subject('c')];
-    const later = { ...subject('d'), validFrom: 5_000 };
+    // Four faces (the same template on two records is one face listed twice: see the copies test below).
+    const installed = [subject('a'), { ...subject('b', 1, 2), list: 'deny' as const }, subject('c', 1, 3)];
+    const later = { ...subject('d', 1, 4), validFrom: 5_000 };
     const plan = applyPlan({ version: 1, subjects: installed }, delta(1, 2, [subject('a', 2), later], []));
-    const { plan: out, kept } = keepLocalRevocations(plan, { a: { deny: true }, b: { deny: true }, d: { until: 4_000 } });
+    const { plan: out, kept } = keepLocalRevocations(plan, { a: { deny: true }, b: { deny: true }, d: { until: 4_000 } }, installed);
     expect(kept).toEqual(['a', 'd']);
     expect(out.puts.map((p) => [p.id, p.list, p.validUntil])).toEqual([
       ['a', 'deny', undefined],
@@ -189,7 +190,7 @@ describe('keepLocalRevocations: people revoked on this tablet stay revoked over 
     expect(out.deletes).toEqual(plan.deletes);
     // An earlier end in the bundle itself is kept as it is; the inputs are not mutated.
     const sooner = applyPlan({ version: 1, subjects: [] }, full(2, [{ ...subject('e'), validUntil: 1_000 }]));
-    expect(keepLocalRevocations(sooner, { e: { until: 2_000 } })).toMatchObject({ kept: [] });
+    expect(keepLocalRevocations(sooner, { e: { until: 2_000 } }, [])).toMatchObject({ kept: [] });
     expect(plan.puts[0]!.list).toBe('allow');
   });
 
@@ -286,10 +287,19 @@ describe('keepLocalRevocations: people revoked on this tablet stay revoked over 
     expect(view(p.plan.subjects)).toEqual([['car', 'allow', 1_000], ['owner', 'allow', 1_000]]);
     // From a record denied here it does not spread (the plate may be reissued to someone else): the denied record
     // stays installed, and its plate ban outranks the other record's plate.
-    const q = keepLocalRevocations(applyPlan({ version: 1, subjects: [car] }, delta(1, 2, [owner], ['car'])), { car: { deny: true } }, [car]);
+    const carDenied = { ...subject('car', 1, 8), templates: {}, plates: ['7ABC123'] };
+    const q = keepLocalRevocations(applyPlan({ version: 1, subjects: [carDenied] }, delta(1, 2, [owner], ['car'])), { car: { deny: true } }, [carDenied]);
     expect(view(q.plan.subjects)).toEqual([['car', 'deny', undefined], ['owner', 'allow', undefined]]);
-    // A ban is never given an end, whatever the hold also holds (a plate ban is checked for validity).
-    const both = keepLocalRevocations(applyPlan({ version: 1, subjects: [] }, full(2, [subject('z', 2, 10)])), { z: { deny: true, until: 5 } });
-    expect(view(both.plan.subjects)).toEqual([['z', 'deny', undefined]]);
+    // A plate that normalises to nothing is no one's: it matches nothing.
+    const junk = { ...car, plates: ['--'] };
+    const r = keepLocalRevocations(applyPlan({ version: 1, subjects: [junk] }, delta(1, 2, [{ ...owner, plates: [' . '] }], [])), { car: { until: 1_000 } }, [junk]);
+    expect(view(r.plan.subjects)).toEqual([['car', 'allow', 1_000], ['owner', 'allow', undefined]]);
+    // A ban is never given an end, whatever the hold also holds (a plate ban is checked for validity); the desk's own
+    // dates stay on the record (re-allowed here, the person has them again).
+    const both = keepLocalRevocations(applyPlan({ version: 1, subjects: [] }, full(2, [subject('z', 2, 10), { ...subject('w', 2, 11), validUntil: 7_000 }])), {
+      z: { deny: true, until: 5 },
+      w: { deny: true },
+    }, []);
+    expect(view(both.plan.subjects)).toEqual([['w', 'deny', 7_000], ['z', 'deny', undefined]]);
   });
 });

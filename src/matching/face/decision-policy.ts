@@ -10,11 +10,11 @@
  * Per frame (the largest face only — the kiosk serves the person in front of it):
  *   no face → "no-face"; quality gate failed → "low-quality" (with the visitor's reason);
  *   PAD on and the face's live probability below pad.liveThreshold (or missing) → a "spoof" vote, never an identity;
- *   best ≥ accept and best − runner-up ≥ margin → a vote for that identity;
+ *   best ≥ accept and best − runner-up ≥ margin (or both deny-listed at the deny bar) → a vote for that identity;
  *   best < reject (or an empty gallery) → a vote for "unknown"; anything else → "ambiguous" (abstains); an
  *   ambiguous frame in which a deny-listed person scored at least `denyAt` (best or runner-up) is marked `denied`.
  * Over the window (frames newer than windowMs, at most the last n):
- *   1. any deny-listed identity with k votes → deny-listed (a deny list outranks everything);
+ *   1. k votes for deny-listed identities (together) → deny-listed (a deny list outranks everything);
  *   1b. pad.spoofVotes spoof votes → deny-spoof; any spoof vote in the window blocks a grant (rule 3); a `denied`
  *       frame turns what would be a grant into a final "uncertain" (a deny-listed look-alike must not win on the
  *       frames where she scored lower, nor by waiting until that frame has left the window);
@@ -118,7 +118,8 @@ export function frameWeight(q: { eyeDistancePx: number; sharpness: number }, gat
  * above the accept threshold (or `denyAt`, if lower) is no vote for an allowed best match: it is `ambiguous` (margin), so the decision
  * refuses; an ambiguous frame with a deny-listed best or runner-up at that bar is marked `denied`. The margin alone let it through: a deny-listed person also enrolled on the allow list under another
  * record (a fresh photo there scores above an old still on the deny record), or a close look-alike of an allowed
- * person, was granted as the allowed one (attacker review, session 23).
+ * person, was granted as the allowed one (attacker review, session 23). Two deny-listed records at the bar need no margin
+ * between them: either leads to a deny (session 34).
  */
 export function frameVote(
   o: FaceObservation,
@@ -242,11 +243,20 @@ export function decideFace(observations: readonly FaceObservation[], ctx: Policy
   // Lowest live probability among the frames that voted for someone: the guard reads it next to the score.
   const live = frames.flatMap((o, i) => (votes[i]!.kind === 'identity' && o.liveness !== undefined ? [o.liveness] : []));
   const liveExtra = ctx.pad && live.length > 0 ? { liveness: Math.min(...live) } : {};
-  // 1. Deny list first: a listed person is refused even if another identity also collected votes.
-  for (const id of ids) {
-    if (summary.identities[id]! >= p.k && ctx.subject(id)?.list === 'deny') {
-      return out('deny-listed', 'on the deny list', true, { subjectId: id, score: idBest.get(id)!, ...liveExtra });
-    }
+  // 1. Deny list first: a listed person is refused even if another identity also collected votes. Votes for
+  // deny-listed records count together: the same banned face kept under two records (a desk merge,
+  // src/sync/plan.ts keepLocalRevocations) split its frames between them, and two identities ended "uncertain" with no
+  // deny-list alert (review, session 34). The one with the most votes (then the best score) is named.
+  const deniedIds = ids.filter((id) => ctx.subject(id)?.list === 'deny');
+  const deniedVotes = deniedIds.reduce((n, id) => n + summary.identities[id]!, 0);
+  if (deniedVotes >= p.k) {
+    const named = deniedIds.reduce((a, b) =>
+      summary.identities[b]! > summary.identities[a]! ||
+      (summary.identities[b] === summary.identities[a] && idBest.get(b)! > idBest.get(a)!)
+        ? b
+        : a,
+    );
+    return out('deny-listed', 'on the deny list', true, { subjectId: named, score: idBest.get(named)!, ...liveExtra });
   }
   // 1b. A presentation attack: the frames that looked like a face did not look live. No identity is named.
   if (ctx.pad && summary.spoof >= ctx.pad.spoofVotes) {
