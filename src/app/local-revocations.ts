@@ -48,10 +48,11 @@ export async function noteEnrolledDeny(vault: Vault, id: string): Promise<void> 
 /**
  * Before a person revoked here (denied or ended) is deleted here: other records holding a copy of their face, or of
  * the plate of someone ended here (a desk merged them into one, and installs carried the revocation over by the copy,
- * src/sync/plan.ts keepLocalRevocations) take the revocation as holds of their own. Once the record is gone the next bundle has nothing to find the copy
- * by, and deleting an old record would have lifted the ban on the face (review, session 34). A record not revoked
- * passes nothing on (deleting someone is not ending their other record). The watchlist is read only when there is
- * something to pass on. Call inside the deletion's (or merge's) `asOneChange`, before noteChange. Admin session.
+ * src/sync/plan.ts keepLocalRevocations) take the revocation as holds of their own. Once the record is gone the next
+ * bundle has nothing to find the copy by, and deleting an old record would have lifted the ban on the face (review,
+ * session 34). A record not revoked passes nothing on (deleting someone is not ending their other record). The
+ * watchlist is read only when there is something to pass on. Call inside the deletion's (or merge's) `asOneChange`,
+ * before noteChange. Admin session.
  */
 export async function passOnRevocation(vault: Vault, before: Subject): Promise<void> {
   const all = await localRevocations(vault);

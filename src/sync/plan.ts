@@ -96,13 +96,16 @@ export interface LocalRevocation {
 /**
  * `s` under hold `h`: on the deny list if it holds a deny, else ended by its end if that is sooner (the same object if
  * neither changes it). A record on the deny list is never given an end: a plate ban is checked for validity, so an end
- * lifted it (review, session 34). Its own dates (the desk's) are kept, so re-allowing here brings them back.
+ * lifted it (review, session 34). Its own dates (the desk's) are kept, so re-allowing here brings them back; an end
+ * the desk gave the record itself still ends its plate ban then, as it does a desk's ban (faces ignore validity).
  */
 function restricted(s: Subject, h: LocalRevocation): Subject {
   if (h.deny) return s.list === 'deny' ? s : { ...s, list: 'deny' };
-  if (h.until === undefined || s.list === 'deny' || (s.validUntil !== undefined && s.validUntil <= h.until)) return s;
+  if (h.until === undefined || s.list === 'deny') return s;
   // Never valid when it had not begun by then (validUntil is exclusive), as "Expire" does.
-  return { ...s, validUntil: s.validFrom !== undefined && s.validFrom > h.until ? s.validFrom : h.until };
+  const end = s.validFrom !== undefined && s.validFrom > h.until ? s.validFrom : h.until;
+  // Already ended by then: the same object, so an install does not rewrite (and count) it every time.
+  return s.validUntil !== undefined && s.validUntil <= end ? s : { ...s, validUntil: end };
 }
 
 /** Both revocations at once: a deny if either is, the earlier end. */
@@ -112,7 +115,10 @@ function both(a: LocalRevocation | undefined, b: LocalRevocation | undefined): L
   return { ...(a.deny || b.deny ? { deny: true as const } : {}), ...(until !== Infinity ? { until } : {}) };
 }
 
-/** A cheap key for a template's exact bytes (the embedder's name, length and two 32-bit hashes); equal keys are then compared bit for bit. */
+/**
+ * A cheap key for a template's exact bytes (the embedder's name, length and two 32-bit hashes); equal keys are then
+ * compared bit for bit.
+ */
 function templateKey(name: string, t: Float32Array): string {
   const w = new Uint32Array(t.buffer, t.byteOffset, t.length);
   let a = 0x811c9dc5;
@@ -124,7 +130,7 @@ function templateKey(name: string, t: Float32Array): string {
   return `${name}/${t.length}/${a >>> 0}/${b >>> 0}`;
 }
 
-/** A plate as the desk's uniqueness check compares it (src/app/people.ts plateHolder): normalised, look-alike glyphs folded. */
+/** A plate as the desk's uniqueness check compares it (people.ts plateHolder): normalised, look-alike glyphs folded. */
 const plateKey = (p: string): string => foldIdenticalGlyphs(normalisePlate(p));
 /** Plate keys worth comparing: a plate that normalises to nothing is no one's (as plateHolder skips it). */
 const plateKeys = (s: Subject): string[] => s.plates.map(plateKey).filter((k) => k.length > 0);
@@ -132,10 +138,10 @@ const plateKeys = (s: Subject): string[] => s.plates.map(plateKey).filter((k) =>
 /**
  * Which installed records revoked here have a face or plate listed under another record too, and what that record
  * takes on: a template of another record the same bit for bit as one of a carrier's, or, from a record ended here, the
- * same plate (a merge or "add photos" copies templates, a merge moves plates; the bundle codec and the store keep their
- * bytes, and a plate is listed on one record at a time). Another record revoked here is looked at too (its own hold may be weaker). Returns the
- * carrier ids with a copy listed, and for each other record the revocations it shares (deny if any carrier's is, the
- * earliest end).
+ * same plate (a merge or "add photos" copies templates, a merge moves plates; the bundle codec and the store keep
+ * their bytes, and a plate is listed on one record at a time). Another record revoked here is looked at too (its own
+ * hold may be weaker). Returns the carrier ids with a copy listed, and for each other record the revocations it
+ * shares (deny if any carrier's is, the earliest end).
  */
 function copiesOfRevokedFaces(
   carriers: readonly Subject[],

@@ -188,6 +188,12 @@ describe('keepLocalRevocations: people revoked on this tablet stay revoked over 
     // b is not in the bundle: its stored record (already denied here) is not rewritten.
     expect(out.puts.some((p) => p.id === 'b')).toBe(false);
     expect(out.deletes).toEqual(plan.deletes);
+    // Installed as ended, it is not rewritten (or counted) again: d, which had not begun by then, included.
+    const again = applyPlan({ version: 2, subjects: out.subjects }, delta(2, 3, [], []));
+    expect(keepLocalRevocations(again, { a: { deny: true }, b: { deny: true }, d: { until: 4_000 } }, out.subjects)).toMatchObject({
+      kept: [],
+      plan: { puts: [] },
+    });
     // An earlier end in the bundle itself is kept as it is; the inputs are not mutated.
     const sooner = applyPlan({ version: 1, subjects: [] }, full(2, [{ ...subject('e'), validUntil: 1_000 }]));
     expect(keepLocalRevocations(sooner, { e: { until: 2_000 } }, [])).toMatchObject({ kept: [] });

@@ -10,7 +10,8 @@
  * Per frame (the largest face only — the kiosk serves the person in front of it):
  *   no face → "no-face"; quality gate failed → "low-quality" (with the visitor's reason);
  *   PAD on and the face's live probability below pad.liveThreshold (or missing) → a "spoof" vote, never an identity;
- *   best ≥ accept and best − runner-up ≥ margin (or both deny-listed at the deny bar) → a vote for that identity;
+ *   best ≥ accept and best − runner-up ≥ margin (or both deny-listed at the deny bar) → a vote for that
+ *   identity;
  *   best < reject (or an empty gallery) → a vote for "unknown"; anything else → "ambiguous" (abstains); an
  *   ambiguous frame in which a deny-listed person scored at least `denyAt` (best or runner-up) is marked `denied`.
  * Over the window (frames newer than windowMs, at most the last n):
@@ -118,8 +119,8 @@ export function frameWeight(q: { eyeDistancePx: number; sharpness: number }, gat
  * above the accept threshold (or `denyAt`, if lower) is no vote for an allowed best match: it is `ambiguous` (margin), so the decision
  * refuses; an ambiguous frame with a deny-listed best or runner-up at that bar is marked `denied`. The margin alone let it through: a deny-listed person also enrolled on the allow list under another
  * record (a fresh photo there scores above an old still on the deny record), or a close look-alike of an allowed
- * person, was granted as the allowed one (attacker review, session 23). Two deny-listed records at the bar need no margin
- * between them: either leads to a deny (session 34).
+ * person, was granted as the allowed one (attacker review, session 23).
+ * Two deny-listed records at the bar need no margin between them: either leads to a deny (session 34).
  */
 export function frameVote(
   o: FaceObservation,
