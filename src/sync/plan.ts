@@ -166,11 +166,7 @@ function copiesOfRevokedFaces(
   }
   const share = (from: string, to: string) => {
     copied.add(from);
-    const h = holds[from]!;
-    const cur = shared.get(to) ?? {};
-    if (h.deny) cur.deny = true;
-    if (h.until !== undefined) cur.until = Math.min(cur.until ?? Infinity, h.until);
-    shared.set(to, cur);
+    shared.set(to, both(shared.get(to), holds[from])!);
   };
   for (const o of others) {
     for (const [name, list] of Object.entries(o.templates))
